@@ -1,0 +1,207 @@
+"""The shapes every part of deploysafe shares: rules, violations, findings, errors."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from deploysafe.documents import Document
+
+# A path into parsed data: mapping keys (str) and sequence indexes (int).
+Path = tuple[str | int, ...]
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.name.lower() for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Practice(enum.IntEnum):
+    TRIGGERS = 1
+    ENVIRONMENT = 2
+    SECRETS = 3
+    GITOPS = 4
+    DEFAULTS = 5
+    TESTS = 6
+
+    @property
+    def title(self) -> str:
+        return _PRACTICE_TITLES[self]
+
+
+_PRACTICE_TITLES = {
+    Practice.TRIGGERS: "Trusted triggers",
+    Practice.ENVIRONMENT: "Know the environment",
+    Practice.SECRETS: "Secrets policy",
+    Practice.GITOPS: "GitOps",
+    Practice.DEFAULTS: "No insecure defaults",
+    Practice.TESTS: "Tests gate every deploy",
+}
+
+
+class Target(enum.Enum):
+    """What a rule reads."""
+
+    KUBERNETES = "kubernetes"  # one Kubernetes object
+    KUBERNETES_SET = "kubernetes-set"  # the whole scanned set (cross-resource)
+
+
+class Level(enum.Enum):
+    """Pod Security Standards levels."""
+
+    BASELINE = "baseline"
+    RESTRICTED = "restricted"
+
+
+Version = tuple[int, int]  # Kubernetes minor version, e.g. (1, 35)
+
+
+@dataclass(frozen=True, slots=True)
+class PssRef:
+    """Ties a rule to a pod-security-admission check."""
+
+    level: Level
+    check: str  # pod-security-admission check ID, e.g. "capabilities_baseline"
+    since: Version = (1, 0)  # the first policy version that has the check
+    # At restricted, this check replaces a baseline one (PSA's OverrideCheckIDs).
+    overrides: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    kind: str
+    namespace: str | None
+    name: str | None
+
+    def display(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {ns}{self.name or '<unnamed>'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """What a check returns: where (a path into the document) and what."""
+
+    path: Path
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a per-document check may know beyond the document itself."""
+
+    pss_level: Level
+    pss_version: Version
+    namespace: str | None  # effective namespace (object's own, else the render's)
+
+
+Check = Callable[["Document", Context], Iterator[Violation]]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """What a cross-resource rule keeps of one document: small, picklable, located.
+
+    The engine builds it from the (path, data) a rule's `collect` yields; `data` is the
+    rule's own summary (labels, selectors, a namespace ...), never the whole document.
+    """
+
+    file: str
+    line: int
+    column: int
+    pointer: str
+    resource: Resource
+    data: Any
+
+
+Collect = Callable[["Document", Context], Iterator[tuple[Path, Any]]]
+# Returns (fact the finding points at, message) pairs.
+Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    title: str
+    practice: Practice
+    severity: Severity
+    target: Target
+    why: str
+    fix: str
+    bad: str
+    good: str
+    # Per-document rules set `check`; cross-resource rules set `collect` and `decide`.
+    check: Check | None = None
+    collect: Collect | None = None
+    decide: Decide | None = None
+    references: tuple[str, ...] = ()
+    pss: PssRef | None = None
+    # Versions where the check changed, newest last: (minimum version, description).
+    history: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    source: str  # "inline", "annotation", "config", "baseline"
+    reason: str
+    expires: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    title: str
+    practice: Practice
+    severity: Severity
+    file: str
+    line: int
+    column: int
+    pointer: str
+    resource: Resource | None
+    message: str
+    fix: str
+    snippet: str = ""
+    pss: PssRef | None = None
+    suppressed: Suppression | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across edits that move lines: rule, file, resource and pointer."""
+        import hashlib
+
+        res = self.resource.display() if self.resource else ""
+        raw = "\x1f".join((self.rule_id, self.file, res, self.pointer))
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanError:
+    """An input that could not be read or understood; the scan goes on without it."""
+
+    file: str
+    line: int | None
+    message: str
+    kind: str = "input"  # "input" (unreadable/invalid) or "render"
+
+
+def pointer(path: Path) -> str:
+    """RFC 6901 JSON pointer for a path."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)

@@ -1,0 +1,12 @@
+"""The one registry: every rule deploysafe runs, named explicitly in its package's tuple."""
+
+from __future__ import annotations
+
+from deploysafe.model import Rule
+from deploysafe.rules.defaults import DEFAULT_RULES
+from deploysafe.rules.pss import PSS_RULES
+from deploysafe.rules.rbac import RBAC_RULES
+
+REGISTRY: tuple[Rule, ...] = (*PSS_RULES, *RBAC_RULES, *DEFAULT_RULES)
+
+BY_ID: dict[str, Rule] = {r.id: r for r in REGISTRY}

@@ -1,0 +1,230 @@
+"""YAML (and JSON) to plain data plus a separate position index, from PyYAML's node tree.
+
+Positions never enter the data: each parsed document comes with a dict from path to the
+1-based (line, column) of the key (mappings) or item (sequences) that starts there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from deploysafe.model import Path
+
+try:
+    from yaml import CSafeLoader as _Loader
+
+    LIBYAML = True
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+    LIBYAML = False
+
+MAX_DEPTH = 256
+# An alias may repeat a subtree; past this many expanded nodes (and 10x the distinct ones)
+# the document is treated as an alias bomb.
+MAX_EXPANSION = 200_000
+
+Positions = dict[Path, tuple[int, int]]
+
+_TAG_STR = "tag:yaml.org,2002:str"
+_TAG_MAP = "tag:yaml.org,2002:map"
+_TAG_SEQ = "tag:yaml.org,2002:seq"
+_TAG_MERGE = "tag:yaml.org,2002:merge"
+
+
+class YamlProblem(Exception):
+    """A document could not be turned into data; carries the 1-based line."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    data: Any
+    positions: Positions
+    line: int  # first line of the document (1-based)
+    warnings: tuple[tuple[int, str], ...]  # (line, message), e.g. duplicate keys
+
+
+@dataclass(slots=True)
+class _Builder:
+    constructor: yaml.constructor.SafeConstructor
+    positions: Positions
+    warnings: list[tuple[int, str]]
+    sizes: dict[int, int]
+    seen: set[int]
+    expanded: int = 0
+
+    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise YamlProblem(
+                f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1
+            )
+        key = id(node)
+        if key in self.seen:
+            # An alias: count what it repeats, so that nested aliases cannot blow up.
+            self.expanded += self._size(node)
+            if self.expanded > MAX_EXPANSION:
+                raise YamlProblem(
+                    "aliases expand to too many nodes (an alias bomb?)",
+                    node.start_mark.line + 1,
+                )
+            record = False
+        else:
+            self.seen.add(key)
+            record = True
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth, record)
+        if isinstance(node, yaml.SequenceNode):
+            out: list[Any] = []
+            for i, item in enumerate(node.value):
+                sub = (*path, i)
+                if record:
+                    self.positions[sub] = (item.start_mark.line + 1, item.start_mark.column + 1)
+                out.append(self.build(item, sub, depth + 1))
+            return out
+        return self._scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int, record: bool) -> Any:
+        out: dict[Any, Any] = {}
+        merges: list[yaml.Node] = []
+        for knode, vnode in node.value:
+            if knode.tag == _TAG_MERGE:
+                merges.append(vnode)
+                continue
+            k = self._scalar(knode) if isinstance(knode, yaml.ScalarNode) else None
+            if k is None and not isinstance(knode, yaml.ScalarNode):
+                raise YamlProblem("a mapping key is not a scalar", knode.start_mark.line + 1)
+            if not isinstance(k, str | int | float | bool) and k is not None:
+                k = str(k)
+            if k in out:
+                self.warnings.append(
+                    (
+                        knode.start_mark.line + 1,
+                        f"duplicate key {k!r}: the later value silently replaces the earlier one",
+                    )
+                )
+            sub = (*path, k if isinstance(k, str | int) else str(k))
+            if record:
+                self.positions[sub] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
+            out[k] = self.build(vnode, sub, depth + 1)
+        for m in merges:  # `<<:` merge keys: explicit keys win
+            sources = m.value if isinstance(m, yaml.SequenceNode) else [m]
+            for src in sources:
+                merged = self.build(src, path, depth + 1)
+                if isinstance(merged, dict):
+                    for mk, mv in merged.items():
+                        out.setdefault(mk, mv)
+        return out
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _TAG_STR:
+            return node.value
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise YamlProblem(f"bad value: {exc}", node.start_mark.line + 1) from None
+
+    def _size(self, node: yaml.Node) -> int:
+        key = id(node)
+        if key in self.sizes:
+            return self.sizes[key]
+        if isinstance(node, yaml.MappingNode):
+            n = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            n = 1 + sum(self._size(v) for v in node.value)
+        else:
+            n = 1
+        self.sizes[key] = n
+        return n
+
+
+def _constructor() -> yaml.constructor.SafeConstructor:
+    return yaml.constructor.SafeConstructor()
+
+
+def _problem(exc: yaml.YAMLError) -> YamlProblem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"{context}: {problem}" if context else str(problem)
+    return YamlProblem(f"invalid YAML: {text}", line)
+
+
+def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]:
+    """Parse every document in `text`; a broken document yields a YamlProblem.
+
+    After a syntax error the rest of that stream cannot be trusted, so parsing stops there.
+    """
+    loader = _Loader(text)
+    try:
+        while True:
+            try:
+                if not loader.check_node():
+                    break
+                node = loader.get_node()
+            except yaml.YAMLError as exc:
+                problem = _problem(exc)
+                if problem.line is not None:
+                    problem.line += line_offset
+                yield problem
+                return
+            if node is None:  # pragma: no cover - check_node said there is one
+                break
+            builder = _Builder(_constructor(), {}, [], {}, set())
+            start = node.start_mark.line + 1 + line_offset
+            try:
+                data = builder.build(node, (), 0)
+            except YamlProblem as problem:
+                if problem.line is not None:
+                    problem.line += line_offset
+                yield problem
+                continue
+            except RecursionError:
+                yield YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", start)
+                continue
+            positions = builder.positions
+            if line_offset:
+                positions = {p: (ln + line_offset, c) for p, (ln, c) in positions.items()}
+            positions[()] = (start, node.start_mark.column + 1)
+            warnings = tuple((ln + line_offset, msg) for ln, msg in builder.warnings)
+            yield Parsed(data, positions, start, warnings)
+    finally:
+        loader.dispose()
+
+
+_DOC_START = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
+_TOP_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z0-9]+)", re.MULTILINE)
+
+
+def split_documents(text: str) -> list[tuple[int, str]]:
+    """Split a YAML stream at `---` lines, returning (line offset, chunk) pairs.
+
+    Used to decide a document's kind cheaply (a regex on the top-level `kind:`) before
+    paying for a full parse; documents no rule reads are then never built.
+    """
+    starts = [m.start() for m in _DOC_START.finditer(text)]
+    if not starts:
+        return [(0, text)]
+    chunks: list[tuple[int, str]] = []
+    bounds = [0, *starts, len(text)]
+    line = 0
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        chunk = text[a:b]
+        if chunk.strip():
+            chunks.append((line, chunk))
+        line += chunk.count("\n")
+    return chunks
+
+
+def top_level_kind(chunk: str) -> str | None:
+    m = _TOP_KIND.search(chunk)
+    return m.group(1) if m else None
