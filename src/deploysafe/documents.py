@@ -134,9 +134,7 @@ def _objects(
             if not is_kubernetes(item):
                 continue
             prefix: Path = ("items", i)
-            positions = {
-                p[2:]: pos for p, pos in parsed.positions.items() if p[:2] == prefix
-            }
+            positions = {p[2:]: pos for p, pos in parsed.positions.items() if p[:2] == prefix}
             positions[()] = parsed.positions.get(prefix, (parsed.line, 1))
             yield Document(file, item, positions, lines, default_namespace, rendered_from)
         return

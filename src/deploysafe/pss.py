@@ -50,9 +50,7 @@ class Verdict:
         return frozenset(r.pss.check for r, _ in self.failures if r.pss is not None)
 
 
-def evaluate(
-    rules: tuple[Rule, ...], doc: Document, level: Level, version: Version
-) -> Verdict:
+def evaluate(rules: tuple[Rule, ...], doc: Document, level: Level, version: Version) -> Verdict:
     ctx = Context(pss_level=level, pss_version=version, namespace=doc.namespace)
     failures = tuple(
         (rule, v)

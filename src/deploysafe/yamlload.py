@@ -6,6 +6,7 @@ Positions never enter the data: each parsed document comes with a dict from path
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,9 +65,7 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
         if depth > MAX_DEPTH:
-            raise YamlProblem(
-                f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1
-            )
+            raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
         key = id(node)
         if key in self.seen:
             # An alias: count what it repeats, so that nested aliases cannot blow up.
@@ -217,7 +216,7 @@ def split_documents(text: str) -> list[tuple[int, str]]:
     chunks: list[tuple[int, str]] = []
     bounds = [0, *starts, len(text)]
     line = 0
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         chunk = text[a:b]
         if chunk.strip():
             chunks.append((line, chunk))

@@ -63,4 +63,5 @@ spec:
         "Kubescape C-0057",
     ),
     pss=PssRef(Level.BASELINE, "privileged"),
+    check=check,
 )

@@ -1,0 +1,46 @@
+# Set-up on a fresh machine: `make demo`, then `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest docs selfcheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,helm]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@echo "== the insecure example (expect findings, exit 1) =="
+	-$(BIN)/deploysafe scan examples/insecure
+	@echo
+	@echo "== the hardened example (expect a clean scan, exit 0) =="
+	$(BIN)/deploysafe scan examples/hardened
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+docs: $(STAMP)
+	$(BIN)/deploysafe docs
+
+# deploysafe scans its own repository (examples and fixtures excluded by deploysafe.yaml).
+selfcheck: $(STAMP)
+	$(BIN)/deploysafe scan .
+
+test: lint typecheck pytest selfcheck
+	$(BIN)/deploysafe docs --check
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,87 @@
+"""Rule pages (`deploysafe explain`, docs/rules/) generated from the rule metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deploysafe.model import Rule
+from deploysafe.rules import REGISTRY
+
+
+def rule_page(rule: Rule) -> str:
+    lines = [
+        f"# {rule.id}: {rule.title}",
+        "",
+        f"- Practice: {int(rule.practice)} ({rule.practice.title})",
+        f"- Severity: {rule.severity.label}",
+    ]
+    if rule.pss is not None:
+        lines.append(
+            f"- Pod Security Standards: {rule.pss.level.value}, check `{rule.pss.check}` "
+            f"(since v{rule.pss.since[0]}.{rule.pss.since[1]})"
+            + (f", replaces `{rule.pss.overrides}` at restricted" if rule.pss.overrides else "")
+        )
+    lines += [
+        "",
+        "## Why is this bad?",
+        "",
+        rule.why,
+        "",
+        "## How to fix",
+        "",
+        rule.fix,
+        "",
+        "## Example",
+        "",
+        "```yaml",
+        rule.bad.rstrip(),
+        "```",
+        "",
+        "Use instead:",
+        "",
+        "```yaml",
+        rule.good.rstrip(),
+        "```",
+    ]
+    if rule.history:
+        lines += ["", "## Version history", ""]
+        lines += [f"- {v}: {text}" for v, text in rule.history]
+    if rule.references:
+        lines += ["", "## References", ""]
+        lines += [f"- {ref}" for ref in rule.references]
+    return "\n".join(lines) + "\n"
+
+
+def index_page() -> str:
+    lines = ["# Rules", "", "| ID | Practice | Severity | Title |", "|---|---|---|---|"]
+    lines += [
+        f"| [{r.id}]({r.id}.md) | {int(r.practice)} | {r.severity.label} | {r.title} |"
+        for r in REGISTRY
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def expected_files() -> dict[str, str]:
+    files = {f"{r.id}.md": rule_page(r) for r in REGISTRY}
+    files["README.md"] = index_page()
+    return files
+
+
+def write_docs(out: Path, *, check: bool = False) -> list[str]:
+    """Write the pages (or, with `check`, list the ones that differ). Returns stale names."""
+    files = expected_files()
+    stale = []
+    existing = {p.name for p in out.glob("*.md")} if out.is_dir() else set()
+    for name, text in files.items():
+        path = out / name
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current != text:
+            stale.append(name)
+            if not check:
+                out.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+    for name in sorted(existing - set(files)):
+        stale.append(name)
+        if not check:
+            (out / name).unlink()
+    return stale

@@ -1,0 +1,592 @@
+"""The scan: discover, render, parse once, run the rules, locate, suppress, sort.
+
+Every front end (CLI, deploy pipeline, webhook) calls `scan()` or `check_documents()`.
+Files are parsed and checked in worker processes (both cores); only small results come
+back, so memory stays flat however large the tree is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path as FsPath
+from typing import Any
+
+from deploysafe import suppress
+from deploysafe.config import Config
+from deploysafe.discover import KUSTOMIZATION_NAMES, Inventory, discover
+from deploysafe.documents import Document, LoadResult, load_kubernetes
+from deploysafe.k8s import pod_template
+from deploysafe.model import (
+    Context,
+    Fact,
+    Finding,
+    Level,
+    Rule,
+    ScanError,
+    Severity,
+    Suppression,
+    Target,
+    Version,
+    pointer,
+)
+from deploysafe.pss import active_rules, parse_version
+from deploysafe.rules import BY_ID, REGISTRY
+
+PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSS_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
+# Kinds that only configure tools, never land in a cluster.
+TOOL_KINDS = frozenset({"Kustomization", "Component"})
+_SNIPPET_MAX = 160
+
+
+@dataclass(frozen=True, slots=True)
+class NamespacePolicy:
+    """The Pod Security level a namespace enforces; level None = privileged (no checks)."""
+
+    level: Level | None
+    version: Version
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a worker needs; small and picklable."""
+
+    rule_ids: tuple[str, ...]
+    severities: Mapping[str, Severity]
+    policy: Level
+    pss_version: Version
+    namespaces: Mapping[str, NamespacePolicy]
+    inline: bool
+    annotations: bool
+    max_file_size: int
+    today: dt.date
+
+
+@dataclass(slots=True)
+class Partial:
+    """What checking some documents produced."""
+
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    facts: dict[str, list[Fact]] = field(default_factory=dict)
+    documents: int = 0
+    skipped: int = 0
+    files: int = 0
+
+    def merge(self, other: Partial) -> None:
+        self.findings.extend(other.findings)
+        self.errors.extend(other.errors)
+        for rid, facts in other.facts.items():
+            self.facts.setdefault(rid, []).extend(facts)
+        self.documents += other.documents
+        self.skipped += other.skipped
+        self.files += other.files
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    enabled: bool = True
+    values: tuple[FsPath, ...] = ()
+    set_values: tuple[str, ...] = ()
+    namespace: str | None = None
+    release_name: str = "release"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    findings: tuple[Finding, ...]
+    errors: tuple[ScanError, ...]
+    notes: tuple[str, ...]
+    fail_on: Severity
+    files: int
+    documents: int
+    skipped: int
+
+    @property
+    def failing(self) -> tuple[Finding, ...]:
+        return tuple(
+            f for f in self.findings if f.suppressed is None and f.severity >= self.fail_on
+        )
+
+
+def rules_for(config: Config) -> tuple[str, ...]:
+    return tuple(
+        r.id for r in REGISTRY if config.rules.get(r.id) is None or config.rules[r.id].enabled
+    )
+
+
+def settings_for(
+    config: Config,
+    namespaces: Mapping[str, NamespacePolicy],
+    *,
+    inline: bool | None = None,
+    annotations: bool | None = None,
+    today: dt.date | None = None,
+) -> Settings:
+    return Settings(
+        rule_ids=rules_for(config),
+        severities={rid: s.severity for rid, s in config.rules.items() if s.severity is not None},
+        policy=config.policy,
+        pss_version=config.pss_version,
+        namespaces=namespaces,
+        inline=config.inline_suppressions if inline is None else inline,
+        annotations=config.annotation_suppressions if annotations is None else annotations,
+        max_file_size=config.max_file_size,
+        today=today or dt.date.today(),
+    )
+
+
+# ---------------------------------------------------------------- namespaces
+
+
+_NS_KIND = re.compile(r"^kind:[ \t]*[\"']?Namespace[\"']?[ \t]*$", re.MULTILINE)
+
+
+def namespace_policy(labels: Mapping[str, Any]) -> NamespacePolicy | None:
+    enforce = labels.get(PSS_ENFORCE)
+    if enforce is None:
+        return None
+    level = {"baseline": Level.BASELINE, "restricted": Level.RESTRICTED}.get(str(enforce))
+    try:
+        version = parse_version(str(labels.get(PSS_ENFORCE_VERSION, "latest")))
+    except ValueError:
+        version = parse_version("latest")
+    return NamespacePolicy(level, version)
+
+
+def namespaces_in(docs: Iterable[Document]) -> dict[str, NamespacePolicy]:
+    out = {}
+    for d in docs:
+        if d.kind == "Namespace" and d.name:
+            labels = d.metadata.get("labels")
+            policy = namespace_policy(labels if isinstance(labels, dict) else {})
+            if policy is not None:
+                out[d.name] = policy
+    return out
+
+
+def _namespace_prepass(
+    files: Sequence[tuple[FsPath, str]], max_size: int
+) -> dict[str, NamespacePolicy]:
+    """Namespaces (and their PSS labels) before the main pass: a cheap text filter first."""
+    out: dict[str, NamespacePolicy] = {}
+    for path, display in files:
+        try:
+            if path.stat().st_size > max_size:
+                continue
+            text = path.read_text(encoding="utf-8-sig", errors="replace")
+        except OSError:
+            continue
+        if "Namespace" not in text or not _NS_KIND.search(text):
+            continue
+        out.update(namespaces_in(load_kubernetes(text, display).documents))
+    return out
+
+
+# ---------------------------------------------------------------- checking
+
+
+def context_for(doc: Document, s: Settings) -> tuple[Context, bool]:
+    """The doc's context and whether PSS applies (a privileged namespace turns it off)."""
+    ns = doc.namespace
+    policy = s.namespaces.get(ns) if ns else None
+    if policy is not None:
+        if policy.level is None:
+            return Context(s.policy, policy.version, ns), False
+        return Context(policy.level, policy.version, ns), True
+    return Context(s.policy, s.pss_version, ns), True
+
+
+@functools.lru_cache(maxsize=64)
+def _active_ids(rule_ids: tuple[str, ...], level: Level, version: Version) -> frozenset[str]:
+    rules = tuple(BY_ID[r] for r in rule_ids)
+    return frozenset(r.id for r in active_rules(rules, level, version))
+
+
+def _snippet(lines: Sequence[str], line: int) -> str:
+    if 1 <= line <= len(lines):
+        text = lines[line - 1].strip()
+        return text if len(text) <= _SNIPPET_MAX else text[: _SNIPPET_MAX - 1] + "…"
+    return ""
+
+
+def _waivers(doc: Document, s: Settings) -> tuple[list[suppress.Waiver], list[str]]:
+    if not s.annotations:
+        return [], []
+    annotations = doc.metadata.get("annotations")
+    waivers, problems = suppress.annotation_waivers(
+        annotations if isinstance(annotations, dict) else {}
+    )
+    pod = pod_template(doc)
+    if pod is not None and pod.path:
+        more, more_problems = suppress.annotation_waivers(pod.annotations)
+        waivers += more
+        problems += more_problems
+    return waivers, problems
+
+
+def check_document(doc: Document, s: Settings, rules: Sequence[Rule], out: Partial) -> None:
+    if doc.kind in TOOL_KINDS:
+        return
+    out.documents += 1
+    ctx, pss_on = context_for(doc, s)
+    active = _active_ids(tuple(r.id for r in rules), ctx.pss_level, ctx.pss_version)
+    waivers, problems = _waivers(doc, s)
+    for problem in problems:
+        out.errors.append(ScanError(doc.file, doc.locate(("metadata", "annotations"))[0], problem))
+    for rule in rules:
+        if rule.pss is not None and (not pss_on or rule.id not in active):
+            continue
+        if rule.target is Target.KUBERNETES_SET:
+            if rule.collect is not None:
+                for path, data in rule.collect(doc, ctx):
+                    line, col = doc.locate(path)
+                    out.facts.setdefault(rule.id, []).append(
+                        Fact(doc.file, line, col, pointer(path), doc.resource, data)
+                    )
+            continue
+        if rule.check is None:
+            continue
+        for v in rule.check(doc, ctx):
+            line, col = doc.locate(v.path)
+            finding = Finding(
+                rule_id=rule.id,
+                title=rule.title,
+                practice=rule.practice,
+                severity=s.severities.get(rule.id, rule.severity),
+                file=doc.file,
+                line=line,
+                column=col,
+                pointer=pointer(v.path),
+                resource=doc.resource,
+                message=v.message,
+                fix=rule.fix,
+                snippet=_snippet(doc.lines, line),
+                pss=rule.pss,
+            )
+            out.findings.append(_suppressed(finding, doc.lines, waivers, s, out))
+
+
+def _suppressed(
+    finding: Finding,
+    lines: Sequence[str],
+    waivers: Sequence[suppress.Waiver],
+    s: Settings,
+    out: Partial,
+) -> Finding:
+    if s.inline:
+        waiver, problem = suppress.inline_for(lines, finding.line)
+        if problem:
+            out.errors.append(
+                ScanError(finding.file, finding.line, f"inline suppression: {problem}")
+            )
+        if waiver is not None and waiver.covers(finding.rule_id):
+            return suppress.apply(finding, waiver, s.today)
+    for w in waivers:
+        if w.covers(finding.rule_id):
+            return suppress.apply(finding, w, s.today)
+    return finding
+
+
+def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanError | None]:
+    try:
+        size = path.stat().st_size
+        if size > max_size:
+            return None, ScanError(
+                display, None, f"file is {size} bytes, over the {max_size}-byte cap; skipped"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, ScanError(display, None, f"cannot read: {exc.strerror or exc}")
+    if b"\0" in raw[:8192]:
+        return None, ScanError(display, None, "binary file (NUL bytes); skipped")
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, ScanError(display, line, f"invalid UTF-8 at byte {exc.start}; skipped")
+
+
+def check_file(
+    path: FsPath, display: str, s: Settings, rules: Sequence[Rule], out: Partial
+) -> None:
+    out.files += 1
+    text, error = _read(path, display, s.max_file_size)
+    if error is not None:
+        out.errors.append(error)
+        return
+    assert text is not None
+    result = load_kubernetes(text, display, strict=path.suffix == ".json")
+    _check_loaded(result, s, rules, out)
+
+
+def _check_loaded(result: LoadResult, s: Settings, rules: Sequence[Rule], out: Partial) -> None:
+    out.errors.extend(result.errors)
+    out.skipped += result.skipped
+    for doc in result.documents:
+        check_document(doc, s, rules, out)
+
+
+def _rules(s: Settings) -> tuple[Rule, ...]:
+    return tuple(BY_ID[rid] for rid in s.rule_ids)
+
+
+def _chunk_worker(s: Settings, files: Sequence[tuple[str, str]]) -> Partial:
+    out = Partial()
+    rules = _rules(s)
+    for path, display in files:
+        try:
+            check_file(FsPath(path), display, s, rules, out)
+        except Exception as exc:  # a bug must cost one file, not the scan
+            out.errors.append(ScanError(display, None, f"internal error: {exc!r}"))
+    return out
+
+
+def _chunks(files: Sequence[tuple[FsPath, str]], n: int) -> Iterator[list[tuple[str, str]]]:
+    """Chunks of roughly equal bytes, many more than workers, so both stay busy."""
+    sized = []
+    for p, d in files:
+        try:
+            sized.append((p.stat().st_size, str(p), d))
+        except OSError:
+            sized.append((0, str(p), d))
+    total = sum(s for s, _, _ in sized) or 1
+    target = max(total // (n * 8), 256 * 1024)
+    chunk: list[tuple[str, str]] = []
+    acc = 0
+    for size, name, d in sized:
+        chunk.append((name, d))
+        acc += size
+        if acc >= target:
+            yield chunk
+            chunk, acc = [], 0
+    if chunk:
+        yield chunk
+
+
+def check_files(files: Sequence[tuple[FsPath, str]], s: Settings, jobs: int | None) -> Partial:
+    out = Partial()
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    total = 0
+    for p, _ in files:
+        with contextlib.suppress(OSError):
+            total += p.stat().st_size
+    # Processes pay off only for real trees; small scans stay in-process.
+    if workers <= 1 or total < 2 * 1024 * 1024:
+        out.merge(_chunk_worker(s, [(str(p), d) for p, d in files]))
+        return out
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        for part in pool.map(_chunk_worker, _repeat(s), _chunks(files, workers)):
+            out.merge(part)
+    return out
+
+
+def _repeat(s: Settings) -> Iterator[Settings]:
+    while True:
+        yield s
+
+
+def decide_sets(facts: Mapping[str, list[Fact]], s: Settings) -> list[Finding]:
+    findings = []
+    for rid, rule_facts in facts.items():
+        rule = BY_ID[rid]
+        if rule.decide is None:
+            continue
+        for fact, message in rule.decide(rule_facts):
+            findings.append(
+                Finding(
+                    rule_id=rule.id,
+                    title=rule.title,
+                    practice=rule.practice,
+                    severity=s.severities.get(rule.id, rule.severity),
+                    file=fact.file,
+                    line=fact.line,
+                    column=fact.column,
+                    pointer=fact.pointer,
+                    resource=fact.resource,
+                    message=message,
+                    fix=rule.fix,
+                )
+            )
+    return findings
+
+
+# ---------------------------------------------------------------- the scan
+
+
+def _finish(
+    partial: Partial,
+    s: Settings,
+    config: Config,
+    baseline: frozenset[str] | None,
+    notes: Sequence[str],
+    snippets: Mapping[str, Sequence[str]] | None = None,
+) -> Report:
+    findings = partial.findings + decide_sets(partial.facts, s)
+    final = []
+    for f in findings:
+        if f.suppressed is None:
+            res = f.resource
+            key = suppress.resource_key(res.kind, res.namespace, res.name) if res else ""
+            f = suppress.apply(
+                f, suppress.config_waiver(config.exceptions, f.rule_id, f.file, key), s.today
+            )
+        if f.suppressed is None and baseline is not None and f.fingerprint in baseline:
+            f = replace(f, suppressed=Suppression("baseline", "in the baseline"))
+        final.append(f)
+    final.sort(key=lambda f: (f.file, f.line, f.column, f.rule_id, f.message))
+    errors = sorted(set(partial.errors), key=lambda e: (e.file, e.line or 0, e.message))
+    return Report(
+        findings=tuple(final),
+        errors=tuple(errors),
+        notes=tuple(notes),
+        fail_on=config.fail_on,
+        files=partial.files,
+        documents=partial.documents,
+        skipped=partial.skipped,
+    )
+
+
+def check_documents(
+    docs: Iterable[Document],
+    config: Config,
+    *,
+    baseline: frozenset[str] | None = None,
+    today: dt.date | None = None,
+) -> Report:
+    """Check documents already in memory (rendered output, an admission request)."""
+    docs = list(docs)
+    s = settings_for(config, namespaces_in(docs), today=today)
+    out = Partial()
+    rules = _rules(s)
+    for d in docs:
+        check_document(d, s, rules, out)
+    return _finish(out, s, config, baseline, ())
+
+
+def scan(
+    paths: Sequence[FsPath],
+    config: Config,
+    *,
+    root: FsPath | None = None,
+    render: RenderOptions | None = None,
+    baseline: frozenset[str] | None = None,
+    inline: bool | None = None,
+    jobs: int | None = None,
+    today: dt.date | None = None,
+) -> Report:
+    render = render or RenderOptions()
+    root = root or FsPath.cwd()
+    inv = discover(paths, root, config.exclude)
+    notes: list[str] = []
+    rendered: list[Document] = []
+    render_errors: list[ScanError] = []
+    plain = _plain_files(inv)
+    if render.enabled:
+        plain, rendered, render_errors, notes = _render_all(inv, plain, render)
+    files = [(p, inv.display(p)) for p in plain]
+    namespaces = _namespace_prepass(files, config.max_file_size)
+    namespaces.update(namespaces_in(rendered))
+    s = settings_for(config, namespaces, inline=inline, today=today)
+    partial = check_files(files, s, jobs)
+    partial.errors.extend(inv.errors)
+    partial.errors.extend(render_errors)
+    rules = _rules(s)
+    for d in rendered:
+        check_document(d, s, rules, partial)
+    return _finish(partial, s, config, baseline, notes)
+
+
+def _plain_files(inv: Inventory) -> list[FsPath]:
+    return [p for p in inv.yaml_files if p.name not in KUSTOMIZATION_NAMES]
+
+
+def _render_all(
+    inv: Inventory, plain: list[FsPath], opts: RenderOptions
+) -> tuple[list[FsPath], list[Document], list[ScanError], list[str]]:
+    """Render charts and kustomizations; their source files leave the plain list."""
+    if not inv.charts and not inv.kustomizations:
+        return plain, [], [], []
+    from deploysafe import render as r
+
+    docs: list[Document] = []
+    errors: list[ScanError] = []
+    notes: list[str] = []
+    owned: set[FsPath] = set()
+    if inv.charts:
+        engine = r.helm_available()
+        if engine is None:
+            notes.append(
+                "Helm not found (no `helm` binary, no helm-python-sdk): charts were scanned as "
+                "plain files; templates that are not YAML were skipped"
+            )
+        else:
+            for chart in inv.charts:
+                res = r.render_helm(
+                    chart,
+                    inv.root,
+                    values=opts.values,
+                    set_values=opts.set_values,
+                    namespace=opts.namespace,
+                    release_name=opts.release_name,
+                )
+                docs.extend(res.documents)
+                errors.extend(res.errors)
+                owned.update(p.resolve() for p in plain if p.resolve().is_relative_to(chart))
+            notes.append(f"rendered {len(inv.charts)} Helm chart(s) with {engine}")
+    roots = _kustomize_roots(inv.kustomizations)
+    if roots:
+        tool = r.kustomize_available()
+        if tool is None:
+            notes.append(
+                "kustomize not found (no `kustomize`, no `kubectl kustomize`): kustomize folders "
+                "were scanned as plain files, without their overlays applied"
+            )
+        else:
+            origins: set[str] = set()
+            for folder in roots:
+                res = r.render_kustomize(folder, inv.root)
+                if res is None:
+                    continue
+                docs.extend(res.documents)
+                errors.extend(res.errors)
+                origins.update(d.file for d in res.documents)
+            owned.update(p.resolve() for p in plain if inv.display(p) in origins)
+            notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
+    return [p for p in plain if p.resolve() not in owned], docs, errors, notes
+
+
+def _kustomize_roots(folders: Sequence[FsPath]) -> list[FsPath]:
+    """Kustomizations no other scanned kustomization builds on (overlays, not bases)."""
+    import yaml
+
+    resolved = {f.resolve() for f in folders}
+    referenced: set[FsPath] = set()
+    for f in folders:
+        for name in KUSTOMIZATION_NAMES:
+            k = f / name
+            if not k.is_file():
+                continue
+            try:
+                data = yaml.safe_load(k.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
+            if not isinstance(data, dict):
+                continue
+            for key in ("resources", "bases", "components"):
+                for entry in data.get(key) or []:
+                    if isinstance(entry, str):
+                        target = (f / entry).resolve()
+                        if target in resolved:
+                            referenced.add(target)
+    return [f for f in folders if f.resolve() not in referenced]

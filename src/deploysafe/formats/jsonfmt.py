@@ -1,0 +1,76 @@
+"""JSON report, schema version 1 (documented in docs/output.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deploysafe import __version__
+from deploysafe.engine import Report
+from deploysafe.model import Finding, Practice, Severity
+
+SCHEMA_VERSION = 1
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule_id": f.rule_id,
+        "title": f.title,
+        "practice": int(f.practice),
+        "severity": f.severity.label,
+        "file": f.file,
+        "line": f.line,
+        "column": f.column,
+        "pointer": f.pointer,
+        "resource": (
+            {"kind": f.resource.kind, "namespace": f.resource.namespace, "name": f.resource.name}
+            if f.resource
+            else None
+        ),
+        "message": f.message,
+        "fix": f.fix,
+        "fingerprint": f.fingerprint,
+        "suppressed": (
+            {
+                "source": f.suppressed.source,
+                "reason": f.suppressed.reason,
+                "expires": f.suppressed.expires,
+            }
+            if f.suppressed
+            else None
+        ),
+    }
+    if f.pss is not None:
+        out["pss"] = {"level": f.pss.level.value, "check": f.pss.check}
+    return out
+
+
+def summary(report: Report) -> dict[str, Any]:
+    active = [f for f in report.findings if f.suppressed is None]
+    return {
+        "files": report.files,
+        "documents": report.documents,
+        "skipped_documents": report.skipped,
+        "findings": len(active),
+        "suppressed": len(report.findings) - len(active),
+        "failing": len(report.failing),
+        "errors": len(report.errors),
+        "fail_on": report.fail_on.label,
+        "by_severity": {s.label: sum(1 for f in active if f.severity is s) for s in Severity},
+        "by_practice": {str(int(p)): sum(1 for f in active if f.practice is p) for p in Practice},
+    }
+
+
+def render(report: Report) -> str:
+    doc = {
+        "version": SCHEMA_VERSION,
+        "tool": {"name": "deploysafe", "version": __version__},
+        "findings": [finding_dict(f) for f in report.findings],
+        "errors": [
+            {"file": e.file, "line": e.line, "message": e.message, "kind": e.kind}
+            for e in report.errors
+        ],
+        "notes": list(report.notes),
+        "summary": summary(report),
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

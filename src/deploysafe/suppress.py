@@ -1,0 +1,134 @@
+"""Suppressions: inline comments, the `deploysafe.io/ignore` annotation, config entries.
+
+Every suppression needs a reason and may carry an expiry date; an expired or reasonless
+one does not suppress, and the finding says why.
+
+    # deploysafe: ignore[DS201,DS212] GPU driver needs host devices (until 2027-03-01)
+    metadata.annotations["deploysafe.io/ignore"]: "DS201: GPU driver (until 2027-03-01)"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deploysafe.config import Exception_
+from deploysafe.model import Finding, Suppression
+
+ANNOTATION = "deploysafe.io/ignore"
+
+_INLINE = re.compile(r"#\s*deploysafe:\s*ignore\[([A-Za-z0-9_, ]+)\]\s*(.*)$")
+_UNTIL = re.compile(r"\(\s*until\s+(\d{4}-\d{2}-\d{2})\s*\)\s*$")
+_ENTRY = re.compile(r"^\s*([A-Za-z0-9_, *]+?)\s*:\s*(.*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    rules: frozenset[str]  # rule ids, or {"*"}
+    reason: str
+    expires: dt.date | None
+    source: str
+
+    def covers(self, rule_id: str) -> bool:
+        return "*" in self.rules or rule_id in self.rules
+
+
+def _split_reason(text: str) -> tuple[str, dt.date | None, str | None]:
+    """(reason, expiry, problem) from `reason (until YYYY-MM-DD)`."""
+    text = text.strip()
+    expires = None
+    m = _UNTIL.search(text)
+    if m:
+        try:
+            expires = dt.date.fromisoformat(m.group(1))
+        except ValueError:
+            return "", None, f"invalid date {m.group(1)!r}"
+        text = text[: m.start()].strip()
+    if not text:
+        return "", expires, "a suppression needs a reason"
+    return text, expires, None
+
+
+def _ids(text: str) -> frozenset[str]:
+    return frozenset(
+        x.strip().upper() if x.strip() != "*" else "*" for x in text.split(",") if x.strip()
+    )
+
+
+def inline_waivers(line: str) -> tuple[Waiver | None, str | None]:
+    m = _INLINE.search(line)
+    if not m:
+        return None, None
+    reason, expires, problem = _split_reason(m.group(2))
+    if problem:
+        return None, problem
+    return Waiver(_ids(m.group(1)), reason, expires, "inline"), None
+
+
+def annotation_waivers(annotations: Mapping[str, Any]) -> tuple[list[Waiver], list[str]]:
+    raw = annotations.get(ANNOTATION)
+    if raw is None:
+        return [], []
+    waivers, problems = [], []
+    for entry in re.split(r"[;\n]", str(raw)):
+        if not entry.strip():
+            continue
+        m = _ENTRY.match(entry)
+        if not m:
+            problems.append(f"cannot read {ANNOTATION} entry {entry.strip()!r} (want `ID: reason`)")
+            continue
+        reason, expires, problem = _split_reason(m.group(2))
+        if problem:
+            problems.append(f"{ANNOTATION} entry for {m.group(1).strip()}: {problem}")
+            continue
+        waivers.append(Waiver(_ids(m.group(1)), reason, expires, "annotation"))
+    return waivers, problems
+
+
+def inline_for(lines: Sequence[str], line: int) -> tuple[Waiver | None, str | None]:
+    """An inline waiver on the finding's line or on the comment line just above it."""
+    if 1 <= line <= len(lines):
+        w, problem = inline_waivers(lines[line - 1])
+        if w or problem:
+            return w, problem
+    if 2 <= line <= len(lines) + 1:
+        above = lines[line - 2]
+        if above.lstrip().startswith("#"):
+            return inline_waivers(above)
+    return None, None
+
+
+def config_waiver(
+    exceptions: Iterable[Exception_], rule_id: str, file: str, resource: str
+) -> Waiver | None:
+    for e in exceptions:
+        if e.rule not in ("*", rule_id):
+            continue
+        if not fnmatch.fnmatchcase(file, e.file) or not fnmatch.fnmatchcase(resource, e.resource):
+            continue
+        return Waiver(frozenset({e.rule}), e.reason, e.expires, "config")
+    return None
+
+
+def apply(finding: Finding, waiver: Waiver | None, today: dt.date) -> Finding:
+    """The finding, suppressed by `waiver` unless it has expired."""
+    from dataclasses import replace
+
+    if waiver is None or not waiver.covers(finding.rule_id):
+        return finding
+    if waiver.expires is not None and waiver.expires < today:
+        return replace(
+            finding,
+            message=f"{finding.message} (its {waiver.source} suppression expired on "
+            f"{waiver.expires.isoformat()})",
+        )
+    expires = waiver.expires.isoformat() if waiver.expires else None
+    return replace(finding, suppressed=Suppression(waiver.source, waiver.reason, expires))
+
+
+def resource_key(kind: str, namespace: str | None, name: str | None) -> str:
+    return f"{kind}/{namespace or ''}/{name or ''}"
