@@ -555,12 +555,12 @@ def _render_all(
         else:
             origins: set[str] = set()
             for folder in roots:
-                res = r.render_kustomize(folder, inv.root)
-                if res is None:
+                built = r.render_kustomize(folder, inv.root)
+                if built is None:
                     continue
-                docs.extend(res.documents)
-                errors.extend(res.errors)
-                origins.update(d.file for d in res.documents)
+                docs.extend(built.documents)
+                errors.extend(built.errors)
+                origins.update(d.file for d in built.documents)
             owned.update(p.resolve() for p in plain if inv.display(p) in origins)
             notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
     return [p for p in plain if p.resolve() not in owned], docs, errors, notes

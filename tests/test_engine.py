@@ -1,0 +1,195 @@
+"""The engine: positions, suppressions, namespace-driven PSS levels, baselines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+from deploysafe.config import Config, Exception_
+from deploysafe.engine import scan
+from deploysafe.model import Level
+
+TODAY = dt.date(2026, 11, 27)
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+  namespace: {ns}
+{annotations}spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      privileged: true{comment}
+"""
+
+
+def pod(ns: str = "shop", annotations: str = "", comment: str = "") -> str:
+    return POD.format(ns=ns, annotations=annotations, comment=comment)
+
+
+def run(tmp_path: Path, text: str, config: Config | None = None, name: str = "pod.yaml"):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return scan([tmp_path], config or Config(), root=tmp_path, jobs=1, today=TODAY)
+
+
+def ds201(report):
+    return [f for f in report.findings if f.rule_id == "DS201"]
+
+
+def test_position_of_offending_key(tmp_path: Path) -> None:
+    (f,) = ds201(run(tmp_path, pod()))
+    assert (f.file, f.line, f.column) == ("pod.yaml", 11, 7)
+    assert f.pointer == "/spec/containers/0/securityContext/privileged"
+    assert f.snippet == "privileged: true"
+    assert f.resource is not None and f.resource.display() == "Pod shop/app"
+
+
+def test_inline_suppression_with_reason(tmp_path: Path) -> None:
+    r = run(tmp_path, pod(comment="  # deploysafe: ignore[DS201] GPU driver needs devices"))
+    (f,) = ds201(r)
+    assert f.suppressed is not None
+    assert (f.suppressed.source, f.suppressed.reason) == ("inline", "GPU driver needs devices")
+    assert f not in r.failing
+
+
+def test_inline_suppression_on_line_above(tmp_path: Path) -> None:
+    text = pod().replace(
+        "      privileged: true",
+        "      # deploysafe: ignore[DS201] host devices (until 2027-01-01)\n      privileged: true",
+    )
+    (f,) = ds201(run(tmp_path, text))
+    assert f.suppressed is not None and f.suppressed.expires == "2027-01-01"
+
+
+def test_inline_suppression_needs_reason(tmp_path: Path) -> None:
+    r = run(tmp_path, pod(comment="  # deploysafe: ignore[DS201]"))
+    (f,) = ds201(r)
+    assert f.suppressed is None
+    assert [(e.line, e.message) for e in r.errors] == [
+        (11, "inline suppression: a suppression needs a reason")
+    ]
+
+
+def test_expired_suppression_does_not_suppress(tmp_path: Path) -> None:
+    r = run(tmp_path, pod(comment="  # deploysafe: ignore[DS201] temp (until 2026-01-01)"))
+    (f,) = ds201(r)
+    assert f.suppressed is None
+    assert f.message.endswith("(its inline suppression expired on 2026-01-01)")
+
+
+def test_annotation_suppression(tmp_path: Path) -> None:
+    ann = '  annotations:\n    deploysafe.io/ignore: "DS201: needs host devices"\n'
+    (f,) = ds201(run(tmp_path, pod(annotations=ann)))
+    assert f.suppressed is not None and f.suppressed.source == "annotation"
+
+
+def test_operators_can_switch_inline_and_annotations_off(tmp_path: Path) -> None:
+    ann = '  annotations:\n    deploysafe.io/ignore: "DS201: needs host devices"\n'
+    text = pod(annotations=ann, comment="  # deploysafe: ignore[DS201] reason")
+    cfg = replace(Config(), inline_suppressions=False, annotation_suppressions=False)
+    (f,) = ds201(run(tmp_path, text, cfg))
+    assert f.suppressed is None
+
+
+def test_config_exception(tmp_path: Path) -> None:
+    exc = Exception_(rule="DS201", reason="vetted", resource="Pod/shop/*")
+    (f,) = ds201(run(tmp_path, pod(), replace(Config(), exceptions=(exc,))))
+    assert f.suppressed is not None and f.suppressed.source == "config"
+    other = Exception_(rule="DS201", reason="vetted", resource="Pod/other/*")
+    (g,) = ds201(run(tmp_path, pod(), replace(Config(), exceptions=(other,))))
+    assert g.suppressed is None
+
+
+def test_disabled_rule_and_severity_override(tmp_path: Path) -> None:
+    from deploysafe.config import RuleSetting
+    from deploysafe.model import Severity
+
+    cfg = replace(Config(), rules={"DS201": RuleSetting(enabled=False)})
+    assert ds201(run(tmp_path, pod(), cfg)) == []
+    cfg = replace(Config(), rules={"DS201": RuleSetting(severity=Severity.LOW)})
+    (f,) = ds201(run(tmp_path, pod(), cfg))
+    assert f.severity is Severity.LOW
+
+
+NAMESPACE = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {name}
+  labels:
+    pod-security.kubernetes.io/enforce: {level}
+    pod-security.kubernetes.io/enforce-version: {version}
+---
+"""
+
+RESTRICTED_ONLY = """\
+apiVersion: v1
+kind: Pod
+metadata: {{name: app, namespace: {ns}}}
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+"""
+
+
+def pss_ids(report) -> set[str]:
+    return {f.rule_id for f in report.findings if f.pss is not None}
+
+
+def test_namespace_labels_decide_the_level(tmp_path: Path) -> None:
+    """A pod that is fine at baseline is judged at baseline in a baseline namespace."""
+    restricted = pss_ids(run(tmp_path, RESTRICTED_ONLY.format(ns="shop")))
+    assert "DS215" in restricted  # allowPrivilegeEscalation unset: restricted only
+    ns = NAMESPACE.format(name="shop", level="baseline", version="latest")
+    (tmp_path / "ns.yaml").write_text(ns, encoding="utf-8")
+    assert pss_ids(run(tmp_path, RESTRICTED_ONLY.format(ns="shop"))) == set()
+
+
+def test_privileged_namespace_turns_pss_off(tmp_path: Path) -> None:
+    ns = NAMESPACE.format(name="ops", level="privileged", version="latest")
+    r = run(tmp_path, ns + pod(ns="ops"))
+    assert pss_ids(r) == set()
+
+
+def test_namespace_version_is_used(tmp_path: Path) -> None:
+    """runAsUser: 0 is allowed before v1.23 at restricted."""
+    text = (
+        NAMESPACE.format(name="old", level="restricted", version="v1.22")
+        + RESTRICTED_ONLY.format(ns="old").replace(
+            "spec:\n", "spec:\n  securityContext: {runAsUser: 0}\n"
+        )
+    )
+    assert "DS218" not in pss_ids(run(tmp_path, text))
+    assert "DS218" in pss_ids(run(tmp_path, text.replace("v1.22", "v1.23")))
+
+
+def test_policy_level_from_config(tmp_path: Path) -> None:
+    cfg = replace(Config(), policy=Level.BASELINE)
+    assert pss_ids(run(tmp_path, RESTRICTED_ONLY.format(ns="shop"), cfg)) == set()
+
+
+def test_baseline_fingerprint_ignores_lines(tmp_path: Path) -> None:
+    (f,) = ds201(run(tmp_path, pod()))
+    (g,) = ds201(run(tmp_path, "\n\n# moved\n" + pod()))
+    assert f.line != g.line
+    assert f.fingerprint == g.fingerprint
+    r = scan(
+        [tmp_path], Config(), root=tmp_path, jobs=1, today=TODAY, baseline=frozenset({f.fingerprint})
+    )
+    (h,) = ds201(r)
+    assert h.suppressed is not None and h.suppressed.source == "baseline"
+
+
+def test_parallel_scan_equals_serial(tmp_path: Path) -> None:
+    """Both cores give the same report as one."""
+    for i in range(60):
+        (tmp_path / f"p{i}.yaml").write_text(pod(ns=f"ns{i}") * 1 + "---\n" + "#" * 40000)
+    serial = scan([tmp_path], Config(), root=tmp_path, jobs=1, today=TODAY)
+    parallel = scan([tmp_path], Config(), root=tmp_path, jobs=2, today=TODAY)
+    assert serial.findings == parallel.findings
+    assert len(ds201(parallel)) == 60
