@@ -1,0 +1,102 @@
+"""PSS baseline `appArmorProfile`: the default AppArmor profile must not be overridden."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from deploysafe.documents import Document
+from deploysafe.k8s import as_map
+from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
+from deploysafe.rules.pss._common import (
+    POD_HEAD,
+    annotation_path,
+    is_set,
+    pod_and_containers,
+    pod_sc_path,
+    sc_path,
+)
+
+ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+ALLOWED_TYPES = frozenset({"RuntimeDefault", "Localhost"})
+
+
+def _allowed_annotation(value: Any) -> bool:
+    # Empty means "runtime default" to the kubelet.
+    return value in ("", None, "runtime/default") or (
+        isinstance(value, str) and value.startswith("localhost/")
+    )
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    found = pod_and_containers(doc)
+    if found is None:
+        return
+    pod, ctrs = found
+    for key, value in pod.annotations.items():
+        if str(key).startswith(ANNOTATION_PREFIX) and not _allowed_annotation(value):
+            name = str(key)[len(ANNOTATION_PREFIX) :]
+            yield Violation(
+                annotation_path(pod, key),
+                f"annotation sets AppArmor profile {value!r} for container {name!r}",
+            )
+    if is_set(pod.security_context, "appArmorProfile"):
+        kind = as_map(pod.security_context["appArmorProfile"]).get("type")
+        if kind not in ALLOWED_TYPES:
+            yield Violation(
+                pod_sc_path(pod, "appArmorProfile", "type"),
+                f"pod sets AppArmor profile type {kind!r}",
+            )
+    for c in ctrs:
+        if is_set(c.security_context, "appArmorProfile"):
+            kind = as_map(c.security_context["appArmorProfile"]).get("type")
+            if kind not in ALLOWED_TYPES:
+                yield Violation(
+                    sc_path(c, "appArmorProfile", "type"),
+                    f"{c.label} sets AppArmor profile type {kind!r}",
+                )
+
+
+RULE = Rule(
+    id="DS206",
+    title="AppArmor must not be disabled or overridden",
+    practice=Practice.ENVIRONMENT,
+    severity=Severity.HIGH,
+    target=Target.KUBERNETES,
+    check=check,
+    why=(
+        "On AppArmor hosts the runtime's default profile blocks writes to /proc and /sys, "
+        "mounts and other escape routes; `Unconfined` (or the `unconfined` annotation) throws "
+        "that layer away for the container."
+    ),
+    fix="Remove the override, or set `securityContext.appArmorProfile.type` to "
+    "`RuntimeDefault` or `Localhost` (annotation: `runtime/default` or `localhost/<profile>`).",
+    bad=POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      appArmorProfile: {type: Unconfined}
+""",
+    good=POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      appArmorProfile: {type: RuntimeDefault}
+""",
+    references=(
+        "PSS baseline: AppArmor",
+        "Trivy KSV-0002",
+        "Kubescape C-0055",
+    ),
+    pss=PssRef(Level.BASELINE, "appArmorProfile"),
+    history=(
+        ("v1.0", "annotations container.apparmor.security.beta.kubernetes.io/*"),
+        ("v1.0", "since the fields exist (Kubernetes 1.30): appArmorProfile.type"),
+    ),
+)

@@ -1,0 +1,91 @@
+"""PSS restricted `seccompProfile_restricted`: a seccomp profile must be set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deploysafe.documents import Document
+from deploysafe.k8s import as_map
+from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
+from deploysafe.rules.pss._common import POD_HEAD, is_set, pod_and_containers, sc_path
+from deploysafe.rules.pss.seccomp_profile_baseline import ALLOWED_TYPES, explicit_violations
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    found = pod_and_containers(doc)
+    if found is None:
+        return
+    pod, ctrs = found
+    # Windows has no seccomp: the API rejects the field there (exempt from 1.25).
+    if ctx.pss_version >= (1, 25) and pod.is_windows:
+        return
+    yield from explicit_violations(pod, ctrs)
+    pod_type = as_map(pod.security_context.get("seccompProfile")).get("type")
+    if pod_type in ALLOWED_TYPES:
+        return
+    for c in ctrs:
+        if not is_set(c.security_context, "seccompProfile"):
+            yield Violation(
+                sc_path(c, "seccompProfile"),
+                f"{c.label} has no seccomp profile (set seccompProfile.type to RuntimeDefault "
+                "or Localhost on the pod or the container)",
+            )
+
+
+RULE = Rule(
+    id="DS216",
+    title="A seccomp profile must be set",
+    practice=Practice.ENVIRONMENT,
+    severity=Severity.MEDIUM,
+    target=Target.KUBERNETES,
+    check=check,
+    why=(
+        "Kubernetes runs containers Unconfined by default: with no seccomp profile every "
+        "system call reaches the kernel, including the rarely used ones behind most container "
+        "escapes. RuntimeDefault blocks them at almost no cost."
+    ),
+    fix="Set `spec.securityContext.seccompProfile.type: RuntimeDefault` on the pod (or "
+    "`Localhost` with a profile), or on every container.",
+    bad=POD_HEAD
+    + """\
+spec:
+  securityContext:
+    runAsNonRoot: true
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      allowPrivilegeEscalation: false
+      capabilities: {drop: [ALL]}
+""",
+    good=POD_HEAD
+    + """\
+spec:
+  securityContext:
+    runAsNonRoot: true
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      allowPrivilegeEscalation: false
+      capabilities: {drop: [ALL]}
+""",
+    references=(
+        "PSS restricted: Seccomp",
+        "CIS Kubernetes 5.7.2",
+        "Checkov CKV_K8S_31",
+        "Trivy KSV-0030",
+        "Kubescape C-0210",
+    ),
+    pss=PssRef(
+        Level.RESTRICTED,
+        "seccompProfile_restricted",
+        since=(1, 19),
+        overrides="seccompProfile_baseline",
+    ),
+    history=(
+        ("v1.19", "seccompProfile.type RuntimeDefault or Localhost on the pod or every container"),
+        ("v1.25", "pods with spec.os.name: windows are exempt"),
+    ),
+)

@@ -1,0 +1,72 @@
+"""PSS baseline `windowsHostProcess`: no Windows HostProcess containers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deploysafe.documents import Document
+from deploysafe.k8s import as_map
+from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
+from deploysafe.rules.pss._common import POD_HEAD, pod_and_containers, pod_sc_path, sc_path
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    found = pod_and_containers(doc)
+    if found is None:
+        return
+    pod, ctrs = found
+    if as_map(pod.security_context.get("windowsOptions")).get("hostProcess") is True:
+        yield Violation(
+            pod_sc_path(pod, "windowsOptions", "hostProcess"),
+            "pod runs as a Windows HostProcess",
+        )
+    for c in ctrs:
+        if as_map(c.security_context.get("windowsOptions")).get("hostProcess") is True:
+            yield Violation(
+                sc_path(c, "windowsOptions", "hostProcess"),
+                f"{c.label} runs as a Windows HostProcess",
+            )
+
+
+RULE = Rule(
+    id="DS211",
+    title="Windows pods must not run as HostProcess",
+    practice=Practice.ENVIRONMENT,
+    severity=Severity.CRITICAL,
+    target=Target.KUBERNETES,
+    check=check,
+    why=(
+        "A Windows HostProcess container runs directly on the node, in the host's network and "
+        "filesystem, with the rights of a node account: the Windows equivalent of a privileged "
+        "container."
+    ),
+    fix="Remove `securityContext.windowsOptions.hostProcess` (or set it to `false`) on the pod "
+    "and its containers.",
+    bad=POD_HEAD
+    + """\
+spec:
+  os: {name: windows}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      windowsOptions: {hostProcess: true}
+""",
+    good=POD_HEAD
+    + """\
+spec:
+  os: {name: windows}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      windowsOptions: {hostProcess: false}
+""",
+    references=(
+        "PSS baseline: HostProcess",
+        "CIS Kubernetes 5.2.11",
+        "Trivy KSV-0103",
+        "Kubescape C-0202",
+    ),
+    pss=PssRef(Level.BASELINE, "windowsHostProcess"),
+)
