@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -179,7 +180,8 @@ def _namespace_prepass(
     out: dict[str, NamespacePolicy] = {}
     for path, display in files:
         try:
-            if path.stat().st_size > max_size:
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
                 continue
             text = path.read_text(encoding="utf-8-sig", errors="replace")
         except OSError:
@@ -249,7 +251,15 @@ def check_document(doc: Document, s: Settings, rules: Sequence[Rule], out: Parti
                 for path, data in rule.collect(doc, ctx):
                     line, col = doc.locate(path)
                     out.facts.setdefault(rule.id, []).append(
-                        Fact(doc.file, line, col, pointer(path), doc.resource, data)
+                        Fact(
+                            doc.file,
+                            line,
+                            col,
+                            pointer(path),
+                            doc.resource,
+                            data,
+                            _snippet(doc.lines, line),
+                        )
                     )
             continue
         if rule.check is None:
@@ -297,7 +307,11 @@ def _suppressed(
 
 def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanError | None]:
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            # Reading a FIFO or a device could block forever.
+            return None, ScanError(display, None, "not a regular file (a pipe or device); skipped")
+        size = st.st_size
         if size > max_size:
             return None, ScanError(
                 display, None, f"file is {size} bytes, over the {max_size}-byte cap; skipped"
@@ -416,6 +430,7 @@ def decide_sets(facts: Mapping[str, list[Fact]], s: Settings) -> list[Finding]:
                     resource=fact.resource,
                     message=message,
                     fix=rule.fix,
+                    snippet=fact.snippet,
                 )
             )
     return findings
@@ -502,6 +517,7 @@ def scan(
     partial.errors.extend(inv.errors)
     partial.errors.extend(render_errors)
     rules = _rules(s)
+    partial.files += len({d.file for d in rendered})
     for d in rendered:
         check_document(d, s, rules, partial)
     return _finish(partial, s, config, baseline, notes)
@@ -544,7 +560,7 @@ def _render_all(
                 errors.extend(res.errors)
                 owned.update(p.resolve() for p in plain if p.resolve().is_relative_to(chart))
             notes.append(f"rendered {len(inv.charts)} Helm chart(s) with {engine}")
-    roots = _kustomize_roots(inv.kustomizations)
+    roots, patches = _kustomize_roots(inv.kustomizations)
     if roots:
         tool = r.kustomize_available()
         if tool is None:
@@ -561,17 +577,28 @@ def _render_all(
                 docs.extend(built.documents)
                 errors.extend(built.errors)
                 origins.update(d.file for d in built.documents)
-            owned.update(p.resolve() for p in plain if inv.display(p) in origins)
+            # Resources come back through origins; patches and other files that sit in a
+            # kustomization folder are inputs to the build, not objects of their own.
+            folders = {f.resolve() for f in inv.kustomizations}
+            owned.update(
+                p.resolve()
+                for p in plain
+                if inv.display(p) in origins
+                or p.resolve().parent in folders
+                or p.resolve() in patches
+            )
             notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
     return [p for p in plain if p.resolve() not in owned], docs, errors, notes
 
 
-def _kustomize_roots(folders: Sequence[FsPath]) -> list[FsPath]:
-    """Kustomizations no other scanned kustomization builds on (overlays, not bases)."""
+def _kustomize_roots(folders: Sequence[FsPath]) -> tuple[list[FsPath], set[FsPath]]:
+    """Kustomizations no other scanned kustomization builds on (overlays, not bases),
+    and the patch files every kustomization names."""
     import yaml
 
     resolved = {f.resolve() for f in folders}
     referenced: set[FsPath] = set()
+    patches: set[FsPath] = set()
     for f in folders:
         for name in KUSTOMIZATION_NAMES:
             k = f / name
@@ -589,4 +616,9 @@ def _kustomize_roots(folders: Sequence[FsPath]) -> list[FsPath]:
                         target = (f / entry).resolve()
                         if target in resolved:
                             referenced.add(target)
-    return [f for f in folders if f.resolve() not in referenced]
+            for key in ("patches", "patchesStrategicMerge", "patchesJson6902"):
+                for entry in data.get(key) or []:
+                    rel = entry.get("path") if isinstance(entry, dict) else entry
+                    if isinstance(rel, str) and "\n" not in rel:
+                        patches.add((f / rel).resolve())
+    return [f for f in folders if f.resolve() not in referenced], patches

@@ -130,6 +130,7 @@ class Fact:
     pointer: str
     resource: Resource
     data: Any
+    snippet: str = ""
 
 
 Collect = Callable[["Document", Context], Iterator[tuple[Path, Any]]]
