@@ -3,5 +3,26 @@
 from __future__ import annotations
 
 from deploysafe.model import Rule
+from deploysafe.rules.defaults import (
+    cpu_request,
+    default_credentials,
+    default_namespace,
+    default_service_account,
+    exposed_service,
+    host_port,
+    image_tag,
+    memory_limit,
+    network_policy,
+)
 
-DEFAULT_RULES: tuple[Rule, ...] = ()
+DEFAULT_RULES: tuple[Rule, ...] = (
+    default_namespace.RULE,
+    default_service_account.RULE,
+    image_tag.RULE,
+    memory_limit.RULE,
+    cpu_request.RULE,
+    exposed_service.RULE,
+    host_port.RULE,
+    default_credentials.RULE,
+    network_policy.RULE,
+)

@@ -1,0 +1,153 @@
+"""DS508: env literals must not carry well-known default passwords."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from deploysafe.documents import Document
+from deploysafe.k8s import Container, as_list, as_map, containers, pod_template
+from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+
+# Names of env variables that hold a password, token or other credential.
+_SECRET_NAME = re.compile(
+    r"PASSWORD|PASSWD|PASSPHRASE|_PASS$|^PASS$|_PASS_|_PWD$|^PWD_|SECRET|TOKEN|CREDENTIAL|"
+    r"API_?KEY|AUTH_KEY|ACCESS_KEY"
+)
+# ... unless the name says the value is about the credential, not the credential itself
+# (SECRET_NAME=default names a Secret object; TOKEN_TYPE=default is a setting).
+_NOT_SECRET = re.compile(
+    r"_(FILE|PATH|DIR|NAME|TYPE|URL|URI|HOST|PORT|ENDPOINT|TTL|TIMEOUT|HEADER|ENABLED|MODE|"
+    r"POLICY|METHOD|LENGTH|ID|REF|PROVIDER|STORE|ALGORITHM|FORMAT)$"
+)
+# Names of env variables that hold a login name (judged only next to a default password).
+_USER_NAME = re.compile(r"USER|LOGIN|ACCOUNT")
+
+# Factory defaults and the first passwords anyone tries (compared lowercased).
+DEFAULT_PASSWORDS = frozenset(
+    {
+        "123456",
+        "1234567",
+        "12345678",
+        "123456789",
+        "1234",
+        "12345",
+        "admin",
+        "admin123",
+        "admin1234",
+        "administrator",
+        "changeit",
+        "changeme",
+        "change_me",
+        "changeme123",
+        "default",
+        "guest",
+        "letmein",
+        "minioadmin",
+        "p@ssw0rd",
+        "p@ssword",
+        "pa$$w0rd",
+        "pa$$word",
+        "pass",
+        "pass123",
+        "passw0rd",
+        "password",
+        "password1",
+        "password123",
+        "qwerty",
+        "root",
+        "secret",
+        "test",
+        "toor",
+        "welcome",
+    }
+)
+DEFAULT_USERS = frozenset({"admin", "administrator", "guest", "root", "sa", "test", "user"})
+
+
+def _secret_name(name: str) -> bool:
+    upper = name.upper()
+    return bool(_SECRET_NAME.search(upper)) and not _NOT_SECRET.search(upper)
+
+
+def _literal(env: Any) -> str | None:
+    value = as_map(env).get("value")
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value).strip().lower()
+
+
+def _default_user(c: Container) -> str | None:
+    """The name of an env variable of `c` that sets a well-known default login name."""
+    for env in as_list(c.data.get("env")):
+        name = str(as_map(env).get("name", ""))
+        user_like = _USER_NAME.search(name.upper()) and not _secret_name(name)
+        if user_like and _literal(env) in DEFAULT_USERS:
+            return name
+    return None
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    pod = pod_template(doc)
+    if pod is None:
+        return
+    for c in containers(pod):
+        user = None
+        for i, env in enumerate(as_list(c.data.get("env"))):
+            name = str(as_map(env).get("name", ""))
+            if not _secret_name(name) or _literal(env) not in DEFAULT_PASSWORDS:
+                continue
+            user = user or _default_user(c)
+            pair = f" (and {user} a default user name: a default login pair)" if user else ""
+            # Never the value: findings are printed, and this is a credential.
+            yield Violation(
+                (*c.path, "env", i, "value"),
+                f"{c.label} sets {name} to a well-known default password{pair}",
+            )
+
+
+RULE = Rule(
+    id="DS508",
+    title="Env variables must not carry default passwords",
+    practice=Practice.DEFAULTS,
+    severity=Severity.HIGH,
+    target=Target.KUBERNETES,
+    why=(
+        "Default and trivial passwords (admin, changeme, password ...) are the first thing any "
+        "scanner or attacker tries; a database or admin console started with one is open to "
+        "anyone who reaches it. Written as an env literal, it is also in Git for everyone with "
+        "read access."
+    ),
+    fix="Generate a strong credential, store it in a Secret (or an external secret store) and "
+    "reference it with `valueFrom.secretKeyRef`; rotate anything that ran with the default.",
+    bad="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: shop}
+spec:
+  containers:
+  - name: db
+    image: registry.example/postgres:16.3
+    env:
+    - {name: POSTGRES_PASSWORD, value: changeme}
+""",
+    good="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: shop}
+spec:
+  containers:
+  - name: db
+    image: registry.example/postgres:16.3
+    env:
+    - name: POSTGRES_PASSWORD
+      valueFrom: {secretKeyRef: {name: db, key: password}}
+""",
+    references=(
+        "kube-linter env-var-secret",
+        "Polaris sensitiveContainerEnvVar",
+        "Kubescape C-0012",
+    ),
+    check=check,
+)

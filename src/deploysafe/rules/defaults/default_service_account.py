@@ -1,0 +1,81 @@
+"""DS502: pods must not run as the default ServiceAccount with its token mounted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deploysafe.documents import Document
+from deploysafe.k8s import pod_template
+from deploysafe.model import Context, Path, Practice, Rule, Severity, Target, Violation
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    pod = pod_template(doc)
+    if pod is None:
+        return
+    spec = pod.spec
+    # `serviceAccount` is the deprecated alias; the API server prefers serviceAccountName.
+    field = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
+    sa = spec.get(field) or "default"
+    if sa != "default" or spec.get("automountServiceAccountToken") is False:
+        return
+    path: Path = (*pod.spec_path, field)  # the spec when neither field is set
+    what = f"{doc.kind} {doc.name or '<unnamed>'!r}"
+    how = f"sets {field} 'default'" if spec.get(field) else "sets no ServiceAccount"
+    yield Violation(
+        path,
+        f"{what} {how}: its pods run as the namespace's default ServiceAccount with its API "
+        "token mounted",
+    )
+
+
+RULE = Rule(
+    id="DS502",
+    title="Pods must not use the default ServiceAccount with a mounted token",
+    practice=Practice.DEFAULTS,
+    severity=Severity.MEDIUM,
+    target=Target.KUBERNETES,
+    why=(
+        "Every pod that names no ServiceAccount runs as `default` and gets its API token "
+        "mounted. All such pods share one identity, so a role bound to `default` for one of "
+        "them is granted to all, and any compromised container can call the API server with "
+        "that token."
+    ),
+    fix="Create a ServiceAccount per workload and set `serviceAccountName`; if the pod never "
+    "calls the Kubernetes API, set `automountServiceAccountToken: false` in the pod spec.",
+    bad="""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: registry.example/web:1.0}
+""",
+    good="""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: web
+      containers:
+      - {name: web, image: registry.example/web:1.0}
+""",
+    references=(
+        "CIS Kubernetes 5.1.5",
+        "CIS Kubernetes 5.1.6",
+        "Checkov CKV_K8S_41",
+        "kube-linter default-service-account",
+        "Trivy KSV-0036",
+        "Kubescape C-0189",
+        "Kubescape C-0034",
+    ),
+    check=check,
+)
