@@ -158,11 +158,10 @@ def test_privileged_namespace_turns_pss_off(tmp_path: Path) -> None:
 
 def test_namespace_version_is_used(tmp_path: Path) -> None:
     """runAsUser: 0 is allowed before v1.23 at restricted."""
-    text = (
-        NAMESPACE.format(name="old", level="restricted", version="v1.22")
-        + RESTRICTED_ONLY.format(ns="old").replace(
-            "spec:\n", "spec:\n  securityContext: {runAsUser: 0}\n"
-        )
+    text = NAMESPACE.format(
+        name="old", level="restricted", version="v1.22"
+    ) + RESTRICTED_ONLY.format(ns="old").replace(
+        "spec:\n", "spec:\n  securityContext: {runAsUser: 0}\n"
     )
     assert "DS218" not in pss_ids(run(tmp_path, text))
     assert "DS218" in pss_ids(run(tmp_path, text.replace("v1.22", "v1.23")))
@@ -179,7 +178,12 @@ def test_baseline_fingerprint_ignores_lines(tmp_path: Path) -> None:
     assert f.line != g.line
     assert f.fingerprint == g.fingerprint
     r = scan(
-        [tmp_path], Config(), root=tmp_path, jobs=1, today=TODAY, baseline=frozenset({f.fingerprint})
+        [tmp_path],
+        Config(),
+        root=tmp_path,
+        jobs=1,
+        today=TODAY,
+        baseline=frozenset({f.fingerprint}),
     )
     (h,) = ds201(r)
     assert h.suppressed is not None and h.suppressed.source == "baseline"
@@ -193,3 +197,36 @@ def test_parallel_scan_equals_serial(tmp_path: Path) -> None:
     parallel = scan([tmp_path], Config(), root=tmp_path, jobs=2, today=TODAY)
     assert serial.findings == parallel.findings
     assert len(ds201(parallel)) == 60
+
+
+def test_git_ignored_and_excluded_files_are_skipped(tmp_path: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("ignored.yaml\n")
+    for name in ("kept.yaml", "ignored.yaml"):
+        (tmp_path / name).write_text(pod())
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "third.yaml").write_text(pod())
+    cfg = replace(Config(), exclude=("vendor",))
+    r = scan([tmp_path], cfg, root=tmp_path, jobs=1, today=TODAY)
+    assert {f.file for f in ds201(r)} == {"kept.yaml"}
+
+
+def test_unrendered_helm_templates_are_skipped_and_counted(tmp_path: Path) -> None:
+    from deploysafe.engine import RenderOptions
+
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "templates" / "pod.yaml").write_text("{{- if .Values.on }}\n" + pod() + "{{- end }}\n")
+    r = scan(
+        [tmp_path],
+        Config(),
+        root=tmp_path,
+        jobs=1,
+        today=TODAY,
+        render=RenderOptions(enabled=False),
+    )
+    assert r.errors == ()
+    assert r.skipped == 1

@@ -46,6 +46,9 @@ PSS_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
 TOOL_KINDS = frozenset({"Kustomization", "Component"})
 _SNIPPET_MAX = 160
 
+# A file to check: (path, display path, is an unrendered Helm template).
+Job = tuple[str, str, bool]
+
 
 @dataclass(frozen=True, slots=True)
 class NamespacePolicy:
@@ -173,12 +176,11 @@ def namespaces_in(docs: Iterable[Document]) -> dict[str, NamespacePolicy]:
     return out
 
 
-def _namespace_prepass(
-    files: Sequence[tuple[FsPath, str]], max_size: int
-) -> dict[str, NamespacePolicy]:
+def _namespace_prepass(files: Sequence[Job], max_size: int) -> dict[str, NamespacePolicy]:
     """Namespaces (and their PSS labels) before the main pass: a cheap text filter first."""
     out: dict[str, NamespacePolicy] = {}
-    for path, display in files:
+    for name, display, _ in files:
+        path = FsPath(name)
         try:
             st = path.stat()
             if not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
@@ -329,7 +331,13 @@ def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanEr
 
 
 def check_file(
-    path: FsPath, display: str, s: Settings, rules: Sequence[Rule], out: Partial
+    path: FsPath,
+    display: str,
+    s: Settings,
+    rules: Sequence[Rule],
+    out: Partial,
+    *,
+    template: bool = False,
 ) -> None:
     out.files += 1
     text, error = _read(path, display, s.max_file_size)
@@ -337,7 +345,11 @@ def check_file(
         out.errors.append(error)
         return
     assert text is not None
-    result = load_kubernetes(text, display, strict=path.suffix == ".json")
+    result = load_kubernetes(text, display)
+    if template and result.errors:
+        # A Helm template scanned without rendering: Go templating is not YAML. Count it.
+        out.skipped += 1
+        result = LoadResult(result.documents, [], result.skipped)
     _check_loaded(result, s, rules, out)
 
 
@@ -352,31 +364,31 @@ def _rules(s: Settings) -> tuple[Rule, ...]:
     return tuple(BY_ID[rid] for rid in s.rule_ids)
 
 
-def _chunk_worker(s: Settings, files: Sequence[tuple[str, str]]) -> Partial:
+def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
     out = Partial()
     rules = _rules(s)
-    for path, display in files:
+    for path, display, template in files:
         try:
-            check_file(FsPath(path), display, s, rules, out)
+            check_file(FsPath(path), display, s, rules, out, template=template)
         except Exception as exc:  # a bug must cost one file, not the scan
             out.errors.append(ScanError(display, None, f"internal error: {exc!r}"))
     return out
 
 
-def _chunks(files: Sequence[tuple[FsPath, str]], n: int) -> Iterator[list[tuple[str, str]]]:
+def _chunks(files: Sequence[Job], n: int) -> Iterator[list[Job]]:
     """Chunks of roughly equal bytes, many more than workers, so both stay busy."""
     sized = []
-    for p, d in files:
+    for job in files:
         try:
-            sized.append((p.stat().st_size, str(p), d))
+            sized.append((os.stat(job[0]).st_size, job))
         except OSError:
-            sized.append((0, str(p), d))
-    total = sum(s for s, _, _ in sized) or 1
+            sized.append((0, job))
+    total = sum(size for size, _ in sized) or 1
     target = max(total // (n * 8), 256 * 1024)
-    chunk: list[tuple[str, str]] = []
+    chunk: list[Job] = []
     acc = 0
-    for size, name, d in sized:
-        chunk.append((name, d))
+    for size, job in sized:
+        chunk.append(job)
         acc += size
         if acc >= target:
             yield chunk
@@ -385,16 +397,16 @@ def _chunks(files: Sequence[tuple[FsPath, str]], n: int) -> Iterator[list[tuple[
         yield chunk
 
 
-def check_files(files: Sequence[tuple[FsPath, str]], s: Settings, jobs: int | None) -> Partial:
+def check_files(files: Sequence[Job], s: Settings, jobs: int | None) -> Partial:
     out = Partial()
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     total = 0
-    for p, _ in files:
+    for job in files:
         with contextlib.suppress(OSError):
-            total += p.stat().st_size
+            total += os.stat(job[0]).st_size
     # Processes pay off only for real trees; small scans stay in-process.
     if workers <= 1 or total < 2 * 1024 * 1024:
-        out.merge(_chunk_worker(s, [(str(p), d) for p, d in files]))
+        out.merge(_chunk_worker(s, files))
         return out
     import multiprocessing
 
@@ -509,7 +521,11 @@ def scan(
     plain = _plain_files(inv)
     if render.enabled:
         plain, rendered, render_errors, notes = _render_all(inv, plain, render)
-    files = [(p, inv.display(p)) for p in plain]
+    templates = [c / "templates" for c in inv.charts]
+    files: list[Job] = [
+        (str(p), inv.display(p), any(p.resolve().is_relative_to(t) for t in templates))
+        for p in plain
+    ]
     namespaces = _namespace_prepass(files, config.max_file_size)
     namespaces.update(namespaces_in(rendered))
     s = settings_for(config, namespaces, inline=inline, today=today)

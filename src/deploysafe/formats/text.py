@@ -71,5 +71,10 @@ def render(
         f"{len(active)} finding(s), "
         f"{len(report.failing)} at or above {report.fail_on.label}, {suppressed} suppressed, "
         f"{len(report.errors)} input error(s)"
+        + (
+            f"; {report.skipped} document(s) skipped (unrendered templates, kinds no rule reads)"
+            if report.skipped
+            else ""
+        )
     )
     return buf.getvalue()
