@@ -20,8 +20,8 @@ demo: $(STAMP)
 	$(BIN)/deploysafe scan examples/hardened
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
