@@ -37,6 +37,12 @@ def display_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+def link_display(link: Path, root: Path) -> str:
+    """A symlink's own repo-relative name (display_path names its target)."""
+    parent = display_path(link.parent, root)
+    return link.name if parent == "." else f"{parent}/{link.name}"
+
+
 def _git_visible(folder: Path) -> set[Path] | None:
     """Files git does not ignore under `folder`, or None when it is not in a work tree."""
     try:
@@ -73,7 +79,7 @@ def discover(paths: Iterable[Path], root: Path, exclude: Sequence[str] = ()) -> 
         if not start.exists() and not start.is_symlink():
             inv.errors.append(ScanError(start.as_posix(), None, "no such file or folder"))
             continue
-        if start.is_file():
+        if not start.is_dir():  # a file, or a pipe/device the reader then reports
             _add_file(inv, start, start.resolve().parent, seen, exclude, explicit=True)
             continue
         tree = start.resolve()
@@ -86,6 +92,8 @@ def discover(paths: Iterable[Path], root: Path, exclude: Sequence[str] = ()) -> 
                 for n in dirnames
                 if n not in SKIP_DIRS and not _excluded(f"{rel_dir}/{n}".lstrip("./"), exclude)
             )
+            for n in dirnames:  # not followed (followlinks=False); say so when they leave
+                _outside_link(inv, d / n, tree)
             if "Chart.yaml" in filenames:
                 chart_dirs.add(d.resolve())
             if any(n in KUSTOMIZATION_NAMES for n in filenames):
@@ -100,6 +108,24 @@ def discover(paths: Iterable[Path], root: Path, exclude: Sequence[str] = ()) -> 
         if not any(p in chart_dirs for p in c.parents):
             inv.charts.append(c)
     return inv
+
+
+def _outside_link(inv: Inventory, link: Path, tree: Path) -> None:
+    """Report a folder symlink that leaves the scanned tree (os.walk does not follow it)."""
+    if not link.is_symlink():
+        return
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return
+    if not target.is_relative_to(tree):
+        inv.errors.append(
+            ScanError(
+                link_display(link, inv.root),
+                None,
+                f"symlink points outside the scanned tree ({target}); skipped",
+            )
+        )
 
 
 def _add_file(
@@ -117,14 +143,17 @@ def _add_file(
     if _excluded(rel, exclude):
         return
     if f.is_symlink():
+        name = link_display(f, inv.root)
         try:
             target = f.resolve(strict=True)
         except (OSError, RuntimeError):
-            inv.errors.append(ScanError(rel, None, "broken symlink"))
+            inv.errors.append(ScanError(name, None, "broken symlink"))
             return
         if not target.is_relative_to(tree):
             inv.errors.append(
-                ScanError(rel, None, f"symlink points outside the scanned tree ({target}); skipped")
+                ScanError(
+                    name, None, f"symlink points outside the scanned tree ({target}); skipped"
+                )
             )
             return
         real = target

@@ -345,7 +345,7 @@ def check_file(
         out.errors.append(error)
         return
     assert text is not None
-    result = load_kubernetes(text, display)
+    result = load_kubernetes(text, display, strict=path.suffix == ".json")
     if template and result.errors:
         # A Helm template scanned without rendering: Go templating is not YAML. Count it.
         out.skipped += 1

@@ -129,7 +129,8 @@ class _Builder:
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            raise YamlProblem(f"bad value: {exc}", node.start_mark.line + 1) from None
+            problem = getattr(exc, "problem", None) or str(exc)  # without the mark's lines
+            raise YamlProblem(f"bad value: {problem}", node.start_mark.line + 1) from None
 
     def _size(self, node: yaml.Node) -> int:
         key = id(node)
