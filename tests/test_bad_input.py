@@ -189,14 +189,8 @@ CASES = [
     Case(
         "json-not-a-mapping",
         "list.json",
-        lambda: b'\n[{"apiVersion": "v1"}]\n',
+        lambda: b'\n[{"apiVersion": "v1", "kind": "Pod"}]\n',
         [(2, "document is not a mapping (a Kubernetes object)")],
-    ),
-    Case(
-        "json-scalar",
-        "scalar.json",
-        lambda: b'"just a string"\n',
-        [(1, "document is not a mapping (a Kubernetes object)")],
     ),
     Case(
         "complex-key",
@@ -375,10 +369,13 @@ def test_not_kubernetes_yaml_is_ignored_silently(tree: Path) -> None:
     (tree / "comments.yaml").write_text("# nothing here yet\n# still nothing\n")
     (tree / "empty.json").write_text("")
     (tree / "docs.yaml").write_text("---\n---\n# only separators\n---\n")
+    # JSON that is no Kubernetes object: data arrays, JSONC configs with comments.
+    (tree / "data.json").write_text('[1, 2, "three"]\n')
+    (tree / "tsconfig.json").write_text('{\n  // comments are not JSON\n  "strict": true\n}\n')
     report = run_scan(tree)
     assert errors(report) == []
     assert ds201(report) == [GOOD_DS201]
-    assert (report.files, report.documents) == (8, 1)
+    assert (report.files, report.documents) == (10, 1)
     code, _ = cli_scan(tree)
     assert code != EXIT_INPUT
 

@@ -21,7 +21,7 @@ class Inventory:
     """What discovery found, relative to the scan root."""
 
     root: Path
-    yaml_files: list[Path] = field(default_factory=list)  # absolute paths
+    files: list[Path] = field(default_factory=list)  # absolute paths
     charts: list[Path] = field(default_factory=list)  # top-level chart folders
     kustomizations: list[Path] = field(default_factory=list)  # every kustomization folder
     errors: list[ScanError] = field(default_factory=list)
@@ -71,7 +71,14 @@ def _excluded(rel: str, patterns: Sequence[str]) -> bool:
     return False
 
 
-def discover(paths: Iterable[Path], root: Path, exclude: Sequence[str] = ()) -> Inventory:
+def discover(
+    paths: Iterable[Path],
+    root: Path,
+    exclude: Sequence[str] = (),
+    *,
+    every_file: bool = False,
+) -> Inventory:
+    """Files to scan: YAML/JSON only, or `every_file` when some rule reads any text file."""
     inv = Inventory(root)
     seen: set[Path] = set()
     chart_dirs: set[Path] = set()
@@ -80,7 +87,7 @@ def discover(paths: Iterable[Path], root: Path, exclude: Sequence[str] = ()) -> 
             inv.errors.append(ScanError(start.as_posix(), None, "no such file or folder"))
             continue
         if not start.is_dir():  # a file, or a pipe/device the reader then reports
-            _add_file(inv, start, start.resolve().parent, seen, exclude, explicit=True)
+            _add_file(inv, start, start.resolve().parent, seen, exclude, every=True)
             continue
         tree = start.resolve()
         visible = _git_visible(start)
@@ -102,7 +109,7 @@ def discover(paths: Iterable[Path], root: Path, exclude: Sequence[str] = ()) -> 
                 f = d / name
                 if visible is not None and f.resolve() not in visible and not f.is_symlink():
                     continue
-                _add_file(inv, f, tree, seen, exclude, explicit=False)
+                _add_file(inv, f, tree, seen, exclude, every=every_file)
     # Only charts that are not inside another chart are rendered; subcharts come with them.
     for c in sorted(chart_dirs):
         if not any(p in chart_dirs for p in c.parents):
@@ -135,9 +142,9 @@ def _add_file(
     seen: set[Path],
     exclude: Sequence[str],
     *,
-    explicit: bool,
+    every: bool,
 ) -> None:
-    if not f.name.endswith(YAML_SUFFIXES) and not explicit:
+    if not every and not f.name.endswith(YAML_SUFFIXES):
         return
     rel = inv.display(f)
     if _excluded(rel, exclude):
@@ -162,4 +169,4 @@ def _add_file(
     if real in seen:
         return
     seen.add(real)
-    inv.yaml_files.append(f)
+    inv.files.append(f)

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploysafe.model import Path, Resource, ScanError
+from deploysafe.model import Path, Resource, ScanError, Target
 from deploysafe.yamlload import Parsed, YamlProblem, parse_all, split_documents, top_level_kind
 
 # Kinds no rule reads: skipped before they are parsed (CRD schemas are most of the bytes
@@ -24,6 +24,8 @@ class Document:
     lines: Sequence[str] = field(repr=False)  # the text the positions refer to
     default_namespace: str | None = None  # what the render supplies (Helm, kustomize)
     rendered_from: str | None = None  # e.g. "helm chart/" or "kustomize overlays/prod"
+    # KUBERNETES for objects; other types carry a whole file (workflow, Dockerfile, text).
+    type: Target = Target.KUBERNETES
 
     @property
     def kind(self) -> str:
@@ -54,7 +56,9 @@ class Document:
         return self.own_namespace or self.default_namespace
 
     @property
-    def resource(self) -> Resource:
+    def resource(self) -> Resource | None:
+        if self.type is not Target.KUBERNETES:
+            return None
         return Resource(self.kind, self.namespace, self.name)
 
     def locate(self, path: Path) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
 
-from deploysafe import suppress
+from deploysafe import sources, suppress
 from deploysafe.config import Config
 from deploysafe.discover import KUSTOMIZATION_NAMES, Inventory, discover
 from deploysafe.documents import Document, LoadResult, load_kubernetes
@@ -35,7 +35,10 @@ from deploysafe.model import (
     Suppression,
     Target,
     Version,
+    Violation,
     pointer,
+    redact,
+    secret_hash,
 )
 from deploysafe.pss import active_rules, parse_version
 from deploysafe.rules import BY_ID, REGISTRY
@@ -46,8 +49,12 @@ PSS_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
 TOOL_KINDS = frozenset({"Kustomization", "Component"})
 _SNIPPET_MAX = 160
 
-# A file to check: (path, display path, is an unrendered Helm template).
-Job = tuple[str, str, bool]
+# How a file is read: as it is; as an unrendered Helm template (Go templating is not YAML,
+# so parse errors only count it as skipped); or as a render's input (its objects came from
+# the render, but its text, Dockerfile and CI content is still checked).
+PLAIN, TEMPLATE, RENDERED = "plain", "template", "rendered"
+# A file to check: (path, display path, mode).
+Job = tuple[str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +78,7 @@ class Settings:
     annotations: bool
     max_file_size: int
     today: dt.date
+    targets: frozenset[Target] = frozenset()  # document types some active rule reads
 
 
 @dataclass(slots=True)
@@ -144,7 +152,15 @@ def settings_for(
         annotations=config.annotation_suppressions if annotations is None else annotations,
         max_file_size=config.max_file_size,
         today=today or dt.date.today(),
+        targets=targets_of(rules_for(config)),
     )
+
+
+def targets_of(rule_ids: Iterable[str]) -> frozenset[Target]:
+    out = {BY_ID[r].target for r in rule_ids}
+    if Target.KUBERNETES_SET in out:
+        out.add(Target.KUBERNETES)
+    return frozenset(out)
 
 
 # ---------------------------------------------------------------- namespaces
@@ -237,53 +253,74 @@ def _waivers(doc: Document, s: Settings) -> tuple[list[suppress.Waiver], list[st
 
 
 def check_document(doc: Document, s: Settings, rules: Sequence[Rule], out: Partial) -> None:
-    if doc.kind in TOOL_KINDS:
+    kube = doc.type is Target.KUBERNETES
+    if kube and doc.kind in TOOL_KINDS:
         return
-    out.documents += 1
+    out.documents += kube
     ctx, pss_on = context_for(doc, s)
     active = _active_ids(tuple(r.id for r in rules), ctx.pss_level, ctx.pss_version)
-    waivers, problems = _waivers(doc, s)
-    for problem in problems:
-        out.errors.append(ScanError(doc.file, doc.locate(("metadata", "annotations"))[0], problem))
+    waivers: list[suppress.Waiver] = []
+    if kube:
+        waivers, problems = _waivers(doc, s)
+        for problem in problems:
+            line = doc.locate(("metadata", "annotations"))[0]
+            out.errors.append(ScanError(doc.file, line, problem))
     for rule in rules:
         if rule.pss is not None and (not pss_on or rule.id not in active):
             continue
         if rule.target is Target.KUBERNETES_SET:
-            if rule.collect is not None:
-                for path, data in rule.collect(doc, ctx):
-                    line, col = doc.locate(path)
-                    out.facts.setdefault(rule.id, []).append(
-                        Fact(
-                            doc.file,
-                            line,
-                            col,
-                            pointer(path),
-                            doc.resource,
-                            data,
-                            _snippet(doc.lines, line),
-                        )
-                    )
+            if kube and rule.collect is not None:
+                _collect(rule, doc, ctx, out)
             continue
-        if rule.check is None:
+        if rule.target is not doc.type or rule.check is None:
             continue
         for v in rule.check(doc, ctx):
-            line, col = doc.locate(v.path)
-            finding = Finding(
-                rule_id=rule.id,
-                title=rule.title,
-                practice=rule.practice,
-                severity=s.severities.get(rule.id, rule.severity),
-                file=doc.file,
-                line=line,
-                column=col,
-                pointer=pointer(v.path),
-                resource=doc.resource,
-                message=v.message,
-                fix=rule.fix,
-                snippet=_snippet(doc.lines, line),
-                pss=rule.pss,
-            )
+            finding = _finding(rule, v, doc, s)
             out.findings.append(_suppressed(finding, doc.lines, waivers, s, out))
+
+
+def _collect(rule: Rule, doc: Document, ctx: Context, out: Partial) -> None:
+    assert rule.collect is not None and doc.resource is not None
+    for path, data in rule.collect(doc, ctx):
+        line, col = doc.locate(path)
+        fact = Fact(
+            doc.file, line, col, pointer(path), doc.resource, data, _snippet(doc.lines, line)
+        )
+        out.facts.setdefault(rule.id, []).append(fact)
+
+
+def _finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
+    if v.line is not None:
+        line, col = v.line, v.column or 1
+    else:
+        line, col = doc.locate(v.path)
+    snippet, message, hashed, shown = _snippet(doc.lines, line), v.message, None, None
+    if v.secret:
+        # Nothing printed may hold the secret: not the line, not the message.
+        shown = redact(v.secret)
+        hashed = secret_hash(v.secret)
+        snippet = snippet.replace(v.secret, shown)
+        message = message.replace(v.secret, shown)
+        parts = [p.strip() for p in v.secret.splitlines() if len(p.strip()) >= 6]
+        if len(snippet) >= _SNIPPET_MAX - 1 or any(p in snippet for p in parts):
+            snippet = ""  # cut around the secret, or a line of a multi-line one: show none
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        practice=rule.practice,
+        severity=s.severities.get(rule.id, rule.severity),
+        file=doc.file,
+        line=line,
+        column=col,
+        pointer=pointer(v.path),
+        resource=doc.resource,
+        message=message,
+        fix=rule.fix,
+        snippet=snippet,
+        pss=rule.pss,
+        secret_hash=hashed,
+        redacted=shown,
+    )
 
 
 def _suppressed(
@@ -337,7 +374,7 @@ def check_file(
     rules: Sequence[Rule],
     out: Partial,
     *,
-    template: bool = False,
+    mode: str = PLAIN,
 ) -> None:
     out.files += 1
     text, error = _read(path, display, s.max_file_size)
@@ -345,8 +382,9 @@ def check_file(
         out.errors.append(error)
         return
     assert text is not None
-    result = load_kubernetes(text, display, strict=path.suffix == ".json")
-    if template and result.errors:
+    wanted = s.targets - {Target.KUBERNETES} if mode == RENDERED else s.targets
+    result = sources.load(text, display, wanted)
+    if mode == TEMPLATE and result.errors:
         # A Helm template scanned without rendering: Go templating is not YAML. Count it.
         out.skipped += 1
         result = LoadResult(result.documents, [], result.skipped)
@@ -367,9 +405,9 @@ def _rules(s: Settings) -> tuple[Rule, ...]:
 def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
     out = Partial()
     rules = _rules(s)
-    for path, display, template in files:
+    for path, display, mode in files:
         try:
-            check_file(FsPath(path), display, s, rules, out, template=template)
+            check_file(FsPath(path), display, s, rules, out, mode=mode)
         except Exception as exc:  # a bug must cost one file, not the scan
             out.errors.append(ScanError(display, None, f"internal error: {exc!r}"))
     return out
@@ -514,16 +552,27 @@ def scan(
 ) -> Report:
     render = render or RenderOptions()
     root = root or FsPath.cwd()
-    inv = discover(paths, root, config.exclude)
+    targets = targets_of(rules_for(config))
+    every = bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
+    inv = discover(paths, root, config.exclude, every_file=every)
     notes: list[str] = []
     rendered: list[Document] = []
     render_errors: list[ScanError] = []
-    plain = _plain_files(inv)
+    plain = inv.files
+    owned: set[FsPath] = set()
     if render.enabled:
-        plain, rendered, render_errors, notes = _render_all(inv, plain, render)
-    templates = [c / "templates" for c in inv.charts]
+        owned, rendered, render_errors, notes = _render_all(inv, plain, render)
+    templates = [c.resolve() / "templates" for c in inv.charts]
     files: list[Job] = [
-        (str(p), inv.display(p), any(p.resolve().is_relative_to(t) for t in templates))
+        (
+            str(p),
+            inv.display(p),
+            RENDERED
+            if p in owned
+            else TEMPLATE
+            if any(p.resolve().is_relative_to(t) for t in templates)
+            else PLAIN,
+        )
         for p in plain
     ]
     namespaces = _namespace_prepass(files, config.max_file_size)
@@ -539,16 +588,12 @@ def scan(
     return _finish(partial, s, config, baseline, notes)
 
 
-def _plain_files(inv: Inventory) -> list[FsPath]:
-    return [p for p in inv.yaml_files if p.name not in KUSTOMIZATION_NAMES]
-
-
 def _render_all(
     inv: Inventory, plain: list[FsPath], opts: RenderOptions
-) -> tuple[list[FsPath], list[Document], list[ScanError], list[str]]:
-    """Render charts and kustomizations; their source files leave the plain list."""
+) -> tuple[set[FsPath], list[Document], list[ScanError], list[str]]:
+    """Render charts and kustomizations; returns the files the renders own, among others."""
     if not inv.charts and not inv.kustomizations:
-        return plain, [], [], []
+        return set(), [], [], []
     from deploysafe import render as r
 
     docs: list[Document] = []
@@ -604,7 +649,7 @@ def _render_all(
                 or p.resolve() in patches
             )
             notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
-    return [p for p in plain if p.resolve() not in owned], docs, errors, notes
+    return {p for p in plain if p.resolve() in owned}, docs, errors, notes
 
 
 def _kustomize_roots(folders: Sequence[FsPath]) -> tuple[list[FsPath], set[FsPath]]:

@@ -58,10 +58,15 @@ _PRACTICE_TITLES = {
 
 
 class Target(enum.Enum):
-    """What a rule reads."""
+    """What a rule reads; also the type of a Document (all but KUBERNETES_SET)."""
 
     KUBERNETES = "kubernetes"  # one Kubernetes object
     KUBERNETES_SET = "kubernetes-set"  # the whole scanned set (cross-resource)
+    TEXT = "text"  # any text file, line by line (secrets)
+    DOCKERFILE = "dockerfile"
+    GITHUB_WORKFLOW = "github-workflow"  # .github/workflows/*.y*ml
+    GITHUB_ACTION = "github-action"  # action.y*ml
+    GITLAB_CI = "gitlab-ci"  # .gitlab-ci.yml (includes resolved)
 
 
 class Level(enum.Enum):
@@ -102,6 +107,12 @@ class Violation:
 
     path: Path
     message: str
+    # Text rules know the place directly (1-based); otherwise the engine locates `path`.
+    line: int | None = None
+    column: int | None = None
+    # A secret the finding is about: the engine redacts it from everything it prints and
+    # keeps only its hash. Messages must not contain it either.
+    secret: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,14 +193,20 @@ class Finding:
     snippet: str = ""
     pss: PssRef | None = None
     suppressed: Suppression | None = None
+    secret_hash: str | None = None  # sha256 of the secret, for secrets findings
+    redacted: str | None = None  # the secret's printable form: a short prefix and its length
 
     @property
     def fingerprint(self) -> str:
-        """Stable across edits that move lines: rule, file, resource and pointer."""
+        """Stable across edits that move lines: rule, file, resource and pointer, or for a
+        secret: rule, file and the secret's hash."""
         import hashlib
 
-        res = self.resource.display() if self.resource else ""
-        raw = "\x1f".join((self.rule_id, self.file, res, self.pointer))
+        if self.secret_hash is not None:
+            raw = "\x1f".join((self.rule_id, self.file, self.secret_hash))
+        else:
+            res = self.resource.display() if self.resource else ""
+            raw = "\x1f".join((self.rule_id, self.file, res, self.pointer))
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -201,6 +218,18 @@ class ScanError:
     line: int | None
     message: str
     kind: str = "input"  # "input" (unreadable/invalid) or "render"
+
+
+def redact(secret: str) -> str:
+    """A form of a secret that is safe to print: a few leading characters and the length."""
+    keep = min(4, len(secret) // 5)
+    return f"{secret[:keep]}…({len(secret)} chars)"
+
+
+def secret_hash(secret: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def pointer(path: Path) -> str:

@@ -1,0 +1,92 @@
+"""Which documents a file yields: Kubernetes objects, CI files, Dockerfiles, plain text.
+
+One file may yield several (a workflow is also text that the secrets rules read). Each
+builder parses once and keeps positions; the engine runs the rules whose target matches.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Collection
+from pathlib import PurePosixPath
+
+from deploysafe.documents import Document, LoadResult, load_kubernetes
+from deploysafe.model import ScanError, Target
+from deploysafe.yamlload import YamlProblem, parse_all
+
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+Builder = Callable[[str, str], LoadResult]
+
+
+def targets_for(display: str) -> tuple[Target, ...]:
+    """The document types a file can hold, from its repo-relative path."""
+    path = PurePosixPath(display)
+    name = path.name
+    out = [Target.TEXT]
+    if name.endswith(YAML_SUFFIXES):
+        out.append(Target.KUBERNETES)
+        if fnmatch.fnmatch(display, "*.github/workflows/*") and path.parent.name == "workflows":
+            out.append(Target.GITHUB_WORKFLOW)
+        if name in ("action.yml", "action.yaml"):
+            out.append(Target.GITHUB_ACTION)
+        if name in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
+            out.append(Target.GITLAB_CI)
+    return tuple(out)
+
+
+def _text(text: str, display: str) -> LoadResult:
+    return LoadResult([Document(display, {}, {}, text.splitlines(), type=Target.TEXT)], [], 0)
+
+
+def _kubernetes(text: str, display: str) -> LoadResult:
+    if display.endswith(".json"):
+        # JSON that is not a Kubernetes object (package.json, tsconfig with comments, data
+        # arrays) is none of our business; JSON that is one must be a mapping.
+        if '"apiVersion"' not in text or '"kind"' not in text:
+            return LoadResult([], [], 0)
+        return load_kubernetes(text, display, strict=True)
+    return load_kubernetes(text, display)
+
+
+def yaml_file(target: Target) -> Builder:
+    """A builder for YAML files read as one document of `target` (CI files)."""
+
+    def build(text: str, display: str) -> LoadResult:
+        lines = text.splitlines()
+        for parsed in parse_all(text):
+            if isinstance(parsed, YamlProblem):
+                return LoadResult([], [ScanError(display, parsed.line, str(parsed))], 0)
+            if not isinstance(parsed.data, dict):
+                return LoadResult([], [ScanError(display, parsed.line, "not a mapping")], 0)
+            warnings = [ScanError(display, ln, msg) for ln, msg in parsed.warnings]
+            doc = Document(display, parsed.data, parsed.positions, lines, type=target)
+            return LoadResult([doc], warnings, 0)
+        return LoadResult([], [], 0)
+
+    return build
+
+
+BUILDERS: dict[Target, Builder] = {
+    Target.TEXT: _text,
+    Target.KUBERNETES: _kubernetes,
+    Target.GITHUB_WORKFLOW: yaml_file(Target.GITHUB_WORKFLOW),
+    Target.GITHUB_ACTION: yaml_file(Target.GITHUB_ACTION),
+    Target.GITLAB_CI: yaml_file(Target.GITLAB_CI),
+}
+
+
+def load(text: str, display: str, wanted: Collection[Target]) -> LoadResult:
+    """Every document of the wanted types in one file."""
+    docs: list[Document] = []
+    errors: list[ScanError] = []
+    skipped = 0
+    for target in targets_for(display):
+        if target not in wanted or target not in BUILDERS:
+            continue
+        result = BUILDERS[target](text, display)
+        docs.extend(result.documents)
+        # A CI file's YAML errors are the same errors the Kubernetes pass reports.
+        errors.extend(e for e in result.errors if e not in errors)
+        skipped += result.skipped
+    return LoadResult(docs, errors, skipped)
