@@ -49,6 +49,13 @@ class Config:
     inline_suppressions: bool = True
     annotation_suppressions: bool = True
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    # Sections other features validate themselves (`environments`, `tenants`, `secrets`,
+    # ...), with a Reader over the same positions so their errors name key and line too.
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    positions: Mapping[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def reader(self) -> Reader:
+        return Reader(self.path or "deploysafe.yaml", self.positions)
 
 
 def find(root: FsPath) -> FsPath | None:
@@ -60,7 +67,7 @@ def find(root: FsPath) -> FsPath | None:
     return None
 
 
-class _Reader:
+class Reader:
     """Reads typed values out of the parsed file, raising errors with the key's line."""
 
     def __init__(self, file: str, positions: Mapping[Path, tuple[int, int]]) -> None:
@@ -148,7 +155,7 @@ def load(path: FsPath, display: str | None = None) -> Config:
     if first.warnings:
         line, msg = first.warnings[0]
         raise ConfigError(f"{file}:{line}: {msg}")
-    r = _Reader(file, first.positions)
+    r = Reader(file, first.positions)
     # Keys other issues own (environments, tenants, secrets ...) are accepted here and
     # validated by the feature that reads them.
     top = r.mapping(first.data, (), _TOP | _LATER)
@@ -159,8 +166,12 @@ def load(path: FsPath, display: str | None = None) -> Config:
 _LATER = {"environments", "tenants", "secrets", "ci", "webhook"}
 
 
-def _build(r: _Reader, top: dict[str, Any], file: str) -> Config:
-    cfg: dict[str, Any] = {"path": file}
+def _build(r: Reader, top: dict[str, Any], file: str) -> Config:
+    cfg: dict[str, Any] = {
+        "path": file,
+        "sections": {k: v for k, v in top.items() if k in _LATER},
+        "positions": r.positions,
+    }
     if "policy" in top:
         cfg["policy"] = r.convert(Level, r.string(top["policy"], ("policy",)), ("policy",))
     if "pss_version" in top:
