@@ -383,7 +383,7 @@ def check_file(
         return
     assert text is not None
     wanted = s.targets - {Target.KUBERNETES} if mode == RENDERED else s.targets
-    result = sources.load(text, display, wanted)
+    result = sources.load(text, display, wanted, path)
     if mode == TEMPLATE and result.errors:
         # A Helm template scanned without rendering: Go templating is not YAML. Count it.
         out.skipped += 1

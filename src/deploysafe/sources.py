@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Collection
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from deploysafe.documents import Document, LoadResult, load_kubernetes
 from deploysafe.model import ScanError, Target
@@ -16,7 +16,8 @@ from deploysafe.yamlload import YamlProblem, parse_all
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
-Builder = Callable[[str, str], LoadResult]
+# (text, display path, path on disk or None for in-memory input) -> documents.
+Builder = Callable[[str, str, Path | None], LoadResult]
 
 
 def targets_for(display: str) -> tuple[Target, ...]:
@@ -35,11 +36,11 @@ def targets_for(display: str) -> tuple[Target, ...]:
     return tuple(out)
 
 
-def _text(text: str, display: str) -> LoadResult:
+def _text(text: str, display: str, path: Path | None) -> LoadResult:
     return LoadResult([Document(display, {}, {}, text.splitlines(), type=Target.TEXT)], [], 0)
 
 
-def _kubernetes(text: str, display: str) -> LoadResult:
+def _kubernetes(text: str, display: str, path: Path | None) -> LoadResult:
     if display.endswith(".json"):
         # JSON that is not a Kubernetes object (package.json, tsconfig with comments, data
         # arrays) is none of our business; JSON that is one must be a mapping.
@@ -52,7 +53,7 @@ def _kubernetes(text: str, display: str) -> LoadResult:
 def yaml_file(target: Target) -> Builder:
     """A builder for YAML files read as one document of `target` (CI files)."""
 
-    def build(text: str, display: str) -> LoadResult:
+    def build(text: str, display: str, path: Path | None) -> LoadResult:
         lines = text.splitlines()
         for parsed in parse_all(text):
             if isinstance(parsed, YamlProblem):
@@ -76,7 +77,9 @@ BUILDERS: dict[Target, Builder] = {
 }
 
 
-def load(text: str, display: str, wanted: Collection[Target]) -> LoadResult:
+def load(
+    text: str, display: str, wanted: Collection[Target], path: Path | None = None
+) -> LoadResult:
     """Every document of the wanted types in one file."""
     docs: list[Document] = []
     errors: list[ScanError] = []
@@ -84,7 +87,7 @@ def load(text: str, display: str, wanted: Collection[Target]) -> LoadResult:
     for target in targets_for(display):
         if target not in wanted or target not in BUILDERS:
             continue
-        result = BUILDERS[target](text, display)
+        result = BUILDERS[target](text, display, path)
         docs.extend(result.documents)
         # A CI file's YAML errors are the same errors the Kubernetes pass reports.
         errors.extend(e for e in result.errors if e not in errors)
