@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,17 +16,24 @@ KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__"})
 
 
-@dataclass(slots=True)
+@dataclass
 class Inventory:
     """What discovery found, relative to the scan root."""
 
     root: Path
-    files: list[Path] = field(default_factory=list)  # absolute paths
+    files: list[Path] = field(default_factory=list)  # real absolute paths
     charts: list[Path] = field(default_factory=list)  # top-level chart folders
     kustomizations: list[Path] = field(default_factory=list)  # every kustomization folder
     errors: list[ScanError] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._prefix = str(self.root.resolve()).rstrip("/") + "/"
+
     def display(self, path: Path) -> str:
+        # Paths from the walk are already real: a string prefix saves a resolve() per file.
+        text = str(path)
+        if text.startswith(self._prefix):
+            return text[len(self._prefix) :]
         return display_path(path, self.root)
 
 
@@ -43,7 +50,38 @@ def link_display(link: Path, root: Path) -> str:
     return link.name if parent == "." else f"{parent}/{link.name}"
 
 
-def _git_visible(folder: Path) -> set[Path] | None:
+def _walk(top: Path) -> Iterator[tuple[Path, list[str], dict[str, bool], list[str]]]:
+    """Like os.walk without following links: (folder, subfolders (prunable), files with
+    whether each is a symlink, folder symlinks). One scandir per folder, no stat per file."""
+    stack = [top]
+    while stack:
+        d = stack.pop()
+        dirs: list[str] = []
+        files: dict[str, bool] = {}
+        links: list[str] = []
+        try:
+            with os.scandir(d) as it:
+                for e in it:
+                    try:
+                        if e.is_dir(follow_symlinks=False):
+                            dirs.append(e.name)
+                        elif e.is_symlink():
+                            if e.is_dir():  # follows the link: where does it lead?
+                                links.append(e.name)
+                            else:
+                                files[e.name] = True
+                        else:
+                            files[e.name] = False
+                    except OSError:
+                        files[e.name] = False  # the reader reports what is wrong with it
+        except OSError:
+            continue
+        dirs.sort()
+        yield d, dirs, dict(sorted(files.items())), links
+        stack.extend(d / n for n in reversed(dirs))
+
+
+def _git_visible(folder: Path) -> set[str] | None:
     """Files git does not ignore under `folder`, or None when it is not in a work tree."""
     try:
         out = subprocess.run(
@@ -56,8 +94,8 @@ def _git_visible(folder: Path) -> set[Path] | None:
         return None
     if out.returncode != 0:
         return None
-    base = folder.resolve()
-    return {base / os.fsdecode(p) for p in out.stdout.split(b"\0") if p}
+    base = str(folder.resolve())
+    return {os.path.join(base, os.fsdecode(p)) for p in out.stdout.split(b"\0") if p}
 
 
 def _excluded(rel: str, patterns: Sequence[str]) -> bool:
@@ -90,26 +128,25 @@ def discover(
             _add_file(inv, start, start.resolve().parent, seen, exclude, every=True)
             continue
         tree = start.resolve()
-        visible = _git_visible(start)
-        for dirpath, dirnames, filenames in os.walk(start, followlinks=False):
-            d = Path(dirpath)
+        visible = _git_visible(tree)
+        for d, dirnames, filenames, links in _walk(tree):
             rel_dir = inv.display(d)
-            dirnames[:] = sorted(
+            dirnames[:] = [
                 n
                 for n in dirnames
                 if n not in SKIP_DIRS and not _excluded(f"{rel_dir}/{n}".lstrip("./"), exclude)
-            )
-            for n in dirnames:  # not followed (followlinks=False); say so when they leave
+            ]
+            for n in links:  # folder symlinks are not followed; say so when they leave
                 _outside_link(inv, d / n, tree)
             if "Chart.yaml" in filenames:
-                chart_dirs.add(d.resolve())
+                chart_dirs.add(d)
             if any(n in KUSTOMIZATION_NAMES for n in filenames):
                 inv.kustomizations.append(d)
-            for name in sorted(filenames):
+            for name, is_link in filenames.items():
                 f = d / name
-                if visible is not None and f.resolve() not in visible and not f.is_symlink():
+                if visible is not None and not is_link and str(f) not in visible:
                     continue
-                _add_file(inv, f, tree, seen, exclude, every=every_file)
+                _add_file(inv, f, tree, seen, exclude, every=every_file, is_link=is_link)
     # Only charts that are not inside another chart are rendered; subcharts come with them.
     for c in sorted(chart_dirs):
         if not any(p in chart_dirs for p in c.parents):
@@ -143,13 +180,16 @@ def _add_file(
     exclude: Sequence[str],
     *,
     every: bool,
+    is_link: bool | None = None,
 ) -> None:
     if not every and not f.name.endswith(YAML_SUFFIXES):
         return
     rel = inv.display(f)
     if _excluded(rel, exclude):
         return
-    if f.is_symlink():
+    if is_link is None:
+        is_link = f.is_symlink()
+    if is_link:
         name = link_display(f, inv.root)
         try:
             target = f.resolve(strict=True)
@@ -165,8 +205,8 @@ def _add_file(
             return
         real = target
     else:
-        real = f.resolve()
+        real = f if f.is_absolute() else f.resolve()
     if real in seen:
         return
     seen.add(real)
-    inv.files.append(f)
+    inv.files.append(real)

@@ -14,7 +14,8 @@ from deploysafe.yamlload import Parsed, YamlProblem, parse_all, split_documents,
 UNREAD_KINDS = frozenset({"CustomResourceDefinition", "APIService"})
 
 
-@dataclass(frozen=True, slots=True)
+# Identity equality and hashing: rules share per-document work through small caches.
+@dataclass(frozen=True, slots=True, eq=False)
 class Document:
     """One Kubernetes object with the positions of its keys."""
 

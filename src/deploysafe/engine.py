@@ -166,7 +166,17 @@ def targets_of(rule_ids: Iterable[str]) -> frozenset[Target]:
 # ---------------------------------------------------------------- namespaces
 
 
-_NS_KIND = re.compile(r"^kind:[ \t]*[\"']?Namespace[\"']?[ \t]*$", re.MULTILINE)
+_NS_KIND = re.compile(r"(?:^|\n)kind:[ \t]*[\"']?Namespace[\"']?[ \t]*\r?(?:\n|$)")
+
+
+def _has_namespace(text: str) -> bool:
+    """Does a top-level `kind: Namespace` occur? str.find first: the regex runs only near hits."""
+    i = text.find("kind:")
+    while i != -1:
+        if (i == 0 or text[i - 1] == "\n") and _NS_KIND.match(text, max(i - 1, 0)):
+            return True
+        i = text.find("kind:", i + 5)
+    return False
 
 
 def namespace_policy(labels: Mapping[str, Any]) -> NamespacePolicy | None:
@@ -204,7 +214,7 @@ def _namespace_prepass(files: Sequence[Job], max_size: int) -> dict[str, Namespa
             text = path.read_text(encoding="utf-8-sig", errors="replace")
         except OSError:
             continue
-        if "Namespace" not in text or not _NS_KIND.search(text):
+        if "Namespace" not in text or not _has_namespace(text):
             continue
         out.update(namespaces_in(load_kubernetes(text, display).documents))
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +97,7 @@ def get(data: Any, *path: str | int) -> Any:
     return data
 
 
+@functools.lru_cache(maxsize=16)  # every pod rule asks; the engine checks one doc at a time
 def pod_template(doc: Document) -> PodTemplate | None:
     data = doc.data
     path = _TEMPLATE_PATHS.get(doc.kind)

@@ -25,6 +25,24 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
     LIBYAML = False
 
+# Plain scalars resolve to a tag by a chain of Python regexes, once per scalar; in real
+# manifests the same short values repeat endlessly, so remember them.
+_TAG_CACHE: dict[str, str] = {}
+_TAG_CACHE_MAX = 50_000
+
+
+class _FastLoader(_Loader):
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0] and len(value) < 64:
+            tag = _TAG_CACHE.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                if len(_TAG_CACHE) < _TAG_CACHE_MAX:
+                    _TAG_CACHE[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+
 MAX_DEPTH = 256
 # An alias may repeat a subtree; past this many expanded nodes (and 10x the distinct ones)
 # the document is treated as an alias bomb.
@@ -164,7 +182,7 @@ def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]
 
     After a syntax error the rest of that stream cannot be trusted, so parsing stops there.
     """
-    loader = _Loader(text)
+    loader = _FastLoader(text)
     try:
         while True:
             try:
@@ -201,21 +219,24 @@ def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]
         loader.dispose()
 
 
-_DOC_START = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
-_TOP_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z0-9]+)", re.MULTILINE)
-
-
 def split_documents(text: str) -> list[tuple[int, str]]:
     """Split a YAML stream at `---` lines, returning (line offset, chunk) pairs.
 
-    Used to decide a document's kind cheaply (a regex on the top-level `kind:`) before
-    paying for a full parse; documents no rule reads are then never built.
+    Used to decide a document's kind cheaply (the top-level `kind:`) before paying for a
+    full parse; documents no rule reads are then never built. str.find, not a regex: this
+    runs over every byte of the tree.
     """
-    starts = [m.start() for m in _DOC_START.finditer(text)]
+    starts = [0] if text.startswith("---") else []
+    i = text.find("\n---")
+    while i != -1:
+        after = text[i + 4 : i + 5]
+        if after in ("", "\n", "\r", " ", "\t"):
+            starts.append(i + 1)
+        i = text.find("\n---", i + 4)
     if not starts:
         return [(0, text)]
     chunks: list[tuple[int, str]] = []
-    bounds = [0, *starts, len(text)]
+    bounds = [0, *starts, len(text)] if starts[0] != 0 else [*starts, len(text)]
     line = 0
     for a, b in itertools.pairwise(bounds):
         chunk = text[a:b]
@@ -225,6 +246,13 @@ def split_documents(text: str) -> list[tuple[int, str]]:
     return chunks
 
 
+_KIND_VALUE = re.compile(r"[ \t]*[\"']?([A-Za-z0-9]+)")
+
+
 def top_level_kind(chunk: str) -> str | None:
-    m = _TOP_KIND.search(chunk)
+    """The value of a top-level `kind:` key, found without parsing."""
+    i = 0 if chunk.startswith("kind:") else chunk.find("\nkind:") + 1
+    if i == 0 and not chunk.startswith("kind:"):
+        return None
+    m = _KIND_VALUE.match(chunk, i + 5)
     return m.group(1) if m else None
