@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+from deploysafe import sources
 from deploysafe.documents import Document, load_kubernetes
-from deploysafe.model import Context, Level, Rule, Version, Violation
+from deploysafe.model import Context, Level, Rule, Target, Version, Violation
 from deploysafe.pss import LATEST
 
 
 def docs(text: str, file: str = "test.yaml") -> list[Document]:
     result = load_kubernetes(text, file)
+    assert not result.errors, result.errors
+    return result.documents
+
+
+# A file name that makes sources.load build a document of each target.
+EXAMPLE_FILES = {
+    Target.TEXT: "example.txt",
+    Target.DOCKERFILE: "Dockerfile",
+    Target.GITHUB_WORKFLOW: ".github/workflows/ci.yml",
+    Target.GITHUB_ACTION: "action.yml",
+    Target.GITLAB_CI: ".gitlab-ci.yml",
+}
+
+
+def example_docs(rule: Rule, text: str) -> list[Document]:
+    """A rule's bad/good example as documents of the rule's target. Kubernetes examples
+    are YAML; others are loaded as the file a first-line comment names (`# ci/deploy.env`),
+    else as EXAMPLE_FILES[target]."""
+    if rule.target in (Target.KUBERNETES, Target.KUBERNETES_SET):
+        return docs(text)
+    name = EXAMPLE_FILES[rule.target]
+    first = text.split("\n", 1)[0]
+    if first.startswith("# ") and " " not in first[2:].strip() and "." in first:
+        name = first[2:].strip()
+    result = sources.load(text, name, {rule.target})
     assert not result.errors, result.errors
     return result.documents
 

@@ -159,7 +159,17 @@ def load(path: FsPath, display: str | None = None) -> Config:
     # Keys other issues own (environments, tenants, secrets ...) are accepted here and
     # validated by the feature that reads them.
     top = r.mapping(first.data, (), _TOP | _LATER)
-    return _build(r, top, file)
+    cfg = _build(r, top, file)
+    _check_secrets(cfg)
+    return cfg
+
+
+def _check_secrets(cfg: Config) -> None:
+    """The `secrets` section is validated at load, so mistakes are usage errors (exit 2)."""
+    if "secrets" in cfg.sections:
+        from deploysafe.secrets.policy import from_config
+
+        from_config(cfg)
 
 
 # Sections validated by their own features.

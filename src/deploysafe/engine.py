@@ -79,6 +79,7 @@ class Settings:
     max_file_size: int
     today: dt.date
     targets: frozenset[Target] = frozenset()  # document types some active rule reads
+    options: Mapping[str, Any] = field(default_factory=dict)  # Context.options
 
 
 @dataclass(slots=True)
@@ -153,7 +154,15 @@ def settings_for(
         max_file_size=config.max_file_size,
         today=today or dt.date.today(),
         targets=targets_of(rules_for(config)),
+        options=feature_options(config),
     )
+
+
+def feature_options(config: Config) -> dict[str, Any]:
+    """Policies that rules read from Context.options (validated when the config loaded)."""
+    from deploysafe.secrets.policy import from_config
+
+    return {"secrets": from_config(config)}
 
 
 def targets_of(rule_ids: Iterable[str]) -> frozenset[Target]:
@@ -229,9 +238,9 @@ def context_for(doc: Document, s: Settings) -> tuple[Context, bool]:
     policy = s.namespaces.get(ns) if ns else None
     if policy is not None:
         if policy.level is None:
-            return Context(s.policy, policy.version, ns), False
-        return Context(policy.level, policy.version, ns), True
-    return Context(s.policy, s.pss_version, ns), True
+            return Context(s.policy, policy.version, ns, s.options), False
+        return Context(policy.level, policy.version, ns, s.options), True
+    return Context(s.policy, s.pss_version, ns, s.options), True
 
 
 @functools.lru_cache(maxsize=64)

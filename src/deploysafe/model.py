@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -122,6 +122,9 @@ class Context:
     pss_level: Level
     pss_version: Version
     namespace: str | None  # effective namespace (object's own, else the render's)
+    # Feature policies from deploysafe.yaml sections, by section name ("secrets": the
+    # secrets policy). Read-only; small and picklable.
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 Check = Callable[["Document", Context], Iterator[Violation]]

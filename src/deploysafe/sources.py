@@ -10,6 +10,8 @@ import fnmatch
 from collections.abc import Callable, Collection
 from pathlib import Path, PurePosixPath
 
+from deploysafe import dockerfile
+from deploysafe.dockerfile import is_dockerfile
 from deploysafe.documents import Document, LoadResult, load_kubernetes
 from deploysafe.model import ScanError, Target
 from deploysafe.yamlload import YamlProblem, parse_all
@@ -25,6 +27,8 @@ def targets_for(display: str) -> tuple[Target, ...]:
     path = PurePosixPath(display)
     name = path.name
     out = [Target.TEXT]
+    if is_dockerfile(display):
+        out.append(Target.DOCKERFILE)
     if name.endswith(YAML_SUFFIXES):
         out.append(Target.KUBERNETES)
         if fnmatch.fnmatch(display, "*.github/workflows/*") and path.parent.name == "workflows":
@@ -74,6 +78,7 @@ BUILDERS: dict[Target, Builder] = {
     Target.GITHUB_WORKFLOW: yaml_file(Target.GITHUB_WORKFLOW),
     Target.GITHUB_ACTION: yaml_file(Target.GITHUB_ACTION),
     Target.GITLAB_CI: yaml_file(Target.GITLAB_CI),
+    Target.DOCKERFILE: dockerfile.build,
 }
 
 

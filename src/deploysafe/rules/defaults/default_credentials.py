@@ -9,6 +9,7 @@ from typing import Any
 from deploysafe.documents import Document
 from deploysafe.k8s import Container, as_list, as_map, containers, pod_template
 from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.secrets.words import DEFAULT_PASSWORDS, DEFAULT_USERS
 
 # Names of env variables that hold a password, token or other credential.
 _SECRET_NAME = re.compile(
@@ -23,47 +24,6 @@ _NOT_SECRET = re.compile(
 )
 # Names of env variables that hold a login name (judged only next to a default password).
 _USER_NAME = re.compile(r"USER|LOGIN|ACCOUNT")
-
-# Factory defaults and the first passwords anyone tries (compared lowercased).
-DEFAULT_PASSWORDS = frozenset(
-    {
-        "123456",
-        "1234567",
-        "12345678",
-        "123456789",
-        "1234",
-        "12345",
-        "admin",
-        "admin123",
-        "admin1234",
-        "administrator",
-        "changeit",
-        "changeme",
-        "change_me",
-        "changeme123",
-        "default",
-        "guest",
-        "letmein",
-        "minioadmin",
-        "p@ssw0rd",
-        "p@ssword",
-        "pa$$w0rd",
-        "pa$$word",
-        "pass",
-        "pass123",
-        "passw0rd",
-        "password",
-        "password1",
-        "password123",
-        "qwerty",
-        "root",
-        "secret",
-        "test",
-        "toor",
-        "welcome",
-    }
-)
-DEFAULT_USERS = frozenset({"admin", "administrator", "guest", "root", "sa", "test", "user"})
 
 
 def _secret_name(name: str) -> bool:

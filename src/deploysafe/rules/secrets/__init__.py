@@ -1,0 +1,30 @@
+"""Secrets policy (practice 3), and default passwords in deployment config (practice 5)."""
+
+from __future__ import annotations
+
+from deploysafe.model import Rule
+from deploysafe.rules.secrets import (
+    configmap_secret,
+    default_password,
+    docker_arg_env,
+    docker_copy,
+    docker_run,
+    env_from_secret,
+    env_literal,
+    hardcoded_credential,
+    hardcoded_token,
+    secret_manifest,
+)
+
+SECRET_RULES: tuple[Rule, ...] = (
+    hardcoded_token.RULE,
+    hardcoded_credential.RULE,
+    secret_manifest.RULE,
+    configmap_secret.RULE,
+    env_literal.RULE,
+    env_from_secret.RULE,
+    docker_arg_env.RULE,
+    docker_copy.RULE,
+    docker_run.RULE,
+    default_password.RULE,
+)

@@ -1,0 +1,56 @@
+"""Dockerfile helpers the secrets rules share."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+from deploysafe.documents import Document
+
+# BuildKit's SecretsUsedInArgOrEnv name test, widened with hadolint DL3064's words.
+_SECRET_NAME = re.compile(
+    r"(?i)(?:^|_)(?:api_?key|apikey|auth|credentials?|key|password|pword|passwd|passphrase|"
+    r"secret|token|pat|private_?key)(?:_|$)"
+)
+_BENIGN_NAME = re.compile(
+    r"(?i)public|file|version|dummy|path|_url$|_uri$|_name$|_id$|_ids$|^gpg_keys?$|keyring|"
+    r"keyserver|_type$|_length$|_dir$"
+)
+
+
+def secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name)) and not _BENIGN_NAME.search(name)
+
+
+def instructions(doc: Document) -> Iterator[tuple[int, dict[str, Any]]]:
+    items = doc.data.get("instructions")
+    if isinstance(items, list):
+        yield from ((i, x) for i, x in enumerate(items) if isinstance(x, dict))
+
+
+def shipping(doc: Document) -> set[int]:
+    st = doc.data.get("stages")
+    if not isinstance(st, list):
+        return set()
+    return {i for i, s in enumerate(st) if isinstance(s, dict) and s.get("ships")}
+
+
+def pairs(cmd: str, args: str) -> list[tuple[str, str | None]]:
+    """ARG/ENV declarations as (name, value or None)."""
+    try:
+        words = shlex.split(args, posix=True)
+    except ValueError:
+        words = args.split()
+    if not words:
+        return []
+    if cmd == "ENV" and "=" not in words[0]:
+        # Legacy form: ENV NAME the rest is the value
+        rest = args.split(None, 1)
+        return [(words[0], rest[1].strip().strip("\"'") if len(rest) > 1 else "")]
+    out: list[tuple[str, str | None]] = []
+    for w in words:
+        name, sep, value = w.partition("=")
+        out.append((name, value if sep else None))
+    return out

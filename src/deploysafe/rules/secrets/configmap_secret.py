@@ -1,0 +1,80 @@
+"""DS311: a ConfigMap holds a secret (a credential-named key with a literal, or a token)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deploysafe.documents import Document
+from deploysafe.k8s import as_map
+from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.rules.secrets._common import policy
+from deploysafe.secrets.detect import analyse, judge, secret_key
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    p = policy(ctx)
+    if doc.kind != "ConfigMap" or p.excluded(doc.file):
+        return
+    for key, value in as_map(doc.data.get("data")).items():
+        if not isinstance(value, str) or not value.strip():
+            continue
+        name = str(key)
+        pw = secret_key(name)
+        if pw is not None and "\n" not in value.strip():
+            if judge(name, value, pw, p.options) is not None:
+                yield Violation(
+                    ("data", name),
+                    f"ConfigMap {doc.name} holds {name!r}, a credential, in plain text",
+                    secret=value.strip(),
+                )
+            continue
+        # An embedded file (application.properties, config.json ...): its credentials.
+        found = analyse(value, name, p.options)
+        for a in found.credentials:
+            yield Violation(
+                ("data", name),
+                f"ConfigMap {doc.name} key {name!r} sets {a.key} to a literal credential",
+                secret=a.value,
+            )
+        for hit in found.tokens:
+            yield Violation(
+                ("data", name),
+                f"ConfigMap {doc.name} key {name!r} holds a {hit.type.description}",
+                secret=hit.secret,
+            )
+
+
+RULE = Rule(
+    id="DS311",
+    title="ConfigMaps must not hold secrets",
+    practice=Practice.SECRETS,
+    severity=Severity.HIGH,
+    target=Target.KUBERNETES,
+    why=(
+        "ConfigMaps are meant to be read widely: they are not encrypted at rest, RBAC "
+        "roles grant `get configmaps` freely, and they are printed by `kubectl describe`. "
+        "A password or token in one is exposed to every workload and operator that can "
+        "read configuration."
+    ),
+    fix="Move the value into a Secret delivered by your secret manager (ExternalSecret, "
+    "SealedSecret, SOPS) and mount or reference it; keep only non-secret settings in the "
+    "ConfigMap.",
+    bad="""\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: shop-config, namespace: shop}
+data:
+  DB_HOST: db.shop.svc
+  DB_PASSWORD: Tz8-qLm2Vx4
+""",
+    good="""\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: shop-config, namespace: shop}
+data:
+  DB_HOST: db.shop.svc
+  DB_PASSWORD_FILE: /run/secrets/db/password
+""",
+    references=("Trivy KSV-0109", "Trivy KSV-01010", "Kubescape C-0012"),
+    check=check,
+)

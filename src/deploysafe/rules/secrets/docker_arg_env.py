@@ -1,0 +1,77 @@
+"""DS320: Dockerfile ARG or ENV carries a secret (it persists in the image or its history)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deploysafe.documents import Document
+from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.rules.secrets._common import policy
+from deploysafe.rules.secrets._docker import instructions, pairs, secret_name
+from deploysafe.secrets.detect import is_placeholder, is_reference
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    p = policy(ctx)
+    if p.excluded(doc.file):
+        return
+    for i, inst in instructions(doc):
+        cmd = inst.get("cmd")
+        if cmd not in ("ARG", "ENV"):
+            continue
+        for name, value in pairs(str(cmd), str(inst.get("args", ""))):
+            if not secret_name(name):
+                continue
+            literal = (
+                value
+                if value
+                and not is_reference(value, p.references)
+                and not is_placeholder(value, p.placeholders)
+                else None
+            )
+            if cmd == "ENV":
+                how = "is stored in the image config (`docker inspect` shows it)"
+            elif value:
+                how = "has a default that is stored in the image history"
+            else:
+                how = "takes its value from `--build-arg`, which lands in the image history"
+            yield Violation(
+                ("instructions", i),
+                f"{cmd} {name} {how}; use RUN --mount=type=secret",
+                secret=literal,
+            )
+
+
+RULE = Rule(
+    id="DS320",
+    title="Dockerfile ARG and ENV must not carry secrets",
+    practice=Practice.SECRETS,
+    severity=Severity.HIGH,
+    target=Target.DOCKERFILE,
+    why=(
+        "Build arguments and environment variables are recorded in the image: ENV values in "
+        "its config for every container and every `docker inspect`, ARG values in the "
+        "history and provenance of each layer that used them. A registry token passed this "
+        "way ships to everyone who pulls the image. BuildKit's secret mounts keep build "
+        "secrets out of every layer."
+    ),
+    fix="Pass build secrets with `docker build --secret id=npm,env=NPM_TOKEN` and read them "
+    "in one step: `RUN --mount=type=secret,id=npm,env=NPM_TOKEN npm ci`. Runtime secrets "
+    "belong to the platform (a Kubernetes Secret), never to the image.",
+    bad="""\
+FROM node:22-alpine
+ARG NPM_TOKEN
+RUN npm ci
+""",
+    good="""\
+FROM node:22-alpine
+RUN --mount=type=secret,id=npm,env=NPM_TOKEN npm ci
+""",
+    references=(
+        "BuildKit check SecretsUsedInArgOrEnv",
+        "hadolint DL3064",
+        "dockle CIS-DI-0010",
+        "Sonar S6472",
+    ),
+    check=check,
+)

@@ -1,0 +1,86 @@
+"""DS313: a Secret is consumed as environment variables where a mounted file would do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deploysafe.documents import Document
+from deploysafe.k8s import as_list, as_map, containers, get, pod_template
+from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.rules.secrets._common import policy
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    pod = pod_template(doc)
+    if pod is None or policy(ctx).excluded(doc.file):
+        return
+    for c in containers(pod):
+        for i, env in enumerate(as_list(c.data.get("env"))):
+            ref = get(env, "valueFrom", "secretKeyRef")
+            if isinstance(ref, dict):
+                name = as_map(env).get("name")
+                yield Violation(
+                    (*c.path, "env", i, "valueFrom", "secretKeyRef"),
+                    f"{c.label} reads Secret {ref.get('name')!r} into env {name}; "
+                    "mount it as a file",
+                )
+        for i, src in enumerate(as_list(c.data.get("envFrom"))):
+            ref = as_map(src).get("secretRef")
+            if isinstance(ref, dict):
+                yield Violation(
+                    (*c.path, "envFrom", i, "secretRef"),
+                    f"{c.label} loads all of Secret {ref.get('name')!r} as env variables; "
+                    "mount it as a file",
+                )
+
+
+RULE = Rule(
+    id="DS313",
+    title="Prefer secret files over secret env variables",
+    practice=Practice.SECRETS,
+    severity=Severity.LOW,
+    target=Target.KUBERNETES,
+    why=(
+        "Environment variables leak more easily than files: they are inherited by every "
+        "child process, dumped in crash reports and debug endpoints, visible in "
+        "`/proc/<pid>/environ` and often logged at start-up. A Secret volume is only "
+        "readable at its path, can be limited with `defaultMode`, and is updated in place "
+        "when the Secret rotates. Advisory: many applications only read env variables."
+    ),
+    fix="Mount the Secret as a volume (`volumes[].secret`, `volumeMounts`) and point the "
+    "application at the file (many images take `*_FILE` variables for this).",
+    bad="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: shop}
+spec:
+  containers:
+  - name: api
+    image: registry.example/api:1.4.2
+    env:
+    - name: DB_PASSWORD
+      valueFrom: {secretKeyRef: {name: db, key: password}}
+""",
+    good="""\
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: shop}
+spec:
+  containers:
+  - name: api
+    image: registry.example/api:1.4.2
+    env:
+    - {name: DB_PASSWORD_FILE, value: /run/secrets/db/password}
+    volumeMounts:
+    - {name: db, mountPath: /run/secrets/db, readOnly: true}
+  volumes:
+  - name: db
+    secret: {secretName: db, defaultMode: 0400}
+""",
+    references=(
+        "Checkov CKV_K8S_35",
+        "CIS Kubernetes 5.4.1",
+        "KICS Secrets as Environment Variables",
+    ),
+    check=check,
+)

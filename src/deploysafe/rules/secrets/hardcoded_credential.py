@@ -1,0 +1,62 @@
+"""DS302: a password-, token- or key-like setting holds a literal value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deploysafe.documents import Document
+from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.rules.secrets._common import analysis
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    result = analysis(doc, ctx)
+    if result is None:
+        return
+    for a in result.credentials:
+        yield Violation(
+            (),
+            f"{a.key} is set to a literal credential",
+            line=a.line,
+            column=a.column,
+            secret=a.value,
+        )
+
+
+RULE = Rule(
+    id="DS302",
+    title="Credential settings must not hold literal values",
+    practice=Practice.SECRETS,
+    severity=Severity.HIGH,
+    target=Target.TEXT,
+    why=(
+        "A setting whose name says password, secret, token or API key, given a literal "
+        "value in a committed file, puts that credential in Git for everyone with read "
+        "access. The check reads the file with its type's quoting rules (YAML, JSON, .env, "
+        "properties, INI and shell take unquoted values; source code only quoted literals), "
+        "and lets references through: `${VAR}`, `$(VAR)`, `{{ .Values.x }}`, "
+        "`${{ secrets.X }}`, `<placeholder>`, `ENC[...]`, `vault:`/`ref+`/`op://` "
+        "references, `/run/secrets/...` paths, function calls. Values that look typed by "
+        "hand for a demo (EXAMPLE, dummy, xxxx, abcdefgh) are placeholders; well-known "
+        "default passwords are practice 5's DS510. Files named `*.example`, `*.sample`, "
+        "`*.template` document shapes and are not read by this rule."
+    ),
+    fix="Rotate the credential, then read it at run time: from the environment filled "
+    "from a Secret (`secretKeyRef`), from a mounted secret file, or from a secret manager; "
+    "commit only a reference such as `${DB_PASSWORD}`.",
+    bad="""\
+# config/app.properties
+spring.datasource.password=Tz8-qLm2Vx4
+""",
+    good="""\
+# config/app.properties
+spring.datasource.password=${DB_PASSWORD}
+""",
+    references=(
+        "gitleaks generic-api-key",
+        "detect-secrets KeywordDetector",
+        "Checkov CKV_SECRET_6",
+        "KICS Generic Password",
+    ),
+    check=check,
+)

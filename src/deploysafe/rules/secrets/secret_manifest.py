@@ -1,0 +1,159 @@
+"""DS310: a Kubernetes Secret (or an ExternalSecret template) commits its values in plain text."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from typing import Any
+
+from deploysafe.documents import Document
+from deploysafe.k8s import as_map, get, pod_template
+from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.rules.secrets._common import policy
+from deploysafe.secrets.detect import Options, analyse, is_placeholder, is_reference
+
+
+def is_sops(doc: Document) -> bool:
+    sops = doc.data.get("sops")
+    return isinstance(sops, dict) and bool({"mac", "lastmodified", "version"} & set(sops))
+
+
+def decoded(value: str) -> str | None:
+    try:
+        return base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _literal(value: Any, options: Options) -> str | None:
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    text = str(value)
+    if not text.strip() or text.startswith("ENC[") or is_reference(text, options.references):
+        return None
+    return text
+
+
+def _what(text: str, options: Options) -> str:
+    hits = analyse(text, "value", options).tokens
+    return f": it holds a {hits[0].type.description}" if hits else ""
+
+
+# kind -> (API group prefix, manager)
+_KINDS = {
+    "SealedSecret": ("bitnami.com/", "sealed-secrets"),
+    "ExternalSecret": ("external-secrets.io/", "external-secrets"),
+    "SecretStore": ("external-secrets.io/", "external-secrets"),
+    "ClusterSecretStore": ("external-secrets.io/", "external-secrets"),
+    "SopsSecret": ("isindir.github.com/", "sops-secret"),
+    "SecretProviderClass": ("secrets-store.csi.x-k8s.io/", "csi"),
+}
+
+
+def manager_of(doc: Document) -> tuple[str, tuple[str | int, ...]] | None:
+    """The secret manager a document relies on, and where that shows."""
+    known = _KINDS.get(doc.kind)
+    if known is not None and doc.api_version.startswith(known[0]):
+        return known[1], ("kind",)
+    if is_sops(doc):
+        return "sops", ("sops",)
+    pod = pod_template(doc)
+    if pod is not None and str(pod.annotations.get("vault.hashicorp.com/agent-inject")) == "true":
+        return "vault", (*pod.path, "metadata", "annotations")
+    return None
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    p = policy(ctx)
+    if p.excluded(doc.file):
+        return
+    manager = manager_of(doc)
+    if manager is not None and not p.allows(manager[0]):
+        allowed = ", ".join(sorted(p.managers)) or "none"
+        yield Violation(
+            manager[1],
+            f"{doc.kind} {doc.name} relies on {manager[0]}, which the secrets policy does "
+            f"not allow (allowed: {allowed})",
+        )
+    if is_sops(doc):
+        return
+    options = p.options
+    if doc.kind == "Secret" and doc.api_version == "v1":
+        if doc.data.get("type") == "kubernetes.io/service-account-token":
+            return
+        for field, is_b64 in (("data", True), ("stringData", False)):
+            for key, value in as_map(doc.data.get(field)).items():
+                text = _literal(value, options)
+                if text is None:
+                    continue
+                plain = decoded(text) if is_b64 else text
+                if is_b64 and plain is not None and is_placeholder(plain, p.placeholders):
+                    continue
+                what = _what(plain, options) if plain else ""
+                yield Violation(
+                    (field, str(key)),
+                    f"Secret {doc.name} commits {key!r} in {field} "
+                    f"({'base64 is an encoding, not encryption' if is_b64 else 'plain text'})"
+                    + what,
+                    secret=text,
+                )
+    elif doc.kind == "ExternalSecret" and doc.api_version.startswith("external-secrets.io/"):
+        template = as_map(get(doc.data, "spec", "target", "template", "data"))
+        for key, value in template.items():
+            text = _literal(value, options)
+            if text is None or "{{" in text:
+                continue
+            yield Violation(
+                ("spec", "target", "template", "data", str(key)),
+                f"ExternalSecret {doc.name} templates {key!r} with a literal value instead "
+                "of a reference to the store",
+                secret=text,
+            )
+
+
+RULE = Rule(
+    id="DS310",
+    title="Secrets must not be committed as plain Kubernetes Secret data",
+    practice=Practice.SECRETS,
+    severity=Severity.HIGH,
+    target=Target.KUBERNETES,
+    why=(
+        "A `kind: Secret` manifest in Git carries its values base64-encoded, which anyone "
+        "can decode: the repository becomes the secret store, with every reader and every "
+        "clone as a holder. The runtime secret should reach the cluster from a secret "
+        "manager or encrypted in Git: SOPS-encrypted files (recognised by their `sops:` "
+        "block and `ENC[...]` values), SealedSecret, ExternalSecret, the Secrets Store CSI "
+        "driver or Vault injection are all fine. Templated values (`{{ .Values.x }}`, "
+        "`${VAR}`) and service-account token Secrets are not reported. When "
+        "`secrets.managers` in deploysafe.yaml lists the allowed managers, a secret "
+        "delivered through any other one is reported too."
+    ),
+    fix="Rotate the values, delete the manifest from Git, and deliver the Secret through "
+    "SOPS (`sops -e -i secret.yaml`), a SealedSecret (`kubeseal`), or an ExternalSecret "
+    "that reads your secret manager.",
+    bad="""\
+apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: shop}
+stringData:
+  password: Tz8-qLm2Vx4
+""",
+    good="""\
+apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata: {name: db, namespace: shop}
+spec:
+  secretStoreRef: {name: vault, kind: ClusterSecretStore}
+  target: {name: db}
+  data:
+  - secretKey: password
+    remoteRef: {key: shop/db, property: password}
+""",
+    references=(
+        "gitleaks kubernetes-secret-yaml",
+        "Kubernetes: Good practices for Kubernetes Secrets",
+        "onedr0p/sops-pre-commit forbid-secrets",
+    ),
+    check=check,
+)

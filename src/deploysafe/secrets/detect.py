@@ -1,0 +1,761 @@
+"""Find secrets in text: token formats, then password-like settings with literal values.
+
+The pipeline per file: a cheap keyword prefilter decides which token regexes run at all;
+each regex runs once over the whole text (all are linear); hits are filtered by entropy,
+placeholder and template recognition and documented sample keys; overlapping hits keep
+the most specific type. Separately, settings whose *name* says credential (password,
+client_secret, API_KEY ...) are parsed with the quoting rules of the file's type, and their
+literal values are judged: a reference or placeholder is fine, a well-known default is a
+practice-5 finding, anything else that looks real is a hard-coded credential.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import itertools
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
+from deploysafe.secrets.words import DEFAULT_PASSWORDS, PLACEHOLDER_MARKERS
+
+# A regex never sees more than this many characters after a keyword hit (very long lines).
+_VALUE_MAX = 500
+_KEY_MAX = 80
+
+# sha256 of documented sample credentials (vendor docs, emulators): never reported.
+# Kept as hashes so that this file does not itself hold a credential-shaped string.
+DOCUMENTED_SAMPLES = frozenset(
+    {
+        # Azurite / Azure storage emulator: the account key published in Microsoft's docs
+        "0011cc25eb4320717494d2703e8cba85743e71b500283c21c8b88147992f9059",
+    }
+)
+# (AWS's documented sample keys end in EXAMPLE and are placeholders by their marker.)
+
+
+class FileKind:
+    """How values are written in a file type, which decides the quoting rules."""
+
+    CONFIG = "config"  # YAML, JSON, .env, properties, INI, TOML, HCL: unquoted values count
+    SHELL = "shell"  # shell, Dockerfile, Makefile: `NAME=value` and flags count unquoted
+    CODE = "code"  # source code: only quoted literals are values (the rest are expressions)
+    DOCS = "docs"  # prose: only quoted literals
+    SKIP = "skip"  # lock files, minified bundles, source maps: no generic detection
+
+
+_CONFIG_SUFFIXES = frozenset(
+    [
+        ".yaml",
+        ".yml",
+        ".json",
+        ".jsonc",
+        ".properties",
+        ".ini",
+        ".cfg",
+        ".conf",
+        ".toml",
+        ".tfvars",
+        ".hcl",
+        ".tf",
+        ".xml",
+        ".config",
+        ".env",
+        ".npmrc",
+        ".pypirc",
+        ".netrc",
+        ".cnf",
+        ".plist",
+        ".gradle",
+        ".sbt",
+        ".erb",
+        ".j2",
+        ".tpl",
+        ".tmpl",
+        ".template",
+    ]
+)
+_SHELL_SUFFIXES = frozenset(
+    [".sh", ".bash", ".zsh", ".ksh", ".fish", ".ps1", ".bat", ".cmd", ".mk"]
+)
+_DOCS_SUFFIXES = frozenset(
+    [".md", ".markdown", ".rst", ".txt", ".adoc", ".html", ".htm", ".ipynb", ".tex"]
+)
+_SKIP_NAMES = frozenset(
+    [
+        "package-lock.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "poetry.lock",
+        "Pipfile.lock",
+        "go.sum",
+        "Cargo.lock",
+        "composer.lock",
+        "Gemfile.lock",
+        "uv.lock",
+        "npm-shrinkwrap.json",
+    ]
+)
+_SHELL_NAMES = frozenset({"Dockerfile", "Containerfile", "Makefile", "makefile", "GNUmakefile"})
+_EXAMPLE_NAME = re.compile(
+    r"(?i)(?:^|[._-])(?:example|sample|template|dist|tmpl|defaults?)(?:$|[._-])"
+)
+
+
+def file_kind(path: str) -> str:
+    p = PurePosixPath(path)
+    name = p.name
+    if name in _SKIP_NAMES or name.endswith((".min.js", ".min.css", ".map", ".svg")):
+        return FileKind.SKIP
+    if name in _SHELL_NAMES or name.startswith(("Dockerfile.", "Containerfile.")):
+        return FileKind.SHELL
+    if name.endswith(".dockerfile"):
+        return FileKind.SHELL
+    if name == ".env" or name.startswith(".env.") or name.endswith(".env"):
+        return FileKind.CONFIG
+    suffix = p.suffix.lower()
+    if suffix in _CONFIG_SUFFIXES:
+        return FileKind.CONFIG
+    if suffix in _SHELL_SUFFIXES:
+        return FileKind.SHELL
+    if suffix in _DOCS_SUFFIXES:
+        return FileKind.DOCS
+    return FileKind.CODE
+
+
+def is_example_file(path: str) -> bool:
+    """`.env.example`, `values.sample.yaml`, `config.template.json`: documented shapes."""
+    return bool(_EXAMPLE_NAME.search(PurePosixPath(path).name))
+
+
+# ---------------------------------------------------------------- values
+
+
+def entropy(s: str) -> float:
+    """Shannon entropy in bits per character."""
+    if not s:
+        return 0.0
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+_TEMPLATES = (
+    re.compile(r"\$\{\{[^{}]{0,200}\}\}"),  # ${{ secrets.X }} (GitHub Actions)
+    re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_.:-]{0,100}(?::?[-=?+][^{}]{0,200})?\}"),  # ${VAR}
+    re.compile(r"\$\([A-Za-z_][A-Za-z0-9_.-]{0,100}\)"),  # $(VAR)
+    re.compile(r"\{\{-?[^{}]{0,300}-?\}\}"),  # {{ .Values.x }}, Jinja
+    re.compile(r"\{%[^{}]{0,300}%\}"),  # Jinja statements
+    re.compile(r"<%=?[^<>]{0,300}%>"),  # ERB
+    re.compile(r"#\{[^{}]{0,200}\}"),  # Ruby/Groovy interpolation
+    re.compile(r"%\([A-Za-z_][A-Za-z0-9_]{0,100}\)s"),  # Python %-format
+    re.compile(r"<[A-Za-z][A-Za-z0-9 _./-]{0,100}>"),  # <your-token>
+    re.compile(r"\[[A-Z][A-Z0-9 _-]{2,60}\]"),  # [PASSWORD]
+    re.compile(r"ENC\[[A-Z0-9_]+,data:"),  # SOPS
+)
+_WHOLE_REFERENCE = re.compile(
+    r"^(?:\$[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%|\{[A-Za-z_][A-Za-z0-9_.]*\}|"
+    r"@[A-Za-z_][A-Za-z0-9_.-]*|!(?:Ref|Sub|GetAtt|ImportValue)\b.*|var\.[A-Za-z_][\w.]*|"
+    r"local\.[A-Za-z_][\w.]*|data\.[A-Za-z_][\w.]*)$"
+)
+# Secret-manager references (the policy may add more).
+MANAGER_REFERENCES = (
+    "vault:",
+    "ref+",
+    "op://",
+    "sm://",
+    "awssm:",
+    "awskms:",
+    "gcpkms:",
+    "azurekv:",
+    "arn:aws:secretsmanager:",
+    "arn:aws:ssm:",
+    "secretsmanager:",
+    "projects/",
+    "keyvault:",
+    "akv:",
+    "doppler:",
+    "infisical:",
+    "bws:",
+)
+_SEQUENCES = ("abcdefghijklmnopqrstuvwxyz", "0123456789", "qwertyuiopasdfghjklzxcvbnm")
+
+
+def is_reference(value: str, extra: Sequence[str] = ()) -> bool:
+    """A value that points at a secret rather than holding one."""
+    v = value.strip()
+    if _WHOLE_REFERENCE.match(v):
+        return True
+    low = v.lower()
+    if low.startswith(MANAGER_REFERENCES) or any(low.startswith(e.lower()) for e in extra):
+        return True
+    return any(t.search(v) for t in _TEMPLATES)
+
+
+def is_placeholder(value: str, patterns: Sequence[re.Pattern[str]] = ()) -> bool:
+    """A value that stands in for a secret: markers, masks, one repeated character."""
+    low = value.lower()
+    if any(m in low for m in PLACEHOLDER_MARKERS):
+        return True
+    alnum = "".join(c for c in low if c.isalnum())
+    if len(set(alnum)) <= 2:
+        return True
+    if len(alnum) >= 6 and any(alnum in s for s in _SEQUENCES):
+        return True
+    return any(p.search(value) for p in patterns)
+
+
+def sample_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A token of a known format."""
+
+    type: TokenType
+    secret: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A credential-named setting with a literal value."""
+
+    key: str
+    value: str
+    line: int
+    column: int  # of the value
+    password_like: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    tokens: list[Hit] = field(default_factory=list)
+    credentials: list[Assignment] = field(default_factory=list)  # look real
+    defaults: list[Assignment] = field(default_factory=list)  # well-known default values
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the policy file changes in detection."""
+
+    types: tuple[TokenType, ...] = TOKEN_TYPES
+    placeholders: tuple[re.Pattern[str], ...] = ()
+    references: tuple[str, ...] = ()
+
+
+class _Lines:
+    """Offsets in the joined text to 1-based (line, column)."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.starts = [0]
+        acc = 0
+        for ln in lines:
+            acc += len(ln) + 1
+            self.starts.append(acc)
+
+    def at(self, offset: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return i + 1, offset - self.starts[i] + 1
+
+
+def analyse(
+    text: str, path: str, options: Options = Options(), lines: Sequence[str] | None = None
+) -> Analysis:
+    """Every secret in one file's text (`lines`, when given, are the text split on '\\n')."""
+    where = _Lines(lines if lines is not None else text.split("\n"))
+    low = text.lower()
+    out = Analysis()
+    spans: list[tuple[int, int]] = []
+    for hit, span in _tokens(text, low, options):
+        if _overlaps(span, spans):
+            continue
+        spans.append(span)
+        line, col = where.at(span[0])
+        out.tokens.append(Hit(hit, text[span[0] : span[1]], line, col))
+    kind = file_kind(path)
+    if kind == FileKind.SKIP:
+        return out
+    example = is_example_file(path)
+    for a_span, key, value, pw in _assignments(text, low, kind):
+        if _overlaps(a_span, spans):
+            continue
+        line, col = where.at(a_span[0])
+        verdict = judge(key, value, pw, options)
+        if verdict == "default":
+            out.defaults.append(Assignment(key, value, line, col, pw))
+        elif verdict == "secret" and not example:
+            out.credentials.append(Assignment(key, value, line, col, pw))
+    return out
+
+
+def _overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e in spans)
+
+
+def _tokens(text: str, low: str, options: Options) -> Iterable[tuple[TokenType, tuple[int, int]]]:
+    for t in options.types:
+        if not any(k in low for k in t.keywords):
+            continue
+        for m in t.pattern.finditer(text):
+            span = t.span(m)
+            secret = text[span[0] : span[1]]
+            if _keep(t, secret, m, options):
+                yield t, span
+
+
+def _keep(t: TokenType, secret: str, m: re.Match[str], options: Options) -> bool:
+    if t.entropy and entropy(secret) < t.entropy:
+        return False
+    if sample_hash(secret) in DOCUMENTED_SAMPLES:
+        return False
+    if not t.markers_ok and is_placeholder(secret, options.placeholders):
+        return False
+    if t.check is not None and not t.check(secret):
+        return False
+    if t.id in ("url-credentials", "curl-basic-auth"):
+        return _credential_pair(m, secret, options)
+    if t.id == "authorization-header":
+        return not is_reference(secret, options.references) and _mixed_enough(secret)
+    return True
+
+
+def _mixed_enough(secret: str) -> bool:
+    """Letters with digits, or letters with several kinds of symbols: not a word list."""
+    if not any(c.isalpha() for c in secret):
+        return False
+    if any(c.isdigit() for c in secret):
+        return True
+    return len({c for c in secret if not c.isalnum() and c not in "-_./ "}) >= 3
+
+
+_HOST_PLACEHOLDERS = ("example.com", "example.org", "example.net", "localhost", "127.0.0.1")
+
+
+def _credential_pair(m: re.Match[str], password: str, options: Options) -> bool:
+    """user:password in a URL or a curl flag: a real-looking password, not a template."""
+    user = m.group("user") or ""
+    if is_reference(password, options.references) or is_reference(user, options.references):
+        return False
+    if password.startswith("$") or user.startswith("$") or "%" in password[:1]:
+        return False
+    if password.lower() in DEFAULT_PASSWORDS or password.lower() == user.lower():
+        return False  # a default pair: practice 5's business, from the settings pass
+    if "host" in m.re.groupindex:
+        host = (m.group("host") or "").lower()
+        if host.startswith(_HOST_PLACEHOLDERS) or host.endswith(_HOST_PLACEHOLDERS):
+            return False
+        scheme = m.group("scheme").lower()
+        if scheme in ("git+ssh", "ssh") and not password:
+            return False
+    if len(password) < 4 or is_placeholder(password, options.placeholders):
+        return False
+    return not (user and is_placeholder(user, options.placeholders) and len(set(user)) <= 2)
+
+
+# ---------------------------------------------------------------- credential-named settings
+
+# A keyword somewhere in a key; the key is then read in full around it.
+_KEY_CORE = re.compile(r"(?i:pass|pwd|secret|token|key|cred|auth)")
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_PASSWORD_WORDS = frozenset(
+    [
+        "password",
+        "passwords",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "pass",
+        "pw",
+        "contrasena",
+        "contraseña",
+        "kennwort",
+    ]
+)
+_SECRET_WORDS = frozenset(
+    [
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "credential",
+        "credentials",
+        "creds",
+        "apikey",
+        "accesskey",
+        "secretkey",
+        "privatekey",
+        "authkey",
+        "authtoken",
+        "accesstoken",
+        "refreshtoken",
+        "clientsecret",
+        "apitoken",
+    ]
+)
+_KEY_QUALIFIERS = frozenset(
+    [
+        "api",
+        "access",
+        "auth",
+        "private",
+        "priv",
+        "client",
+        "service",
+        "account",
+        "master",
+        "signing",
+        "encryption",
+        "db",
+        "database",
+        "secret",
+        "app",
+        "consumer",
+        "license",
+        "shared",
+        "storage",
+        "session",
+        "hmac",
+        "jwt",
+        "webhook",
+    ]
+)
+_NOT_LAST = frozenset(
+    [
+        "name",
+        "names",
+        "id",
+        "ids",
+        "url",
+        "uri",
+        "urls",
+        "file",
+        "files",
+        "path",
+        "paths",
+        "dir",
+        "type",
+        "types",
+        "length",
+        "len",
+        "size",
+        "count",
+        "field",
+        "fields",
+        "prompt",
+        "label",
+        "hint",
+        "placeholder",
+        "regex",
+        "pattern",
+        "policy",
+        "version",
+        "format",
+        "mode",
+        "enabled",
+        "enable",
+        "disabled",
+        "required",
+        "min",
+        "max",
+        "ttl",
+        "timeout",
+        "expiry",
+        "expires",
+        "expiration",
+        "header",
+        "headers",
+        "endpoint",
+        "host",
+        "port",
+        "algorithm",
+        "alg",
+        "provider",
+        "store",
+        "ref",
+        "kind",
+        "source",
+        "env",
+        "var",
+        "variable",
+        "arn",
+        "prefix",
+        "suffix",
+        "index",
+        "idx",
+        "method",
+        "scope",
+        "scopes",
+        "manager",
+        "location",
+        "generator",
+        "validity",
+        "lifetime",
+        "rotation",
+        "status",
+        "exists",
+        "set",
+        "template",
+        "selector",
+        "mount",
+        "volume",
+        "usage",
+        "request",
+        "response",
+        "error",
+        "errors",
+        "message",
+        "msg",
+        "text",
+        "title",
+        "description",
+        "desc",
+        "option",
+        "options",
+        "param",
+        "params",
+        "config",
+        "settings",
+        "setting",
+        "class",
+        "handler",
+        "helper",
+        "service",
+        "util",
+        "utils",
+        "factory",
+        "reset",
+        "change",
+        "changed",
+        "update",
+        "updated",
+        "check",
+        "checked",
+        "input",
+        "output",
+        "hash",
+        "salt",
+        "strength",
+        "rules",
+        "rule",
+        "vault",
+        "keyid",
+        "bits",
+        "encoding",
+        "charset",
+        "digest",
+        "map",
+        "mapping",
+        "list",
+        "dict",
+        "cache",
+        "secretref",
+        "secretname",
+    ]
+)
+_NEVER = frozenset(
+    [
+        "public",
+        "pub",
+        "csrf",
+        "xsrf",
+        "publishable",
+        "anon",
+        "nonce",
+        "sample",
+        "example",
+        "dummy",
+        "test",
+        "mock",
+        "fake",
+        "keyboard",
+        "keypress",
+        "keydown",
+        "keyup",
+        "monkey",
+        "turkey",
+        "hotkey",
+        "secretary",
+        "tokenizer",
+        "tokenize",
+        "tokenized",
+        "tokens",
+    ]
+)
+
+
+def _key_words(key: str) -> list[str]:
+    return [w.lower() for w in _WORDS.findall(key)]
+
+
+def secret_key(key: str) -> bool | None:
+    """None if `key` does not name a credential; else whether it is password-like."""
+    words = _key_words(key)
+    if not words or words[-1] in _NOT_LAST or any(w in _NEVER for w in words):
+        return None
+    if any(w in _PASSWORD_WORDS for w in words):
+        return True
+    if any(w.endswith(("password", "passwd")) for w in words):
+        return True
+    if any(
+        w in _SECRET_WORDS or w.endswith(("secret", "token", "apikey")) or w.startswith("secret")
+        for w in words
+    ):
+        return False
+    for a, b in itertools.pairwise(words):
+        if b == "key" and a in _KEY_QUALIFIERS:
+            return False
+    if words[-1] == "auth" and len(words) > 1:
+        return False
+    return None
+
+
+_OPS = re.compile(
+    r"[\"'`]?\]?[ \t]{0,20}(?P<op>:::=|::=|:=|\?=|=>|===|!==|==|!=|=|:(?!:)|,)[ \t]{0,20}"
+    r"(?P<pre>[@brfuBRFU]?)(?P<v>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|"
+    r"[^\s\"'`,;#]{1,500})"
+)
+_FLAG_OPS = frozenset({"=", ":", ":=", "::=", ":::=", "?=", "=>"})
+
+
+def _assignments(
+    text: str, low: str, kind: str
+) -> Iterable[tuple[tuple[int, int], str, str, bool]]:
+    if not any(k in low for k in ("pass", "pwd", "secret", "token", "key", "cred", "auth")):
+        return
+    seen_ends: set[int] = set()
+    n = len(text)
+    for m in _KEY_CORE.finditer(text):
+        start, end = m.start(), m.end()
+        lo = max(0, start - _KEY_MAX)
+        while start > lo and text[start - 1] in _KEY_CHARS:
+            start -= 1
+        hi = min(n, end + _KEY_MAX)
+        while end < hi and text[end] in _KEY_CHARS:
+            end += 1
+        if end in seen_ends:
+            continue
+        seen_ends.add(end)
+        key = text[start:end].strip(".-")
+        pw = secret_key(key)
+        if pw is None:
+            continue
+        quoted_key = start > 0 and text[start - 1] in "\"'`"
+        a = _OPS.match(text, end)
+        if a is None:
+            continue
+        op, raw = a.group("op"), a.group("v")
+        quoted = raw[:1] in "\"'`" and len(raw) >= 2 and raw[-1] == raw[0]
+        if raw[:1] in "\"'`" and not quoted:
+            continue
+        if not quoted and raw[:1] in "{[|>&*!":
+            continue  # a YAML/JSON structure, block scalar, anchor or tag: not a value
+        if not _value_allowed(kind, op, quoted, quoted_key, text, start):
+            continue
+        value = raw[1:-1] if quoted else _trim(raw)
+        if op == "," and not _mixed_enough(value):
+            continue  # ("name", "other-name"): a list of words, not a default credential
+        vstart = a.start("v") + (1 if quoted else 0)
+        yield (vstart, vstart + len(value)), key, value, pw
+
+
+def _trim(raw: str) -> str:
+    """An unquoted value without the punctuation that ends its statement."""
+    value = raw.rstrip(".,;")
+    for close, open_ in ((")", "("), ("]", "["), ("}", "{")):
+        while value.endswith(close) and value.count(close) > value.count(open_):
+            value = value[:-1].rstrip(".,;")
+    return value
+
+
+def _value_allowed(
+    kind: str, op: str, quoted: bool, quoted_key: bool, text: str, key_start: int
+) -> bool:
+    if op == ",":
+        return quoted and quoted_key  # ("api_token", "value"): a default in a call
+    if op in ("==", "!=", "===", "!==") and not quoted:
+        return False
+    if quoted:
+        return True
+    if kind == FileKind.CONFIG:
+        return op in _FLAG_OPS
+    if kind == FileKind.SHELL:
+        return op in ("=", ":")
+    return False
+
+
+_NOT_VALUES = frozenset(
+    [
+        "true",
+        "false",
+        "null",
+        "none",
+        "nil",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "undefined",
+        "required",
+        "optional",
+        "string",
+        "bool",
+        "boolean",
+        "int",
+        "integer",
+        "number",
+        "object",
+        "array",
+        "str",
+        "bytes",
+        "secret",
+        "password",
+    ]
+)
+_INDIRECT = re.compile(
+    r"(?i)^(?:[A-Za-z_][\w]*\.)+[A-Za-z_][\w]*(?:\(.*\))?$|[\w\]]\(.*\)|^[A-Za-z_][\w.]*\[|"
+    r"process\.env|os\.environ|getenv|\benv\(|config\.|settings\.|^/run/secrets/|"
+    r"^/var/run/secrets/|^file:|^https?://[^@\s]*$|^\.{0,2}/"
+)
+_PATHISH = re.compile(r"(?i)\.(?:pem|key|crt|cer|der|p12|pfx|jks|json|txt|yaml|yml|env|keystore)$")
+
+
+_GRAMS = tuple({seq[i : i + 8] for seq in _SEQUENCES for i in range(len(seq) - 7)})
+
+
+def _sequential(value: str) -> bool:
+    """`abcdefgh...`, `12345678`: a run typed by hand, not a generated secret."""
+    low = value.lower()
+    return any(g in low for g in _GRAMS)
+
+
+def judge(key: str, value: str, password_like: bool, options: Options) -> str | None:
+    """'secret', 'default' (a well-known default password) or None (not a finding)."""
+    v = value.strip()
+    if not v or (v.lower() in _NOT_VALUES and v.lower() not in DEFAULT_PASSWORDS):
+        return None
+    if v.lower() in DEFAULT_PASSWORDS and password_like:
+        return "default"
+    if is_reference(v, options.references) or _INDIRECT.search(v) or _PATHISH.search(v):
+        return None
+    if not any(c.isalnum() for c in v) or v.isdigit() or " " in v:
+        return None
+    if is_placeholder(v, options.placeholders) or _sequential(v):
+        return None
+    if v.lower() in DEFAULT_PASSWORDS:
+        return None
+    if password_like:
+        return "secret" if len(v) >= 6 and entropy(v) >= 2.0 else None
+    if len(v) < 10 or entropy(v) < 3.0 or not _mixed_enough(v):
+        return None
+    return "secret"
