@@ -230,3 +230,16 @@ def test_unrendered_helm_templates_are_skipped_and_counted(tmp_path: Path) -> No
     )
     assert r.errors == ()
     assert r.skipped == 1
+
+
+def test_an_ignored_folder_named_explicitly_is_scanned(tmp_path: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("generated/\n")
+    (tmp_path / "generated").mkdir()
+    (tmp_path / "generated" / "pod.yaml").write_text(pod())
+    r = scan([tmp_path / "generated"], Config(), root=tmp_path / "generated", jobs=1)
+    assert {f.file for f in ds201(r)} == {"pod.yaml"}
+    whole = scan([tmp_path], Config(), root=tmp_path, jobs=1)
+    assert ds201(whole) == []

@@ -94,6 +94,15 @@ def _git_visible(folder: Path) -> set[str] | None:
         return None
     if out.returncode != 0:
         return None
+    # A folder the user names explicitly is scanned even when git ignores it as a whole.
+    ignored = subprocess.run(
+        ["git", "-C", str(folder), "check-ignore", "-q", "."],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if ignored.returncode == 0:
+        return None
     base = str(folder.resolve())
     return {os.path.join(base, os.fsdecode(p)) for p in out.stdout.split(b"\0") if p}
 
