@@ -227,7 +227,14 @@ def run_deploysafe(d: Path) -> dict:
         label="deploysafe",
     )
     m["ok"] = m["exit"] in (0, 1)
+    m["git"] = git_head()  # others may commit while a long run goes on
     return m
+
+
+def git_head() -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
 
 
 def deploysafe_summary(d: Path) -> dict:
