@@ -11,6 +11,8 @@ from collections.abc import Callable, Collection
 from pathlib import Path, PurePosixPath
 
 from deploysafe import dockerfile
+from deploysafe.ci import gitlab
+from deploysafe.ci import loaders as ci_loaders
 from deploysafe.dockerfile import is_dockerfile
 from deploysafe.documents import Document, LoadResult, load_kubernetes
 from deploysafe.model import ScanError, Target
@@ -75,9 +77,9 @@ def yaml_file(target: Target) -> Builder:
 BUILDERS: dict[Target, Builder] = {
     Target.TEXT: _text,
     Target.KUBERNETES: _kubernetes,
-    Target.GITHUB_WORKFLOW: yaml_file(Target.GITHUB_WORKFLOW),
-    Target.GITHUB_ACTION: yaml_file(Target.GITHUB_ACTION),
-    Target.GITLAB_CI: yaml_file(Target.GITLAB_CI),
+    Target.GITHUB_WORKFLOW: ci_loaders.github_workflow,
+    Target.GITHUB_ACTION: ci_loaders.github_action,
+    Target.GITLAB_CI: gitlab.build,
     Target.DOCKERFILE: dockerfile.build,
 }
 

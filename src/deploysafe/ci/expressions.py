@@ -1,0 +1,379 @@
+"""GitHub Actions expressions (`${{ ... }}`): find them in strings, parse them, and say which
+context values can end up in the text an expression expands to.
+
+The grammar is the one GitHub documents ("Evaluate expressions in workflows and actions"):
+literals (null, booleans, numbers, '…' strings with '' escapes), contexts with `.name`,
+`.*` and `[...]` access, function calls, `!`, comparisons, `&&` and `||` (which return one
+of their operands, not a boolean).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# Context path: lower-case names; "*" for a wildcard or a computed index.
+ContextPath = tuple[str, ...]
+
+
+class ExpressionError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    """One `${{ ... }}` in a string: where it is and what is inside."""
+
+    start: int  # offset of `${{` in the string
+    end: int  # offset just past `}}`
+    body: str  # the text between the braces
+
+    @property
+    def body_start(self) -> int:
+        return self.start + 3
+
+
+def find(text: str) -> Iterator[Expression]:
+    """Every `${{ ... }}` in `text`, skipping `}}` inside string literals."""
+    i = 0
+    while True:
+        start = text.find("${{", i)
+        if start < 0:
+            return
+        j = start + 3
+        in_str = False
+        while j < len(text):
+            ch = text[j]
+            if in_str:
+                if ch == "'":
+                    if text.startswith("''", j):
+                        j += 2
+                        continue
+                    in_str = False
+            elif ch == "'":
+                in_str = True
+            elif text.startswith("}}", j):
+                break
+            j += 1
+        else:
+            return  # unterminated: GitHub would reject the file
+        yield Expression(start, j + 2, text[start + 3 : j])
+        i = j + 2
+
+
+def is_expression(text: str) -> bool:
+    """The whole value is one expression (e.g. `if: ${{ ... }}` or `runs-on: ${{ ... }}`)."""
+    t = text.strip()
+    if not (t.startswith("${{") and t.endswith("}}")):
+        return False
+    found = list(find(t))
+    return len(found) == 1 and found[0].end == len(t)
+
+
+# ---------------------------------------------------------------- tokens
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<str>'(?:[^']|'')*')
+  | (?P<num>-?(?:0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?))
+  | (?P<op>&&|\|\||==|!=|<=|>=|[<>!().\[\],*])
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_-]*)
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # "str", "num", "op", "ident", "end"
+    text: str
+    offset: int
+
+
+def tokens(body: str) -> list[Token]:
+    out = []
+    i = 0
+    while i < len(body):
+        m = _TOKEN.match(body, i)
+        if m is None:
+            raise ExpressionError(f"unexpected character {body[i]!r} at {i}")
+        kind = m.lastgroup
+        assert kind is not None
+        if kind != "ws":
+            out.append(Token(kind, m.group(), i))
+        i = m.end()
+    out.append(Token("end", "", len(body)))
+    return out
+
+
+# ---------------------------------------------------------------- syntax tree
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    value: object
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    path: ContextPath
+    offset: int  # where the context starts in the expression body
+    text: str  # as written, e.g. "github.event['issue'].title"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    name: str  # lower-case
+    args: tuple[Node, ...]
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """A property or index of something that is not a plain context: `fromJSON(x).y`."""
+
+    base: Node
+    key: str  # lower-case name or "*"
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str
+    operand: Node
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: str
+    left: Node
+    right: Node
+    offset: int
+
+
+Node = Literal | Context | Call | Access | Unary | Binary
+
+_PRECEDENCE = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4}
+
+
+class _Parser:
+    def __init__(self, body: str) -> None:
+        self.body = body
+        self.toks = tokens(body)
+        self.i = 0
+
+    def peek(self) -> Token:
+        return self.toks[self.i]
+
+    def take(self) -> Token:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def expect(self, text: str) -> Token:
+        tok = self.take()
+        if tok.text != text:
+            raise ExpressionError(f"expected {text!r} at {tok.offset}, got {tok.text!r}")
+        return tok
+
+    def parse(self) -> Node:
+        node = self.binary(1)
+        if self.peek().kind != "end":
+            raise ExpressionError(f"unexpected {self.peek().text!r} at {self.peek().offset}")
+        return node
+
+    def binary(self, level: int) -> Node:
+        left = self.unary()
+        while True:
+            tok = self.peek()
+            prec = _PRECEDENCE.get(tok.text) if tok.kind == "op" else None
+            if prec is None or prec < level:
+                return left
+            self.take()
+            right = self.binary(prec + 1)
+            left = Binary(tok.text, left, right, tok.offset)
+
+    def unary(self) -> Node:
+        tok = self.peek()
+        if tok.kind == "op" and tok.text == "!":
+            self.take()
+            return Unary("!", self.unary(), tok.offset)
+        return self.postfix(self.primary())
+
+    def primary(self) -> Node:
+        tok = self.take()
+        if tok.kind == "str":
+            return Literal(tok.text[1:-1].replace("''", "'"), tok.offset)
+        if tok.kind == "num":
+            text = tok.text
+            value: object = int(text, 16) if "0x" in text.lower() else float(text)
+            return Literal(value, tok.offset)
+        if tok.kind == "op" and tok.text == "(":
+            inner = self.binary(1)
+            self.expect(")")
+            return inner
+        if tok.kind == "ident":
+            low = tok.text.lower()
+            if low in ("true", "false"):
+                return Literal(low == "true", tok.offset)
+            if low == "null":
+                return Literal(None, tok.offset)
+            if self.peek().text == "(":
+                self.take()
+                args: list[Node] = []
+                if self.peek().text != ")":
+                    args.append(self.binary(1))
+                    while self.peek().text == ",":
+                        self.take()
+                        args.append(self.binary(1))
+                self.expect(")")
+                return Call(low, tuple(args), tok.offset)
+            return Context((low,), tok.offset, tok.text)
+        raise ExpressionError(f"unexpected {tok.text or 'end'!r} at {tok.offset}")
+
+    def postfix(self, node: Node) -> Node:
+        while True:
+            tok = self.peek()
+            if tok.text == ".":
+                self.take()
+                name = self.take()
+                if name.kind == "ident" or name.text == "*":
+                    key = name.text.lower()
+                else:
+                    raise ExpressionError(f"expected a property name at {name.offset}")
+                node = self._extend(node, key, name.offset + len(name.text))
+            elif tok.text == "[":
+                self.take()
+                if self.peek().text == "*":
+                    self.take()
+                    key = "*"
+                else:
+                    index = self.binary(1)
+                    key = (
+                        index.value.lower()
+                        if isinstance(index, Literal) and isinstance(index.value, str)
+                        else "*"
+                    )
+                end = self.expect("]")
+                node = self._extend(node, key, end.offset + 1)
+            else:
+                return node
+
+    def _extend(self, node: Node, key: str, end: int) -> Node:
+        if isinstance(node, Context):
+            return Context((*node.path, key), node.offset, self.body[node.offset : end])
+        return Access(node, key, node.offset)
+
+
+def parse(body: str) -> Node:
+    """The syntax tree of an expression body; ExpressionError when it is not valid."""
+    return _Parser(body).parse()
+
+
+# Functions whose result never carries their arguments' text.
+_OPAQUE = frozenset(
+    {"contains", "startswith", "endswith", "success", "always", "failure", "cancelled", "hashfiles"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A context whose value (or a part of it) can appear in the expanded text."""
+
+    path: ContextPath
+    offset: int  # of the context in the expression body
+    text: str
+    whole: bool = False  # the whole object is serialised (toJSON), not one field
+
+
+def flows(node: Node) -> list[Flow]:
+    """Contexts whose value can end up in what the expression expands to."""
+    if isinstance(node, Literal):
+        return []
+    if isinstance(node, Context):
+        return [Flow(node.path, node.offset, node.text)]
+    if isinstance(node, Unary):
+        return []
+    if isinstance(node, Binary):
+        if node.op == "||":
+            return flows(node.left) + flows(node.right)
+        if node.op == "&&":
+            return flows(node.right)  # `a && b` is b, or a falsy a
+        return []  # comparisons are booleans
+    if isinstance(node, Access):
+        return [
+            Flow((*f.path, node.key), f.offset, f.text, whole=False)
+            for f in flows(node.base)
+            if not f.whole
+        ] + [f for f in flows(node.base) if f.whole]
+    if node.name in _OPAQUE:
+        return []
+    out: list[Flow] = []
+    if node.name == "tojson":
+        for arg in node.args:
+            out.extend(Flow(f.path, f.offset, f.text, whole=True) for f in flows(arg))
+        return out
+    for arg in node.args:  # format, join, fromJSON, unknown functions
+        out.extend(flows(arg))
+    return out
+
+
+def contexts(node: Node) -> Iterator[Context]:
+    """Every context the expression reads, wherever it appears."""
+    if isinstance(node, Context):
+        yield node
+    elif isinstance(node, Call):
+        for arg in node.args:
+            yield from contexts(arg)
+    elif isinstance(node, Access):
+        yield from contexts(node.base)
+    elif isinstance(node, Unary):
+        yield from contexts(node.operand)
+    elif isinstance(node, Binary):
+        yield from contexts(node.left)
+        yield from contexts(node.right)
+
+
+def calls(node: Node) -> Iterator[Call]:
+    if isinstance(node, Call):
+        yield node
+        for arg in node.args:
+            yield from calls(arg)
+    elif isinstance(node, Access):
+        yield from calls(node.base)
+    elif isinstance(node, Unary):
+        yield from calls(node.operand)
+    elif isinstance(node, Binary):
+        yield from calls(node.left)
+        yield from calls(node.right)
+
+
+def condition(text: str) -> Node | None:
+    """An `if:` value (bare or wrapped in `${{ }}`) as a tree; None if it does not parse."""
+    t = text.strip()
+    if is_expression(t):
+        t = t[3:-2]
+    try:
+        return parse(t)
+    except ExpressionError:
+        return None
+
+
+def results(node: Node) -> tuple[list[object], list[Flow]]:
+    """What an expression can evaluate to: the literals it can return as they are, and the
+    contexts whose value it can return (`a && 'x' || 'y'` -> ['x', 'y'] and [a])."""
+    if isinstance(node, Literal):
+        return [node.value], []
+    if isinstance(node, Binary) and node.op == "||":
+        la, lf = results(node.left)
+        ra, rf = results(node.right)
+        return la + ra, lf + rf
+    if isinstance(node, Binary) and node.op == "&&":
+        return results(node.right)
+    if isinstance(node, Binary | Unary) or (isinstance(node, Call) and node.name in _OPAQUE):
+        return [], []
+    return [], flows(node)

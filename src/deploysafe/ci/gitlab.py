@@ -1,0 +1,741 @@
+"""GitLab CI pipelines as GitLab builds them, with every key's file, line and column.
+
+`.gitlab-ci.yml` is merged with its local `include:`s (included files first, in order,
+the including file on top; hashes deep-merged, everything else replaced), then `!reference`
+tags are resolved, then `extends:` (templates first, the job's own keys win) and the
+`default:` section. Remote, project, template and component includes cannot be read
+offline and are left out. One document is built per file taking part, each carrying the
+merged pipeline but only the positions of the keys written in that file, so a finding
+points at the file and line where the offending key is.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from pathlib import PurePosixPath
+from typing import Any
+
+from deploysafe.ci import commands, yamlci
+from deploysafe.ci.yamlci import CiDocument, Scalar
+from deploysafe.documents import Document, LoadResult
+from deploysafe.model import Path, ScanError, Target, Violation
+from deploysafe.yamlload import YamlProblem
+
+KEYWORDS = frozenset(
+    {
+        "default",
+        "include",
+        "stages",
+        "variables",
+        "workflow",
+        "image",
+        "services",
+        "cache",
+        "before_script",
+        "after_script",
+        "types",
+        "spec",
+    }
+)
+DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
+MAX_INCLUDES = 150
+MAX_EXTENDS_DEPTH = 11
+
+Origin = tuple[str, int, int]  # file, line, column
+
+
+# ---------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    job: str
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    data: Mapping[str, Any]
+
+    @property
+    def path(self) -> Path:
+        return (self.name,)
+
+    @property
+    def label(self) -> str:
+        return f"job {self.name!r}"
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    @property
+    def stage(self) -> str:
+        s = self.data.get("stage")
+        return str(s) if isinstance(s, str) else "test"
+
+    @property
+    def needs(self) -> tuple[Need, ...] | None:
+        raw = self.data.get("needs")
+        if raw is None:
+            return None
+        out = []
+        for item in raw if isinstance(raw, list) else []:
+            if isinstance(item, str):
+                out.append(Need(item))
+            elif isinstance(item, dict) and isinstance(item.get("job"), str):
+                if "pipeline" in item or "project" in item:
+                    continue
+                out.append(Need(item["job"], item.get("optional") is True))
+        return tuple(out)
+
+    def script_lines(self, *keys: str) -> Iterator[tuple[Path, str]]:
+        """(path, line) of every script line, nested `!reference` lists flattened."""
+        for key in keys or ("before_script", "script"):
+            raw = self.data.get(key)
+            if isinstance(raw, str):
+                yield (self.name, key), raw
+            elif isinstance(raw, list):
+                yield from _flatten(raw, (self.name, key))
+
+    @property
+    def script(self) -> str:
+        return "\n".join(line for _, line in self.script_lines())
+
+    @property
+    def environment(self) -> str | None:
+        env = self.data.get("environment")
+        if isinstance(env, str):
+            return env
+        if isinstance(env, dict):
+            if env.get("action") in ("stop", "prepare", "access", "verify"):
+                return None
+            name = env.get("name")
+            return str(name) if name is not None else None
+        return None
+
+    @property
+    def is_trigger(self) -> bool:
+        return "trigger" in self.data
+
+    @property
+    def runs_tests(self) -> bool:
+        if self.is_trigger:
+            return False
+        if commands.runs_tests(self.script):
+            return True
+        stage = self.data.get("stage")
+        return commands.is_test_name(self.name) or (
+            isinstance(stage, str) and commands.is_test_name(stage)
+        )
+
+    @property
+    def deploys(self) -> bool:
+        return commands.deploys(self.script)
+
+    @property
+    def is_deploy(self) -> bool:
+        if self.is_trigger:
+            return False
+        if self.environment is not None or self.deploys:
+            return True
+        stage = self.data.get("stage")
+        return isinstance(stage, str) and commands.is_deploy_name(stage)
+
+    @property
+    def rules(self) -> list[tuple[int, Mapping[str, Any]]]:
+        raw = self.data.get("rules")
+        if not isinstance(raw, list):
+            return []
+        return [(i, r) for i, r in enumerate(raw) if isinstance(r, dict)]
+
+
+def _flatten(items: list[Any], path: Path, depth: int = 0) -> Iterator[tuple[Path, str]]:
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            yield (*path, i), item
+        elif isinstance(item, list) and depth < 10:
+            yield from _flatten(item, (*path, i), depth + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    jobs: tuple[Job, ...]
+    stages: tuple[str, ...]
+    data: Mapping[str, Any]
+    root: str  # the file the pipeline starts from
+    origins: Mapping[Path, str] = field(default_factory=dict)  # which file wrote each key
+    by_name: Mapping[str, Job] = field(default_factory=dict)
+
+    def owner(self, path: Path) -> str:
+        p = path
+        while p:
+            hit = self.origins.get(p)
+            if hit is not None:
+                return hit
+            p = p[:-1]
+        return self.root
+
+    def stage_index(self, stage: str) -> int:
+        try:
+            return self.stages.index(stage)
+        except ValueError:
+            return len(self.stages)
+
+    def ancestors(self, job: Job) -> list[Job] | None:
+        """Jobs `job` waits for through `needs:` (None: it follows stage order)."""
+        if job.needs is None:
+            return None
+        out: list[Job] = []
+        seen = {job.name}
+        todo = [n.job for n in job.needs]
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            dep = self.by_name.get(name)
+            if dep is None:
+                out.append(Job(name, {}))  # defined where we cannot see (remote include)
+                continue
+            out.append(dep)
+            if dep.needs is not None:
+                todo.extend(n.job for n in dep.needs)
+            else:
+                todo.extend(
+                    j.name
+                    for j in self.jobs
+                    if self.stage_index(j.stage) < self.stage_index(dep.stage)
+                )
+        return out
+
+    @property
+    def workflow_rules(self) -> list[Mapping[str, Any]]:
+        wf = self.data.get("workflow")
+        rules = wf.get("rules") if isinstance(wf, dict) else None
+        return [r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
+
+
+def pipeline(
+    data: Mapping[str, Any], root: str = "", origins: Mapping[Path, str] | None = None
+) -> Pipeline:
+    jobs = tuple(
+        Job(str(name), value)
+        for name, value in data.items()
+        if isinstance(value, dict) and str(name) not in KEYWORDS and not str(name).startswith(".")
+    )
+    stages_raw = data.get("stages")
+    stages = (
+        tuple(str(s) for s in stages_raw if isinstance(s, str))
+        if isinstance(stages_raw, list)
+        else DEFAULT_STAGES
+    )
+    if stages != DEFAULT_STAGES:
+        stages = (".pre", *[s for s in stages if s not in (".pre", ".post")], ".post")
+    return Pipeline(jobs, stages, data, root, origins or {}, {j.name: j for j in jobs})
+
+
+def pipeline_of(doc: CiDocument) -> Pipeline:
+    if isinstance(doc.model, Pipeline):
+        return doc.model
+    return pipeline(doc.data, doc.file)
+
+
+def mine(doc: CiDocument, violations: Iterator[Violation]) -> Iterator[Violation]:
+    """The violations whose key was written in this document's file."""
+    p = pipeline_of(doc)
+    for v in violations:
+        if p.owner(v.path) == doc.file:
+            yield v
+
+
+# ---------------------------------------------------------------- rule conditions
+
+_DISJUNCTS = re.compile(r"\|\|")
+_PROTECTED_ATOM = re.compile(
+    r"\$\{?CI_COMMIT_(?:BRANCH|REF_NAME)\}?\s*(?:==|=~)\s*(?:\$\{?CI_DEFAULT_BRANCH\}?|[\"'/])|"
+    r"\$\{?CI_DEFAULT_BRANCH\}?\s*==\s*\$\{?CI_COMMIT_(?:BRANCH|REF_NAME)\}?|"
+    r"\$\{?CI_COMMIT_TAG\}?(?!\s*==\s*null)(?!\s*!=\s*\S)|"
+    r"\$\{?CI_COMMIT_REF_PROTECTED\}?\s*==\s*[\"']?true"
+)
+_MR = re.compile(
+    r"\$\{?CI_PIPELINE_SOURCE\}?\s*==\s*[\"']merge_request_event[\"']|"
+    r"\$\{?CI_MERGE_REQUEST_(?:IID|ID)\}?(?!\s*==\s*null)|"
+    r"\$\{?CI_OPEN_MERGE_REQUESTS\}?"
+)
+_SAME_PROJECT = re.compile(
+    r"\$\{?CI_MERGE_REQUEST_SOURCE_PROJECT_(?:ID|PATH)\}?\s*==\s*\$\{?CI_PROJECT_(?:ID|PATH)\}?|"
+    r"\$\{?CI_PROJECT_(?:ID|PATH)\}?\s*==\s*\$\{?CI_MERGE_REQUEST_SOURCE_PROJECT_(?:ID|PATH)\}?"
+)
+_SCHEDULE = re.compile(r"\$\{?CI_PIPELINE_SOURCE\}?\s*==\s*[\"']schedule[\"']")
+_NOT_PROTECTED_REFS = frozenset(
+    {
+        "branches",
+        "merge_requests",
+        "pushes",
+        "api",
+        "web",
+        "triggers",
+        "pipelines",
+        "external",
+        "external_pull_requests",
+        "chat",
+        "schedules",
+    }
+)
+
+
+def _strip_parens(text: str) -> str:
+    t = text.strip()
+    while t.startswith("(") and t.endswith(")"):
+        depth = 0
+        for i, ch in enumerate(t):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(t) - 1:
+                return t
+        t = t[1:-1].strip()
+    return t
+
+
+def _disjuncts(cond: str) -> list[str]:
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
+    i = 0
+    t = _strip_parens(cond)
+    while i < len(t):
+        ch = t[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if depth == 0 and t.startswith("||", i):
+            out.append("".join(cur))
+            cur = []
+            i += 2
+            continue
+        cur.append(ch)
+        i += 1
+    out.append("".join(cur))
+    return [_strip_parens(d) for d in out]
+
+
+def protects(cond: str) -> bool:
+    """An `if:` that only holds on the default branch, a tag, a named branch or a
+    protected ref."""
+    return all(_PROTECTED_ATOM.search(d) for d in _disjuncts(cond))
+
+
+def _active(rules: list[tuple[int, Mapping[str, Any]]]) -> list[tuple[int, Mapping[str, Any]]]:
+    return [(i, r) for i, r in rules if r.get("when") != "never"]
+
+
+def restricted(job: Job, pipe: Pipeline) -> bool:
+    """The job only runs for protected refs (its rules/only, or the workflow's rules)."""
+    if "rules" in job.data:
+        return all(
+            isinstance(r.get("if"), str) and protects(r["if"]) for _, r in _active(job.rules)
+        )
+    only = job.data.get("only")
+    if only is not None:
+        refs = only.get("refs") if isinstance(only, dict) else only
+        variables = only.get("variables") if isinstance(only, dict) else None
+        if isinstance(variables, list) and any(
+            isinstance(v, str) and protects(v) for v in variables
+        ):
+            return True
+        if isinstance(refs, str):
+            refs = [refs]
+        if isinstance(refs, list) and refs:
+            return all(isinstance(r, str) and r not in _NOT_PROTECTED_REFS for r in refs)
+        return False
+    wf = [r for r in pipe.workflow_rules if r.get("when") != "never"]
+    return bool(wf) and all(isinstance(r.get("if"), str) and protects(r["if"]) for r in wf)
+
+
+def merge_request_rules(job: Job) -> list[tuple[Path, str]]:
+    """(path, condition) of each way the job runs in merge request pipelines without
+    checking the merge request comes from this project."""
+    out: list[tuple[Path, str]] = []
+    for i, r in _active(job.rules):
+        cond = r.get("if")
+        if (
+            isinstance(cond, str)
+            and _MR.search(cond)
+            and not all(_SAME_PROJECT.search(d) for d in _disjuncts(cond) if _MR.search(d))
+        ):
+            out.append(((job.name, "rules", i, "if"), cond))
+    only = job.data.get("only")
+    refs = only.get("refs") if isinstance(only, dict) else only
+    if isinstance(refs, list) and "merge_requests" in refs:
+        out.append(((job.name, "only"), "only: merge_requests"))
+    return out
+
+
+def schedule_only(job: Job) -> bool:
+    if "rules" in job.data:
+        active = _active(job.rules)
+        return bool(active) and all(
+            isinstance(r.get("if"), str) and all(_SCHEDULE.search(d) for d in _disjuncts(r["if"]))
+            for _, r in active
+        )
+    only = job.data.get("only")
+    refs = only.get("refs") if isinstance(only, dict) else only
+    return isinstance(refs, list) and refs == ["schedules"]
+
+
+_SECRET_VAR = re.compile(
+    r"\$\{?([A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|API_KEY|ACCESS_KEY|"
+    r"CREDENTIALS?|KUBECONFIG|KUBE_CONFIG|AUTH)[A-Z0-9_]*)\}?"
+)
+_PREDEFINED = frozenset({"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_JOB_JWT", "CI_JOB_JWT_V2"})
+
+
+def secrets_used(job: Job) -> list[str]:
+    """Secret-looking CI/CD variables the job reads (GitLab hands it any it can see)."""
+    variables = job.data.get("variables")
+    values = variables.values() if isinstance(variables, dict) else ()
+    text = "\n".join([job.script, *(str(v) for v in values)])
+    names = {m.group(1) for m in _SECRET_VAR.finditer(text)} - _PREDEFINED
+    if "secrets" in job.data or "id_tokens" in job.data:
+        names.add("secrets:" if "secrets" in job.data else "id_tokens:")
+    return sorted(names)
+
+
+# ---------------------------------------------------------------- loading
+
+
+@dataclass(slots=True)
+class _File:
+    display: str
+    text: str
+    loaded: yamlci.Loaded
+
+
+@dataclass(slots=True)
+class _Build:
+    root_dir: FsPath | None
+    root_display: str
+    files: dict[str, _File] = field(default_factory=dict)
+    errors: list[ScanError] = field(default_factory=list)
+    count: int = 0
+
+
+def build(text: str, display: str, path: FsPath | None) -> LoadResult:
+    """The `sources.BUILDERS` entry for `.gitlab-ci.yml`."""
+    loaded = yamlci.load(text)
+    if loaded is None:
+        return LoadResult([], [], 0)
+    if isinstance(loaded, YamlProblem):
+        return LoadResult([], [ScanError(display, loaded.line, str(loaded))], 0)
+    errors = [ScanError(display, ln, msg) for ln, msg in loaded.warnings]
+    if not isinstance(loaded.data, dict):
+        return LoadResult([], [*errors, ScanError(display, 1, "not a mapping")], 0)
+    b = _Build(path.parent if path is not None else None, display, errors=errors)
+    root = _File(display, text, loaded)
+    b.files[display] = root
+    layers = _layers(b, root, set())
+    data, origin, scal = _merge(layers)
+    _references(layers, data, origin, scal)
+    _extends(b, data, origin, scal)
+    _defaults(data, origin, scal)
+    owners = {p: o[0] for p, o in origin.items()}
+    pipe = pipeline(data, display, owners)
+    docs: list[Document] = []
+    for f in b.files.values():
+        positions = {p: (o[1], o[2]) for p, o in origin.items() if o[0] == f.display}
+        positions[()] = f.loaded.positions[()]
+        scalars = {p: s for p, (fd, s) in scal.items() if fd == f.display}
+        docs.append(
+            CiDocument(
+                f.display,
+                data,
+                positions,
+                f.text.splitlines(),
+                type=Target.GITLAB_CI,
+                text=f.text,
+                scalars=scalars,
+                model=pipe,
+            )
+        )
+    return LoadResult(docs, b.errors, 0)
+
+
+def _include_entries(data: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+    raw = data.get("include")
+    items = raw if isinstance(raw, list) else [raw] if raw is not None else []
+    base: Path = ("include",) if not isinstance(raw, list) else ()
+    for i, item in enumerate(items):
+        p: Path = base if base else ("include", i)
+        if isinstance(item, str):
+            if not re.match(r"^[a-z]+://", item):
+                yield p, item
+        elif isinstance(item, dict) and isinstance(item.get("local"), str):
+            yield (*p, "local"), item["local"]
+
+
+def _layers(b: _Build, f: _File, stack: set[str]) -> list[_File]:
+    """Files in merge order: each include's layers, then the file itself."""
+    out: list[_File] = []
+    stack = stack | {f.display}
+    for p, rel in _include_entries(f.loaded.data):
+        line = f.loaded.positions.get(p, f.loaded.positions.get(("include",), (1, 1)))[0]
+        for inc in _resolve(b, f, rel, line):
+            if inc.display in stack:
+                b.errors.append(ScanError(f.display, line, f"include {rel!r} includes itself"))
+                continue
+            out.extend(_layers(b, inc, stack))
+    out.append(f)
+    return out
+
+
+def _resolve(b: _Build, f: _File, rel: str, line: int) -> list[_File]:
+    if b.root_dir is None:
+        return []  # in-memory input: nothing to include from
+    clean = rel.strip().lstrip("/")
+    if not clean:
+        b.errors.append(ScanError(f.display, line, "include: empty local path"))
+        return []
+    root = b.root_dir.resolve()
+    if any(ch in clean for ch in "*?["):
+        matches = sorted(p for p in root.glob(clean) if p.is_file())
+    else:
+        matches = [root / clean]
+    out = []
+    for target in matches:
+        try:
+            resolved = target.resolve()
+        except OSError:
+            resolved = target
+        if not resolved.is_relative_to(root):
+            b.errors.append(
+                ScanError(f.display, line, f"include {rel!r} points outside the repository")
+            )
+            continue
+        if not resolved.is_file():
+            b.errors.append(ScanError(f.display, line, f"include {rel!r}: no such file"))
+            continue
+        rel_path = resolved.relative_to(root).as_posix()
+        display = str(PurePosixPath(b.root_display).parent / rel_path).removeprefix("./")
+        if display in b.files:
+            out.append(b.files[display])
+            continue
+        b.count += 1
+        if b.count > MAX_INCLUDES:
+            b.errors.append(ScanError(f.display, line, f"more than {MAX_INCLUDES} includes"))
+            return out
+        try:
+            text = resolved.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            b.errors.append(ScanError(display, None, f"cannot read included file: {exc}"))
+            continue
+        loaded = yamlci.load(text)
+        if loaded is None:
+            continue
+        if isinstance(loaded, YamlProblem):
+            b.errors.append(ScanError(display, loaded.line, str(loaded)))
+            continue
+        b.errors.extend(ScanError(display, ln, msg) for ln, msg in loaded.warnings)
+        if not isinstance(loaded.data, dict):
+            b.errors.append(ScanError(display, 1, "included file is not a mapping"))
+            continue
+        inc = _File(display, text, loaded)
+        b.files[display] = inc
+        out.append(inc)
+    return out
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    """GitLab's merge: mappings key by key (the later wins), anything else replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
+        return out
+    return copy.deepcopy(over)
+
+
+Origins = dict[Path, Origin]
+Scalars = dict[Path, tuple[str, Scalar]]
+
+
+def _paths(value: Any, prefix: Path) -> Iterator[Path]:
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, (*prefix, i))
+
+
+def _merge(layers: list[_File]) -> tuple[dict[str, Any], Origins, Scalars]:
+    data: dict[str, Any] = {}
+    for layer in layers:
+        own = {k: v for k, v in layer.loaded.data.items() if k != "include"}
+        data = deep_merge(data, own)
+    origin: Origins = {}
+    scal: Scalars = {}
+    for p in _paths(data, ()):
+        if not p:
+            continue
+        for layer in reversed(layers):  # the last layer that writes a path provides it
+            pos = layer.loaded.positions.get(p)
+            if pos is not None:
+                origin[p] = (layer.display, *pos)
+                s = layer.loaded.scalars.get(p)
+                if s is not None:
+                    scal[p] = (layer.display, s)
+                break
+    return data, origin, scal
+
+
+def _get(data: Any, path: Path) -> Any:
+    for key in path:
+        if isinstance(data, list):
+            if not (isinstance(key, int) and 0 <= key < len(data)):
+                return None
+            data = data[key]
+        elif isinstance(data, dict) and key in data:
+            data = data[key]
+        else:
+            return None
+    return data
+
+
+def _set(data: Any, path: Path, value: Any) -> None:
+    parent = _get(data, path[:-1])
+    if isinstance(parent, dict) or (isinstance(parent, list) and isinstance(path[-1], int)):
+        parent[path[-1]] = value  # type: ignore[index]
+
+
+def _graft(origin: Origins, scal: Scalars, dst: Path, src: Path, value: Any) -> None:
+    """Positions of `value` (copied from `src`) now also describe `dst`."""
+    for p in list(origin):
+        if p[: len(dst)] == dst and len(p) > len(dst):
+            del origin[p]
+            scal.pop(p, None)
+    for p in _paths(value, ()):
+        if not p:
+            continue
+        o = origin.get((*src, *p))
+        if o is not None:
+            origin[(*dst, *p)] = o
+        s = scal.get((*src, *p))
+        if s is not None:
+            scal[(*dst, *p)] = s
+
+
+def _references(layers: list[_File], data: dict[str, Any], origin: Origins, scal: Scalars) -> None:
+    """Resolve `!reference [job, key, ...]` (one level of nesting, as GitLab allows ten)."""
+    for _ in range(10):
+        changed = False
+        for layer in layers:
+            for p, tag in layer.loaded.tags.items():
+                if tag != "!reference" or origin.get(p, ("",))[0] != layer.display:
+                    continue
+                ref = _get(data, p)
+                if not (isinstance(ref, list) and ref and all(isinstance(x, str) for x in ref)):
+                    continue
+                src = tuple(ref)
+                value = _get(data, src)
+                if value is None:
+                    continue
+                _set(data, p, copy.deepcopy(value))
+                _graft(origin, scal, p, src, value)
+                changed = True
+        if not changed:
+            return
+
+
+def _extends(b: _Build, data: dict[str, Any], origin: Origins, scal: Scalars) -> None:
+    resolved: dict[str, Any] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> Any:
+        if name in resolved:
+            return resolved[name]
+        own = data.get(name)
+        if not isinstance(own, dict):
+            return None
+        parents = own.get("extends")
+        parents = [parents] if isinstance(parents, str) else parents
+        if not isinstance(parents, list) or not parents:
+            resolved[name] = own
+            return own
+        if len(chain) > MAX_EXTENDS_DEPTH or name in chain:
+            line = origin.get((name, "extends"), (b.root_display, 1, 1))
+            b.errors.append(
+                ScanError(line[0], line[1], f"extends of {name!r}: a loop or deeper than 11")
+            )
+            resolved[name] = own
+            return own
+        merged: Any = {}
+        providers: list[tuple[str, Any]] = []
+        for parent in parents:
+            if not isinstance(parent, str):
+                continue
+            pdata = resolve(parent, (*chain, name))
+            if isinstance(pdata, dict):
+                merged = deep_merge(merged, pdata)
+                providers.append((parent, pdata))
+        merged = deep_merge(merged, own)
+        # Positions: the job's own keys, else the last template that has the path.
+        for p in _paths(merged, ()):
+            if not p or (_get(own, p) is not None and (name, *p) in origin):
+                continue
+            for parent, pdata in reversed(providers):
+                if _get(pdata, p) is not None and (parent, *p) in origin:
+                    origin[(name, *p)] = origin[(parent, *p)]
+                    if (parent, *p) in scal:
+                        scal[(name, *p)] = scal[(parent, *p)]
+                    break
+        data[name] = merged
+        resolved[name] = merged
+        return merged
+
+    for name in list(data):
+        if isinstance(data[name], dict) and name not in KEYWORDS:
+            resolve(str(name), ())
+
+
+_INHERITED = (
+    "image",
+    "services",
+    "before_script",
+    "after_script",
+    "tags",
+    "cache",
+    "artifacts",
+    "retry",
+    "timeout",
+    "interruptible",
+    "id_tokens",
+    "hooks",
+)
+
+
+def _defaults(data: dict[str, Any], origin: Origins, scal: Scalars) -> None:
+    default = data.get("default")
+    if not isinstance(default, dict):
+        return
+    for name, job in data.items():
+        if not isinstance(job, dict) or name in KEYWORDS or str(name).startswith("."):
+            continue
+        inherit = job.get("inherit")
+        if isinstance(inherit, dict) and inherit.get("default") is False:
+            continue
+        for key in _INHERITED:
+            if key in default and key not in job:
+                job[key] = copy.deepcopy(default[key])
+                for p in _paths(default[key], ()):
+                    o = origin.get(("default", key, *p))
+                    if o is not None:
+                        origin[(name, key, *p)] = o
+                    s = scal.get(("default", key, *p))
+                    if s is not None:
+                        scal[(name, key, *p)] = s

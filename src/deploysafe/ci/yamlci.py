@@ -1,0 +1,288 @@
+"""CI files as data with positions, the way CI systems read them.
+
+Differs from the Kubernetes loader in three ways that matter for CI files:
+- YAML 1.2 core scalars, as GitHub and GitLab read them: `on:` is the string "on", not True;
+  `yes`/`no` are strings.
+- Every path has a position, including paths reached through an alias or a `<<:` merge:
+  they point at the anchored node, where the text a finding is about actually is.
+- Scalar values keep where their content starts and ends in the text, so a finding can
+  point at one `${{ }}` expression inside a multi-line script.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from deploysafe.documents import Document
+from deploysafe.model import Path
+from deploysafe.yamlload import MAX_DEPTH, MAX_EXPANSION, YamlProblem, parse_all
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_MERGE = "tag:yaml.org,2002:merge"
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_OCT = re.compile(r"0o[0-7]+\Z")
+_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    """Where a scalar value's content is in the file text (offsets, end exclusive)."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    data: Any
+    positions: dict[Path, tuple[int, int]]
+    scalars: dict[Path, Scalar]
+    tags: dict[Path, str]  # custom tags on collections (GitLab `!reference`)
+    warnings: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CiDocument(Document):
+    """A CI file: its data and key positions, plus scalar spans and the parsed model."""
+
+    text: str = field(default="", repr=False)
+    scalars: Mapping[Path, Scalar] = field(default_factory=dict, repr=False)
+    # The CI system's view of the file (workflow, action, pipeline), built once.
+    model: Any = field(default=None, repr=False, compare=False)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset in the text."""
+        starts = _line_starts(self.text)
+        i = bisect.bisect_right(starts, offset) - 1
+        return i + 1, offset - starts[i] + 1
+
+    def value_at(self, path: Path) -> tuple[int, int]:
+        """Where a scalar's content starts (inside quotes, first line of a block);
+        for other values, where their key is."""
+        s = self.scalars.get(path)
+        if s is not None:
+            return self.position(s.start)
+        return self.locate(path)
+
+    def find_in(self, path: Path, needle: str, occurrence: int = 0) -> tuple[int, int] | None:
+        """Where the n-th occurrence of `needle` sits inside a scalar's source text."""
+        s = self.scalars.get(path)
+        if s is None:
+            return None
+        at = s.start - 1
+        for _ in range(occurrence + 1):
+            at = self.text.find(needle, at + 1, s.end)
+            if at < 0:
+                return None
+        return self.position(at)
+
+    def at_offset(self, path: Path, value: str, offset: int) -> tuple[int, int]:
+        """Where character `offset` of a scalar's parsed `value` sits in the file: block
+        scalars lose their indentation when parsed, so lines are matched one by one."""
+        src = self.source(path)
+        if src is None:
+            return self.value_at(path)
+        start, raw = src
+        if raw.startswith(value) or value == raw:
+            return self.position(start + offset)
+        k = value.count("\n", 0, offset)
+        col = offset - (value.rfind("\n", 0, offset) + 1)
+        vline = value.split("\n")[k]
+        raw_lines = raw.split("\n")
+        if k < len(raw_lines) and raw_lines[k].rstrip("\r").endswith(vline):
+            line_start = start + sum(len(r) + 1 for r in raw_lines[:k])
+            indent = len(raw_lines[k].rstrip("\r")) - len(vline)
+            return self.position(line_start + indent + col)
+        needle = vline[col:].strip()
+        if needle:
+            at = raw.find(needle)
+            if at >= 0:
+                return self.position(start + at)
+        return self.value_at(path)
+
+    def source(self, path: Path) -> tuple[int, str] | None:
+        """(offset, raw text) of a scalar's source."""
+        s = self.scalars.get(path)
+        if s is None:
+            return None
+        return s.start, self.text[s.start : s.end]
+
+
+_STARTS: dict[int, tuple[str, list[int]]] = {}
+
+
+def _line_starts(text: str) -> list[int]:
+    # One cache entry per text object alive; CI files are few and small.
+    hit = _STARTS.get(id(text))
+    if hit is not None and hit[0] is text:
+        return hit[1]
+    starts = [0]
+    starts.extend(m.end() for m in re.finditer(r"\r\n|\n|\r", text))
+    if len(_STARTS) > 64:
+        _STARTS.clear()
+    _STARTS[id(text)] = (text, starts)
+    return starts
+
+
+def resolve_plain(value: str) -> Any:
+    """YAML 1.2 core schema for a plain (unquoted) scalar."""
+    if value in ("", "~", "null", "Null", "NULL"):
+        return None
+    if value in ("true", "True", "TRUE"):
+        return True
+    if value in ("false", "False", "FALSE"):
+        return False
+    if _INT.match(value):
+        return int(value)
+    if _OCT.match(value):
+        return int(value[2:], 8)
+    if _HEX.match(value):
+        return int(value[2:], 16)
+    if _FLOAT.match(value) and any(ch.isdigit() for ch in value):
+        return float(value)
+    if value.lower() in (".inf", "+.inf"):
+        return float("inf")
+    if value.lower() == "-.inf":
+        return float("-inf")
+    if value.lower() == ".nan":
+        return float("nan")
+    return value
+
+
+@dataclass(slots=True)
+class _Walk:
+    text: str
+    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    scalars: dict[Path, Scalar] = field(default_factory=dict)
+    tags: dict[Path, str] = field(default_factory=dict)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    visited: int = 0
+
+    def node(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
+        self.visited += 1
+        if self.visited > MAX_EXPANSION:
+            raise YamlProblem(
+                "aliases expand to too many nodes (an alias bomb?)", node.start_mark.line + 1
+            )
+        if isinstance(node, yaml.MappingNode):
+            if not node.tag.startswith("tag:yaml.org,2002:"):
+                self.tags[path] = node.tag
+            out: dict[str, Any] = {}
+            self._pairs(node, path, depth, out, explicit=True)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if not node.tag.startswith("tag:yaml.org,2002:"):
+                self.tags[path] = node.tag
+            items = []
+            for i, item in enumerate(node.value):
+                sub = (*path, i)
+                self.positions[sub] = (item.start_mark.line + 1, item.start_mark.column + 1)
+                items.append(self.node(item, sub, depth + 1))
+            return items
+        return self._scalar(node, path)
+
+    def _pairs(
+        self, node: yaml.MappingNode, path: Path, depth: int, out: dict[str, Any], explicit: bool
+    ) -> None:
+        merges: list[yaml.Node] = []
+        seen: set[str] = set()
+        for knode, vnode in node.value:
+            if knode.tag == _MERGE:
+                merges.append(vnode)
+                continue
+            if not isinstance(knode, yaml.ScalarNode):
+                raise YamlProblem("a mapping key is not a scalar", knode.start_mark.line + 1)
+            key = str(knode.value)
+            if key in seen:
+                self.warnings.append(
+                    (
+                        knode.start_mark.line + 1,
+                        f"duplicate key {key!r}: the later value silently replaces the earlier one",
+                    )
+                )
+            seen.add(key)
+            if not explicit and key in out:
+                continue  # merged keys never replace explicit ones
+            sub = (*path, key)
+            self.positions[sub] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
+            out[key] = self.node(vnode, sub, depth + 1)
+        for m in merges:
+            sources = m.value if isinstance(m, yaml.SequenceNode) else [m]
+            for src in sources:
+                if isinstance(src, yaml.MappingNode):
+                    self._merge(src, path, depth + 1, out)
+
+    def _merge(self, src: yaml.MappingNode, path: Path, depth: int, out: dict[str, Any]) -> None:
+        self.visited += 1
+        if self.visited > MAX_EXPANSION or depth > MAX_DEPTH:
+            raise YamlProblem("merge keys expand too far", src.start_mark.line + 1)
+        self._pairs(src, path, depth, out, explicit=False)
+
+    def _scalar(self, node: yaml.Node, path: Path) -> Any:
+        assert isinstance(node, yaml.ScalarNode)
+        start, end = node.start_mark.index, node.end_mark.index
+        style = node.style
+        text = self.text
+        while start < end and text[start] in "&!":  # an anchor or a tag before the value
+            while start < end and text[start] not in " \t\r\n":
+                start += 1
+            while start < end and text[start] in " \t\r\n":
+                start += 1
+        if style in ('"', "'"):
+            start, end = start + 1, max(start + 1, end - 1)
+        elif style in ("|", ">"):
+            nl = self.text.find("\n", start, end)
+            start = nl + 1 if nl >= 0 else end
+            while start < end and self.text[start] in " \t\r\n":
+                start += 1
+        self.scalars[path] = Scalar(start, end)
+        if not style:  # plain (None from PyYAML, "" from libyaml)
+            return resolve_plain(node.value)
+        return node.value
+
+
+def load(text: str) -> Loaded | YamlProblem | None:
+    """The first YAML document of a CI file; None when the file holds no document."""
+    loader = _Loader(text)
+    try:
+        try:
+            node = _first(loader)
+        except yaml.YAMLError:
+            # The same message (and line) the Kubernetes pass reports for this file.
+            for parsed in parse_all(text):
+                if isinstance(parsed, YamlProblem):
+                    return parsed
+            return YamlProblem("invalid YAML", None)
+    finally:
+        loader.dispose()
+    if node is None:
+        return None
+    walk = _Walk(text)
+    try:
+        data = walk.node(node, (), 0)
+    except YamlProblem as problem:
+        return problem
+    except RecursionError:
+        return YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
+    walk.positions[()] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    return Loaded(data, walk.positions, walk.scalars, walk.tags, tuple(walk.warnings))
+
+
+def _first(loader: Any) -> yaml.Node | None:
+    if not loader.check_node():
+        return None
+    node: yaml.Node | None = loader.get_node()
+    return node
