@@ -378,3 +378,20 @@ def test_text_suppressed_only_on_request(report: Report) -> None:
 
 def test_text_colour_when_asked(report: Report) -> None:
     assert "\x1b[" in text.render(report, color=True)
+
+
+def test_streamed_json_equals_whole_dump() -> None:
+    """The formats stream their long lists; the text must equal one json.dumps."""
+    import json as _json
+
+    from deploysafe.formats import stream_json
+
+    doc = {"a": 1, "runs": [{"x": {"y": 2}, "results": None, "z": [1]}]}
+    items = [{"k": 1}, {"k": [1, 2]}]
+    out = "".join(stream_json(doc, doc["runs"][0], "results", iter(items)))
+    doc["runs"][0]["results"] = items
+    assert out == _json.dumps(doc, indent=2) + "\n"
+    doc["runs"][0]["results"] = None
+    out = "".join(stream_json(doc, doc["runs"][0], "results", iter([])))
+    doc["runs"][0]["results"] = []
+    assert out == _json.dumps(doc, indent=2) + "\n"

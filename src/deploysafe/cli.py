@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,16 @@ def _load_config(config_path: Path | None, root: Path) -> configmod.Config:
 @click.option(
     "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: CPU count]."
 )
+@click.option(
+    "--git-history",
+    is_flag=True,
+    help="Scan every commit reachable from HEAD for secrets (first commit that added each).",
+)
+@click.option(
+    "--secrets-rules",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Extra secret rules in gitleaks' TOML format.",
+)
 def scan(
     paths: tuple[Path, ...],
     fmt: str,
@@ -123,6 +134,8 @@ def scan(
     no_inline_suppressions: bool,
     show_suppressed: bool,
     jobs: int | None,
+    git_history: bool,
+    secrets_rules: Path | None,
 ) -> None:
     """Scan files and folders (default: the current folder)."""
     from dataclasses import replace
@@ -146,26 +159,35 @@ def scan(
         raise UsageError(str(exc)) from None
     if no_inline_suppressions:
         cfg = replace(cfg, inline_suppressions=False, annotation_suppressions=False)
+    if secrets_rules is not None:
+        from deploysafe.secrets.cli import with_rules
+
+        cfg = with_rules(cfg, secrets_rules)
     known = None
     if baseline is not None:
         try:
             known = baselinemod.load(baseline)
         except ValueError as exc:
             raise UsageError(f"{baseline}: {exc}") from None
-    report = run_scan(
-        targets,
-        cfg,
-        root=root,
-        render=RenderOptions(
-            enabled=not no_render,
-            values=values,
-            set_values=set_values,
-            namespace=namespace,
-            release_name=release_name,
-        ),
-        baseline=known,
-        jobs=jobs,
-    )
+    if git_history:
+        from deploysafe.secrets.cli import history_report
+
+        report = history_report(root, cfg, known)
+    else:
+        report = run_scan(
+            targets,
+            cfg,
+            root=root,
+            render=RenderOptions(
+                enabled=not no_render,
+                values=values,
+                set_values=set_values,
+                namespace=namespace,
+                release_name=release_name,
+            ),
+            baseline=known,
+            jobs=jobs,
+        )
     if write_baseline is not None:
         write_baseline.write_text(baselinemod.dump(report.findings), encoding="utf-8")
     _emit(report, fmt, output, show_suppressed)
@@ -183,19 +205,22 @@ def exit_code(report: Any, *, baseline_written: bool = False) -> int:
 def _emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:
     from deploysafe.formats import jsonfmt, junit, sarif, text
 
+    parts: Iterable[str]
     if fmt == "json":
-        out = jsonfmt.render(report)
+        parts = jsonfmt.chunks(report)
     elif fmt == "sarif":
-        out = sarif.render(report)
+        parts = sarif.chunks(report)
     elif fmt == "junit":
-        out = junit.render(report)
+        parts = [junit.render(report)]
     else:
         color = output is None and sys.stdout.isatty()
-        out = text.render(report, color=color, show_suppressed=show_suppressed)
+        parts = [text.render(report, color=color, show_suppressed=show_suppressed)]
     if output is None:
-        click.echo(out, nl=False)
+        for part in parts:
+            click.echo(part, nl=False)
     else:
-        output.write_text(out, encoding="utf-8")
+        with output.open("w", encoding="utf-8") as fh:
+            fh.writelines(parts)
 
 
 @main.command("rules")

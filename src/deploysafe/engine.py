@@ -320,6 +320,8 @@ def _finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         hashed = secret_hash(v.secret)
         snippet = snippet.replace(v.secret, shown)
         message = message.replace(v.secret, shown)
+        if shown not in message:  # every format shows which secret, in its safe form
+            message = f"{message}: {shown}"
         parts = [p.strip() for p in v.secret.splitlines() if len(p.strip()) >= 6]
         if len(snippet) >= _SNIPPET_MAX - 1 or any(p in snippet for p in parts):
             snippet = ""  # cut around the secret, or a line of a multi-line one: show none
@@ -377,11 +379,18 @@ def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanEr
         raw = path.read_bytes()
     except OSError as exc:
         return None, ScanError(display, None, f"cannot read: {exc.strerror or exc}")
+    # Only YAML/JSON must be valid text; any other file is read for secrets only, so a
+    # binary one (an image, a wheel) is skipped silently and bad UTF-8 is replaced.
+    structured = display.endswith(sources.YAML_SUFFIXES)
     if b"\0" in raw[:8192]:
+        if not structured:
+            return None, None
         return None, ScanError(display, None, "binary file (NUL bytes); skipped")
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
+        if not structured:
+            return raw.decode("utf-8-sig", errors="replace"), None
         line = raw[: exc.start].count(b"\n") + 1
         return None, ScanError(display, line, f"invalid UTF-8 at byte {exc.start}; skipped")
 
@@ -400,7 +409,8 @@ def check_file(
     if error is not None:
         out.errors.append(error)
         return
-    assert text is not None
+    if text is None:  # a binary file that no rule reads
+        return
     wanted = s.targets - {Target.KUBERNETES} if mode == RENDERED else s.targets
     result = sources.load(text, display, wanted, path)
     if mode == TEMPLATE and result.errors:

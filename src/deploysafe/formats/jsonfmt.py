@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from typing import Any
 
 from deploysafe import __version__
 from deploysafe.engine import Report
+from deploysafe.formats import stream_json
 from deploysafe.model import Finding, Practice, Severity
 
 SCHEMA_VERSION = 1
@@ -61,11 +62,11 @@ def summary(report: Report) -> dict[str, Any]:
     }
 
 
-def render(report: Report) -> str:
-    doc = {
+def chunks(report: Report) -> Iterator[str]:
+    doc: dict[str, Any] = {
         "version": SCHEMA_VERSION,
         "tool": {"name": "deploysafe", "version": __version__},
-        "findings": [finding_dict(f) for f in report.findings],
+        "findings": None,
         "errors": [
             {"file": e.file, "line": e.line, "message": e.message, "kind": e.kind}
             for e in report.errors
@@ -73,4 +74,8 @@ def render(report: Report) -> str:
         "notes": list(report.notes),
         "summary": summary(report),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return stream_json(doc, doc, "findings", (finding_dict(f) for f in report.findings))
+
+
+def render(report: Report) -> str:
+    return "".join(chunks(report))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from typing import Any
 
 from deploysafe import __version__
 from deploysafe.engine import Report
+from deploysafe.formats import stream_json
 from deploysafe.model import Finding, Rule, Severity
 from deploysafe.rules import BY_ID
 
@@ -76,11 +77,11 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
-def render(report: Report) -> str:
+def chunks(report: Report) -> Iterator[str]:
     used = sorted({f.rule_id for f in report.findings})
     rules = [BY_ID[r] for r in used if r in BY_ID]
     index = {r.id: i for i, r in enumerate(rules)}
-    doc = {
+    doc: dict[str, Any] = {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [
@@ -94,7 +95,7 @@ def render(report: Report) -> str:
                         "rules": [_rule(r) for r in rules],
                     }
                 },
-                "results": [_result(f, index) for f in report.findings if f.rule_id in index],
+                "results": None,
                 "invocations": [
                     {
                         "executionSuccessful": not report.errors,
@@ -119,4 +120,10 @@ def render(report: Report) -> str:
             }
         ],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    run = doc["runs"][0]
+    results = (_result(f, index) for f in report.findings if f.rule_id in index)
+    return stream_json(doc, run, "results", results)
+
+
+def render(report: Report) -> str:
+    return "".join(chunks(report))

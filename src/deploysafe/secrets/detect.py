@@ -27,6 +27,7 @@ from deploysafe.secrets.words import DEFAULT_PASSWORDS, PLACEHOLDER_MARKERS
 # A regex never sees more than this many characters after a keyword hit (very long lines).
 _VALUE_MAX = 500
 _KEY_MAX = 80
+_GENERIC_MAX = 200  # longest literal judged as a credential setting's value
 
 # sha256 of documented sample credentials (vendor docs, emulators): never reported.
 # Kept as hashes so that this file does not itself hold a credential-shaped string.
@@ -147,7 +148,7 @@ def entropy(s: str) -> float:
 _TEMPLATES = (
     re.compile(r"\$\{\{[^{}]{0,200}\}\}"),  # ${{ secrets.X }} (GitHub Actions)
     re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_.:-]{0,100}(?::?[-=?+][^{}]{0,200})?\}"),  # ${VAR}
-    re.compile(r"\$\([A-Za-z_][A-Za-z0-9_.-]{0,100}\)"),  # $(VAR)
+    re.compile(r"\$\([^()\n]{1,200}\)"),  # $(VAR), $(command)
     re.compile(r"\{\{-?[^{}]{0,300}-?\}\}"),  # {{ .Values.x }}, Jinja
     re.compile(r"\{%[^{}]{0,300}%\}"),  # Jinja statements
     re.compile(r"<%=?[^<>]{0,300}%>"),  # ERB
@@ -286,15 +287,54 @@ def analyse(
     if kind == FileKind.SKIP:
         return out
     example = is_example_file(path)
+    skip = _owned_lines(lines if lines is not None else text.split("\n"), low)
     for a_span, key, value, pw in _assignments(text, low, kind):
         if _overlaps(a_span, spans):
             continue
         line, col = where.at(a_span[0])
+        if line in skip:
+            continue
         verdict = judge(key, value, pw, options)
         if verdict == "default":
             out.defaults.append(Assignment(key, value, line, col, pw))
         elif verdict == "secret" and not example:
             out.credentials.append(Assignment(key, value, line, col, pw))
+    return out
+
+
+_KIND_SECRET = re.compile(r"^kind:\s*[\"']?Secret[\"']?\s*$")
+
+
+def _owned_lines(lines: Sequence[str], low: str) -> set[int]:
+    """Lines the settings pass leaves to structural rules: SealedSecret `encryptedData`
+    (ciphertext, not a secret) and a Kubernetes Secret's top-level `data`/`stringData`
+    (DS310 reads them, when the document is YAML that parses: no tab indentation)."""
+    sealed = "encrypteddata:" in low
+    secret = "kind:" in low and "secret" in low
+    if not sealed and not secret:
+        return set()
+    out: set[int] = set()
+    start = 0
+    for end in [*(i for i, ln in enumerate(lines) if ln.startswith("---")), len(lines)]:
+        doc = lines[start:end]
+        is_secret = secret and any(_KIND_SECRET.match(ln) for ln in doc)
+        is_secret = is_secret and not any(ln.startswith("\t") for ln in doc)
+        indent: int | None = None
+        for n, ln in enumerate(doc, start + 1):
+            stripped = ln.lstrip()
+            ind = len(ln) - len(stripped)
+            if indent is not None:
+                if stripped and not stripped.startswith("#") and ind <= indent:
+                    indent = None
+                else:
+                    out.add(n)
+                    continue
+            if (sealed and stripped.startswith("encryptedData:")) or (
+                is_secret and ind == 0 and stripped.startswith(("data:", "stringData:"))
+            ):
+                out.add(n)
+                indent = ind
+        start = end + 1
     return out
 
 
@@ -357,9 +397,7 @@ def _credential_pair(m: re.Match[str], password: str, options: Options) -> bool:
         scheme = m.group("scheme").lower()
         if scheme in ("git+ssh", "ssh") and not password:
             return False
-    if len(password) < 4 or is_placeholder(password, options.placeholders):
-        return False
-    return not (user and is_placeholder(user, options.placeholders) and len(set(user)) <= 2)
+    return len(password) >= 4 and not is_placeholder(password, options.placeholders)
 
 
 # ---------------------------------------------------------------- credential-named settings
@@ -622,8 +660,8 @@ def secret_key(key: str) -> bool | None:
 
 _OPS = re.compile(
     r"[\"'`]?\]?[ \t]{0,20}(?P<op>:::=|::=|:=|\?=|=>|===|!==|==|!=|=|:(?!:)|,)[ \t]{0,20}"
-    r"(?P<pre>[@brfuBRFU]?)(?P<v>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|"
-    r"[^\s\"'`,;#]{1,500})"
+    r"(?P<pre>[@brfuBRFU](?=[\"'`]))?(?P<v>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|"
+    r"[^\s\"'`,;#]{1,201})"
 )
 _FLAG_OPS = frozenset({"=", ":", ":=", "::=", ":::=", "?=", "=>"})
 
@@ -663,6 +701,8 @@ def _assignments(
         if not _value_allowed(kind, op, quoted, quoted_key, text, start):
             continue
         value = raw[1:-1] if quoted else _trim(raw)
+        if len(value) > _GENERIC_MAX:
+            continue  # generated blobs, not a setting's value (long tokens have formats)
         if op == "," and not _mixed_enough(value):
             continue  # ("name", "other-name"): a list of words, not a default credential
         vstart = a.start("v") + (1 if quoted else 0)

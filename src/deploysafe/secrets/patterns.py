@@ -392,7 +392,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         "Discord bot token",
         _L + r"(?P<s>[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})" + _RD,
         ("discord",),
-        "M{url:25}.{url:6}.{url:27}",
+        "DISCORD_BOT_TOKEN=M{url:25}.{url:6}.{url:27}",
         entropy=3.5,
         check=_mixed,
     ),
@@ -523,7 +523,8 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         "private-key",
         "Private key block (RSA, EC, DSA, OpenSSH, PKCS#8, PGP, PuTTY)",
         r"(?P<s>-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
-        r"[\sA-Za-z0-9+/=:,.-]{64,20000}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)",
+        r"(?:[\sA-Za-z0-9+/=:,.]|-(?!----)){64,20000}?"
+        r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)",
         ("private key",),
         "-----BEGIN RSA PRIVATE KEY-----\\n{b64:64}\\n-----END RSA PRIVATE KEY-----",
         markers_ok=True,
@@ -560,7 +561,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         "kubeconfig user token (users[].user.token)",
         r"(?m:^[ \t]{2,12}token:[ \t]{0,5}[\"']?(?P<s>[A-Za-z0-9._~+/=-]{20,}))",
         ("client-certificate", "current-context", "kind: config"),
-        "users:\\n- name: ci\\n  user:\\n    token: {an:40}",
+        "kind: Config\\nusers:\\n- name: ci\\n  user:\\n    token: {an:40}",
         entropy=3.0,
     ),
     _t(
