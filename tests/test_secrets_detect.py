@@ -118,6 +118,7 @@ def test_settings_in_yaml() -> None:
 
 
 def test_source_code_needs_quotes() -> None:
+    # deploysafe: ignore[DS302] a made-up password: this parser's test input
     code = 'password = get_password()\npassword = "Tz8-qLm2Vx4"\nif password == cfg.pw:\n'
     result = analyse(code, "app.py")
     assert [(a.key, a.line, a.column) for a in result.credentials] == [("password", 2, 13)]

@@ -238,5 +238,9 @@ def test_custom_gitleaks_rules(tmp_path: Path) -> None:
     text = "a: shop_k3j9x2m8q7w4z1v6b5n0c8d2\nb: shop_ffffff0000000000000000aa\n"
     report = check_documents(sources.load(text, "x.yaml", {Target.TEXT}).documents, cfg)
     assert [(f.rule_id, f.line, f.message) for f in report.findings] == [
-        ("DS301", 1, "hard-coded Shop internal service token [shop-internal-token]")
+        (
+            "DS301",
+            1,
+            "hard-coded Shop internal service token [shop-internal-token]: shop…(29 chars)",
+        )
     ]
