@@ -161,8 +161,9 @@ def settings_for(
 def feature_options(config: Config) -> dict[str, Any]:
     """Policies that rules read from Context.options (validated when the config loaded)."""
     from deploysafe.secrets.policy import from_config
+    from deploysafe.tenants import selected
 
-    return {"secrets": from_config(config)}
+    return {"secrets": from_config(config), "tenant": selected(config)}
 
 
 def targets_of(rule_ids: Iterable[str]) -> frozenset[Target]:

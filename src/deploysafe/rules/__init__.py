@@ -8,6 +8,7 @@ from deploysafe.rules.defaults import DEFAULT_RULES
 from deploysafe.rules.pss import PSS_RULES
 from deploysafe.rules.rbac import RBAC_RULES
 from deploysafe.rules.secrets import SECRET_RULES
+from deploysafe.rules.tenancy import TENANCY_RULES
 
 REGISTRY: tuple[Rule, ...] = (
     *PSS_RULES,
@@ -15,6 +16,7 @@ REGISTRY: tuple[Rule, ...] = (
     *DEFAULT_RULES,
     *SECRET_RULES,
     *CI_RULES,
+    *TENANCY_RULES,
 )
 
 BY_ID: dict[str, Rule] = {r.id: r for r in REGISTRY}
