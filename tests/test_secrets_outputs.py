@@ -172,3 +172,16 @@ def test_binary_and_invalid_utf8_files_are_read_quietly(tmp_path: Path) -> None:
         ("DS301", "legacy.conf", 2)
     ]
     assert_clean(printed)
+
+
+def test_unreadable_inputs_do_not_print_secrets(tmp_path: Path) -> None:
+    # A YAML syntax error next to a secret, and a template that is not YAML.
+    (tmp_path / "broken.yaml").write_text(
+        f"apiVersion: v1\nkind: Secret\nstringData:\n  token: {GH}\n  bad: [unclosed\n",
+        encoding="utf-8",
+    )
+    for fmt in ("text", "json", "sarif", "junit"):
+        code, printed = invoke("scan", str(tmp_path), "--format", fmt)
+        assert code == 3  # an input error, reported with file and line
+        assert "broken.yaml" in printed
+        assert_clean(printed)
