@@ -276,3 +276,8 @@ def docs_cmd(out: Path, check: bool) -> None:
     if check and stale:
         click.echo("out of date: " + ", ".join(stale) + " (run `deploysafe docs`)", err=True)
         sys.exit(EXIT_FINDINGS)
+
+
+from deploysafe.cli_verify import verify_cmd  # noqa: E402  (issue 4: deploy source check)
+
+main.add_command(verify_cmd)

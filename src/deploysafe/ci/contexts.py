@@ -88,8 +88,24 @@ UNTRUSTED: tuple[tuple[str, str], ...] = (
 # Free-text fields anywhere in an event payload: what users type (titles, bodies,
 # messages) and what they name (branches). Catches payloads the list does not spell out.
 FREE_TEXT_FIELDS = frozenset(
-    {"title", "body", "message", "head_ref", "head_branch", "display_title", "page_name"}
+    {
+        "title",
+        "body",
+        "message",
+        "head_ref",
+        "head_branch",
+        "display_title",
+        "page_name",
+        "description",
+        "summary",
+        "text",
+        "path",
+        "homepage",
+    }
 )
+# Names and emails people choose for themselves (commit authors, users), wherever they are.
+PERSON_FIELDS = frozenset({"name", "email", "username"})
+PERSON_OBJECTS = frozenset({"author", "committer", "pusher", "user", "sender", "owner", "creator"})
 
 # github.* contexts fixed by GitHub ([ZZ] known-safe-contexts.txt, plus the documented
 # ids, flags and runner paths). Every other github.* context counts as untrusted.
@@ -210,6 +226,8 @@ def trust(context: ContextPath, whole: bool = False) -> Trust:
             return Trust.UNTRUSTED  # a whole payload (or part) always holds some free text
         leaf = context[-1]
         if leaf in FREE_TEXT_FIELDS:
+            return Trust.UNTRUSTED
+        if leaf in PERSON_FIELDS and len(context) >= 2 and context[-2] in PERSON_OBJECTS:
             return Trust.UNTRUSTED
         if leaf in _SAFE_LEAVES or leaf.endswith(("_id", "_sha", "_at", "_count")):
             return Trust.SAFE

@@ -28,8 +28,8 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         what = f"{steps[0].label} deploys" if steps else "it deploys"
         yield Violation(
             job.path,
-            f"{job.label}: {what}, and {', '.join(loose)} can start it on any branch; "
-            "it has no `environment:` and no branch or tag condition",
+            f"{job.label}: {what} and runs for {', '.join(loose)}, with no `environment:` "
+            "and no branch or tag condition",
         )
 
 

@@ -1,0 +1,100 @@
+"""Is this CI run one an outsider started? Read from the runner's environment.
+
+GitHub Actions (docs: "Variables", "Events that trigger workflows", webhook payloads):
+`GITHUB_ACTIONS=true`, `GITHUB_EVENT_NAME`, and the event payload at `GITHUB_EVENT_PATH`.
+A pull_request / pull_request_target / pull_request_review(_comment) event is from a fork
+when `pull_request.head.repo.full_name` differs from `pull_request.base.repo.full_name`
+(or `head.repo` is null: the fork was deleted); a workflow_run event was started by a fork
+when `workflow_run.head_repository.full_name` differs from `repository.full_name`.
+
+GitLab CI (docs: "Predefined CI/CD variables"): `GITLAB_CI=true`; a merge request pipeline
+(`CI_PIPELINE_SOURCE=merge_request_event`) is from another project when
+`CI_MERGE_REQUEST_SOURCE_PROJECT_ID` differs from `CI_PROJECT_ID`; `CI_COMMIT_REF_PROTECTED`
+is the string "true" only for protected branches and tags (gitlab-org/gitlab#368689).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PR_EVENTS = frozenset(
+    {"pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CiContext:
+    system: str | None  # "github", "gitlab" or None (not in CI)
+    trusted: bool
+    reason: str  # one line
+
+
+def detect(environ: Mapping[str, str]) -> CiContext:
+    if environ.get("GITHUB_ACTIONS") == "true":
+        return _github(environ)
+    if environ.get("GITLAB_CI") == "true":
+        return _gitlab(environ)
+    return CiContext(None, True, "not running in GitHub Actions or GitLab CI")
+
+
+def _name(repo: Any) -> str | None:
+    if isinstance(repo, dict) and isinstance(repo.get("full_name"), str):
+        return str(repo["full_name"])
+    return None
+
+
+def _github(environ: Mapping[str, str]) -> CiContext:
+    event = environ.get("GITHUB_EVENT_NAME", "")
+    if event not in PR_EVENTS and event != "workflow_run":
+        return CiContext("github", True, f"GitHub Actions {event or 'run'} event")
+    path = environ.get("GITHUB_EVENT_PATH")
+    if not path:
+        return CiContext("github", False, f"GitHub {event} event without GITHUB_EVENT_PATH")
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return CiContext("github", False, f"cannot read the {event} payload {path}: {exc}")
+    if not isinstance(payload, dict):
+        return CiContext("github", False, f"the {event} payload {path} is not a JSON object")
+    if event == "workflow_run":
+        run = payload.get("workflow_run")
+        head = _name(run.get("head_repository")) if isinstance(run, dict) else None
+        base = _name(payload.get("repository"))
+        if head is not None and base is not None and head.lower() != base.lower():
+            return CiContext("github", False, f"workflow_run started by a run in the fork {head}")
+        return CiContext("github", True, "GitHub workflow_run from this repository")
+    pr = payload.get("pull_request")
+    if not isinstance(pr, dict):
+        return CiContext("github", False, f"the {event} payload has no pull_request")
+    head, base = pr.get("head"), pr.get("base")
+    head_repo = _name(head.get("repo")) if isinstance(head, dict) else None
+    base_repo = _name(base.get("repo")) if isinstance(base, dict) else None
+    number = pr.get("number", "?")
+    if head_repo is None:
+        return CiContext(
+            "github", False, f"{event} #{number} from a deleted fork (head repository is null)"
+        )
+    if base_repo is None or head_repo.lower() != base_repo.lower():
+        return CiContext("github", False, f"{event} #{number} from the fork {head_repo}")
+    return CiContext("github", True, f"{event} #{number} from a branch of {base_repo}")
+
+
+def _gitlab(environ: Mapping[str, str]) -> CiContext:
+    project = environ.get("CI_PROJECT_PATH") or environ.get("CI_PROJECT_ID", "?")
+    if environ.get("CI_PIPELINE_SOURCE") == "merge_request_event" or environ.get(
+        "CI_MERGE_REQUEST_IID"
+    ):
+        source = environ.get("CI_MERGE_REQUEST_SOURCE_PROJECT_ID")
+        here = environ.get("CI_PROJECT_ID")
+        iid = environ.get("CI_MERGE_REQUEST_IID", "?")
+        if source and here and source != here:
+            path = environ.get("CI_MERGE_REQUEST_SOURCE_PROJECT_PATH", f"project {source}")
+            return CiContext("gitlab", False, f"merge request !{iid} from another project ({path})")
+    ref = environ.get("CI_COMMIT_REF_NAME", "?")
+    if environ.get("CI_COMMIT_REF_PROTECTED") != "true":
+        return CiContext("gitlab", False, f"pipeline for {ref!r}, which is not a protected ref")
+    return CiContext("gitlab", True, f"GitLab pipeline for the protected ref {ref!r} of {project}")
