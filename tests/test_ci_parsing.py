@@ -309,3 +309,17 @@ def test_every_zizmor_fixture_loads_without_internal_errors() -> None:
             check_documents(result.documents, Config())
             count += 1
     assert count > 300
+
+
+def test_gitlab_spec_header_is_skipped(tmp_path: Path) -> None:
+    docs, errors = _gitlab(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": "spec:\n  inputs:\n    stage: {default: test}\n---\n"
+            "unit:\n  script: [pytest]\n  allow_failure: true\n",
+        },
+    )
+    assert errors == []
+    assert docs[0].positions[("unit", "allow_failure")] == (7, 3)
+    report = check_documents(docs, Config())
+    assert [(f.rule_id, f.line) for f in report.findings] == [("DS604", 7)]

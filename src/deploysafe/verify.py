@@ -480,7 +480,13 @@ def check_signatures(git: _Git, signed_by: SignedBy | None, head: str, since: st
         commits = (listed or "").split() or [head]
     with _keyring(signed_by) as ring:
         gpg_home = {"GNUPGHOME": str(ring.home)} if ring.home else {"GNUPGHOME": os.devnull}
-        config = ["gpg.minTrustLevel=undefined", "gpg.program=gpg", "gpg.ssh.program=ssh-keygen"]
+        config = [
+            "gpg.minTrustLevel=undefined",
+            "gpg.program=gpg",
+            "gpg.openpgp.program=gpg",  # wins over gpg.program when set, e.g. in .git/config
+            "gpg.ssh.program=ssh-keygen",
+            "gpg.ssh.revocationFile=",
+        ]
         if signed_by.ssh_allowed_signers is not None:
             config.append(f"gpg.ssh.allowedSignersFile={signed_by.ssh_allowed_signers}")
         vgit = _Git(git.checkout, _base_env(gpg_home), tuple(config))

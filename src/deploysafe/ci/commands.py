@@ -99,8 +99,8 @@ _SET_MINUS_E = re.compile(r"^\s*set\s+-e\b|^\s*set\s+-\w*e\w*\b|^\s*set\s+-o\s+e
 _CHECKS_STATUS = re.compile(r"\$\?|\$\{?PIPESTATUS|\bif\s+!?\s*\S*test|\bthen\b")
 
 _TEST_WORDS = re.compile(
-    r"(?:^|[-_ ./:(])(?:tests?|testing|unit|unittests?|integration|e2e|spec|specs|check|checks|"
-    r"verify|qa|pytest|jest)(?:$|[-_ ./:)])",
+    r"(?:^|[-_ ./:(])(?:tests?|testing|unit|unittests?|integration|e2e|spec|specs|"
+    r"qa|pytest|jest)(?:$|[-_ ./:)])",
     re.IGNORECASE,
 )
 _DEPLOY_WORDS = re.compile(

@@ -126,12 +126,9 @@ class Job:
     def runs_tests(self) -> bool:
         if self.is_trigger:
             return False
-        if commands.runs_tests(self.script):
-            return True
-        stage = self.data.get("stage")
-        return commands.is_test_name(self.name) or (
-            isinstance(stage, str) and commands.is_test_name(stage)
-        )
+        # By command or by the job's name; not by stage: linters and scanners share the
+        # `test` stage with the tests.
+        return commands.runs_tests(self.script) or commands.is_test_name(self.name)
 
     @property
     def deploys(self) -> bool:
@@ -428,7 +425,7 @@ class _Build:
 
 def build(text: str, display: str, path: FsPath | None) -> LoadResult:
     """The `sources.BUILDERS` entry for `.gitlab-ci.yml`."""
-    loaded = yamlci.load(text)
+    loaded = yamlci.load(text, header="spec")
     if loaded is None:
         return LoadResult([], [], 0)
     if isinstance(loaded, YamlProblem):
@@ -460,6 +457,7 @@ def build(text: str, display: str, path: FsPath | None) -> LoadResult:
                 type=Target.GITLAB_CI,
                 text=f.text,
                 scalars=scalars,
+                starts=yamlci.line_starts(f.text),
                 model=pipe,
             )
         )
@@ -534,7 +532,7 @@ def _resolve(b: _Build, f: _File, rel: str, line: int) -> list[_File]:
         except (OSError, UnicodeDecodeError) as exc:
             b.errors.append(ScanError(display, None, f"cannot read included file: {exc}"))
             continue
-        loaded = yamlci.load(text)
+        loaded = yamlci.load(text, header="spec")
         if loaded is None:
             continue
         if isinstance(loaded, YamlProblem):

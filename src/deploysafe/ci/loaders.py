@@ -36,6 +36,7 @@ def github_workflow(text: str, display: str, path: FsPath | None) -> LoadResult:
         type=Target.GITHUB_WORKFLOW,
         text=text,
         scalars=loaded.scalars,
+        starts=yamlci.line_starts(text),
         model=github.workflow(loaded.data),
     )
     return LoadResult([doc], errors, 0)
@@ -55,6 +56,7 @@ def github_action(text: str, display: str, path: FsPath | None) -> LoadResult:
         type=Target.GITHUB_ACTION,
         text=text,
         scalars=loaded.scalars,
+        starts=yamlci.line_starts(text),
         model=github.action(loaded.data),
     )
     return LoadResult([doc], errors, 0)

@@ -58,12 +58,13 @@ class CiDocument(Document):
 
     text: str = field(default="", repr=False)
     scalars: Mapping[Path, Scalar] = field(default_factory=dict, repr=False)
+    starts: tuple[int, ...] = field(default=(), repr=False)  # offset of each line in `text`
     # The CI system's view of the file (workflow, action, pipeline), built once.
     model: Any = field(default=None, repr=False, compare=False)
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset in the text."""
-        starts = _line_starts(self.text)
+        starts = self.starts or line_starts(self.text)
         i = bisect.bisect_right(starts, offset) - 1
         return i + 1, offset - starts[i] + 1
 
@@ -119,20 +120,8 @@ class CiDocument(Document):
         return s.start, self.text[s.start : s.end]
 
 
-_STARTS: dict[int, tuple[str, list[int]]] = {}
-
-
-def _line_starts(text: str) -> list[int]:
-    # One cache entry per text object alive; CI files are few and small.
-    hit = _STARTS.get(id(text))
-    if hit is not None and hit[0] is text:
-        return hit[1]
-    starts = [0]
-    starts.extend(m.end() for m in re.finditer(r"\r\n|\n|\r", text))
-    if len(_STARTS) > 64:
-        _STARTS.clear()
-    _STARTS[id(text)] = (text, starts)
-    return starts
+def line_starts(text: str) -> tuple[int, ...]:
+    return (0, *(m.end() for m in re.finditer(r"\r\n|\n|\r", text)))
 
 
 def resolve_plain(value: str) -> Any:
@@ -254,12 +243,23 @@ class _Walk:
         return node.value
 
 
-def load(text: str) -> Loaded | YamlProblem | None:
-    """The first YAML document of a CI file; None when the file holds no document."""
+def load(text: str, *, header: str | None = None) -> Loaded | YamlProblem | None:
+    """The first YAML document of a CI file; None when the file holds no document.
+
+    `header`: a key that, alone in the first document, makes it a header to skip (GitLab's
+    `spec:` before `---`).
+    """
     loader = _Loader(text)
     try:
         try:
             node = _first(loader)
+            if (
+                header is not None
+                and isinstance(node, yaml.MappingNode)
+                and [k.value for k, _ in node.value] == [header]
+                and loader.check_node()
+            ):
+                node = loader.get_node()
         except yaml.YAMLError:
             # The same message (and line) the Kubernetes pass reports for this file.
             for parsed in parse_all(text):
