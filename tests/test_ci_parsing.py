@@ -323,3 +323,24 @@ def test_gitlab_spec_header_is_skipped(tmp_path: Path) -> None:
     assert docs[0].positions[("unit", "allow_failure")] == (7, 3)
     report = check_documents(docs, Config())
     assert [(f.rule_id, f.line) for f in report.findings] == [("DS604", 7)]
+
+
+def test_gitlab_nested_references(tmp_path: Path) -> None:
+    docs, errors = _gitlab(
+        tmp_path,
+        {
+            ".gitlab-ci.yml": (
+                ".names:\n  list: ['.x', y]\n"
+                ".base:\n  script:\n    - pytest || true\n"
+                ".mid:\n  script:\n    - !reference [.base, script]\n"
+                "unit:\n  script:\n    - !reference [.mid, script]\n"
+                "other:\n  script: !reference [.names, list]\n"
+            )
+        },
+    )
+    assert errors == []
+    pipe = gitlab.pipeline_of(docs[0])
+    assert [line for _, line in pipe.by_name["unit"].script_lines()] == ["pytest || true"]
+    assert pipe.by_name["other"].data["script"] == [".x", "y"]  # a value, not a reference
+    report = check_documents(docs, Config())
+    assert [(f.rule_id, f.line) for f in report.findings] == [("DS604", 5)]

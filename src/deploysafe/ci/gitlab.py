@@ -612,12 +612,12 @@ def _set(data: Any, path: Path, value: Any) -> None:
         parent[path[-1]] = value  # type: ignore[index]
 
 
-def _graft(origin: Origins, scal: Scalars, dst: Path, src: Path, value: Any) -> None:
-    """Positions of `value` (copied from `src`) now also describe `dst`."""
-    for p in list(origin):
-        if p[: len(dst)] == dst and len(p) > len(dst):
-            del origin[p]
-            scal.pop(p, None)
+def _graft(origin: Origins, scal: Scalars, dst: Path, old: Any, src: Path, value: Any) -> None:
+    """Positions of `value` (copied from `src`) now describe `dst`, where `old` was."""
+    for p in _paths(old, ()):
+        if p:
+            origin.pop((*dst, *p), None)
+            scal.pop((*dst, *p), None)
     for p in _paths(value, ()):
         if not p:
             continue
@@ -630,25 +630,29 @@ def _graft(origin: Origins, scal: Scalars, dst: Path, src: Path, value: Any) -> 
 
 
 def _references(layers: list[_File], data: dict[str, Any], origin: Origins, scal: Scalars) -> None:
-    """Resolve `!reference [job, key, ...]` (one level of nesting, as GitLab allows ten)."""
-    for _ in range(10):
-        changed = False
-        for layer in layers:
-            for p, tag in layer.loaded.tags.items():
-                if tag != "!reference" or origin.get(p, ("",))[0] != layer.display:
-                    continue
-                ref = _get(data, p)
-                if not (isinstance(ref, list) and ref and all(isinstance(x, str) for x in ref)):
-                    continue
-                src = tuple(ref)
-                value = _get(data, src)
-                if value is None:
-                    continue
-                _set(data, p, copy.deepcopy(value))
-                _graft(origin, scal, p, src, value)
-                changed = True
-        if not changed:
-            return
+    """Resolve `!reference [job, key, ...]`, innermost first (GitLab allows ten levels)."""
+    todo: dict[Path, tuple[str, ...]] = {}
+    for layer in layers:
+        for p, tag in layer.loaded.tags.items():
+            if tag != "!reference" or origin.get(p, ("",))[0] != layer.display:
+                continue  # overridden by a later file
+            ref = _get(data, p)
+            if isinstance(ref, list) and ref and all(isinstance(x, str) for x in ref):
+                todo[p] = tuple(ref)
+    while todo:
+        ready = [
+            p for p, src in todo.items() if not any(q[: len(src)] == src and q != p for q in todo)
+        ]
+        if not ready:
+            return  # references that point into each other: left as written
+        for p in ready:
+            src = todo.pop(p)
+            value = _get(data, src)
+            if value is None:
+                continue
+            old = _get(data, p)
+            _set(data, p, copy.deepcopy(value))
+            _graft(origin, scal, p, old, src, value)
 
 
 def _extends(b: _Build, data: dict[str, Any], origin: Origins, scal: Scalars) -> None:
