@@ -13,15 +13,28 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import multiprocessing
+import os
 import subprocess
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deploysafe import sources
 from deploysafe.config import Config
-from deploysafe.engine import Partial, Report, _finish, _rules, check_document, settings_for
-from deploysafe.model import Practice, Target
+from deploysafe.engine import (
+    Partial,
+    Report,
+    Settings,
+    _finish,
+    _rules,
+    check_document,
+    settings_for,
+)
+from deploysafe.model import Finding, Practice, Target
+from deploysafe.rules import BY_ID
 
 # Rules whose findings carry a secret: the ones history scanning is for.
 _TARGETS = frozenset({Target.TEXT, Target.KUBERNETES, Target.DOCKERFILE})
@@ -140,6 +153,54 @@ class _Blobs:
             self.proc.stdout.close()
 
 
+# A batch of file versions for one worker: (path, text, commit, date).
+_Batch = list[tuple[str, str, str, str]]
+_BATCH_BYTES = 512 * 1024
+
+
+def _check_batch(s: Settings, rule_ids: tuple[str, ...], batch: _Batch) -> list[Finding]:
+    """Findings with secrets in a batch of file versions, in order, tagged with the commit."""
+    rules = tuple(BY_ID[r] for r in rule_ids)
+    wanted = frozenset(r.target for r in rules)
+    out: list[Finding] = []
+    for path, text, commit, date in batch:
+        part = Partial()
+        for doc in sources.load(text, path, wanted).documents:
+            check_document(doc, s, rules, part)
+        out.extend(
+            replace(f, message=f"{f.message} (introduced in commit {commit[:12]}, {date})")
+            for f in part.findings
+            if f.secret_hash is not None
+        )
+    return out
+
+
+def _batches(root: Path, config: Config, s: Settings, counter: list[int]) -> Iterator[_Batch]:
+    policy = s.options.get("secrets")
+    blobs = _Blobs(root)
+    batch: _Batch = []
+    size = 0
+    try:
+        for item in introduced(root):
+            if (policy is not None and policy.excluded(item.path)) or _excluded(
+                item.path, config.exclude
+            ):
+                continue
+            raw = blobs.read(item.blob)
+            if raw is None or b"\0" in raw[:8192] or len(raw) > config.max_file_size:
+                continue
+            counter[0] += 1
+            batch.append((item.path, raw.decode("utf-8", "replace"), item.commit, item.date))
+            size += len(raw)
+            if size >= _BATCH_BYTES:
+                yield batch
+                batch, size = [], 0
+    finally:
+        blobs.close()
+    if batch:
+        yield batch
+
+
 def scan_history(
     root: Path,
     config: Config,
@@ -147,8 +208,14 @@ def scan_history(
     baseline: frozenset[str] | None = None,
     inline: bool | None = None,
     today: dt.date | None = None,
+    jobs: int | None = None,
 ) -> Report:
-    """Secrets findings for every commit reachable from HEAD in the repository at `root`."""
+    """Secrets findings for every commit reachable from HEAD in the repository at `root`.
+
+    File versions are read in commit order in this process and checked in batches by
+    worker processes (a bounded number in flight, so memory stays flat); results come back
+    in order, so each secret is kept at the first commit that introduced it.
+    """
     check = subprocess.run(
         ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "HEAD"],
         capture_output=True,
@@ -157,46 +224,44 @@ def scan_history(
     if check.returncode != 0:
         raise HistoryError(f"{root} is not a git repository with commits (no HEAD)")
     s = settings_for(config, {}, inline=inline, today=today)
-    policy = s.options.get("secrets")
-    rules = tuple(
-        r
+    rule_ids = tuple(
+        r.id
         for r in _rules(s)
         if r.target in _TARGETS
         and r.check is not None
         and (r.practice is Practice.SECRETS or r.id == "DS510")
     )
-    wanted = frozenset(r.target for r in rules)
     out = Partial()
     first: set[tuple[str, str]] = set()  # (rule, secret hash): reported at its first commit
-    blobs = _Blobs(root)
-    try:
-        for item in introduced(root):
-            if policy is not None and policy.excluded(item.path):
-                continue
-            if _excluded(item.path, config.exclude):
-                continue
-            raw = blobs.read(item.blob)
-            if raw is None or b"\0" in raw[:8192] or len(raw) > config.max_file_size:
-                continue
-            text = raw.decode("utf-8", "replace")
-            part = Partial()
-            result = sources.load(text, item.path, wanted)
-            for doc in result.documents:
-                check_document(doc, s, rules, part)
-            out.files += 1
-            for f in part.findings:
-                if f.secret_hash is None or (f.rule_id, f.secret_hash) in first:
-                    continue
-                first.add((f.rule_id, f.secret_hash))
-                out.findings.append(
-                    replace(
-                        f,
-                        message=f"{f.message} (introduced in commit {item.commit[:12]}, "
-                        f"{item.date})",
-                    )
-                )
-    finally:
-        blobs.close()
+    counter = [0]
+
+    def keep(findings: list[Finding]) -> None:
+        for f in findings:
+            key = (f.rule_id, f.secret_hash or "")
+            if key not in first:
+                first.add(key)
+                out.findings.append(f)
+
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    batches = _batches(root, config, s, counter)
+    if workers <= 1:
+        for batch in batches:
+            keep(_check_batch(s, rule_ids, batch))
+    else:
+        ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            # Start the workers before git's pipes exist: a forked worker holding the
+            # write end of `cat-file --batch`'s stdin would keep it from ever ending.
+            for f in [pool.submit(int) for _ in range(workers)]:
+                f.result()
+            pending: deque[Future[list[Finding]]] = deque()
+            for batch in batches:
+                pending.append(pool.submit(_check_batch, s, rule_ids, batch))
+                if len(pending) >= 2 * workers:
+                    keep(pending.popleft().result())
+            while pending:
+                keep(pending.popleft().result())
+    out.files = counter[0]
     count = subprocess.run(
         ["git", "-C", str(root), "rev-list", "--count", "HEAD"],
         capture_output=True,
