@@ -116,6 +116,13 @@ def _load_config(config_path: Path | None, root: Path) -> configmod.Config:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Extra secret rules in gitleaks' TOML format.",
 )
+@click.option("--tenant", help="Report objects that leave this tenant (DS401-DS403).")
+@click.option(
+    "--env",
+    "environment",
+    metavar="ENV",
+    help="Scan as ENV releases: its tenant's rules, namespace, Helm values and policy.",
+)
 def scan(
     paths: tuple[Path, ...],
     fmt: str,
@@ -136,6 +143,8 @@ def scan(
     jobs: int | None,
     git_history: bool,
     secrets_rules: Path | None,
+    tenant: str | None,
+    environment: str | None,
 ) -> None:
     """Scan files and folders (default: the current folder)."""
     from dataclasses import replace
@@ -148,6 +157,10 @@ def scan(
     targets = list(paths) or [Path(".")]
     root = targets[0] if targets[0].is_dir() else targets[0].parent
     cfg = _load_config(config_path, root)
+    if tenant is not None or environment is not None:
+        from deploysafe.cli_gitops import scoped
+
+        cfg, namespace, values = scoped(cfg, tenant, environment, namespace, values)
     try:
         if fail_on:
             cfg = replace(cfg, fail_on=Severity.parse(fail_on))
@@ -281,3 +294,13 @@ def docs_cmd(out: Path, check: bool) -> None:
 from deploysafe.cli_verify import verify_cmd  # noqa: E402  (issue 4: deploy source check)
 
 main.add_command(verify_cmd)
+
+
+from deploysafe.cli_gitops import deploy, diff_cmd, history, platform, promote, rollback  # noqa: E402
+
+main.add_command(deploy)
+main.add_command(history)
+main.add_command(diff_cmd)
+main.add_command(rollback)
+main.add_command(promote)
+main.add_command(platform)

@@ -28,6 +28,8 @@ from deploysafe.model import Path
 
 # Keys an environment may have; features that read other keys add them here.
 ENV_KEYS = {"source"}
+# `deploysafe deploy` (deploysafe.gitops.environments validates them).
+ENV_KEYS |= {"tenant", "render", "tests", "target", "sign", "policy", "fail_on"}
 SOURCE_KEYS = {"repos", "refs", "signed_by"}
 SIGNED_BY_KEYS = {"gpg", "gpg_keys", "ssh_allowed_signers"}
 _FPR = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")

@@ -1,0 +1,1 @@
+"""GitOps releases: the deploy pipeline, the environment repository, the platform config."""

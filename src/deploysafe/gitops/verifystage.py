@@ -1,0 +1,98 @@
+"""Stage 1: the trigger check (`deploysafe verify`) on the source checkout.
+
+The environment's `source` policy decides: origin allowlist, allowed ref, signatures
+(checked by real `git verify-commit` against a private keyring) and the CI context. When the
+environment was released before from an ancestor of HEAD, every commit since that release
+must be signed, not only HEAD (Argo CD's `strict` mode).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from deploysafe.config import ConfigError
+from deploysafe.gitops.environments import base_dir
+from deploysafe.gitops.stages import Run, StageResult, git_out, source_info
+
+
+class VerifyStage:
+    name = "verify"
+
+    def __init__(self, expected_commit: str | None = None, since: str | None = None) -> None:
+        self.expected_commit = expected_commit  # promote: the commit the source env runs
+        self.since = since  # the source commit of the environment's current release
+
+    def run(self, run: Run) -> StageResult:
+        start = time.monotonic()
+
+        def fail(summary: str, *details: str, **data: Any) -> StageResult:
+            return StageResult(
+                self.name, False, time.monotonic() - start, summary, list(details), dict(data)
+            )
+
+        run.source = source_info(run.root)
+        commit = run.source.get("commit")
+        if commit is None:
+            return fail(f"{run.root} is not a git checkout with a commit")
+        if self.expected_commit is not None and commit != self.expected_commit:
+            return fail(
+                f"the checkout is at {commit[:12]}, but the release being promoted was built "
+                f"from {self.expected_commit[:12]}",
+                f"check out {self.expected_commit} first: its trigger check and tests run here",
+            )
+        if not run.env.has_source:
+            return fail(
+                f"environments.{run.env.name}.source is not configured: a deploy verifies "
+                "where the code comes from (repos, refs, signed_by) and refuses without it"
+            )
+        try:
+            from deploysafe import environments as envpolicy
+            from deploysafe.verify import verify
+        except ImportError:
+            return fail(
+                "the trigger check (deploysafe verify) is not available in this installation; "
+                "refusing to release unverified code"
+            )
+        try:
+            policy = envpolicy.environment(run.cfg, run.env.name, base_dir(run.cfg)).source
+        except ConfigError as exc:
+            return fail(str(exc))
+        assert policy is not None
+        since = self.since
+        if since is not None and (
+            since == commit
+            or git_out(run.root, "merge-base", "--is-ancestor", since, commit) is None
+        ):
+            since = None  # not a strict descendant here: check HEAD alone
+        result = verify(run.root, policy, environment=run.env.name, signed_range=since)
+        checks = [c.as_dict() for c in result.checks]
+        signature = next((c for c in result.checks if c.name == "signature"), None)
+        run.source["signature"] = (
+            None
+            if signature is None
+            else {
+                "status": "not checked"
+                if signature.skipped
+                else "good"
+                if signature.ok
+                else "refused",
+                "detail": signature.reason,
+                "since": since,
+            }
+        )
+        run.source["verify"] = checks
+        details = [
+            f"{c.name}: {'skipped' if c.skipped else 'ok' if c.ok else 'FAILED'}: {c.reason}"
+            for c in result.checks
+        ]
+        if not result.ok:
+            failed = "; ".join(f"{c.name}: {c.reason}" for c in result.failed)
+            return fail(failed, *details)
+        skipped = [c.name for c in result.checks if c.skipped]
+        text = f"{commit[:12]}: " + "; ".join(
+            c.reason for c in result.checks if not c.skipped and c.name != "ci"
+        )
+        if skipped:
+            text += f" (not configured: {', '.join(skipped)})"
+        return StageResult(self.name, True, time.monotonic() - start, text, details)
