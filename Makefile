@@ -18,6 +18,10 @@ demo: $(STAMP)
 	@echo
 	@echo "== the hardened example (expect a clean scan, exit 0) =="
 	$(BIN)/deploysafe scan examples/hardened
+	@echo
+	@echo "== CI files: a hijackable workflow and pipeline (expect findings), then fixed ones =="
+	-$(BIN)/deploysafe scan examples/ci/insecure
+	$(BIN)/deploysafe scan examples/ci/hardened
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

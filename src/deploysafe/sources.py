@@ -56,24 +56,6 @@ def _kubernetes(text: str, display: str, path: Path | None) -> LoadResult:
     return load_kubernetes(text, display)
 
 
-def yaml_file(target: Target) -> Builder:
-    """A builder for YAML files read as one document of `target` (CI files)."""
-
-    def build(text: str, display: str, path: Path | None) -> LoadResult:
-        lines = text.splitlines()
-        for parsed in parse_all(text):
-            if isinstance(parsed, YamlProblem):
-                return LoadResult([], [ScanError(display, parsed.line, str(parsed))], 0)
-            if not isinstance(parsed.data, dict):
-                return LoadResult([], [ScanError(display, parsed.line, "not a mapping")], 0)
-            warnings = [ScanError(display, ln, msg) for ln, msg in parsed.warnings]
-            doc = Document(display, parsed.data, parsed.positions, lines, type=target)
-            return LoadResult([doc], warnings, 0)
-        return LoadResult([], [], 0)
-
-    return build
-
-
 BUILDERS: dict[Target, Builder] = {
     Target.TEXT: _text,
     Target.KUBERNETES: _kubernetes,
