@@ -16,7 +16,6 @@ from deploysafe.ci import loaders as ci_loaders
 from deploysafe.dockerfile import is_dockerfile
 from deploysafe.documents import Document, LoadResult, load_kubernetes
 from deploysafe.model import ScanError, Target
-from deploysafe.yamlload import YamlProblem, parse_all
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
