@@ -304,3 +304,10 @@ main.add_command(diff_cmd)
 main.add_command(rollback)
 main.add_command(promote)
 main.add_command(platform)
+
+
+from deploysafe.cli_webhook import audit, serve, webhook  # noqa: E402  (issue 6: admission)
+
+main.add_command(serve)
+main.add_command(webhook)
+main.add_command(audit)
