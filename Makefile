@@ -19,6 +19,9 @@ demo: $(STAMP)
 	@echo "== the hardened example (expect a clean scan, exit 0) =="
 	$(BIN)/deploysafe scan examples/hardened
 	@echo
+	@echo "== GitOps: signed releases, history, rollback, platform config (examples/gitops/demo.sh) =="
+	DEPLOYSAFE=$(CURDIR)/$(BIN)/deploysafe sh examples/gitops/demo.sh
+	@echo
 	@echo "== CI files: a hijackable workflow and pipeline (expect findings), then fixed ones =="
 	-$(BIN)/deploysafe scan examples/ci/insecure
 	$(BIN)/deploysafe scan examples/ci/hardened

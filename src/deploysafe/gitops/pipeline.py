@@ -74,7 +74,13 @@ class Outcome:
 
     def to_json(self) -> dict[str, Any]:
         if self.status == "released" and self.record is not None:
-            return {**self.record, "env_commit": self.commit}
+            # The record went into the commit; what happened after it is added here.
+            pushed = next((r for r in self.results if r.name == "release"), None)
+            return {
+                **self.record,
+                "env_commit": self.commit,
+                "release_seconds": round(pushed.seconds, 3) if pushed else None,
+            }
         return {
             "status": self.status,
             "environment": self.environment,

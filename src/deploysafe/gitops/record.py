@@ -152,5 +152,14 @@ def ci_context(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             "system": "gitlab-ci",
             "run": env.get("CI_PIPELINE_URL"),
         }
-    user = env.get("USER") or env.get("USERNAME") or "unknown"
+    user = env.get("USER") or env.get("LOGNAME") or env.get("USERNAME") or _login()
     return {"actor": user, "system": "local", "run": None}
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no passwd entry (some containers)
+        return "unknown"
