@@ -416,6 +416,7 @@ def test_signing_failure_stops_at_release(app: App) -> None:
 def refused_release(app: App) -> str:
     result = app.cli("deploy", "prod")
     assert result.exit_code == EXIT_INPUT, result.output
+    assert stage_lines(result.output)[-2:] == [("tests", "ok"), ("release", "FAILED")]
     assert app.env_head() is None
     return result.output
 

@@ -408,6 +408,10 @@ def _finish(
         run.progress(stage_line(result))
         outcome.status, outcome.failed, outcome.reason = "refused", "release", str(exc)
         return outcome
+    except GitOpsError as exc:  # the repository could not be written: say where, then fail
+        failed = StageResult("release", False, time.monotonic() - start, "nothing was pushed")
+        run.progress(stage_line(failed))
+        raise GitOpsError(str(exc)) from None
     target = run.env.target
     signed = f", signed ({run.env.sign.describe()})" if run.env.sign else ""
     result = StageResult(
