@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging.config
 import ssl
 import sys
@@ -12,15 +13,31 @@ from typing import TYPE_CHECKING
 import click
 
 from deploysafe import config as configmod
-from deploysafe.cli import UsageError, _emit, _load_config, exit_code
+from deploysafe.cli import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    UsageError,
+    _emit,
+    _load_config,
+    exit_code,
+)
 from deploysafe.model import Severity
 
 if TYPE_CHECKING:
     import uvicorn
 
+    from deploysafe.drift import DriftReport
+
 # The formats `scan` writes (cli.FORMATS; spelled out here because cli.py imports this
 # module at its end, and a test keeps the two equal).
 REPORT_FORMATS = ("text", "json", "sarif", "junit")
+
+
+class InputError(click.ClickException):
+    """An input could not be read (exit 3, as `scan` uses for unreadable files)."""
+
+    exit_code = EXIT_INPUT
 
 
 def _policy_config(config_path: Path | None) -> configmod.Config:
@@ -262,6 +279,11 @@ def manifests(
     help="Also check objects whose controller is in the input (ReplicaSets, Pods).",
 )
 @click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in text output.")
+@click.option(
+    "--env",
+    "environment",
+    help="Also report drift against this environment's current release (text or json).",
+)
 def audit(
     source: Path,
     fmt: str,
@@ -270,6 +292,7 @@ def audit(
     config_path: Path | None,
     include_owned: bool,
     show_suppressed: bool,
+    environment: str | None,
 ) -> None:
     """Check live objects from a kubectl dump (a file, or - for stdin).
 
@@ -311,6 +334,52 @@ def audit(
         exempt_namespaces=policy.exempt_namespaces,
         include_owned=include_owned,
     )
+    if environment is not None and fmt not in ("text", "json"):
+        raise UsageError("drift (--env) is reported in text or json format")
     report = run_audit(live_input, cfg)
-    _emit(report, fmt, output, show_suppressed)
-    sys.exit(exit_code(report))
+    if environment is None:
+        _emit(report, fmt, output, show_suppressed)
+        sys.exit(exit_code(report))
+    drift = _drift(cfg, environment, text, display, policy.exempt_namespaces)
+    if fmt == "json":
+        from deploysafe.formats import jsonfmt
+
+        doc = json.loads("".join(jsonfmt.chunks(report)))
+        doc["drift"] = drift.to_json()
+        out = json.dumps(doc, indent=2) + "\n"
+        if output is None:
+            click.echo(out, nl=False)
+        else:
+            output.write_text(out, encoding="utf-8")
+    else:
+        _emit(report, fmt, output, show_suppressed)
+        if output is None:
+            click.echo("\n" + drift.render(), nl=False)
+        else:
+            with output.open("a", encoding="utf-8") as fh:
+                fh.write("\n" + drift.render())
+    code = exit_code(report)
+    sys.exit(EXIT_FINDINGS if drift.drifts and code == EXIT_CLEAN else code)
+
+
+def _drift(
+    cfg: configmod.Config,
+    environment: str,
+    text: str,
+    display: str,
+    exempt: tuple[str, ...],
+) -> DriftReport:
+    import tempfile
+
+    from deploysafe.audit import read
+    from deploysafe.drift import against_environment
+    from deploysafe.gitops.pipeline import GitOpsError
+
+    everything = read(text, display, exempt_namespaces=exempt, include_owned=True)
+    with tempfile.TemporaryDirectory(prefix="deploysafe-drift-") as tmp:
+        try:
+            return against_environment(cfg, environment, everything.documents, Path(tmp))
+        except configmod.ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        except GitOpsError as exc:
+            raise InputError(f"cannot read environment {environment}: {exc}") from None
