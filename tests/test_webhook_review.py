@@ -291,3 +291,21 @@ def test_internal_errors_fail_closed_unless_fail_open(
     assert fields["outcome"] == "error"
     assert fields["error"].startswith("KeyError in review (")
     assert "a rule's bug" not in str(fields)  # the exception's text may quote input
+
+
+def test_docs_worked_example_is_what_the_server_answers(tmp_path: Path) -> None:
+    """docs/webhook.md: the request, the policy file and the response of the worked example."""
+    import json
+    import re
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "webhook.md").read_text()
+    example = page[page.index("## A worked example") :]
+    policy = re.search(r"```yaml\n(.*?)```", example, re.S)
+    request = re.search(r"### Request.*?```json\n(.*?)```", example, re.S)
+    response = re.search(r"### Response.*?```json\n(.*?)```", example, re.S)
+    assert policy and request and response
+    r = reviewer(tmp_path, policy.group(1))
+    body = request.group(1).encode()
+    req = rv.parse(body)
+    got = rv.response(req.uid, r.review(req, rv.route_for(r.policy)))
+    assert got == json.loads(response.group(1))
