@@ -12,6 +12,7 @@ practice-5 finding, anything else that looks real is a hard-coded credential.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import itertools
 import math
@@ -20,6 +21,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any, ClassVar
+
+import ahocorasick
 
 from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
 from deploysafe.secrets.words import DEFAULT_PASSWORDS, PLACEHOLDER_MARKERS
@@ -258,11 +262,14 @@ class _Lines:
     """Offsets in the joined text to 1-based (line, column)."""
 
     def __init__(self, lines: Sequence[str]) -> None:
-        self.starts = [0]
-        acc = 0
-        for ln in lines:
-            acc += len(ln) + 1
-            self.starts.append(acc)
+        self.lines = lines
+        self._starts: list[int] | None = None
+
+    @property
+    def starts(self) -> list[int]:
+        if self._starts is None:  # built on the first finding only
+            self._starts = [0, *itertools.accumulate(len(ln) + 1 for ln in self.lines)]
+        return self._starts
 
     def at(self, offset: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.starts, offset) - 1
@@ -287,7 +294,7 @@ def analyse(
     if kind == FileKind.SKIP:
         return out
     example = is_example_file(path)
-    skip = _owned_lines(lines if lines is not None else text.split("\n"), low)
+    skip = _owned_lines(lines if lines is not None else text.split("\n"), low, text)
     for a_span, key, value, pw in _assignments(text, low, kind):
         if _overlaps(a_span, spans):
             continue
@@ -303,14 +310,17 @@ def analyse(
 
 
 _KIND_SECRET = re.compile(r"^kind:\s*[\"']?Secret[\"']?\s*$")
+_KIND_SECRET_ANY = re.compile(r"^kind:[ \t]*[\"']?Secret[\"']?[ \t]*$", re.MULTILINE)
 
 
-def _owned_lines(lines: Sequence[str], low: str) -> set[int]:
+def _owned_lines(lines: Sequence[str], low: str, text: str) -> set[int]:
     """Lines the settings pass leaves to structural rules: SealedSecret `encryptedData`
     (ciphertext, not a secret) and a Kubernetes Secret's top-level `data`/`stringData`
     (DS310 reads them, when the document is YAML that parses: no tab indentation)."""
     sealed = "encrypteddata:" in low
-    secret = "kind:" in low and "secret" in low
+    secret = any(k in low for k in ("kind: secret", "kind: 'secret", 'kind: "secret')) and (
+        _KIND_SECRET_ANY.search(text) is not None
+    )
     if not sealed and not secret:
         return set()
     out: set[int] = set()
@@ -342,15 +352,79 @@ def _overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
     return any(span[0] < e and s < span[1] for s, e in spans)
 
 
+class _Automata:
+    """One Aho-Corasick automaton per set of types (built once per process): one pass over
+    the text finds every keyword. Keyed by the identity of the types tuple, which is kept
+    alive with it (hashing 77 dataclasses per file would cost more than the search)."""
+
+    built: ClassVar[dict[int, tuple[tuple[TokenType, ...], Any, dict[str, list[int]]]]] = {}
+
+    @classmethod
+    def get(cls, types: tuple[TokenType, ...]) -> tuple[Any, dict[str, list[int]]]:
+        found = cls.built.get(id(types))
+        if found is not None and found[0] is types:
+            return found[1], found[2]
+        auto = ahocorasick.Automaton()
+        index: dict[str, list[int]] = {}
+        for i, t in enumerate(types):
+            for k in t.keywords:
+                index.setdefault(k, []).append(i)
+        for k in index:
+            if k:
+                auto.add_word(k, k)
+        auto.make_automaton()
+        cls.built[id(types)] = (types, auto, index)
+        return auto, index
+
+
 def _tokens(text: str, low: str, options: Options) -> Iterable[tuple[TokenType, tuple[int, int]]]:
-    for t in options.types:
-        if not any(k in low for k in t.keywords):
-            continue
-        for m in t.pattern.finditer(text):
+    # Keyword -> end offsets where it occurs. lower() keeps offsets for almost all text;
+    # where it does not (a few Unicode letters), every regex runs over the whole text.
+    auto, index = _Automata.get(options.types)
+    seen: dict[str, list[int]] = {}
+    for end, k in auto.iter(low):
+        seen.setdefault(k, []).append(end)
+    same = len(low) == len(text)
+    chosen = set(index.get("", ()))
+    for k in seen:
+        chosen.update(index[k])
+    types = options.types
+    for i in sorted(chosen):
+        t = types[i]
+        matches: Iterable[re.Match[str]]
+        if t.multiline or not same or "" in t.keywords:
+            matches = t.pattern.finditer(text)
+        else:
+            # Only the lines that hold one of the type's keywords.
+            matches = (
+                m
+                for a, b in _windows(text, [e for k in t.keywords for e in seen.get(k, ())])
+                for m in t.pattern.finditer(text, a, b)
+            )
+        for m in matches:
             span = t.span(m)
             secret = text[span[0] : span[1]]
             if _keep(t, secret, m, options):
                 yield t, span
+
+
+def _windows(text: str, ends: list[int]) -> list[tuple[int, int]]:
+    """The lines holding these offsets, each once (linear: a hit inside the last line found
+    is not looked up again, so one huge line costs one pass)."""
+    out: list[tuple[int, int]] = []
+    last = -1
+    for end in sorted(ends):
+        if end < last:
+            continue
+        a, b = text.rfind("\n", 0, end) + 1, _line_end(text, end)
+        out.append((a, b))
+        last = b
+    return out
+
+
+def _line_end(text: str, pos: int) -> int:
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end
 
 
 def _keep(t: TokenType, secret: str, m: re.Match[str], options: Options) -> bool:
@@ -404,7 +478,8 @@ def _credential_pair(m: re.Match[str], password: str, options: Options) -> bool:
 
 # A keyword somewhere in a key; the key is then read in full around it.
 _KEY_CORE = re.compile(r"(?i:pass|pwd|secret|token|key|cred|auth)")
-_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_KEY_CORE_LOW = re.compile(r"pass|pwd|secret|token|key|cred|auth")
+_KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _PASSWORD_WORDS = frozenset(
     [
@@ -636,6 +711,7 @@ def _key_words(key: str) -> list[str]:
     return [w.lower() for w in _WORDS.findall(key)]
 
 
+@functools.lru_cache(maxsize=8192)
 def secret_key(key: str) -> bool | None:
     """None if `key` does not name a credential; else whether it is password-like."""
     words = _key_words(key)
@@ -669,18 +745,17 @@ _FLAG_OPS = frozenset({"=", ":", ":=", "::=", ":::=", "?=", "=>"})
 def _assignments(
     text: str, low: str, kind: str
 ) -> Iterable[tuple[tuple[int, int], str, str, bool]]:
-    if not any(k in low for k in ("pass", "pwd", "secret", "token", "key", "cred", "auth")):
-        return
     seen_ends: set[int] = set()
     n = len(text)
-    for m in _KEY_CORE.finditer(text):
+    # The keyword search runs on the lowercased text when offsets agree (much faster).
+    cores = _KEY_CORE_LOW.finditer(low) if len(low) == n else _KEY_CORE.finditer(text)
+    for m in cores:
         start, end = m.start(), m.end()
-        lo = max(0, start - _KEY_MAX)
-        while start > lo and text[start - 1] in _KEY_CHARS:
-            start -= 1
-        hi = min(n, end + _KEY_MAX)
-        while end < hi and text[end] in _KEY_CHARS:
-            end += 1
+        # The whole key around the keyword (at most _KEY_MAX characters each way).
+        left = text[max(0, start - _KEY_MAX) : start]
+        start -= len(left) - len(left.rstrip(_KEY_CHARS))
+        right = text[end : end + _KEY_MAX]
+        end += len(right) - len(right.lstrip(_KEY_CHARS))
         if end in seen_ends:
             continue
         seen_ends.add(end)

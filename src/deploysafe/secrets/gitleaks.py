@@ -177,6 +177,7 @@ def load(path: Path) -> tuple[TokenType, ...]:
                 markers_ok=True,
                 group=group,
                 custom=True,
+                multiline=True,
             )
         )
     return tuple(out)

@@ -40,6 +40,9 @@ class TokenType:
     # Custom rules: the group that holds the secret (None: the first that matched).
     group: int | None = None
     custom: bool = False
+    # The match may span lines, or its keyword may be on another line than the match: the
+    # regex then runs over the whole text instead of only the lines holding a keyword.
+    multiline: bool = False
 
     def span(self, m: re.Match[str]) -> tuple[int, int]:
         """Where the secret is in the text: group `s`, else `u`, else the whole match."""
@@ -68,9 +71,18 @@ def _t(
     check: Callable[[str], bool] | None = None,
     flags: int = 0,
     markers_ok: bool = False,
+    multiline: bool = False,
 ) -> TokenType:
     return TokenType(
-        id, description, re.compile(pattern, flags), keywords, example, entropy, check, markers_ok
+        id,
+        description,
+        re.compile(pattern, flags),
+        keywords,
+        example,
+        entropy,
+        check,
+        markers_ok,
+        multiline=multiline,
     )
 
 
@@ -130,7 +142,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         "AWS secret access key assigned to an aws_secret_access_key-like name",
         r"(?i:aws_?secret(?:_?access)?_?key|secret_?access_?key)[\"']?\s{0,5}(?:=|:|=>|:=)\s{0,5}"
         r"[\"']?(?P<s>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-        ("secret",),
+        ("aws_secret", "awssecret", "secret_access", "secretaccess"),
         "aws_secret_access_key = {b64:40}",
         entropy=4.0,
     ),
@@ -158,6 +170,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         ("service_account",),
         '{"type": "service_account", "private_key_id": "{hex:40}", "private_key": ...}',
         entropy=3.0,
+        multiline=True,
     ),
     _t(
         "azure-storage-key",
@@ -424,8 +437,8 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         "twilio-api-key",
         "Twilio API key SID",
         _L + r"(?P<s>SK[0-9a-fA-F]{32})" + _R,
-        ("sk",),
-        "SK{hex:32}",
+        ("twilio",),
+        "TWILIO_API_KEY=SK{hex:32}",
         entropy=3.0,
     ),
     _t(
@@ -451,6 +464,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         ("mailgun",),
         "MAILGUN_API_KEY=key-{hex:32}",
         entropy=3.0,
+        multiline=True,
     ),
     _t(
         "facebook-access-token",
@@ -497,10 +511,11 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     _t(
         "docker-config-auth",
         "Registry credential in a Docker config (auths: {registry: {auth: base64(user:pass)}})",
-        r"[\"']auth[\"']\s{0,5}:\s{0,5}[\"'](?P<s>[A-Za-z0-9+/]{8,}={0,2})[\"']",
+        r"\"auth\"\s{0,5}:\s{0,5}\"(?P<s>[A-Za-z0-9+/]{8,}={0,2})\"",
         ("auths",),
         '{"auths": {"registry.example.net": {"auth": "{b64:24}"}}}',
         check=_docker_auth,
+        multiline=True,
     ),
     _t(
         "artifactory-token",
@@ -528,6 +543,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         ("private key",),
         "-----BEGIN RSA PRIVATE KEY-----\\n{b64:64}\\n-----END RSA PRIVATE KEY-----",
         markers_ok=True,
+        multiline=True,
     ),
     _t(
         "putty-private-key",
@@ -537,6 +553,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         ("putty-user-key-file",),
         "PuTTY-User-Key-File-3: ssh-ed25519\\n...Private-Lines: 1\\n{b64:44}",
         markers_ok=True,
+        multiline=True,
     ),
     _t(
         "jwt",
@@ -560,9 +577,10 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         "kubeconfig-token",
         "kubeconfig user token (users[].user.token)",
         r"(?m:^[ \t]{2,12}token:[ \t]{0,5}[\"']?(?P<s>[A-Za-z0-9._~+/=-]{20,}))",
-        ("client-certificate", "current-context", "kind: config"),
+        ("client-certificate", "current-context", "kind: config\n"),
         "kind: Config\\nusers:\\n- name: ci\\n  user:\\n    token: {an:40}",
         entropy=3.0,
+        multiline=True,
     ),
     _t(
         "openshift-token",
@@ -770,6 +788,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         ("curl",),
         "curl -u deploy:{an:16} https://api.shop.internal/",
         entropy=2.5,
+        multiline=True,
     ),
     _t(
         "authorization-header",
@@ -777,7 +796,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         r"(?i:[\"'\s](?:authorization|x-api-key|api-key|apikey|api-token|x-auth-token|token|"
         r"private-token|x-[a-z]{1,20}-api-?key)\s{0,3}:)\s{0,3}"
         r"(?:(?i:basic|bearer|token|api-token)\s{1,3})?(?P<s>[A-Za-z0-9_~+/.=:@-]{8,500})",
-        ("authorization", "api-key", "apikey", "api-token", "auth-token", "token:"),
+        ("authorization:", "api-key:", "apikey:", "api-token:", "auth-token:", "token:"),
         'curl -H "Authorization: Bearer {an:32}" https://api.shop.internal/',
         entropy=3.0,
     ),
