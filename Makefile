@@ -25,6 +25,10 @@ demo: $(STAMP)
 	@echo "== CI files: a hijackable workflow and pipeline (expect findings), then fixed ones =="
 	-$(BIN)/deploysafe scan examples/ci/insecure
 	$(BIN)/deploysafe scan examples/ci/hardened
+	@echo
+	@echo "== Secrets: committed tokens, build secrets in the image, plain Secrets (expect findings), then fixed =="
+	-$(BIN)/deploysafe scan examples/secrets/insecure
+	$(BIN)/deploysafe scan examples/secrets/hardened
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -244,3 +244,21 @@ def test_custom_gitleaks_rules(tmp_path: Path) -> None:
             "hard-coded Shop internal service token [shop-internal-token]: shop…(29 chars)",
         )
     ]
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "secrets"
+
+
+def test_secrets_examples() -> None:
+    insecure = scan([EXAMPLES / "insecure"], Config(), root=EXAMPLES / "insecure", jobs=1)
+    assert sorted((f.file, f.line, f.rule_id) for f in insecure.findings) == [
+        (".env", 2, "DS302"),
+        ("Dockerfile", 2, "DS320"),
+        ("Dockerfile", 8, "DS321"),
+        ("charts/shop/values.yaml", 3, "DS510"),
+        ("k8s/db-secret.yaml", 5, "DS301"),
+        ("k8s/db-secret.yaml", 5, "DS310"),
+    ]
+    assert insecure.errors == ()
+    hardened = scan([EXAMPLES / "hardened"], Config(), root=EXAMPLES / "hardened", jobs=1)
+    assert hardened.findings == () and hardened.errors == ()
