@@ -29,6 +29,9 @@ demo: $(STAMP)
 	@echo "== Secrets: committed tokens, build secrets in the image, plain Secrets (expect findings), then fixed =="
 	-$(BIN)/deploysafe scan examples/secrets/insecure
 	$(BIN)/deploysafe scan examples/secrets/hardened
+	@echo
+	@echo "== Admission webhook: a real HTTPS server judging AdmissionReviews, its install manifests, a cluster audit =="
+	DEPLOYSAFE=$(CURDIR)/$(BIN)/deploysafe $(BIN)/python examples/webhook/demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ metrics, logs, certificate rotation."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import secrets
@@ -534,9 +535,10 @@ def test_slow_clients_are_cut_off_and_others_still_served(server: Server) -> Non
         answer += chunk
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert answer.endswith(b"request body not received within 1 s\n")
-    # ... and the stalled headers a closed connection.
+    # ... and the stalled headers a dropped connection.
     slow_headers.settimeout(5)
-    assert slow_headers.recv(4096) == b""
+    with contextlib.suppress(ConnectionResetError, ssl.SSLEOFError):  # a timeout still fails
+        assert slow_headers.recv(4096) == b""
     slow_body.close()
     slow_headers.close()
     status, _, _ = server.request("GET", "/readyz")

@@ -124,8 +124,10 @@ class CertReloader:
 def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol with a deadline: a connection must deliver a request's
     headers within `header_timeout` of connecting or of its previous answer, else it is
-    closed. (uvicorn's own keep-alive timer restarts on every byte, so a client trickling
-    headers one byte at a time would otherwise hold the connection forever.)"""
+    dropped. (uvicorn's own keep-alive timer restarts on every byte, so a client trickling
+    headers one byte at a time would otherwise hold the connection forever.) At shutdown,
+    idle connections are dropped at once instead of waiting for each client's TLS goodbye,
+    so a stop takes as long as the requests in flight."""
 
     base: Any = AutoHTTPProtocol
 
@@ -142,8 +144,15 @@ def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
             cycle = self.cycle
             if cycle is not None and not cycle.response_complete:
                 return  # a request is in flight; the app bounds its body, then we re-arm
-            if not self.transport.is_closing():
-                self.transport.close()
+            # abort, not close: a TLS close waits (up to 30 s) for the client's goodbye
+            self.transport.abort()
+
+        def shutdown(self) -> None:
+            cycle = self.cycle
+            if cycle is None or cycle.response_complete:
+                self.transport.abort()  # idle: nothing to finish, no goodbye to wait for
+            else:
+                super().shutdown()  # answer the request in flight, then close
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
