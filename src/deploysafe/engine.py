@@ -366,23 +366,31 @@ def _suppressed(
     return finding
 
 
+# Files that are not YAML/JSON are read only for secrets: a minified bundle or a large log is
+# still worth that, up to this many times the configured cap.
+_TEXT_CAP_FACTOR = 10
+
+
 def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanError | None]:
+    # Only YAML/JSON must be valid text; any other file is read for secrets only, so a
+    # binary one (an image, a wheel) is skipped silently and bad UTF-8 is replaced.
+    structured = display.endswith(sources.YAML_SUFFIXES)
+    cap = max_size if structured else max_size * _TEXT_CAP_FACTOR
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
             # Reading a FIFO or a device could block forever.
             return None, ScanError(display, None, "not a regular file (a pipe or device); skipped")
         size = st.st_size
-        if size > max_size:
+        if size > cap:
+            if not structured and _binary_head(path):
+                return None, None
             return None, ScanError(
-                display, None, f"file is {size} bytes, over the {max_size}-byte cap; skipped"
+                display, None, f"file is {size} bytes, over the {cap}-byte cap; skipped"
             )
         raw = path.read_bytes()
     except OSError as exc:
         return None, ScanError(display, None, f"cannot read: {exc.strerror or exc}")
-    # Only YAML/JSON must be valid text; any other file is read for secrets only, so a
-    # binary one (an image, a wheel) is skipped silently and bad UTF-8 is replaced.
-    structured = display.endswith(sources.YAML_SUFFIXES)
     if b"\0" in raw[:8192]:
         if not structured:
             return None, None
@@ -394,6 +402,11 @@ def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanEr
             return raw.decode("utf-8-sig", errors="replace"), None
         line = raw[: exc.start].count(b"\n") + 1
         return None, ScanError(display, line, f"invalid UTF-8 at byte {exc.start}; skipped")
+
+
+def _binary_head(path: FsPath) -> bool:
+    with path.open("rb") as fh:
+        return b"\0" in fh.read(8192)
 
 
 def check_file(
