@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
 
-from deploysafe import sources, suppress
+from deploysafe import sources, suppress, yamlload
 from deploysafe.config import Config
 from deploysafe.discover import KUSTOMIZATION_NAMES, Inventory, discover
 from deploysafe.documents import Document, LoadResult, load_kubernetes
@@ -599,12 +599,15 @@ def scan(
     every = bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
     inv = discover(paths, root, config.exclude, every_file=every)
     notes: list[str] = []
+    if not yamlload.LIBYAML:
+        notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
     rendered: list[Document] = []
     render_errors: list[ScanError] = []
     plain = inv.files
     owned: set[FsPath] = set()
     if render.enabled:
-        owned, rendered, render_errors, notes = _render_all(inv, plain, render)
+        owned, rendered, render_errors, render_notes = _render_all(inv, plain, render)
+        notes += render_notes
     templates = [c.resolve() / "templates" for c in inv.charts]
     files: list[Job] = [
         (
