@@ -64,6 +64,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             yield Violation(
                 (*c.path, "env", i, "value"),
                 f"{c.label} sets {name} to a well-known default password{pair}",
+                secret=str(as_map(env).get("value")),
             )
 
 
