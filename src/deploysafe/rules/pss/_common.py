@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from deploysafe.documents import Document
 from deploysafe.k8s import Container, PodTemplate, as_map, containers, pod_template
-from deploysafe.model import Path
+from deploysafe.model import Context, Path
 
 # Upstream examples share one shape: a Pod in a namespace, the smallest that PSA evaluates.
 POD_HEAD = """\
@@ -28,12 +28,55 @@ metadata:
 ---
 """
 
+# What a restricted Pod sets, on the pod and on its container: each restricted example starts
+# from these and changes the one setting its rule is about.
+RESTRICTED_POD_SC = ("runAsNonRoot: true", "seccompProfile: {type: RuntimeDefault}")
+RESTRICTED_CONTAINER_SC = ("allowPrivilegeEscalation: false", "capabilities: {drop: [ALL]}")
+
+
+def restricted_pod(
+    *,
+    spec: tuple[str, ...] = (),
+    pod_sc: tuple[str, ...] = RESTRICTED_POD_SC,
+    container_sc: tuple[str, ...] = RESTRICTED_CONTAINER_SC,
+    tail: str = "",
+) -> str:
+    """An example Pod that passes every restricted check unless told otherwise.
+
+    `spec` lines come first in the pod spec, `pod_sc` and `container_sc` are the lines of the
+    pod's and the container's securityContext, and `tail` is YAML appended to the spec.
+    """
+    lines = ["spec:", *(f"  {line}" for line in spec)]
+    lines += ["  securityContext:", *(f"    {line}" for line in pod_sc)]
+    lines += ["  containers:", "  - name: app", "    image: registry.example/app:1.0"]
+    lines += ["    securityContext:", *(f"      {line}" for line in container_sc)]
+    return POD_HEAD + "\n".join(lines) + "\n" + tail
+
 
 def pod_and_containers(doc: Document) -> tuple[PodTemplate, list[Container]] | None:
     pod = pod_template(doc)
     if pod is None:
         return None
     return pod, list(containers(pod))
+
+
+def security_contexts(
+    pod: PodTemplate, ctrs: list[Container]
+) -> Iterator[tuple[str, Mapping[str, Any], Path]]:
+    """The pod's securityContext, then each container's: (who, the context, its path)."""
+    yield "pod", pod.security_context, pod_sc_path(pod)
+    for c in ctrs:
+        yield c.label, c.security_context, sc_path(c)
+
+
+def windows_exempt(pod: PodTemplate, ctx: Context) -> bool:
+    """From policy 1.25, pods with `spec.os.name: windows` skip the Linux-only checks."""
+    return ctx.pss_version >= (1, 25) and pod.is_windows
+
+
+def user_namespace_exempt(pod: PodTemplate, ctx: Context) -> bool:
+    """From policy 1.35, a pod in its own user namespace skips the checks about host root."""
+    return ctx.pss_version >= (1, 35) and user_namespaced(pod)
 
 
 def is_set(data: Mapping[str, Any], key: str) -> bool:

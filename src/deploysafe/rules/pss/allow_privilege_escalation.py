@@ -6,7 +6,12 @@ from collections.abc import Iterator
 
 from deploysafe.documents import Document
 from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
-from deploysafe.rules.pss._common import POD_HEAD, pod_and_containers, sc_path
+from deploysafe.rules.pss._common import (
+    pod_and_containers,
+    restricted_pod,
+    sc_path,
+    windows_exempt,
+)
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -15,7 +20,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         return
     pod, ctrs = found
     # Windows has no setuid: the API even rejects the field there (exempt from 1.25).
-    if ctx.pss_version >= (1, 25) and pod.is_windows:
+    if windows_exempt(pod, ctx):
         return
     for c in ctrs:
         value = c.security_context.get("allowPrivilegeEscalation")
@@ -42,31 +47,8 @@ RULE = Rule(
     ),
     fix="Set `securityContext.allowPrivilegeEscalation: false` on every container, init "
     "container and ephemeral container.",
-    bad=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      capabilities: {drop: [ALL]}
-""",
-    good=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
-""",
+    bad=restricted_pod(container_sc=("capabilities: {drop: [ALL]}",)),
+    good=restricted_pod(),
     references=(
         "PSS restricted: Privilege Escalation",
         "CIS Kubernetes 5.2.6",

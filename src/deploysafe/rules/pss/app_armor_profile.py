@@ -13,8 +13,7 @@ from deploysafe.rules.pss._common import (
     annotation_path,
     is_set,
     pod_and_containers,
-    pod_sc_path,
-    sc_path,
+    security_contexts,
 )
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
@@ -40,20 +39,13 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 annotation_path(pod, key),
                 f"annotation sets AppArmor profile {value!r} for container {name!r}",
             )
-    if is_set(pod.security_context, "appArmorProfile"):
-        kind = as_map(pod.security_context["appArmorProfile"]).get("type")
-        if kind not in ALLOWED_TYPES:
-            yield Violation(
-                pod_sc_path(pod, "appArmorProfile", "type"),
-                f"pod sets AppArmor profile type {kind!r}",
-            )
-    for c in ctrs:
-        if is_set(c.security_context, "appArmorProfile"):
-            kind = as_map(c.security_context["appArmorProfile"]).get("type")
+    for who, sc, path in security_contexts(pod, ctrs):
+        if is_set(sc, "appArmorProfile"):
+            kind = as_map(sc["appArmorProfile"]).get("type")
             if kind not in ALLOWED_TYPES:
                 yield Violation(
-                    sc_path(c, "appArmorProfile", "type"),
-                    f"{c.label} sets AppArmor profile type {kind!r}",
+                    (*path, "appArmorProfile", "type"),
+                    f"{who} sets AppArmor profile type {kind!r}",
                 )
 
 

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 from deploysafe.documents import Document
 from deploysafe.k8s import as_list, as_map
 from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
-from deploysafe.rules.pss._common import POD_HEAD, pod_and_containers, sc_path
+from deploysafe.rules.pss._common import (
+    pod_and_containers,
+    restricted_pod,
+    sc_path,
+    windows_exempt,
+)
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -16,7 +21,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         return
     pod, ctrs = found
     # Windows has no Linux capabilities (exempt from 1.25).
-    if ctx.pss_version >= (1, 25) and pod.is_windows:
+    if windows_exempt(pod, ctx):
         return
     for c in ctrs:
         caps = as_map(c.security_context.get("capabilities"))
@@ -47,32 +52,15 @@ RULE = Rule(
     ),
     fix="Set `securityContext.capabilities.drop: [ALL]` on every container and add back at "
     "most `NET_BIND_SERVICE`.",
-    bad=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [NET_RAW]}
-""",
-    good=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}
-""",
+    bad=restricted_pod(
+        container_sc=("allowPrivilegeEscalation: false", "capabilities: {drop: [NET_RAW]}")
+    ),
+    good=restricted_pod(
+        container_sc=(
+            "allowPrivilegeEscalation: false",
+            "capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}",
+        )
+    ),
     references=(
         "PSS restricted: Capabilities",
         "CIS Kubernetes 5.2.8, 5.2.9, 5.2.10",

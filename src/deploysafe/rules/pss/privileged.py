@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from deploysafe.documents import Document
 from deploysafe.k8s import containers, pod_template
 from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
+from deploysafe.rules.pss._common import POD_HEAD
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -32,10 +33,8 @@ RULE = Rule(
     ),
     fix="Remove `securityContext.privileged` or set it to `false`; grant only the capability "
     "the workload needs.",
-    bad="""\
-apiVersion: v1
-kind: Pod
-metadata: {name: app, namespace: shop}
+    bad=POD_HEAD
+    + """\
 spec:
   containers:
   - name: app
@@ -43,10 +42,8 @@ spec:
     securityContext:
       privileged: true
 """,
-    good="""\
-apiVersion: v1
-kind: Pod
-metadata: {name: app, namespace: shop}
+    good=POD_HEAD
+    + """\
 spec:
   containers:
   - name: app

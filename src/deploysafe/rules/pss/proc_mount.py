@@ -12,7 +12,7 @@ from deploysafe.rules.pss._common import (
     POD_HEAD,
     pod_and_containers,
     sc_path,
-    user_namespaced,
+    user_namespace_exempt,
 )
 
 
@@ -30,7 +30,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         return
     pod, ctrs = found
     # From 1.35 an unmasked /proc inside the pod's own user namespace is harmless to the host.
-    if ctx.pss_version >= (1, 35) and user_namespaced(pod):
+    if user_namespace_exempt(pod, ctx):
         return
     yield from unmasked(ctrs)
 

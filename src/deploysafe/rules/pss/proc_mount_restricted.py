@@ -6,7 +6,11 @@ from collections.abc import Iterator
 
 from deploysafe.documents import Document
 from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
-from deploysafe.rules.pss._common import POD_HEAD, pod_and_containers
+from deploysafe.rules.pss._common import (
+    RESTRICTED_CONTAINER_SC,
+    pod_and_containers,
+    restricted_pod,
+)
 from deploysafe.rules.pss.proc_mount import unmasked
 
 
@@ -29,36 +33,14 @@ RULE = Rule(
         "interfaces that a hardened workload never needs."
     ),
     fix="Remove `securityContext.procMount` or set it to `Default`.",
-    bad=POD_HEAD
-    + """\
-spec:
-  hostUsers: false
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
-      procMount: Unmasked
-""",
-    good=POD_HEAD
-    + """\
-spec:
-  hostUsers: false
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
-      procMount: Default
-""",
+    bad=restricted_pod(
+        spec=("hostUsers: false",),
+        container_sc=(*RESTRICTED_CONTAINER_SC, "procMount: Unmasked"),
+    ),
+    good=restricted_pod(
+        spec=("hostUsers: false",),
+        container_sc=(*RESTRICTED_CONTAINER_SC, "procMount: Default"),
+    ),
     references=(
         "PSS restricted: /proc Mount Type",
         "Trivy KSV-0027",

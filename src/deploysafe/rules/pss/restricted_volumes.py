@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from deploysafe.documents import Document
 from deploysafe.k8s import as_list, as_map, pod_template
 from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
-from deploysafe.rules.pss._common import POD_HEAD
+from deploysafe.rules.pss._common import restricted_pod
 
 ALLOWED = frozenset(
     {
@@ -54,38 +54,20 @@ RULE = Rule(
     ),
     fix="Use configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, "
     "projected or secret volumes; move network storage behind a PersistentVolume and claim it.",
-    bad=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
+    bad=restricted_pod(
+        tail="""\
   volumes:
   - name: data
     nfs: {server: nfs.example, path: /exports/data}
-""",
-    good=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
+"""
+    ),
+    good=restricted_pod(
+        tail="""\
   volumes:
   - name: data
     persistentVolumeClaim: {claimName: data}
-""",
+"""
+    ),
     references=(
         "PSS restricted: Volume Types",
         "Trivy KSV-0028",

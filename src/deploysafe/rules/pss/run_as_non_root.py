@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from deploysafe.documents import Document
 from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
 from deploysafe.rules.pss._common import (
-    POD_HEAD,
     pod_and_containers,
     pod_sc_path,
+    restricted_pod,
     sc_path,
-    user_namespaced,
+    user_namespace_exempt,
 )
 
 
@@ -21,7 +21,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         return
     pod, ctrs = found
     # Root in a user namespace (hostUsers: false) maps to an unprivileged host user.
-    if ctx.pss_version >= (1, 35) and user_namespaced(pod):
+    if user_namespace_exempt(pod, ctx):
         return
     pod_value = pod.security_context.get("runAsNonRoot")
     if pod_value is False:
@@ -52,31 +52,8 @@ RULE = Rule(
     ),
     fix="Set `securityContext.runAsNonRoot: true` on the pod (or on every container) and "
     "build the image with a non-root `USER`, or set `runAsUser` to a non-zero UID.",
-    bad=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
-""",
-    good=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
-""",
+    bad=restricted_pod(pod_sc=("seccompProfile: {type: RuntimeDefault}",)),
+    good=restricted_pod(),
     references=(
         "PSS restricted: Running as Non-root",
         "CIS Kubernetes 5.2.7",

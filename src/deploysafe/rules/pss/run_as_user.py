@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from deploysafe.documents import Document
 from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
 from deploysafe.rules.pss._common import (
-    POD_HEAD,
     is_int,
     pod_and_containers,
-    pod_sc_path,
-    sc_path,
-    user_namespaced,
+    restricted_pod,
+    security_contexts,
+    user_namespace_exempt,
 )
 
 
@@ -26,13 +25,11 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         return
     pod, ctrs = found
     # UID 0 in a user namespace (hostUsers: false) is an unprivileged user on the host.
-    if ctx.pss_version >= (1, 35) and user_namespaced(pod):
+    if user_namespace_exempt(pod, ctx):
         return
-    if _is_root(pod.security_context.get("runAsUser")):
-        yield Violation(pod_sc_path(pod, "runAsUser"), "pod sets runAsUser: 0 (root)")
-    for c in ctrs:
-        if _is_root(c.security_context.get("runAsUser")):
-            yield Violation(sc_path(c, "runAsUser"), f"{c.label} sets runAsUser: 0 (root)")
+    for who, sc, path in security_contexts(pod, ctrs):
+        if _is_root(sc.get("runAsUser")):
+            yield Violation((*path, "runAsUser"), f"{who} sets runAsUser: 0 (root)")
 
 
 RULE = Rule(
@@ -49,34 +46,16 @@ RULE = Rule(
     ),
     fix="Remove `runAsUser: 0` or set a non-zero UID (for example 10001) on the pod and "
     "containers.",
-    bad=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    runAsUser: 0
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
-""",
-    good=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    runAsUser: 10001
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
-""",
+    bad=restricted_pod(
+        pod_sc=("runAsNonRoot: true", "runAsUser: 0", "seccompProfile: {type: RuntimeDefault}")
+    ),
+    good=restricted_pod(
+        pod_sc=(
+            "runAsNonRoot: true",
+            "runAsUser: 10001",
+            "seccompProfile: {type: RuntimeDefault}",
+        )
+    ),
     references=(
         "PSS restricted: Running as Non-root user",
         "CIS Kubernetes 5.2.7",

@@ -19,7 +19,7 @@ from deploysafe.model import (
     Version,
     Violation,
 )
-from deploysafe.rules.pss._common import POD_HEAD, is_set, pod_and_containers, pod_sc_path, sc_path
+from deploysafe.rules.pss._common import POD_HEAD, is_set, pod_and_containers, security_contexts
 
 _TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
 
@@ -47,20 +47,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         return
     pod, ctrs = found
     types = allowed_types(ctx.pss_version)
-    if is_set(pod.security_context, "seLinuxOptions"):
-        yield from _problems(
-            as_map(pod.security_context["seLinuxOptions"]),
-            pod_sc_path(pod, "seLinuxOptions"),
-            "pod",
-            types,
-        )
-    for c in ctrs:
-        if is_set(c.security_context, "seLinuxOptions"):
+    for who, sc, path in security_contexts(pod, ctrs):
+        if is_set(sc, "seLinuxOptions"):
             yield from _problems(
-                as_map(c.security_context["seLinuxOptions"]),
-                sc_path(c, "seLinuxOptions"),
-                c.label,
-                types,
+                as_map(sc["seLinuxOptions"]), (*path, "seLinuxOptions"), who, types
             )
 
 

@@ -14,8 +14,7 @@ from deploysafe.rules.pss._common import (
     annotation_path,
     is_set,
     pod_and_containers,
-    pod_sc_path,
-    sc_path,
+    security_contexts,
 )
 
 POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
@@ -47,19 +46,12 @@ def annotation_violations(pod: PodTemplate, ctrs: list[Container]) -> Iterator[V
 
 def explicit_violations(pod: PodTemplate, ctrs: list[Container]) -> Iterator[Violation]:
     """Pod or containers that set seccompProfile.type to something else (shared with DS216)."""
-    if is_set(pod.security_context, "seccompProfile"):
-        kind = as_map(pod.security_context["seccompProfile"]).get("type")
-        if kind not in ALLOWED_TYPES:
-            yield Violation(
-                pod_sc_path(pod, "seccompProfile", "type"), f"pod sets seccomp profile {kind!r}"
-            )
-    for c in ctrs:
-        if is_set(c.security_context, "seccompProfile"):
-            kind = as_map(c.security_context["seccompProfile"]).get("type")
+    for who, sc, path in security_contexts(pod, ctrs):
+        if is_set(sc, "seccompProfile"):
+            kind = as_map(sc["seccompProfile"]).get("type")
             if kind not in ALLOWED_TYPES:
                 yield Violation(
-                    sc_path(c, "seccompProfile", "type"),
-                    f"{c.label} sets seccomp profile {kind!r}",
+                    (*path, "seccompProfile", "type"), f"{who} sets seccomp profile {kind!r}"
                 )
 
 

@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from deploysafe.documents import Document
 from deploysafe.k8s import as_map
 from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
-from deploysafe.rules.pss._common import POD_HEAD, is_set, pod_and_containers, sc_path
+from deploysafe.rules.pss._common import (
+    is_set,
+    pod_and_containers,
+    restricted_pod,
+    sc_path,
+    windows_exempt,
+)
 from deploysafe.rules.pss.seccomp_profile_baseline import ALLOWED_TYPES, explicit_violations
 
 
@@ -17,7 +23,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         return
     pod, ctrs = found
     # Windows has no seccomp: the API rejects the field there (exempt from 1.25).
-    if ctx.pss_version >= (1, 25) and pod.is_windows:
+    if windows_exempt(pod, ctx):
         return
     yield from explicit_violations(pod, ctrs)
     pod_type = as_map(pod.security_context.get("seccompProfile")).get("type")
@@ -46,31 +52,8 @@ RULE = Rule(
     ),
     fix="Set `spec.securityContext.seccompProfile.type: RuntimeDefault` on the pod (or "
     "`Localhost` with a profile), or on every container.",
-    bad=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
-""",
-    good=POD_HEAD
-    + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    seccompProfile: {type: RuntimeDefault}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      allowPrivilegeEscalation: false
-      capabilities: {drop: [ALL]}
-""",
+    bad=restricted_pod(pod_sc=("runAsNonRoot: true",)),
+    good=restricted_pod(),
     references=(
         "PSS restricted: Seccomp",
         "CIS Kubernetes 5.7.2",

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from deploysafe.documents import Document
 from deploysafe.k8s import as_map
 from deploysafe.model import Context, Level, Practice, PssRef, Rule, Severity, Target, Violation
-from deploysafe.rules.pss._common import POD_HEAD, pod_and_containers, pod_sc_path, sc_path
+from deploysafe.rules.pss._common import POD_HEAD, pod_and_containers, security_contexts
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -15,16 +15,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if found is None:
         return
     pod, ctrs = found
-    if as_map(pod.security_context.get("windowsOptions")).get("hostProcess") is True:
-        yield Violation(
-            pod_sc_path(pod, "windowsOptions", "hostProcess"),
-            "pod runs as a Windows HostProcess",
-        )
-    for c in ctrs:
-        if as_map(c.security_context.get("windowsOptions")).get("hostProcess") is True:
+    for who, sc, path in security_contexts(pod, ctrs):
+        if as_map(sc.get("windowsOptions")).get("hostProcess") is True:
             yield Violation(
-                sc_path(c, "windowsOptions", "hostProcess"),
-                f"{c.label} runs as a Windows HostProcess",
+                (*path, "windowsOptions", "hostProcess"), f"{who} runs as a Windows HostProcess"
             )
 
 
