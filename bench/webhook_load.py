@@ -220,6 +220,25 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` and its children (the workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    pids += [int(c) for c in children]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def client_context(cert: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(cert))
 
@@ -390,11 +409,14 @@ def main() -> int:
             if client == "wrk":
                 if args.warmup:
                     run_wrk(port, body, args.connections, args.warmup, 1)
+                cpu = cpu_seconds(proc.pid)
                 result = run_wrk(port, body, args.connections, duration, 1)
             else:
                 if args.warmup:
                     run_python(port, cert, raw, args.connections, args.warmup)
+                cpu = cpu_seconds(proc.pid)
                 result = run_python(port, cert, raw, args.connections, duration)
+            cpu = cpu_seconds(proc.pid) - cpu
             metrics = post(port, client_context(cert), "/metrics", None)[1].decode()
         finally:
             stop(proc)
@@ -413,6 +435,9 @@ def main() -> int:
             "connections": args.connections,
             "body_bytes": len(raw),
             "server_counted_allowed": int(served.group(1)) if served else None,
+            "server_cpu_us_per_request": round(cpu / result["requests"] * 1e6, 1)
+            if result["requests"]
+            else None,
         }
     )
     print(
@@ -420,7 +445,8 @@ def main() -> int:
         f"Deployment review, {result['seconds']:.1f} s:\n"
         f"  throughput {result['throughput_rps']:.0f} req/s   p50 {result['p50_ms']:.2f} ms   "
         f"p99 {result['p99_ms']:.2f} ms   max {result['max_ms']:.1f} ms   errors "
-        f"{result['errors']}   (load average after: {result['load_average_after']:.2f})"
+        f"{result['errors']}\n  server CPU {result['server_cpu_us_per_request']} us per request   "
+        f"(load average after: {result['load_average_after']:.2f})"
     )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

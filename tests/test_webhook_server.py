@@ -545,6 +545,28 @@ def test_slow_clients_are_cut_off_and_others_still_served(server: Server) -> Non
     assert status == 200
 
 
+def test_idle_keep_alive_connections_outlive_the_header_deadline(server: Server) -> None:
+    """The API server reuses its connections: idleness is not slowness."""
+    conn = server.connect()
+    body = json.dumps(shape("pod-create")).encode()
+    headers = {"Content-Type": "application/json"}
+    assert server.request("POST", "/validate", body, headers, conn=conn)[0] == 200
+    sock = conn.sock
+    time.sleep(1.6)  # past the 1 s client timeout, well inside keep-alive
+    assert server.request("POST", "/validate", body, headers, conn=conn)[0] == 200
+    assert conn.sock is sock  # the same connection, not a new one
+
+
+def test_silent_connections_are_dropped(server: Server) -> None:
+    silent = _raw_tls(server)  # handshake done, then nothing
+    silent.settimeout(5)
+    start = time.monotonic()
+    with contextlib.suppress(ConnectionResetError, ssl.SSLEOFError):  # a timeout still fails
+        assert silent.recv(4096) == b""
+    assert time.monotonic() - start < 3
+    silent.close()
+
+
 def test_server_keeps_serving_after_bad_input(server: Server) -> None:
     for junk in (b"", b"{}", b"null", b'{"apiVersion": 1}'):
         server.request("POST", "/validate", junk, {"Content-Type": "application/json"})

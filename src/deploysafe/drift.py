@@ -51,10 +51,7 @@ class Drift:
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
-            "kind": self.key.kind,
-            "group": self.key.group,
-            "namespace": self.key.namespace or None,
-            "name": self.key.name,
+            **self.key.to_json(),
             "fields": [
                 {"path": f.path, "release": f.release, "cluster": f.cluster} for f in self.fields
             ],

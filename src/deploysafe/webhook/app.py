@@ -164,7 +164,9 @@ async def _read_body(request: Request, cap: int, timeout: float) -> bytes:
 def _reject(state: State, status: int, message: str) -> Response:
     state.metrics.rejected(status)
     log.warning("rejected", extra={"fields": {"status": status, "error": message}})
-    return PlainTextResponse(message + "\n", status_code=status)
+    # The body may be unread (too large, too slow): the connection cannot be reused.
+    headers = {"Connection": "close"} if status in (408, 413, 415) else None
+    return PlainTextResponse(message + "\n", status_code=status, headers=headers)
 
 
 async def _validate(state: State, route: rv.Route, request: Request) -> Response:

@@ -32,11 +32,18 @@ MAX_CONNECTIONS = 1000
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message and the record's fields."""
 
+    _second: tuple[int, str] = (-1, "")  # the last second formatted (one per review is hot)
+
+    def _time(self, created: float) -> str:
+        whole = int(created)
+        if self._second[0] != whole:
+            stamp = dt.datetime.fromtimestamp(whole, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = (whole, stamp)
+        return f"{self._second[1]}.{int((created - whole) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
-                timespec="milliseconds"
-            ),
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -46,7 +53,10 @@ class JsonFormatter(logging.Formatter):
             out.update(fields)
         if record.exc_info and record.exc_info[0] is not None:
             out["exception"] = record.exc_info[0].__name__  # never the message or traceback
-        return json.dumps(out, default=str)
+        try:
+            return json.dumps(out)
+        except TypeError:  # a value JSON does not know (a Path in a field): its text
+            return json.dumps(out, default=str)
 
 
 def log_config(level: str = "info") -> dict[str, Any]:
@@ -122,52 +132,64 @@ class CertReloader:
 
 
 def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol with a deadline: a connection must deliver a request's
-    headers within `header_timeout` of connecting or of its previous answer, else it is
-    dropped. (uvicorn's own keep-alive timer restarts on every byte, so a client trickling
-    headers one byte at a time would otherwise hold the connection forever.) At shutdown,
+    """uvicorn's HTTP protocol with a deadline: a request's headers must be complete within
+    `header_timeout` of its first byte (or of the connection, for the first request), else
+    the connection is dropped. (uvicorn's own keep-alive timer restarts on every byte, so a
+    client trickling headers one byte at a time would otherwise hold the connection
+    forever.) Idle keep-alive connections stay until uvicorn's keep-alive timeout. At shutdown,
     idle connections are dropped at once instead of waiting for each client's TLS goodbye,
     so a stop takes as long as the requests in flight."""
 
     base: Any = AutoHTTPProtocol
 
     class Guarded(base):  # type: ignore[misc]
-        _deadline: asyncio.TimerHandle | None = None
+        _timer: asyncio.TimerHandle | None = None
+        _waiting: float | None = None  # since when headers are awaited (None: idle or busy)
 
-        def _arm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-            self._deadline = self.loop.call_later(header_timeout, self._expire)
-
-        def _expire(self) -> None:
-            self._deadline = None
+        def _in_flight(self) -> bool:
             cycle = self.cycle
-            if cycle is not None and not cycle.response_complete:
-                return  # a request is in flight; the app bounds its body, then we re-arm
-            # abort, not close: a TLS close waits (up to 30 s) for the client's goodbye
-            self.transport.abort()
+            return cycle is not None and not cycle.response_complete
 
-        def shutdown(self) -> None:
-            cycle = self.cycle
-            if cycle is None or cycle.response_complete:
-                self.transport.abort()  # idle: nothing to finish, no goodbye to wait for
+        def _check(self) -> None:
+            # One timer per connection, every `header_timeout`: cheaper than re-arming a
+            # timer on every request.
+            self._timer = None
+            now = self.loop.time()
+            waiting = self._waiting
+            if waiting is not None and not self._in_flight():
+                if now - waiting >= header_timeout:
+                    # abort, not close: a TLS close waits (up to 30 s) for a goodbye
+                    self.transport.abort()
+                    return
             else:
-                super().shutdown()  # answer the request in flight, then close
+                self._waiting = None
+            self._timer = self.loop.call_later(header_timeout, self._check)
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
-            self._arm()
+            self._waiting = self.loop.time()  # the first request's headers are due
+            self._timer = self.loop.call_later(header_timeout, self._check)
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-            super().connection_lost(exc)
+        def data_received(self, data: bytes) -> None:
+            if self._waiting is None and not self._in_flight():
+                self._waiting = self.loop.time()  # a new request starts
+            super().data_received(data)
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing():
-                self._arm()
+            self._waiting = None  # idle: uvicorn's keep-alive timeout applies
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            super().connection_lost(exc)
+
+        def shutdown(self) -> None:
+            if not self._in_flight():
+                self.transport.abort()  # idle: nothing to finish, no goodbye to wait for
+            else:
+                super().shutdown()  # answer the request in flight, then close
 
     return Guarded
 
