@@ -86,9 +86,14 @@ def _t(
     )
 
 
+def _padded(b64: str) -> str:
+    """Base64 with the `=` padding that tokens usually leave off put back."""
+    return b64 + "=" * (-len(b64) % 4)
+
+
 def _b64json(part: str) -> object | None:
     try:
-        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        raw = base64.urlsafe_b64decode(_padded(part))
         data: object = json.loads(raw)
         return data
     except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -107,7 +112,7 @@ def _jwt(secret: str) -> bool:
 def _docker_auth(secret: str) -> bool:
     """A Docker `auths` entry's `auth`: base64 of `user:password` with a password."""
     try:
-        raw = base64.b64decode(secret + "=" * (-len(secret) % 4), validate=False)
+        raw = base64.b64decode(_padded(secret), validate=False)
         text = raw.decode("utf-8")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return False
