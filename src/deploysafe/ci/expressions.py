@@ -322,34 +322,28 @@ def flows(node: Node) -> list[Flow]:
     return out
 
 
+def walk(node: Node) -> Iterator[Node]:
+    """The node and every node below it, parents before their children, left to right."""
+    yield node
+    if isinstance(node, Call):
+        for arg in node.args:
+            yield from walk(arg)
+    elif isinstance(node, Access):
+        yield from walk(node.base)
+    elif isinstance(node, Unary):
+        yield from walk(node.operand)
+    elif isinstance(node, Binary):
+        yield from walk(node.left)
+        yield from walk(node.right)
+
+
 def contexts(node: Node) -> Iterator[Context]:
     """Every context the expression reads, wherever it appears."""
-    if isinstance(node, Context):
-        yield node
-    elif isinstance(node, Call):
-        for arg in node.args:
-            yield from contexts(arg)
-    elif isinstance(node, Access):
-        yield from contexts(node.base)
-    elif isinstance(node, Unary):
-        yield from contexts(node.operand)
-    elif isinstance(node, Binary):
-        yield from contexts(node.left)
-        yield from contexts(node.right)
+    return (n for n in walk(node) if isinstance(n, Context))
 
 
 def calls(node: Node) -> Iterator[Call]:
-    if isinstance(node, Call):
-        yield node
-        for arg in node.args:
-            yield from calls(arg)
-    elif isinstance(node, Access):
-        yield from calls(node.base)
-    elif isinstance(node, Unary):
-        yield from calls(node.operand)
-    elif isinstance(node, Binary):
-        yield from calls(node.left)
-        yield from calls(node.right)
+    return (n for n in walk(node) if isinstance(n, Call))
 
 
 def condition(text: str) -> Node | None:

@@ -24,22 +24,28 @@ def _load(text: str, display: str) -> tuple[yamlci.Loaded | None, list[ScanError
     return loaded, errors
 
 
-def github_workflow(text: str, display: str, path: FsPath | None) -> LoadResult:
-    loaded, errors = _load(text, display)
-    if loaded is None:
-        return LoadResult([], errors, 0)
-    doc = CiDocument(
+def _document(
+    text: str, display: str, loaded: yamlci.Loaded, target: Target, model: object
+) -> CiDocument:
+    return CiDocument(
         display,
         loaded.data,
         loaded.positions,
         text.splitlines(),
-        type=Target.GITHUB_WORKFLOW,
+        type=target,
         text=text,
         scalars=loaded.scalars,
         starts=yamlci.line_starts(text),
-        model=github.workflow(loaded.data),
+        model=model,
     )
-    return LoadResult([doc], errors, 0)
+
+
+def github_workflow(text: str, display: str, path: FsPath | None) -> LoadResult:
+    loaded, errors = _load(text, display)
+    if loaded is None:
+        return LoadResult([], errors, 0)
+    model = github.workflow(loaded.data)
+    return LoadResult([_document(text, display, loaded, Target.GITHUB_WORKFLOW, model)], errors, 0)
 
 
 def github_action(text: str, display: str, path: FsPath | None) -> LoadResult:
@@ -48,15 +54,5 @@ def github_action(text: str, display: str, path: FsPath | None) -> LoadResult:
         return LoadResult([], errors, 0)
     if "runs" not in loaded.data:
         return LoadResult([], errors, 0)  # an action.yml of something else
-    doc = CiDocument(
-        display,
-        loaded.data,
-        loaded.positions,
-        text.splitlines(),
-        type=Target.GITHUB_ACTION,
-        text=text,
-        scalars=loaded.scalars,
-        starts=yamlci.line_starts(text),
-        model=github.action(loaded.data),
-    )
-    return LoadResult([doc], errors, 0)
+    model = github.action(loaded.data)
+    return LoadResult([_document(text, display, loaded, Target.GITHUB_ACTION, model)], errors, 0)
