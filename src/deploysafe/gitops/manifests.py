@@ -45,6 +45,14 @@ class Key:
         where = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {where}{self.name}"
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "group": self.group,
+            "namespace": self.namespace or None,
+            "name": self.name,
+        }
+
 
 def with_namespace(doc: Document, tenant: Tenant) -> dict[str, Any]:
     """The object as released: namespaced objects get the namespace they land in."""
@@ -161,10 +169,7 @@ class Change:
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
-            "kind": self.key.kind,
-            "group": self.key.group,
-            "namespace": self.key.namespace or None,
-            "name": self.key.name,
+            **self.key.to_json(),
             "diff": list(self.diff),
         }
 
