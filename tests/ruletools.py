@@ -52,3 +52,7 @@ def run_rule(
         ctx = Context(pss_level=level, pss_version=version, namespace=doc.namespace)
         out.extend((doc.locate(v.path)[0], v) for v in rule.check(doc, ctx))
     return out
+
+
+def messages(rule: Rule, text: str) -> list[str]:
+    return [v.message for _, v in run_rule(rule, text)]

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from deploysafe import config as configmod
-from deploysafe.cli import EXIT_CLEAN, EXIT_INPUT, main
-from deploysafe.engine import RenderOptions, Report, scan
+from deploysafe.cli import EXIT_CLEAN, EXIT_INPUT
+from deploysafe.engine import Report
 from deploysafe.model import ScanError
+from tests.scantools import invoke, scan_tree
 
 GOOD = """\
 apiVersion: v1
@@ -41,16 +41,6 @@ GOOD_DS201 = ("good.yaml", 11, 7, "Pod app/good")
 LIMIT_S = 5.0
 
 
-def run_scan(root: Path, cfg: configmod.Config | None = None) -> Report:
-    return scan(
-        [root],
-        cfg or configmod.Config(),
-        root=root,
-        render=RenderOptions(enabled=False),
-        jobs=1,
-    )
-
-
 def ds201(report: Report) -> list[tuple[str, int, int, str]]:
     return [
         (f.file, f.line, f.column, f.resource.display() if f.resource else "")
@@ -64,8 +54,7 @@ def errors(report: Report) -> list[tuple[str, int | None, str]]:
 
 
 def cli_scan(root: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["scan", str(root), "--no-render", "-j", "1", *args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    result = invoke("scan", str(root), "--no-render", "-j", "1", *args)
     assert "Traceback" not in result.output
     return result.exit_code, result.output
 
@@ -217,7 +206,7 @@ CASES = [
 def test_bad_file_is_reported_and_the_rest_scanned(tree: Path, case: Case) -> None:
     (tree / case.name).write_bytes(case.content())
     started = time.monotonic()
-    report = run_scan(tree)
+    report = scan_tree(tree)
     elapsed = time.monotonic() - started
     assert errors(report) == [(case.name, line, msg) for line, msg in case.errors]
     assert {e.kind for e in report.errors} == {"input"}
@@ -250,7 +239,7 @@ def test_file_over_the_size_cap_is_skipped(tree: Path) -> None:
     (tree / "deploysafe.yaml").write_text("max_file_size: 2000\n", encoding="utf-8")
     (tree / "big.yaml").write_text("# padding\n" * 300, encoding="utf-8")
     cfg = configmod.load(tree / "deploysafe.yaml", "deploysafe.yaml")
-    report = run_scan(tree, cfg)
+    report = scan_tree(tree, cfg)
     assert errors(report) == [
         ("big.yaml", None, "file is 3000 bytes, over the 2000-byte cap; skipped")
     ]
@@ -266,7 +255,7 @@ def test_symlink_leaving_the_tree_is_reported_not_followed(tmp_path: Path, tree:
     (outside / "secret.yaml").write_text(GOOD.replace("name: good", "name: outside"))
     (tree / "escape.yaml").symlink_to(outside / "secret.yaml")
     (tree / "escape-dir").symlink_to(outside, target_is_directory=True)
-    report = run_scan(tree)
+    report = scan_tree(tree)
     target = outside.resolve()
     assert errors(report) == [
         ("escape-dir", None, f"symlink points outside the scanned tree ({target}); skipped"),
@@ -286,7 +275,7 @@ def test_symlink_inside_the_tree_is_fine(tree: Path) -> None:
     (tree / "sub" / "pod.yaml").write_text(GOOD.replace("name: good", "name: inner"))
     (tree / "alias.yaml").symlink_to(tree / "sub" / "pod.yaml")
     (tree / "alias-dir").symlink_to(tree / "sub", target_is_directory=True)
-    report = run_scan(tree)
+    report = scan_tree(tree)
     assert errors(report) == []
     # The target is scanned once, and findings name the real file, not the link.
     assert ds201(report) == [GOOD_DS201, ("sub/pod.yaml", 11, 7, "Pod app/inner")]
@@ -296,7 +285,7 @@ def test_symlink_inside_the_tree_is_fine(tree: Path) -> None:
 
 def test_broken_symlink_is_reported(tree: Path) -> None:
     (tree / "dangling.yaml").symlink_to(tree / "gone.yaml")
-    report = run_scan(tree)
+    report = scan_tree(tree)
     assert errors(report) == [("dangling.yaml", None, "broken symlink")]
     assert ds201(report) == [GOOD_DS201]
 
@@ -307,7 +296,7 @@ def test_unreadable_file_is_reported(tree: Path) -> None:
     locked.write_text(GOOD)
     locked.chmod(0)
     try:
-        report = run_scan(tree)
+        report = scan_tree(tree)
         assert errors(report) == [("locked.yaml", None, "cannot read: Permission denied")]
         assert ds201(report) == [GOOD_DS201]
         code, _ = cli_scan(tree)
@@ -321,7 +310,7 @@ def test_named_pipe_is_reported_not_read(tree: Path) -> None:
     # Reading a FIFO nobody writes to would block the scan forever.
     os.mkfifo(tree / "pipe.yaml")
     started = time.monotonic()
-    report = run_scan(tree)
+    report = scan_tree(tree)
     assert time.monotonic() - started < LIMIT_S
     assert errors(report) == [("pipe.yaml", None, "not a regular file (a pipe or device); skipped")]
     assert ds201(report) == [GOOD_DS201]
@@ -344,7 +333,7 @@ def test_bom_and_crlf_files_scan_with_the_right_lines(tree: Path) -> None:
     (tree / "both.yaml").write_bytes(
         b"\xef\xbb\xbf" + GOOD.replace("good", "both").replace("\n", "\r\n").encode()
     )
-    report = run_scan(tree)
+    report = scan_tree(tree)
     assert errors(report) == []
     assert ds201(report) == [
         ("bom.yaml", 11, 7, "Pod app/bom"),
@@ -372,7 +361,7 @@ def test_not_kubernetes_yaml_is_ignored_silently(tree: Path) -> None:
     # JSON that is no Kubernetes object: data arrays, JSONC configs with comments.
     (tree / "data.json").write_text('[1, 2, "three"]\n')
     (tree / "tsconfig.json").write_text('{\n  // comments are not JSON\n  "strict": true\n}\n')
-    report = run_scan(tree)
+    report = scan_tree(tree)
     assert errors(report) == []
     assert ds201(report) == [GOOD_DS201]
     assert (report.files, report.documents) == (10, 1)
@@ -403,7 +392,7 @@ items:
 - not an object
 """
     )
-    report = run_scan(tree)
+    report = scan_tree(tree)
     assert errors(report) == []
     assert ds201(report) == [GOOD_DS201, ("list.yaml", 17, 9, "Pod app/listed")]
     (listed,) = (f for f in report.findings if f.rule_id == "DS201" and f.file == "list.yaml")
@@ -435,7 +424,7 @@ spec:
   containers: {web: nginx}
 """
     )
-    report = run_scan(tree)
+    report = scan_tree(tree)
     assert errors(report) == []
     assert ds201(report) == [GOOD_DS201]
     assert report.documents == 4
@@ -444,7 +433,7 @@ spec:
 def test_errors_keep_their_order_and_kinds(tree: Path) -> None:
     (tree / "b.yaml").write_bytes(b"a: [\n")
     (tree / "a.yaml").write_bytes(b"\x00\x01")
-    report = run_scan(tree)
+    report = scan_tree(tree)
     assert report.errors == (
         ScanError("a.yaml", None, "binary file (NUL bytes); skipped"),
         ScanError(

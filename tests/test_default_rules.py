@@ -22,7 +22,7 @@ from deploysafe.rules.defaults import (
     network_policy,
 )
 from deploysafe.rules.defaults.network_policy import LabelSelector, Policy, Workload
-from tests.ruletools import docs, run_rule
+from tests.ruletools import docs, messages, run_rule
 
 PER_DOCUMENT = [r for r in DEFAULT_RULES if r.check is not None]
 
@@ -31,10 +31,6 @@ PER_DOCUMENT = [r for r in DEFAULT_RULES if r.check is not None]
 def test_examples(rule: Rule) -> None:
     assert run_rule(rule, rule.bad)
     assert run_rule(rule, rule.good) == []
-
-
-def messages(rule: Rule, text: str) -> list[str]:
-    return [v.message for _, v in run_rule(rule, text)]
 
 
 def pod(spec: str, name: str = "p", namespace: str = "shop") -> str:

@@ -16,11 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from deploysafe.cli import main
-from deploysafe.config import Config
-from deploysafe.engine import RenderOptions, Report, scan
+from deploysafe.engine import Report
 from deploysafe.formats import jsonfmt, junit, sarif, text
 from deploysafe.model import Practice
 from deploysafe.rules import BY_ID
+from tests.scantools import scan_tree
 
 DATA = Path(__file__).parent / "data"
 SARIF_SCHEMA = DATA / "sarif-schema-2.1.0.json"
@@ -80,7 +80,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(tree: Path) -> Report:
-    return scan([tree], Config(), root=tree, render=RenderOptions(enabled=False), jobs=1)
+    return scan_tree(tree)
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +310,7 @@ def test_junit_failures_are_the_failing_findings(report: Report) -> None:
 
 def test_junit_clean_scan_is_one_passing_case(tmp_path: Path) -> None:
     (tmp_path / "empty.yaml").write_text("")
-    clean = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(enabled=False), jobs=1)
+    clean = scan_tree(tmp_path)
     root = ET.fromstring(junit.render(clean))
     (suite,) = root
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("1", "0", "0")

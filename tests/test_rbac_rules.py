@@ -16,7 +16,7 @@ from deploysafe.rules.rbac import (
     wildcard,
 )
 from deploysafe.rules.rbac._policy import PolicyRule
-from tests.ruletools import run_rule
+from tests.ruletools import messages, run_rule
 
 
 @pytest.mark.parametrize("rule", RBAC_RULES, ids=lambda r: r.id)
@@ -34,10 +34,6 @@ metadata:
   name: r{ns}
 rules:
 {rules}"""
-
-
-def messages(rule: Rule, text: str) -> list[str]:
-    return [v.message for _, v in run_rule(rule, text)]
 
 
 def lines(rule: Rule, text: str) -> list[int]:

@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from deploysafe.cli import EXIT_FINDINGS, EXIT_USAGE, main
+from deploysafe.cli import EXIT_FINDINGS, EXIT_USAGE
+from tests import scantools
 from tests.secretgen import expand, fake_aws_key_id, fake_github_token
 
 GH = fake_github_token()
@@ -41,8 +41,7 @@ def tree(root: Path) -> None:
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    result = scantools.invoke(*args)
     return result.exit_code, result.output
 
 
