@@ -69,8 +69,8 @@ def _policy_config(config_path: Path | None) -> configmod.Config:
 @click.option(
     "--namespace",
     envvar="POD_NAMESPACE",
-    help="The namespace the webhook runs in (always exempt) [default: webhook.namespace, "
-    "else $POD_NAMESPACE, else deploysafe].",
+    help="The namespace the webhook runs in (always exempt) [default: $POD_NAMESPACE, "
+    "else webhook.namespace, else deploysafe].",
 )
 @click.option(
     "--fail-open",
