@@ -718,3 +718,48 @@ def test_serve_refuses_to_start_without_tls_or_with_a_bad_pair(folder: Path, pki
     )
     assert out.returncode == 2
     assert f"cannot load --cert {pki.cert} / --key {other.key}" in out.stderr
+
+
+def test_a_dead_worker_stops_the_whole_server(folder: Path, pki: Pki, config: Path) -> None:
+    """Half strength is not an option: the container restarts whole."""
+    import os
+    import signal
+
+    with serving(folder, pki=pki, config=config, args=["--workers", "2"]) as s:
+        assert s.proc is not None
+        children = Path(f"/proc/{s.proc.pid}/task/{s.proc.pid}/children").read_text().split()
+        assert len(children) == 2
+        os.kill(int(children[0]), signal.SIGKILL)
+        assert s.proc.wait(timeout=15) == 1
+        assert not Path(f"/proc/{children[1]}").exists() or _zombie(int(children[1]))
+        assert "worker exited; stopping the others" in s.log.read_text()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_port_in_use_is_a_usage_error(folder: Path, pki: Pki) -> None:
+    import subprocess
+
+    from tests.webhook_support import DEPLOYSAFE
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run(
+            [
+                str(DEPLOYSAFE), "serve", "--host", "127.0.0.1", "--port", str(port),
+                "--cert", str(pki.cert), "--key", str(pki.key),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            timeout=30,
+        )  # fmt: skip
+    assert out.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in out.stderr

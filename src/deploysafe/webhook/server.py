@@ -223,12 +223,13 @@ def make_config(
     )
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket that shares its port with the other workers (SO_REUSEPORT: the
-    kernel spreads connections over the workers evenly)."""
+def listen(host: str, port: int, *, shared: bool = False) -> socket.socket:
+    """A listening socket; `shared` lets the other workers bind the same port
+    (SO_REUSEPORT: the kernel spreads connections over them)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
     return sock
@@ -260,7 +261,7 @@ def run(build: Callable[[int], uvicorn.Config], *, host: str, port: int, workers
             code = 1
             try:
                 holder.close()
-                uvicorn.Server(build(i)).run(sockets=[listen(host, port)])
+                uvicorn.Server(build(i)).run(sockets=[listen(host, port, shared=True)])
                 code = 0
             except BaseException:
                 log.exception("worker failed", extra={"fields": {"worker": i}})
