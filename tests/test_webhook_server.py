@@ -763,3 +763,11 @@ def test_port_in_use_is_a_usage_error(folder: Path, pki: Pki) -> None:
         )  # fmt: skip
     assert out.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in out.stderr
+
+
+def test_log_names_the_route_called(server: Server) -> None:
+    review = shape("pod-create")
+    review["request"]["uid"] = "routed"
+    server.review(review, "/validate/enforce/default")
+    (line,) = server.reviews_logged("routed")
+    assert line["route"] == "/validate/enforce/default"

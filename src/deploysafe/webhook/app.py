@@ -218,7 +218,7 @@ def _record(
         "name": req.name,
         "user": req.username,
         "dry_run": req.dry_run,
-        "route": route.name,
+        "route": route.path,
         "allowed": verdict.allowed,
         "outcome": verdict.outcome,
         "denied": [_brief(f) for f in verdict.denied],

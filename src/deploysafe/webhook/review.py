@@ -159,10 +159,7 @@ class Route:
     modes: Modes
     label: str = ""  # e.g. "deploysafe.io/enforce=high"; "" for the defaults
     invalid: str | None = None  # a mode whose label has a value we do not know
-
-    @property
-    def name(self) -> str:
-        return self.label or "defaults"
+    path: str = "/validate"
 
 
 def route_for(policy: WebhookPolicy, mode: str | None = None, level: str | None = None) -> Route:
@@ -173,17 +170,18 @@ def route_for(policy: WebhookPolicy, mode: str | None = None, level: str | None 
         return Route(d)
     if mode not in MODES or level is None:
         raise LookupError(mode)
-    off = Modes(None, None, None)
+    path = f"/validate/{mode}/{level}"
     if level == "default":
-        return Route(Modes(**{m: getattr(d, m) if m == mode else None for m in MODES}))
+        return Route(Modes(**{m: getattr(d, m) if m == mode else None for m in MODES}), path=path)
     if level == "invalid":
-        return Route(off, f"{LABEL_PREFIX}{mode}=?", invalid=mode)
+        return Route(Modes(None, None, None), f"{LABEL_PREFIX}{mode}=?", mode, path)
     if level not in LEVELS:
         raise LookupError(level)
     chosen = _parse_level(level)
     return Route(
         Modes(**{m: chosen if m == mode else None for m in MODES}),
         f"{LABEL_PREFIX}{mode}={level}",
+        path=path,
     )
 
 
