@@ -256,3 +256,31 @@ def test_large_non_yaml_files_are_read_for_secrets_up_to_a_larger_cap(tmp_path: 
         ("big.yaml", "file is 2000 bytes, over the 1000-byte cap; skipped"),
         ("huge.log", "file is 20000 bytes, over the 10000-byte cap; skipped"),
     ]
+
+
+def test_odd_value_types_do_not_crash_rules(tmp_path: Path) -> None:
+    """Lists where strings belong (the API server would reject them; a scan must not crash)."""
+    text = pod().replace(
+        "      privileged: true",
+        "      privileged: true\n      seccompProfile: {type: [a]}\n"
+        "      capabilities: {add: [{x: 1}]}\n      seLinuxOptions: {type: [b]}",
+    )
+    r = run(tmp_path, text)
+    assert r.errors == ()
+    assert {"DS201", "DS207", "DS216", "DS217"} <= {f.rule_id for f in r.findings}
+
+
+def test_a_failing_rule_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    from deploysafe.engine import Partial, check_document, settings_for
+    from deploysafe.rules import BY_ID
+    from tests.ruletools import docs
+
+    def broken(doc, ctx):  # type: ignore[no-untyped-def]
+        raise KeyError("boom")
+        yield
+
+    rule = replace(BY_ID["DS201"], check=broken)
+    out = Partial()
+    check_document(docs(pod())[0], settings_for(Config(), {}), [rule], out)
+    assert [(e.line, e.kind) for e in out.errors] == [(1, "internal")]
+    assert "rule DS201 failed on this document (KeyError: 'boom')" in out.errors[0].message

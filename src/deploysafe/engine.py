@@ -294,9 +294,20 @@ def check_document(doc: Document, s: Settings, rules: Sequence[Rule], out: Parti
             continue
         if rule.target is not doc.type or rule.check is None:
             continue
-        for v in rule.check(doc, ctx):
-            finding = _finding(rule, v, doc, s)
-            out.findings.append(_suppressed(finding, doc.lines, waivers, s, out))
+        try:
+            for v in rule.check(doc, ctx):
+                finding = _finding(rule, v, doc, s)
+                out.findings.append(_suppressed(finding, doc.lines, waivers, s, out))
+        except Exception as exc:  # a rule bug costs one check and says so; the gate fails
+            out.errors.append(
+                ScanError(
+                    doc.file,
+                    doc.locate(())[0],
+                    f"rule {rule.id} failed on this document ({type(exc).__name__}: {exc}); "
+                    "the document is not fully checked",
+                    kind="internal",
+                )
+            )
 
 
 def _collect(rule: Rule, doc: Document, ctx: Context, out: Partial) -> None:

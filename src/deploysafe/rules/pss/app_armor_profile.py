@@ -42,7 +42,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     for who, sc, path in security_contexts(pod, ctrs):
         if is_set(sc, "appArmorProfile"):
             kind = as_map(sc["appArmorProfile"]).get("type")
-            if kind not in ALLOWED_TYPES:
+            if not isinstance(kind, str) or kind not in ALLOWED_TYPES:
                 yield Violation(
                     (*path, "appArmorProfile", "type"),
                     f"{who} sets AppArmor profile type {kind!r}",

@@ -36,7 +36,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     for c in found[1]:
         added = as_list(as_map(c.security_context.get("capabilities")).get("add"))
         for i, cap in enumerate(added):
-            if cap not in ALLOWED:
+            if not isinstance(cap, str) or cap not in ALLOWED:
                 yield Violation(
                     sc_path(c, "capabilities", "add", i), f"{c.label} adds capability {cap}"
                 )

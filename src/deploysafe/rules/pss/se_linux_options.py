@@ -33,7 +33,7 @@ def _problems(
     opts: Mapping[str, Any], path: Path, who: str, types: frozenset[str]
 ) -> Iterator[Violation]:
     kind = opts.get("type")
-    if kind is not None and kind not in types:
+    if kind is not None and (not isinstance(kind, str) or kind not in types):
         yield Violation((*path, "type"), f"{who} sets SELinux type {kind!r}")
     for key in ("user", "role"):
         value = opts.get(key)

@@ -49,7 +49,7 @@ def explicit_violations(pod: PodTemplate, ctrs: list[Container]) -> Iterator[Vio
     for who, sc, path in security_contexts(pod, ctrs):
         if is_set(sc, "seccompProfile"):
             kind = as_map(sc["seccompProfile"]).get("type")
-            if kind not in ALLOWED_TYPES:
+            if not isinstance(kind, str) or kind not in ALLOWED_TYPES:
                 yield Violation(
                     (*path, "seccompProfile", "type"), f"{who} sets seccomp profile {kind!r}"
                 )

@@ -27,7 +27,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         return
     yield from explicit_violations(pod, ctrs)
     pod_type = as_map(pod.security_context.get("seccompProfile")).get("type")
-    if pod_type in ALLOWED_TYPES:
+    if isinstance(pod_type, str) and pod_type in ALLOWED_TYPES:
         return
     for c in ctrs:
         if not is_set(c.security_context, "seccompProfile"):

@@ -61,7 +61,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     safe = safe_sysctls(ctx.pss_version)
     for i, sysctl in enumerate(as_list(pod.security_context.get("sysctls"))):
         name = as_map(sysctl).get("name")
-        if name not in safe:
+        if not isinstance(name, str) or name not in safe:
             yield Violation(
                 pod_sc_path(pod, "sysctls", i, "name"), f"pod sets unsafe sysctl {name}"
             )
