@@ -309,3 +309,22 @@ def test_docs_worked_example_is_what_the_server_answers(tmp_path: Path) -> None:
     req = rv.parse(body)
     got = rv.response(req.uid, r.review(req, rv.route_for(r.policy)))
     assert got == json.loads(response.group(1))
+
+
+def test_a_rule_that_cannot_judge_the_object_fails_the_review(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a warning: the object was not fully checked, so the review errors (and the
+    server then denies unless --fail-open, as above)."""
+    from dataclasses import replace
+
+    from deploysafe.rules import BY_ID
+
+    def broken(doc, ctx):  # type: ignore[no-untyped-def]
+        raise KeyError("boom")
+        yield
+
+    monkeypatch.setitem(BY_ID, "DS201", replace(BY_ID["DS201"], check=broken))
+    r = reviewer(tmp_path)
+    with pytest.raises(RuntimeError, match="rule DS201 failed on this document"):
+        verdict(r, shape("pod-create"), rv.route_for(r.policy, "enforce", "high"))

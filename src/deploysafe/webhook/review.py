@@ -306,6 +306,9 @@ class Reviewer:
                     )
                     f = suppress.apply(f, waiver, s.today)
                 found.append(f)
+        internal = [e.message for e in out.errors if e.kind == "internal"]
+        if internal:  # a rule could not judge the object: fail closed like any error
+            raise RuntimeError(internal[0])
         found.sort(key=lambda f: (-f.severity, f.rule_id, f.pointer))
         return found, sorted({e.message for e in out.errors})
 
