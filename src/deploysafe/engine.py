@@ -176,16 +176,19 @@ def targets_of(rule_ids: Iterable[str]) -> frozenset[Target]:
 # ---------------------------------------------------------------- namespaces
 
 
-_NS_KIND = re.compile(r"(?:^|\n)kind:[ \t]*[\"']?Namespace[\"']?[ \t]*\r?(?:\n|$)")
+_NS_KIND = re.compile(rb"kind:[ \t]*[\"']?Namespace[\"']?[ \t]*\r?(?:\n|$)")
 
 
-def _has_namespace(text: str) -> bool:
-    """Does a top-level `kind: Namespace` occur? str.find first: the regex runs only near hits."""
-    i = text.find("kind:")
+def _has_namespace(raw: bytes) -> bool:
+    """Does a top-level `kind: Namespace` occur? Only line-start `kind:` is looked at, on
+    bytes, so the files without one (nearly all) are never decoded."""
+    if raw.startswith(b"kind:") and _NS_KIND.match(raw):
+        return True
+    i = raw.find(b"\nkind:")
     while i != -1:
-        if (i == 0 or text[i - 1] == "\n") and _NS_KIND.match(text, max(i - 1, 0)):
+        if _NS_KIND.match(raw, i + 1):
             return True
-        i = text.find("kind:", i + 5)
+        i = raw.find(b"\nkind:", i + 6)
     return False
 
 
@@ -221,11 +224,14 @@ def _namespace_prepass(files: Sequence[Job], max_size: int) -> dict[str, Namespa
             st = path.stat()
             if not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
                 continue
-            text = path.read_text(encoding="utf-8-sig", errors="replace")
+            if not name.endswith(sources.YAML_SUFFIXES):
+                continue
+            raw = path.read_bytes()
         except OSError:
             continue
-        if "Namespace" not in text or not _has_namespace(text):
+        if not _has_namespace(raw):
             continue
+        text = raw.decode("utf-8-sig", errors="replace")
         out.update(namespaces_in(load_kubernetes(text, display).documents))
     return out
 
@@ -380,6 +386,7 @@ def _suppressed(
 # Files that are not YAML/JSON are read only for secrets: a minified bundle or a large log is
 # still worth that, up to this many times the configured cap.
 _TEXT_CAP_FACTOR = 10
+_CHUNK_FILES = 48
 
 
 def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanError | None]:
@@ -476,13 +483,15 @@ def _chunks(files: Sequence[Job], n: int) -> Iterator[list[Job]]:
         except OSError:
             sized.append((0, job))
     total = sum(size for size, _ in sized) or 1
-    target = max(total // (n * 8), 256 * 1024)
+    # Bytes are a poor measure of work (CRD bytes are skipped, small manifests are parsed
+    # and checked), so chunks are also capped by file count.
+    target = max(total // (n * 32), 64 * 1024)
     chunk: list[Job] = []
     acc = 0
     for size, job in sized:
         chunk.append(job)
         acc += size
-        if acc >= target:
+        if acc >= target or len(chunk) >= _CHUNK_FILES:
             yield chunk
             chunk, acc = [], 0
     if chunk:
