@@ -284,7 +284,7 @@ def check_document(doc: Document, s: Settings, rules: Sequence[Rule], out: Parti
         return
     out.documents += kube
     ctx, pss_on = context_for(doc, s)
-    active = _active_ids(tuple(r.id for r in rules), ctx.pss_level, ctx.pss_version)
+    active = _active_ids(s.rule_ids, ctx.pss_level, ctx.pss_version)
     waivers: list[suppress.Waiver] = []
     if kube:
         waivers, problems = _waivers(doc, s)
@@ -292,13 +292,15 @@ def check_document(doc: Document, s: Settings, rules: Sequence[Rule], out: Parti
             line = doc.locate(("metadata", "annotations"))[0]
             out.errors.append(ScanError(doc.file, line, problem))
     for rule in rules:
+        if rule.target is not doc.type and not (kube and rule.target is Target.KUBERNETES_SET):
+            continue
         if rule.pss is not None and (not pss_on or rule.id not in active):
             continue
         if rule.target is Target.KUBERNETES_SET:
             if kube and rule.collect is not None:
                 _collect(rule, doc, ctx, out)
             continue
-        if rule.target is not doc.type or rule.check is None:
+        if rule.check is None:
             continue
         try:
             for v in rule.check(doc, ctx):

@@ -28,7 +28,7 @@ _TEMPLATE_PATHS: Mapping[str, Path] = {
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity hash: cached per document
 class PodTemplate:
     """A pod's metadata and spec inside a document, with their paths."""
 
@@ -119,7 +119,14 @@ def pod_template(doc: Document) -> PodTemplate | None:
 
 def containers(pod: PodTemplate) -> Iterator[Container]:
     """Every container of the pod, init and ephemeral ones included, in PSA's order."""
-    for fld in CONTAINER_FIELDS:
-        for i, c in enumerate(as_list(pod.spec.get(fld))):
-            if isinstance(c, dict):
-                yield Container((*pod.spec_path, fld, i), c, fld)
+    return iter(_containers(pod))
+
+
+@functools.lru_cache(maxsize=16)  # asked by every pod rule, for the same (cached) pod
+def _containers(pod: PodTemplate) -> tuple[Container, ...]:
+    return tuple(
+        Container((*pod.spec_path, fld, i), c, fld)
+        for fld in CONTAINER_FIELDS
+        for i, c in enumerate(as_list(pod.spec.get(fld)))
+        if isinstance(c, dict)
+    )
