@@ -284,3 +284,24 @@ def test_a_failing_rule_is_an_error_not_a_crash(tmp_path: Path) -> None:
     check_document(docs(pod())[0], settings_for(Config(), {}), [rule], out)
     assert [(e.line, e.kind) for e in out.errors] == [(1, "internal")]
     assert "rule DS201 failed on this document (KeyError: 'boom')" in out.errors[0].message
+
+
+def test_a_crd_is_skipped_by_its_kind_unread() -> None:
+    from deploysafe.yamlload import top_level_kind
+
+    crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  x: 1\n"
+    assert top_level_kind(crd) == "CustomResourceDefinition"
+    assert top_level_kind(crd.replace("\n", "\r\n")) == "CustomResourceDefinition"
+
+
+def test_a_later_kind_key_is_never_skipped_by_the_first(tmp_path: Path) -> None:
+    # The parser keeps the last of duplicate keys: this is a Pod, not a CRD.
+    crd = "kind: CustomResourceDefinition\n"
+    for later in ("kind", '"kind"', "'kind'", "? kind\n", "!!str kind"):
+        text = pod().replace("kind: Pod\n", crd + later + ("" if "?" in later else ": Pod\n"))
+        if "?" in later:
+            text = text.replace("? kind\n", "? kind\n: Pod\n")
+        r = run(tmp_path, text)
+        assert (r.skipped, len(ds201(r))) == (0, 1), later
+    flow = '{"apiVersion": "v1",\nkind: CustomResourceDefinition, "kind": "Pod"}\n'
+    assert run(tmp_path, flow).skipped == 0

@@ -247,12 +247,27 @@ def split_documents(text: str) -> list[tuple[int, str]]:
 
 
 _KIND_VALUE = re.compile(r"[ \t]*[\"']?([A-Za-z0-9]+)")
+# A document is only skipped by its first top-level `kind:` when no later line can start
+# another `kind` key (the last of duplicate keys wins: plain, quoted, tagged, anchored,
+# aliased, explicit or flow) and nothing before it opens a flow scalar or collection that
+# could hold that line. PyYAML's rarer line breaks (lone CR, NEL, LS, PS) take the slower
+# pattern.
+_OPENERS = ('"', "'", "{", "[")
+_NEXT_KEY = re.compile(r"\n(?:kind|[\"'?*!&{\[])")
+_ODD_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+_NEXT_KEY_ANY_BREAK = re.compile(r"[\n\r\x85\u2028\u2029](?:kind|[\"'?*!&{\[])")
 
 
 def top_level_kind(chunk: str) -> str | None:
-    """The value of a top-level `kind:` key, found without parsing."""
+    """The value of a top-level `kind:` key, found without parsing; None when the text
+    leaves any doubt which `kind` the parser keeps."""
     i = 0 if chunk.startswith("kind:") else chunk.find("\nkind:") + 1
     if i == 0 and not chunk.startswith("kind:"):
         return None
     m = _KIND_VALUE.match(chunk, i + 5)
-    return m.group(1) if m else None
+    if m is None or any(chunk.find(c, 0, i) != -1 for c in _OPENERS):
+        return None
+    odd = any(c in chunk for c in _ODD_BREAKS)
+    if (_NEXT_KEY_ANY_BREAK if odd else _NEXT_KEY).search(chunk, i + 5):
+        return None
+    return m.group(1)
