@@ -305,3 +305,11 @@ def test_a_later_kind_key_is_never_skipped_by_the_first(tmp_path: Path) -> None:
         assert (r.skipped, len(ds201(r))) == (0, 1), later
     flow = '{"apiVersion": "v1",\nkind: CustomResourceDefinition, "kind": "Pod"}\n'
     assert run(tmp_path, flow).skipped == 0
+
+
+def test_an_exclude_without_the_dot_keeps_a_dot_folder(tmp_path: Path) -> None:
+    for folder in ("config", ".config"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "pod.yaml").write_text(pod())
+    r = scan([tmp_path], replace(Config(), exclude=("config",)), root=tmp_path, jobs=1)
+    assert {f.file for f in ds201(r)} == {".config/pod.yaml"}

@@ -143,7 +143,8 @@ def discover(
             dirnames[:] = [
                 n
                 for n in dirnames
-                if n not in SKIP_DIRS and not _excluded(f"{rel_dir}/{n}".lstrip("./"), exclude)
+                if n not in SKIP_DIRS
+                and not _excluded(f"{rel_dir}/{n}".removeprefix("./"), exclude)
             ]
             for n in links:  # folder symlinks are not followed; say so when they leave
                 _outside_link(inv, d / n, tree)
