@@ -565,12 +565,7 @@ def _finish(
     findings = partial.findings + decide_sets(partial.facts, s)
     final = []
     for f in findings:
-        if f.suppressed is None:
-            res = f.resource
-            key = suppress.resource_key(res.kind, res.namespace, res.name) if res else ""
-            f = suppress.apply(
-                f, suppress.config_waiver(config.exceptions, f.rule_id, f.file, key), s.today
-            )
+        f = suppress.by_config(f, config.exceptions, s.today)
         if f.suppressed is None and baseline is not None and f.fingerprint in baseline:
             f = replace(f, suppressed=Suppression("baseline", "in the baseline"))
         final.append(f)

@@ -114,6 +114,16 @@ def config_waiver(
     return None
 
 
+def by_config(finding: Finding, exceptions: Iterable[Exception_], today: dt.date) -> Finding:
+    """The finding, suppressed by the first config exception that matches it (if none has
+    suppressed it already)."""
+    if finding.suppressed is not None:
+        return finding
+    res = finding.resource
+    key = resource_key(res.kind, res.namespace, res.name) if res else ""
+    return apply(finding, config_waiver(exceptions, finding.rule_id, finding.file, key), today)
+
+
 def apply(finding: Finding, waiver: Waiver | None, today: dt.date) -> Finding:
     """The finding, suppressed by `waiver` unless it has expired."""
     from dataclasses import replace

@@ -298,14 +298,7 @@ class Reviewer:
                 if key in seen:
                     continue
                 seen.add(key)
-                if f.suppressed is None:
-                    res = f.resource
-                    rk = suppress.resource_key(res.kind, res.namespace, res.name) if res else ""
-                    waiver = suppress.config_waiver(
-                        self.config.exceptions, f.rule_id, "admission", rk
-                    )
-                    f = suppress.apply(f, waiver, s.today)
-                found.append(f)
+                found.append(suppress.by_config(f, self.config.exceptions, s.today))
         internal = [e.message for e in out.errors if e.kind == "internal"]
         if internal:  # a rule could not judge the object: fail closed like any error
             raise RuntimeError(internal[0])
