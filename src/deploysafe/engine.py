@@ -21,7 +21,7 @@ from typing import Any
 
 from deploysafe import sources, suppress, yamlload
 from deploysafe.config import Config
-from deploysafe.discover import KUSTOMIZATION_NAMES, Inventory, discover
+from deploysafe.discover import KUSTOMIZATION_NAMES, YAML_SUFFIXES, Inventory, discover
 from deploysafe.documents import Document, LoadResult, load_kubernetes
 from deploysafe.k8s import pod_template
 from deploysafe.model import (
@@ -224,7 +224,7 @@ def _namespace_prepass(files: Sequence[Job], max_size: int) -> dict[str, Namespa
             st = path.stat()
             if not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
                 continue
-            if not name.endswith(sources.YAML_SUFFIXES):
+            if not name.endswith(YAML_SUFFIXES):
                 continue
             raw = path.read_bytes()
         except OSError:
@@ -394,7 +394,7 @@ _CHUNK_FILES = 48
 def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanError | None]:
     # Only YAML/JSON must be valid text; any other file is read for secrets only, so a
     # binary one (an image, a wheel) is skipped silently and bad UTF-8 is replaced.
-    structured = display.endswith(sources.YAML_SUFFIXES)
+    structured = display.endswith(YAML_SUFFIXES)
     cap = max_size if structured else max_size * _TEXT_CAP_FACTOR
     try:
         st = path.stat()
@@ -560,7 +560,6 @@ def _finish(
     config: Config,
     baseline: frozenset[str] | None,
     notes: Sequence[str],
-    snippets: Mapping[str, Sequence[str]] | None = None,
 ) -> Report:
     findings = partial.findings + decide_sets(partial.facts, s)
     final = []

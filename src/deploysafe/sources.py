@@ -13,11 +13,10 @@ from pathlib import Path, PurePosixPath
 from deploysafe import dockerfile
 from deploysafe.ci import gitlab
 from deploysafe.ci import loaders as ci_loaders
+from deploysafe.discover import YAML_SUFFIXES
 from deploysafe.dockerfile import is_dockerfile
 from deploysafe.documents import Document, LoadResult, load_kubernetes
 from deploysafe.model import ScanError, Target
-
-YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 # (text, display path, path on disk or None for in-memory input) -> documents.
 Builder = Callable[[str, str, Path | None], LoadResult]
