@@ -7,7 +7,6 @@ back, so memory stays flat however large the tree is.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import os
@@ -143,8 +142,9 @@ def settings_for(
     annotations: bool | None = None,
     today: dt.date | None = None,
 ) -> Settings:
+    rule_ids = rules_for(config)
     return Settings(
-        rule_ids=rules_for(config),
+        rule_ids=rule_ids,
         severities={rid: s.severity for rid, s in config.rules.items() if s.severity is not None},
         policy=config.policy,
         pss_version=config.pss_version,
@@ -153,7 +153,7 @@ def settings_for(
         annotations=config.annotation_suppressions if annotations is None else annotations,
         max_file_size=config.max_file_size,
         today=today or dt.date.today(),
-        targets=targets_of(rules_for(config)),
+        targets=targets_of(rule_ids),
         options=feature_options(config),
     )
 
@@ -476,14 +476,18 @@ def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
     return out
 
 
-def _chunks(files: Sequence[Job], n: int) -> Iterator[list[Job]]:
-    """Chunks of roughly equal bytes, many more than workers, so both stay busy."""
+def _sized(files: Sequence[Job]) -> list[tuple[int, Job]]:
     sized = []
     for job in files:
         try:
             sized.append((os.stat(job[0]).st_size, job))
         except OSError:
             sized.append((0, job))
+    return sized
+
+
+def _chunks(sized: Sequence[tuple[int, Job]], n: int) -> Iterator[list[Job]]:
+    """Chunks of roughly equal bytes, many more than workers, so both stay busy."""
     total = sum(size for size, _ in sized) or 1
     # Bytes are a poor measure of work (CRD bytes are skipped, small manifests are parsed
     # and checked), so chunks are also capped by file count.
@@ -503,19 +507,16 @@ def _chunks(files: Sequence[Job], n: int) -> Iterator[list[Job]]:
 def check_files(files: Sequence[Job], s: Settings, jobs: int | None) -> Partial:
     out = Partial()
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    total = 0
-    for job in files:
-        with contextlib.suppress(OSError):
-            total += os.stat(job[0]).st_size
+    sized = _sized(files) if workers > 1 else []  # one stat per file, for both decisions
     # Processes pay off only for real trees; small scans stay in-process.
-    if workers <= 1 or total < 2 * 1024 * 1024:
+    if workers <= 1 or sum(size for size, _ in sized) < 2 * 1024 * 1024:
         out.merge(_chunk_worker(s, files))
         return out
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for part in pool.map(_chunk_worker, _repeat(s), _chunks(files, workers)):
+        for part in pool.map(_chunk_worker, _repeat(s), _chunks(sized, workers)):
             out.merge(part)
     return out
 
