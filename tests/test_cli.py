@@ -290,3 +290,12 @@ def test_explain_unknown_rule_is_a_usage_error() -> None:
     result = run("explain", "DS999")
     assert result.exit_code == EXIT_USAGE
     assert "Error: unknown rule 'DS999'; `deploysafe rules` lists them" in result.stderr
+
+
+def test_an_output_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(POD)
+    for option in ("--output", "--write-baseline"):
+        target = tmp_path / "missing" / "out.txt"
+        result = run("scan", str(tmp_path), option, str(target))
+        assert result.exit_code == EXIT_USAGE, option
+        assert f"Error: cannot write {target}: No such file or directory" in result.stderr

@@ -202,7 +202,7 @@ def scan(
             jobs=jobs,
         )
     if write_baseline is not None:
-        write_baseline.write_text(baselinemod.dump(report.findings), encoding="utf-8")
+        write_out(write_baseline, [baselinemod.dump(report.findings)])
     _emit(report, fmt, output, show_suppressed)
     sys.exit(exit_code(report, baseline_written=write_baseline is not None))
 
@@ -232,8 +232,17 @@ def _emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> 
         for part in parts:
             click.echo(part, nl=False)
     else:
+        write_out(output, parts)
+
+
+def write_out(output: Path, parts: Iterable[str]) -> None:
+    """Write a file the user named; one that cannot be written is a usage error (exit 2),
+    not a traceback."""
+    try:
         with output.open("w", encoding="utf-8") as fh:
             fh.writelines(parts)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 @main.command("rules")

@@ -21,6 +21,7 @@ from deploysafe.cli import (
     _emit,
     _load_config,
     exit_code,
+    write_out,
 )
 from deploysafe.model import Severity
 
@@ -251,7 +252,7 @@ def manifests(
     if output is None:
         click.echo(out, nl=False)
     else:
-        output.write_text(out, encoding="utf-8")
+        write_out(output, [out])
 
 
 @click.command()
@@ -350,7 +351,7 @@ def audit(
         if output is None:
             click.echo(out, nl=False)
         else:
-            output.write_text(out, encoding="utf-8")
+            write_out(output, [out])
     else:
         _emit(report, fmt, output, show_suppressed)
         if output is None:
