@@ -313,3 +313,12 @@ def test_an_exclude_without_the_dot_keeps_a_dot_folder(tmp_path: Path) -> None:
         (tmp_path / folder / "pod.yaml").write_text(pod())
     r = scan([tmp_path], replace(Config(), exclude=("config",)), root=tmp_path, jobs=1)
     assert {f.file for f in ds201(r)} == {".config/pod.yaml"}
+
+
+def test_an_unknown_enforce_level_is_restricted_as_psa_decides() -> None:
+    from deploysafe.engine import namespace_policy
+
+    label = "pod-security.kubernetes.io/enforce"
+    levels = {v: namespace_policy({label: v}) for v in ("privileged", "Privileged", "restrict")}
+    assert levels["privileged"] is not None and levels["privileged"].level is None
+    assert [levels[v].level for v in ("Privileged", "restrict")] == [Level.RESTRICTED] * 2

@@ -196,7 +196,9 @@ def namespace_policy(labels: Mapping[str, Any]) -> NamespacePolicy | None:
     enforce = labels.get(PSS_ENFORCE)
     if enforce is None:
         return None
-    level = {"baseline": Level.BASELINE, "restricted": Level.RESTRICTED}.get(str(enforce))
+    # As pod-security-admission's PolicyToEvaluate: a level it cannot parse is restricted
+    # (only an exact "privileged" turns the checks off).
+    level = {"privileged": None, "baseline": Level.BASELINE}.get(str(enforce), Level.RESTRICTED)
     try:
         version = parse_version(str(labels.get(PSS_ENFORCE_VERSION, "latest")))
     except ValueError:
