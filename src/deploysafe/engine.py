@@ -624,8 +624,10 @@ def scan(
     render_errors: list[ScanError] = []
     plain = inv.files
     owned: set[FsPath] = set()
+    # Each file's real path once (not once per chart): only charts and kustomizations ask.
+    real = {p: p.resolve() for p in plain} if inv.charts or inv.kustomizations else {}
     if render.enabled:
-        owned, rendered, render_errors, render_notes = _render_all(inv, plain, render)
+        owned, rendered, render_errors, render_notes = _render_all(inv, plain, real, render)
         notes += render_notes
     templates = [c.resolve() / "templates" for c in inv.charts]
     files: list[Job] = [
@@ -635,7 +637,7 @@ def scan(
             RENDERED
             if p in owned
             else TEMPLATE
-            if any(p.resolve().is_relative_to(t) for t in templates)
+            if any(real[p].is_relative_to(t) for t in templates)
             else PLAIN,
         )
         for p in plain
@@ -654,7 +656,7 @@ def scan(
 
 
 def _render_all(
-    inv: Inventory, plain: list[FsPath], opts: RenderOptions
+    inv: Inventory, plain: list[FsPath], real: Mapping[FsPath, FsPath], opts: RenderOptions
 ) -> tuple[set[FsPath], list[Document], list[ScanError], list[str]]:
     """Render charts and kustomizations; returns the files the renders own, among others."""
     if not inv.charts and not inv.kustomizations:
@@ -684,7 +686,7 @@ def _render_all(
                 )
                 docs.extend(res.documents)
                 errors.extend(res.errors)
-                owned.update(p.resolve() for p in plain if p.resolve().is_relative_to(chart))
+                owned.update(real[p] for p in plain if real[p].is_relative_to(chart))
             notes.append(f"rendered {len(inv.charts)} Helm chart(s) with {engine}")
     roots, patches = _kustomize_roots(inv.kustomizations)
     if roots:
@@ -707,14 +709,12 @@ def _render_all(
             # kustomization folder are inputs to the build, not objects of their own.
             folders = {f.resolve() for f in inv.kustomizations}
             owned.update(
-                p.resolve()
+                real[p]
                 for p in plain
-                if inv.display(p) in origins
-                or p.resolve().parent in folders
-                or p.resolve() in patches
+                if inv.display(p) in origins or real[p].parent in folders or real[p] in patches
             )
             notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
-    return {p for p in plain if p.resolve() in owned}, docs, errors, notes
+    return {p for p in plain if real[p] in owned}, docs, errors, notes
 
 
 def _kustomize_roots(folders: Sequence[FsPath]) -> tuple[list[FsPath], set[FsPath]]:
