@@ -322,3 +322,11 @@ def test_an_unknown_enforce_level_is_restricted_as_psa_decides() -> None:
     levels = {v: namespace_policy({label: v}) for v in ("privileged", "Privileged", "restrict")}
     assert levels["privileged"] is not None and levels["privileged"].level is None
     assert [levels[v].level for v in ("Privileged", "restrict")] == [Level.RESTRICTED] * 2
+
+
+def test_a_namespace_with_a_comment_on_its_kind_line_still_sets_the_level(tmp_path: Path) -> None:
+    ns = (
+        "apiVersion: v1\nkind: Namespace  # the shop\nmetadata:\n  name: shop\n  labels:\n"
+        "    pod-security.kubernetes.io/enforce: privileged\n---\n"
+    )
+    assert [f for f in run(tmp_path, ns + pod()).findings if f.pss is not None] == []

@@ -176,7 +176,7 @@ def targets_of(rule_ids: Iterable[str]) -> frozenset[Target]:
 # ---------------------------------------------------------------- namespaces
 
 
-_NS_KIND = re.compile(rb"kind:[ \t]*[\"']?Namespace[\"']?[ \t]*\r?(?:\n|$)")
+_NS_KIND = re.compile(rb"kind:[ \t]*[\"']?Namespace[\"']?[ \t]*(?:#[^\r\n]*)?\r?(?:\n|$)")
 
 
 def _has_namespace(raw: bytes) -> bool:
