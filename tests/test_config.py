@@ -76,3 +76,13 @@ def test_errors_name_key_and_line(tmp_path: Path, text: str, message: str) -> No
 def test_later_sections_are_accepted(tmp_path: Path) -> None:
     cfg = load(write(tmp_path, "environments: {}\ntenants: {}\n"))
     assert cfg.policy is Level.RESTRICTED
+
+
+def test_exception_rule_ids_are_checked_and_normalised(tmp_path: Path) -> None:
+    cfg = load(write(tmp_path, "exceptions:\n  - {rule: ds201, reason: vetted}\n"))
+    assert cfg.exceptions[0].rule == "DS201"
+    with pytest.raises(ConfigError) as err:
+        load(
+            write(tmp_path, "exceptions:\n  - {rule: DS9999, reason: vetted}\n"), "deploysafe.yaml"
+        )
+    assert str(err.value).startswith("deploysafe.yaml:2: exceptions.0.rule: unknown rule id")

@@ -283,7 +283,9 @@ def test_a_failing_rule_is_an_error_not_a_crash(tmp_path: Path) -> None:
     out = Partial()
     check_document(docs(pod())[0], settings_for(Config(), {}), [rule], out)
     assert [(e.line, e.kind) for e in out.errors] == [(1, "internal")]
-    assert "rule DS201 failed on this document (KeyError: 'boom')" in out.errors[0].message
+    assert out.errors[0].message == (
+        "rule DS201 failed on this document (KeyError); the document is not fully checked"
+    )
 
 
 def test_a_crd_is_skipped_by_its_kind_unread() -> None:
@@ -330,3 +332,37 @@ def test_a_namespace_with_a_comment_on_its_kind_line_still_sets_the_level(tmp_pa
         "    pod-security.kubernetes.io/enforce: privileged\n---\n"
     )
     assert [f for f in run(tmp_path, ns + pod()).findings if f.pss is not None] == []
+
+
+def test_namespace_labels_from_json_files(tmp_path: Path) -> None:
+    import json as _json
+
+    ns = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": "shop",
+            "labels": {"pod-security.kubernetes.io/enforce": "baseline"},
+        },
+    }
+    (tmp_path / "ns.json").write_text(_json.dumps(ns, indent=2))
+    assert pss_ids(run(tmp_path, RESTRICTED_ONLY.format(ns="shop"))) == set()
+
+
+def test_rule_crash_messages_never_quote_input(tmp_path: Path) -> None:
+    """An exception's text may hold a value from the file; errors carry its type only."""
+    from deploysafe.engine import Partial, check_document, settings_for
+    from deploysafe.rules import BY_ID
+    from tests.ruletools import docs
+
+    secretish = "pa" + "ss" + "w0rd-" + "x" * 12
+
+    def broken(doc, ctx):  # type: ignore[no-untyped-def]
+        raise ValueError(secretish)
+        yield
+
+    out = Partial()
+    check_document(
+        docs(pod())[0], settings_for(Config(), {}), [replace(BY_ID["DS201"], check=broken)], out
+    )
+    assert secretish not in out.errors[0].message

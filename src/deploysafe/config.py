@@ -224,7 +224,7 @@ def _build(r: Reader, top: dict[str, Any], file: str) -> Config:
             raise r.fail(p, "an exception needs a `reason`")
         exceptions.append(
             Exception_(
-                rule=r.string(e.get("rule", "*"), (*p, "rule")),
+                rule=_exception_rule(r, e.get("rule", "*"), (*p, "rule")),
                 reason=r.string(e["reason"], (*p, "reason")),
                 file=r.string(e.get("file", "*"), (*p, "file")),
                 resource=r.string(e.get("resource", "*"), (*p, "resource")),
@@ -240,6 +240,13 @@ def _build(r: Reader, top: dict[str, Any], file: str) -> Config:
             sup["annotations"], ("suppressions", "annotations")
         )
     return Config(**cfg)
+
+
+def _exception_rule(r: Reader, value: Any, path: Path) -> str:
+    rule = r.string(value, path).strip().upper()
+    if rule != "*" and rule not in _rule_ids():
+        raise r.fail(path, f"unknown rule id {value!r} (see `deploysafe rules`)")
+    return rule
 
 
 def _rule_ids() -> set[str]:

@@ -231,7 +231,8 @@ def _namespace_prepass(files: Sequence[Job], max_size: int) -> dict[str, Namespa
             raw = path.read_bytes()
         except OSError:
             continue
-        if not _has_namespace(raw):
+        json_ns = name.endswith(".json") and b'"Namespace"' in raw
+        if not json_ns and not _has_namespace(raw):
             continue
         text = raw.decode("utf-8-sig", errors="replace")
         out.update(namespaces_in(load_kubernetes(text, display).documents))
@@ -313,7 +314,8 @@ def check_document(doc: Document, s: Settings, rules: Sequence[Rule], out: Parti
                 ScanError(
                     doc.file,
                     doc.locate(())[0],
-                    f"rule {rule.id} failed on this document ({type(exc).__name__}: {exc}); "
+                    # The type only: an exception's text may quote input, secrets included.
+                    f"rule {rule.id} failed on this document ({type(exc).__name__}); "
                     "the document is not fully checked",
                     kind="internal",
                 )
@@ -474,7 +476,9 @@ def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
         try:
             check_file(FsPath(path), display, s, rules, out, mode=mode)
         except Exception as exc:  # a bug must cost one file, not the scan
-            out.errors.append(ScanError(display, None, f"internal error: {exc!r}"))
+            out.errors.append(
+                ScanError(display, None, f"internal error ({type(exc).__name__}); not checked")
+            )
     return out
 
 
