@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import os
 import re
 import stat
@@ -522,14 +523,9 @@ def check_files(files: Sequence[Job], s: Settings, jobs: int | None) -> Partial:
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for part in pool.map(_chunk_worker, _repeat(s), _chunks(sized, workers)):
+        for part in pool.map(_chunk_worker, itertools.repeat(s), _chunks(sized, workers)):
             out.merge(part)
     return out
-
-
-def _repeat(s: Settings) -> Iterator[Settings]:
-    while True:
-        yield s
 
 
 def decide_sets(facts: Mapping[str, list[Fact]], s: Settings) -> list[Finding]:

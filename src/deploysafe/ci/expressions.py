@@ -29,10 +29,6 @@ class Expression:
     end: int  # offset just past `}}`
     body: str  # the text between the braces
 
-    @property
-    def body_start(self) -> int:
-        return self.start + 3
-
 
 def find(text: str) -> Iterator[Expression]:
     """Every `${{ ... }}` in `text`, skipping `}}` inside string literals."""
@@ -340,10 +336,6 @@ def walk(node: Node) -> Iterator[Node]:
 def contexts(node: Node) -> Iterator[Context]:
     """Every context the expression reads, wherever it appears."""
     return (n for n in walk(node) if isinstance(n, Context))
-
-
-def calls(node: Node) -> Iterator[Call]:
-    return (n for n in walk(node) if isinstance(n, Call))
 
 
 def condition(text: str) -> Node | None:

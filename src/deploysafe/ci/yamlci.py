@@ -76,18 +76,6 @@ class CiDocument(Document):
             return self.position(s.start)
         return self.locate(path)
 
-    def find_in(self, path: Path, needle: str, occurrence: int = 0) -> tuple[int, int] | None:
-        """Where the n-th occurrence of `needle` sits inside a scalar's source text."""
-        s = self.scalars.get(path)
-        if s is None:
-            return None
-        at = s.start - 1
-        for _ in range(occurrence + 1):
-            at = self.text.find(needle, at + 1, s.end)
-            if at < 0:
-                return None
-        return self.position(at)
-
     def at_offset(self, path: Path, value: str, offset: int) -> tuple[int, int]:
         """Where character `offset` of a scalar's parsed `value` sits in the file: block
         scalars lose their indentation when parsed, so lines are matched one by one."""

@@ -108,11 +108,6 @@ def base_dir(cfg: Config) -> Path:
     return Path(cfg.path).resolve().parent if cfg.path else Path.cwd()
 
 
-def environment_names(cfg: Config) -> list[str]:
-    raw = cfg.sections.get("environments")
-    return [str(k) for k in raw] if isinstance(raw, dict) else []
-
-
 def load_environment(cfg: Config, name: str) -> Environment:
     envs = cfg.reader().mapping(cfg.sections.get("environments"), ("environments",))
     if name not in envs:

@@ -210,9 +210,6 @@ class EnvRepo:
         subject = message.decode(errors="replace").split("\n", 1)[0]
         return CommitInfo(sha, time, subject, signed)
 
-    def is_ancestor(self, older: str, newer: str) -> bool:
-        return self.git("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
-
     # ------------------------------------------------------------ writing
 
     def commit(

@@ -20,7 +20,7 @@ Everything generated passes deploysafe's own scan (a test asserts it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,6 @@ from deploysafe.gitops.environments import Environment
 from deploysafe.pss import format_version
 from deploysafe.tenants import CLUSTER_KINDS, Tenant
 
-ENGINES = ("argocd", "flux")
 IN_CLUSTER = "https://kubernetes.default.svc"
 MANAGED = {"app.kubernetes.io/managed-by": "deploysafe"}
 PSA = "pod-security.kubernetes.io"
@@ -345,11 +344,6 @@ def generate(
     if opts.engine == "argocd":
         files.append(File("argocd-default-project.yaml", (argocd_default_project(opts),), _DEFAULT))
     return files, notes
-
-
-def iter_objects(files: Sequence[File]) -> Iterator[Mapping[str, Any]]:
-    for f in files:
-        yield from f.objects
 
 
 _NS_COMMENT = (

@@ -773,7 +773,7 @@ def _assignments(
             continue
         if not quoted and raw[:1] in "{[|>&*!":
             continue  # a YAML/JSON structure, block scalar, anchor or tag: not a value
-        if not _value_allowed(kind, op, quoted, quoted_key, text, start):
+        if not _value_allowed(kind, op, quoted, quoted_key, text):
             continue
         value = raw[1:-1] if quoted else _trim(raw)
         if len(value) > _GENERIC_MAX:
@@ -793,9 +793,7 @@ def _trim(raw: str) -> str:
     return value
 
 
-def _value_allowed(
-    kind: str, op: str, quoted: bool, quoted_key: bool, text: str, key_start: int
-) -> bool:
+def _value_allowed(kind: str, op: str, quoted: bool, quoted_key: bool, text: str) -> bool:
     if op == ",":
         return quoted and quoted_key  # ("api_token", "value"): a default in a call
     if op in ("==", "!=", "===", "!==") and not quoted:

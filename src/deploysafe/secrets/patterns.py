@@ -120,10 +120,6 @@ def _docker_auth(secret: str) -> bool:
     return bool(sep and password and len(password) >= 4)
 
 
-def _not_all_digits(secret: str) -> bool:
-    return not secret.isdigit()
-
-
 def _mixed(secret: str) -> bool:
     """Letters and digits both present (ids of words or of numbers are not keys)."""
     return any(c.isdigit() for c in secret) and any(c.isalpha() for c in secret)

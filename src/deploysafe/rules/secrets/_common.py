@@ -30,7 +30,3 @@ def analysis(doc: Document, ctx: Context) -> Analysis | None:
         _Memo.result = analyse("\n".join(doc.lines), doc.file, p.options, doc.lines)
         _Memo.doc = doc
     return _Memo.result
-
-
-def text_of(*parts: str) -> str:
-    return "".join(parts)
