@@ -8,6 +8,7 @@ fails when recall drops or more negatives are flagged.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -55,18 +56,58 @@ def reported(text: str, name: str) -> bool:
     return any(f.practice is Practice.SECRETS or f.rule_id == "DS510" for f in report.findings)
 
 
+# Where deploysafe and gitleaks' labels differ on purpose: "label rule-id sha256(text)[:12]"
+# -> why. Everything else must agree: every positive found, no negative flagged.
+GITLEAKS_DISAGREE: dict[str, str] = {
+    # positives deploysafe does not report
+    "tp jwt 0902dfd07007": "the header is corrupted (`alg` is not JSON): no server "
+    "accepts it as a JWT, and deploysafe checks that header and payload decode",
+    "tp jwt 898fe98c2bc6": "the same corrupted JWT header",
+    "tp gcp-service-account f8c792f8e908": 'the bare line `"type": "service_account"` '
+    "holds no key; a key file is reported by its private_key_id, which every real one has",
+    "tp nuget-config-password e66e91b5cf6a": "`TestSource%Password%` takes its secret "
+    "from the environment variable %Password%: a reference, not a committed password",
+    "tp slack-legacy-bot-token a05655612599": "the token spells FaKe and its team id is "
+    "123456789012: a placeholder by deploysafe's markers",
+    # negatives deploysafe reports
+    "fp anthropic-api-key 379cb9fdc9ef": "an admin key: negative only for the api03 "
+    "rule; gitleaks' own anthropic-admin-api-key rule reports it too",
+    "fp anthropic-admin-api-key 4346ba48a5f0": "an api03 key: negative only for the admin "
+    "rule; gitleaks' own anthropic-api-key rule reports it too",
+    "fp curl-auth-header b9837ff3cbe6": "a signed JWT in an Authorization header: "
+    "negative only for curl-auth-header; gitleaks' own jwt rule reports it too",
+    "fp slack-user-token e6ba5be5877e": '`"token3": "xoxp-…"` with a 32-hex tail: '
+    "negative only for slack-user-token; gitleaks' own generic-api-key reports it too",
+    "fp mailchimp-api-key 94d36be7b191": "a key of Mailchimp's exact shape; gitleaks' "
+    "test lists it under `// False Negative` (its regex misses the call syntax)",
+    "fp freemius-secret-key 23ce48910f68": "gitleaks runs this rule on .php files only; "
+    "a literal `secret_key` of 32 random characters is hard-coded in any file",
+    "fp hashicorp-tf-password 199de2445acf": "gitleaks runs this rule on .tf/.hcl files "
+    "only; a literal password assigned in a .js file is hard-coded all the same",
+}
+
+
 def test_gitleaks_samples() -> None:
     tp = fp = found = flagged = 0
+    wrong, stale = [], []
     for row in _rows("gitleaks/rule_samples.jsonl.gz"):
         hit = reported(row["text"], row.get("name") or "snippet.txt")
-        if row["label"] == "tp":
+        positive = row["label"] == "tp"
+        if positive:
             tp, found = tp + 1, found + hit
         else:
             fp, flagged = fp + 1, flagged + hit
-    # README: finds 249 of 275 gitleaks positives, flags 26 of 321 negatives.
+        digest = hashlib.sha256(row["text"].encode()).hexdigest()[:12]
+        key = f"{row['label']} {row['rule_id']} {digest}"
+        if hit != positive and key not in GITLEAKS_DISAGREE:
+            wrong.append(key)
+        elif hit == positive and key in GITLEAKS_DISAGREE:
+            stale.append(key)
+    # README: finds 270 of 275 gitleaks positives, flags 7 of 321 negatives.
     assert (tp, fp) == (275, 321)
-    assert found >= 249, f"finds {found} of {tp}"
-    assert flagged <= 26, f"flags {flagged} of {fp}"
+    assert not wrong, f"disagreements with no reason: {wrong}"
+    assert not stale, f"these now agree; drop them from GITLEAKS_DISAGREE: {stale}"
+    assert (found, flagged) == (270, 7)
 
 
 # detect-secrets groups for types deploysafe supports, and the file each group stands for.
@@ -126,12 +167,12 @@ def test_gitleaks_rules_file_loads_and_finds() -> None:
     options = Options(types=custom)
     tp = found = fp = flagged = 0
     for row in _rows("gitleaks/rule_samples.jsonl.gz"):
-        hit = bool(analyse(row["text"], "snippet.txt", options).tokens)
+        hit = bool(analyse(row["text"], row.get("name") or "snippet.txt", options).tokens)
         if row["label"] == "tp":
             tp, found = tp + 1, found + hit
         else:
             fp, flagged = fp + 1, flagged + hit
-    # README: with gitleaks' own rules loaded, finds 273 of 275 and flags 47 of 321 (path
-    # and line allowlists are not applied; deploysafe's own rules flag 26).
+    # README: with gitleaks' own rules loaded, finds 273 of 275 and flags 44 of 321 (path
+    # allowlists are not applied; deploysafe's own rules flag 7).
     assert found >= 273, f"finds {found} of {tp}"
-    assert flagged <= 47, f"flags {flagged} of {fp}"
+    assert flagged <= 44, f"flags {flagged} of {fp}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ import textwrap
 import pytest
 
 from deploysafe.secrets.detect import analyse, file_kind, is_placeholder, is_reference
-from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
+from deploysafe.secrets.patterns import BY_ID, TOKEN_TYPES, TokenType
 from tests.secretgen import expand, fake_aws_key_id, fake_github_token, instance
 
 
@@ -23,7 +24,8 @@ def test_at_least_forty_types_with_unique_ids() -> None:
 @pytest.mark.parametrize("t", TOKEN_TYPES, ids=lambda t: t.id)
 def test_every_type_finds_its_example(t: TokenType) -> None:
     text = instance(t)
-    hits = analyse(text, "settings.conf").tokens
+    name = next(n for n in ("settings.conf", "NuGet.Config") if t.path is None or t.path.search(n))
+    hits = analyse(text, name).tokens
     assert [h.type.id for h in hits] == [t.id], text
 
 
@@ -181,3 +183,51 @@ def test_hostile_input_is_linear(expr: str) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert float(proc.stdout.strip()) < 20.0
+
+
+def test_path_scoped_type_reads_only_its_files() -> None:
+    nuget = BY_ID["nuget-cleartext-password"]
+    text = instance(nuget)
+    assert [h.type.id for h in analyse(text, "src/NuGet.Config").tokens] == [nuget.id]
+    assert analyse(text, "src/app.xml").tokens == []
+
+
+def test_curl_key_as_user_and_braced_values() -> None:
+    key = expand("{an:20}", 3)
+    assert [
+        h.secret for h in analyse(f'curl -u "{key}:" https://api.shop.internal/', "x.sh").tokens
+    ] == [key]
+    password = expand("{an:14}", 4)
+    text = f'curl --user "{{{expand("{hex:8}", 5)}}}":"{{{password}}}" https://api.shop.internal/'
+    assert [h.secret for h in analyse(text, "x.sh").tokens] == [password]
+    for template in ('curl -u "{user}:{token}" x', 'curl -u "$KEY:" x', 'curl -u "admin:" x'):
+        assert analyse(template, "x.sh").tokens == [], template
+
+
+def test_documented_public_samples_are_not_reported() -> None:
+    """Values known to be public (vendor docs, SDK tests) are matched by hash only."""
+    from deploysafe.secrets.detect import DOCUMENTED_SAMPLES, sample_hash
+
+    value = expand("{an:24}", 9)
+    assert analyse(f"api_key: {value}\n", "app.yaml").credentials
+    assert sample_hash(value) not in DOCUMENTED_SAMPLES
+    assert len(DOCUMENTED_SAMPLES) >= 20
+
+
+def test_secret_that_does_not_parse_is_read_as_text() -> None:
+    """Tab indentation or `kind: secret`: Kubernetes rejects it, but the value is committed."""
+    value = base64.b64encode(expand("{an:18}", 11).encode()).decode()
+    for head in ("kind: secret\ndata:\n\t", "kind: 'Secret'\ndata:\n\t", "kind: secret\ndata:\n  "):
+        text = f"apiVersion: v1\n{head}extra: {value}\nmetadata:\n\tname: s\n"
+        found = analyse(text, "secret.yaml").credentials
+        assert [(c.key, c.value, c.line) for c in found] == [("extra", value, 4)], head
+    short = base64.b64encode(b"bar\n").decode()
+    assert analyse(f"kind: secret\ndata:\n\textra: {short}\n", "s.yaml").credentials == []
+    template = "kind: secret\ndata:\n\tpassword: {{ .Values.password }}\n"
+    assert analyse(template, "s.yaml").credentials == []
+
+
+def test_secret_that_parses_is_left_to_ds310() -> None:
+    value = base64.b64encode(expand("{an:18}", 12).encode()).decode()
+    text = f"apiVersion: v1\nkind: Secret\ndata:  # base64\n  password: {value}\n"
+    assert analyse(text, "secret.yaml").credentials == []

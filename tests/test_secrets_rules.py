@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import textwrap
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from deploysafe.config import Config, ConfigError
 from deploysafe.dockerfile import parse, stages
 from deploysafe.engine import check_documents, scan
 from deploysafe.model import Target
+from tests.secretgen import expand
 
 SECRET_RULES = {"DS301", "DS302", "DS310", "DS311", "DS312", "DS313", "DS320", "DS321", "DS322"}
 SECRET_RULES |= {"DS510"}
@@ -262,3 +265,21 @@ def test_secrets_examples() -> None:
     assert insecure.errors == ()
     hardened = scan([EXAMPLES / "hardened"], Config(), root=EXAMPLES / "hardened", jobs=1)
     assert hardened.findings == () and hardened.errors == ()
+
+
+def _dockercfg_secret(auth: str, style: str) -> str:
+    config = json.dumps({"auths": {"https://registry.example/v1/": {"auth": auth}}})
+    blob = base64.b64encode(config.encode()).decode()
+    return (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: pull\n"
+        f"type: kubernetes.io/dockercfg\ndata:\n  .dockercfg: {style}\n    {blob}\n"
+    )
+
+
+@pytest.mark.parametrize("style", ["|", ">"])
+def test_docker_config_secret_is_judged_by_its_credentials(style: str) -> None:
+    """The registry host may be example-like; the `auth` decides (here a real-looking one)."""
+    auth = base64.b64encode(("ci:" + expand("{an:16}", 2)).encode()).decode()
+    assert found(_dockercfg_secret(auth, style), "pull.yaml") == [("DS310", 7)]
+    placeholder = base64.b64encode(b"ci:your-password-here").decode()
+    assert found(_dockercfg_secret(placeholder, style), "pull.yaml") == []

@@ -11,6 +11,8 @@ practice-5 finding, anything else that looks real is a hard-coded credential.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
 import functools
 import hashlib
@@ -39,6 +41,29 @@ DOCUMENTED_SAMPLES = frozenset(
     {
         # Azurite / Azure storage emulator: the account key published in Microsoft's docs
         "0011cc25eb4320717494d2703e8cba85743e71b500283c21c8b88147992f9059",
+        # API keys in firebase/firebase-android-sdk's tests and samples (public by design;
+        # gitleaks allowlists the same keys)
+        "f56e323494a6ffc2064e7a955908957d84f0755e5f975dabd64328d0359a8f7c",
+        "2037abcaffb2b77785da716cf7ccff4ff4d00c4ea930db0167b7d71f50af7eb4",
+        "3f370c9dd8225c63b5c77de1f785edc9712958f18bb612d5fa2e0ae33aeca682",
+        "e4a5542bb7fd7b67e943c71ad29c34b5972c9840597e7eda53e666f44d5da0b9",
+        "a19f89ab3555eac10c40741f6df79ecf0935998f15569f8db9d67bce0181fff6",
+        "0b476bdf9acf2123d547b5ae76f1e59884d8ec9553ee0c47e9f31fd4768f3f3c",
+        "eb540d2b6ee2a0a47c5779bc8a0141784c6b753840d4c6f4e2428a6e86e9e0b1",
+        "37f8f09bdf12c2f2eae4ead7273a62ddb0c23459cbf902892f282b57f7ed6619",
+        "8731261cb72d86267a32a532ebd3df429e2144e5e4ced7e13568bc9e6c8fb1b1",
+        "49f777db995e8260da7ca9ffdf0c08d66f0453e97ec967018baf2cdfe3b582d0",
+        "27a9a42931dff7eb2f8434e20a9bce976ea364e7bee49187f19d5cfeca9c7045",
+        "dc0fcf046c61640cbd1e8b999ada3262d722c2ca4bf42dceac999020ffdbb614",
+        "4c98242dcadc8b29005c6b4aad526552d5ea1842149154c0694adeec75847583",
+        "ea9bb1082cf95663f5faca23b8b15ef2aa0fce0a5c6df9c32dcb85b2e0a4513d",
+        "3a8b61d0f636b007840c0d40ba12bcf48465dc054cdc1a68704a33521d84b665",
+        "a6c814bc555ae62c7bd8b58ec07bf559c7ed3a009976a1e0acc9cef0d4473b41",
+        # The search-only Algolia key of the public npm-search index (yarnpkg/berry#6201)
+        "2f21fd9c81678e396751af8b2472e2bd209ff5ce38da144052fb6c024485982f",
+        # The two example passwords of Microsoft's nuget.config reference
+        "dba72c00f41f4e4c435e2491a5e1ce0140c7b5a6a498dc4847396b5e6368970c",
+        "a0702bc91d699f600970f4dc4992b13ede1a29d49fa0942dd4bed2b5e4b1016e",
     }
 )
 # (AWS's documented sample keys end in EXAMPLE and are placeholders by their marker.)
@@ -284,7 +309,7 @@ def analyse(
     low = text.lower()
     out = Analysis()
     spans: list[tuple[int, int]] = []
-    for hit, span in _tokens(text, low, options):
+    for hit, span in _tokens(text, low, path, options):
         if _overlaps(span, spans):
             continue
         spans.append(span)
@@ -294,12 +319,18 @@ def analyse(
     if kind == FileKind.SKIP:
         return out
     example = is_example_file(path)
-    skip = _owned_lines(lines if lines is not None else text.split("\n"), low, text)
+    yaml = path.lower().endswith((".yaml", ".yml"))
+    owned = _owned_lines(lines if lines is not None else text.split("\n"), low, text, yaml)
+    for line, col, key, raw, b64 in owned.loose:
+        value = _unquote(raw)
+        plain = (decoded(value) if b64 else value) or value
+        if not example and judge(key, plain, True, options) == "secret":
+            out.credentials.append(Assignment(key, value, line, col, True))
     for a_span, key, value, pw in _assignments(text, low, kind):
         if _overlaps(a_span, spans):
             continue
         line, col = where.at(a_span[0])
-        if line in skip:
+        if line in owned.lines:
             continue
         verdict = judge(key, value, pw, options)
         if verdict == "default":
@@ -310,26 +341,46 @@ def analyse(
 
 
 _KIND_SECRET = re.compile(r"^kind:\s*[\"']?Secret[\"']?\s*$")
-_KIND_SECRET_ANY = re.compile(r"^kind:[ \t]*[\"']?Secret[\"']?[ \t]*$", re.MULTILINE)
+# Any case, any indentation: what a text reading of a manifest Kubernetes would reject sees.
+_KIND_SECRET_LOOSE = re.compile(r"^[ \t]*kind:[ \t]*[\"']?secret[\"']?[ \t]*$", re.I | re.M)
+_DATA_KEY = re.compile(r"(?:data|stringData):[ \t]*(?:#.*)?$")
+_ENTRY = re.compile(
+    r"^[ \t]*[\"']?(?P<k>[A-Za-z0-9._-]{1,253})[\"']?[ \t]*:[ \t]*(?P<v>\S.*?)[ \t]*$"
+)
 
 
-def _owned_lines(lines: Sequence[str], low: str, text: str) -> set[int]:
+@dataclass(frozen=True, slots=True)
+class _Owned:
+    """What the settings pass leaves alone, and the Secret values only a text reading finds."""
+
+    lines: set[int] = field(default_factory=set)
+    # (line, column, key, value, base64) of `data`/`stringData` entries in a Secret that
+    # does not parse as one (tab indentation, `kind: secret`): DS310 never sees them.
+    loose: list[tuple[int, int, str, str, bool]] = field(default_factory=list)
+
+
+def _owned_lines(lines: Sequence[str], low: str, text: str, yaml: bool) -> _Owned:
     """Lines the settings pass leaves to structural rules: SealedSecret `encryptedData`
-    (ciphertext, not a secret) and a Kubernetes Secret's top-level `data`/`stringData`
-    (DS310 reads them, when the document is YAML that parses: no tab indentation)."""
+    (ciphertext, not a secret) and a Kubernetes Secret's `data`/`stringData` (DS310 reads
+    them when the document is YAML that parses; otherwise, in a .yaml file, they are
+    returned as loose)."""
     sealed = "encrypteddata:" in low
-    secret = any(k in low for k in ("kind: secret", "kind: 'secret", 'kind: "secret')) and (
-        _KIND_SECRET_ANY.search(text) is not None
-    )
+    secret = "kind:" in low and _KIND_SECRET_LOOSE.search(text) is not None
+    out = _Owned()
     if not sealed and not secret:
-        return set()
-    out: set[int] = set()
+        return out
     start = 0
     for end in [*(i for i, ln in enumerate(lines) if ln.startswith("---")), len(lines)]:
         doc = lines[start:end]
-        is_secret = secret and any(_KIND_SECRET.match(ln) for ln in doc)
-        is_secret = is_secret and not any(ln.startswith("\t") for ln in doc)
+        kinds = [ln for ln in doc if _KIND_SECRET_LOOSE.match(ln)] if secret else []
+        strict = any(_KIND_SECRET.match(ln) for ln in kinds) and not any(
+            ln.startswith("\t") for ln in doc
+        )
+        loose = yaml and bool(kinds) and not strict
+        # `data:` no deeper than `kind:`: the Secret's own, not a nested one
+        top = min(len(ln) - len(ln.lstrip()) for ln in kinds) if loose else 0
         indent: int | None = None
+        b64 = False
         for n, ln in enumerate(doc, start + 1):
             stripped = ln.lstrip()
             ind = len(ln) - len(stripped)
@@ -337,15 +388,32 @@ def _owned_lines(lines: Sequence[str], low: str, text: str) -> set[int]:
                 if stripped and not stripped.startswith("#") and ind <= indent:
                     indent = None
                 else:
-                    out.add(n)
+                    out.lines.add(n)
+                    m = _ENTRY.match(ln) if loose else None
+                    if m is not None:
+                        out.loose.append((n, m.start("v") + 1, m["k"], m["v"], b64))
                     continue
             if (sealed and stripped.startswith("encryptedData:")) or (
-                is_secret and ind == 0 and stripped.startswith(("data:", "stringData:"))
+                (strict or loose) and ind <= top and _DATA_KEY.match(stripped) is not None
             ):
-                out.add(n)
-                indent = ind
+                out.lines.add(n)
+                indent, b64 = ind, stripped.startswith("data:")
         start = end + 1
     return out
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def decoded(value: str) -> str | None:
+    """Base64 text decoded to UTF-8, or None when it is not that."""
+    try:
+        return base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
 
 
 def _overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
@@ -377,7 +445,9 @@ class _Automata:
         return auto, index
 
 
-def _tokens(text: str, low: str, options: Options) -> Iterable[tuple[TokenType, tuple[int, int]]]:
+def _tokens(
+    text: str, low: str, path: str, options: Options
+) -> Iterable[tuple[TokenType, tuple[int, int]]]:
     # Keyword -> end offsets where it occurs. lower() keeps offsets for almost all text;
     # where it does not (a few Unicode letters), every regex runs over the whole text.
     auto, index = _Automata.get(options.types)
@@ -391,6 +461,8 @@ def _tokens(text: str, low: str, options: Options) -> Iterable[tuple[TokenType, 
     types = options.types
     for i in sorted(chosen):
         t = types[i]
+        if t.path is not None and not t.path.search(path.replace("\\", "/")):
+            continue
         matches: Iterable[re.Match[str]]
         if t.multiline or not same or "" in t.keywords:
             matches = t.pattern.finditer(text)
@@ -452,14 +524,30 @@ def _mixed_enough(secret: str) -> bool:
     return len({c for c in secret if not c.isalnum() and c not in "-_./ "}) >= 3
 
 
+def _generated(value: str) -> bool:
+    """Random-looking: long enough, letters with digits, no placeholder marker."""
+    return (
+        len(value) >= 8
+        and entropy(value) >= 3.0
+        and _mixed_enough(value)
+        and any(c.isdigit() for c in value)
+        and not is_placeholder(value)
+        and not _sequential(value)
+    )
+
+
 _HOST_PLACEHOLDERS = ("example.com", "example.org", "example.net", "localhost", "127.0.0.1")
 
 
 def _credential_pair(m: re.Match[str], password: str, options: Options) -> bool:
     """user:password in a URL or a curl flag: a real-looking password, not a template."""
-    user = m.group("user") or ""
+    user = m.group("u") or ""
     if is_reference(password, options.references) or is_reference(user, options.references):
         return False
+    if "brace" in m.re.groupindex and (m.start("s") < 0 or m.group("brace")):
+        # `-u KEY:` (the key is the user) or `{value}`: only a generated-looking value counts,
+        # never a `{name}` template or a user name.
+        return _generated(password)
     if password.startswith("$") or user.startswith("$") or "%" in password[:1]:
         return False
     if password.lower() in DEFAULT_PASSWORDS or password.lower() == user.lower():
@@ -864,6 +952,8 @@ def judge(key: str, value: str, password_like: bool, options: Options) -> str | 
     if not any(c.isalnum() for c in v) or v.isdigit() or " " in v:
         return None
     if is_placeholder(v, options.placeholders) or _sequential(v):
+        return None
+    if sample_hash(v) in DOCUMENTED_SAMPLES:
         return None
     if v.lower() in DEFAULT_PASSWORDS:
         return None

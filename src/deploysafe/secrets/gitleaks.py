@@ -3,9 +3,10 @@
 Supported per rule: `id`, `description`, `regex` (Go RE2 syntax, translated), `secretGroup`,
 `entropy`, `keywords`, and allowlists (`[rules.allowlist]` or `[[rules.allowlists]]`, and the
 global `[allowlist]`) with `regexes` (target `secret`, `match` or `line`, all judged on the
-secret here), `stopwords` and `condition`. Not supported, and said so: path-only rules and
-`path` scoping (a rule applies to every file), composite rules (`required`), `[extend]`
-(the default set is always deploysafe's own).
+secret here), `stopwords` and `condition`, and `path` (the rule then reads only the files
+whose path it matches). Not supported, and said so: path-only rules (they name files, not
+secrets), composite rules (`required`), `[extend]` (the default set is always deploysafe's
+own).
 """
 
 from __future__ import annotations
@@ -165,6 +166,7 @@ def load(path: Path) -> tuple[TokenType, ...]:
             group = int(rule["secretGroup"]) if "secretGroup" in rule else None
         except (TypeError, ValueError):
             raise RulesError(f"{where}: entropy and secretGroup must be numbers") from None
+        scope = _compile(str(rule["path"]), where) if rule.get("path") else None
         out.append(
             TokenType(
                 id=rid,
@@ -178,6 +180,7 @@ def load(path: Path) -> tuple[TokenType, ...]:
                 group=group,
                 custom=True,
                 multiline=True,
+                path=scope,
             )
         )
     return tuple(out)

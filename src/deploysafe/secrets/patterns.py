@@ -43,6 +43,9 @@ class TokenType:
     # The match may span lines, or its keyword may be on another line than the match: the
     # regex then runs over the whole text instead of only the lines holding a keyword.
     multiline: bool = False
+    # Only files whose path (relative, '/'-separated) this searches: a format that means a
+    # credential in one kind of file only (a NuGet.config's `Password`).
+    path: re.Pattern[str] | None = None
 
     def span(self, m: re.Match[str]) -> tuple[int, int]:
         """Where the secret is in the text: group `s`, else `u`, else the whole match."""
@@ -72,6 +75,7 @@ def _t(
     flags: int = 0,
     markers_ok: bool = False,
     multiline: bool = False,
+    path: str | None = None,
 ) -> TokenType:
     return TokenType(
         id,
@@ -83,6 +87,7 @@ def _t(
         check,
         markers_ok,
         multiline=multiline,
+        path=re.compile(path) if path else None,
     )
 
 
@@ -127,6 +132,9 @@ def _mixed(secret: str) -> bool:
 
 _B64 = "A-Za-z0-9+/"
 _URL = "A-Za-z0-9_-"
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# A vendor-named setting (`SNYK_TOKEN = "`, `hubspot.key: `) up to its value's first character.
+_SET = r"[\w.-]{0,30}[\"']?\s{0,5}(?::{0,3}=|:|=>|\?=)\s{0,5}[\"']?"
 
 TOKEN_TYPES: tuple[TokenType, ...] = (
     # ---------------------------------------------------------------- cloud
@@ -344,16 +352,23 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     _t(
         "snyk-token",
         "Snyk API token (a UUID assigned to a snyk-named setting)",
-        r"(?i:snyk)[\w.-]{0,20}[\"']?\s{0,5}(?::{0,3}=|:|=>|\?=)\s{0,5}[\"']?"
-        r"(?P<s>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})",
+        r"(?i:snyk)" + _SET + r"(?P<s>" + _UUID + ")",
         ("snyk",),
         "SNYK_TOKEN={hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}",
     ),
     _t(
         "sourcegraph-token",
         "Sourcegraph access token",
-        _L + r"(?P<s>sgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40})" + _R,
-        ("sgp_",),
+        r"(?:"
+        + _L
+        + r"(?P<s>sgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40})"
+        + _R
+        + r"|(?i:sourcegraph)"
+        + _SET
+        + r"(?P<u>[a-fA-F0-9]{40})"
+        + _R
+        + ")",
+        ("sgp_", "sourcegraph"),
         "sgp_{hex:16}_{hex:40}",
         entropy=3.0,
     ),
@@ -469,11 +484,46 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     ),
     _t(
         "facebook-access-token",
-        "Facebook / Meta access token",
-        _L + r"(?P<s>EAA[CM][A-Za-z0-9]{100,255})" + _R,
-        ("eaac", "eaam"),
+        "Facebook / Meta access token, or an app token (app id|app secret)",
+        _L
+        + r"(?P<s>EAA[CM][A-Za-z0-9]{100,255}|[0-9]{15,16}(?:\||%7[Cc])[A-Za-z0-9_-]{27,40})"
+        + _RD,
+        ("eaac", "eaam", "facebook", "fb_", "access_token"),
         "EAAM{an:120}",
         entropy=3.5,
+        check=_mixed,
+    ),
+    _t(
+        "facebook-app-secret",
+        "Facebook / Meta app secret or client token assigned to a facebook-named setting",
+        r"(?i:facebook)" + _SET + r"(?P<s>[a-f0-9]{32})" + _R,
+        ("facebook",),
+        "FACEBOOK_APP_SECRET={hex:32}",
+        entropy=3.0,
+    ),
+    _t(
+        "hubspot-api-key",
+        "HubSpot API key or private-app token",
+        r"(?:"
+        + _L
+        + r"(?P<s>pat-(?:na|eu)[0-9]-"
+        + _UUID
+        + ")"
+        + _R
+        + r"|(?i:hubspot)"
+        + _SET
+        + r"(?P<u>"
+        + _UUID
+        + "))",
+        ("hubspot", "pat-na", "pat-eu"),
+        "HUBSPOT_API_KEY={hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}",
+    ),
+    _t(
+        "messagebird-key",
+        "MessageBird access key or client id assigned to a messagebird-named setting",
+        r"(?i:message[_-]?bird)" + _SET + r"(?P<s>" + _UUID + r"|[A-Za-z0-9]{25})" + _R,
+        ("messagebird", "message_bird", "message-bird"),
+        "MESSAGEBIRD_ACCESS_KEY={an:25}",
     ),
     # ---------------------------------------------------------------- package registries
     _t(
@@ -528,11 +578,13 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     ),
     _t(
         "nuget-cleartext-password",
-        "Cleartext package-source password in a NuGet.config",
-        r"<add\s+key=[\"']ClearTextPassword[\"']\s+value=[\"'](?P<s>[^\"'%][^\"']{6,}[^\"'%])[\"']",
-        ("cleartextpassword",),
+        "Package-source password (cleartext or machine-encrypted) in a NuGet.config",
+        r"<add\s+key=[\"'](?i:(?:ClearText)?Password)[\"']\s+value=[\"']"
+        r"(?P<s>[^\"'%][^\"']{6,}[^\"'%])[\"']",
+        ("cleartextpassword", 'key="password"', "key='password'"),
         '<add key="ClearTextPassword" value="{an:16}" />',
         entropy=2.5,
+        path=r"(?i)(?:^|/)nuget\.config$",
     ),
     # ---------------------------------------------------------------- keys, tokens, identity
     _t(
@@ -596,7 +648,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         "HashiCorp Vault service or batch token",
         _L + r"(?P<s>hvs\.[A-Za-z0-9_-]{90,120}|hvb\.[A-Za-z0-9_-]{138,300}"
         r"|s\.[A-Za-z0-9]{24})" + _RD,
-        ("hvs.", "hvb.", "vault"),
+        ("hvs.", "hvb.", "vault", "s."),
         "hvs.{url:95}",
         entropy=3.5,
         check=_mixed,
@@ -660,6 +712,14 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         _L + r"(?P<s>hf_[A-Za-z]{34}|api_org_[A-Za-z]{34})" + _R,
         ("hf_", "api_org_"),
         "hf_{al:34}",
+        entropy=3.0,
+    ),
+    _t(
+        "intra42-client-secret",
+        "42 Network (Intra 42) OAuth client secret",
+        _L + r"(?P<s>s-s4t2(?:ud|af)-[a-f0-9]{64})" + _R,
+        ("s-s4t2ud-", "s-s4t2af-"),
+        "s-s4t2ud-{hex:64}",
         entropy=3.0,
     ),
     _t(
@@ -775,7 +835,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     _t(
         "url-credentials",
         "Password embedded in a URL (scheme://user:password@host)",
-        r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{1,20})://(?P<user>[^\s:/@\"'<>{}()\[\]$`]{0,100}):"
+        r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{1,20})://(?P<u>[^\s:/@\"'<>{}()\[\]$`]{0,100}):"
         r"(?P<s>[^\s/@\"'<>{}()\[\]`]{1,200})@(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,253})",
         ("://",),
         "postgres://app:{an:16}@db.shop.internal:5432/orders",
@@ -783,9 +843,10 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     _t(
         "curl-basic-auth",
         "Credentials passed to curl with -u/--user user:password",
-        r"curl\b(?:[^\n]|\\\n){0,300}?\s(?:-u|--user)[ \t=]{1,3}[\"']?"
-        r"(?P<user>[^\s:\"'$<>{}]{0,100}):"
-        r"[\"']?(?P<s>[^\s\"'$<>{}][^\s\"'<>{}]{3,200})",
+        r"curl\b(?:[^\n]|\\\n){0,300}?\s(?:-u|--user)[ \t=]{1,3}[\"']?\{?"
+        r"(?P<u>[^\s:\"'$<>{}]{0,100})\}?[\"']?:"
+        # the password, or none at all (an API key passed as the user: `-u KEY:`)
+        r"(?:[\"']?(?P<brace>\{)?(?P<s>[^\s\"'$<>{}][^\s\"'<>{}]{3,200})|(?=[\"'\s])|\Z)",
         ("curl",),
         "curl -u deploy:{an:16} https://api.shop.internal/",
         entropy=2.5,
@@ -799,7 +860,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         r"(?:(?i:basic|bearer|token|api-token)\s{1,3})?(?P<s>[A-Za-z0-9_~+/.=:@-]{8,500})",
         ("authorization:", "api-key:", "apikey:", "api-token:", "auth-token:", "token:"),
         'curl -H "Authorization: Bearer {an:32}" https://api.shop.internal/',
-        entropy=3.0,
+        entropy=2.75,
     ),
 )
 

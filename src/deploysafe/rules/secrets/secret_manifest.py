@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deploysafe.documents import Document
 from deploysafe.k8s import as_map, get, pod_template
 from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.secrets._common import policy
-from deploysafe.secrets.detect import Options, analyse, is_placeholder, is_reference
+from deploysafe.secrets.detect import Options, analyse, decoded, is_placeholder, is_reference
 
 
 def is_sops(doc: Document) -> bool:
     sops = doc.data.get("sops")
     return isinstance(sops, dict) and bool({"mac", "lastmodified", "version"} & set(sops))
-
-
-def decoded(value: str) -> str | None:
-    try:
-        return base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
 
 
 def _literal(value: Any, options: Options) -> str | None:
@@ -33,6 +26,25 @@ def _literal(value: Any, options: Options) -> str | None:
     if not text.strip() or text.startswith("ENC[") or is_reference(text, options.references):
         return None
     return text
+
+
+def _placeholder(plain: str, patterns: Sequence[re.Pattern[str]]) -> bool:
+    """A decoded value that stands in for a secret. A Docker config is judged by its
+    credentials (`auth`, `password`, `identitytoken`), not by its registry's host name."""
+    try:
+        config = json.loads(plain)
+    except ValueError:
+        config = None
+    if isinstance(config, dict):
+        creds = [
+            (decoded(str(v)) or str(v)) if k == "auth" else str(v)  # auth: base64 user:password
+            for entry in as_map(config.get("auths", config)).values()
+            for k, v in as_map(entry).items()
+            if k in ("auth", "password", "identitytoken") and v
+        ]
+        if creds:
+            return all(is_placeholder(c, patterns) for c in creds)
+    return is_placeholder(plain, patterns)
 
 
 def _what(text: str, options: Options) -> str:
@@ -88,7 +100,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 if text is None:
                     continue
                 plain = decoded(text) if is_b64 else text
-                if is_b64 and plain is not None and is_placeholder(plain, p.placeholders):
+                if is_b64 and plain is not None and _placeholder(plain, p.placeholders):
                     continue
                 what = _what(plain, options) if plain else ""
                 yield Violation(
