@@ -134,8 +134,91 @@ _DS_SKIP = (
 )
 
 
+# Why deploysafe and detect-secrets disagree, by reason; each case is named below.
+_PLACEHOLDER = "a placeholder body (xxxx, ZZZZ, EXAMPLE, username:password, helloworld_test)"
+_PROSE = "a value with spaces is prose, not a credential"
+_EXPRESSION = "an unquoted right-hand side in source code is an expression, not a literal"
+_NO_OPERATOR = "no operator between the name and the literal: not an assignment"
+_NOT_A_NAME = "`secrete` is not a credential name (key names are read as words, not substrings)"
+_CALL = 'a constructor argument, `secret("…")`, is not read as an assignment'
+_SHORT = "7 characters under `secret` (not a password name): below the generic-secret floor"
+_GITHUB = "a GitHub token: negative only for detect-secrets' GitLab plugin"
+_STRUCT_FIELD = (
+    "a quoted literal in a password field is hard-coded (detect-secrets' Go rules want =)"
+)
+_SINGLE_QUOTES = "single quotes hold a string in most languages; C char literals get no exception"
+_NPM = "a UUID after `_authToken=` is an npm token, with or without the slash before the colon"
+
+DETECT_SECRETS_DISAGREE: dict[str, str] = {
+    "tp C_PLUS_PLUS_TEST_CASES 466a2cf8fa29": _CALL,
+    "tp GOLANG_TEST_CASES 1ed172827d2f": _EXPRESSION,
+    "tp GOLANG_TEST_CASES 38cb853df36c": _EXPRESSION,
+    "tp GOLANG_TEST_CASES 3c2af729f5c3": _EXPRESSION,
+    "tp GOLANG_TEST_CASES 4fb65145e862": _EXPRESSION,
+    "tp GOLANG_TEST_CASES a167894ced52": _EXPRESSION,
+    "tp GOLANG_TEST_CASES aafb57562c73": _EXPRESSION,
+    "tp GOLANG_TEST_CASES c08a078d7305": _EXPRESSION,
+    "tp GOLANG_TEST_CASES cefe21ba980b": _EXPRESSION,
+    "tp GOLANG_TEST_CASES e00537981d17": _EXPRESSION,
+    "tp GOLANG_TEST_CASES e56518b57fec": _EXPRESSION,
+    "tp GOLANG_TEST_CASES f00d0fe6a934": _EXPRESSION,
+    "fp TestGitLabTokenDetector c38d66bafbcf": _GITHUB,
+    "tp COMMON_C_TEST_CASES 3e1e4b059150": _NOT_A_NAME,
+    "tp COMMON_C_TEST_CASES 8ca39a9cf342": _NOT_A_NAME,
+    "tp CONFIG_TEST_CASES 0deb09041a9d": _NOT_A_NAME,
+    "tp CONFIG_TEST_CASES d74e5a318225": _NOT_A_NAME,
+    "tp C_PLUS_PLUS_TEST_CASES d9a2b415b003": _NOT_A_NAME,
+    "tp GOLANG_TEST_CASES 3cce9bb983ef": _NOT_A_NAME,
+    "tp GOLANG_TEST_CASES de20d0b18693": _NO_OPERATOR,
+    "tp QUOTES_REQUIRED_TEST_CASES de20d0b18693": _NO_OPERATOR,
+    "fp TestNpmDetector 1511e5e3c749": _NPM,
+    "tp TestAWSKeyDetector 295cfae3fd03": _PLACEHOLDER,
+    "tp TestAWSKeyDetector 39826ef62fa0": _PLACEHOLDER,
+    "tp TestAWSKeyDetector 4f0dcce3c92d": _PLACEHOLDER,
+    "tp TestAWSKeyDetector 739981308ada": _PLACEHOLDER,
+    "tp TestAWSKeyDetector e63a04778968": _PLACEHOLDER,
+    "tp TestAWSKeyDetector e9c80702d980": _PLACEHOLDER,
+    "tp TestArtifactoryDetector 0cb580abecff": _PLACEHOLDER,
+    "tp TestArtifactoryDetector 327aef098a03": _PLACEHOLDER,
+    "tp TestArtifactoryDetector 4349c28fd594": _PLACEHOLDER,
+    "tp TestArtifactoryDetector 5645b0d9d759": _PLACEHOLDER,
+    "tp TestArtifactoryDetector 5a7b30546ca9": _PLACEHOLDER,
+    "tp TestArtifactoryDetector 62495d635f21": _PLACEHOLDER,
+    "tp TestArtifactoryDetector 6a78395bb0a3": _PLACEHOLDER,
+    "tp TestArtifactoryDetector 8162ff058d0e": _PLACEHOLDER,
+    "tp TestArtifactoryDetector 86f5e4387289": _PLACEHOLDER,
+    "tp TestArtifactoryDetector 89055bed4c01": _PLACEHOLDER,
+    "tp TestArtifactoryDetector a34b17c830c9": _PLACEHOLDER,
+    "tp TestArtifactoryDetector aac4ce5ca141": _PLACEHOLDER,
+    "tp TestArtifactoryDetector b8c80a1e9d02": _PLACEHOLDER,
+    "tp TestArtifactoryDetector bb1e451b52b3": _PLACEHOLDER,
+    "tp TestArtifactoryDetector cac926cb118d": _PLACEHOLDER,
+    "tp TestArtifactoryDetector d4e58fa38563": _PLACEHOLDER,
+    "tp TestArtifactoryDetector d730d97407ba": _PLACEHOLDER,
+    "tp TestArtifactoryDetector dbd8684b75dc": _PLACEHOLDER,
+    "tp TestArtifactoryDetector fcae3bded3bc": _PLACEHOLDER,
+    "tp TestBasicAuthDetector 431ddef84500": _PLACEHOLDER,
+    "tp TestGitLabTokenDetector 9fe2365b3c23": _PLACEHOLDER,
+    "tp TestNpmDetector 99451d838c5a": _PLACEHOLDER,
+    "tp TestSlackDetector cb1098f5dfa8": _PLACEHOLDER,
+    "tp TestTwilioKeyDetector 09f7262927b4": _PLACEHOLDER,
+    "tp TestTwilioKeyDetector ce766f42a27a": _PLACEHOLDER,
+    "tp CONFIG_TEST_CASES 29d876106da7": _PROSE,
+    "tp CONFIG_TEST_CASES 5e59436642f2": _PROSE,
+    "tp CONFIG_TEST_CASES 7ed48b2a8f85": _PROSE,
+    "tp CONFIG_TEST_CASES 98696a3287d9": _PROSE,
+    "tp CONFIG_TEST_CASES f321863fb13f": _PROSE,
+    "tp test_is_indirect_reference 6c51457dc1a5": _SHORT,
+    "tp test_is_templated_secret 0e3893b91df4": _SHORT,
+    "fp COMMON_C_TEST_CASES 64fe8f0e47d6": _SINGLE_QUOTES,
+    "fp COMMON_C_TEST_CASES 7d043e3b48c6": _SINGLE_QUOTES,
+    "fp GOLANG_TEST_CASES 9faeb3cb70b7": _STRUCT_FIELD,
+}
+
+
 def test_detect_secrets_cases() -> None:
     agree = total = 0
+    wrong, stale = [], []
     for row in _rows("detect-secrets/test_cases.jsonl.gz"):
         group = row["group"]
         if group.startswith(_DS_SKIP):
@@ -152,11 +235,19 @@ def test_detect_secrets_cases() -> None:
             continue
         total += 1
         result = analyse(row["text"], name)
-        agree += bool(result.tokens or result.credentials or result.defaults) == want
-    # README: agrees on 181 of 265 detect-secrets cases. The disagreements are on purpose:
-    # xxxx/ZZZZ placeholders flagged upstream, values with spaces, unquoted code expressions.
+        got = bool(result.tokens or result.credentials or result.defaults)
+        agree += got == want
+        digest = hashlib.sha256(row["text"].encode()).hexdigest()[:12]
+        key = f"{'tp' if want else 'fp'} {group.split('.')[0]} {digest}"
+        if got != want and key not in DETECT_SECRETS_DISAGREE:
+            wrong.append(key)
+        elif got == want and key in DETECT_SECRETS_DISAGREE:
+            stale.append(key)
+    # README: agrees on 202 of 265 detect-secrets cases; the other 63 are named above.
     assert total == 265
-    assert agree >= 181, f"agrees on {agree} of {total}"
+    assert not wrong, f"disagreements with no reason: {wrong}"
+    assert not stale, f"these now agree; drop them from DETECT_SECRETS_DISAGREE: {stale}"
+    assert agree == 202
 
 
 def test_gitleaks_rules_file_loads_and_finds() -> None:

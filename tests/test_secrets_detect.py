@@ -231,3 +231,18 @@ def test_secret_that_parses_is_left_to_ds310() -> None:
     value = base64.b64encode(expand("{an:18}", 12).encode()).decode()
     text = f"apiVersion: v1\nkind: Secret\ndata:  # base64\n  password: {value}\n"
     assert analyse(text, "secret.yaml").credentials == []
+
+
+def test_literal_compared_with_a_password_is_hard_coded() -> None:
+    """`if ("…" == password)`: a password checked against a literal, written either way."""
+    value = expand("{an:14}", 13)
+    for text in (f'if ("{value}" == password) {{', f"if '{value}' != self.password:"):
+        found = analyse(text, "app.py").credentials
+        assert [a.value for a in found] == [value], text
+    assert analyse('if ("a" == password) {', "app.py").credentials == []
+    assert analyse(f'label = "{value}" + name', "app.py").credentials == []
+
+
+def test_symbol_heavy_password_is_not_a_mask() -> None:
+    assert not is_placeholder("A,.:-@*?!")
+    assert is_placeholder("****") and is_placeholder("xxxx-xxxx")

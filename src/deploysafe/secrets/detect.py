@@ -231,9 +231,9 @@ def is_placeholder(value: str, patterns: Sequence[re.Pattern[str]] = ()) -> bool
     low = value.lower()
     if any(m in low for m in PLACEHOLDER_MARKERS):
         return True
-    alnum = "".join(c for c in low if c.isalnum())
-    if len(set(alnum)) <= 2:
+    if len(set(low) - set(" \t")) <= 2:  # one character, or two: `****`, `xxxx-xxxx`
         return True
+    alnum = "".join(c for c in low if c.isalnum())
     if len(alnum) >= 6 and any(alnum in s for s in _SEQUENCES):
         return True
     return any(p.search(value) for p in patterns)
@@ -827,6 +827,10 @@ _OPS = re.compile(
     r"(?P<pre>[@brfuBRFU](?=[\"'`]))?(?P<v>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|"
     r"[^\s\"'`,;#]{1,201})"
 )
+# A quoted literal compared with the key that follows it, on the same line.
+_COMPARED = re.compile(
+    r"(?P<v>\"[^\"\n]{1,200}\"|'[^'\n]{1,200}')[ \t]{0,20}(?:===|!==|==|!=)[ \t]{0,20}\Z"
+)
 _FLAG_OPS = frozenset({"=", ":", ":=", "::=", ":::=", "?=", "=>"})
 
 
@@ -854,6 +858,10 @@ def _assignments(
         quoted_key = start > 0 and text[start - 1] in "\"'`"
         a = _OPS.match(text, end)
         if a is None:
+            r = _COMPARED.search(text, max(0, start - _GENERIC_MAX - 30), start)
+            if r is not None and not quoted_key:
+                # `"literal" == password`: a hard-coded password check, written backwards
+                yield (r.start("v") + 1, r.end("v") - 1), key, r.group("v")[1:-1], pw
             continue
         op, raw = a.group("op"), a.group("v")
         quoted = raw[:1] in "\"'`" and len(raw) >= 2 and raw[-1] == raw[0]

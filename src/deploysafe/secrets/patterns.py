@@ -545,10 +545,10 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     ),
     _t(
         "pypi-token",
-        "PyPI or TestPyPI upload token",
-        _L + r"(?P<s>pypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,1000})" + _RD,
+        "PyPI or TestPyPI upload token (a macaroon: its id and signature make it long)",
+        _L + r"(?P<s>pypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{70,1000})" + _RD,
         ("pypi-age",),
-        "pypi-AgEIcHlwaS5vcmc{url:60}",
+        "pypi-AgEIcHlwaS5vcmc{url:90}",
         entropy=3.0,
     ),
     _t(
@@ -611,7 +611,8 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     _t(
         "jwt",
         "JSON Web Token (header and payload decode to JSON)",
-        _L + r"(?P<s>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*)",
+        # the signature may be absent (an unsecured JWT still carries its claims)
+        _L + r"(?P<s>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*)?)",
         ("eyj",),
         "eyJ{url:30}.eyJ{url:40}.{url:43} (a signed JWT)",
         entropy=3.0,
