@@ -14,7 +14,9 @@ and its positions map ("instructions", i) and ("stages", i) to (line, column).
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -123,6 +125,25 @@ def _split_flags(inst: Instruction) -> None:
         inst.flags.setdefault(m.group(1), []).append(m.group(2) or "")
         args = args[m.end() :].lstrip()
     inst.args = args
+
+
+def operands(args: str) -> tuple[list[str], str | None]:
+    """A COPY/ADD's sources and destination (JSON or shell form; heredoc sources dropped)."""
+    text = args.strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError:
+            items = None
+        if isinstance(items, list) and items:
+            return [str(x) for x in items[:-1]], str(items[-1])
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    if not words:
+        return [], None
+    return [w for w in words[:-1] if "<<" not in w], words[-1]
 
 
 def stages(instructions: list[Instruction]) -> list[dict[str, Any]]:
