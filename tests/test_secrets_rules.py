@@ -15,6 +15,7 @@ from deploysafe.engine import check_documents, scan
 from deploysafe.model import Target
 
 SECRET_RULES = {"DS301", "DS302", "DS310", "DS311", "DS312", "DS313", "DS320", "DS321", "DS322"}
+SECRET_RULES |= {"DS323"}
 SECRET_RULES |= {"DS510"}
 
 
