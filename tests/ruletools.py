@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from deploysafe import sources
 from deploysafe.documents import Document, load_kubernetes
 from deploysafe.model import Context, Level, Rule, Target, Version, Violation
@@ -27,16 +30,43 @@ EXAMPLE_FILES = {
 def example_docs(rule: Rule, text: str) -> list[Document]:
     """A rule's bad/good example as documents of the rule's target. Kubernetes examples
     are YAML; others are loaded as the file a first-line comment names (`# ci/deploy.env`),
-    else as EXAMPLE_FILES[target]."""
+    else as EXAMPLE_FILES[target]. A Dockerfile whose header says `# context: FILE ...`
+    (and `# .dockerignore: PATTERN ...`) is loaded from a build context holding them."""
     if rule.target in (Target.KUBERNETES, Target.KUBERNETES_SET):
         return docs(text)
     name = EXAMPLE_FILES[rule.target]
     first = text.split("\n", 1)[0]
     if first.startswith("# ") and " " not in first[2:].strip() and "." in first:
         name = first[2:].strip()
-    result = sources.load(text, name, {rule.target})
+    header = _context_header(text)
+    if header is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            for key, words in header.items():
+                if key == "context":
+                    for f in words:
+                        (Path(tmp) / f).parent.mkdir(parents=True, exist_ok=True)
+                        (Path(tmp) / f).write_text("made up\n", encoding="utf-8")
+                else:
+                    (Path(tmp) / key).write_text("\n".join(words) + "\n", encoding="utf-8")
+            path.write_text(text, encoding="utf-8")
+            result = sources.load(text, name, {rule.target}, path)
+    else:
+        result = sources.load(text, name, {rule.target})
     assert not result.errors, result.errors
     return result.documents
+
+
+def _context_header(text: str) -> dict[str, list[str]] | None:
+    """`# context: a b` and `# .dockerignore: p q` lines before the first instruction."""
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if not line.startswith("# "):
+            break
+        key, sep, rest = line[2:].partition(": ")
+        if sep and key in ("context", ".dockerignore"):
+            out[key] = rest.split()
+    return out or None
 
 
 def run_rule(

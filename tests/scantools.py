@@ -16,6 +16,15 @@ def scan_tree(root: Path, cfg: Config | None = None) -> Report:
     return scan([root], cfg or Config(), root=root, render=RenderOptions(enabled=False), jobs=1)
 
 
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Files (path relative to `root`: text) written under `root`, folders made as needed."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
 def invoke(*args: str) -> Result:
     """`deploysafe ARGS...`; any exception but the exit fails the test."""
     result = CliRunner().invoke(main, list(args))

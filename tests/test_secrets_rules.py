@@ -18,6 +18,7 @@ from deploysafe.model import Target
 from tests.secretgen import expand
 
 SECRET_RULES = {"DS301", "DS302", "DS310", "DS311", "DS312", "DS313", "DS320", "DS321", "DS322"}
+SECRET_RULES |= {"DS323"}
 SECRET_RULES |= {"DS510"}
 
 

@@ -7,18 +7,24 @@ The document's data:
     {"instructions": [{"cmd": "RUN", "args": "...", "flags": {"mount": "type=secret,id=x"},
                        "stage": 0, "line": 3, "heredocs": ["..."]}, ...],
      "stages": [{"name": "build", "base": "golang:1.22", "line": 1, "ships": False}, ...],
-     "escape": "\\\\"}
+     "escape": "\\\\",
+     "context": {"ignore": ".dockerignore", "credentials": [".env"], "complete": True}}
 
-and its positions map ("instructions", i) and ("stages", i) to (line, column).
+and its positions map ("instructions", i) and ("stages", i) to (line, column). "context" is
+there when the Dockerfile was read from disk and some COPY/ADD reads from its build context:
+the credential files the context would send (see deploysafe.buildcontext).
 """
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from deploysafe import buildcontext
 from deploysafe.documents import Document, LoadResult
 from deploysafe.model import Path as DataPath
 from deploysafe.model import ScanError, Target
@@ -125,6 +131,25 @@ def _split_flags(inst: Instruction) -> None:
     inst.args = args
 
 
+def operands(args: str) -> tuple[list[str], str | None]:
+    """A COPY/ADD's sources and destination (JSON or shell form; heredoc sources dropped)."""
+    text = args.strip()
+    if text.startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError:
+            items = None
+        if isinstance(items, list) and items:
+            return [str(x) for x in items[:-1]], str(items[-1])
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    if not words:
+        return [], None
+    return [w for w in words[:-1] if "<<" not in w], words[-1]
+
+
 def stages(instructions: list[Instruction]) -> list[dict[str, Any]]:
     """Stages in order, each instruction tagged with its stage; marks the ones that ship."""
     out: list[dict[str, Any]] = []
@@ -147,6 +172,16 @@ def stages(instructions: list[Instruction]) -> list[dict[str, Any]]:
     return out
 
 
+def context_sources(instructions: list[Instruction]) -> list[str]:
+    """The normalised sources COPY/ADD read from the build context (not --from a stage)."""
+    out: list[str] = []
+    for inst in instructions:
+        if inst.cmd in ("COPY", "ADD") and "from" not in inst.flags:
+            srcs = (buildcontext.normalise_source(s) for s in operands(inst.args)[0])
+            out.extend(s for s in srcs if s is not None)
+    return out
+
+
 def build(text: str, display: str, path: Path | None = None) -> LoadResult:
     """The sources.BUILDERS entry for Target.DOCKERFILE."""
     try:
@@ -159,10 +194,14 @@ def build(text: str, display: str, path: Path | None = None) -> LoadResult:
         positions[("instructions", n)] = (inst.line, 1)
     for n, st in enumerate(stage_list):
         positions[("stages", n)] = (int(st["line"]), 1)
-    data = {
+    data: dict[str, Any] = {
         "instructions": [inst.as_data() for inst in instructions],
         "stages": stage_list,
         "escape": escape,
     }
+    if path is not None:
+        read = context_sources(instructions)
+        if read:
+            data["context"] = buildcontext.exposure(path.parent, path.name, read).as_data()
     doc = Document(display, data, positions, text.splitlines(), type=Target.DOCKERFILE)
     return LoadResult([doc], [], 0)

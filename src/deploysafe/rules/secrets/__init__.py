@@ -7,6 +7,7 @@ from deploysafe.rules.secrets import (
     configmap_secret,
     default_password,
     docker_arg_env,
+    docker_context,
     docker_copy,
     docker_run,
     env_from_secret,
@@ -26,5 +27,6 @@ SECRET_RULES: tuple[Rule, ...] = (
     docker_arg_env.RULE,
     docker_copy.RULE,
     docker_run.RULE,
+    docker_context.RULE,
     default_password.RULE,
 )

@@ -2,74 +2,14 @@
 
 from __future__ import annotations
 
-import fnmatch
-import json
-import shlex
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
+from deploysafe.dockerfile import operands
 from deploysafe.documents import Document
 from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import instructions, shipping
-
-CREDENTIAL_FILES = (
-    ".npmrc",
-    ".yarnrc.yml",
-    ".pypirc",
-    ".netrc",
-    "_netrc",
-    ".git-credentials",
-    ".env",
-    ".env.*",
-    "id_rsa",
-    "id_dsa",
-    "id_ecdsa",
-    "id_ed25519",
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "*.jks",
-    "*.keystore",
-    "credentials*.json",
-    "service-account*.json",
-    "kubeconfig",
-    "*.kubeconfig",
-    "settings.xml",
-    "nuget.config",
-    "*.tfvars",
-    "*.tfstate",
-    ".htpasswd",
-)
-CREDENTIAL_PATHS = (".docker/config.json", ".aws/credentials", ".kube/config", ".ssh/")
-_DOCUMENTED = (".example", ".sample", ".template", ".dist", ".tmpl")
-
-
-def credential_file(source: str) -> bool:
-    path = source.rstrip("/")
-    if any(p in source for p in CREDENTIAL_PATHS):
-        return True
-    name = PurePosixPath(path).name
-    if name.endswith(_DOCUMENTED) or name.endswith(".pub"):
-        return False
-    return any(fnmatch.fnmatchcase(name, pat) for pat in CREDENTIAL_FILES)
-
-
-def sources(args: str) -> list[str]:
-    text = args.strip()
-    if text.startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError:
-            items = None
-        if isinstance(items, list):
-            return [str(x) for x in items[:-1]]
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        words = text.split()
-    return [w for w in words[:-1] if "<<" not in w]
+from deploysafe.secrets.files import credential_file
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -79,7 +19,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     for i, inst in instructions(doc):
         if inst.get("cmd") not in ("COPY", "ADD") or inst.get("stage") not in ships:
             continue
-        for src in sources(str(inst.get("args", ""))):
+        for src in operands(str(inst.get("args", "")))[0]:
             if credential_file(src):
                 yield Violation(
                     ("instructions", i),
