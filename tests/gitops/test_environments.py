@@ -17,6 +17,7 @@ from deploysafe.gitops.environments import (
     load_environments,
 )
 from deploysafe.model import Level, Severity
+from tests.secretgen import expand
 
 TENANTS = "tenants:\n  shop: {namespaces: [shop, shop-staging]}\n"
 
@@ -171,3 +172,33 @@ def test_overlapping_targets(tmp_path: Path) -> None:
         "deploysafe.yaml:5: environments.b.target.path: overlaps environment 'a''s target path "
         "'clusters/prod' in the same repository and branch: each release replaces its whole folder"
     )
+
+
+@pytest.mark.parametrize(
+    "userinfo",
+    [
+        "deploy:" + "Qx7" + "-vLp2Mz9",  # user:password
+        "x-access-token:" + expand("{an:36}", 1),
+        "gh" + "p_" + expand("{an:36}", 2),  # a token as the user
+    ],
+)
+def test_credential_in_target_url_refused_never_echoed(tmp_path: Path, userinfo: str) -> None:
+    text = (
+        ENV
+        + RENDER
+        + f"    target: {{repo: 'https://{userinfo}@git.shop.internal/env.git', path: p}}\n"
+    )
+    cfg = load(write(tmp_path, text))
+    with pytest.raises(ConfigError) as info:
+        load_environment(cfg, "prod")
+    message = str(info.value)
+    assert "environments.prod.target.repo: the URL holds a credential" in message
+    assert userinfo.split(":")[-1] not in message
+
+
+def test_user_name_alone_in_target_url_is_fine(tmp_path: Path) -> None:
+    text = (
+        ENV + RENDER + "    target: {repo: 'https://deploy@git.shop.internal/env.git', path: p}\n"
+    )
+    target = load_environment(load(write(tmp_path, text)), "prod").target
+    assert target.repo == "https://deploy@git.shop.internal/env.git"

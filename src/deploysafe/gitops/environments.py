@@ -27,6 +27,7 @@ from typing import Any
 
 from deploysafe.config import Config, ConfigError, Reader
 from deploysafe.model import Level, Severity
+from deploysafe.secrets.detect import analyse
 from deploysafe.tenants import Tenant, load_tenants
 
 # `source` belongs to the trigger check (deploysafe.verify), which validates it.
@@ -41,6 +42,7 @@ _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h)?$")
 _FINGERPRINT = re.compile(r"^(?:0x)?[0-9A-Fa-f]{16}(?:[0-9A-Fa-f]{24})?$")
 _REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[^/:]+@[^/:]+:")
+_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?P<info>[^/@\s]*)@")
 DEFAULT_TIMEOUT = 600.0
 
 
@@ -263,6 +265,13 @@ def _target(r: Reader, raw: Any, p: tuple[str | int, ...], base: Path) -> Target
         if key not in t:
             raise r.fail(p, f"missing `{key}`")
     repo = r.string(t["repo"], (*p, "repo"))
+    if _credential_in(repo):
+        raise r.fail(
+            (*p, "repo"),
+            "the URL holds a credential (user:password@ or token@), which would be "
+            "committed here and shown in every log and release record; authenticate with "
+            "`ssh_key:`, a git credential helper or GIT_ASKPASS instead",
+        )
     if not _REMOTE.match(repo):
         repo = str((base / repo).resolve())
     branch = r.string(t.get("branch", "main"), (*p, "branch"))
@@ -275,6 +284,19 @@ def _target(r: Reader, raw: Any, p: tuple[str | int, ...], base: Path) -> Target
     if parts[0] == ".deploysafe" or parts[0] == ".git":
         raise r.fail((*p, "path"), f"{parts[0]}/ is reserved")
     return Target(repo, branch, path)
+
+
+def _credential_in(url: str) -> bool:
+    m = _USERINFO.match(url)
+    if m is None:
+        return False
+    info = m["info"]
+    return ":" in info or bool(analyse(info, "url").tokens) or _token_like(info)
+
+
+def _token_like(user: str) -> bool:
+    """A user name of 20+ characters mixing letters and digits: a token sent as the user."""
+    return len(user) >= 20 and any(c.isdigit() for c in user) and any(c.isalpha() for c in user)
 
 
 def _sign(r: Reader, raw: Any, p: tuple[str | int, ...], base: Path) -> Signing:
