@@ -49,6 +49,18 @@ def _rows(name: str) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
+def _key(label: str, rule: str, text: str) -> str:
+    return f"{label} {rule} {hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def _all_explained(outcomes: list[tuple[str, bool, bool]], named: dict[str, str]) -> None:
+    """Each (key, got, want) agrees, or its disagreement is named; no named one agrees."""
+    wrong = [k for k, got, want in outcomes if got != want and k not in named]
+    stale = [k for k, got, want in outcomes if got == want and k in named]
+    assert not wrong, f"disagreements with no reason: {wrong}"
+    assert not stale, f"these now agree; drop their reasons: {stale}"
+
+
 def reported(text: str, name: str) -> bool:
     """Does any secrets rule (practice 3, or DS510) report something in this file?"""
     loaded = sources.load(text, name, {Target.TEXT, Target.KUBERNETES, Target.DOCKERFILE})
@@ -89,7 +101,7 @@ GITLEAKS_DISAGREE: dict[str, str] = {
 
 def test_gitleaks_samples() -> None:
     tp = fp = found = flagged = 0
-    wrong, stale = [], []
+    outcomes = []
     for row in _rows("gitleaks/rule_samples.jsonl.gz"):
         hit = reported(row["text"], row.get("name") or "snippet.txt")
         positive = row["label"] == "tp"
@@ -97,16 +109,10 @@ def test_gitleaks_samples() -> None:
             tp, found = tp + 1, found + hit
         else:
             fp, flagged = fp + 1, flagged + hit
-        digest = hashlib.sha256(row["text"].encode()).hexdigest()[:12]
-        key = f"{row['label']} {row['rule_id']} {digest}"
-        if hit != positive and key not in GITLEAKS_DISAGREE:
-            wrong.append(key)
-        elif hit == positive and key in GITLEAKS_DISAGREE:
-            stale.append(key)
+        outcomes.append((_key(row["label"], row["rule_id"], row["text"]), hit, positive))
     # README: finds 270 of 275 gitleaks positives, flags 7 of 321 negatives.
     assert (tp, fp) == (275, 321)
-    assert not wrong, f"disagreements with no reason: {wrong}"
-    assert not stale, f"these now agree; drop them from GITLEAKS_DISAGREE: {stale}"
+    _all_explained(outcomes, GITLEAKS_DISAGREE)
     assert (found, flagged) == (270, 7)
 
 
@@ -218,7 +224,7 @@ DETECT_SECRETS_DISAGREE: dict[str, str] = {
 
 def test_detect_secrets_cases() -> None:
     agree = total = 0
-    wrong, stale = [], []
+    outcomes = []
     for row in _rows("detect-secrets/test_cases.jsonl.gz"):
         group = row["group"]
         if group.startswith(_DS_SKIP):
@@ -237,16 +243,11 @@ def test_detect_secrets_cases() -> None:
         result = analyse(row["text"], name)
         got = bool(result.tokens or result.credentials or result.defaults)
         agree += got == want
-        digest = hashlib.sha256(row["text"].encode()).hexdigest()[:12]
-        key = f"{'tp' if want else 'fp'} {group.split('.')[0]} {digest}"
-        if got != want and key not in DETECT_SECRETS_DISAGREE:
-            wrong.append(key)
-        elif got == want and key in DETECT_SECRETS_DISAGREE:
-            stale.append(key)
+        label = "tp" if want else "fp"
+        outcomes.append((_key(label, group.split(".")[0], row["text"]), got, want))
     # README: agrees on 202 of 265 detect-secrets cases; the other 63 are named above.
     assert total == 265
-    assert not wrong, f"disagreements with no reason: {wrong}"
-    assert not stale, f"these now agree; drop them from DETECT_SECRETS_DISAGREE: {stale}"
+    _all_explained(outcomes, DETECT_SECRETS_DISAGREE)
     assert agree == 202
 
 
