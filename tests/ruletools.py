@@ -24,6 +24,7 @@ EXAMPLE_FILES = {
     Target.GITHUB_WORKFLOW: ".github/workflows/ci.yml",
     Target.GITHUB_ACTION: "action.yml",
     Target.GITLAB_CI: ".gitlab-ci.yml",
+    Target.KUSTOMIZATION: "kustomization.yaml",
 }
 
 

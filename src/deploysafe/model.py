@@ -67,6 +67,7 @@ class Target(enum.Enum):
     GITHUB_WORKFLOW = "github-workflow"  # .github/workflows/*.y*ml
     GITHUB_ACTION = "github-action"  # action.y*ml
     GITLAB_CI = "gitlab-ci"  # .gitlab-ci.yml (includes resolved)
+    KUSTOMIZATION = "kustomization"  # kustomization.y*ml / Kustomization, as written (not built)
 
 
 class Level(enum.Enum):

@@ -1,4 +1,5 @@
-"""Which documents a file yields: Kubernetes objects, CI files, Dockerfiles, plain text.
+"""Which documents a file yields: Kubernetes objects, CI files, Dockerfiles, kustomization
+files, plain text.
 
 One file may yield several (a workflow is also text that the secrets rules read). Each
 builder parses once and keeps positions; the engine runs the rules whose target matches.
@@ -13,10 +14,11 @@ from pathlib import Path, PurePosixPath
 from deploysafe import dockerfile
 from deploysafe.ci import gitlab
 from deploysafe.ci import loaders as ci_loaders
-from deploysafe.discover import YAML_SUFFIXES
+from deploysafe.discover import KUSTOMIZATION_NAMES, YAML_SUFFIXES
 from deploysafe.dockerfile import is_dockerfile
 from deploysafe.documents import Document, LoadResult, load_kubernetes
 from deploysafe.model import ScanError, Target
+from deploysafe.yamlload import YamlProblem, parse_all
 
 # (text, display path, path on disk or None for in-memory input) -> documents.
 Builder = Callable[[str, str, Path | None], LoadResult]
@@ -29,6 +31,8 @@ def targets_for(display: str) -> tuple[Target, ...]:
     out = [Target.TEXT]
     if is_dockerfile(display):
         out.append(Target.DOCKERFILE)
+    if name in KUSTOMIZATION_NAMES:
+        out.append(Target.KUSTOMIZATION)
     if name.endswith(YAML_SUFFIXES):
         out.append(Target.KUBERNETES)
         if fnmatch.fnmatch(display, "*.github/workflows/*") and path.parent.name == "workflows":
@@ -54,6 +58,23 @@ def _kubernetes(text: str, display: str, path: Path | None) -> LoadResult:
     return load_kubernetes(text, display)
 
 
+def _kustomization(text: str, display: str, path: Path | None) -> LoadResult:
+    """A kustomization file as written, not built: a build turns generator literals into
+    objects that point at the generator, this keeps each literal's own line. Read in every
+    mode (also when the folder is rendered) and whatever its `kind:`, if any."""
+    for parsed in parse_all(text):
+        if isinstance(parsed, YamlProblem):
+            # The same error the Kubernetes pass reports for a .yaml file (reported once).
+            return LoadResult([], [ScanError(display, parsed.line, str(parsed))], 0)
+        if isinstance(parsed.data, dict):
+            errors = [ScanError(display, ln, msg) for ln, msg in parsed.warnings]
+            doc = Document(
+                display, parsed.data, parsed.positions, text.splitlines(), type=Target.KUSTOMIZATION
+            )
+            return LoadResult([doc], errors, 0)
+    return LoadResult([], [], 0)
+
+
 BUILDERS: dict[Target, Builder] = {
     Target.TEXT: _text,
     Target.KUBERNETES: _kubernetes,
@@ -61,6 +82,7 @@ BUILDERS: dict[Target, Builder] = {
     Target.GITHUB_ACTION: ci_loaders.github_action,
     Target.GITLAB_CI: gitlab.build,
     Target.DOCKERFILE: dockerfile.build,
+    Target.KUSTOMIZATION: _kustomization,
 }
 
 

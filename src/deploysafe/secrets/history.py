@@ -37,7 +37,7 @@ from deploysafe.model import Finding, Practice, Target
 from deploysafe.rules import BY_ID
 
 # Rules whose findings carry a secret: the ones history scanning is for.
-_TARGETS = frozenset({Target.TEXT, Target.KUBERNETES, Target.DOCKERFILE})
+_TARGETS = frozenset({Target.TEXT, Target.KUBERNETES, Target.DOCKERFILE, Target.KUSTOMIZATION})
 
 
 class HistoryError(Exception):
