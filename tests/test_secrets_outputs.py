@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from deploysafe.cli import EXIT_FINDINGS, EXIT_USAGE
+from deploysafe.model import redact
 from tests import scantools
 from tests.secretgen import expand, fake_aws_key_id, fake_github_token
 
@@ -184,3 +185,24 @@ def test_unreadable_inputs_do_not_print_secrets(tmp_path: Path) -> None:
         assert code == 3  # an input error, reported with file and line
         assert "broken.yaml" in printed
         assert_clean(printed)
+
+
+def test_a_line_shared_by_several_rules_never_shows_a_secret(tmp_path: Path) -> None:
+    # DS302 reads the workflow as text and finds the password; DS102 reads it as a workflow
+    # and reports the same line, which its snippet shows: without the password.
+    wf = tmp_path / ".github" / "workflows" / "triage.yml"
+    wf.parent.mkdir(parents=True)
+    wf.write_text(
+        "on: issues\npermissions: {}\njobs:\n  triage:\n    runs-on: ubuntu-latest\n"
+        f'    steps:\n      - run: PGPASSWORD={PW} psql -c "${{{{ github.event.issue.title }}}}"\n',
+        encoding="utf-8",
+    )
+    _code, printed = invoke("scan", str(tmp_path), "--format", "json")
+    data = json.loads(printed)
+    assert sorted((f["rule_id"], f["line"]) for f in data["findings"]) == [
+        ("DS102", 7),
+        ("DS302", 7),
+    ]
+    _code, printed = invoke("scan", str(tmp_path))
+    assert_clean(printed)
+    assert printed.count(f"PGPASSWORD={redact(PW)} psql") == 2  # both snippets, redacted

@@ -282,7 +282,18 @@ def _waivers(doc: Document, s: Settings) -> tuple[list[suppress.Waiver], list[st
     return waivers, problems
 
 
-def check_document(doc: Document, s: Settings, rules: Sequence[Rule], out: Partial) -> None:
+# Raw secrets by (file, line) where findings found them: what other findings' snippets of
+# those lines must not show (see `hide_shared`). Kept only while a file is checked.
+Shared = dict[tuple[str, int], set[str]]
+
+
+def check_document(
+    doc: Document,
+    s: Settings,
+    rules: Sequence[Rule],
+    out: Partial,
+    shared: Shared | None = None,
+) -> None:
     kube = doc.type is Target.KUBERNETES
     if kube and doc.kind in TOOL_KINDS:
         return
@@ -309,6 +320,9 @@ def check_document(doc: Document, s: Settings, rules: Sequence[Rule], out: Parti
         try:
             for v in rule.check(doc, ctx):
                 finding = _finding(rule, v, doc, s)
+                if v.secret and shared is not None:
+                    for n in range(finding.line, finding.line + v.secret.count("\n") + 1):
+                        shared.setdefault((doc.file, n), set()).add(v.secret)
                 out.findings.append(_suppressed(finding, doc.lines, waivers, s, out))
         except Exception as exc:  # a rule bug costs one check and says so; the gate fails
             out.errors.append(
@@ -321,6 +335,27 @@ def check_document(doc: Document, s: Settings, rules: Sequence[Rule], out: Parti
                     kind="internal",
                 )
             )
+
+
+def hide_shared(findings: list[Finding], start: int, shared: Shared) -> None:
+    """Several rules read one line (a file is text, a workflow, a Kubernetes object ...):
+    a finding must not show, in its snippet, a secret that another finding on that line is
+    about. Applies to findings[start:], in place."""
+    if not shared:
+        return
+    for k in range(start, len(findings)):
+        f = findings[k]
+        found = shared.get((f.file, f.line))
+        if not found or not f.snippet:
+            continue
+        snippet = f.snippet
+        for secret in sorted(found, key=len, reverse=True):
+            snippet = snippet.replace(secret, redact(secret))
+        parts = [p.strip() for x in found for p in x.splitlines() if len(p.strip()) >= 6]
+        if any(p in snippet for p in parts):
+            snippet = ""
+        if snippet != f.snippet:
+            findings[k] = replace(f, snippet=snippet)
 
 
 def _collect(rule: Rule, doc: Document, ctx: Context, out: Partial) -> None:
@@ -462,8 +497,10 @@ def check_file(
 def _check_loaded(result: LoadResult, s: Settings, rules: Sequence[Rule], out: Partial) -> None:
     out.errors.extend(result.errors)
     out.skipped += result.skipped
+    start, shared = len(out.findings), Shared()
     for doc in result.documents:
-        check_document(doc, s, rules, out)
+        check_document(doc, s, rules, out, shared)
+    hide_shared(out.findings, start, shared)
 
 
 def _rules(s: Settings) -> tuple[Rule, ...]:
@@ -594,10 +631,11 @@ def check_documents(
     """Check documents already in memory (rendered output, an admission request)."""
     docs = list(docs)
     s = settings_for(config, namespaces_in(docs), today=today)
-    out = Partial()
+    out, shared = Partial(), Shared()
     rules = _rules(s)
     for d in docs:
-        check_document(d, s, rules, out)
+        check_document(d, s, rules, out, shared)
+    hide_shared(out.findings, 0, shared)
     return _finish(out, s, config, baseline, ())
 
 
@@ -650,8 +688,10 @@ def scan(
     partial.errors.extend(render_errors)
     rules = _rules(s)
     partial.files += len({d.file for d in rendered})
+    start, shared = len(partial.findings), Shared()
     for d in rendered:
-        check_document(d, s, rules, partial)
+        check_document(d, s, rules, partial, shared)
+    hide_shared(partial.findings, start, shared)
     return _finish(partial, s, config, baseline, notes)
 
 
