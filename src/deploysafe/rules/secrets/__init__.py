@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from deploysafe.model import Rule
 from deploysafe.rules.secrets import (
+    build_arg,
     configmap_secret,
     default_password,
     docker_arg_env,
@@ -30,5 +31,6 @@ SECRET_RULES: tuple[Rule, ...] = (
     docker_copy.RULE,
     docker_run.RULE,
     docker_context.RULE,
+    build_arg.RULE,
     default_password.RULE,
 )
