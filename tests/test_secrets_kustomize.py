@@ -4,7 +4,9 @@ Fake secrets are built at run time (tests/secretgen.py): no file holds one."""
 
 from __future__ import annotations
 
+import base64
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from deploysafe import config as configmod
 from deploysafe import sources
 from deploysafe.cli import EXIT_FINDINGS
 from deploysafe.config import Config
-from deploysafe.engine import RenderOptions, scan
+from deploysafe.engine import RenderOptions, check_documents, scan
 from deploysafe.model import Target
 from deploysafe.render import kustomize_available
 from deploysafe.rules.secrets.generator_literal import literal
@@ -219,3 +221,47 @@ def test_no_output_prints_a_generator_secret(tmp_path: Path, fmt: str) -> None:
         assert sorted(r["line"] for r in rows if r["rule_id"] == "DS314") == [
             line for line, _ in EXPECTED
         ]
+
+
+ENC = expand("ENC[AES256_GCM,data:{b64:24},iv:{b64:16},tag:{b64:24},type:str]", seed=25)
+SOPS_YAML = f"password: {ENC}\nsops:\n    mac: {ENC}\n    version: 3.9.0\n"
+CREDS = json.dumps({"password": PW})
+
+
+def b64(text: str) -> str:
+    """As kustomize writes Secret data: base64 wrapped at 70 characters."""
+    raw = base64.b64encode(text.encode()).decode()
+    return "|\n" + textwrap.indent("\n".join(textwrap.wrap(raw, 70)), "    ")
+
+
+def test_sops_encrypted_generator_files_are_not_plain_secrets() -> None:
+    # What `kustomize build` makes of `envs: [db.sops.env]` and `files: [db.sops.yaml]`
+    # (Flux decrypts them at apply time), and of a plain file, in its wrapped base64.
+    manifest = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata:\n"
+        f"  DB_PASSWORD: {b64(ENC)}\n  sops_version: {b64('3.9.0')}\n"
+        f"  sops_mac: {b64(ENC)}\n  db.sops.yaml: {b64(SOPS_YAML)}\n---\n"
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: plain, namespace: shop}\ndata:\n"
+        f"  creds.json: {b64(CREDS)}\n"
+    )
+    loaded = sources.load(manifest, "k8s/generated.yaml", {Target.KUBERNETES})
+    assert not loaded.errors
+    report = check_documents(loaded.documents, Config())
+    assert [(f.rule_id, f.line, f.message.split(" (")[0]) for f in report.findings] == [
+        ("DS310", 24, "Secret plain commits 'creds.json' in data")
+    ]
+
+
+@pytest.mark.skipif(kustomize_available() is None, reason="neither kustomize nor kubectl")
+def test_rendered_sops_generator_is_clean(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "k8s/kustomization.yaml",
+        "namespace: shop\nsecretGenerator:\n- name: db\n  envs: [db.sops.env]\n"
+        "  files: [db.sops.yaml]\n",
+    )
+    write(tmp_path, "k8s/db.sops.env", f"DB_PASSWORD={ENC}\nsops_version=3.9.0\nsops_mac={ENC}\n")
+    write(tmp_path, "k8s/db.sops.yaml", SOPS_YAML)
+    report = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(), jobs=1)
+    assert any("built 1 kustomization" in n for n in report.notes)
+    assert report.findings == () and report.errors == ()

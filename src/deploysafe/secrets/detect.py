@@ -409,9 +409,10 @@ def _unquote(value: str) -> str:
 
 
 def decoded(value: str) -> str | None:
-    """Base64 text decoded to UTF-8, or None when it is not that."""
+    """Base64 text decoded to UTF-8, or None when it is not that. Line breaks are ignored,
+    as the API server's decoder does (kustomize wraps Secret data at 70 characters)."""
     try:
-        return base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        return base64.b64decode("".join(value.split()), validate=True).decode("utf-8")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return None
 

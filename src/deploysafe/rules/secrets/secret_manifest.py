@@ -47,6 +47,19 @@ def _placeholder(plain: str, patterns: Sequence[re.Pattern[str]]) -> bool:
     return is_placeholder(plain, patterns)
 
 
+# A whole SOPS-encrypted file (YAML, JSON, INI, dotenv), as a Secret key holds it when a
+# kustomize generator read it with `files:`.
+_SOPS_FILE = re.compile(r'^(?:sops:|[ \t]*"sops"[ \t]*:|\[sops\]|sops_mac=)', re.MULTILINE)
+
+
+def sops_encrypted(text: str) -> bool:
+    """SOPS ciphertext: an `ENC[...]` value, or a whole encrypted file. A kustomize
+    generator that reads a SOPS-encrypted file (decrypted at apply time by Flux) renders to
+    a Secret holding these."""
+    v = text.strip()
+    return v.startswith("ENC[") or ("ENC[" in v and _SOPS_FILE.search(v) is not None)
+
+
 def _what(text: str, options: Options) -> str:
     hits = analyse(text, "value", options).tokens
     return f": it holds a {hits[0].type.description}" if hits else ""
@@ -94,12 +107,17 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if doc.kind == "Secret" and doc.api_version == "v1":
         if doc.data.get("type") == "kubernetes.io/service-account-token":
             return
-        for field, is_b64 in (("data", True), ("stringData", False)):
+        fields = (("data", True), ("stringData", False))
+        # A SOPS-encrypted dotenv read by a generator: its metadata keys come along.
+        dotenv = any("sops_mac" in as_map(doc.data.get(f)) for f, _ in fields)
+        for field, is_b64 in fields:
             for key, value in as_map(doc.data.get(field)).items():
                 text = _literal(value, options)
-                if text is None:
+                if text is None or (dotenv and str(key).startswith("sops_")):
                     continue
                 plain = decoded(text) if is_b64 else text
+                if plain is not None and sops_encrypted(plain):
+                    continue
                 if is_b64 and plain is not None and _placeholder(plain, p.placeholders):
                     continue
                 what = _what(plain, options) if plain else ""
@@ -135,7 +153,8 @@ RULE = Rule(
         "can decode: the repository becomes the secret store, with every reader and every "
         "clone as a holder. The runtime secret should reach the cluster from a secret "
         "manager or encrypted in Git: SOPS-encrypted files (recognised by their `sops:` "
-        "block and `ENC[...]` values), SealedSecret, ExternalSecret, the Secrets Store CSI "
+        "block and `ENC[...]` values, also in the Secret a kustomize generator makes of them), "
+        "SealedSecret, ExternalSecret, the Secrets Store CSI "
         "driver or Vault injection are all fine. Templated values (`{{ .Values.x }}`, "
         "`${VAR}`) and service-account token Secrets are not reported. When "
         "`secrets.managers` in deploysafe.yaml lists the allowed managers, a secret "
