@@ -26,7 +26,7 @@ demo: $(STAMP)
 	-$(BIN)/deploysafe scan examples/ci/insecure
 	$(BIN)/deploysafe scan examples/ci/hardened
 	@echo
-	@echo "== Secrets: committed tokens, build secrets in the image, plain Secrets (expect findings), then fixed =="
+	@echo "== Secrets: committed tokens, build secrets in the image and in CI, plain Secrets and generator literals (expect findings), then fixed =="
 	-$(BIN)/deploysafe scan examples/secrets/insecure
 	$(BIN)/deploysafe scan examples/secrets/hardened
 	@echo

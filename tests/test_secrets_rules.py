@@ -13,8 +13,9 @@ from deploysafe import config as configmod
 from deploysafe import sources
 from deploysafe.config import Config, ConfigError
 from deploysafe.dockerfile import parse, stages
-from deploysafe.engine import check_documents, scan
+from deploysafe.engine import RenderOptions, check_documents, scan
 from deploysafe.model import Target
+from deploysafe.render import kustomize_available
 from tests.secretgen import expand
 
 SECRET_RULES = {"DS301", "DS302", "DS310", "DS311", "DS312", "DS313", "DS320", "DS321", "DS322"}
@@ -253,18 +254,30 @@ def test_custom_gitleaks_rules(tmp_path: Path) -> None:
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "secrets"
 
 
-def test_secrets_examples() -> None:
-    insecure = scan([EXAMPLES / "insecure"], Config(), root=EXAMPLES / "insecure", jobs=1)
+@pytest.mark.parametrize("render", [True, False], ids=["render", "no-render"])
+def test_secrets_examples(render: bool) -> None:
+    opts = RenderOptions(enabled=render)
+    root = EXAMPLES / "insecure"
+    insecure = scan([root], Config(), root=root, render=opts, jobs=1)
+    # Built with kustomize (when installed), the generator's Secret is DS310's too.
+    built = [("deploy/smtp/kustomization.yaml", 4, "DS310")]
+    if not render or kustomize_available() is None:
+        built = []
     assert sorted((f.file, f.line, f.rule_id) for f in insecure.findings) == [
         (".env", 2, "DS302"),
         ("Dockerfile", 2, "DS320"),
         ("Dockerfile", 8, "DS321"),
         ("charts/shop/values.yaml", 3, "DS510"),
+        ("ci/build-image.sh", 4, "DS324"),
+        *built,
+        ("deploy/smtp/kustomization.yaml", 7, "DS302"),
+        ("deploy/smtp/kustomization.yaml", 7, "DS314"),
         ("k8s/db-secret.yaml", 5, "DS301"),
         ("k8s/db-secret.yaml", 5, "DS310"),
     ]
     assert insecure.errors == ()
-    hardened = scan([EXAMPLES / "hardened"], Config(), root=EXAMPLES / "hardened", jobs=1)
+    root = EXAMPLES / "hardened"
+    hardened = scan([root], Config(), root=root, render=opts, jobs=1)
     assert hardened.findings == () and hardened.errors == ()
 
 
