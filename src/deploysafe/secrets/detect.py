@@ -359,13 +359,26 @@ class _Owned:
     loose: list[tuple[int, int, str, str, bool]] = field(default_factory=list)
 
 
+# On the lowercased text; starts with a literal, so the search skips ahead fast (a `^` or
+# case-insensitive pattern would try every position of every file).
+_KIND_SECRET_LOW = re.compile(r"kind:[ \t]*[\"']?secret[\"']?[ \t]*$", re.M)
+
+
+def _has_secret_kind(low: str) -> bool:
+    """A `kind: secret` line (any case, any indentation) in the file."""
+    for m in _KIND_SECRET_LOW.finditer(low):
+        if not low[low.rfind("\n", 0, m.start()) + 1 : m.start()].strip(" \t"):
+            return True
+    return False
+
+
 def _owned_lines(lines: Sequence[str], low: str, text: str, yaml: bool) -> _Owned:
     """Lines the settings pass leaves to structural rules: SealedSecret `encryptedData`
     (ciphertext, not a secret) and a Kubernetes Secret's `data`/`stringData` (DS310 reads
     them when the document is YAML that parses; otherwise, in a .yaml file, they are
     returned as loose)."""
     sealed = "encrypteddata:" in low
-    secret = "kind:" in low and _KIND_SECRET_LOOSE.search(text) is not None
+    secret = _has_secret_kind(low)
     out = _Owned()
     if not sealed and not secret:
         return out
