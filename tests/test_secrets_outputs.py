@@ -147,6 +147,24 @@ def test_git_history_reports_deleted_secrets_at_their_first_commit(tmp_path: Pat
     assert "git history: 7 commit(s)" in printed, printed
 
 
+def test_git_history_line_with_two_secrets_shows_neither(tmp_path: Path) -> None:
+    """Each finding's snippet hides the other secret on its line, in history as in the tree."""
+    git(tmp_path, "init", "-q", "-b", "main")
+    password = expand("{an:16}", 17)
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM alpine:3.20\nRUN echo {GH} > /t && curl -u ci:{password} https://x.shop.internal\n",
+        encoding="utf-8",
+    )
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "build")
+    for fmt in ("text", "json"):
+        code, printed = invoke("scan", str(tmp_path), "--git-history", "--format", fmt)
+        assert code == EXIT_FINDINGS
+        assert "curl-basic-auth" in printed and "github-pat" in printed
+        assert password not in printed, fmt
+        assert_clean(printed)
+
+
 def test_git_history_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
     code, printed = invoke("scan", str(tmp_path), "--git-history")
     assert code == EXIT_USAGE
