@@ -195,9 +195,30 @@ CASES = [
             (
                 4,
                 "bad value: could not determine a constructor for the tag "
-                "'tag:yaml.org,2002:python/name:os.system'",
+                "'!!python/name:os.system'",
             )
         ],
+    ),
+    # PyYAML's int/float/bool/timestamp constructors raise Python errors, not YAMLError:
+    # the whole file (its text rules too) was lost to an internal error.
+    Case(
+        "bad-typed-scalars",
+        "typed.yaml",
+        lambda: b"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: !!int twelve\n",
+        [(4, "bad value: not a valid '!!int' value")],
+    ),
+    Case(
+        "bad-timestamp",
+        "stamp.yaml",
+        lambda: b"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: !!timestamp 2024-13-45\n",
+        [(4, "bad value: not a valid '!!timestamp' value")],
+    ),
+    # A value typed after a stray `!` is a tag: the error does not print it.
+    Case(
+        "secret-as-tag",
+        "tagged.yaml",
+        lambda: b"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: !Zq9" + b"k4Lm2Vx8Rt5Wp x\n",
+        [(4, "bad value: could not determine a constructor for the tag '!Zq…(17 chars)'")],
     ),
 ]
 

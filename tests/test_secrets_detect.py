@@ -227,6 +227,26 @@ def test_secret_that_does_not_parse_is_read_as_text() -> None:
     assert analyse(template, "s.yaml").credentials == []
 
 
+def test_an_indented_kind_secret_is_not_a_secret_document() -> None:
+    """`kind: Secret` inside another object (a Kyverno generate rule, a chart's values) in a
+    document that parses: its `data` keys are settings, judged by their names, not values
+    of a Secret. In a loose Secret, only the data map's own keys are read."""
+    text = (
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nspec:\n  rules:\n  - generate:\n"
+        "      kind: Secret\n      data:\n        metadata:\n          labels:\n"
+        "            team: platform42\n        type: kubernetes.io/dockerconfigjson\n"
+        "        stringData:\n          region: eu-west-1\n"
+    )
+    assert analyse(text, "policy.yaml").credentials == []
+    values = "extra:\n  kind: secret\n  data:\n    loglevel: debugging\n    flags: checkout-v2\n"
+    assert analyse(values, "values.yaml").credentials == []
+    value = expand("{an:18}", 14)
+    nested = f"extra:\n  kind: Secret\n  data:\n    password: {value}\n"
+    assert [c.key for c in analyse(nested, "values.yaml").credentials] == ["password"]
+    block = f"kind: secret\nstringData:\n\tcert: |\n\t\tline: {value}\n\tpassword: {value}\n"
+    assert [(c.key, c.line) for c in analyse(block, "s.yaml").credentials] == [("password", 5)]
+
+
 def test_secret_that_parses_is_left_to_ds310() -> None:
     value = base64.b64encode(expand("{an:18}", 12).encode()).decode()
     text = f"apiVersion: v1\nkind: Secret\ndata:  # base64\n  password: {value}\n"

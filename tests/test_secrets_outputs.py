@@ -147,6 +147,53 @@ def test_git_history_reports_deleted_secrets_at_their_first_commit(tmp_path: Pat
     assert "git history: 7 commit(s)" in printed, printed
 
 
+def test_git_history_line_with_two_secrets_shows_neither(tmp_path: Path) -> None:
+    """Each finding's snippet hides the other secret on its line, in history as in the tree."""
+    git(tmp_path, "init", "-q", "-b", "main")
+    password = expand("{an:16}", 17)
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM alpine:3.20\nRUN echo {GH} > /t && curl -u ci:{password} https://x.shop.internal\n",
+        encoding="utf-8",
+    )
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "build")
+    for fmt in ("text", "json"):
+        code, printed = invoke("scan", str(tmp_path), "--git-history", "--format", fmt)
+        assert code == EXIT_FINDINGS
+        assert "curl-basic-auth" in printed and "github-pat" in printed
+        assert password not in printed, fmt
+        assert_clean(printed)
+
+
+def test_a_secret_written_in_another_form_is_not_shown(tmp_path: Path) -> None:
+    """The value a rule judges is not always the line's text: a YAML escape, a folded scalar
+    or a shell escape in the middle of it. The line is not shown then (it still holds most
+    of the secret, which no replacement can find)."""
+    esc, head, tail, build = (expand("{an:16}", n) for n in (21, 22, 23, 24))
+    (tmp_path / "esc.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: shop}\nstringData:\n"
+        f'  password: "{esc[:4]}\\u{ord(esc[4]):04x}{esc[5:]}"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "fold.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: b, namespace: shop}\nstringData:\n"
+        f"  password: {head}\n    {tail}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "build.sh").write_text(
+        f'docker build --build-arg "DB_PASSWORD={build[:6]}\\"{build[6:]}" .\n',
+        encoding="utf-8",
+    )
+    _code, printed = invoke("scan", str(tmp_path), "--no-render")
+    found = [ln.split()[2] for ln in printed.splitlines() if " high DS3" in ln]
+    assert found.count("DS310") == 2 and "DS324" in found, printed
+    for secret in (esc[5:], head, tail, build[6:]):
+        assert secret not in printed, secret[:4]
+    # A line that holds the secret as it is still shows, redacted.
+    assert 'password: "' not in printed and "| password:" not in printed
+    assert "| docker build" not in printed
+
+
 def test_git_history_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
     code, printed = invoke("scan", str(tmp_path), "--git-history")
     assert code == EXIT_USAGE

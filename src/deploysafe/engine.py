@@ -283,8 +283,36 @@ def _waivers(doc: Document, s: Settings) -> tuple[list[suppress.Waiver], list[st
 
 
 # Raw secrets by (file, line) where findings found them: what other findings' snippets of
-# those lines must not show (see `hide_shared`). Kept only while a file is checked.
-Shared = dict[tuple[str, int], set[str]]
+# those lines must not show (see `hide_shared`), each with whether the line holds it as is
+# (False: written in another form, such as a YAML escape or a folded scalar, which can only
+# be hidden by showing no snippet). Kept only while a file is checked.
+Shared = dict[tuple[str, int], dict[str, bool]]
+
+# Windows of this many characters of a secret that a snippet must not hold: a secret the
+# line writes in another form than its value (a YAML or shell escape in the middle, a folded
+# scalar, JSON's `\/`) cannot be replaced, but most of it still shows. `redact` keeps 4.
+_WINDOW = 8
+
+
+def _shows(text: str, secret: str) -> bool:
+    """Whether `text` holds a recognisable part of `secret`: a line of it (6 characters or
+    more), or any run of `_WINDOW` characters of one."""
+    for part in secret.splitlines():
+        p = part.strip()
+        if len(p) < _WINDOW:
+            if len(p) >= 6 and p in text:
+                return True
+            continue
+        if any(p[i : i + _WINDOW] in text for i in range(len(p) - _WINDOW + 1)):
+            return True
+    return False
+
+
+def _literal_in(line: str, secret: str) -> bool:
+    """The line writes the secret (or, for a multi-line one, a line of it) as it is."""
+    return secret in line or any(
+        len(p.strip()) >= 6 and p.strip() in line for p in secret.splitlines()
+    )
 
 
 def check_document(
@@ -322,7 +350,11 @@ def check_document(
                 finding = _finding(rule, v, doc, s)
                 if v.secret and shared is not None:
                     for n in range(finding.line, finding.line + v.secret.count("\n") + 1):
-                        shared.setdefault((doc.file, n), set()).add(v.secret)
+                        raw = doc.lines[n - 1] if 1 <= n <= len(doc.lines) else ""
+                        on_line = shared.setdefault((doc.file, n), {})
+                        on_line[v.secret] = on_line.get(v.secret, False) or _literal_in(
+                            raw, v.secret
+                        )
                 out.findings.append(_suppressed(finding, doc.lines, waivers, s, out))
         except Exception as exc:  # a rule bug costs one check and says so; the gate fails
             out.errors.append(
@@ -352,7 +384,9 @@ def hide_shared(findings: list[Finding], start: int, shared: Shared) -> None:
         for secret in sorted(found, key=len, reverse=True):
             snippet = snippet.replace(secret, redact(secret))
         parts = [p.strip() for x in found for p in x.splitlines() if len(p.strip()) >= 6]
-        if any(p in snippet for p in parts):
+        if any(p in snippet for p in parts) or any(
+            _shows(snippet, x) for x, literal in found.items() if not literal
+        ):
             snippet = ""
         if snippet != f.snippet:
             findings[k] = replace(f, snippet=snippet)
@@ -378,6 +412,9 @@ def _finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         # Nothing printed may hold the secret: not the line, not the message.
         shown = redact(v.secret)
         hashed = secret_hash(v.secret)
+        # Written in another form than its value (an escape, a folded scalar): no snippet.
+        if not _literal_in(snippet, v.secret) and _shows(snippet, v.secret):
+            snippet = ""
         snippet = snippet.replace(v.secret, shown)
         message = message.replace(v.secret, shown)
         if shown not in message:  # every format shows which secret, in its safe form

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from deploysafe.model import Path
+from deploysafe.model import Path, redact
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -144,11 +144,20 @@ class _Builder:
     def _scalar(self, node: yaml.Node) -> Any:
         if node.tag == _TAG_STR:
             return node.value
+        line = node.start_mark.line + 1
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc)  # without the mark's lines
-            raise YamlProblem(f"bad value: {problem}", node.start_mark.line + 1) from None
+            # The tag is input, and could be anything (a value written after a stray `!`).
+            problem = str(problem).replace(repr(node.tag), _shown_tag(node.tag))
+            raise YamlProblem(f"bad value: {problem}", line) from None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            # `!!int abc`, `!!bool maybe`, `!!timestamp 2024-13-45`: PyYAML's constructors
+            # fail with Python errors (whose text quotes the value), not YAMLError.
+            raise YamlProblem(
+                f"bad value: not a valid {_shown_tag(node.tag)} value", line
+            ) from None
 
     def _size(self, node: yaml.Node) -> int:
         key = id(node)
@@ -162,6 +171,14 @@ class _Builder:
             n = 1
         self.sizes[key] = n
         return n
+
+
+def _shown_tag(tag: str) -> str:
+    """A tag as written (`!!int`, `!Ref`), redacted like a secret when it could be one (long,
+    with digits: a value typed after a stray `!`)."""
+    short = "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
+    named = len(short) <= 12 or (len(short) <= 40 and not any(c.isdigit() for c in short))
+    return f"'{short}'" if named else f"'{redact(short)}'"
 
 
 def _constructor() -> yaml.constructor.SafeConstructor:

@@ -385,14 +385,21 @@ def _owned_lines(lines: Sequence[str], low: str, text: str, yaml: bool) -> _Owne
     start = 0
     for end in [*(i for i, ln in enumerate(lines) if ln.startswith("---")), len(lines)]:
         doc = lines[start:end]
-        kinds = [ln for ln in doc if _KIND_SECRET_LOOSE.match(ln)] if secret else []
-        strict = any(_KIND_SECRET.match(ln) for ln in kinds) and not any(
-            ln.startswith("\t") for ln in doc
+        tabs = any(ln.startswith("\t") for ln in doc)
+        # A document that parses (no tab indentation) is a Secret only by a top-level
+        # `kind:`; an indented one belongs to another object (a Kyverno `generate:` rule, a
+        # chart's values), which DS310 and the settings pass read as what they are.
+        kinds = (
+            [ln for ln in doc if _KIND_SECRET_LOOSE.match(ln) and (tabs or ln[:1] not in " \t")]
+            if secret
+            else []
         )
+        strict = any(_KIND_SECRET.match(ln) for ln in kinds) and not tabs
         loose = yaml and bool(kinds) and not strict
         # `data:` no deeper than `kind:`: the Secret's own, not a nested one
         top = min(len(ln) - len(ln.lstrip()) for ln in kinds) if loose else 0
         indent: int | None = None
+        child: int | None = None  # the indentation of the data map's own entries
         b64 = False
         for n, ln in enumerate(doc, start + 1):
             stripped = ln.lstrip()
@@ -402,15 +409,18 @@ def _owned_lines(lines: Sequence[str], low: str, text: str, yaml: bool) -> _Owne
                     indent = None
                 else:
                     out.lines.add(n)
-                    m = _ENTRY.match(ln) if loose else None
-                    if m is not None:
-                        out.loose.append((n, m.start("v") + 1, m["k"], m["v"], b64))
+                    if loose and stripped and not stripped.startswith("#"):
+                        child = ind if child is None else child
+                        # Deeper lines are a block scalar's text or a nested map: not keys.
+                        m = _ENTRY.match(ln) if ind == child else None
+                        if m is not None:
+                            out.loose.append((n, m.start("v") + 1, m["k"], m["v"], b64))
                     continue
             if (sealed and stripped.startswith("encryptedData:")) or (
                 (strict or loose) and ind <= top and _DATA_KEY.match(stripped) is not None
             ):
                 out.lines.add(n)
-                indent, b64 = ind, stripped.startswith("data:")
+                indent, child, b64 = ind, None, stripped.startswith("data:")
         start = end + 1
     return out
 
