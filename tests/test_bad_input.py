@@ -20,6 +20,7 @@ from deploysafe.cli import EXIT_CLEAN, EXIT_INPUT
 from deploysafe.engine import Report
 from deploysafe.model import ScanError
 from tests.scantools import invoke, scan_tree
+from tests.secretgen import expand
 
 GOOD = """\
 apiVersion: v1
@@ -167,7 +168,7 @@ CASES = [
         "invalid-utf8",
         "latin1.yaml",
         lambda: b"apiVersion: v1\nkind: ConfigMap\ndata:\n  city: M\xfcnchen\n",
-        [(4, "invalid UTF-8 at byte 46; skipped")],
+        [(4, "invalid UTF-8 at byte 46; read for secrets only")],
     ),
     Case(
         "duplicate-keys",
@@ -469,3 +470,16 @@ def test_a_clean_tree_exits_0(tmp_path: Path) -> None:
     (tmp_path / "empty.yaml").write_text("")
     code, _ = cli_scan(tmp_path)
     assert code == EXIT_CLEAN
+
+
+def test_invalid_utf8_yaml_is_still_read_for_secrets(tree: Path) -> None:
+    """A stray byte makes the YAML untrustworthy, not its committed token harmless."""
+    token = "gh" + "p_" + expand("{an:36}", 21)
+    body = f"apiVersion: v1\nkind: ConfigMap\ndata:\n  city: M\xfcnchen\n  ci: {token}\n"
+    (tree / "latin1.yaml").write_bytes(body.encode("latin-1"))
+    report = scan_tree(tree)
+    assert errors(report) == [("latin1.yaml", 4, "invalid UTF-8 at byte 46; read for secrets only")]
+    hits = [(f.file, f.line, f.rule_id) for f in report.findings if f.file == "latin1.yaml"]
+    assert hits == [("latin1.yaml", 5, "DS301")]  # no Kubernetes rule read it
+    code, out = cli_scan(tree)
+    assert code == EXIT_INPUT and token not in out and "DS301" in out

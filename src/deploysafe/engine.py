@@ -469,6 +469,7 @@ _CHUNK_FILES = 48
 
 
 def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanError | None]:
+    """The file's text, and what went wrong: both when only its text can be used."""
     # Only YAML/JSON must be valid text; any other file is read for secrets only, so a
     # binary one (an image, a wheel) is skipped silently and bad UTF-8 is replaced.
     structured = display.endswith(YAML_SUFFIXES)
@@ -495,10 +496,14 @@ def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanEr
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
+        text = raw.decode("utf-8-sig", errors="replace")
         if not structured:
-            return raw.decode("utf-8-sig", errors="replace"), None
+            return text, None
+        # Its structure cannot be trusted, but a secret in it is committed all the same.
         line = raw[: exc.start].count(b"\n") + 1
-        return None, ScanError(display, line, f"invalid UTF-8 at byte {exc.start}; skipped")
+        return text, ScanError(
+            display, line, f"invalid UTF-8 at byte {exc.start}; read for secrets only"
+        )
 
 
 def _binary_head(path: FsPath) -> bool:
@@ -519,10 +524,11 @@ def check_file(
     text, error = _read(path, display, s.max_file_size)
     if error is not None:
         out.errors.append(error)
-        return
-    if text is None:  # a binary file that no rule reads
+    if text is None:  # a binary file that no rule reads, or one that could not be read
         return
     wanted = s.targets - {Target.KUBERNETES} if mode == RENDERED else s.targets
+    if error is not None:
+        wanted = wanted & {Target.TEXT}
     result = sources.load(text, display, wanted, path)
     if mode == TEMPLATE and result.errors:
         # A Helm template scanned without rendering: Go templating is not YAML. Count it.
