@@ -257,18 +257,31 @@ def test_bad_file_exits_3_without_a_traceback(tree: Path, case: Case) -> None:
 # ------------------------------------------------------------------ files, not contents
 
 
-def test_file_over_the_size_cap_is_skipped(tree: Path) -> None:
+def test_yaml_over_the_size_cap_is_read_for_secrets_only(tree: Path) -> None:
+    """Its structure is not parsed (the cap guards the YAML parser), its text is read."""
     (tree / "deploysafe.yaml").write_text("max_file_size: 2000\n", encoding="utf-8")
-    (tree / "big.yaml").write_text("# padding\n" * 300, encoding="utf-8")
+    token = "gh" + "p_" + expand("{an:36}", 22)
+    (tree / "big.yaml").write_text("# padding\n" * 300 + f"ci: {token}\n", encoding="utf-8")
     cfg = configmod.load(tree / "deploysafe.yaml", "deploysafe.yaml")
     report = scan_tree(tree, cfg)
-    assert errors(report) == [
-        ("big.yaml", None, "file is 3000 bytes, over the 2000-byte cap; skipped")
+    message = "file is 3045 bytes, over the 2000-byte cap; read for secrets only"
+    assert errors(report) == [("big.yaml", None, message)]
+    assert [(f.line, f.rule_id) for f in report.findings if f.file == "big.yaml"] == [
+        (301, "DS301")
     ]
     assert ds201(report) == [GOOD_DS201]
     code, out = cli_scan(tree)  # the CLI finds deploysafe.yaml at the scan root
     assert code == EXIT_INPUT
-    assert "  big.yaml: file is 3000 bytes, over the 2000-byte cap; skipped\n" in out
+    assert f"  big.yaml: {message}\n" in out and token not in out
+
+
+def test_yaml_over_ten_times_the_cap_is_skipped(tree: Path) -> None:
+    (tree / "deploysafe.yaml").write_text("max_file_size: 200\n", encoding="utf-8")
+    (tree / "big.yaml").write_text("# padding\n" * 300, encoding="utf-8")
+    cfg = configmod.load(tree / "deploysafe.yaml", "deploysafe.yaml")
+    assert errors(scan_tree(tree, cfg)) == [
+        ("big.yaml", None, "file is 3000 bytes, over the 2000-byte cap; skipped")
+    ]
 
 
 def test_symlink_leaving_the_tree_is_reported_not_followed(tmp_path: Path, tree: Path) -> None:

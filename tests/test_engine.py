@@ -250,10 +250,10 @@ def test_large_non_yaml_files_are_read_for_secrets_up_to_a_larger_cap(tmp_path: 
     (tmp_path / "bundle.min.js").write_text("var a=1;" * 500)  # 4,000 bytes: under 10x
     (tmp_path / "huge.log").write_text("x" * 20_000)  # over 10x the cap: reported
     (tmp_path / "image.png").write_bytes(b"\x89PNG\0" + b"\0" * 20_000)  # binary: silent
-    (tmp_path / "big.yaml").write_text("a: 1\n" * 400)  # YAML over the cap: reported
+    (tmp_path / "big.yaml").write_text("a: 1\n" * 400)  # YAML over the cap: text only
     r = scan([tmp_path], cfg, root=tmp_path, jobs=1, today=TODAY)
     assert [(e.file, e.message) for e in r.errors] == [
-        ("big.yaml", "file is 2000 bytes, over the 1000-byte cap; skipped"),
+        ("big.yaml", "file is 2000 bytes, over the 1000-byte cap; read for secrets only"),
         ("huge.log", "file is 20000 bytes, over the 10000-byte cap; skipped"),
     ]
 

@@ -469,11 +469,12 @@ _CHUNK_FILES = 48
 
 
 def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanError | None]:
-    """The file's text, and what went wrong: both when only its text can be used."""
+    """The file's text, and what went wrong: both when only its text can be used (for
+    secrets: a YAML/JSON file over the cap, or not valid UTF-8, is still a committed file)."""
     # Only YAML/JSON must be valid text; any other file is read for secrets only, so a
     # binary one (an image, a wheel) is skipped silently and bad UTF-8 is replaced.
     structured = display.endswith(YAML_SUFFIXES)
-    cap = max_size if structured else max_size * _TEXT_CAP_FACTOR
+    cap = max_size * _TEXT_CAP_FACTOR
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
@@ -494,16 +495,17 @@ def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanEr
             return None, None
         return None, ScanError(display, None, "binary file (NUL bytes); skipped")
     try:
-        return raw.decode("utf-8-sig"), None
+        text, problem = raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
         text = raw.decode("utf-8-sig", errors="replace")
-        if not structured:
-            return text, None
-        # Its structure cannot be trusted, but a secret in it is committed all the same.
         line = raw[: exc.start].count(b"\n") + 1
-        return text, ScanError(
-            display, line, f"invalid UTF-8 at byte {exc.start}; read for secrets only"
-        )
+        problem = (line, f"invalid UTF-8 at byte {exc.start}")
+    if structured and problem is None and len(raw) > max_size:
+        problem = (None, f"file is {len(raw)} bytes, over the {max_size}-byte cap")
+    if not structured or problem is None:
+        return text, None
+    # Its structure is not read, but a secret in it is committed all the same.
+    return text, ScanError(display, problem[0], f"{problem[1]}; read for secrets only")
 
 
 def _binary_head(path: FsPath) -> bool:
