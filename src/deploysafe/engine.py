@@ -494,8 +494,9 @@ def _read(path: FsPath, display: str, max_size: int) -> tuple[str | None, ScanEr
         if not structured:
             return None, None
         return None, ScanError(display, None, "binary file (NUL bytes); skipped")
+    problem: tuple[int | None, str] | None = None
     try:
-        text, problem = raw.decode("utf-8-sig"), None
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         text = raw.decode("utf-8-sig", errors="replace")
         line = raw[: exc.start].count(b"\n") + 1
