@@ -369,6 +369,15 @@ def check_document(
             )
 
 
+def check_all(docs: Iterable[Document], s: Settings, rules: Sequence[Rule], out: Partial) -> None:
+    """Check documents that come from one input (a file, a render, a request), then hide
+    from each finding's snippet the secrets other findings on its line are about."""
+    start, shared = len(out.findings), Shared()
+    for doc in docs:
+        check_document(doc, s, rules, out, shared)
+    hide_shared(out.findings, start, shared)
+
+
 def hide_shared(findings: list[Finding], start: int, shared: Shared) -> None:
     """Several rules read one line (a file is text, a workflow, a Kubernetes object ...):
     a finding must not show, in its snippet, a secret that another finding on that line is
@@ -543,10 +552,7 @@ def check_file(
 def _check_loaded(result: LoadResult, s: Settings, rules: Sequence[Rule], out: Partial) -> None:
     out.errors.extend(result.errors)
     out.skipped += result.skipped
-    start, shared = len(out.findings), Shared()
-    for doc in result.documents:
-        check_document(doc, s, rules, out, shared)
-    hide_shared(out.findings, start, shared)
+    check_all(result.documents, s, rules, out)
 
 
 def _rules(s: Settings) -> tuple[Rule, ...]:
@@ -677,11 +683,8 @@ def check_documents(
     """Check documents already in memory (rendered output, an admission request)."""
     docs = list(docs)
     s = settings_for(config, namespaces_in(docs), today=today)
-    out, shared = Partial(), Shared()
-    rules = _rules(s)
-    for d in docs:
-        check_document(d, s, rules, out, shared)
-    hide_shared(out.findings, 0, shared)
+    out = Partial()
+    check_all(docs, s, _rules(s), out)
     return _finish(out, s, config, baseline, ())
 
 
@@ -734,10 +737,7 @@ def scan(
     partial.errors.extend(render_errors)
     rules = _rules(s)
     partial.files += len({d.file for d in rendered})
-    start, shared = len(partial.findings), Shared()
-    for d in rendered:
-        check_document(d, s, rules, partial, shared)
-    hide_shared(partial.findings, start, shared)
+    check_all(rendered, s, rules, partial)
     return _finish(partial, s, config, baseline, notes)
 
 

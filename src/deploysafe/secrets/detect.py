@@ -218,12 +218,15 @@ _SEQUENCES = ("abcdefghijklmnopqrstuvwxyz", "0123456789", "qwertyuiopasdfghjklzx
 def is_reference(value: str, extra: Sequence[str] = ()) -> bool:
     """A value that points at a secret rather than holding one."""
     v = value.strip()
-    if _WHOLE_REFERENCE.match(v):
-        return True
-    low = v.lower()
-    if low.startswith(MANAGER_REFERENCES) or any(low.startswith(e.lower()) for e in extra):
+    if _WHOLE_REFERENCE.match(v) or is_manager_reference(v, extra):
         return True
     return any(t.search(v) for t in _TEMPLATES)
+
+
+def is_manager_reference(value: str, extra: Sequence[str] = ()) -> bool:
+    """A secret-manager URI (`vault:`, `op://` ..., or one the policy adds)."""
+    low = value.strip().lower()
+    return low.startswith(MANAGER_REFERENCES) or any(low.startswith(e.lower()) for e in extra)
 
 
 def is_placeholder(value: str, patterns: Sequence[re.Pattern[str]] = ()) -> bool:
@@ -322,7 +325,7 @@ def analyse(
     yaml = path.lower().endswith((".yaml", ".yml"))
     owned = _owned_lines(lines if lines is not None else text.split("\n"), low, text, yaml)
     for line, col, key, raw, b64 in owned.loose:
-        value = _unquote(raw)
+        value = unquote(raw)
         plain = (decoded(value) if b64 else value) or value
         if not example and judge(key, plain, True, options) == "secret":
             out.credentials.append(Assignment(key, value, line, col, True))
@@ -425,7 +428,8 @@ def _owned_lines(lines: Sequence[str], low: str, text: str, yaml: bool) -> _Owne
     return out
 
 
-def _unquote(value: str) -> str:
+def unquote(value: str) -> str:
+    """The value without one pair of matching quotes around it."""
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value

@@ -28,11 +28,9 @@ from deploysafe.engine import (
     Partial,
     Report,
     Settings,
-    Shared,
     _finish,
     _rules,
-    check_document,
-    hide_shared,
+    check_all,
     settings_for,
 )
 from deploysafe.model import Finding, Practice, Target
@@ -166,11 +164,8 @@ def _check_batch(s: Settings, rule_ids: tuple[str, ...], batch: _Batch) -> list[
     wanted = frozenset(r.target for r in rules)
     out: list[Finding] = []
     for path, text, commit, date in batch:
-        part, shared = Partial(), Shared()
-        for doc in sources.load(text, path, wanted).documents:
-            check_document(doc, s, rules, part, shared)
-        # As in a tree scan: no snippet shows a secret another finding on its line is about.
-        hide_shared(part.findings, 0, shared)
+        part = Partial()
+        check_all(sources.load(text, path, wanted).documents, s, rules, part)
         out.extend(
             replace(f, message=f"{f.message} (introduced in commit {commit[:12]}, {date})")
             for f in part.findings

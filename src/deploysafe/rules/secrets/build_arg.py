@@ -14,12 +14,13 @@ from deploysafe.model import Context, Practice, Rule, Severity, Target, Violatio
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import secret_name
 from deploysafe.secrets.detect import (
-    MANAGER_REFERENCES,
     FileKind,
     analyse,
     file_kind,
+    is_manager_reference,
     is_placeholder,
     judge,
+    unquote,
 )
 from deploysafe.secrets.detect import secret_key as credential_key
 from deploysafe.secrets.policy import SecretsPolicy
@@ -140,7 +141,7 @@ def inputs(lines: Sequence[str], starts: Sequence[int]) -> Iterator[BuildArg]:
             continue
         rest = _uncomment(m.group("rest")).strip()
         if rest and rest[0] not in "|>":
-            entries = [rest[1:-1]] if rest[0] in "\"'" and rest[-1] == rest[0] else [rest]
+            entries = [unquote(rest)]
             if rest.startswith("[") and rest.endswith("]"):
                 entries = [e.strip().strip("\"'") for e in rest[1:-1].split(",")]
             for entry in entries:
@@ -159,8 +160,7 @@ def inputs(lines: Sequence[str], starts: Sequence[int]) -> Iterator[BuildArg]:
             entry = body[2:].lstrip() if body.startswith("- ") else body
             if not entry or entry.startswith("#"):
                 continue
-            if len(entry) >= 2 and entry[0] in "\"'" and entry[-1] == entry[0]:
-                entry = entry[1:-1]
+            entry = unquote(entry)
             found = _entry(entry, starts[n - 1] + line.find(entry))
             if found is not None:
                 yield found
@@ -177,9 +177,7 @@ def _entry(entry: str, offset: int) -> BuildArg | None:
         return None
     value = m.group("value")
     if value is not None:
-        value = value.strip()
-        if len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0]:
-            value = value[1:-1]
+        value = unquote(value.strip())
     return BuildArg(m.group("name"), value, offset, "input")
 
 
@@ -190,8 +188,7 @@ def _is_secret_name(name: str) -> bool:
 def _only_references(value: str, p: SecretsPolicy) -> bool:
     """Nothing but references: `$VAR`, `${VAR}`, `$(VAR)`, `${{ ... }}`, `%VAR%`, a
     secret-manager URI."""
-    low = value.strip().lower()
-    if low.startswith(MANAGER_REFERENCES) or any(low.startswith(r.lower()) for r in p.references):
+    if is_manager_reference(value, p.references):
         return True
     return not _REFERENCE.sub("", value).strip(" \"'")
 

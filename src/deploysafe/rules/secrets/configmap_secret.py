@@ -8,7 +8,16 @@ from deploysafe.documents import Document
 from deploysafe.k8s import as_map
 from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.secrets._common import policy
-from deploysafe.secrets.detect import analyse, judge, secret_key
+from deploysafe.secrets.detect import Options, analyse, judge, secret_key
+
+
+def named_credential(key: str, value: str, options: Options) -> bool | None:
+    """For a credential-named key with a one-line value: is the value a secret? None when
+    the key names no credential (or the value is an embedded file): read it as text."""
+    pw = secret_key(key)
+    if pw is None or "\n" in value.strip():
+        return None
+    return judge(key, value, pw, options) is not None
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -19,9 +28,9 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         if not isinstance(value, str) or not value.strip():
             continue
         name = str(key)
-        pw = secret_key(name)
-        if pw is not None and "\n" not in value.strip():
-            if judge(name, value, pw, p.options) is not None:
+        named = named_credential(name, value, p.options)
+        if named is not None:
+            if named:
                 yield Violation(
                     ("data", name),
                     f"ConfigMap {doc.name} holds {name!r}, a credential, in plain text",

@@ -8,8 +8,8 @@ from deploysafe.documents import Document
 from deploysafe.k8s import as_list, as_map
 from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.secrets._common import policy
-from deploysafe.secrets.detect import Options, analyse, is_placeholder, is_reference, judge
-from deploysafe.secrets.detect import secret_key as credential_key
+from deploysafe.rules.secrets.configmap_secret import named_credential
+from deploysafe.secrets.detect import Options, analyse, is_placeholder, is_reference, unquote
 from deploysafe.secrets.policy import SecretsPolicy
 
 
@@ -20,9 +20,7 @@ def literal(entry: str) -> tuple[str, str] | None:
     key, sep, value = entry.partition("=")
     if not sep or not key:
         return None
-    if len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0]:
-        value = value[1:-1]
-    return key, value
+    return key, unquote(value)
 
 
 def _committed(value: str, p: SecretsPolicy) -> bool:
@@ -35,9 +33,9 @@ def _committed(value: str, p: SecretsPolicy) -> bool:
 def _config_secret(key: str, value: str, options: Options) -> str | None:
     """In a ConfigMap literal: the secret, when the key names a credential and the value is
     one, or when the value holds a token of a known format (DS311's test)."""
-    pw = credential_key(key)
-    if pw is not None and "\n" not in value.strip():
-        return value.strip() if judge(key, value, pw, options) is not None else None
+    named = named_credential(key, value, options)
+    if named is not None:
+        return value.strip() if named else None
     found = analyse(value, key, options)
     if found.tokens:
         return found.tokens[0].secret
