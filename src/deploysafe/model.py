@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from deploysafe.documents import Document
+from typing import Any
 
 # A path into parsed data: mapping keys (str) and sequence indexes (int).
 Path = tuple[str | int, ...]
@@ -80,6 +78,26 @@ class Level(enum.Enum):
 Version = tuple[int, int]  # Kubernetes minor version, e.g. (1, 35)
 
 
+# The newest Pod Security Standards version deploysafe knows.
+LATEST: Version = (1, 37)
+
+_VERSION = re.compile(r"^v?1\.(\d+)$")
+
+
+def parse_version(text: str) -> Version:
+    """`v1.N` (or `latest`) to a version; newer than we know is judged as the latest."""
+    if text.strip() == "latest":
+        return LATEST
+    m = _VERSION.match(text.strip())
+    if not m:
+        raise ValueError(f"invalid PSS version {text!r} (expected v1.N or latest)")
+    return min((1, int(m.group(1))), LATEST)
+
+
+def format_version(v: Version) -> str:
+    return f"v{v[0]}.{v[1]}"
+
+
 @dataclass(frozen=True, slots=True)
 class PssRef:
     """Ties a rule to a pod-security-admission check."""
@@ -100,6 +118,66 @@ class Resource:
     def display(self) -> str:
         ns = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {ns}{self.name or '<unnamed>'}"
+
+
+# Identity equality and hashing: rules share per-document work through small caches.
+@dataclass(frozen=True, slots=True, eq=False)
+class Document:
+    """One Kubernetes object with the positions of its keys."""
+
+    file: str  # where findings point: repo-relative path (the template for rendered output)
+    data: Mapping[str, Any]
+    positions: Mapping[Path, tuple[int, int]]
+    lines: Sequence[str] = field(repr=False)  # the text the positions refer to
+    default_namespace: str | None = None  # what the render supplies (Helm, kustomize)
+    rendered_from: str | None = None  # e.g. "helm chart/" or "kustomize overlays/prod"
+    # KUBERNETES for objects; other types carry a whole file (workflow, Dockerfile, text).
+    type: Target = Target.KUBERNETES
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def api_version(self) -> str:
+        return str(self.data.get("apiVersion", ""))
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        meta = self.data.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str | None:
+        name = self.metadata.get("name")
+        return str(name) if name is not None else None
+
+    @property
+    def own_namespace(self) -> str | None:
+        ns = self.metadata.get("namespace")
+        return str(ns) if ns not in (None, "") else None
+
+    @property
+    def namespace(self) -> str | None:
+        """The namespace the object lands in, as far as the scanned files say."""
+        return self.own_namespace or self.default_namespace
+
+    @property
+    def resource(self) -> Resource | None:
+        if self.type is not Target.KUBERNETES:
+            return None
+        return Resource(self.kind, self.namespace, self.name)
+
+    def locate(self, path: Path) -> tuple[int, int]:
+        """Line and column of `path`, or of its nearest ancestor that exists."""
+        p = path
+        while True:
+            hit = self.positions.get(p)
+            if hit is not None:
+                return hit
+            if not p:
+                return (1, 1)
+            p = p[:-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +206,7 @@ class Context:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
-Check = Callable[["Document", Context], Iterator[Violation]]
+Check = Callable[[Document, Context], Iterator[Violation]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +226,7 @@ class Fact:
     snippet: str = ""
 
 
-Collect = Callable[["Document", Context], Iterator[tuple[Path, Any]]]
+Collect = Callable[[Document, Context], Iterator[tuple[Path, Any]]]
 # Returns (fact the finding points at, message) pairs.
 Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str]]]
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from deploysafe.ci import commands, yamlci
 from deploysafe.ci.yamlci import CiDocument, Scalar
-from deploysafe.documents import Document, LoadResult
-from deploysafe.model import Path, ScanError, Target, Violation
+from deploysafe.inputs.documents import LoadResult
+from deploysafe.model import Document, Path, ScanError, Target, Violation
 from deploysafe.yamlload import YamlProblem
 
 KEYWORDS = frozenset(

@@ -7,7 +7,7 @@ from pathlib import Path as FsPath
 
 from deploysafe.ci import github, yamlci
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.documents import LoadResult
+from deploysafe.inputs.documents import LoadResult
 from deploysafe.model import ScanError, Target
 from deploysafe.yamlload import YamlProblem
 

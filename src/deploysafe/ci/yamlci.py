@@ -19,8 +19,7 @@ from typing import Any
 
 import yaml
 
-from deploysafe.documents import Document
-from deploysafe.model import Path
+from deploysafe.model import Document, Path
 from deploysafe.yamlload import MAX_DEPTH, MAX_EXPANSION, YamlProblem, parse_all
 
 try:

@@ -26,18 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe.config import Config, ConfigError, Reader
+from deploysafe.k8s.tenancy import Tenant, load_tenants
 from deploysafe.model import Level, Severity
 from deploysafe.secrets.detect import analyse
-from deploysafe.tenants import Tenant, load_tenants
 
-# `source` belongs to the trigger check (deploysafe.verify), which validates it.
+# `source` belongs to the trigger check (deploysafe.gitops.verify), which validates it.
 _KEYS = {"tenant", "source", "render", "tests", "target", "sign", "policy", "fail_on"}
 _RENDER_KINDS = ("helm", "kustomize", "manifests")
 _HELM_KEYS = {"chart", "values", "set", "namespace", "release"}
 _TEST_KEYS = {"name", "run", "timeout", "junit"}
 _TARGET_KEYS = {"repo", "branch", "path"}
 _SIGN_KEYS = {"gpg_key", "ssh_key"}
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # as deploysafe.environments
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # as deploysafe.config.source
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h)?$")
 _FINGERPRINT = re.compile(r"^(?:0x)?[0-9A-Fa-f]{16}(?:[0-9A-Fa-f]{24})?$")

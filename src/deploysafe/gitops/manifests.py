@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
-from deploysafe.documents import Document, load_kubernetes
-from deploysafe.tenants import Tenant, api_group, cluster_scoped
+from deploysafe.inputs.documents import load_kubernetes
+from deploysafe.k8s.tenancy import Tenant, api_group, cluster_scoped
+from deploysafe.model import Document
 
 KUSTOMIZATION = "kustomization.yaml"
 HEADER = (

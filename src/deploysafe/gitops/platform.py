@@ -28,8 +28,8 @@ import yaml
 
 from deploysafe.config import Config
 from deploysafe.gitops.environments import Environment
-from deploysafe.pss import format_version
-from deploysafe.tenants import CLUSTER_KINDS, Tenant
+from deploysafe.k8s.tenancy import CLUSTER_KINDS, Tenant
+from deploysafe.model import format_version
 
 IN_CLUSTER = "https://kubernetes.default.svc"
 MANAGED = {"app.kubernetes.io/managed-by": "deploysafe"}

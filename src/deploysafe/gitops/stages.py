@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from deploysafe.config import Config, RuleSetting
-from deploysafe.documents import Document, load_kubernetes
 from deploysafe.engine import TOOL_KINDS, RenderOptions, Report, check_documents, scan
 from deploysafe.gitops import manifests
 from deploysafe.gitops.environments import Environment, GateTest
-from deploysafe.model import Finding, Target
+from deploysafe.inputs.documents import load_kubernetes
+from deploysafe.k8s.tenancy import check_tenant
+from deploysafe.model import Document, Finding, Target
 from deploysafe.rules import REGISTRY
-from deploysafe.tenants import check_tenant
 
 Progress = Callable[[str], None]
 OUTPUT_TAIL = 40  # lines of a failed test's output shown
@@ -155,7 +155,7 @@ class RenderStage:
     name = "render"
 
     def run(self, run: Run) -> StageResult:
-        from deploysafe import render as r
+        from deploysafe.inputs import render as r
 
         start = time.monotonic()
         spec = run.env.render

@@ -47,8 +47,8 @@ class VerifyStage:
                 "where the code comes from (repos, refs, signed_by) and refuses without it"
             )
         try:
-            from deploysafe import environments as envpolicy
-            from deploysafe.verify import verify
+            from deploysafe.config import source as envpolicy
+            from deploysafe.gitops.verify import verify
         except ImportError:
             return fail(
                 "the trigger check (deploysafe verify) is not available in this installation; "

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from deploysafe.documents import Document
-from deploysafe.k8s import Container, as_map, containers, pod_template
-from deploysafe.model import Path
+from deploysafe.k8s.pods import Container, as_map, containers, pod_template
+from deploysafe.model import Document, Path
 
 
 def missing(doc: Document, section: str, resource: str) -> Iterator[tuple[Path, Container]]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.documents import Document
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.defaults._resources import missing
 
 

@@ -6,9 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from deploysafe.documents import Document
-from deploysafe.k8s import Container, as_list, as_map, containers, pod_template
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.k8s.pods import Container, as_list, as_map, containers, pod_template
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 from deploysafe.secrets.words import DEFAULT_PASSWORDS, DEFAULT_USERS
 
 # Names of env variables that hold a password, token or other credential.

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.documents import Document
-from deploysafe.k8s import pod_template
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.k8s.pods import pod_template
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 
 # Built-in kinds that live in a namespace. Unknown kinds (custom resources) may be
 # cluster-scoped, so they are judged only when they name `default` explicitly.

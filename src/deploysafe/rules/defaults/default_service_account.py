@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.documents import Document
-from deploysafe.k8s import pod_template
-from deploysafe.model import Context, Path, Practice, Rule, Severity, Target, Violation
+from deploysafe.k8s.pods import pod_template
+from deploysafe.model import Context, Document, Path, Practice, Rule, Severity, Target, Violation
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:

@@ -6,9 +6,8 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from deploysafe.documents import Document
-from deploysafe.k8s import as_list, as_map
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.k8s.pods import as_list, as_map
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 
 # Annotations that restrict a cloud load balancer to an internal network or to source
 # ranges, so it is not open to the internet.

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.documents import Document
-from deploysafe.k8s import containers, pod_template
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.k8s.pods import containers, pod_template
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 
 
 def split_image(image: str) -> tuple[str, str | None, str | None]:

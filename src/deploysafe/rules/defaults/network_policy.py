@@ -10,9 +10,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deploysafe.documents import Document
-from deploysafe.k8s import as_list, as_map, pod_template
-from deploysafe.model import Context, Fact, Path, Practice, Rule, Severity, Target
+from deploysafe.k8s.pods import as_list, as_map, pod_template
+from deploysafe.model import Context, Document, Fact, Path, Practice, Rule, Severity, Target
 
 Labels = tuple[tuple[str, str], ...]
 

@@ -1,4 +1,4 @@
-"""Secrets policy (practice 3), and default passwords in deployment config (practice 5)."""
+"""Secrets policy (practice 3, DS3xx)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from deploysafe.model import Rule
 from deploysafe.rules.secrets import (
     build_arg,
     configmap_secret,
-    default_password,
     docker_arg_env,
     docker_context,
     docker_copy,
@@ -32,5 +31,4 @@ SECRET_RULES: tuple[Rule, ...] = (
     docker_run.RULE,
     docker_context.RULE,
     build_arg.RULE,
-    default_password.RULE,
 )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from deploysafe.documents import Document
-from deploysafe.model import Context
+from deploysafe.config.secrets import DEFAULT, SecretsPolicy
+from deploysafe.model import Context, Document
 from deploysafe.secrets.detect import Analysis, analyse
-from deploysafe.secrets.policy import DEFAULT, SecretsPolicy
 
 
 def policy(ctx: Context) -> SecretsPolicy:

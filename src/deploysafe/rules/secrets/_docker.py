@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Iterator
 from typing import Any
 
-from deploysafe.documents import Document
+from deploysafe.model import Document
 
 # BuildKit's SecretsUsedInArgOrEnv name test, widened with hadolint DL3064's words.
 _SECRET_NAME = re.compile(

@@ -9,8 +9,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from deploysafe.documents import Document
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.config.secrets import SecretsPolicy
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import secret_name
 from deploysafe.secrets.detect import (
@@ -23,7 +23,6 @@ from deploysafe.secrets.detect import (
     unquote,
 )
 from deploysafe.secrets.detect import secret_key as credential_key
-from deploysafe.secrets.policy import SecretsPolicy
 
 # `--build-arg NAME[=value]`, `--build-arg=NAME[=value]` (docker, buildx, podman, buildah,
 # kaniko, nerdctl, az acr build ...) and buildctl's `--opt build-arg:NAME=value`. The flag is

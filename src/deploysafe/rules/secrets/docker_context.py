@@ -2,7 +2,7 @@
 `.dockerignore` does not exclude.
 
 The files come from the document (data["context"], gathered from disk by the loader, see
-deploysafe.buildcontext); this rule follows them through the Dockerfile: where each COPY/ADD
+deploysafe.inputs.buildcontext); this rule follows them through the Dockerfile: where each COPY/ADD
 from the context puts them (its destination against the stage's WORKDIR), what a stage built
 `FROM` another inherits, and which of them a `COPY --from=stage SRC` takes along (SRC is the
 file or one of its folders). What is reported is what reaches the last stage. Simplifications:
@@ -19,10 +19,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deploysafe.buildcontext import DockerIgnore, normalise_source
-from deploysafe.dockerfile import operands
-from deploysafe.documents import Document
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.inputs.buildcontext import DockerIgnore, normalise_source
+from deploysafe.inputs.dockerfile import operands
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import instructions
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from deploysafe.documents import Document
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import is_placeholder, is_reference
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.documents import Document
-from deploysafe.k8s import as_list, as_map, containers, get, pod_template
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.k8s.pods import as_list, as_map, containers, get, pod_template
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.secrets._common import policy
 
 

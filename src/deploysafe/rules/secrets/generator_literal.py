@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.documents import Document
-from deploysafe.k8s import as_list, as_map
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.config.secrets import SecretsPolicy
+from deploysafe.k8s.pods import as_list, as_map
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets.configmap_secret import named_credential
 from deploysafe.secrets.detect import Options, analyse, is_placeholder, is_reference, unquote
-from deploysafe.secrets.policy import SecretsPolicy
 
 
 def literal(entry: str) -> tuple[str, str] | None:

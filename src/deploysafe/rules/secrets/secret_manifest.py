@@ -7,9 +7,8 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from deploysafe.documents import Document
-from deploysafe.k8s import as_map, get, pod_template
-from deploysafe.model import Context, Practice, Rule, Severity, Target, Violation
+from deploysafe.k8s.pods import as_map, get, pod_template
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
 from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import Options, analyse, decoded, is_placeholder, is_reference
 

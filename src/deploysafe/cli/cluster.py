@@ -1,0 +1,386 @@
+"""Commands for the cluster side: `serve` (the admission webhook), `webhook manifests`
+(what installs it) and `audit` (what already runs). Registered in cli.py."""
+
+from __future__ import annotations
+
+import json
+import logging.config
+import ssl
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from deploysafe import config as configmod
+from deploysafe.cli.common import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    UsageError,
+    emit,
+    exit_code,
+    load_config,
+    write_out,
+)
+from deploysafe.model import Severity
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from deploysafe.cluster.drift import DriftReport
+
+# The formats `scan` writes (cli.FORMATS; spelled out here because cli.py imports this
+# module at its end, and a test keeps the two equal).
+REPORT_FORMATS = ("text", "json", "sarif", "junit")
+
+
+class InputError(click.ClickException):
+    """An input could not be read (exit 3, as `scan` uses for unreadable files)."""
+
+    exit_code = EXIT_INPUT
+
+
+def _policy_config(config_path: Path | None) -> configmod.Config:
+    return load_config(config_path, Path.cwd())
+
+
+@click.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--cert",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TLS certificate (PEM); reloaded when it changes.",
+)
+@click.option(
+    "--key", type=click.Path(path_type=Path, dir_okay=False), help="TLS private key (PEM)."
+)
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    help="Serve plain HTTP (local tests only: the API server only calls HTTPS webhooks).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Policy file [default: deploysafe.yaml in the current folder].",
+)
+@click.option(
+    "--namespace",
+    envvar="POD_NAMESPACE",
+    help="The namespace the webhook runs in (always exempt) [default: $POD_NAMESPACE, "
+    "else webhook.namespace, else deploysafe].",
+)
+@click.option(
+    "--fail-open",
+    is_flag=True,
+    help="Allow (with a warning) when the webhook itself fails; the default denies.",
+)
+@click.option(
+    "--reload-interval",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds between checks of the certificate files.",
+)
+@click.option(
+    "--client-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a client has to send a request's headers, and again its body.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes on the one port (one per core; in a cluster, scale replicas).",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def serve(
+    host: str,
+    port: int,
+    cert: Path | None,
+    key: Path | None,
+    insecure_http: bool,
+    config_path: Path | None,
+    namespace: str | None,
+    fail_open: bool,
+    reload_interval: float,
+    client_timeout: float,
+    workers: int,
+    log_level: str,
+) -> None:
+    """Run the validating admission webhook (POST /validate; /healthz, /readyz, /metrics)."""
+    from deploysafe.cluster.webhook.app import create_app
+    from deploysafe.cluster.webhook.metrics import Metrics
+    from deploysafe.cluster.webhook.policy import from_config
+    from deploysafe.cluster.webhook.server import CertReloader, log_config, make_config, run
+    from deploysafe.k8s.tenancy import load_tenants
+
+    if insecure_http and (cert or key):
+        raise UsageError("--insecure-http serves plain HTTP: drop --cert and --key, or the flag")
+    if not insecure_http and (cert is None or key is None):
+        raise UsageError(
+            "serve needs --cert and --key (the API server only calls webhooks over HTTPS); "
+            "for a local test without TLS, pass --insecure-http"
+        )
+    cfg = _policy_config(config_path)
+    try:
+        policy = from_config(cfg, namespace=namespace)
+        load_tenants(cfg)
+    except configmod.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    metrics = Metrics(workers)
+    if cert is not None and key is not None:
+        try:  # once here, so a bad pair is a usage error before any worker starts
+            CertReloader(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise UsageError(f"cannot load --cert {cert} / --key {key}: {detail}") from None
+    logging.config.dictConfig(log_config(log_level))
+
+    def build(worker: int) -> uvicorn.Config:
+        metrics.use_slot(worker)
+        reloader = None
+        if cert is not None and key is not None:
+            reloader = CertReloader(cert, key, interval=reload_interval, metrics=metrics)
+        app = create_app(
+            cfg,
+            policy,
+            fail_open=fail_open,
+            metrics=metrics,
+            background=reloader.run if reloader is not None else None,
+            worker=worker,
+            body_timeout=client_timeout,
+        )
+        return make_config(
+            app,
+            host=host,
+            port=port,
+            reloader=reloader,
+            log_level=log_level,
+            header_timeout=client_timeout,
+        )
+
+    try:
+        code = run(build, host=host, port=port, workers=workers)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sys.exit(code)
+
+
+__all__ = ["serve"]
+
+
+@click.group("webhook")
+def webhook() -> None:
+    """The admission webhook's install manifests."""
+
+
+@webhook.command("manifests")
+@click.option(
+    "--namespace",
+    "-n",
+    help="Namespace to install into [default: webhook.namespace or deploysafe].",
+)
+@click.option("--image", help="Container image with deploysafe [default: deploysafe:VERSION].")
+@click.option("--replicas", default=2, show_default=True, type=click.IntRange(min=2))
+@click.option(
+    "--timeout",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="timeoutSeconds of each webhook entry.",
+)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="PEM CA that signed your serving certificate (instead of cert-manager).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Policy file shipped to the webhook [default: deploysafe.yaml in the current folder].",
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False))
+def manifests(
+    namespace: str | None,
+    image: str | None,
+    replicas: int,
+    timeout: int,
+    ca_bundle: Path | None,
+    config_path: Path | None,
+    output: Path | None,
+) -> None:
+    """Print the Namespace, Deployment, PDB, Service, NetworkPolicy, cert-manager
+    Certificate and ValidatingWebhookConfiguration that install `deploysafe serve`."""
+    from deploysafe.cluster.webhook import manifests as mf
+    from deploysafe.cluster.webhook.policy import from_config
+
+    path = config_path or configmod.find(Path.cwd())
+    cfg = load_config(path, Path.cwd())
+    try:
+        policy = from_config(cfg, namespace=namespace)
+    except configmod.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    pem = None
+    if ca_bundle is not None:
+        pem = ca_bundle.read_text(encoding="utf-8", errors="replace")
+    text = path.read_text(encoding="utf-8") if path is not None else ""
+    opts = mf.Options(
+        namespace=policy.namespace,
+        image=image or mf.DEFAULT_IMAGE,
+        replicas=replicas,
+        timeout=timeout,
+        ca_bundle=pem,
+        config_text=text,
+    )
+    try:
+        out = mf.render(mf.build(policy, opts))
+    except mf.ManifestError as exc:
+        raise UsageError(str(exc)) from None
+    if output is None:
+        click.echo(out, nl=False)
+    else:
+        write_out(output, [out])
+
+
+@click.command()
+@click.argument(
+    "source", default="-", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True)
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--fail-on",
+    type=click.Choice([s.label for s in Severity]),
+    help="Lowest severity that fails [default: high].",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Policy file [default: deploysafe.yaml in the current folder].",
+)
+@click.option(
+    "--include-owned",
+    is_flag=True,
+    help="Also check objects whose controller is in the input (ReplicaSets, Pods).",
+)
+@click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in text output.")
+@click.option(
+    "--env",
+    "environment",
+    help="Also report drift against this environment's current release (text or json).",
+)
+def audit(
+    source: Path,
+    fmt: str,
+    output: Path | None,
+    fail_on: str | None,
+    config_path: Path | None,
+    include_owned: bool,
+    show_suppressed: bool,
+    environment: str | None,
+) -> None:
+    """Check live objects from a kubectl dump (a file, or - for stdin).
+
+    Reads `kubectl get ... -A -o yaml` output, drops status and server-set fields, and
+    reports findings as `scan` does.
+
+    \b
+    kubectl get deploy,sts,ds,cronjob,job,pod,svc,cm,netpol,role,rolebinding,\\
+      clusterrole,clusterrolebinding,ns -A -o yaml | deploysafe audit -
+    """
+    from dataclasses import replace
+
+    from deploysafe.cluster.audit import audit as run_audit
+    from deploysafe.cluster.audit import read
+    from deploysafe.cluster.webhook.policy import from_config
+
+    cfg = load_config(config_path, Path.cwd())
+    try:
+        if fail_on:
+            cfg = replace(cfg, fail_on=Severity.parse(fail_on))
+        policy = from_config(cfg)
+    except (ValueError, configmod.ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    if str(source) == "-":
+        display, raw = "<stdin>", sys.stdin.buffer.read()
+    else:
+        display = str(source)
+        try:
+            raw = source.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{display}: not UTF-8 text (byte {exc.start})") from None
+    live_input = read(
+        text,
+        display,
+        exempt_namespaces=policy.exempt_namespaces,
+        include_owned=include_owned,
+    )
+    if environment is not None and fmt not in ("text", "json"):
+        raise UsageError("drift (--env) is reported in text or json format")
+    report = run_audit(live_input, cfg)
+    if environment is None:
+        emit(report, fmt, output, show_suppressed)
+        sys.exit(exit_code(report))
+    drift = _drift(cfg, environment, text, display, policy.exempt_namespaces)
+    if fmt == "json":
+        from deploysafe.formats import jsonfmt
+
+        doc = json.loads("".join(jsonfmt.chunks(report)))
+        doc["drift"] = drift.to_json()
+        out = json.dumps(doc, indent=2) + "\n"
+        if output is None:
+            click.echo(out, nl=False)
+        else:
+            write_out(output, [out])
+    else:
+        emit(report, fmt, output, show_suppressed)
+        if output is None:
+            click.echo("\n" + drift.render(), nl=False)
+        else:
+            with output.open("a", encoding="utf-8") as fh:
+                fh.write("\n" + drift.render())
+    code = exit_code(report)
+    sys.exit(EXIT_FINDINGS if drift.drifts and code == EXIT_CLEAN else code)
+
+
+def _drift(
+    cfg: configmod.Config,
+    environment: str,
+    text: str,
+    display: str,
+    exempt: tuple[str, ...],
+) -> DriftReport:
+    import tempfile
+
+    from deploysafe.cluster.audit import read
+    from deploysafe.cluster.drift import against_environment
+    from deploysafe.gitops.pipeline import GitOpsError
+
+    everything = read(text, display, exempt_namespaces=exempt, include_owned=True)
+    with tempfile.TemporaryDirectory(prefix="deploysafe-drift-") as tmp:
+        try:
+            return against_environment(cfg, environment, everything.documents, Path(tmp))
+        except configmod.ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        except GitOpsError as exc:
+            raise InputError(f"cannot read environment {environment}: {exc}") from None

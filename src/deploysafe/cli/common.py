@@ -1,0 +1,71 @@
+"""What every command shares: exit codes, the policy file, writing reports."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deploysafe import config as configmod
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+
+FORMATS = ("text", "json", "sarif", "junit")
+
+
+class UsageError(click.UsageError):
+    exit_code = EXIT_USAGE
+
+
+def load_config(config_path: Path | None, root: Path) -> configmod.Config:
+    path = config_path or configmod.find(root)
+    if path is None:
+        return configmod.Config()
+    try:
+        return configmod.load(path)
+    except configmod.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def exit_code(report: Any, *, baseline_written: bool = False) -> int:
+    if report.errors:
+        return EXIT_INPUT
+    if report.failing and not baseline_written:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:
+    from deploysafe.formats import jsonfmt, junit, sarif, text
+
+    parts: Iterable[str]
+    if fmt == "json":
+        parts = jsonfmt.chunks(report)
+    elif fmt == "sarif":
+        parts = sarif.chunks(report)
+    elif fmt == "junit":
+        parts = [junit.render(report)]
+    else:
+        color = output is None and sys.stdout.isatty()
+        parts = [text.render(report, color=color, show_suppressed=show_suppressed)]
+    if output is None:
+        for part in parts:
+            click.echo(part, nl=False)
+    else:
+        write_out(output, parts)
+
+
+def write_out(output: Path, parts: Iterable[str]) -> None:
+    """Write a file the user named; one that cannot be written is a usage error (exit 2),
+    not a traceback."""
+    try:
+        with output.open("w", encoding="utf-8") as fh:
+            fh.writelines(parts)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None

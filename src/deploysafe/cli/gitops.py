@@ -1,0 +1,369 @@
+"""GitOps commands: `deploy`, `history`, `diff`, `rollback`, `promote` and `platform`.
+A thin layer over deploysafe.gitops; registered in cli.py, exit codes from there."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deploysafe import config as configmod
+from deploysafe.cli.common import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, UsageError, load_config
+
+_FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+_CONFIG = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Policy file [default: deploysafe.yaml in the source checkout].",
+)
+_SOURCE = click.option(
+    "--source",
+    "source",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=Path("."),
+    show_default=True,
+    help="The source checkout (the commit to release).",
+)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Library errors as the CLI's exit codes: config 2, environment repository 3."""
+    from deploysafe.gitops.pipeline import GitOpsError, Refused
+
+    try:
+        yield
+    except configmod.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    except Refused as exc:
+        click.echo(f"refused: {exc}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    except GitOpsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+
+
+def _progress(fmt: str) -> Callable[[str], None]:
+    err = fmt == "json"  # stdout carries the JSON document
+
+    def say(line: str) -> None:
+        click.echo(line, err=err)
+
+    return say
+
+
+def _config(config_path: Path | None, source: Path) -> configmod.Config:
+    return load_config(config_path, source)
+
+
+def _release_arg(environment: str, value: str | None) -> None:
+    from deploysafe.gitops.record import parse_release_ref
+
+    if value is not None:
+        try:
+            parse_release_ref(environment, value)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+
+def _report(outcome: Any, fmt: str) -> None:
+    from deploysafe.gitops.manifests import render_changes
+
+    if fmt == "json":
+        click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
+    else:
+        if outcome.status == "planned" or outcome.status == "released":
+            lines = render_changes(outcome.changes, full=outcome.status == "planned")
+            if outcome.status == "planned" or lines:
+                click.echo(f"changes against the environment ({_counts(outcome.changes)}):")
+                for line in lines or ["  (none: the environment already runs this set)"]:
+                    click.echo(f"  {line}")
+        for note in outcome.notes:
+            click.echo(f"note: {note}")
+        click.echo(_verdict(outcome))
+    sys.exit(EXIT_CLEAN if outcome.ok else EXIT_FINDINGS)
+
+
+def _counts(changes: Any) -> str:
+    n = {a: sum(1 for c in changes if c.action == a) for a in ("changed", "added", "removed")}
+    return f"{n['changed']} changed, {n['added']} added, {n['removed']} removed"
+
+
+def _verdict(outcome: Any) -> str:
+    if outcome.status == "released":
+        rec = outcome.record
+        target = rec["target"]
+        source = str((rec.get("source") or {}).get("commit") or "")[:12]
+        return (
+            f"released {rec['release']} to {target['repo']} {target['branch']}:"
+            f"{target['path']} (commit {str(outcome.commit)[:12]}, source {source})"
+        )
+    if outcome.status == "planned":
+        return (
+            f"plan for {outcome.environment}: every stage passed; {_counts(outcome.changes)}; "
+            "nothing was written"
+        )
+    return f"refused: {outcome.reason}; nothing was committed or pushed"
+
+
+@click.command()
+@click.argument("environment")
+@click.option("--plan", is_flag=True, help="Run the stages and show the diff; write nothing.")
+@_SOURCE
+@_CONFIG
+@_FORMAT
+def deploy(environment: str, plan: bool, source: Path, config_path: Path | None, fmt: str) -> None:
+    """Release the checkout to ENVIRONMENT: verify, render, scan, tenant check, tests,
+    then one commit to the environment repository (signed when configured) and a push."""
+    from deploysafe.gitops.pipeline import deploy as run_deploy
+
+    cfg = _config(config_path, source)
+    with _errors():
+        outcome = run_deploy(cfg, environment, source, plan=plan, progress=_progress(fmt))
+    _report(outcome, fmt)
+
+
+@click.command()
+@click.argument("from_env", metavar="FROM")
+@click.argument("to_env", metavar="TO")
+@click.option("--plan", is_flag=True, help="Run the stages and show the diff; write nothing.")
+@_SOURCE
+@_CONFIG
+@_FORMAT
+def promote(
+    from_env: str, to_env: str, plan: bool, source: Path, config_path: Path | None, fmt: str
+) -> None:
+    """Release to TO exactly the rendered set FROM runs, after TO's own gate (trigger check
+    on the checkout at FROM's commit, scan, tenant check and tests)."""
+    from deploysafe.gitops.pipeline import promote as run_promote
+
+    cfg = _config(config_path, source)
+    with _errors():
+        outcome = run_promote(cfg, from_env, to_env, source, plan=plan, progress=_progress(fmt))
+    _report(outcome, fmt)
+
+
+@click.command()
+@click.argument("environment")
+@click.option("--to", "to", metavar="RELEASE", help="Release to restore (N or ENV-N).")
+@click.option("--reason", default="", help="Why: kept with the release marked bad.")
+@click.option("--plan", is_flag=True, help="Show what would be restored; write nothing.")
+@_SOURCE
+@_CONFIG
+@_FORMAT
+def rollback(
+    environment: str,
+    to: str | None,
+    reason: str,
+    plan: bool,
+    source: Path,
+    config_path: Path | None,
+    fmt: str,
+) -> None:
+    """Restore an earlier release's manifests (the previous good one by default) in a new
+    release that points back to it; the release rolled back from is marked bad."""
+    from deploysafe.gitops.pipeline import rollback as run_rollback
+
+    _release_arg(environment, to)
+    cfg = _config(config_path, source)
+    with _errors():
+        outcome = run_rollback(
+            cfg, environment, source, to=to, reason=reason, plan=plan, progress=_progress(fmt)
+        )
+    _report(outcome, fmt)
+
+
+@click.command()
+@click.argument("environment")
+@_SOURCE
+@_CONFIG
+@_FORMAT
+def history(environment: str, source: Path, config_path: Path | None, fmt: str) -> None:
+    """ENVIRONMENT's releases, newest first, from its environment repository."""
+    import datetime as dt
+
+    from deploysafe.gitops.pipeline import history as read_history
+
+    cfg = _config(config_path, source)
+    with _errors():
+        env, entries, bad = read_history(cfg, environment)
+    rows: list[dict[str, Any]] = []
+    for e in entries:
+        when = dt.datetime.fromtimestamp(e.commit.time, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if e.record is None:
+            rows.append(
+                {
+                    "release": None,
+                    "env_commit": e.commit.sha,
+                    "time": when,
+                    "signed": e.commit.signed,
+                    "note": f"changed {env.target.path} outside deploysafe: {e.commit.subject}",
+                }
+            )
+            continue
+        rec = e.record
+        rows.append(
+            {
+                "release": rec.release,
+                "action": rec.action,
+                "time": rec.time,
+                "actor": rec.data.get("actor"),
+                "source_commit": rec.source_commit,
+                "manifests_from": rec.manifests_from,
+                "digest": rec.digest,
+                "env_commit": e.commit.sha,
+                "signed": e.commit.signed,
+                "bad": bad.get(rec.release),
+                "marked_bad": rec.marks_bad,
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    n = sum(1 for r in rows if r["release"])
+    click.echo(
+        f"{environment}: {n} release(s) in {env.target.repo} {env.target.branch}:{env.target.path}"
+    )
+    for r in rows:
+        if r["release"] is None:
+            click.echo(f"  {r['env_commit'][:12]}  {r['time']}  {r['note']}")
+            continue
+        what = r["action"]
+        if r["manifests_from"] != r["release"]:
+            what += f" to {r['manifests_from']}"
+        commit = str(r["source_commit"] or "")[:12] or "-"
+        line = (
+            f"  {r['release']:<10} {r['time']}  {what:<20} source {commit}  "
+            f"by {r['actor']}  {'signed' if r['signed'] else 'unsigned'}  "
+            f"env {r['env_commit'][:12]}"
+        )
+        if r["bad"] is not None:
+            line += f"  BAD: {r['bad'] or 'rolled back'}"
+        click.echo(line)
+
+
+@click.command("diff")
+@click.argument("environment")
+@click.argument("release", required=False)
+@_SOURCE
+@_CONFIG
+@_FORMAT
+def diff_cmd(
+    environment: str, release: str | None, source: Path, config_path: Path | None, fmt: str
+) -> None:
+    """What a release of ENVIRONMENT (the newest by default) changed, resource by resource;
+    Secret values are masked."""
+    from deploysafe.gitops.manifests import render_changes
+    from deploysafe.gitops.pipeline import release_changes
+
+    _release_arg(environment, release)
+    cfg = _config(config_path, source)
+    with _errors():
+        rec, changes = release_changes(cfg, environment, release)
+    if fmt == "json":
+        doc = {
+            "release": rec.release,
+            "action": rec.action,
+            "changes": [c.to_json() for c in changes],
+        }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    source_commit = (rec.source_commit or "")[:12] or "-"
+    click.echo(f"{rec.release} ({rec.action}, source {source_commit}): {_counts(changes)}")
+    for line in render_changes(changes):
+        click.echo(f"  {line}")
+
+
+@click.command()
+@click.option(
+    "--engine",
+    type=click.Choice(["argocd", "flux"]),
+    default="argocd",
+    show_default=True,
+    help="The GitOps engine that applies the environment repositories.",
+)
+@click.option(
+    "--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable)."
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write one folder per environment here [default: print to stdout].",
+)
+@click.option("--argocd-namespace", default="argocd", show_default=True)
+@click.option(
+    "--cluster", default="https://kubernetes.default.svc", show_default=True, help="Argo CD server."
+)
+@_SOURCE
+@_CONFIG
+def platform(
+    engine: str,
+    envs: tuple[str, ...],
+    out: Path | None,
+    argocd_namespace: str,
+    cluster: str,
+    source: Path,
+    config_path: Path | None,
+) -> None:
+    """Generate the cluster side for each environment's tenant: Namespaces with Pod Security
+    labels, default-deny NetworkPolicies with DNS egress, ResourceQuota and LimitRange, and an
+    Argo CD AppProject + Application or (--engine flux) a GitRepository + Kustomization."""
+    from deploysafe.gitops.environments import load_environment, load_environments
+    from deploysafe.gitops.platform import Options, generate
+
+    cfg = _config(config_path, source)
+    with _errors():
+        if envs:
+            chosen = [load_environment(cfg, name) for name in envs]
+        else:
+            chosen = list(load_environments(cfg).values())
+        if not chosen:
+            raise UsageError("deploysafe.yaml configures no environments")
+        files, notes = generate(cfg, chosen, Options(engine, argocd_namespace, cluster))
+    if out is None:
+        click.echo("---\n".join(f.text() for f in files), nl=False)
+    else:
+        for f in files:
+            path = out / f.path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f.text(), encoding="utf-8")
+            click.echo(f"wrote {path}", err=True)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    sys.exit(EXIT_CLEAN)
+
+
+def scoped(
+    cfg: configmod.Config,
+    tenant: str | None,
+    environment: str | None,
+    namespace: str | None,
+    values: tuple[Path, ...],
+) -> tuple[configmod.Config, str | None, tuple[Path, ...]]:
+    """`scan --tenant NAME` / `--env ENV`: the tenant rules on, and for an environment its
+    policy, namespace and Helm values (options given on the command line win)."""
+    from deploysafe.gitops.environments import load_environment
+    from deploysafe.k8s.tenancy import get_tenant, select
+
+    try:
+        if environment is None:
+            assert tenant is not None
+            return select(cfg, get_tenant(cfg, tenant)), namespace, values
+        env = load_environment(cfg, environment)
+    except configmod.ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if tenant is not None and tenant != env.tenant.name:
+        raise UsageError(
+            f"--tenant {tenant}: environment {environment} is tenant {env.tenant.name}'s"
+        )
+    if not values and env.render.kind == "helm":
+        values = env.render.values
+    return select(env.config(cfg), env.tenant), namespace or env.namespace, values

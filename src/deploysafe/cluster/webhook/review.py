@@ -1,0 +1,425 @@
+"""An AdmissionReview in, a verdict out: pure and synchronous, no I/O.
+
+`parse` checks the request's shape (errors become HTTP 400), `Reviewer.review` runs the
+per-object rules on `request.object` and decides by the namespace's modes, `response`
+builds the AdmissionReview the API server reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from deploysafe.cluster.live import live_config
+from deploysafe.cluster.webhook.policy import LABEL_PREFIX, LEVELS, MODES, Modes, WebhookPolicy
+from deploysafe.cluster.webhook.policy import parse_level as _parse_level
+from deploysafe.config import Config
+from deploysafe.engine import Partial, Settings, check_document, settings_for, suppress
+from deploysafe.inputs.documents import is_kubernetes
+from deploysafe.k8s.tenancy import Tenant, load_tenants, select
+from deploysafe.model import Document, Finding, Rule, Severity, Target
+from deploysafe.rules import BY_ID
+
+API_VERSION = "admission.k8s.io/v1"
+OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
+# Subresources whose object is the whole pod spec: PSA checks these too.
+CHECKED_SUBRESOURCES = frozenset({("pods", "ephemeralcontainers")})
+MAX_WARNINGS = 20
+WARNING_CHARS = 120  # the API server passes warnings on as HTTP headers
+MAX_DENY_LISTED = 25
+AUDIT_CHARS = 2000
+SERVICE_ACCOUNT = "system:serviceaccount:"
+
+
+class BadRequest(Exception):
+    """The request is not an AdmissionReview we can answer (HTTP 400). The message never
+    repeats the request's content."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    uid: str
+    group: str
+    version: str
+    kind: str
+    resource: str
+    sub_resource: str
+    namespace: str | None
+    name: str
+    operation: str
+    username: str
+    groups: tuple[str, ...]
+    dry_run: bool
+    obj: Mapping[str, Any] | None
+    old: Mapping[str, Any] | None
+
+    @property
+    def display(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {ns}{self.name or '<generated name>'}"
+
+
+def parse(body: bytes) -> Request:
+    try:
+        data = json.loads(body)
+    except RecursionError:  # the JSON decoder's own nesting limit (about 1000 levels)
+        raise BadRequest("request body nests too deeply") from None
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not UTF-8 text") from None
+    except ValueError as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "invalid number"
+        raise BadRequest(f"request body is not JSON ({msg})") from None
+    if not isinstance(data, dict):
+        raise BadRequest("request body must be a JSON object (an AdmissionReview)")
+    if data.get("apiVersion") != API_VERSION:
+        raise BadRequest(
+            f"apiVersion must be {API_VERSION} (list admissionReviewVersions: [v1] in the "
+            "webhook configuration)"
+        )
+    if data.get("kind") != "AdmissionReview":
+        raise BadRequest("kind must be AdmissionReview")
+    req = data.get("request")
+    if not isinstance(req, dict):
+        raise BadRequest("request is missing or not an object")
+    uid = req.get("uid")
+    if not isinstance(uid, str) or not uid.strip() or len(uid) > 256:
+        raise BadRequest("request.uid is missing or not a string")
+    gvk = req.get("kind")
+    if not isinstance(gvk, dict) or not _is_str(gvk.get("kind"), empty=False):
+        raise BadRequest("request.kind must be an object with group, version and kind")
+    if not _is_str(gvk.get("group")) or not _is_str(gvk.get("version")):
+        raise BadRequest("request.kind must be an object with group, version and kind")
+    res = req.get("resource")
+    if not isinstance(res, dict) or not _is_str(res.get("resource"), empty=False):
+        raise BadRequest("request.resource must be an object with group, version and resource")
+    op = req.get("operation")
+    if op not in OPERATIONS:
+        raise BadRequest(f"request.operation must be one of {', '.join(OPERATIONS)}")
+    user = req.get("userInfo")
+    if not isinstance(user, dict):
+        raise BadRequest("request.userInfo is missing or not an object")
+    username = user.get("username", "")
+    groups = user.get("groups") or []
+    if not _is_str(username) or not isinstance(groups, list) or not all(map(_is_str, groups)):
+        raise BadRequest("request.userInfo.username and groups must be strings")
+    namespace = req.get("namespace")
+    if namespace is not None and not _is_str(namespace):
+        raise BadRequest("request.namespace must be a string")
+    name = req.get("name") or ""
+    if not _is_str(name):
+        raise BadRequest("request.name must be a string")
+    sub = req.get("subResource") or ""
+    if not _is_str(sub):
+        raise BadRequest("request.subResource must be a string")
+    dry_run = req.get("dryRun", False)
+    if dry_run is None:
+        dry_run = False
+    if not isinstance(dry_run, bool):
+        raise BadRequest("request.dryRun must be true or false")
+    obj, old = req.get("object"), req.get("oldObject")
+    if op in ("CREATE", "UPDATE") and not is_kubernetes(obj):
+        raise BadRequest(f"request.object must be a Kubernetes object (apiVersion, kind) on {op}")
+    if op == "UPDATE" and not is_kubernetes(old):
+        raise BadRequest("request.oldObject must be a Kubernetes object on UPDATE")
+    return Request(
+        uid=uid,
+        group=gvk["group"],
+        version=gvk["version"],
+        kind=gvk["kind"],
+        resource=res["resource"],
+        sub_resource=sub,
+        namespace=namespace or None,
+        name=name,
+        operation=op,
+        username=username,
+        groups=tuple(groups),
+        dry_run=dry_run,
+        obj=obj if isinstance(obj, dict) else None,
+        old=old if isinstance(old, dict) else None,
+    )
+
+
+def _is_str(value: Any, *, empty: bool = True) -> bool:
+    return isinstance(value, str) and (empty or bool(value))
+
+
+# ------------------------------------------------------------------ modes
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What the URL path says: all modes at their defaults, or one mode at a level the
+    namespace's label chose (the webhook configuration routes by namespaceSelector)."""
+
+    modes: Modes
+    label: str = ""  # e.g. "deploysafe.io/enforce=high"; "" for the defaults
+    invalid: str | None = None  # a mode whose label has a value we do not know
+    path: str = "/validate"
+
+
+def route_for(policy: WebhookPolicy, mode: str | None = None, level: str | None = None) -> Route:
+    """`/validate` (mode None) or `/validate/{mode}/{level}`; raises LookupError for an
+    unknown path."""
+    d = policy.defaults
+    if mode is None:
+        return Route(d)
+    if mode not in MODES or level is None:
+        raise LookupError(mode)
+    path = f"/validate/{mode}/{level}"
+    if level == "default":
+        return Route(Modes(**{m: getattr(d, m) if m == mode else None for m in MODES}), path=path)
+    if level == "invalid":
+        return Route(Modes(None, None, None), f"{LABEL_PREFIX}{mode}=?", mode, path)
+    if level not in LEVELS:
+        raise LookupError(level)
+    chosen = _parse_level(level)
+    return Route(
+        Modes(**{m: chosen if m == mode else None for m in MODES}),
+        f"{LABEL_PREFIX}{mode}={level}",
+        path=path,
+    )
+
+
+# ------------------------------------------------------------------ verdicts
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    outcome: str  # allowed, denied, skipped, exempt, error
+    message: str = ""  # the status message when denied
+    code: int = 200
+    warnings: tuple[str, ...] = ()
+    audit: Mapping[str, str] = field(default_factory=dict)
+    denied: tuple[Finding, ...] = ()
+    warned: tuple[Finding, ...] = ()
+    audited: tuple[Finding, ...] = ()
+    suppressed: tuple[Finding, ...] = ()
+    reason: str = ""  # why skipped or exempt
+    tenants: tuple[str, ...] = ()  # the tenants the requester acts for
+
+
+def response(uid: str, verdict: Verdict) -> dict[str, Any]:
+    out: dict[str, Any] = {"uid": uid, "allowed": verdict.allowed}
+    if not verdict.allowed:
+        out["status"] = {
+            "code": verdict.code,
+            "reason": "Forbidden" if verdict.code == 403 else "InternalError",
+            "message": verdict.message,
+        }
+    if verdict.warnings:
+        out["warnings"] = list(verdict.warnings)
+    if verdict.audit:
+        out["auditAnnotations"] = dict(verdict.audit)
+    return {"apiVersion": API_VERSION, "kind": "AdmissionReview", "response": out}
+
+
+def internal_error(fail_open: bool) -> Verdict:
+    if fail_open:
+        return Verdict(
+            True,
+            "error",
+            warnings=(
+                "deploysafe could not check this object (internal error); allowed "
+                "because the webhook runs with --fail-open",
+            ),
+        )
+    return Verdict(
+        False,
+        "error",
+        "deploysafe could not check this object (internal error), so it is denied: the "
+        "webhook fails closed. Its log has the details; retry, or ask the operators.",
+        code=500,
+    )
+
+
+class Reviewer:
+    """Holds the compiled policy; `review` is called once per request."""
+
+    def __init__(self, config: Config, policy: WebhookPolicy) -> None:
+        self.config = live_config(config, per_object=True)
+        self.policy = policy
+        self.tenants = load_tenants(config)  # ConfigError for a bad `tenants:` section
+        self._day: dt.date | None = None
+        self._settings: dict[str | None, tuple[Settings, tuple[Rule, ...]]] = {}
+
+    def _compiled(self, tenant: Tenant | None) -> tuple[Settings, tuple[Rule, ...]]:
+        today = dt.date.today()
+        if self._day != today:  # suppression expiry dates are judged against today
+            self._settings.clear()
+            self._day = today
+        key = tenant.name if tenant is not None else None
+        hit = self._settings.get(key)
+        if hit is None:
+            cfg = select(self.config, tenant) if tenant is not None else self.config
+            s = settings_for(cfg, {}, inline=False, today=today)
+            rules = tuple(BY_ID[r] for r in s.rule_ids if BY_ID[r].target is Target.KUBERNETES)
+            hit = self._settings[key] = (s, rules)
+        return hit
+
+    def tenants_of(self, username: str, groups: Sequence[str]) -> list[Tenant]:
+        """The tenants a user acts for: listed in `webhook.tenants`, or a ServiceAccount
+        in a tenant's namespace. Several match: the object must respect every one."""
+        out = []
+        sa_namespace = None
+        if username.startswith(SERVICE_ACCOUNT):
+            sa_namespace = username[len(SERVICE_ACCOUNT) :].split(":", 1)[0]
+        for name, tenant in sorted(self.tenants.items()):
+            users = self.policy.tenant_users.get(name, ())
+            listed = any(fnmatch.fnmatchcase(username, u) for u in users) or any(
+                g in self.policy.tenant_groups.get(name, ()) for g in groups
+            )
+            if listed or (sa_namespace is not None and tenant.owns(sa_namespace)):
+                out.append(tenant)
+        return out
+
+    def findings(
+        self,
+        obj: Mapping[str, Any],
+        namespace: str | None,
+        tenants: Sequence[Tenant] = (),
+    ) -> tuple[list[Finding], list[str]]:
+        """Findings for one object (config exceptions applied), and suppression problems."""
+        doc = Document("admission", obj, {}, (), default_namespace=namespace)
+        out = Partial()
+        seen: set[tuple[str, str, str]] = set()
+        found = []
+        for tenant in tenants or (None,):
+            s, rules = self._compiled(tenant)
+            out.findings.clear()
+            check_document(doc, s, rules, out)
+            for f in out.findings:
+                key = (f.rule_id, f.pointer, f.message)
+                if key in seen:
+                    continue
+                seen.add(key)
+                found.append(suppress.by_config(f, self.config.exceptions, s.today))
+        internal = [e.message for e in out.errors if e.kind == "internal"]
+        if internal:  # a rule could not judge the object: fail closed like any error
+            raise RuntimeError(internal[0])
+        found.sort(key=lambda f: (-f.severity, f.rule_id, f.pointer))
+        return found, sorted({e.message for e in out.errors})
+
+    def review(self, req: Request, route: Route) -> Verdict:
+        if req.operation in ("DELETE", "CONNECT"):
+            return Verdict(True, "skipped", reason=f"{req.operation} is not checked")
+        if req.sub_resource and (req.resource, req.sub_resource) not in CHECKED_SUBRESOURCES:
+            return Verdict(True, "skipped", reason=f"subresource {req.sub_resource}")
+        why = self.policy.exemption(req.namespace, req.username, req.groups)
+        if why is not None:
+            return Verdict(True, "exempt", reason=why)
+        if route.invalid is not None:
+            return self._invalid_label(req, route.invalid)
+        assert req.obj is not None  # parse() guarantees it on CREATE and UPDATE
+        tenants = self.tenants_of(req.username, req.groups)
+        findings, problems = self.findings(req.obj, req.namespace, tenants)
+        existing: set[tuple[str, str]] = set()
+        enforce = route.modes.enforce
+        would_deny = enforce is not None and any(
+            f.suppressed is None and f.severity >= enforce for f in findings
+        )
+        if would_deny and req.old is not None and self.policy.existing_violations == "warn":
+            old, _ = self.findings(req.old, req.namespace, tenants)
+            existing = {(f.rule_id, f.pointer) for f in old if f.suppressed is None}
+        verdict = decide(req, route, findings, existing, problems)
+        if tenants:
+            verdict = replace(verdict, tenants=tuple(t.name for t in tenants))
+        return verdict
+
+    def _invalid_label(self, req: Request, mode: str) -> Verdict:
+        text = (
+            f"namespace {req.namespace}: unknown {LABEL_PREFIX}{mode} level; use "
+            f"{', '.join(LEVELS[:-1])} or {LEVELS[-1]}"
+        )
+        if mode == "enforce":
+            return Verdict(False, "denied", f"deploysafe denied {req.display}: {text}", 403)
+        if mode == "warn":
+            return Verdict(True, "allowed", warnings=(_cut(f"deploysafe: {text}"),))
+        return Verdict(True, "allowed", audit={"invalid-label": text})
+
+
+def decide(
+    req: Request,
+    route: Route,
+    findings: Sequence[Finding],
+    existing: Iterable[tuple[str, str]] = (),
+    problems: Sequence[str] = (),
+) -> Verdict:
+    modes, old = route.modes, set(existing)
+    denied: list[Finding] = []
+    warned: list[Finding] = []
+    audited: list[Finding] = []
+    kept: list[Finding] = []
+    warnings: list[str] = [_cut(f"deploysafe: {p}") for p in problems]
+    for f in findings:
+        if f.suppressed is not None:
+            kept.append(f)
+            continue
+        if _at(f.severity, modes.enforce):
+            if (f.rule_id, f.pointer) in old:
+                warned.append(f)
+                warnings.append(_cut(f"{f.rule_id} (already there, allowed): {f.message}"))
+            else:
+                denied.append(f)
+        elif _at(f.severity, modes.warn):
+            warned.append(f)
+            warnings.append(_cut(f"{f.rule_id}: {f.message}"))
+        if _at(f.severity, modes.audit):
+            audited.append(f)
+    if len(warnings) > MAX_WARNINGS:
+        rest = len(warnings) - MAX_WARNINGS + 1
+        warnings = [*warnings[: MAX_WARNINGS - 1], f"deploysafe: {rest} more; run deploysafe scan"]
+    audit = {}
+    if audited:
+        audit["findings"] = _cap(
+            "; ".join(f"{f.rule_id} {f.severity.label} {f.pointer}" for f in audited),
+            AUDIT_CHARS,
+        )
+    if not denied:
+        return Verdict(
+            True,
+            "allowed",
+            warnings=tuple(warnings),
+            audit=audit,
+            warned=tuple(warned),
+            audited=tuple(audited),
+            suppressed=tuple(kept),
+        )
+    assert modes.enforce is not None
+    listed = [f"{f.rule_id} {f.pointer}: {f.message}" for f in denied[:MAX_DENY_LISTED]]
+    if len(denied) > MAX_DENY_LISTED:
+        listed.append(f"and {len(denied) - MAX_DENY_LISTED} more")
+    where = f", {route.label}" if route.label else ""
+    message = (
+        f"deploysafe denied {req.display} (enforce {modes.enforce.label}{where}): "
+        + "; ".join(listed)
+        + f". `deploysafe explain {denied[0].rule_id}` tells how to fix it."
+    )
+    return Verdict(
+        False,
+        "denied",
+        message,
+        403,
+        tuple(warnings),
+        audit,
+        tuple(denied),
+        tuple(warned),
+        tuple(audited),
+        tuple(kept),
+    )
+
+
+def _at(severity: Severity, level: Severity | None) -> bool:
+    return level is not None and severity >= level
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= WARNING_CHARS else text[: WARNING_CHARS - 1] + "…"
+
+
+def _cap(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,282 @@
+"""`deploysafe scan --git-history`: secrets in every commit reachable from HEAD.
+
+A secret deleted from the tree is still leaked: it is in every clone. The history is read
+as a stream, oldest commit first (`git log --reverse --raw`), keeping only the id of each
+blob the first time it appears, with the commit and path that introduced it; blobs are
+then read one at a time from one `git cat-file --batch` process and checked with the
+secrets rules. Memory is bounded by the number of distinct blob ids, not their contents.
+Each secret is reported once, for the first commit that introduced it (the finding names
+the commit and the file's path in that commit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import multiprocessing
+import os
+import subprocess
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from deploysafe.config import Config
+from deploysafe.engine import (
+    Partial,
+    Report,
+    Settings,
+    _finish,
+    _rules,
+    check_all,
+    settings_for,
+    sources,
+)
+from deploysafe.model import Finding, Practice, Target
+from deploysafe.rules import BY_ID
+
+# Rules whose findings carry a secret: the ones history scanning is for.
+_TARGETS = frozenset({Target.TEXT, Target.KUBERNETES, Target.DOCKERFILE, Target.KUSTOMIZATION})
+
+
+class HistoryError(Exception):
+    """The path is not a git work tree, or git failed; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Introduced:
+    blob: str
+    commit: str
+    path: str
+    date: str
+
+
+def introduced(root: Path, rev: str = "HEAD") -> Iterator[Introduced]:
+    """Every blob reachable from `rev`, once, with the oldest commit that added it."""
+    cmd = [
+        "git",
+        "-C",
+        str(root),
+        "-c",
+        "core.quotePath=false",
+        "log",
+        "--reverse",
+        "--raw",
+        "--no-renames",
+        "--no-abbrev",
+        "-z",
+        "--format=%x00commit %H %cs",
+        rev,
+    ]
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise HistoryError(f"cannot run git: {exc}") from None
+    assert proc.stdout is not None
+    seen: set[str] = set()
+    commit, date = "", ""
+    pending_meta: list[str] | None = None
+    for field in _fields(proc.stdout):
+        if field.startswith("commit "):
+            _, commit, date = ([*field.split(" "), "", ""])[:3]
+            pending_meta = None
+            continue
+        if pending_meta is None:
+            if field.startswith(":"):
+                pending_meta = field.split()
+            continue
+        path, meta = field, pending_meta
+        pending_meta = None
+        # :old_mode new_mode old_blob new_blob status
+        if len(meta) < 5 or meta[4].startswith("D") or meta[1] == "160000":
+            continue
+        blob = meta[3]
+        if blob in seen or set(blob) == {"0"}:
+            continue
+        seen.add(blob)
+        yield Introduced(blob, commit, path, date)
+    _, err = proc.communicate()
+    proc.stdout.close()
+    if proc.returncode != 0:
+        message = err.decode("utf-8", "replace").strip().splitlines()
+        reason = message[-1] if message else f"exit {proc.returncode}"
+        raise HistoryError(f"git log failed in {root}: {reason}")
+
+
+def _fields(stream: object) -> Iterator[str]:
+    """NUL-separated fields of git's -z output, read in chunks (bounded memory)."""
+    buf = b""
+    read = stream.read  # type: ignore[attr-defined]
+    while True:
+        chunk = read(65536)
+        if not chunk:
+            break
+        buf += chunk
+        *parts, buf = buf.split(b"\0")
+        for part in parts:
+            text = part.decode("utf-8", "surrogateescape").strip("\n")
+            if text:
+                yield text
+    if buf.strip():
+        yield buf.decode("utf-8", "surrogateescape").strip("\n")
+
+
+class _Blobs:
+    """One `git cat-file --batch` process: blob id in, content out."""
+
+    def __init__(self, root: Path) -> None:
+        self.proc = subprocess.Popen(
+            ["git", "-C", str(root), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def read(self, blob: str) -> bytes | None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(blob.encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline().split()
+        if len(header) < 3 or header[1] != b"blob":
+            return None
+        size = int(header[2])
+        data = self.proc.stdout.read(size)
+        self.proc.stdout.read(1)  # the newline after the content
+        return data
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+# A batch of file versions for one worker: (path, text, commit, date).
+_Batch = list[tuple[str, str, str, str]]
+_BATCH_BYTES = 512 * 1024
+
+
+def _check_batch(s: Settings, rule_ids: tuple[str, ...], batch: _Batch) -> list[Finding]:
+    """Findings with secrets in a batch of file versions, in order, tagged with the commit."""
+    rules = tuple(BY_ID[r] for r in rule_ids)
+    wanted = frozenset(r.target for r in rules)
+    out: list[Finding] = []
+    for path, text, commit, date in batch:
+        part = Partial()
+        check_all(sources.load(text, path, wanted).documents, s, rules, part)
+        out.extend(
+            replace(f, message=f"{f.message} (introduced in commit {commit[:12]}, {date})")
+            for f in part.findings
+            if f.secret_hash is not None
+        )
+    return out
+
+
+def _batches(root: Path, config: Config, s: Settings, counter: list[int]) -> Iterator[_Batch]:
+    policy = s.options.get("secrets")
+    blobs = _Blobs(root)
+    batch: _Batch = []
+    size = 0
+    try:
+        for item in introduced(root):
+            if (policy is not None and policy.excluded(item.path)) or _excluded(
+                item.path, config.exclude
+            ):
+                continue
+            raw = blobs.read(item.blob)
+            if raw is None or b"\0" in raw[:8192] or len(raw) > config.max_file_size:
+                continue
+            counter[0] += 1
+            batch.append((item.path, raw.decode("utf-8", "replace"), item.commit, item.date))
+            size += len(raw)
+            if size >= _BATCH_BYTES:
+                yield batch
+                batch, size = [], 0
+    finally:
+        blobs.close()
+    if batch:
+        yield batch
+
+
+def scan_history(
+    root: Path,
+    config: Config,
+    *,
+    baseline: frozenset[str] | None = None,
+    inline: bool | None = None,
+    today: dt.date | None = None,
+    jobs: int | None = None,
+) -> Report:
+    """Secrets findings for every commit reachable from HEAD in the repository at `root`.
+
+    File versions are read in commit order in this process and checked in batches by
+    worker processes (a bounded number in flight, so memory stays flat); results come back
+    in order, so each secret is kept at the first commit that introduced it.
+    """
+    check = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "HEAD"],
+        capture_output=True,
+        check=False,
+    )
+    if check.returncode != 0:
+        raise HistoryError(f"{root} is not a git repository with commits (no HEAD)")
+    s = settings_for(config, {}, inline=inline, today=today)
+    rule_ids = tuple(
+        r.id
+        for r in _rules(s)
+        if r.target in _TARGETS
+        and r.check is not None
+        and (r.practice is Practice.SECRETS or r.id == "DS510")
+    )
+    out = Partial()
+    first: set[tuple[str, str]] = set()  # (rule, secret hash): reported at its first commit
+    counter = [0]
+
+    def keep(findings: list[Finding]) -> None:
+        for f in findings:
+            key = (f.rule_id, f.secret_hash or "")
+            if key not in first:
+                first.add(key)
+                out.findings.append(f)
+
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    batches = _batches(root, config, s, counter)
+    if workers <= 1:
+        for batch in batches:
+            keep(_check_batch(s, rule_ids, batch))
+    else:
+        ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            # Start the workers before git's pipes exist: a forked worker holding the
+            # write end of `cat-file --batch`'s stdin would keep it from ever ending.
+            for f in [pool.submit(int) for _ in range(workers)]:
+                f.result()
+            pending: deque[Future[list[Finding]]] = deque()
+            for batch in batches:
+                pending.append(pool.submit(_check_batch, s, rule_ids, batch))
+                if len(pending) >= 2 * workers:
+                    keep(pending.popleft().result())
+            while pending:
+                keep(pending.popleft().result())
+    out.files = counter[0]
+    count = subprocess.run(
+        ["git", "-C", str(root), "rev-list", "--count", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    notes = [f"git history: {count} commit(s), {out.files} distinct file version(s)"]
+    return _finish(out, s, config, baseline, notes)
+
+
+def _excluded(path: str, patterns: Sequence[str]) -> bool:
+    parts = path.split("/")
+    for pat in patterns:
+        p = pat.rstrip("/")
+        if fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(path, p + "/*"):
+            return True
+        if "/" not in p and any(fnmatch.fnmatchcase(part, p) for part in parts):
+            return True
+    return False

@@ -1,0 +1,86 @@
+"""Files become Documents: parsed data, a position index, and where they came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deploysafe.model import Document, Path, ScanError
+from deploysafe.yamlload import Parsed, YamlProblem, parse_all, split_documents, top_level_kind
+
+# Kinds no rule reads: skipped before they are parsed (CRD schemas are most of the bytes
+# of a typical deployment repository and carry no workload settings).
+UNREAD_KINDS = frozenset({"CustomResourceDefinition", "APIService"})
+
+
+def is_kubernetes(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("apiVersion"), str)
+        and isinstance(data.get("kind"), str)
+        and bool(data["kind"])
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    documents: list[Document]
+    errors: list[ScanError]
+    skipped: int  # documents not parsed because no rule reads their kind
+
+
+def load_kubernetes(
+    text: str,
+    file: str,
+    *,
+    default_namespace: str | None = None,
+    rendered_from: str | None = None,
+    strict: bool = False,
+) -> LoadResult:
+    """Parse a YAML/JSON stream; keep Kubernetes objects (expanding `kind: List`).
+
+    Non-Kubernetes YAML is ignored silently unless `strict` (the file was named as
+    Kubernetes input, e.g. rendered output), in which case non-mapping documents are errors.
+    """
+    lines = text.splitlines()
+    docs: list[Document] = []
+    errors: list[ScanError] = []
+    skipped = 0
+    for offset, chunk in split_documents(text):
+        if top_level_kind(chunk) in UNREAD_KINDS:
+            skipped += 1
+            continue
+        for parsed in parse_all(chunk, offset):
+            if isinstance(parsed, YamlProblem):
+                errors.append(ScanError(file, parsed.line, str(parsed)))
+                continue
+            errors.extend(ScanError(file, ln, msg) for ln, msg in parsed.warnings)
+            docs.extend(_objects(parsed, file, lines, default_namespace, rendered_from))
+            if strict and parsed.data is not None and not isinstance(parsed.data, dict):
+                errors.append(
+                    ScanError(file, parsed.line, "document is not a mapping (a Kubernetes object)")
+                )
+    return LoadResult(docs, errors, skipped)
+
+
+def _objects(
+    parsed: Parsed,
+    file: str,
+    lines: Sequence[str],
+    default_namespace: str | None,
+    rendered_from: str | None,
+) -> Iterator[Document]:
+    data = parsed.data
+    if not is_kubernetes(data):
+        return
+    if data["kind"] == "List" and isinstance(data.get("items"), list):
+        for i, item in enumerate(data["items"]):
+            if not is_kubernetes(item):
+                continue
+            prefix: Path = ("items", i)
+            positions = {p[2:]: pos for p, pos in parsed.positions.items() if p[:2] == prefix}
+            positions[()] = parsed.positions.get(prefix, (parsed.line, 1))
+            yield Document(file, item, positions, lines, default_namespace, rendered_from)
+        return
+    yield Document(file, data, parsed.positions, lines, default_namespace, rendered_from)

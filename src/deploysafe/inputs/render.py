@@ -1,0 +1,646 @@
+"""Helm charts and Kustomize folders rendered by the real engines, mapped back to source files.
+
+Rules must see what the cluster would get, so charts and overlays are rendered by Helm and
+Kustomize themselves (never re-implemented). Findings must point at what a person edits, so
+every rendered object is traced to its source file (Helm's `# Source:` template, Kustomize's
+`config.kubernetes.io/origin` annotation) and its key positions are re-found in that file,
+best-effort: a key the template does not spell out (e.g. from `toYaml .Values...`) points at
+its nearest ancestor that it does spell out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path as FsPath
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+from deploysafe.inputs.documents import load_kubernetes
+from deploysafe.model import Document, Path, ScanError
+
+TIMEOUT = 60  # seconds per helm/kustomize run: a hung remote base must not hang the scan
+ORIGIN = "config.kubernetes.io/origin"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+_MAX_MESSAGE_LINES = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    documents: list[Document]
+    errors: list[ScanError]  # kind="render" for render failures
+    note: str | None = None  # for the user, e.g. why findings point at kustomization.yaml
+    skipped: int = 0  # documents not parsed because no rule reads their kind
+
+
+class _RenderFailed(Exception):
+    """The engine refused the input; the message is the engine's, for the user."""
+
+
+# --- tools -------------------------------------------------------------------------------
+
+
+def _helm_sdk() -> ModuleType | None:
+    try:
+        import helm_python
+    except Exception:  # not installed, or its native library failed to load: no SDK
+        return None
+    return helm_python
+
+
+def helm_available() -> str | None:
+    """Which Helm renders charts: the binary when on PATH, else the embedded SDK."""
+    binary = shutil.which("helm")
+    if binary:
+        return f"helm {binary}"
+    sdk = _helm_sdk()
+    if sdk is not None:
+        return f"helm-python-sdk {sdk.__version__}"
+    return None
+
+
+def kustomize_available() -> list[str] | None:
+    """The argv prefix that builds a kustomization; the standalone tool is newer, so first."""
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    return None
+
+
+def _run(argv: Sequence[str]) -> tuple[bool, str, str]:
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=TIMEOUT, check=False, errors="replace"
+        )
+    except subprocess.TimeoutExpired:
+        return False, "", f"{argv[0]} did not finish within {TIMEOUT} s"
+    except OSError as exc:
+        return False, "", f"cannot run {argv[0]}: {exc.strerror or exc}"
+    return proc.returncode == 0, proc.stdout, proc.stderr
+
+
+# klog's prefix on kubectl errors: `E1127 06:32:18.341297    5034 run.go:72] "command failed" err=`
+_KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] (?:"command failed" err=)?', re.MULTILINE)
+
+
+def _message(text: str) -> str:
+    text = _KLOG.sub("", text).strip()
+    if len(text) > 1 and text[0] == text[-1] == '"':  # kubectl quotes the whole error
+        text = text[1:-1]
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    if len(lines) > _MAX_MESSAGE_LINES:
+        lines = [*lines[:_MAX_MESSAGE_LINES], "..."]
+    return "\n".join(lines) or "failed without a message"
+
+
+def _rel(path: FsPath, root: FsPath) -> str:
+    return FsPath(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+
+
+def _join(folder: str, name: str) -> str:
+    return name if folder == "." else f"{folder}/{name}"
+
+
+# --- Helm --------------------------------------------------------------------------------
+
+
+def render_helm(
+    chart: FsPath,
+    root: FsPath,
+    *,
+    values: Sequence[FsPath] = (),
+    set_values: Sequence[str] = (),
+    namespace: str | None = None,
+    release_name: str = "release",
+) -> Rendered:
+    """Render a chart directory like `helm template`; documents point at their templates."""
+    chart_rel = _rel(chart, root)
+    chart_file = _join(chart_rel, "Chart.yaml")
+    binary = shutil.which("helm")
+    try:
+        if binary:
+            sources = _helm_binary(binary, chart, values, set_values, namespace, release_name)
+        else:
+            sdk = _helm_sdk()
+            if sdk is None:
+                msg = (
+                    "cannot render the chart: no helm binary on PATH and helm-python-sdk is not"
+                    " installed (install helm, or pip install 'deploysafe[helm]')"
+                )
+                return Rendered([], [ScanError(chart_file, None, msg, "render")], note=msg)
+            sources = _helm_in_process(sdk, chart, values, set_values, namespace, release_name)
+    except _RenderFailed as exc:
+        return Rendered([], [ScanError(chart_file, None, str(exc), "render")])
+
+    documents: list[Document] = []
+    errors: list[ScanError] = []
+    skipped = 0
+    for source, text in sources:
+        # `<chart name>/templates/x.yaml`, `<chart>/charts/<sub>/templates/x.yaml`: the first
+        # part is the chart's name, not necessarily its directory's.
+        inner = source.split("/", 1)[1] if "/" in source else source
+        path = chart / inner
+        file = _rel(path, root)
+        loaded = load_kubernetes(
+            text,
+            file,
+            default_namespace=namespace,
+            rendered_from=f"helm {chart_rel}",
+            strict=True,
+        )
+        skipped += loaded.skipped
+        errors.extend(
+            ScanError(e.file, None, f"rendered output: {e.message}", "render")
+            for e in loaded.errors
+        )
+        src = _source(path)
+        for i, doc in enumerate(loaded.documents):
+            documents.append(_remap(doc, src, i, len(loaded.documents)) if src else doc)
+    return Rendered(documents, errors, skipped=skipped)
+
+
+def _helm_binary(
+    binary: str,
+    chart: FsPath,
+    values: Sequence[FsPath],
+    set_values: Sequence[str],
+    namespace: str | None,
+    release_name: str,
+) -> list[tuple[str, str]]:
+    argv = [binary, "template", release_name, str(chart)]
+    if namespace:
+        argv += ["--namespace", namespace]
+    for f in values:
+        argv += ["--values", str(f)]
+    for s in set_values:
+        argv += ["--set", s]
+    ok, out, err = _run(argv)
+    if not ok:
+        raise _RenderFailed(_message(err))
+    return split_helm_output(out)
+
+
+_SOURCE = re.compile(r"^# Source: (.+?)\s*$")
+_SEPARATOR = re.compile(r"^---(?:[ \t]|$)")
+
+
+def split_helm_output(text: str) -> list[tuple[str, str]]:
+    """`helm template` output as (source template, its documents), in order of appearance."""
+    chunks: dict[str, list[list[str]]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        m = _SOURCE.match(line)
+        if m:
+            current = []
+            chunks.setdefault(m.group(1), []).append(current)
+        elif _SEPARATOR.match(line):
+            current = None
+        elif current is not None:
+            current.append(line)
+    return [
+        (source, "---\n".join("\n".join(doc) + "\n" for doc in docs))
+        for source, docs in chunks.items()
+    ]
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Helm's merge of values files and --set: maps merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in override.items():
+        old = out.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            out[key] = _merge(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _helm_in_process(
+    sdk: ModuleType,
+    chart: FsPath,
+    values: Sequence[FsPath],
+    set_values: Sequence[str],
+    namespace: str | None,
+    release_name: str,
+) -> list[tuple[str, str]]:
+    error: type[Exception] = sdk.HelmError
+    merged: dict[str, Any] = {}
+    for f in values:
+        try:
+            text = f.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise _RenderFailed(f"cannot read values file {f}: {exc.strerror or exc}") from None
+        try:
+            merged = _merge(merged, sdk.values_from_yaml(text))
+        except error as exc:
+            raise _RenderFailed(f"values file {f}: {_message(str(exc))}") from None
+    for expression in set_values:
+        try:
+            merged = _merge(merged, sdk.parse_set_string(expression))
+        except error as exc:
+            raise _RenderFailed(f"--set {expression}: {_message(str(exc))}") from None
+    try:
+        sdk.validate_release_name(release_name)
+        with sdk.Chart.load(chart) as loaded:
+            # What `helm template` checks before rendering and the SDK's render does not.
+            if loaded.metadata.get("type") == "library":
+                raise _RenderFailed("library charts are not installable")
+            if chart.is_dir():
+                missing = [
+                    str(d.get("name"))
+                    for d in sdk.dependency_list(chart)
+                    if d.get("status") == "missing"
+                ]
+                if missing:
+                    raise _RenderFailed(
+                        "found in Chart.yaml, but missing in charts/ directory: "
+                        + ", ".join(missing)
+                        + " (run `helm dependency build`)"
+                    )
+            manifests: dict[str, str] = loaded.render(
+                merged,
+                name=release_name,
+                namespace=namespace or "default",
+                revision=1,
+                is_install=True,
+            )
+    except error as exc:
+        raise _RenderFailed(_message(str(exc))) from None
+    # What `helm template` prints: no partials, no NOTES.txt, no empty files.
+    return [
+        (name, text)
+        for name, text in sorted(manifests.items())
+        if not name.rsplit("/", 1)[-1].startswith("_")
+        and not name.endswith("NOTES.txt")
+        and text.strip()
+    ]
+
+
+# --- Kustomize ---------------------------------------------------------------------------
+
+
+def _kustomization(folder: FsPath) -> FsPath | None:
+    for name in KUSTOMIZATION_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def render_kustomize(folder: FsPath, root: FsPath) -> Rendered | None:
+    """Build a kustomization; documents point at the files their objects come from.
+
+    None when neither kustomize nor kubectl is installed (the caller scans the plain files).
+    """
+    tool = kustomize_available()
+    if tool is None:
+        return None
+    folder_rel = _rel(folder, root)
+    kfile = _kustomization(folder)
+    if kfile is None:
+        msg = f"no {' / '.join(KUSTOMIZATION_FILES)} in {folder_rel}"
+        return Rendered([], [ScanError(folder_rel, None, msg, "render")])
+    kfile_rel = _rel(kfile, root)
+    rendered_from = f"kustomize {folder_rel}"
+
+    # Origins come from a throwaway kustomization that includes the folder, so the user's
+    # tree is never written to. Kustomize refuses absolute resource paths: use a relative one.
+    with tempfile.TemporaryDirectory(prefix="deploysafe-kustomize-") as tmp:
+        wrapper = FsPath(tmp).resolve()
+        try:
+            target = os.path.relpath(folder.resolve(), wrapper)
+        except ValueError:  # another drive (Windows): no relative path exists
+            target = None
+        if target is not None:
+            (wrapper / "kustomization.yaml").write_text(
+                "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+                "kind: Kustomization\n"
+                f"resources:\n  - {_yaml_str(target)}\n"
+                "buildMetadata: [originAnnotations]\n",
+                encoding="utf-8",
+            )
+            ok, out, _ = _run([*tool, str(wrapper)])
+            if ok:
+                return _kustomize_documents(out, wrapper, root, kfile_rel, rendered_from, None)
+
+    # The wrapper failed: build the folder itself, so that any error names the user's paths
+    # and a folder the wrapper cannot include (an old kustomize, a Component) still renders.
+    ok, out, err = _run([*tool, str(folder)])
+    if not ok:
+        return Rendered([], [ScanError(kfile_rel, None, _message(err), "render")])
+    note = f"{' '.join(tool)} gave no origin annotations: findings point at {kfile_rel}"
+    return _kustomize_documents(out, folder.resolve(), root, kfile_rel, rendered_from, note)
+
+
+def _yaml_str(text: str) -> str:
+    return yaml.safe_dump(text, default_style='"').strip()
+
+
+def _kustomize_documents(
+    text: str,
+    origin_base: FsPath,
+    root: FsPath,
+    kfile_rel: str,
+    rendered_from: str,
+    note: str | None,
+) -> Rendered:
+    loaded = load_kubernetes(text, kfile_rel, rendered_from=rendered_from, strict=True)
+    errors = [
+        ScanError(e.file, None, f"rendered output: {e.message}", "render") for e in loaded.errors
+    ]
+    kfile = root / kfile_rel
+    cache: dict[FsPath, _Source | None] = {}
+    documents: list[Document] = []
+    by_file: dict[str, int] = {}
+    for doc in loaded.documents:
+        data, origin = _strip_origin(doc.data)
+        doc = replace(doc, data=data)
+        source, generator = _origin_file(origin, origin_base)
+        if source is None:  # no origin, or a remote one: point at the kustomization
+            documents.append(_flat(doc, kfile_rel, _cached(cache, kfile), None))
+            continue
+        file = _rel(source, root)
+        src = _cached(cache, source)
+        if generator is not None or src is None:
+            documents.append(_flat(doc, file, src, generator))
+            continue
+        index = by_file.get(file, 0)
+        by_file[file] = index + 1
+        documents.append(_remap(replace(doc, file=file), src, index, None))
+    return Rendered(documents, errors, note=note, skipped=loaded.skipped)
+
+
+def _cached(cache: dict[FsPath, _Source | None], path: FsPath) -> _Source | None:
+    if path not in cache:
+        cache[path] = _source(path)
+    return cache[path]
+
+
+def _strip_origin(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
+    meta = data.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or not isinstance(annotations, dict):
+        return data, None
+    if ORIGIN not in annotations:
+        return data, None
+    kept = {k: v for k, v in annotations.items() if k != ORIGIN}
+    new_meta = {k: v for k, v in meta.items() if k != "annotations"}
+    if kept:
+        new_meta["annotations"] = kept
+    return {**data, "metadata": new_meta}, annotations[ORIGIN]
+
+
+def _origin_file(origin: Any, base: FsPath) -> tuple[FsPath | None, str | None]:
+    """The local file an origin annotation names, and the generator kind if generated."""
+    if not isinstance(origin, str):
+        return None, None
+    try:
+        parsed = yaml.safe_load(origin)
+    except yaml.YAMLError:
+        return None, None
+    if not isinstance(parsed, dict) or parsed.get("repo"):  # remote: nothing local to show
+        return None, None
+    if isinstance(parsed.get("path"), str):
+        return (base / parsed["path"]).resolve(), None
+    if isinstance(parsed.get("configuredIn"), str):  # made by a generator in a kustomization
+        by = parsed.get("configuredBy")
+        kind = by.get("kind") if isinstance(by, dict) else None
+        return (base / parsed["configuredIn"]).resolve(), str(kind) if kind else ""
+    return None, None
+
+
+def _flat(doc: Document, file: str, src: _Source | None, generator: str | None) -> Document:
+    """Every position on one line of `file`: its generator's entry, else the first line."""
+    line = 1
+    lines = src.lines if src is not None else []
+    if generator:
+        field = generator[:1].lower() + generator[1:]  # ConfigMapGenerator: configMapGenerator
+        pattern = re.compile(rf"^{re.escape(field)}\s*:")
+        line = next((i for i, text in enumerate(lines, 1) if pattern.match(text)), 1)
+    positions = dict.fromkeys(_paths(doc.data, ()), (line, 1))
+    return replace(doc, file=file, positions=positions, lines=lines)
+
+
+def _paths(data: Any, path: Path) -> Iterator[Path]:
+    yield path
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _paths(value, (*path, key if isinstance(key, str | int) else str(key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _paths(value, (*path, i))
+
+
+# --- positions: re-finding rendered keys in the source text ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One YAML node start in the source: a `- ` item or a `key:`; `- key: v` gives both."""
+
+    line: int  # 1-based
+    indent: int  # 0-based column
+    dash: bool
+    key: str | None  # the mapping key spelled on this line, if any
+    value: str  # the rest of the line after `key:` (for literal names)
+
+
+_TEMPLATE_ACTION = re.compile(r"\{\{.*?\}\}")
+_KEY = re.compile(r"""^(?:"([^"]*)"|'([^']*)'|([^\s'"{\[#!&*|>%@`][^#]*?))\s*:(?:\s+|$)(.*)$""")
+
+
+def _entries(lines: Sequence[str]) -> list[list[_Entry]]:
+    """Source lines as node starts, per `---` segment; comments and template-only lines go."""
+    segments: list[list[_Entry]] = [[]]
+    in_comment = False
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if in_comment:
+            in_comment = "*/" not in stripped
+            continue
+        if re.match(r"\{\{-?\s*/\*", stripped) and "*/" not in stripped:
+            in_comment = True
+            continue
+        if not stripped or stripped.startswith("#"):
+            continue
+        if _SEPARATOR.match(line):
+            segments.append([])
+            continue
+        if not _TEMPLATE_ACTION.sub("", stripped).strip():
+            continue  # `{{- if ... }}`, `{{- include ... | nindent 4 }}`: no key of its own
+        indent = len(line) - len(line.lstrip(" "))
+        text = line[indent:].rstrip()
+        while text == "-" or text.startswith("- "):
+            segments[-1].append(_Entry(number, indent, True, None, ""))
+            rest = text[1:]
+            indent += 1 + len(rest) - len(rest.lstrip(" "))
+            text = rest.lstrip(" ")
+        if text:
+            m = _KEY.match(text)
+            key = next((g for g in m.groups()[:3] if g is not None), None) if m else None
+            segments[-1].append(_Entry(number, indent, False, key, m.group(4) if m else ""))
+    return [seg for seg in segments if seg]
+
+
+def _scope(entries: Sequence[_Entry], at: int) -> range:
+    """The entries nested under entry `at` (-1: the whole segment)."""
+    if at < 0:
+        return range(len(entries))
+    node = entries[at]
+    end = at + 1
+    while end < len(entries):
+        nxt = entries[end]
+        # An item ends at its next sibling; a key also keeps `- ` items at its own indent.
+        if nxt.indent < node.indent or (nxt.indent == node.indent and (node.dash or not nxt.dash)):
+            break
+        end += 1
+    return range(at + 1, end)
+
+
+def _literal(value: str) -> str | None:
+    text = value.strip()
+    if not text or "{{" in text:
+        return None
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def _find_key(entries: Sequence[_Entry], scope: range, indent: int, key: str) -> int | None:
+    return next((j for j in scope if entries[j].indent == indent and entries[j].key == key), None)
+
+
+def _find_item(
+    entries: Sequence[_Entry], scope: range, indent: int, index: int, item: Any
+) -> int | None:
+    dashes = [j for j in scope if entries[j].dash and entries[j].indent == indent]
+    if not dashes:
+        return None
+
+    def spelled_name(j: int) -> str | None:
+        nxt = entries[j + 1] if j + 1 < len(entries) else None
+        if nxt is None or nxt.line != entries[j].line or nxt.key != "name":
+            return None
+        return nxt.value.strip()
+
+    def literal_name(j: int) -> str | None:
+        spelled = spelled_name(j)
+        return _literal(spelled) if spelled is not None else None
+
+    name = item.get("name") if isinstance(item, dict) else None
+    if name is not None:  # containers and ports are matched by name: patches reorder them
+        for j in dashes:
+            if literal_name(j) == str(name):
+                return j
+    # A single item in the source is a loop (`range`) or the only entry: all items are it.
+    if len(dashes) > 1 and index >= len(dashes):
+        # More items than the source spells: a `range` made them, from a templated item.
+        looped = [j for j in dashes if "{{" in (spelled_name(j) or "")]
+        return looped[-1] if looped else None
+    pick = dashes[0] if len(dashes) == 1 else dashes[index]
+    spelled = literal_name(pick)
+    if spelled is not None and name is not None and spelled != str(name):
+        return None  # the source spells another item here
+    return pick
+
+
+def _locate(
+    data: Any,
+    path: Path,
+    entries: Sequence[_Entry],
+    at: int | None,
+    here: tuple[int, int],
+    out: dict[Path, tuple[int, int]],
+) -> None:
+    """Positions for every node under `path`; `at` is its entry, None when not found."""
+    if isinstance(data, dict):
+        children: list[tuple[str | int, Any]] = [
+            (k if isinstance(k, str | int) else str(k), v) for k, v in data.items()
+        ]
+    elif isinstance(data, list):
+        children = list(enumerate(data))
+    else:
+        return
+    scope = _scope(entries, at) if at is not None else range(0)
+    indent = entries[scope.start].indent if scope else -1
+    for key, value in children:
+        sub = (*path, key)
+        found: int | None = None
+        if scope:
+            if isinstance(data, dict):
+                found = _find_key(entries, scope, indent, str(key))
+            else:
+                found = _find_item(entries, scope, indent, int(key), value)
+        pos = (entries[found].line, entries[found].indent + 1) if found is not None else here
+        out[sub] = pos
+        _locate(value, sub, entries, found, pos, out)
+
+
+def _segment(
+    segments: Sequence[Sequence[_Entry]], data: Mapping[str, Any], index: int, total: int | None
+) -> Sequence[_Entry]:
+    """The `---` segment of the source that produced a document."""
+    if len(segments) == 1:
+        return segments[0]
+
+    def top(seg: Sequence[_Entry], key: str) -> str | None:
+        j = _find_key(seg, range(len(seg)), 0, key)
+        return _literal(seg[j].value) if j is not None else None
+
+    kind = str(data.get("kind", ""))
+    same_kind = [seg for seg in segments if top(seg, "kind") == kind]
+    if len(same_kind) == 1:
+        return same_kind[0]
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if len(same_kind) > 1 and name is not None:
+        named = []
+        for seg in same_kind:
+            j = _find_key(seg, range(len(seg)), 0, "metadata")
+            scope = _scope(seg, j) if j is not None else range(0)
+            k = _find_key(seg, scope, seg[scope.start].indent, "name") if scope else None
+            if k is not None and _literal(seg[k].value) == str(name):
+                named.append(seg)
+        if len(named) == 1:
+            return named[0]
+    if total == len(segments) and index < total:  # Helm: one document per segment, in order
+        return segments[index]
+    if same_kind:
+        return same_kind[0]
+    return [e for seg in segments for e in seg]
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    lines: list[str]
+    segments: list[list[_Entry]]
+
+
+def _source(path: FsPath) -> _Source | None:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:  # e.g. a subchart kept as a .tgz: keep the rendered text's positions
+        return None
+    return _Source(lines, _entries(lines))
+
+
+def _remap(doc: Document, src: _Source, index: int, total: int | None) -> Document:
+    """Move a rendered document's positions onto the lines of its source file.
+
+    `index` is the document's rank among those rendered from the same file, `total` their
+    number when the order is the source's (Helm), None when it is not (Kustomize sorts).
+    """
+    if not src.segments:
+        return replace(doc, positions=dict.fromkeys(_paths(doc.data, ()), (1, 1)), lines=src.lines)
+    entries = _segment(src.segments, doc.data, index, total)
+    root = (entries[0].line, 1)
+    positions: dict[Path, tuple[int, int]] = {(): root}
+    _locate(doc.data, (), entries, -1, root, positions)
+    return replace(doc, positions=positions, lines=src.lines)

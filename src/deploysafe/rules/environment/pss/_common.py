@@ -1,0 +1,108 @@
+"""What the PSS checks share: the pod, its containers, and PSA's reading of the fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from deploysafe.k8s.pods import Container, PodTemplate, as_map, containers, pod_template
+from deploysafe.model import Context, Document, Path
+
+# Upstream examples share one shape: a Pod in a namespace, the smallest that PSA evaluates.
+POD_HEAD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: shop}
+"""
+
+
+# For baseline checks that a restricted check replaces: the example namespace enforces
+# baseline, so the example is judged by this rule rather than by its restricted successor.
+BASELINE_NAMESPACE = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels: {pod-security.kubernetes.io/enforce: baseline}
+---
+"""
+
+# What a restricted Pod sets, on the pod and on its container: each restricted example starts
+# from these and changes the one setting its rule is about.
+RESTRICTED_POD_SC = ("runAsNonRoot: true", "seccompProfile: {type: RuntimeDefault}")
+RESTRICTED_CONTAINER_SC = ("allowPrivilegeEscalation: false", "capabilities: {drop: [ALL]}")
+
+
+def restricted_pod(
+    *,
+    spec: tuple[str, ...] = (),
+    pod_sc: tuple[str, ...] = RESTRICTED_POD_SC,
+    container_sc: tuple[str, ...] = RESTRICTED_CONTAINER_SC,
+    tail: str = "",
+) -> str:
+    """An example Pod that passes every restricted check unless told otherwise.
+
+    `spec` lines come first in the pod spec, `pod_sc` and `container_sc` are the lines of the
+    pod's and the container's securityContext, and `tail` is YAML appended to the spec.
+    """
+    lines = ["spec:", *(f"  {line}" for line in spec)]
+    lines += ["  securityContext:", *(f"    {line}" for line in pod_sc)]
+    lines += ["  containers:", "  - name: app", "    image: registry.example/app:1.0"]
+    lines += ["    securityContext:", *(f"      {line}" for line in container_sc)]
+    return POD_HEAD + "\n".join(lines) + "\n" + tail
+
+
+def pod_and_containers(doc: Document) -> tuple[PodTemplate, list[Container]] | None:
+    pod = pod_template(doc)
+    if pod is None:
+        return None
+    return pod, list(containers(pod))
+
+
+def security_contexts(
+    pod: PodTemplate, ctrs: list[Container]
+) -> Iterator[tuple[str, Mapping[str, Any], Path]]:
+    """The pod's securityContext, then each container's: (who, the context, its path)."""
+    yield "pod", pod.security_context, pod_sc_path(pod)
+    for c in ctrs:
+        yield c.label, c.security_context, sc_path(c)
+
+
+def windows_exempt(pod: PodTemplate, ctx: Context) -> bool:
+    """From policy 1.25, pods with `spec.os.name: windows` skip the Linux-only checks."""
+    return ctx.pss_version >= (1, 25) and pod.is_windows
+
+
+def user_namespace_exempt(pod: PodTemplate, ctx: Context) -> bool:
+    """From policy 1.35, a pod in its own user namespace skips the checks about host root."""
+    return ctx.pss_version >= (1, 35) and user_namespaced(pod)
+
+
+def is_set(data: Mapping[str, Any], key: str) -> bool:
+    """A Go pointer field is non-nil: the key is there with a non-null value."""
+    return data.get(key) is not None
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def user_namespaced(pod: PodTemplate) -> bool:
+    """`hostUsers: false`: the pod runs in its own user namespace (KEP-127)."""
+    return pod.spec.get("hostUsers") is False
+
+
+def pod_sc_path(pod: PodTemplate, *rest: str | int) -> Path:
+    return (*pod.spec_path, "securityContext", *rest)
+
+
+def sc_path(c: Container, *rest: str | int) -> Path:
+    return (*c.path, "securityContext", *rest)
+
+
+def pod_sc(pod: PodTemplate, key: str) -> Mapping[str, Any]:
+    return as_map(pod.security_context.get(key))
+
+
+def annotation_path(pod: PodTemplate, key: str) -> Path:
+    return (*pod.path, "metadata", "annotations", key)

@@ -1,0 +1,75 @@
+"""PSS baseline `hostPorts`: containers must not bind ports on the node."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deploysafe.k8s.pods import as_list, as_map
+from deploysafe.model import (
+    Context,
+    Document,
+    Level,
+    Practice,
+    PssRef,
+    Rule,
+    Severity,
+    Target,
+    Violation,
+)
+from deploysafe.rules.environment.pss._common import POD_HEAD, is_int, pod_and_containers
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    found = pod_and_containers(doc)
+    if found is None:
+        return
+    for c in found[1]:
+        for i, port in enumerate(as_list(c.data.get("ports"))):
+            host_port = as_map(port).get("hostPort")
+            if is_int(host_port) and host_port != 0:
+                yield Violation(
+                    (*c.path, "ports", i, "hostPort"), f"{c.label} uses host port {host_port}"
+                )
+
+
+RULE = Rule(
+    id="DS205",
+    title="Containers must not use host ports",
+    practice=Practice.ENVIRONMENT,
+    severity=Severity.HIGH,
+    target=Target.KUBERNETES,
+    check=check,
+    why=(
+        "A hostPort opens the port on the node's own address, around Services and "
+        "NetworkPolicies, exposes the workload to whatever can reach the node, and pins the pod "
+        "to nodes where the port is free."
+    ),
+    fix="Remove `hostPort` (or set it to 0) and expose the container through a Service.",
+    bad=POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    ports:
+    - containerPort: 8080
+      hostPort: 8080
+""",
+    good=POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    ports:
+    - containerPort: 8080
+""",
+    references=(
+        "PSS baseline: Host Ports",
+        "CIS Kubernetes 5.2.13",
+        "Checkov CKV_K8S_26",
+        "Trivy KSV-0024",
+        "Kubescape C-0044",
+    ),
+    pss=PssRef(Level.BASELINE, "hostPorts"),
+)

@@ -1,0 +1,86 @@
+"""PSS restricted `seccompProfile_restricted`: a seccomp profile must be set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deploysafe.k8s.pods import as_map
+from deploysafe.model import (
+    Context,
+    Document,
+    Level,
+    Practice,
+    PssRef,
+    Rule,
+    Severity,
+    Target,
+    Violation,
+)
+from deploysafe.rules.environment.pss._common import (
+    is_set,
+    pod_and_containers,
+    restricted_pod,
+    sc_path,
+    windows_exempt,
+)
+from deploysafe.rules.environment.pss.seccomp_profile_baseline import (
+    ALLOWED_TYPES,
+    explicit_violations,
+)
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    found = pod_and_containers(doc)
+    if found is None:
+        return
+    pod, ctrs = found
+    # Windows has no seccomp: the API rejects the field there (exempt from 1.25).
+    if windows_exempt(pod, ctx):
+        return
+    yield from explicit_violations(pod, ctrs)
+    pod_type = as_map(pod.security_context.get("seccompProfile")).get("type")
+    if isinstance(pod_type, str) and pod_type in ALLOWED_TYPES:
+        return
+    for c in ctrs:
+        if not is_set(c.security_context, "seccompProfile"):
+            yield Violation(
+                sc_path(c, "seccompProfile"),
+                f"{c.label} has no seccomp profile (set seccompProfile.type to RuntimeDefault "
+                "or Localhost on the pod or the container)",
+            )
+
+
+RULE = Rule(
+    id="DS216",
+    title="A seccomp profile must be set",
+    practice=Practice.ENVIRONMENT,
+    severity=Severity.MEDIUM,
+    target=Target.KUBERNETES,
+    check=check,
+    why=(
+        "Kubernetes runs containers Unconfined by default: with no seccomp profile every "
+        "system call reaches the kernel, including the rarely used ones behind most container "
+        "escapes. RuntimeDefault blocks them at almost no cost."
+    ),
+    fix="Set `spec.securityContext.seccompProfile.type: RuntimeDefault` on the pod (or "
+    "`Localhost` with a profile), or on every container.",
+    bad=restricted_pod(pod_sc=("runAsNonRoot: true",)),
+    good=restricted_pod(),
+    references=(
+        "PSS restricted: Seccomp",
+        "CIS Kubernetes 5.7.2",
+        "Checkov CKV_K8S_31",
+        "Trivy KSV-0030",
+        "Kubescape C-0210",
+    ),
+    pss=PssRef(
+        Level.RESTRICTED,
+        "seccompProfile_restricted",
+        since=(1, 19),
+        overrides="seccompProfile_baseline",
+    ),
+    history=(
+        ("v1.19", "seccompProfile.type RuntimeDefault or Localhost on the pod or every container"),
+        ("v1.25", "pods with spec.os.name: windows are exempt"),
+    ),
+)

@@ -1,0 +1,22 @@
+"""RBAC rules beyond the Pod Security Standards (practice 2, DS230-DS235)."""
+
+from __future__ import annotations
+
+from deploysafe.model import Rule
+from deploysafe.rules.environment.rbac import (
+    cluster_admin,
+    create_pods,
+    escalate,
+    exec_attach,
+    secrets,
+    wildcard,
+)
+
+RBAC_RULES: tuple[Rule, ...] = (
+    wildcard.RULE,
+    cluster_admin.RULE,
+    secrets.RULE,
+    create_pods.RULE,
+    exec_attach.RULE,
+    escalate.RULE,
+)

@@ -1,0 +1,40 @@
+"""Trusted triggers (practice 1, DS1xx): CI files a fork or an outsider could hijack."""
+
+from __future__ import annotations
+
+from deploysafe.model import Rule
+from deploysafe.rules.triggers import (
+    action_template_injection,
+    action_unpinned,
+    artipacked,
+    docker_uses,
+    gitlab_mr_secrets,
+    gitlab_unrestricted_deploy,
+    permissions,
+    pr_permissions,
+    pwn_request,
+    secrets_inherit,
+    self_hosted,
+    template_injection,
+    unpinned_first_party,
+    unpinned_third_party,
+    unrestricted_deploy,
+)
+
+TRIGGER_RULES: tuple[Rule, ...] = (
+    pwn_request.RULE,
+    template_injection.RULE,
+    action_template_injection.RULE,
+    pr_permissions.RULE,
+    permissions.RULE,
+    unpinned_third_party.RULE,
+    unpinned_first_party.RULE,
+    action_unpinned.RULE,
+    docker_uses.RULE,
+    secrets_inherit.RULE,
+    artipacked.RULE,
+    self_hosted.RULE,
+    unrestricted_deploy.RULE,
+    gitlab_unrestricted_deploy.RULE,
+    gitlab_mr_secrets.RULE,
+)

@@ -1,0 +1,69 @@
+"""Token permissions in workflows only maintainers trigger (push, schedule, dispatch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from deploysafe.ci.github import workflow_of
+from deploysafe.ci.yamlci import CiDocument
+from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.rules.triggers._permissions import excessive
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    if not isinstance(doc, CiDocument):
+        return
+    wf = workflow_of(doc)
+    if wf.outsider_events:
+        return  # DS104
+    yield from excessive(wf)
+
+
+RULE = Rule(
+    id="DS105",
+    title="Workflows should declare least-privilege token permissions",
+    practice=Practice.TRIGGERS,
+    severity=Severity.MEDIUM,
+    target=Target.GITHUB_WORKFLOW,
+    why=(
+        "A job's token without a `permissions:` block gets the repository default, which may "
+        "be read-write. A compromised dependency or action in a push or release workflow can "
+        "then push to protected branches, tamper with releases or packages. Broad grants "
+        "(`write-all`, `read-all`, workflow-wide write scopes) give every job more than it "
+        "needs."
+    ),
+    fix="Add `permissions: {}` (or `contents: read`) at the top and grant write scopes per job.",
+    bad="""\
+on: push
+permissions: write-all
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make
+  docs:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make docs
+""",
+    good="""\
+on: push
+permissions:
+  contents: read
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make
+  docs:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make docs
+""",
+    references=(
+        "zizmor excessive-permissions",
+        "Scorecard Token-Permissions",
+        "Checkov CKV2_GHA_1",
+    ),
+    check=check,
+)

@@ -1,0 +1,289 @@
+"""Rendering with the real engines: Helm (binary or embedded SDK) and kubectl/kustomize."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploysafe.inputs.render import (
+    ORIGIN,
+    Rendered,
+    helm_available,
+    kustomize_available,
+    render_helm,
+    render_kustomize,
+    split_helm_output,
+)
+from deploysafe.model import Document
+from tests.support import paths
+
+ROOT = paths.FIXTURES / "render"
+CHART = ROOT / "chart-insecure"
+BASE_DEPLOYMENT = ROOT / "kustomize" / "base" / "deployment.yaml"
+CONTAINER = ("spec", "template", "spec", "containers", 0)
+
+needs_helm = pytest.mark.skipif(
+    helm_available() is None, reason="neither helm nor helm-python-sdk is available"
+)
+needs_kustomize = pytest.mark.skipif(
+    kustomize_available() is None, reason="neither kustomize nor kubectl is on PATH"
+)
+
+
+def by_kind(rendered: Rendered, kind: str) -> Document:
+    (doc,) = (d for d in rendered.documents if d.kind == kind)
+    return doc
+
+
+def line_of(path: Path, text: str) -> int:
+    """1-based line of the only line of `path` containing `text`."""
+    (hit,) = (i for i, ln in enumerate(path.read_text().splitlines(), 1) if text in ln)
+    return hit
+
+
+def container(doc: Document) -> dict[str, object]:
+    c = doc.data["spec"]["template"]["spec"]["containers"][0]
+    assert isinstance(c, dict)
+    return c
+
+
+# --- Helm --------------------------------------------------------------------------------
+
+
+@needs_helm
+def test_helm_documents_point_at_their_templates() -> None:
+    r = render_helm(CHART, ROOT)
+    assert r.errors == []
+    assert [(d.file, d.kind, d.name) for d in r.documents] == [
+        ("chart-insecure/templates/deployment.yaml", "Deployment", "release-shop"),
+        ("chart-insecure/templates/service.yaml", "Service", "release-shop"),
+    ]
+    dep = by_kind(r, "Deployment")
+    assert dep.rendered_from == "helm chart-insecure"
+    assert dep.default_namespace is None
+    assert dep.lines == (CHART / "templates" / "deployment.yaml").read_text().splitlines()
+
+
+@needs_helm
+def test_helm_positions_are_template_lines() -> None:
+    dep = by_kind(render_helm(CHART, ROOT), "Deployment")
+    template = CHART / "templates" / "deployment.yaml"
+    assert container(dep)["securityContext"] == {"privileged": True}
+    privileged = (*CONTAINER, "securityContext", "privileged")
+    assert dep.locate(privileged) == (line_of(template, "privileged:"), 13)
+    assert (
+        dep.lines[dep.locate(privileged)[0] - 1].strip() == "privileged: {{ .Values.privileged }}"
+    )
+    assert dep.locate((*CONTAINER, "image"))[0] == line_of(template, "image:")
+    assert dep.locate((*CONTAINER, "name")) == (line_of(template, "- name: shop"), 11)
+    assert dep.locate(CONTAINER) == (line_of(template, "- name: shop"), 9)
+    # From `toYaml .Values.resources`: no line of its own, so its nearest spelled ancestor.
+    cpu = (*CONTAINER, "resources", "limits", "cpu")
+    assert dep.locate(cpu) == (line_of(template, "resources:"), 11)
+    # From an `include`: the `labels:` line.
+    assert dep.locate(("metadata", "labels", "app.kubernetes.io/name")) == (5, 3)
+    assert dep.locate(("spec", "replicas")) == (line_of(template, "replicas:"), 3)
+
+
+@needs_helm
+def test_helm_values_files_and_set_change_the_output() -> None:
+    default = container(by_kind(render_helm(CHART, ROOT), "Deployment"))
+    assert default["image"] == "registry.example.com/shop:1.4.2"
+
+    hardened = render_helm(CHART, ROOT, values=[ROOT / "values-hardened.yaml"])
+    c = container(by_kind(hardened, "Deployment"))
+    assert c["image"] == "registry.example.com/shop:1.5.0"
+    assert c["securityContext"] == {"privileged": False}
+    assert c["resources"] == {"limits": {"cpu": "500m", "memory": "256Mi"}}  # defaults kept
+
+    # --set wins over values files, and merges key by key.
+    both = render_helm(
+        CHART,
+        ROOT,
+        values=[ROOT / "values-hardened.yaml"],
+        set_values=["image.tag=2.0.0,service.type=NodePort"],
+        release_name="prod",
+    )
+    c = container(by_kind(both, "Deployment"))
+    assert c["image"] == "registry.example.com/shop:2.0.0"
+    assert c["securityContext"] == {"privileged": False}
+    svc = by_kind(both, "Service")
+    assert svc.data["spec"]["type"] == "NodePort"
+    assert svc.name == "prod-shop"
+
+
+@needs_helm
+def test_helm_namespace_is_the_default_namespace() -> None:
+    r = render_helm(CHART, ROOT, namespace="shop")
+    for doc in r.documents:
+        assert doc.default_namespace == "shop"
+        assert doc.own_namespace is None  # the chart does not write it; Helm applies it
+        assert doc.namespace == "shop"
+
+
+@needs_helm
+def test_broken_chart_is_an_error_not_an_exception() -> None:
+    r = render_helm(ROOT / "chart-broken", ROOT)
+    assert r.documents == []
+    (err,) = r.errors
+    assert (err.file, err.line, err.kind) == ("chart-broken/Chart.yaml", None, "render")
+    assert 'function "nosuchfunc" not defined' in err.message
+
+
+@needs_helm
+def test_helm_bad_inputs_are_errors() -> None:
+    missing = render_helm(ROOT / "no-such-chart", ROOT)
+    assert [(e.file, e.kind) for e in missing.errors] == [("no-such-chart/Chart.yaml", "render")]
+    assert missing.documents == []
+
+    values = render_helm(CHART, ROOT, values=[ROOT / "no-such-values.yaml"])
+    assert values.documents == []
+    assert "no-such-values.yaml" in values.errors[0].message
+
+    bad_set = render_helm(CHART, ROOT, set_values=["image.tag"])
+    assert bad_set.documents == []
+    assert bad_set.errors[0].message.startswith("--set image.tag:")
+
+
+def test_split_helm_output() -> None:
+    out = (
+        "---\n# Source: shop/templates/service.yaml\napiVersion: v1\nkind: Service\n"
+        "---\n# Source: shop/charts/db/templates/a.yaml\nkind: A\n"
+        "---\n# Source: shop/templates/service.yaml\napiVersion: v1\nkind: Service\n"
+    )
+    assert split_helm_output(out) == [
+        (
+            "shop/templates/service.yaml",
+            "apiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: Service\n",
+        ),
+        ("shop/charts/db/templates/a.yaml", "kind: A\n"),
+    ]
+
+
+def test_helm_available_names_the_engine() -> None:
+    engine = helm_available()
+    assert engine is None or engine.startswith(("helm ", "helm-python-sdk "))
+
+
+# --- Kustomize ---------------------------------------------------------------------------
+
+
+@needs_kustomize
+def test_kustomize_documents_point_at_their_files() -> None:
+    r = render_kustomize(ROOT / "kustomize" / "overlays" / "prod", ROOT)
+    assert r is not None
+    assert r.errors == []
+    assert r.note is None
+    assert sorted((d.file, d.kind) for d in r.documents) == [
+        ("kustomize/base/deployment.yaml", "Deployment"),
+        ("kustomize/base/service.yaml", "Service"),
+        ("kustomize/overlays/prod/kustomization.yaml", "ConfigMap"),
+        ("kustomize/overlays/prod/networkpolicy.yaml", "NetworkPolicy"),
+    ]
+    for doc in r.documents:
+        assert doc.namespace == "shop"  # the overlay's `namespace:` is in the data
+        assert doc.default_namespace is None
+        assert doc.rendered_from == "kustomize kustomize/overlays/prod"
+        assert ORIGIN not in doc.metadata.get("annotations", {})
+
+
+@needs_kustomize
+def test_kustomize_positions_are_source_lines() -> None:
+    r = render_kustomize(ROOT / "kustomize" / "overlays" / "prod", ROOT)
+    assert r is not None
+    dep = by_kind(r, "Deployment")
+    assert dep.lines == BASE_DEPLOYMENT.read_text().splitlines()
+    assert "annotations" not in dep.metadata  # only the origin was there: gone with it
+    c = container(dep)
+    assert c["image"] == "registry.example.com/shop:1.5.0"  # the overlay's image tag
+    assert dep.data["spec"]["replicas"] == 3  # the overlay's patch
+    assert dep.locate(("spec", "replicas")) == (line_of(BASE_DEPLOYMENT, "replicas:"), 3)
+    escalation = (*CONTAINER, "securityContext", "allowPrivilegeEscalation")
+    assert dep.locate(escalation) == (line_of(BASE_DEPLOYMENT, "allowPrivilegeEscalation"), 13)
+    # Added by the overlay's patch: the base's nearest line, its securityContext.
+    privileged = (*CONTAINER, "securityContext", "privileged")
+    assert c["securityContext"] == {"allowPrivilegeEscalation": True, "privileged": True}
+    assert dep.locate(privileged) == (line_of(BASE_DEPLOYMENT, "securityContext:"), 11)
+    # Kustomize sorts keys; positions still follow the source.
+    assert dep.locate((*CONTAINER, "name")) == (line_of(BASE_DEPLOYMENT, "- name: shop"), 11)
+
+    # Generated objects point at their generator in the kustomization.
+    cm = by_kind(r, "ConfigMap")
+    kustomization = ROOT / "kustomize" / "overlays" / "prod" / "kustomization.yaml"
+    assert cm.locate(("data", "LOG_LEVEL")) == (line_of(kustomization, "configMapGenerator"), 1)
+
+
+@needs_kustomize
+def test_kustomize_does_not_write_into_the_tree() -> None:
+    before = sorted(p for p in (ROOT / "kustomize").rglob("*"))
+    render_kustomize(ROOT / "kustomize" / "overlays" / "prod", ROOT)
+    assert sorted(p for p in (ROOT / "kustomize").rglob("*")) == before
+
+
+@needs_kustomize
+def test_broken_kustomization_is_an_error() -> None:
+    r = render_kustomize(ROOT / "kustomize" / "broken", ROOT)
+    assert r is not None
+    assert r.documents == []
+    (err,) = r.errors
+    assert (err.file, err.line, err.kind) == ("kustomize/broken/kustomization.yaml", None, "render")
+    assert "missing.yaml" in err.message
+    assert "deploysafe-kustomize-" not in err.message  # the user's paths, not the wrapper's
+
+
+@needs_kustomize
+def test_folder_without_kustomization_is_an_error() -> None:
+    r = render_kustomize(ROOT / "kustomize", ROOT)
+    assert r is not None
+    assert [(e.file, e.kind) for e in r.errors] == [("kustomize", "render")]
+
+
+def test_kustomize_missing_tool_gives_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")  # no tool to find: the caller scans the plain files
+    assert kustomize_available() is None
+    assert render_kustomize(ROOT / "kustomize" / "overlays" / "prod", ROOT) is None
+
+
+@needs_helm
+def test_helm_loops_and_multi_document_templates(tmp_path: Path) -> None:
+    chart = tmp_path / "loop"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: loop\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("names: [a, b]\nsidecar: true\n")
+    (chart / "templates" / "all.yaml").write_text(
+        "{{- range .Values.names }}\n"  # 1
+        "---\n"  # 2
+        "apiVersion: v1\n"  # 3
+        "kind: ConfigMap\n"  # 4
+        "metadata:\n"  # 5
+        "  name: {{ . }}\n"  # 6
+        "{{- end }}\n"  # 7
+        "---\n"  # 8
+        "apiVersion: v1\n"  # 9
+        "kind: Pod\n"  # 10
+        "metadata:\n"  # 11
+        "  name: web\n"  # 12
+        "spec:\n"  # 13
+        "  containers:\n"  # 14
+        "    - name: app\n"  # 15
+        "      image: app:1\n"  # 16
+        "    {{- range .Values.names }}\n"  # 17
+        "    - name: {{ . }}\n"  # 18
+        "      image: side:1\n"  # 19
+        "    {{- end }}\n"  # 20
+    )
+    r = render_helm(chart, tmp_path)
+    assert r.errors == []
+    assert [(d.kind, d.name) for d in r.documents] == [
+        ("ConfigMap", "a"),
+        ("ConfigMap", "b"),
+        ("Pod", "web"),
+    ]
+    a, b, pod = r.documents
+    assert a.locate(("metadata", "name")) == b.locate(("metadata", "name")) == (6, 3)
+    assert pod.locate(("metadata", "name")) == (12, 3)
+    assert pod.locate(("spec", "containers", 0, "image")) == (16, 7)
+    # Items from the loop: the loop's item, not the literal `app` container.
+    assert pod.locate(("spec", "containers", 1)) == (18, 5)
+    assert pod.locate(("spec", "containers", 2, "image")) == (19, 7)

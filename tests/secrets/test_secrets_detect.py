@@ -1,0 +1,268 @@
+"""The token detector and the credential-settings parser, with exact lines and columns."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from deploysafe.secrets.detect import analyse, file_kind, is_placeholder, is_reference
+from deploysafe.secrets.patterns import BY_ID, TOKEN_TYPES, TokenType
+from tests.support.secretgen import expand, fake_aws_key_id, fake_github_token, instance
+
+
+def test_at_least_forty_types_with_unique_ids() -> None:
+    ids = [t.id for t in TOKEN_TYPES]
+    assert len(ids) == len(set(ids))
+    assert len(ids) >= 40
+    assert all(t.description and t.example and t.keywords for t in TOKEN_TYPES)
+
+
+@pytest.mark.parametrize("t", TOKEN_TYPES, ids=lambda t: t.id)
+def test_every_type_finds_its_example(t: TokenType) -> None:
+    text = instance(t)
+    name = next(n for n in ("settings.conf", "NuGet.Config") if t.path is None or t.path.search(n))
+    hits = analyse(text, name).tokens
+    assert [h.type.id for h in hits] == [t.id], text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "${GITHUB_TOKEN}",
+        "{{ .Values.github.token }}",
+        "<your-github-token>",
+        "ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]",
+        "$(cat /run/secrets/token)",
+        "${{ secrets.GITHUB_TOKEN }}",
+        "vault:secret/data/ci#token",
+        "op://ci/github/token",
+    ],
+)
+def test_references_are_not_secrets(value: str) -> None:
+    assert is_reference(value)
+    text = f"github_token: {value}\napi_key = '{value}'\n"
+    result = analyse(text, "ci.yaml")
+    assert result.tokens == [] and result.credentials == []
+
+
+@pytest.mark.parametrize(
+    "value", ["EXAMPLE-token-value-1234", "dummy-secret-9876", "xxxxxxxxxxxxxxxx", "abcdefgh1234"]
+)
+def test_placeholders(value: str) -> None:
+    assert is_placeholder(value) or value == "abcdefgh1234"
+    assert analyse(f"api_key: {value}\n", "app.yaml").credentials == []
+
+
+def test_marker_in_a_token_cancels_it() -> None:
+    body = "EXAMPLE" + "0" * 29
+    text = "gh" + "p_" + body
+    assert analyse(text, "notes.txt").tokens == []
+
+
+def test_exact_positions_of_tokens() -> None:
+    gh, aws = fake_github_token(), fake_aws_key_id()
+    text = f"# ci\nexport GH={gh}\n\n  key_id: {aws}\n"
+    hits = analyse(text, "ci.sh").tokens
+    assert [(h.type.id, h.line, h.column, h.secret) for h in hits] == [
+        ("aws-access-key-id", 4, 11, aws),
+        ("github-pat", 2, 11, gh),
+    ] or [(h.type.id, h.line, h.column, h.secret) for h in hits] == [
+        ("github-pat", 2, 11, gh),
+        ("aws-access-key-id", 4, 11, aws),
+    ]
+
+
+def test_private_key_needs_a_body() -> None:
+    head, tail = "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"
+    assert analyse(f"{head}\n...\n{tail}\n", "id_rsa").tokens == []
+    body = expand("{b64:64}\n{b64:64}")
+    hits = analyse(f"x\n{head}\n{body}\n{tail}\n", "id_rsa").tokens
+    assert [(h.type.id, h.line, h.column) for h in hits] == [("private-key", 2, 1)]
+
+
+def test_url_credentials_skip_templates_and_example_hosts() -> None:
+    pw = expand("{an:14}")
+    text = (
+        f"a: postgres://app:{pw}@db.shop.internal/orders\n"
+        "b: postgres://app:${DB_PASSWORD}@db.shop.internal/orders\n"
+        f"c: https://user:{pw}@example.com/\n"
+        "d: redis://:changeme@cache:6379\n"
+    )
+    hits = analyse(text, "app.yaml").tokens
+    assert [(h.type.id, h.line, h.secret) for h in hits] == [("url-credentials", 1, pw)]
+
+
+SETTINGS = textwrap.dedent(
+    """\
+    db:
+      password: Tz8-qLm2Vx4
+      password_file: /run/secrets/db
+      admin_password: changeme
+      api_key: "{{ .Values.apiKey }}"
+      client_secret: 4Fq9-Lw2Zr7-Xp3Kd
+      secret_name: shop-db
+      token_url: https://auth.shop.internal/token
+    """
+)
+
+
+def test_settings_in_yaml() -> None:
+    result = analyse(SETTINGS, "values.yaml")
+    assert [(a.key, a.line, a.column) for a in result.credentials] == [
+        ("password", 2, 13),
+        ("client_secret", 6, 18),
+    ]
+    assert [(a.key, a.line) for a in result.defaults] == [("admin_password", 4)]
+
+
+def test_source_code_needs_quotes() -> None:
+    # deploysafe: ignore[DS302] a made-up password: this parser's test input
+    code = 'password = get_password()\npassword = "Tz8-qLm2Vx4"\nif password == cfg.pw:\n'
+    result = analyse(code, "app.py")
+    assert [(a.key, a.line, a.column) for a in result.credentials] == [("password", 2, 13)]
+
+
+def test_example_files_keep_formats_but_not_settings() -> None:
+    gh = fake_github_token()
+    text = f"DB_PASSWORD=Tz8-qLm2Vx4\nGH_TOKEN={gh}\n"
+    result = analyse(text, ".env.example")
+    assert result.credentials == []
+    assert [h.type.id for h in result.tokens] == ["github-pat"]
+    assert [a.key for a in analyse(text, ".env").credentials] == ["DB_PASSWORD"]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("values.yaml", "config"),
+        (".env", "config"),
+        (".env.prod", "config"),
+        ("Dockerfile", "shell"),
+        ("deploy.sh", "shell"),
+        ("main.go", "code"),
+        ("README.md", "docs"),
+        ("package-lock.json", "skip"),
+        ("app.min.js", "skip"),
+    ],
+)
+def test_file_kinds(name: str, kind: str) -> None:
+    assert file_kind(name) == kind
+
+
+# Inputs that make a backtracking regex take exponential or quadratic time. Each runs in a
+# fresh interpreter with a hard timeout: a catastrophic pattern fails the test by timing out.
+HOSTILE = {
+    "one 6 MB line": "'a' * 6_000_000",
+    "keywords everywhere": "'password=token=secret=key=' * 200_000",
+    "unterminated private key": "'-----BEGIN RSA PRIVATE KEY-----\\n' + 'A' * 3_000_000",
+    "many key headers": "'-----BEGIN PRIVATE KEY-----' * 100_000",
+    "url prefixes": "'https://user:' * 300_000",
+    "curl flags": "'curl -u ' * 300_000",
+    "jwt prefixes": "'eyJ' * 1_000_000",
+    "authorization": "' Authorization: ' * 300_000",
+    "long identifiers": "'api_key_' + 'x' * 3_000_000 + ' = 1'",
+}
+
+
+@pytest.mark.parametrize("expr", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_input_is_linear(expr: str) -> None:
+    code = (
+        "import time\n"
+        "from deploysafe.secrets.detect import analyse\n"
+        f"text = {expr}\n"
+        "t = time.perf_counter()\n"
+        "analyse(text, 'bundle.conf')\n"
+        "print(round(time.perf_counter() - t, 2))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.strip()) < 20.0
+
+
+def test_path_scoped_type_reads_only_its_files() -> None:
+    nuget = BY_ID["nuget-cleartext-password"]
+    text = instance(nuget)
+    assert [h.type.id for h in analyse(text, "src/NuGet.Config").tokens] == [nuget.id]
+    assert analyse(text, "src/app.xml").tokens == []
+
+
+def test_curl_key_as_user_and_braced_values() -> None:
+    key = expand("{an:20}", 3)
+    assert [
+        h.secret for h in analyse(f'curl -u "{key}:" https://api.shop.internal/', "x.sh").tokens
+    ] == [key]
+    password = expand("{an:14}", 4)
+    text = f'curl --user "{{{expand("{hex:8}", 5)}}}":"{{{password}}}" https://api.shop.internal/'
+    assert [h.secret for h in analyse(text, "x.sh").tokens] == [password]
+    for template in ('curl -u "{user}:{token}" x', 'curl -u "$KEY:" x', 'curl -u "admin:" x'):
+        assert analyse(template, "x.sh").tokens == [], template
+
+
+def test_documented_public_samples_are_not_reported() -> None:
+    """Values known to be public (vendor docs, SDK tests) are matched by hash only."""
+    from deploysafe.secrets.detect import DOCUMENTED_SAMPLES, sample_hash
+
+    value = expand("{an:24}", 9)
+    assert analyse(f"api_key: {value}\n", "app.yaml").credentials
+    assert sample_hash(value) not in DOCUMENTED_SAMPLES
+    assert len(DOCUMENTED_SAMPLES) >= 20
+
+
+def test_secret_that_does_not_parse_is_read_as_text() -> None:
+    """Tab indentation or `kind: secret`: Kubernetes rejects it, but the value is committed."""
+    value = base64.b64encode(expand("{an:18}", 11).encode()).decode()
+    for head in ("kind: secret\ndata:\n\t", "kind: 'Secret'\ndata:\n\t", "kind: secret\ndata:\n  "):
+        text = f"apiVersion: v1\n{head}extra: {value}\nmetadata:\n\tname: s\n"
+        found = analyse(text, "secret.yaml").credentials
+        assert [(c.key, c.value, c.line) for c in found] == [("extra", value, 4)], head
+    short = base64.b64encode(b"bar\n").decode()
+    assert analyse(f"kind: secret\ndata:\n\textra: {short}\n", "s.yaml").credentials == []
+    template = "kind: secret\ndata:\n\tpassword: {{ .Values.password }}\n"
+    assert analyse(template, "s.yaml").credentials == []
+
+
+def test_an_indented_kind_secret_is_not_a_secret_document() -> None:
+    """`kind: Secret` inside another object (a Kyverno generate rule, a chart's values) in a
+    document that parses: its `data` keys are settings, judged by their names, not values
+    of a Secret. In a loose Secret, only the data map's own keys are read."""
+    text = (
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nspec:\n  rules:\n  - generate:\n"
+        "      kind: Secret\n      data:\n        metadata:\n          labels:\n"
+        "            team: platform42\n        type: kubernetes.io/dockerconfigjson\n"
+        "        stringData:\n          region: eu-west-1\n"
+    )
+    assert analyse(text, "policy.yaml").credentials == []
+    values = "extra:\n  kind: secret\n  data:\n    loglevel: debugging\n    flags: checkout-v2\n"
+    assert analyse(values, "values.yaml").credentials == []
+    value = expand("{an:18}", 14)
+    nested = f"extra:\n  kind: Secret\n  data:\n    password: {value}\n"
+    assert [c.key for c in analyse(nested, "values.yaml").credentials] == ["password"]
+    block = f"kind: secret\nstringData:\n\tcert: |\n\t\tline: {value}\n\tpassword: {value}\n"
+    assert [(c.key, c.line) for c in analyse(block, "s.yaml").credentials] == [("password", 5)]
+
+
+def test_secret_that_parses_is_left_to_ds310() -> None:
+    value = base64.b64encode(expand("{an:18}", 12).encode()).decode()
+    text = f"apiVersion: v1\nkind: Secret\ndata:  # base64\n  password: {value}\n"
+    assert analyse(text, "secret.yaml").credentials == []
+
+
+def test_literal_compared_with_a_password_is_hard_coded() -> None:
+    """`if ("…" == password)`: a password checked against a literal, written either way."""
+    value = expand("{an:14}", 13)
+    for text in (f'if ("{value}" == password) {{', f"if '{value}' != self.password:"):
+        found = analyse(text, "app.py").credentials
+        assert [a.value for a in found] == [value], text
+    assert analyse('if ("a" == password) {', "app.py").credentials == []
+    assert analyse(f'label = "{value}" + name', "app.py").credentials == []
+
+
+def test_symbol_heavy_password_is_not_a_mask() -> None:
+    assert not is_placeholder("A,.:-@*?!")
+    assert is_placeholder("****") and is_placeholder("xxxx-xxxx")
