@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,21 +195,6 @@ class Violation:
 
 
 @dataclass(frozen=True, slots=True)
-class Context:
-    """What a per-document check may know beyond the document itself."""
-
-    pss_level: Level
-    pss_version: Version
-    namespace: str | None  # effective namespace (object's own, else the render's)
-    # Feature policies from deploysafe.yaml sections, by section name ("secrets": the
-    # secrets policy). Read-only; small and picklable.
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-
-Check = Callable[[Document, Context], Iterator[Violation]]
-
-
-@dataclass(frozen=True, slots=True)
 class Fact:
     """What a cross-resource rule keeps of one document: small, picklable, located.
 
@@ -224,32 +209,6 @@ class Fact:
     resource: Resource
     data: Any
     snippet: str = ""
-
-
-Collect = Callable[[Document, Context], Iterator[tuple[Path, Any]]]
-# Returns (fact the finding points at, message) pairs.
-Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str]]]
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    id: str
-    title: str
-    practice: Practice
-    severity: Severity
-    target: Target
-    why: str
-    fix: str
-    bad: str
-    good: str
-    # Per-document rules set `check`; cross-resource rules set `collect` and `decide`.
-    check: Check | None = None
-    collect: Collect | None = None
-    decide: Decide | None = None
-    references: tuple[str, ...] = ()
-    pss: PssRef | None = None
-    # Versions where the check changed, newest last: (minimum version, description).
-    history: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from deploysafe.inputs.documents import load_kubernetes
-from deploysafe.k8s.pss import Verdict, active_rules, evaluate
 from deploysafe.model import Level, Version, parse_version
 from deploysafe.rules.environment.pss import PSS_RULES
+from deploysafe.rules.environment.pss.verdict import Verdict, active_rules, evaluate
 from tests.support import paths
 
 

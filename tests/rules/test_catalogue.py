@@ -12,8 +12,9 @@ from deploysafe.config import Config
 from deploysafe.engine import check_documents
 from deploysafe.formats.rule_pages import expected_files
 from deploysafe.k8s.tenancy import example_config
-from deploysafe.model import Practice, Rule
+from deploysafe.model import Practice
 from deploysafe.rules import REGISTRY
+from deploysafe.rules.base import Rule
 from tests.support import paths
 from tests.support.ruletools import example_docs
 

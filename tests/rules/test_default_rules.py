@@ -7,7 +7,8 @@ import pickle
 import pytest
 
 from deploysafe.inputs.documents import load_kubernetes
-from deploysafe.model import LATEST, Context, Fact, Level, Rule, pointer
+from deploysafe.model import LATEST, Fact, Level, pointer
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.defaults import (
     DEFAULT_RULES,
     cpu_request,

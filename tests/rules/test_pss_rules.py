@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from deploysafe.k8s.pss import active_rules, evaluate
-from deploysafe.model import LATEST, Document, Level, Rule, Version
+from deploysafe.model import LATEST, Document, Level, Version
 from deploysafe.rules import BY_ID
+from deploysafe.rules.base import Rule
 from deploysafe.rules.environment.pss import PSS_RULES
+from deploysafe.rules.environment.pss.verdict import active_rules, evaluate
 from tests.support.ruletools import docs, run_rule
 
 # (id, PSA check, level, since, overrides) exactly as pod-security-admission registers them.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploysafe.model import Rule
+from deploysafe.rules.base import Rule
 from deploysafe.rules.environment import runtime_socket
 from deploysafe.rules.environment.rbac import (
     RBAC_RULES,

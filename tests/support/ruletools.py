@@ -7,7 +7,8 @@ from pathlib import Path
 
 from deploysafe.engine import sources
 from deploysafe.inputs.documents import load_kubernetes
-from deploysafe.model import LATEST, Context, Document, Level, Rule, Target, Version, Violation
+from deploysafe.model import LATEST, Document, Level, Target, Version, Violation
+from deploysafe.rules.base import Context, Rule
 
 
 def docs(text: str, file: str = "test.yaml") -> list[Document]:

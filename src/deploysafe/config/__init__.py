@@ -155,7 +155,7 @@ def load(path: FsPath, display: str | None = None) -> Config:
         line, msg = first.warnings[0]
         raise ConfigError(f"{file}:{line}: {msg}")
     r = Reader(file, first.positions)
-    # Keys other issues own (environments, tenants, secrets ...) are accepted here and
+    # Sections with a parser of their own (environments, tenants, secrets ...) are accepted here and
     # validated by the feature that reads them.
     top = r.mapping(first.data, (), _TOP | _LATER)
     cfg = _build(r, top, file)

@@ -25,14 +25,11 @@ from deploysafe.engine import sources, suppress
 from deploysafe.inputs.discover import KUSTOMIZATION_NAMES, YAML_SUFFIXES, Inventory, discover
 from deploysafe.inputs.documents import LoadResult, load_kubernetes
 from deploysafe.k8s.pods import pod_template
-from deploysafe.k8s.pss import active_rules
 from deploysafe.model import (
-    Context,
     Document,
     Fact,
     Finding,
     Level,
-    Rule,
     ScanError,
     Severity,
     Suppression,
@@ -45,6 +42,8 @@ from deploysafe.model import (
     secret_hash,
 )
 from deploysafe.rules import BY_ID, REGISTRY
+from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.environment.pss.verdict import active_rules
 
 PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSS_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deploysafe.model import Rule
 from deploysafe.rules import REGISTRY
+from deploysafe.rules.base import Rule
 
 
 def rule_page(rule: Rule) -> str:

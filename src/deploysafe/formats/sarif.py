@@ -8,8 +8,9 @@ from typing import Any
 from deploysafe import __version__
 from deploysafe.engine import Report
 from deploysafe.formats import stream_json
-from deploysafe.model import Finding, Rule, Severity
+from deploysafe.model import Finding, Severity
 from deploysafe.rules import BY_ID
+from deploysafe.rules.base import Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {

@@ -6,7 +6,7 @@ each package names its rules in a tuple, and this table puts them in one order.
 
 from __future__ import annotations
 
-from deploysafe.model import Rule
+from deploysafe.rules.base import Rule
 from deploysafe.rules.defaults import DEFAULT_RULES, default_password
 from deploysafe.rules.environment import runtime_socket
 from deploysafe.rules.environment.pss import PSS_RULES

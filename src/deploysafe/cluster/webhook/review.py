@@ -21,8 +21,9 @@ from deploysafe.config import Config
 from deploysafe.engine import Partial, Settings, check_document, settings_for, suppress
 from deploysafe.inputs.documents import is_kubernetes
 from deploysafe.k8s.tenancy import Tenant, load_tenants, select
-from deploysafe.model import Document, Finding, Rule, Severity, Target
+from deploysafe.model import Document, Finding, Severity, Target
 from deploysafe.rules import BY_ID
+from deploysafe.rules.base import Rule
 
 API_VERSION = "admission.k8s.io/v1"
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")

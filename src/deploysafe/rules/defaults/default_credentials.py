@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from deploysafe.k8s.pods import Container, as_list, as_map, containers, pod_template
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 from deploysafe.secrets.words import DEFAULT_PASSWORDS, DEFAULT_USERS
 
 # Names of env variables that hold a password, token or other credential.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import pod_template
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 
 # Built-in kinds that live in a namespace. Unknown kinds (custom resources) may be
 # cluster-scoped, so they are judged only when they name `default` explicitly.

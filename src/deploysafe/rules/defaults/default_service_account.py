@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import pod_template
-from deploysafe.model import Context, Document, Path, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Path, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:

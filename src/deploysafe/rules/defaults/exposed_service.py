@@ -7,7 +7,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from deploysafe.k8s.pods import as_list, as_map
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 
 # Annotations that restrict a cloud load balancer to an internal network or to source
 # ranges, so it is not open to the internet.

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.k8s.pods import as_list, as_map, pod_template
-from deploysafe.model import Context, Document, Fact, Path, Practice, Rule, Severity, Target
+from deploysafe.model import Document, Fact, Path, Practice, Severity, Target
+from deploysafe.rules.base import Context, Rule
 
 Labels = tuple[tuple[str, str], ...]
 

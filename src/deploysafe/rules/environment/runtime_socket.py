@@ -6,7 +6,8 @@ import posixpath
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_list, as_map, containers, pod_template
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 
 # Socket file names of Docker, containerd, CRI-O, cri-dockerd and Podman.
 _SOCKETS = frozenset(

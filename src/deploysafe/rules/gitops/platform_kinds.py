@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.tenancy import Tenant, platform_kind_escapes
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:

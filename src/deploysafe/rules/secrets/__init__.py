@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deploysafe.model import Rule
+from deploysafe.rules.base import Rule
 from deploysafe.rules.secrets import (
     build_arg,
     configmap_secret,

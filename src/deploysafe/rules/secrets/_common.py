@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from deploysafe.config.secrets import DEFAULT, SecretsPolicy
-from deploysafe.model import Context, Document
+from deploysafe.model import Document
+from deploysafe.rules.base import Context
 from deploysafe.secrets.detect import Analysis, analyse
 
 

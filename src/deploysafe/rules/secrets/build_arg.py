@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from deploysafe.config.secrets import SecretsPolicy
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import secret_name
 from deploysafe.secrets.detect import (

@@ -21,7 +21,8 @@ from typing import Any
 
 from deploysafe.inputs.buildcontext import DockerIgnore, normalise_source
 from deploysafe.inputs.dockerfile import operands
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import instructions
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import is_placeholder, is_reference
 

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.k8s.pods import as_list, as_map
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets.configmap_secret import named_credential
 from deploysafe.secrets.detect import Options, analyse, is_placeholder, is_reference, unquote

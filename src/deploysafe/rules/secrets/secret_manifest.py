@@ -8,7 +8,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deploysafe.k8s.pods import as_map, get, pod_template
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import Options, analyse, decoded, is_placeholder, is_reference
 

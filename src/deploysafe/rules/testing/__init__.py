@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deploysafe.model import Rule
+from deploysafe.rules.base import Rule
 from deploysafe.rules.testing import (
     deploy_despite_failure,
     gitlab_deploy_despite_failure,

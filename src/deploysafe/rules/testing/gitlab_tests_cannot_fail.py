@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from deploysafe.ci import commands
 from deploysafe.ci.gitlab import mine, pipeline_of, schedule_only
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 
 
 def _check(doc: CiDocument) -> Iterator[Violation]:

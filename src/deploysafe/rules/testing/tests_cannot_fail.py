@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from deploysafe.ci import commands
 from deploysafe.ci.github import only_on, workflow_of
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 
 
 def _true(value: object) -> bool:

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from deploysafe.ci import expressions
 from deploysafe.ci.github import Job, Workflow, workflow_of
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 
 
 def tested_before(job: Job) -> bool:

@@ -9,7 +9,8 @@ from typing import Any
 from deploysafe.ci import expressions
 from deploysafe.ci.github import parse_uses, workflow_of
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Context, Document, Path, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Path, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.triggers._uses import at, workflow_uses
 
 

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from deploysafe.ci.gitlab import merge_request_rules, mine, pipeline_of, secrets_used
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 
 
 def _check(doc: CiDocument) -> Iterator[Violation]:

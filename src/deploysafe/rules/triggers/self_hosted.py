@@ -8,7 +8,8 @@ from typing import Any
 from deploysafe.ci import expressions
 from deploysafe.ci.github import Job, workflow_of
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 
 
 def _labels(value: Any) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deploysafe.model import Rule
+from deploysafe.rules.base import Rule
 from deploysafe.rules.environment.pss import (
     allow_privilege_escalation,
     app_armor_profile,

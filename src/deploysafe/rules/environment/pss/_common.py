@@ -6,7 +6,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from deploysafe.k8s.pods import Container, PodTemplate, as_map, containers, pod_template
-from deploysafe.model import Context, Document, Path
+from deploysafe.model import Document, Path
+from deploysafe.rules.base import Context
 
 # Upstream examples share one shape: a Pod in a namespace, the smallest that PSA evaluates.
 POD_HEAD = """\

@@ -6,17 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from deploysafe.k8s.pods import as_map
-from deploysafe.model import (
-    Context,
-    Document,
-    Level,
-    Practice,
-    PssRef,
-    Rule,
-    Severity,
-    Target,
-    Violation,
-)
+from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.environment.pss._common import (
     POD_HEAD,
     annotation_path,

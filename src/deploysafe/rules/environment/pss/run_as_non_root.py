@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.model import (
-    Context,
-    Document,
-    Level,
-    Practice,
-    PssRef,
-    Rule,
-    Severity,
-    Target,
-    Violation,
-)
+from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.environment.pss._common import (
     pod_and_containers,
     pod_sc_path,

@@ -7,18 +7,17 @@ from typing import Any
 
 from deploysafe.k8s.pods import as_map
 from deploysafe.model import (
-    Context,
     Document,
     Level,
     Path,
     Practice,
     PssRef,
-    Rule,
     Severity,
     Target,
     Version,
     Violation,
 )
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.environment.pss._common import (
     POD_HEAD,
     is_set,

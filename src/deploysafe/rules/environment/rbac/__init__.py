@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deploysafe.model import Rule
+from deploysafe.rules.base import Rule
 from deploysafe.rules.environment.rbac import (
     cluster_admin,
     create_pods,

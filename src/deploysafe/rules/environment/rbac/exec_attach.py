@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.model import Context, Document, Practice, Rule, Severity, Target, Violation
+from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.environment.rbac._policy import policy_rules, reach, role_label
 
 # Before Kubernetes 1.31 (AuthorizePodWebsocketUpgradeCreatePermission), a WebSocket exec or

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deploysafe.model import Context, Document, Level, Rule, Version, Violation
+from deploysafe.model import Document, Level, Version, Violation
+from deploysafe.rules.base import Context, Rule
 
 
 def active_rules(rules: tuple[Rule, ...], level: Level, version: Version) -> tuple[Rule, ...]:
