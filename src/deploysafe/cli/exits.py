@@ -55,7 +55,7 @@ class _ClickUsageError(click.UsageError):
     exit_code = ExitCode.USAGE
 
 
-def fail(error: DeploysafeError, ctx: click.Context) -> NoReturn:
+def _fail(error: DeploysafeError, ctx: click.Context) -> NoReturn:
     """Show `error` as its kind is shown and exit with its code: a usage error with the
     command's usage line (as click shows its own), a refusal or an input error as one line on
     stderr."""
@@ -74,7 +74,7 @@ class Command(click.Command):
         try:
             result = super().invoke(ctx)
         except DeploysafeError as exc:
-            fail(exc, ctx)
+            _fail(exc, ctx)
         if result is not None:
             ctx.exit(int(result))
         return None
