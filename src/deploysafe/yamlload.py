@@ -56,6 +56,8 @@ _TAG_SEQ = "tag:yaml.org,2002:seq"
 _TAG_MERGE = "tag:yaml.org,2002:merge"
 
 
+# Returned as a value (parse_all yields it) and turned by each caller into a scan error or a
+# ConfigError, so it never reaches the user as itself.
 class YamlProblem(Exception):
     """A document could not be turned into data; carries the 1-based line."""
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from deploysafe.cli.common import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, EXIT_USAGE
+from deploysafe.cli.exits import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, EXIT_USAGE
 from deploysafe.rules import BY_ID, REGISTRY
 from tests.support import paths
 from tests.support.scantools import invoke as run

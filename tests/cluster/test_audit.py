@@ -263,7 +263,14 @@ def test_unreadable_input_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_audit_writes_every_format_scan_writes() -> None:
-    from deploysafe.cli.cluster import REPORT_FORMATS
-    from deploysafe.cli.main import FORMATS
+    import click
 
-    assert REPORT_FORMATS == FORMATS
+    from deploysafe.cli.cluster import audit as audit_cmd
+    from deploysafe.cli.scan import scan
+
+    def formats(command: click.Command) -> list[str]:
+        (option,) = [p for p in command.params if p.name == "fmt"]
+        assert isinstance(option.type, click.Choice)
+        return [str(c) for c in option.type.choices]
+
+    assert formats(audit_cmd) == formats(scan) == ["text", "json", "sarif", "junit"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import EXIT_CLEAN, EXIT_INPUT
+from deploysafe.cli.exits import EXIT_CLEAN, EXIT_INPUT
 from deploysafe.engine import Report
 from deploysafe.model import ScanError
 from tests.support.scantools import invoke, scan_tree

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.cli.common import EXIT_FINDINGS, EXIT_USAGE
+from deploysafe.cli.exits import EXIT_FINDINGS, EXIT_USAGE
 from deploysafe.model import redact
 from tests.support import scantools
 from tests.support.secretgen import expand, fake_aws_key_id, fake_github_token

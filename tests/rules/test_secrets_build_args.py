@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import EXIT_FINDINGS
+from deploysafe.cli.exits import EXIT_FINDINGS
 from deploysafe.model import redact
 from deploysafe.rules.secrets.build_arg import flags, reads_files
 from tests.support.scantools import invoke, scan_tree

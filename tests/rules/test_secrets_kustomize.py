@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import EXIT_FINDINGS
+from deploysafe.cli.exits import EXIT_FINDINGS
 from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, check_documents, scan, sources
 from deploysafe.inputs.render import kustomize_available

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 ContextPath = tuple[str, ...]
 
 
+# Internal: callers treat an expression they cannot parse as unknown, never as a user error.
 class ExpressionError(ValueError):
     pass
 

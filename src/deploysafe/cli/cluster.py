@@ -1,5 +1,5 @@
 """Commands for the cluster side: `serve` (the admission webhook), `webhook manifests`
-(what installs it) and `audit` (what already runs). Registered in cli.py."""
+(what installs it) and `audit` (what already runs)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING
 import click
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import (
-    EXIT_CLEAN,
-    EXIT_FINDINGS,
-    EXIT_INPUT,
-    UsageError,
-    emit,
-    exit_code,
-    load_config,
-    write_out,
+from deploysafe.cli.common import emit, load_config, write_out
+from deploysafe.cli.exits import Command, ExitCode, Group, for_report
+from deploysafe.cli.options import (
+    REPORT_FORMATS,
+    config_option,
+    fail_on_option,
+    format_option,
+    output_option,
+    show_suppressed_option,
 )
+from deploysafe.errors import InputError, UsageError
 from deploysafe.model import Severity
 
 if TYPE_CHECKING:
@@ -30,22 +31,8 @@ if TYPE_CHECKING:
 
     from deploysafe.cluster.drift import DriftReport
 
-# The formats `scan` writes (cli.FORMATS; spelled out here because cli.py imports this
-# module at its end, and a test keeps the two equal).
-REPORT_FORMATS = ("text", "json", "sarif", "junit")
 
-
-class InputError(click.ClickException):
-    """An input could not be read (exit 3, as `scan` uses for unreadable files)."""
-
-    exit_code = EXIT_INPUT
-
-
-def _policy_config(config_path: Path | None) -> configmod.Config:
-    return load_config(config_path, Path.cwd())
-
-
-@click.command()
+@click.command(cls=Command)
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
@@ -61,12 +48,7 @@ def _policy_config(config_path: Path | None) -> configmod.Config:
     is_flag=True,
     help="Serve plain HTTP (local tests only: the API server only calls HTTPS webhooks).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="Policy file [default: deploysafe.yaml in the current folder].",
-)
+@config_option("in the current folder")
 @click.option(
     "--namespace",
     envvar="POD_NAMESPACE",
@@ -118,7 +100,7 @@ def serve(
     client_timeout: float,
     workers: int,
     log_level: str,
-) -> None:
+) -> int:
     """Run the validating admission webhook (POST /validate; /healthz, /readyz, /metrics)."""
     from deploysafe.cluster.webhook.app import create_app
     from deploysafe.cluster.webhook.metrics import Metrics
@@ -133,12 +115,9 @@ def serve(
             "serve needs --cert and --key (the API server only calls webhooks over HTTPS); "
             "for a local test without TLS, pass --insecure-http"
         )
-    cfg = _policy_config(config_path)
-    try:
-        policy = from_config(cfg, namespace=namespace)
-        load_tenants(cfg)
-    except configmod.ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    cfg = load_config(config_path, Path.cwd())
+    policy = from_config(cfg, namespace=namespace)
+    load_tenants(cfg)
     metrics = Metrics(workers)
     if cert is not None and key is not None:
         try:  # once here, so a bad pair is a usage error before any worker starts
@@ -172,16 +151,12 @@ def serve(
         )
 
     try:
-        code = run(build, host=host, port=port, workers=workers)
+        return run(build, host=host, port=port, workers=workers)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sys.exit(code)
 
 
-__all__ = ["serve"]
-
-
-@click.group("webhook")
+@click.group("webhook", cls=Group)
 def webhook() -> None:
     """The admission webhook's install manifests."""
 
@@ -206,13 +181,8 @@ def webhook() -> None:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="PEM CA that signed your serving certificate (instead of cert-manager).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="Policy file shipped to the webhook [default: deploysafe.yaml in the current folder].",
-)
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False))
+@config_option("in the current folder", what="Policy file shipped to the webhook")
+@output_option("the manifests")
 def manifests(
     namespace: str | None,
     image: str | None,
@@ -229,10 +199,7 @@ def manifests(
 
     path = config_path or configmod.find(Path.cwd())
     cfg = load_config(path, Path.cwd())
-    try:
-        policy = from_config(cfg, namespace=namespace)
-    except configmod.ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    policy = from_config(cfg, namespace=namespace)
     pem = None
     if ca_bundle is not None:
         pem = ca_bundle.read_text(encoding="utf-8", errors="replace")
@@ -245,41 +212,27 @@ def manifests(
         ca_bundle=pem,
         config_text=text,
     )
-    try:
-        out = mf.render(mf.build(policy, opts))
-    except mf.ManifestError as exc:
-        raise UsageError(str(exc)) from None
+    out = mf.render(mf.build(policy, opts))
     if output is None:
         click.echo(out, nl=False)
     else:
         write_out(output, [out])
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument(
     "source", default="-", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True)
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True
-)
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--fail-on",
-    type=click.Choice([s.label for s in Severity]),
-    help="Lowest severity that fails [default: high].",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="Policy file [default: deploysafe.yaml in the current folder].",
-)
+@format_option(REPORT_FORMATS)
+@output_option()
+@fail_on_option()
+@config_option("in the current folder")
 @click.option(
     "--include-owned",
     is_flag=True,
     help="Also check objects whose controller is in the input (ReplicaSets, Pods).",
 )
-@click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in text output.")
+@show_suppressed_option()
 @click.option(
     "--env",
     "environment",
@@ -294,7 +247,7 @@ def audit(
     include_owned: bool,
     show_suppressed: bool,
     environment: str | None,
-) -> None:
+) -> ExitCode:
     """Check live objects from a kubectl dump (a file, or - for stdin).
 
     Reads `kubectl get ... -A -o yaml` output, drops status and server-set fields, and
@@ -314,9 +267,9 @@ def audit(
     try:
         if fail_on:
             cfg = replace(cfg, fail_on=Severity.parse(fail_on))
-        policy = from_config(cfg)
-    except (ValueError, configmod.ConfigError) as exc:
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
+    policy = from_config(cfg)
     if str(source) == "-":
         display, raw = "<stdin>", sys.stdin.buffer.read()
     else:
@@ -340,7 +293,7 @@ def audit(
     report = run_audit(live_input, cfg)
     if environment is None:
         emit(report, fmt, output, show_suppressed)
-        sys.exit(exit_code(report))
+        return for_report(report)
     drift = _drift(cfg, environment, text, display, policy.exempt_namespaces)
     if fmt == "json":
         from deploysafe.formats import jsonfmt
@@ -359,8 +312,7 @@ def audit(
         else:
             with output.open("a", encoding="utf-8") as fh:
                 fh.write("\n" + drift.render())
-    code = exit_code(report)
-    sys.exit(EXIT_FINDINGS if drift.drifts and code == EXIT_CLEAN else code)
+    return for_report(report, drifted=bool(drift.drifts))
 
 
 def _drift(
@@ -380,7 +332,5 @@ def _drift(
     with tempfile.TemporaryDirectory(prefix="deploysafe-drift-") as tmp:
         try:
             return against_environment(cfg, environment, everything.documents, Path(tmp))
-        except configmod.ConfigError as exc:
-            raise UsageError(str(exc)) from None
         except GitOpsError as exc:
             raise InputError(f"cannot read environment {environment}: {exc}") from None

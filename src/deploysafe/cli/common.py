@@ -1,4 +1,4 @@
-"""What every command shares: exit codes, the policy file, writing reports."""
+"""What several commands share: the policy file, and writing reports."""
 
 from __future__ import annotations
 
@@ -10,35 +10,16 @@ from typing import Any
 import click
 
 from deploysafe import config as configmod
-
-EXIT_CLEAN = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_INPUT = 3
-
-FORMATS = ("text", "json", "sarif", "junit")
-
-
-class UsageError(click.UsageError):
-    exit_code = EXIT_USAGE
+from deploysafe.errors import UsageError
 
 
 def load_config(config_path: Path | None, root: Path) -> configmod.Config:
+    """The policy: `--config` if given, else deploysafe.yaml found from `root`, else the
+    defaults. A wrong file raises ConfigError (exit 2)."""
     path = config_path or configmod.find(root)
     if path is None:
         return configmod.Config()
-    try:
-        return configmod.load(path)
-    except configmod.ConfigError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def exit_code(report: Any, *, baseline_written: bool = False) -> int:
-    if report.errors:
-        return EXIT_INPUT
-    if report.failing and not baseline_written:
-        return EXIT_FINDINGS
-    return EXIT_CLEAN
+    return configmod.load(path)
 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:

@@ -1,54 +1,22 @@
 """GitOps commands: `deploy`, `history`, `diff`, `rollback`, `promote` and `platform`.
-A thin layer over deploysafe.gitops; registered in cli.py, exit codes from there."""
+A thin layer over deploysafe.gitops: its errors (a refusal, an unreadable environment
+repository, a wrong policy) reach deploysafe.cli.exits as they are raised."""
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from deploysafe import config as configmod
-from deploysafe.cli.common import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, UsageError, load_config
+from deploysafe.cli.common import load_config
+from deploysafe.cli.exits import Command, ExitCode
+from deploysafe.cli.options import config_option, format_option, source_option
+from deploysafe.errors import UsageError
 
-_FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-_CONFIG = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="Policy file [default: deploysafe.yaml in the source checkout].",
-)
-_SOURCE = click.option(
-    "--source",
-    "source",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    default=Path("."),
-    show_default=True,
-    help="The source checkout (the commit to release).",
-)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Library errors as the CLI's exit codes: config 2, environment repository 3."""
-    from deploysafe.gitops.pipeline import GitOpsError, Refused
-
-    try:
-        yield
-    except configmod.ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    except Refused as exc:
-        click.echo(f"refused: {exc}", err=True)
-        sys.exit(EXIT_FINDINGS)
-    except GitOpsError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INPUT)
+_config_option = config_option("in the source checkout")
 
 
 def _progress(fmt: str) -> Callable[[str], None]:
@@ -58,10 +26,6 @@ def _progress(fmt: str) -> Callable[[str], None]:
         click.echo(line, err=err)
 
     return say
-
-
-def _config(config_path: Path | None, source: Path) -> configmod.Config:
-    return load_config(config_path, source)
 
 
 def _release_arg(environment: str, value: str | None) -> None:
@@ -74,7 +38,7 @@ def _release_arg(environment: str, value: str | None) -> None:
             raise UsageError(str(exc)) from None
 
 
-def _report(outcome: Any, fmt: str) -> None:
+def _report(outcome: Any, fmt: str) -> ExitCode:
     from deploysafe.gitops.manifests import render_changes
 
     if fmt == "json":
@@ -89,7 +53,7 @@ def _report(outcome: Any, fmt: str) -> None:
         for note in outcome.notes:
             click.echo(f"note: {note}")
         click.echo(_verdict(outcome))
-    sys.exit(EXIT_CLEAN if outcome.ok else EXIT_FINDINGS)
+    return ExitCode.CLEAN if outcome.ok else ExitCode.FINDINGS
 
 
 def _counts(changes: Any) -> str:
@@ -114,51 +78,51 @@ def _verdict(outcome: Any) -> str:
     return f"refused: {outcome.reason}; nothing was committed or pushed"
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("environment")
 @click.option("--plan", is_flag=True, help="Run the stages and show the diff; write nothing.")
-@_SOURCE
-@_CONFIG
-@_FORMAT
-def deploy(environment: str, plan: bool, source: Path, config_path: Path | None, fmt: str) -> None:
+@source_option()
+@_config_option
+@format_option()
+def deploy(
+    environment: str, plan: bool, source: Path, config_path: Path | None, fmt: str
+) -> ExitCode:
     """Release the checkout to ENVIRONMENT: verify, render, scan, tenant check, tests,
     then one commit to the environment repository (signed when configured) and a push."""
     from deploysafe.gitops.pipeline import deploy as run_deploy
 
-    cfg = _config(config_path, source)
-    with _errors():
-        outcome = run_deploy(cfg, environment, source, plan=plan, progress=_progress(fmt))
-    _report(outcome, fmt)
+    cfg = load_config(config_path, source)
+    outcome = run_deploy(cfg, environment, source, plan=plan, progress=_progress(fmt))
+    return _report(outcome, fmt)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("from_env", metavar="FROM")
 @click.argument("to_env", metavar="TO")
 @click.option("--plan", is_flag=True, help="Run the stages and show the diff; write nothing.")
-@_SOURCE
-@_CONFIG
-@_FORMAT
+@source_option()
+@_config_option
+@format_option()
 def promote(
     from_env: str, to_env: str, plan: bool, source: Path, config_path: Path | None, fmt: str
-) -> None:
+) -> ExitCode:
     """Release to TO exactly the rendered set FROM runs, after TO's own gate (trigger check
     on the checkout at FROM's commit, scan, tenant check and tests)."""
     from deploysafe.gitops.pipeline import promote as run_promote
 
-    cfg = _config(config_path, source)
-    with _errors():
-        outcome = run_promote(cfg, from_env, to_env, source, plan=plan, progress=_progress(fmt))
-    _report(outcome, fmt)
+    cfg = load_config(config_path, source)
+    outcome = run_promote(cfg, from_env, to_env, source, plan=plan, progress=_progress(fmt))
+    return _report(outcome, fmt)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("environment")
 @click.option("--to", "to", metavar="RELEASE", help="Release to restore (N or ENV-N).")
 @click.option("--reason", default="", help="Why: kept with the release marked bad.")
 @click.option("--plan", is_flag=True, help="Show what would be restored; write nothing.")
-@_SOURCE
-@_CONFIG
-@_FORMAT
+@source_option()
+@_config_option
+@format_option()
 def rollback(
     environment: str,
     to: str | None,
@@ -167,34 +131,32 @@ def rollback(
     source: Path,
     config_path: Path | None,
     fmt: str,
-) -> None:
+) -> ExitCode:
     """Restore an earlier release's manifests (the previous good one by default) in a new
     release that points back to it; the release rolled back from is marked bad."""
     from deploysafe.gitops.pipeline import rollback as run_rollback
 
     _release_arg(environment, to)
-    cfg = _config(config_path, source)
-    with _errors():
-        outcome = run_rollback(
-            cfg, environment, source, to=to, reason=reason, plan=plan, progress=_progress(fmt)
-        )
-    _report(outcome, fmt)
+    cfg = load_config(config_path, source)
+    outcome = run_rollback(
+        cfg, environment, source, to=to, reason=reason, plan=plan, progress=_progress(fmt)
+    )
+    return _report(outcome, fmt)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("environment")
-@_SOURCE
-@_CONFIG
-@_FORMAT
+@source_option()
+@_config_option
+@format_option()
 def history(environment: str, source: Path, config_path: Path | None, fmt: str) -> None:
     """ENVIRONMENT's releases, newest first, from its environment repository."""
     import datetime as dt
 
     from deploysafe.gitops.pipeline import history as read_history
 
-    cfg = _config(config_path, source)
-    with _errors():
-        env, entries, bad = read_history(cfg, environment)
+    cfg = load_config(config_path, source)
+    env, entries, bad = read_history(cfg, environment)
     rows: list[dict[str, Any]] = []
     for e in entries:
         when = dt.datetime.fromtimestamp(e.commit.time, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -250,12 +212,12 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
         click.echo(line)
 
 
-@click.command("diff")
+@click.command("diff", cls=Command)
 @click.argument("environment")
 @click.argument("release", required=False)
-@_SOURCE
-@_CONFIG
-@_FORMAT
+@source_option()
+@_config_option
+@format_option()
 def diff_cmd(
     environment: str, release: str | None, source: Path, config_path: Path | None, fmt: str
 ) -> None:
@@ -265,9 +227,8 @@ def diff_cmd(
     from deploysafe.gitops.pipeline import release_changes
 
     _release_arg(environment, release)
-    cfg = _config(config_path, source)
-    with _errors():
-        rec, changes = release_changes(cfg, environment, release)
+    cfg = load_config(config_path, source)
+    rec, changes = release_changes(cfg, environment, release)
     if fmt == "json":
         doc = {
             "release": rec.release,
@@ -282,7 +243,7 @@ def diff_cmd(
         click.echo(f"  {line}")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option(
     "--engine",
     type=click.Choice(["argocd", "flux"]),
@@ -302,8 +263,8 @@ def diff_cmd(
 @click.option(
     "--cluster", default="https://kubernetes.default.svc", show_default=True, help="Argo CD server."
 )
-@_SOURCE
-@_CONFIG
+@source_option()
+@_config_option
 def platform(
     engine: str,
     envs: tuple[str, ...],
@@ -312,22 +273,21 @@ def platform(
     cluster: str,
     source: Path,
     config_path: Path | None,
-) -> None:
+) -> ExitCode:
     """Generate the cluster side for each environment's tenant: Namespaces with Pod Security
     labels, default-deny NetworkPolicies with DNS egress, ResourceQuota and LimitRange, and an
     Argo CD AppProject + Application or (--engine flux) a GitRepository + Kustomization."""
     from deploysafe.gitops.environments import load_environment, load_environments
     from deploysafe.gitops.platform import Options, generate
 
-    cfg = _config(config_path, source)
-    with _errors():
-        if envs:
-            chosen = [load_environment(cfg, name) for name in envs]
-        else:
-            chosen = list(load_environments(cfg).values())
-        if not chosen:
-            raise UsageError("deploysafe.yaml configures no environments")
-        files, notes = generate(cfg, chosen, Options(engine, argocd_namespace, cluster))
+    cfg = load_config(config_path, source)
+    if envs:
+        chosen = [load_environment(cfg, name) for name in envs]
+    else:
+        chosen = list(load_environments(cfg).values())
+    if not chosen:
+        raise UsageError("deploysafe.yaml configures no environments")
+    files, notes = generate(cfg, chosen, Options(engine, argocd_namespace, cluster))
     if out is None:
         click.echo("---\n".join(f.text() for f in files), nl=False)
     else:
@@ -338,32 +298,4 @@ def platform(
             click.echo(f"wrote {path}", err=True)
     for note in notes:
         click.echo(f"note: {note}", err=True)
-    sys.exit(EXIT_CLEAN)
-
-
-def scoped(
-    cfg: configmod.Config,
-    tenant: str | None,
-    environment: str | None,
-    namespace: str | None,
-    values: tuple[Path, ...],
-) -> tuple[configmod.Config, str | None, tuple[Path, ...]]:
-    """`scan --tenant NAME` / `--env ENV`: the tenant rules on, and for an environment its
-    policy, namespace and Helm values (options given on the command line win)."""
-    from deploysafe.gitops.environments import load_environment
-    from deploysafe.k8s.tenancy import get_tenant, select
-
-    try:
-        if environment is None:
-            assert tenant is not None
-            return select(cfg, get_tenant(cfg, tenant)), namespace, values
-        env = load_environment(cfg, environment)
-    except configmod.ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    if tenant is not None and tenant != env.tenant.name:
-        raise UsageError(
-            f"--tenant {tenant}: environment {environment} is tenant {env.tenant.name}'s"
-        )
-    if not values and env.render.kind == "helm":
-        values = env.render.values
-    return select(env.config(cfg), env.tenant), namespace or env.namespace, values
+    return ExitCode.CLEAN

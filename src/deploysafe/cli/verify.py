@@ -1,29 +1,27 @@
-"""`deploysafe verify`: may this checkout be deployed to ENV? (a thin layer over verify.py)"""
+"""`deploysafe verify`: may this checkout be deployed to ENV? (a thin layer over
+deploysafe.gitops.verify)"""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from deploysafe import config as configmod
+from deploysafe.cli.common import load_config
+from deploysafe.cli.exits import Command, ExitCode
+from deploysafe.cli.options import config_option, format_option
 from deploysafe.config.source import environment
+from deploysafe.errors import UsageError
 
 
-@click.command("verify")
+@click.command("verify", cls=Command)
 @click.argument(
     "checkout", required=False, type=click.Path(path_type=Path, file_okay=False), default=Path(".")
 )
 @click.option("--env", "env_name", required=True, help="Environment in deploysafe.yaml.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="Policy file [default: deploysafe.yaml in the checkout]. Keep it on the CD host "
-    "for the strongest setup.",
-)
+@config_option("in the checkout", note="Keep it on the CD host for the strongest setup.")
 @click.option("--ref", help="The ref being deployed [default: from CI variables or git].")
 @click.option(
     "--require-signed-range",
@@ -31,7 +29,7 @@ from deploysafe.config.source import environment
     metavar="BASE",
     help="Also require every commit in BASE..HEAD to be signed by a listed key.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 def verify_cmd(
     checkout: Path,
     env_name: str,
@@ -39,7 +37,7 @@ def verify_cmd(
     ref: str | None,
     since: str | None,
     fmt: str,
-) -> None:
+) -> ExitCode:
     """Check the deploy source: origin, ref, signatures, CI context.
 
     \b
@@ -48,17 +46,13 @@ def verify_cmd(
       1  a check failed; each failure has a one-line reason
       2  usage or configuration error
     """
-    from deploysafe.cli.common import EXIT_CLEAN, EXIT_FINDINGS, UsageError
     from deploysafe.gitops.verify import verify
 
     path = config_path or configmod.find(checkout)
     if path is None:
         raise UsageError(f"no deploysafe.yaml in {checkout}; pass --config")
-    try:
-        cfg = configmod.load(path)
-        env = environment(cfg, env_name)
-    except configmod.ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    cfg = load_config(path, checkout)
+    env = environment(cfg, env_name)
     if env.source is None:
         raise UsageError(f"{path}: environments.{env_name} has no `source:` to verify against")
     result = verify(checkout, env.source, environment=env_name, ref=ref, signed_range=since)
@@ -70,4 +64,4 @@ def verify_cmd(
             click.echo(f"{mark} {c.name}: {c.reason}")
         verdict = "may be deployed" if result.ok else "must not be deployed"
         click.echo(f"{result.head[:12] if result.head else checkout} {verdict} to {env_name}")
-    sys.exit(EXIT_CLEAN if result.ok else EXIT_FINDINGS)
+    return ExitCode.CLEAN if result.ok else ExitCode.FINDINGS

@@ -209,14 +209,14 @@ def against_environment(
     Raises ConfigError (unknown or invalid environment) or GitOpsError (the environment
     repository cannot be read)."""
     from deploysafe.gitops.environments import load_environment
-    from deploysafe.gitops.manifests import ManifestError
+    from deploysafe.gitops.manifests import ReleaseSetError
     from deploysafe.gitops.pipeline import GitOpsError, open_env
 
     env = load_environment(cfg, name)
     state = open_env(env, workdir)
     try:
         desired = objects_in(state.files)
-    except ManifestError as exc:
+    except ReleaseSetError as exc:
         raise GitOpsError(f"{env.target.repo}: {exc}") from None
     report = DriftReport(
         name,

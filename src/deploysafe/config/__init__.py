@@ -8,15 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
+from deploysafe.errors import ConfigError as ConfigError
 from deploysafe.model import LATEST, Level, Path, Severity, Version, parse_version
 from deploysafe.yamlload import YamlProblem, parse_all
 
 CONFIG_NAMES = ("deploysafe.yaml", "deploysafe.yml", ".deploysafe.yaml", ".deploysafe.yml")
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
-
-
-class ConfigError(Exception):
-    """The policy file is wrong; the message names the file, line and key."""
 
 
 @dataclass(frozen=True, slots=True)

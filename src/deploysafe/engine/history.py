@@ -33,6 +33,7 @@ from deploysafe.engine import (
     settings_for,
     sources,
 )
+from deploysafe.errors import UsageError
 from deploysafe.model import Finding, Practice, Target
 from deploysafe.rules import BY_ID
 
@@ -40,8 +41,9 @@ from deploysafe.rules import BY_ID
 _TARGETS = frozenset({Target.TEXT, Target.KUBERNETES, Target.DOCKERFILE, Target.KUSTOMIZATION})
 
 
-class HistoryError(Exception):
-    """The path is not a git work tree, or git failed; the message says which."""
+class HistoryError(UsageError):
+    """The path is not a git work tree, or git failed; the message says which. A usage
+    error: `--git-history` was asked of a folder it cannot read history from."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploysafe.errors import InputError
 from deploysafe.gitops.environments import Signing, Target
 
 IDENTITY = ("deploysafe", "deploysafe@localhost")
@@ -22,7 +23,7 @@ TIMEOUT = 120  # seconds per git command (a network fetch or push)
 _ZERO = "0" * 40
 
 
-class EnvRepoError(Exception):
+class EnvRepoError(InputError):
     """The environment repository cannot be read or written; the message says why."""
 
 

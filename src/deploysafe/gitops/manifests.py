@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from deploysafe.errors import InputError
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.k8s.tenancy import Tenant, api_group, cluster_scoped
 from deploysafe.model import Document
@@ -29,7 +30,7 @@ MASK = "<masked>"
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
 
-class ManifestError(Exception):
+class ReleaseSetError(InputError):
     """A rendered set that cannot become a release (duplicates, unreadable files)."""
 
 
@@ -90,9 +91,9 @@ def release_files(objects: Sequence[Mapping[str, Any]]) -> dict[str, bytes]:
     for i, data in enumerate(objects):
         key = key_of(data)
         if not key.name:
-            raise ManifestError(f"object {i + 1} ({key.kind or 'no kind'}) has no metadata.name")
+            raise ReleaseSetError(f"object {i + 1} ({key.kind or 'no kind'}) has no metadata.name")
         if key in seen:
-            raise ManifestError(
+            raise ReleaseSetError(
                 f"{key.display()} is rendered twice (objects {seen[key] + 1} and {i + 1}); "
                 "the cluster would keep only one of them"
             )
@@ -134,11 +135,11 @@ def objects_in(files: Mapping[str, bytes]) -> dict[Key, Mapping[str, Any]]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise ManifestError(f"{path} is not UTF-8 text") from None
+            raise ReleaseSetError(f"{path} is not UTF-8 text") from None
         loaded = load_kubernetes(text, path, strict=True)
         if loaded.errors:
             e = loaded.errors[0]
-            raise ManifestError(f"{path}:{e.line or 1}: {e.message}")
+            raise ReleaseSetError(f"{path}:{e.line or 1}: {e.message}")
         for doc in loaded.documents:
             out[key_of(doc.data)] = doc.data
     return out
@@ -153,7 +154,7 @@ def documents_in(files: Mapping[str, bytes]) -> list[Document]:
         loaded = load_kubernetes(raw.decode("utf-8", errors="replace"), path, strict=True)
         if loaded.errors:
             e = loaded.errors[0]
-            raise ManifestError(f"{path}:{e.line or 1}: {e.message}")
+            raise ReleaseSetError(f"{path}:{e.line or 1}: {e.message}")
         docs.extend(loaded.documents)
     return docs
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe.config import Config
+from deploysafe.errors import GateRefused, InputError
 from deploysafe.gitops import manifests
 from deploysafe.gitops.environments import Environment, load_environment
 from deploysafe.gitops.envrepo import CommitInfo, EnvRepo, EnvRepoError
@@ -48,11 +49,11 @@ from deploysafe.gitops.verifystage import VerifyStage
 MAX_ATTEMPTS = 5
 
 
-class GitOpsError(Exception):
+class GitOpsError(InputError):
     """The environment repository cannot be read, or is not what deploysafe wrote."""
 
 
-class Refused(Exception):
+class Refused(GateRefused):
     """The request cannot be done as asked: no such release, one marked bad, nothing to do."""
 
 
@@ -108,7 +109,7 @@ class EnvState:
 def _guard(fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return fn(*args)
-    except (EnvRepoError, RecordError, manifests.ManifestError) as exc:
+    except (EnvRepoError, RecordError, manifests.ReleaseSetError) as exc:
         raise GitOpsError(str(exc)) from None
 
 
@@ -323,6 +324,7 @@ def release(
     )
 
 
+# Control flow, not a user error: caught in this module, which retries or refuses.
 class RaceLost(Exception):
     """Another release landed first and re-applying would undo it."""
 

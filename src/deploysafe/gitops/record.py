@@ -13,13 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from deploysafe.errors import InputError
+
 SCHEMA = 1
 RECORDS = ".deploysafe/releases"
 ACTIONS = ("deploy", "rollback", "promote")
 _RELEASE = re.compile(r"^(?P<env>.+)-(?P<n>[1-9][0-9]*)$")
 
 
-class RecordError(Exception):
+class RecordError(InputError):
     """A record in the environment repository is not a valid release record."""
 
 

@@ -224,7 +224,7 @@ class RenderStage:
         try:
             objects = [manifests.with_namespace(d, run.env.tenant) for d in docs]
             files = manifests.release_files(objects)
-        except manifests.ManifestError as exc:
+        except manifests.ReleaseSetError as exc:
             return _result(self.name, start, False, f"{how}: {exc}")
         run.documents = docs
         run.files = files
@@ -252,7 +252,7 @@ class LoadStage:
         start = time.monotonic()
         try:
             docs = manifests.documents_in(self.files)
-        except manifests.ManifestError as exc:
+        except manifests.ReleaseSetError as exc:
             return _result(self.name, start, False, f"{self.label}: {exc}")
         run.documents = docs
         run.files = self.files

@@ -119,6 +119,7 @@ class _Git:
         return proc.stdout.strip() if proc.returncode == 0 else None
 
 
+# Private to this module: only `_Git.run(check=True)` raises it, and no caller asks for that.
 class _GitError(Exception):
     def __init__(self, lines: list[str]) -> None:
         super().__init__(lines[0] if lines else "git failed")

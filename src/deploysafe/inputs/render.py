@@ -40,6 +40,7 @@ class Rendered:
     skipped: int = 0  # documents not parsed because no rule reads their kind
 
 
+# Control flow: caught in this module and reported as a render error of the scan.
 class _RenderFailed(Exception):
     """The engine refused the input; the message is the engine's, for the user."""
 

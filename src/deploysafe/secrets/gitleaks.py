@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deploysafe.errors import ConfigError
 from deploysafe.secrets.patterns import TokenType
 
 _POSIX = {
@@ -33,8 +34,9 @@ _POSIX = {
 }
 
 
-class RulesError(Exception):
-    """A rules file that cannot be used; the message names the file and the rule."""
+class RulesError(ConfigError):
+    """A rules file that cannot be used; the message names the file and the rule. Part of
+    the policy: the file is named by `secrets.rules` or `--secrets-rules`."""
 
 
 def translate(go: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from deploysafe.cli.common import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, EXIT_USAGE
+from deploysafe.cli.exits import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, EXIT_USAGE
 from deploysafe.cli.main import main
 from tests.gitops.pipeline.conftest import App
 
@@ -212,3 +212,8 @@ def test_bad_environment_and_format(
     result = audit(deployed, dump_of([]), "--env", "prod", monkeypatch=monkeypatch)
     assert result.exit_code == EXIT_INPUT
     assert "cannot read environment prod:" in result.output
+    # Shown as deploy and history show an unreadable environment repository.
+    assert result.stderr.startswith(
+        f"error: cannot read environment prod: cannot read the environment repository "
+        f"{deployed.env_repo}"
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.cli.common import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, EXIT_USAGE
+from deploysafe.cli.exits import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, EXIT_USAGE
 from deploysafe.gitops.manifests import digest
 from tests.gitops.pipeline.conftest import App, Keys, make_app, run
 from tests.support.secretgen import fake_github_token

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from deploysafe.cli.common import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, EXIT_USAGE
+from deploysafe.cli.exits import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, EXIT_USAGE
 from tests.gitops.pipeline.conftest import App
 
 PROD = "clusters/prod/shop/"

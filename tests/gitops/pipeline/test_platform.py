@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from deploysafe.cli.common import EXIT_CLEAN, EXIT_USAGE
+from deploysafe.cli.exits import EXIT_CLEAN, EXIT_USAGE
 from deploysafe.cli.main import main
 from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, scan

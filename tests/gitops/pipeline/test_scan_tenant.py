@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from deploysafe.cli.common import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE
+from deploysafe.cli.exits import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE
 from deploysafe.cli.main import main
 from tests.gitops.pipeline.conftest import App
 

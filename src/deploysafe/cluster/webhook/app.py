@@ -52,6 +52,7 @@ class State:
     worker: int = 0
 
 
+# An HTTP answer, not an exit code: caught in this module and sent as the response status.
 class HttpError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)

@@ -19,6 +19,7 @@ import yaml
 
 from deploysafe import __version__
 from deploysafe.cluster.webhook.policy import LABEL_PREFIX, LEVELS, MODES, WebhookPolicy
+from deploysafe.errors import UsageError
 from deploysafe.model import LATEST, format_version
 
 NAME = "deploysafe-webhook"
@@ -89,7 +90,7 @@ CLUSTER_RULES: list[dict[str, Any]] = [
 ]
 
 
-class ManifestError(ValueError):
+class InstallOptionsError(UsageError):
     """Bad input to the generator (a CA bundle that is not PEM, a bad count)."""
 
 
@@ -105,7 +106,9 @@ class Options:
 
 def ca_bundle_b64(pem: str) -> str:
     if not _PEM.search(pem):
-        raise ManifestError("--ca-bundle must be a PEM file with at least one CERTIFICATE block")
+        raise InstallOptionsError(
+            "--ca-bundle must be a PEM file with at least one CERTIFICATE block"
+        )
     return base64.b64encode(pem.strip().encode() + b"\n").decode()
 
 
@@ -123,9 +126,9 @@ _SELECTOR = {"app.kubernetes.io/name": NAME}
 
 def build(policy: WebhookPolicy, opts: Options) -> list[dict[str, Any]]:
     if opts.replicas < 2:
-        raise ManifestError("run at least 2 replicas: the webhook fails closed")
+        raise InstallOptionsError("run at least 2 replicas: the webhook fails closed")
     if not 1 <= opts.timeout <= 10:
-        raise ManifestError("timeoutSeconds must be between 1 and 10")
+        raise InstallOptionsError("timeoutSeconds must be between 1 and 10")
     ns = opts.namespace
     meta = {"namespace": ns, "labels": _labels()}
     docs: list[dict[str, Any]] = [

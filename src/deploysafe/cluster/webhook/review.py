@@ -36,6 +36,7 @@ AUDIT_CHARS = 2000
 SERVICE_ACCOUNT = "system:serviceaccount:"
 
 
+# An HTTP answer (400), not an exit code: the webhook app turns it into a response.
 class BadRequest(Exception):
     """The request is not an AdmissionReview we can answer (HTTP 400). The message never
     repeats the request's content."""

@@ -1,0 +1,87 @@
+"""Exit codes, decided here once: what a command's outcome means, and what each kind of error
+(deploysafe.errors) means.
+
+A command returns an ExitCode (None: clean) and raises a DeploysafeError when it cannot do
+its job; `Command.invoke` turns both into the process's exit code and the error's message.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any, NoReturn
+
+import click
+
+from deploysafe.errors import DeploysafeError, GateRefused, UsageError
+
+
+class ExitCode(IntEnum):
+    CLEAN = 0  # no finding at or above --fail-on, every input read; a gate passed
+    FINDINGS = 1  # findings at or above --fail-on; a gate refused
+    USAGE = 2  # the command or the policy file is wrong
+    INPUT = 3  # some input could not be read (for a scan: the rest was scanned)
+
+
+# The names tests compare exit codes with.
+EXIT_CLEAN = ExitCode.CLEAN
+EXIT_FINDINGS = ExitCode.FINDINGS
+EXIT_USAGE = ExitCode.USAGE
+EXIT_INPUT = ExitCode.INPUT
+
+
+def for_error(error: DeploysafeError) -> ExitCode:
+    """The exit code of a kind of error."""
+    if isinstance(error, UsageError):
+        return ExitCode.USAGE
+    if isinstance(error, GateRefused):
+        return ExitCode.FINDINGS
+    # An InputError, or an error of no kind: either way the command did not finish its job.
+    return ExitCode.INPUT
+
+
+def for_report(report: Any, *, baseline_written: bool = False, drifted: bool = False) -> ExitCode:
+    """The exit code of a scan or audit report: unreadable inputs first, then findings at or
+    above --fail-on (none count while writing a baseline), then drift from the release."""
+    if report.errors:
+        return ExitCode.INPUT
+    if report.failing and not baseline_written:
+        return ExitCode.FINDINGS
+    if drifted:
+        return ExitCode.FINDINGS
+    return ExitCode.CLEAN
+
+
+class _ClickUsageError(click.UsageError):
+    exit_code = ExitCode.USAGE
+
+
+def _fail(error: DeploysafeError, ctx: click.Context) -> NoReturn:
+    """Show `error` as its kind is shown and exit with its code: a usage error with the
+    command's usage line (as click shows its own), a refusal or an input error as one line on
+    stderr."""
+    code = for_error(error)
+    if isinstance(error, UsageError):
+        raise _ClickUsageError(str(error), ctx) from None
+    click.echo(f"{'refused' if code is ExitCode.FINDINGS else 'error'}: {error}", err=True)
+    ctx.exit(code)
+
+
+class Command(click.Command):
+    """A deploysafe command: its callback returns an ExitCode or None (clean) and raises
+    DeploysafeError for a failure; nothing else decides the exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            result = super().invoke(ctx)
+        except DeploysafeError as exc:
+            _fail(exc, ctx)
+        if result is not None:
+            ctx.exit(int(result))
+        return None
+
+
+class Group(click.Group):
+    """A group whose commands (and sub-groups) are deploysafe commands."""
+
+    command_class = Command
+    group_class = type  # sub-groups are of this class too

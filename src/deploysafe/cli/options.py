@@ -1,0 +1,76 @@
+"""Options that more than one command takes, declared once so they mean the same everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import click
+
+from deploysafe.model import Severity
+
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
+
+
+class Decorator(Protocol):
+    """What click.option returns: adds the option to a command function."""
+
+    def __call__(self, f: FC, /) -> FC: ...
+
+
+# The formats a scan or audit report is written in.
+REPORT_FORMATS = ("text", "json", "sarif", "junit")
+# The formats of everything else: lines for a person, or one JSON document.
+DATA_FORMATS = ("text", "json")
+
+
+def config_option(where: str, *, what: str = "Policy file", note: str = "") -> Decorator:
+    """`--config FILE`; `where` says where the command looks when it is not given."""
+    help_text = f"{what} [default: deploysafe.yaml {where}]."
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        help=f"{help_text} {note}" if note else help_text,
+    )
+
+
+def format_option(choices: tuple[str, ...] = DATA_FORMATS) -> Decorator:
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default="text", show_default=True
+    )
+
+
+def output_option(what: str = "the report") -> Decorator:
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help=f"Write {what} here.",
+    )
+
+
+def fail_on_option() -> Decorator:
+    return click.option(
+        "--fail-on",
+        type=click.Choice([s.label for s in Severity]),
+        help="Lowest severity that fails [default: high].",
+    )
+
+
+def show_suppressed_option() -> Decorator:
+    return click.option(
+        "--show-suppressed", is_flag=True, help="Show suppressed findings in text output."
+    )
+
+
+def source_option() -> Decorator:
+    return click.option(
+        "--source",
+        "source",
+        type=click.Path(path_type=Path, file_okay=False, exists=True),
+        default=Path("."),
+        show_default=True,
+        help="The source checkout (the commit to release).",
+    )

@@ -1,0 +1,202 @@
+"""`deploysafe scan`: files and folders, or (`--git-history`) every commit, against the rules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deploysafe import config as configmod
+from deploysafe.cli.common import emit, load_config, write_out
+from deploysafe.cli.exits import Command, ExitCode, for_report
+from deploysafe.cli.options import (
+    REPORT_FORMATS,
+    config_option,
+    fail_on_option,
+    format_option,
+    output_option,
+    show_suppressed_option,
+)
+from deploysafe.errors import UsageError
+from deploysafe.model import Level, Severity
+
+
+@click.command(cls=Command)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@format_option(REPORT_FORMATS)
+@output_option()
+@fail_on_option()
+@click.option(
+    "--policy",
+    type=click.Choice([lv.value for lv in Level]),
+    help="Pod Security level [default: restricted].",
+)
+@click.option(
+    "--pss-version", help="Pod Security policy version, v1.N or latest [default: latest]."
+)
+@config_option("at the scan root")
+@click.option("--no-render", is_flag=True, help="Scan every file as it is: no Helm, no kustomize.")
+@click.option(
+    "--values",
+    "-f",
+    "values",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Helm values file (repeatable).",
+)
+@click.option("--set", "set_values", multiple=True, help="Helm --set value (repeatable).")
+@click.option("--namespace", "-n", help="Namespace for Helm releases (and objects without one).")
+@click.option("--release-name", default="release", show_default=True, help="Helm release name.")
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Only findings not in this baseline fail.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Record current findings as the baseline.",
+)
+@click.option(
+    "--no-inline-suppressions",
+    is_flag=True,
+    help="Ignore inline comments and annotations that suppress findings (operators).",
+)
+@show_suppressed_option()
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: CPU count]."
+)
+@click.option(
+    "--git-history",
+    is_flag=True,
+    help="Scan every commit reachable from HEAD for secrets (first commit that added each).",
+)
+@click.option(
+    "--secrets-rules",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Extra secret rules in gitleaks' TOML format.",
+)
+@click.option("--tenant", help="Report objects that leave this tenant (DS401-DS403).")
+@click.option(
+    "--env",
+    "environment",
+    metavar="ENV",
+    help="Scan as ENV releases: its tenant's rules, namespace, Helm values and policy.",
+)
+def scan(
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str | None,
+    policy: str | None,
+    pss_version: str | None,
+    config_path: Path | None,
+    no_render: bool,
+    values: tuple[Path, ...],
+    set_values: tuple[str, ...],
+    namespace: str | None,
+    release_name: str,
+    baseline: Path | None,
+    write_baseline: Path | None,
+    no_inline_suppressions: bool,
+    show_suppressed: bool,
+    jobs: int | None,
+    git_history: bool,
+    secrets_rules: Path | None,
+    tenant: str | None,
+    environment: str | None,
+) -> ExitCode:
+    """Scan files and folders (default: the current folder)."""
+    from deploysafe.engine import RenderOptions
+    from deploysafe.engine import baseline as baselinemod
+    from deploysafe.engine import scan as run_scan
+    from deploysafe.model import parse_version
+
+    targets = list(paths) or [Path(".")]
+    root = targets[0] if targets[0].is_dir() else targets[0].parent
+    cfg = load_config(config_path, root)
+    if tenant is not None or environment is not None:
+        cfg, namespace, values = scoped(cfg, tenant, environment, namespace, values)
+    try:
+        if fail_on:
+            cfg = replace(cfg, fail_on=Severity.parse(fail_on))
+        if policy:
+            cfg = replace(cfg, policy=Level(policy))
+        if pss_version:
+            cfg = replace(cfg, pss_version=parse_version(pss_version))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if no_inline_suppressions:
+        cfg = replace(cfg, inline_suppressions=False, annotation_suppressions=False)
+    if secrets_rules is not None:
+        cfg = with_secrets_rules(cfg, secrets_rules)
+    known = None
+    if baseline is not None:
+        try:
+            known = baselinemod.load(baseline)
+        except ValueError as exc:
+            raise UsageError(f"{baseline}: {exc}") from None
+    report: Any
+    if git_history:
+        from deploysafe.engine.history import scan_history
+
+        report = scan_history(root, cfg, baseline=known)
+    else:
+        report = run_scan(
+            targets,
+            cfg,
+            root=root,
+            render=RenderOptions(
+                enabled=not no_render,
+                values=values,
+                set_values=set_values,
+                namespace=namespace,
+                release_name=release_name,
+            ),
+            baseline=known,
+            jobs=jobs,
+        )
+    if write_baseline is not None:
+        write_out(write_baseline, [baselinemod.dump(report.findings)])
+    emit(report, fmt, output, show_suppressed)
+    return for_report(report, baseline_written=write_baseline is not None)
+
+
+def scoped(
+    cfg: configmod.Config,
+    tenant: str | None,
+    environment: str | None,
+    namespace: str | None,
+    values: tuple[Path, ...],
+) -> tuple[configmod.Config, str | None, tuple[Path, ...]]:
+    """`scan --tenant NAME` / `--env ENV`: the tenant rules on, and for an environment its
+    policy, namespace and Helm values (options given on the command line win)."""
+    from deploysafe.gitops.environments import load_environment
+    from deploysafe.k8s.tenancy import get_tenant, select
+
+    if environment is None:
+        assert tenant is not None
+        return select(cfg, get_tenant(cfg, tenant)), namespace, values
+    env = load_environment(cfg, environment)
+    if tenant is not None and tenant != env.tenant.name:
+        raise UsageError(
+            f"--tenant {tenant}: environment {environment} is tenant {env.tenant.name}'s"
+        )
+    if not values and env.render.kind == "helm":
+        values = env.render.values
+    return select(env.config(cfg), env.tenant), namespace or env.namespace, values
+
+
+def with_secrets_rules(cfg: configmod.Config, rules: Path) -> configmod.Config:
+    """The config with `--secrets-rules FILE` as its secrets.rules (validated now: a bad file
+    raises ConfigError)."""
+    from deploysafe.config.secrets import from_config
+
+    section = cfg.sections.get("secrets")
+    merged: dict[str, Any] = dict(section) if isinstance(section, dict) else {}
+    merged["rules"] = str(rules.resolve())
+    out = replace(cfg, sections={**cfg.sections, "secrets": merged})
+    from_config(out)
+    return out

@@ -1,0 +1,32 @@
+"""The errors deploysafe raises on purpose, by what went wrong.
+
+The kind of a failure decides the exit code (the command line maps it in one place,
+deploysafe.cli.exits): a wrong command or policy file, an input that could not be read, or a
+gate that said no. A module may define its own error for its callers to catch, based on one of
+these kinds; errors that never leave their module (a parse failure a caller turns into a
+finding, a lost race that is retried) stay plain exceptions there.
+
+This module imports nothing from deploysafe: every layer may raise these.
+"""
+
+from __future__ import annotations
+
+
+class DeploysafeError(Exception):
+    """An error deploysafe explains to the user; the message says what to do."""
+
+
+class UsageError(DeploysafeError):
+    """The command as given cannot run: a bad option, a missing file it names (exit 2)."""
+
+
+class ConfigError(UsageError):
+    """The policy file is wrong; the message names the file, line and key (exit 2)."""
+
+
+class InputError(DeploysafeError):
+    """An input could not be read or is not what it should be (exit 3)."""
+
+
+class GateRefused(DeploysafeError):
+    """A gate said no: the request is valid but must not be done as asked (exit 1)."""

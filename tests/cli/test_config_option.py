@@ -1,0 +1,137 @@
+"""`--config` is one option: every command that takes it checks and loads it the same way,
+and finds deploysafe.yaml where its help says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from deploysafe.cli.exits import EXIT_USAGE
+from deploysafe.cli.main import main
+from tests.support.scantools import invoke as run
+
+BROKEN = "policy: [\n"
+
+# Each command that takes --config: (its words, the arguments it needs to reach the policy
+# with a checkout or scan root `{root}`, where its help says the default file is).
+COMMANDS: dict[str, tuple[list[str], str]] = {
+    "scan": (["scan", "{root}"], "at the scan root"),
+    "verify": (["verify", "{root}", "--env", "prod"], "in the checkout"),
+    "deploy": (["deploy", "prod", "--source", "{root}"], "in the source checkout"),
+    "promote": (["promote", "dev", "prod", "--source", "{root}"], "in the source checkout"),
+    "rollback": (["rollback", "prod", "--source", "{root}"], "in the source checkout"),
+    "history": (["history", "prod", "--source", "{root}"], "in the source checkout"),
+    "diff": (["diff", "prod", "--source", "{root}"], "in the source checkout"),
+    "platform": (["platform", "--source", "{root}"], "in the source checkout"),
+    "serve": (["serve", "--insecure-http"], "in the current folder"),
+    "webhook manifests": (["webhook", "manifests"], "in the current folder"),
+    "audit": (["audit", "-"], "in the current folder"),
+}
+
+
+def _command(words: str) -> click.Command:
+    command: click.Command = main
+    for word in words.split():
+        assert isinstance(command, click.Group)
+        command = command.commands[word]
+    return command
+
+
+def _config_param(command: click.Command) -> click.Parameter | None:
+    return next((p for p in command.params if p.name == "config_path"), None)
+
+
+def _all_commands(group: click.Group, prefix: str = "") -> list[str]:
+    out: list[str] = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            out += _all_commands(command, f"{prefix}{name} ")
+        else:
+            out.append(f"{prefix}{name}")
+    return out
+
+
+def _args(name: str, root: Path, *extra: str) -> list[str]:
+    words, _ = COMMANDS[name]
+    return [w.format(root=root) for w in words] + list(extra)
+
+
+def _usage(name: str) -> str:
+    return f"Usage: main {name} [OPTIONS]"  # CliRunner names the program after the function
+
+
+def test_the_table_lists_every_command_that_takes_config() -> None:
+    takes = [n for n in _all_commands(main) if _config_param(_command(n)) is not None]
+    assert sorted(takes) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_config_is_the_shared_option(name: str) -> None:
+    param = _config_param(_command(name))
+    assert isinstance(param, click.Option)
+    assert param.opts == ["--config"]
+    assert isinstance(param.type, click.Path)
+    assert (param.type.exists, param.type.dir_okay, param.type.file_okay) == (True, False, True)
+    what = "Policy file shipped to the webhook" if name == "webhook manifests" else "Policy file"
+    assert param.help is not None
+    assert param.help.startswith(f"{what} [default: deploysafe.yaml {COMMANDS[name][1]}].")
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_missing_config_file_is_a_usage_error(tmp_path: Path, name: str) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    result = run(*_args(name, tmp_path, "--config", str(missing)))
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.startswith(_usage(name))
+    assert result.stderr.endswith(
+        f"Error: Invalid value for '--config': File '{missing}' does not exist.\n"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_folder_as_config_is_a_usage_error(tmp_path: Path, name: str) -> None:
+    result = run(*_args(name, tmp_path, "--config", str(tmp_path)))
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.endswith(
+        f"Error: Invalid value for '--config': File '{tmp_path}' is a directory.\n"
+    )
+
+
+def _policy_error(tmp_path: Path) -> str:
+    """The error line `scan` gives for the broken policy, the one every command must give."""
+    bad = tmp_path / "policy.yaml"
+    bad.write_text(BROKEN, encoding="utf-8")
+    result = run("scan", str(tmp_path / "empty"), "--config", str(bad))
+    assert result.exit_code == EXIT_USAGE
+    line = result.stderr.splitlines()[-1]
+    assert line.startswith(f"Error: {bad}:2: ")
+    return line
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_broken_config_file_is_refused_alike(tmp_path: Path, name: str) -> None:
+    (tmp_path / "empty").mkdir()
+    expected = _policy_error(tmp_path)
+    result = run(*_args(name, tmp_path / "empty", "--config", str(tmp_path / "policy.yaml")))
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.startswith(_usage(name))
+    assert result.stderr.splitlines()[-1] == expected
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_default_config_is_where_the_help_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    _, where = COMMANDS[name]
+    home = tmp_path if where == "in the current folder" else root
+    (home / "deploysafe.yaml").write_text(BROKEN, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run(*_args(name, root))
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.startswith(_usage(name))
+    assert result.stderr.splitlines()[-1].startswith("Error: ")
+    assert "deploysafe.yaml:2: " in result.stderr.splitlines()[-1]

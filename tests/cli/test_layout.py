@@ -1,0 +1,90 @@
+"""The command-line modules stand alone: each imports in a fresh interpreter, and none reaches
+into another module's private names."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import paths
+
+CLI = paths.REPO / "src" / "deploysafe" / "cli"
+MODULES = sorted(
+    f"deploysafe.cli.{p.stem}" if p.stem != "__init__" else "deploysafe.cli"
+    for p in CLI.glob("*.py")
+)
+
+
+def test_the_command_groups_have_their_modules() -> None:
+    assert MODULES == [
+        "deploysafe.cli",
+        "deploysafe.cli.catalogue",
+        "deploysafe.cli.cluster",
+        "deploysafe.cli.common",
+        "deploysafe.cli.exits",
+        "deploysafe.cli.gitops",
+        "deploysafe.cli.main",
+        "deploysafe.cli.options",
+        "deploysafe.cli.scan",
+        "deploysafe.cli.verify",
+    ]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_each_module_imports_on_its_own(module: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def _private_uses(path: Path) -> list[str]:
+    """`from deploysafe.x import _name` and `x._name` on a deploysafe module imported as x."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules: set[str] = set()
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("deploysafe"):
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{path.name}:{node.lineno}: {node.module}.{alias.name}")
+                modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("deploysafe"):
+                    modules.add(alias.asname or alias.name.split(".")[0])
+    found.extend(
+        f"{path.name}:{node.lineno}: {node.value.id}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and isinstance(node.value, ast.Name)
+        and node.value.id in modules
+    )
+    return found
+
+
+def test_no_cli_module_uses_another_modules_private_names() -> None:
+    assert [use for p in sorted(CLI.glob("*.py")) for use in _private_uses(p)] == []
+
+
+def test_the_private_name_check_sees_both_forms(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from deploysafe.cli.gitops import _report\n"
+        "from deploysafe.gitops import pipeline\n"
+        "pipeline._open(1)\n",
+        encoding="utf-8",
+    )
+    assert _private_uses(sample) == [
+        "sample.py:1: deploysafe.cli.gitops._report",
+        "sample.py:3: pipeline._open",
+    ]
