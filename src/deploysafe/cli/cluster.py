@@ -124,7 +124,6 @@ def serve(
     from deploysafe.cluster.webhook.metrics import Metrics
     from deploysafe.cluster.webhook.policy import from_config
     from deploysafe.cluster.webhook.server import CertReloader, log_config, make_config, run
-    from deploysafe.k8s.tenancy import load_tenants
 
     if insecure_http and (cert or key):
         raise UsageError("--insecure-http serves plain HTTP: drop --cert and --key, or the flag")
@@ -134,11 +133,7 @@ def serve(
             "for a local test without TLS, pass --insecure-http"
         )
     cfg = _policy_config(config_path)
-    try:
-        policy = from_config(cfg, namespace=namespace)
-        load_tenants(cfg)
-    except configmod.ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    policy = from_config(cfg, namespace=namespace)
     metrics = Metrics(workers)
     if cert is not None and key is not None:
         try:  # once here, so a bad pair is a usage error before any worker starts
@@ -228,11 +223,7 @@ def manifests(
     from deploysafe.cluster.webhook.policy import from_config
 
     path = config_path or configmod.find(Path.cwd())
-    cfg = load_config(path, Path.cwd())
-    try:
-        policy = from_config(cfg, namespace=namespace)
-    except configmod.ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    policy = from_config(load_config(path, Path.cwd()), namespace=namespace)
     pem = None
     if ca_bundle is not None:
         pem = ca_bundle.read_text(encoding="utf-8", errors="replace")
@@ -314,9 +305,9 @@ def audit(
     try:
         if fail_on:
             cfg = replace(cfg, fail_on=Severity.parse(fail_on))
-        policy = from_config(cfg)
-    except (ValueError, configmod.ConfigError) as exc:
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
+    policy = from_config(cfg)
     if str(source) == "-":
         display, raw = "<stdin>", sys.stdin.buffer.read()
     else:

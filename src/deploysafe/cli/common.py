@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from deploysafe import config as configmod
+from deploysafe.rules import BY_ID
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -28,7 +29,7 @@ def load_config(config_path: Path | None, root: Path) -> configmod.Config:
     if path is None:
         return configmod.Config()
     try:
-        return configmod.load(path)
+        return configmod.load(path, rule_ids=frozenset(BY_ID))
     except configmod.ConfigError as exc:
         raise UsageError(str(exc)) from None
 

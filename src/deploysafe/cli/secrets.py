@@ -16,18 +16,13 @@ class _UsageError(click.UsageError):
 
 
 def with_rules(cfg: Config, rules: Path) -> Config:
-    """The config with `--secrets-rules FILE` as its secrets.rules (validated now)."""
-    from deploysafe.config.secrets import from_config
+    """The config with `--secrets-rules FILE` in place of its secrets.rules (read now)."""
+    from deploysafe.config.secrets import with_rules_file
 
-    section = cfg.sections.get("secrets")
-    merged: dict[str, Any] = dict(section) if isinstance(section, dict) else {}
-    merged["rules"] = str(rules.resolve())
-    out = replace(cfg, sections={**cfg.sections, "secrets": merged})
     try:
-        from_config(out)
+        return replace(cfg, secrets=with_rules_file(cfg.secrets, rules.resolve()))
     except ConfigError as exc:
         raise _UsageError(str(exc)) from None
-    return out
 
 
 def history_report(root: Path, cfg: Config, baseline: frozenset[str] | None) -> Any:

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from deploysafe import config as configmod
-from deploysafe.config.source import environment
 
 
 @click.command("verify")
@@ -48,17 +47,17 @@ def verify_cmd(
       1  a check failed; each failure has a one-line reason
       2  usage or configuration error
     """
-    from deploysafe.cli.common import EXIT_CLEAN, EXIT_FINDINGS, UsageError
+    from deploysafe.cli.common import EXIT_CLEAN, EXIT_FINDINGS, UsageError, load_config
     from deploysafe.gitops.verify import verify
 
     path = config_path or configmod.find(checkout)
     if path is None:
         raise UsageError(f"no deploysafe.yaml in {checkout}; pass --config")
-    try:
-        cfg = configmod.load(path)
-        env = environment(cfg, env_name)
-    except configmod.ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    cfg = load_config(path, checkout)
+    env = cfg.environments.get(env_name)
+    if env is None:
+        known = ", ".join(sorted(cfg.environments)) or "none"
+        raise UsageError(f"{path}: no environment {env_name!r} (known: {known})")
     if env.source is None:
         raise UsageError(f"{path}: environments.{env_name} has no `source:` to verify against")
     result = verify(checkout, env.source, environment=env_name, ref=ref, signed_range=since)
