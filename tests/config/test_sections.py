@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from deploysafe.cli.common import EXIT_USAGE
 from deploysafe.config import Config, ConfigError
 from deploysafe.config.environments import Deploy, Environment, Render, Signing, Target
 from deploysafe.config.source import SignedBy, SourcePolicy
@@ -17,6 +18,7 @@ from deploysafe.config.webhook import Modes
 from deploysafe.gitops.environments import load_environment
 from deploysafe.model import Level, Severity
 from tests.support.policy import load
+from tests.support.scantools import invoke
 
 KNOWN_TOP = (
     "known keys: environments, exceptions, exclude, fail_on, max_file_size, policy, "
@@ -314,3 +316,20 @@ def test_policy_imports_no_higher_layer() -> None:
     loaded_layers = {m.split(".")[1] for m in out.split() if m.count(".") >= 1}
     assert loaded_layers <= {"config", "model", "errors", "yamlload", "secrets", "host"}
     assert not loaded_layers & set(higher)
+
+
+@pytest.mark.parametrize("command", [["scan"], ["verify", "--env", "prod"]])
+def test_every_command_refuses_a_bad_section(tmp_path: Path, command: list[str]) -> None:
+    cfg = tmp_path / "deploysafe.yaml"
+    cfg.write_text(
+        "environments:\n  prod: {source: {refs: [refs/heads/main]}}\n"
+        "webhook: {enforce: bogus, nonsense: 1}\n"
+    )
+    result = invoke(*command, str(tmp_path), "--config", str(cfg))
+    assert result.exit_code == EXIT_USAGE
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-2:] == [
+        f"Error: {cfg}:3: webhook.enforce: unknown level 'bogus' (expected one of critical, "
+        "high, medium, low, info, off)",
+        f"{cfg}:3: webhook.nonsense: unknown key ({WEBHOOK_KEYS})",
+    ]
