@@ -50,6 +50,8 @@ class Config:
     secrets: SecretsPolicy = secretsmod.DEFAULT
     tenants: Mapping[str, Tenant] = field(default_factory=dict)
     environments: Mapping[str, Environment] = field(default_factory=dict)
+    # Its `enforce` defaults to the file's fail_on: `load` sets both, and a Config built in
+    # code with another fail_on sets its webhook too.
     webhook: WebhookPolicy = field(default_factory=lambda: webhookmod.defaults(Severity.HIGH))
     # The tenant the DS4xx rules check against (`scan --tenant`, `--env`, the deploy gate,
     # the webhook per request); not a key of the file.
