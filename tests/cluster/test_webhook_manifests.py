@@ -15,9 +15,10 @@ from click.testing import CliRunner, Result
 from deploysafe.cli.main import main
 from deploysafe.cluster.webhook import review as rv
 from deploysafe.cluster.webhook.manifests import Options, build
-from deploysafe.cluster.webhook.policy import LEVELS, MODES, WebhookPolicy, from_config
+from deploysafe.cluster.webhook.policy import LEVELS, MODES, Modes, WebhookPolicy, from_config
 from deploysafe.config import Config
 from deploysafe.k8s.pods import _TEMPLATE_PATHS
+from deploysafe.model import Severity
 from tests.support.webhook import make_pki
 
 
@@ -197,7 +198,8 @@ def test_each_namespace_gets_one_call_per_mode(
     emitted: list[dict[str, Any]], value: str | None
 ) -> None:
     vwc = by_kind(emitted, "ValidatingWebhookConfiguration")
-    policy = from_config(Config(sections={"webhook": {"namespace": "policy", "audit": "info"}}))
+    section = WebhookPolicy(Modes(Severity.HIGH, Severity.LOW, Severity.INFO), namespace="policy")
+    policy = from_config(Config(webhook=section))
     for mode in MODES:
         labels = {"kubernetes.io/metadata.name": "shop"}
         if value is not None:

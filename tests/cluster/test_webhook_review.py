@@ -19,13 +19,14 @@ from deploysafe.cluster.webhook.policy import Modes, from_config
 from deploysafe.config import ConfigError
 from deploysafe.model import Severity
 from tests.support import paths
+from tests.support.policy import load as load_policy
 from tests.support.webhook import in_thread, make_pki, shape
 
 
 def load(tmp_path: Path, text: str) -> configmod.Config:
     path = tmp_path / "deploysafe.yaml"
     path.write_text(text, encoding="utf-8")
-    return configmod.load(path, "deploysafe.yaml")
+    return load_policy(path, "deploysafe.yaml")
 
 
 def reviewer(tmp_path: Path, text: str = "") -> rv.Reviewer:

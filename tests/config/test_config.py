@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.config import ConfigError, load
+from deploysafe.config import ConfigError
 from deploysafe.model import Level, Severity
+from tests.support.policy import load
 
 
 def write(tmp_path: Path, text: str) -> Path:

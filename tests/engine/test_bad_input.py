@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe import config as configmod
 from deploysafe.cli.exits import EXIT_CLEAN, EXIT_INPUT
 from deploysafe.engine import Report
 from deploysafe.model import ScanError
+from tests.support.policy import load as load_policy
 from tests.support.scantools import invoke, scan_tree
 from tests.support.secretgen import expand
 
@@ -262,7 +262,7 @@ def test_yaml_over_the_size_cap_is_read_for_secrets_only(tree: Path) -> None:
     (tree / "deploysafe.yaml").write_text("max_file_size: 2000\n", encoding="utf-8")
     token = "gh" + "p_" + expand("{an:36}", 22)
     (tree / "big.yaml").write_text("# padding\n" * 300 + f"ci: {token}\n", encoding="utf-8")
-    cfg = configmod.load(tree / "deploysafe.yaml", "deploysafe.yaml")
+    cfg = load_policy(tree / "deploysafe.yaml", "deploysafe.yaml")
     report = scan_tree(tree, cfg)
     message = "file is 3045 bytes, over the 2000-byte cap; read for secrets only"
     assert errors(report) == [("big.yaml", None, message)]
@@ -278,7 +278,7 @@ def test_yaml_over_the_size_cap_is_read_for_secrets_only(tree: Path) -> None:
 def test_yaml_over_ten_times_the_cap_is_skipped(tree: Path) -> None:
     (tree / "deploysafe.yaml").write_text("max_file_size: 200\n", encoding="utf-8")
     (tree / "big.yaml").write_text("# padding\n" * 300, encoding="utf-8")
-    cfg = configmod.load(tree / "deploysafe.yaml", "deploysafe.yaml")
+    cfg = load_policy(tree / "deploysafe.yaml", "deploysafe.yaml")
     assert errors(scan_tree(tree, cfg)) == [
         ("big.yaml", None, "file is 3000 bytes, over the 2000-byte cap; skipped")
     ]

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.config import Config, ConfigError, load
+from deploysafe.config import Config, ConfigError
 from deploysafe.engine import check_documents
 from deploysafe.k8s.tenancy import (
     ClusterKind,
     Tenant,
     check_tenant,
     get_tenant,
-    load_tenants,
     select,
 )
 from deploysafe.model import Level
+from tests.support.policy import load
 from tests.support.ruletools import docs
 
 CONFIG = """\
@@ -84,7 +84,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_load_tenants(tmp_path: Path) -> None:
-    tenants = load_tenants(load(write(tmp_path, CONFIG)))
+    tenants = load(write(tmp_path, CONFIG)).tenants
     assert tenants["shop"] == SHOP
     ops = tenants["ops"]
     assert ops.pod_security is Level.BASELINE
@@ -133,9 +133,8 @@ def test_load_tenants(tmp_path: Path) -> None:
     ],
 )
 def test_errors_name_key_and_line(tmp_path: Path, text: str, message: str) -> None:
-    cfg = load(write(tmp_path, text))
     with pytest.raises(ConfigError) as info:
-        load_tenants(cfg)
+        load(write(tmp_path, text))
     assert str(info.value).replace(str(tmp_path) + "/", "").startswith(message)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from deploysafe.config import Config
 from deploysafe.secrets.patterns import BY_ID as TOKENS
+from tests.support.policy import load as load_policy
 from tests.support.scantools import invoke, scan_tree, write_tree
 from tests.support.secretgen import instance
 
@@ -311,9 +312,8 @@ def test_dockerfile_specific_ignore_file_wins(tmp_path: Path) -> None:
 def test_secrets_exclude_applies(tmp_path: Path) -> None:
     app(tmp_path / "samples", {".env": "A=1\n"})
     (tmp_path / "deploysafe.yaml").write_text("secrets:\n  exclude: ['samples/*']\n")
-    from deploysafe import config as configmod
 
-    assert ds323(tmp_path, configmod.load(tmp_path / "deploysafe.yaml")) == []
+    assert ds323(tmp_path, load_policy(tmp_path / "deploysafe.yaml")) == []
 
 
 def test_cli_reports_and_fails(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe import config as configmod
 from deploysafe.cli.exits import EXIT_FINDINGS
 from deploysafe.model import redact
 from deploysafe.rules.secrets.build_arg import flags, reads_files
+from tests.support.policy import load as load_policy
 from tests.support.scantools import invoke, scan_tree
 from tests.support.secretgen import expand, fake_github_token
 
@@ -208,7 +208,7 @@ def test_policy_exclusion_applies(tmp_path: Path) -> None:
         "secrets:\n  exclude: ['.github/*', '.gitlab-ci.yml', scripts, Makefile, Jenkinsfile]\n",
         encoding="utf-8",
     )
-    cfg = configmod.load(tmp_path / "deploysafe.yaml")
+    cfg = load_policy(tmp_path / "deploysafe.yaml")
     assert [f for f in scan_tree(tmp_path, cfg).findings if f.rule_id == "DS324"] == []
 
 

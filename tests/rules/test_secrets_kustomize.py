@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe import config as configmod
 from deploysafe.cli.exits import EXIT_FINDINGS
 from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, check_documents, scan, sources
 from deploysafe.inputs.render import kustomize_available
 from deploysafe.model import Target
 from deploysafe.rules.secrets.generator_literal import literal
+from tests.support.policy import load as load_policy
 from tests.support.scantools import invoke, scan_tree
 from tests.support.secretgen import expand, fake_github_token
 
@@ -165,7 +165,7 @@ def test_policy_exclusions_and_references_apply(tmp_path: Path) -> None:
         "deploysafe.yaml",
         "secrets:\n  exclude: ['vendor/*']\n  references: ['conjur:']\n",
     )
-    cfg = configmod.load(tmp_path / "deploysafe.yaml")
+    cfg = load_policy(tmp_path / "deploysafe.yaml")
     assert ds314(scan_tree(tmp_path, cfg)) == []
 
 

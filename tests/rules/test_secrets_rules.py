@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe import config as configmod
 from deploysafe.config import Config, ConfigError
 from deploysafe.engine import RenderOptions, check_documents, scan, sources
 from deploysafe.inputs.dockerfile import parse, stages
 from deploysafe.inputs.render import kustomize_available
 from deploysafe.model import Target
 from tests.support import paths
+from tests.support.policy import load as load_policy
 from tests.support.secretgen import expand
 
 SECRET_RULES = {"DS301", "DS302", "DS310", "DS311", "DS312", "DS313", "DS320", "DS321", "DS322"}
@@ -171,7 +171,7 @@ def test_allowed_managers(tmp_path: Path) -> None:
     (tmp_path / "deploysafe.yaml").write_text(
         "secrets:\n  managers: [external-secrets]\n", encoding="utf-8"
     )
-    cfg = configmod.load(tmp_path / "deploysafe.yaml")
+    cfg = load_policy(tmp_path / "deploysafe.yaml")
     lines = found(MANIFESTS, "k8s/app.yaml", cfg)
     assert ("DS310", 28) in lines  # kind: SealedSecret: sealed-secrets is not allowed
     assert ("DS310", 15) in lines  # the sops Secret's sops block: not allowed either
@@ -198,7 +198,7 @@ def test_suppression_and_exclusion(tmp_path: Path) -> None:
     (tmp_path / "deploysafe.yaml").write_text(
         "secrets:\n  exclude: ['samples/*']\n  placeholders: ['^Rk9-']\n", encoding="utf-8"
     )
-    cfg = configmod.load(tmp_path / "deploysafe.yaml")
+    cfg = load_policy(tmp_path / "deploysafe.yaml")
     report = scan([tmp_path], cfg, root=tmp_path)
     assert [(f.rule_id, f.file, f.line, f.suppressed is not None) for f in report.findings] == [
         ("DS302", "app.yaml", 2, True),
@@ -218,7 +218,7 @@ def test_config_errors_name_key_and_line(tmp_path: Path, text: str, message: str
     path = tmp_path / "deploysafe.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as err:
-        configmod.load(path, "deploysafe.yaml")
+        load_policy(path, "deploysafe.yaml")
     assert message in str(err.value)
 
 
@@ -239,7 +239,7 @@ def test_custom_gitleaks_rules(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     (tmp_path / "deploysafe.yaml").write_text("secrets: {rules: rules.toml}\n", encoding="utf-8")
-    cfg = configmod.load(tmp_path / "deploysafe.yaml")
+    cfg = load_policy(tmp_path / "deploysafe.yaml")
     text = "a: shop_k3j9x2m8q7w4z1v6b5n0c8d2\nb: shop_ffffff0000000000000000aa\n"
     report = check_documents(sources.load(text, "x.yaml", {Target.TEXT}).documents, cfg)
     assert [(f.rule_id, f.line, f.message) for f in report.findings] == [

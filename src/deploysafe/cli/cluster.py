@@ -106,7 +106,6 @@ def serve(
     from deploysafe.cluster.webhook.metrics import Metrics
     from deploysafe.cluster.webhook.policy import from_config
     from deploysafe.cluster.webhook.server import CertReloader, log_config, make_config, run
-    from deploysafe.k8s.tenancy import load_tenants
 
     if insecure_http and (cert or key):
         raise UsageError("--insecure-http serves plain HTTP: drop --cert and --key, or the flag")
@@ -117,7 +116,6 @@ def serve(
         )
     cfg = load_config(config_path, Path.cwd())
     policy = from_config(cfg, namespace=namespace)
-    load_tenants(cfg)
     metrics = Metrics(workers)
     if cert is not None and key is not None:
         try:  # once here, so a bad pair is a usage error before any worker starts
@@ -198,8 +196,7 @@ def manifests(
     from deploysafe.cluster.webhook.policy import from_config
 
     path = config_path or configmod.find(Path.cwd())
-    cfg = load_config(path, Path.cwd())
-    policy = from_config(cfg, namespace=namespace)
+    policy = from_config(load_config(path, Path.cwd()), namespace=namespace)
     pem = None
     if ca_bundle is not None:
         pem = ca_bundle.read_text(encoding="utf-8", errors="replace")

@@ -11,6 +11,7 @@ import click
 
 from deploysafe import config as configmod
 from deploysafe.errors import UsageError
+from deploysafe.rules import BY_ID
 
 
 def load_config(config_path: Path | None, root: Path) -> configmod.Config:
@@ -19,7 +20,7 @@ def load_config(config_path: Path | None, root: Path) -> configmod.Config:
     path = config_path or configmod.find(root)
     if path is None:
         return configmod.Config()
-    return configmod.load(path)
+    return configmod.load(path, rule_ids=frozenset(BY_ID))
 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:

@@ -190,13 +190,8 @@ def scoped(
 
 
 def with_secrets_rules(cfg: configmod.Config, rules: Path) -> configmod.Config:
-    """The config with `--secrets-rules FILE` as its secrets.rules (validated now: a bad file
-    raises ConfigError)."""
-    from deploysafe.config.secrets import from_config
+    """The config with `--secrets-rules FILE` in place of its secrets.rules (read now: a bad
+    file raises ConfigError)."""
+    from deploysafe.config.secrets import with_rules_file
 
-    section = cfg.sections.get("secrets")
-    merged: dict[str, Any] = dict(section) if isinstance(section, dict) else {}
-    merged["rules"] = str(rules.resolve())
-    out = replace(cfg, sections={**cfg.sections, "secrets": merged})
-    from_config(out)
-    return out
+    return replace(cfg, secrets=with_rules_file(cfg.secrets, rules.resolve()))

@@ -12,7 +12,6 @@ from deploysafe import config as configmod
 from deploysafe.cli.common import load_config
 from deploysafe.cli.exits import Command, ExitCode
 from deploysafe.cli.options import config_option, format_option
-from deploysafe.config.source import environment
 from deploysafe.errors import UsageError
 
 
@@ -52,7 +51,10 @@ def verify_cmd(
     if path is None:
         raise UsageError(f"no deploysafe.yaml in {checkout}; pass --config")
     cfg = load_config(path, checkout)
-    env = environment(cfg, env_name)
+    env = cfg.environments.get(env_name)
+    if env is None:
+        known = ", ".join(sorted(cfg.environments)) or "none"
+        raise UsageError(f"{path}: no environment {env_name!r} (known: {known})")
     if env.source is None:
         raise UsageError(f"{path}: environments.{env_name} has no `source:` to verify against")
     result = verify(checkout, env.source, environment=env_name, ref=ref, signed_range=since)

@@ -14,9 +14,13 @@ import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path as FsPath
 from typing import Any
 
+from deploysafe.config.reader import Reader
+from deploysafe.errors import ConfigError
+from deploysafe.model import Path
+from deploysafe.secrets import gitleaks
 from deploysafe.secrets.detect import Options
 from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
 
@@ -30,7 +34,7 @@ MANAGERS: Mapping[str, str] = {
     "sops-secret": "sops-secrets-operator (SopsSecret)",
 }
 
-_KEYS = {"managers", "placeholders", "references", "exclude", "rules"}
+KEYS = frozenset({"managers", "placeholders", "references", "exclude", "rules"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,43 +70,49 @@ def build(
     return SecretsPolicy(managers, placeholders, references, exclude, custom, options)
 
 
-def from_config(config: Any, rules_file: Path | None = None) -> SecretsPolicy:
-    """The policy from a Config's `secrets` section (raises ConfigError with key and line)."""
-    from deploysafe.config import ConfigError
-    from deploysafe.secrets import gitleaks
-
-    raw = config.sections.get("secrets")
-    r = config.reader()
-    section = r.mapping(raw, ("secrets",), _KEYS)
+def parse(r: Reader, raw: Any, base: FsPath) -> SecretsPolicy:
+    """The section (problems go to the reader); `rules` is relative to `base`, the folder
+    of the policy file."""
+    p: Path = ("secrets",)
+    section = r.mapping(raw, p, KEYS)
     managers = frozenset(MANAGERS)
-    if "managers" in section:
-        listed = r.strings(section["managers"], ("secrets", "managers"))
+    with r.item():
+        listed = r.strings(section.get("managers"), (*p, "managers"))
         for i, name in enumerate(listed):
             if name not in MANAGERS:
                 known = ", ".join(MANAGERS)
-                raise r.fail(("secrets", "managers", i), f"unknown manager {name!r} ({known})")
-        managers = frozenset(listed)
+                r.note((*p, "managers", i), f"unknown manager {name!r} ({known})")
+        if "managers" in section:
+            managers = frozenset(listed)
     patterns = []
-    for i, text in enumerate(r.strings(section.get("placeholders"), ("secrets", "placeholders"))):
-        try:
-            patterns.append(re.compile(text))
-        except re.error as exc:
-            raise r.fail(
-                ("secrets", "placeholders", i), f"not a regular expression: {exc}"
-            ) from None
-    references = r.strings(section.get("references"), ("secrets", "references"))
-    exclude = r.strings(section.get("exclude"), ("secrets", "exclude"))
+    with r.item():
+        for i, text in enumerate(r.strings(section.get("placeholders"), (*p, "placeholders"))):
+            try:
+                patterns.append(re.compile(text))
+            except re.error as exc:
+                r.note((*p, "placeholders", i), f"not a regular expression: {exc}")
+    references: tuple[str, ...] = ()
+    with r.item():
+        references = r.strings(section.get("references"), (*p, "references"))
+    exclude: tuple[str, ...] = ()
+    with r.item():
+        exclude = r.strings(section.get("exclude"), (*p, "exclude"))
     custom: tuple[TokenType, ...] = ()
-    sources = []
     if "rules" in section:
-        name = r.string(section["rules"], ("secrets", "rules"))
-        base = Path(config.path).parent if config.path else Path(".")
-        sources.append(base / name)
-    if rules_file is not None:
-        sources.append(rules_file)
-    for src in sources:
-        try:
-            custom += gitleaks.load(src)
-        except gitleaks.RulesError as exc:
-            raise ConfigError(str(exc)) from None
+        with r.item():
+            name = r.string(section["rules"], (*p, "rules"))
+            try:
+                custom = gitleaks.load(base / name)
+            except gitleaks.RulesError as exc:
+                raise r.fail((*p, "rules"), str(exc)) from None
     return build(managers, tuple(patterns), references, exclude, custom)
+
+
+def with_rules_file(policy: SecretsPolicy, rules: FsPath) -> SecretsPolicy:
+    """The policy with the custom rules of `rules` (`scan --secrets-rules FILE`) in place of
+    the file's `secrets.rules`. Raises ConfigError when the file is wrong."""
+    try:
+        custom = gitleaks.load(rules)
+    except gitleaks.RulesError as exc:
+        raise ConfigError(str(exc)) from None
+    return build(policy.managers, policy.placeholders, policy.references, policy.exclude, custom)

@@ -1,5 +1,4 @@
-"""The `environments:` section of deploysafe.yaml: where each environment may be deployed
-from (validated here, with errors that name key and line).
+"""An environment's `source:`: where it may be deployed from (`deploysafe verify`).
 
     environments:
       prod:
@@ -11,29 +10,23 @@ from (validated here, with errors that name key and line).
             gpg_keys: keys/release-signers.asc     # their public keys, armored
             ssh_allowed_signers: keys/allowed_signers
 
-Relative key paths are relative to the folder of the policy file. Later features add their
-own keys next to `source` (ENV_KEYS names the ones known).
+Relative key paths are relative to the folder of the policy file.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from deploysafe.config import Config, ConfigError, Reader
+from deploysafe.config.reader import Reader
 from deploysafe.model import Path
 
-# Keys an environment may have; features that read other keys add them here.
-ENV_KEYS = {"source"}
-# `deploysafe deploy` (deploysafe.gitops.environments validates them).
-ENV_KEYS |= {"tenant", "render", "tests", "target", "sign", "policy", "fail_on"}
-SOURCE_KEYS = {"repos", "refs", "signed_by"}
-SIGNED_BY_KEYS = {"gpg", "gpg_keys", "ssh_allowed_signers"}
-_FPR = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
-_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+KEYS = frozenset({"repos", "refs", "signed_by"})
+SIGNED_BY_KEYS = frozenset({"gpg", "gpg_keys", "ssh_allowed_signers"})
+_FINGERPRINT = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
+_LONG_KEY_ID = re.compile(r"[0-9A-F]{16}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,43 +43,30 @@ class SourcePolicy:
     signed_by: SignedBy | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Environment:
-    name: str
-    source: SourcePolicy | None
+def gpg_key(r: Reader, value: Any, p: Path, *, key_id_ok: bool) -> str:
+    """A GPG key as upper-case hex, written with or without spaces and `0x`.
+
+    Which key *signs* a release (`sign.gpg_key`, `key_id_ok=True`) may also be named by its
+    long key ID (16 hex digits): gpg picks it from the deployer's own keyring, and a wrong
+    key only makes `verify` refuse the release. Which signatures are *trusted*
+    (`source.signed_by.gpg`) must be a full fingerprint (40 hex digits, 64 for v5 keys):
+    key IDs are a suffix of the fingerprint, and anyone can make a key whose ID collides
+    with a listed one. Short key IDs (8 hex digits) are refused everywhere."""
+    raw = r.string(value, p)
+    key = re.sub(r"\s+", "", raw).upper().removeprefix("0X")
+    if _FINGERPRINT.fullmatch(key) or (key_id_ok and _LONG_KEY_ID.fullmatch(key)):
+        return key
+    if key_id_ok:
+        raise r.fail(p, "expected a key fingerprint (40 hex digits) or long key ID (16 hex digits)")
+    raise r.fail(
+        p,
+        f"{raw!r} is not a primary-key fingerprint (40 hex digits; key IDs can collide "
+        "and are not accepted)",
+    )
 
 
-def environments(cfg: Config, base: FsPath | None = None) -> dict[str, Environment]:
-    """Every environment in the policy file, validated. `base` is the folder relative key
-    paths start from (default: the policy file's folder)."""
-    raw = cfg.sections.get("environments")
-    r = cfg.reader()
-    if base is None:
-        base = FsPath(cfg.path).resolve().parent if cfg.path else FsPath.cwd()
-    out: dict[str, Environment] = {}
-    for name, value in r.mapping(raw, ("environments",)).items():
-        p: Path = ("environments", str(name))
-        if not isinstance(name, str) or not _ENV_NAME.match(name):
-            raise r.fail(p, "an environment name is letters, digits, '.', '_' or '-'")
-        env = r.mapping(value, p, ENV_KEYS)
-        source = None
-        if "source" in env:
-            source = _source(r, env["source"], (*p, "source"), base)
-        out[name] = Environment(name, source)
-    return out
-
-
-def environment(cfg: Config, name: str, base: FsPath | None = None) -> Environment:
-    envs = environments(cfg, base)
-    if name not in envs:
-        known = ", ".join(sorted(envs)) or "none"
-        where = cfg.path or "the policy file"
-        raise ConfigError(f"{where}: no environment {name!r} (known: {known})")
-    return envs[name]
-
-
-def _source(r: Reader, value: Any, p: Path, base: FsPath) -> SourcePolicy:
-    src = r.mapping(value, p, SOURCE_KEYS)
+def parse(r: Reader, value: Any, p: Path, base: FsPath) -> SourcePolicy:
+    src = r.mapping(value, p, KEYS)
     repos = r.strings(src.get("repos"), (*p, "repos"))
     refs = r.strings(src.get("refs"), (*p, "refs"))
     for i, ref in enumerate(refs):
@@ -103,16 +83,10 @@ def _source(r: Reader, value: Any, p: Path, base: FsPath) -> SourcePolicy:
 
 def _signed_by(r: Reader, value: Any, p: Path, base: FsPath) -> SignedBy:
     s = r.mapping(value, p, SIGNED_BY_KEYS)
-    fprs = []
-    for i, raw in enumerate(r.strings(s.get("gpg"), (*p, "gpg"))):
-        fpr = re.sub(r"\s+", "", raw).upper().removeprefix("0X")
-        if not _FPR.fullmatch(fpr):
-            raise r.fail(
-                (*p, "gpg", i),
-                f"{raw!r} is not a primary-key fingerprint (40 hex digits; key IDs can collide "
-                "and are not accepted)",
-            )
-        fprs.append(fpr)
+    fprs = tuple(
+        gpg_key(r, raw, (*p, "gpg", i), key_id_ok=False)
+        for i, raw in enumerate(r.strings(s.get("gpg"), (*p, "gpg")))
+    )
     keys = _file(r, s.get("gpg_keys"), (*p, "gpg_keys"), base)
     allowed = _file(r, s.get("ssh_allowed_signers"), (*p, "ssh_allowed_signers"), base)
     if fprs and keys is None:
@@ -123,7 +97,7 @@ def _signed_by(r: Reader, value: Any, p: Path, base: FsPath) -> SignedBy:
         raise r.fail(
             p, "name at least one accepted signer: `gpg` (+ `gpg_keys`) or `ssh_allowed_signers`"
         )
-    return SignedBy(tuple(fprs), keys, allowed)
+    return SignedBy(fprs, keys, allowed)
 
 
 def _file(r: Reader, value: Any, p: Path, base: FsPath) -> FsPath | None:
@@ -135,18 +109,3 @@ def _file(r: Reader, value: Any, p: Path, base: FsPath) -> FsPath | None:
     if not path.is_file():
         raise r.fail(p, f"no such file: {path}")
     return path
-
-
-def as_json(policy: SourcePolicy) -> Mapping[str, Any]:
-    sb = policy.signed_by
-    return {
-        "repos": list(policy.repos),
-        "refs": list(policy.refs),
-        "signed_by": None
-        if sb is None
-        else {
-            "gpg": list(sb.gpg),
-            "gpg_keys": str(sb.gpg_keys) if sb.gpg_keys else None,
-            "ssh_allowed_signers": str(sb.ssh_allowed_signers) if sb.ssh_allowed_signers else None,
-        },
-    }

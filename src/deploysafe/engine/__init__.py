@@ -20,7 +20,9 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from deploysafe import yamlload
-from deploysafe.config import Config
+from deploysafe.config import Config, Tenant
+from deploysafe.config.secrets import DEFAULT as DEFAULT_SECRETS
+from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.engine import sources, suppress
 from deploysafe.inputs.discover import KUSTOMIZATION_NAMES, YAML_SUFFIXES, Inventory, discover
 from deploysafe.inputs.documents import LoadResult, load_kubernetes
@@ -81,7 +83,8 @@ class Settings:
     max_file_size: int
     today: dt.date
     targets: frozenset[Target] = frozenset()  # document types some active rule reads
-    options: Mapping[str, Any] = field(default_factory=dict)  # Context.options
+    secrets: SecretsPolicy = DEFAULT_SECRETS  # Context.secrets
+    tenant: Tenant | None = None  # Context.tenant
 
 
 @dataclass(slots=True)
@@ -157,16 +160,9 @@ def settings_for(
         max_file_size=config.max_file_size,
         today=today or dt.date.today(),
         targets=targets_of(rule_ids),
-        options=feature_options(config),
+        secrets=config.secrets,
+        tenant=config.selected_tenant,
     )
-
-
-def feature_options(config: Config) -> dict[str, Any]:
-    """Policies that rules read from Context.options (validated when the config loaded)."""
-    from deploysafe.config.secrets import from_config
-    from deploysafe.k8s.tenancy import selected
-
-    return {"secrets": from_config(config), "tenant": selected(config)}
 
 
 def targets_of(rule_ids: Iterable[str]) -> frozenset[Target]:
@@ -251,9 +247,9 @@ def context_for(doc: Document, s: Settings) -> tuple[Context, bool]:
     policy = s.namespaces.get(ns) if ns else None
     if policy is not None:
         if policy.level is None:
-            return Context(s.policy, policy.version, ns, s.options), False
-        return Context(policy.level, policy.version, ns, s.options), True
-    return Context(s.policy, s.pss_version, ns, s.options), True
+            return Context(s.policy, policy.version, ns, s.secrets, s.tenant), False
+        return Context(policy.level, policy.version, ns, s.secrets, s.tenant), True
+    return Context(s.policy, s.pss_version, ns, s.secrets, s.tenant), True
 
 
 @functools.lru_cache(maxsize=64)

@@ -177,15 +177,13 @@ def _check_batch(s: Settings, rule_ids: tuple[str, ...], batch: _Batch) -> list[
 
 
 def _batches(root: Path, config: Config, s: Settings, counter: list[int]) -> Iterator[_Batch]:
-    policy = s.options.get("secrets")
+    policy = s.secrets
     blobs = _Blobs(root)
     batch: _Batch = []
     size = 0
     try:
         for item in introduced(root):
-            if (policy is not None and policy.excluded(item.path)) or _excluded(
-                item.path, config.exclude
-            ):
+            if policy.excluded(item.path) or _excluded(item.path, config.exclude):
                 continue
             raw = blobs.read(item.blob)
             if raw is None or b"\0" in raw[:8192] or len(raw) > config.max_file_size:

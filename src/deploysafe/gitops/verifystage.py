@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from deploysafe.config import ConfigError
-from deploysafe.gitops.environments import base_dir
 from deploysafe.gitops.stages import Run, StageResult, git_out, source_info
 
 
@@ -41,24 +39,19 @@ class VerifyStage:
                 f"from {self.expected_commit[:12]}",
                 f"check out {self.expected_commit} first: its trigger check and tests run here",
             )
-        if not run.env.has_source:
+        policy = run.env.source
+        if policy is None:
             return fail(
                 f"environments.{run.env.name}.source is not configured: a deploy verifies "
                 "where the code comes from (repos, refs, signed_by) and refuses without it"
             )
         try:
-            from deploysafe.config import source as envpolicy
             from deploysafe.gitops.verify import verify
         except ImportError:
             return fail(
                 "the trigger check (deploysafe verify) is not available in this installation; "
                 "refusing to release unverified code"
             )
-        try:
-            policy = envpolicy.environment(run.cfg, run.env.name, base_dir(run.cfg)).source
-        except ConfigError as exc:
-            return fail(str(exc))
-        assert policy is not None
         since = self.since
         if since is not None and (
             since == commit

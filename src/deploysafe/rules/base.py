@@ -7,10 +7,13 @@ engine turns paths into lines. Per-document rules set `check`; cross-resource ru
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from deploysafe.config.secrets import DEFAULT as DEFAULT_SECRETS
+from deploysafe.config.secrets import SecretsPolicy
+from deploysafe.config.tenants import Tenant
 from deploysafe.model import (
     Document,
     Fact,
@@ -32,9 +35,8 @@ class Context:
     pss_level: Level
     pss_version: Version
     namespace: str | None  # effective namespace (object's own, else the render's)
-    # Feature policies from deploysafe.yaml sections, by section name ("secrets": the
-    # secrets policy). Read-only; small and picklable.
-    options: Mapping[str, Any] = field(default_factory=dict)
+    secrets: SecretsPolicy = DEFAULT_SECRETS  # the `secrets:` section
+    tenant: Tenant | None = None  # the tenant the DS4xx rules check against, if any
 
 
 Check = Callable[[Document, Context], Iterator[Violation]]

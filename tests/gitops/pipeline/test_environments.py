@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.config import ConfigError, load
-from deploysafe.config.source import environment as source_environment
+from deploysafe.config import ConfigError
 from deploysafe.gitops.environments import (
     GateTest,
     Render,
@@ -17,6 +16,7 @@ from deploysafe.gitops.environments import (
     load_environments,
 )
 from deploysafe.model import Level, Severity
+from tests.support.policy import load
 from tests.support.secretgen import expand
 
 TENANTS = "tenants:\n  shop: {namespaces: [shop, shop-staging]}\n"
@@ -68,8 +68,8 @@ environments:
     assert env.sign == Signing(gpg_key="0123456789ABCDEF0123456789ABCDEF01234567")
     assert (env.policy, env.fail_on, env.has_source) == (Level.BASELINE, Severity.MEDIUM, False)
     assert env.config(cfg).policy is Level.BASELINE
-    # The trigger check's own reader accepts deploy's keys next to `source`.
-    assert source_environment(cfg, "prod").source is None
+    # The trigger check reads the same environment: deploy's keys, no `source`.
+    assert cfg.environments["prod"].source is None
 
 
 def test_remote_target_kept_as_written(tmp_path: Path) -> None:
@@ -153,9 +153,8 @@ TARGET = "    target: {repo: x, path: p}\n"
     ],
 )
 def test_errors_name_key_and_line(tmp_path: Path, text: str, message: str) -> None:
-    cfg = load(write(tmp_path, text))
     with pytest.raises(ConfigError) as info:
-        load_environment(cfg, "prod")
+        load_environment(load(write(tmp_path, text)), "prod")
     assert str(info.value).replace(f"{tmp_path}/", "").startswith(message), str(info.value)
 
 
@@ -165,9 +164,8 @@ def test_overlapping_targets(tmp_path: Path) -> None:
         "  a: {tenant: shop, render: {manifests: k}, target: {repo: r, path: clusters/prod}}\n"
         "  b: {tenant: shop, render: {manifests: k}, target: {repo: r, path: clusters/prod/shop}}\n"
     )
-    cfg = load(write(tmp_path, text))
     with pytest.raises(ConfigError) as info:
-        load_environments(cfg)
+        load_environments(load(write(tmp_path, text)))
     assert str(info.value).replace(f"{tmp_path}/", "") == (
         "deploysafe.yaml:5: environments.b.target.path: overlaps environment 'a''s target path "
         "'clusters/prod' in the same repository and branch: each release replaces its whole folder"
@@ -188,9 +186,8 @@ def test_credential_in_target_url_refused_never_echoed(tmp_path: Path, userinfo:
         + RENDER
         + f"    target: {{repo: 'https://{userinfo}@git.shop.internal/env.git', path: p}}\n"
     )
-    cfg = load(write(tmp_path, text))
     with pytest.raises(ConfigError) as info:
-        load_environment(cfg, "prod")
+        load_environment(load(write(tmp_path, text)), "prod")
     message = str(info.value)
     assert "environments.prod.target.repo: the URL holds a credential" in message
     assert userinfo.split(":")[-1] not in message

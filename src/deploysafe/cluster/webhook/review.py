@@ -20,7 +20,7 @@ from deploysafe.cluster.webhook.policy import parse_level as _parse_level
 from deploysafe.config import Config
 from deploysafe.engine import Partial, Settings, check_document, settings_for, suppress
 from deploysafe.inputs.documents import is_kubernetes
-from deploysafe.k8s.tenancy import Tenant, load_tenants, select
+from deploysafe.k8s.tenancy import Tenant, select
 from deploysafe.model import Document, Finding, Severity, Target
 from deploysafe.rules import BY_ID
 from deploysafe.rules.base import Rule
@@ -245,7 +245,7 @@ class Reviewer:
     def __init__(self, config: Config, policy: WebhookPolicy) -> None:
         self.config = live_config(config, per_object=True)
         self.policy = policy
-        self.tenants = load_tenants(config)  # ConfigError for a bad `tenants:` section
+        self.tenants = config.tenants
         self._day: dt.date | None = None
         self._settings: dict[str | None, tuple[Settings, tuple[Rule, ...]]] = {}
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.k8s.tenancy import Tenant, kind_escapes
+from deploysafe.k8s.tenancy import kind_escapes
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    tenant = ctx.options.get("tenant")
-    if isinstance(tenant, Tenant):
-        yield from kind_escapes(doc, tenant)
+    if ctx.tenant is not None:
+        yield from kind_escapes(doc, ctx.tenant)
 
 
 RULE = Rule(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from deploysafe.config.secrets import DEFAULT, SecretsPolicy
+from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.model import Document
 from deploysafe.rules.base import Context
 from deploysafe.secrets.detect import Analysis, analyse
 
 
 def policy(ctx: Context) -> SecretsPolicy:
-    found = ctx.options.get("secrets")
-    return found if isinstance(found, SecretsPolicy) else DEFAULT
+    return ctx.secrets
 
 
 class _Memo:

@@ -1,0 +1,205 @@
+"""The `webhook:` section: default levels per mode, exemptions, who acts for which tenant.
+
+Modes work as Pod Security Admission's do. A namespace picks a level per mode with a label
+(`deploysafe.io/enforce: high`, `deploysafe.io/warn: low`, `deploysafe.io/audit: info`);
+a mode whose label is missing uses the default from this section.
+
+- enforce LEVEL: findings at or above LEVEL deny the request;
+- warn LEVEL: findings at or above LEVEL (and not denying) come back as warnings;
+- audit LEVEL: findings at or above LEVEL go into the audit annotations and the log.
+
+A level is a severity (critical, high, medium, low, info) or `off`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from deploysafe.config.reader import Reader
+from deploysafe.config.tenants import Tenant
+from deploysafe.model import Path, Severity
+
+MODES = ("enforce", "warn", "audit")
+LABEL_PREFIX = "deploysafe.io/"
+# Label values, strictest threshold last; `off` switches a mode off.
+LEVELS = ("critical", "high", "medium", "low", "info", "off")
+DEFAULT_NAMESPACE = "deploysafe"
+DEFAULT_EXEMPT_NAMESPACES = ("kube-system",)
+# The controllers that turn checked workloads into ReplicaSets, Jobs and Pods; the
+# workload itself was checked when it was written.
+DEFAULT_EXEMPT_USERS = (
+    "system:kube-controller-manager",
+    "system:kube-scheduler",
+    "system:serviceaccount:kube-system:*",
+)
+EXISTING = ("warn", "deny")
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
+
+
+def parse_level(text: str) -> Severity | None:
+    """`off` is None; anything else must be a severity name."""
+    if text.strip().lower() == "off":
+        return None
+    return Severity.parse(text)
+
+
+def level_label(level: Severity | None) -> str:
+    return "off" if level is None else level.label
+
+
+@dataclass(frozen=True, slots=True)
+class Modes:
+    enforce: Severity | None
+    warn: Severity | None
+    audit: Severity | None
+
+    def describe(self) -> str:
+        return ", ".join(
+            f"{m} {level_label(getattr(self, m))}" for m in MODES if getattr(self, m) is not None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookPolicy:
+    defaults: Modes
+    namespace: str = DEFAULT_NAMESPACE  # where the webhook runs: always exempt
+    exempt_namespaces: tuple[str, ...] = DEFAULT_EXEMPT_NAMESPACES  # globs
+    exempt_users: tuple[str, ...] = DEFAULT_EXEMPT_USERS  # globs
+    exempt_groups: tuple[str, ...] = ()  # exact names
+    # On UPDATE, findings the old object already had: "warn" lets them through with a
+    # warning (objects admitted before the webhook keep working), "deny" refuses them.
+    existing_violations: str = "warn"
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    # Who acts for which tenant (tenant name -> user globs / group names). A ServiceAccount
+    # that lives in a tenant's namespace acts for that tenant without being listed.
+    tenant_users: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tenant_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def exemption(self, namespace: str | None, username: str, groups: Sequence[str]) -> str | None:
+        """Why a request is exempt, or None."""
+        if namespace:
+            if namespace == self.namespace:
+                return f"namespace {namespace} is the webhook's own"
+            for pattern in self.exempt_namespaces:
+                if fnmatch.fnmatchcase(namespace, pattern):
+                    return f"namespace {namespace} is exempt ({pattern})"
+        for pattern in self.exempt_users:
+            if fnmatch.fnmatchcase(username, pattern):
+                return f"user {username} is exempt ({pattern})"
+        for group in groups:
+            if group in self.exempt_groups:
+                return f"group {group} is exempt"
+        return None
+
+    def literal_exempt_namespaces(self) -> list[str]:
+        """Exempt namespaces a label selector can name (globs are checked by the server)."""
+        names = [self.namespace]
+        names += [n for n in self.exempt_namespaces if not any(c in n for c in "*?[")]
+        return sorted(set(names))
+
+
+KEYS = frozenset(
+    {
+        "namespace",
+        "enforce",
+        "warn",
+        "audit",
+        "exempt",
+        "existing_violations",
+        "max_body_bytes",
+        "tenants",
+    }
+)
+_EXEMPT_KEYS = frozenset({"namespaces", "users", "groups"})
+
+
+def defaults(fail_on: Severity) -> WebhookPolicy:
+    """The policy of a file without `webhook:` (enforce defaults to the file's fail_on)."""
+    return WebhookPolicy(Modes(fail_on, Severity.LOW, None))
+
+
+def parse(
+    r: Reader,
+    raw: Any,
+    fail_on: Severity,
+    tenants: Mapping[str, Tenant],
+    declared: Collection[str],
+) -> WebhookPolicy:
+    """The section (problems go to the reader). `tenants` are the file's valid tenants,
+    `declared` every tenant it names (an invalid one is reported in its own section)."""
+    p: Path = ("webhook",)
+    sec = r.mapping(raw, p, KEYS)
+    levels: dict[str, Severity | None] = {"enforce": fail_on, "warn": Severity.LOW, "audit": None}
+    for mode in MODES:
+        if mode in sec:
+            with r.item():
+                levels[mode] = _level(r, sec[mode], (*p, mode))
+    policy = WebhookPolicy(defaults=Modes(**levels))
+    changes: dict[str, Any] = {}
+    if "namespace" in sec:
+        with r.item():
+            changes["namespace"] = r.string(sec["namespace"], (*p, "namespace"))
+    exempt: dict[str, Any] = {}
+    with r.item():
+        exempt = r.mapping(sec.get("exempt"), (*p, "exempt"), _EXEMPT_KEYS)
+    for key, attr in (
+        ("namespaces", "exempt_namespaces"),
+        ("users", "exempt_users"),
+        ("groups", "exempt_groups"),
+    ):
+        if key in exempt:
+            with r.item():
+                changes[attr] = r.strings(exempt[key], (*p, "exempt", key))
+    if "existing_violations" in sec:
+        value = sec["existing_violations"]
+        if value in EXISTING:
+            changes["existing_violations"] = value
+        else:
+            r.note((*p, "existing_violations"), "expected `warn` or `deny`")
+    if "max_body_bytes" in sec:
+        size = sec["max_body_bytes"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1024:
+            r.note((*p, "max_body_bytes"), "expected a number of bytes >= 1024")
+        else:
+            changes["max_body_bytes"] = size
+    if "tenants" in sec:
+        with r.item():
+            users, groups = _tenant_subjects(r, sec["tenants"], tenants, declared)
+            changes["tenant_users"] = users
+            changes["tenant_groups"] = groups
+    return replace(policy, **changes)
+
+
+def _tenant_subjects(
+    r: Reader, raw: Any, known: Mapping[str, Tenant], declared: Collection[str]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    users: dict[str, tuple[str, ...]] = {}
+    groups: dict[str, tuple[str, ...]] = {}
+    for name, subjects in r.mapping(raw, ("webhook", "tenants")).items():
+        p: Path = ("webhook", "tenants", str(name))
+        with r.item():
+            if name not in known:
+                if name in declared:
+                    continue  # the tenant's own problem is reported
+                listed = ", ".join(sorted(known)) or "none are configured"
+                raise r.fail(p, f"unknown tenant (tenants: {listed})")
+            s = r.mapping(subjects, p, {"users", "groups"})
+            users[str(name)] = r.strings(s.get("users"), (*p, "users"))
+            groups[str(name)] = r.strings(s.get("groups"), (*p, "groups"))
+    return users, groups
+
+
+def _level(r: Reader, value: Any, path: Path) -> Severity | None:
+    if value is False:  # YAML 1.1 reads a bare `off` as false
+        return None
+    if not isinstance(value, str):
+        raise r.fail(path, f"expected one of {', '.join(LEVELS)}")
+    try:
+        return parse_level(value)
+    except ValueError:
+        raise r.fail(
+            path, f"unknown level {value!r} (expected one of {', '.join(LEVELS)})"
+        ) from None
