@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import secret_name
 from deploysafe.secrets.detect import (
@@ -330,4 +330,5 @@ jobs:
         "Sonar S6472",
     ),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

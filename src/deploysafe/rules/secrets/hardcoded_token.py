@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import analysis
 from deploysafe.secrets.patterns import TOKEN_TYPES
 
@@ -64,4 +64,5 @@ REGISTRY_URL=postgres://deploy:${DB_PASSWORD}@db.shop.internal:5432/orders
         "trufflehog detectors",
     ),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )
