@@ -101,10 +101,7 @@ def fact(doc: Document, path: Path, data: Any, resource: Resource) -> Fact:
 
 
 def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
-    if v.line is not None:
-        line, col = v.line, v.column or 1
-    else:
-        line, col = doc.locate(v.path)
+    line, col = doc.locate(v.path) if v.offset is None else doc.locate_in(v.path, v.offset)
     shown_line, message, hashed, shown = snippet(doc.lines, line), v.message, None, None
     if v.secret:
         # Nothing printed may hold the secret: not the line, not the message.

@@ -22,8 +22,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         yield Violation(
             (),
             f"{a.key} is set to a well-known default password",
-            line=a.line,
-            column=a.column,
+            offset=a.offset,
             secret=a.value,
         )
 

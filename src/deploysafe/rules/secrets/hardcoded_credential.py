@@ -17,8 +17,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         yield Violation(
             (),
             f"{a.key} is set to a literal credential",
-            line=a.line,
-            column=a.column,
+            offset=a.offset,
             secret=a.value,
         )
 

@@ -18,8 +18,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         yield Violation(
             (),
             f"hard-coded {hit.type.description} [{hit.type.id}]",
-            line=hit.line,
-            column=hit.column,
+            offset=hit.offset,
             secret=hit.secret,
         )
 
