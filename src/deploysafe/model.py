@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import enum
+import functools
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -179,6 +182,19 @@ class Document:
                 return (1, 1)
             p = p[:-1]
 
+    def locate_in(self, path: Path, offset: int) -> tuple[int, int]:
+        """Line and column of character `offset` of the value at `path`, as written. This
+        document keeps no value positions: it is one value, its lines joined by newlines
+        (a whole-file text document), whatever the path."""
+        starts = _line_starts(self)
+        i = bisect.bisect_right(starts, offset) - 1
+        return i + 1, offset - starts[i] + 1
+
+
+@functools.lru_cache(maxsize=8)  # findings of one document come one after the other
+def _line_starts(doc: Document) -> tuple[int, ...]:
+    return (0, *itertools.accumulate(len(ln) + 1 for ln in doc.lines))
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:
@@ -186,9 +202,10 @@ class Violation:
 
     path: Path
     message: str
-    # Text rules know the place directly (1-based); otherwise the engine locates `path`.
-    line: int | None = None
-    column: int | None = None
+    # Where inside the value at `path`, for checks that read text: a character offset in
+    # that value as the file writes it. A whole-file text document is one value, so there
+    # `path` only names the finding (its pointer). The engine turns both into a line.
+    offset: int | None = None
     # A secret the finding is about: the engine redacts it from everything it prints and
     # keeps only its hash. Messages must not contain it either.
     secret: str | None = None

@@ -271,7 +271,8 @@ def test_odd_value_types_do_not_crash_rules(tmp_path: Path) -> None:
 
 
 def test_a_failing_rule_is_an_error_not_a_crash(tmp_path: Path) -> None:
-    from deploysafe.engine import Partial, check_document, settings_for
+    from deploysafe.engine.check import Partial, check_document
+    from deploysafe.engine.settings import settings_for
     from deploysafe.rules import BY_ID
     from tests.support.ruletools import docs
 
@@ -318,7 +319,7 @@ def test_an_exclude_without_the_dot_keeps_a_dot_folder(tmp_path: Path) -> None:
 
 
 def test_an_unknown_enforce_level_is_restricted_as_psa_decides() -> None:
-    from deploysafe.engine import namespace_policy
+    from deploysafe.engine.namespaces import namespace_policy
 
     label = "pod-security.kubernetes.io/enforce"
     levels = {v: namespace_policy({label: v}) for v in ("privileged", "Privileged", "restrict")}
@@ -351,7 +352,8 @@ def test_namespace_labels_from_json_files(tmp_path: Path) -> None:
 
 def test_rule_crash_messages_never_quote_input(tmp_path: Path) -> None:
     """An exception's text may hold a value from the file; errors carry its type only."""
-    from deploysafe.engine import Partial, check_document, settings_for
+    from deploysafe.engine.check import Partial, check_document
+    from deploysafe.engine.settings import settings_for
     from deploysafe.rules import BY_ID
     from tests.support.ruletools import docs
 

@@ -34,8 +34,7 @@ class Scope:
 @dataclass(frozen=True, slots=True)
 class Injection:
     path: Path  # the sink value
-    line: int
-    column: int
+    offset: int  # where the expression is in the sink's source
     context: str  # as written
     why: str  # what makes it attacker-controlled
 
@@ -68,23 +67,25 @@ def injections(doc: CiDocument, step: Step, scope: Scope) -> Iterator[Injection]
                 if why is None or (n, flow.text) in seen:
                     continue
                 seen.add((n, flow.text))
-                line, col = _where(doc, path, n, flow.text)
-                yield Injection(path, line, col, flow.text, f"{why}, expanded into the {sink}")
+                at = _where(doc, path, n, flow.text)
+                yield Injection(path, at, flow.text, f"{why}, expanded into the {sink}")
 
 
-def _where(doc: CiDocument, path: Path, occurrence: int, needle: str) -> tuple[int, int]:
+def _where(doc: CiDocument, path: Path, occurrence: int, needle: str) -> int:
+    """The offset of `needle` in the sink's source, inside its `occurrence`-th `${{`
+    (the value's start when the source does not show it)."""
     src = doc.source(path)
     if src is None:
-        return doc.value_at(path)
-    offset, raw = src
+        return 0
+    _, raw = src
     at = -1
     for _ in range(occurrence + 1):
         at = raw.find("${{", at + 1)
         if at < 0:
-            return doc.value_at(path)
+            return 0
     end = raw.find("}}", at)
     hit = raw.find(needle, at, end if end >= 0 else len(raw))
-    return doc.position(offset + (hit if hit >= 0 else at))
+    return hit if hit >= 0 else at
 
 
 def _taint(path: tuple[str, ...], whole: bool, scope: Scope, depth: int) -> str | None:

@@ -75,29 +75,42 @@ class CiDocument(Document):
             return self.position(s.start)
         return self.locate(path)
 
-    def at_offset(self, path: Path, value: str, offset: int) -> tuple[int, int]:
-        """Where character `offset` of a scalar's parsed `value` sits in the file: block
-        scalars lose their indentation when parsed, so lines are matched one by one."""
+    def locate_in(self, path: Path, offset: int) -> tuple[int, int]:
+        """Where character `offset` of a scalar's source (as written) is; for other
+        values, where their key is."""
+        s = self.scalars.get(path)
+        if s is None:
+            return self.locate(path)
+        return self.position(s.start + offset)
+
+    def source_offset(self, path: Path, value: str, offset: int) -> int:
+        """Where character `offset` of a scalar's parsed `value` is in its source (0, the
+        start, when that cannot be told): block scalars lose their indentation when parsed,
+        so lines are matched one by one."""
         src = self.source(path)
         if src is None:
-            return self.value_at(path)
-        start, raw = src
+            return 0
+        _, raw = src
         if raw.startswith(value) or value == raw:
-            return self.position(start + offset)
+            return offset
         k = value.count("\n", 0, offset)
         col = offset - (value.rfind("\n", 0, offset) + 1)
         vline = value.split("\n")[k]
         raw_lines = raw.split("\n")
         if k < len(raw_lines) and raw_lines[k].rstrip("\r").endswith(vline):
-            line_start = start + sum(len(r) + 1 for r in raw_lines[:k])
+            line_start = sum(len(r) + 1 for r in raw_lines[:k])
             indent = len(raw_lines[k].rstrip("\r")) - len(vline)
-            return self.position(line_start + indent + col)
+            return line_start + indent + col
         needle = vline[col:].strip()
         if needle:
             at = raw.find(needle)
             if at >= 0:
-                return self.position(start + at)
-        return self.value_at(path)
+                return at
+        return 0
+
+    def at_offset(self, path: Path, value: str, offset: int) -> tuple[int, int]:
+        """Where character `offset` of a scalar's parsed `value` sits in the file."""
+        return self.locate_in(path, self.source_offset(path, value, offset))
 
     def source(self, path: Path) -> tuple[int, str] | None:
         """(offset, raw text) of a scalar's source."""

@@ -17,10 +17,11 @@ from dataclasses import dataclass, replace
 
 from deploysafe.cluster import live
 from deploysafe.config import Config
-from deploysafe.engine import Report, check_documents
+from deploysafe.engine import Report, Scope, check_documents
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.k8s.pods import as_list, as_map
-from deploysafe.model import Document, ScanError
+from deploysafe.model import Document, ScanError, Target
+from deploysafe.rules import REGISTRY
 
 # (kind, name) the API server and its controllers create in every cluster or namespace.
 SERVER_OBJECTS = frozenset(
@@ -97,10 +98,22 @@ def read(
     return Live(docs, list(loaded.errors), notes)
 
 
+_LIVE = frozenset({Scope.LIVE})
+
+
+def repository_only() -> list[str]:
+    """The Kubernetes rules about what a repository holds, not what a cluster runs."""
+    return sorted(
+        r.id
+        for r in REGISTRY
+        if r.target in (Target.KUBERNETES, Target.KUBERNETES_SET) and not r.applies_to(_LIVE)
+    )
+
+
 def audit(live_input: Live, config: Config, *, today: dt.date | None = None) -> Report:
-    """Findings as `scan` reports them, with the repository-only rules off."""
-    report = check_documents(live_input.documents, live.live_config(config), today=today)
-    skipped = ", ".join(sorted(live.REPOSITORY_ONLY))
+    """Findings as `scan` reports them, with the rules for live objects."""
+    report = check_documents(live_input.documents, config, scopes=_LIVE, inline=False, today=today)
+    skipped = ", ".join(repository_only())
     notes = [*live_input.notes, f"repository-only rules not run on live objects: {skipped}"]
     errors = tuple(
         sorted({*report.errors, *live_input.errors}, key=lambda e: (e.file, e.line or 0))

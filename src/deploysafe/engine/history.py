@@ -23,22 +23,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deploysafe.config import Config
-from deploysafe.engine import (
-    Partial,
-    Report,
-    Settings,
-    _finish,
-    _rules,
-    check_all,
-    settings_for,
-    sources,
-)
+from deploysafe.engine import Report, Scope, Settings, check_documents, settings_for, sources
 from deploysafe.errors import UsageError
-from deploysafe.model import Finding, Practice, Target
-from deploysafe.rules import BY_ID
-
-# Rules whose findings carry a secret: the ones history scanning is for.
-_TARGETS = frozenset({Target.TEXT, Target.KUBERNETES, Target.DOCKERFILE, Target.KUSTOMIZATION})
+from deploysafe.model import Finding
 
 
 class HistoryError(UsageError):
@@ -160,17 +147,17 @@ _Batch = list[tuple[str, str, str, str]]
 _BATCH_BYTES = 512 * 1024
 
 
-def _check_batch(s: Settings, rule_ids: tuple[str, ...], batch: _Batch) -> list[Finding]:
+def _check_batch(
+    config: Config, s: Settings, baseline: frozenset[str] | None, batch: _Batch
+) -> list[Finding]:
     """Findings with secrets in a batch of file versions, in order, tagged with the commit."""
-    rules = tuple(BY_ID[r] for r in rule_ids)
-    wanted = frozenset(r.target for r in rules)
     out: list[Finding] = []
     for path, text, commit, date in batch:
-        part = Partial()
-        check_all(sources.load(text, path, wanted).documents, s, rules, part)
+        docs = sources.load(text, path, s.targets).documents
+        report = check_documents(docs, config, settings=s, baseline=baseline)
         out.extend(
             replace(f, message=f"{f.message} (introduced in commit {commit[:12]}, {date})")
-            for f in part.findings
+            for f in report.findings
             if f.secret_hash is not None
         )
     return out
@@ -222,15 +209,8 @@ def scan_history(
     )
     if check.returncode != 0:
         raise HistoryError(f"{root} is not a git repository with commits (no HEAD)")
-    s = settings_for(config, {}, inline=inline, today=today)
-    rule_ids = tuple(
-        r.id
-        for r in _rules(s)
-        if r.target in _TARGETS
-        and r.check is not None
-        and (r.practice is Practice.SECRETS or r.id == "DS510")
-    )
-    out = Partial()
+    s = settings_for(config, {}, inline=inline, today=today, scopes=frozenset({Scope.HISTORY}))
+    found: list[Finding] = []
     first: set[tuple[str, str]] = set()  # (rule, secret hash): reported at its first commit
     counter = [0]
 
@@ -239,13 +219,13 @@ def scan_history(
             key = (f.rule_id, f.secret_hash or "")
             if key not in first:
                 first.add(key)
-                out.findings.append(f)
+                found.append(f)
 
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     batches = _batches(root, config, s, counter)
     if workers <= 1:
         for batch in batches:
-            keep(_check_batch(s, rule_ids, batch))
+            keep(_check_batch(config, s, baseline, batch))
     else:
         ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
@@ -255,20 +235,19 @@ def scan_history(
                 f.result()
             pending: deque[Future[list[Finding]]] = deque()
             for batch in batches:
-                pending.append(pool.submit(_check_batch, s, rule_ids, batch))
+                pending.append(pool.submit(_check_batch, config, s, baseline, batch))
                 if len(pending) >= 2 * workers:
                     keep(pending.popleft().result())
             while pending:
                 keep(pending.popleft().result())
-    out.files = counter[0]
     count = subprocess.run(
         ["git", "-C", str(root), "rev-list", "--count", "HEAD"],
         capture_output=True,
         text=True,
         check=False,
     ).stdout.strip()
-    notes = [f"git history: {count} commit(s), {out.files} distinct file version(s)"]
-    return _finish(out, s, config, baseline, notes)
+    notes = [f"git history: {count} commit(s), {counter[0]} distinct file version(s)"]
+    return Report.of(found, (), notes=notes, fail_on=config.fail_on, files=counter[0])
 
 
 def _excluded(path: str, patterns: Sequence[str]) -> bool:

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from deploysafe.config import Config, RuleSetting
-from deploysafe.engine import TOOL_KINDS, RenderOptions, Report, check_documents, scan
+from deploysafe.config import Config
+from deploysafe.engine import TOOL_KINDS, RenderOptions, Report, Scope, check_documents, scan
 from deploysafe.gitops import manifests
 from deploysafe.gitops.environments import Environment, GateTest
 from deploysafe.inputs.documents import load_kubernetes
-from deploysafe.k8s.tenancy import check_tenant
-from deploysafe.model import Document, Finding, Target
-from deploysafe.rules import REGISTRY
+from deploysafe.k8s.tenancy import select
+from deploysafe.model import Document, Finding
+from deploysafe.rules.gitops import TENANCY_RULES
 
 Progress = Callable[[str], None]
 OUTPUT_TAIL = 40  # lines of a failed test's output shown
@@ -268,7 +268,8 @@ class LoadStage:
 # ---------------------------------------------------------------- scan
 
 
-_KUBE_TARGETS = (Target.KUBERNETES, Target.KUBERNETES_SET)
+_MANIFESTS = frozenset({Scope.MANIFESTS})
+_REPOSITORY = frozenset({Scope.REPOSITORY})
 
 
 def _finding_line(f: Finding) -> str:
@@ -303,12 +304,17 @@ class ScanStage:
 
     def run(self, run: Run) -> StageResult:
         start = time.monotonic()
-        reports = [check_documents(run.documents, run.cfg)]
+        reports = [check_documents(run.documents, run.cfg, scopes=_MANIFESTS)]
         if self.repo:
-            off = {r.id: RuleSetting(enabled=False) for r in REGISTRY if r.target in _KUBE_TARGETS}
-            repo_cfg = replace(run.cfg, rules={**run.cfg.rules, **off})
+            # The objects were checked as rendered; the checkout adds its other files.
             reports.append(
-                scan([run.root], repo_cfg, root=run.root, render=RenderOptions(enabled=False))
+                scan(
+                    [run.root],
+                    run.cfg,
+                    root=run.root,
+                    render=RenderOptions(enabled=False),
+                    scopes=_REPOSITORY,
+                )
             )
         summary = scan_summary(reports, run.cfg)
         failing = [f for rep in reports for f in rep.failing]
@@ -337,24 +343,28 @@ class TenantStage:
     def run(self, run: Run) -> StageResult:
         start = time.monotonic()
         tenant = run.env.tenant
-        escapes = []
-        for doc in run.documents:
-            for v in check_tenant(doc, tenant):
-                line = doc.locate(v.path)[0]
-                escapes.append(f"{doc.file}:{line} {v.message}")
+        report = check_documents(
+            run.documents,
+            select(run.cfg, tenant),
+            scopes=_MANIFESTS,
+            only={r.id for r in TENANCY_RULES},
+        )
+        escapes = [f"{f.file}:{f.line} {f.message}" for f in report.failing]
+        # A rule that could not judge an object leaves the boundary unchecked.
+        errors = [f"{e.file}:{e.line or 1}: {e.message}" for e in report.errors]
         namespaces = sorted({d.namespace for d in run.documents if d.namespace})
         data = {
             "tenant": tenant.name,
             "namespaces": namespaces,
             "escapes": len(escapes),
         }
-        if escapes:
+        if escapes or errors:
             return _result(
                 self.name,
                 start,
                 False,
                 f"{len(escapes)} object(s) leave tenant {tenant.name!r}",
-                escapes,
+                escapes + errors,
                 tenant_check=data,
             )
         where = ", ".join(namespaces) or "no namespace"

@@ -7,7 +7,8 @@ engine turns paths into lines. Per-document rules set `check`; cross-resource ru
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import enum
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,30 @@ class Context:
 Check = Callable[[Document, Context], Iterator[Violation]]
 
 
+class Scope(enum.Enum):
+    """Where a rule's input comes from; each front end checks one or two of these."""
+
+    REPOSITORY = "repository"  # files as committed: text, Dockerfiles, CI files, kustomizations
+    MANIFESTS = "manifests"  # the Kubernetes objects a repository deploys (plain or rendered)
+    LIVE = "live"  # objects the API server holds (`deploysafe audit`)
+    ADMISSION = "admission"  # one object in an admission request (the webhook)
+    HISTORY = "history"  # every committed version of a file (`scan --git-history`)
+
+
+_KUBERNETES = frozenset({Scope.MANIFESTS, Scope.LIVE, Scope.ADMISSION})
+# Where a rule applies unless it says otherwise: what its target can be found in. A rule
+# over the whole set of objects cannot judge an admission request, which carries one.
+DEFAULT_SCOPES: Mapping[Target, frozenset[Scope]] = {
+    Target.KUBERNETES: _KUBERNETES,
+    Target.KUBERNETES_SET: _KUBERNETES - {Scope.ADMISSION},
+    **{
+        t: frozenset({Scope.REPOSITORY})
+        for t in Target
+        if t not in (Target.KUBERNETES, Target.KUBERNETES_SET)
+    },
+}
+
+
 Collect = Callable[[Document, Context], Iterator[tuple[Path, Any]]]
 # Returns (fact the finding points at, message) pairs.
 Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str]]]
@@ -66,3 +91,9 @@ class Rule:
     pss: PssRef | None = None
     # Versions where the check changed, newest last: (minimum version, description).
     history: tuple[tuple[str, str], ...] = ()
+    # Where the rule applies; None: where its target is found (DEFAULT_SCOPES).
+    scopes: frozenset[Scope] | None = None
+
+    def applies_to(self, scopes: frozenset[Scope]) -> bool:
+        mine = self.scopes if self.scopes is not None else DEFAULT_SCOPES[self.target]
+        return not mine.isdisjoint(scopes)

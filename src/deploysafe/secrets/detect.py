@@ -257,6 +257,7 @@ class Hit:
     secret: str
     line: int
     column: int
+    offset: int  # in the text, as `line` and `column` are
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +269,7 @@ class Assignment:
     line: int
     column: int  # of the value
     password_like: bool
+    offset: int  # of the value in the text, as `line` and `column` are
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +305,9 @@ class _Lines:
         i = bisect.bisect_right(self.starts, offset) - 1
         return i + 1, offset - self.starts[i] + 1
 
+    def offset(self, line: int, column: int) -> int:
+        return self.starts[line - 1] + column - 1
+
 
 def analyse(
     text: str, path: str, options: Options = Options(), lines: Sequence[str] | None = None
@@ -317,7 +322,7 @@ def analyse(
             continue
         spans.append(span)
         line, col = where.at(span[0])
-        out.tokens.append(Hit(hit, text[span[0] : span[1]], line, col))
+        out.tokens.append(Hit(hit, text[span[0] : span[1]], line, col, span[0]))
     kind = file_kind(path)
     if kind == FileKind.SKIP:
         return out
@@ -328,7 +333,7 @@ def analyse(
         value = unquote(raw)
         plain = (decoded(value) if b64 else value) or value
         if not example and judge(key, plain, True, options) == "secret":
-            out.credentials.append(Assignment(key, value, line, col, True))
+            out.credentials.append(Assignment(key, value, line, col, True, where.offset(line, col)))
     for a_span, key, value, pw in _assignments(text, low, kind):
         if _overlaps(a_span, spans):
             continue
@@ -337,9 +342,9 @@ def analyse(
             continue
         verdict = judge(key, value, pw, options)
         if verdict == "default":
-            out.defaults.append(Assignment(key, value, line, col, pw))
+            out.defaults.append(Assignment(key, value, line, col, pw, a_span[0]))
         elif verdict == "secret" and not example:
-            out.credentials.append(Assignment(key, value, line, col, pw))
+            out.credentials.append(Assignment(key, value, line, col, pw, a_span[0]))
     return out
 
 

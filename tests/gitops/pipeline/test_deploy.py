@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -325,6 +326,88 @@ def test_cluster_kind_escape_stops_at_tenant(app: App) -> None:
         "tenant",
         "chart/templates/role.yaml:2 ClusterRole 'peek' is cluster-scoped and tenant 'shop' "
         "may not create ClusterRole (cluster_kinds: none)",
+    )
+
+
+ESCAPE = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n{annotations}"
+    "  namespace: kube-system{comment}\ndata: {{a: b}}\n"
+)
+
+
+def tenant_stage(app: App, escape: str, **top: Any) -> tuple[int, list[tuple[str, str]], str]:
+    """Deploy with one object outside the tenant; (exit code, stages, the tenant line)."""
+    app.write("chart/templates/escape.yaml", escape)
+    if top:
+        app.configure({"prod": app.environment()}, **top)
+    app.commit("escape")
+    result = app.cli("deploy", "prod")
+    (tenant,) = [ln.strip() for ln in result.output.splitlines() if ln.startswith("  tenant ")]
+    return result.exit_code, stage_lines(result.output), tenant
+
+
+def test_tenant_stage_takes_severity_overrides(app: App) -> None:
+    # Below fail_on (high): reported by a scan, no longer a reason to refuse the release.
+    code, stages, tenant = tenant_stage(
+        app, ESCAPE.format(annotations="", comment=""), rules={"DS401": {"severity": "low"}}
+    )
+    assert code == EXIT_CLEAN
+    assert ("tenant", "ok") in stages
+    assert tenant.endswith("tenant 'shop': every object in kube-system, shop")
+
+
+def test_tenant_stage_skips_a_disabled_rule(app: App) -> None:
+    code, stages, _ = tenant_stage(
+        app, ESCAPE.format(annotations="", comment=""), rules={"DS401": {"enabled": False}}
+    )
+    assert code == EXIT_CLEAN
+    assert ("tenant", "ok") in stages
+    assert app.record()["tenant_check"] == {
+        "tenant": "shop",
+        "namespaces": ["kube-system", "shop"],
+        "escapes": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("annotations", "comment", "top"),
+    [
+        ("", "  # deploysafe: ignore[DS401] the platform team reviewed it", {}),
+        (
+            '  annotations:\n    deploysafe.io/ignore: "DS401: the platform team reviewed it"\n',
+            "",
+            {},
+        ),
+        ("", "", {"exceptions": [{"rule": "DS401", "reason": "the platform team reviewed it"}]}),
+    ],
+    ids=["inline", "annotation", "config"],
+)
+def test_tenant_stage_honours_suppressions(
+    app: App, annotations: str, comment: str, top: dict[str, Any]
+) -> None:
+    code, stages, tenant = tenant_stage(
+        app, ESCAPE.format(annotations=annotations, comment=comment), **top
+    )
+    assert code == EXIT_CLEAN
+    assert stages[:5] == [
+        ("verify", "ok"),
+        ("render", "ok"),
+        ("scan", "ok"),
+        ("tenant", "ok"),
+        ("tests", "ok"),
+    ]
+    assert tenant.endswith("tenant 'shop': every object in kube-system, shop")
+
+
+def test_tenant_stage_without_suppression_refuses(app: App) -> None:
+    app.write("chart/templates/escape.yaml", ESCAPE.format(annotations="", comment=""))
+    app.commit("escape")
+    refused(
+        app,
+        "tenant",
+        "1 object(s) leave tenant 'shop'",
+        "chart/templates/escape.yaml:5 ConfigMap 'x' is in namespace 'kube-system', outside "
+        "tenant 'shop''s namespaces (shop, shop-staging)",
     )
 
 

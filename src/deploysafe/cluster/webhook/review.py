@@ -14,16 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from deploysafe.cluster.live import live_config
 from deploysafe.cluster.webhook.policy import LABEL_PREFIX, LEVELS, MODES, Modes, WebhookPolicy
 from deploysafe.cluster.webhook.policy import parse_level as _parse_level
 from deploysafe.config import Config
-from deploysafe.engine import Partial, Settings, check_document, settings_for, suppress
+from deploysafe.engine import Scope, Settings, check_documents, settings_for
 from deploysafe.inputs.documents import is_kubernetes
 from deploysafe.k8s.tenancy import Tenant, select
-from deploysafe.model import Document, Finding, Severity, Target
-from deploysafe.rules import BY_ID
-from deploysafe.rules.base import Rule
+from deploysafe.model import Document, Finding, ScanError, Severity
 
 API_VERSION = "admission.k8s.io/v1"
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
@@ -34,6 +31,7 @@ WARNING_CHARS = 120  # the API server passes warnings on as HTTP headers
 MAX_DENY_LISTED = 25
 AUDIT_CHARS = 2000
 SERVICE_ACCOUNT = "system:serviceaccount:"
+_ADMISSION = frozenset({Scope.ADMISSION})
 
 
 # An HTTP answer (400), not an exit code: the webhook app turns it into a response.
@@ -243,13 +241,13 @@ class Reviewer:
     """Holds the compiled policy; `review` is called once per request."""
 
     def __init__(self, config: Config, policy: WebhookPolicy) -> None:
-        self.config = live_config(config, per_object=True)
+        self.config = config
         self.policy = policy
         self.tenants = config.tenants
         self._day: dt.date | None = None
-        self._settings: dict[str | None, tuple[Settings, tuple[Rule, ...]]] = {}
+        self._settings: dict[str | None, tuple[Config, Settings]] = {}
 
-    def _compiled(self, tenant: Tenant | None) -> tuple[Settings, tuple[Rule, ...]]:
+    def _compiled(self, tenant: Tenant | None) -> tuple[Config, Settings]:
         today = dt.date.today()
         if self._day != today:  # suppression expiry dates are judged against today
             self._settings.clear()
@@ -258,9 +256,8 @@ class Reviewer:
         hit = self._settings.get(key)
         if hit is None:
             cfg = select(self.config, tenant) if tenant is not None else self.config
-            s = settings_for(cfg, {}, inline=False, today=today)
-            rules = tuple(BY_ID[r] for r in s.rule_ids if BY_ID[r].target is Target.KUBERNETES)
-            hit = self._settings[key] = (s, rules)
+            s = settings_for(cfg, {}, inline=False, today=today, scopes=_ADMISSION)
+            hit = self._settings[key] = (cfg, s)
         return hit
 
     def tenants_of(self, username: str, groups: Sequence[str]) -> list[Tenant]:
@@ -287,24 +284,24 @@ class Reviewer:
     ) -> tuple[list[Finding], list[str]]:
         """Findings for one object (config exceptions applied), and suppression problems."""
         doc = Document("admission", obj, {}, (), default_namespace=namespace)
-        out = Partial()
         seen: set[tuple[str, str, str]] = set()
         found = []
+        errors: set[ScanError] = set()
         for tenant in tenants or (None,):
-            s, rules = self._compiled(tenant)
-            out.findings.clear()
-            check_document(doc, s, rules, out)
-            for f in out.findings:
+            cfg, s = self._compiled(tenant)
+            report = check_documents([doc], cfg, settings=s)
+            errors.update(report.errors)
+            for f in report.findings:
                 key = (f.rule_id, f.pointer, f.message)
                 if key in seen:
                     continue
                 seen.add(key)
-                found.append(suppress.by_config(f, self.config.exceptions, s.today))
-        internal = [e.message for e in out.errors if e.kind == "internal"]
+                found.append(f)
+        internal = sorted(e.message for e in errors if e.kind == "internal")
         if internal:  # a rule could not judge the object: fail closed like any error
             raise RuntimeError(internal[0])
         found.sort(key=lambda f: (-f.severity, f.rule_id, f.pointer))
-        return found, sorted({e.message for e in out.errors})
+        return found, sorted({e.message for e in errors})
 
     def review(self, req: Request, route: Route) -> Verdict:
         if req.operation in ("DELETE", "CONNECT"):

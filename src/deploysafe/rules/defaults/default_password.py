@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import analysis
 from deploysafe.secrets.detect import FileKind, file_kind, is_example_file
 
@@ -22,8 +22,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         yield Violation(
             (),
             f"{a.key} is set to a well-known default password",
-            line=a.line,
-            column=a.column,
+            offset=a.offset,
             secret=a.value,
         )
 
@@ -63,4 +62,5 @@ postgresql:
         "Kubescape C-0012",
     ),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

@@ -3,7 +3,6 @@ the `build-args:` input of docker/build-push-action and its kind)."""
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import PurePosixPath
 
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import secret_name
 from deploysafe.secrets.detect import (
@@ -252,7 +251,6 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         if verdict is None:
             continue
         what, secret = verdict
-        line = bisect.bisect_right(starts, arg.offset)
         if arg.form == "flag":
             where, instead = f"--build-arg {arg.name}", f"pass it with --secret id=…,env={arg.name}"
         else:
@@ -263,8 +261,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         yield Violation(
             (f"build-arg-{arg.form}", arg.name, nth),
             f"{where} {what}, which the image's history and provenance record; {instead}",
-            line=line,
-            column=arg.offset - starts[line - 1] + 1,
+            offset=arg.offset,
             secret=secret,
         )
 
@@ -330,4 +327,5 @@ jobs:
         "Sonar S6472",
     ),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_map
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import Options, analyse, judge, secret_key
 
@@ -86,4 +86,5 @@ data:
 """,
     references=("Trivy KSV-0109", "Trivy KSV-01010", "Kubescape C-0012"),
     check=check,
+    scopes=frozenset({Scope.MANIFESTS, Scope.LIVE, Scope.ADMISSION, Scope.HISTORY}),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import instructions, pairs, secret_name
 from deploysafe.secrets.detect import is_placeholder, is_reference
@@ -74,4 +74,5 @@ RUN --mount=type=secret,id=npm,env=NPM_TOKEN npm ci
         "Sonar S6472",
     ),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

@@ -22,7 +22,7 @@ from typing import Any
 from deploysafe.inputs.buildcontext import DockerIgnore, normalise_source
 from deploysafe.inputs.dockerfile import operands
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import instructions
 
@@ -246,4 +246,5 @@ CMD ["node", "server.js"]
         "dockle CIS-DI-0010 (credential files)",
     ),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from deploysafe.inputs.dockerfile import operands
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import instructions, shipping
 from deploysafe.secrets.files import credential_file
@@ -60,4 +60,5 @@ RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci
         "gitleaks pkcs12-file",
     ),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import is_placeholder, is_reference
 
@@ -107,4 +107,5 @@ RUN adduser -D -H deploy
 """,
     references=("Checkov CKV2_DOCKER_17", "hadolint DL3064", "gitleaks curl-auth-user"),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_list, as_map, containers, get, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 
 
@@ -83,4 +83,5 @@ spec:
         "KICS Secrets as Environment Variables",
     ),
     check=check,
+    scopes=frozenset({Scope.MANIFESTS, Scope.LIVE, Scope.ADMISSION, Scope.HISTORY}),
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_list, as_map, containers, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import judge, secret_key
 
@@ -76,4 +76,5 @@ spec:
         "kube-linter env-var-secret",
     ),
     check=check,
+    scopes=frozenset({Scope.MANIFESTS, Scope.LIVE, Scope.ADMISSION, Scope.HISTORY}),
 )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.k8s.pods import as_list, as_map
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets.configmap_secret import named_credential
 from deploysafe.secrets.detect import Options, analyse, is_placeholder, is_reference, unquote
@@ -126,4 +126,5 @@ secretGenerator:
         "Kubernetes: Good practices for Kubernetes Secrets",
     ),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

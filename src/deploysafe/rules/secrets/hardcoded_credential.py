@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import analysis
 
 
@@ -17,8 +17,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         yield Violation(
             (),
             f"{a.key} is set to a literal credential",
-            line=a.line,
-            column=a.column,
+            offset=a.offset,
             secret=a.value,
         )
 
@@ -59,4 +58,5 @@ spring.datasource.password=${DB_PASSWORD}
         "KICS Generic Password",
     ),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import analysis
 from deploysafe.secrets.patterns import TOKEN_TYPES
 
@@ -18,8 +18,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         yield Violation(
             (),
             f"hard-coded {hit.type.description} [{hit.type.id}]",
-            line=hit.line,
-            column=hit.column,
+            offset=hit.offset,
             secret=hit.secret,
         )
 
@@ -64,4 +63,5 @@ REGISTRY_URL=postgres://deploy:${DB_PASSWORD}@db.shop.internal:5432/orders
         "trufflehog detectors",
     ),
     check=check,
+    scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

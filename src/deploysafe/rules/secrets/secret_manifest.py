@@ -9,7 +9,7 @@ from typing import Any
 
 from deploysafe.k8s.pods import as_map, get, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import Options, analyse, decoded, is_placeholder, is_reference
 
@@ -187,4 +187,7 @@ spec:
         "onedr0p/sops-pre-commit forbid-secrets",
     ),
     check=check,
+    # A Secret in the API server is where secret data belongs: the rule is about Secrets
+    # committed to a repository.
+    scopes=frozenset({Scope.MANIFESTS, Scope.HISTORY}),
 )

@@ -43,12 +43,10 @@ def _check(doc: CiDocument) -> Iterator[Violation]:
             )
         for path, line in job.script_lines("before_script", "script"):
             for sw in commands.swallowed_tests(line):
-                at = doc.at_offset(path, line, sw.offset)
                 yield Violation(
                     path,
                     f"{job.label}: `{sw.text}` swallows the failure of `{sw.command}`",
-                    line=at[0] if path in doc.scalars else None,
-                    column=at[1] if path in doc.scalars else None,
+                    offset=doc.source_offset(path, line, sw.offset),
                 )
         for path, line in job.script_lines("after_script"):
             if commands.runs_tests(line):

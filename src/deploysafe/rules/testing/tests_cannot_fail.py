@@ -46,12 +46,11 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             if step.run is None:
                 continue
             for sw in commands.swallowed_tests(step.run):
-                line, col = doc.at_offset((*step.path, "run"), step.run, sw.offset)
+                path = (*step.path, "run")
                 yield Violation(
-                    (*step.path, "run"),
+                    path,
                     f"{job.label} {step.label}: `{sw.text}` swallows the failure of `{sw.command}`",
-                    line=line,
-                    column=col,
+                    offset=doc.source_offset(path, step.run, sw.offset),
                 )
 
 

@@ -35,5 +35,5 @@ def action_uses(doc: CiDocument) -> Iterator[tuple[Path, Uses, str]]:
 
 
 def at(doc: CiDocument, path: Path, message: str) -> Violation:
-    line, col = doc.value_at(path)
-    return Violation(path, message, line=line, column=col)
+    """A finding at the value's start (where the reference is), not at its key."""
+    return Violation(path, message, offset=0)

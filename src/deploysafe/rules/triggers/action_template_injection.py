@@ -18,7 +18,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     for step in act.steps:
         scope = Scope((step.env,), None, None, action_inputs=True)
         for inj in injections(doc, step, scope):
-            yield Violation(inj.path, f"{step.label}: {inj.why}", line=inj.line, column=inj.column)
+            yield Violation(inj.path, f"{step.label}: {inj.why}", offset=inj.offset)
 
 
 RULE = Rule(

@@ -25,8 +25,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 yield Violation(
                     inj.path,
                     f"{job.label} {step.label}: {inj.why}",
-                    line=inj.line,
-                    column=inj.column,
+                    offset=inj.offset,
                 )
 
 

@@ -1,0 +1,194 @@
+"""Check one document, the documents of one input, or one file; decide the cross-resource
+rules over the facts every document gave."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploysafe.engine import sources, suppress
+from deploysafe.engine.locate import Shared, fact, finding, hide_shared, share
+from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, read
+from deploysafe.engine.settings import Settings, active_ids, context_for
+from deploysafe.inputs.documents import LoadResult
+from deploysafe.k8s.pods import pod_template
+from deploysafe.model import Document, Fact, Finding, ScanError, Target
+from deploysafe.rules import BY_ID
+from deploysafe.rules.base import Context, Rule
+
+# Kinds that only configure tools, never land in a cluster.
+TOOL_KINDS = frozenset({"Kustomization", "Component"})
+
+
+@dataclass(slots=True)
+class Partial:
+    """What checking some documents produced."""
+
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    facts: dict[str, list[Fact]] = field(default_factory=dict)
+    documents: int = 0
+    skipped: int = 0
+    files: int = 0
+
+    def merge(self, other: Partial) -> None:
+        self.findings.extend(other.findings)
+        self.errors.extend(other.errors)
+        for rid, facts in other.facts.items():
+            self.facts.setdefault(rid, []).extend(facts)
+        self.documents += other.documents
+        self.skipped += other.skipped
+        self.files += other.files
+
+
+def _waivers(doc: Document, s: Settings) -> tuple[list[suppress.Waiver], list[str]]:
+    if not s.annotations:
+        return [], []
+    annotations = doc.metadata.get("annotations")
+    waivers, problems = suppress.annotation_waivers(
+        annotations if isinstance(annotations, dict) else {}
+    )
+    pod = pod_template(doc)
+    if pod is not None and pod.path:
+        more, more_problems = suppress.annotation_waivers(pod.annotations)
+        waivers += more
+        problems += more_problems
+    return waivers, problems
+
+
+def check_document(
+    doc: Document,
+    s: Settings,
+    rules: Sequence[Rule],
+    out: Partial,
+    shared: Shared | None = None,
+) -> None:
+    kube = doc.type is Target.KUBERNETES
+    if kube and doc.kind in TOOL_KINDS:
+        return
+    out.documents += kube
+    ctx, pss_on = context_for(doc, s)
+    active = active_ids(s.rule_ids, ctx.pss_level, ctx.pss_version)
+    waivers: list[suppress.Waiver] = []
+    if kube:
+        waivers, problems = _waivers(doc, s)
+        for problem in problems:
+            line = doc.locate(("metadata", "annotations"))[0]
+            out.errors.append(ScanError(doc.file, line, problem))
+    for rule in rules:
+        if rule.target is not doc.type and not (kube and rule.target is Target.KUBERNETES_SET):
+            continue
+        if rule.pss is not None and (not pss_on or rule.id not in active):
+            continue
+        if rule.target is Target.KUBERNETES_SET:
+            if kube and rule.collect is not None:
+                _collect(rule, doc, ctx, out)
+            continue
+        if rule.check is None:
+            continue
+        try:
+            for v in rule.check(doc, ctx):
+                found = finding(rule, v, doc, s)
+                if v.secret and shared is not None:
+                    share(found, v, doc, shared)
+                out.findings.append(_suppressed(found, doc.lines, waivers, s, out))
+        except Exception as exc:  # a rule bug costs one check and says so; the gate fails
+            out.errors.append(
+                ScanError(
+                    doc.file,
+                    doc.locate(())[0],
+                    # The type only: an exception's text may quote input, secrets included.
+                    f"rule {rule.id} failed on this document ({type(exc).__name__}); "
+                    "the document is not fully checked",
+                    kind="internal",
+                )
+            )
+
+
+def check_all(docs: Iterable[Document], s: Settings, rules: Sequence[Rule], out: Partial) -> None:
+    """Check documents that come from one input (a file, a render, a request), then hide
+    from each finding's snippet the secrets other findings on its line are about."""
+    start, shared = len(out.findings), Shared()
+    for doc in docs:
+        check_document(doc, s, rules, out, shared)
+    hide_shared(out.findings, start, shared)
+
+
+def _collect(rule: Rule, doc: Document, ctx: Context, out: Partial) -> None:
+    assert rule.collect is not None and doc.resource is not None
+    for path, data in rule.collect(doc, ctx):
+        out.facts.setdefault(rule.id, []).append(fact(doc, path, data, doc.resource))
+
+
+def _suppressed(
+    found: Finding,
+    lines: Sequence[str],
+    waivers: Sequence[suppress.Waiver],
+    s: Settings,
+    out: Partial,
+) -> Finding:
+    if s.inline:
+        waiver, problem = suppress.inline_for(lines, found.line)
+        if problem:
+            out.errors.append(ScanError(found.file, found.line, f"inline suppression: {problem}"))
+        if waiver is not None and waiver.covers(found.rule_id):
+            return suppress.apply(found, waiver, s.today)
+    for w in waivers:
+        if w.covers(found.rule_id):
+            return suppress.apply(found, w, s.today)
+    return found
+
+
+def check_file(
+    path: Path,
+    display: str,
+    s: Settings,
+    rules: Sequence[Rule],
+    out: Partial,
+    *,
+    mode: str = PLAIN,
+) -> None:
+    out.files += 1
+    text, error = read(path, display, s.max_file_size)
+    if error is not None:
+        out.errors.append(error)
+    if text is None:  # a binary file that no rule reads, or one that could not be read
+        return
+    wanted = s.targets - {Target.KUBERNETES} if mode == RENDERED else s.targets
+    if error is not None:
+        wanted = wanted & {Target.TEXT}
+    result = sources.load(text, display, wanted, path)
+    if mode == TEMPLATE and result.errors:
+        # A Helm template scanned without rendering: Go templating is not YAML. Count it.
+        out.skipped += 1
+        result = LoadResult(result.documents, [], result.skipped)
+    out.errors.extend(result.errors)
+    out.skipped += result.skipped
+    check_all(result.documents, s, rules, out)
+
+
+def decide_sets(facts: Mapping[str, list[Fact]], s: Settings) -> list[Finding]:
+    findings = []
+    for rid, rule_facts in facts.items():
+        rule = BY_ID[rid]
+        if rule.decide is None:
+            continue
+        for f, message in rule.decide(rule_facts):
+            findings.append(
+                Finding(
+                    rule_id=rule.id,
+                    title=rule.title,
+                    practice=rule.practice,
+                    severity=s.severities.get(rule.id, rule.severity),
+                    file=f.file,
+                    line=f.line,
+                    column=f.column,
+                    pointer=f.pointer,
+                    resource=f.resource,
+                    message=message,
+                    fix=rule.fix,
+                    snippet=f.snippet,
+                )
+            )
+    return findings

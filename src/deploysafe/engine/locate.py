@@ -1,0 +1,136 @@
+"""Where a finding is: a check's path into a document becomes a line, a column and the
+snippet of that line, with every secret a finding is about kept out of what is printed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from deploysafe.engine.settings import Settings
+from deploysafe.model import (
+    Document,
+    Fact,
+    Finding,
+    Path,
+    Resource,
+    Violation,
+    pointer,
+    redact,
+    secret_hash,
+)
+from deploysafe.rules.base import Rule
+
+SNIPPET_MAX = 160
+
+# Raw secrets by (file, line) where findings found them: what other findings' snippets of
+# those lines must not show (see `hide_shared`), each with whether the line holds it as is
+# (False: written in another form, such as a YAML escape or a folded scalar, which can only
+# be hidden by showing no snippet). Kept only while a file is checked.
+Shared = dict[tuple[str, int], dict[str, bool]]
+
+# Windows of this many characters of a secret that a snippet must not hold: a secret the
+# line writes in another form than its value (a YAML or shell escape in the middle, a folded
+# scalar, JSON's `\/`) cannot be replaced, but most of it still shows. `redact` keeps 4.
+_WINDOW = 8
+
+
+def snippet(lines: Sequence[str], line: int) -> str:
+    if 1 <= line <= len(lines):
+        text = lines[line - 1].strip()
+        return text if len(text) <= SNIPPET_MAX else text[: SNIPPET_MAX - 1] + "…"
+    return ""
+
+
+def _shows(text: str, secret: str) -> bool:
+    """Whether `text` holds a recognisable part of `secret`: a line of it (6 characters or
+    more), or any run of `_WINDOW` characters of one."""
+    for part in secret.splitlines():
+        p = part.strip()
+        if len(p) < _WINDOW:
+            if len(p) >= 6 and p in text:
+                return True
+            continue
+        if any(p[i : i + _WINDOW] in text for i in range(len(p) - _WINDOW + 1)):
+            return True
+    return False
+
+
+def _literal_in(line: str, secret: str) -> bool:
+    """The line writes the secret (or, for a multi-line one, a line of it) as it is."""
+    return secret in line or any(
+        len(p.strip()) >= 6 and p.strip() in line for p in secret.splitlines()
+    )
+
+
+def share(finding: Finding, v: Violation, doc: Document, shared: Shared) -> None:
+    """Remember on which lines `finding`'s secret is, for `hide_shared`."""
+    assert v.secret is not None
+    for n in range(finding.line, finding.line + v.secret.count("\n") + 1):
+        raw = doc.lines[n - 1] if 1 <= n <= len(doc.lines) else ""
+        on_line = shared.setdefault((doc.file, n), {})
+        on_line[v.secret] = on_line.get(v.secret, False) or _literal_in(raw, v.secret)
+
+
+def hide_shared(findings: list[Finding], start: int, shared: Shared) -> None:
+    """Several rules read one line (a file is text, a workflow, a Kubernetes object ...):
+    a finding must not show, in its snippet, a secret that another finding on that line is
+    about. Applies to findings[start:], in place."""
+    if not shared:
+        return
+    for k in range(start, len(findings)):
+        f = findings[k]
+        found = shared.get((f.file, f.line))
+        if not found or not f.snippet:
+            continue
+        text = f.snippet
+        for secret in sorted(found, key=len, reverse=True):
+            text = text.replace(secret, redact(secret))
+        parts = [p.strip() for x in found for p in x.splitlines() if len(p.strip()) >= 6]
+        if any(p in text for p in parts) or any(
+            _shows(text, x) for x, literal in found.items() if not literal
+        ):
+            text = ""
+        if text != f.snippet:
+            findings[k] = replace(f, snippet=text)
+
+
+def fact(doc: Document, path: Path, data: Any, resource: Resource) -> Fact:
+    line, col = doc.locate(path)
+    return Fact(doc.file, line, col, pointer(path), resource, data, snippet(doc.lines, line))
+
+
+def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
+    line, col = doc.locate(v.path) if v.offset is None else doc.locate_in(v.path, v.offset)
+    shown_line, message, hashed, shown = snippet(doc.lines, line), v.message, None, None
+    if v.secret:
+        # Nothing printed may hold the secret: not the line, not the message.
+        shown = redact(v.secret)
+        hashed = secret_hash(v.secret)
+        # Written in another form than its value (an escape, a folded scalar): no snippet.
+        if not _literal_in(shown_line, v.secret) and _shows(shown_line, v.secret):
+            shown_line = ""
+        shown_line = shown_line.replace(v.secret, shown)
+        message = message.replace(v.secret, shown)
+        if shown not in message:  # every format shows which secret, in its safe form
+            message = f"{message}: {shown}"
+        parts = [p.strip() for p in v.secret.splitlines() if len(p.strip()) >= 6]
+        if len(shown_line) >= SNIPPET_MAX - 1 or any(p in shown_line for p in parts):
+            shown_line = ""  # cut around the secret, or a line of a multi-line one: show none
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        practice=rule.practice,
+        severity=s.severities.get(rule.id, rule.severity),
+        file=doc.file,
+        line=line,
+        column=col,
+        pointer=pointer(v.path),
+        resource=doc.resource,
+        message=message,
+        fix=rule.fix,
+        snippet=shown_line,
+        pss=rule.pss,
+        secret_hash=hashed,
+        redacted=shown,
+    )

@@ -1,0 +1,90 @@
+"""Which Pod Security level each namespace enforces: the PSS labels of the Namespace objects a
+scan finds, read before the main pass so every object is judged at its namespace's level."""
+
+from __future__ import annotations
+
+import re
+import stat
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deploysafe.engine.read import Job
+from deploysafe.inputs.discover import YAML_SUFFIXES
+from deploysafe.inputs.documents import load_kubernetes
+from deploysafe.model import Document, Level, Version, parse_version
+
+PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSS_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
+
+
+@dataclass(frozen=True, slots=True)
+class NamespacePolicy:
+    """The Pod Security level a namespace enforces; level None = privileged (no checks)."""
+
+    level: Level | None
+    version: Version
+
+
+_NS_KIND = re.compile(rb"kind:[ \t]*[\"']?Namespace[\"']?[ \t]*(?:#[^\r\n]*)?\r?(?:\n|$)")
+
+
+def _has_namespace(raw: bytes) -> bool:
+    """Does a top-level `kind: Namespace` occur? Only line-start `kind:` is looked at, on
+    bytes, so the files without one (nearly all) are never decoded."""
+    if raw.startswith(b"kind:") and _NS_KIND.match(raw):
+        return True
+    i = raw.find(b"\nkind:")
+    while i != -1:
+        if _NS_KIND.match(raw, i + 1):
+            return True
+        i = raw.find(b"\nkind:", i + 6)
+    return False
+
+
+def namespace_policy(labels: Mapping[str, Any]) -> NamespacePolicy | None:
+    enforce = labels.get(PSS_ENFORCE)
+    if enforce is None:
+        return None
+    # As pod-security-admission's PolicyToEvaluate: a level it cannot parse is restricted
+    # (only an exact "privileged" turns the checks off).
+    level = {"privileged": None, "baseline": Level.BASELINE}.get(str(enforce), Level.RESTRICTED)
+    try:
+        version = parse_version(str(labels.get(PSS_ENFORCE_VERSION, "latest")))
+    except ValueError:
+        version = parse_version("latest")
+    return NamespacePolicy(level, version)
+
+
+def namespaces_in(docs: Iterable[Document]) -> dict[str, NamespacePolicy]:
+    out = {}
+    for d in docs:
+        if d.kind == "Namespace" and d.name:
+            labels = d.metadata.get("labels")
+            policy = namespace_policy(labels if isinstance(labels, dict) else {})
+            if policy is not None:
+                out[d.name] = policy
+    return out
+
+
+def namespace_prepass(files: Sequence[Job], max_size: int) -> dict[str, NamespacePolicy]:
+    """Namespaces (and their PSS labels) before the main pass: a cheap text filter first."""
+    out: dict[str, NamespacePolicy] = {}
+    for name, display, _ in files:
+        path = Path(name)
+        try:
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
+                continue
+            if not name.endswith(YAML_SUFFIXES):
+                continue
+            raw = path.read_bytes()
+        except OSError:
+            continue
+        json_ns = name.endswith(".json") and b'"Namespace"' in raw
+        if not json_ns and not _has_namespace(raw):
+            continue
+        text = raw.decode("utf-8-sig", errors="replace")
+        out.update(namespaces_in(load_kubernetes(text, display).documents))
+    return out

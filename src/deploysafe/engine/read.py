@@ -1,0 +1,66 @@
+"""A file's text, as far as the rules can use it: size caps, binary files, bad UTF-8."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from deploysafe.inputs.discover import YAML_SUFFIXES
+from deploysafe.model import ScanError
+
+# How a file is read: as it is; as an unrendered Helm template (Go templating is not YAML,
+# so parse errors only count it as skipped); or as a render's input (its objects came from
+# the render, but its text, Dockerfile and CI content is still checked).
+PLAIN, TEMPLATE, RENDERED = "plain", "template", "rendered"
+# A file to check: (path, display path, mode).
+Job = tuple[str, str, str]
+
+# Files that are not YAML/JSON are read only for secrets: a minified bundle or a large log is
+# still worth that, up to this many times the configured cap.
+_TEXT_CAP_FACTOR = 10
+
+
+def read(path: Path, display: str, max_size: int) -> tuple[str | None, ScanError | None]:
+    """The file's text, and what went wrong: both when only its text can be used (for
+    secrets: a YAML/JSON file over the cap, or not valid UTF-8, is still a committed file)."""
+    # Only YAML/JSON must be valid text; any other file is read for secrets only, so a
+    # binary one (an image, a wheel) is skipped silently and bad UTF-8 is replaced.
+    structured = display.endswith(YAML_SUFFIXES)
+    cap = max_size * _TEXT_CAP_FACTOR
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            # Reading a FIFO or a device could block forever.
+            return None, ScanError(display, None, "not a regular file (a pipe or device); skipped")
+        size = st.st_size
+        if size > cap:
+            if not structured and _binary_head(path):
+                return None, None
+            return None, ScanError(
+                display, None, f"file is {size} bytes, over the {cap}-byte cap; skipped"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, ScanError(display, None, f"cannot read: {exc.strerror or exc}")
+    if b"\0" in raw[:8192]:
+        if not structured:
+            return None, None
+        return None, ScanError(display, None, "binary file (NUL bytes); skipped")
+    problem: tuple[int | None, str] | None = None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        text = raw.decode("utf-8-sig", errors="replace")
+        line = raw[: exc.start].count(b"\n") + 1
+        problem = (line, f"invalid UTF-8 at byte {exc.start}")
+    if structured and problem is None and len(raw) > max_size:
+        problem = (None, f"file is {len(raw)} bytes, over the {max_size}-byte cap")
+    if not structured or problem is None:
+        return text, None
+    # Its structure is not read, but a secret in it is committed all the same.
+    return text, ScanError(display, problem[0], f"{problem[1]}; read for secrets only")
+
+
+def _binary_head(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return b"\0" in fh.read(8192)

@@ -1,0 +1,80 @@
+"""What a scan reports: its findings (config exceptions and the baseline applied) and the
+inputs it could not read, in the order every format prints them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from deploysafe.config import Config
+from deploysafe.engine import suppress
+from deploysafe.engine.check import Partial, decide_sets
+from deploysafe.engine.settings import Settings
+from deploysafe.model import Finding, ScanError, Severity, Suppression
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    findings: tuple[Finding, ...]
+    errors: tuple[ScanError, ...]
+    notes: tuple[str, ...]
+    fail_on: Severity
+    files: int
+    documents: int
+    skipped: int
+
+    @property
+    def failing(self) -> tuple[Finding, ...]:
+        return tuple(
+            f for f in self.findings if f.suppressed is None and f.severity >= self.fail_on
+        )
+
+    @classmethod
+    def of(
+        cls,
+        findings: Iterable[Finding],
+        errors: Iterable[ScanError],
+        *,
+        notes: Sequence[str],
+        fail_on: Severity,
+        files: int,
+        documents: int = 0,
+        skipped: int = 0,
+    ) -> Report:
+        """A report in print order: findings by place, errors by place and once each."""
+        return cls(
+            findings=tuple(
+                sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule_id, f.message))
+            ),
+            errors=tuple(sorted(set(errors), key=lambda e: (e.file, e.line or 0, e.message))),
+            notes=tuple(notes),
+            fail_on=fail_on,
+            files=files,
+            documents=documents,
+            skipped=skipped,
+        )
+
+
+def finish(
+    partial: Partial,
+    s: Settings,
+    config: Config,
+    baseline: frozenset[str] | None,
+    notes: Sequence[str],
+) -> Report:
+    """Decide the cross-resource rules, apply config exceptions and the baseline."""
+    final = []
+    for f in partial.findings + decide_sets(partial.facts, s):
+        f = suppress.by_config(f, config.exceptions, s.today)
+        if f.suppressed is None and baseline is not None and f.fingerprint in baseline:
+            f = replace(f, suppressed=Suppression("baseline", "in the baseline"))
+        final.append(f)
+    return Report.of(
+        final,
+        partial.errors,
+        notes=notes,
+        fail_on=config.fail_on,
+        files=partial.files,
+        documents=partial.documents,
+        skipped=partial.skipped,
+    )

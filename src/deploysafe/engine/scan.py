@@ -1,0 +1,213 @@
+"""The two scans every front end calls: `scan` a tree (discover, render, check in worker
+processes) and `check_documents` already in memory (rendered output, an admission request,
+a dump of live objects, a file version from git history)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+
+from deploysafe import yamlload
+from deploysafe.config import Config
+from deploysafe.engine.check import Partial, check_all
+from deploysafe.engine.namespaces import namespace_prepass, namespaces_in
+from deploysafe.engine.pool import check_files
+from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job
+from deploysafe.engine.report import Report, finish
+from deploysafe.engine.settings import (
+    REPOSITORY_SCOPES,
+    Settings,
+    rules_for,
+    rules_of,
+    settings_for,
+    targets_of,
+)
+from deploysafe.inputs.discover import KUSTOMIZATION_NAMES, Inventory, discover
+from deploysafe.model import Document, ScanError, Target
+from deploysafe.rules.base import Scope
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    enabled: bool = True
+    values: tuple[FsPath, ...] = ()
+    set_values: tuple[str, ...] = ()
+    namespace: str | None = None
+    release_name: str = "release"
+
+
+def check_documents(
+    docs: Iterable[Document],
+    config: Config,
+    *,
+    settings: Settings | None = None,
+    scopes: frozenset[Scope] = REPOSITORY_SCOPES,
+    only: Collection[str] | None = None,
+    inline: bool | None = None,
+    baseline: frozenset[str] | None = None,
+    today: dt.date | None = None,
+) -> Report:
+    """Check documents already in memory that come from one input. `settings` (compiled
+    once by `settings_for` for many calls) replaces what the other keywords would build:
+    the rules of `scopes` the policy enables (only those in `only`, if given), and the
+    namespaces the documents define."""
+    docs = list(docs)
+    s = settings or settings_for(
+        config, namespaces_in(docs), inline=inline, today=today, scopes=scopes, only=only
+    )
+    out = Partial()
+    check_all(docs, s, rules_of(s), out)
+    return finish(out, s, config, baseline, ())
+
+
+def scan(
+    paths: Sequence[FsPath],
+    config: Config,
+    *,
+    root: FsPath | None = None,
+    render: RenderOptions | None = None,
+    baseline: frozenset[str] | None = None,
+    inline: bool | None = None,
+    jobs: int | None = None,
+    today: dt.date | None = None,
+    scopes: frozenset[Scope] = REPOSITORY_SCOPES,
+) -> Report:
+    """Scan a tree: its files and, rendered, the objects its charts and kustomizations
+    deploy, with the rules of `scopes` the policy enables."""
+    render = render or RenderOptions()
+    root = root or FsPath.cwd()
+    targets = targets_of(rules_for(config, scopes))
+    every = bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
+    inv = discover(paths, root, config.exclude, every_file=every)
+    notes: list[str] = []
+    if not yamlload.LIBYAML:
+        notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
+    rendered: list[Document] = []
+    render_errors: list[ScanError] = []
+    plain = inv.files
+    owned: set[FsPath] = set()
+    # Each file's real path once (not once per chart): only charts and kustomizations ask.
+    real = {p: p.resolve() for p in plain} if inv.charts or inv.kustomizations else {}
+    if render.enabled:
+        owned, rendered, render_errors, render_notes = _render_all(inv, plain, real, render)
+        notes += render_notes
+    templates = [c.resolve() / "templates" for c in inv.charts]
+    files: list[Job] = [
+        (
+            str(p),
+            inv.display(p),
+            RENDERED
+            if p in owned
+            else TEMPLATE
+            if any(real[p].is_relative_to(t) for t in templates)
+            else PLAIN,
+        )
+        for p in plain
+    ]
+    namespaces = namespace_prepass(files, config.max_file_size)
+    namespaces.update(namespaces_in(rendered))
+    s = settings_for(config, namespaces, inline=inline, today=today, scopes=scopes)
+    partial = check_files(files, s, jobs)
+    partial.errors.extend(inv.errors)
+    partial.errors.extend(render_errors)
+    rules = rules_of(s)
+    partial.files += len({d.file for d in rendered})
+    check_all(rendered, s, rules, partial)
+    return finish(partial, s, config, baseline, notes)
+
+
+def _render_all(
+    inv: Inventory, plain: list[FsPath], real: Mapping[FsPath, FsPath], opts: RenderOptions
+) -> tuple[set[FsPath], list[Document], list[ScanError], list[str]]:
+    """Render charts and kustomizations; returns the files the renders own, among others."""
+    if not inv.charts and not inv.kustomizations:
+        return set(), [], [], []
+    from deploysafe.inputs import render as r
+
+    docs: list[Document] = []
+    errors: list[ScanError] = []
+    notes: list[str] = []
+    owned: set[FsPath] = set()
+    if inv.charts:
+        engine = r.helm_available()
+        if engine is None:
+            notes.append(
+                "Helm not found (no `helm` binary, no helm-python-sdk): charts were scanned as "
+                "plain files; templates that are not YAML were skipped"
+            )
+        else:
+            for chart in inv.charts:
+                res = r.render_helm(
+                    chart,
+                    inv.root,
+                    values=opts.values,
+                    set_values=opts.set_values,
+                    namespace=opts.namespace,
+                    release_name=opts.release_name,
+                )
+                docs.extend(res.documents)
+                errors.extend(res.errors)
+                owned.update(real[p] for p in plain if real[p].is_relative_to(chart))
+            notes.append(f"rendered {len(inv.charts)} Helm chart(s) with {engine}")
+    roots, patches = _kustomize_roots(inv.kustomizations)
+    if roots:
+        tool = r.kustomize_available()
+        if tool is None:
+            notes.append(
+                "kustomize not found (no `kustomize`, no `kubectl kustomize`): kustomize folders "
+                "were scanned as plain files, without their overlays applied"
+            )
+        else:
+            origins: set[str] = set()
+            for folder in roots:
+                built = r.render_kustomize(folder, inv.root)
+                if built is None:
+                    continue
+                docs.extend(built.documents)
+                errors.extend(built.errors)
+                origins.update(d.file for d in built.documents)
+            # Resources come back through origins; patches and other files that sit in a
+            # kustomization folder are inputs to the build, not objects of their own.
+            folders = {f.resolve() for f in inv.kustomizations}
+            owned.update(
+                real[p]
+                for p in plain
+                if inv.display(p) in origins or real[p].parent in folders or real[p] in patches
+            )
+            notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
+    return {p for p in plain if real[p] in owned}, docs, errors, notes
+
+
+def _kustomize_roots(folders: Sequence[FsPath]) -> tuple[list[FsPath], set[FsPath]]:
+    """Kustomizations no other scanned kustomization builds on (overlays, not bases),
+    and the patch files every kustomization names."""
+    import yaml
+
+    resolved = {f.resolve() for f in folders}
+    referenced: set[FsPath] = set()
+    patches: set[FsPath] = set()
+    for f in folders:
+        for name in KUSTOMIZATION_NAMES:
+            k = f / name
+            if not k.is_file():
+                continue
+            try:
+                data = yaml.safe_load(k.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
+            if not isinstance(data, dict):
+                continue
+            for key in ("resources", "bases", "components"):
+                for entry in data.get(key) or []:
+                    if isinstance(entry, str):
+                        target = (f / entry).resolve()
+                        if target in resolved:
+                            referenced.add(target)
+            for key in ("patches", "patchesStrategicMerge", "patchesJson6902"):
+                for entry in data.get(key) or []:
+                    rel = entry.get("path") if isinstance(entry, dict) else entry
+                    if isinstance(rel, str) and "\n" not in rel:
+                        patches.add((f / rel).resolve())
+    return [f for f in folders if f.resolve() not in referenced], patches

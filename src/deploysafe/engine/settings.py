@@ -1,0 +1,109 @@
+"""Which rules run, with which context: everything a worker needs, small and picklable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+from deploysafe.config import Config, Tenant
+from deploysafe.config.secrets import DEFAULT as DEFAULT_SECRETS
+from deploysafe.config.secrets import SecretsPolicy
+from deploysafe.engine.namespaces import NamespacePolicy
+from deploysafe.model import Document, Level, Severity, Target, Version
+from deploysafe.rules import BY_ID, REGISTRY
+from deploysafe.rules.base import Context, Rule, Scope
+from deploysafe.rules.environment.pss.verdict import active_rules
+
+# What a scan of a repository checks: its files and the objects it deploys.
+REPOSITORY_SCOPES = frozenset({Scope.REPOSITORY, Scope.MANIFESTS})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a worker needs; small and picklable."""
+
+    rule_ids: tuple[str, ...]
+    severities: Mapping[str, Severity]
+    policy: Level
+    pss_version: Version
+    namespaces: Mapping[str, NamespacePolicy]
+    inline: bool
+    annotations: bool
+    max_file_size: int
+    today: dt.date
+    targets: frozenset[Target] = frozenset()  # document types some active rule reads
+    secrets: SecretsPolicy = DEFAULT_SECRETS  # Context.secrets
+    tenant: Tenant | None = None  # Context.tenant
+
+
+def rules_for(
+    config: Config,
+    scopes: frozenset[Scope] = REPOSITORY_SCOPES,
+    only: Collection[str] | None = None,
+) -> tuple[str, ...]:
+    """The rules the policy enables that apply in `scopes` (and are among `only`, if given)."""
+    return tuple(
+        r.id
+        for r in REGISTRY
+        if (config.rules.get(r.id) is None or config.rules[r.id].enabled)
+        and r.applies_to(scopes)
+        and (only is None or r.id in only)
+    )
+
+
+def settings_for(
+    config: Config,
+    namespaces: Mapping[str, NamespacePolicy],
+    *,
+    inline: bool | None = None,
+    annotations: bool | None = None,
+    today: dt.date | None = None,
+    scopes: frozenset[Scope] = REPOSITORY_SCOPES,
+    only: Collection[str] | None = None,
+) -> Settings:
+    rule_ids = rules_for(config, scopes, only)
+    return Settings(
+        rule_ids=rule_ids,
+        severities={rid: s.severity for rid, s in config.rules.items() if s.severity is not None},
+        policy=config.policy,
+        pss_version=config.pss_version,
+        namespaces=namespaces,
+        inline=config.inline_suppressions if inline is None else inline,
+        annotations=config.annotation_suppressions if annotations is None else annotations,
+        max_file_size=config.max_file_size,
+        today=today or dt.date.today(),
+        targets=targets_of(rule_ids),
+        secrets=config.secrets,
+        tenant=config.selected_tenant,
+    )
+
+
+def targets_of(rule_ids: Iterable[str]) -> frozenset[Target]:
+    out = {BY_ID[r].target for r in rule_ids}
+    if Target.KUBERNETES_SET in out:
+        out.add(Target.KUBERNETES)
+    return frozenset(out)
+
+
+def rules_of(s: Settings) -> tuple[Rule, ...]:
+    return tuple(BY_ID[rid] for rid in s.rule_ids)
+
+
+def context_for(doc: Document, s: Settings) -> tuple[Context, bool]:
+    """The doc's context and whether PSS applies (a privileged namespace turns it off)."""
+    ns = doc.namespace
+    policy = s.namespaces.get(ns) if ns else None
+    if policy is not None:
+        if policy.level is None:
+            return Context(s.policy, policy.version, ns, s.secrets, s.tenant), False
+        return Context(policy.level, policy.version, ns, s.secrets, s.tenant), True
+    return Context(s.policy, s.pss_version, ns, s.secrets, s.tenant), True
+
+
+@functools.lru_cache(maxsize=64)
+def active_ids(rule_ids: tuple[str, ...], level: Level, version: Version) -> frozenset[str]:
+    """The PSS rules that judge at `level` and `version` (PSA's overrides applied)."""
+    rules = tuple(BY_ID[r] for r in rule_ids)
+    return frozenset(r.id for r in active_rules(rules, level, version))
