@@ -15,7 +15,6 @@ import datetime as dt
 import fnmatch
 import multiprocessing
 import os
-import subprocess
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,6 +32,7 @@ from deploysafe.engine import (
     settings_for,
     sources,
 )
+from deploysafe.host.git import Git, GitError
 from deploysafe.model import Finding, Practice, Target
 from deploysafe.rules import BY_ID
 
@@ -54,25 +54,12 @@ class Introduced:
 
 def introduced(root: Path, rev: str = "HEAD") -> Iterator[Introduced]:
     """Every blob reachable from `rev`, once, with the oldest commit that added it."""
-    cmd = [
-        "git",
-        "-C",
-        str(root),
-        "-c",
-        "core.quotePath=false",
-        "log",
-        "--reverse",
-        "--raw",
-        "--no-renames",
-        "--no-abbrev",
-        "-z",
-        "--format=%x00commit %H %cs",
-        rev,
-    ]
+    git = Git(root, config=("core.quotePath=false",))
+    args = ("log", "--reverse", "--raw", "--no-renames", "--no-abbrev", "-z")
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise HistoryError(f"cannot run git: {exc}") from None
+        proc = git.popen(*args, "--format=%x00commit %H %cs", rev)
+    except GitError as exc:
+        raise HistoryError(str(exc)) from None
     assert proc.stdout is not None
     seen: set[str] = set()
     commit, date = "", ""
@@ -126,12 +113,10 @@ class _Blobs:
     """One `git cat-file --batch` process: blob id in, content out."""
 
     def __init__(self, root: Path) -> None:
-        self.proc = subprocess.Popen(
-            ["git", "-C", str(root), "cat-file", "--batch"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        try:
+            self.proc = Git(root).popen("cat-file", "--batch", stdin=True, stderr=False)
+        except GitError as exc:
+            raise HistoryError(str(exc)) from None
 
     def read(self, blob: str) -> bytes | None:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -215,12 +200,7 @@ def scan_history(
     worker processes (a bounded number in flight, so memory stays flat); results come back
     in order, so each secret is kept at the first commit that introduced it.
     """
-    check = subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "HEAD"],
-        capture_output=True,
-        check=False,
-    )
-    if check.returncode != 0:
+    if Git(root).out("rev-parse", "--verify", "--quiet", "HEAD") is None:
         raise HistoryError(f"{root} is not a git repository with commits (no HEAD)")
     s = settings_for(config, {}, inline=inline, today=today)
     rule_ids = tuple(
@@ -261,12 +241,7 @@ def scan_history(
             while pending:
                 keep(pending.popleft().result())
     out.files = counter[0]
-    count = subprocess.run(
-        ["git", "-C", str(root), "rev-list", "--count", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    count = Git(root).out("rev-list", "--count", "HEAD") or ""
     notes = [f"git history: {count} commit(s), {out.files} distinct file version(s)"]
     return _finish(out, s, config, baseline, notes)
 

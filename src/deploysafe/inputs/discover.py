@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploysafe.host.git import Git, GitError
 from deploysafe.model import ScanError
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -83,28 +83,16 @@ def _walk(top: Path) -> Iterator[tuple[Path, list[str], dict[str, bool], list[st
 
 def _git_visible(folder: Path) -> set[str] | None:
     """Files git does not ignore under `folder`, or None when it is not in a work tree."""
+    git = Git(folder)
     try:
-        out = subprocess.run(
-            ["git", "-C", str(folder), "ls-files", "-z", "-c", "-o", "--exclude-standard"],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    # A folder the user names explicitly is scanned even when git ignores it as a whole.
-    ignored = subprocess.run(
-        ["git", "-C", str(folder), "check-ignore", "-q", "."],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    if ignored.returncode == 0:
+        listed = git.run("ls-files", "-z", "-c", "-o", "--exclude-standard")
+        # A folder the user names explicitly is scanned even when git ignores it as a whole.
+        if git.run("check-ignore", "-q", ".", check=False).ok:
+            return None
+    except GitError:
         return None
     base = str(folder.resolve())
-    return {os.path.join(base, os.fsdecode(p)) for p in out.stdout.split(b"\0") if p}
+    return {os.path.join(base, os.fsdecode(p)) for p in listed.stdout.split(b"\0") if p}
 
 
 def _excluded(rel: str, patterns: Sequence[str]) -> bool:
