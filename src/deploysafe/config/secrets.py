@@ -10,13 +10,13 @@ secrets:
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploysafe.globs import any_match
 from deploysafe.secrets.detect import Options
 from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
 
@@ -43,10 +43,7 @@ class SecretsPolicy:
     options: Options = field(default_factory=Options)
 
     def excluded(self, file: str) -> bool:
-        return any(
-            fnmatch.fnmatchcase(file, p) or fnmatch.fnmatchcase(file, p.rstrip("/") + "/*")
-            for p in self.exclude
-        )
+        return any_match(file, self.exclude)
 
     def allows(self, manager: str) -> bool:
         return manager in self.managers

@@ -12,11 +12,10 @@ the commit and the file's path in that commit).
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +31,7 @@ from deploysafe.engine import (
     settings_for,
     sources,
 )
+from deploysafe.globs import any_match
 from deploysafe.host.git import Git, GitError
 from deploysafe.model import Finding, Practice, Target
 from deploysafe.rules import BY_ID
@@ -166,7 +166,7 @@ def _batches(root: Path, config: Config, s: Settings, counter: list[int]) -> Ite
     size = 0
     try:
         for item in introduced(root):
-            if (policy is not None and policy.excluded(item.path)) or _excluded(
+            if (policy is not None and policy.excluded(item.path)) or any_match(
                 item.path, config.exclude
             ):
                 continue
@@ -244,14 +244,3 @@ def scan_history(
     count = Git(root).out("rev-list", "--count", "HEAD") or ""
     notes = [f"git history: {count} commit(s), {out.files} distinct file version(s)"]
     return _finish(out, s, config, baseline, notes)
-
-
-def _excluded(path: str, patterns: Sequence[str]) -> bool:
-    parts = path.split("/")
-    for pat in patterns:
-        p = pat.rstrip("/")
-        if fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(path, p + "/*"):
-            return True
-        if "/" not in p and any(fnmatch.fnmatchcase(part, p) for part in parts):
-            return True
-    return False

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploysafe.globs import any_match
 from deploysafe.host.git import Git, GitError
 from deploysafe.model import ScanError
 
@@ -95,17 +95,6 @@ def _git_visible(folder: Path) -> set[str] | None:
     return {os.path.join(base, os.fsdecode(p)) for p in listed.stdout.split(b"\0") if p}
 
 
-def _excluded(rel: str, patterns: Sequence[str]) -> bool:
-    for pat in patterns:
-        p = pat.rstrip("/")
-        if fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p + "/*"):
-            return True
-        # A bare name ("vendor") matches that folder or file anywhere.
-        if "/" not in p and any(fnmatch.fnmatchcase(part, p) for part in rel.split("/")):
-            return True
-    return False
-
-
 def discover(
     paths: Iterable[Path],
     root: Path,
@@ -132,7 +121,7 @@ def discover(
                 n
                 for n in dirnames
                 if n not in SKIP_DIRS
-                and not _excluded(f"{rel_dir}/{n}".removeprefix("./"), exclude)
+                and not any_match(f"{rel_dir}/{n}".removeprefix("./"), exclude)
             ]
             for n in links:  # folder symlinks are not followed; say so when they leave
                 _outside_link(inv, d / n, tree)
@@ -183,7 +172,7 @@ def _add_file(
     if not every and not f.name.endswith(YAML_SUFFIXES):
         return
     rel = inv.display(f)
-    if _excluded(rel, exclude):
+    if any_match(rel, exclude):
         return
     if is_link is None:
         is_link = f.is_symlink()
