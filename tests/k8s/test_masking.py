@@ -9,7 +9,7 @@ SECRET = {
     "apiVersion": "v1",
     "kind": "Secret",
     "metadata": {"name": "db"},
-    "data": {"password": "aHVudGVyMg=="},
+    "data": {"password": "example-stored"},
     "stringData": {"token": "hunter2"},
 }
 
@@ -27,15 +27,15 @@ def test_masked_keeps_a_changing_marker() -> None:
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "db"},
-        "data": {"password": "<masked> sha256:b073aefd7c92"},
+        "data": {"password": "<masked> sha256:f337b7c8e9d0"},
         "stringData": {"token": "<masked> sha256:f52fbd32b2b3"},
     }
-    config_map = {"kind": "ConfigMap", "data": {"password": "visible"}}
+    config_map = {"kind": "ConfigMap", "data": {"password": "example-shown"}}
     assert masked(config_map) is config_map
 
 
 def test_drift_masks_the_same_objects() -> None:
-    live = {**SECRET, "data": {"password": "b3RoZXI="}, "stringData": {"token": "other"}}
+    live = {**SECRET, "data": {"password": "example-live"}, "stringData": {"token": "other"}}
     assert list(field_diffs(SECRET, live)) == [
         FieldDiff("/data/password", "<masked>", "<masked>"),
         FieldDiff("/stringData/token", "<masked>", "<masked>"),
