@@ -120,10 +120,6 @@ class DeployedRef:
     source: str  # where it came from, for messages: "CI_COMMIT_TAG", "the checked-out branch"
     tags: tuple[str, ...] = ()  # every tag at a detached HEAD, when a tag was the answer
 
-    @property
-    def from_detached_tag(self) -> bool:
-        return bool(self.tags)
-
 
 def deployed_ref(git: Git, environ: Mapping[str, str], explicit: str | None = None) -> DeployedRef:
     """The ref being deployed from the checkout `git` runs in: `explicit` (a full ref, or a
