@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from deploysafe.cli.main import main
 from deploysafe.config.source import SignedBy, SourcePolicy
 from deploysafe.gitops.verify import normalize_remote, verify
-from deploysafe.host.ci import detect
+from tests.support.ci_events import pull_request_event
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("git") and shutil.which("gpg") and shutil.which("ssh-keygen")),
@@ -428,128 +428,12 @@ def test_unconfigured_checks_are_skipped(repo: Repo) -> None:
 # ---------------------------------------------------------------- CI context
 
 
-def _payload(tmp_path: Path, head: str | None, base: str = "acme/shop") -> str:
-    pr = {
-        "number": 7,
-        "head": {"repo": None if head is None else {"full_name": head}},
-        "base": {"repo": {"full_name": base}},
-    }
-    path = tmp_path / "event.json"
-    path.write_text(json.dumps({"pull_request": pr}), encoding="utf-8")
-    return str(path)
-
-
-@pytest.mark.parametrize("event", ["pull_request", "pull_request_target"])
-def test_github_fork_pull_request(tmp_path: Path, event: str) -> None:
-    env = {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": event,
-        "GITHUB_EVENT_PATH": _payload(tmp_path, "mallory/shop"),
-    }
-    ctx = detect(env)
-    assert (ctx.trusted, ctx.reason) == (False, f"{event} #7 from the fork mallory/shop")
-
-
-def test_github_same_repository_and_deleted_fork(tmp_path: Path) -> None:
-    same = detect(
-        {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_EVENT_NAME": "pull_request",
-            "GITHUB_EVENT_PATH": _payload(tmp_path, "Acme/Shop"),
-        }
-    )
-    assert (same.trusted, same.reason) == (True, "pull_request #7 from a branch of acme/shop")
-    gone = detect(
-        {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_EVENT_NAME": "pull_request_target",
-            "GITHUB_EVENT_PATH": _payload(tmp_path, None),
-        }
-    )
-    assert not gone.trusted and "deleted fork" in gone.reason
-
-
-def test_github_workflow_run_from_fork(tmp_path: Path) -> None:
-    path = tmp_path / "run.json"
-    path.write_text(
-        json.dumps(
-            {
-                "workflow_run": {"head_repository": {"full_name": "mallory/shop"}},
-                "repository": {"full_name": "acme/shop"},
-            }
-        )
-    )
-    ctx = detect(
-        {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_EVENT_NAME": "workflow_run",
-            "GITHUB_EVENT_PATH": str(path),
-        }
-    )
-    assert (ctx.trusted, ctx.reason) == (
-        False,
-        "workflow_run started by a run in the fork mallory/shop",
-    )
-
-
-def test_github_unreadable_payload(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    ctx = detect(
-        {
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_EVENT_NAME": "pull_request",
-            "GITHUB_EVENT_PATH": str(bad),
-        }
-    )
-    assert not ctx.trusted and ctx.reason.startswith(f"cannot read the pull_request payload {bad}")
-
-
-def test_github_push_is_trusted() -> None:
-    ctx = detect({"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push"})
-    assert (ctx.trusted, ctx.reason) == (True, "GitHub Actions push event")
-
-
-def test_gitlab_contexts() -> None:
-    fork = detect(
-        {
-            "GITLAB_CI": "true",
-            "CI_PIPELINE_SOURCE": "merge_request_event",
-            "CI_MERGE_REQUEST_IID": "12",
-            "CI_PROJECT_ID": "100",
-            "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "999",
-            "CI_MERGE_REQUEST_SOURCE_PROJECT_PATH": "mallory/shop",
-            "CI_COMMIT_REF_PROTECTED": "false",
-        }
-    )
-    assert (fork.trusted, fork.reason) == (
-        False,
-        "merge request !12 from another project (mallory/shop)",
-    )
-    unprotected = detect(
-        {"GITLAB_CI": "true", "CI_COMMIT_REF_NAME": "feature", "CI_COMMIT_REF_PROTECTED": "false"}
-    )
-    assert (unprotected.trusted, unprotected.reason) == (
-        False,
-        "pipeline for 'feature', which is not a protected ref",
-    )
-    protected = detect(
-        {
-            "GITLAB_CI": "true",
-            "CI_COMMIT_REF_NAME": "main",
-            "CI_COMMIT_REF_PROTECTED": "true",
-            "CI_PROJECT_PATH": "acme/shop",
-        }
-    )
-    assert protected.trusted
-
-
 def test_ci_context_fails_verify(repo: Repo, keys: Keys, tmp_path: Path) -> None:
     repo.commit(keys.alice)
     env = {
         "GITHUB_ACTIONS": "true",
         "GITHUB_EVENT_NAME": "pull_request_target",
-        "GITHUB_EVENT_PATH": _payload(tmp_path, "mallory/shop"),
+        "GITHUB_EVENT_PATH": pull_request_event(tmp_path, "mallory/shop"),
         "GITHUB_REF": "refs/heads/main",
     }
     result = verify(repo.path, policy(keys), environ=env)

@@ -23,6 +23,7 @@ from deploysafe.ci import commands, yamlci
 from deploysafe.ci.yamlci import CiDocument, Scalar
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.model import Document, Path, ScanError, Target, Violation
+from deploysafe.secrets.names import CI_VARIABLE_REFERENCE
 from deploysafe.yamlload import YamlProblem
 
 KEYWORDS = frozenset(
@@ -386,10 +387,6 @@ def schedule_only(job: Job) -> bool:
     return isinstance(refs, list) and refs == ["schedules"]
 
 
-_SECRET_VAR = re.compile(
-    r"\$\{?([A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE_KEY|API_KEY|ACCESS_KEY|"
-    r"CREDENTIALS?|KUBECONFIG|KUBE_CONFIG|AUTH)[A-Z0-9_]*)\}?"
-)
 _PREDEFINED = frozenset({"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_JOB_JWT", "CI_JOB_JWT_V2"})
 
 
@@ -398,7 +395,7 @@ def secrets_used(job: Job) -> list[str]:
     variables = job.data.get("variables")
     values = variables.values() if isinstance(variables, dict) else ()
     text = "\n".join([job.script, *(str(v) for v in values)])
-    names = {m.group(1) for m in _SECRET_VAR.finditer(text)} - _PREDEFINED
+    names = {m.group(1) for m in CI_VARIABLE_REFERENCE.finditer(text)} - _PREDEFINED
     if "secrets" in job.data or "id_tokens" in job.data:
         names.add("secrets:" if "secrets" in job.data else "id_tokens:")
     return sorted(names)

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe.gitops.manifests import Key, key_of, objects_in
+from deploysafe.k8s.masking import MASK, SECRET_FIELDS, is_secret
 from deploysafe.k8s.pods import as_list, as_map
 from deploysafe.k8s.tenancy import Tenant
 from deploysafe.model import Document, pointer
 
-MASK = "<masked>"
 _SHOW = 200  # characters of a value shown; an image with its digest fits
 
 
@@ -125,7 +125,7 @@ def field_diffs(
             yield FieldDiff(pointer(path), _show(want, secret), _show(have, secret))
             return
         for k, v in want.items():
-            sub = secret or (len(path) == 0 and k in ("data", "stringData") and _is_secret(want))
+            sub = secret or (len(path) == 0 and k in SECRET_FIELDS and is_secret(want))
             if k not in have:
                 if v is None or v == {} or v == []:
                     continue  # an empty value the API server drops
@@ -142,13 +142,10 @@ def field_diffs(
         yield FieldDiff(pointer(path), _show(want, secret), _show(have, secret))
 
 
-def _is_secret(data: Mapping[str, Any]) -> bool:
-    return data.get("kind") == "Secret" and data.get("apiVersion") == "v1"
-
-
 def _as_stored(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A Secret's stringData as the API server stores it (base64 in data)."""
-    if not _is_secret(data) or not isinstance(data.get("stringData"), dict):
+    """A core Secret's stringData as the API server stores it (base64 in data)."""
+    core = is_secret(data) and data.get("apiVersion") == "v1"
+    if not core or not isinstance(data.get("stringData"), dict):
         return data
     out = dict(data)
     merged = dict(as_map(out.get("data")))

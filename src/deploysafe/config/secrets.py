@@ -10,7 +10,6 @@ secrets:
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 from deploysafe.config.reader import Reader
 from deploysafe.errors import ConfigError
+from deploysafe.globs import any_match
 from deploysafe.model import Path
 from deploysafe.secrets import gitleaks
 from deploysafe.secrets.detect import Options
@@ -47,10 +47,7 @@ class SecretsPolicy:
     options: Options = field(default_factory=Options)
 
     def excluded(self, file: str) -> bool:
-        return any(
-            fnmatch.fnmatchcase(file, p) or fnmatch.fnmatchcase(file, p.rstrip("/") + "/*")
-            for p in self.exclude
-        )
+        return any_match(file, self.exclude)
 
     def allows(self, manager: str) -> bool:
         return manager in self.managers

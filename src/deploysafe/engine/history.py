@@ -12,12 +12,10 @@ the commit and the file's path in that commit).
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import multiprocessing
 import os
-import subprocess
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +23,8 @@ from pathlib import Path
 from deploysafe.config import Config
 from deploysafe.engine import Report, Scope, Settings, check_documents, settings_for, sources
 from deploysafe.errors import UsageError
+from deploysafe.globs import any_match
+from deploysafe.host.git import Git, GitError
 from deploysafe.model import Finding
 
 
@@ -43,25 +43,12 @@ class Introduced:
 
 def introduced(root: Path, rev: str = "HEAD") -> Iterator[Introduced]:
     """Every blob reachable from `rev`, once, with the oldest commit that added it."""
-    cmd = [
-        "git",
-        "-C",
-        str(root),
-        "-c",
-        "core.quotePath=false",
-        "log",
-        "--reverse",
-        "--raw",
-        "--no-renames",
-        "--no-abbrev",
-        "-z",
-        "--format=%x00commit %H %cs",
-        rev,
-    ]
+    git = Git(root, config=("core.quotePath=false",))
+    args = ("log", "--reverse", "--raw", "--no-renames", "--no-abbrev", "-z")
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise HistoryError(f"cannot run git: {exc}") from None
+        proc = git.popen(*args, "--format=%x00commit %H %cs", rev)
+    except GitError as exc:
+        raise HistoryError(str(exc)) from None
     assert proc.stdout is not None
     seen: set[str] = set()
     commit, date = "", ""
@@ -115,12 +102,10 @@ class _Blobs:
     """One `git cat-file --batch` process: blob id in, content out."""
 
     def __init__(self, root: Path) -> None:
-        self.proc = subprocess.Popen(
-            ["git", "-C", str(root), "cat-file", "--batch"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        try:
+            self.proc = Git(root).popen("cat-file", "--batch", stdin=True, stderr=False)
+        except GitError as exc:
+            raise HistoryError(str(exc)) from None
 
     def read(self, blob: str) -> bytes | None:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -170,7 +155,7 @@ def _batches(root: Path, config: Config, s: Settings, counter: list[int]) -> Ite
     size = 0
     try:
         for item in introduced(root):
-            if policy.excluded(item.path) or _excluded(item.path, config.exclude):
+            if policy.excluded(item.path) or any_match(item.path, config.exclude):
                 continue
             raw = blobs.read(item.blob)
             if raw is None or b"\0" in raw[:8192] or len(raw) > config.max_file_size:
@@ -202,12 +187,7 @@ def scan_history(
     worker processes (a bounded number in flight, so memory stays flat); results come back
     in order, so each secret is kept at the first commit that introduced it.
     """
-    check = subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "HEAD"],
-        capture_output=True,
-        check=False,
-    )
-    if check.returncode != 0:
+    if Git(root).out("rev-parse", "--verify", "--quiet", "HEAD") is None:
         raise HistoryError(f"{root} is not a git repository with commits (no HEAD)")
     s = settings_for(config, {}, inline=inline, today=today, scopes=frozenset({Scope.HISTORY}))
     found: list[Finding] = []
@@ -240,22 +220,6 @@ def scan_history(
                     keep(pending.popleft().result())
             while pending:
                 keep(pending.popleft().result())
-    count = subprocess.run(
-        ["git", "-C", str(root), "rev-list", "--count", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    count = Git(root).out("rev-list", "--count", "HEAD") or ""
     notes = [f"git history: {count} commit(s), {counter[0]} distinct file version(s)"]
     return Report.of(found, (), notes=notes, fail_on=config.fail_on, files=counter[0])
-
-
-def _excluded(path: str, patterns: Sequence[str]) -> bool:
-    parts = path.split("/")
-    for pat in patterns:
-        p = pat.rstrip("/")
-        if fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(path, p + "/*"):
-            return True
-        if "/" not in p and any(fnmatch.fnmatchcase(part, p) for part in parts):
-            return True
-    return False

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from deploysafe import globs
 from deploysafe.config import Exception_
 from deploysafe.model import Finding, Suppression
 
@@ -108,7 +109,8 @@ def config_waiver(
     for e in exceptions:
         if e.rule not in ("*", rule_id):
             continue
-        if not fnmatch.fnmatchcase(file, e.file) or not fnmatch.fnmatchcase(resource, e.resource):
+        # The file is a path glob (globs.py); the resource, Kind/namespace/name, is not a path.
+        if not globs.matches(file, e.file) or not fnmatch.fnmatchcase(resource, e.resource):
             continue
         return Waiver(frozenset({e.rule}), e.reason, e.expires, "config")
     return None

@@ -9,14 +9,13 @@ it and the caller decides whether to re-apply on the new head.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploysafe.errors import InputError
 from deploysafe.gitops.environments import Signing, Target
+from deploysafe.host.git import Git, GitError, Result
 
 IDENTITY = ("deploysafe", "deploysafe@localhost")
 TIMEOUT = 120  # seconds per git command (a network fetch or push)
@@ -47,47 +46,30 @@ class EnvRepo:
 
     # ------------------------------------------------------------ running git
 
-    def _env(self, index: Path | None = None) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            GIT_DIR=str(self.git_dir),
-            GIT_TERMINAL_PROMPT="0",
-            GIT_AUTHOR_NAME=IDENTITY[0],
-            GIT_AUTHOR_EMAIL=IDENTITY[1],
-            GIT_COMMITTER_NAME=IDENTITY[0],
-            GIT_COMMITTER_EMAIL=IDENTITY[1],
-        )
-        for var in ("GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
-            env.pop(var, None)
-        if index is not None:
-            env["GIT_INDEX_FILE"] = str(index)
-        return env
-
     def git(
         self,
         *args: str,
         input: bytes | None = None,
         index: Path | None = None,
+        config: tuple[str, ...] = (),
         check: bool = True,
-    ) -> subprocess.CompletedProcess[bytes]:
-        argv = ["git", "-c", "core.hooksPath=/dev/null", *args]
+    ) -> Result:
+        env = {
+            "GIT_DIR": str(self.git_dir),
+            "GIT_AUTHOR_NAME": IDENTITY[0],
+            "GIT_AUTHOR_EMAIL": IDENTITY[1],
+            "GIT_COMMITTER_NAME": IDENTITY[0],
+            "GIT_COMMITTER_EMAIL": IDENTITY[1],
+        }
+        if index is not None:
+            env["GIT_INDEX_FILE"] = str(index)
+        git = Git(env=env, config=("core.hooksPath=/dev/null", *config), timeout=TIMEOUT)
         try:
-            proc = subprocess.run(
-                argv,
-                input=input,
-                capture_output=True,
-                env=self._env(index),
-                timeout=TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise EnvRepoError(
-                f"{self.where}: `git {args[0]}` did not finish in {TIMEOUT} s"
-            ) from None
-        except OSError as exc:
-            raise EnvRepoError(f"cannot run git: {exc.strerror or exc}") from None
-        if check and proc.returncode != 0:
-            raise EnvRepoError(f"{self.where}: git {args[0]} failed: {_stderr(proc)}")
+            proc = git.run(*args, input=input, check=False)
+        except GitError as exc:  # did not start or did not finish
+            raise EnvRepoError(f"{self.where}: {exc}") from None
+        if check and not proc.ok:
+            raise EnvRepoError(f"{self.where}: git {args[0]} failed: {proc.problem()}")
         return proc
 
     # ------------------------------------------------------------ reading
@@ -104,7 +86,7 @@ class EnvRepo:
         proc = self.git("ls-remote", "origin", ref, check=False)
         if proc.returncode != 0:
             raise EnvRepoError(
-                f"cannot read the environment repository {self.where}: {_stderr(proc)}"
+                f"cannot read the environment repository {self.where}: {proc.problem()}"
             )
         for line in proc.stdout.decode(errors="replace").splitlines():
             sha, _, name = line.partition("\t")
@@ -185,7 +167,7 @@ class EnvRepo:
             exists = self.git("cat-file", "-e", f"{commit}:{path}", check=False)
             if exists.returncode == 0:
                 raise EnvRepoError(
-                    f"{self.where}: cannot read {path} at {commit[:12]}: {_stderr(proc)}"
+                    f"{self.where}: cannot read {path} at {commit[:12]}: {proc.problem()}"
                 )
             return None
         return proc.stdout
@@ -245,19 +227,19 @@ class EnvRepo:
         args = ["commit-tree", tree]
         if parent is not None:
             args += ["-p", parent]
-        config: list[str] = []
+        config: tuple[str, ...] = ()
         if sign is None:
             args.append("--no-gpg-sign")
         elif sign.gpg_key:
-            config = ["-c", "gpg.format=openpgp"]
+            config = ("gpg.format=openpgp",)
             args.append(f"-S{sign.gpg_key}")
         else:
-            config = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={sign.ssh_key}"]
+            config = ("gpg.format=ssh", f"user.signingkey={sign.ssh_key}")
             args.append("-S")
-        proc = self.git(*config, *args, input=message.encode(), check=False)
+        proc = self.git(*args, input=message.encode(), config=config, check=False)
         if proc.returncode != 0:
             what = f"sign the release commit with {sign.describe()}" if sign else "commit"
-            raise EnvRepoError(f"cannot {what}: {_stderr(proc)}")
+            raise EnvRepoError(f"cannot {what}: {proc.problem()}")
         return proc.stdout.decode().strip()
 
     def _hash_objects(self, contents: Sequence[bytes], scratch: Path) -> list[str]:
@@ -283,10 +265,4 @@ class EnvRepo:
         now = self.remote_head()
         if now != expected:
             return False  # someone else's release landed first
-        raise EnvRepoError(f"cannot push to {self.where}: {_stderr(proc)}")
-
-
-def _stderr(proc: subprocess.CompletedProcess[bytes]) -> str:
-    text = (proc.stderr or b"").decode(errors="replace").strip()
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("hint:")]
-    return " / ".join(lines[-3:]) or f"exit status {proc.returncode}"
+        raise EnvRepoError(f"cannot push to {self.where}: {proc.problem()}")

@@ -18,6 +18,7 @@ import yaml
 
 from deploysafe.errors import InputError
 from deploysafe.inputs.documents import load_kubernetes
+from deploysafe.k8s.masking import masked
 from deploysafe.k8s.tenancy import Tenant, api_group, cluster_scoped
 from deploysafe.model import Document
 
@@ -26,7 +27,6 @@ HEADER = (
     "# Written by deploysafe: every file in this folder is a release. Do not edit by hand;\n"
     "# change the source and run `deploysafe deploy`, or `deploysafe rollback`.\n"
 )
-MASK = "<masked>"
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -174,21 +174,6 @@ class Change:
             **self.key.to_json(),
             "diff": list(self.diff),
         }
-
-
-def masked(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Secret values replaced by a marker that still changes when the value does."""
-    if data.get("kind") != "Secret":
-        return data
-    out = dict(data)
-    for field in ("data", "stringData"):
-        values = out.get(field)
-        if isinstance(values, dict):
-            out[field] = {
-                k: f"{MASK} sha256:{hashlib.sha256(str(v).encode()).hexdigest()[:12]}"
-                for k, v in values.items()
-            }
-    return out
 
 
 def diff(

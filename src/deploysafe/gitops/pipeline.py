@@ -9,6 +9,7 @@ ours), and stops with a clear message otherwise. Nothing is ever force-pushed.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +25,6 @@ from deploysafe.gitops.envrepo import CommitInfo, EnvRepo, EnvRepoError
 from deploysafe.gitops.record import (
     Record,
     RecordError,
-    ci_context,
     dumps,
     now,
     parse,
@@ -42,9 +42,10 @@ from deploysafe.gitops.stages import (
     Stage,
     StageResult,
     TenantStage,
-    git_out,
 )
 from deploysafe.gitops.verifystage import VerifyStage
+from deploysafe.host.ci import runner
+from deploysafe.host.git import Git
 
 MAX_ATTEMPTS = 5
 
@@ -222,7 +223,7 @@ def build_record(
 ) -> dict[str, Any]:
     env = run.env
     data = _data(results)
-    ci = ci_context()
+    ci = runner(os.environ)
     record: dict[str, Any] = {
         "schema": 1,
         "release": release_id(env.name, number),
@@ -231,8 +232,8 @@ def build_record(
         "tenant": env.tenant.name,
         "action": action,
         "time": now(),
-        "actor": ci["actor"],
-        "ci": {"system": ci["system"], "run": ci["run"]},
+        "actor": ci.actor,
+        "ci": {"system": ci.system, "run": ci.run},
         "source": run.source,
         "rendered": {**run.rendered, "files": sorted(run.files)},
         "scan": data.get("scan"),
@@ -343,7 +344,7 @@ def forward_only(run: Run) -> Compatible:
             )
         if theirs == ours:
             return None
-        if git_out(run.root, "merge-base", "--is-ancestor", theirs, ours) is not None:
+        if Git(run.root).out("merge-base", "--is-ancestor", theirs, ours) is not None:
             return None
         return (
             f"release {newer.release} (source {theirs[:12]}) landed while this deploy ran, and "

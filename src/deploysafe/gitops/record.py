@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -137,31 +136,3 @@ def parse(raw: bytes, environment: str, where: str) -> Record:
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def ci_context(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Who and what ran the release, from the CI system's variables (or the local user)."""
-    env = os.environ if environ is None else environ
-    if env.get("GITHUB_ACTIONS") == "true":
-        run = None
-        if env.get("GITHUB_RUN_ID"):
-            server = env.get("GITHUB_SERVER_URL", "https://github.com")
-            run = f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env['GITHUB_RUN_ID']}"
-        return {"actor": env.get("GITHUB_ACTOR", "unknown"), "system": "github-actions", "run": run}
-    if env.get("GITLAB_CI") == "true":
-        return {
-            "actor": env.get("GITLAB_USER_LOGIN", "unknown"),
-            "system": "gitlab-ci",
-            "run": env.get("CI_PIPELINE_URL"),
-        }
-    user = env.get("USER") or env.get("LOGNAME") or env.get("USERNAME") or _login()
-    return {"actor": user, "system": "local", "run": None}
-
-
-def _login() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no passwd entry (some containers)
-        return "unknown"

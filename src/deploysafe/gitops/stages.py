@@ -21,6 +21,8 @@ from deploysafe.config import Config
 from deploysafe.engine import TOOL_KINDS, RenderOptions, Report, Scope, check_documents, scan
 from deploysafe.gitops import manifests
 from deploysafe.gitops.environments import Environment, GateTest
+from deploysafe.host.ci import deployed_ref
+from deploysafe.host.git import Git
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.k8s.tenancy import select
 from deploysafe.model import Document, Finding
@@ -28,7 +30,6 @@ from deploysafe.rules.gitops import TENANCY_RULES
 
 Progress = Callable[[str], None]
 OUTPUT_TAIL = 40  # lines of a failed test's output shown
-_GIT_TIMEOUT = 60
 
 
 @dataclass(slots=True)
@@ -79,34 +80,20 @@ def _result(
 # ---------------------------------------------------------------- source checkout
 
 
-def git_out(root: Path, *args: str) -> str | None:
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def source_info(root: Path) -> dict[str, Any]:
-    ref = os.environ.get("GITHUB_REF") or git_out(root, "symbolic-ref", "-q", "HEAD")
-    if not ref and os.environ.get("CI_COMMIT_REF_NAME"):
-        ref = f"refs/heads/{os.environ['CI_COMMIT_REF_NAME']}"
+def source_info(root: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Where the release comes from: origin, commit and the deployed ref (the same answer
+    `deploysafe verify` checks)."""
+    git = Git(root)
     return {
-        "repo": git_out(root, "remote", "get-url", "origin"),
-        "commit": git_out(root, "rev-parse", "--verify", "HEAD^{commit}"),
-        "ref": ref or None,
+        "repo": git.out("remote", "get-url", "origin"),
+        "commit": git.out("rev-parse", "--verify", "HEAD^{commit}"),
+        "ref": deployed_ref(git, environ).ref,
     }
 
 
 def uncommitted(root: Path) -> list[str] | None:
     """Changes in the checkout that are not in HEAD (None: not a git checkout)."""
-    status = git_out(root, "status", "--porcelain", "--untracked-files=all")
+    status = Git(root).out("status", "--porcelain", "--untracked-files=all")
     if status is None:
         return None
     return [line for line in status.splitlines() if line.strip()]

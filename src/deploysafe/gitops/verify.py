@@ -27,14 +27,16 @@ import tempfile
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from deploysafe.config.source import SignedBy, SourcePolicy
 from deploysafe.host import ci as runtime
+from deploysafe.host.ci import DeployedRef, deployed_ref
+from deploysafe.host.git import Git, Result
 
-GIT_TIMEOUT = 60
+GPG_TIMEOUT = 60
 _SHORT = 12
 _MAX_LISTED = 3
 
@@ -63,6 +65,7 @@ class VerifyResult:
     checkout: str
     head: str | None
     checks: tuple[Check, ...]
+    ref: str | None = None  # the deployed ref, as checked (None: detached, no tag)
 
     @property
     def ok(self) -> bool:
@@ -82,63 +85,10 @@ class VerifyResult:
         }
 
 
-# ---------------------------------------------------------------- git
-
-
-@dataclass(frozen=True, slots=True)
-class _Git:
-    checkout: Path
-    env: Mapping[str, str]
-    config: tuple[str, ...] = ()
-
-    def run(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        cmd = ["git", "-c", f"safe.directory={self.checkout}", *self._config(), *args]
-        proc = subprocess.run(
-            cmd,
-            cwd=self.checkout,
-            env=dict(self.env),
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise _GitError(proc.stderr.strip().splitlines()[-1:] or [f"git {args[0]} failed"])
-        return proc
-
-    def _config(self) -> list[str]:
-        out: list[str] = []
-        for c in self.config:
-            out += ["-c", c]
-        return out
-
-    def out(self, *args: str) -> str | None:
-        proc = self.run(*args)
-        return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-# Private to this module: only `_Git.run(check=True)` raises it, and no caller asks for that.
-class _GitError(Exception):
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__(lines[0] if lines else "git failed")
-
-
-def _base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A clean environment for git: no user or system config, no prompts, C messages."""
+def _gpg_env(home: Path) -> dict[str, str]:
+    """gpg's environment: this keyring only, C messages (parsed), nothing from GNUPG*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GNUPG"))}
-    env.update(
-        {
-            "LANG": "C",
-            "LC_ALL": "C",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_TERMINAL_PROMPT": "0",
-        }
-    )
-    if extra:
-        env.update(extra)
+    env.update(LC_ALL="C", GNUPGHOME=str(home))
     return env
 
 
@@ -177,7 +127,7 @@ def _local(path: str) -> str:
     return p.removesuffix(".git") if p.endswith(".git") else p
 
 
-def check_origin(git: _Git, repos: Sequence[str]) -> Check:
+def check_origin(git: Git, repos: Sequence[str]) -> Check:
     if not repos:
         return Check("origin", True, "not configured (source.repos): any origin", skipped=True)
     url = git.out("config", "--get", "remote.origin.url")
@@ -197,53 +147,24 @@ def check_origin(git: _Git, repos: Sequence[str]) -> Check:
 # ---------------------------------------------------------------- ref
 
 
-def current_ref(
-    git: _Git, explicit: str | None, environ: Mapping[str, str]
-) -> tuple[str | None, str]:
-    """The ref being deployed, and where that came from."""
-    if explicit:
-        if explicit.startswith("refs/"):
-            return explicit, "--ref"
-        full = git.out("rev-parse", "--symbolic-full-name", explicit)
-        if full and full.startswith("refs/"):
-            return full, "--ref"
-        return f"refs/heads/{explicit}", "--ref"
-    if environ.get("GITHUB_ACTIONS") == "true" and environ.get("GITHUB_REF"):
-        return environ["GITHUB_REF"], "GITHUB_REF"
-    if environ.get("GITLAB_CI") == "true":
-        if environ.get("CI_COMMIT_TAG"):
-            return f"refs/tags/{environ['CI_COMMIT_TAG']}", "CI_COMMIT_TAG"
-        if environ.get("CI_MERGE_REQUEST_REF_PATH"):
-            return environ["CI_MERGE_REQUEST_REF_PATH"], "CI_MERGE_REQUEST_REF_PATH"
-        if environ.get("CI_COMMIT_BRANCH"):
-            return f"refs/heads/{environ['CI_COMMIT_BRANCH']}", "CI_COMMIT_BRANCH"
-    branch = git.out("symbolic-ref", "-q", "HEAD")
-    if branch:
-        return branch, "the checked-out branch"
-    tags = git.out("for-each-ref", "--points-at", "HEAD", "--format=%(refname)", "refs/tags")
-    if tags:
-        return tags.splitlines()[0], "a tag at the detached HEAD"
-    return None, "detached HEAD"
+def chosen_ref(deployed: DeployedRef, refs: Sequence[str]) -> str | None:
+    """The deployed ref; of several tags at a detached HEAD, the first the policy allows."""
+    for tag in deployed.tags:
+        if any(fnmatch.fnmatchcase(tag, p) for p in refs):
+            return tag
+    return deployed.ref
 
 
-def check_ref(
-    git: _Git, refs: Sequence[str], head: str, explicit: str | None, environ: Mapping[str, str]
-) -> Check:
+def check_ref(git: Git, refs: Sequence[str], head: str, deployed: DeployedRef) -> Check:
     if not refs:
         return Check("ref", True, "not configured (source.refs): any ref", skipped=True)
-    ref, how = current_ref(git, explicit, environ)
+    ref, how = chosen_ref(deployed, refs), deployed.source
     if ref is None:
         return Check(
             "ref",
             False,
             f"HEAD {head[:_SHORT]} is detached and no tag points at it; name the ref with --ref",
         )
-    if ref.startswith("refs/tags/") and how == "a tag at the detached HEAD":
-        tags = git.out("for-each-ref", "--points-at", "HEAD", "--format=%(refname)", "refs/tags")
-        for tag in (tags or "").splitlines():
-            if any(fnmatch.fnmatchcase(tag, p) for p in refs):
-                ref = tag
-                break
     if not any(fnmatch.fnmatchcase(ref, p) for p in refs):
         return Check(
             "ref", False, f"{ref} (from {how}) is not an allowed ref (allowed: {', '.join(refs)})"
@@ -255,7 +176,7 @@ def check_ref(
     return Check("ref", True, f"{ref} is allowed and is HEAD{where}")
 
 
-def _resolve_ref(git: _Git, ref: str) -> str | None:
+def _resolve_ref(git: Git, ref: str) -> str | None:
     candidates = [ref]
     if ref.startswith("refs/heads/"):
         candidates.append("refs/remotes/origin/" + ref.removeprefix("refs/heads/"))
@@ -297,14 +218,14 @@ def _keyring(signed_by: SignedBy) -> Iterator[_Keyring]:
     home = Path(tempfile.mkdtemp(prefix="ds-gpg-"))
     home.chmod(0o700)
     ring.home = home
-    env = _base_env({"GNUPGHOME": str(home)})
+    env = _gpg_env(home)
     try:
         imp = subprocess.run(
             ["gpg", "--batch", "--no-tty", "--import", str(signed_by.gpg_keys)],
             env=env,
             capture_output=True,
             text=True,
-            timeout=GIT_TIMEOUT,
+            timeout=GPG_TIMEOUT,
             check=False,
         )
         listing = subprocess.run(
@@ -312,7 +233,7 @@ def _keyring(signed_by: SignedBy) -> Iterator[_Keyring]:
             env=env,
             capture_output=True,
             text=True,
-            timeout=GIT_TIMEOUT,
+            timeout=GPG_TIMEOUT,
             check=False,
         )
         ring.keys = _parse_keys(listing.stdout)
@@ -325,7 +246,7 @@ def _keyring(signed_by: SignedBy) -> Iterator[_Keyring]:
             ["gpgconf", "--homedir", str(home), "--kill", "all"],
             env=env,
             capture_output=True,
-            timeout=GIT_TIMEOUT,
+            timeout=GPG_TIMEOUT,
             check=False,
         )
         shutil.rmtree(home, ignore_errors=True)
@@ -363,7 +284,7 @@ class CommitCheck:
     reason: str
 
 
-def _signature_kind(git: _Git, sha: str) -> str | None:
+def _signature_kind(git: Git, sha: str) -> str | None:
     raw = git.out("cat-file", "commit", sha) or ""
     header = raw.split("\n\n", 1)[0]
     m = re.search(r"^gpgsig(?:-sha256)? (-----BEGIN [A-Z ]+-----)", header, re.MULTILINE)
@@ -386,7 +307,7 @@ def _status(stderr: str) -> dict[str, list[str]]:
     return out
 
 
-def check_commit(git: _Git, sha: str, signed_by: SignedBy, ring: _Keyring) -> CommitCheck:
+def check_commit(git: Git, sha: str, signed_by: SignedBy, ring: _Keyring) -> CommitCheck:
     short = sha[:_SHORT]
     kind = _signature_kind(git, sha)
     if kind is None:
@@ -399,7 +320,7 @@ def check_commit(git: _Git, sha: str, signed_by: SignedBy, ring: _Keyring) -> Co
         return CommitCheck(sha, False, f"{short} is GPG-signed but no gpg keys are accepted")
     if kind == "gpg" and ring.problem:
         return CommitCheck(sha, False, f"{short}: {ring.problem}")
-    proc = git.run("verify-commit", "--raw", sha)
+    proc = git.run("verify-commit", "--raw", sha, check=False)
     if kind == "ssh":
         log = git.out("log", "-1", "--format=%G?%x00%GF%x00%GS", sha) or ""
         result, signer_fpr, signer = [*log.split("\x00"), "", "", ""][:3]
@@ -409,7 +330,7 @@ def check_commit(git: _Git, sha: str, signed_by: SignedBy, ring: _Keyring) -> Co
 
 def _ssh_result(
     sha: str,
-    proc: subprocess.CompletedProcess[str],
+    proc: Result,
     result: str,
     fpr: str,
     principal: str,
@@ -427,15 +348,13 @@ def _ssh_result(
             f"{short} is signed by SSH key {fpr or '?'}, unknown to "
             f"{signed_by.ssh_allowed_signers} (or outside its valid-after/valid-before dates)",
         )
-    detail = (proc.stderr.strip().splitlines() or [f"result {result or '?'}"])[-1]
+    detail = (proc.err.strip().splitlines() or [f"result {result or '?'}"])[-1]
     return CommitCheck(sha, False, f"{short}: SSH signature not accepted: {detail}")
 
 
-def _gpg_result(
-    sha: str, proc: subprocess.CompletedProcess[str], signed_by: SignedBy, ring: _Keyring
-) -> CommitCheck:
+def _gpg_result(sha: str, proc: Result, signed_by: SignedBy, ring: _Keyring) -> CommitCheck:
     short = sha[:_SHORT]
-    st = _status(proc.stderr)
+    st = _status(proc.err)
     if "NO_PUBKEY" in st or ("ERRSIG" in st and "VALIDSIG" not in st):
         keyid = (st.get("NO_PUBKEY") or st.get("ERRSIG") or ["?"])[0]
         return CommitCheck(
@@ -456,14 +375,14 @@ def _gpg_result(
     if "EXPSIG" in st:
         return CommitCheck(sha, False, f"{short} has an expired signature (key {primary})")
     if "GOODSIG" not in st or not valid or proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no good signature"])[-1]
+        detail = (proc.err.strip().splitlines() or ["no good signature"])[-1]
         return CommitCheck(sha, False, f"{short}: GPG signature not accepted: {detail}")
     if primary not in signed_by.gpg:
         return CommitCheck(sha, False, f"{short} is signed by {named}, which is not a listed key")
     return CommitCheck(sha, True, f"{short} signed by {named}")
 
 
-def check_signatures(git: _Git, signed_by: SignedBy | None, head: str, since: str | None) -> Check:
+def check_signatures(git: Git, signed_by: SignedBy | None, head: str, since: str | None) -> Check:
     if signed_by is None:
         return Check(
             "signature", True, "not configured (source.signed_by): not checked", skipped=True
@@ -475,7 +394,7 @@ def check_signatures(git: _Git, signed_by: SignedBy | None, head: str, since: st
             shallow = git.out("rev-parse", "--is-shallow-repository") == "true"
             hint = " in this shallow clone: fetch more history" if shallow else ""
             return Check("signature", False, f"--require-signed-range: {since!r} not found{hint}")
-        if git.run("merge-base", "--is-ancestor", base, head).returncode != 0:
+        if not git.run("merge-base", "--is-ancestor", base, head, check=False).ok:
             return Check("signature", False, f"{since} is not an ancestor of HEAD {head[:_SHORT]}")
         listed = git.out("rev-list", "--reverse", f"{base}..{head}")
         commits = (listed or "").split() or [head]
@@ -490,7 +409,7 @@ def check_signatures(git: _Git, signed_by: SignedBy | None, head: str, since: st
         ]
         if signed_by.ssh_allowed_signers is not None:
             config.append(f"gpg.ssh.allowedSignersFile={signed_by.ssh_allowed_signers}")
-        vgit = _Git(git.checkout, _base_env(gpg_home), tuple(config))
+        vgit = replace(git, env=gpg_home, config=(*git.config, *config))
         missing = [f for f in signed_by.gpg if f not in ring.keys] if ring.home else []
         results = [check_commit(vgit, sha, signed_by, ring) for sha in commits]
     bad = [r for r in results if not r.ok]
@@ -534,7 +453,7 @@ def verify(
         return VerifyResult(
             environment, str(checkout), None, (Check("checkout", False, "git is not installed"),)
         )
-    git = _Git(checkout, _base_env())
+    git = Git(checkout, config=(f"safe.directory={checkout}",), isolated=True)
     head = git.out("rev-parse", "--verify", "-q", "HEAD^{commit}") if checkout.is_dir() else None
     if head is None:
         why = "not a git checkout" if checkout.is_dir() else "no such folder"
@@ -544,10 +463,11 @@ def verify(
             None,
             (Check("checkout", False, f"{checkout}: {why} (or it has no commit)"), ci_check),
         )
+    deployed = deployed_ref(git, environ, ref)
     checks = (
         check_origin(git, policy.repos),
-        check_ref(git, policy.refs, head, ref, environ),
+        check_ref(git, policy.refs, head, deployed),
         check_signatures(git, policy.signed_by, head, signed_range),
         ci_check,
     )
-    return VerifyResult(environment, str(checkout), head, checks)
+    return VerifyResult(environment, str(checkout), head, checks, chosen_ref(deployed, policy.refs))

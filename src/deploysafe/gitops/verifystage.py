@@ -8,10 +8,12 @@ must be signed, not only HEAD (Argo CD's `strict` mode).
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
-from deploysafe.gitops.stages import Run, StageResult, git_out, source_info
+from deploysafe.gitops.stages import Run, StageResult, source_info
+from deploysafe.host.git import Git
 
 
 class VerifyStage:
@@ -29,7 +31,7 @@ class VerifyStage:
                 self.name, False, time.monotonic() - start, summary, list(details), dict(data)
             )
 
-        run.source = source_info(run.root)
+        run.source = source_info(run.root, os.environ)
         commit = run.source.get("commit")
         if commit is None:
             return fail(f"{run.root} is not a git checkout with a commit")
@@ -55,10 +57,11 @@ class VerifyStage:
         since = self.since
         if since is not None and (
             since == commit
-            or git_out(run.root, "merge-base", "--is-ancestor", since, commit) is None
+            or Git(run.root).out("merge-base", "--is-ancestor", since, commit) is None
         ):
             since = None  # not a strict descendant here: check HEAD alone
         result = verify(run.root, policy, environment=run.env.name, signed_range=since)
+        run.source["ref"] = result.ref  # of several tags at HEAD, the one the policy allows
         checks = [c.as_dict() for c in result.checks]
         signature = next((c for c in result.checks if c.name == "signature"), None)
         run.source["signature"] = (

@@ -1,4 +1,6 @@
-"""Is this CI run one an outsider started? Read from the runner's environment.
+"""What the CI runner says about this run: who started it, whether an outsider could have
+(`detect`), and which ref is being deployed (`deployed_ref`). Read from the runner's
+environment, and from git where the runner says nothing.
 
 GitHub Actions (docs: "Variables", "Events that trigger workflows", webhook payloads):
 `GITHUB_ACTIONS=true`, `GITHUB_EVENT_NAME`, and the event payload at `GITHUB_EVENT_PATH`.
@@ -11,6 +13,13 @@ GitLab CI (docs: "Predefined CI/CD variables"): `GITLAB_CI=true`; a merge reques
 (`CI_PIPELINE_SOURCE=merge_request_event`) is from another project when
 `CI_MERGE_REQUEST_SOURCE_PROJECT_ID` differs from `CI_PROJECT_ID`; `CI_COMMIT_REF_PROTECTED`
 is the string "true" only for protected branches and tags (gitlab-org/gitlab#368689).
+
+The deployed ref, fully qualified: `GITHUB_REF` (refs/heads/..., refs/tags/...,
+refs/pull/N/merge); GitLab's `CI_COMMIT_TAG`, `CI_MERGE_REQUEST_REF_PATH` or
+`CI_COMMIT_BRANCH`. GitLab checks out a detached HEAD even for a branch, and its
+`CI_COMMIT_REF_NAME` is a branch or a tag name without saying which, so it is never read.
+Outside CI (or when the runner names no ref) git decides: the checked-out branch, else a
+tag at the detached HEAD.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from deploysafe.host.git import Git
 
 PR_EVENTS = frozenset(
     {"pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment"}
@@ -98,3 +109,78 @@ def _gitlab(environ: Mapping[str, str]) -> CiContext:
     if environ.get("CI_COMMIT_REF_PROTECTED") != "true":
         return CiContext("gitlab", False, f"pipeline for {ref!r}, which is not a protected ref")
     return CiContext("gitlab", True, f"GitLab pipeline for the protected ref {ref!r} of {project}")
+
+
+# ---------------------------------------------------------------- the deployed ref
+
+
+@dataclass(frozen=True, slots=True)
+class DeployedRef:
+    ref: str | None  # fully qualified; None: a detached HEAD no tag points at
+    source: str  # where it came from, for messages: "CI_COMMIT_TAG", "the checked-out branch"
+    tags: tuple[str, ...] = ()  # every tag at a detached HEAD, when a tag was the answer
+
+
+def deployed_ref(git: Git, environ: Mapping[str, str], explicit: str | None = None) -> DeployedRef:
+    """The ref being deployed from the checkout `git` runs in: `explicit` (a full ref, or a
+    name git resolves, else a branch name), the CI runner's variables, or git."""
+    if explicit:
+        if explicit.startswith("refs/"):
+            return DeployedRef(explicit, "--ref")
+        full = git.out("rev-parse", "--symbolic-full-name", explicit)
+        if full and full.startswith("refs/"):
+            return DeployedRef(full, "--ref")
+        return DeployedRef(f"refs/heads/{explicit}", "--ref")
+    if environ.get("GITHUB_ACTIONS") == "true" and environ.get("GITHUB_REF"):
+        return DeployedRef(environ["GITHUB_REF"], "GITHUB_REF")
+    if environ.get("GITLAB_CI") == "true":
+        if environ.get("CI_COMMIT_TAG"):
+            return DeployedRef(f"refs/tags/{environ['CI_COMMIT_TAG']}", "CI_COMMIT_TAG")
+        if environ.get("CI_MERGE_REQUEST_REF_PATH"):
+            return DeployedRef(environ["CI_MERGE_REQUEST_REF_PATH"], "CI_MERGE_REQUEST_REF_PATH")
+        if environ.get("CI_COMMIT_BRANCH"):
+            return DeployedRef(f"refs/heads/{environ['CI_COMMIT_BRANCH']}", "CI_COMMIT_BRANCH")
+    branch = git.out("symbolic-ref", "-q", "HEAD")
+    if branch:
+        return DeployedRef(branch, "the checked-out branch")
+    listed = git.out("for-each-ref", "--points-at", "HEAD", "--format=%(refname)", "refs/tags")
+    tags = tuple(listed.splitlines()) if listed else ()
+    if tags:
+        return DeployedRef(tags[0], "a tag at the detached HEAD", tags)
+    return DeployedRef(None, "detached HEAD")
+
+
+# ---------------------------------------------------------------- who ran it
+
+
+@dataclass(frozen=True, slots=True)
+class Runner:
+    actor: str
+    system: str  # "github-actions", "gitlab-ci" or "local"
+    run: str | None  # a link to the CI run
+
+
+def runner(environ: Mapping[str, str]) -> Runner:
+    """Who and what ran this, from the CI system's variables (or the local user)."""
+    if environ.get("GITHUB_ACTIONS") == "true":
+        run = None
+        if environ.get("GITHUB_RUN_ID"):
+            server = environ.get("GITHUB_SERVER_URL", "https://github.com")
+            repo = environ.get("GITHUB_REPOSITORY", "")
+            run = f"{server}/{repo}/actions/runs/{environ['GITHUB_RUN_ID']}"
+        return Runner(environ.get("GITHUB_ACTOR", "unknown"), "github-actions", run)
+    if environ.get("GITLAB_CI") == "true":
+        return Runner(
+            environ.get("GITLAB_USER_LOGIN", "unknown"), "gitlab-ci", environ.get("CI_PIPELINE_URL")
+        )
+    user = environ.get("USER") or environ.get("LOGNAME") or environ.get("USERNAME") or _login()
+    return Runner(user, "local", None)
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no passwd entry (some containers)
+        return "unknown"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploysafe.globs import any_match
+from deploysafe.host.git import Git, GitError
 from deploysafe.model import ScanError
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -83,39 +83,16 @@ def _walk(top: Path) -> Iterator[tuple[Path, list[str], dict[str, bool], list[st
 
 def _git_visible(folder: Path) -> set[str] | None:
     """Files git does not ignore under `folder`, or None when it is not in a work tree."""
+    git = Git(folder)
     try:
-        out = subprocess.run(
-            ["git", "-C", str(folder), "ls-files", "-z", "-c", "-o", "--exclude-standard"],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    # A folder the user names explicitly is scanned even when git ignores it as a whole.
-    ignored = subprocess.run(
-        ["git", "-C", str(folder), "check-ignore", "-q", "."],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    if ignored.returncode == 0:
+        listed = git.run("ls-files", "-z", "-c", "-o", "--exclude-standard")
+        # A folder the user names explicitly is scanned even when git ignores it as a whole.
+        if git.run("check-ignore", "-q", ".", check=False).ok:
+            return None
+    except GitError:
         return None
     base = str(folder.resolve())
-    return {os.path.join(base, os.fsdecode(p)) for p in out.stdout.split(b"\0") if p}
-
-
-def _excluded(rel: str, patterns: Sequence[str]) -> bool:
-    for pat in patterns:
-        p = pat.rstrip("/")
-        if fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p + "/*"):
-            return True
-        # A bare name ("vendor") matches that folder or file anywhere.
-        if "/" not in p and any(fnmatch.fnmatchcase(part, p) for part in rel.split("/")):
-            return True
-    return False
+    return {os.path.join(base, os.fsdecode(p)) for p in listed.stdout.split(b"\0") if p}
 
 
 def discover(
@@ -144,7 +121,7 @@ def discover(
                 n
                 for n in dirnames
                 if n not in SKIP_DIRS
-                and not _excluded(f"{rel_dir}/{n}".removeprefix("./"), exclude)
+                and not any_match(f"{rel_dir}/{n}".removeprefix("./"), exclude)
             ]
             for n in links:  # folder symlinks are not followed; say so when they leave
                 _outside_link(inv, d / n, tree)
@@ -195,7 +172,7 @@ def _add_file(
     if not every and not f.name.endswith(YAML_SUFFIXES):
         return
     rel = inv.display(f)
-    if _excluded(rel, exclude):
+    if any_match(rel, exclude):
         return
     if is_link is None:
         is_link = f.is_symlink()

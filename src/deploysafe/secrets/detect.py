@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import functools
 import hashlib
 import itertools
 import math
@@ -27,6 +26,7 @@ from typing import Any, ClassVar
 
 import ahocorasick
 
+from deploysafe.secrets.names import KEY_CHARS, KEYWORD, KEYWORD_LOWER, credential_name
 from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
 from deploysafe.secrets.words import DEFAULT_PASSWORDS, PLACEHOLDER_MARKERS
 
@@ -597,264 +597,6 @@ def _credential_pair(m: re.Match[str], password: str, options: Options) -> bool:
 
 # ---------------------------------------------------------------- credential-named settings
 
-# A keyword somewhere in a key; the key is then read in full around it.
-_KEY_CORE = re.compile(r"(?i:pass|pwd|secret|token|key|cred|auth)")
-_KEY_CORE_LOW = re.compile(r"pass|pwd|secret|token|key|cred|auth")
-_KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
-_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-_PASSWORD_WORDS = frozenset(
-    [
-        "password",
-        "passwords",
-        "passwd",
-        "passphrase",
-        "pwd",
-        "pass",
-        "pw",
-        "contrasena",
-        "contraseña",
-        "kennwort",
-    ]
-)
-_SECRET_WORDS = frozenset(
-    [
-        "secret",
-        "secrets",
-        "token",
-        "tokens",
-        "credential",
-        "credentials",
-        "creds",
-        "apikey",
-        "accesskey",
-        "secretkey",
-        "privatekey",
-        "authkey",
-        "authtoken",
-        "accesstoken",
-        "refreshtoken",
-        "clientsecret",
-        "apitoken",
-    ]
-)
-_KEY_QUALIFIERS = frozenset(
-    [
-        "api",
-        "access",
-        "auth",
-        "private",
-        "priv",
-        "client",
-        "service",
-        "account",
-        "master",
-        "signing",
-        "encryption",
-        "db",
-        "database",
-        "secret",
-        "app",
-        "consumer",
-        "license",
-        "shared",
-        "storage",
-        "session",
-        "hmac",
-        "jwt",
-        "webhook",
-    ]
-)
-_NOT_LAST = frozenset(
-    [
-        "name",
-        "names",
-        "id",
-        "ids",
-        "url",
-        "uri",
-        "urls",
-        "file",
-        "files",
-        "path",
-        "paths",
-        "dir",
-        "type",
-        "types",
-        "length",
-        "len",
-        "size",
-        "count",
-        "field",
-        "fields",
-        "prompt",
-        "label",
-        "hint",
-        "placeholder",
-        "regex",
-        "pattern",
-        "policy",
-        "version",
-        "format",
-        "mode",
-        "enabled",
-        "enable",
-        "disabled",
-        "required",
-        "min",
-        "max",
-        "ttl",
-        "timeout",
-        "expiry",
-        "expires",
-        "expiration",
-        "header",
-        "headers",
-        "endpoint",
-        "host",
-        "port",
-        "algorithm",
-        "alg",
-        "provider",
-        "store",
-        "ref",
-        "kind",
-        "source",
-        "env",
-        "var",
-        "variable",
-        "arn",
-        "prefix",
-        "suffix",
-        "index",
-        "idx",
-        "method",
-        "scope",
-        "scopes",
-        "manager",
-        "location",
-        "generator",
-        "validity",
-        "lifetime",
-        "rotation",
-        "status",
-        "exists",
-        "set",
-        "template",
-        "selector",
-        "mount",
-        "volume",
-        "usage",
-        "request",
-        "response",
-        "error",
-        "errors",
-        "message",
-        "msg",
-        "text",
-        "title",
-        "description",
-        "desc",
-        "option",
-        "options",
-        "param",
-        "params",
-        "config",
-        "settings",
-        "setting",
-        "class",
-        "handler",
-        "helper",
-        "service",
-        "util",
-        "utils",
-        "factory",
-        "reset",
-        "change",
-        "changed",
-        "update",
-        "updated",
-        "check",
-        "checked",
-        "input",
-        "output",
-        "hash",
-        "salt",
-        "strength",
-        "rules",
-        "rule",
-        "vault",
-        "keyid",
-        "bits",
-        "encoding",
-        "charset",
-        "digest",
-        "map",
-        "mapping",
-        "list",
-        "dict",
-        "cache",
-        "secretref",
-        "secretname",
-    ]
-)
-_NEVER = frozenset(
-    [
-        "public",
-        "pub",
-        "csrf",
-        "xsrf",
-        "publishable",
-        "anon",
-        "nonce",
-        "sample",
-        "example",
-        "dummy",
-        "test",
-        "mock",
-        "fake",
-        "keyboard",
-        "keypress",
-        "keydown",
-        "keyup",
-        "monkey",
-        "turkey",
-        "hotkey",
-        "secretary",
-        "tokenizer",
-        "tokenize",
-        "tokenized",
-        "tokens",
-    ]
-)
-
-
-def _key_words(key: str) -> list[str]:
-    return [w.lower() for w in _WORDS.findall(key)]
-
-
-@functools.lru_cache(maxsize=8192)
-def secret_key(key: str) -> bool | None:
-    """None if `key` does not name a credential; else whether it is password-like."""
-    words = _key_words(key)
-    if not words or words[-1] in _NOT_LAST or any(w in _NEVER for w in words):
-        return None
-    if any(w in _PASSWORD_WORDS for w in words):
-        return True
-    if any(w.endswith(("password", "passwd")) for w in words):
-        return True
-    if any(
-        w in _SECRET_WORDS or w.endswith(("secret", "token", "apikey")) or w.startswith("secret")
-        for w in words
-    ):
-        return False
-    for a, b in itertools.pairwise(words):
-        if b == "key" and a in _KEY_QUALIFIERS:
-            return False
-    if words[-1] == "auth" and len(words) > 1:
-        return False
-    return None
-
-
 _OPS = re.compile(
     r"[\"'`]?\]?[ \t]{0,20}(?P<op>:::=|::=|:=|\?=|=>|===|!==|==|!=|=|:(?!:)|,)[ \t]{0,20}"
     r"(?P<pre>[@brfuBRFU](?=[\"'`]))?(?P<v>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|"
@@ -873,19 +615,19 @@ def _assignments(
     seen_ends: set[int] = set()
     n = len(text)
     # The keyword search runs on the lowercased text when offsets agree (much faster).
-    cores = _KEY_CORE_LOW.finditer(low) if len(low) == n else _KEY_CORE.finditer(text)
+    cores = KEYWORD_LOWER.finditer(low) if len(low) == n else KEYWORD.finditer(text)
     for m in cores:
         start, end = m.start(), m.end()
         # The whole key around the keyword (at most _KEY_MAX characters each way).
         left = text[max(0, start - _KEY_MAX) : start]
-        start -= len(left) - len(left.rstrip(_KEY_CHARS))
+        start -= len(left) - len(left.rstrip(KEY_CHARS))
         right = text[end : end + _KEY_MAX]
-        end += len(right) - len(right.lstrip(_KEY_CHARS))
+        end += len(right) - len(right.lstrip(KEY_CHARS))
         if end in seen_ends:
             continue
         seen_ends.add(end)
         key = text[start:end].strip(".-")
-        pw = secret_key(key)
+        pw = credential_name(key)
         if pw is None:
             continue
         quoted_key = start > 0 and text[start - 1] in "\"'`"

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from deploysafe.k8s.pods import Container, as_list, as_map, containers, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
+from deploysafe.secrets.names import LOGIN_NAME, env_password_name
 from deploysafe.secrets.words import DEFAULT_PASSWORDS, DEFAULT_USERS
-
-# Names of env variables that hold a password, token or other credential.
-_SECRET_NAME = re.compile(
-    r"PASSWORD|PASSWD|PASSPHRASE|_PASS$|^PASS$|_PASS_|_PWD$|^PWD_|SECRET|TOKEN|CREDENTIAL|"
-    r"API_?KEY|AUTH_KEY|ACCESS_KEY"
-)
-# ... unless the name says the value is about the credential, not the credential itself
-# (SECRET_NAME=default names a Secret object; TOKEN_TYPE=default is a setting).
-_NOT_SECRET = re.compile(
-    r"_(FILE|PATH|DIR|NAME|TYPE|URL|URI|HOST|PORT|ENDPOINT|TTL|TIMEOUT|HEADER|ENABLED|MODE|"
-    r"POLICY|METHOD|LENGTH|ID|REF|PROVIDER|STORE|ALGORITHM|FORMAT)$"
-)
-# Names of env variables that hold a login name (judged only next to a default password).
-_USER_NAME = re.compile(r"USER|LOGIN|ACCOUNT")
-
-
-def _secret_name(name: str) -> bool:
-    upper = name.upper()
-    return bool(_SECRET_NAME.search(upper)) and not _NOT_SECRET.search(upper)
 
 
 def _literal(env: Any) -> str | None:
@@ -42,7 +23,7 @@ def _default_user(c: Container) -> str | None:
     """The name of an env variable of `c` that sets a well-known default login name."""
     for env in as_list(c.data.get("env")):
         name = str(as_map(env).get("name", ""))
-        user_like = _USER_NAME.search(name.upper()) and not _secret_name(name)
+        user_like = LOGIN_NAME.search(name.upper()) and not env_password_name(name)
         if user_like and _literal(env) in DEFAULT_USERS:
             return name
     return None
@@ -56,7 +37,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         user = None
         for i, env in enumerate(as_list(c.data.get("env"))):
             name = str(as_map(env).get("name", ""))
-            if not _secret_name(name) or _literal(env) not in DEFAULT_PASSWORDS:
+            if not env_password_name(name) or _literal(env) not in DEFAULT_PASSWORDS:
                 continue
             user = user or _default_user(c)
             pair = f" (and {user} a default user name: a default login pair)" if user else ""

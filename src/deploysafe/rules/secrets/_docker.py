@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterator
 from typing import Any
 
 from deploysafe.model import Document
-
-# BuildKit's SecretsUsedInArgOrEnv name test, widened with hadolint DL3064's words.
-_SECRET_NAME = re.compile(
-    r"(?i)(?:^|_)(?:api_?key|apikey|auth|credentials?|key|password|pword|passwd|passphrase|"
-    r"secret|token|pat|private_?key)(?:_|$)"
-)
-_BENIGN_NAME = re.compile(
-    r"(?i)public|file|version|dummy|path|_url$|_uri$|_name$|_id$|_ids$|^gpg_keys?$|keyring|"
-    r"keyserver|_type$|_length$|_dir$"
-)
-
-
-def secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name)) and not _BENIGN_NAME.search(name)
 
 
 def instructions(doc: Document) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -12,7 +12,6 @@ from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
-from deploysafe.rules.secrets._docker import secret_name
 from deploysafe.secrets.detect import (
     FileKind,
     analyse,
@@ -22,7 +21,7 @@ from deploysafe.secrets.detect import (
     judge,
     unquote,
 )
-from deploysafe.secrets.detect import secret_key as credential_key
+from deploysafe.secrets.names import build_arg_secret_name, credential_name
 
 # `--build-arg NAME[=value]`, `--build-arg=NAME[=value]` (docker, buildx, podman, buildah,
 # kaniko, nerdctl, az acr build ...) and buildctl's `--opt build-arg:NAME=value`. The flag is
@@ -180,10 +179,6 @@ def _entry(entry: str, offset: int) -> BuildArg | None:
     return BuildArg(m.group("name"), value, offset, "input")
 
 
-def _is_secret_name(name: str) -> bool:
-    return secret_name(name) or credential_key(name) is not None
-
-
 def _only_references(value: str, p: SecretsPolicy) -> bool:
     """Nothing but references: `$VAR`, `${VAR}`, `$(VAR)`, `${{ ... }}`, `%VAR%`, a
     secret-manager URI."""
@@ -194,7 +189,7 @@ def _only_references(value: str, p: SecretsPolicy) -> bool:
 
 def _reads_secret(value: str) -> bool:
     return bool(_GITHUB_SECRET.search(value)) or any(
-        _is_secret_name(a or b) for a, b in _READS.findall(value)
+        build_arg_secret_name(a or b) for a, b in _READS.findall(value)
     )
 
 
@@ -202,7 +197,7 @@ def judged(arg: BuildArg, p: SecretsPolicy) -> tuple[str, str | None] | None:
     """(what carries the secret, the secret when the file holds it), or None when the
     argument carries no secret. Text around a reference in a secret's value counts as
     part of the secret (redacted), not as a reference."""
-    named = _is_secret_name(arg.name)
+    named = build_arg_secret_name(arg.name)
     if arg.value is None:
         return ("takes a secret from the environment", None) if named else None
     value = arg.value.strip()
@@ -223,7 +218,7 @@ def judged(arg: BuildArg, p: SecretsPolicy) -> tuple[str, str | None] | None:
     if named:
         if _REFERENCE.search(value):
             return "is set from a secret", value
-        if judge(arg.name, value, bool(credential_key(arg.name)), p.options) is not None:
+        if judge(arg.name, value, bool(credential_name(arg.name)), p.options) is not None:
             return "holds a literal credential", value
         return None
     tokens = analyse(value, "value", p.options).tokens

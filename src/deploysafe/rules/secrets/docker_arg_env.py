@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
-from deploysafe.rules.secrets._docker import instructions, pairs, secret_name
+from deploysafe.rules.secrets._docker import instructions, pairs
 from deploysafe.secrets.detect import is_placeholder, is_reference
+from deploysafe.secrets.names import dockerfile_secret_name
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -20,7 +21,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         if cmd not in ("ARG", "ENV"):
             continue
         for name, value in pairs(str(cmd), str(inst.get("args", ""))):
-            if not secret_name(name):
+            if not dockerfile_secret_name(name):
                 continue
             literal = (
                 value

@@ -8,7 +8,8 @@ from deploysafe.k8s.pods import as_list, as_map, containers, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
-from deploysafe.secrets.detect import judge, secret_key
+from deploysafe.secrets.detect import judge
+from deploysafe.secrets.names import credential_name
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -22,7 +23,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             name, value = str(e.get("name", "")), e.get("value")
             if value is None or isinstance(value, dict | list | bool):
                 continue
-            pw = secret_key(name)
+            pw = credential_name(name)
             # Default passwords are DS508's (practice 5); this rule is about real ones.
             if pw is None or judge(name, str(value), pw, p.options) != "secret":
                 continue

@@ -1,0 +1,184 @@
+"""Run git: the one place that decides how deploysafe calls it.
+
+    git = Git(checkout)
+    head = git.out("rev-parse", "--verify", "-q", "HEAD^{commit}")   # None when git fails
+    git.run("push", "origin", "main")                               # GitError when it fails
+
+Every call gets an argument list (never a shell), a working folder, a timeout, C-locale
+messages, no prompts, and an environment without the variables that point git at one
+particular repository (GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE ...): git sets them for its
+hooks, so deploysafe run from a pre-commit hook would otherwise send a call meant for one
+repository to another. Variables that carry settings (GIT_CONFIG_GLOBAL, GIT_SSH_COMMAND,
+GIT_CONFIG_COUNT ...) are kept: CI systems hand credentials to git that way. `isolated`
+drops those too, and the user's and the system's git config, for checks that must not
+depend on who runs them (signature verification).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploysafe.errors import InputError
+
+TIMEOUT = 60.0  # seconds; network calls (fetch, push) pass a longer one
+
+# `git rev-parse --local-env-vars`: the variables that select a repository or its parts.
+REPOSITORY_VARIABLES = frozenset(
+    {
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_CONFIG",
+        "GIT_DIR",
+        "GIT_GRAFT_FILE",
+        "GIT_IMPLICIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_INTERNAL_SUPER_PREFIX",
+        "GIT_NAMESPACE",
+        "GIT_NO_REPLACE_OBJECTS",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_PREFIX",
+        "GIT_REPLACE_REF_BASE",
+        "GIT_SHALLOW_FILE",
+        "GIT_WORK_TREE",
+    }
+)
+
+
+class GitError(InputError):
+    """git could not run, ran over its timeout, or exited with an error; the message says
+    which, with git's own last words.
+
+    `returncode` is None when git did not finish (not installed, no such folder, timeout);
+    `stderr` is what git wrote, for callers that read it.
+    """
+
+    def __init__(
+        self, message: str, *, command: str, stderr: str = "", returncode: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.command = command
+        self.stderr = stderr
+        self.returncode = returncode
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    args: tuple[str, ...]  # as given to run(), without `git` and `-c` settings
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def err(self) -> str:
+        return self.stderr.decode("utf-8", "replace")
+
+    def problem(self) -> str:
+        """git's last words on stderr, hints left out, in one line."""
+        lines = [ln for ln in self.err.splitlines() if ln.strip() and not ln.startswith("hint:")]
+        return " / ".join(lines[-3:]) or f"exit status {self.returncode}"
+
+
+@dataclass(frozen=True, slots=True)
+class Git:
+    cwd: Path | None = None  # None: the process's folder (with GIT_DIR in `env`)
+    env: Mapping[str, str] = field(default_factory=dict)  # set last, so it wins
+    config: tuple[str, ...] = ()  # `name=value` settings, passed as `-c` to every call
+    isolated: bool = False
+    timeout: float = TIMEOUT
+
+    def environ(self) -> dict[str, str]:
+        if self.isolated:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GNUPG"))}
+            env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+        else:
+            env = {k: v for k, v in os.environ.items() if k not in REPOSITORY_VARIABLES}
+        env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0")
+        env.update(self.env)
+        return env
+
+    def argv(self, args: Sequence[str]) -> list[str]:
+        out = ["git"]
+        for setting in self.config:
+            out += ["-c", setting]
+        return [*out, *args]
+
+    def run(self, *args: str, input: bytes | None = None, check: bool = True) -> Result:
+        """Run git and wait; GitError when it cannot run or times out, and (with `check`)
+        when it exits with an error."""
+        command = _command(args)
+        try:
+            proc = subprocess.run(
+                self.argv(args),
+                cwd=self.cwd,
+                env=self.environ(),
+                input=input,
+                stdin=None if input is not None else subprocess.DEVNULL,
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise GitError(
+                f"`git {command}` did not finish in {self.timeout:g} s", command=command
+            ) from None
+        except OSError as exc:
+            raise _not_started(command, exc) from None
+        result = Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+        if check and not result.ok:
+            raise GitError(
+                f"`git {command}` failed: {result.problem()}",
+                command=command,
+                stderr=result.err,
+                returncode=proc.returncode,
+            )
+        return result
+
+    def out(self, *args: str) -> str | None:
+        """git's output, stripped; None when git fails for any reason."""
+        try:
+            result = self.run(*args, check=False)
+        except GitError:
+            return None
+        return result.text.strip() if result.ok else None
+
+    def popen(
+        self, *args: str, stdin: bool = False, stderr: bool = True
+    ) -> subprocess.Popen[bytes]:
+        """A git process to stream from (no timeout: the caller reads it to the end and
+        waits for it). stdout is a pipe; stdin and stderr are pipes when asked for."""
+        try:
+            return subprocess.Popen(
+                self.argv(args),
+                cwd=self.cwd,
+                env=self.environ(),
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE if stderr else subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            raise _not_started(_command(args), exc) from None
+
+
+def _command(args: Sequence[str]) -> str:
+    """The subcommand, for messages: the first argument that is not an option."""
+    return next((a for a in args if not a.startswith("-")), "")
+
+
+def _not_started(command: str, exc: OSError) -> GitError:
+    if isinstance(exc, FileNotFoundError) and exc.filename == "git":
+        why = "git is not installed (or not on PATH)"
+    else:
+        why = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    return GitError(f"cannot run `git {command}`: {why}", command=command)

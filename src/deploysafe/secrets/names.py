@@ -1,0 +1,354 @@
+"""Which names say "credential": one vocabulary, read three ways.
+
+- `credential_name`: settings in any file (config files, env lists, ConfigMap keys). Words
+  of the key, camelCase or snake_case; says whether the credential is password-like.
+- `dockerfile_secret_name`: Dockerfile ARG/ENV names, read as BuildKit's
+  SecretsUsedInArgOrEnv check reads them (snake_case segments; a bare `KEY` or `PAT`
+  counts), so deploysafe and `docker build` warn about the same names.
+  `build_arg_secret_name` is either reading: a build argument is both.
+- `env_password_name` / `LOGIN_NAME`: Kubernetes env variables judged for default
+  passwords (DS508): substrings of the upper-cased name, so `DBPASSWORD` counts, while
+  `PWD` alone (the shell's working folder) does not.
+- `CI_VARIABLE_REFERENCE`: `$NAME` references to CI/CD variables that hold a credential,
+  a kubeconfig included (it carries the cluster's credentials).
+
+The stems below are shared; each reading adds what its source of truth adds.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+
+PASSWORD_STEMS = ("password", "passwd", "passphrase")
+SECRET_STEMS = ("secret", "token", "credential")
+
+# A keyword somewhere in a key: the text scanner's cheap first pass; the key is then read in
+# full around it (KEY_CHARS) and judged by credential_name.
+_KEYWORDS = "pass|pwd|secret|token|key|cred|auth"
+KEYWORD = re.compile(f"(?i:{_KEYWORDS})")
+KEYWORD_LOWER = re.compile(_KEYWORDS)
+KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_PASSWORD_WORDS = frozenset(
+    [
+        *PASSWORD_STEMS,
+        "passwords",
+        "pwd",
+        "pass",
+        "pw",
+        "contrasena",
+        "contraseña",
+        "kennwort",
+    ]
+)
+_SECRET_WORDS = frozenset(
+    [
+        *SECRET_STEMS,
+        "secrets",
+        "tokens",
+        "credentials",
+        "creds",
+        "apikey",
+        "accesskey",
+        "secretkey",
+        "privatekey",
+        "authkey",
+        "authtoken",
+        "accesstoken",
+        "refreshtoken",
+        "clientsecret",
+        "apitoken",
+    ]
+)
+_KEY_QUALIFIERS = frozenset(
+    [
+        "api",
+        "access",
+        "auth",
+        "private",
+        "priv",
+        "client",
+        "service",
+        "account",
+        "master",
+        "signing",
+        "encryption",
+        "db",
+        "database",
+        "secret",
+        "app",
+        "consumer",
+        "license",
+        "shared",
+        "storage",
+        "session",
+        "hmac",
+        "jwt",
+        "webhook",
+    ]
+)
+_NOT_LAST = frozenset(
+    [
+        "name",
+        "names",
+        "id",
+        "ids",
+        "url",
+        "uri",
+        "urls",
+        "file",
+        "files",
+        "path",
+        "paths",
+        "dir",
+        "type",
+        "types",
+        "length",
+        "len",
+        "size",
+        "count",
+        "field",
+        "fields",
+        "prompt",
+        "label",
+        "hint",
+        "placeholder",
+        "regex",
+        "pattern",
+        "policy",
+        "version",
+        "format",
+        "mode",
+        "enabled",
+        "enable",
+        "disabled",
+        "required",
+        "min",
+        "max",
+        "ttl",
+        "timeout",
+        "expiry",
+        "expires",
+        "expiration",
+        "header",
+        "headers",
+        "endpoint",
+        "host",
+        "port",
+        "algorithm",
+        "alg",
+        "provider",
+        "store",
+        "ref",
+        "kind",
+        "source",
+        "env",
+        "var",
+        "variable",
+        "arn",
+        "prefix",
+        "suffix",
+        "index",
+        "idx",
+        "method",
+        "scope",
+        "scopes",
+        "manager",
+        "location",
+        "generator",
+        "validity",
+        "lifetime",
+        "rotation",
+        "status",
+        "exists",
+        "set",
+        "template",
+        "selector",
+        "mount",
+        "volume",
+        "usage",
+        "request",
+        "response",
+        "error",
+        "errors",
+        "message",
+        "msg",
+        "text",
+        "title",
+        "description",
+        "desc",
+        "option",
+        "options",
+        "param",
+        "params",
+        "config",
+        "settings",
+        "setting",
+        "class",
+        "handler",
+        "helper",
+        "service",
+        "util",
+        "utils",
+        "factory",
+        "reset",
+        "change",
+        "changed",
+        "update",
+        "updated",
+        "check",
+        "checked",
+        "input",
+        "output",
+        "hash",
+        "salt",
+        "strength",
+        "rules",
+        "rule",
+        "vault",
+        "keyid",
+        "bits",
+        "encoding",
+        "charset",
+        "digest",
+        "map",
+        "mapping",
+        "list",
+        "dict",
+        "cache",
+        "secretref",
+        "secretname",
+    ]
+)
+_NEVER = frozenset(
+    [
+        "public",
+        "pub",
+        "csrf",
+        "xsrf",
+        "publishable",
+        "anon",
+        "nonce",
+        "sample",
+        "example",
+        "dummy",
+        "test",
+        "mock",
+        "fake",
+        "keyboard",
+        "keypress",
+        "keydown",
+        "keyup",
+        "monkey",
+        "turkey",
+        "hotkey",
+        "secretary",
+        "tokenizer",
+        "tokenize",
+        "tokenized",
+        "tokens",
+    ]
+)
+
+
+def _key_words(key: str) -> list[str]:
+    return [w.lower() for w in _WORDS.findall(key)]
+
+
+@functools.lru_cache(maxsize=8192)
+def credential_name(key: str) -> bool | None:
+    """None if `key` does not name a credential; else whether it is password-like.
+
+    The general reading, for settings in any file (`spring.datasource.password`,
+    `clientSecret`, `API_KEY`): the key split into words, camelCase and snake_case alike."""
+    words = _key_words(key)
+    if not words or words[-1] in _NOT_LAST or any(w in _NEVER for w in words):
+        return None
+    if any(w in _PASSWORD_WORDS for w in words):
+        return True
+    if any(w.endswith(("password", "passwd")) for w in words):
+        return True
+    if any(
+        w in _SECRET_WORDS or w.endswith(("secret", "token", "apikey")) or w.startswith("secret")
+        for w in words
+    ):
+        return False
+    for a, b in itertools.pairwise(words):
+        if b == "key" and a in _KEY_QUALIFIERS:
+            return False
+    if words[-1] == "auth" and len(words) > 1:
+        return False
+    return None
+
+
+# ---------------------------------------------------------------- Dockerfile ARG/ENV
+
+# BuildKit's SecretsUsedInArgOrEnv name test, widened with hadolint DL3064's words.
+_DOCKERFILE_WORDS = (
+    *PASSWORD_STEMS,
+    "pword",
+    "secret",
+    "token",
+    "credentials?",
+    "api_?key",
+    "apikey",
+    "auth",
+    "key",
+    "pat",
+    "private_?key",
+)
+_DOCKERFILE_SECRET = re.compile(r"(?i)(?:^|_)(?:" + "|".join(_DOCKERFILE_WORDS) + r")(?:_|$)")
+_DOCKERFILE_BENIGN = re.compile(
+    r"(?i)public|file|version|dummy|path|_url$|_uri$|_name$|_id$|_ids$|^gpg_keys?$|keyring|"
+    r"keyserver|_type$|_length$|_dir$"
+)
+
+
+def dockerfile_secret_name(name: str) -> bool:
+    return bool(_DOCKERFILE_SECRET.search(name)) and not _DOCKERFILE_BENIGN.search(name)
+
+
+def build_arg_secret_name(name: str) -> bool:
+    """A build argument's name: BuildKit's reading, or the general one (`dbPassword`)."""
+    return dockerfile_secret_name(name) or credential_name(name) is not None
+
+
+# ---------------------------------------------------------------- Kubernetes env variables
+
+_ENV_PASSWORD = re.compile(
+    "|".join(s.upper() for s in (*PASSWORD_STEMS, *SECRET_STEMS))
+    + r"|_PASS$|^PASS$|_PASS_|_PWD$|^PWD_|API_?KEY|AUTH_KEY|ACCESS_KEY"
+)
+# ... unless the name says the value is about the credential, not the credential itself
+# (SECRET_NAME=default names a Secret object; TOKEN_TYPE=default is a setting).
+_ENV_ABOUT = re.compile(
+    r"_(FILE|PATH|DIR|NAME|TYPE|URL|URI|HOST|PORT|ENDPOINT|TTL|TIMEOUT|HEADER|ENABLED|MODE|"
+    r"POLICY|METHOD|LENGTH|ID|REF|PROVIDER|STORE|ALGORITHM|FORMAT)$"
+)
+# Env variables that hold a login name (judged only next to a default password).
+LOGIN_NAME = re.compile(r"USER|LOGIN|ACCOUNT")
+
+
+def env_password_name(name: str) -> bool:
+    """An env variable that holds a password, token or other credential."""
+    upper = name.upper()
+    return bool(_ENV_PASSWORD.search(upper)) and not _ENV_ABOUT.search(upper)
+
+
+# ---------------------------------------------------------------- CI/CD variables
+
+_CI_WORDS = (
+    *(s.upper() for s in (*PASSWORD_STEMS, *SECRET_STEMS)),
+    "PRIVATE_KEY",
+    "API_KEY",
+    "ACCESS_KEY",
+    "KUBECONFIG",
+    "KUBE_CONFIG",
+    "AUTH",
+)
+# `$NAME` or `${NAME}` whose name holds one of the words; group 1 is the name.
+CI_VARIABLE_REFERENCE = re.compile(
+    r"\$\{?([A-Z0-9_]*(?:" + "|".join(_CI_WORDS) + r")[A-Z0-9_]*)\}?"
+)

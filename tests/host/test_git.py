@@ -1,0 +1,118 @@
+"""The git runner, with real repositories in temp folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from deploysafe.host.git import Git, GitError
+
+
+def _repo(path: Path) -> Path:
+    path.mkdir()
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    ident = ["-c", "user.name=T", "-c", "user.email=t@example.com"]
+    for args in (
+        ["init", "-q", "-b", "main"],
+        [*ident, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", "first"],
+    ):
+        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+    return path
+
+
+def test_out_is_stripped_output_or_none(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    git = Git(repo)
+    assert git.out("symbolic-ref", "HEAD") == "refs/heads/main"
+    assert git.out("rev-parse", "--verify", "-q", "nosuchref") is None
+    assert Git(tmp_path / "missing").out("status") is None
+
+
+def test_variables_that_name_another_repository_are_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = _repo(tmp_path / "ours")
+    other = _repo(tmp_path / "other")
+    # What git exports to its hooks: deploysafe run from a hook of `other`.
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
+    assert Git(ours).out("rev-parse", "--show-toplevel") == str(ours.resolve())
+    env = Git(ours).environ()
+    assert not {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"} & set(env)
+    assert (env["LC_ALL"], env["GIT_TERMINAL_PROMPT"]) == ("C", "0")
+
+
+def test_settings_are_kept_unless_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_SSH_COMMAND", "ssh -i deploy-key")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/etc/ci-gitconfig")
+    monkeypatch.setenv("GNUPGHOME", "/home/dev/.gnupg")
+    plain = Git().environ()
+    assert plain["GIT_SSH_COMMAND"] == "ssh -i deploy-key"
+    assert plain["GIT_CONFIG_GLOBAL"] == "/etc/ci-gitconfig"
+    isolated = Git(isolated=True, env={"GNUPGHOME": "/tmp/ring"}).environ()
+    assert "GIT_SSH_COMMAND" not in isolated
+    assert isolated["GIT_CONFIG_GLOBAL"] == os.devnull
+    assert isolated["GIT_CONFIG_NOSYSTEM"] == "1"
+    assert isolated["GNUPGHOME"] == "/tmp/ring"  # `env` is set last
+
+
+def test_config_goes_before_the_command() -> None:
+    git = Git(config=("core.quotePath=false", "safe.directory=/src"))
+    assert git.argv(["log", "-1"]) == [
+        "git",
+        "-c",
+        "core.quotePath=false",
+        "-c",
+        "safe.directory=/src",
+        "log",
+        "-1",
+    ]
+
+
+def test_failure_carries_stderr(tmp_path: Path) -> None:
+    with pytest.raises(GitError) as caught:
+        Git(tmp_path).run("rev-parse", "--verify", "HEAD")
+    err = caught.value
+    assert str(err) == (
+        "`git rev-parse` failed: fatal: not a git repository (or any of the parent "
+        "directories): .git"
+    )
+    assert (err.command, err.returncode) == ("rev-parse", 128)
+    assert err.stderr == ("fatal: not a git repository (or any of the parent directories): .git\n")
+    result = Git(tmp_path).run("rev-parse", "--verify", "HEAD", check=False)
+    assert (result.ok, result.returncode, result.args) == (
+        False,
+        128,
+        ("rev-parse", "--verify", "HEAD"),
+    )
+
+
+def test_a_missing_folder_says_so(tmp_path: Path) -> None:
+    with pytest.raises(GitError) as caught:
+        Git(tmp_path / "gone").run("status", check=False)
+    assert str(caught.value) == (
+        f"cannot run `git status`: No such file or directory: {tmp_path / 'gone'}"
+    )
+    assert caught.value.returncode is None
+
+
+def test_timeout(tmp_path: Path) -> None:
+    git = Git(tmp_path, config=("alias.wait=!sleep 2",), timeout=0.2)
+    with pytest.raises(GitError) as caught:
+        git.run("wait")
+    assert str(caught.value) == "`git wait` did not finish in 0.2 s"
+    assert caught.value.returncode is None
+
+
+def test_input_and_popen(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    git = Git(repo)
+    sha = git.run("hash-object", "-w", "--stdin", input=b"hello\n").text.strip()
+    assert git.run("cat-file", "blob", sha).stdout == b"hello\n"
+    proc = git.popen("cat-file", "--batch", stdin=True)
+    out, err = proc.communicate(sha.encode() + b"\n", timeout=30)
+    assert (proc.returncode, out, err) == (0, f"{sha} blob 6\n".encode() + b"hello\n\n", b"")
