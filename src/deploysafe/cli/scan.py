@@ -186,7 +186,11 @@ def scoped(
         )
     if not values and env.render.kind == "helm":
         values = env.render.values
-    return select(env.config(cfg), env.tenant), namespace or env.namespace, values
+    return (
+        select(configmod.for_environment(cfg, env), env.tenant),
+        namespace or env.namespace,
+        values,
+    )
 
 
 def with_secrets_rules(cfg: configmod.Config, rules: Path) -> configmod.Config:

@@ -8,7 +8,7 @@ ConfigError. The known rule ids are passed in, so the policy sits below the rule
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 
 from deploysafe.config import environments as environmentsmod
@@ -155,3 +155,12 @@ __all__ = [
     "find",
     "load",
 ]
+
+
+def for_environment(cfg: Config, env: Environment) -> Config:
+    """The policy file with an environment's own `policy` and `fail_on` overrides."""
+    if env.policy is not None:
+        cfg = replace(cfg, policy=env.policy)
+    if env.fail_on is not None:
+        cfg = replace(cfg, fail_on=env.fail_on)
+    return cfg

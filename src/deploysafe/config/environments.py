@@ -25,7 +25,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deploysafe.config import source as sourcemod
 from deploysafe.config.reader import Reader
@@ -33,9 +33,6 @@ from deploysafe.config.source import SourcePolicy
 from deploysafe.config.tenants import Tenant
 from deploysafe.model import Level, Path, Severity
 from deploysafe.secrets.detect import analyse
-
-if TYPE_CHECKING:
-    from deploysafe.config import Config
 
 KEYS = frozenset({"source", "tenant", "render", "tests", "target", "sign", "policy", "fail_on"})
 _DEPLOY_KEYS = ("tenant", "render", "target")
@@ -141,14 +138,6 @@ class Environment:
     @property
     def namespace(self) -> str:
         return self.render.namespace
-
-    def config(self, cfg: Config) -> Config:
-        """The policy file with this environment's overrides."""
-        if self.policy is not None:
-            cfg = replace(cfg, policy=self.policy)
-        if self.fail_on is not None:
-            cfg = replace(cfg, fail_on=self.fail_on)
-        return cfg
 
 
 def parse(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploysafe.config import Config
+from deploysafe.config import Config, for_environment
 from deploysafe.errors import GateRefused, InputError
 from deploysafe.gitops import manifests
 from deploysafe.gitops.environments import Environment, load_environment
@@ -369,7 +369,7 @@ def unchanged_only(newer: Record | None, current: Record | None) -> str | None:
 
 
 def _new_run(cfg: Config, env: Environment, root: Path, scratch: Path, progress: Progress) -> Run:
-    return Run(env.config(cfg), env, root.resolve(), scratch, progress)
+    return Run(for_environment(cfg, env), env, root.resolve(), scratch, progress)
 
 
 def _header(env: Environment, state: EnvState, progress: Progress, verb: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.config import ConfigError
+from deploysafe.config import ConfigError, for_environment
 from deploysafe.gitops.environments import (
     GateTest,
     Render,
@@ -67,7 +67,7 @@ environments:
     assert env.target == Target(str(base.parent / "env.git"), "main", "clusters/prod/shop")
     assert env.sign == Signing(gpg_key="0123456789ABCDEF0123456789ABCDEF01234567")
     assert (env.policy, env.fail_on, env.has_source) == (Level.BASELINE, Severity.MEDIUM, False)
-    assert env.config(cfg).policy is Level.BASELINE
+    assert for_environment(cfg, env).policy is Level.BASELINE
     # The trigger check reads the same environment: deploy's keys, no `source`.
     assert cfg.environments["prod"].source is None
 
