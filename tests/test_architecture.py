@@ -9,6 +9,7 @@ late import hides a cycle from the interpreter, not from the reader.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator, Mapping, Set
 from pathlib import Path
 
@@ -144,6 +145,7 @@ def without(graph: Graph, edges: Set[tuple[str, str]]) -> dict[str, set[str]]:
     return {name: {t for t in targets if (name, t) not in edges} for name, targets in graph.items()}
 
 
+@functools.cache
 def _package_graph() -> dict[str, set[str]]:
     return import_graph(Path(deploysafe.__file__).parent, "deploysafe")
 
