@@ -177,12 +177,12 @@ def _describe(event: str, args: tuple[object, ...]) -> str | None:
         if event == "socket.bind":
             return f"listens on {args[1]!r}"
         argv = args[1] if event == "subprocess.Popen" else args[0]
-        words = list(argv) if isinstance(argv, list | tuple) else [argv]
-        if words and str(words[0]) == sys.executable:
+        words = [str(w) for w in (argv if isinstance(argv, list | tuple) else [argv])]
+        if words[:1] == [sys.executable]:
             return None  # a fresh interpreter of ours, for a clean timing, is no component
-        if [str(w) for w in words[:4:3]] in (["git", "ls-files"], ["git", "check-ignore"]):
+        if words[:2] == ["git", "-C"] and words[3:4] in (["ls-files"], ["check-ignore"]):
             return None  # every tree scan asks git what it ignores, and walks on without it
-        return "runs " + " ".join(str(w) for w in words[:4])
+        return "runs " + " ".join(words[:4])
     except Exception:  # an audit hook must never break the operation it watches
         return event
 
