@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest docs selfcheck bench clean
+.PHONY: demo test quick lint typecheck pytest docs selfcheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,12 +36,17 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The fast loop while working: unit tests only (markers decided in tests/conftest.py).
+quick: $(STAMP)
+	$(BIN)/pytest -m "not integration and not slow" -q
 
 docs: $(STAMP)
 	$(BIN)/deploysafe docs

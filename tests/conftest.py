@@ -1,8 +1,25 @@
-"""Suite-wide set-up."""
+"""Suite-wide set-up, and the one place that decides which tests are `integration` or `slow`.
+
+`integration` tests drive a real external component: git, GnuPG, ssh-keygen, Helm (binary or
+helm-python-sdk), kubectl/kustomize, the HTTPS webhook server, or the deploysafe CLI as a
+process. `slow` tests are unit tests that take 0.2 s or more. `make quick` runs
+neither; `make test` runs everything.
+
+The tables below decide, by module, by fixture or by test. A guard holds them: a test that
+starts a process or listens on a socket without the `integration` marker fails and names
+what it ran. (The guard cannot see Helm's in-process SDK; its tests are listed by name.)
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Generator, Mapping
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]  # tests/test_habits.py runs the guard in a child session
 
 # Tests create and drive their own git repositories (bare remotes, history scans). Run from
 # a git hook or `git rebase --exec`, these variables would point every one of those git
@@ -17,3 +34,188 @@ for _var in (
     "GIT_PREFIX",
 ):
     os.environ.pop(_var, None)
+
+_ROOT = Path(__file__).resolve().parent.parent  # the tables name paths from here
+
+# Modules whose every test drives an external component.
+INTEGRATION_MODULES: frozenset[str] = frozenset(
+    {
+        "tests/cluster/test_webhook_server.py",  # `deploysafe serve` over HTTPS
+    }
+)
+
+# Fixtures that stand one up, by the folder whose conftest or modules define them.
+INTEGRATION_FIXTURES: Mapping[str, frozenset[str]] = {
+    # GnuPG and SSH keys; the autouse `isolated` of gitops/pipeline requests them.
+    "tests/gitops/": frozenset({"keys", "repo", "app"}),
+}
+
+# Single tests (a parametrized test by its function name, or one case by its full id).
+INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
+    "tests/cli/test_cli.py": frozenset({"test_real_entry_point_exit_codes"}),
+    "tests/cluster/test_audit.py": frozenset(
+        {
+            "test_audit_from_stdin_reports_as_scan_does",
+            "test_include_owned_checks_replicasets_too",
+            "test_text_output_notes_what_was_skipped",
+            "test_unreadable_input_is_an_input_error",
+        }
+    ),
+    "tests/cluster/test_webhook_review.py": frozenset(
+        {"test_internal_errors_fail_closed_unless_fail_open"}
+    ),
+    "tests/engine/test_engine.py": frozenset(
+        {
+            "test_an_ignored_folder_named_explicitly_is_scanned",
+            "test_git_ignored_and_excluded_files_are_skipped",
+        }
+    ),
+    "tests/formats/test_secrets_outputs.py": frozenset(
+        {
+            "test_git_history_line_with_two_secrets_shows_neither",
+            "test_git_history_outside_a_repository_is_a_usage_error",
+            "test_git_history_reports_deleted_secrets_at_their_first_commit",
+        }
+    ),
+    "tests/inputs/test_render.py": frozenset(
+        {
+            "test_broken_chart_is_an_error_not_an_exception",
+            "test_broken_kustomization_is_an_error",
+            "test_helm_bad_inputs_are_errors",
+            "test_helm_documents_point_at_their_templates",
+            "test_helm_loops_and_multi_document_templates",
+            "test_helm_namespace_is_the_default_namespace",
+            "test_helm_positions_are_template_lines",
+            "test_helm_values_files_and_set_change_the_output",
+            "test_kustomize_does_not_write_into_the_tree",
+            "test_kustomize_documents_point_at_their_files",
+            "test_kustomize_positions_are_source_lines",
+        }
+    ),
+    "tests/rules/test_secrets_kustomize.py": frozenset(
+        {
+            "test_read_as_written_when_the_folder_is_rendered",
+            "test_rendered_sops_generator_is_clean",
+        }
+    ),
+    "tests/rules/test_secrets_rules.py": frozenset({"test_secrets_examples[render]"}),
+}
+
+# Unit tests of 0.2 s or more (all cases together), which would dominate `make quick`.
+SLOW_TESTS: Mapping[str, frozenset[str]] = {
+    "tests/ci/test_ci_parsing.py": frozenset(
+        {"test_alias_bomb_is_refused", "test_every_zizmor_fixture_loads_without_internal_errors"}
+    ),
+    "tests/cluster/test_webhook_manifests.py": frozenset(
+        {"test_each_namespace_gets_one_call_per_mode", "test_output_passes_deploysafe_scan"}
+    ),
+    "tests/conformance/test_secrets_conformance.py": frozenset(
+        {"test_gitleaks_rules_file_loads_and_finds"}
+    ),
+    "tests/engine/test_engine.py": frozenset({"test_parallel_scan_equals_serial"}),
+    "tests/test_habits.py": frozenset({"test_the_guard_fails_unmarked_tests_that_reach_outside"}),
+    # Each case times the detector on megabytes of hostile text in a fresh interpreter.
+    "tests/secrets/test_secrets_detect.py": frozenset({"test_hostile_input_is_linear"}),
+}
+
+
+def _listed(item: pytest.Item, table: Mapping[str, frozenset[str]]) -> bool:
+    names = table.get(item.nodeid.partition("::")[0], frozenset())
+    return item.name in names or getattr(item, "originalname", item.name) in names
+
+
+def _integration(item: pytest.Item) -> bool:
+    module = item.nodeid.partition("::")[0]
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return (
+        module in INTEGRATION_MODULES
+        or _listed(item, INTEGRATION_TESTS)
+        or any(module.startswith(f) and fixtures & n for f, n in INTEGRATION_FIXTURES.items())
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k and -m deselect, so every listed test is seen
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _integration(item):
+            item.add_marker(pytest.mark.integration)
+        if _listed(item, SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)
+    if not any("::" in arg for arg in config.args):
+        _refuse_stale_names(items)
+
+
+def _refuse_stale_names(items: list[pytest.Item]) -> None:
+    """A renamed test must not drop out of its marker silently."""
+    seen: dict[str, set[str]] = {}
+    for item in items:
+        names = seen.setdefault(item.nodeid.partition("::")[0], set())
+        names.update({item.name, getattr(item, "originalname", item.name)})
+    for table in (INTEGRATION_TESTS, SLOW_TESTS):
+        for module, listed in table.items():
+            missing = sorted(listed - seen[module]) if module in seen else []
+            if missing:
+                raise pytest.UsageError(
+                    f"tests/conftest.py names tests that {module} does not have: "
+                    f"{', '.join(missing)}; update the table to the new names"
+                )
+    for module in INTEGRATION_MODULES:
+        if not (_ROOT / module).is_file():
+            raise pytest.UsageError(f"tests/conftest.py names a missing module: {module}")
+
+
+# The guard. An audit hook cannot be removed, so it stays cheap: it records only while a
+# test of this session is set up or runs, and only the events that reach outside.
+_OUTSIDE = frozenset(
+    {"subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "socket.bind"}
+)
+_seen: list[str] | None = None
+
+
+def _describe(event: str, args: tuple[object, ...]) -> str | None:
+    try:
+        if event == "socket.bind":
+            return f"listens on {args[1]!r}"
+        argv = args[1] if event == "subprocess.Popen" else args[0]
+        words = [str(w) for w in (argv if isinstance(argv, list | tuple) else [argv])]
+        if words[:1] == [sys.executable]:
+            return None  # a fresh interpreter of ours, for a clean timing, is no component
+        if words[:2] == ["git", "-C"] and words[3:4] in (["ls-files"], ["check-ignore"]):
+            return None  # every tree scan asks git what it ignores, and walks on without it
+        return "runs " + " ".join(words[:4])
+    except Exception:  # an audit hook must never break the operation it watches
+        return event
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if _seen is not None and event in _OUTSIDE:
+        what = _describe(event, args)
+        if what is not None:
+            _seen.append(what)
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    global _seen
+    _seen = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    global _seen
+    report = yield
+    if call.when == "call":
+        seen, _seen = _seen or [], None
+        if seen and report.passed and item.get_closest_marker("integration") is None:
+            report.outcome = "failed"
+            more = f" (and {len(seen) - 1} more)" if len(seen) > 1 else ""
+            report.longrepr = (
+                f"{item.nodeid} {seen[0]}{more} but is not marked integration: "
+                "add it to a table in tests/conftest.py"
+            )
+    return report
