@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # A path into parsed data: mapping keys (str) and sequence indexes (int).
-Path = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 
 
 class Severity(enum.IntEnum):
@@ -126,11 +126,13 @@ class Resource:
 # Identity equality and hashing: rules share per-document work through small caches.
 @dataclass(frozen=True, slots=True, eq=False)
 class Document:
-    """One Kubernetes object with the positions of its keys."""
+    """One unit the rules read, with the positions of its keys: a Kubernetes object (one
+    document of a YAML stream) or, for the other types, a whole file (a workflow, a GitLab CI
+    file, a Dockerfile, a kustomization, or text for the secrets rules)."""
 
     file: str  # where findings point: repo-relative path (the template for rendered output)
     data: Mapping[str, Any]
-    positions: Mapping[Path, tuple[int, int]]
+    positions: Mapping[KeyPath, tuple[int, int]]
     lines: Sequence[str] = field(repr=False)  # the text the positions refer to
     default_namespace: str | None = None  # what the render supplies (Helm, kustomize)
     rendered_from: str | None = None  # e.g. "helm chart/" or "kustomize overlays/prod"
@@ -171,7 +173,7 @@ class Document:
             return None
         return Resource(self.kind, self.namespace, self.name)
 
-    def locate(self, path: Path) -> tuple[int, int]:
+    def locate(self, path: KeyPath) -> tuple[int, int]:
         """Line and column of `path`, or of its nearest ancestor that exists."""
         p = path
         while True:
@@ -182,7 +184,7 @@ class Document:
                 return (1, 1)
             p = p[:-1]
 
-    def locate_in(self, path: Path, offset: int) -> tuple[int, int]:
+    def locate_in(self, path: KeyPath, offset: int) -> tuple[int, int]:
         """Line and column of character `offset` of the value at `path`, as written. This
         document keeps no value positions: it is one value, its lines joined by newlines
         (a whole-file text document), whatever the path."""
@@ -200,7 +202,7 @@ def _line_starts(doc: Document) -> tuple[int, ...]:
 class Violation:
     """What a check returns: where (a path into the document) and what."""
 
-    path: Path
+    path: KeyPath
     message: str
     # Where inside the value at `path`, for checks that read text: a character offset in
     # that value as the file writes it. A whole-file text document is one value, so there
@@ -290,6 +292,6 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def pointer(path: Path) -> str:
+def pointer(path: KeyPath) -> str:
     """RFC 6901 JSON pointer for a path."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from deploysafe.model import Path, redact
+from deploysafe.model import KeyPath, redact
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -48,7 +48,7 @@ MAX_DEPTH = 256
 # the document is treated as an alias bomb.
 MAX_EXPANSION = 200_000
 
-Positions = dict[Path, tuple[int, int]]
+Positions = dict[KeyPath, tuple[int, int]]
 
 _TAG_STR = "tag:yaml.org,2002:str"
 _TAG_MAP = "tag:yaml.org,2002:map"
@@ -83,7 +83,7 @@ class _Builder:
     seen: set[int]
     expanded: int = 0
 
-    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+    def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
         key = id(node)
@@ -111,7 +111,7 @@ class _Builder:
             return out
         return self._scalar(node)
 
-    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int, record: bool) -> Any:
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int, record: bool) -> Any:
         out: dict[Any, Any] = {}
         merges: list[yaml.Node] = []
         for knode, vnode in node.value:

@@ -14,8 +14,8 @@ from deploysafe import errors
 from deploysafe.cli.exits import Command, ExitCode, Group, for_error, for_report
 from deploysafe.cli.main import main
 from deploysafe.cluster.webhook.manifests import InstallOptionsError
-from deploysafe.config import ConfigError
 from deploysafe.engine.history import HistoryError
+from deploysafe.errors import ConfigError
 from deploysafe.gitops.envrepo import EnvRepoError
 from deploysafe.gitops.manifests import ReleaseSetError
 from deploysafe.gitops.pipeline import GitOpsError, Refused

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from deploysafe.cli.main import main
 from deploysafe.cluster.webhook import review as rv
-from deploysafe.cluster.webhook.manifests import Options, build
+from deploysafe.cluster.webhook.manifests import InstallOptions, build
 from deploysafe.cluster.webhook.policy import LEVELS, MODES, Modes, WebhookPolicy, from_config
 from deploysafe.config import Config
 from deploysafe.k8s.pods import _TEMPLATE_PATHS
@@ -234,7 +234,7 @@ def test_each_namespace_gets_one_call_per_mode(
 
 def test_default_entry_left_out_when_mode_is_off() -> None:
     policy = WebhookPolicy(from_config(Config()).defaults)  # audit off by default
-    vwc = build(policy, Options(namespace="deploysafe"))[-1]
+    vwc = build(policy, InstallOptions(namespace="deploysafe"))[-1]
     names = [w["name"] for w in vwc["webhooks"]]
     assert "audit-default.deploysafe.io" not in names
     assert "audit-high.deploysafe.io" in names  # a label can still switch it on

@@ -16,7 +16,7 @@ from deploysafe import config as configmod
 from deploysafe.cluster.webhook import review as rv
 from deploysafe.cluster.webhook.app import create_app
 from deploysafe.cluster.webhook.policy import Modes, from_config
-from deploysafe.config import ConfigError
+from deploysafe.errors import ConfigError
 from deploysafe.model import Severity
 from tests.support import paths
 from tests.support.policy import load as load_policy

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.config import ConfigError
+from deploysafe.errors import ConfigError
 from deploysafe.model import Level, Severity
 from tests.support.policy import load
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from deploysafe.cli.exits import EXIT_USAGE
-from deploysafe.config import Config, ConfigError
-from deploysafe.config.environments import Deploy, Environment, Render, Signing, Target
+from deploysafe.config import Config
+from deploysafe.config.environments import Deploy, Environment, ReleaseTarget, Render, Signing
 from deploysafe.config.source import SignedBy, SourcePolicy
 from deploysafe.config.tenants import ClusterKind, Tenant
 from deploysafe.config.webhook import Modes
+from deploysafe.errors import ConfigError
 from deploysafe.gitops.environments import load_environment
 from deploysafe.model import Level, Severity
 from tests.support.policy import load
@@ -227,7 +228,7 @@ webhook:
         Deploy(
             tenant=shop,
             render=Render("manifests", base / "k8s", "k8s", "shop"),
-            target=Target("git@example.com:acme/env.git", "main", "prod"),
+            target=ReleaseTarget("git@example.com:acme/env.git", "main", "prod"),
             sign=Signing(gpg_key="89ABCDEF01234567"),
         ),
     )

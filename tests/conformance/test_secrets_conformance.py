@@ -20,7 +20,7 @@ from deploysafe.config import Config
 from deploysafe.engine import check_documents, sources
 from deploysafe.model import Practice, Target
 from deploysafe.secrets import gitleaks
-from deploysafe.secrets.detect import Options, analyse
+from deploysafe.secrets.detect import DetectOptions, analyse
 from tests.support import paths
 
 
@@ -246,7 +246,7 @@ def test_gitleaks_rules_file_loads_and_finds() -> None:
     assert ROOT is not None
     custom = gitleaks.load(ROOT / "gitleaks" / "config" / "gitleaks.toml")
     assert len(custom) == 221  # 222 rules, one matches file paths only
-    options = Options(types=custom)
+    options = DetectOptions(types=custom)
     tp = found = fp = flagged = 0
     for row in _rows("gitleaks/rule_samples.jsonl.gz"):
         hit = bool(analyse(row["text"], row.get("name") or "snippet.txt", options).tokens)

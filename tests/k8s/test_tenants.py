@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.config import Config, ConfigError
+from deploysafe.config import Config
 from deploysafe.engine import check_documents
+from deploysafe.errors import ConfigError
 from deploysafe.k8s.tenancy import (
     ClusterKind,
     Tenant,

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.config import Config, ConfigError
+from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, check_documents, scan, sources
+from deploysafe.errors import ConfigError
 from deploysafe.inputs.dockerfile import parse, stages
 from deploysafe.inputs.render import kustomize_available
 from deploysafe.model import Target

@@ -15,7 +15,7 @@ from typing import Any
 from deploysafe.ci import commands, expressions
 from deploysafe.ci.expressions import Context
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Path
+from deploysafe.model import KeyPath
 
 # Events an outsider (no write access to the repository) can cause.
 OUTSIDER_EVENTS = frozenset(
@@ -99,7 +99,7 @@ def parse_uses(raw: str) -> Uses:
 class Step:
     job: str
     index: int
-    path: Path
+    path: KeyPath
     data: Mapping[str, Any]
 
     def get(self, key: str) -> Any:
@@ -174,7 +174,7 @@ class Step:
 @dataclass(frozen=True, slots=True)
 class Job:
     id: str
-    path: Path
+    path: KeyPath
     data: Mapping[str, Any]
     steps: tuple[Step, ...]
 
@@ -306,7 +306,7 @@ def _triggers(raw: Any) -> dict[str, Any]:
     return {}
 
 
-def _steps(raw: Any, prefix: Path, job: str) -> tuple[Step, ...]:
+def _steps(raw: Any, prefix: KeyPath, job: str) -> tuple[Step, ...]:
     """Steps in order; the steps of a `parallel:` group take its place."""
     if not isinstance(raw, list):
         return ()
@@ -333,7 +333,7 @@ def workflow(data: Mapping[str, Any]) -> Workflow:
         for jid, jdata in jobs_raw.items():
             if not isinstance(jdata, dict):
                 continue
-            path: Path = ("jobs", str(jid))
+            path: KeyPath = ("jobs", str(jid))
             jobs.append(
                 Job(str(jid), path, jdata, _steps(jdata.get("steps"), (*path, "steps"), str(jid)))
             )

@@ -15,14 +15,13 @@ import copy
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from deploysafe.ci import commands, yamlci
 from deploysafe.ci.yamlci import CiDocument, Scalar
 from deploysafe.inputs.documents import LoadResult
-from deploysafe.model import Document, Path, ScanError, Target, Violation
+from deploysafe.model import Document, KeyPath, ScanError, Target, Violation
 from deploysafe.secrets.names import CI_VARIABLE_REFERENCE
 from deploysafe.yamlload import YamlProblem
 
@@ -64,7 +63,7 @@ class Job:
     data: Mapping[str, Any]
 
     @property
-    def path(self) -> Path:
+    def path(self) -> KeyPath:
         return (self.name,)
 
     @property
@@ -94,7 +93,7 @@ class Job:
                 out.append(Need(item["job"], item.get("optional") is True))
         return tuple(out)
 
-    def script_lines(self, *keys: str) -> Iterator[tuple[Path, str]]:
+    def script_lines(self, *keys: str) -> Iterator[tuple[KeyPath, str]]:
         """(path, line) of every script line, nested `!reference` lists flattened."""
         for key in keys or ("before_script", "script"):
             raw = self.data.get(key)
@@ -152,7 +151,7 @@ class Job:
         return [(i, r) for i, r in enumerate(raw) if isinstance(r, dict)]
 
 
-def _flatten(items: list[Any], path: Path, depth: int = 0) -> Iterator[tuple[Path, str]]:
+def _flatten(items: list[Any], path: KeyPath, depth: int = 0) -> Iterator[tuple[KeyPath, str]]:
     for i, item in enumerate(items):
         if isinstance(item, str):
             yield (*path, i), item
@@ -166,10 +165,10 @@ class Pipeline:
     stages: tuple[str, ...]
     data: Mapping[str, Any]
     root: str  # the file the pipeline starts from
-    origins: Mapping[Path, str] = field(default_factory=dict)  # which file wrote each key
+    origins: Mapping[KeyPath, str] = field(default_factory=dict)  # which file wrote each key
     by_name: Mapping[str, Job] = field(default_factory=dict)
 
-    def owner(self, path: Path) -> str:
+    def owner(self, path: KeyPath) -> str:
         p = path
         while p:
             hit = self.origins.get(p)
@@ -219,7 +218,7 @@ class Pipeline:
 
 
 def pipeline(
-    data: Mapping[str, Any], root: str = "", origins: Mapping[Path, str] | None = None
+    data: Mapping[str, Any], root: str = "", origins: Mapping[KeyPath, str] | None = None
 ) -> Pipeline:
     jobs = tuple(
         Job(str(name), value)
@@ -356,10 +355,10 @@ def restricted(job: Job, pipe: Pipeline) -> bool:
     return bool(wf) and all(isinstance(r.get("if"), str) and protects(r["if"]) for r in wf)
 
 
-def merge_request_rules(job: Job) -> list[tuple[Path, str]]:
+def merge_request_rules(job: Job) -> list[tuple[KeyPath, str]]:
     """(path, condition) of each way the job runs in merge request pipelines without
     checking the merge request comes from this project."""
-    out: list[tuple[Path, str]] = []
+    out: list[tuple[KeyPath, str]] = []
     for i, r in _active(job.rules):
         cond = r.get("if")
         if (
@@ -413,14 +412,14 @@ class _File:
 
 @dataclass(slots=True)
 class _Build:
-    root_dir: FsPath | None
+    root_dir: Path | None
     root_display: str
     files: dict[str, _File] = field(default_factory=dict)
     errors: list[ScanError] = field(default_factory=list)
     count: int = 0
 
 
-def build(text: str, display: str, path: FsPath | None) -> LoadResult:
+def build(text: str, display: str, path: Path | None) -> LoadResult:
     """The `sources.BUILDERS` entry for `.gitlab-ci.yml`."""
     loaded = yamlci.load(text, header="spec")
     if loaded is None:
@@ -461,12 +460,12 @@ def build(text: str, display: str, path: FsPath | None) -> LoadResult:
     return LoadResult(docs, b.errors, 0)
 
 
-def _include_entries(data: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+def _include_entries(data: Mapping[str, Any]) -> Iterator[tuple[KeyPath, str]]:
     raw = data.get("include")
     items = raw if isinstance(raw, list) else [raw] if raw is not None else []
-    base: Path = ("include",) if not isinstance(raw, list) else ()
+    base: KeyPath = ("include",) if not isinstance(raw, list) else ()
     for i, item in enumerate(items):
-        p: Path = base if base else ("include", i)
+        p: KeyPath = base if base else ("include", i)
         if isinstance(item, str):
             if not re.match(r"^[a-z]+://", item):
                 yield p, item
@@ -555,11 +554,11 @@ def deep_merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
-Origins = dict[Path, Origin]
-Scalars = dict[Path, tuple[str, Scalar]]
+Origins = dict[KeyPath, Origin]
+Scalars = dict[KeyPath, tuple[str, Scalar]]
 
 
-def _paths(value: Any, prefix: Path) -> Iterator[Path]:
+def _paths(value: Any, prefix: KeyPath) -> Iterator[KeyPath]:
     yield prefix
     if isinstance(value, dict):
         for k, v in value.items():
@@ -590,7 +589,7 @@ def _merge(layers: list[_File]) -> tuple[dict[str, Any], Origins, Scalars]:
     return data, origin, scal
 
 
-def _get(data: Any, path: Path) -> Any:
+def _get(data: Any, path: KeyPath) -> Any:
     for key in path:
         if isinstance(data, list):
             if not (isinstance(key, int) and 0 <= key < len(data)):
@@ -603,13 +602,15 @@ def _get(data: Any, path: Path) -> Any:
     return data
 
 
-def _set(data: Any, path: Path, value: Any) -> None:
+def _set(data: Any, path: KeyPath, value: Any) -> None:
     parent = _get(data, path[:-1])
     if isinstance(parent, dict) or (isinstance(parent, list) and isinstance(path[-1], int)):
         parent[path[-1]] = value  # type: ignore[index]
 
 
-def _graft(origin: Origins, scal: Scalars, dst: Path, old: Any, src: Path, value: Any) -> None:
+def _graft(
+    origin: Origins, scal: Scalars, dst: KeyPath, old: Any, src: KeyPath, value: Any
+) -> None:
     """Positions of `value` (copied from `src`) now describe `dst`, where `old` was."""
     for p in _paths(old, ()):
         if p:
@@ -628,7 +629,7 @@ def _graft(origin: Origins, scal: Scalars, dst: Path, old: Any, src: Path, value
 
 def _references(layers: list[_File], data: dict[str, Any], origin: Origins, scal: Scalars) -> None:
     """Resolve `!reference [job, key, ...]`, innermost first (GitLab allows ten levels)."""
-    todo: dict[Path, tuple[str, ...]] = {}
+    todo: dict[KeyPath, tuple[str, ...]] = {}
     for layer in layers:
         for p, tag in layer.loaded.tags.items():
             if tag != "!reference" or origin.get(p, ("",))[0] != layer.display:

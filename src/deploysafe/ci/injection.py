@@ -18,7 +18,7 @@ from deploysafe.ci import expressions
 from deploysafe.ci.contexts import CODE_SINKS, Trust, trust
 from deploysafe.ci.github import Step
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Path
+from deploysafe.model import KeyPath
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +33,13 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class Injection:
-    path: Path  # the sink value
+    path: KeyPath  # the sink value
     offset: int  # where the expression is in the sink's source
     context: str  # as written
     why: str  # what makes it attacker-controlled
 
 
-def sinks(step: Step) -> Iterator[tuple[Path, str, str]]:
+def sinks(step: Step) -> Iterator[tuple[KeyPath, str, str]]:
     """(path, text, description) of every value in a step that is run as code."""
     if step.run is not None:
         yield (*step.path, "run"), step.run, "`run:` script"
@@ -71,7 +71,7 @@ def injections(doc: CiDocument, step: Step, scope: Scope) -> Iterator[Injection]
                 yield Injection(path, at, flow.text, f"{why}, expanded into the {sink}")
 
 
-def _where(doc: CiDocument, path: Path, occurrence: int, needle: str) -> int:
+def _where(doc: CiDocument, path: KeyPath, occurrence: int, needle: str) -> int:
     """The offset of `needle` in the sink's source, inside its `occurrence`-th `${{`
     (the value's start when the source does not show it)."""
     src = doc.source(path)

@@ -3,7 +3,7 @@ built once and carried on the document."""
 
 from __future__ import annotations
 
-from pathlib import Path as FsPath
+from pathlib import Path
 
 from deploysafe.ci import github, yamlci
 from deploysafe.ci.yamlci import CiDocument
@@ -40,7 +40,7 @@ def _document(
     )
 
 
-def github_workflow(text: str, display: str, path: FsPath | None) -> LoadResult:
+def github_workflow(text: str, display: str, path: Path | None) -> LoadResult:
     loaded, errors = _load(text, display)
     if loaded is None:
         return LoadResult([], errors, 0)
@@ -48,7 +48,7 @@ def github_workflow(text: str, display: str, path: FsPath | None) -> LoadResult:
     return LoadResult([_document(text, display, loaded, Target.GITHUB_WORKFLOW, model)], errors, 0)
 
 
-def github_action(text: str, display: str, path: FsPath | None) -> LoadResult:
+def github_action(text: str, display: str, path: Path | None) -> LoadResult:
     loaded, errors = _load(text, display)
     if loaded is None:
         return LoadResult([], errors, 0)

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from deploysafe.model import Document, Path
+from deploysafe.model import Document, KeyPath
 from deploysafe.yamlload import MAX_DEPTH, MAX_EXPANSION, YamlProblem, parse_all
 
 try:
@@ -45,9 +45,9 @@ class Scalar:
 @dataclass(frozen=True, slots=True)
 class Loaded:
     data: Any
-    positions: dict[Path, tuple[int, int]]
-    scalars: dict[Path, Scalar]
-    tags: dict[Path, str]  # custom tags on collections (GitLab `!reference`)
+    positions: dict[KeyPath, tuple[int, int]]
+    scalars: dict[KeyPath, Scalar]
+    tags: dict[KeyPath, str]  # custom tags on collections (GitLab `!reference`)
     warnings: tuple[tuple[int, str], ...]
 
 
@@ -56,7 +56,7 @@ class CiDocument(Document):
     """A CI file: its data and key positions, plus scalar spans and the parsed model."""
 
     text: str = field(default="", repr=False)
-    scalars: Mapping[Path, Scalar] = field(default_factory=dict, repr=False)
+    scalars: Mapping[KeyPath, Scalar] = field(default_factory=dict, repr=False)
     starts: tuple[int, ...] = field(default=(), repr=False)  # offset of each line in `text`
     # The CI system's view of the file (workflow, action, pipeline), built once.
     model: Any = field(default=None, repr=False, compare=False)
@@ -67,7 +67,7 @@ class CiDocument(Document):
         i = bisect.bisect_right(starts, offset) - 1
         return i + 1, offset - starts[i] + 1
 
-    def value_at(self, path: Path) -> tuple[int, int]:
+    def value_at(self, path: KeyPath) -> tuple[int, int]:
         """Where a scalar's content starts (inside quotes, first line of a block);
         for other values, where their key is."""
         s = self.scalars.get(path)
@@ -75,7 +75,7 @@ class CiDocument(Document):
             return self.position(s.start)
         return self.locate(path)
 
-    def locate_in(self, path: Path, offset: int) -> tuple[int, int]:
+    def locate_in(self, path: KeyPath, offset: int) -> tuple[int, int]:
         """Where character `offset` of a scalar's source (as written) is; for other
         values, where their key is."""
         s = self.scalars.get(path)
@@ -83,7 +83,7 @@ class CiDocument(Document):
             return self.locate(path)
         return self.position(s.start + offset)
 
-    def source_offset(self, path: Path, value: str, offset: int) -> int:
+    def source_offset(self, path: KeyPath, value: str, offset: int) -> int:
         """Where character `offset` of a scalar's parsed `value` is in its source (0, the
         start, when that cannot be told): block scalars lose their indentation when parsed,
         so lines are matched one by one."""
@@ -108,11 +108,11 @@ class CiDocument(Document):
                 return at
         return 0
 
-    def at_offset(self, path: Path, value: str, offset: int) -> tuple[int, int]:
+    def at_offset(self, path: KeyPath, value: str, offset: int) -> tuple[int, int]:
         """Where character `offset` of a scalar's parsed `value` sits in the file."""
         return self.locate_in(path, self.source_offset(path, value, offset))
 
-    def source(self, path: Path) -> tuple[int, str] | None:
+    def source(self, path: KeyPath) -> tuple[int, str] | None:
         """(offset, raw text) of a scalar's source."""
         s = self.scalars.get(path)
         if s is None:
@@ -152,13 +152,13 @@ def resolve_plain(value: str) -> Any:
 @dataclass(slots=True)
 class _Walk:
     text: str
-    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    scalars: dict[Path, Scalar] = field(default_factory=dict)
-    tags: dict[Path, str] = field(default_factory=dict)
+    positions: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    scalars: dict[KeyPath, Scalar] = field(default_factory=dict)
+    tags: dict[KeyPath, str] = field(default_factory=dict)
     warnings: list[tuple[int, str]] = field(default_factory=list)
     visited: int = 0
 
-    def node(self, node: yaml.Node, path: Path, depth: int) -> Any:
+    def node(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
         self.visited += 1
@@ -184,7 +184,7 @@ class _Walk:
         return self._scalar(node, path)
 
     def _pairs(
-        self, node: yaml.MappingNode, path: Path, depth: int, out: dict[str, Any], explicit: bool
+        self, node: yaml.MappingNode, path: KeyPath, depth: int, out: dict[str, Any], explicit: bool
     ) -> None:
         merges: list[yaml.Node] = []
         seen: set[str] = set()
@@ -214,13 +214,13 @@ class _Walk:
                 if isinstance(src, yaml.MappingNode):
                     self._merge(src, path, depth + 1, out)
 
-    def _merge(self, src: yaml.MappingNode, path: Path, depth: int, out: dict[str, Any]) -> None:
+    def _merge(self, src: yaml.MappingNode, path: KeyPath, depth: int, out: dict[str, Any]) -> None:
         self.visited += 1
         if self.visited > MAX_EXPANSION or depth > MAX_DEPTH:
             raise YamlProblem("merge keys expand too far", src.start_mark.line + 1)
         self._pairs(src, path, depth, out, explicit=False)
 
-    def _scalar(self, node: yaml.Node, path: Path) -> Any:
+    def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
         assert isinstance(node, yaml.ScalarNode)
         start, end = node.start_mark.index, node.end_mark.index
         style = node.style

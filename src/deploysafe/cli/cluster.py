@@ -201,7 +201,7 @@ def manifests(
     if ca_bundle is not None:
         pem = ca_bundle.read_text(encoding="utf-8", errors="replace")
     text = path.read_text(encoding="utf-8") if path is not None else ""
-    opts = mf.Options(
+    opts = mf.InstallOptions(
         namespace=policy.namespace,
         image=image or mf.DEFAULT_IMAGE,
         replicas=replicas,

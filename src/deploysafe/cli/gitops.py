@@ -278,7 +278,7 @@ def platform(
     labels, default-deny NetworkPolicies with DNS egress, ResourceQuota and LimitRange, and an
     Argo CD AppProject + Application or (--engine flux) a GitRepository + Kustomization."""
     from deploysafe.gitops.environments import load_environment, load_environments
-    from deploysafe.gitops.platform import Options, generate
+    from deploysafe.gitops.platform import PlatformOptions, generate
 
     cfg = load_config(config_path, source)
     if envs:
@@ -287,7 +287,7 @@ def platform(
         chosen = list(load_environments(cfg).values())
     if not chosen:
         raise UsageError("deploysafe.yaml configures no environments")
-    files, notes = generate(cfg, chosen, Options(engine, argocd_namespace, cluster))
+    files, notes = generate(cfg, chosen, PlatformOptions(engine, argocd_namespace, cluster))
     if out is None:
         click.echo("---\n".join(f.text() for f in files), nl=False)
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path as FsPath
+from pathlib import Path
 
 from deploysafe.config import environments as environmentsmod
 from deploysafe.config import rules as rulesmod
@@ -24,7 +24,7 @@ from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.config.tenants import Tenant
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.config.webhook import WebhookPolicy
-from deploysafe.errors import ConfigError as ConfigError
+from deploysafe.errors import ConfigError
 from deploysafe.model import LATEST, Level, Severity, Version
 from deploysafe.yamlload import YamlProblem, parse_all
 
@@ -59,7 +59,7 @@ class Config:
     selected_tenant: Tenant | None = None
 
 
-def find(root: FsPath) -> FsPath | None:
+def find(root: Path) -> Path | None:
     base = root if root.is_dir() else root.parent
     for name in CONFIG_NAMES:
         candidate = base / name
@@ -68,7 +68,7 @@ def find(root: FsPath) -> FsPath | None:
     return None
 
 
-def load(path: FsPath, display: str | None = None, *, rule_ids: frozenset[str]) -> Config:
+def load(path: Path, display: str | None = None, *, rule_ids: frozenset[str]) -> Config:
     """The policy file at `path`, shown as `display` in messages. `rule_ids` are the rules
     `rules:` and `exceptions:` may name. Raises ConfigError listing every problem."""
     file = display or str(path)
@@ -97,7 +97,7 @@ def load(path: FsPath, display: str | None = None, *, rule_ids: frozenset[str]) 
 
 
 def _build(
-    r: Reader, top: Mapping[str, object], file: str, base: FsPath, rule_ids: frozenset[str]
+    r: Reader, top: Mapping[str, object], file: str, base: Path, rule_ids: frozenset[str]
 ) -> Config:
     basics = toplevel.parse(r, top)
     rules: dict[str, RuleSetting] = {}

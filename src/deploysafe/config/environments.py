@@ -24,14 +24,14 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import Any
 
 from deploysafe.config import source as sourcemod
 from deploysafe.config.reader import Reader
 from deploysafe.config.source import SourcePolicy
 from deploysafe.config.tenants import Tenant
-from deploysafe.model import Level, Path, Severity
+from deploysafe.model import KeyPath, Level, Severity
 from deploysafe.secrets.detect import analyse
 
 KEYS = frozenset({"source", "tenant", "render", "tests", "target", "sign", "policy", "fail_on"})
@@ -52,10 +52,10 @@ DEFAULT_TIMEOUT = 600.0
 @dataclass(frozen=True, slots=True)
 class Render:
     kind: str  # helm, kustomize or manifests
-    path: FsPath  # the chart, kustomization folder or manifests folder (absolute)
+    path: Path  # the chart, kustomization folder or manifests folder (absolute)
     display: str  # as written in the config
     namespace: str
-    values: tuple[FsPath, ...] = ()
+    values: tuple[Path, ...] = ()
     set_values: tuple[str, ...] = ()
     release: str | None = None  # Helm release name (default: the chart's name)
 
@@ -69,7 +69,7 @@ class GateTest:
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class ReleaseTarget:
     repo: str  # URL, or absolute path of a local repository
     branch: str
     path: str  # folder in the environment repository (posix, relative)
@@ -78,7 +78,7 @@ class Target:
 @dataclass(frozen=True, slots=True)
 class Signing:
     gpg_key: str | None = None  # fingerprint or long key ID, upper-case hex
-    ssh_key: FsPath | None = None
+    ssh_key: Path | None = None
 
     def describe(self) -> str:
         return f"gpg {self.gpg_key}" if self.gpg_key else f"ssh {self.ssh_key}"
@@ -90,7 +90,7 @@ class Deploy:
 
     tenant: Tenant
     render: Render
-    target: Target
+    target: ReleaseTarget
     tests: tuple[GateTest, ...] = ()
     sign: Signing | None = None
 
@@ -124,7 +124,7 @@ class Environment:
         return self._deploy().render
 
     @property
-    def target(self) -> Target:
+    def target(self) -> ReleaseTarget:
         return self._deploy().target
 
     @property
@@ -141,7 +141,7 @@ class Environment:
 
 
 def parse(
-    r: Reader, raw: Any, base: FsPath, tenants: Mapping[str, Tenant], declared: Collection[str]
+    r: Reader, raw: Any, base: Path, tenants: Mapping[str, Tenant], declared: Collection[str]
 ) -> dict[str, Environment]:
     """Every valid environment; `declared` names the tenants the file lists (valid or not),
     so an environment of a broken tenant does not repeat that tenant's problem."""
@@ -160,11 +160,11 @@ def _environment(
     r: Reader,
     name: Any,
     raw: Any,
-    base: FsPath,
+    base: Path,
     tenants: Mapping[str, Tenant],
     declared: Collection[str],
 ) -> Environment | None:
-    p: Path = ("environments", str(name))
+    p: KeyPath = ("environments", str(name))
     if not isinstance(name, str) or not _NAME.match(name):
         raise r.fail(p, "an environment name is letters, digits, '.', '_' or '-'")
     e = r.mapping(raw, p, KEYS)
@@ -210,12 +210,12 @@ def _environment(
     return replace(env, deploy=deploy)
 
 
-def _relative(r: Reader, value: Any, path: Path, base: FsPath) -> FsPath:
+def _relative(r: Reader, value: Any, path: KeyPath, base: Path) -> Path:
     text = r.string(value, path)
     return (base / text).resolve()
 
 
-def _render(r: Reader, raw: Any, p: Path, base: FsPath, tenant: Tenant) -> Render:
+def _render(r: Reader, raw: Any, p: KeyPath, base: Path, tenant: Tenant) -> Render:
     spec = r.mapping(raw, p, {*_RENDER_KINDS, "namespace"})
     kinds = [k for k in _RENDER_KINDS if k in spec]
     if len(kinds) != 1:
@@ -274,7 +274,7 @@ def parse_duration(text: Any) -> float:
     return seconds
 
 
-def _tests(r: Reader, raw: Any, p: Path) -> tuple[GateTest, ...]:
+def _tests(r: Reader, raw: Any, p: KeyPath) -> tuple[GateTest, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -301,7 +301,7 @@ def _tests(r: Reader, raw: Any, p: Path) -> tuple[GateTest, ...]:
     return tuple(out)
 
 
-def _target(r: Reader, raw: Any, p: Path, base: FsPath) -> Target:
+def _target(r: Reader, raw: Any, p: KeyPath, base: Path) -> ReleaseTarget:
     t = r.mapping(raw, p, _TARGET_KEYS)
     for key in ("repo", "path"):
         if key not in t:
@@ -325,7 +325,7 @@ def _target(r: Reader, raw: Any, p: Path, base: FsPath) -> Target:
         raise r.fail((*p, "path"), "expected a folder inside the repository, such as clusters/prod")
     if parts[0] == ".deploysafe" or parts[0] == ".git":
         raise r.fail((*p, "path"), f"{parts[0]}/ is reserved")
-    return Target(repo, branch, path)
+    return ReleaseTarget(repo, branch, path)
 
 
 def _credential_in(url: str) -> bool:
@@ -341,7 +341,7 @@ def _token_like(user: str) -> bool:
     return len(user) >= 20 and any(c.isdigit() for c in user) and any(c.isalpha() for c in user)
 
 
-def _sign(r: Reader, raw: Any, p: Path, base: FsPath) -> Signing:
+def _sign(r: Reader, raw: Any, p: KeyPath, base: Path) -> Signing:
     s = r.mapping(raw, p, _SIGN_KEYS)
     if len(s) != 1:
         raise r.fail(p, "give exactly one of gpg_key (a fingerprint) or ssh_key (a path)")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from deploysafe.errors import ConfigError
-from deploysafe.model import Path
+from deploysafe.model import KeyPath
 
 T = TypeVar("T")
 
@@ -51,31 +51,31 @@ def did_you_mean(word: str, known: Collection[str]) -> str:
 class Reader:
     """Reads typed values out of the parsed file and collects what is wrong with them."""
 
-    def __init__(self, file: str, positions: Mapping[Path, tuple[int, int]]) -> None:
+    def __init__(self, file: str, positions: Mapping[KeyPath, tuple[int, int]]) -> None:
         self.file = file
         self.positions = positions
         self.problems: list[Problem] = []
 
-    def where(self, path: Path) -> tuple[int, int]:
+    def where(self, path: KeyPath) -> tuple[int, int]:
         """(line, column) of `path`, or of its nearest parent the file spells out."""
         p = path
         while p and p not in self.positions:
             p = p[:-1]
         return self.positions.get(p, (1, 1))
 
-    def line(self, path: Path) -> int:
+    def line(self, path: KeyPath) -> int:
         return self.where(path)[0]
 
-    def problem(self, path: Path, message: str) -> Problem:
+    def problem(self, path: KeyPath, message: str) -> Problem:
         key = ".".join(str(x) for x in path) or "<top level>"
         line, column = self.where(path)
         return Problem(self.file, line, key, message, column)
 
-    def fail(self, path: Path, message: str) -> Invalid:
+    def fail(self, path: KeyPath, message: str) -> Invalid:
         """The problem as an exception: raise it to abandon the current item."""
         return Invalid(self.problem(path, message))
 
-    def note(self, path: Path, message: str) -> None:
+    def note(self, path: KeyPath, message: str) -> None:
         """Record a problem and go on."""
         self.problems.append(self.problem(path, message))
 
@@ -97,7 +97,7 @@ class Reader:
     # ------------------------------------------------------------ values
 
     def mapping(
-        self, value: Any, path: Path, allowed: Collection[str] | None = None
+        self, value: Any, path: KeyPath, allowed: Collection[str] | None = None
     ) -> dict[str, Any]:
         """A mapping (nothing reads as empty). Unknown keys are recorded and left out."""
         if value is None:
@@ -117,24 +117,24 @@ class Reader:
             )
         return out
 
-    def string(self, value: Any, path: Path) -> str:
+    def string(self, value: Any, path: KeyPath) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(path, f"expected a non-empty string, got {type_name(value)}")
         return value
 
-    def strings(self, value: Any, path: Path) -> tuple[str, ...]:
+    def strings(self, value: Any, path: KeyPath) -> tuple[str, ...]:
         if value is None:
             return ()
         if not isinstance(value, list):
             raise self.fail(path, f"expected a list of strings, got {type_name(value)}")
         return tuple(self.string(v, (*path, i)) for i, v in enumerate(value))
 
-    def boolean(self, value: Any, path: Path) -> bool:
+    def boolean(self, value: Any, path: KeyPath) -> bool:
         if not isinstance(value, bool):
             raise self.fail(path, f"expected true or false, got {type_name(value)}")
         return value
 
-    def date(self, value: Any, path: Path) -> dt.date:
+    def date(self, value: Any, path: KeyPath) -> dt.date:
         if isinstance(value, dt.date):
             return value
         if isinstance(value, str):
@@ -144,7 +144,7 @@ class Reader:
                 pass
         raise self.fail(path, "expected a date YYYY-MM-DD")
 
-    def convert(self, fn: Callable[[Any], T], value: Any, path: Path) -> T:
+    def convert(self, fn: Callable[[Any], T], value: Any, path: KeyPath) -> T:
         try:
             return fn(value)
         except (ValueError, TypeError, KeyError) as exc:

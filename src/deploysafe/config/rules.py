@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.config.reader import Reader, did_you_mean, type_name
-from deploysafe.model import Path, Severity
+from deploysafe.model import KeyPath, Severity
 
 EXCEPTION_KEYS = frozenset({"rule", "reason", "file", "resource", "expires"})
 SUPPRESSION_KEYS = frozenset({"inline", "annotations"})
@@ -44,7 +44,7 @@ class Suppressions:
 def parse_rules(r: Reader, raw: Any, rule_ids: frozenset[str]) -> dict[str, RuleSetting]:
     rules: dict[str, RuleSetting] = {}
     for rid, setting in r.mapping(raw, ("rules",)).items():
-        p: Path = ("rules", str(rid))
+        p: KeyPath = ("rules", str(rid))
         with r.item():
             if str(rid) not in rule_ids:
                 hint = did_you_mean(str(rid), rule_ids)
@@ -68,7 +68,7 @@ def parse_exceptions(r: Reader, raw: Any, rule_ids: frozenset[str]) -> tuple[Exc
         raise r.fail(("exceptions",), f"expected a list, got {type_name(raw)}")
     out = []
     for i, item in enumerate(raw):
-        p: Path = ("exceptions", i)
+        p: KeyPath = ("exceptions", i)
         with r.item():
             e = r.mapping(item, p, EXCEPTION_KEYS)
             if "reason" not in e:
@@ -85,7 +85,7 @@ def parse_exceptions(r: Reader, raw: Any, rule_ids: frozenset[str]) -> tuple[Exc
     return tuple(out)
 
 
-def _exception_rule(r: Reader, value: Any, path: Path, rule_ids: frozenset[str]) -> str:
+def _exception_rule(r: Reader, value: Any, path: KeyPath, rule_ids: frozenset[str]) -> str:
     rule = r.string(value, path).strip().upper()
     if rule != "*" and rule not in rule_ids:
         raise r.fail(
@@ -96,7 +96,7 @@ def _exception_rule(r: Reader, value: Any, path: Path, rule_ids: frozenset[str])
 
 
 def parse_suppressions(r: Reader, raw: Any) -> Suppressions:
-    p: Path = ("suppressions",)
+    p: KeyPath = ("suppressions",)
     sup: Mapping[str, Any] = r.mapping(raw, p, SUPPRESSION_KEYS)
     out = Suppressions()
     if "inline" in sup:

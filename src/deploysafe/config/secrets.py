@@ -13,15 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import Any
 
 from deploysafe.config.reader import Reader
 from deploysafe.errors import ConfigError
 from deploysafe.globs import any_match
-from deploysafe.model import Path
+from deploysafe.model import KeyPath
 from deploysafe.secrets import gitleaks
-from deploysafe.secrets.detect import Options
+from deploysafe.secrets.detect import DetectOptions
 from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
 
 # The ways a secret may reach a cluster without its value being committed in plain text.
@@ -44,7 +44,7 @@ class SecretsPolicy:
     references: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     custom: tuple[TokenType, ...] = ()
-    options: Options = field(default_factory=Options)
+    options: DetectOptions = field(default_factory=DetectOptions)
 
     def excluded(self, file: str) -> bool:
         return any_match(file, self.exclude)
@@ -63,14 +63,16 @@ def build(
     exclude: tuple[str, ...] = (),
     custom: tuple[TokenType, ...] = (),
 ) -> SecretsPolicy:
-    options = Options(types=TOKEN_TYPES + custom, placeholders=placeholders, references=references)
+    options = DetectOptions(
+        types=TOKEN_TYPES + custom, placeholders=placeholders, references=references
+    )
     return SecretsPolicy(managers, placeholders, references, exclude, custom, options)
 
 
-def parse(r: Reader, raw: Any, base: FsPath) -> SecretsPolicy:
+def parse(r: Reader, raw: Any, base: Path) -> SecretsPolicy:
     """The section (problems go to the reader); `rules` is relative to `base`, the folder
     of the policy file."""
-    p: Path = ("secrets",)
+    p: KeyPath = ("secrets",)
     section = r.mapping(raw, p, KEYS)
     managers = frozenset(MANAGERS)
     with r.item():
@@ -105,7 +107,7 @@ def parse(r: Reader, raw: Any, base: FsPath) -> SecretsPolicy:
     return build(managers, tuple(patterns), references, exclude, custom)
 
 
-def with_rules_file(policy: SecretsPolicy, rules: FsPath) -> SecretsPolicy:
+def with_rules_file(policy: SecretsPolicy, rules: Path) -> SecretsPolicy:
     """The policy with the custom rules of `rules` (`scan --secrets-rules FILE`) in place of
     the file's `secrets.rules`. Raises ConfigError when the file is wrong."""
     try:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path as FsPath
+from pathlib import Path
 from typing import Any
 
 from deploysafe.config.reader import Reader
-from deploysafe.model import Path
+from deploysafe.model import KeyPath
 
 KEYS = frozenset({"repos", "refs", "signed_by"})
 SIGNED_BY_KEYS = frozenset({"gpg", "gpg_keys", "ssh_allowed_signers"})
@@ -32,8 +32,8 @@ _LONG_KEY_ID = re.compile(r"[0-9A-F]{16}")
 @dataclass(frozen=True, slots=True)
 class SignedBy:
     gpg: tuple[str, ...] = ()  # primary-key fingerprints, upper-case hex
-    gpg_keys: FsPath | None = None
-    ssh_allowed_signers: FsPath | None = None
+    gpg_keys: Path | None = None
+    ssh_allowed_signers: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class SourcePolicy:
     signed_by: SignedBy | None = None
 
 
-def gpg_key(r: Reader, value: Any, p: Path, *, key_id_ok: bool) -> str:
+def gpg_key(r: Reader, value: Any, p: KeyPath, *, key_id_ok: bool) -> str:
     """A GPG key as upper-case hex, written with or without spaces and `0x`.
 
     Which key *signs* a release (`sign.gpg_key`, `key_id_ok=True`) may also be named by its
@@ -65,7 +65,7 @@ def gpg_key(r: Reader, value: Any, p: Path, *, key_id_ok: bool) -> str:
     )
 
 
-def parse(r: Reader, value: Any, p: Path, base: FsPath) -> SourcePolicy:
+def parse(r: Reader, value: Any, p: KeyPath, base: Path) -> SourcePolicy:
     src = r.mapping(value, p, KEYS)
     repos = r.strings(src.get("repos"), (*p, "repos"))
     refs = r.strings(src.get("refs"), (*p, "refs"))
@@ -81,7 +81,7 @@ def parse(r: Reader, value: Any, p: Path, base: FsPath) -> SourcePolicy:
     return SourcePolicy(repos, refs, signed_by)
 
 
-def _signed_by(r: Reader, value: Any, p: Path, base: FsPath) -> SignedBy:
+def _signed_by(r: Reader, value: Any, p: KeyPath, base: Path) -> SignedBy:
     s = r.mapping(value, p, SIGNED_BY_KEYS)
     fprs = tuple(
         gpg_key(r, raw, (*p, "gpg", i), key_id_ok=False)
@@ -100,10 +100,10 @@ def _signed_by(r: Reader, value: Any, p: Path, base: FsPath) -> SignedBy:
     return SignedBy(fprs, keys, allowed)
 
 
-def _file(r: Reader, value: Any, p: Path, base: FsPath) -> FsPath | None:
+def _file(r: Reader, value: Any, p: KeyPath, base: Path) -> Path | None:
     if value is None:
         return None
-    path = FsPath(r.string(value, p)).expanduser()
+    path = Path(r.string(value, p)).expanduser()
     if not path.is_absolute():
         path = base / path
     if not path.is_file():

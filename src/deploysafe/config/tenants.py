@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from deploysafe.config.reader import Reader
-from deploysafe.model import Level, Path
+from deploysafe.model import KeyPath, Level
 
 KEYS = frozenset({"namespaces", "cluster_kinds", "pod_security", "quota", "limits"})
 _LIMIT_KEYS = frozenset({"default", "defaultRequest", "max", "min"})
@@ -101,7 +101,7 @@ def parse(r: Reader, raw: Any) -> dict[str, Tenant]:
 
 
 def _tenant(r: Reader, name: Any, raw: Any) -> Tenant:
-    p: Path = ("tenants", str(name))
+    p: KeyPath = ("tenants", str(name))
     if not isinstance(name, str) or not _NAME.match(name):
         raise r.fail(p, "a tenant name is a DNS label (lower-case letters, digits, -)")
     t = r.mapping(raw, p, KEYS)
@@ -141,7 +141,7 @@ def _tenant(r: Reader, name: Any, raw: Any) -> Tenant:
     return tenant
 
 
-def _quantities(r: Reader, raw: Any, path: Path) -> dict[str, str]:
+def _quantities(r: Reader, raw: Any, path: KeyPath) -> dict[str, str]:
     out = {}
     for k, v in r.mapping(raw, path).items():
         if isinstance(v, bool) or not isinstance(v, str | int | float):

@@ -20,7 +20,7 @@ from typing import Any
 
 from deploysafe.config.reader import Reader
 from deploysafe.config.tenants import Tenant
-from deploysafe.model import Path, Severity
+from deploysafe.model import KeyPath, Severity
 
 MODES = ("enforce", "warn", "audit")
 LABEL_PREFIX = "deploysafe.io/"
@@ -130,7 +130,7 @@ def parse(
 ) -> WebhookPolicy:
     """The section (problems go to the reader). `tenants` are the file's valid tenants,
     `declared` every tenant it names (an invalid one is reported in its own section)."""
-    p: Path = ("webhook",)
+    p: KeyPath = ("webhook",)
     sec = r.mapping(raw, p, KEYS)
     levels: dict[str, Severity | None] = {"enforce": fail_on, "warn": Severity.LOW, "audit": None}
     for mode in MODES:
@@ -179,7 +179,7 @@ def _tenant_subjects(
     users: dict[str, tuple[str, ...]] = {}
     groups: dict[str, tuple[str, ...]] = {}
     for name, subjects in r.mapping(raw, ("webhook", "tenants")).items():
-        p: Path = ("webhook", "tenants", str(name))
+        p: KeyPath = ("webhook", "tenants", str(name))
         with r.item():
             if name not in known:
                 if name in declared:
@@ -192,7 +192,7 @@ def _tenant_subjects(
     return users, groups
 
 
-def _level(r: Reader, value: Any, path: Path) -> Severity | None:
+def _level(r: Reader, value: Any, path: KeyPath) -> Severity | None:
     if value is False:  # YAML 1.1 reads a bare `off` as false
         return None
     if not isinstance(value, str):

@@ -12,7 +12,7 @@ from deploysafe.model import (
     Document,
     Fact,
     Finding,
-    Path,
+    KeyPath,
     Resource,
     Violation,
     pointer,
@@ -95,7 +95,7 @@ def hide_shared(findings: list[Finding], start: int, shared: Shared) -> None:
             findings[k] = replace(f, snippet=text)
 
 
-def fact(doc: Document, path: Path, data: Any, resource: Resource) -> Fact:
+def fact(doc: Document, path: KeyPath, data: Any, resource: Resource) -> Fact:
     line, col = doc.locate(path)
     return Fact(doc.file, line, col, pointer(path), resource, data, snippet(doc.lines, line))
 

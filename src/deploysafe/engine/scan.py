@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path as FsPath
+from pathlib import Path
 
 from deploysafe import yamlload
 from deploysafe.config import Config
@@ -32,7 +32,7 @@ from deploysafe.rules.base import Scope
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
     enabled: bool = True
-    values: tuple[FsPath, ...] = ()
+    values: tuple[Path, ...] = ()
     set_values: tuple[str, ...] = ()
     namespace: str | None = None
     release_name: str = "release"
@@ -63,10 +63,10 @@ def check_documents(
 
 
 def scan(
-    paths: Sequence[FsPath],
+    paths: Sequence[Path],
     config: Config,
     *,
-    root: FsPath | None = None,
+    root: Path | None = None,
     render: RenderOptions | None = None,
     baseline: frozenset[str] | None = None,
     inline: bool | None = None,
@@ -77,7 +77,7 @@ def scan(
     """Scan a tree: its files and, rendered, the objects its charts and kustomizations
     deploy, with the rules of `scopes` the policy enables."""
     render = render or RenderOptions()
-    root = root or FsPath.cwd()
+    root = root or Path.cwd()
     targets = targets_of(rules_for(config, scopes))
     every = bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
     inv = discover(paths, root, config.exclude, every_file=every)
@@ -87,7 +87,7 @@ def scan(
     rendered: list[Document] = []
     render_errors: list[ScanError] = []
     plain = inv.files
-    owned: set[FsPath] = set()
+    owned: set[Path] = set()
     # Each file's real path once (not once per chart): only charts and kustomizations ask.
     real = {p: p.resolve() for p in plain} if inv.charts or inv.kustomizations else {}
     if render.enabled:
@@ -119,8 +119,8 @@ def scan(
 
 
 def _render_all(
-    inv: Inventory, plain: list[FsPath], real: Mapping[FsPath, FsPath], opts: RenderOptions
-) -> tuple[set[FsPath], list[Document], list[ScanError], list[str]]:
+    inv: Inventory, plain: list[Path], real: Mapping[Path, Path], opts: RenderOptions
+) -> tuple[set[Path], list[Document], list[ScanError], list[str]]:
     """Render charts and kustomizations; returns the files the renders own, among others."""
     if not inv.charts and not inv.kustomizations:
         return set(), [], [], []
@@ -129,7 +129,7 @@ def _render_all(
     docs: list[Document] = []
     errors: list[ScanError] = []
     notes: list[str] = []
-    owned: set[FsPath] = set()
+    owned: set[Path] = set()
     if inv.charts:
         engine = r.helm_available()
         if engine is None:
@@ -180,14 +180,14 @@ def _render_all(
     return {p for p in plain if real[p] in owned}, docs, errors, notes
 
 
-def _kustomize_roots(folders: Sequence[FsPath]) -> tuple[list[FsPath], set[FsPath]]:
+def _kustomize_roots(folders: Sequence[Path]) -> tuple[list[Path], set[Path]]:
     """Kustomizations no other scanned kustomization builds on (overlays, not bases),
     and the patch files every kustomization names."""
     import yaml
 
     resolved = {f.resolve() for f in folders}
-    referenced: set[FsPath] = set()
-    patches: set[FsPath] = set()
+    referenced: set[Path] = set()
+    patches: set[Path] = set()
     for f in folders:
         for name in KUSTOMIZATION_NAMES:
             k = f / name

@@ -3,17 +3,9 @@
 
 from __future__ import annotations
 
-from deploysafe.config import Config, ConfigError
-from deploysafe.config.environments import (
-    DEFAULT_TIMEOUT,
-    Deploy,
-    Environment,
-    GateTest,
-    Render,
-    Signing,
-    Target,
-    parse_duration,
-)
+from deploysafe.config import Config
+from deploysafe.config.environments import Environment
+from deploysafe.errors import ConfigError
 
 
 def load_environment(cfg: Config, name: str) -> Environment:
@@ -35,17 +27,3 @@ def load_environment(cfg: Config, name: str) -> Environment:
 def load_environments(cfg: Config) -> dict[str, Environment]:
     """Every environment, each of which must be deployable."""
     return {name: load_environment(cfg, name) for name in cfg.environments}
-
-
-__all__ = [
-    "DEFAULT_TIMEOUT",
-    "Deploy",
-    "Environment",
-    "GateTest",
-    "Render",
-    "Signing",
-    "Target",
-    "load_environment",
-    "load_environments",
-    "parse_duration",
-]

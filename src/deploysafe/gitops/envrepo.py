@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploysafe.config.environments import ReleaseTarget, Signing
 from deploysafe.errors import InputError
-from deploysafe.gitops.environments import Signing, Target
 from deploysafe.host.git import Git, GitError, Result
 
 IDENTITY = ("deploysafe", "deploysafe@localhost")
@@ -35,7 +35,7 @@ class CommitInfo:
 
 
 class EnvRepo:
-    def __init__(self, target: Target, workdir: Path) -> None:
+    def __init__(self, target: ReleaseTarget, workdir: Path) -> None:
         self.target = target
         self.git_dir = workdir / "env.git"
         self.head: str | None = None  # the branch's commit when last fetched

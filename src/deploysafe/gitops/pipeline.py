@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe.config import Config, for_environment
+from deploysafe.config.environments import Environment
 from deploysafe.errors import GateRefused, InputError
 from deploysafe.gitops import manifests
-from deploysafe.gitops.environments import Environment, load_environment
+from deploysafe.gitops.environments import load_environment
 from deploysafe.gitops.envrepo import CommitInfo, EnvRepo, EnvRepoError
 from deploysafe.gitops.record import (
     Record,

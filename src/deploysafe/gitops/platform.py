@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from deploysafe.config import Config
-from deploysafe.gitops.environments import Environment
+from deploysafe.config.environments import Environment
 from deploysafe.k8s.tenancy import CLUSTER_KINDS, Tenant
 from deploysafe.model import format_version
 
@@ -37,7 +37,7 @@ PSA = "pod-security.kubernetes.io"
 
 
 @dataclass(frozen=True, slots=True)
-class Options:
+class PlatformOptions:
     engine: str = "argocd"
     argocd_namespace: str = "argocd"
     cluster: str = IN_CLUSTER
@@ -153,7 +153,7 @@ def _name(env: Environment) -> str:
     return f"{env.tenant.name}-{env.name}".lower().replace("_", "-").replace(".", "-")
 
 
-def argocd(env: Environment, opts: Options) -> tuple[list[dict[str, Any]], list[str]]:
+def argocd(env: Environment, opts: PlatformOptions) -> tuple[list[dict[str, Any]], list[str]]:
     tenant, target = env.tenant, env.target
     notes = []
     name = _name(env)
@@ -223,7 +223,7 @@ def argocd(env: Environment, opts: Options) -> tuple[list[dict[str, Any]], list[
     return [project, app], notes
 
 
-def argocd_default_project(opts: Options) -> dict[str, Any]:
+def argocd_default_project(opts: PlatformOptions) -> dict[str, Any]:
     """Argo CD's `default` project allows any repository, destination and kind: lock it."""
     return {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -316,7 +316,7 @@ def flux(env: Environment) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def generate(
-    cfg: Config, envs: Sequence[Environment], opts: Options
+    cfg: Config, envs: Sequence[Environment], opts: PlatformOptions
 ) -> tuple[list[File], list[str]]:
     files: list[File] = []
     notes: list[str] = []

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from deploysafe.config import Config
+from deploysafe.config.environments import Environment, GateTest
 from deploysafe.engine import TOOL_KINDS, RenderOptions, Report, Scope, check_documents, scan
 from deploysafe.gitops import manifests
-from deploysafe.gitops.environments import Environment, GateTest
 from deploysafe.host.ci import deployed_ref
 from deploysafe.host.git import Git
 from deploysafe.inputs.documents import load_kubernetes

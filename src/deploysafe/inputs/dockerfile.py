@@ -27,7 +27,7 @@ from typing import Any
 from deploysafe.inputs import buildcontext
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.model import Document, ScanError, Target
-from deploysafe.model import Path as DataPath
+from deploysafe.model import KeyPath as DataPath
 
 _DIRECTIVE = re.compile(r"^#\s*([A-Za-z]+)\s*=\s*(.*?)\s*$")
 _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deploysafe.model import Document, Path, ScanError
+from deploysafe.model import Document, KeyPath, ScanError
 from deploysafe.yamlload import Parsed, YamlProblem, parse_all, split_documents, top_level_kind
 
 # Kinds no rule reads: skipped before they are parsed (CRD schemas are most of the bytes
@@ -78,7 +78,7 @@ def _objects(
         for i, item in enumerate(data["items"]):
             if not is_kubernetes(item):
                 continue
-            prefix: Path = ("items", i)
+            prefix: KeyPath = ("items", i)
             positions = {p[2:]: pos for p, pos in parsed.positions.items() if p[:2] == prefix}
             positions[()] = parsed.positions.get(prefix, (parsed.line, 1))
             yield Document(file, item, positions, lines, default_namespace, rendered_from)

@@ -17,14 +17,14 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path as FsPath
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import yaml
 
 from deploysafe.inputs.documents import load_kubernetes
-from deploysafe.model import Document, Path, ScanError
+from deploysafe.model import Document, KeyPath, ScanError
 
 TIMEOUT = 60  # seconds per helm/kustomize run: a hung remote base must not hang the scan
 ORIGIN = "config.kubernetes.io/origin"
@@ -102,8 +102,8 @@ def _message(text: str) -> str:
     return "\n".join(lines) or "failed without a message"
 
 
-def _rel(path: FsPath, root: FsPath) -> str:
-    return FsPath(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+def _rel(path: Path, root: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
 
 
 def _join(folder: str, name: str) -> str:
@@ -114,10 +114,10 @@ def _join(folder: str, name: str) -> str:
 
 
 def render_helm(
-    chart: FsPath,
-    root: FsPath,
+    chart: Path,
+    root: Path,
     *,
-    values: Sequence[FsPath] = (),
+    values: Sequence[Path] = (),
     set_values: Sequence[str] = (),
     namespace: str | None = None,
     release_name: str = "release",
@@ -170,8 +170,8 @@ def render_helm(
 
 def _helm_binary(
     binary: str,
-    chart: FsPath,
-    values: Sequence[FsPath],
+    chart: Path,
+    values: Sequence[Path],
     set_values: Sequence[str],
     namespace: str | None,
     release_name: str,
@@ -226,8 +226,8 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 
 def _helm_in_process(
     sdk: ModuleType,
-    chart: FsPath,
-    values: Sequence[FsPath],
+    chart: Path,
+    values: Sequence[Path],
     set_values: Sequence[str],
     namespace: str | None,
     release_name: str,
@@ -288,14 +288,14 @@ def _helm_in_process(
 # --- Kustomize ---------------------------------------------------------------------------
 
 
-def _kustomization(folder: FsPath) -> FsPath | None:
+def _kustomization(folder: Path) -> Path | None:
     for name in KUSTOMIZATION_FILES:
         if (folder / name).is_file():
             return folder / name
     return None
 
 
-def render_kustomize(folder: FsPath, root: FsPath) -> Rendered | None:
+def render_kustomize(folder: Path, root: Path) -> Rendered | None:
     """Build a kustomization; documents point at the files their objects come from.
 
     None when neither kustomize nor kubectl is installed (the caller scans the plain files).
@@ -314,7 +314,7 @@ def render_kustomize(folder: FsPath, root: FsPath) -> Rendered | None:
     # Origins come from a throwaway kustomization that includes the folder, so the user's
     # tree is never written to. Kustomize refuses absolute resource paths: use a relative one.
     with tempfile.TemporaryDirectory(prefix="deploysafe-kustomize-") as tmp:
-        wrapper = FsPath(tmp).resolve()
+        wrapper = Path(tmp).resolve()
         try:
             target = os.path.relpath(folder.resolve(), wrapper)
         except ValueError:  # another drive (Windows): no relative path exists
@@ -346,8 +346,8 @@ def _yaml_str(text: str) -> str:
 
 def _kustomize_documents(
     text: str,
-    origin_base: FsPath,
-    root: FsPath,
+    origin_base: Path,
+    root: Path,
     kfile_rel: str,
     rendered_from: str,
     note: str | None,
@@ -357,7 +357,7 @@ def _kustomize_documents(
         ScanError(e.file, None, f"rendered output: {e.message}", "render") for e in loaded.errors
     ]
     kfile = root / kfile_rel
-    cache: dict[FsPath, _Source | None] = {}
+    cache: dict[Path, _Source | None] = {}
     documents: list[Document] = []
     by_file: dict[str, int] = {}
     for doc in loaded.documents:
@@ -378,7 +378,7 @@ def _kustomize_documents(
     return Rendered(documents, errors, note=note, skipped=loaded.skipped)
 
 
-def _cached(cache: dict[FsPath, _Source | None], path: FsPath) -> _Source | None:
+def _cached(cache: dict[Path, _Source | None], path: Path) -> _Source | None:
     if path not in cache:
         cache[path] = _source(path)
     return cache[path]
@@ -398,7 +398,7 @@ def _strip_origin(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
     return {**data, "metadata": new_meta}, annotations[ORIGIN]
 
 
-def _origin_file(origin: Any, base: FsPath) -> tuple[FsPath | None, str | None]:
+def _origin_file(origin: Any, base: Path) -> tuple[Path | None, str | None]:
     """The local file an origin annotation names, and the generator kind if generated."""
     if not isinstance(origin, str):
         return None, None
@@ -429,7 +429,7 @@ def _flat(doc: Document, file: str, src: _Source | None, generator: str | None) 
     return replace(doc, file=file, positions=positions, lines=lines)
 
 
-def _paths(data: Any, path: Path) -> Iterator[Path]:
+def _paths(data: Any, path: KeyPath) -> Iterator[KeyPath]:
     yield path
     if isinstance(data, dict):
         for key, value in data.items():
@@ -554,11 +554,11 @@ def _find_item(
 
 def _locate(
     data: Any,
-    path: Path,
+    path: KeyPath,
     entries: Sequence[_Entry],
     at: int | None,
     here: tuple[int, int],
-    out: dict[Path, tuple[int, int]],
+    out: dict[KeyPath, tuple[int, int]],
 ) -> None:
     """Positions for every node under `path`; `at` is its entry, None when not found."""
     if isinstance(data, dict):
@@ -624,7 +624,7 @@ class _Source:
     segments: list[list[_Entry]]
 
 
-def _source(path: FsPath) -> _Source | None:
+def _source(path: Path) -> _Source | None:
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:  # e.g. a subchart kept as a .tgz: keep the rendered text's positions
@@ -642,6 +642,6 @@ def _remap(doc: Document, src: _Source, index: int, total: int | None) -> Docume
         return replace(doc, positions=dict.fromkeys(_paths(doc.data, ()), (1, 1)), lines=src.lines)
     entries = _segment(src.segments, doc.data, index, total)
     root = (entries[0].line, 1)
-    positions: dict[Path, tuple[int, int]] = {(): root}
+    positions: dict[KeyPath, tuple[int, int]] = {(): root}
     _locate(doc.data, (), entries, -1, root, positions)
     return replace(doc, positions=positions, lines=src.lines)

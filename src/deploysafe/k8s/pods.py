@@ -7,12 +7,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deploysafe.model import Document, Path
+from deploysafe.model import Document, KeyPath
 
 # Where the pod template sits in each built-in pod-carrying kind (as pod-security-admission
 # extracts it). Any other kind with a pod template at spec.template (Argo Rollouts, OpenShift
 # DeploymentConfig, ...) is handled too.
-_TEMPLATE_PATHS: Mapping[str, Path] = {
+_TEMPLATE_PATHS: Mapping[str, KeyPath] = {
     "Pod": (),
     "PodTemplate": ("template",),
     "ReplicationController": ("spec", "template"),
@@ -31,12 +31,12 @@ CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 class PodTemplate:
     """A pod's metadata and spec inside a document, with their paths."""
 
-    path: Path  # to the object holding metadata + spec ("" for a Pod)
+    path: KeyPath  # to the object holding metadata + spec ("" for a Pod)
     metadata: Mapping[str, Any]
     spec: Mapping[str, Any]
 
     @property
-    def spec_path(self) -> Path:
+    def spec_path(self) -> KeyPath:
         return (*self.path, "spec")
 
     @property
@@ -56,7 +56,7 @@ class PodTemplate:
 
 @dataclass(frozen=True, slots=True)
 class Container:
-    path: Path
+    path: KeyPath
     data: Mapping[str, Any]
     field: str  # initContainers, containers or ephemeralContainers
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
-from deploysafe.config import Config, ConfigError
+from deploysafe.config import Config
 from deploysafe.config.tenants import ClusterKind, Tenant, api_group
+from deploysafe.errors import ConfigError
 from deploysafe.model import Document, Violation
 
 # Built-in cluster-scoped kinds and their API groups ("" = core).

@@ -18,8 +18,8 @@ from deploysafe.config.tenants import Tenant
 from deploysafe.model import (
     Document,
     Fact,
+    KeyPath,
     Level,
-    Path,
     Practice,
     PssRef,
     Severity,
@@ -67,7 +67,7 @@ DEFAULT_SCOPES: Mapping[Target, frozenset[Scope]] = {
 }
 
 
-Collect = Callable[[Document, Context], Iterator[tuple[Path, Any]]]
+Collect = Callable[[Document, Context], Iterator[tuple[KeyPath, Any]]]
 # Returns (fact the finding points at, message) pairs.
 Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str]]]
 

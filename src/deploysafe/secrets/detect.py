@@ -280,7 +280,7 @@ class Analysis:
 
 
 @dataclass(frozen=True, slots=True)
-class Options:
+class DetectOptions:
     """What the policy file changes in detection."""
 
     types: tuple[TokenType, ...] = TOKEN_TYPES
@@ -310,7 +310,10 @@ class _Lines:
 
 
 def analyse(
-    text: str, path: str, options: Options = Options(), lines: Sequence[str] | None = None
+    text: str,
+    path: str,
+    options: DetectOptions = DetectOptions(),
+    lines: Sequence[str] | None = None,
 ) -> Analysis:
     """Every secret in one file's text (`lines`, when given, are the text split on '\\n')."""
     where = _Lines(lines if lines is not None else text.split("\n"))
@@ -479,7 +482,7 @@ class _Automata:
 
 
 def _tokens(
-    text: str, low: str, path: str, options: Options
+    text: str, low: str, path: str, options: DetectOptions
 ) -> Iterable[tuple[TokenType, tuple[int, int]]]:
     # Keyword -> end offsets where it occurs. lower() keeps offsets for almost all text;
     # where it does not (a few Unicode letters), every regex runs over the whole text.
@@ -532,7 +535,7 @@ def _line_end(text: str, pos: int) -> int:
     return len(text) if end < 0 else end
 
 
-def _keep(t: TokenType, secret: str, m: re.Match[str], options: Options) -> bool:
+def _keep(t: TokenType, secret: str, m: re.Match[str], options: DetectOptions) -> bool:
     if t.entropy and entropy(secret) < t.entropy:
         return False
     if sample_hash(secret) in DOCUMENTED_SAMPLES:
@@ -572,7 +575,7 @@ def _generated(value: str) -> bool:
 _HOST_PLACEHOLDERS = ("example.com", "example.org", "example.net", "localhost", "127.0.0.1")
 
 
-def _credential_pair(m: re.Match[str], password: str, options: Options) -> bool:
+def _credential_pair(m: re.Match[str], password: str, options: DetectOptions) -> bool:
     """user:password in a URL or a curl flag: a real-looking password, not a template."""
     user = m.group("u") or ""
     if is_reference(password, options.references) or is_reference(user, options.references):
@@ -723,7 +726,7 @@ def _sequential(value: str) -> bool:
     return any(g in low for g in _GRAMS)
 
 
-def judge(key: str, value: str, password_like: bool, options: Options) -> str | None:
+def judge(key: str, value: str, password_like: bool, options: DetectOptions) -> str | None:
     """'secret', 'default' (a well-known default password) or None (not a finding)."""
     v = value.strip()
     if not v or (v.lower() in _NOT_VALUES and v.lower() not in DEFAULT_PASSWORDS):

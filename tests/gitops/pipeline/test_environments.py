@@ -6,15 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.config import ConfigError, for_environment
-from deploysafe.gitops.environments import (
-    GateTest,
-    Render,
-    Signing,
-    Target,
-    load_environment,
-    load_environments,
-)
+from deploysafe.config import for_environment
+from deploysafe.config.environments import GateTest, ReleaseTarget, Render, Signing
+from deploysafe.errors import ConfigError
+from deploysafe.gitops.environments import load_environment, load_environments
 from deploysafe.model import Level, Severity
 from tests.support.policy import load
 from tests.support.secretgen import expand
@@ -64,7 +59,7 @@ environments:
         GateTest("smoke", "./smoke.sh", 90.0, "out/junit.xml"),
         GateTest("lint", "make lint", 600.0),
     )
-    assert env.target == Target(str(base.parent / "env.git"), "main", "clusters/prod/shop")
+    assert env.target == ReleaseTarget(str(base.parent / "env.git"), "main", "clusters/prod/shop")
     assert env.sign == Signing(gpg_key="0123456789ABCDEF0123456789ABCDEF01234567")
     assert (env.policy, env.fail_on, env.has_source) == (Level.BASELINE, Severity.MEDIUM, False)
     assert for_environment(cfg, env).policy is Level.BASELINE
@@ -82,7 +77,7 @@ def test_remote_target_kept_as_written(tmp_path: Path) -> None:
         )
     )
     target = load_environment(cfg, "prod").target
-    assert target == Target("git@github.com:acme/env.git", "release", "prod")
+    assert target == ReleaseTarget("git@github.com:acme/env.git", "release", "prod")
 
 
 ENV = "environments:\n  prod:\n    tenant: shop\n"

@@ -95,7 +95,7 @@ class InstallOptionsError(UsageError):
 
 
 @dataclass(frozen=True, slots=True)
-class Options:
+class InstallOptions:
     namespace: str
     image: str = DEFAULT_IMAGE
     replicas: int = 2
@@ -124,7 +124,7 @@ def _labels(component: str = "webhook") -> dict[str, str]:
 _SELECTOR = {"app.kubernetes.io/name": NAME}
 
 
-def build(policy: WebhookPolicy, opts: Options) -> list[dict[str, Any]]:
+def build(policy: WebhookPolicy, opts: InstallOptions) -> list[dict[str, Any]]:
     if opts.replicas < 2:
         raise InstallOptionsError("run at least 2 replicas: the webhook fails closed")
     if not 1 <= opts.timeout <= 10:
@@ -195,7 +195,7 @@ def build(policy: WebhookPolicy, opts: Options) -> list[dict[str, Any]]:
     return docs
 
 
-def _deployment(opts: Options, meta: dict[str, Any]) -> dict[str, Any]:
+def _deployment(opts: InstallOptions, meta: dict[str, Any]) -> dict[str, Any]:
     container = {
         "name": "webhook",
         "image": opts.image,
@@ -308,7 +308,7 @@ def _cert_manager(ns: str, meta: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _webhook_configuration(
-    policy: WebhookPolicy, opts: Options, annotations: dict[str, str]
+    policy: WebhookPolicy, opts: InstallOptions, annotations: dict[str, str]
 ) -> dict[str, Any]:
     exempt = {
         "key": "kubernetes.io/metadata.name",
@@ -360,7 +360,7 @@ def _webhook_configuration(
 def _entry(
     name: str,
     path: str,
-    opts: Options,
+    opts: InstallOptions,
     rules: Sequence[dict[str, Any]],
     namespace_selector: dict[str, Any] | None,
 ) -> dict[str, Any]:

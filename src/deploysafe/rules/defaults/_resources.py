@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from deploysafe.k8s.pods import Container, as_map, containers, pod_template
-from deploysafe.model import Document, Path
+from deploysafe.model import Document, KeyPath
 
 
-def missing(doc: Document, section: str, resource: str) -> Iterator[tuple[Path, Container]]:
+def missing(doc: Document, section: str, resource: str) -> Iterator[tuple[KeyPath, Container]]:
     """Containers without `resources.<section>.<resource>`, and where it belongs.
 
     Ephemeral containers may not set resources, so they are skipped. A pod-level value

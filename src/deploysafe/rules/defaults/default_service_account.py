@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import pod_template
-from deploysafe.model import Document, Path, Practice, Severity, Target, Violation
+from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
 
 
@@ -19,7 +19,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     sa = spec.get(field) or "default"
     if sa != "default" or spec.get("automountServiceAccountToken") is False:
         return
-    path: Path = (*pod.spec_path, field)  # the spec when neither field is set
+    path: KeyPath = (*pod.spec_path, field)  # the spec when neither field is set
     what = f"{doc.kind} {doc.name or '<unnamed>'!r}"
     how = f"sets {field} 'default'" if spec.get(field) else "sets no ServiceAccount"
     yield Violation(

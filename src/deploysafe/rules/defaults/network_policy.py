@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.k8s.pods import as_list, as_map, pod_template
-from deploysafe.model import Document, Fact, Path, Practice, Severity, Target
+from deploysafe.model import Document, Fact, KeyPath, Practice, Severity, Target
 from deploysafe.rules.base import Context, Rule
 
 Labels = tuple[tuple[str, str], ...]
@@ -76,7 +76,7 @@ def _labels(raw: Any) -> Labels:
     return tuple(sorted((str(k), str(v)) for k, v in as_map(raw).items()))
 
 
-def collect(doc: Document, ctx: Context) -> Iterator[tuple[Path, Any]]:
+def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
     if doc.kind == "NetworkPolicy":
         spec = as_map(doc.data.get("spec"))
         types = spec.get("policyTypes")

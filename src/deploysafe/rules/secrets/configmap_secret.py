@@ -8,11 +8,11 @@ from deploysafe.k8s.pods import as_map
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
-from deploysafe.secrets.detect import Options, analyse, judge
+from deploysafe.secrets.detect import DetectOptions, analyse, judge
 from deploysafe.secrets.names import credential_name
 
 
-def named_credential(key: str, value: str, options: Options) -> bool | None:
+def named_credential(key: str, value: str, options: DetectOptions) -> bool | None:
     """For a credential-named key with a one-line value: is the value a secret? None when
     the key names no credential (or the value is an embedded file): read it as text."""
     pw = credential_name(key)

@@ -10,7 +10,7 @@ from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets.configmap_secret import named_credential
-from deploysafe.secrets.detect import Options, analyse, is_placeholder, is_reference, unquote
+from deploysafe.secrets.detect import DetectOptions, analyse, is_placeholder, is_reference, unquote
 
 
 def literal(entry: str) -> tuple[str, str] | None:
@@ -30,7 +30,7 @@ def _committed(value: str, p: SecretsPolicy) -> bool:
     return bool(v) and not is_reference(v, p.references) and not is_placeholder(v, p.placeholders)
 
 
-def _config_secret(key: str, value: str, options: Options) -> str | None:
+def _config_secret(key: str, value: str, options: DetectOptions) -> str | None:
     """In a ConfigMap literal: the secret, when the key names a credential and the value is
     one, or when the value holds a token of a known format (DS311's test)."""
     named = named_credential(key, value, options)

@@ -11,7 +11,7 @@ from deploysafe.k8s.pods import as_map, get, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._common import policy
-from deploysafe.secrets.detect import Options, analyse, decoded, is_placeholder, is_reference
+from deploysafe.secrets.detect import DetectOptions, analyse, decoded, is_placeholder, is_reference
 
 
 def is_sops(doc: Document) -> bool:
@@ -19,7 +19,7 @@ def is_sops(doc: Document) -> bool:
     return isinstance(sops, dict) and bool({"mac", "lastmodified", "version"} & set(sops))
 
 
-def _literal(value: Any, options: Options) -> str | None:
+def _literal(value: Any, options: DetectOptions) -> str | None:
     if value is None or isinstance(value, dict | list | bool):
         return None
     text = str(value)
@@ -60,7 +60,7 @@ def sops_encrypted(text: str) -> bool:
     return v.startswith("ENC[") or ("ENC[" in v and _SOPS_FILE.search(v) is not None)
 
 
-def _what(text: str, options: Options) -> str:
+def _what(text: str, options: DetectOptions) -> str:
     hits = analyse(text, "value", options).tokens
     return f": it holds a {hits[0].type.description}" if hits else ""
 

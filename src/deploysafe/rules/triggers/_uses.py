@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from deploysafe.ci.github import Uses, action_of, parse_uses, workflow_of
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Path, Violation
+from deploysafe.model import KeyPath, Violation
 
 
-def workflow_uses(doc: CiDocument) -> Iterator[tuple[Path, Uses, str]]:
+def workflow_uses(doc: CiDocument) -> Iterator[tuple[KeyPath, Uses, str]]:
     wf = workflow_of(doc)
     for job in wf.jobs:
         u = job.uses
@@ -21,7 +21,7 @@ def workflow_uses(doc: CiDocument) -> Iterator[tuple[Path, Uses, str]]:
                 yield (*step.path, "uses"), su, f"{job.label} {step.label} uses"
 
 
-def action_uses(doc: CiDocument) -> Iterator[tuple[Path, Uses, str]]:
+def action_uses(doc: CiDocument) -> Iterator[tuple[KeyPath, Uses, str]]:
     act = action_of(doc)
     for step in act.steps:
         su = step.uses
@@ -34,6 +34,6 @@ def action_uses(doc: CiDocument) -> Iterator[tuple[Path, Uses, str]]:
             yield ("runs", "image"), parse_uses(image), "the Docker action runs"
 
 
-def at(doc: CiDocument, path: Path, message: str) -> Violation:
+def at(doc: CiDocument, path: KeyPath, message: str) -> Violation:
     """A finding at the value's start (where the reference is), not at its key."""
     return Violation(path, message, offset=0)

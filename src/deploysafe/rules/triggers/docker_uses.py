@@ -9,12 +9,12 @@ from typing import Any
 from deploysafe.ci import expressions
 from deploysafe.ci.github import parse_uses, workflow_of
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Document, Path, Practice, Severity, Target, Violation
+from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.triggers._uses import at, workflow_uses
 
 
-def _images(doc: CiDocument) -> Iterator[tuple[Path, str, str]]:
+def _images(doc: CiDocument) -> Iterator[tuple[KeyPath, str, str]]:
     for path, u, what in workflow_uses(doc):
         if u.kind == "docker":
             yield path, u.raw.removeprefix("docker://"), what

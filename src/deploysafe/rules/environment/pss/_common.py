@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from deploysafe.k8s.pods import Container, PodTemplate, as_map, containers, pod_template
-from deploysafe.model import Document, Path
+from deploysafe.model import Document, KeyPath
 from deploysafe.rules.base import Context
 
 # Upstream examples share one shape: a Pod in a namespace, the smallest that PSA evaluates.
@@ -62,7 +62,7 @@ def pod_and_containers(doc: Document) -> tuple[PodTemplate, list[Container]] | N
 
 def security_contexts(
     pod: PodTemplate, ctrs: list[Container]
-) -> Iterator[tuple[str, Mapping[str, Any], Path]]:
+) -> Iterator[tuple[str, Mapping[str, Any], KeyPath]]:
     """The pod's securityContext, then each container's: (who, the context, its path)."""
     yield "pod", pod.security_context, pod_sc_path(pod)
     for c in ctrs:
@@ -93,11 +93,11 @@ def user_namespaced(pod: PodTemplate) -> bool:
     return pod.spec.get("hostUsers") is False
 
 
-def pod_sc_path(pod: PodTemplate, *rest: str | int) -> Path:
+def pod_sc_path(pod: PodTemplate, *rest: str | int) -> KeyPath:
     return (*pod.spec_path, "securityContext", *rest)
 
 
-def sc_path(c: Container, *rest: str | int) -> Path:
+def sc_path(c: Container, *rest: str | int) -> KeyPath:
     return (*c.path, "securityContext", *rest)
 
 
@@ -105,5 +105,5 @@ def pod_sc(pod: PodTemplate, key: str) -> Mapping[str, Any]:
     return as_map(pod.security_context.get(key))
 
 
-def annotation_path(pod: PodTemplate, key: str) -> Path:
+def annotation_path(pod: PodTemplate, key: str) -> KeyPath:
     return (*pod.path, "metadata", "annotations", key)

@@ -8,8 +8,8 @@ from typing import Any
 from deploysafe.k8s.pods import as_map
 from deploysafe.model import (
     Document,
+    KeyPath,
     Level,
-    Path,
     Practice,
     PssRef,
     Severity,
@@ -34,7 +34,7 @@ def allowed_types(version: Version) -> frozenset[str]:
 
 
 def _problems(
-    opts: Mapping[str, Any], path: Path, who: str, types: frozenset[str]
+    opts: Mapping[str, Any], path: KeyPath, who: str, types: frozenset[str]
 ) -> Iterator[Violation]:
     kind = opts.get("type")
     if kind is not None and (not isinstance(kind, str) or kind not in types):

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from deploysafe.k8s.pods import as_list
-from deploysafe.model import Document, Path
+from deploysafe.model import Document, KeyPath
 
 ROLE_KINDS = frozenset({"Role", "ClusterRole"})
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -20,7 +20,7 @@ def _strings(value: object) -> tuple[str, ...]:
 class PolicyRule:
     """One entry of `rules:`; `path` points at it."""
 
-    path: Path
+    path: KeyPath
     api_groups: tuple[str, ...]
     resources: tuple[str, ...]
     verbs: tuple[str, ...]
@@ -43,7 +43,7 @@ class PolicyRule:
             return ()
         return tuple(v for v in verbs if self.allows(v))
 
-    def field(self, name: str) -> Path:
+    def field(self, name: str) -> KeyPath:
         return (*self.path, name)
 
 
