@@ -140,7 +140,7 @@ def scan(
             raise UsageError(f"{baseline}: {exc}") from None
     report: Any
     if git_history:
-        from deploysafe.engine.history import scan_history
+        from deploysafe.engine import scan_history
 
         report = scan_history(root, cfg, baseline=known)
     else:

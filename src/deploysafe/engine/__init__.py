@@ -14,8 +14,9 @@ here; the modules behind it are the engine's own:
 
 from __future__ import annotations
 
-from deploysafe.engine import sources
+from deploysafe.engine import baseline, sources
 from deploysafe.engine.check import TOOL_KINDS
+from deploysafe.engine.history import HistoryError, scan_history
 from deploysafe.engine.namespaces import NamespacePolicy
 from deploysafe.engine.report import Report
 from deploysafe.engine.scan import RenderOptions, check_documents, scan
@@ -25,13 +26,16 @@ from deploysafe.rules.base import Scope
 __all__ = [
     "REPOSITORY_SCOPES",
     "TOOL_KINDS",
+    "HistoryError",
     "NamespacePolicy",
     "RenderOptions",
     "Report",
     "Scope",
     "Settings",
+    "baseline",
     "check_documents",
     "scan",
+    "scan_history",
     "settings_for",
     "sources",
 ]
