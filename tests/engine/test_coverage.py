@@ -259,3 +259,25 @@ def test_files_no_rule_reads_are_not_read(tmp_path: Path) -> None:
     inv = discover([tmp_path], tmp_path, every_file=False)
     assert inv.files == [(tmp_path / "a.yaml").resolve()]
     assert inv.skipped == [Coverage("README.md", Outcome.SKIPPED, Reason.NOT_READ)]
+
+
+def test_a_kustomization_beside_a_chart_keeps_its_inputs(tmp_path: Path) -> None:
+    """A folder that is both a chart and a kustomization (one inflating the other): what
+    the kustomization names is its input, not a plain manifest of the chart."""
+    write_tree(
+        tmp_path,
+        {
+            "mixed/Chart.yaml": "apiVersion: v2\nname: mixed\nversion: 0.1.0\n",
+            "mixed/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n",
+            "mixed/kustomization.yaml": "patches:\n- path: overlays/patch.yaml\n",
+            "mixed/overlays/patch.yaml": "apiVersion: apps/v1\nkind: Deployment\n",
+            "mixed/extra.yaml": POD,
+        },
+    )
+    assert records(plan([tmp_path], Config(), root=tmp_path)) == [
+        ("mixed/Chart.yaml", "rendered", None, ("helm mixed",)),
+        ("mixed/extra.yaml", "scanned", "chart-extra", ()),
+        ("mixed/kustomization.yaml", "rendered", None, ("kustomize mixed",)),
+        ("mixed/overlays/patch.yaml", "rendered", None, ("kustomize mixed",)),
+        ("mixed/templates/cm.yaml", "rendered", None, ("helm mixed",)),
+    ]

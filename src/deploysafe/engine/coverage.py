@@ -52,17 +52,24 @@ def plan(inv: Inventory, *, charts: bool, kustomize: bool) -> Plan:
             # Each file's real path once (not once per chart): only renders ask.
             real = p.resolve()
             chart = next((c for c in chart_dirs if real.is_relative_to(c)), None)
-            if chart is not None and charts:
-                mode, record = _in_chart(real, chart, display, inv.display(chart))
+            in_chart = (
+                _in_chart(real, chart, display, inv.display(chart))
+                if chart is not None and charts
+                else None
+            )
+            if in_chart is not None and in_chart[0] == RENDERED:
+                mode, record = in_chart
+            elif real in k_inputs:  # a kustomization beside a chart may inflate it
+                mode = RENDERED
+                renders = tuple(f"kustomize {inv.display(f)}" for f in k_inputs[real])
+                record = Coverage(display, Outcome.RENDERED, renders=renders)
+            elif in_chart is not None:
+                mode, record = in_chart
             elif chart is not None:
                 if any(real.is_relative_to(t) for t in templates) or _subchart_template(
                     real.relative_to(chart).parts
                 ):
                     mode = TEMPLATE
-            elif real in k_inputs:
-                mode = RENDERED
-                renders = tuple(f"kustomize {inv.display(f)}" for f in k_inputs[real])
-                record = Coverage(display, Outcome.RENDERED, renders=renders)
             elif real.parent in k_folders and display.endswith(YAML_SUFFIXES):
                 record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
         jobs.append((str(p), display, mode))
