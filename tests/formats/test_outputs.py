@@ -99,8 +99,17 @@ def ds201(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_json_top_level(as_json: dict[str, Any]) -> None:
-    assert list(as_json) == ["version", "tool", "findings", "errors", "notes", "summary"]
+    assert list(as_json) == [
+        "version",
+        "tool",
+        "findings",
+        "errors",
+        "skipped_files",
+        "notes",
+        "summary",
+    ]
     assert as_json["version"] == 1
+    assert as_json["skipped_files"] == []
     assert as_json["tool"]["name"] == "deploysafe"
     assert as_json["notes"] == []
     assert as_json["errors"] == [

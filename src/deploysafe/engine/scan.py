@@ -5,16 +5,16 @@ a dump of live objects, a file version from git history)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploysafe import yamlload
 from deploysafe.config import Config
+from deploysafe.engine import coverage
 from deploysafe.engine.check import Partial, check_all
 from deploysafe.engine.namespaces import namespace_prepass, namespaces_in
 from deploysafe.engine.pool import check_files
-from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job
 from deploysafe.engine.report import Report, finish
 from deploysafe.engine.settings import (
     REPOSITORY_SCOPES,
@@ -24,7 +24,7 @@ from deploysafe.engine.settings import (
     settings_for,
     targets_of,
 )
-from deploysafe.inputs.discover import KUSTOMIZATION_NAMES, Inventory, discover
+from deploysafe.inputs.discover import KUSTOMIZATION_NAMES, Coverage, Inventory, discover
 from deploysafe.model import Document, ScanError, Target
 from deploysafe.rules.base import Scope
 
@@ -78,34 +78,17 @@ def scan(
     deploy, with the rules of `scopes` the policy enables."""
     render = render or RenderOptions()
     root = root or Path.cwd()
-    targets = targets_of(rules_for(config, scopes))
-    every = bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
-    inv = discover(paths, root, config.exclude, every_file=every)
+    inv = discover(paths, root, config.exclude, every_file=_every(config, scopes))
     notes: list[str] = []
     if not yamlload.LIBYAML:
         notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
     rendered: list[Document] = []
     render_errors: list[ScanError] = []
-    plain = inv.files
-    owned: set[Path] = set()
-    # Each file's real path once (not once per chart): only charts and kustomizations ask.
-    real = {p: p.resolve() for p in plain} if inv.charts or inv.kustomizations else {}
     if render.enabled:
-        owned, rendered, render_errors, render_notes = _render_all(inv, plain, real, render)
+        rendered, render_errors, render_notes = _render_all(inv, render)
         notes += render_notes
-    templates = [c.resolve() / "templates" for c in inv.charts]
-    files: list[Job] = [
-        (
-            str(p),
-            inv.display(p),
-            RENDERED
-            if p in owned
-            else TEMPLATE
-            if any(real[p].is_relative_to(t) for t in templates)
-            else PLAIN,
-        )
-        for p in plain
-    ]
+    p = coverage.plan(inv, **_renders(inv, render))
+    files = p.jobs
     namespaces = namespace_prepass(files, config.max_file_size)
     namespaces.update(namespaces_in(rendered))
     s = settings_for(config, namespaces, inline=inline, today=today, scopes=scopes)
@@ -115,21 +98,56 @@ def scan(
     rules = rules_of(s)
     partial.files += len({d.file for d in rendered})
     check_all(rendered, s, rules, partial)
-    return finish(partial, s, config, baseline, notes)
+    covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
+    notes += coverage.notes(covered)
+    return finish(partial, s, config, baseline, notes, covered)
+
+
+def plan(
+    paths: Sequence[Path],
+    config: Config,
+    *,
+    root: Path | None = None,
+    render: RenderOptions | None = None,
+    scopes: frozenset[Scope] = REPOSITORY_SCOPES,
+) -> tuple[Coverage, ...]:
+    """What `scan` would do with each file under `paths`, found without rendering or
+    checking anything (files are read to tell binary, too large and template files)."""
+    render = render or RenderOptions()
+    inv = discover(paths, root or Path.cwd(), config.exclude, every_file=_every(config, scopes))
+    p = coverage.plan(inv, **_renders(inv, render))
+    return coverage.outcome(p, inv.skipped, coverage.probe(p, config.max_file_size))
+
+
+def _every(config: Config, scopes: frozenset[Scope]) -> bool:
+    """Whether some enabled rule reads files that are not YAML."""
+    targets = targets_of(rules_for(config, scopes))
+    return bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
+
+
+def _renders(inv: Inventory, render: RenderOptions) -> dict[str, bool]:
+    """Which renders this scan runs: their files are read through them."""
+    if not render.enabled:
+        return {"charts": False, "kustomize": False}
+    from deploysafe.inputs import render as r
+
+    return {
+        "charts": bool(inv.charts) and r.helm_available() is not None,
+        "kustomize": bool(inv.kustomizations) and r.kustomize_available() is not None,
+    }
 
 
 def _render_all(
-    inv: Inventory, plain: list[Path], real: Mapping[Path, Path], opts: RenderOptions
-) -> tuple[set[Path], list[Document], list[ScanError], list[str]]:
-    """Render charts and kustomizations; returns the files the renders own, among others."""
+    inv: Inventory, opts: RenderOptions
+) -> tuple[list[Document], list[ScanError], list[str]]:
+    """Render charts and kustomizations: their objects, errors and notes."""
     if not inv.charts and not inv.kustomizations:
-        return set(), [], [], []
+        return [], [], []
     from deploysafe.inputs import render as r
 
     docs: list[Document] = []
     errors: list[ScanError] = []
     notes: list[str] = []
-    owned: set[Path] = set()
     if inv.charts:
         engine = r.helm_available()
         if engine is None:
@@ -149,9 +167,8 @@ def _render_all(
                 )
                 docs.extend(res.documents)
                 errors.extend(res.errors)
-                owned.update(real[p] for p in plain if real[p].is_relative_to(chart))
             notes.append(f"rendered {len(inv.charts)} Helm chart(s) with {engine}")
-    roots, patches = _kustomize_roots(inv.kustomizations)
+    roots = _kustomize_roots(inv.kustomizations)
     if roots:
         tool = r.kustomize_available()
         if tool is None:
@@ -160,34 +177,22 @@ def _render_all(
                 "were scanned as plain files, without their overlays applied"
             )
         else:
-            origins: set[str] = set()
             for folder in roots:
                 built = r.render_kustomize(folder, inv.root)
                 if built is None:
                     continue
                 docs.extend(built.documents)
                 errors.extend(built.errors)
-                origins.update(d.file for d in built.documents)
-            # Resources come back through origins; patches and other files that sit in a
-            # kustomization folder are inputs to the build, not objects of their own.
-            folders = {f.resolve() for f in inv.kustomizations}
-            owned.update(
-                real[p]
-                for p in plain
-                if inv.display(p) in origins or real[p].parent in folders or real[p] in patches
-            )
             notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
-    return {p for p in plain if real[p] in owned}, docs, errors, notes
+    return docs, errors, notes
 
 
-def _kustomize_roots(folders: Sequence[Path]) -> tuple[list[Path], set[Path]]:
-    """Kustomizations no other scanned kustomization builds on (overlays, not bases),
-    and the patch files every kustomization names."""
+def _kustomize_roots(folders: Sequence[Path]) -> list[Path]:
+    """Kustomizations no other scanned kustomization builds on (overlays, not bases)."""
     import yaml
 
     resolved = {f.resolve() for f in folders}
     referenced: set[Path] = set()
-    patches: set[Path] = set()
     for f in folders:
         for name in KUSTOMIZATION_NAMES:
             k = f / name
@@ -205,9 +210,4 @@ def _kustomize_roots(folders: Sequence[Path]) -> tuple[list[Path], set[Path]]:
                         target = (f / entry).resolve()
                         if target in resolved:
                             referenced.add(target)
-            for key in ("patches", "patchesStrategicMerge", "patchesJson6902"):
-                for entry in data.get(key) or []:
-                    rel = entry.get("path") if isinstance(entry, dict) else entry
-                    if isinstance(rel, str) and "\n" not in rel:
-                        patches.add((f / rel).resolve())
-    return [f for f in folders if f.resolve() not in referenced], patches
+    return [f for f in folders if f.resolve() not in referenced]
