@@ -169,7 +169,9 @@ def test_every_path_has_one_record_with_renders(tree: Path, config: Config) -> N
         "manifests (chart/ci/test-values.yaml)" in report.notes
     )
     # The unlisted manifest is checked as itself: its Deployment has findings there.
-    assert {f.resource.name for f in report.findings if f.file == "k/unlisted.yaml"} == {"loadgen"}
+    assert {
+        f.resource.name for f in report.findings if f.file == "k/unlisted.yaml" and f.resource
+    } == {"loadgen"}
     assert {f.file for f in report.findings if f.resource and f.resource.name == "api"} == {
         "k/deploy.yaml"
     }
@@ -182,7 +184,7 @@ def test_json_lists_skipped_files_and_counts(tree: Path, config: Config) -> None
     assert doc["skipped_files"] == [
         {"file": path, "reason": reason, "detail": Reason(reason).text}
         for path, outcome, reason, _ in NO_RENDER
-        if outcome == "skipped"
+        if outcome == "skipped" and reason is not None
     ]
     assert doc["summary"]["coverage"] == {
         "scanned": 9,

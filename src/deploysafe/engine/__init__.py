@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from deploysafe.engine import baseline, sources
 from deploysafe.engine.check import TOOL_KINDS
+from deploysafe.engine.coverage import skipped_by_reason
 from deploysafe.engine.history import HistoryError, scan_history
 from deploysafe.engine.namespaces import NamespacePolicy
 from deploysafe.engine.report import Report
@@ -39,5 +40,6 @@ __all__ = [
     "scan",
     "scan_history",
     "settings_for",
+    "skipped_by_reason",
     "sources",
 ]

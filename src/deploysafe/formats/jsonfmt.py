@@ -7,8 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deploysafe import __version__
-from deploysafe.engine import Report
-from deploysafe.engine.coverage import skipped_by_reason
+from deploysafe.engine import Report, skipped_by_reason
 from deploysafe.formats import stream_json
 from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Finding, Practice, Severity

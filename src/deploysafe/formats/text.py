@@ -9,8 +9,7 @@ from itertools import groupby
 from rich.console import Console
 from rich.markup import escape
 
-from deploysafe.engine import Report
-from deploysafe.engine.coverage import skipped_by_reason
+from deploysafe.engine import Report, skipped_by_reason
 from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Practice, Severity
 
