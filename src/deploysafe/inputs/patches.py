@@ -24,6 +24,7 @@ from deploysafe import yamlload
 from deploysafe.model import KeyPath, SourceText, Written
 
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
 
 # The kustomization field each patch transformer reads.
 _FIELDS = {
@@ -83,6 +84,8 @@ class Patches:
         default_factory=dict
     )
     parsed: dict[tuple[Path, str], list[_Patch]] = field(default_factory=dict)
+    # Objects of one folder share one annotation text: read it once.
+    transformers: dict[tuple[str, Path], list[tuple[Path, str]]] = field(default_factory=dict)
 
     def written(
         self,
@@ -95,9 +98,16 @@ class Patches:
         """Nodes of `data` that patches wrote last, from its transformer annotation (paths
         relative to `base`). `in_base`: the nodes the resource file spells (None: all of
         them), so a node a patch merged into is its only when the base did not have it."""
+        if not isinstance(transformations, str):
+            return {}
+        ran = self.transformers.get((transformations, base))
+        if ran is None:
+            ran = self.transformers[transformations, base] = list(
+                _patch_transformers(transformations, base)
+            )
         claims = [
             c
-            for kfile, fieldname in _patch_transformers(transformations, base)
+            for kfile, fieldname in ran
             for patch in self._patches(kfile, fieldname)
             for c in _claims(patch, data, names)
         ]
@@ -212,12 +222,10 @@ def _block_shift(lines: Sequence[str], key_line: int, text: str) -> tuple[int, i
     return key_line, indent
 
 
-def _patch_transformers(transformations: Any, base: Path) -> Iterator[tuple[Path, str]]:
+def _patch_transformers(transformations: str, base: Path) -> Iterator[tuple[Path, str]]:
     """(kustomization file, patch field) in the order their transformers ran, each once."""
-    if not isinstance(transformations, str):
-        return
     try:
-        entries = yaml.safe_load(transformations)
+        entries = yaml.load(transformations, Loader=_LOADER)
     except yaml.YAMLError:
         return
     seen: set[tuple[Path, str]] = set()

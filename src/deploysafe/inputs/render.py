@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +29,7 @@ from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.inputs.patches import TRANSFORMATIONS, Patches
 from deploysafe.model import Document, KeyPath, ScanError
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
 TIMEOUT = 60  # seconds per helm/kustomize run: a hung remote base must not hang the scan
 ORIGIN = "config.kubernetes.io/origin"
 # What the build metadata adds to every object; never shown to rules or users.
@@ -373,6 +375,7 @@ def _kustomize_documents(
     rendered_from: str,
     note: str | None,
 ) -> Rendered:
+    text, blocks = _compact_transformations(text)
     loaded = load_kubernetes(text, kfile_rel, rendered_from=rendered_from, strict=True)
     errors = [
         ScanError(e.file, None, f"rendered output: {e.message}", "render") for e in loaded.errors
@@ -380,13 +383,20 @@ def _kustomize_documents(
     kfile = root / kfile_rel
     cache: dict[Path, _Source | None] = {}
     patches = Patches(root)
+    origins: dict[str, tuple[Path | None, str | None]] = {}  # several objects, one file
     documents: list[Document] = []
     by_file: dict[str, int] = {}
     for doc in loaded.documents:
         data, added = _strip_build_annotations(doc.data)
         doc = replace(doc, data=data)
-        source, generator = _origin_file(added.get(ORIGIN), origin_base)
+        origin = added.get(ORIGIN)
+        key = origin if isinstance(origin, str) else ""
+        if key not in origins:
+            origins[key] = _origin_file(origin, origin_base)
+        source, generator = origins[key]
         transformations = added.get(TRANSFORMATIONS)
+        if isinstance(transformations, str) and transformations.isdigit():
+            transformations = blocks[int(transformations)]
         # The nodes the resource file spells; None: not known (generated, no origin).
         spelled: set[KeyPath] | None = None
         names = [doc.name] if doc.name is not None else []
@@ -409,6 +419,25 @@ def _kustomize_documents(
             doc = replace(doc, written=written)
         documents.append(doc)
     return Rendered(documents, errors, note=note, skipped=loaded.skipped)
+
+
+# The transformer annotation kustomize writes, a literal block: most of the build's output.
+_TRANSFORMATIONS_BLOCK = re.compile(
+    rf"^( +){re.escape(TRANSFORMATIONS)}: \|-?\n((?:\1 +\S.*\n)+)", re.MULTILINE
+)
+
+
+def _compact_transformations(text: str) -> tuple[str, list[str]]:
+    """The build output with each transformer annotation replaced by the index of its text
+    in a table: objects of a folder share one text, and YAML need not parse it each time
+    (it quadruples the output). Positions in the output are never shown: nothing moves."""
+    blocks: dict[str, int] = {}
+
+    def table(m: re.Match[str]) -> str:
+        body = textwrap.dedent(m.group(2))
+        return f'{m.group(1)}{TRANSFORMATIONS}: "{blocks.setdefault(body, len(blocks))}"\n'
+
+    return _TRANSFORMATIONS_BLOCK.sub(table, text), list(blocks)
 
 
 def _cached(cache: dict[Path, _Source | None], path: Path) -> _Source | None:
@@ -449,7 +478,7 @@ def _origin_file(origin: Any, base: Path) -> tuple[Path | None, str | None]:
     if not isinstance(origin, str):
         return None, None
     try:
-        parsed = yaml.safe_load(origin)
+        parsed = yaml.load(origin, Loader=_YAML_LOADER)
     except yaml.YAMLError:
         return None, None
     if not isinstance(parsed, dict) or parsed.get("repo"):  # remote: nothing local to show
