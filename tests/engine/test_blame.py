@@ -152,8 +152,8 @@ def test_legacy_patch_fields_and_an_appended_item(tmp_path: Path) -> None:
 
 @needs_kustomize
 def test_a_value_a_later_transformer_changed_is_not_the_patch(tmp_path: Path) -> None:
-    """The patch pins a tag, the overlay's `images:` then sets `latest`: the patch did not
-    write the value the finding is about, so the finding stays with the base."""
+    """The patch pins a tag, the overlay's `images:` then sets `latest`: the finding is on
+    the value `images:` wrote, not the patch's."""
     tree = copy_overlays(tmp_path)
     overlay = tree / "overlays" / "latest"
     overlay.mkdir()
@@ -170,11 +170,27 @@ def test_a_value_a_later_transformer_changed_is_not_the_patch(tmp_path: Path) ->
         "        value: registry.example.com/web:1.5.0\n"
         "    target: {kind: Deployment}\n"
     )
-    f = one(run(overlay, tree), "DS503", "/spec/template/spec/containers/0/image")
+    report = run(overlay, tree)
+    f = one(report, "DS503", "/spec/template/spec/containers/0/image")
     assert (
         f.message == "container 'web' image 'registry.example.com/web:latest' uses the tag 'latest'"
     )
-    assert (f.file, f.line) == ("base/deployment.yaml", 23)
+    assert (f.file, f.line, f.snippet) == (
+        "overlays/latest/kustomization.yaml",
+        5,
+        "newTag: latest",
+    )
+
+    # Without `images:`, the patch wrote the image: its `path:` line in the kustomization.
+    kustomization = overlay / "kustomization.yaml"
+    kustomization.write_text(
+        kustomization.read_text()
+        .replace("images:\n  - name: registry.example.com/web\n    newTag: latest\n", "")
+        .replace("web:1.5.0", "web:latest")
+    )
+    f = one(run(overlay, tree), "DS503", "/spec/template/spec/containers/0/image")
+    assert (f.file, f.line) == ("overlays/latest/kustomization.yaml", 6)
+    assert f.snippet == "path: /spec/template/spec/containers/0/image"
 
 
 # --- Helm --------------------------------------------------------------------------------

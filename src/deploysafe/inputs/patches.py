@@ -31,7 +31,10 @@ _FIELDS = {
     "PatchTransformer": "patches",
     "PatchStrategicMergeTransformer": "patchesStrategicMerge",
     "PatchJson6902Transformer": "patchesJson6902",
+    "ImageTagTransformer": "images",  # not a patch, but what writes a tag users look for
 }
+# Where kustomize's image transformer looks for images (its default field specs).
+_CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers"})
 # Keys strategic merge matches list items by (Kubernetes' patchMergeKey), most specific last.
 _MERGE_KEYS = ("name", "containerPort", "port", "mountPath", "devicePath", "ip", "topologyKey")
 # What names the object a patch applies to, not what it writes.
@@ -108,8 +111,15 @@ class Patches:
         claims = [
             c
             for kfile, fieldname in ran
-            for patch in self._patches(kfile, fieldname)
-            for c in _claims(patch, data, names)
+            for c in (
+                self._images(kfile, data)
+                if fieldname == "images"
+                else (
+                    c
+                    for patch in self._patches(kfile, fieldname)
+                    for c in _claims(patch, data, names)
+                )
+            )
         ]
         out: dict[KeyPath, Written] = {}
         for c in claims:
@@ -149,6 +159,30 @@ class Patches:
         if key not in self.parsed:
             self.parsed[key] = list(self._read(kfile, fieldname))
         return self.parsed[key]
+
+    def _images(self, kfile: Path, data: Mapping[str, Any]) -> Iterator[_Claim]:
+        """Container images an `images:` entry set: the tag, digest or name it gives, when the
+        built image is exactly what the entry makes of it."""
+        k = self._kustomization(kfile)
+        src = self._text(kfile)
+        entries = k[0].get("images") if k is not None and isinstance(k[0], dict) else None
+        if k is None or src is None or not isinstance(entries, list):
+            return
+        for path, image in _images(data, ()):
+            name, tag, digest = _split_image(image)
+            for i, e in enumerate(entries):
+                # An entry that only renames leaves the tag the finding is likely about.
+                if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+                    continue
+                if e.get("newTag") is None and e.get("digest") is None:
+                    continue
+                new_name = str(e.get("newName") or e["name"])
+                wants = [(e.get("newTag"), tag), (e.get("digest"), digest)]
+                if name != new_name or any(w is not None and str(w) != got for w, got in wants):
+                    continue
+                field_ = "digest" if e.get("digest") is not None else "newTag"
+                line, col = k[1].get(("images", i, field_), (1, 1))
+                yield _Claim(path, Written(src, line, col), True)
 
     def _read(self, kfile: Path, fieldname: str) -> Iterator[_Patch]:
         k = self._kustomization(kfile)
@@ -240,6 +274,31 @@ def _patch_transformers(transformations: str, base: Path) -> Iterator[tuple[Path
         if key not in seen:
             seen.add(key)
             yield key
+
+
+def _images(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if k in _CONTAINER_LISTS and isinstance(v, list):
+                for i, c in enumerate(v):
+                    if isinstance(c, dict) and isinstance(c.get("image"), str):
+                        yield (*path, k, i, "image"), c["image"]
+            elif isinstance(v, dict | list):
+                yield from _images(v, (*path, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _images(v, (*path, i))
+
+
+def _split_image(image: str) -> tuple[str, str | None, str | None]:
+    """`registry:5000/app:1.0@sha256:...` as name, tag and digest."""
+    name, _, digest = image.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    tag = None
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1 :]
+    return name, tag, digest or None
 
 
 # --- does a patch apply to this object ---------------------------------------------------
