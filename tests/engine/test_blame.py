@@ -316,3 +316,38 @@ def test_set_by_in_every_format() -> None:
 def test_without_values_files_the_chart_defaults_are_named_only_when_they_set_it() -> None:
     report = run(CHART, CHART)
     assert [(f.rule_id, f.set_by) for f in report.findings] == [("DS509", ())]
+
+
+@needs_helm
+def test_the_last_file_that_sets_a_key_wins_and_defaults_are_no_file(tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: pod\nversion: 0.1.0\n")
+    (chart / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata:\n"
+        "  name: pod\n"
+        "  namespace: shop\n"
+        "spec:\n"
+        "  hostPID: {{ .Values.hostPID | default true }}\n"
+        "  containers:\n"
+        "    - name: app\n"
+        "      image: registry.example.com/app:1.0\n"
+        "      securityContext:\n"
+        "        {{- toYaml .Values.securityContext | nindent 8 }}\n"
+    )
+    (chart / "values.yaml").write_text(
+        "hostPID: false\nsecurityContext:\n  privileged: false\n  runAsUser: 1000\n"
+    )
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text("securityContext:\n  privileged: true\n")
+    second.write_text("securityContext:\n  runAsUser: 2000\n")
+    report = run(chart, tmp_path, RenderOptions(values=(first, second)))
+    privileged = one(report, "DS201", "/spec/containers/0/securityContext/privileged")
+    assert (privileged.file, privileged.line) == ("chart/templates/pod.yaml", 11)
+    assert privileged.set_by == (SetBy("first.yaml", 2, 3, "securityContext.privileged"),)
+    # `default` turned the file's `false` into `true`: the value is the template's.
+    host_pid = one(report, "DS202", "/spec/hostPID")
+    assert (host_pid.line, host_pid.snippet) == (7, "hostPID: {{ .Values.hostPID | default true }}")
+    assert host_pid.set_by == ()
