@@ -396,7 +396,8 @@ def _kustomize_documents(
         source, generator = origins[key]
         transformations = added.get(TRANSFORMATIONS)
         if isinstance(transformations, str) and transformations.isdigit():
-            transformations = blocks[int(transformations)]
+            n = int(transformations)
+            transformations = blocks[n] if n < len(blocks) else None
         # The nodes the resource file spells; None: not known (generated, no origin).
         spelled: set[KeyPath] | None = None
         names = [doc.name] if doc.name is not None else []
