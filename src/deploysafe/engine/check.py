@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploysafe.engine import sources, suppress
-from deploysafe.engine.locate import Shared, fact, finding, hide_shared, share
+from deploysafe.engine.locate import Shared, fact, finding, hide_shared, lines_of, share
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, read
 from deploysafe.engine.settings import Settings, active_ids, context_for
 from deploysafe.inputs.discover import Reason
@@ -96,7 +96,8 @@ def check_document(
                 found = finding(rule, v, doc, s)
                 if v.secret and shared is not None:
                     share(found, v, doc, shared)
-                out.findings.append(_suppressed(found, doc.lines, waivers, s, out))
+                lines = lines_of(doc, found.file)
+                out.findings.append(_suppressed(found, lines, waivers, s, out))
         except Exception as exc:  # a rule bug costs one check and says so; the gate fails
             out.errors.append(
                 ScanError(

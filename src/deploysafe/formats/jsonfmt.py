@@ -45,6 +45,10 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
     if f.pss is not None:
         out["pss"] = {"level": f.pss.level.value, "check": f.pss.check}
+    if f.set_by:
+        out["set_by"] = [
+            {"file": s.file, "line": s.line, "column": s.column, "key": s.key} for s in f.set_by
+        ]
     return out
 
 

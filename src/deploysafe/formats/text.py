@@ -45,6 +45,9 @@ def render(
             )
             if f.snippet:
                 con.print(f"      [dim]{f.line} |[/dim] {escape(f.snippet)}")
+            if f.set_by:
+                where = ", ".join(s.display() for s in f.set_by)
+                con.print(f"      [dim]set by[/dim] {escape(where)}")
             if f.suppressed is not None:
                 con.print(
                     f"      [dim]suppressed ({f.suppressed.source}): "
