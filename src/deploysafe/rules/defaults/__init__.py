@@ -13,6 +13,7 @@ from deploysafe.rules.defaults import (
     image_tag,
     memory_limit,
     network_policy,
+    unset_namespace,
 )
 
 DEFAULT_RULES: tuple[Rule, ...] = (
@@ -25,4 +26,5 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     host_port.RULE,
     default_credentials.RULE,
     network_policy.RULE,
+    unset_namespace.RULE,
 )
