@@ -166,7 +166,10 @@ RULE = Rule(
         "Kubernetes networking is allow-all by default: until a NetworkPolicy selects a pod, "
         "every pod in the cluster (and anything that reaches the nodes) can connect to it. One "
         "compromised workload can then probe databases and admin endpoints everywhere. Pods on "
-        "the host network cannot be selected at all."
+        "the host network cannot be selected at all. A workload that names no namespace, in a "
+        "scan given none (`--namespace`), gets one at install time: only a NetworkPolicy "
+        "installed with it (the same chart, kustomization or folder of plain manifests) that "
+        "names no namespace either is known to share it, so only such a policy covers it."
     ),
     fix="Add a default-deny NetworkPolicy to each namespace (`podSelector: {}`, "
     "`policyTypes: [Ingress, Egress]`) and allow only the flows each workload needs; keep "
