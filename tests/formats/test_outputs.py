@@ -387,7 +387,7 @@ def test_streamed_json_equals_whole_dump() -> None:
 
     from deploysafe.formats import stream_json
 
-    doc = {"a": 1, "runs": [{"x": {"y": 2}, "results": None, "z": [1]}]}
+    doc: dict[str, Any] = {"a": 1, "runs": [{"x": {"y": 2}, "results": None, "z": [1]}]}
     items = [{"k": 1}, {"k": [1, 2]}]
     out = "".join(stream_json(doc, doc["runs"][0], "results", iter(items)))
     doc["runs"][0]["results"] = items

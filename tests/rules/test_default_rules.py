@@ -323,6 +323,7 @@ def facts(text: str, rule: Rule = network_policy.RULE, file: str = "test.yaml") 
     assert rule.collect is not None
     for doc in docs(text, file):
         ctx = Context(Level.BASELINE, LATEST, doc.namespace)
+        assert doc.resource is not None
         for path, data in rule.collect(doc, ctx):
             line, column = doc.locate(path)
             out.append(Fact(doc.file, line, column, pointer(path), doc.resource, data))
