@@ -109,7 +109,7 @@ def placed(doc: Document, s: Settings) -> Document:
 def context_for(doc: Document, s: Settings) -> tuple[Context, bool]:
     """The doc's context and whether PSS applies (a privileged namespace turns it off)."""
     ns = doc.namespace
-    policy = s.namespaces.get(policy_key(doc))
+    policy = s.namespaces.get(policy_key(doc)) if doc.type is Target.KUBERNETES else None
     if policy is not None:
         if policy.level is None:
             return Context(s.policy, policy.version, ns, s.secrets, s.tenant), False
