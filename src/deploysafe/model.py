@@ -228,6 +228,7 @@ class Fact:
     resource: Resource
     data: Any
     snippet: str = ""
+    render: str | None = None  # the render the document came from (Document.rendered_from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +256,12 @@ class Finding:
     suppressed: Suppression | None = None
     secret_hash: str | None = None  # sha256 of the secret, for secrets findings
     redacted: str | None = None  # the secret's printable form: a short prefix and its length
+    # The renders (e.g. "kustomize overlays/prod") that produce this finding: one finding
+    # for a base line that several overlays deploy. Empty for a file scanned as itself.
+    renders: tuple[str, ...] = ()
+    # Rules whose findings on the same fact this one reports too (engine/fold.py); a
+    # suppression of any of them suppresses it.
+    also: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -287,9 +294,13 @@ def redact(secret: str) -> str:
 
 
 def secret_hash(secret: str) -> str:
+    """The hash of a secret as a value, whatever the indentation of the file that holds
+    it: a PEM block read from a YAML block scalar and the same block read as text lines
+    are one secret."""
     import hashlib
 
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+    value = "\n".join(line.strip() for line in secret.strip().splitlines())
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def pointer(path: KeyPath) -> str:

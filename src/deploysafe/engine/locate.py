@@ -97,7 +97,16 @@ def hide_shared(findings: list[Finding], start: int, shared: Shared) -> None:
 
 def fact(doc: Document, path: KeyPath, data: Any, resource: Resource) -> Fact:
     line, col = doc.locate(path)
-    return Fact(doc.file, line, col, pointer(path), resource, data, snippet(doc.lines, line))
+    return Fact(
+        doc.file,
+        line,
+        col,
+        pointer(path),
+        resource,
+        data,
+        snippet(doc.lines, line),
+        doc.rendered_from,
+    )
 
 
 def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
@@ -133,4 +142,5 @@ def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         pss=rule.pss,
         secret_hash=hashed,
         redacted=shown,
+        renders=(doc.rendered_from,) if doc.rendered_from else (),
     )

@@ -43,6 +43,8 @@ def render(
             )
             if f.snippet:
                 con.print(f"      [dim]{f.line} |[/dim] {escape(f.snippet)}")
+            if f.renders:
+                con.print(f"      [dim]rendered by:[/dim] {escape(', '.join(f.renders))}")
             if f.suppressed is not None:
                 con.print(
                     f"      [dim]suppressed ({f.suppressed.source}): "
