@@ -262,11 +262,15 @@ class Finding:
     # Rules whose findings on the same fact this one reports too (engine/fold.py); a
     # suppression of any of them suppresses it.
     also: tuple[str, ...] = ()
+    # Among findings of one report with the same rule, file, resource and pointer (two
+    # values expanded into one script, one secret on two lines), this one's place in print
+    # order: it keeps their fingerprints apart. 0 for the first, and for most findings.
+    occurrence: int = 0
 
     @property
     def fingerprint(self) -> str:
         """Stable across edits that move lines: rule, file, resource and pointer, or for a
-        secret: rule, file and the secret's hash."""
+        secret: rule, file and the secret's hash (and the occurrence, after the first)."""
         import hashlib
 
         if self.secret_hash is not None:
@@ -274,6 +278,8 @@ class Finding:
         else:
             res = self.resource.display() if self.resource else ""
             raw = "\x1f".join((self.rule_id, self.file, res, self.pointer))
+        if self.occurrence:
+            raw += f"\x1f#{self.occurrence}"
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

@@ -5,8 +5,8 @@ describe one fact about one place as one finding.
 the same place (by `Relation`), the kept finding stands, names the folded rule's consequence
 in its message, carries the higher severity of the two, and is suppressed if either was. A
 rule turned off reports nothing to fold into, so the other one reports on its own.
-`SEPARATE` records pairs that look alike but are two problems; both tables feed the rule
-pages (`formats/rule_pages.py`).
+`APART` records pairs that look alike but are not folded; both tables feed the rule pages
+(`formats/rule_pages.py`).
 """
 
 from __future__ import annotations
@@ -84,13 +84,6 @@ PAIRS: tuple[Pair, ...] = (
         "a credential in a ConfigMap is one committed secret; DS302 reports literal "
         "credentials in any other file",
     ),
-    Pair(
-        "DS510",
-        "DS302",
-        Relation.SECRET,
-        "a literal credential",
-        "a well-known default password is a literal credential too; DS510 says more",
-    ),
     *(
         Pair(
             "DS230",
@@ -109,13 +102,19 @@ PAIRS: tuple[Pair, ...] = (
     ),
 )
 
-# Pairs that read one value but report two problems: both stand.
-SEPARATE: tuple[tuple[str, str, str], ...] = (
+# Pairs that look alike but are not folded, and why: two problems, or never one value.
+APART: tuple[tuple[str, str, str], ...] = (
     (
         "DS311",
         "DS510",
         "a default password in a ConfigMap is two problems: moving it into a Secret leaves "
         "a password anyone can guess",
+    ),
+    (
+        "DS302",
+        "DS510",
+        "never the same value: the detector judges each value once, as a well-known default "
+        "(DS510) or as another literal credential (DS302)",
     ),
 )
 
@@ -161,6 +160,18 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
         f if len(renders[k]) == len(f.renders) else replace(f, renders=tuple(sorted(renders[k])))
         for k, f in first.items()
     ]
+
+
+def number(findings: Sequence[Finding]) -> list[Finding]:
+    """Findings (in print order) that would share a fingerprint, numbered apart."""
+    seen: dict[str, int] = {}
+    out = []
+    for f in findings:
+        fp = f.fingerprint
+        n = seen.get(fp, 0)
+        seen[fp] = n + 1
+        out.append(replace(f, occurrence=n) if n else f)
+    return out
 
 
 def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Finding]:

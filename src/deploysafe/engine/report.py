@@ -69,7 +69,7 @@ def finish(
         for f in partial.findings + decide_sets(partial.facts, s)
     ]
     final = []
-    for f in fold.dedupe(found):
+    for f in fold.number(fold.dedupe(found)):
         if f.suppressed is None and baseline is not None and f.fingerprint in baseline:
             f = replace(f, suppressed=Suppression("baseline", "in the baseline"))
         final.append(f)

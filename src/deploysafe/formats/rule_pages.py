@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deploysafe.engine.fold import PAIRS, SEPARATE
+from deploysafe.engine.fold import APART, PAIRS
 from deploysafe.rules import REGISTRY
 from deploysafe.rules.base import Rule
 
@@ -23,9 +23,9 @@ def together(rule_id: str) -> list[str]:
                 f"- Within {p.kept} on {p.relation.value}: where {p.kept} reports it too, "
                 f'the {p.kept} finding says "{p.consequence} ({p.folded})"; {p.why}.'
             )
-    for a, b, why in SEPARATE:
+    for a, b, why in APART:
         if rule_id in (a, b):
-            lines.append(f"- Apart from {b if rule_id == a else a}: {why}.")
+            lines.append(f"- Not with {b if rule_id == a else a}: {why}.")
     return lines
 
 
@@ -68,7 +68,7 @@ def rule_page(rule: Rule) -> str:
     if pairs:
         lines += ["", "## Reported together", ""]
         lines += pairs
-        if any(not x.startswith("- Apart") for x in pairs):
+        if any(not x.startswith("- Not with") for x in pairs):
             lines += [
                 "",
                 "The one finding carries the higher severity of the two; a suppression of "
