@@ -76,8 +76,8 @@ def test_the_table_names_registered_rules_and_folds_no_kept_rule() -> None:
 
 def test_rule_pages_document_each_pair_on_both_sides() -> None:
     assert (
-        '- With DS507 on the same value: one DS205 finding, whose message adds "it is '
-        'reachable outside any Service or NetworkPolicy (DS507)"; both read one `hostPort`; '
+        '- With DS507 on the same value: one DS205 finding, whose message adds "Also DS507: '
+        'it is reachable outside any Service or NetworkPolicy"; both read one `hostPort`; '
         "DS507 reports it on its own where the namespace's Pod Security level does not "
         "include the `hostPorts` check."
     ) in rule_page(BY_ID["DS205"])
@@ -99,8 +99,8 @@ def test_host_port_is_one_finding_under_the_pss_rule() -> None:
     assert found(HOST_PORT) == [("DS205", 10, ("DS507",))]
     f = one(HOST_PORT, "DS205")
     assert f.message == (
-        "container 'app' uses host port 8080; also: it is reachable outside any Service or "
-        "NetworkPolicy (DS507)"
+        "container 'app' uses host port 8080. Also DS507: it is reachable outside any Service "
+        "or NetworkPolicy"
     )
     assert f.severity is Severity.HIGH
     assert f.pointer == "/spec/containers/0/ports/0/hostPort"
@@ -117,8 +117,8 @@ spec:
 """
     assert found(text) == [("DS202", 5, ("DS509",))]
     assert one(text, "DS202").message == (
-        "pod shares the host network (hostNetwork: true); also: no NetworkPolicy can select "
-        "a host-network pod, so nothing restricts its traffic (DS509)"
+        "pod shares the host network (hostNetwork: true). Also DS509: no NetworkPolicy can "
+        "select a host-network pod, so nothing restricts its traffic"
     )
 
 
@@ -187,9 +187,9 @@ rules:
     assert f.severity is Severity.CRITICAL  # DS235's, the highest of the five
     assert f.message == (
         "ClusterRole 'all' rules[0] uses '*' in apiGroups and resources and verbs: it grants "
-        "whatever exists now and every resource or verb added later; also: it can read every "
-        "Secret (DS232); it can create pods and workloads (DS233); it can exec or attach "
-        "into pods (DS234); it can escalate, bind or impersonate (DS235)"
+        "whatever exists now and every resource or verb added later. Also DS232: it can read "
+        "every Secret. Also DS233: it can create pods and workloads. Also DS234: it can exec "
+        "or attach into pods. Also DS235: it can escalate, bind or impersonate"
     )
 
 
@@ -209,8 +209,8 @@ data:
     ]
     first = next(f for f in check(text, None) if f.rule_id == "DS311")
     assert first.message == (
-        "ConfigMap cfg holds 'db_password', a credential, in plain text: Zq…(12 chars); "
-        "also: a literal credential (DS302)"
+        "ConfigMap cfg holds 'db_password', a credential, in plain text: Zq…(12 chars)"
+        ". Also DS302: a literal credential"
     )
 
 

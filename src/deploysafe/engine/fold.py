@@ -201,11 +201,12 @@ def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Fin
 def _merge(kept: Finding, folded: Sequence[tuple[Pair, Finding]]) -> Finding:
     # One consequence per folded rule, in rule order.
     parts = sorted({f.rule_id: (p, f) for p, f in folded}.values(), key=lambda pf: pf[1].rule_id)
-    also = "; ".join(f"{p.consequence} ({f.rule_id})" for p, f in parts)
+    # Sentences, not a list: front ends join several findings with "; " (the webhook).
+    also = "".join(f". Also {f.rule_id}: {p.consequence}" for p, f in parts)
     return replace(
         kept,
         severity=max(kept.severity, *(f.severity for _, f in parts)),
-        message=f"{kept.message}; also: {also}",
+        message=kept.message + also,
         suppressed=kept.suppressed or next((f.suppressed for _, f in parts if f.suppressed), None),
         renders=tuple(sorted({*kept.renders, *(r for _, f in parts for r in f.renders)})),
         also=tuple(f.rule_id for _, f in parts),

@@ -16,12 +16,12 @@ def together(rule_id: str) -> list[str]:
         if rule_id == p.kept:
             lines.append(
                 f"- With {p.folded} on {p.relation.value}: one {p.kept} finding, whose message "
-                f'adds "{p.consequence} ({p.folded})"; {p.why}.'
+                f'adds "Also {p.folded}: {p.consequence}"; {p.why}.'
             )
         elif rule_id == p.folded:
             lines.append(
                 f"- Within {p.kept} on {p.relation.value}: where {p.kept} reports it too, "
-                f'the {p.kept} finding says "{p.consequence} ({p.folded})"; {p.why}.'
+                f'the {p.kept} finding says "Also {p.folded}: {p.consequence}"; {p.why}.'
             )
     for a, b, why in APART:
         if rule_id in (a, b):
