@@ -86,6 +86,7 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
             "test_kustomization_with_dash_n",
         }
     ),
+    "tests/engine/test_fold.py": frozenset({"test_a_base_shared_by_overlays_is_reported_once"}),
     "tests/formats/test_secrets_outputs.py": frozenset(
         {
             "test_git_history_line_with_two_secrets_shows_neither",

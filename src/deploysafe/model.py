@@ -282,6 +282,7 @@ class Fact:
     resource: Resource
     data: Any
     snippet: str = ""
+    render: str | None = None  # the render the document came from (Document.rendered_from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,11 +312,21 @@ class Finding:
     redacted: str | None = None  # the secret's printable form: a short prefix and its length
     # Values file lines that set the value (Helm); not part of the finding's identity.
     set_by: tuple[SetBy, ...] = ()
+    # The renders (e.g. "kustomize overlays/prod") that produce this finding: one finding
+    # for a base line that several overlays deploy. Empty for a file scanned as itself.
+    renders: tuple[str, ...] = ()
+    # Rules whose findings on the same fact this one reports too (engine/fold.py); a
+    # suppression of any of them suppresses it.
+    also: tuple[str, ...] = ()
+    # Among findings of one report with the same rule, file, resource and pointer (two
+    # values expanded into one script, one secret on two lines), this one's place in print
+    # order: it keeps their fingerprints apart. 0 for the first, and for most findings.
+    occurrence: int = 0
 
     @property
     def fingerprint(self) -> str:
         """Stable across edits that move lines: rule, file, resource and pointer, or for a
-        secret: rule, file and the secret's hash."""
+        secret: rule, file and the secret's hash (and the occurrence, after the first)."""
         import hashlib
 
         if self.secret_hash is not None:
@@ -323,6 +334,8 @@ class Finding:
         else:
             res = self.resource.display() if self.resource else ""
             raw = "\x1f".join((self.rule_id, self.file, res, self.pointer))
+        if self.occurrence:
+            raw += f"\x1f#{self.occurrence}"
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -343,9 +356,13 @@ def redact(secret: str) -> str:
 
 
 def secret_hash(secret: str) -> str:
+    """The hash of a secret as a value, whatever the indentation of the file that holds
+    it: a PEM block read from a YAML block scalar and the same block read as text lines
+    are one secret."""
     import hashlib
 
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+    value = "\n".join(line.strip() for line in secret.strip().splitlines())
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def pointer(path: KeyPath) -> str:

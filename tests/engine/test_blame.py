@@ -71,8 +71,6 @@ def test_each_finding_points_at_the_patch_that_wrote_it() -> None:
         ("DS217", "components/debug/debugger.yaml", 12, "- name: debugger"),
         ("DS504", "components/debug/debugger.yaml", 12, "- name: debugger"),
         ("DS505", "components/debug/debugger.yaml", 12, "- name: debugger"),
-        # No patch wrote the pod template's labels: the base did.
-        ("DS509", "base/deployment.yaml", 12, "labels:"),
     }
     nodeport = one(report, "DS506", "/spec/type")
     assert (
@@ -213,7 +211,9 @@ def test_values_files_that_set_a_value_are_named() -> None:
             "DS202",
             deployment,
             17,
-            "pod shares the host network (hostNetwork: true)",
+            # DS509's consequence of the same value is folded into this finding.
+            "pod shares the host network (hostNetwork: true). Also DS509: no NetworkPolicy "
+            "can select a host-network pod, so nothing restricts its traffic",
             (SetBy("values-prod.yaml", 2, 1, "hostNetwork"),),
         ),
         (
@@ -254,15 +254,6 @@ def test_values_files_that_set_a_value_are_named() -> None:
             "Service 'release-web' is type NodePort: it opens its ports on every node's address",
             (SetBy("values-prod.yaml", 6, 3, "service.type"),),
         ),
-        # The pod template's labels are spelled in the template: no values file set them.
-        (
-            "DS509",
-            deployment,
-            12,
-            "Deployment shop/release-web uses hostNetwork: true; NetworkPolicy cannot select "
-            "host-network pods, so nothing restricts their traffic",
-            (),
-        ),
     }
 
 
@@ -281,9 +272,8 @@ def test_set_by_in_every_format() -> None:
     assert jsonfmt.finding_dict(f)["set_by"] == [
         {"file": "values-prod.yaml", "line": 6, "column": 3, "key": "service.type"}
     ]
-    assert "set_by" not in jsonfmt.finding_dict(
-        one(report, "DS509", "/spec/template/metadata/labels")
-    )
+    # Without values files, the chart's own defaults set nothing the findings are about.
+    assert "set_by" not in jsonfmt.finding_dict(run(CHART, CHART).findings[0])
     shown = text.render(report, width=200)
     assert (
         "      7 | type: {{ .Values.service.type }}\n"

@@ -63,6 +63,8 @@ PRIVILEGED = {
     "resource": {"kind": "Pod", "namespace": "shop", "name": "web"},
     "message": "container 'app' runs privileged",
     "fix": BY_ID["DS201"].fix,
+    "renders": [],
+    "also": [],
     "suppressed": None,
     "pss": {"level": "baseline", "check": "privileged"},
 }

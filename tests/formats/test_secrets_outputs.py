@@ -74,11 +74,14 @@ def test_text_report_names_every_finding(tmp_path: Path) -> None:
         ("DS301", "deploy/ci.env", 1),
         ("DS301", "deploy/ci.env", 2),
         ("DS301", "deploy/id_deploy", 1),
-        ("DS301", "deploy/secret.yaml", 5),
         ("DS302", "deploy/values.yaml", 2),
         ("DS310", "deploy/secret.yaml", 5),
         ("DS320", "deploy/Dockerfile", 2),
     ]
+    # The token in the Secret manifest is one finding that names both rules.
+    secret = next(f for f in data["findings"] if f["rule_id"] == "DS310")
+    assert secret["also"] == ["DS301"]
+    assert secret["severity"] == "critical"
     assert_clean(printed)
 
 

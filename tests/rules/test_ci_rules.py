@@ -11,6 +11,7 @@ import pytest
 from deploysafe.config import Config
 from deploysafe.engine import scan
 from tests.support import paths
+from tests.support.scantools import scan_tree, write_tree
 
 FIXTURES = paths.FIXTURES / "ci"
 _EXPECT = re.compile(r"(?:#|//)\s*expect:\s*([A-Z0-9, ]+)")
@@ -68,3 +69,54 @@ def test_insecure_example() -> None:
 def test_hardened_example() -> None:
     report = scan([EXAMPLES / "hardened"], Config(), root=EXAMPLES / "hardened", jobs=1)
     assert report.findings == () and report.errors == ()
+
+
+def test_one_injection_per_value_and_script(tmp_path: Path) -> None:
+    """The same attacker-controlled value expanded twice into one script is one problem:
+    one finding, at its first expansion, that counts them."""
+    write_tree(
+        tmp_path,
+        {
+            ".github/workflows/triage.yml": """\
+name: triage
+on: issues
+permissions: {}
+jobs:
+  greet:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "${{ github.event.issue.title }} / ${{ github.event.issue.title }}"
+      - run: |
+          echo "${{ github.event.issue.body }}"
+          echo "${{ github.event.issue.body }}" > body.txt
+          echo "${{ github.event.issue.title }}"
+"""
+        },
+    )
+    report = scan_tree(tmp_path)
+    assert [(f.rule_id, f.line, f.column, f.message) for f in report.findings] == [
+        (
+            "DS102",
+            8,
+            24,
+            "job 'greet' step 1: `github.event.issue.title` is attacker-controlled, "
+            "expanded 2 times into the `run:` script",
+        ),
+        (
+            "DS102",
+            10,
+            21,
+            "job 'greet' step 2: `github.event.issue.body` is attacker-controlled, "
+            "expanded 2 times into the `run:` script",
+        ),
+        (
+            "DS102",
+            12,
+            21,
+            "job 'greet' step 2: `github.event.issue.title` is attacker-controlled, "
+            "expanded into the `run:` script",
+        ),
+    ]
+    # Two findings on one `run:` value: their fingerprints are kept apart by occurrence.
+    assert [f.occurrence for f in report.findings] == [0, 0, 1]
+    assert len({f.fingerprint for f in report.findings}) == 3

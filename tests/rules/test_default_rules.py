@@ -470,9 +470,10 @@ spec:
   hostNetwork: true
   containers: [{name: a, image: 'a:1'}]
 """
+    # At the `hostNetwork: true` line: that line, not the labels, puts the pod out of reach.
     assert decided(text) == [
         (
-            8,
+            10,
             "Pod ops/agent uses hostNetwork: true; NetworkPolicy cannot select host-network "
             "pods, so nothing restricts their traffic",
         )

@@ -25,10 +25,17 @@ SECRET_RULES |= {"DS510"}
 
 
 def found(text: str, name: str, cfg: Config | None = None) -> list[tuple[str, int]]:
+    """(rule, line) of every secrets finding, a rule reported within another's finding
+    (engine/fold.py) at that finding's line."""
     loaded = sources.load(text, name, {Target.TEXT, Target.KUBERNETES, Target.DOCKERFILE})
     assert not loaded.errors, loaded.errors
     report = check_documents(loaded.documents, cfg or Config())
-    return sorted((f.rule_id, f.line) for f in report.findings if f.rule_id in SECRET_RULES)
+    return sorted(
+        (rid, f.line)
+        for f in report.findings
+        for rid in (f.rule_id, *f.also)
+        if rid in SECRET_RULES
+    )
 
 
 DOCKERFILE = textwrap.dedent(

@@ -56,19 +56,29 @@ def sinks(step: Step) -> Iterator[tuple[KeyPath, str, str]]:
 
 def injections(doc: CiDocument, step: Step, scope: Scope) -> Iterator[Injection]:
     for path, text, sink in sinks(step):
-        seen: set[tuple[int, str]] = set()
+        # One injection per value and sink, at its first expansion: moving it into `env:`
+        # fixes every place the sink expands it.
+        first: dict[str, tuple[int, str]] = {}
+        times: dict[str, int] = {}
         for n, expr in enumerate(expressions.find(text)):
             try:
                 tree = expressions.parse(expr.body)
             except expressions.ExpressionError:
                 continue
+            counted: set[str] = set()
             for flow in expressions.flows(tree):
-                why = _taint(flow.path, flow.whole, scope, 0)
-                if why is None or (n, flow.text) in seen:
+                if flow.text in counted:
                     continue
-                seen.add((n, flow.text))
-                at = _where(doc, path, n, flow.text)
-                yield Injection(path, at, flow.text, f"{why}, expanded into the {sink}")
+                why = _taint(flow.path, flow.whole, scope, 0)
+                if why is None:
+                    continue
+                counted.add(flow.text)
+                first.setdefault(flow.text, (n, why))
+                times[flow.text] = times.get(flow.text, 0) + 1
+        for context, (n, why) in first.items():
+            k = times[context]
+            into = f"expanded {k} times into the {sink}" if k > 1 else f"expanded into the {sink}"
+            yield Injection(path, _where(doc, path, n, context), context, f"{why}, {into}")
 
 
 def _where(doc: CiDocument, path: KeyPath, occurrence: int, needle: str) -> int:

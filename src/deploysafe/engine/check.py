@@ -198,6 +198,7 @@ def decide_sets(facts: Mapping[str, list[Fact]], s: Settings) -> list[Finding]:
                     message=message,
                     fix=rule.fix,
                     snippet=f.snippet,
+                    renders=(f.render,) if f.render else (),
                 )
             )
     return findings

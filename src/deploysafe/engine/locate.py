@@ -133,7 +133,16 @@ def lines_of(doc: Document, file: str) -> Sequence[str]:
 
 def fact(doc: Document, path: KeyPath, data: Any, resource: Resource) -> Fact:
     file, line, col, lines = where(doc, path)
-    return Fact(file, line, col, pointer(path), resource, data, snippet(lines, line))
+    return Fact(
+        file,
+        line,
+        col,
+        pointer(path),
+        resource,
+        data,
+        snippet(lines, line),
+        doc.rendered_from,
+    )
 
 
 def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
@@ -174,4 +183,5 @@ def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         secret_hash=hashed,
         redacted=shown,
         set_by=set_by(doc, v.path) if v.offset is None else (),
+        renders=(doc.rendered_from,) if doc.rendered_from else (),
     )

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from deploysafe.config import Config
-from deploysafe.engine import suppress
+from deploysafe.engine import fold, suppress
 from deploysafe.engine.check import Partial, decide_sets
 from deploysafe.engine.settings import Settings
 from deploysafe.inputs.discover import Coverage
@@ -69,15 +69,19 @@ def finish(
     notes: Sequence[str],
     coverage: Sequence[Coverage] = (),
 ) -> Report:
-    """Decide the cross-resource rules, apply config exceptions and the baseline."""
+    """Decide the cross-resource rules, apply config exceptions, report each problem once
+    (engine/fold.py), apply the baseline."""
+    found = [
+        suppress.by_config(f, config.exceptions, s.today)
+        for f in partial.findings + decide_sets(partial.facts, s)
+    ]
     final = []
-    for f in partial.findings + decide_sets(partial.facts, s):
-        f = suppress.by_config(f, config.exceptions, s.today)
+    for f in fold.number(fold.dedupe(found)):
         if f.suppressed is None and baseline is not None and f.fingerprint in baseline:
             f = replace(f, suppressed=Suppression("baseline", "in the baseline"))
         final.append(f)
     return Report.of(
-        final,
+        fold.fold(final),
         partial.errors,
         notes=notes,
         fail_on=config.fail_on,

@@ -32,6 +32,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         ),
         "message": f.message,
         "fix": f.fix,
+        "renders": list(f.renders),
+        "also": list(f.also),
         "fingerprint": f.fingerprint,
         "suppressed": (
             {

@@ -6,6 +6,27 @@ from pathlib import Path
 
 from deploysafe.rules import REGISTRY
 from deploysafe.rules.base import Rule
+from deploysafe.rules.overlaps import APART, PAIRS
+
+
+def together(rule_id: str) -> list[str]:
+    """The rule's entries of the fold tables: which findings it reports with which rule."""
+    lines = []
+    for p in PAIRS:
+        if rule_id == p.kept:
+            lines.append(
+                f"- With {p.folded} on {p.relation.value}: one {p.kept} finding, whose message "
+                f'adds "Also {p.folded}: {p.consequence}"; {p.why}.'
+            )
+        elif rule_id == p.folded:
+            lines.append(
+                f"- Within {p.kept} on {p.relation.value}: where {p.kept} reports it too, "
+                f'the {p.kept} finding says "Also {p.folded}: {p.consequence}"; {p.why}.'
+            )
+    for a, b, why in APART:
+        if rule_id in (a, b):
+            lines.append(f"- Not with {b if rule_id == a else a}: {why}.")
+    return lines
 
 
 def rule_page(rule: Rule) -> str:
@@ -43,6 +64,17 @@ def rule_page(rule: Rule) -> str:
         rule.good.rstrip(),
         "```",
     ]
+    pairs = together(rule.id)
+    if pairs:
+        lines += ["", "## Reported together", ""]
+        lines += pairs
+        if any(not x.startswith("- Not with") for x in pairs):
+            lines += [
+                "",
+                "The one finding carries the higher severity of the two; a suppression of "
+                "either rule id suppresses it; with the kept rule turned off "
+                "(`enabled: false`), the other reports on its own.",
+            ]
     if rule.history:
         lines += ["", "## Version history", ""]
         lines += [f"- {v}: {text}" for v, text in rule.history]

@@ -71,7 +71,11 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         ],
         **_related(f),
         "partialFingerprints": {"deploysafe/v1": f.fingerprint},
-        "properties": {"security-severity": _SCORE[f.severity]},
+        "properties": {
+            "security-severity": _SCORE[f.severity],
+            **({"renders": list(f.renders)} if f.renders else {}),
+            **({"alsoReports": list(f.also)} if f.also else {}),
+        },
     }
     if f.suppressed is not None:
         kind = "inSource" if f.suppressed.source in ("inline", "annotation") else "external"

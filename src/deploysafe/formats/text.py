@@ -48,6 +48,8 @@ def render(
             if f.set_by:
                 where = ", ".join(s.display() for s in f.set_by)
                 con.print(f"      [dim]set by[/dim] {escape(where)}")
+            if f.renders:
+                con.print(f"      [dim]rendered by:[/dim] {escape(', '.join(f.renders))}")
             if f.suppressed is not None:
                 con.print(
                     f"      [dim]suppressed ({f.suppressed.source}): "

@@ -105,14 +105,12 @@ def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
     pod = pod_template(doc)
     if pod is None or doc.kind == "PodTemplate":  # a PodTemplate object runs nothing
         return
+    host = pod.spec.get("hostNetwork") is True
+    # A host-network pod is out of reach because of that line, not because of its labels.
+    where = (*pod.spec_path, "hostNetwork") if host else (*pod.path, "metadata", "labels")
     yield (
-        (*pod.path, "metadata", "labels"),
-        Workload(
-            ctx.namespace,
-            _labels(pod.metadata.get("labels")),
-            pod.spec.get("hostNetwork") is True,
-            _install(doc, ctx),
-        ),
+        where,
+        Workload(ctx.namespace, _labels(pod.metadata.get("labels")), host, _install(doc, ctx)),
     )
 
 

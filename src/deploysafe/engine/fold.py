@@ -1,0 +1,111 @@
+"""One finding per problem: the same finding from several renders once, and two rules that
+describe one fact about one place as one finding.
+
+`rules.overlaps.PAIRS` is the one table of such facts: where the kept rule and the folded
+rule both report the same place (by `Relation`), the kept finding stands, names the folded
+rule's consequence in its message, carries the higher severity of the two, and is
+suppressed if either was. A rule turned off reports nothing to fold into, so the other one
+reports on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from deploysafe.model import Finding
+from deploysafe.rules.overlaps import PAIRS, Pair, Relation
+
+
+def _key(f: Finding, relation: Relation) -> tuple[object, ...] | None:
+    """What two findings of `relation` share; None where the finding has no such place."""
+    if relation is Relation.SECRET:
+        return None if f.secret_hash is None else (f.file, f.secret_hash)
+    res = (f.resource.kind, f.resource.name) if f.resource is not None else None
+    if relation is Relation.VALUE:
+        return (f.file, res, f.pointer)
+    parts = f.pointer.split("/")
+    for n in range(len(parts) - 1, 0, -1):
+        if parts[n].isdigit():
+            return (f.file, res, "/".join(parts[: n + 1]))
+    return None
+
+
+def identity(f: Finding) -> tuple[object, ...]:
+    """Findings with one identity are one problem: same rule, place and secret. The
+    namespace is not part of it: overlays deploy one base line into several namespaces."""
+    res = (f.resource.kind, f.resource.name) if f.resource is not None else None
+    return (f.rule_id, f.file, f.line, f.column, f.pointer, f.secret_hash, res)
+
+
+def dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per identity: the first in print order (an unsuppressed one first),
+    with every render that produced it."""
+    order = sorted(
+        findings,
+        key=lambda f: (f.file, f.line, f.column, f.rule_id, f.suppressed is not None, f.message),
+    )
+    first: dict[tuple[object, ...], Finding] = {}
+    renders: dict[tuple[object, ...], set[str]] = {}
+    for f in order:
+        k = identity(f)
+        if k not in first:
+            first[k] = f
+            renders[k] = set(f.renders)
+        else:
+            renders[k].update(f.renders)
+    return [
+        f if len(renders[k]) == len(f.renders) else replace(f, renders=tuple(sorted(renders[k])))
+        for k, f in first.items()
+    ]
+
+
+def number(findings: Sequence[Finding]) -> list[Finding]:
+    """Findings (in print order) that would share a fingerprint, numbered apart."""
+    seen: dict[str, int] = {}
+    out = []
+    for f in findings:
+        fp = f.fingerprint
+        n = seen.get(fp, 0)
+        seen[fp] = n + 1
+        out.append(replace(f, occurrence=n) if n else f)
+    return out
+
+
+def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Finding]:
+    """Fold each pair's findings on one fact into the kept one; the rest as they are."""
+    rules = {p.kept for p in pairs} | {p.folded for p in pairs}
+    if not any(f.rule_id in rules for f in findings):
+        return list(findings)
+    kept: dict[tuple[str, Relation, tuple[object, ...]], int] = {}
+    for i, f in enumerate(findings):
+        for p in pairs:
+            k = _key(f, p.relation) if p.kept == f.rule_id else None
+            if k is not None:
+                kept.setdefault((f.rule_id, p.relation, k), i)
+    into: dict[int, list[tuple[Pair, Finding]]] = {}
+    gone: set[int] = set()
+    for i, f in enumerate(findings):
+        for p in pairs:
+            k = _key(f, p.relation) if p.folded == f.rule_id else None
+            j = kept.get((p.kept, p.relation, k)) if k is not None else None
+            if j is not None:
+                into.setdefault(j, []).append((p, f))
+                gone.add(i)
+                break
+    return [_merge(f, into[i]) if i in into else f for i, f in enumerate(findings) if i not in gone]
+
+
+def _merge(kept: Finding, folded: Sequence[tuple[Pair, Finding]]) -> Finding:
+    # One consequence per folded rule, in rule order.
+    parts = sorted({f.rule_id: (p, f) for p, f in folded}.values(), key=lambda pf: pf[1].rule_id)
+    # Sentences, not a list: front ends join several findings with "; " (the webhook).
+    also = "".join(f". Also {f.rule_id}: {p.consequence}" for p, f in parts)
+    return replace(
+        kept,
+        severity=max(kept.severity, *(f.severity for _, f in parts)),
+        message=kept.message + also,
+        suppressed=kept.suppressed or next((f.suppressed for _, f in parts if f.suppressed), None),
+        renders=tuple(sorted({*kept.renders, *(r for _, f in parts for r in f.renders)})),
+        also=tuple(f.rule_id for _, f in parts),
+    )
