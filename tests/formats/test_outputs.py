@@ -263,7 +263,7 @@ def test_sarif_reports_unreadable_inputs(as_sarif: dict[str, Any]) -> None:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": "broken.yaml"},
+                        "artifactLocation": {"uri": "broken.yaml", "uriBaseId": "%SRCROOT%"},
                         "region": {"startLine": 2},
                     }
                 }
@@ -323,7 +323,7 @@ def test_junit_clean_scan_is_one_passing_case(tmp_path: Path) -> None:
 
 def test_text_via_cli_has_no_colour_when_not_a_terminal(tree: Path, report: Report) -> None:
     result = CliRunner().invoke(main, ["scan", str(tree), "--no-render", "-j", "1"])
-    assert result.exit_code == 3
+    assert result.exit_code == 4  # an input error and failing findings
     assert "\x1b[" not in result.output
     assert result.output == text.render(report)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from deploysafe.model import Level, Severity
 
 
 @click.command(cls=Command)
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @format_option(REPORT_FORMATS)
 @output_option()
 @fail_on_option()
@@ -78,6 +79,11 @@ from deploysafe.model import Level, Severity
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Extra secret rules in gitleaks' TOML format.",
 )
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Exit 0 when the paths hold nothing to check (for hooks that pass changed files).",
+)
 @click.option("--tenant", help="Report objects that leave this tenant (DS401-DS403).")
 @click.option(
     "--env",
@@ -105,6 +111,7 @@ def scan(
     jobs: int | None,
     git_history: bool,
     secrets_rules: Path | None,
+    allow_empty: bool,
     tenant: str | None,
     environment: str | None,
 ) -> ExitCode:
@@ -115,7 +122,7 @@ def scan(
     from deploysafe.model import parse_version
 
     targets = list(paths) or [Path(".")]
-    root = targets[0] if targets[0].is_dir() else targets[0].parent
+    root = scan_root(targets)
     cfg = load_config(config_path, root)
     if tenant is not None or environment is not None:
         cfg, namespace, values = scoped(cfg, tenant, environment, namespace, values)
@@ -160,8 +167,33 @@ def scan(
         )
     if write_baseline is not None:
         write_out(write_baseline, [baselinemod.dump(report.findings)])
+    empty = not git_history and report.files == 0
+    if empty:
+        report = replace(report, notes=(*report.notes, nothing_to_check(targets, allow_empty)))
     emit(report, fmt, output, show_suppressed)
-    return for_report(report, baseline_written=write_baseline is not None)
+    code = for_report(
+        report, baseline_written=write_baseline is not None, empty_fails=not allow_empty
+    )
+    if code is ExitCode.EMPTY:
+        click.echo(f"error: {nothing_to_check(targets, allow_empty)}", err=True)
+    return code
+
+
+def scan_root(targets: list[Path]) -> Path:
+    """The folder the scan starts from (the policy file is looked up from there): the
+    deepest folder that holds every path, so that a hook passing changed files from
+    several folders gets the same names and policy as a scan of the whole repository."""
+    folders = [(t if t.is_dir() else t.parent).resolve() for t in targets]
+    return Path(os.path.commonpath(folders))
+
+
+def nothing_to_check(targets: list[Path], allowed: bool) -> str:
+    where = ", ".join(t.as_posix() for t in targets)
+    return (
+        f"nothing to check in {where}: no file deploysafe reads is there (or every one is "
+        "excluded)"
+        + ("" if allowed else "; check the path, or pass --allow-empty if that is expected")
+    )
 
 
 def scoped(

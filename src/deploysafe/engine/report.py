@@ -22,6 +22,10 @@ class Report:
     files: int
     documents: int
     skipped: int
+    # For a scan of a tree: the absolute folder `file` paths are relative to (the scan
+    # root), and the top level of its repository (the scan root outside a work tree).
+    root: str = ""
+    top: str = ""
 
     @property
     def failing(self) -> tuple[Finding, ...]:

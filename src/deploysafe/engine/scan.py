@@ -5,8 +5,9 @@ a dump of live objects, a file version from git history)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deploysafe import yamlload
@@ -103,6 +104,7 @@ def scan(
             else TEMPLATE
             if any(real[p].is_relative_to(t) for t in templates)
             else PLAIN,
+            inv.place(p),
         )
         for p in plain
     ]
@@ -115,7 +117,8 @@ def scan(
     rules = rules_of(s)
     partial.files += len({d.file for d in rendered})
     check_all(rendered, s, rules, partial)
-    return finish(partial, s, config, baseline, notes)
+    report = finish(partial, s, config, baseline, notes)
+    return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
 
 
 def _render_all(
@@ -147,7 +150,7 @@ def _render_all(
                     namespace=opts.namespace,
                     release_name=opts.release_name,
                 )
-                docs.extend(res.documents)
+                docs.extend(_focused(inv, chart, res.documents, _whole_chart))
                 errors.extend(res.errors)
                 owned.update(real[p] for p in plain if real[p].is_relative_to(chart))
             notes.append(f"rendered {len(inv.charts)} Helm chart(s) with {engine}")
@@ -165,7 +168,8 @@ def _render_all(
                 built = r.render_kustomize(folder, inv.root)
                 if built is None:
                     continue
-                docs.extend(built.documents)
+                whole = functools.partial(_whole_kustomization, patches=patches)
+                docs.extend(_focused(inv, folder, built.documents, whole))
                 errors.extend(built.errors)
                 origins.update(d.file for d in built.documents)
             # Resources come back through origins; patches and other files that sit in a
@@ -178,6 +182,37 @@ def _render_all(
             )
             notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
     return {p for p in plain if real[p] in owned}, docs, errors, notes
+
+
+def _focused(
+    inv: Inventory, render_root: Path, docs: list[Document], whole: Callable[[Path, Path], bool]
+) -> list[Document]:
+    """What a render reports when the scan started inside it (a template, a patch, a folder
+    of the chart): the objects the scanned paths wrote; everything, when a scanned file
+    shapes every object (`whole`: values, Chart.yaml, helpers, the kustomization, a patch)."""
+    if render_root.resolve() not in inv.focus:
+        return docs
+    # Every scanned path counts: a base's file reaches the scan through its overlay's build.
+    starts = list(dict.fromkeys(s for group in inv.focus.values() for s in group))
+    if any(not s.is_dir() and whole(s, render_root.resolve()) for s in starts):
+        return docs
+    files = {inv.display(s) for s in starts if not s.is_dir()}
+    folders = tuple(inv.display(s) + "/" for s in starts if s.is_dir())
+    return [d for d in docs if d.file in files or d.file.startswith(folders)]
+
+
+def _whole_chart(path: Path, chart: Path) -> bool:
+    """Every file of a chart but its templates (NOTES.txt, `_helpers.tpl` render nothing)."""
+    for d in path.parents:
+        if d == chart:
+            return True
+        if d.name == "templates" and (d.parent / "Chart.yaml").is_file():
+            return path.name.startswith("_") or path.name == "NOTES.txt"
+    return True
+
+
+def _whole_kustomization(path: Path, folder: Path, *, patches: set[Path]) -> bool:
+    return path in patches or (path.parent == folder and path.name in KUSTOMIZATION_NAMES)
 
 
 def _kustomize_roots(folders: Sequence[Path]) -> tuple[list[Path], set[Path]]:
