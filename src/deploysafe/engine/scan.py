@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -197,8 +198,14 @@ def _focused(
     if any(not s.is_dir() and whole(s, render_root.resolve()) for s in starts):
         return docs
     files = {inv.display(s) for s in starts if not s.is_dir()}
-    folders = tuple(inv.display(s) + "/" for s in starts if s.is_dir())
-    return [d for d in docs if d.file in files or d.file.startswith(folders)]
+    folders = [os.path.normpath(inv.display(s)) for s in starts if s.is_dir()]
+    return [d for d in docs if d.file in files or any(_under(d.file, f) for f in folders)]
+
+
+def _under(file: str, folder: str) -> bool:
+    """Whether a shown path is inside a shown folder ("." is the scan root)."""
+    rel = os.path.relpath(os.path.normpath(file), folder)
+    return not (rel == ".." or rel.startswith("../") or os.path.isabs(rel))
 
 
 def _whole_chart(path: Path, chart: Path) -> bool:

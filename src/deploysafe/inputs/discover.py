@@ -184,16 +184,18 @@ def discover(
 def _render_roots_above(inv: Inventory, start: Path, chart_dirs: set[Path]) -> None:
     """A path inside a chart or a kustomize folder is scanned through that render root, as
     the user deploys it: every chart above it (the outermost is rendered, subcharts come
-    with it) and the nearest kustomization folder, up to the repository's top level."""
+    with it) and the nearest kustomization folder, up to the repository's top level (an
+    unpacked chart outside a work tree: as far up as it goes)."""
     real = start.resolve()
-    if not real.is_relative_to(inv.top):
+    in_repo = repo_top(inv.top) == inv.top
+    if in_repo and not real.is_relative_to(inv.top):
         return
     folder = real if real.is_dir() else real.parent
     # A folder start finds its own Chart.yaml and kustomization in the walk.
     above = [folder, *folder.parents] if not real.is_dir() else list(folder.parents)
     kustomize_found = real.is_dir() and any((real / n).is_file() for n in KUSTOMIZATION_NAMES)
     for d in above:
-        if not d.is_relative_to(inv.top):
+        if in_repo and not d.is_relative_to(inv.top):
             break
         if (d / "Chart.yaml").is_file():
             chart_dirs.add(d)
