@@ -247,6 +247,7 @@ def test_a_template_is_scanned_through_its_chart(charts: Path) -> None:
     assert _findings("shop/templates/_helpers.tpl", cwd=charts) == shown(
         DEPLOYMENT | SERVICE, "shop/templates"
     )
+    assert _findings("shop/templates/NOTES.txt", cwd=charts) == set()  # writes no object
     # Several files: named from the folder that holds them all; Chart.yaml shapes all.
     assert _findings("shop/templates/service.yaml", "shop/Chart.yaml", cwd=charts) == shown(
         DEPLOYMENT | SERVICE, "shop"
@@ -286,3 +287,7 @@ def test_a_kustomize_file_is_scanned_through_its_kustomization(charts: Path) -> 
     assert {rule for rule, _, _ in patched} >= {"DS201", "DS214", "DS502"}
     # A resource the overlay lists itself: only its objects (a NetworkPolicy, no finding).
     assert _findings(f"{prod}/networkpolicy.yaml", cwd=charts) == set()
+    # A hook passing a template and a patch: each render judged by its own file.
+    from_top = {(rule, os.path.normpath(f"{prod}/{f}"), ln) for rule, f, ln in patched}
+    both = _findings("shop/templates/service.yaml", f"{prod}/replicas.yaml", cwd=charts)
+    assert both == SERVICE | from_top

@@ -180,11 +180,15 @@ def scan(
 
 
 def scan_root(targets: list[Path]) -> Path:
-    """The folder the scan starts from (the policy file is looked up from there): the
-    deepest folder that holds every path, so that a hook passing changed files from
-    several folders gets the same names and policy as a scan of the whole repository."""
+    """The folder the scan starts from, which findings are named from and the policy file
+    is looked up in: the deepest folder that holds every path (a file's own folder when it
+    is the only one), so a hook that passes changed files from several folders of a
+    repository gets them named from the folder that holds them all."""
     folders = [(t if t.is_dir() else t.parent).resolve() for t in targets]
-    return Path(os.path.commonpath(folders))
+    try:
+        return Path(os.path.commonpath(folders))
+    except ValueError:  # paths on different drives share no folder
+        return folders[0]
 
 
 def nothing_to_check(targets: list[Path], allowed: bool) -> str:

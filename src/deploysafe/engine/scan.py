@@ -191,11 +191,12 @@ def _focused(
     """What a render reports when the scan started inside it (a template, a patch, a folder
     of the chart): the objects the scanned paths wrote; everything, when a scanned file
     shapes every object (`whole`: values, Chart.yaml, helpers, the kustomization, a patch)."""
-    if render_root.resolve() not in inv.focus:
+    top = render_root.resolve()
+    if top not in inv.focus:
         return docs
     # Every scanned path counts: a base's file reaches the scan through its overlay's build.
     starts = list(dict.fromkeys(s for group in inv.focus.values() for s in group))
-    if any(not s.is_dir() and whole(s, render_root.resolve()) for s in starts):
+    if any(not s.is_dir() and s.is_relative_to(top) and whole(s, top) for s in starts):
         return docs
     files = {inv.display(s) for s in starts if not s.is_dir()}
     folders = [os.path.normpath(inv.display(s)) for s in starts if s.is_dir()]
@@ -209,16 +210,18 @@ def _under(file: str, folder: str) -> bool:
 
 
 def _whole_chart(path: Path, chart: Path) -> bool:
-    """Every file of a chart but its templates (NOTES.txt, `_helpers.tpl` render nothing)."""
+    """Whether a file of a chart shapes every object: any but a template (a helper such as
+    `_helpers.tpl` is included by every template that uses it)."""
     for d in path.parents:
         if d == chart:
             return True
         if d.name == "templates" and (d.parent / "Chart.yaml").is_file():
-            return path.name.startswith("_") or path.name == "NOTES.txt"
+            return path.name.startswith("_")
     return True
 
 
 def _whole_kustomization(path: Path, folder: Path, *, patches: set[Path]) -> bool:
+    """Whether a file shapes every object of a build: the kustomization, or a patch."""
     return path in patches or (path.parent == folder and path.name in KUSTOMIZATION_NAMES)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ class Inventory:
     root: Path
     # The repository's top level (the scan root outside a work tree), real and absolute.
     top: Path = field(default=Path("/"))
+    in_repo: bool = False
     files: list[Path] = field(default_factory=list)  # real absolute paths
     charts: list[Path] = field(default_factory=list)  # top-level chart folders
     kustomizations: list[Path] = field(default_factory=list)  # every kustomization folder
@@ -67,18 +67,19 @@ def link_display(link: Path, root: Path) -> str:
     return link.name if parent == "." else f"{parent}/{link.name}"
 
 
-@functools.lru_cache(maxsize=64)
 def repo_top(folder: Path) -> Path | None:
     """The real top level of the git work tree `folder` is in, or None outside one."""
     out = Git(folder).out("rev-parse", "--show-toplevel")
     return Path(out).resolve() if out else None
 
 
-def base_of(root: Path) -> Path:
-    """The folder paths are shown relative to: the repository of `root`, else `root`."""
+def base_of(root: Path) -> tuple[Path, bool]:
+    """Where files are placed from: the top level of the work tree `root` is in (and True),
+    or `root` itself outside one (and False)."""
     real = root.resolve()
     folder = real if real.is_dir() else real.parent
-    return repo_top(folder) or folder
+    top = repo_top(folder)
+    return (top, True) if top is not None else (folder, False)
 
 
 def _walk(top: Path) -> Iterator[tuple[Path, list[str], dict[str, bool], list[str]]]:
@@ -136,7 +137,7 @@ def discover(
     """Files to scan: YAML/JSON only, or `every_file` when some rule reads any text file.
     Paths are shown relative to `root`, and placed relative to `base_of(root)`."""
     paths = list(paths)
-    inv = Inventory(root, base_of(root))
+    inv = Inventory(root, *base_of(root))
     seen: set[Path] = set()
     chart_dirs: set[Path] = set()
     for start in paths:
@@ -187,15 +188,14 @@ def _render_roots_above(inv: Inventory, start: Path, chart_dirs: set[Path]) -> N
     with it) and the nearest kustomization folder, up to the repository's top level (an
     unpacked chart outside a work tree: as far up as it goes)."""
     real = start.resolve()
-    in_repo = repo_top(inv.top) == inv.top
-    if in_repo and not real.is_relative_to(inv.top):
+    if inv.in_repo and not real.is_relative_to(inv.top):
         return
     folder = real if real.is_dir() else real.parent
     # A folder start finds its own Chart.yaml and kustomization in the walk.
     above = [folder, *folder.parents] if not real.is_dir() else list(folder.parents)
     kustomize_found = real.is_dir() and any((real / n).is_file() for n in KUSTOMIZATION_NAMES)
     for d in above:
-        if in_repo and not d.is_relative_to(inv.top):
+        if inv.in_repo and not d.is_relative_to(inv.top):
             break
         if (d / "Chart.yaml").is_file():
             chart_dirs.add(d)
