@@ -45,6 +45,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/host/test_git.py",  # the git runner, against real repositories
         "tests/host/test_ci.py",  # deployed refs read from real repositories
         "tests/engine/test_coverage.py",  # git work trees, Helm and kustomize renders
+        "tests/engine/test_where.py",  # real repositories, charts and kustomizations
     }
 )
 
@@ -199,8 +200,12 @@ def _describe(event: str, args: tuple[object, ...]) -> str | None:
         words = [str(w) for w in (argv if isinstance(argv, list | tuple) else [argv])]
         if words[:1] == [sys.executable]:
             return None  # a fresh interpreter of ours, for a clean timing, is no component
-        if words[:1] == ["git"] and {"ls-files", "check-ignore"} & set(words[1:4]):
-            return None  # every tree scan asks git what it ignores, and walks on without it
+        if words[:1] == ["git"] and {"ls-files", "check-ignore", "--show-toplevel"} & set(
+            words[1:4]
+        ):
+            # Every scan asks git where its repository starts and what it ignores, and
+            # walks on without it.
+            return None
         return "runs " + " ".join(words[:4])
     except Exception:  # an audit hook must never break the operation it watches
         return event

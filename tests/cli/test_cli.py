@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from deploysafe.cli.exits import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT, EXIT_USAGE
+from deploysafe.cli.exits import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_FINDINGS_AND_INPUT,
+    EXIT_INPUT,
+    EXIT_USAGE,
+)
 from deploysafe.rules import BY_ID, REGISTRY
 from tests.support import paths
 from tests.support.scantools import invoke as run
@@ -112,7 +118,8 @@ def test_unreadable_input_exits_3(tmp_path: Path) -> None:
     (tmp_path / "pod.yaml").write_text(POD)
     (tmp_path / "blob.yaml").write_bytes(b"\x00\x01\x02")
     code, doc = scan_json(tmp_path)
-    assert code == EXIT_INPUT  # wins over findings (exit 1): the scan is incomplete
+    # Both facts: the scan is incomplete (3) and a finding fails (1).
+    assert code == EXIT_FINDINGS_AND_INPUT
     assert doc["errors"] == [
         {
             "file": "blob.yaml",
@@ -123,7 +130,7 @@ def test_unreadable_input_exits_3(tmp_path: Path) -> None:
     ]
     assert where(doc, "DS201") == [("pod.yaml", 11, 7, None)]
     missing = run("scan", str(tmp_path / "missing.yaml"))
-    assert missing.exit_code == EXIT_INPUT
+    assert missing.exit_code == EXIT_USAGE
 
 
 def test_real_entry_point_exit_codes(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ def test_exit_code_values() -> None:
         ("FINDINGS", 1),
         ("USAGE", 2),
         ("INPUT", 3),
+        ("FINDINGS_AND_INPUT", 4),
+        ("EMPTY", 5),
     ]
 
 
@@ -124,8 +126,10 @@ def test_a_command_returns_its_exit_code(returned: int | None, code: int) -> Non
         (0, 0, False, False, ExitCode.CLEAN),
         (0, 1, False, False, ExitCode.FINDINGS),
         (0, 1, True, False, ExitCode.CLEAN),
-        (1, 1, False, False, ExitCode.INPUT),
-        (1, 0, True, True, ExitCode.INPUT),
+        (1, 0, False, False, ExitCode.INPUT),
+        (1, 1, False, False, ExitCode.FINDINGS_AND_INPUT),
+        (1, 1, True, False, ExitCode.INPUT),
+        (1, 0, True, True, ExitCode.FINDINGS_AND_INPUT),
         (0, 0, False, True, ExitCode.FINDINGS),
         (0, 1, False, True, ExitCode.FINDINGS),
     ],

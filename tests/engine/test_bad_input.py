@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.cli.exits import EXIT_CLEAN, EXIT_INPUT
+from deploysafe.cli.exits import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_FINDINGS_AND_INPUT,
+    EXIT_INPUT,
+    EXIT_USAGE,
+)
 from deploysafe.engine import Report
 from deploysafe.model import ScanError
 from tests.support.policy import load as load_policy
@@ -246,7 +252,8 @@ def test_bad_file_exits_3_without_a_traceback(tree: Path, case: Case) -> None:
     started = time.monotonic()
     code, out = cli_scan(tree)
     assert time.monotonic() - started < LIMIT_S
-    assert code == EXIT_INPUT
+    # The good file's critical finding still fails the scan: 4, not 3 (input errors only).
+    assert code == EXIT_FINDINGS_AND_INPUT
     assert "Inputs that could not be fully scanned" in out
     (line, msg) = case.errors[0]
     where = f"{case.name}:{line}" if line is not None else case.name
@@ -271,7 +278,7 @@ def test_yaml_over_the_size_cap_is_read_for_secrets_only(tree: Path) -> None:
     ]
     assert ds201(report) == [GOOD_DS201]
     code, out = cli_scan(tree)  # the CLI finds deploysafe.yaml at the scan root
-    assert code == EXIT_INPUT
+    assert code == EXIT_FINDINGS_AND_INPUT
     assert f"  big.yaml: {message}\n" in out and token not in out
 
 
@@ -302,7 +309,7 @@ def test_symlink_leaving_the_tree_is_reported_not_followed(tmp_path: Path, tree:
     ]
     assert ds201(report) == [GOOD_DS201]  # nothing from outside/
     code, _ = cli_scan(tree)
-    assert code == EXIT_INPUT
+    assert code == EXIT_FINDINGS_AND_INPUT
 
 
 def test_symlink_inside_the_tree_is_fine(tree: Path) -> None:
@@ -315,7 +322,7 @@ def test_symlink_inside_the_tree_is_fine(tree: Path) -> None:
     # The target is scanned once, and findings name the real file, not the link.
     assert ds201(report) == [GOOD_DS201, ("sub/pod.yaml", 11, 7, "Pod app/inner")]
     code, _ = cli_scan(tree)
-    assert code != EXIT_INPUT
+    assert code == EXIT_FINDINGS
 
 
 def test_broken_symlink_is_reported(tree: Path) -> None:
@@ -335,7 +342,7 @@ def test_unreadable_file_is_reported(tree: Path) -> None:
         assert errors(report) == [("locked.yaml", None, "cannot read: Permission denied")]
         assert ds201(report) == [GOOD_DS201]
         code, _ = cli_scan(tree)
-        assert code == EXIT_INPUT
+        assert code == EXIT_FINDINGS_AND_INPUT
     finally:
         locked.chmod(0o600)
 
@@ -354,9 +361,10 @@ def test_named_pipe_is_reported_not_read(tree: Path) -> None:
 
 
 def test_missing_path_on_the_command_line(tree: Path) -> None:
+    # A typo must not pass as a clean scan of nothing: a usage error that names the path.
     code, out = cli_scan(tree, str(tree / "nope.yaml"))
-    assert code == EXIT_INPUT
-    assert f"  {(tree / 'nope.yaml').as_posix()}: no such file or folder\n" in out
+    assert code == EXIT_USAGE
+    assert f"Path '{(tree / 'nope.yaml').as_posix()}' does not exist." in out
 
 
 # ------------------------------------------------------------------ inputs that are fine
@@ -401,7 +409,7 @@ def test_not_kubernetes_yaml_is_ignored_silently(tree: Path) -> None:
     assert ds201(report) == [GOOD_DS201]
     assert (report.files, report.documents) == (10, 1)
     code, _ = cli_scan(tree)
-    assert code != EXIT_INPUT
+    assert code == EXIT_FINDINGS
 
 
 def test_kind_list_is_expanded(tree: Path) -> None:
@@ -495,4 +503,4 @@ def test_invalid_utf8_yaml_is_still_read_for_secrets(tree: Path) -> None:
     hits = [(f.file, f.line, f.rule_id) for f in report.findings if f.file == "latin1.yaml"]
     assert hits == [("latin1.yaml", 5, "DS301")]  # no Kubernetes rule read it
     code, out = cli_scan(tree)
-    assert code == EXIT_INPUT and token not in out and "DS301" in out
+    assert code == EXIT_FINDINGS_AND_INPUT and token not in out and "DS301" in out

@@ -7,6 +7,8 @@ rest is checked for agreement between formats, so new rules do not break these t
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -16,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from deploysafe.cli.main import main
-from deploysafe.engine import Report
+from deploysafe.config import Config
+from deploysafe.engine import Report, scan
 from deploysafe.formats import jsonfmt, junit, sarif, text
 from deploysafe.model import Practice
 from deploysafe.rules import BY_ID
@@ -274,13 +277,87 @@ def test_sarif_reports_unreadable_inputs(as_sarif: dict[str, Any]) -> None:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": "broken.yaml"},
+                        "artifactLocation": {"uri": "broken.yaml", "uriBaseId": "%SRCROOT%"},
                         "region": {"startLine": 2},
                     }
                 }
             ],
         }
     ]
+
+
+def test_findings_and_input_errors_are_both_told(
+    report: Report, as_json: dict[str, Any], as_sarif: dict[str, Any]
+) -> None:
+    # The tree has a failing finding and a broken file: every format keeps both facts.
+    failing = len(report.failing)
+    assert failing >= 1 and len(report.errors) == 1
+    assert (as_json["summary"]["failing"], as_json["summary"]["errors"]) == (failing, 1)
+    (invocation,) = as_sarif["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert invocation["properties"] == {"failing": failing, "failOn": "high", "inputErrors": 1}
+    (suite,) = ET.fromstring(junit.render(report))
+    assert (suite.get("failures"), suite.get("errors")) == (str(failing), "1")
+    assert f"{failing} at or above high, " in text.render(report)
+    assert ", 1 input error(s)" in text.render(report)
+
+
+def test_sarif_rule_names_are_identifiers() -> None:
+    names = {r.id: sarif.rule_name(r) for r in BY_ID.values()}
+    assert all(re.fullmatch(r"[A-Z][A-Za-z0-9]*", n) for n in names.values()), names
+    assert len(set(names.values())) == len(names)
+    assert names["DS201"] == "ContainersMustNotRunPrivileged"
+    assert names["DS107"] == "GitHubOwnActionsShouldBePinnedToACommitSHA"
+    assert names["DS219"] == "ContainersMustKeepTheDefaultProcMountEvenWithHostUsersFalse"
+
+
+def test_sarif_fingerprints_are_unique_per_result(tmp_path: Path) -> None:
+    # Two renders can report the same rule, file, resource and pointer: code scanning would
+    # merge results that share a fingerprint, so repeats are numbered.
+    (tmp_path / "pod.yaml").write_text(POD)
+    scanned = scan_tree(tmp_path)
+    (first,) = (f for f in scanned.findings if f.rule_id == "DS201")
+    repeated = Report.of(
+        [*scanned.findings, first, replace(first, line=12)],
+        scanned.errors,
+        notes=(),
+        fail_on=scanned.fail_on,
+        files=scanned.files,
+    )
+    repeated = replace(repeated, root=scanned.root, top=scanned.top)
+    doc = json.loads(sarif.render(repeated))
+    prints = [r["partialFingerprints"]["deploysafe/v1"] for r in doc["runs"][0]["results"]]
+    assert len(prints) == len(set(prints)) == len(scanned.findings) + 2
+    ds201 = [
+        r["partialFingerprints"]["deploysafe/v1"]
+        for r in doc["runs"][0]["results"]
+        if r["ruleId"] == "DS201"
+    ]
+    assert ds201 == [first.fingerprint, f"{first.fingerprint}:2", f"{first.fingerprint}:3"]
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    assert [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(doc)] == []
+
+
+def test_sarif_uris_outside_a_work_tree(tmp_path: Path) -> None:
+    # Outside a work tree the scan root is the top: URIs relative to it, quoted, with the
+    # base given; a second path outside the scan root by its absolute file URI.
+    root = tmp_path / "scan"
+    (root / "my app").mkdir(parents=True)
+    (root / "my app" / "pod.yaml").write_text(POD)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "pod.yaml").write_text(POD)
+    scanned = scan([root, tmp_path / "other"], Config(), root=root, jobs=1)
+    (run,) = json.loads(sarif.render(scanned))["runs"]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": root.resolve().as_uri() + "/"}}
+    uris = {
+        json.dumps(r["locations"][0]["physicalLocation"]["artifactLocation"], sort_keys=True)
+        for r in run["results"]
+        if r["ruleId"] == "DS201"
+    }
+    assert uris == {
+        json.dumps({"uri": "my%20app/pod.yaml", "uriBaseId": "%SRCROOT%"}, sort_keys=True),
+        json.dumps({"uri": (tmp_path / "other" / "pod.yaml").resolve().as_uri()}, sort_keys=True),
+    }
 
 
 # ------------------------------------------------------------------ JUnit
@@ -334,7 +411,7 @@ def test_junit_clean_scan_is_one_passing_case(tmp_path: Path) -> None:
 
 def test_text_via_cli_has_no_colour_when_not_a_terminal(tree: Path, report: Report) -> None:
     result = CliRunner().invoke(main, ["scan", str(tree), "--no-render", "-j", "1"])
-    assert result.exit_code == 3
+    assert result.exit_code == 4  # an input error and failing findings
     assert "\x1b[" not in result.output
     assert result.output == text.render(report)
 

@@ -232,7 +232,7 @@ def test_unreadable_inputs_do_not_print_secrets(tmp_path: Path) -> None:
     )
     for fmt in ("text", "json", "sarif", "junit"):
         code, printed = invoke("scan", str(tmp_path), "--format", fmt)
-        assert code == 3  # an input error, reported with file and line
+        assert code == 4  # an input error, reported with file and line, and the secret
         assert "broken.yaml" in printed
         assert_clean(printed)
 

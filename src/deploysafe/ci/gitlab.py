@@ -12,6 +12,7 @@ points at the file and line where the offending key is.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -412,15 +413,17 @@ class _File:
 
 @dataclass(slots=True)
 class _Build:
-    root_dir: Path | None
+    root_dir: Path | None  # where `include: local:` paths start
     root_display: str
+    shown_from: Path | None  # the folder displays are relative to; None: absolute paths
     files: dict[str, _File] = field(default_factory=dict)
     errors: list[ScanError] = field(default_factory=list)
     count: int = 0
 
 
-def build(text: str, display: str, path: Path | None) -> LoadResult:
-    """The `sources.BUILDERS` entry for `.gitlab-ci.yml`."""
+def build(text: str, display: str, path: Path | None, *, top: Path | None = None) -> LoadResult:
+    """The `sources.BUILDERS` entry for `.gitlab-ci.yml`: `include: local:` paths start at
+    `top`, the repository's top level (its own folder when not given)."""
     loaded = yamlci.load(text, header="spec")
     if loaded is None:
         return LoadResult([], [], 0)
@@ -429,7 +432,8 @@ def build(text: str, display: str, path: Path | None) -> LoadResult:
     errors = [ScanError(display, ln, msg) for ln, msg in loaded.warnings]
     if not isinstance(loaded.data, dict):
         return LoadResult([], [*errors, ScanError(display, 1, "not a mapping")], 0)
-    b = _Build(path.parent if path is not None else None, display, errors=errors)
+    folder = path.parent if path is not None else None
+    b = _Build(top or folder, display, _scan_root(path, display), errors=errors)
     root = _File(display, text, loaded)
     b.files[display] = root
     layers = _layers(b, root, set())
@@ -458,6 +462,17 @@ def build(text: str, display: str, path: Path | None) -> LoadResult:
             )
         )
     return LoadResult(docs, b.errors, 0)
+
+
+def _scan_root(path: Path | None, display: str) -> Path | None:
+    """The folder `display` is relative to, so included files are shown the same way; None
+    when the file is shown by an absolute path (its includes are, too)."""
+    shown = PurePosixPath(display)
+    if path is None or shown.is_absolute() or ".." in shown.parts:
+        return None
+    if len(shown.parts) > len(path.parts):
+        return None
+    return path.parents[len(shown.parts) - 1]
 
 
 def _include_entries(data: Mapping[str, Any]) -> Iterator[tuple[KeyPath, str]]:
@@ -514,8 +529,11 @@ def _resolve(b: _Build, f: _File, rel: str, line: int) -> list[_File]:
         if not resolved.is_file():
             b.errors.append(ScanError(f.display, line, f"include {rel!r}: no such file"))
             continue
-        rel_path = resolved.relative_to(root).as_posix()
-        display = str(PurePosixPath(b.root_display).parent / rel_path).removeprefix("./")
+        display = (
+            Path(os.path.relpath(resolved, b.shown_from)).as_posix()
+            if b.shown_from is not None
+            else resolved.as_posix()
+        )
         if display in b.files:
             out.append(b.files[display])
             continue

@@ -17,9 +17,12 @@ from deploysafe.errors import DeploysafeError, GateRefused, UsageError
 
 class ExitCode(IntEnum):
     CLEAN = 0  # no finding at or above --fail-on, every input read; a gate passed
-    FINDINGS = 1  # findings at or above --fail-on; a gate refused
-    USAGE = 2  # the command or the policy file is wrong
-    INPUT = 3  # some input could not be read (for a scan: the rest was scanned)
+    FINDINGS = 1  # findings at or above --fail-on (or drift), every input read; a gate refused
+    USAGE = 2  # the command or the policy file is wrong, or a path to scan does not exist
+    INPUT = 3  # some input could not be read, no finding fails (for a scan: the rest was read)
+    # Both: a gate that tolerates unreadable inputs (3) must still stop on findings.
+    FINDINGS_AND_INPUT = 4
+    EMPTY = 5  # the paths hold nothing deploysafe can check (`scan --allow-empty`: 0)
     # `serve`: a worker died and the others were stopped, so the container restarts whole.
     SERVER_STOPPED = 1
 
@@ -29,6 +32,8 @@ EXIT_CLEAN = ExitCode.CLEAN
 EXIT_FINDINGS = ExitCode.FINDINGS
 EXIT_USAGE = ExitCode.USAGE
 EXIT_INPUT = ExitCode.INPUT
+EXIT_FINDINGS_AND_INPUT = ExitCode.FINDINGS_AND_INPUT
+EXIT_EMPTY = ExitCode.EMPTY
 
 
 def for_error(error: DeploysafeError) -> ExitCode:
@@ -41,15 +46,23 @@ def for_error(error: DeploysafeError) -> ExitCode:
     return ExitCode.INPUT
 
 
-def for_report(report: Any, *, baseline_written: bool = False, drifted: bool = False) -> ExitCode:
-    """The exit code of a scan or audit report: unreadable inputs first, then findings at or
-    above --fail-on (none count while writing a baseline), then drift from the release."""
+def for_report(
+    report: Any,
+    *,
+    baseline_written: bool = False,
+    drifted: bool = False,
+    empty_fails: bool = False,
+) -> ExitCode:
+    """The exit code of a scan or audit report: whether inputs could not be read and whether
+    findings at or above --fail-on (none count while writing a baseline) or drift from the
+    release fail it, each fact kept; then, with `empty_fails`, whether nothing was checked."""
+    failed = bool(report.failing and not baseline_written) or drifted
     if report.errors:
-        return ExitCode.INPUT
-    if report.failing and not baseline_written:
+        return ExitCode.FINDINGS_AND_INPUT if failed else ExitCode.INPUT
+    if failed:
         return ExitCode.FINDINGS
-    if drifted:
-        return ExitCode.FINDINGS
+    if empty_fails and report.files == 0:
+        return ExitCode.EMPTY
     return ExitCode.CLEAN
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 
 @click.command(cls=Command)
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @format_option(REPORT_FORMATS)
 @output_option()
 @fail_on_option()
@@ -92,6 +93,11 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Print what the scan would do with each file (scan, render, skip and why); scan nothing.",
 )
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Exit 0 when the paths hold nothing to check (for hooks that pass changed files).",
+)
 @click.option("--tenant", help="Report objects that leave this tenant (DS401-DS403).")
 @click.option(
     "--env",
@@ -120,6 +126,7 @@ def scan(
     git_history: bool,
     secrets_rules: Path | None,
     list_files: bool,
+    allow_empty: bool,
     tenant: str | None,
     environment: str | None,
 ) -> ExitCode:
@@ -130,7 +137,7 @@ def scan(
     from deploysafe.model import parse_version
 
     targets = list(paths) or [Path(".")]
-    root = targets[0] if targets[0].is_dir() else targets[0].parent
+    root = scan_root(targets)
     cfg = load_config(config_path, root)
     if tenant is not None or environment is not None:
         cfg, namespace, values = scoped(cfg, tenant, environment, namespace, values)
@@ -178,8 +185,37 @@ def scan(
         )
     if write_baseline is not None:
         write_out(write_baseline, [baselinemod.dump(report.findings)])
+    empty = not git_history and report.files == 0
+    if empty:
+        report = replace(report, notes=(*report.notes, nothing_to_check(targets, allow_empty)))
     emit(report, fmt, output, show_suppressed)
-    return for_report(report, baseline_written=write_baseline is not None)
+    code = for_report(
+        report, baseline_written=write_baseline is not None, empty_fails=not allow_empty
+    )
+    if code is ExitCode.EMPTY:
+        click.echo(f"error: {nothing_to_check(targets, allow_empty)}", err=True)
+    return code
+
+
+def scan_root(targets: list[Path]) -> Path:
+    """The folder the scan starts from, which findings are named from and the policy file
+    is looked up in: the deepest folder that holds every path (a file's own folder when it
+    is the only one), so a hook that passes changed files from several folders of a
+    repository gets them named from the folder that holds them all."""
+    folders = [(t if t.is_dir() else t.parent).resolve() for t in targets]
+    try:
+        return Path(os.path.commonpath(folders))
+    except ValueError:  # paths on different drives share no folder
+        return folders[0]
+
+
+def nothing_to_check(targets: list[Path], allowed: bool) -> str:
+    where = ", ".join(t.as_posix() for t in targets)
+    return (
+        f"nothing to check in {where}: no file deploysafe reads is there (or every one is "
+        "excluded)"
+        + ("" if allowed else "; check the path, or pass --allow-empty if that is expected")
+    )
 
 
 def print_plan(

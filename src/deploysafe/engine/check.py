@@ -154,6 +154,7 @@ def check_file(
     out: Partial,
     *,
     mode: str = PLAIN,
+    place: str | None = None,
 ) -> None:
     out.files += 1
     text, error, skip = read(path, display, s.max_file_size)
@@ -166,7 +167,7 @@ def check_file(
     wanted = s.targets - {Target.KUBERNETES} if mode == RENDERED else s.targets
     if error is not None:
         wanted = wanted & {Target.TEXT}
-    result = sources.load(text, display, wanted, path)
+    result = sources.load(text, display, wanted, path, place=place)
     if mode == TEMPLATE and result.errors:
         # A Helm template scanned without rendering: Go templating is not YAML. Count it.
         out.skipped += 1

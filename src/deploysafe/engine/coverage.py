@@ -72,7 +72,7 @@ def plan(inv: Inventory, *, charts: bool, kustomize: bool) -> Plan:
                     mode = TEMPLATE
             elif real.parent in k_folders and display.endswith(YAML_SUFFIXES):
                 record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
-        jobs.append((str(p), display, mode))
+        jobs.append((str(p), display, mode, inv.place(p)))
         records[display] = record
     return Plan(jobs, records)
 
@@ -117,7 +117,7 @@ def outcome(
 def probe(p: Plan, max_size: int) -> dict[str, Reason]:
     """What the check would skip, found by reading each file without checking it."""
     out: dict[str, Reason] = {}
-    for path, display, mode in p.jobs:
+    for path, display, mode, _ in p.jobs:
         text, _, skip = read(Path(path), display, max_size)
         if skip is not None:
             out[display] = skip

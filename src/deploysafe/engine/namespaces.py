@@ -86,7 +86,7 @@ def namespaces_in(docs: Iterable[Document]) -> dict[str, NamespacePolicy]:
 def namespace_prepass(files: Sequence[Job], max_size: int) -> dict[str, NamespacePolicy]:
     """Namespaces (and their PSS labels) before the main pass: a cheap text filter first."""
     out: dict[str, NamespacePolicy] = {}
-    for name, display, _ in files:
+    for name, display, *_ in files:
         path = Path(name)
         try:
             st = path.stat()

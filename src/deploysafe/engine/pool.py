@@ -20,9 +20,9 @@ _CHUNK_FILES = 48
 def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
     out = Partial()
     rules = rules_of(s)
-    for path, display, mode in files:
+    for path, display, mode, place in files:
         try:
-            check_file(Path(path), display, s, rules, out, mode=mode)
+            check_file(Path(path), display, s, rules, out, mode=mode, place=place)
         except Exception as exc:  # a bug must cost one file, not the scan
             out.errors.append(
                 ScanError(display, None, f"internal error ({type(exc).__name__}); not checked")

@@ -12,8 +12,8 @@ from deploysafe.model import ScanError
 # so parse errors only count it as skipped); or as a render's input (its objects came from
 # the render, but its text, Dockerfile and CI content is still checked).
 PLAIN, TEMPLATE, RENDERED = "plain", "template", "rendered"
-# A file to check: (path, display path, mode).
-Job = tuple[str, str, str]
+# A file to check: (path, display path, mode, place: its path in its repository).
+Job = tuple[str, str, str, str]
 
 # Files that are not YAML/JSON are read only for secrets: a minified bundle or a large log is
 # still worth that, up to this many times the configured cap.

@@ -26,6 +26,10 @@ class Report:
     skipped: int
     # One record per file under the scanned paths, by path (empty for in-memory input).
     coverage: tuple[Coverage, ...] = ()
+    # For a scan of a tree: the absolute folder `file` paths are relative to (the scan
+    # root), and the top level of its repository (the scan root outside a work tree).
+    root: str = ""
+    top: str = ""
 
     @property
     def failing(self) -> tuple[Finding, ...]:

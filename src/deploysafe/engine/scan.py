@@ -5,8 +5,10 @@ a dump of live objects, a file version from git history)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+import functools
+import os
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deploysafe import yamlload
@@ -102,7 +104,8 @@ def scan(
     check_all(rendered, s, rules, partial)
     covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
     notes += coverage.notes(covered)
-    return finish(partial, s, config, baseline, notes, covered)
+    report = finish(partial, s, config, baseline, notes, covered)
+    return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
 
 
 def plan(
@@ -167,10 +170,10 @@ def _render_all(
                     namespace=opts.namespace,
                     release_name=opts.release_name,
                 )
-                docs.extend(res.documents)
+                docs.extend(_focused(inv, chart, res.documents, _whole_chart))
                 errors.extend(res.errors)
             notes.append(f"rendered {len(inv.charts)} Helm chart(s) with {engine}")
-    roots = _kustomize_roots(inv.kustomizations)
+    roots, patches = _kustomize_roots(inv.kustomizations)
     if roots:
         tool = r.kustomize_available()
         if tool is None:
@@ -183,18 +186,61 @@ def _render_all(
                 built = r.render_kustomize(folder, inv.root)
                 if built is None:
                     continue
-                docs.extend(built.documents)
+                whole = functools.partial(_whole_kustomization, patches=patches)
+                docs.extend(_focused(inv, folder, built.documents, whole))
                 errors.extend(built.errors)
             notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
     return docs, errors, notes
 
 
-def _kustomize_roots(folders: Sequence[Path]) -> list[Path]:
-    """Kustomizations no other scanned kustomization builds on (overlays, not bases)."""
+def _focused(
+    inv: Inventory, render_root: Path, docs: list[Document], whole: Callable[[Path, Path], bool]
+) -> list[Document]:
+    """What a render reports when the scan started inside it (a template, a patch, a folder
+    of the chart): the objects the scanned paths wrote; everything, when a scanned file
+    shapes every object (`whole`: values, Chart.yaml, helpers, the kustomization, a patch)."""
+    top = render_root.resolve()
+    if top not in inv.focus:
+        return docs
+    # Every scanned path counts: a base's file reaches the scan through its overlay's build.
+    starts = list(dict.fromkeys(s for group in inv.focus.values() for s in group))
+    if any(not s.is_dir() and s.is_relative_to(top) and whole(s, top) for s in starts):
+        return docs
+    files = {inv.display(s) for s in starts if not s.is_dir()}
+    folders = [os.path.normpath(inv.display(s)) for s in starts if s.is_dir()]
+    return [d for d in docs if d.file in files or any(_under(d.file, f) for f in folders)]
+
+
+def _under(file: str, folder: str) -> bool:
+    """Whether a shown path is inside a shown folder ("." is the scan root)."""
+    rel = os.path.relpath(os.path.normpath(file), folder)
+    return not (rel == ".." or rel.startswith("../") or os.path.isabs(rel))
+
+
+def _whole_chart(path: Path, chart: Path) -> bool:
+    """Whether a file of a chart shapes every object: any but a template (a helper such as
+    `_helpers.tpl` is included by every template that uses it)."""
+    for d in path.parents:
+        if d == chart:
+            return True
+        if d.name == "templates" and (d.parent / "Chart.yaml").is_file():
+            return path.name.startswith("_")
+    return True
+
+
+def _whole_kustomization(path: Path, folder: Path, *, patches: set[Path]) -> bool:
+    """Whether a file shapes every object of a build: the kustomization, or a patch."""
+    return path in patches or (path.parent == folder and path.name in KUSTOMIZATION_NAMES)
+
+
+def _kustomize_roots(folders: Sequence[Path]) -> tuple[list[Path], set[Path]]:
+    """Kustomizations no other scanned kustomization builds on (overlays, not bases),
+    and the patch files every kustomization names."""
     import yaml
 
     resolved = {f.resolve() for f in folders}
     referenced: set[Path] = set()
+    patches: set[Path] = set()
     for f in folders:
         for name in KUSTOMIZATION_NAMES:
             k = f / name
@@ -212,4 +258,9 @@ def _kustomize_roots(folders: Sequence[Path]) -> list[Path]:
                         target = (f / entry).resolve()
                         if target in resolved:
                             referenced.add(target)
-    return [f for f in folders if f.resolve() not in referenced]
+            for key in ("patches", "patchesStrategicMerge", "patchesJson6902"):
+                for entry in data.get(key) or []:
+                    rel = entry.get("path") if isinstance(entry, dict) else entry
+                    if isinstance(rel, str) and "\n" not in rel:
+                        patches.add((f / rel).resolve())
+    return [f for f in folders if f.resolve() not in referenced], patches

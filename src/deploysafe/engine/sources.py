@@ -7,7 +7,6 @@ builder parses once and keeps positions; the engine runs the rules whose target 
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Collection
 from pathlib import Path, PurePosixPath
 
@@ -24,24 +23,35 @@ from deploysafe.yamlload import YamlProblem, parse_all
 Builder = Callable[[str, str, Path | None], LoadResult]
 
 
-def targets_for(display: str) -> tuple[Target, ...]:
-    """The document types a file can hold, from its repo-relative path."""
-    path = PurePosixPath(display)
+def targets_for(place: str) -> tuple[Target, ...]:
+    """The document types a file can hold, from its path in its repository (not from the
+    scanned folder: a workflow is one whether `.github` or the file itself was scanned)."""
+    path = PurePosixPath(place)
     name = path.name
     out = [Target.TEXT]
-    if is_dockerfile(display):
+    if is_dockerfile(place):
         out.append(Target.DOCKERFILE)
     if name in KUSTOMIZATION_NAMES:
         out.append(Target.KUSTOMIZATION)
     if name.endswith(YAML_SUFFIXES):
         out.append(Target.KUBERNETES)
-        if fnmatch.fnmatch(display, "*.github/workflows/*") and path.parent.name == "workflows":
+        if path.parent.name == "workflows" and path.parent.parent.name == ".github":
             out.append(Target.GITHUB_WORKFLOW)
         if name in ("action.yml", "action.yaml"):
             out.append(Target.GITHUB_ACTION)
         if name in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
             out.append(Target.GITLAB_CI)
     return tuple(out)
+
+
+def top_of(path: Path | None, place: str) -> Path | None:
+    """The top level of the repository a file on disk is in, from its place there."""
+    if path is None:
+        return None
+    parts = PurePosixPath(place).parts
+    if PurePosixPath(place).is_absolute() or ".." in parts or len(parts) > len(path.parts):
+        return path.parent  # outside the scanned repository: its own folder
+    return path.parents[len(parts) - 1]
 
 
 def _text(text: str, display: str, path: Path | None) -> LoadResult:
@@ -87,16 +97,27 @@ BUILDERS: dict[Target, Builder] = {
 
 
 def load(
-    text: str, display: str, wanted: Collection[Target], path: Path | None = None
+    text: str,
+    display: str,
+    wanted: Collection[Target],
+    path: Path | None = None,
+    *,
+    place: str | None = None,
 ) -> LoadResult:
-    """Every document of the wanted types in one file."""
+    """Every document of the wanted types in one file, shown as `display`, typed by `place`
+    (its path in its repository; `display` when not given)."""
     docs: list[Document] = []
     errors: list[ScanError] = []
     skipped = 0
-    for target in targets_for(display):
+    place = place or display
+    for target in targets_for(place):
         if target not in wanted or target not in BUILDERS:
             continue
-        result = BUILDERS[target](text, display, path)
+        if target is Target.GITLAB_CI:
+            # Its `include: local:` paths start at the repository's top level.
+            result = gitlab.build(text, display, path, top=top_of(path, place))
+        else:
+            result = BUILDERS[target](text, display, path)
         docs.extend(result.documents)
         # A CI file's YAML errors are the same errors the Kubernetes pass reports.
         errors.extend(e for e in result.errors if e not in errors)

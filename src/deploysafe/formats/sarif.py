@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from deploysafe import __version__
 from deploysafe.engine import Report
@@ -13,6 +18,7 @@ from deploysafe.rules import BY_ID
 from deploysafe.rules.base import Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"
 _LEVEL = {
     Severity.CRITICAL: "error",
     Severity.HIGH: "error",
@@ -30,10 +36,18 @@ _SCORE = {
 }
 
 
+def rule_name(rule: Rule) -> str:
+    """The title as an identifier (SARIF's `name`, which GitHub shows): PascalCase words,
+    possessives dropped, e.g. `ContainersMustNotRunPrivileged`."""
+    words = re.findall(r"[A-Za-z0-9]+", re.sub(r"'s?\b", "", rule.title))
+    name = "".join(w[:1].upper() + w[1:] for w in words)
+    return name if name[:1].isalpha() else f"{rule.id}{name}"
+
+
 def _rule(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id,
-        "name": rule.title.replace(" ", ""),
+        "name": rule_name(rule),
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.why},
         "help": {
@@ -50,7 +64,24 @@ def _rule(rule: Rule) -> dict[str, Any]:
     }
 
 
-def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
+def repository_path(file: str, report: Report) -> str | None:
+    """A reported path as code scanning places it: relative to the repository's top level,
+    whichever folder was scanned; None for a file outside the repository."""
+    if not report.root:  # objects from no tree (a dump, a request): names as they are
+        return file
+    full = os.path.normpath(os.path.join(report.root, file))
+    rel = os.path.relpath(full, report.top or report.root)
+    return None if rel == ".." or rel.startswith("../") else Path(rel).as_posix()
+
+
+def _artifact(file: str, report: Report) -> dict[str, Any]:
+    rel = repository_path(file, report)
+    if rel is None:
+        return {"uri": Path(os.path.normpath(os.path.join(report.root, file))).as_uri()}
+    return {"uri": quote(rel), "uriBaseId": SRCROOT}
+
+
+def _result(f: Finding, index: dict[str, int], fingerprint: str, report: Report) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": index[f.rule_id],
@@ -59,7 +90,7 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": f.file, "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": _artifact(f.file, report),
                     "region": {"startLine": f.line, "startColumn": f.column},
                 },
                 "logicalLocations": (
@@ -70,7 +101,7 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
             }
         ],
         **_related(f),
-        "partialFingerprints": {"deploysafe/v1": f.fingerprint},
+        "partialFingerprints": {"deploysafe/v1": fingerprint},
         "properties": {
             "security-severity": _SCORE[f.severity],
             **({"renders": list(f.renders)} if f.renders else {}),
@@ -139,7 +170,7 @@ def chunks(report: Report) -> Iterator[str]:
                                 "locations": [
                                     {
                                         "physicalLocation": {
-                                            "artifactLocation": {"uri": e.file},
+                                            "artifactLocation": _artifact(e.file, report),
                                             **({"region": {"startLine": e.line}} if e.line else {}),
                                         }
                                     }
@@ -154,8 +185,36 @@ def chunks(report: Report) -> Iterator[str]:
         ],
     }
     run = doc["runs"][0]
-    results = (_result(f, index) for f in report.findings if f.rule_id in index)
+    if report.root:
+        top = Path(report.top or report.root)
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": top.as_uri().rstrip("/") + "/"}}
+    run["invocations"][0]["properties"] = {
+        "failing": len(report.failing),
+        "failOn": report.fail_on.label,
+        "inputErrors": len(report.errors),
+    }
+    shown = [f for f in report.findings if f.rule_id in index]
+    results = (
+        _result(f, index, fp, report)
+        for f, fp in zip(shown, fingerprints(shown, report), strict=True)
+    )
     return stream_json(doc, run, "results", results)
+
+
+def fingerprints(findings: Sequence[Finding], report: Report) -> list[str]:
+    """One fingerprint per result, unique in the run (code scanning merges results that
+    share one): the finding's own with its file named from the repository's top level (the
+    same whichever folder was scanned), and for its second and later repeats (the same
+    rule, file, resource and pointer, e.g. from two renders) `fingerprint:N`, in report
+    order."""
+    seen: dict[str, int] = {}
+    out = []
+    for f in findings:
+        rel = repository_path(f.file, report)
+        fp = (replace(f, file=rel) if rel is not None and rel != f.file else f).fingerprint
+        n = seen[fp] = seen.get(fp, 0) + 1
+        out.append(fp if n == 1 else f"{fp}:{n}")
+    return out
 
 
 def render(report: Report) -> str:

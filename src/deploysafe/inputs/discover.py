@@ -86,17 +86,25 @@ class Coverage:
 
 @dataclass
 class Inventory:
-    """What discovery found, relative to the scan root."""
+    """What discovery found: paths are shown relative to the scan root, `root`, and typed by
+    their place in their repository (`place`), whichever folder of it was scanned."""
 
     root: Path
+    # The repository's top level (the scan root outside a work tree), real and absolute.
+    top: Path = field(default=Path("/"))
+    in_repo: bool = False
     files: list[Path] = field(default_factory=list)  # real absolute paths
     charts: list[Path] = field(default_factory=list)  # top-level chart folders
     kustomizations: list[Path] = field(default_factory=list)  # every kustomization folder
     errors: list[ScanError] = field(default_factory=list)
     skipped: list[Coverage] = field(default_factory=list)  # files and folders not read
+    # Render roots found above a scanned path (a template or a folder inside a chart or a
+    # kustomize folder): the scanned paths inside each one, real and absolute.
+    focus: dict[Path, list[Path]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._prefix = str(self.root.resolve()).rstrip("/") + "/"
+        self._top_prefix = str(self.top).rstrip("/") + "/"
 
     def display(self, path: Path) -> str:
         # Paths from the walk are already real: a string prefix saves a resolve() per file.
@@ -104,6 +112,15 @@ class Inventory:
         if text.startswith(self._prefix):
             return text[len(self._prefix) :]
         return display_path(path, self.root)
+
+    def place(self, path: Path) -> str:
+        """A real path's place in its repository: the path from the top level, which tells a
+        workflow (`.github/workflows/*.yml`) from any YAML file. Outside the scanned
+        repository, its name as shown."""
+        text = str(path)
+        if text.startswith(self._top_prefix):
+            return text[len(self._top_prefix) :]
+        return self.display(path)
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -117,6 +134,21 @@ def link_display(link: Path, root: Path) -> str:
     """A symlink's own repo-relative name (display_path names its target)."""
     parent = display_path(link.parent, root)
     return link.name if parent == "." else f"{parent}/{link.name}"
+
+
+def repo_top(folder: Path) -> Path | None:
+    """The real top level of the git work tree `folder` is in, or None outside one."""
+    out = Git(folder).out("rev-parse", "--show-toplevel")
+    return Path(out).resolve() if out else None
+
+
+def base_of(root: Path) -> tuple[Path, bool]:
+    """Where files are placed from: the top level of the work tree `root` is in (and True),
+    or `root` itself outside one (and False)."""
+    real = root.resolve()
+    folder = real if real.is_dir() else real.parent
+    top = repo_top(folder)
+    return (top, True) if top is not None else (folder, False)
 
 
 def _walk(top: Path) -> Iterator[tuple[Path, list[str], dict[str, bool], list[str]]]:
@@ -189,14 +221,17 @@ def discover(
     *,
     every_file: bool = False,
 ) -> Inventory:
-    """Files to scan: YAML/JSON only, or `every_file` when some rule reads any text file."""
-    inv = Inventory(root)
+    """Files to scan: YAML/JSON only, or `every_file` when some rule reads any text file.
+    Paths are shown relative to `root`, and placed relative to `base_of(root)`."""
+    paths = list(paths)
+    inv = Inventory(root, *base_of(root))
     seen: set[Path] = set()
     chart_dirs: set[Path] = set()
     for start in paths:
         if not start.exists() and not start.is_symlink():
             inv.errors.append(ScanError(start.as_posix(), None, "no such file or folder"))
             continue
+        _render_roots_above(inv, start, chart_dirs)
         if not start.is_dir():  # a file, or a pipe/device the reader then reports
             _add_file(inv, start, start.resolve().parent, seen, exclude, every=True)
             continue
@@ -223,6 +258,12 @@ def discover(
     for c in sorted(chart_dirs):
         if not any(p in chart_dirs for p in c.parents):
             inv.charts.append(c)
+    inv.kustomizations = list(dict.fromkeys(inv.kustomizations))
+    # A render root inside a scanned folder is scanned whole.
+    walked = [s.resolve() for s in paths if s.is_dir()]
+    inv.focus = {
+        r: starts for r, starts in inv.focus.items() if not any(r.is_relative_to(w) for w in walked)
+    }
     return inv
 
 
@@ -254,6 +295,31 @@ def _walk_into(
         return True
     inv.skipped.append(Coverage(inv.display(d) + "/", Outcome.SKIPPED, reason))
     return False
+
+
+def _render_roots_above(inv: Inventory, start: Path, chart_dirs: set[Path]) -> None:
+    """A path inside a chart or a kustomize folder is scanned through that render root, as
+    the user deploys it: every chart above it (the outermost is rendered, subcharts come
+    with it) and the nearest kustomization folder, up to the repository's top level (an
+    unpacked chart outside a work tree: as far up as it goes)."""
+    real = start.resolve()
+    if inv.in_repo and not real.is_relative_to(inv.top):
+        return
+    folder = real if real.is_dir() else real.parent
+    # A folder start finds its own Chart.yaml and kustomization in the walk.
+    above = [folder, *folder.parents] if not real.is_dir() else list(folder.parents)
+    kustomize_found = real.is_dir() and any((real / n).is_file() for n in KUSTOMIZATION_NAMES)
+    for d in above:
+        if inv.in_repo and not d.is_relative_to(inv.top):
+            break
+        if (d / "Chart.yaml").is_file():
+            chart_dirs.add(d)
+            inv.focus.setdefault(d, []).append(real)
+        if not kustomize_found and any((d / n).is_file() for n in KUSTOMIZATION_NAMES):
+            kustomize_found = True
+            if d not in inv.kustomizations:
+                inv.kustomizations.append(d)
+            inv.focus.setdefault(d, []).append(real)
 
 
 def _outside_link(inv: Inventory, link: Path, tree: Path) -> None:
