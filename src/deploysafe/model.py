@@ -255,6 +255,7 @@ class Finding:
     suppressed: Suppression | None = None
     secret_hash: str | None = None  # sha256 of the secret, for secrets findings
     redacted: str | None = None  # the secret's printable form: a short prefix and its length
+    render: str | None = None  # the render that produced it, e.g. "kustomize overlays/prod"
 
     @property
     def fingerprint(self) -> str:

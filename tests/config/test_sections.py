@@ -23,7 +23,7 @@ from tests.support.scantools import invoke
 
 KNOWN_TOP = (
     "known keys: environments, exceptions, exclude, fail_on, max_file_size, policy, "
-    "pss_version, rules, secrets, suppressions, tenants, webhook"
+    "pss_version, render, rules, secrets, suppressions, tenants, webhook"
 )
 WEBHOOK_KEYS = (
     "known keys: audit, enforce, exempt, existing_violations, max_body_bytes, namespace, "

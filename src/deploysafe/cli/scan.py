@@ -48,7 +48,10 @@ from deploysafe.model import Level, Severity
 )
 @click.option("--set", "set_values", multiple=True, help="Helm --set value (repeatable).")
 @click.option("--namespace", "-n", help="Namespace for Helm releases (and objects without one).")
-@click.option("--release-name", default="release", show_default=True, help="Helm release name.")
+@click.option(
+    "--release-name",
+    help="Helm release name [default: the policy file's `render.charts`, else release].",
+)
 @click.option(
     "--baseline",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
@@ -97,7 +100,7 @@ def scan(
     values: tuple[Path, ...],
     set_values: tuple[str, ...],
     namespace: str | None,
-    release_name: str,
+    release_name: str | None,
     baseline: Path | None,
     write_baseline: Path | None,
     no_inline_suppressions: bool,

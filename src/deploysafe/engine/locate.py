@@ -133,4 +133,5 @@ def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         pss=rule.pss,
         secret_hash=hashed,
         redacted=shown,
+        render=doc.rendered_from,
     )

@@ -8,9 +8,11 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deploysafe import yamlload
 from deploysafe.config import Config
+from deploysafe.config.render import ChartSettings, RenderSettings
 from deploysafe.engine.check import Partial, check_all
 from deploysafe.engine.namespaces import namespace_prepass, namespaces_in
 from deploysafe.engine.pool import check_files
@@ -24,9 +26,12 @@ from deploysafe.engine.settings import (
     settings_for,
     targets_of,
 )
-from deploysafe.inputs.discover import KUSTOMIZATION_NAMES, Inventory, discover
+from deploysafe.inputs.discover import Inventory, discover, display_path
 from deploysafe.model import Document, ScanError, Target
 from deploysafe.rules.base import Scope
+
+if TYPE_CHECKING:
+    from deploysafe.inputs.render import Rendered
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +40,7 @@ class RenderOptions:
     values: tuple[Path, ...] = ()
     set_values: tuple[str, ...] = ()
     namespace: str | None = None
-    release_name: str = "release"
+    release_name: str | None = None  # None: the policy file's, else "release"
 
 
 def check_documents(
@@ -91,7 +96,9 @@ def scan(
     # Each file's real path once (not once per chart): only charts and kustomizations ask.
     real = {p: p.resolve() for p in plain} if inv.charts or inv.kustomizations else {}
     if render.enabled:
-        owned, rendered, render_errors, render_notes = _render_all(inv, plain, real, render)
+        owned, rendered, render_errors, render_notes = _render_all(
+            inv, plain, real, render, config.render, jobs
+        )
         notes += render_notes
     templates = [c.resolve() / "templates" for c in inv.charts]
     files: list[Job] = [
@@ -119,12 +126,18 @@ def scan(
 
 
 def _render_all(
-    inv: Inventory, plain: list[Path], real: Mapping[Path, Path], opts: RenderOptions
+    inv: Inventory,
+    plain: list[Path],
+    real: Mapping[Path, Path],
+    opts: RenderOptions,
+    settings: RenderSettings,
+    jobs: int | None,
 ) -> tuple[set[Path], list[Document], list[ScanError], list[str]]:
     """Render charts and kustomizations; returns the files the renders own, among others."""
     if not inv.charts and not inv.kustomizations:
         return set(), [], [], []
     from deploysafe.inputs import render as r
+    from deploysafe.inputs.renderplan import plan_kustomize
 
     docs: list[Document] = []
     errors: list[ScanError] = []
@@ -138,21 +151,20 @@ def _render_all(
                 "plain files; templates that are not YAML were skipped"
             )
         else:
+            done = failed = 0
             for chart in inv.charts:
-                res = r.render_helm(
-                    chart,
-                    inv.root,
-                    values=opts.values,
-                    set_values=opts.set_values,
-                    namespace=opts.namespace,
-                    release_name=opts.release_name,
-                )
+                res = _render_chart(chart, inv.root, opts, settings)
                 docs.extend(res.documents)
                 errors.extend(res.errors)
+                if res.note:
+                    notes.append(res.note)
+                if res.failed:
+                    failed += 1
+                else:
+                    done += 1
                 owned.update(real[p] for p in plain if real[p].is_relative_to(chart))
-            notes.append(f"rendered {len(inv.charts)} Helm chart(s) with {engine}")
-    roots, patches = _kustomize_roots(inv.kustomizations)
-    if roots:
+            notes.append(_counted("rendered", done, failed, "Helm chart(s)", engine))
+    if inv.kustomizations:
         tool = r.kustomize_available()
         if tool is None:
             notes.append(
@@ -160,54 +172,81 @@ def _render_all(
                 "were scanned as plain files, without their overlays applied"
             )
         else:
+            plan = plan_kustomize(inv.kustomizations, inv.root)
+            errors.extend(plan.errors)
+            built = r.render_kustomizations(
+                [(f, _overlay_namespace(f, opts, settings)) for f in plan.roots], inv.root, jobs
+            )
             origins: set[str] = set()
-            for folder in roots:
-                built = r.render_kustomize(folder, inv.root)
-                if built is None:
-                    continue
-                docs.extend(built.documents)
-                errors.extend(built.errors)
-                origins.update(d.file for d in built.documents)
+            done = failed = 0
+            for res in built or []:
+                docs.extend(res.documents)
+                errors.extend(res.errors)
+                origins.update(d.file for d in res.documents)
+                if res.failed:
+                    failed += 1
+                else:
+                    done += 1
             # Resources come back through origins; patches and other files that sit in a
             # kustomization folder are inputs to the build, not objects of their own.
-            folders = {f.resolve() for f in inv.kustomizations}
+            folders = {f.resolve() for f in inv.kustomizations} - plan.unbuilt
             owned.update(
                 real[p]
                 for p in plain
-                if inv.display(p) in origins or real[p].parent in folders or real[p] in patches
+                if inv.display(p) in origins or real[p].parent in folders or real[p] in plan.patches
             )
-            notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
+            within = sum(len(m) for m in plan.members.values())
+            what = "kustomization(s)"
+            if within > len(plan.roots):
+                what = "kustomization root(s), with their bases and Components,"
+            notes.append(_counted("built", done, failed, what, " ".join(tool)))
     return {p for p in plain if real[p] in owned}, docs, errors, notes
 
 
-def _kustomize_roots(folders: Sequence[Path]) -> tuple[list[Path], set[Path]]:
-    """Kustomizations no other scanned kustomization builds on (overlays, not bases),
-    and the patch files every kustomization names."""
-    import yaml
+def _counted(verb: str, done: int, failed: int, what: str, engine: str) -> str:
+    """`rendered 2 Helm chart(s) with helm; 1 failed`: a failed render is never counted
+    as rendered."""
+    text = f"{verb} {done} {what} with {engine}"
+    return f"{text}; {failed} failed (see the input errors)" if failed else text
 
-    resolved = {f.resolve() for f in folders}
-    referenced: set[Path] = set()
-    patches: set[Path] = set()
-    for f in folders:
-        for name in KUSTOMIZATION_NAMES:
-            k = f / name
-            if not k.is_file():
-                continue
-            try:
-                data = yaml.safe_load(k.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                continue
-            if not isinstance(data, dict):
-                continue
-            for key in ("resources", "bases", "components"):
-                for entry in data.get(key) or []:
-                    if isinstance(entry, str):
-                        target = (f / entry).resolve()
-                        if target in resolved:
-                            referenced.add(target)
-            for key in ("patches", "patchesStrategicMerge", "patchesJson6902"):
-                for entry in data.get(key) or []:
-                    rel = entry.get("path") if isinstance(entry, dict) else entry
-                    if isinstance(rel, str) and "\n" not in rel:
-                        patches.add((f / rel).resolve())
-    return [f for f in folders if f.resolve() not in referenced], patches
+
+def _render_chart(
+    chart: Path, root: Path, opts: RenderOptions, settings: RenderSettings
+) -> Rendered:
+    """Render one chart with its settings from the policy file; options given on the
+    command line win."""
+    from deploysafe.inputs.render import Rendered, render_helm
+
+    own = settings.charts.get(chart.resolve(), ChartSettings())
+    values: tuple[Path, ...] = opts.values
+    if not values:
+        missing = [v for v in own.values if not v.path.is_file()]
+        if missing:
+            return Rendered(
+                [],
+                [
+                    ScanError(
+                        v.where.file,
+                        v.where.line,
+                        f"{v.where.key}: values file {v.path.name} does not exist; the chart"
+                        f" {display_path(chart, root)} was not rendered (fix the path)",
+                        "render",
+                    )
+                    for v in missing
+                ],
+                failed=True,
+            )
+        values = tuple(v.path for v in own.values)
+    return render_helm(
+        chart,
+        root,
+        values=values,
+        set_values=opts.set_values or own.set_values,
+        namespace=opts.namespace or own.namespace,
+        release_name=opts.release_name or own.release or "release",
+    )
+
+
+def _overlay_namespace(folder: Path, opts: RenderOptions, settings: RenderSettings) -> str | None:
+    own = settings.kustomize.get(folder.resolve())
+    return opts.namespace or (own.namespace if own else None)

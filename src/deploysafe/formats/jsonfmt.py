@@ -43,6 +43,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
     if f.pss is not None:
         out["pss"] = {"level": f.pss.level.value, "check": f.pss.check}
+    if f.render is not None:
+        out["render"] = f.render
     return out
 
 
