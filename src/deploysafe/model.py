@@ -228,6 +228,7 @@ class Fact:
     resource: Resource
     data: Any
     snippet: str = ""
+    render: str | None = None  # the render of the document it was kept from
 
 
 @dataclass(frozen=True, slots=True)

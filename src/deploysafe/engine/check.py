@@ -189,6 +189,7 @@ def decide_sets(facts: Mapping[str, list[Fact]], s: Settings) -> list[Finding]:
                     message=message,
                     fix=rule.fix,
                     snippet=f.snippet,
+                    render=f.render,
                 )
             )
     return findings

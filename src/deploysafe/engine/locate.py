@@ -97,7 +97,16 @@ def hide_shared(findings: list[Finding], start: int, shared: Shared) -> None:
 
 def fact(doc: Document, path: KeyPath, data: Any, resource: Resource) -> Fact:
     line, col = doc.locate(path)
-    return Fact(doc.file, line, col, pointer(path), resource, data, snippet(doc.lines, line))
+    return Fact(
+        doc.file,
+        line,
+        col,
+        pointer(path),
+        resource,
+        data,
+        snippet(doc.lines, line),
+        doc.rendered_from,
+    )
 
 
 def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:

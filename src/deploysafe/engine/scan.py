@@ -137,7 +137,7 @@ def _render_all(
     if not inv.charts and not inv.kustomizations:
         return set(), [], [], []
     from deploysafe.inputs import render as r
-    from deploysafe.inputs.renderplan import plan_kustomize
+    from deploysafe.inputs.renderplan import patch_error, plan_kustomize, unmatched_patches
 
     docs: list[Document] = []
     errors: list[ScanError] = []
@@ -179,14 +179,20 @@ def _render_all(
             )
             origins: set[str] = set()
             done = failed = 0
-            for res in built or []:
+            problems: list[ScanError] = []
+            for folder, res in zip(plan.roots, built or [], strict=False):
                 docs.extend(res.documents)
-                errors.extend(res.errors)
                 origins.update(d.file for d in res.documents)
                 if res.failed:
                     failed += 1
+                    blamed = [patch_error(plan, folder, e.message, inv.root) for e in res.errors]
+                    problems += [b or e for b, e in zip(blamed, res.errors, strict=True)]
                 else:
                     done += 1
+                    problems += res.errors
+                    produced = [(d.kind, d.name or "") for d in res.documents]
+                    problems += unmatched_patches(plan, folder, produced, inv.root)
+            errors.extend(dict.fromkeys(problems))  # a shared base's patch: reported once
             # Resources come back through origins; patches and other files that sit in a
             # kustomization folder are inputs to the build, not objects of their own.
             folders = {f.resolve() for f in inv.kustomizations} - plan.unbuilt

@@ -54,6 +54,17 @@ class _Ref:
 
 
 @dataclass(frozen=True, slots=True)
+class Patch:
+    """One entry of a kustomization's patches, and what it says it changes."""
+
+    file: Path  # the kustomization that lists it
+    line: int
+    kind: str | None
+    name: str | None
+    selector: bool  # chosen by `target:` (kustomize skips it silently when nothing matches)
+
+
+@dataclass(frozen=True, slots=True)
 class _Node:
     folder: Path  # resolved
     file: Path  # its kustomization file
@@ -61,6 +72,7 @@ class _Node:
     kind_line: int
     refs: tuple[_Ref, ...]
     patches: tuple[Path, ...]  # patch files it names (resolved)
+    entries: tuple[Patch, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +83,7 @@ class KustomizePlan:
     patches: frozenset[Path] = frozenset()  # patch files the kustomizations name
     errors: tuple[ScanError, ...] = ()
     unbuilt: frozenset[Path] = frozenset()  # kustomizations that cannot be built, said why
+    entries: Mapping[Path, tuple[Patch, ...]] = field(default_factory=dict)  # per folder
 
 
 def _kfile(folder: Path) -> Path | None:
@@ -107,10 +120,10 @@ def _node(folder: Path, root: Path, errors: list[ScanError]) -> _Node | None:
     data: dict[str, Any] = parsed.data
     refs: list[_Ref] = []
     for key in _REFERENCES:
-        entries = data.get(key)
-        if not isinstance(entries, list):
+        listed = data.get(key)
+        if not isinstance(listed, list):
             continue
-        for i, entry in enumerate(entries):
+        for i, entry in enumerate(listed):
             if not isinstance(entry, str):
                 continue
             line = _line(parsed, (key, i))
@@ -128,11 +141,22 @@ def _node(folder: Path, root: Path, errors: list[ScanError]) -> _Node | None:
                 continue
             refs.append(_Ref((folder / entry).resolve(), key, line))
     patches: list[Path] = []
+    entries: list[Patch] = []
     for key in _PATCHES:
-        for entry in data.get(key) or []:
+        listed = data.get(key)
+        for i, entry in enumerate(listed if isinstance(listed, list) else ()):
             name = entry.get("path") if isinstance(entry, dict) else entry
+            text = entry.get("patch") if isinstance(entry, dict) else None
             if isinstance(name, str) and "\n" not in name:
                 patches.append((folder / name).resolve())
+                text = _read((folder / name).resolve())
+            elif isinstance(name, str):  # patchesStrategicMerge also takes inline text
+                text = name
+            kind, obj = _target(entry.get("target") if isinstance(entry, dict) else None)
+            selector = kind is not None or obj is not None
+            if not selector and isinstance(text, str):
+                kind, obj = _patched(text)
+            entries.append(Patch(kfile, _line(parsed, (key, i)), kind, obj, selector))
     return _Node(
         folder,
         kfile,
@@ -140,7 +164,94 @@ def _node(folder: Path, root: Path, errors: list[ScanError]) -> _Node | None:
         _line(parsed, ("kind",)),
         tuple(refs),
         tuple(patches),
+        tuple(entries),
     )
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _target(target: Any) -> tuple[str | None, str | None]:
+    if not isinstance(target, dict):
+        return None, None
+    kind, name = target.get("kind"), target.get("name")
+    return (kind if isinstance(kind, str) else None), (name if isinstance(name, str) else None)
+
+
+def _patched(text: str) -> tuple[str | None, str | None]:
+    """The kind and name a strategic-merge patch names (a JSON patch names none)."""
+    for doc in parse_all(text):
+        if isinstance(doc, Parsed) and isinstance(doc.data, dict):
+            meta = doc.data.get("metadata")
+            name = meta.get("name") if isinstance(meta, dict) else None
+            kind = doc.data.get("kind")
+            return (kind if isinstance(kind, str) else None), (
+                name if isinstance(name, str) else None
+            )
+        return None, None
+    return None, None
+
+
+# kustomize's resource id in its errors: `Deployment.v1.apps/cartservice.[noNs]`
+_RESID = re.compile(r'([A-Za-z0-9]+)\.[^/\s"\\]*/([a-z0-9][-a-z0-9.]*?)\.(?:\[noNs\]|[-a-z0-9]+)')
+_PLAIN_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+def patch_error(plan: KustomizePlan, folder: Path, message: str, root: Path) -> ScanError | None:
+    """A failed build blamed on the patch entry that targets nothing, at its line."""
+    if "no resource matches" not in message and "failed to find unique target" not in message:
+        return None
+    m = _RESID.search(message)
+    if m is None:
+        return None
+    kind, name = m.group(1), m.group(2)
+    for member in sorted(plan.members.get(folder.resolve(), ())):
+        for p in plan.entries.get(member, ()):
+            if not p.selector and p.kind == kind and p.name == name:
+                return ScanError(
+                    rel(p.file, root),
+                    p.line,
+                    f"patch targets {kind} {name}, which no resource of"
+                    f" {rel(folder.resolve(), root)} defines, so kustomize refused to build it:"
+                    " fix the patch's kind and name, or remove it",
+                    "render",
+                )
+    return None
+
+
+def unmatched_patches(
+    plan: KustomizePlan, folder: Path, produced: Iterable[tuple[str, str]], root: Path
+) -> list[ScanError]:
+    """Patches chosen by `target:` that select nothing the build produced (kustomize skips
+    them without a word), by kind and by a plain name; a name may gain a prefix or suffix."""
+    objects = list(produced)
+    out = []
+    for member in sorted(plan.members.get(folder.resolve(), ())):
+        for p in plan.entries.get(member, ()):
+            if not p.selector or (p.kind is None and p.name is None):
+                continue
+            if p.name is not None and not _PLAIN_NAME.match(p.name):
+                continue  # a regular expression: not judged
+            if any(
+                (p.kind is None or k == p.kind) and (p.name is None or p.name in n)
+                for k, n in objects
+            ):
+                continue
+            what = " ".join(x for x in (p.kind, p.name) if x)
+            out.append(
+                ScanError(
+                    rel(p.file, root),
+                    p.line,
+                    f"patch target {what} matches nothing {rel(folder.resolve(), root)} builds,"
+                    " so the patch changes nothing: fix its `target:` or remove it",
+                    "render",
+                )
+            )
+    return out
 
 
 def plan_kustomize(folders: Sequence[Path], root: Path) -> KustomizePlan:
@@ -220,6 +331,7 @@ def plan_kustomize(folders: Sequence[Path], root: Path) -> KustomizePlan:
         roots=tuple(roots),
         members={f: reachable(f) for f in roots},
         patches=frozenset(p for n in nodes.values() for p in n.patches),
+        entries={f: n.entries for f, n in nodes.items() if n.entries},
         errors=tuple(errors),
         unbuilt=frozenset(unbuilt),
     )
