@@ -43,6 +43,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/cluster/test_webhook_server.py",  # `deploysafe serve` over HTTPS
         "tests/host/test_git.py",  # the git runner, against real repositories
         "tests/host/test_ci.py",  # deployed refs read from real repositories
+        "tests/engine/test_render_scan.py",  # Helm and kubectl/kustomize renders
     }
 )
 

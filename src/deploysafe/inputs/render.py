@@ -157,7 +157,10 @@ def render_helm(
     binary = shutil.which("helm")
     deps = check_chart(chart, root) if chart.is_dir() else None
     missing = deps.missing if deps is not None else ()
-    errors: list[ScanError] = list(deps.errors) if deps is not None else []
+    lacking = list(deps.errors) if deps is not None else []
+    errors = [
+        replace(e, message=f"{e.message}; the chart was rendered without it") for e in lacking
+    ]
     try:
         if binary:
             sources = _helm_binary(binary, chart, values, set_values, namespace, release_name)
@@ -173,6 +176,11 @@ def render_helm(
                 )
             sources = _helm_in_process(sdk, chart, values, set_values, namespace, release_name)
     except _RenderFailed as exc:
+        # Templates often read a subchart's default values: without it they fail.
+        errors = [
+            replace(e, message=f"{e.message}; the chart could not be rendered without it")
+            for e in lacking
+        ]
         errors.append(ScanError(chart_file, None, str(exc), "render"))
         return Rendered([], errors, failed=True, missing=missing)
 
@@ -201,7 +209,8 @@ def render_helm(
             documents.append(_remap(doc, src, i, len(loaded.documents)) if src else doc)
     note = None
     if missing:
-        note = f"chart {chart_rel} rendered without its missing subchart(s): {', '.join(missing)}"
+        label = chart_rel if chart_rel != "." else chart.resolve().name
+        note = f"chart {label} rendered without its missing subchart(s): {', '.join(missing)}"
     return Rendered(documents, errors, note=note, skipped=skipped, missing=missing)
 
 

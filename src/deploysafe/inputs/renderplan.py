@@ -27,7 +27,7 @@ _PATCHES = ("patches", "patchesStrategicMerge", "patchesJson6902")
 # Kustomize fetches these (go-getter and git URLs): `https://...`, `git@host:org/repo`,
 # `github.com/org/repo/path?ref=v1`, `ssh://`, `git::`, anything with `?ref=`/`?version=`.
 _REMOTE = re.compile(
-    r"^(?:[a-z][a-z0-9+.-]*::|[a-z][a-z0-9+.-]*://|git@|[\w-]+(?:\.[\w-]+)+\.[a-z]{2,}/)"
+    r"^(?:[a-z][a-z0-9+.-]*::|[a-z][a-z0-9+.-]*://|git@|[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}/)"
     r"|[?&](?:ref|version|submodules|timeout)=",
     re.IGNORECASE,
 )
@@ -127,7 +127,8 @@ def _node(folder: Path, root: Path, errors: list[ScanError]) -> _Node | None:
             if not isinstance(entry, str):
                 continue
             line = _line(parsed, (key, i))
-            if is_remote(entry):
+            # A local folder may look like a host (`app.io/base`): what exists is local.
+            if is_remote(entry) and not (folder / entry).exists():
                 errors.append(
                     ScanError(
                         rel(kfile, root),
@@ -380,7 +381,7 @@ def _cycles(nodes: Mapping[Path, _Node], root: Path, errors: list[ScanError]) ->
 @dataclass(frozen=True, slots=True)
 class ChartCheck:
     missing: tuple[str, ...]  # dependencies Chart.yaml lists that charts/ does not hold
-    errors: tuple[ScanError, ...]
+    errors: tuple[ScanError, ...]  # one per missing dependency; the caller says what followed
 
 
 def check_chart(chart: Path, root: Path) -> ChartCheck:
@@ -396,6 +397,7 @@ def check_chart(chart: Path, root: Path) -> ChartCheck:
     present = set(_vendored(chart / "charts"))
     display = rel(chart_file, root)
     chart_rel = rel(chart, root)
+    vendor_dir = "charts/" if chart_rel == "." else f"{chart_rel}/charts/"
     missing: list[str] = []
     errors: list[ScanError] = []
     top = root.resolve()
@@ -415,9 +417,8 @@ def check_chart(chart: Path, root: Path) -> ChartCheck:
                         display,
                         _line(parsed, ("dependencies", i, "repository")),
                         f"dependency '{name}' points outside the repository ({repo}) and is not"
-                        f" in {chart_rel}/charts/: vendor it there (`helm dependency build"
-                        f" {chart_rel}` with that folder present); the chart was rendered"
-                        " without it",
+                        f" in {vendor_dir}: vendor it there (`helm dependency build"
+                        f" {chart_rel}` with that folder present)",
                         "render",
                     )
                 )
@@ -426,8 +427,8 @@ def check_chart(chart: Path, root: Path) -> ChartCheck:
             ScanError(
                 display,
                 _line(parsed, ("dependencies", i)),
-                f"dependency '{name}' is not in {chart_rel}/charts/: run `helm dependency build"
-                f" {chart_rel}` to vendor it; the chart was rendered without it",
+                f"dependency '{name}' is not in {vendor_dir}: run `helm dependency build"
+                f" {chart_rel}` to vendor it",
                 "render",
             )
         )
