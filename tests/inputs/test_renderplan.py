@@ -75,9 +75,9 @@ def test_only_roots_are_built_and_components_come_with_their_users(tmp_path: Pat
             "components/unused/kustomization.yaml",
             2,
             "Kustomize Component used by no kustomization: it only applies inside another"
-            " kustomization's `components:`, so its objects and patches are not checked; list it"
-            " in an overlay's `components:`, or add `components/unused/` to `exclude` in"
-            " deploysafe.yaml",
+            " kustomization's `components:`, so it is not built and its patches are not checked"
+            " (its resource files are scanned as plain manifests); list it in an overlay's"
+            " `components:`, or add `components/unused/` to `exclude` in deploysafe.yaml",
             "render",
         ),
     )

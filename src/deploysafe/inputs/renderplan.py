@@ -322,8 +322,9 @@ def plan_kustomize(folders: Sequence[Path], root: Path) -> KustomizePlan:
                     rel(node.file, root),
                     node.kind_line,
                     "Kustomize Component used by no kustomization: it only applies inside"
-                    " another kustomization's `components:`, so its objects and patches are not"
-                    " checked; list it in an overlay's `components:`, or add"
+                    " another kustomization's `components:`, so it is not built and its patches"
+                    " are not checked (its resource files are scanned as plain manifests); list"
+                    " it in an overlay's `components:`, or add"
                     f" `{rel(f, root)}/` to `exclude` in deploysafe.yaml",
                     "render",
                 )
