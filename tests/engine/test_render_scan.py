@@ -288,3 +288,28 @@ def test_command_line_values_win_over_the_policy_file(tmp_path: Path) -> None:
         if f.rule_id == "DS201" and f.resource is not None
     }
     assert names == {("cli", "cli-shop")}
+
+
+def test_settings_for_a_chart_or_overlay_that_is_not_there_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(SERVICE)
+    (tmp_path / "deploysafe.yaml").write_text(
+        "render:\n  charts:\n    charts/shpo: {namespace: shop}\n"
+        "  kustomize:\n    overlays/prd: {namespace: shop}\n"
+    )
+    report = run(tmp_path, load(tmp_path / "deploysafe.yaml", "deploysafe.yaml"))
+    assert report.errors == (
+        ScanError(
+            "deploysafe.yaml",
+            3,
+            "render.charts.charts/shpo: no chart at charts/shpo; fix the path (it is relative"
+            " to the policy file's folder)",
+            "render",
+        ),
+        ScanError(
+            "deploysafe.yaml",
+            5,
+            "render.kustomize.overlays/prd: no kustomization at overlays/prd; fix the path (it"
+            " is relative to the policy file's folder)",
+            "render",
+        ),
+    )

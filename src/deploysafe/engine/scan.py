@@ -134,13 +134,14 @@ def _render_all(
     jobs: int | None,
 ) -> tuple[set[Path], list[Document], list[ScanError], list[str]]:
     """Render charts and kustomizations; returns the files the renders own, among others."""
+    unknown = _unknown_settings(settings, inv.root)
     if not inv.charts and not inv.kustomizations:
-        return set(), [], [], []
+        return set(), [], unknown, []
     from deploysafe.inputs import render as r
     from deploysafe.inputs.renderplan import patch_error, plan_kustomize, unmatched_patches
 
     docs: list[Document] = []
-    errors: list[ScanError] = []
+    errors: list[ScanError] = unknown
     notes: list[str] = []
     owned: set[Path] = set()
     if inv.charts:
@@ -207,6 +208,33 @@ def _render_all(
                 what = "kustomization root(s), with their bases and Components,"
             notes.append(_counted("built", done, failed, what, " ".join(tool)))
     return {p for p in plain if real[p] in owned}, docs, errors, notes
+
+
+def _unknown_settings(settings: RenderSettings, root: Path) -> list[ScanError]:
+    """Settings for a chart or kustomization that is not there: a typo in a path would
+    otherwise leave the chart rendered with defaults, silently."""
+    from deploysafe.inputs.renderplan import KUSTOMIZATION_FILES
+
+    out = []
+    for folder, where in settings.where.items():
+        if folder in settings.charts:
+            what, present = "chart", (folder / "Chart.yaml").is_file()
+        else:
+            what, present = (
+                "kustomization",
+                any((folder / n).is_file() for n in KUSTOMIZATION_FILES),
+            )
+        if not present:
+            out.append(
+                ScanError(
+                    where.file,
+                    where.line,
+                    f"{where.key}: no {what} at {display_path(folder, root)}; fix the path"
+                    " (it is relative to the policy file's folder)",
+                    "render",
+                )
+            )
+    return out
 
 
 def _counted(verb: str, done: int, failed: int, what: str, engine: str) -> str:
