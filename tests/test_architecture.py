@@ -17,9 +17,8 @@ import deploysafe
 
 Graph = Mapping[str, Set[str]]
 
-# Imports that close a cycle known today, as (importer, imported). Each one goes once the
-# policy takes the known rule ids as an argument and no longer imports back from its section
-# modules; the test fails when an entry no longer closes a cycle, so the list cannot go stale.
+# Imports allowed to close a cycle, as (importer, imported): none. Kept as a named allowance
+# so a temporary one is visible; the test fails when an entry no longer closes a cycle.
 KNOWN_CYCLES: frozenset[tuple[str, str]] = frozenset()
 
 
@@ -215,3 +214,69 @@ def test_cycles_are_named_one_per_group_shortest_first() -> None:
     }
     assert cycles(graph) == [["a", "b", "a"], ["d", "e", "f", "d"]]
     assert cycles(without(graph, {("b", "a"), ("f", "d")})) == [["a", "b", "c", "a"]]
+
+
+def private_imports(src: Path, package: str) -> list[str]:
+    """Imports of a private (underscore) module or name from outside the package that owns it."""
+    found: list[str] = []
+    known = modules(src, package)
+    for name, path in known.items():
+        own = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                continue
+            if not node.module.startswith(package + "."):
+                continue
+            parts = node.module.split(".")
+            for alias in node.names:
+                dotted = [*parts, alias.name]
+                first = next((i for i, p in enumerate(dotted) if p.startswith("_")), None)
+                if first is None:
+                    continue
+                owner = ".".join(dotted[:first])
+                if owner in known and known[owner].name != "__init__.py":
+                    owner = owner.rpartition(".")[0]  # a module's private name: its package owns it
+                if own != owner and not own.startswith(owner + "."):
+                    found.append(f"{name} imports {'.'.join(dotted)}")
+    return found
+
+
+def test_no_module_imports_another_packages_private_names() -> None:
+    src = Path(deploysafe.__file__).resolve().parent
+    assert private_imports(src, "deploysafe") == []
+
+
+def test_a_private_import_across_packages_is_found(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "a").mkdir(parents=True)
+    (pkg / "b").mkdir()
+    for folder in (pkg, pkg / "a", pkg / "b"):
+        (folder / "__init__.py").write_text("")
+    (pkg / "a" / "_helpers.py").write_text("def _f() -> None: ...\n")
+    (pkg / "a" / "mine.py").write_text("from pkg.a._helpers import _f\n")
+    (pkg / "a" / "sibling.py").write_text("from pkg.a.mine import _g\n")
+    (pkg / "b" / "theirs.py").write_text("from pkg.a._helpers import _f\n")
+    assert private_imports(pkg, "pkg") == ["pkg.b.theirs imports pkg.a._helpers._f"]
+
+
+def test_front_ends_use_only_the_engine_api() -> None:
+    """Outside engine/, only `deploysafe.engine` itself is imported, and only its `__all__`."""
+    import deploysafe.engine as engine
+
+    src = Path(deploysafe.__file__).resolve().parent
+    found: list[str] = []
+    for name, path in modules(src, "deploysafe").items():
+        if name == "deploysafe.engine" or name.startswith("deploysafe.engine."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "deploysafe.engine"
+            ):
+                if node.module != "deploysafe.engine":
+                    found.append(f"{name} imports {node.module}")
+                found += [
+                    f"{name} imports deploysafe.engine.{a.name}"
+                    for a in node.names
+                    if a.name not in engine.__all__
+                ]
+    assert found == []

@@ -3,8 +3,10 @@
 The kind of a failure decides the exit code (the command line maps it in one place,
 deploysafe.cli.exits): a wrong command or policy file, an input that could not be read, or a
 gate that said no. A module may define its own error for its callers to catch, based on one of
-these kinds; errors that never leave their module (a parse failure a caller turns into a
-finding, a lost race that is retried) stay plain exceptions there.
+these kinds. Exceptions that never reach the command line stay plain and say so where they
+are defined: a YAML problem returned as a value (every caller turns it into a scan error or a
+ConfigError), a CI expression a caller treats as unknown, the webhook's HTTP answers, a lost
+release race that is retried, a render failure turned into a scan error.
 
 This module imports nothing from deploysafe: every layer may raise these.
 """

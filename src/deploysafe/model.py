@@ -123,6 +123,56 @@ class Resource:
         return f"{self.kind} {ns}{self.name or '<unnamed>'}"
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class SourceText:
+    """A file a rendered object's node can come from besides the object's own (a kustomize
+    patch, the kustomization that holds an inline patch): what findings there show."""
+
+    file: str  # repo-relative
+    lines: Sequence[str] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """Where a node of a rendered object was last written, when not in its own file."""
+
+    source: SourceText
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ValuesFile:
+    """A Helm values file as data with its key positions."""
+
+    file: str  # repo-relative
+    data: Mapping[str, Any]
+    positions: Mapping[KeyPath, tuple[int, int]] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class HelmValues:
+    """The values a chart was rendered with, in Helm's merge order: the chart's values.yaml,
+    then each values file given (a later file wins)."""
+
+    files: tuple[ValuesFile, ...]
+    # Keys `--set` gave: a value at, above or below one of them is not a file's.
+    set_keys: tuple[KeyPath, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SetBy:
+    """A values file line that sets a value a finding is about (Helm)."""
+
+    file: str
+    line: int
+    column: int
+    key: str  # the values key, dotted: `service.type`, `sidecars[0].image`
+
+    def display(self) -> str:
+        return f"{self.file}:{self.line} ({self.key})"
+
+
 # Identity equality and hashing: rules share per-document work through small caches.
 @dataclass(frozen=True, slots=True, eq=False)
 class Document:
@@ -138,6 +188,10 @@ class Document:
     rendered_from: str | None = None  # e.g. "helm chart/" or "kustomize overlays/prod"
     # KUBERNETES for objects; other types carry a whole file (workflow, Dockerfile, text).
     type: Target = Target.KUBERNETES
+    # Rendered nodes that a file other than `file` wrote last (kustomize patches), by path;
+    # a node without an entry was written where its nearest listed ancestor was.
+    written: Mapping[KeyPath, Written] = field(default_factory=dict, repr=False)
+    helm_values: HelmValues | None = field(default=None, repr=False)  # a chart's own templates
 
     @property
     def kind(self) -> str:
@@ -257,6 +311,8 @@ class Finding:
     secret_hash: str | None = None  # sha256 of the secret, for secrets findings
     redacted: str | None = None  # the secret's printable form: a short prefix and its length
     render: str | None = None  # the render that produced it, e.g. "kustomize overlays/prod"
+    # Values file lines that set the value (Helm); not part of the finding's identity.
+    set_by: tuple[SetBy, ...] = ()
 
     @property
     def fingerprint(self) -> str:

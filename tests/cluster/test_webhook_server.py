@@ -612,7 +612,7 @@ def test_every_log_line_is_json_and_one_per_review(server: Server) -> None:
     (line,) = server.reviews_logged("one-line")
     assert {k: line[k] for k in ("level", "logger", "operation", "kind", "namespace", "name")} == {
         "level": "info",
-        "logger": "deploysafe.cluster.webhook",
+        "logger": "deploysafe.webhook",
         "operation": "CREATE",
         "kind": "rbac.authorization.k8s.io/v1/Role",
         "namespace": "shop",

@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from deploysafe.config import Config, Exception_
-from deploysafe.engine import scan
-from deploysafe.model import Level
+from deploysafe.engine import Report, scan
+from deploysafe.model import Finding, Level
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -31,12 +31,12 @@ def pod(ns: str = "shop", annotations: str = "", comment: str = "") -> str:
     return POD.format(ns=ns, annotations=annotations, comment=comment)
 
 
-def run(tmp_path: Path, text: str, config: Config | None = None, name: str = "pod.yaml"):
+def run(tmp_path: Path, text: str, config: Config | None = None, name: str = "pod.yaml") -> Report:
     (tmp_path / name).write_text(text, encoding="utf-8")
     return scan([tmp_path], config or Config(), root=tmp_path, jobs=1, today=TODAY)
 
 
-def ds201(report):
+def ds201(report: Report) -> list[Finding]:
     return [f for f in report.findings if f.rule_id == "DS201"]
 
 
@@ -137,7 +137,7 @@ spec:
 """
 
 
-def pss_ids(report) -> set[str]:
+def pss_ids(report: Report) -> set[str]:
     return {f.rule_id for f in report.findings if f.pss is not None}
 
 
@@ -324,7 +324,8 @@ def test_an_unknown_enforce_level_is_restricted_as_psa_decides() -> None:
     label = "pod-security.kubernetes.io/enforce"
     levels = {v: namespace_policy({label: v}) for v in ("privileged", "Privileged", "restrict")}
     assert levels["privileged"] is not None and levels["privileged"].level is None
-    assert [levels[v].level for v in ("Privileged", "restrict")] == [Level.RESTRICTED] * 2
+    restricted = [levels[v] for v in ("Privileged", "restrict")]
+    assert [p.level if p is not None else None for p in restricted] == [Level.RESTRICTED] * 2
 
 
 def test_a_namespace_with_a_comment_on_its_kind_line_still_sets_the_level(tmp_path: Path) -> None:

@@ -51,9 +51,13 @@ def test_shared_base_is_judged_through_each_overlay() -> None:
         "kustomize overlays/prod",
         "kustomize overlays/staging",
     ]
-    # The Component's hostNetwork and the overlay's NodePort patch: only in prod.
-    assert renders(report, "DS202", "base/deployment.yaml") == ["kustomize overlays/prod"]
-    assert renders(report, "DS506", "base/service.yaml") == ["kustomize overlays/prod"]
+    # The Component's hostNetwork and the overlay's NodePort patch: only in prod, at the
+    # patch that wrote them.
+    assert renders(report, "DS202", "components/debug/host-network.yaml") == [
+        "kustomize overlays/prod"
+    ]
+    assert renders(report, "DS506", "overlays/prod/nodeport.yaml") == ["kustomize overlays/prod"]
+    assert not [f for f in report.findings if f.rule_id in ("DS202", "DS506") and "base" in f.file]
     # A base no overlay uses is built on its own.
     assert renders(report, "DS218", "lonely/pod.yaml") == ["kustomize lonely"]
     assert {f.render for f in report.findings} == {

@@ -99,8 +99,17 @@ def ds201(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_json_top_level(as_json: dict[str, Any]) -> None:
-    assert list(as_json) == ["version", "tool", "findings", "errors", "notes", "summary"]
+    assert list(as_json) == [
+        "version",
+        "tool",
+        "findings",
+        "errors",
+        "skipped_files",
+        "notes",
+        "summary",
+    ]
     assert as_json["version"] == 1
+    assert as_json["skipped_files"] == []
     assert as_json["tool"]["name"] == "deploysafe"
     assert as_json["notes"] == []
     assert as_json["errors"] == [
@@ -387,7 +396,7 @@ def test_streamed_json_equals_whole_dump() -> None:
 
     from deploysafe.formats import stream_json
 
-    doc = {"a": 1, "runs": [{"x": {"y": 2}, "results": None, "z": [1]}]}
+    doc: dict[str, Any] = {"a": 1, "runs": [{"x": {"y": 2}, "results": None, "z": [1]}]}
     items = [{"k": 1}, {"k": [1, 2]}]
     out = "".join(stream_json(doc, doc["runs"][0], "results", iter(items)))
     doc["runs"][0]["results"] = items

@@ -178,7 +178,7 @@ def test_github_workflow_run_from_fork(tmp_path: Path) -> None:
     )
 
 
-def test_github_unreadablepull_request_event(tmp_path: Path) -> None:
+def test_github_unreadable_pull_request_event(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     ctx = detect(

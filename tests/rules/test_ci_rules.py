@@ -18,7 +18,7 @@ _CI_RULE = re.compile(r"DS[16]\d\d\Z")
 
 
 def expectations(root: Path) -> set[tuple[str, int, str]]:
-    out = set()
+    out: set[tuple[str, int, str]] = set()
     for path in sorted(root.rglob("*")):
         if not path.is_file():
             continue

@@ -17,7 +17,7 @@ _RULE_IN_NAME = re.compile(r"^(DS\d+)")
 
 
 def expectations(path: Path) -> set[tuple[str, int]]:
-    out = set()
+    out: set[tuple[str, int]] = set()
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         m = _EXPECT.search(line)
         if m:

@@ -78,7 +78,7 @@ def run_rule(
 ) -> list[tuple[int, Violation]]:
     """(line, violation) for every violation of a per-document rule in `text`."""
     assert rule.check is not None
-    out = []
+    out: list[tuple[int, Violation]] = []
     for doc in docs(text):
         ctx = Context(pss_level=level, pss_version=version, namespace=doc.namespace)
         out.extend((doc.locate(v.path)[0], v) for v in rule.check(doc, ctx))

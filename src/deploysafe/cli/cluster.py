@@ -100,7 +100,7 @@ def serve(
     client_timeout: float,
     workers: int,
     log_level: str,
-) -> int:
+) -> ExitCode | None:
     """Run the validating admission webhook (POST /validate; /healthz, /readyz, /metrics)."""
     from deploysafe.cluster.webhook.app import create_app
     from deploysafe.cluster.webhook.metrics import Metrics
@@ -149,9 +149,10 @@ def serve(
         )
 
     try:
-        return run(build, host=host, port=port, workers=workers)
+        stopped_on_request = run(build, host=host, port=port, workers=workers)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return None if stopped_on_request else ExitCode.SERVER_STOPPED
 
 
 @click.group("webhook", cls=Group)

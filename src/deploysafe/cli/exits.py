@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # findings at or above --fail-on; a gate refused
     USAGE = 2  # the command or the policy file is wrong
     INPUT = 3  # some input could not be read (for a scan: the rest was scanned)
+    # `serve`: a worker died and the others were stopped, so the container restarts whole.
+    SERVER_STOPPED = 1
 
 
 # The names tests compare exit codes with.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,9 @@ from deploysafe.cli.options import (
 )
 from deploysafe.errors import UsageError
 from deploysafe.model import Level, Severity
+
+if TYPE_CHECKING:
+    from deploysafe.engine import RenderOptions
 
 
 @click.command(cls=Command)
@@ -81,6 +84,11 @@ from deploysafe.model import Level, Severity
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="Extra secret rules in gitleaks' TOML format.",
 )
+@click.option(
+    "--list-files",
+    is_flag=True,
+    help="Print what the scan would do with each file (scan, render, skip and why); scan nothing.",
+)
 @click.option("--tenant", help="Report objects that leave this tenant (DS401-DS403).")
 @click.option(
     "--env",
@@ -108,6 +116,7 @@ def scan(
     jobs: int | None,
     git_history: bool,
     secrets_rules: Path | None,
+    list_files: bool,
     tenant: str | None,
     environment: str | None,
 ) -> ExitCode:
@@ -141,9 +150,18 @@ def scan(
             known = baselinemod.load(baseline)
         except ValueError as exc:
             raise UsageError(f"{baseline}: {exc}") from None
+    render = RenderOptions(
+        enabled=not no_render,
+        values=values,
+        set_values=set_values,
+        namespace=namespace,
+        release_name=release_name,
+    )
+    if list_files:
+        return print_plan(targets, cfg, root, render, fmt, output, git_history)
     report: Any
     if git_history:
-        from deploysafe.engine.history import scan_history
+        from deploysafe.engine import scan_history
 
         report = scan_history(root, cfg, baseline=known)
     else:
@@ -151,13 +169,7 @@ def scan(
             targets,
             cfg,
             root=root,
-            render=RenderOptions(
-                enabled=not no_render,
-                values=values,
-                set_values=set_values,
-                namespace=namespace,
-                release_name=release_name,
-            ),
+            render=render,
             baseline=known,
             jobs=jobs,
         )
@@ -165,6 +177,32 @@ def scan(
         write_out(write_baseline, [baselinemod.dump(report.findings)])
     emit(report, fmt, output, show_suppressed)
     return for_report(report, baseline_written=write_baseline is not None)
+
+
+def print_plan(
+    targets: list[Path],
+    cfg: configmod.Config,
+    root: Path,
+    render: RenderOptions,
+    fmt: str,
+    output: Path | None,
+    git_history: bool,
+) -> ExitCode:
+    """`scan --list-files`: the plan, in text or JSON; nothing is rendered or checked."""
+    from deploysafe.engine import plan
+    from deploysafe.formats import jsonfmt, text
+
+    if git_history:
+        raise UsageError("--list-files lists the files of a tree, not of --git-history")
+    if fmt not in ("text", "json"):
+        raise UsageError(f"--list-files prints text or json, not {fmt}")
+    records = plan(targets, cfg, root=root, render=render)
+    out = jsonfmt.render_plan(records) if fmt == "json" else text.render_plan(records)
+    if output is None:
+        click.echo(out, nl=False)
+    else:
+        write_out(output, [out])
+    return ExitCode.CLEAN
 
 
 def scoped(

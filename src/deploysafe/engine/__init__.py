@@ -7,31 +7,39 @@ here; the modules behind it are the engine's own:
 - read, check: a file's text; check one document, one input, one file; cross-resource rules
 - locate: paths to lines and snippets, secrets kept out of what is printed
 - pool: worker processes and chunking
-- report, scan: the Report; the tree scan and the in-memory scan
+- report, scan: the Report; the tree scan (and its plan) and the in-memory scan
+- coverage: what a scan does with each file (scanned, rendered, skipped and why)
 - sources, suppress, baseline, history: document builders, suppressions, baselines,
   `scan --git-history`
 """
 
 from __future__ import annotations
 
-from deploysafe.engine import sources
+from deploysafe.engine import baseline, sources
 from deploysafe.engine.check import TOOL_KINDS
+from deploysafe.engine.coverage import skipped_by_reason
+from deploysafe.engine.history import HistoryError, scan_history
 from deploysafe.engine.namespaces import NamespacePolicy
 from deploysafe.engine.report import Report
-from deploysafe.engine.scan import RenderOptions, check_documents, scan
+from deploysafe.engine.scan import RenderOptions, check_documents, plan, scan
 from deploysafe.engine.settings import REPOSITORY_SCOPES, Settings, settings_for
 from deploysafe.rules.base import Scope
 
 __all__ = [
     "REPOSITORY_SCOPES",
     "TOOL_KINDS",
+    "HistoryError",
     "NamespacePolicy",
     "RenderOptions",
     "Report",
     "Scope",
     "Settings",
+    "baseline",
     "check_documents",
+    "plan",
     "scan",
+    "scan_history",
     "settings_for",
+    "skipped_by_reason",
     "sources",
 ]

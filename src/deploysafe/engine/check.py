@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploysafe.engine import sources, suppress
-from deploysafe.engine.locate import Shared, fact, finding, hide_shared, share
+from deploysafe.engine.locate import Shared, fact, finding, hide_shared, lines_of, share
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, read
 from deploysafe.engine.settings import Settings, active_ids, context_for
+from deploysafe.inputs.discover import Reason
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.k8s.pods import pod_template
 from deploysafe.model import Document, Fact, Finding, ScanError, Target
@@ -31,10 +32,13 @@ class Partial:
     documents: int = 0
     skipped: int = 0
     files: int = 0
+    # Files read but not checked, by display path: binary, too large, unrendered templates.
+    skipped_files: dict[str, Reason] = field(default_factory=dict)
 
     def merge(self, other: Partial) -> None:
         self.findings.extend(other.findings)
         self.errors.extend(other.errors)
+        self.skipped_files.update(other.skipped_files)
         for rid, facts in other.facts.items():
             self.facts.setdefault(rid, []).extend(facts)
         self.documents += other.documents
@@ -92,7 +96,8 @@ def check_document(
                 found = finding(rule, v, doc, s)
                 if v.secret and shared is not None:
                     share(found, v, doc, shared)
-                out.findings.append(_suppressed(found, doc.lines, waivers, s, out))
+                lines = lines_of(doc, found.file)
+                out.findings.append(_suppressed(found, lines, waivers, s, out))
         except Exception as exc:  # a rule bug costs one check and says so; the gate fails
             out.errors.append(
                 ScanError(
@@ -150,10 +155,12 @@ def check_file(
     mode: str = PLAIN,
 ) -> None:
     out.files += 1
-    text, error = read(path, display, s.max_file_size)
+    text, error, skip = read(path, display, s.max_file_size)
     if error is not None:
         out.errors.append(error)
     if text is None:  # a binary file that no rule reads, or one that could not be read
+        if skip is not None:
+            out.skipped_files[display] = skip
         return
     wanted = s.targets - {Target.KUBERNETES} if mode == RENDERED else s.targets
     if error is not None:
@@ -162,6 +169,7 @@ def check_file(
     if mode == TEMPLATE and result.errors:
         # A Helm template scanned without rendering: Go templating is not YAML. Count it.
         out.skipped += 1
+        out.skipped_files[display] = Reason.TEMPLATE
         result = LoadResult(result.documents, [], result.skipped)
     out.errors.extend(result.errors)
     out.skipped += result.skipped

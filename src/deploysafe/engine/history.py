@@ -21,11 +21,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deploysafe.config import Config
-from deploysafe.engine import Report, Scope, Settings, check_documents, settings_for, sources
+from deploysafe.engine import sources
+from deploysafe.engine.report import Report
+from deploysafe.engine.scan import check_documents
+from deploysafe.engine.settings import Settings, settings_for
 from deploysafe.errors import UsageError
 from deploysafe.globs import any_match
 from deploysafe.host.git import Git, GitError
 from deploysafe.model import Finding
+from deploysafe.rules.base import Scope
 
 
 class HistoryError(UsageError):

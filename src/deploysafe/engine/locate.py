@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from deploysafe.engine.settings import Settings
+from deploysafe.inputs.helmvalues import set_by
 from deploysafe.model import (
     Document,
     Fact,
@@ -15,6 +16,7 @@ from deploysafe.model import (
     KeyPath,
     Resource,
     Violation,
+    Written,
     pointer,
     redact,
     secret_hash,
@@ -66,9 +68,10 @@ def _literal_in(line: str, secret: str) -> bool:
 def share(finding: Finding, v: Violation, doc: Document, shared: Shared) -> None:
     """Remember on which lines `finding`'s secret is, for `hide_shared`."""
     assert v.secret is not None
+    lines = lines_of(doc, finding.file)
     for n in range(finding.line, finding.line + v.secret.count("\n") + 1):
-        raw = doc.lines[n - 1] if 1 <= n <= len(doc.lines) else ""
-        on_line = shared.setdefault((doc.file, n), {})
+        raw = lines[n - 1] if 1 <= n <= len(lines) else ""
+        on_line = shared.setdefault((finding.file, n), {})
         on_line[v.secret] = on_line.get(v.secret, False) or _literal_in(raw, v.secret)
 
 
@@ -95,23 +98,53 @@ def hide_shared(findings: list[Finding], start: int, shared: Shared) -> None:
             findings[k] = replace(f, snippet=text)
 
 
-def fact(doc: Document, path: KeyPath, data: Any, resource: Resource) -> Fact:
+def written(doc: Document, path: KeyPath) -> Written | None:
+    """The file other than the document's own that last wrote the node a path is located
+    at (its nearest existing ancestor), if one did: a kustomize patch."""
+    if not doc.written:
+        return None
+    node = path
+    while node and node not in doc.positions:
+        node = node[:-1]
+    for n in range(len(node), -1, -1):
+        hit = doc.written.get(node[:n])
+        if hit is not None:
+            return hit
+    return None
+
+
+def where(doc: Document, path: KeyPath) -> tuple[str, int, int, Sequence[str]]:
+    """File, line, column and that file's lines for a path: the patch that wrote the node,
+    else the document's own file."""
+    hit = written(doc, path)
+    if hit is not None:
+        return hit.source.file, hit.line, hit.column, hit.source.lines
     line, col = doc.locate(path)
+    return doc.file, line, col, doc.lines
+
+
+def lines_of(doc: Document, file: str) -> Sequence[str]:
+    """The lines of `file`, the document's own or a patch's, for what reads a finding's line
+    (inline suppressions, secrets shared by findings)."""
+    if file == doc.file:
+        return doc.lines
+    return next((w.source.lines for w in doc.written.values() if w.source.file == file), ())
+
+
+def fact(doc: Document, path: KeyPath, data: Any, resource: Resource) -> Fact:
+    file, line, col, lines = where(doc, path)
     return Fact(
-        doc.file,
-        line,
-        col,
-        pointer(path),
-        resource,
-        data,
-        snippet(doc.lines, line),
-        doc.rendered_from,
+        file, line, col, pointer(path), resource, data, snippet(lines, line), doc.rendered_from
     )
 
 
 def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
-    line, col = doc.locate(v.path) if v.offset is None else doc.locate_in(v.path, v.offset)
-    shown_line, message, hashed, shown = snippet(doc.lines, line), v.message, None, None
+    if v.offset is None:
+        file, line, col, lines = where(doc, v.path)
+    else:
+        file, lines = doc.file, doc.lines
+        line, col = doc.locate_in(v.path, v.offset)
+    shown_line, message, hashed, shown = snippet(lines, line), v.message, None, None
     if v.secret:
         # Nothing printed may hold the secret: not the line, not the message.
         shown = redact(v.secret)
@@ -131,7 +164,7 @@ def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         title=rule.title,
         practice=rule.practice,
         severity=s.severities.get(rule.id, rule.severity),
-        file=doc.file,
+        file=file,
         line=line,
         column=col,
         pointer=pointer(v.path),
@@ -143,4 +176,5 @@ def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         secret_hash=hashed,
         redacted=shown,
         render=doc.rendered_from,
+        set_by=set_by(doc, v.path) if v.offset is None else (),
     )

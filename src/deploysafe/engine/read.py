@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from deploysafe.inputs.discover import YAML_SUFFIXES
+from deploysafe.inputs.discover import YAML_SUFFIXES, Reason
 from deploysafe.model import ScanError
 
 # How a file is read: as it is; as an unrendered Helm template (Go templating is not YAML,
@@ -20,9 +20,12 @@ Job = tuple[str, str, str]
 _TEXT_CAP_FACTOR = 10
 
 
-def read(path: Path, display: str, max_size: int) -> tuple[str | None, ScanError | None]:
+def read(
+    path: Path, display: str, max_size: int
+) -> tuple[str | None, ScanError | None, Reason | None]:
     """The file's text, and what went wrong: both when only its text can be used (for
-    secrets: a YAML/JSON file over the cap, or not valid UTF-8, is still a committed file)."""
+    secrets: a YAML/JSON file over the cap, or not valid UTF-8, is still a committed file);
+    without text, why the file is skipped."""
     # Only YAML/JSON must be valid text; any other file is read for secrets only, so a
     # binary one (an image, a wheel) is skipped silently and bad UTF-8 is replaced.
     structured = display.endswith(YAML_SUFFIXES)
@@ -31,21 +34,31 @@ def read(path: Path, display: str, max_size: int) -> tuple[str | None, ScanError
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
             # Reading a FIFO or a device could block forever.
-            return None, ScanError(display, None, "not a regular file (a pipe or device); skipped")
+            return (
+                None,
+                ScanError(display, None, "not a regular file (a pipe or device); skipped"),
+                Reason.NOT_REGULAR,
+            )
         size = st.st_size
         if size > cap:
             if not structured and _binary_head(path):
-                return None, None
-            return None, ScanError(
-                display, None, f"file is {size} bytes, over the {cap}-byte cap; skipped"
+                return None, None, Reason.BINARY
+            return (
+                None,
+                ScanError(display, None, f"file is {size} bytes, over the {cap}-byte cap; skipped"),
+                Reason.TOO_LARGE,
             )
         raw = path.read_bytes()
     except OSError as exc:
-        return None, ScanError(display, None, f"cannot read: {exc.strerror or exc}")
+        return (
+            None,
+            ScanError(display, None, f"cannot read: {exc.strerror or exc}"),
+            Reason.UNREADABLE,
+        )
     if b"\0" in raw[:8192]:
         if not structured:
-            return None, None
-        return None, ScanError(display, None, "binary file (NUL bytes); skipped")
+            return None, None, Reason.BINARY
+        return None, ScanError(display, None, "binary file (NUL bytes); skipped"), Reason.BINARY
     problem: tuple[int | None, str] | None = None
     try:
         text = raw.decode("utf-8-sig")
@@ -56,9 +69,9 @@ def read(path: Path, display: str, max_size: int) -> tuple[str | None, ScanError
     if structured and problem is None and len(raw) > max_size:
         problem = (None, f"file is {len(raw)} bytes, over the {max_size}-byte cap")
     if not structured or problem is None:
-        return text, None
+        return text, None, None
     # Its structure is not read, but a secret in it is committed all the same.
-    return text, ScanError(display, problem[0], f"{problem[1]}; read for secrets only")
+    return text, ScanError(display, problem[0], f"{problem[1]}; read for secrets only"), None
 
 
 def _binary_head(path: Path) -> bool:

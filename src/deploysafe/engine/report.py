@@ -1,5 +1,6 @@
-"""What a scan reports: its findings (config exceptions and the baseline applied) and the
-inputs it could not read, in the order every format prints them."""
+"""What a scan reports: its findings (config exceptions and the baseline applied), the
+inputs it could not read and what it did with each file, in the order every format prints
+them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from deploysafe.config import Config
 from deploysafe.engine import suppress
 from deploysafe.engine.check import Partial, decide_sets
 from deploysafe.engine.settings import Settings
+from deploysafe.inputs.discover import Coverage
 from deploysafe.model import Finding, ScanError, Severity, Suppression
 
 
@@ -22,6 +24,8 @@ class Report:
     files: int
     documents: int
     skipped: int
+    # One record per file under the scanned paths, by path (empty for in-memory input).
+    coverage: tuple[Coverage, ...] = ()
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -40,6 +44,7 @@ class Report:
         files: int,
         documents: int = 0,
         skipped: int = 0,
+        coverage: Sequence[Coverage] = (),
     ) -> Report:
         """A report in print order: findings by place, errors by place and once each."""
         return cls(
@@ -52,6 +57,7 @@ class Report:
             files=files,
             documents=documents,
             skipped=skipped,
+            coverage=tuple(coverage),
         )
 
 
@@ -61,6 +67,7 @@ def finish(
     config: Config,
     baseline: frozenset[str] | None,
     notes: Sequence[str],
+    coverage: Sequence[Coverage] = (),
 ) -> Report:
     """Decide the cross-resource rules, apply config exceptions and the baseline."""
     final = []
@@ -77,4 +84,5 @@ def finish(
         files=partial.files,
         documents=partial.documents,
         skipped=partial.skipped,
+        coverage=coverage,
     )

@@ -5,7 +5,7 @@ a dump of live objects, a file version from git history)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 from deploysafe import yamlload
 from deploysafe.config import Config
 from deploysafe.config.render import ChartSettings, RenderSettings
+from deploysafe.engine import coverage
 from deploysafe.engine.check import Partial, check_all
 from deploysafe.engine.namespaces import namespace_prepass, namespaces_in
 from deploysafe.engine.pool import check_files
-from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job
 from deploysafe.engine.report import Report, finish
 from deploysafe.engine.settings import (
     REPOSITORY_SCOPES,
@@ -26,7 +26,7 @@ from deploysafe.engine.settings import (
     settings_for,
     targets_of,
 )
-from deploysafe.inputs.discover import Inventory, discover, display_path
+from deploysafe.inputs.discover import Coverage, Inventory, discover, display_path
 from deploysafe.model import Document, ScanError, Target
 from deploysafe.rules.base import Scope
 
@@ -83,36 +83,17 @@ def scan(
     deploy, with the rules of `scopes` the policy enables."""
     render = render or RenderOptions()
     root = root or Path.cwd()
-    targets = targets_of(rules_for(config, scopes))
-    every = bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
-    inv = discover(paths, root, config.exclude, every_file=every)
+    inv = discover(paths, root, config.exclude, every_file=_every(config, scopes))
     notes: list[str] = []
     if not yamlload.LIBYAML:
         notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
     rendered: list[Document] = []
     render_errors: list[ScanError] = []
-    plain = inv.files
-    owned: set[Path] = set()
-    # Each file's real path once (not once per chart): only charts and kustomizations ask.
-    real = {p: p.resolve() for p in plain} if inv.charts or inv.kustomizations else {}
     if render.enabled:
-        owned, rendered, render_errors, render_notes = _render_all(
-            inv, plain, real, render, config.render, jobs
-        )
+        rendered, render_errors, render_notes = _render_all(inv, render, config.render, jobs)
         notes += render_notes
-    templates = [c.resolve() / "templates" for c in inv.charts]
-    files: list[Job] = [
-        (
-            str(p),
-            inv.display(p),
-            RENDERED
-            if p in owned
-            else TEMPLATE
-            if any(real[p].is_relative_to(t) for t in templates)
-            else PLAIN,
-        )
-        for p in plain
-    ]
+    p = coverage.plan(inv, **_renders(inv, render))
+    files = p.jobs
     namespaces = namespace_prepass(files, config.max_file_size)
     namespaces.update(namespaces_in(rendered))
     s = settings_for(config, namespaces, inline=inline, today=today, scopes=scopes)
@@ -122,28 +103,58 @@ def scan(
     rules = rules_of(s)
     partial.files += len({d.file for d in rendered})
     check_all(rendered, s, rules, partial)
-    return finish(partial, s, config, baseline, notes)
+    covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
+    notes += coverage.notes(covered)
+    return finish(partial, s, config, baseline, notes, covered)
+
+
+def plan(
+    paths: Sequence[Path],
+    config: Config,
+    *,
+    root: Path | None = None,
+    render: RenderOptions | None = None,
+    scopes: frozenset[Scope] = REPOSITORY_SCOPES,
+) -> tuple[Coverage, ...]:
+    """What `scan` would do with each file under `paths`, found without rendering or
+    checking anything (files are read to tell binary, too large and template files)."""
+    render = render or RenderOptions()
+    inv = discover(paths, root or Path.cwd(), config.exclude, every_file=_every(config, scopes))
+    p = coverage.plan(inv, **_renders(inv, render))
+    return coverage.outcome(p, inv.skipped, coverage.probe(p, config.max_file_size))
+
+
+def _every(config: Config, scopes: frozenset[Scope]) -> bool:
+    """Whether some enabled rule reads files that are not YAML."""
+    targets = targets_of(rules_for(config, scopes))
+    return bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
+
+
+def _renders(inv: Inventory, render: RenderOptions) -> dict[str, bool]:
+    """Which renders this scan runs: their files are read through them."""
+    if not render.enabled:
+        return {"charts": False, "kustomize": False}
+    from deploysafe.inputs import render as r
+
+    return {
+        "charts": bool(inv.charts) and r.helm_available() is not None,
+        "kustomize": bool(inv.kustomizations) and r.kustomize_available() is not None,
+    }
 
 
 def _render_all(
-    inv: Inventory,
-    plain: list[Path],
-    real: Mapping[Path, Path],
-    opts: RenderOptions,
-    settings: RenderSettings,
-    jobs: int | None,
-) -> tuple[set[Path], list[Document], list[ScanError], list[str]]:
-    """Render charts and kustomizations; returns the files the renders own, among others."""
+    inv: Inventory, opts: RenderOptions, settings: RenderSettings, jobs: int | None
+) -> tuple[list[Document], list[ScanError], list[str]]:
+    """Render charts and kustomizations: their objects, errors and notes."""
     unknown = _unknown_settings(settings, inv.root)
     if not inv.charts and not inv.kustomizations:
-        return set(), [], unknown, []
+        return [], unknown, []
     from deploysafe.inputs import render as r
     from deploysafe.inputs.renderplan import patch_error, plan_kustomize, unmatched_patches
 
     docs: list[Document] = []
     errors: list[ScanError] = unknown
     notes: list[str] = []
-    owned: set[Path] = set()
     if inv.charts:
         engine = r.helm_available()
         if engine is None:
@@ -163,7 +174,6 @@ def _render_all(
                     failed += 1
                 else:
                     done += 1
-                owned.update(real[p] for p in plain if real[p].is_relative_to(chart))
             notes.append(_counted("rendered", done, failed, "Helm chart(s)", engine))
     if inv.kustomizations:
         tool = r.kustomize_available()
@@ -178,12 +188,10 @@ def _render_all(
             built = r.render_kustomizations(
                 [(f, _overlay_namespace(f, opts, settings)) for f in plan.roots], inv.root, jobs
             )
-            origins: set[str] = set()
             done = failed = 0
             problems: list[ScanError] = []
             for folder, res in zip(plan.roots, built or [], strict=False):
                 docs.extend(res.documents)
-                origins.update(d.file for d in res.documents)
                 if res.failed:
                     failed += 1
                     blamed = [patch_error(plan, folder, e.message, inv.root) for e in res.errors]
@@ -194,20 +202,12 @@ def _render_all(
                     produced = [(d.kind, d.name or "") for d in res.documents]
                     problems += unmatched_patches(plan, folder, produced, inv.root)
             errors.extend(dict.fromkeys(problems))  # a shared base's patch: reported once
-            # Resources come back through origins; patches and other files that sit in a
-            # kustomization folder are inputs to the build, not objects of their own.
-            folders = {f.resolve() for f in inv.kustomizations} - plan.unbuilt
-            owned.update(
-                real[p]
-                for p in plain
-                if inv.display(p) in origins or real[p].parent in folders or real[p] in plan.patches
-            )
             within = sum(len(m) for m in plan.members.values())
             what = "kustomization(s)"
             if within > len(plan.roots):
                 what = "kustomization root(s), with their bases and Components,"
             notes.append(_counted("built", done, failed, what, " ".join(tool)))
-    return {p for p in plain if real[p] in owned}, docs, errors, notes
+    return docs, errors, notes
 
 
 def _unknown_settings(settings: RenderSettings, root: Path) -> list[ScanError]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deploysafe import __version__
-from deploysafe.engine import Report
+from deploysafe.engine import Report, skipped_by_reason
 from deploysafe.formats import stream_json
+from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Finding, Practice, Severity
 
 SCHEMA_VERSION = 1
@@ -45,6 +47,10 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         out["pss"] = {"level": f.pss.level.value, "check": f.pss.check}
     if f.render is not None:
         out["render"] = f.render
+    if f.set_by:
+        out["set_by"] = [
+            {"file": s.file, "line": s.line, "column": s.column, "key": s.key} for s in f.set_by
+        ]
     return out
 
 
@@ -61,6 +67,24 @@ def summary(report: Report) -> dict[str, Any]:
         "fail_on": report.fail_on.label,
         "by_severity": {s.label: sum(1 for f in active if f.severity is s) for s in Severity},
         "by_practice": {str(int(p)): sum(1 for f in active if f.practice is p) for p in Practice},
+        "coverage": coverage_summary(report.coverage),
+    }
+
+
+def coverage_summary(records: Sequence[Coverage]) -> dict[str, Any]:
+    return {
+        **{o.value: sum(1 for c in records if c.outcome is o) for o in Outcome},
+        "skipped_by_reason": {r.value: n for r, n in skipped_by_reason(records).items()},
+    }
+
+
+def coverage_dict(c: Coverage) -> dict[str, Any]:
+    return {
+        "file": c.path,
+        "outcome": c.outcome.value,
+        "reason": c.reason.value if c.reason is not None else None,
+        "detail": c.reason.text if c.reason is not None else None,
+        "renders": list(c.renders),
     }
 
 
@@ -73,10 +97,26 @@ def chunks(report: Report) -> Iterator[str]:
             {"file": e.file, "line": e.line, "message": e.message, "kind": e.kind}
             for e in report.errors
         ],
+        "skipped_files": [
+            {"file": c.path, "reason": c.reason.value, "detail": c.reason.text}
+            for c in report.coverage
+            if c.outcome is Outcome.SKIPPED and c.reason is not None
+        ],
         "notes": list(report.notes),
         "summary": summary(report),
     }
     return stream_json(doc, doc, "findings", (finding_dict(f) for f in report.findings))
+
+
+def render_plan(records: Sequence[Coverage]) -> str:
+    """`scan --list-files --format json`: every path and what the scan does with it."""
+    doc = {
+        "version": SCHEMA_VERSION,
+        "tool": {"name": "deploysafe", "version": __version__},
+        "files": [coverage_dict(c) for c in records],
+        "summary": coverage_summary(records),
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def render(report: Report) -> str:

@@ -55,7 +55,7 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         "ruleId": f.rule_id,
         "ruleIndex": index[f.rule_id],
         "level": _LEVEL[f.severity],
-        "message": {"text": f"{f.message}. Fix: {f.fix}"},
+        "message": {"text": _message(f)},
         "locations": [
             {
                 "physicalLocation": {
@@ -69,6 +69,7 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
                 ),
             }
         ],
+        **_related(f),
         "partialFingerprints": {"deploysafe/v1": f.fingerprint},
         "properties": {"security-severity": _SCORE[f.severity]},
     }
@@ -76,6 +77,33 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         kind = "inSource" if f.suppressed.source in ("inline", "annotation") else "external"
         result["suppressions"] = [{"kind": kind, "justification": f.suppressed.reason}]
     return result
+
+
+def _message(f: Finding) -> str:
+    text = f"{f.message}. Fix: {f.fix}"
+    if f.set_by:  # `[text](n)` links related location n in code scanning's view
+        links = ", ".join(f"[{s.display()}]({n})" for n, s in enumerate(f.set_by, 1))
+        text += f" Set by {links}."
+    return text
+
+
+def _related(f: Finding) -> dict[str, Any]:
+    """The values file lines that set the value, as related locations the message links."""
+    if not f.set_by:
+        return {}
+    return {
+        "relatedLocations": [
+            {
+                "id": n,
+                "physicalLocation": {
+                    "artifactLocation": {"uri": s.file, "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": s.line, "startColumn": s.column},
+                },
+                "message": {"text": f"set by {s.display()}"},
+            }
+            for n, s in enumerate(f.set_by, 1)
+        ]
+    }
 
 
 def chunks(report: Report) -> Iterator[str]:

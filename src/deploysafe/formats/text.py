@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from itertools import groupby
 
 from rich.console import Console
 from rich.markup import escape
 
-from deploysafe.engine import Report
+from deploysafe.engine import Report, skipped_by_reason
+from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Practice, Severity
 
 _STYLE = {
@@ -43,6 +45,9 @@ def render(
             )
             if f.snippet:
                 con.print(f"      [dim]{f.line} |[/dim] {escape(f.snippet)}")
+            if f.set_by:
+                where = ", ".join(s.display() for s in f.set_by)
+                con.print(f"      [dim]set by[/dim] {escape(where)}")
             if f.suppressed is not None:
                 con.print(
                     f"      [dim]suppressed ({f.suppressed.source}): "
@@ -77,4 +82,36 @@ def render(
             else ""
         )
     )
+    skipped = skipped_line(report.coverage)
+    if skipped:
+        con.print(f"  {escape(skipped)}")
     return buf.getvalue()
+
+
+def skipped_line(records: Sequence[Coverage]) -> str:
+    """`skipped 12 file(s): 7 binary, 3 ignored by git, 2 excluded by `exclude``, or ""."""
+    counts = skipped_by_reason(records)
+    if not counts:
+        return ""
+    folders = sum(1 for c in records if c.outcome is Outcome.SKIPPED and c.path.endswith("/"))
+    files = sum(counts.values()) - folders
+    what = f"{files} file(s)" + (f" and {folders} folder(s)" if folders else "")
+    return f"skipped {what}: " + ", ".join(f"{n} {r.text}" for r, n in counts.items())
+
+
+def render_plan(records: Sequence[Coverage], *, width: int = 100) -> str:
+    """`scan --list-files`: each file, what the scan does with it, and why."""
+    lines = []
+    for c in records:
+        why = [c.reason.text] if c.reason is not None else []
+        why += c.renders
+        lines.append(f"{c.outcome.value:<9} {c.path}" + (f"  ({'; '.join(why)})" if why else ""))
+    counts = {o: sum(1 for c in records if c.outcome is o) for o in Outcome}
+    lines.append(
+        f"{len(records)} path(s): {counts[Outcome.SCANNED]} scanned, "
+        f"{counts[Outcome.RENDERED]} read by a render, {counts[Outcome.SKIPPED]} skipped"
+    )
+    skipped = skipped_line(records)
+    if skipped:
+        lines.append(skipped)
+    return "\n".join(lines) + "\n"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from deploysafe.globs import any_match
 from deploysafe.host.git import Git, GitError
@@ -13,7 +15,73 @@ from deploysafe.model import ScanError
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "__pycache__"})
+# Version control metadata is not part of the project: not walked, not listed.
+VCS_DIRS = frozenset({".git", ".hg", ".svn"})
+# Dependencies and caches: not walked, listed once as a folder.
+TOOL_DIRS = frozenset({"node_modules", ".venv", "__pycache__"})
+SKIP_DIRS = VCS_DIRS | TOOL_DIRS
+
+
+class Outcome(StrEnum):
+    """What a scan does with a file."""
+
+    SCANNED = "scanned"  # read and checked as itself
+    RENDERED = "rendered"  # read by a Helm chart or kustomization; its objects come from it
+    SKIPPED = "skipped"  # not checked; the reason says why
+
+
+class Reason(StrEnum):
+    """Why a file is skipped, or why it is scanned otherwise than one would expect."""
+
+    IGNORED = "ignored-by-git"
+    EXCLUDED = "excluded"
+    TOOL_FOLDER = "tool-folder"
+    NESTED_REPOSITORY = "nested-repository"
+    NOT_READ = "not-read"
+    TEMPLATE = "template"
+    BINARY = "binary"
+    TOO_LARGE = "too-large"
+    NOT_REGULAR = "not-regular"
+    UNREADABLE = "unreadable"
+    SYMLINK_OUTSIDE = "symlink-outside"
+    BROKEN_SYMLINK = "broken-symlink"
+    SYMLINK = "symlink"
+    UNLISTED = "unlisted"
+    CHART_EXTRA = "chart-extra"
+
+    @property
+    def text(self) -> str:
+        return _REASON_TEXT[self]
+
+
+_REASON_TEXT = {
+    Reason.IGNORED: "ignored by git",
+    Reason.EXCLUDED: "excluded by `exclude`",
+    Reason.TOOL_FOLDER: "a dependency or cache folder",
+    Reason.NESTED_REPOSITORY: "a nested git repository (scan it on its own)",
+    Reason.NOT_READ: "not a format deploysafe reads",
+    Reason.TEMPLATE: "a Helm template that needs rendering",
+    Reason.BINARY: "binary",
+    Reason.TOO_LARGE: "too large",
+    Reason.NOT_REGULAR: "not a regular file",
+    Reason.UNREADABLE: "unreadable",
+    Reason.SYMLINK_OUTSIDE: "a symlink out of the tree",
+    Reason.BROKEN_SYMLINK: "a broken symlink",
+    Reason.SYMLINK: "a symlink to a file scanned under its own name",
+    Reason.UNLISTED: "not listed by any kustomization: scanned as a plain manifest",
+    Reason.CHART_EXTRA: "in a Helm chart but not a template or values: scanned as a plain manifest",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """One file (or a folder not walked, its path ending in `/`) and what the scan does
+    with it. `renders` names the charts and kustomizations that read a rendered file."""
+
+    path: str
+    outcome: Outcome
+    reason: Reason | None = None
+    renders: tuple[str, ...] = ()
 
 
 @dataclass
@@ -25,6 +93,7 @@ class Inventory:
     charts: list[Path] = field(default_factory=list)  # top-level chart folders
     kustomizations: list[Path] = field(default_factory=list)  # every kustomization folder
     errors: list[ScanError] = field(default_factory=list)
+    skipped: list[Coverage] = field(default_factory=list)  # files and folders not read
 
     def __post_init__(self) -> None:
         self._prefix = str(self.root.resolve()).rstrip("/") + "/"
@@ -81,7 +150,16 @@ def _walk(top: Path) -> Iterator[tuple[Path, list[str], dict[str, bool], list[st
         stack.extend(d / n for n in reversed(dirs))
 
 
-def _git_visible(folder: Path) -> set[str] | None:
+@dataclass(frozen=True, slots=True)
+class _Visible:
+    """What git lists under a folder: its files (and nested repositories, which git lists
+    as one entry), and every folder that holds one of them."""
+
+    files: frozenset[str]
+    folders: frozenset[str]
+
+
+def _git_visible(folder: Path) -> _Visible | None:
     """Files git does not ignore under `folder`, or None when it is not in a work tree."""
     git = Git(folder)
     try:
@@ -92,7 +170,16 @@ def _git_visible(folder: Path) -> set[str] | None:
     except GitError:
         return None
     base = str(folder.resolve())
-    return {os.path.join(base, os.fsdecode(p)) for p in listed.stdout.split(b"\0") if p}
+    files = {
+        os.path.join(base, os.fsdecode(p).rstrip("/")) for p in listed.stdout.split(b"\0") if p
+    }
+    folders = {base}
+    for f in files:
+        d = os.path.dirname(f)
+        while d not in folders and len(d) > len(base):
+            folders.add(d)
+            d = os.path.dirname(d)
+    return _Visible(frozenset(files), frozenset(folders))
 
 
 def discover(
@@ -118,10 +205,7 @@ def discover(
         for d, dirnames, filenames, links in _walk(tree):
             rel_dir = inv.display(d)
             dirnames[:] = [
-                n
-                for n in dirnames
-                if n not in SKIP_DIRS
-                and not any_match(f"{rel_dir}/{n}".removeprefix("./"), exclude)
+                n for n in dirnames if _walk_into(inv, d / n, n, rel_dir, exclude, visible)
             ]
             for n in links:  # folder symlinks are not followed; say so when they leave
                 _outside_link(inv, d / n, tree)
@@ -131,7 +215,8 @@ def discover(
                 inv.kustomizations.append(d)
             for name, is_link in filenames.items():
                 f = d / name
-                if visible is not None and not is_link and str(f) not in visible:
+                if visible is not None and not is_link and str(f) not in visible.files:
+                    inv.skipped.append(Coverage(inv.display(f), Outcome.SKIPPED, Reason.IGNORED))
                     continue
                 _add_file(inv, f, tree, seen, exclude, every=every_file, is_link=is_link)
     # Only charts that are not inside another chart are rendered; subcharts come with them.
@@ -139,6 +224,36 @@ def discover(
         if not any(p in chart_dirs for p in c.parents):
             inv.charts.append(c)
     return inv
+
+
+def _walk_into(
+    inv: Inventory,
+    d: Path,
+    name: str,
+    rel_dir: str,
+    exclude: Sequence[str],
+    visible: _Visible | None,
+) -> bool:
+    """Whether the walk enters a subfolder; a folder it does not enter is listed once."""
+    if name in VCS_DIRS:
+        return False
+    reason = None
+    if name in TOOL_DIRS:
+        reason = Reason.TOOL_FOLDER
+    elif any_match(f"{rel_dir}/{name}".removeprefix("./"), exclude):
+        reason = Reason.EXCLUDED
+    elif visible is not None and str(d) in visible.files:
+        reason = Reason.NESTED_REPOSITORY
+    elif visible is not None and str(d) not in visible.folders:
+        # Nothing git lists is inside: the folder is ignored (or holds no files at all).
+        with os.scandir(d) as entries:
+            if next(entries, None) is None:
+                return False
+        reason = Reason.IGNORED
+    if reason is None:
+        return True
+    inv.skipped.append(Coverage(inv.display(d) + "/", Outcome.SKIPPED, reason))
+    return False
 
 
 def _outside_link(inv: Inventory, link: Path, tree: Path) -> None:
@@ -150,13 +265,11 @@ def _outside_link(inv: Inventory, link: Path, tree: Path) -> None:
     except (OSError, RuntimeError):
         return
     if not target.is_relative_to(tree):
+        name = link_display(link, inv.root)
         inv.errors.append(
-            ScanError(
-                link_display(link, inv.root),
-                None,
-                f"symlink points outside the scanned tree ({target}); skipped",
-            )
+            ScanError(name, None, f"symlink points outside the scanned tree ({target}); skipped")
         )
+        inv.skipped.append(Coverage(name + "/", Outcome.SKIPPED, Reason.SYMLINK_OUTSIDE))
 
 
 def _add_file(
@@ -169,31 +282,79 @@ def _add_file(
     every: bool,
     is_link: bool | None = None,
 ) -> None:
-    if not every and not f.name.endswith(YAML_SUFFIXES):
-        return
-    rel = inv.display(f)
-    if any_match(rel, exclude):
-        return
     if is_link is None:
         is_link = f.is_symlink()
+    rel = link_display(f, inv.root) if is_link else inv.display(f)
+    if not every and not f.name.endswith(YAML_SUFFIXES):
+        inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.NOT_READ))
+        return
+    if any_match(rel, exclude):
+        inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.EXCLUDED))
+        return
     if is_link:
-        name = link_display(f, inv.root)
         try:
             target = f.resolve(strict=True)
         except (OSError, RuntimeError):
-            inv.errors.append(ScanError(name, None, "broken symlink"))
+            inv.errors.append(ScanError(rel, None, "broken symlink"))
+            inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.BROKEN_SYMLINK))
             return
         if not target.is_relative_to(tree):
             inv.errors.append(
-                ScanError(
-                    name, None, f"symlink points outside the scanned tree ({target}); skipped"
-                )
+                ScanError(rel, None, f"symlink points outside the scanned tree ({target}); skipped")
             )
+            inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.SYMLINK_OUTSIDE))
             return
         real = target
+        # The link's text is checked under its target's name (once, however many links).
+        inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.SYMLINK))
     else:
         real = f if f.is_absolute() else f.resolve()
     if real in seen:
         return
     seen.add(real)
     inv.files.append(real)
+
+
+def kustomize_inputs(folders: Iterable[Path]) -> dict[Path, list[Path]]:
+    """The files each kustomization names (resources, patches, generator files, ...), real
+    path to the folders naming it: any string in a kustomization that names a file is read
+    by the build. Without a build this is what a kustomization will read."""
+    import yaml
+
+    out: dict[Path, list[Path]] = {}
+    for folder in folders:
+        for name in KUSTOMIZATION_NAMES:
+            k = folder / name
+            if not k.is_file():
+                continue
+            try:
+                data = yaml.safe_load(k.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue  # the build reports it
+            _add(out, k.resolve(), folder)
+            for text in _strings(data):
+                # `configMapGenerator.files` entries may be `key=path`.
+                for candidate in {text, text.partition("=")[2]}:
+                    if not candidate or "\n" in candidate or "://" in candidate:
+                        continue
+                    path = folder / candidate
+                    if path.is_file():
+                        _add(out, path.resolve(), folder)
+    return out
+
+
+def _add(out: dict[Path, list[Path]], path: Path, folder: Path) -> None:
+    folders = out.setdefault(path, [])
+    if folder not in folders:
+        folders.append(folder)
+
+
+def _strings(data: Any) -> Iterator[str]:
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, Mapping):
+        for value in data.values():
+            yield from _strings(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _strings(item)

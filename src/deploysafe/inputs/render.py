@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -24,12 +25,17 @@ from typing import Any
 
 import yaml
 
+from deploysafe.inputs import helmvalues
 from deploysafe.inputs.documents import load_kubernetes
+from deploysafe.inputs.patches import TRANSFORMATIONS, Patches
 from deploysafe.inputs.renderplan import KUSTOMIZATION_FILES, check_chart
 from deploysafe.model import Document, KeyPath, ScanError
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
 TIMEOUT = 60  # seconds per helm/kustomize run: a hung remote base must not hang the scan
 ORIGIN = "config.kubernetes.io/origin"
+# What the build metadata adds to every object; never shown to rules or users.
+BUILD_ANNOTATIONS = (ORIGIN, TRANSFORMATIONS)
 _MAX_MESSAGE_LINES = 6
 
 
@@ -135,6 +141,13 @@ def _rel(path: Path, root: Path) -> str:
     return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
 
 
+def _shown(path: Path, root: Path) -> str:
+    """Repo-relative inside the scanned tree; as the user gave it outside."""
+    if path.resolve().is_relative_to(root.resolve()):
+        return _rel(path, root)
+    return path.as_posix()
+
+
 def _join(folder: str, name: str) -> str:
     return name if folder == "." else f"{folder}/{name}"
 
@@ -186,6 +199,11 @@ def render_helm(
 
     documents: list[Document] = []
     skipped = 0
+    # The values the chart's own templates read, to name the file that set a value.
+    own_values = chart / "values.yaml"
+    given = [(own_values, _rel(own_values, root))] if own_values.is_file() else []
+    given += [(f, _shown(f, root)) for f in values]
+    helm_values = helmvalues.load(given, set_values)
     for source, text in sources:
         # `<chart name>/templates/x.yaml`, `<chart>/charts/<sub>/templates/x.yaml`: the first
         # part is the chart's name, not necessarily its directory's.
@@ -205,8 +223,13 @@ def render_helm(
             for e in loaded.errors
         )
         src = _source(path)
+        own = not inner.startswith("charts/")  # a subchart reads other values
         for i, doc in enumerate(loaded.documents):
-            documents.append(_remap(doc, src, i, len(loaded.documents)) if src else doc)
+            if src is not None:
+                doc = _remap(doc, src, i, len(loaded.documents))
+                if own:
+                    doc = replace(doc, helm_values=helm_values)
+            documents.append(doc)
     note = None
     if missing:
         label = chart_rel if chart_rel != "." else chart.resolve().name
@@ -421,7 +444,7 @@ def _build_kustomize(tool: Sequence[str], folder: Path) -> _Build:
                 "apiVersion: kustomize.config.k8s.io/v1beta1\n"
                 "kind: Kustomization\n"
                 f"resources:\n  - {_yaml_str(target)}\n"
-                "buildMetadata: [originAnnotations]\n",
+                "buildMetadata: [originAnnotations, transformerAnnotations]\n",
                 encoding="utf-8",
             )
             ok, out, _ = _run([*tool, str(wrapper)])
@@ -476,6 +499,7 @@ def _kustomize_documents(
     namespace: str | None = None,
     cache: dict[Path, _Source | None] | None = None,
 ) -> Rendered:
+    text, blocks = _compact_transformations(text)
     loaded = load_kubernetes(
         text, kfile_rel, default_namespace=namespace, rendered_from=rendered_from, strict=True
     )
@@ -484,24 +508,63 @@ def _kustomize_documents(
     ]
     kfile = (root / kfile_rel).resolve()
     cache = {} if cache is None else cache
+    patches = Patches(root)
+    origins: dict[str, tuple[Path | None, str | None]] = {}  # several objects, one file
     documents: list[Document] = []
     by_file: dict[str, int] = {}
     for doc in loaded.documents:
-        data, origin = _strip_origin(doc.data)
+        data, added = _strip_build_annotations(doc.data)
         doc = replace(doc, data=data)
-        source, generator = _origin_file(origin, origin_base)
+        origin = added.get(ORIGIN)
+        key = origin if isinstance(origin, str) else ""
+        if key not in origins:
+            origins[key] = _origin_file(origin, origin_base)
+        source, generator = origins[key]
+        transformations = added.get(TRANSFORMATIONS)
+        if isinstance(transformations, str) and transformations.isdigit():
+            n = int(transformations)
+            transformations = blocks[n] if n < len(blocks) else None
+        # The nodes the resource file spells; None: not known (generated, no origin).
+        spelled: set[KeyPath] | None = None
+        names = [doc.name] if doc.name is not None else []
+        src = _cached(cache, source if source is not None else kfile)
         if source is None:  # no origin, or a remote one: point at the kustomization
-            documents.append(_flat(doc, kfile_rel, _cached(cache, kfile), None))
-            continue
-        file = _rel(source, root)
-        src = _cached(cache, source)
-        if generator is not None or src is None:
-            documents.append(_flat(doc, file, src, generator))
-            continue
-        index = by_file.get(file, 0)
-        by_file[file] = index + 1
-        documents.append(_remap(replace(doc, file=file), src, index, None))
+            doc = _flat(doc, kfile_rel, src, None)
+        elif generator is not None or src is None:
+            doc = _flat(doc, _rel(source, root), src, generator)
+        else:
+            file = _rel(source, root)
+            index = by_file.get(file, 0)
+            by_file[file] = index + 1
+            spelled = set() if transformations else None
+            doc = _remap(replace(doc, file=file), src, index, None, spelled)
+            written_name = _spelled_name(doc, src, spelled)
+            if written_name is not None and written_name not in names:
+                names.append(written_name)
+        if transformations:
+            written = patches.written(data, transformations, origin_base, spelled, names)
+            doc = replace(doc, written=written)
+        documents.append(doc)
     return Rendered(documents, errors, note=note, skipped=loaded.skipped)
+
+
+# The transformer annotation kustomize writes, a literal block: most of the build's output.
+_TRANSFORMATIONS_BLOCK = re.compile(
+    rf"^( +){re.escape(TRANSFORMATIONS)}: \|-?\n((?:\1 +\S.*\n)+)", re.MULTILINE
+)
+
+
+def _compact_transformations(text: str) -> tuple[str, list[str]]:
+    """The build output with each transformer annotation replaced by the index of its text
+    in a table: objects of a folder share one text, and YAML need not parse it each time
+    (it quadruples the output). Positions in the output are never shown: nothing moves."""
+    blocks: dict[str, int] = {}
+
+    def table(m: re.Match[str]) -> str:
+        body = textwrap.dedent(m.group(2))
+        return f'{m.group(1)}{TRANSFORMATIONS}: "{blocks.setdefault(body, len(blocks))}"\n'
+
+    return _TRANSFORMATIONS_BLOCK.sub(table, text), list(blocks)
 
 
 def _cached(cache: dict[Path, _Source | None], path: Path) -> _Source | None:
@@ -510,18 +573,31 @@ def _cached(cache: dict[Path, _Source | None], path: Path) -> _Source | None:
     return cache[path]
 
 
-def _strip_origin(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
+def _strip_build_annotations(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """The object without the annotations the build metadata added, and those."""
     meta = data.get("metadata")
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
     if not isinstance(meta, dict) or not isinstance(annotations, dict):
-        return data, None
-    if ORIGIN not in annotations:
-        return data, None
-    kept = {k: v for k, v in annotations.items() if k != ORIGIN}
+        return data, {}
+    added = {k: annotations[k] for k in BUILD_ANNOTATIONS if k in annotations}
+    if not added:
+        return data, {}
+    kept = {k: v for k, v in annotations.items() if k not in added}
     new_meta = {k: v for k, v in meta.items() if k != "annotations"}
     if kept:
         new_meta["annotations"] = kept
-    return {**data, "metadata": new_meta}, annotations[ORIGIN]
+    return {**data, "metadata": new_meta}, added
+
+
+def _spelled_name(doc: Document, src: _Source, spelled: set[KeyPath] | None) -> str | None:
+    """The object's name as its resource file writes it (before prefixes and suffixes):
+    patches may name the object so."""
+    path = ("metadata", "name")
+    if spelled is None or path not in spelled:
+        return None
+    line = doc.positions[path][0]
+    m = re.match(r"\s*name:\s*(.*?)\s*$", src.lines[line - 1])
+    return _literal(m.group(1)) if m else None
 
 
 def _origin_file(origin: Any, base: Path) -> tuple[Path | None, str | None]:
@@ -529,7 +605,7 @@ def _origin_file(origin: Any, base: Path) -> tuple[Path | None, str | None]:
     if not isinstance(origin, str):
         return None, None
     try:
-        parsed = yaml.safe_load(origin)
+        parsed = yaml.load(origin, Loader=_YAML_LOADER)
     except yaml.YAMLError:
         return None, None
     if not isinstance(parsed, dict) or parsed.get("repo"):  # remote: nothing local to show
@@ -685,8 +761,10 @@ def _locate(
     at: int | None,
     here: tuple[int, int],
     out: dict[KeyPath, tuple[int, int]],
+    spelled: set[KeyPath] | None,
 ) -> None:
-    """Positions for every node under `path`; `at` is its entry, None when not found."""
+    """Positions for every node under `path`; `at` is its entry, None when not found.
+    `spelled` collects the nodes the source writes (the others take an ancestor's place)."""
     if isinstance(data, dict):
         children: list[tuple[str | int, Any]] = [
             (k if isinstance(k, str | int) else str(k), v) for k, v in data.items()
@@ -707,7 +785,9 @@ def _locate(
                 found = _find_item(entries, scope, indent, int(key), value)
         pos = (entries[found].line, entries[found].indent + 1) if found is not None else here
         out[sub] = pos
-        _locate(value, sub, entries, found, pos, out)
+        if spelled is not None and found is not None:
+            spelled.add(sub)
+        _locate(value, sub, entries, found, pos, out, spelled)
 
 
 def _segment(
@@ -758,16 +838,25 @@ def _source(path: Path) -> _Source | None:
     return _Source(lines, _entries(lines))
 
 
-def _remap(doc: Document, src: _Source, index: int, total: int | None) -> Document:
+def _remap(
+    doc: Document,
+    src: _Source,
+    index: int,
+    total: int | None,
+    spelled: set[KeyPath] | None = None,
+) -> Document:
     """Move a rendered document's positions onto the lines of its source file.
 
     `index` is the document's rank among those rendered from the same file, `total` their
     number when the order is the source's (Helm), None when it is not (Kustomize sorts).
+    `spelled`, when given, collects the paths the source spells out.
     """
     if not src.segments:
         return replace(doc, positions=dict.fromkeys(_paths(doc.data, ()), (1, 1)), lines=src.lines)
     entries = _segment(src.segments, doc.data, index, total)
     root = (entries[0].line, 1)
     positions: dict[KeyPath, tuple[int, int]] = {(): root}
-    _locate(doc.data, (), entries, -1, root, positions)
+    if spelled is not None:
+        spelled.add(())
+    _locate(doc.data, (), entries, -1, root, positions, spelled)
     return replace(doc, positions=positions, lines=src.lines)

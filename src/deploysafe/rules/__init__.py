@@ -7,22 +7,17 @@ each package names its rules in a tuple, and this table puts them in one order.
 from __future__ import annotations
 
 from deploysafe.rules.base import Rule
-from deploysafe.rules.defaults import DEFAULT_RULES, default_password
-from deploysafe.rules.environment import runtime_socket
-from deploysafe.rules.environment.pss import PSS_RULES
-from deploysafe.rules.environment.rbac import RBAC_RULES
+from deploysafe.rules.defaults import DEFAULT_RULES
+from deploysafe.rules.environment import ENVIRONMENT_RULES
 from deploysafe.rules.gitops import TENANCY_RULES
 from deploysafe.rules.secrets import SECRET_RULES
 from deploysafe.rules.testing import TEST_RULES
 from deploysafe.rules.triggers import TRIGGER_RULES
 
 REGISTRY: tuple[Rule, ...] = (
-    *PSS_RULES,
-    *RBAC_RULES,
-    runtime_socket.RULE,
+    *ENVIRONMENT_RULES,
     *DEFAULT_RULES,
     *SECRET_RULES,
-    default_password.RULE,
     *TRIGGER_RULES,
     *TEST_RULES,
     *TENANCY_RULES,

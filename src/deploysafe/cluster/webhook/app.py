@@ -28,7 +28,7 @@ from deploysafe.cluster.webhook.metrics import CONTENT_TYPE, Metrics
 from deploysafe.cluster.webhook.policy import WebhookPolicy
 from deploysafe.config import Config
 
-log = logging.getLogger("deploysafe.cluster.webhook")
+log = logging.getLogger("deploysafe.webhook")  # the name in the JSON log lines (docs/webhook.md)
 
 DEFAULT_BODY_TIMEOUT = 10.0  # seconds to receive a whole request body
 

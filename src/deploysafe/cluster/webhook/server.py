@@ -22,7 +22,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from deploysafe.cluster.webhook.metrics import Metrics
 
-log = logging.getLogger("deploysafe.cluster.webhook")
+log = logging.getLogger("deploysafe.webhook")  # the name in the JSON log lines (docs/webhook.md)
 
 HEADER_TIMEOUT = 10.0  # seconds from connect (or the last answer) to a request's headers
 KEEP_ALIVE = 30  # seconds an idle connection stays open (the API server reuses them)
@@ -235,19 +235,20 @@ def listen(host: str, port: int, *, shared: bool = False) -> socket.socket:
     return sock
 
 
-def run(build: Callable[[int], uvicorn.Config], *, host: str, port: int, workers: int) -> int:
+def run(build: Callable[[int], uvicorn.Config], *, host: str, port: int, workers: int) -> bool:
     """Serve with `workers` processes; `build(i)` makes worker i's config (in the worker).
 
     One worker serves in this process. More fork from here, each with its own event loop,
     application and certificate reloader, on one port; this process forwards SIGTERM and
-    SIGINT to them, and if one dies the others are stopped and the exit code is 1 (so
-    the container restarts whole rather than serving at half strength).
+    SIGINT to them, and if one dies the others are stopped and this returns False (the
+    command then exits non-zero, so the container restarts whole rather than serving at half
+    strength). True: every worker stopped on request.
     """
     if workers == 1:
         config = build(0)
         sock = listen(host, port)
         uvicorn.Server(config).run(sockets=[sock])
-        return 0
+        return True
     # Bound, never listening: holds the port (and resolves port 0) for the workers.
     holder = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -279,7 +280,7 @@ def run(build: Callable[[int], uvicorn.Config], *, host: str, port: int, workers
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    code = 0
+    clean = True
     while pids:
         try:
             pid, status = os.wait()
@@ -291,7 +292,7 @@ def run(build: Callable[[int], uvicorn.Config], *, host: str, port: int, workers
                 "worker exited; stopping the others",
                 extra={"fields": {"worker": worker, "status": os.waitstatus_to_exitcode(status)}},
             )
-            code = 1
+            clean = False
             stop(signal.SIGTERM, None)
     holder.close()
-    return code
+    return clean

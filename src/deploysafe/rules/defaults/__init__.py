@@ -1,4 +1,4 @@
-"""Insecure defaults (practice 5)."""
+"""Insecure defaults (practice 5, DS5xx)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from deploysafe.rules.defaults import (
     cpu_request,
     default_credentials,
     default_namespace,
+    default_password,
     default_service_account,
     exposed_service,
     host_port,
@@ -25,4 +26,5 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     host_port.RULE,
     default_credentials.RULE,
     network_policy.RULE,
+    default_password.RULE,
 )

@@ -11,7 +11,6 @@ from pathlib import PurePosixPath
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import (
     FileKind,
     analyse,
@@ -228,7 +227,7 @@ def judged(arg: BuildArg, p: SecretsPolicy) -> tuple[str, str | None] | None:
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    p = policy(ctx)
+    p = ctx.secrets
     if not reads_files(doc.file) or p.excluded(doc.file):
         return
     if not any("build-arg" in ln for ln in doc.lines):

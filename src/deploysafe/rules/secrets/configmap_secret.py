@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from deploysafe.k8s.pods import as_map
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import DetectOptions, analyse, judge
 from deploysafe.secrets.names import credential_name
 
@@ -22,7 +21,7 @@ def named_credential(key: str, value: str, options: DetectOptions) -> bool | Non
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    p = policy(ctx)
+    p = ctx.secrets
     if doc.kind != "ConfigMap" or p.excluded(doc.file):
         return
     for key, value in as_map(doc.data.get("data")).items():

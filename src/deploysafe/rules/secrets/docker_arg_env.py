@@ -6,14 +6,13 @@ from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import instructions, pairs
 from deploysafe.secrets.detect import is_placeholder, is_reference
 from deploysafe.secrets.names import dockerfile_secret_name
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    p = policy(ctx)
+    p = ctx.secrets
     if p.excluded(doc.file):
         return
     for i, inst in instructions(doc):

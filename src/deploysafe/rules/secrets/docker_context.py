@@ -23,7 +23,6 @@ from deploysafe.inputs.buildcontext import DockerIgnore, normalise_source
 from deploysafe.inputs.dockerfile import operands
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import instructions
 
 _NAMED = 3  # files a message names; the rest are counted
@@ -169,7 +168,7 @@ def _names(files: Sequence[str]) -> str:
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    if policy(ctx).excluded(doc.file):
+    if ctx.secrets.excluded(doc.file):
         return
     context = doc.data.get("context")
     if not isinstance(context, dict):

@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from deploysafe.inputs.dockerfile import operands
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets._docker import instructions, shipping
 from deploysafe.secrets.files import credential_file
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    if policy(ctx).excluded(doc.file):
+    if ctx.secrets.excluded(doc.file):
         return
     ships = shipping(doc)
     for i, inst in instructions(doc):

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import is_placeholder, is_reference
 
 # (pattern with group `v` = the credential, what it does)
@@ -56,7 +55,7 @@ _PATTERNS = (
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    p = policy(ctx)
+    p = ctx.secrets
     if p.excluded(doc.file):
         return
     items = doc.data.get("instructions")

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from deploysafe.k8s.pods import as_list, as_map, containers, get, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import policy
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     pod = pod_template(doc)
-    if pod is None or policy(ctx).excluded(doc.file):
+    if pod is None or ctx.secrets.excluded(doc.file):
         return
     for c in containers(pod):
         for i, env in enumerate(as_list(c.data.get("env"))):

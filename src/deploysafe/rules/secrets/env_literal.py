@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from deploysafe.k8s.pods import as_list, as_map, containers, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import judge
 from deploysafe.secrets.names import credential_name
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    p = policy(ctx)
+    p = ctx.secrets
     pod = pod_template(doc)
     if pod is None or p.excluded(doc.file):
         return

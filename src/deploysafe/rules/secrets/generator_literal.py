@@ -8,7 +8,6 @@ from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.k8s.pods import as_list, as_map
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import policy
 from deploysafe.rules.secrets.configmap_secret import named_credential
 from deploysafe.secrets.detect import DetectOptions, analyse, is_placeholder, is_reference, unquote
 
@@ -45,7 +44,7 @@ def _config_secret(key: str, value: str, options: DetectOptions) -> str | None:
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    p = policy(ctx)
+    p = ctx.secrets
     if p.excluded(doc.file):
         return
     for field in ("secretGenerator", "configMapGenerator"):

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import analysis
+from deploysafe.rules.text_analysis import analysis
 from deploysafe.secrets.patterns import TOKEN_TYPES
 
 

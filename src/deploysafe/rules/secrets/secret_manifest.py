@@ -10,7 +10,6 @@ from typing import Any
 from deploysafe.k8s.pods import as_map, get, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.rules.secrets._common import policy
 from deploysafe.secrets.detect import DetectOptions, analyse, decoded, is_placeholder, is_reference
 
 
@@ -90,7 +89,7 @@ def manager_of(doc: Document) -> tuple[str, tuple[str | int, ...]] | None:
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    p = policy(ctx)
+    p = ctx.secrets
     if p.excluded(doc.file):
         return
     manager = manager_of(doc)

@@ -1,15 +1,11 @@
-"""What the secrets rules share: the policy from the context, one analysis per document."""
+"""One secrets analysis per text document, shared by the rules that read it (DS301, DS302,
+DS510 and the secrets rules of other document types)."""
 
 from __future__ import annotations
 
-from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.model import Document
 from deploysafe.rules.base import Context
 from deploysafe.secrets.detect import Analysis, analyse
-
-
-def policy(ctx: Context) -> SecretsPolicy:
-    return ctx.secrets
 
 
 class _Memo:
@@ -22,7 +18,7 @@ class _Memo:
 
 def analysis(doc: Document, ctx: Context) -> Analysis | None:
     """The text analysis of `doc`, or None when the policy excludes the file."""
-    p = policy(ctx)
+    p = ctx.secrets
     if p.excluded(doc.file):
         return None
     if _Memo.doc is not doc or _Memo.result is None:

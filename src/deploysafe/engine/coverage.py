@@ -1,0 +1,163 @@
+"""What a scan does with each file under its paths: scanned as itself, read by a render, or
+skipped with a reason. Discovery records what it does not read, the plan decides how each
+remaining file is read, the check reports files it could not use; nothing walks twice."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job, read
+from deploysafe.inputs.discover import (
+    YAML_SUFFIXES,
+    Coverage,
+    Inventory,
+    Outcome,
+    Reason,
+    kustomize_inputs,
+)
+from deploysafe.yamlload import YamlProblem, parse_all
+
+# Files of a chart that Helm reads besides its templates.
+_CHART_FILES = frozenset(
+    {"Chart.yaml", "Chart.lock", "requirements.yaml", "requirements.lock", ".helmignore"}
+)
+# How many paths a note names before it says "and N more".
+_NAMED = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The files to check, how, and one record per file (by display path)."""
+
+    jobs: list[Job]
+    records: dict[str, Coverage]
+
+
+def plan(inv: Inventory, *, charts: bool, kustomize: bool) -> Plan:
+    """How each discovered file is read. `charts`, `kustomize`: whether charts are rendered
+    and kustomizations built in this scan (without them their files are plain files)."""
+    chart_dirs = [c.resolve() for c in inv.charts]
+    templates = [c / "templates" for c in chart_dirs]
+    k_inputs = kustomize_inputs(inv.kustomizations) if kustomize and inv.kustomizations else {}
+    k_folders = {f.resolve() for f in inv.kustomizations} if kustomize else set()
+    resolve = bool(chart_dirs or k_folders)
+    jobs: list[Job] = []
+    records: dict[str, Coverage] = {}
+    for p in inv.files:
+        display = inv.display(p)
+        mode, record = PLAIN, Coverage(display, Outcome.SCANNED)
+        if resolve:
+            # Each file's real path once (not once per chart): only renders ask.
+            real = p.resolve()
+            chart = next((c for c in chart_dirs if real.is_relative_to(c)), None)
+            in_chart = (
+                _in_chart(real, chart, display, inv.display(chart))
+                if chart is not None and charts
+                else None
+            )
+            if in_chart is not None and in_chart[0] == RENDERED:
+                mode, record = in_chart
+            elif real in k_inputs:  # a kustomization beside a chart may inflate it
+                mode = RENDERED
+                renders = tuple(f"kustomize {inv.display(f)}" for f in k_inputs[real])
+                record = Coverage(display, Outcome.RENDERED, renders=renders)
+            elif in_chart is not None:
+                mode, record = in_chart
+            elif chart is not None:
+                if any(real.is_relative_to(t) for t in templates) or _subchart_template(
+                    real.relative_to(chart).parts
+                ):
+                    mode = TEMPLATE
+            elif real.parent in k_folders and display.endswith(YAML_SUFFIXES):
+                record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
+        jobs.append((str(p), display, mode))
+        records[display] = record
+    return Plan(jobs, records)
+
+
+def _in_chart(real: Path, chart: Path, display: str, chart_display: str) -> tuple[str, Coverage]:
+    parts = real.relative_to(chart).parts
+    while len(parts) > 2 and parts[0] == "charts":  # a subchart's files are its own
+        parts = parts[2:]
+    name = parts[-1]
+    helm_reads = (
+        parts[0] == "charts"  # a packaged subchart
+        or "templates" in parts[:-1]
+        or name in _CHART_FILES
+        or name.startswith("values")
+        or not name.endswith(YAML_SUFFIXES)  # files a template may read (.Files.Get)
+    )
+    if helm_reads:
+        return RENDERED, Coverage(display, Outcome.RENDERED, renders=(f"helm {chart_display}",))
+    return PLAIN, Coverage(display, Outcome.SCANNED, Reason.CHART_EXTRA)
+
+
+def _subchart_template(parts: Sequence[str]) -> bool:
+    while len(parts) > 2 and parts[0] == "charts":
+        parts = parts[2:]
+    return "templates" in parts[:-1]
+
+
+def outcome(
+    p: Plan, discovered: Iterable[Coverage], skipped: Mapping[str, Reason]
+) -> tuple[Coverage, ...]:
+    """Every file's record, by path: what discovery skipped, what the plan decided, what
+    the check could not use (a rendered file stays rendered: its render read it)."""
+    records = {c.path: c for c in discovered}
+    for display, record in p.records.items():
+        reason = skipped.get(display)
+        if reason is not None and record.outcome is not Outcome.RENDERED:
+            record = Coverage(display, Outcome.SKIPPED, reason)
+        records[display] = record
+    return tuple(records[k] for k in sorted(records))
+
+
+def probe(p: Plan, max_size: int) -> dict[str, Reason]:
+    """What the check would skip, found by reading each file without checking it."""
+    out: dict[str, Reason] = {}
+    for path, display, mode in p.jobs:
+        text, _, skip = read(Path(path), display, max_size)
+        if skip is not None:
+            out[display] = skip
+        elif (
+            mode == TEMPLATE
+            and text is not None
+            and display.endswith(YAML_SUFFIXES)
+            and any(isinstance(d, YamlProblem) for d in parse_all(text))
+        ):
+            out[display] = Reason.TEMPLATE
+    return out
+
+
+def notes(records: Iterable[Coverage]) -> list[str]:
+    """One note per way of scanning a file that the user may not expect."""
+    by_reason: dict[Reason, list[str]] = {}
+    for c in records:
+        if c.outcome is Outcome.SCANNED and c.reason is not None:
+            by_reason.setdefault(c.reason, []).append(c.path)
+    out = []
+    for reason, what in (
+        (Reason.UNLISTED, "YAML file(s) in a kustomize folder that no kustomization lists"),
+        (Reason.CHART_EXTRA, "YAML file(s) in a Helm chart that are not templates or values"),
+    ):
+        paths = by_reason.get(reason, [])
+        if paths:
+            out.append(f"{len(paths)} {what}: scanned as plain manifests ({_named(paths)})")
+    return out
+
+
+def _named(paths: Collection[str]) -> str:
+    shown = ", ".join(sorted(paths)[:_NAMED])
+    return shown if len(paths) <= _NAMED else f"{shown} and {len(paths) - _NAMED} more"
+
+
+def skipped_by_reason(records: Iterable[Coverage]) -> dict[Reason, int]:
+    """Skipped paths per reason, most first (ties in the order of the enum)."""
+    counts: dict[Reason, int] = {}
+    for c in records:
+        if c.outcome is Outcome.SKIPPED and c.reason is not None:
+            counts[c.reason] = counts.get(c.reason, 0) + 1
+    order = list(Reason)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], order.index(kv[0]))))

@@ -1,0 +1,285 @@
+"""Coverage: every path under the scanned folder is scanned, read by a render, or skipped
+with a reason, and the scan, its JSON and text reports and `scan --list-files` say which.
+
+One real tree serves every test: a git work tree with an ignored file and folder, an
+excluded folder, a dependency folder, a nested repository, a binary, a file over the size
+cap, symlinks (inside, outside, broken), a Helm chart and a kustomize folder with a manifest
+its kustomization does not list."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploysafe.config import Config, load
+from deploysafe.engine import RenderOptions, plan, scan
+from deploysafe.formats import jsonfmt, text
+from deploysafe.inputs.discover import Coverage, Outcome, Reason, discover
+from deploysafe.rules import BY_ID
+from tests.support.scantools import invoke, write_tree
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  containers:
+  - name: app
+    image: nginx:1.27
+"""
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: shop
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.27
+"""
+CAP = 1000  # max_file_size: a file over 10 times this is skipped
+
+FILES = {
+    ".gitignore": "build/\nlocal.env\n",
+    "deploysafe.yaml": f"exclude: [vendor]\nmax_file_size: {CAP}\n",
+    "app.yaml": POD,
+    "local.env": "MODE=dev\n",
+    "build/out.yaml": POD,
+    "vendor/lib.yaml": POD,
+    "node_modules/pkg/index.js": "module.exports = 1\n",
+    "big.yaml": "data: " + "x" * (CAP * 10 + 1) + "\n",
+    "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    "chart/values.yaml": "replicas: 2\n",
+    "chart/templates/deploy.yaml": DEPLOYMENT.format(
+        name="{{ .Release.Name }}-web", replicas="{{ .Values.replicas }}"
+    ).replace("{app: {{ .Release.Name }}-web}", "{app: web}"),
+    "chart/ci/test-values.yaml": "replicas: 3\n",
+    "k/kustomization.yaml": "resources:\n- deploy.yaml\n",
+    "k/deploy.yaml": DEPLOYMENT.format(name="api", replicas=1),
+    "k/unlisted.yaml": DEPLOYMENT.format(name="loadgen", replicas=1),
+    "other/x.yaml": POD,
+}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("coverage")
+    root = write_tree(base / "repo", FILES)
+    (base / "outside.yaml").write_text(POD)
+    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
+    (root / "link-out.yaml").symlink_to(base / "outside.yaml")
+    (root / "alias.yaml").symlink_to("app.yaml")
+    (root / "dangling.yaml").symlink_to("missing.yaml")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "init", "-q", str(root / "other")], check=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def config(tree: Path) -> Config:
+    return load(tree / "deploysafe.yaml", rule_ids=frozenset(BY_ID))
+
+
+def records(cov: tuple[Coverage, ...]) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
+    return [(c.path, c.outcome.value, c.reason and c.reason.value, c.renders) for c in cov]
+
+
+SKIPPED = [
+    ("alias.yaml", "skipped", "symlink", ()),
+    ("big.yaml", "skipped", "too-large", ()),
+    ("build/", "skipped", "ignored-by-git", ()),
+    ("dangling.yaml", "skipped", "broken-symlink", ()),
+    ("link-out.yaml", "skipped", "symlink-outside", ()),
+    ("local.env", "skipped", "ignored-by-git", ()),
+    ("logo.png", "skipped", "binary", ()),
+    ("node_modules/", "skipped", "tool-folder", ()),
+    ("other/", "skipped", "nested-repository", ()),
+    ("vendor/", "skipped", "excluded", ()),
+]
+NO_RENDER = sorted(
+    [
+        *SKIPPED,
+        (".gitignore", "scanned", None, ()),
+        ("app.yaml", "scanned", None, ()),
+        ("chart/Chart.yaml", "scanned", None, ()),
+        ("chart/ci/test-values.yaml", "scanned", None, ()),
+        ("chart/templates/deploy.yaml", "skipped", "template", ()),
+        ("chart/values.yaml", "scanned", None, ()),
+        ("deploysafe.yaml", "scanned", None, ()),
+        ("k/deploy.yaml", "scanned", None, ()),
+        ("k/kustomization.yaml", "scanned", None, ()),
+        ("k/unlisted.yaml", "scanned", None, ()),
+    ]
+)
+RENDERED = sorted(
+    [
+        *SKIPPED,
+        (".gitignore", "scanned", None, ()),
+        ("app.yaml", "scanned", None, ()),
+        ("chart/Chart.yaml", "rendered", None, ("helm chart",)),
+        ("chart/ci/test-values.yaml", "scanned", "chart-extra", ()),
+        ("chart/templates/deploy.yaml", "rendered", None, ("helm chart",)),
+        ("chart/values.yaml", "rendered", None, ("helm chart",)),
+        ("deploysafe.yaml", "scanned", None, ()),
+        ("k/deploy.yaml", "rendered", None, ("kustomize k",)),
+        ("k/kustomization.yaml", "rendered", None, ("kustomize k",)),
+        ("k/unlisted.yaml", "scanned", "unlisted", ()),
+    ]
+)
+SUMMARY_LINE = (
+    "skipped 7 file(s) and 4 folder(s): 2 ignored by git, 1 excluded by `exclude`, "
+    "1 a dependency or cache folder, 1 a nested git repository (scan it on its own), "
+    "1 a Helm template that needs rendering, 1 binary, 1 too large, "
+    "1 a symlink out of the tree, 1 a broken symlink, "
+    "1 a symlink to a file scanned under its own name"
+)
+
+
+def test_every_path_has_one_record_without_rendering(tree: Path, config: Config) -> None:
+    report = scan([tree], config, root=tree, render=RenderOptions(enabled=False), jobs=1)
+    assert records(report.coverage) == NO_RENDER
+    # The plan reads no more than it must and says the same.
+    assert plan([tree], config, root=tree, render=RenderOptions(enabled=False)) == report.coverage
+
+
+def test_every_path_has_one_record_with_renders(tree: Path, config: Config) -> None:
+    report = scan([tree], config, root=tree, jobs=1)
+    assert records(report.coverage) == RENDERED
+    assert plan([tree], config, root=tree) == report.coverage
+    assert (
+        "1 YAML file(s) in a kustomize folder that no kustomization lists: scanned as plain "
+        "manifests (k/unlisted.yaml)" in report.notes
+    )
+    assert (
+        "1 YAML file(s) in a Helm chart that are not templates or values: scanned as plain "
+        "manifests (chart/ci/test-values.yaml)" in report.notes
+    )
+    # The unlisted manifest is checked as itself: its Deployment has findings there.
+    assert {
+        f.resource.name for f in report.findings if f.file == "k/unlisted.yaml" and f.resource
+    } == {"loadgen"}
+    assert {f.file for f in report.findings if f.resource and f.resource.name == "api"} == {
+        "k/deploy.yaml"
+    }
+
+
+def test_json_lists_skipped_files_and_counts(tree: Path, config: Config) -> None:
+    report = scan([tree], config, root=tree, render=RenderOptions(enabled=False), jobs=1)
+    doc = json.loads(jsonfmt.render(report))
+    assert doc["version"] == 1
+    assert doc["skipped_files"] == [
+        {"file": path, "reason": reason, "detail": Reason(reason).text}
+        for path, outcome, reason, _ in NO_RENDER
+        if outcome == "skipped" and reason is not None
+    ]
+    assert doc["summary"]["coverage"] == {
+        "scanned": 9,
+        "rendered": 0,
+        "skipped": 11,
+        "skipped_by_reason": {
+            "ignored-by-git": 2,
+            "excluded": 1,
+            "tool-folder": 1,
+            "nested-repository": 1,
+            "template": 1,
+            "binary": 1,
+            "too-large": 1,
+            "symlink-outside": 1,
+            "broken-symlink": 1,
+            "symlink": 1,
+        },
+    }
+
+
+def test_text_summary_counts_skipped_paths_per_reason(tree: Path, config: Config) -> None:
+    report = scan([tree], config, root=tree, render=RenderOptions(enabled=False), jobs=1)
+    out = text.render(report, width=400)
+    assert out.splitlines()[-1] == f"  {SUMMARY_LINE}"
+
+
+def test_list_files_text(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tree)
+    result = invoke("scan", "--list-files", "--no-render", ".")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:4] == [
+        "scanned   .gitignore",
+        "skipped   alias.yaml  (a symlink to a file scanned under its own name)",
+        "scanned   app.yaml",
+        "skipped   big.yaml  (too large)",
+    ]
+    assert "skipped   chart/templates/deploy.yaml  (a Helm template that needs rendering)" in lines
+    assert "skipped   build/  (ignored by git)" in lines
+    assert lines[-2:] == ["20 path(s): 9 scanned, 0 read by a render, 11 skipped", SUMMARY_LINE]
+
+
+def test_list_files_json_with_renders(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tree)
+    result = invoke("scan", "--list-files", "--format", "json", ".")
+    assert result.exit_code == 0, result.output
+    doc: dict[str, Any] = json.loads(result.output)
+    assert list(doc) == ["version", "tool", "files", "summary"]
+    by_path = {f["file"]: f for f in doc["files"]}
+    assert [(f["file"], f["outcome"], f["reason"], tuple(f["renders"])) for f in doc["files"]] == (
+        RENDERED
+    )
+    assert by_path["k/unlisted.yaml"] == {
+        "file": "k/unlisted.yaml",
+        "outcome": "scanned",
+        "reason": "unlisted",
+        "detail": "not listed by any kustomization: scanned as a plain manifest",
+        "renders": [],
+    }
+    assert doc["summary"]["rendered"] == 5
+
+
+def test_list_files_refuses_report_formats_and_history(tree: Path) -> None:
+    result = invoke("scan", "--list-files", "--format", "sarif", str(tree))
+    assert result.exit_code == 2
+    assert "--list-files prints text or json, not sarif" in result.output
+    result = invoke("scan", "--list-files", "--git-history", str(tree))
+    assert result.exit_code == 2
+    assert "--list-files lists the files of a tree, not of --git-history" in result.output
+
+
+def test_files_no_rule_reads_are_not_read(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.yaml": POD, "README.md": "# hi\n"})
+    inv = discover([tmp_path], tmp_path, every_file=False)
+    assert inv.files == [(tmp_path / "a.yaml").resolve()]
+    assert inv.skipped == [Coverage("README.md", Outcome.SKIPPED, Reason.NOT_READ)]
+
+
+def test_a_kustomization_beside_a_chart_keeps_its_inputs(tmp_path: Path) -> None:
+    """A folder that is both a chart and a kustomization (one inflating the other): what
+    the kustomization names is its input, not a plain manifest of the chart."""
+    write_tree(
+        tmp_path,
+        {
+            "mixed/Chart.yaml": "apiVersion: v2\nname: mixed\nversion: 0.1.0\n",
+            "mixed/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n",
+            "mixed/kustomization.yaml": "patches:\n- path: overlays/patch.yaml\n",
+            "mixed/overlays/patch.yaml": "apiVersion: apps/v1\nkind: Deployment\n",
+            "mixed/extra.yaml": POD,
+        },
+    )
+    assert records(plan([tmp_path], Config(), root=tmp_path)) == [
+        ("mixed/Chart.yaml", "rendered", None, ("helm mixed",)),
+        ("mixed/extra.yaml", "scanned", "chart-extra", ()),
+        ("mixed/kustomization.yaml", "rendered", None, ("kustomize mixed",)),
+        ("mixed/overlays/patch.yaml", "rendered", None, ("kustomize mixed",)),
+        ("mixed/templates/cm.yaml", "rendered", None, ("helm mixed",)),
+    ]
