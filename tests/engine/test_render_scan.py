@@ -27,12 +27,11 @@ needs_helm = pytest.mark.skipif(HELM is None, reason="neither helm nor helm-pyth
 needs_kustomize = pytest.mark.skipif(TOOL is None, reason="neither kustomize nor kubectl")
 
 
-def run(root: Path, config: Config | None = None, **render: object) -> Report:
-    opts = RenderOptions(**render)  # type: ignore[arg-type]
-    return scan([root], config or Config(), root=root, render=opts, jobs=1)
+def run(root: Path, config: Config | None = None, opts: RenderOptions | None = None) -> Report:
+    return scan([root], config or Config(), root=root, render=opts or RenderOptions(), jobs=1)
 
 
-def renders(report: Report, rule: str, file: str) -> list[str | None]:
+def renders(report: Report, rule: str, file: str) -> list[str]:
     return sorted(f.render or "" for f in report.findings if f.rule_id == rule and f.file == file)
 
 
@@ -90,7 +89,11 @@ def test_excluded_unused_component_is_no_error(tmp_path: Path) -> None:
     report = run(tmp_path / "repo", load(tmp_path / "repo" / "deploysafe.yaml"))
     assert report.errors == ()
     # The overlay's namespace from the policy file is where its namespace-less objects land.
-    lonely = {f.resource.namespace for f in report.findings if f.file == "lonely/pod.yaml"}
+    lonely = {
+        f.resource.namespace
+        for f in report.findings
+        if f.file == "lonely/pod.yaml" and f.resource is not None
+    }
     assert lonely == {"debug"}
 
 
@@ -284,7 +287,8 @@ def test_command_line_values_win_over_the_policy_file(tmp_path: Path) -> None:
     insecure.write_text("privileged: true\n")
     (repo / "deploysafe.yaml").write_text(POLICY.split("    charts/missing-values")[0])
     cfg = load(repo / "deploysafe.yaml", "deploysafe.yaml")
-    report = run(repo, cfg, values=(insecure,), namespace="cli", release_name="cli")
+    opts = RenderOptions(values=(insecure,), namespace="cli", release_name="cli")
+    report = run(repo, cfg, opts)
     assert report.errors == ()
     names = {
         (f.resource.namespace, f.resource.name)
