@@ -75,6 +75,18 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
             "test_git_ignored_and_excluded_files_are_skipped",
         }
     ),
+    "tests/engine/test_namespaces.py": frozenset(
+        {
+            "test_helm_install_time_namespace_without_its_namespace_object_is_restricted",
+            "test_helm_release_namespace_is_decided_at_install_time",
+            "test_helm_render_namespace_never_shows",
+            "test_helm_render_namespace_never_shows_in_a_render_error",
+            "test_helm_with_a_namespace",
+            "test_helm_with_the_default_namespace_is_ds501_for_each_object",
+            "test_kustomization_namespace_and_install_time",
+            "test_kustomization_with_dash_n",
+        }
+    ),
     "tests/formats/test_secrets_outputs.py": frozenset(
         {
             "test_git_history_line_with_two_secrets_shows_neither",
@@ -92,6 +104,8 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
             "test_helm_namespace_is_the_default_namespace",
             "test_helm_positions_are_template_lines",
             "test_helm_values_files_and_set_change_the_output",
+            "test_helm_with_a_namespace_writes_it_where_the_chart_asks",
+            "test_helm_without_a_namespace_leaves_it_to_install_time",
             "test_kustomize_does_not_write_into_the_tree",
             "test_kustomize_documents_point_at_their_files",
             "test_kustomize_positions_are_source_lines",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from deploysafe.inputs.documents import RELEASE_NAMESPACE
 from deploysafe.inputs.render import (
     ORIGIN,
     Rendered,
@@ -120,6 +121,46 @@ def test_helm_namespace_is_the_default_namespace() -> None:
         assert doc.default_namespace == "shop"
         assert doc.own_namespace is None  # the chart does not write it; Helm applies it
         assert doc.namespace == "shop"
+
+
+NAMESPACES = ROOT / "chart-namespaces"
+
+
+@needs_helm
+def test_helm_without_a_namespace_leaves_it_to_install_time() -> None:
+    r = render_helm(NAMESPACES, ROOT)
+    assert r.errors == []
+    assert {d.kind: (d.own_namespace, d.default_namespace) for d in r.documents} == {
+        "ClusterRoleBinding": (None, None),
+        "ConfigMap": ("default", None),  # the template writes `default` itself
+        "DaemonSet": (None, None),  # `.Release.Namespace`
+        "Deployment": (None, None),  # no namespace at all
+        "Namespace": (None, None),
+        "NetworkPolicy": (None, None),  # `.Release.Namespace | quote`
+    }
+    assert by_kind(r, "Namespace").name == RELEASE_NAMESPACE
+    assert by_kind(r, "ClusterRoleBinding").data["subjects"][0]["namespace"] == RELEASE_NAMESPACE
+    env = container(by_kind(r, "DaemonSet"))["env"]
+    assert env == [{"name": "WEB_URL", "value": "http://web.<release namespace>.svc:8080"}]
+    agent = by_kind(r, "DaemonSet")
+    assert agent.locate(("metadata", "name")) == (4, 3)  # still the template's lines
+    for doc in r.documents:
+        assert "unset.invalid" not in repr(doc.data)
+        assert "unset.invalid" not in "\n".join(doc.lines)
+
+
+@needs_helm
+def test_helm_with_a_namespace_writes_it_where_the_chart_asks() -> None:
+    r = render_helm(NAMESPACES, ROOT, namespace="monitoring")
+    namespaced = [d for d in r.documents if d.kind not in ("ClusterRoleBinding", "Namespace")]
+    assert {d.kind: (d.own_namespace, d.default_namespace) for d in namespaced} == {
+        "ConfigMap": ("default", "monitoring"),
+        "DaemonSet": ("monitoring", "monitoring"),
+        "Deployment": (None, "monitoring"),
+        "NetworkPolicy": ("monitoring", "monitoring"),
+    }
+    assert by_kind(r, "Namespace").name == "monitoring"
+    assert by_kind(r, "ClusterRoleBinding").data["subjects"][0]["namespace"] == "monitoring"
 
 
 @needs_helm

@@ -20,6 +20,7 @@ from deploysafe.rules.defaults import (
     image_tag,
     memory_limit,
     network_policy,
+    unset_namespace,
 )
 from deploysafe.rules.defaults.network_policy import LabelSelector, Policy, Workload
 from tests.support.ruletools import docs, messages, run_rule
@@ -57,17 +58,15 @@ def ns_messages(text: str, render_ns: str | None) -> list[str]:
     return out
 
 
-def test_namespace_missing_and_no_render_namespace() -> None:
-    assert ns_messages(CONFIGMAP, None) == [
-        "ConfigMap 'c' has no namespace and the render supplies none: it lands in the "
-        "namespace of whoever applies it (the kubeconfig's, usually 'default')"
-    ]
+def test_namespace_missing_and_no_render_namespace_is_decided_at_install_time() -> None:
+    # Not claimed to be `default`: DS511 reports it once per install.
+    assert ns_messages(CONFIGMAP, None) == []
 
 
 def test_namespace_supplied_by_the_render() -> None:
     assert ns_messages(CONFIGMAP, "shop") == []
     assert ns_messages(CONFIGMAP, "default") == [
-        "ConfigMap 'c' lands in the 'default' namespace (supplied by the render)"
+        "ConfigMap 'c' lands in the 'default' namespace (given by --namespace or the release)"
     ]
 
 
@@ -100,7 +99,9 @@ spec:
     spec:
       containers: [{name: a, image: registry.example/a:1.0}]
 """
-    assert len(ns_messages(text, None)) == 1
+    assert ns_messages(text, "default") == [
+        "Rollout 'r' lands in the 'default' namespace (given by --namespace or the release)"
+    ]
 
 
 # --- DS502 default ServiceAccount --------------------------------------------------------
@@ -318,12 +319,11 @@ def test_default_credentials_pair_and_no_value_in_message() -> None:
 # --- DS509 NetworkPolicy coverage --------------------------------------------------------
 
 
-def facts(text: str) -> list[Fact]:
+def facts(text: str, rule: Rule = network_policy.RULE, file: str = "test.yaml") -> list[Fact]:
     """What the engine builds from `collect`, by hand."""
     out = []
-    rule = network_policy.RULE
     assert rule.collect is not None
-    for doc in docs(text):
+    for doc in docs(text, file):
         ctx = Context(Level.BASELINE, LATEST, doc.namespace)
         assert doc.resource is not None
         for path, data in rule.collect(doc, ctx):
@@ -420,8 +420,8 @@ spec:
         ),
         (
             13,
-            "Pod loose: its namespace (none is set) has no NetworkPolicy, so any pod in the "
-            "cluster can connect to them (default allow)",
+            "Pod loose: no NetworkPolicy is installed with it (folder ./, namespace decided at "
+            "install time), so any pod in the cluster can connect to them (default allow)",
         ),
     ]
 
@@ -489,3 +489,76 @@ template:
     containers: [{name: a, image: 'a:1'}]
 """
     assert decided(text) == []
+
+
+def test_policies_of_another_install_do_not_cover() -> None:
+    web = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: []}\n"
+    deny = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: d}\nspec: {}\n"
+    assert network_policy.RULE.decide is not None
+    together = facts(web + "---\n" + deny, file="a/x.yaml")
+    assert list(network_policy.RULE.decide(together)) == []
+    apart = facts(web, file="a/web.yaml") + facts(deny, file="b/deny.yaml")
+    assert [m for _, m in network_policy.RULE.decide(apart)] == [
+        "Pod web: no NetworkPolicy is installed with it (folder a/, namespace decided at "
+        "install time), so any pod in the cluster can connect to them (default allow)"
+    ]
+    assert together[0].data == Workload(None, (), False, "folder a/")
+
+
+# --- DS511 namespace decided at install time ------------------------------------------------
+
+
+def unset(*files: tuple[str, str]) -> list[tuple[str, int, str]]:
+    rule = unset_namespace.RULE
+    assert rule.decide is not None
+    got = [f for name, text in files for f in facts(text, rule, name)]
+    return [(f.file, f.line, m) for f, m in rule.decide(got)]
+
+
+HINT = (
+    "decided at install time, so this scan could not judge it. Give the scan the namespace "
+    "{} installed in (`--namespace NAME`, or `namespace:` in deploysafe.yaml), as the Argo CD "
+    "destination or `helm install -n` will"
+)
+
+
+def test_unset_namespace_examples() -> None:
+    rule = unset_namespace.RULE
+    assert unset(("app.yaml", rule.bad)) == [
+        (
+            "app.yaml",
+            3,
+            "Deployment web in folder ./ names no namespace: its namespace is "
+            + HINT.format("it is"),
+        )
+    ]
+    assert unset(("app.yaml", rule.good)) == []
+
+
+def test_unset_namespace_once_per_install_at_its_first_object() -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {}}}\n"
+    cluster = "apiVersion: v1\nkind: ClusterRole\nmetadata: {name: r}\n"
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
+    got = unset(
+        ("k8s/b.yaml", cm.format("b")),
+        ("k8s/a.yaml", cm.format("a") + "---\n" + cm.format("a2")),
+        ("k8s/all.yaml", cluster + "---\n" + widget),  # cluster-scoped, unknown scope
+        (
+            "other/c.yaml",
+            cm.format("c") + "---\n" + cm.format("c2").replace("}", ", namespace: x}"),
+        ),
+    )
+    assert got == [
+        (
+            "k8s/a.yaml",
+            3,
+            "ConfigMap a and 2 other objects in folder k8s/ name no namespace: their namespace "
+            "is " + HINT.format("they are"),
+        ),
+        (
+            "other/c.yaml",
+            3,
+            "ConfigMap c in folder other/ names no namespace: its namespace is "
+            + HINT.format("it is"),
+        ),
+    ]

@@ -50,7 +50,13 @@ if TYPE_CHECKING:
     help="Helm values file (repeatable).",
 )
 @click.option("--set", "set_values", multiple=True, help="Helm --set value (repeatable).")
-@click.option("--namespace", "-n", help="Namespace for Helm releases (and objects without one).")
+@click.option(
+    "--namespace",
+    "-n",
+    help="The namespace the scanned objects are installed in: Helm's .Release.Namespace, and "
+    "where objects that name none land (plain manifests, charts, kustomizations). Without it "
+    "their namespace is decided at install time and not judged (DS511).",
+)
 @click.option(
     "--release-name",
     help="Helm release name [default: the policy file's `render.charts`, else release].",

@@ -10,7 +10,7 @@ from pathlib import Path
 from deploysafe.engine import sources, suppress
 from deploysafe.engine.locate import Shared, fact, finding, hide_shared, lines_of, share
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, read
-from deploysafe.engine.settings import Settings, active_ids, context_for
+from deploysafe.engine.settings import Settings, active_ids, context_for, placed
 from deploysafe.inputs.discover import Reason
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.k8s.pods import pod_template
@@ -72,6 +72,7 @@ def check_document(
     if kube and doc.kind in TOOL_KINDS:
         return
     out.documents += kube
+    doc = placed(doc, s)
     ctx, pss_on = context_for(doc, s)
     active = active_ids(s.rule_ids, ctx.pss_level, ctx.pss_version)
     waivers: list[suppress.Waiver] = []

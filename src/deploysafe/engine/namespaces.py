@@ -1,5 +1,9 @@
 """Which Pod Security level each namespace enforces: the PSS labels of the Namespace objects a
-scan finds, read before the main pass so every object is judged at its namespace's level."""
+scan finds, read before the main pass so every object is judged at its namespace's level.
+
+An object with no namespace gets one at install time: the objects installed together (one
+render, one folder of plain manifests) share that unknown namespace, and a chart's Namespace
+named `.Release.Namespace` is it."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any
 
 from deploysafe.engine.read import Job
 from deploysafe.inputs.discover import YAML_SUFFIXES
-from deploysafe.inputs.documents import load_kubernetes
+from deploysafe.inputs.documents import RELEASE_NAMESPACE, install_unit, load_kubernetes
 from deploysafe.model import Document, Level, Version, parse_version
 
 PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
@@ -57,6 +61,16 @@ def namespace_policy(labels: Mapping[str, Any]) -> NamespacePolicy | None:
     return NamespacePolicy(level, version)
 
 
+def policy_key(doc: Document) -> str:
+    """The namespace whose policy judges `doc`: its own, else the one its install decides
+    (a key no real namespace name can be)."""
+    return doc.namespace or _install_time(doc)
+
+
+def _install_time(doc: Document) -> str:
+    return f"{RELEASE_NAMESPACE} of {install_unit(doc)}"
+
+
 def namespaces_in(docs: Iterable[Document]) -> dict[str, NamespacePolicy]:
     out = {}
     for d in docs:
@@ -64,7 +78,8 @@ def namespaces_in(docs: Iterable[Document]) -> dict[str, NamespacePolicy]:
             labels = d.metadata.get("labels")
             policy = namespace_policy(labels if isinstance(labels, dict) else {})
             if policy is not None:
-                out[d.name] = policy
+                key = _install_time(d) if d.name == RELEASE_NAMESPACE else d.name
+                out[key] = policy
     return out
 
 

@@ -96,7 +96,9 @@ def scan(
     files = p.jobs
     namespaces = namespace_prepass(files, config.max_file_size)
     namespaces.update(namespaces_in(rendered))
-    s = settings_for(config, namespaces, inline=inline, today=today, scopes=scopes)
+    s = settings_for(
+        config, namespaces, inline=inline, today=today, scopes=scopes, namespace=render.namespace
+    )
     partial = check_files(files, s, jobs)
     partial.errors.extend(inv.errors)
     partial.errors.extend(render_errors)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from deploysafe.config import Config, Tenant
 from deploysafe.config.secrets import DEFAULT as DEFAULT_SECRETS
 from deploysafe.config.secrets import SecretsPolicy
-from deploysafe.engine.namespaces import NamespacePolicy
+from deploysafe.engine.namespaces import NamespacePolicy, policy_key
 from deploysafe.model import Document, Level, Severity, Target, Version
 from deploysafe.rules import BY_ID, REGISTRY
 from deploysafe.rules.base import Context, Rule, Scope
+from deploysafe.rules.defaults.default_namespace import cluster_scoped
 from deploysafe.rules.environment.pss.verdict import active_rules
 
 # What a scan of a repository checks: its files and the objects it deploys.
@@ -36,6 +37,8 @@ class Settings:
     targets: frozenset[Target] = frozenset()  # document types some active rule reads
     secrets: SecretsPolicy = DEFAULT_SECRETS  # Context.secrets
     tenant: Tenant | None = None  # Context.tenant
+    # Where objects that name no namespace and get none from their render land (`-n`).
+    namespace: str | None = None
 
 
 def rules_for(
@@ -62,6 +65,7 @@ def settings_for(
     today: dt.date | None = None,
     scopes: frozenset[Scope] = REPOSITORY_SCOPES,
     only: Collection[str] | None = None,
+    namespace: str | None = None,
 ) -> Settings:
     rule_ids = rules_for(config, scopes, only)
     return Settings(
@@ -77,6 +81,7 @@ def settings_for(
         targets=targets_of(rule_ids),
         secrets=config.secrets,
         tenant=config.selected_tenant,
+        namespace=namespace,
     )
 
 
@@ -91,10 +96,20 @@ def rules_of(s: Settings) -> tuple[Rule, ...]:
     return tuple(BY_ID[rid] for rid in s.rule_ids)
 
 
+def placed(doc: Document, s: Settings) -> Document:
+    """The object in the namespace `-n` gives, if it names none and its render gives none
+    (as `kubectl apply -n`: a cluster-scoped object stays in none)."""
+    if s.namespace is None or doc.namespace is not None or doc.type is not Target.KUBERNETES:
+        return doc
+    if cluster_scoped(doc):
+        return doc
+    return replace(doc, default_namespace=s.namespace)
+
+
 def context_for(doc: Document, s: Settings) -> tuple[Context, bool]:
     """The doc's context and whether PSS applies (a privileged namespace turns it off)."""
     ns = doc.namespace
-    policy = s.namespaces.get(ns) if ns else None
+    policy = s.namespaces.get(policy_key(doc)) if doc.type is Target.KUBERNETES else None
     if policy is not None:
         if policy.level is None:
             return Context(s.policy, policy.version, ns, s.secrets, s.tenant), False

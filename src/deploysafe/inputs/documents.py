@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 from typing import Any
 
 from deploysafe.model import Document, KeyPath, ScanError
@@ -12,6 +13,11 @@ from deploysafe.yamlload import Parsed, YamlProblem, parse_all, split_documents,
 # Kinds no rule reads: skipped before they are parsed (CRD schemas are most of the bytes
 # of a typical deployment repository and carry no workload settings).
 UNREAD_KINDS = frozenset({"CustomResourceDefinition", "APIService"})
+
+
+# How a Helm render that was given no namespace shows `.Release.Namespace` wherever a
+# template writes it. Not a valid namespace name, so no real namespace is mistaken for it.
+RELEASE_NAMESPACE = "<release namespace>"
 
 
 def is_kubernetes(data: Any) -> bool:
@@ -84,3 +90,22 @@ def _objects(
             yield Document(file, item, positions, lines, default_namespace, rendered_from)
         return
     yield Document(file, data, parsed.positions, lines, default_namespace, rendered_from)
+
+
+def install_unit(doc: Document) -> str:
+    """What an object without a namespace is installed with, so that it shares the one
+    namespace decided at install time: its render (one Helm release, one kustomize build)
+    or, for a plain manifest, its folder (`kubectl apply -f folder`)."""
+    if doc.rendered_from:
+        return doc.rendered_from
+    folder = PurePosixPath(doc.file).parent.as_posix()
+    return "folder ./" if folder == "." else f"folder {folder}/"
+
+
+def release_namespace_dropped(doc: Document) -> Document:
+    """A rendered object whose namespace is `.Release.Namespace` of a render given none:
+    it has no namespace of its own, the one it is installed in is decided then."""
+    if doc.own_namespace != RELEASE_NAMESPACE:
+        return doc
+    meta = {k: v for k, v in doc.metadata.items() if k != "namespace"}
+    return replace(doc, data={**doc.data, "metadata": meta})

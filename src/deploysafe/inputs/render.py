@@ -26,7 +26,11 @@ from typing import Any
 import yaml
 
 from deploysafe.inputs import helmvalues
-from deploysafe.inputs.documents import load_kubernetes
+from deploysafe.inputs.documents import (
+    RELEASE_NAMESPACE,
+    load_kubernetes,
+    release_namespace_dropped,
+)
 from deploysafe.inputs.patches import TRANSFORMATIONS, Patches
 from deploysafe.inputs.renderplan import KUSTOMIZATION_FILES, check_chart
 from deploysafe.model import Document, KeyPath, ScanError
@@ -37,6 +41,10 @@ ORIGIN = "config.kubernetes.io/origin"
 # What the build metadata adds to every object; never shown to rules or users.
 BUILD_ANNOTATIONS = (ORIGIN, TRANSFORMATIONS)
 _MAX_MESSAGE_LINES = 6
+# The namespace a chart is rendered in when none is given, so that `.Release.Namespace` can
+# be told from a namespace the template spells out. A dot makes it an invalid namespace name;
+# every occurrence in the output becomes RELEASE_NAMESPACE before anything reads it.
+_UNSET_NAMESPACE = "ds-unset.invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +176,7 @@ def render_helm(
     chart_rel = _rel(chart, root)
     chart_file = _join(chart_rel, "Chart.yaml")
     binary = shutil.which("helm")
+    render_ns = namespace or _UNSET_NAMESPACE
     deps = check_chart(chart, root) if chart.is_dir() else None
     missing = deps.missing if deps is not None else ()
     lacking = list(deps.errors) if deps is not None else []
@@ -176,7 +185,7 @@ def render_helm(
     ]
     try:
         if binary:
-            sources = _helm_binary(binary, chart, values, set_values, namespace, release_name)
+            sources = _helm_binary(binary, chart, values, set_values, render_ns, release_name)
         else:
             sdk = _helm_sdk()
             if sdk is None:
@@ -187,14 +196,15 @@ def render_helm(
                 return Rendered(
                     [], [ScanError(chart_file, None, msg, "render")], note=msg, failed=True
                 )
-            sources = _helm_in_process(sdk, chart, values, set_values, namespace, release_name)
+            sources = _helm_in_process(sdk, chart, values, set_values, render_ns, release_name)
     except _RenderFailed as exc:
         # Templates often read a subchart's default values: without it they fail.
         errors = [
             replace(e, message=f"{e.message}; the chart could not be rendered without it")
             for e in lacking
         ]
-        errors.append(ScanError(chart_file, None, str(exc), "render"))
+        msg = str(exc).replace(_UNSET_NAMESPACE, RELEASE_NAMESPACE)
+        errors.append(ScanError(chart_file, None, msg, "render"))
         return Rendered([], errors, failed=True, missing=missing)
 
     documents: list[Document] = []
@@ -210,6 +220,8 @@ def render_helm(
         inner = source.split("/", 1)[1] if "/" in source else source
         path = chart / inner
         file = _rel(path, root)
+        if namespace is None:
+            text = text.replace(_UNSET_NAMESPACE, RELEASE_NAMESPACE)
         loaded = load_kubernetes(
             text,
             file,
@@ -224,7 +236,8 @@ def render_helm(
         )
         src = _source(path)
         own = not inner.startswith("charts/")  # a subchart reads other values
-        for i, doc in enumerate(loaded.documents):
+        for i, loaded_doc in enumerate(loaded.documents):
+            doc = release_namespace_dropped(loaded_doc)
             if src is not None:
                 doc = _remap(doc, src, i, len(loaded.documents))
                 if own:

@@ -14,6 +14,7 @@ from deploysafe.rules.defaults import (
     image_tag,
     memory_limit,
     network_policy,
+    unset_namespace,
 )
 
 DEFAULT_RULES: tuple[Rule, ...] = (
@@ -27,4 +28,5 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     default_credentials.RULE,
     network_policy.RULE,
     default_password.RULE,
+    unset_namespace.RULE,
 )

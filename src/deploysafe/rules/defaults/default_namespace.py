@@ -1,4 +1,5 @@
-"""DS501: objects must not live in the `default` namespace (explicitly or by omission)."""
+"""DS501: objects must not live in the `default` namespace, named by the object or given by
+`--namespace` (an object with no namespace at all gets one at install time: DS511)."""
 
 from __future__ import annotations
 
@@ -96,17 +97,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     where = ("metadata", "namespace")
     if doc.own_namespace == "default":
         yield Violation(where, f"{what} is in the 'default' namespace")
-    elif doc.own_namespace is None and namespaced(doc):
-        if doc.default_namespace == "default":
-            yield Violation(
-                where, f"{what} lands in the 'default' namespace (supplied by the render)"
-            )
-        elif doc.default_namespace is None:
-            yield Violation(
-                where,
-                f"{what} has no namespace and the render supplies none: it lands in the "
-                "namespace of whoever applies it (the kubeconfig's, usually 'default')",
-            )
+    elif doc.own_namespace is None and doc.default_namespace == "default" and namespaced(doc):
+        yield Violation(
+            where, f"{what} lands in the 'default' namespace (given by --namespace or the release)"
+        )
 
 
 RULE = Rule(
@@ -118,8 +112,10 @@ RULE = Rule(
     why=(
         "The `default` namespace is where everything ends up by accident: it usually has no "
         "Pod Security labels, NetworkPolicies, quotas or narrow RBAC, and anything else placed "
-        "there shares its ServiceAccount and reach. An object with no namespace lands in "
-        "whatever namespace the person or tool applying it happens to use."
+        "there shares its ServiceAccount and reach. An object that names no namespace (or "
+        "names Helm's `.Release.Namespace`) is not judged here when the scan is given none: "
+        "its namespace is decided at install time, which DS511 reports once per chart, "
+        "kustomization or folder; scan with `--namespace` to judge the one it will get."
     ),
     fix="Give every namespaced object `metadata.namespace` (or set it once in the "
     "kustomization `namespace:`, Helm `--namespace` or the GitOps destination) and use a "

@@ -1,7 +1,10 @@
 """DS509: every workload's pods must be selected by an ingress NetworkPolicy.
 
 Cross-resource: `collect` keeps each workload's namespace and pod labels and each
-NetworkPolicy's namespace and pod selector; `decide` matches them.
+NetworkPolicy's namespace and pod selector; `decide` matches them. Objects with no namespace
+get one at install time: those installed together (one render, one folder of plain
+manifests) share it, so only a NetworkPolicy installed with them, also without a namespace,
+covers them.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from deploysafe.inputs.documents import install_unit
 from deploysafe.k8s.pods import as_list, as_map, pod_template
 from deploysafe.model import Document, Fact, KeyPath, Practice, Severity, Target
 from deploysafe.rules.base import Context, Rule
@@ -63,6 +67,7 @@ class Workload:
     namespace: str | None
     labels: Labels
     host_network: bool
+    install: str | None = None  # what decides the namespace when there is none
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,11 @@ class Policy:
     namespace: str | None
     selector: LabelSelector
     ingress: bool  # isolates ingress (policyTypes has Ingress, or is unset)
+    install: str | None = None
+
+
+def _install(doc: Document, ctx: Context) -> str | None:
+    return install_unit(doc) if ctx.namespace is None else None
 
 
 def _labels(raw: Any) -> Labels:
@@ -84,7 +94,12 @@ def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
         ingress = "Ingress" in as_list(types) if isinstance(types, list) else True
         yield (
             ("spec", "podSelector"),
-            Policy(ctx.namespace, LabelSelector.parse(spec.get("podSelector")), ingress),
+            Policy(
+                ctx.namespace,
+                LabelSelector.parse(spec.get("podSelector")),
+                ingress,
+                _install(doc, ctx),
+            ),
         )
         return
     pod = pod_template(doc)
@@ -93,20 +108,25 @@ def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
     yield (
         (*pod.path, "metadata", "labels"),
         Workload(
-            ctx.namespace, _labels(pod.metadata.get("labels")), pod.spec.get("hostNetwork") is True
+            ctx.namespace,
+            _labels(pod.metadata.get("labels")),
+            pod.spec.get("hostNetwork") is True,
+            _install(doc, ctx),
         ),
     )
 
 
-def _where(namespace: str | None) -> str:
-    return f"namespace {namespace!r}" if namespace else "its namespace (none is set)"
+def _among(w: Workload) -> str:
+    if w.namespace:
+        return f"in namespace {w.namespace!r}"
+    return f"installed with it ({w.install}, namespace decided at install time)"
 
 
 def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str]]:
-    policies: dict[str | None, list[Policy]] = {}
+    policies: dict[tuple[str | None, str | None], list[Policy]] = {}
     for f in facts:
         if isinstance(f.data, Policy):
-            policies.setdefault(f.data.namespace, []).append(f.data)
+            policies.setdefault((f.data.namespace, f.data.install), []).append(f.data)
     for f in facts:
         w = f.data
         if not isinstance(w, Workload):
@@ -120,7 +140,7 @@ def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str]]:
             )
             continue
         labels = dict(w.labels)
-        here = policies.get(w.namespace, [])
+        here = policies.get((w.namespace, w.install), [])
         selecting = [p for p in here if p.selector.matches(labels)]
         if any(p.ingress for p in selecting):
             continue
@@ -128,9 +148,11 @@ def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str]]:
             why = "only egress NetworkPolicies select its pods"
         elif here:
             shown = ", ".join(f"{k}={v}" for k, v in w.labels) or "no labels"
-            why = f"no NetworkPolicy in {_where(w.namespace)} selects its pods ({shown})"
+            why = f"no NetworkPolicy {_among(w)} selects its pods ({shown})"
+        elif w.namespace:
+            why = f"namespace {w.namespace!r} has no NetworkPolicy"
         else:
-            why = f"{_where(w.namespace)} has no NetworkPolicy"
+            why = f"no NetworkPolicy is {_among(w)}"
         yield (f, f"{what}: {why}, so any pod in the cluster can connect to them (default allow)")
 
 
@@ -144,7 +166,10 @@ RULE = Rule(
         "Kubernetes networking is allow-all by default: until a NetworkPolicy selects a pod, "
         "every pod in the cluster (and anything that reaches the nodes) can connect to it. One "
         "compromised workload can then probe databases and admin endpoints everywhere. Pods on "
-        "the host network cannot be selected at all."
+        "the host network cannot be selected at all. A workload that names no namespace, in a "
+        "scan given none (`--namespace`), gets one at install time: only a NetworkPolicy "
+        "installed with it (the same chart, kustomization or folder of plain manifests) that "
+        "names no namespace either is known to share it, so only such a policy covers it."
     ),
     fix="Add a default-deny NetworkPolicy to each namespace (`podSelector: {}`, "
     "`policyTypes: [Ingress, Egress]`) and allow only the flows each workload needs; keep "

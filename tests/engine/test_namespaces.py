@@ -1,0 +1,299 @@
+"""Namespaces as the cluster decides them: `-n` for every object that names none, and the
+namespace decided at install time when the scan is given none (Helm's `.Release.Namespace`,
+plain manifests, kustomizations without `namespace:`), for DS501, DS509, DS511 and PSS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from deploysafe.config import Config
+from deploysafe.engine import RenderOptions, Report, scan
+from deploysafe.engine.namespaces import namespaces_in, policy_key
+from deploysafe.engine.settings import placed, settings_for
+from deploysafe.inputs.documents import RELEASE_NAMESPACE, load_kubernetes
+from deploysafe.inputs.render import helm_available, kustomize_available
+from tests.support import paths
+from tests.support.scantools import invoke, write_tree
+
+TODAY = dt.date(2026, 12, 6)
+RULES = {"DS201", "DS501", "DS509", "DS511"}
+RENDER = paths.FIXTURES / "render"
+CHART = RENDER / "chart-namespaces"
+UNSET = (
+    "namespace is decided at install time, so this scan could not judge it. Give the scan "
+    "the namespace {} installed in (`--namespace NAME`, or `namespace:` in deploysafe.yaml), as "
+    "the Argo CD destination or `helm install -n` will"
+)
+
+needs_helm = pytest.mark.skipif(
+    helm_available() is None, reason="neither helm nor helm-python-sdk is available"
+)
+needs_kustomize = pytest.mark.skipif(
+    kustomize_available() is None, reason="neither kustomize nor kubectl is on PATH"
+)
+
+
+def run(
+    paths_: list[Path], root: Path, namespace: str | None = None, set_values: tuple[str, ...] = ()
+) -> Report:
+    opts = RenderOptions(namespace=namespace, set_values=set_values)
+    return scan(paths_, Config(), root=root, render=opts, jobs=1, today=TODAY)
+
+
+def found(report: Report) -> set[tuple[str, str, int]]:
+    assert report.errors == ()
+    return {(f.rule_id, f.file, f.line) for f in report.findings if f.rule_id in RULES}
+
+
+def message(report: Report, rule_id: str) -> list[str]:
+    return [f.message for f in report.findings if f.rule_id == rule_id]
+
+
+# --- Helm: `.Release.Namespace` without `-n` -----------------------------------------------
+
+AGENT = "chart-namespaces/templates/agent.yaml"
+LEGACY = "chart-namespaces/templates/legacy.yaml"
+
+
+@needs_helm
+def test_helm_release_namespace_is_decided_at_install_time() -> None:
+    r = run([CHART], RENDER)
+    # Only the ConfigMap that writes `namespace: default` is in `default`; the DaemonSet,
+    # Deployment and NetworkPolicy (`.Release.Namespace` or none) share one unknown
+    # namespace: one DS511; the NetworkPolicy covers the pods; the chart's own Namespace
+    # (named `.Release.Namespace`, privileged) turns PSS off for the privileged agent.
+    assert found(r) == {("DS501", LEGACY, 5), ("DS511", AGENT, 3)}
+    assert message(r, "DS501") == ["ConfigMap 'release-legacy' is in the 'default' namespace"]
+    assert message(r, "DS511") == [
+        "DaemonSet release-agent and 2 other objects in helm chart-namespaces name no "
+        "namespace: their " + UNSET.format("they are")
+    ]
+    (ds511,) = (f for f in r.findings if f.rule_id == "DS511")
+    assert ds511.resource is not None and ds511.resource.display() == "DaemonSet release-agent"
+
+
+@needs_helm
+def test_helm_install_time_namespace_without_its_namespace_object_is_restricted() -> None:
+    r = run([CHART], RENDER, set_values=("createNamespace=false",))
+    assert found(r) == {("DS501", LEGACY, 5), ("DS511", AGENT, 3), ("DS201", AGENT, 18)}
+
+
+@needs_helm
+def test_helm_with_a_namespace() -> None:
+    r = run([CHART], RENDER, namespace="monitoring")
+    assert found(r) == {("DS501", LEGACY, 5)}
+    shown = {f.resource.display() for f in r.findings if f.resource is not None}
+    assert shown == {
+        "ConfigMap default/release-legacy",
+        "DaemonSet monitoring/release-agent",
+        "Deployment monitoring/release-web",
+    }
+
+
+@needs_helm
+def test_helm_with_the_default_namespace_is_ds501_for_each_object() -> None:
+    r = run([CHART], RENDER, namespace="default")
+    assert found(r) == {
+        ("DS501", LEGACY, 5),
+        ("DS501", AGENT, 5),
+        ("DS501", "chart-namespaces/templates/networkpolicy.yaml", 5),
+        ("DS501", "chart-namespaces/templates/web.yaml", 3),
+    }
+    assert sorted(message(r, "DS501")) == [
+        "ConfigMap 'release-legacy' is in the 'default' namespace",
+        "DaemonSet 'release-agent' is in the 'default' namespace",
+        "Deployment 'release-web' lands in the 'default' namespace (given by --namespace or "
+        "the release)",
+        "NetworkPolicy 'default-deny' is in the 'default' namespace",
+    ]
+
+
+@needs_helm
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
+def test_helm_render_namespace_never_shows(fmt: str) -> None:
+    result = invoke("scan", str(CHART), "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert "ds-unset" not in result.output
+    assert "unset.invalid" not in result.output
+
+
+@needs_helm
+def test_helm_render_namespace_never_shows_in_a_render_error() -> None:
+    result = invoke("scan", str(CHART), "--set", "failWith=refused", "--format", "json")
+    (error,) = json.loads(result.output)["errors"]
+    assert error["message"] == (
+        "execution error at (agent/templates/fail.yaml:2:4): refused: cannot install into "
+        f"{RELEASE_NAMESPACE}"
+    )
+
+
+# --- plain manifests ------------------------------------------------------------------------
+
+SHOP = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      serviceAccountName: web
+      containers:
+      - name: web
+        image: registry.example/web:1.0
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny
+  namespace: shop
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+"""
+
+
+def test_plain_manifest_without_namespace(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app.yaml": SHOP})
+    r = run([tmp_path], tmp_path)
+    assert found(r) == {("DS511", "app.yaml", 3), ("DS509", "app.yaml", 9)}
+    assert message(r, "DS511") == [
+        "Deployment web in folder ./ names no namespace: its " + UNSET.format("it is")
+    ]
+    assert message(r, "DS509") == [
+        "Deployment web: no NetworkPolicy is installed with it (folder ./, namespace decided at "
+        "install time), so any pod in the cluster can connect to them (default allow)"
+    ]
+
+
+def test_dash_n_places_plain_manifests(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app.yaml": SHOP})
+    r = run([tmp_path], tmp_path, namespace="shop")
+    assert found(r) == set()
+    assert {f.resource.display() for f in r.findings if f.resource} == {"Deployment shop/web"}
+
+
+def test_dash_n_default_is_ds501_for_plain_manifests(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app.yaml": SHOP})
+    r = run([tmp_path], tmp_path, namespace="default")
+    assert found(r) == {("DS501", "app.yaml", 3), ("DS509", "app.yaml", 9)}
+    assert message(r, "DS509") == [
+        "Deployment default/web: namespace 'default' has no NetworkPolicy, so any pod in the "
+        "cluster can connect to them (default allow)"
+    ]
+
+
+PRIVILEGED_POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: agent
+spec:
+  containers:
+  - name: agent
+    image: registry.example/agent:1.0
+    securityContext:
+      privileged: true
+"""
+PRIVILEGED_NAMESPACE = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: ops
+  labels:
+    pod-security.kubernetes.io/enforce: privileged
+"""
+
+
+def test_dash_n_picks_the_pss_labels_of_a_scanned_namespace(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"ns.yaml": PRIVILEGED_NAMESPACE, "pod.yaml": PRIVILEGED_POD})
+    assert ("DS201", "pod.yaml", 10) in found(run([tmp_path], tmp_path))
+    assert found(run([tmp_path], tmp_path, namespace="ops")) == {("DS509", "pod.yaml", 3)}
+
+
+def test_install_time_namespace_per_folder(tmp_path: Path) -> None:
+    deny = SHOP.split("---\n")[1].replace("  namespace: shop\n", "")
+    web = SHOP.split("---\n")[0]
+    write_tree(
+        tmp_path,
+        {"a/web.yaml": web, "a/deny.yaml": deny, "b/web.yaml": web, "c/deny.yaml": deny},
+    )
+    r = run([tmp_path], tmp_path)
+    # a/'s policy is installed with a/'s Deployment; b/ is on its own; c/ holds no workload.
+    assert found(r) == {
+        ("DS511", "a/deny.yaml", 3),
+        ("DS511", "b/web.yaml", 3),
+        ("DS511", "c/deny.yaml", 3),
+        ("DS509", "b/web.yaml", 9),
+    }
+    assert sorted(message(r, "DS511"))[0] == (
+        "Deployment web in folder b/ names no namespace: its " + UNSET.format("it is")
+    )
+    assert sorted(message(r, "DS511"))[1] == (
+        "NetworkPolicy default-deny and 1 other object in folder a/ name no namespace: their "
+        + UNSET.format("they are")
+    )
+
+
+def test_cluster_scoped_objects_stay_without_a_namespace() -> None:
+    text = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\n"
+    (role,) = load_kubernetes(text, "r.yaml").documents
+    s = settings_for(Config(), {}, namespace="shop")
+    assert placed(role, s) is role
+    (cm,) = load_kubernetes(text.replace("ClusterRole", "ConfigMap"), "c.yaml").documents
+    assert placed(cm, s).namespace == "shop"
+
+
+def test_a_release_namespace_object_is_its_renders_install_time_namespace() -> None:
+    text = (
+        f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {RELEASE_NAMESPACE}\n  labels:\n"
+        "    pod-security.kubernetes.io/enforce: baseline\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n"
+    )
+    ns, pod = load_kubernetes(text, "t/x.yaml", rendered_from="helm t").documents
+    assert policy_key(pod) == "<release namespace> of helm t"
+    assert list(namespaces_in([ns, pod])) == ["<release namespace> of helm t"]
+    (plain,) = load_kubernetes(text.split("---\n")[1], "t/y.yaml").documents
+    assert policy_key(plain) == "<release namespace> of folder t/"
+
+
+# --- kustomize ------------------------------------------------------------------------------
+
+BASE = {
+    "base/kustomization.yaml": "resources: [deployment.yaml, deny.yaml]\n",
+    "base/deployment.yaml": SHOP.split("---\n")[0],
+    "base/deny.yaml": SHOP.split("---\n")[1].replace("  namespace: shop\n", ""),
+    "prod/kustomization.yaml": "namespace: shop\nresources: [../base]\n",
+    "dev/kustomization.yaml": "resources: [../base]\n",
+}
+
+
+@needs_kustomize
+def test_kustomization_namespace_and_install_time(tmp_path: Path) -> None:
+    write_tree(tmp_path, BASE)
+    r = run([tmp_path], tmp_path)
+    # prod puts everything in `shop`; dev leaves it to install time, one DS511 for its
+    # build; its NetworkPolicy, built with the Deployment, covers it.
+    assert found(r) == {("DS511", "base/deny.yaml", 3)}
+    assert message(r, "DS511") == [
+        "NetworkPolicy default-deny and 1 other object in kustomize dev name no namespace: their "
+        + UNSET.format("they are")
+    ]
+    shown = {f.resource.display() for f in r.findings if f.resource is not None}
+    assert "Deployment shop/web" in shown
+
+
+@needs_kustomize
+def test_kustomization_with_dash_n(tmp_path: Path) -> None:
+    write_tree(tmp_path, BASE)
+    r = run([tmp_path], tmp_path, namespace="web")
+    assert found(r) == set()
+    shown = {f.resource.display() for f in r.findings if f.resource is not None}
+    assert {"Deployment shop/web", "Deployment web/web"} <= shown
