@@ -44,6 +44,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/engine/test_blame.py",  # kustomize builds and Helm renders
         "tests/host/test_git.py",  # the git runner, against real repositories
         "tests/host/test_ci.py",  # deployed refs read from real repositories
+        "tests/engine/test_render_scan.py",  # Helm and kubectl/kustomize renders
         "tests/engine/test_coverage.py",  # git work trees, Helm and kustomize renders
         "tests/engine/test_where.py",  # real repositories, charts and kustomizations
     }

@@ -12,6 +12,7 @@ import pytest
 from deploysafe.cli.exits import EXIT_USAGE
 from deploysafe.config import Config
 from deploysafe.config.environments import Deploy, Environment, ReleaseTarget, Render, Signing
+from deploysafe.config.render import KustomizeSettings, Where
 from deploysafe.config.source import SignedBy, SourcePolicy
 from deploysafe.config.tenants import ClusterKind, Tenant
 from deploysafe.config.webhook import Modes
@@ -23,7 +24,7 @@ from tests.support.scantools import invoke
 
 KNOWN_TOP = (
     "known keys: environments, exceptions, exclude, fail_on, max_file_size, policy, "
-    "pss_version, rules, secrets, suppressions, tenants, webhook"
+    "pss_version, render, rules, secrets, suppressions, tenants, webhook"
 )
 WEBHOOK_KEYS = (
     "known keys: audit, enforce, exempt, existing_violations, max_body_bytes, namespace, "
@@ -49,6 +50,24 @@ def loaded(tmp_path: Path, text: str) -> Config:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        (
+            "render:\n  charts:\n    app: {value: [x.yaml]}\n",
+            "deploysafe.yaml:3: render.charts.app.value: unknown key (known keys: namespace,"
+            " release, set, values); did you mean `values`?",
+        ),
+        (
+            "render:\n  kustomize:\n    prod: {namespace: 3}\n",
+            "deploysafe.yaml:3: render.kustomize.prod.namespace: expected a non-empty string,"
+            " got int",
+        ),
+        (
+            "render: {helm: {}}\n",
+            "deploysafe.yaml:1: render.helm: unknown key (known keys: charts, kustomize)",
+        ),
+        (
+            "render:\n  charts:\n    app:\n      values: x.yaml\n",
+            "deploysafe.yaml:4: render.charts.app.values: expected a list of strings, got a string",
+        ),
         (
             "webhook: {enforce: bogus}\n",
             "deploysafe.yaml:1: webhook.enforce: unknown level 'bogus' (expected one of "
@@ -334,3 +353,34 @@ def test_every_command_refuses_a_bad_section(tmp_path: Path, command: list[str])
         "high, medium, low, info, off)",
         f"{cfg}:3: webhook.nonsense: unknown key ({WEBHOOK_KEYS})",
     ]
+
+
+def test_render_settings_are_typed_paths_from_the_policy_folder(tmp_path: Path) -> None:
+    cfg = loaded(
+        tmp_path,
+        "render:\n"
+        "  charts:\n"
+        "    charts/shop:\n"
+        "      values: [charts/shop/values-prod.yaml]\n"
+        "      set: [image.tag=1.2.3]\n"
+        "      namespace: shop\n"
+        "      release: web\n"
+        "  kustomize:\n"
+        "    overlays/prod: {namespace: shop-prod}\n",
+    )
+    chart = (tmp_path / "charts" / "shop").resolve()
+    settings = cfg.render.charts[chart]
+    assert [(v.path, v.where) for v in settings.values] == [
+        (
+            (tmp_path / "charts/shop/values-prod.yaml").resolve(),
+            Where("deploysafe.yaml", 4, "render.charts.charts/shop.values.0"),
+        )
+    ]
+    assert (settings.set_values, settings.namespace, settings.release) == (
+        ("image.tag=1.2.3",),
+        "shop",
+        "web",
+    )
+    assert cfg.render.kustomize == {
+        (tmp_path / "overlays" / "prod").resolve(): KustomizeSettings(namespace="shop-prod")
+    }

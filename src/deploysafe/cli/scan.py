@@ -58,7 +58,10 @@ if TYPE_CHECKING:
     "where objects that name none land (plain manifests, charts, kustomizations). Without it "
     "their namespace is decided at install time and not judged (DS511).",
 )
-@click.option("--release-name", default="release", show_default=True, help="Helm release name.")
+@click.option(
+    "--release-name",
+    help="Helm release name [default: the policy file's `render.charts`, else release].",
+)
 @click.option(
     "--baseline",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
@@ -117,7 +120,7 @@ def scan(
     values: tuple[Path, ...],
     set_values: tuple[str, ...],
     namespace: str | None,
-    release_name: str,
+    release_name: str | None,
     baseline: Path | None,
     write_baseline: Path | None,
     no_inline_suppressions: bool,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from deploysafe.config import environments as environmentsmod
+from deploysafe.config import render as rendermod
 from deploysafe.config import rules as rulesmod
 from deploysafe.config import secrets as secretsmod
 from deploysafe.config import tenants as tenantsmod
@@ -19,6 +20,7 @@ from deploysafe.config import toplevel
 from deploysafe.config import webhook as webhookmod
 from deploysafe.config.environments import Environment
 from deploysafe.config.reader import Invalid, Reader
+from deploysafe.config.render import RenderSettings
 from deploysafe.config.rules import Exception_, RuleSetting
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.config.tenants import Tenant
@@ -31,7 +33,16 @@ from deploysafe.yamlload import YamlProblem, parse_all
 CONFIG_NAMES = ("deploysafe.yaml", "deploysafe.yml", ".deploysafe.yaml", ".deploysafe.yml")
 
 SECTIONS = frozenset(
-    {"rules", "exceptions", "suppressions", "secrets", "tenants", "environments", "webhook"}
+    {
+        "rules",
+        "exceptions",
+        "suppressions",
+        "secrets",
+        "tenants",
+        "environments",
+        "webhook",
+        "render",
+    }
 )
 KEYS = toplevel.KEYS | SECTIONS
 
@@ -54,6 +65,7 @@ class Config:
     # Its `enforce` defaults to the file's fail_on: `load` sets both, and a Config built in
     # code with another fail_on sets its webhook too.
     webhook: WebhookPolicy = field(default_factory=lambda: webhookmod.defaults(Severity.HIGH))
+    render: RenderSettings = rendermod.DEFAULT  # per-chart and per-overlay render settings
     # The tenant the DS4xx rules check against (`scan --tenant`, `--env`, the deploy gate,
     # the webhook per request); not a key of the file.
     selected_tenant: Tenant | None = None
@@ -123,6 +135,9 @@ def _build(
     webhook = webhookmod.defaults(basics.fail_on)
     with r.item():
         webhook = webhookmod.parse(r, top.get("webhook"), basics.fail_on, tenants, declared)
+    render = rendermod.DEFAULT
+    with r.item():
+        render = rendermod.parse(r, top.get("render"), base)
     return Config(
         path=file,
         policy=basics.policy,
@@ -138,6 +153,7 @@ def _build(
         tenants=tenants,
         environments=environments,
         webhook=webhook,
+        render=render,
     )
 
 
@@ -148,6 +164,7 @@ __all__ = [
     "ConfigError",
     "Environment",
     "Exception_",
+    "RenderSettings",
     "RuleSetting",
     "SecretsPolicy",
     "Tenant",

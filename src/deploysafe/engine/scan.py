@@ -10,9 +10,11 @@ import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deploysafe import yamlload
 from deploysafe.config import Config
+from deploysafe.config.render import ChartSettings, RenderSettings
 from deploysafe.engine import coverage
 from deploysafe.engine.check import Partial, check_all
 from deploysafe.engine.namespaces import namespace_prepass, namespaces_in
@@ -26,9 +28,18 @@ from deploysafe.engine.settings import (
     settings_for,
     targets_of,
 )
-from deploysafe.inputs.discover import KUSTOMIZATION_NAMES, Coverage, Inventory, discover
+from deploysafe.inputs.discover import (
+    KUSTOMIZATION_NAMES,
+    Coverage,
+    Inventory,
+    discover,
+    display_path,
+)
 from deploysafe.model import Document, ScanError, Target
 from deploysafe.rules.base import Scope
+
+if TYPE_CHECKING:
+    from deploysafe.inputs.render import Rendered
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +48,7 @@ class RenderOptions:
     values: tuple[Path, ...] = ()
     set_values: tuple[str, ...] = ()
     namespace: str | None = None
-    release_name: str = "release"
+    release_name: str | None = None  # None: the policy file's, else "release"
 
 
 def check_documents(
@@ -87,7 +98,7 @@ def scan(
     rendered: list[Document] = []
     render_errors: list[ScanError] = []
     if render.enabled:
-        rendered, render_errors, render_notes = _render_all(inv, render)
+        rendered, render_errors, render_notes = _render_all(inv, render, config.render, jobs)
         notes += render_notes
     p = coverage.plan(inv, **_renders(inv, render))
     files = p.jobs
@@ -143,15 +154,17 @@ def _renders(inv: Inventory, render: RenderOptions) -> dict[str, bool]:
 
 
 def _render_all(
-    inv: Inventory, opts: RenderOptions
+    inv: Inventory, opts: RenderOptions, settings: RenderSettings, jobs: int | None
 ) -> tuple[list[Document], list[ScanError], list[str]]:
     """Render charts and kustomizations: their objects, errors and notes."""
+    unknown = _unknown_settings(settings, inv.root)
     if not inv.charts and not inv.kustomizations:
-        return [], [], []
+        return [], unknown, []
     from deploysafe.inputs import render as r
+    from deploysafe.inputs.renderplan import patch_error, plan_kustomize, unmatched_patches
 
     docs: list[Document] = []
-    errors: list[ScanError] = []
+    errors: list[ScanError] = unknown
     notes: list[str] = []
     if inv.charts:
         engine = r.helm_available()
@@ -161,20 +174,19 @@ def _render_all(
                 "plain files; templates that are not YAML were skipped"
             )
         else:
+            done = failed = 0
             for chart in inv.charts:
-                res = r.render_helm(
-                    chart,
-                    inv.root,
-                    values=opts.values,
-                    set_values=opts.set_values,
-                    namespace=opts.namespace,
-                    release_name=opts.release_name,
-                )
+                res = _render_chart(chart, inv.root, opts, settings)
                 docs.extend(_focused(inv, chart, res.documents, _whole_chart))
                 errors.extend(res.errors)
-            notes.append(f"rendered {len(inv.charts)} Helm chart(s) with {engine}")
-    roots, patches = _kustomize_roots(inv.kustomizations)
-    if roots:
+                if res.note:
+                    notes.append(res.note)
+                if res.failed:
+                    failed += 1
+                else:
+                    done += 1
+            notes.append(_counted("rendered", done, failed, "Helm chart(s)", engine))
+    if inv.kustomizations:
         tool = r.kustomize_available()
         if tool is None:
             notes.append(
@@ -182,14 +194,33 @@ def _render_all(
                 "were scanned as plain files, without their overlays applied"
             )
         else:
-            for folder in roots:
-                built = r.render_kustomize(folder, inv.root)
-                if built is None:
-                    continue
-                whole = functools.partial(_whole_kustomization, patches=patches)
-                docs.extend(_focused(inv, folder, built.documents, whole))
-                errors.extend(built.errors)
-            notes.append(f"built {len(roots)} kustomization(s) with {' '.join(tool)}")
+            plan = plan_kustomize(inv.kustomizations, inv.root)
+            errors.extend(plan.errors)
+            built = r.render_kustomizations(
+                [(f, _overlay_namespace(f, opts, settings)) for f in plan.roots], inv.root, jobs
+            )
+            done = failed = 0
+            problems: list[ScanError] = []
+            whole = functools.partial(
+                _whole_kustomization, patches=_patch_files(inv.kustomizations)
+            )
+            for folder, res in zip(plan.roots, built or [], strict=False):
+                docs.extend(_focused(inv, folder, res.documents, whole))
+                if res.failed:
+                    failed += 1
+                    blamed = [patch_error(plan, folder, e.message, inv.root) for e in res.errors]
+                    problems += [b or e for b, e in zip(blamed, res.errors, strict=True)]
+                else:
+                    done += 1
+                    problems += res.errors
+                    produced = [(d.kind, d.name or "") for d in res.documents]
+                    problems += unmatched_patches(plan, folder, produced, inv.root)
+            errors.extend(dict.fromkeys(problems))  # a shared base's patch: reported once
+            within = sum(len(m) for m in plan.members.values())
+            what = "kustomization(s)"
+            if within > len(plan.roots):
+                what = "kustomization root(s), with their bases and Components,"
+            notes.append(_counted("built", done, failed, what, " ".join(tool)))
     return docs, errors, notes
 
 
@@ -233,13 +264,10 @@ def _whole_kustomization(path: Path, folder: Path, *, patches: set[Path]) -> boo
     return path in patches or (path.parent == folder and path.name in KUSTOMIZATION_NAMES)
 
 
-def _kustomize_roots(folders: Sequence[Path]) -> tuple[list[Path], set[Path]]:
-    """Kustomizations no other scanned kustomization builds on (overlays, not bases),
-    and the patch files every kustomization names."""
+def _patch_files(folders: Sequence[Path]) -> set[Path]:
+    """The patch files every kustomization names (a scanned patch shapes its whole build)."""
     import yaml
 
-    resolved = {f.resolve() for f in folders}
-    referenced: set[Path] = set()
     patches: set[Path] = set()
     for f in folders:
         for name in KUSTOMIZATION_NAMES:
@@ -252,15 +280,85 @@ def _kustomize_roots(folders: Sequence[Path]) -> tuple[list[Path], set[Path]]:
                 continue
             if not isinstance(data, dict):
                 continue
-            for key in ("resources", "bases", "components"):
-                for entry in data.get(key) or []:
-                    if isinstance(entry, str):
-                        target = (f / entry).resolve()
-                        if target in resolved:
-                            referenced.add(target)
             for key in ("patches", "patchesStrategicMerge", "patchesJson6902"):
                 for entry in data.get(key) or []:
                     rel = entry.get("path") if isinstance(entry, dict) else entry
                     if isinstance(rel, str) and "\n" not in rel:
                         patches.add((f / rel).resolve())
-    return [f for f in folders if f.resolve() not in referenced], patches
+    return patches
+
+
+def _unknown_settings(settings: RenderSettings, root: Path) -> list[ScanError]:
+    """Settings for a chart or kustomization that is not there: a typo in a path would
+    otherwise leave the chart rendered with defaults, silently."""
+    from deploysafe.inputs.renderplan import KUSTOMIZATION_FILES
+
+    out = []
+    for folder, where in settings.where.items():
+        if folder in settings.charts:
+            what, present = "chart", (folder / "Chart.yaml").is_file()
+        else:
+            what, present = (
+                "kustomization",
+                any((folder / n).is_file() for n in KUSTOMIZATION_FILES),
+            )
+        if not present:
+            out.append(
+                ScanError(
+                    where.file,
+                    where.line,
+                    f"{where.key}: no {what} at {display_path(folder, root)}; fix the path"
+                    " (it is relative to the policy file's folder)",
+                    "render",
+                )
+            )
+    return out
+
+
+def _counted(verb: str, done: int, failed: int, what: str, engine: str) -> str:
+    """`rendered 2 Helm chart(s) with helm; 1 failed`: a failed render is never counted
+    as rendered."""
+    text = f"{verb} {done} {what} with {engine}"
+    return f"{text}; {failed} failed (see the input errors)" if failed else text
+
+
+def _render_chart(
+    chart: Path, root: Path, opts: RenderOptions, settings: RenderSettings
+) -> Rendered:
+    """Render one chart with its settings from the policy file; options given on the
+    command line win."""
+    from deploysafe.inputs.render import Rendered, render_helm
+
+    own = settings.charts.get(chart.resolve(), ChartSettings())
+    values: tuple[Path, ...] = opts.values
+    if not values:
+        missing = [v for v in own.values if not v.path.is_file()]
+        if missing:
+            return Rendered(
+                [],
+                [
+                    ScanError(
+                        v.where.file,
+                        v.where.line,
+                        f"{v.where.key}: values file {v.path.name} does not exist; the chart"
+                        f" {display_path(chart, root)} was not rendered (fix the path)",
+                        "render",
+                    )
+                    for v in missing
+                ],
+                failed=True,
+            )
+        values = tuple(v.path for v in own.values)
+    return render_helm(
+        chart,
+        root,
+        values=values,
+        set_values=opts.set_values or own.set_values,
+        namespace=opts.namespace or own.namespace,
+        release_name=opts.release_name or own.release or "release",
+    )
+
+
+def _overlay_namespace(folder: Path, opts: RenderOptions, settings: RenderSettings) -> str | None:
+    own = settings.kustomize.get(folder.resolve())
+    return opts.namespace or (own.namespace if own else None)

@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +32,7 @@ from deploysafe.inputs.documents import (
     release_namespace_dropped,
 )
 from deploysafe.inputs.patches import TRANSFORMATIONS, Patches
+from deploysafe.inputs.renderplan import KUSTOMIZATION_FILES, check_chart
 from deploysafe.model import Document, KeyPath, ScanError
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
@@ -38,7 +40,6 @@ TIMEOUT = 60  # seconds per helm/kustomize run: a hung remote base must not hang
 ORIGIN = "config.kubernetes.io/origin"
 # What the build metadata adds to every object; never shown to rules or users.
 BUILD_ANNOTATIONS = (ORIGIN, TRANSFORMATIONS)
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _MAX_MESSAGE_LINES = 6
 # The namespace a chart is rendered in when none is given, so that `.Release.Namespace` can
 # be told from a namespace the template spells out. A dot makes it an invalid namespace name;
@@ -52,6 +53,9 @@ class Rendered:
     errors: list[ScanError]  # kind="render" for render failures
     note: str | None = None  # for the user, e.g. why findings point at kustomization.yaml
     skipped: int = 0  # documents not parsed because no rule reads their kind
+    failed: bool = False  # the engine produced nothing: the errors say why
+    # Dependencies Chart.yaml lists that charts/ lacks: rendered without them.
+    missing: tuple[str, ...] = ()
 
 
 # Control flow: caught in this module and reported as a render error of the scan.
@@ -90,10 +94,35 @@ def kustomize_available() -> list[str] | None:
     return None
 
 
+# A render never touches the network: remote bases are refused before kustomize runs, and
+# anything that still tries (a base's base, a Helm plugin) meets a closed port or a git that
+# may only read local files, and fails at once instead of waiting for a timeout.
+_DEAD_PROXY = "http://127.0.0.1:9"
+_OFFLINE = {
+    "HTTP_PROXY": _DEAD_PROXY,
+    "HTTPS_PROXY": _DEAD_PROXY,
+    "http_proxy": _DEAD_PROXY,
+    "https_proxy": _DEAD_PROXY,
+    "ALL_PROXY": _DEAD_PROXY,
+    "NO_PROXY": "",
+    "no_proxy": "",
+    "GIT_ALLOW_PROTOCOL": "file",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_SSH_COMMAND": "false",
+}
+
+
 def _run(argv: Sequence[str]) -> tuple[bool, str, str]:
+    env = {**os.environ, **_OFFLINE}
     try:
         proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=TIMEOUT, check=False, errors="replace"
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+            errors="replace",
+            env=env,
         )
     except subprocess.TimeoutExpired:
         return False, "", f"{argv[0]} did not finish within {TIMEOUT} s"
@@ -148,6 +177,12 @@ def render_helm(
     chart_file = _join(chart_rel, "Chart.yaml")
     binary = shutil.which("helm")
     render_ns = namespace or _UNSET_NAMESPACE
+    deps = check_chart(chart, root) if chart.is_dir() else None
+    missing = deps.missing if deps is not None else ()
+    lacking = list(deps.errors) if deps is not None else []
+    errors = [
+        replace(e, message=f"{e.message}; the chart was rendered without it") for e in lacking
+    ]
     try:
         if binary:
             sources = _helm_binary(binary, chart, values, set_values, render_ns, release_name)
@@ -158,14 +193,21 @@ def render_helm(
                     "cannot render the chart: no helm binary on PATH and helm-python-sdk is not"
                     " installed (install helm, or pip install 'deploysafe[helm]')"
                 )
-                return Rendered([], [ScanError(chart_file, None, msg, "render")], note=msg)
+                return Rendered(
+                    [], [ScanError(chart_file, None, msg, "render")], note=msg, failed=True
+                )
             sources = _helm_in_process(sdk, chart, values, set_values, render_ns, release_name)
     except _RenderFailed as exc:
+        # Templates often read a subchart's default values: without it they fail.
+        errors = [
+            replace(e, message=f"{e.message}; the chart could not be rendered without it")
+            for e in lacking
+        ]
         msg = str(exc).replace(_UNSET_NAMESPACE, RELEASE_NAMESPACE)
-        return Rendered([], [ScanError(chart_file, None, msg, "render")])
+        errors.append(ScanError(chart_file, None, msg, "render"))
+        return Rendered([], errors, failed=True, missing=missing)
 
     documents: list[Document] = []
-    errors: list[ScanError] = []
     skipped = 0
     # The values the chart's own templates read, to name the file that set a value.
     own_values = chart / "values.yaml"
@@ -201,10 +243,44 @@ def render_helm(
                 if own:
                     doc = replace(doc, helm_values=helm_values)
             documents.append(doc)
-    return Rendered(documents, errors, skipped=skipped)
+    note = None
+    if missing:
+        label = chart_rel if chart_rel != "." else chart.resolve().name
+        note = f"chart {label} rendered without its missing subchart(s): {', '.join(missing)}"
+    return Rendered(documents, errors, note=note, skipped=skipped, missing=missing)
 
 
 def _helm_binary(
+    binary: str,
+    chart: Path,
+    values: Sequence[Path],
+    set_values: Sequence[str],
+    namespace: str | None,
+    release_name: str,
+) -> list[tuple[str, str]]:
+    with tempfile.TemporaryDirectory(prefix="deploysafe-helm-") as tmp:
+        # `helm template` refuses a chart whose dependencies are not vendored; its own
+        # templates are still worth checking, so render a copy that does not list them.
+        missing = check_chart(chart, chart).missing if chart.is_dir() else ()
+        if missing:
+            copy = Path(tmp) / chart.name
+            shutil.copytree(chart, copy, symlinks=True)
+            _drop_dependencies(copy / "Chart.yaml", set(missing))
+            chart = copy
+        return _helm_template(binary, chart, values, set_values, namespace, release_name)
+
+
+def _drop_dependencies(chart_yaml: Path, names: set[str]) -> None:
+    data = yaml.safe_load(chart_yaml.read_text(encoding="utf-8"))
+    data["dependencies"] = [
+        d
+        for d in data.get("dependencies") or []
+        if not (isinstance(d, dict) and d.get("name") in names)
+    ]
+    chart_yaml.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def _helm_template(
     binary: str,
     chart: Path,
     values: Sequence[Path],
@@ -290,18 +366,6 @@ def _helm_in_process(
             # What `helm template` checks before rendering and the SDK's render does not.
             if loaded.metadata.get("type") == "library":
                 raise _RenderFailed("library charts are not installable")
-            if chart.is_dir():
-                missing = [
-                    str(d.get("name"))
-                    for d in sdk.dependency_list(chart)
-                    if d.get("status") == "missing"
-                ]
-                if missing:
-                    raise _RenderFailed(
-                        "found in Chart.yaml, but missing in charts/ directory: "
-                        + ", ".join(missing)
-                        + " (run `helm dependency build`)"
-                    )
             manifests: dict[str, str] = loaded.render(
                 merged,
                 name=release_name,
@@ -331,22 +395,55 @@ def _kustomization(folder: Path) -> Path | None:
     return None
 
 
-def render_kustomize(folder: Path, root: Path) -> Rendered | None:
+def render_kustomize(
+    folder: Path,
+    root: Path,
+    *,
+    namespace: str | None = None,
+    cache: dict[Path, _Source | None] | None = None,
+) -> Rendered | None:
     """Build a kustomization; documents point at the files their objects come from.
 
     None when neither kustomize nor kubectl is installed (the caller scans the plain files).
+    `namespace` is where objects without one land (the overlay's deploy target); `cache`
+    shares parsed source files between builds of overlays with a common base.
     """
     tool = kustomize_available()
     if tool is None:
         return None
-    folder_rel = _rel(folder, root)
-    kfile = _kustomization(folder)
-    if kfile is None:
-        msg = f"no {' / '.join(KUSTOMIZATION_FILES)} in {folder_rel}"
-        return Rendered([], [ScanError(folder_rel, None, msg, "render")])
-    kfile_rel = _rel(kfile, root)
-    rendered_from = f"kustomize {folder_rel}"
+    return _finish_kustomize(_build_kustomize(tool, folder), folder, root, namespace, cache)
 
+
+def render_kustomizations(
+    folders: Sequence[tuple[Path, str | None]], root: Path, jobs: int | None = None
+) -> list[Rendered] | None:
+    """Build many kustomizations (folder, namespace): the builds run side by side, and each
+    source file shared by several is parsed once. None without kustomize or kubectl."""
+    tool = kustomize_available()
+    if tool is None:
+        return None
+    workers = max(1, min(len(folders), jobs or os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        builds = list(pool.map(lambda f: _build_kustomize(tool, f[0]), folders))
+    cache: dict[Path, _Source | None] = {}
+    return [
+        _finish_kustomize(build, folder, root, namespace, cache)
+        for build, (folder, namespace) in zip(builds, folders, strict=True)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Build:
+    tool: tuple[str, ...]
+    ok: bool
+    out: str  # the engine's output, or its error when not ok
+    origin_base: Path | None  # origins are relative to it; None: built without origins
+    missing_file: bool = False
+
+
+def _build_kustomize(tool: Sequence[str], folder: Path) -> _Build:
+    if _kustomization(folder) is None:
+        return _Build(tuple(tool), False, "", None, missing_file=True)
     # Origins come from a throwaway kustomization that includes the folder, so the user's
     # tree is never written to. Kustomize refuses absolute resource paths: use a relative one.
     with tempfile.TemporaryDirectory(prefix="deploysafe-kustomize-") as tmp:
@@ -365,15 +462,40 @@ def render_kustomize(folder: Path, root: Path) -> Rendered | None:
             )
             ok, out, _ = _run([*tool, str(wrapper)])
             if ok:
-                return _kustomize_documents(out, wrapper, root, kfile_rel, rendered_from, None)
+                return _Build(tuple(tool), True, out, wrapper)
 
     # The wrapper failed: build the folder itself, so that any error names the user's paths
-    # and a folder the wrapper cannot include (an old kustomize, a Component) still renders.
+    # and a folder the wrapper cannot include (an old kustomize) still renders.
     ok, out, err = _run([*tool, str(folder)])
-    if not ok:
-        return Rendered([], [ScanError(kfile_rel, None, _message(err), "render")])
-    note = f"{' '.join(tool)} gave no origin annotations: findings point at {kfile_rel}"
-    return _kustomize_documents(out, folder.resolve(), root, kfile_rel, rendered_from, note)
+    return _Build(tuple(tool), ok, out if ok else err, None)
+
+
+def _finish_kustomize(
+    build: _Build,
+    folder: Path,
+    root: Path,
+    namespace: str | None,
+    cache: dict[Path, _Source | None] | None,
+) -> Rendered:
+    folder_rel = _rel(folder, root)
+    kfile = _kustomization(folder)
+    if build.missing_file or kfile is None:
+        msg = f"no {' / '.join(KUSTOMIZATION_FILES)} in {folder_rel}"
+        return Rendered([], [ScanError(folder_rel, None, msg, "render")], failed=True)
+    kfile_rel = _rel(kfile, root)
+    if not build.ok:
+        return Rendered(
+            [], [ScanError(kfile_rel, None, _message(build.out), "render")], failed=True
+        )
+    rendered_from = f"kustomize {folder_rel}"
+    if build.origin_base is not None:
+        return _kustomize_documents(
+            build.out, build.origin_base, root, kfile_rel, rendered_from, None, namespace, cache
+        )
+    note = f"{' '.join(build.tool)} gave no origin annotations: findings point at {kfile_rel}"
+    return _kustomize_documents(
+        build.out, folder.resolve(), root, kfile_rel, rendered_from, note, namespace, cache
+    )
 
 
 def _yaml_str(text: str) -> str:
@@ -387,14 +509,18 @@ def _kustomize_documents(
     kfile_rel: str,
     rendered_from: str,
     note: str | None,
+    namespace: str | None = None,
+    cache: dict[Path, _Source | None] | None = None,
 ) -> Rendered:
     text, blocks = _compact_transformations(text)
-    loaded = load_kubernetes(text, kfile_rel, rendered_from=rendered_from, strict=True)
+    loaded = load_kubernetes(
+        text, kfile_rel, default_namespace=namespace, rendered_from=rendered_from, strict=True
+    )
     errors = [
         ScanError(e.file, None, f"rendered output: {e.message}", "render") for e in loaded.errors
     ]
-    kfile = root / kfile_rel
-    cache: dict[Path, _Source | None] = {}
+    kfile = (root / kfile_rel).resolve()
+    cache = {} if cache is None else cache
     patches = Patches(root)
     origins: dict[str, tuple[Path | None, str | None]] = {}  # several objects, one file
     documents: list[Document] = []

@@ -1,0 +1,323 @@
+"""Scans that render as users do: kustomize roots with a shared base, a Component and a
+patch; charts with unvendored dependencies; per-chart and per-overlay settings from
+deploysafe.yaml; and the render inputs that are wrong, each an input error at its line
+while the rest of the scan goes on. Real Helm (SDK or binary) and real kubectl/kustomize."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from deploysafe.config import Config
+from deploysafe.engine.report import Report
+from deploysafe.engine.scan import RenderOptions, scan
+from deploysafe.inputs.render import helm_available, kustomize_available
+from deploysafe.model import ScanError
+from tests.support import paths
+from tests.support.policy import load
+
+FIXTURES = paths.FIXTURES / "render"
+SHARED = FIXTURES / "shared"
+HELM = helm_available()
+TOOL = kustomize_available()
+
+needs_helm = pytest.mark.skipif(HELM is None, reason="neither helm nor helm-python-sdk")
+needs_kustomize = pytest.mark.skipif(TOOL is None, reason="neither kustomize nor kubectl")
+
+
+def run(root: Path, config: Config | None = None, opts: RenderOptions | None = None) -> Report:
+    return scan([root], config or Config(), root=root, render=opts or RenderOptions(), jobs=1)
+
+
+def renders(report: Report, rule: str, file: str) -> list[str]:
+    found = [f for f in report.findings if f.rule_id == rule and f.file == file]
+    return sorted(", ".join(f.renders) for f in found)
+
+
+# --- kustomize ---------------------------------------------------------------------------
+
+
+@needs_kustomize
+def test_shared_base_is_judged_through_each_overlay() -> None:
+    report = run(SHARED)
+    assert TOOL is not None
+    assert report.notes == (
+        f"built 3 kustomization root(s), with their bases and Components, with {' '.join(TOOL)}",
+    )
+    # The base's own problem: one finding naming every overlay that deploys it.
+    assert renders(report, "DS215", "base/deployment.yaml") == [
+        "kustomize overlays/prod, kustomize overlays/staging"
+    ]
+    # The Component's hostNetwork and the overlay's NodePort patch: only in prod, at the
+    # patch that wrote them.
+    assert renders(report, "DS202", "components/debug/host-network.yaml") == [
+        "kustomize overlays/prod"
+    ]
+    assert renders(report, "DS506", "overlays/prod/nodeport.yaml") == ["kustomize overlays/prod"]
+    assert not [f for f in report.findings if f.rule_id in ("DS202", "DS506") and "base" in f.file]
+    # A base no overlay uses is built on its own.
+    assert renders(report, "DS218", "lonely/pod.yaml") == ["kustomize lonely"]
+    assert {r for f in report.findings for r in f.renders} == {
+        "kustomize overlays/prod",
+        "kustomize overlays/staging",
+        "kustomize lonely",
+    }
+    # The unused Component is neither built nor silently dropped: its privileged patch
+    # (DS201) is not reported, and the error says why.
+    assert not [f for f in report.findings if f.rule_id == "DS201"]
+    assert report.errors == (
+        ScanError(
+            "components/unused/kustomization.yaml",
+            2,
+            "Kustomize Component used by no kustomization: it only applies inside another"
+            " kustomization's `components:`, so it is not built and its patches are not checked"
+            " (its resource files are scanned as plain manifests); list it in an overlay's"
+            " `components:`, or add `components/unused/` to `exclude` in deploysafe.yaml",
+            "render",
+        ),
+    )
+
+
+@needs_kustomize
+def test_excluded_unused_component_is_no_error(tmp_path: Path) -> None:
+    shutil.copytree(SHARED, tmp_path / "repo")
+    (tmp_path / "repo" / "deploysafe.yaml").write_text(
+        "exclude: [components/unused/]\nrender:\n  kustomize:\n    lonely: {namespace: debug}\n"
+    )
+    report = run(tmp_path / "repo", load(tmp_path / "repo" / "deploysafe.yaml"))
+    assert report.errors == ()
+    # The overlay's namespace from the policy file is where its namespace-less objects land.
+    lonely = {
+        f.resource.namespace
+        for f in report.findings
+        if f.file == "lonely/pod.yaml" and f.resource is not None
+    }
+    assert lonely == {"debug"}
+
+
+KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: NodePort\n"
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@needs_kustomize
+def test_bad_kustomize_inputs_are_errors_at_their_lines_and_the_rest_is_built(
+    tmp_path: Path,
+) -> None:
+    root = write(
+        tmp_path,
+        {
+            "good/kustomization.yaml": KUSTOMIZATION + "resources: [svc.yaml]\n",
+            "good/svc.yaml": SERVICE,
+            "self/kustomization.yaml": KUSTOMIZATION + "resources:\n  - .\n",
+            "remote/kustomization.yaml": KUSTOMIZATION
+            + "resources:\n  - https://github.com/org/repo//deploy?ref=v1\n",
+            "nomatch/kustomization.yaml": KUSTOMIZATION
+            + "resources: [svc.yaml]\npatches:\n  - path: ghost.yaml\n",
+            "nomatch/svc.yaml": SERVICE,
+            "nomatch/ghost.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: ghost\n",
+            "selector/kustomization.yaml": KUSTOMIZATION
+            + "resources: [svc.yaml]\n"
+            + "patches:\n"
+            + "  - target: {kind: Deployment, name: ghost}\n"
+            + "    patch: |-\n      - op: add\n        path: /spec/replicas\n        value: 2\n",
+            "selector/svc.yaml": SERVICE,
+        },
+    )
+    report = run(root)
+    assert sorted(report.errors, key=lambda e: e.file) == [
+        ScanError(
+            "nomatch/kustomization.yaml",
+            5,
+            "patch targets Service ghost, which no resource of nomatch defines, so kustomize"
+            " refused to build it: fix the patch's kind and name, or remove it",
+            "render",
+        ),
+        ScanError(
+            "remote/kustomization.yaml",
+            4,
+            "remote resource 'https://github.com/org/repo//deploy?ref=v1' is not fetched"
+            " (deploysafe renders offline): vendor it into the repository, or scan with"
+            " --no-render",
+            "render",
+        ),
+        ScanError(
+            "selector/kustomization.yaml",
+            5,
+            "patch target Deployment ghost matches nothing selector builds, so the patch changes"
+            " nothing: fix its `target:` or remove it",
+            "render",
+        ),
+        ScanError(
+            "self/kustomization.yaml",
+            4,
+            "`resources` entry references itself: kustomize cannot build it, so these"
+            " kustomizations are not built; remove the entry",
+            "render",
+        ),
+    ]
+    assert TOOL is not None
+    assert report.notes == (
+        f"built 2 kustomization(s) with {' '.join(TOOL)}; 1 failed (see the input errors)",
+    )
+    assert renders(report, "DS506", "good/svc.yaml") == ["kustomize good"]
+    assert renders(report, "DS506", "selector/svc.yaml") == ["kustomize selector"]
+
+
+# --- Helm --------------------------------------------------------------------------------
+
+DEPENDENCIES = (
+    "dependencies:\n"
+    "  - name: redis\n"
+    "    version: 1.0.0\n"
+    "    repository: https://charts.example.com\n"
+    "  - name: shared\n"
+    "    version: 0.1.0\n"
+    "    repository: file://../../../elsewhere\n"
+)
+
+
+def chart_repo(tmp_path: Path, *names: str) -> Path:
+    repo = tmp_path / "repo"
+    for name in names:
+        shutil.copytree(FIXTURES / "chart-insecure", repo / "charts" / name)
+    return repo
+
+
+@needs_helm
+def test_chart_with_missing_dependencies_renders_its_own_templates(tmp_path: Path) -> None:
+    repo = chart_repo(tmp_path, "shop")
+    chart_yaml = repo / "charts" / "shop" / "Chart.yaml"
+    chart_yaml.write_text(chart_yaml.read_text() + DEPENDENCIES)
+    report = run(repo)
+    assert report.errors == (
+        ScanError(
+            "charts/shop/Chart.yaml",
+            8,
+            "dependency 'redis' is not in charts/shop/charts/: run `helm dependency build"
+            " charts/shop` to vendor it; the chart was rendered without it",
+            "render",
+        ),
+        ScanError(
+            "charts/shop/Chart.yaml",
+            13,
+            "dependency 'shared' points outside the repository (file://../../../elsewhere) and"
+            " is not in charts/shop/charts/: vendor it there (`helm dependency build"
+            " charts/shop` with that folder present); the chart was rendered without it",
+            "render",
+        ),
+    )
+    assert report.notes == (
+        "chart charts/shop rendered without its missing subchart(s): redis, shared",
+        f"rendered 1 Helm chart(s) with {HELM}",
+    )
+    assert renders(report, "DS201", "charts/shop/templates/deployment.yaml") == ["helm charts/shop"]
+
+
+@needs_helm
+def test_failed_chart_is_counted_as_failed_not_rendered(tmp_path: Path) -> None:
+    repo = chart_repo(tmp_path, "shop")
+    shutil.copytree(FIXTURES / "chart-broken", repo / "charts" / "broken")
+    report = run(repo)
+    assert report.notes == (
+        f"rendered 1 Helm chart(s) with {HELM}; 1 failed (see the input errors)",
+    )
+    assert [(e.file, e.kind) for e in report.errors] == [("charts/broken/Chart.yaml", "render")]
+
+
+POLICY = """\
+render:
+  charts:
+    charts/hardened:
+      values: [values-hardened.yaml]
+      namespace: shop
+      release: web
+    charts/missing-values:
+      values:
+        - values-hardened.yaml
+        - no-such-values.yaml
+"""
+
+
+@needs_helm
+def test_chart_settings_come_from_the_policy_file(tmp_path: Path) -> None:
+    repo = chart_repo(tmp_path, "hardened", "plain", "missing-values")
+    shutil.copy(FIXTURES / "values-hardened.yaml", repo)
+    (repo / "deploysafe.yaml").write_text(POLICY)
+    cfg = load(repo / "deploysafe.yaml", "deploysafe.yaml")
+    report = run(repo, cfg)
+    # The chart with a missing values file is an input error at the policy's line, and is
+    # not rendered with other values than the ones asked for; the other charts are.
+    assert report.errors == (
+        ScanError(
+            "deploysafe.yaml",
+            10,
+            "render.charts.charts/missing-values.values.1: values file no-such-values.yaml does"
+            " not exist; the chart charts/missing-values was not rendered (fix the path)",
+            "render",
+        ),
+    )
+    assert report.notes == (
+        f"rendered 2 Helm chart(s) with {HELM}; 1 failed (see the input errors)",
+    )
+    deployments = {
+        (f.file.split("/")[1], f.resource.namespace, f.resource.name)
+        for f in report.findings
+        if f.resource is not None and f.resource.kind == "Deployment"
+    }
+    assert deployments == {("hardened", "shop", "web-shop"), ("plain", None, "release-shop")}
+    privileged = {f.file.split("/")[1] for f in report.findings if f.rule_id == "DS201"}
+    assert privileged == {"plain"}  # values-hardened.yaml turns it off
+
+
+@needs_helm
+def test_command_line_values_win_over_the_policy_file(tmp_path: Path) -> None:
+    repo = chart_repo(tmp_path, "hardened")
+    shutil.copy(FIXTURES / "values-hardened.yaml", repo)
+    insecure = repo / "insecure.yaml"
+    insecure.write_text("privileged: true\n")
+    (repo / "deploysafe.yaml").write_text(POLICY.split("    charts/missing-values")[0])
+    cfg = load(repo / "deploysafe.yaml", "deploysafe.yaml")
+    opts = RenderOptions(values=(insecure,), namespace="cli", release_name="cli")
+    report = run(repo, cfg, opts)
+    assert report.errors == ()
+    names = {
+        (f.resource.namespace, f.resource.name)
+        for f in report.findings
+        if f.rule_id == "DS201" and f.resource is not None
+    }
+    assert names == {("cli", "cli-shop")}
+
+
+def test_settings_for_a_chart_or_overlay_that_is_not_there_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(SERVICE)
+    (tmp_path / "deploysafe.yaml").write_text(
+        "render:\n  charts:\n    charts/shpo: {namespace: shop}\n"
+        "  kustomize:\n    overlays/prd: {namespace: shop}\n"
+    )
+    report = run(tmp_path, load(tmp_path / "deploysafe.yaml", "deploysafe.yaml"))
+    assert report.errors == (
+        ScanError(
+            "deploysafe.yaml",
+            3,
+            "render.charts.charts/shpo: no chart at charts/shpo; fix the path (it is relative"
+            " to the policy file's folder)",
+            "render",
+        ),
+        ScanError(
+            "deploysafe.yaml",
+            5,
+            "render.kustomize.overlays/prd: no kustomization at overlays/prd; fix the path (it"
+            " is relative to the policy file's folder)",
+            "render",
+        ),
+    )
