@@ -20,24 +20,13 @@ from deploysafe.cli.exits import (
 )
 from deploysafe.rules import BY_ID, REGISTRY
 from tests.support import paths
+from tests.support.scantools import PRIVILEGED_POD
 from tests.support.scantools import invoke as run
 
 REPO = paths.REPO
 EXAMPLES = REPO / "examples"
 
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  namespace: shop
-spec:
-  containers:
-  - name: app
-    image: nginx:1.27
-    securityContext:
-      privileged: true
-"""
+POD = PRIVILEGED_POD
 
 
 def scan_json(path: Path, *args: str) -> tuple[int, dict[str, Any]]:

@@ -24,25 +24,13 @@ from deploysafe.formats import jsonfmt, junit, sarif, text
 from deploysafe.model import Practice
 from deploysafe.rules import BY_ID
 from tests.support import paths
-from tests.support.scantools import scan_tree
+from tests.support.scantools import PRIVILEGED_POD, scan_tree
 
 DATA = paths.DATA
 SARIF_SCHEMA = DATA / "sarif-schema-2.1.0.json"
 BROKEN = "invalid YAML: while parsing a flow node: did not find expected node content"
 
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  namespace: shop
-spec:
-  containers:
-  - name: app
-    image: nginx:1.27
-    securityContext:
-      privileged: true
-"""
+POD = PRIVILEGED_POD
 # The same pod with both kinds of in-source suppression for DS201.
 INLINE = POD.replace("name: web", "name: inline").replace(
     "      privileged: true\n",
