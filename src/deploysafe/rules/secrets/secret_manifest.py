@@ -150,7 +150,8 @@ def material(key: str, plain: str, options: DetectOptions) -> list[Material]:
 
 
 def _article(description: str) -> str:
-    if description[1:2].islower():  # "Password embedded in a URL", not "AWS access key"
+    first = description.split(" ", 1)[0]
+    if first[1:].islower():  # "Password embedded in a URL"; not "AWS ...", "GitHub ..."
         description = description[0].lower() + description[1:]
     if description.startswith(("a ", "an ", "the ")):
         return description
