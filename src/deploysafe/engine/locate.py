@@ -175,9 +175,7 @@ def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         rule_id=rule.id,
         title=rule.title,
         practice=rule.practice,
-        severity=s.severities.get(
-            rule.id, rule.severity if v.severity is None else v.severity
-        ),
+        severity=s.severities.get(rule.id, rule.severity if v.severity is None else v.severity),
         file=file,
         line=line,
         column=col,
