@@ -265,6 +265,12 @@ class Violation:
     # A secret the finding is about: the engine redacts it from everything it prints and
     # keeps only its hash. Messages must not contain it either.
     secret: str | None = None
+    # Further secrets the same finding reports (one Secret object, several keys): redacted
+    # and hashed as `secret` is, so other findings on any of them fold into this one.
+    others: tuple[str, ...] = ()
+    # The finding's severity when the check judges it (how much secret material there
+    # is); None: the rule's. A severity set for the rule in the policy file wins.
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +315,7 @@ class Finding:
     pss: PssRef | None = None
     suppressed: Suppression | None = None
     secret_hash: str | None = None  # sha256 of the secret, for secrets findings
+    other_hashes: tuple[str, ...] = ()  # of the further secrets it reports (Violation.others)
     redacted: str | None = None  # the secret's printable form: a short prefix and its length
     # Values file lines that set the value (Helm); not part of the finding's identity.
     set_by: tuple[SetBy, ...] = ()

@@ -71,6 +71,9 @@ GITLEAKS_DISAGREE: dict[str, str] = {
     "from the environment variable %Password%: a reference, not a committed password",
     "tp slack-legacy-bot-token a05655612599": "the token spells FaKe and its team id is "
     "123456789012: a placeholder by deploysafe's markers",
+    "tp kubernetes-secret-yaml dc2b11e8a8a1": "a Secret whose only value is a CA "
+    "certificate (`ca.pem`, BEGIN CERTIFICATE): public material, no credential; DS310 "
+    "judges a Secret by what its values hold",
     # negatives deploysafe reports
     "fp anthropic-api-key 379cb9fdc9ef": "an admin key: negative only for the api03 "
     "rule; gitleaks' own anthropic-admin-api-key rule reports it too",
@@ -100,10 +103,10 @@ def test_gitleaks_samples() -> None:
         else:
             fp, flagged = fp + 1, flagged + hit
         outcomes.append((_key(row["label"], row["rule_id"], row["text"]), hit, positive))
-    # README: finds 270 of 275 gitleaks positives, flags 7 of 321 negatives.
+    # README: finds 269 of 275 gitleaks positives, flags 7 of 321 negatives.
     assert (tp, fp) == (275, 321)
     _all_explained(outcomes, GITLEAKS_DISAGREE)
-    assert (found, flagged) == (270, 7)
+    assert (found, flagged) == (269, 7)
 
 
 # detect-secrets groups for types deploysafe supports, and the file each group stands for.

@@ -15,7 +15,7 @@ from deploysafe.cli.exits import EXIT_FINDINGS
 from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, check_documents, scan, sources
 from deploysafe.inputs.render import kustomize_available
-from deploysafe.model import Target
+from deploysafe.model import Target, redact
 from deploysafe.rules.secrets.generator_literal import literal
 from tests.support.policy import load as load_policy
 from tests.support.scantools import invoke, scan_tree
@@ -246,8 +246,13 @@ def test_sops_encrypted_generator_files_are_not_plain_secrets() -> None:
     loaded = sources.load(manifest, "k8s/generated.yaml", {Target.KUBERNETES})
     assert not loaded.errors
     report = check_documents(loaded.documents, Config())
-    assert [(f.rule_id, f.line, f.message.split(" (")[0]) for f in report.findings] == [
-        ("DS310", 24, "Secret plain commits 'creds.json' in data")
+    assert [(f.rule_id, f.line, f.message) for f in report.findings] == [
+        (
+            "DS310",
+            24,
+            "Secret plain commits secret material (base64 is an encoding, not encryption): "
+            f"'creds.json' sets password to a literal credential: {redact(PW)}",
+        )
     ]
 
 

@@ -80,9 +80,13 @@ def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Fin
     kept: dict[tuple[str, Relation, tuple[object, ...]], int] = {}
     for i, f in enumerate(findings):
         for p in pairs:
-            k = _key(f, p.relation) if p.kept == f.rule_id else None
-            if k is not None:
-                kept.setdefault((f.rule_id, p.relation, k), i)
+            if p.kept != f.rule_id:
+                continue
+            k = _key(f, p.relation)
+            # A finding on several secrets (one Secret object) stands for each of them.
+            more = [(f.file, h) for h in f.other_hashes] if p.relation is Relation.SECRET else []
+            for key in [k, *more] if k is not None else []:
+                kept.setdefault((f.rule_id, p.relation, key), i)
     into: dict[int, list[tuple[Pair, Finding]]] = {}
     gone: set[int] = set()
     for i, f in enumerate(findings):

@@ -6,7 +6,9 @@ blob the first time it appears, with the commit and path that introduced it; blo
 then read one at a time from one `git cat-file --batch` process and checked with the
 secrets rules. Memory is bounded by the number of distinct blob ids, not their contents.
 Each secret is reported once, for the first commit that introduced it (the finding names
-the commit and the file's path in that commit).
+the commit and the file's path in that commit), under the most severe reading of it any
+version gave (a value first committed as a user name and later as a password is reported
+as the password), and says whether HEAD still holds it, and where.
 """
 
 from __future__ import annotations
@@ -131,24 +133,105 @@ class _Blobs:
             self.proc.stdout.close()
 
 
-# A batch of file versions for one worker: (path, text, commit, date).
-_Batch = list[tuple[str, str, str, str]]
+# A batch of file versions for one worker: (path, text, blob, commit, date).
+_Batch = list[tuple[str, str, str, str, str]]
 _BATCH_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A secrets finding in one file version, before the history's bookkeeping."""
+
+    finding: Finding
+    blob: str
+    commit: str
+    date: str
+
+    @property
+    def hashes(self) -> tuple[str, ...]:
+        return (self.finding.secret_hash or "", *self.finding.other_hashes)
 
 
 def _check_batch(
     config: Config, s: Settings, baseline: frozenset[str] | None, batch: _Batch
-) -> list[Finding]:
-    """Findings with secrets in a batch of file versions, in order, tagged with the commit."""
-    out: list[Finding] = []
-    for path, text, commit, date in batch:
+) -> list[_Found]:
+    """Findings with secrets in a batch of file versions, in order, with their version."""
+    out: list[_Found] = []
+    for path, text, blob, commit, date in batch:
         docs = sources.load(text, path, s.targets).documents
         report = check_documents(docs, config, settings=s, baseline=baseline)
         out.extend(
-            replace(f, message=f"{f.message} (introduced in commit {commit[:12]}, {date})")
-            for f in report.findings
-            if f.secret_hash is not None
+            _Found(f, blob, commit, date) for f in report.findings if f.secret_hash is not None
         )
+    return out
+
+
+@dataclass(slots=True)
+class _Secret:
+    """One reported secret: the first version that introduced it, and the finding of the
+    version that read it most severely."""
+
+    first: _Found
+    shown: _Found
+
+
+class _Ledger:
+    """The history's secrets: each once, under its strongest reading; which blobs hold
+    which secrets (to tell whether HEAD still does)."""
+
+    def __init__(self) -> None:
+        self.secrets: list[_Secret] = []
+        self.by_hash: dict[tuple[str, str], _Secret] = {}  # (rule, secret hash)
+        self.held: dict[str, set[str]] = {}  # blob -> secret hashes found in it
+
+    def add(self, found: list[_Found]) -> None:
+        for f in found:
+            self.held.setdefault(f.blob, set()).update(f.hashes)
+            keys = [(f.finding.rule_id, h) for h in f.hashes]
+            if any(k not in self.by_hash for k in keys):
+                # New secret material (a finding on several secrets counts if any is new).
+                entry = _Secret(f, f)
+                self.secrets.append(entry)
+                for k in keys:
+                    self.by_hash.setdefault(k, entry)
+                continue
+            entry = self.by_hash[keys[0]]
+            if f.finding.severity > entry.shown.finding.severity:
+                entry.shown = f  # e.g. the key that makes the value a password
+
+    def findings(self, head: list[tuple[str, str]]) -> list[Finding]:
+        out = []
+        for entry in self.secrets:
+            f, first = entry.shown, entry.first
+            where = [
+                path
+                for blob, path in head
+                if (f.finding.secret_hash or "") in self.held.get(blob, ())
+            ]
+            note = f"introduced in commit {first.commit[:12]}, {first.date}"
+            if f is not first:
+                note += f"; reported as found in commit {f.commit[:12]}"
+            if where:
+                shown = ", ".join(where[:3]) + (
+                    f" and {len(where) - 3} more" if len(where) > 3 else ""
+                )
+                note += f"; still in HEAD at {shown}"
+            else:
+                note += "; no longer in HEAD, but in every clone of the history"
+            out.append(replace(f.finding, message=f"{f.finding.message} ({note})"))
+        return out
+
+
+def _head_blobs(root: Path) -> list[tuple[str, str]]:
+    """(blob, path) of every file in HEAD."""
+    git = Git(root, config=("core.quotePath=false",))
+    listing = git.out("ls-tree", "-r", "-z", "--full-tree", "HEAD")
+    out = []
+    for entry in (listing or "").split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            out.append((parts[2], path))
     return out
 
 
@@ -165,7 +248,8 @@ def _batches(root: Path, config: Config, s: Settings, counter: list[int]) -> Ite
             if raw is None or b"\0" in raw[:8192] or len(raw) > config.max_file_size:
                 continue
             counter[0] += 1
-            batch.append((item.path, raw.decode("utf-8", "replace"), item.commit, item.date))
+            text = raw.decode("utf-8", "replace")
+            batch.append((item.path, text, item.blob, item.commit, item.date))
             size += len(raw)
             if size >= _BATCH_BYTES:
                 yield batch
@@ -194,16 +278,9 @@ def scan_history(
     if Git(root).out("rev-parse", "--verify", "--quiet", "HEAD") is None:
         raise HistoryError(f"{root} is not a git repository with commits (no HEAD)")
     s = settings_for(config, {}, inline=inline, today=today, scopes=frozenset({Scope.HISTORY}))
-    found: list[Finding] = []
-    first: set[tuple[str, str]] = set()  # (rule, secret hash): reported at its first commit
+    ledger = _Ledger()
     counter = [0]
-
-    def keep(findings: list[Finding]) -> None:
-        for f in findings:
-            key = (f.rule_id, f.secret_hash or "")
-            if key not in first:
-                first.add(key)
-                found.append(f)
+    keep = ledger.add
 
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     batches = _batches(root, config, s, counter)
@@ -217,7 +294,7 @@ def scan_history(
             # write end of `cat-file --batch`'s stdin would keep it from ever ending.
             for f in [pool.submit(int) for _ in range(workers)]:
                 f.result()
-            pending: deque[Future[list[Finding]]] = deque()
+            pending: deque[Future[list[_Found]]] = deque()
             for batch in batches:
                 pending.append(pool.submit(_check_batch, config, s, baseline, batch))
                 if len(pending) >= 2 * workers:
@@ -226,4 +303,5 @@ def scan_history(
                 keep(pending.popleft().result())
     count = Git(root).out("rev-list", "--count", "HEAD") or ""
     notes = [f"git history: {count} commit(s), {counter[0]} distinct file version(s)"]
+    found = ledger.findings(_head_blobs(root))
     return Report.of(found, (), notes=notes, fail_on=config.fail_on, files=counter[0])

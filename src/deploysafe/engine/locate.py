@@ -163,14 +163,19 @@ def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         message = message.replace(v.secret, shown)
         if shown not in message:  # every format shows which secret, in its safe form
             message = f"{message}: {shown}"
-        parts = [p.strip() for p in v.secret.splitlines() if len(p.strip()) >= 6]
+        for other in sorted(v.others, key=len, reverse=True):
+            shown_line = shown_line.replace(other, redact(other))
+            message = message.replace(other, redact(other))
+        parts = [
+            p.strip() for x in (v.secret, *v.others) for p in x.splitlines() if len(p.strip()) >= 6
+        ]
         if len(shown_line) >= SNIPPET_MAX - 1 or any(p in shown_line for p in parts):
             shown_line = ""  # cut around the secret, or a line of a multi-line one: show none
     return Finding(
         rule_id=rule.id,
         title=rule.title,
         practice=rule.practice,
-        severity=s.severities.get(rule.id, rule.severity),
+        severity=s.severities.get(rule.id, rule.severity if v.severity is None else v.severity),
         file=file,
         line=line,
         column=col,
@@ -181,6 +186,7 @@ def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         snippet=shown_line,
         pss=rule.pss,
         secret_hash=hashed,
+        other_hashes=tuple(secret_hash(o) for o in v.others) if v.secret else (),
         redacted=shown,
         set_by=set_by(doc, v.path) if v.offset is None else (),
         renders=(doc.rendered_from,) if doc.rendered_from else (),
