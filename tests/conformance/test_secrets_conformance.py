@@ -69,6 +69,9 @@ GITLEAKS_DISAGREE: dict[str, str] = {
     "holds no key; a key file is reported by its private_key_id, which every real one has",
     "tp nuget-config-password e66e91b5cf6a": "`TestSource%Password%` takes its secret "
     "from the environment variable %Password%: a reference, not a committed password",
+    "tp kubernetes-secret-yaml dc2b11e8a8a1": "the Secret holds only a CA certificate "
+    "(`ca.pem`: one BEGIN CERTIFICATE block), which is public by design: nothing secret is "
+    "committed",
     "tp slack-legacy-bot-token a05655612599": "the token spells FaKe and its team id is "
     "123456789012: a placeholder by deploysafe's markers",
     # negatives deploysafe reports
@@ -100,10 +103,10 @@ def test_gitleaks_samples() -> None:
         else:
             fp, flagged = fp + 1, flagged + hit
         outcomes.append((_key(row["label"], row["rule_id"], row["text"]), hit, positive))
-    # README: finds 270 of 275 gitleaks positives, flags 7 of 321 negatives.
+    # README: finds 269 of 275 gitleaks positives, flags 7 of 321 negatives.
     assert (tp, fp) == (275, 321)
     _all_explained(outcomes, GITLEAKS_DISAGREE)
-    assert (found, flagged) == (270, 7)
+    assert (found, flagged) == (269, 7)
 
 
 # detect-secrets groups for types deploysafe supports, and the file each group stands for.

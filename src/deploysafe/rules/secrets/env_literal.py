@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from deploysafe.k8s.pods import as_list, as_map, containers, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
+from deploysafe.rules.secrets._install import install_time
 from deploysafe.secrets.detect import judge
 from deploysafe.secrets.names import credential_name
 
@@ -25,6 +26,8 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             pw = credential_name(name)
             # Default passwords are DS508's (practice 5); this rule is about real ones.
             if pw is None or judge(name, str(value), pw, p.options) != "secret":
+                continue
+            if install_time(doc, (*c.path, "env", i, "value")):
                 continue
             yield Violation(
                 (*c.path, "env", i, "value"),

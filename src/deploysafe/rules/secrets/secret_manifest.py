@@ -10,7 +10,15 @@ from typing import Any
 from deploysafe.k8s.pods import as_map, get, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
-from deploysafe.secrets.detect import DetectOptions, analyse, decoded, is_placeholder, is_reference
+from deploysafe.rules.secrets._install import install_time
+from deploysafe.secrets.detect import (
+    DetectOptions,
+    analyse,
+    decoded,
+    is_placeholder,
+    is_reference,
+    public_certificate,
+)
 
 
 def is_sops(doc: Document) -> bool:
@@ -119,6 +127,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                     continue
                 if is_b64 and plain is not None and _placeholder(plain, p.placeholders):
                     continue
+                if (plain is not None and public_certificate(plain)) or install_time(
+                    doc, (field, str(key))
+                ):
+                    continue  # public material; or generated/looked up at install time
                 what = _what(plain, options) if plain else ""
                 yield Violation(
                     (field, str(key)),
