@@ -47,6 +47,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/engine/test_render_scan.py",  # Helm and kubectl/kustomize renders
         "tests/engine/test_coverage.py",  # git work trees, Helm and kustomize renders
         "tests/engine/test_where.py",  # real repositories, charts and kustomizations
+        "tests/rules/test_secrets_install_time.py",  # Helm renders
     }
 )
 

@@ -724,10 +724,13 @@ def _assignments(
 
 
 def _listed(text: str, quote: int) -> bool:
-    """The string whose opening quote is at `quote` is an element of a list or set literal,
-    or a later argument: not the name half of a (name, default) call."""
+    """The string whose opening quote is at `quote` is an element of a list, set or tuple
+    literal, or a later argument: not the name half of a (name, default) call."""
     before = text[max(0, quote - 40) : quote].rstrip()
-    return before.endswith(("[", "{", ","))
+    if before.endswith(("[", "{", ",")):
+        return True
+    # `(` opens a call after a name (`get(`), a tuple anywhere else (`= (`)
+    return before.endswith("(") and not before[:-1].rstrip()[-1:].replace("_", "a").isalnum()
 
 
 def _trim(raw: str) -> str:

@@ -41,7 +41,9 @@ RULE = Rule(
         "it: `.npmrc`, `.pypirc`, `.netrc`, `.env`, SSH and TLS keys, `.docker/config.json`, "
         "cloud credentials and kubeconfigs all ship to everyone who can pull. Only the last "
         "stage of a multi-stage build (and the stages it is built on) ships, so copies into "
-        "a builder stage are not reported here."
+        "a builder stage are not reported here. A file whose name alone does not decide "
+        "(`*.pem`, `.npmrc`, `settings.xml`) is not reported when it is in the build context "
+        "and its content holds no credential: a `*.pem` of certificates is public."
     ),
     fix="Mount the file for the one step that needs it: "
     "`RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci`, or "

@@ -46,7 +46,8 @@ RULE = Rule(
         "An env `value:` is part of the workload's spec: it is committed with the "
         "manifest, stored unencrypted in etcd as part of the Deployment, and shown by "
         "`kubectl get -o yaml` to anyone who may read Deployments (a much wider group than "
-        "those who may read Secrets)."
+        "those who may read Secrets). A value a Helm template generates at install time "
+        "(`randAlphaNum`, `lookup` ...) is not reported: it is in no committed file."
     ),
     fix="Store the credential in a Secret (delivered by your secret manager) and "
     "reference it with `valueFrom.secretKeyRef`, or better mount it as a file.",

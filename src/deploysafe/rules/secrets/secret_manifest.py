@@ -167,7 +167,12 @@ RULE = Rule(
         "block and `ENC[...]` values, also in the Secret a kustomize generator makes of them), "
         "SealedSecret, ExternalSecret, the Secrets Store CSI "
         "driver or Vault injection are all fine. Templated values (`{{ .Values.x }}`, "
-        "`${VAR}`) and service-account token Secrets are not reported. When "
+        "`${VAR}`) and service-account token Secrets are not reported; nor are values that "
+        "are public (PEM certificates, CA bundles: `ca.crt` holding only `BEGIN "
+        "CERTIFICATE` blocks) or made when a Helm chart is installed (its template line "
+        "generates them with `randAlphaNum`, `randAscii`, `genPrivateKey`, `derivePassword` "
+        "..., or reads the cluster with `lookup`, directly or through a template variable; "
+        "a value from a helper `include` is not followed). When "
         "`secrets.managers` in deploysafe.yaml lists the allowed managers, a secret "
         "delivered through any other one is reported too."
     ),
