@@ -17,6 +17,9 @@ from deploysafe.secrets.install import made_at_install
 from tests.support.scantools import write_tree
 from tests.support.secretgen import certificate_pem, fake_github_token, private_key_pem
 
+# A credential-shaped literal, built here so that this file does not hold one.
+LITERAL = "Tz8-qLm2" + "Vx4q"
+
 
 def findings(text: str, name: str) -> list[Finding]:
     loaded = sources.load(text, name, {Target.TEXT, Target.KUBERNETES, Target.DOCKERFILE})
@@ -118,7 +121,7 @@ def test_shell_and_compose_references_are_not_literals() -> None:
 
 def test_literals_in_scripts_are_still_reported() -> None:
     assert found("API_TOKEN=Tz8-qLm2Vx4q\n", "run.sh") == [("DS302", 1)]
-    assert found('$Password = "Tz8-qLm2Vx4q"\n', "login.ps1") == [("DS302", 1)]
+    assert found(f'$Password = "{LITERAL}"\n', "login.ps1") == [("DS302", 1)]
 
 
 # --- options, ARN fragments, lists of names ----------------------------------------------
@@ -148,7 +151,7 @@ def test_a_list_of_rule_names_is_not_a_default_in_a_call() -> None:
     CHECKS = ("api_token", "secret2_key")
     """
     assert found(text, "rules.py") == []
-    assert found('API_TOKEN = os.environ.get("API_TOKEN", "Tz8qLm2Vx4q9")\n', "app.py") == [
+    assert found(f'API_TOKEN = os.environ.get("API_TOKEN", "{LITERAL}")\n', "app.py") == [
         ("DS302", 1)
     ]
 
