@@ -48,6 +48,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/engine/test_coverage.py",  # git work trees, Helm and kustomize renders
         "tests/engine/test_where.py",  # real repositories, charts and kustomizations
         "tests/engine/test_history.py",  # --git-history over real repositories
+        "tests/rules/test_secrets_install_time.py",  # Helm renders
     }
 )
 

@@ -69,11 +69,11 @@ GITLEAKS_DISAGREE: dict[str, str] = {
     "holds no key; a key file is reported by its private_key_id, which every real one has",
     "tp nuget-config-password e66e91b5cf6a": "`TestSource%Password%` takes its secret "
     "from the environment variable %Password%: a reference, not a committed password",
+    "tp kubernetes-secret-yaml dc2b11e8a8a1": "the Secret holds only a CA certificate "
+    "(`ca.pem`: one BEGIN CERTIFICATE block), which is public by design: nothing secret is "
+    "committed",
     "tp slack-legacy-bot-token a05655612599": "the token spells FaKe and its team id is "
     "123456789012: a placeholder by deploysafe's markers",
-    "tp kubernetes-secret-yaml dc2b11e8a8a1": "a Secret whose only value is a CA "
-    "certificate (`ca.pem`, BEGIN CERTIFICATE): public material, no credential; DS310 "
-    "judges a Secret by what its values hold",
     # negatives deploysafe reports
     "fp anthropic-api-key 379cb9fdc9ef": "an admin key: negative only for the api03 "
     "rule; gitleaks' own anthropic-admin-api-key rule reports it too",

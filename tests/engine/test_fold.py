@@ -201,7 +201,7 @@ kind: ConfigMap
 metadata: {name: cfg, namespace: shop}
 data:
   db_password: Zq8vR2kL9mXw
-  passwordKey: admin
+  adminPassword: admin
 """
     assert found(text, besides=frozenset({"DS510"})) == [
         ("DS311", 5, ("DS302",)),
@@ -216,7 +216,7 @@ data:
 
 
 def test_a_default_password_is_judged_once_not_folded(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"values.yaml": "db:\n  passwordKey: admin\n  password: Zq8vR2kL9mXw\n"})
+    write_tree(tmp_path, {"values.yaml": "db:\n  adminPassword: admin\n  password: Zq8vR2kL9mXw\n"})
     report = scan([tmp_path], Config(), root=tmp_path, jobs=1)
     assert [(f.rule_id, f.line, f.also) for f in report.findings] == [
         ("DS510", 2, ()),

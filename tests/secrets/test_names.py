@@ -104,3 +104,26 @@ def test_ci_variable_references() -> None:
         "GPG_PASSPHRASE",
         "REGISTRY_AUTH",
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("passwordKey", None),
+        ("adminPasswordKey", None),
+        ("passwordSecret", None),
+        ("existingSecret", None),
+        ("existingSecretPasswordKey", None),
+        ("update_password", None),
+        ("reset_token", None),
+        ("secretKey", False),
+        ("apiKey", False),
+        ("tokenSecret", False),
+        ("keyPassword", True),
+        ("new_password", True),
+    ],
+)
+def test_names_of_references_and_options_are_not_credentials(
+    key: str, expected: bool | None
+) -> None:
+    assert credential_name(key) is expected

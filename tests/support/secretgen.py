@@ -4,9 +4,15 @@ holds a credential-shaped string (push protection, other scanners)."""
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import random
 import re
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from deploysafe.secrets.patterns import TokenType
 
@@ -66,3 +72,31 @@ def fake_aws_key_id(seed: int = 3) -> str:
 def fake_github_token(seed: int = 5) -> str:
     rng = random.Random(seed)
     return "gh" + "p_" + _random(rng, _ALPHABETS["an"], 36)
+
+
+def certificate_pem(cn: str = "shop-ca") -> str:
+    """A self-signed certificate (public material) and nothing else, in PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def private_key_pem() -> str:
+    """An EC private key in PKCS#8 PEM."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()

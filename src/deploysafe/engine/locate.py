@@ -3,6 +3,7 @@ snippet of that line, with every secret a finding is about kept out of what is p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -58,6 +59,51 @@ def _shows(text: str, secret: str) -> bool:
     return False
 
 
+def _word(secret: str) -> bool:
+    """Letters only and short: a secret that is also a word (`password`, `pass`, `admin`),
+    which other words and key names can hold."""
+    return secret.isalpha() and len(secret) < 16
+
+
+_KEY_AFTER = re.compile(r"[\"']?[ \t]*[:=]")
+
+
+def _occurrences(text: str, secret: str) -> list[int]:
+    """Where `secret` stands as a value in `text`: a word-like one only as a whole token
+    (no word character glued on either side) that is not a key (`password: ...`), any
+    other one wherever it occurs."""
+    if not secret:
+        return []
+    if not _word(secret):
+        return [m.start() for m in re.finditer(re.escape(secret), text)]
+    return [
+        m.start()
+        for m in re.finditer(r"(?<!\w)" + re.escape(secret) + r"(?!\w)", text)
+        if not _KEY_AFTER.match(text, m.end())
+    ]
+
+
+def hide(text: str, secret: str, shown: str, at: int | None = None, prose: bool = False) -> str:
+    """`text` with `secret` replaced by `shown` where it stands as a value, never inside
+    another word (`passwordKey: "password"` keeps its key). `at` is the index a check
+    located the value at: a word-like secret is then replaced there only. In `prose` (a
+    message the rule wrote from names), a word-like secret is one of those names' words
+    (`basicAuthPassword` with the value `pass`) and is left; any other is replaced."""
+    if prose and _word(secret):
+        return text
+    located = at is not None and at >= 0 and text.startswith(secret, at)
+    starts = set() if located and _word(secret) else set(_occurrences(text, secret))
+    if located and at is not None:
+        starts.add(at)
+    for start in sorted(starts, reverse=True):
+        text = text[:start] + shown + text[start + len(secret) :]
+    return text
+
+
+def _still_shows(text: str, parts: Sequence[str]) -> bool:
+    return any(_occurrences(text, p) for p in parts)
+
+
 def _literal_in(line: str, secret: str) -> bool:
     """The line writes the secret (or, for a multi-line one, a line of it) as it is."""
     return secret in line or any(
@@ -88,9 +134,9 @@ def hide_shared(findings: list[Finding], start: int, shared: Shared) -> None:
             continue
         text = f.snippet
         for secret in sorted(found, key=len, reverse=True):
-            text = text.replace(secret, redact(secret))
+            text = hide(text, secret, redact(secret))
         parts = [p.strip() for x in found for p in x.splitlines() if len(p.strip()) >= 6]
-        if any(p in text for p in parts) or any(
+        if _still_shows(text, parts) or any(
             _shows(text, x) for x, literal in found.items() if not literal
         ):
             text = ""
@@ -159,17 +205,21 @@ def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         # Written in another form than its value (an escape, a folded scalar): no snippet.
         if not _literal_in(shown_line, v.secret) and _shows(shown_line, v.secret):
             shown_line = ""
-        shown_line = shown_line.replace(v.secret, shown)
-        message = message.replace(v.secret, shown)
+        at = None
+        if v.offset is not None and 1 <= line <= len(lines):  # the column is the value's
+            raw = lines[line - 1]
+            at = col - 1 - (len(raw) - len(raw.lstrip()))
+        shown_line = hide(shown_line, v.secret, shown, at)
+        message = hide(message, v.secret, shown, prose=True)
         if shown not in message:  # every format shows which secret, in its safe form
             message = f"{message}: {shown}"
         for other in sorted(v.others, key=len, reverse=True):
-            shown_line = shown_line.replace(other, redact(other))
-            message = message.replace(other, redact(other))
+            shown_line = hide(shown_line, other, redact(other))
+            message = hide(message, other, redact(other), prose=True)
         parts = [
             p.strip() for x in (v.secret, *v.others) for p in x.splitlines() if len(p.strip()) >= 6
         ]
-        if len(shown_line) >= SNIPPET_MAX - 1 or any(p in shown_line for p in parts):
+        if len(shown_line) >= SNIPPET_MAX - 1 or _still_shows(shown_line, parts):
             shown_line = ""  # cut around the secret, or a line of a multi-line one: show none
     return Finding(
         rule_id=rule.id,

@@ -192,13 +192,18 @@ class Exposure:
     ignore_file: str | None  # the ignore file in force, by name
     credentials: tuple[str, ...]  # context-relative paths the context sends, sorted
     complete: bool  # False when the walk stopped at MAX_ENTRIES
+    # Sources named like a credential file whose content holds none (a `*.pem` CA bundle)
+    cleared: tuple[str, ...] = ()
 
     def as_data(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "ignore": self.ignore_file,
             "credentials": list(self.credentials),
             "complete": self.complete,
         }
+        if self.cleared:
+            data["cleared"] = list(self.cleared)
+        return data
 
 
 def _ignore_file(context: Path, dockerfile: str) -> tuple[str | None, DockerIgnore]:
@@ -238,6 +243,22 @@ def _holds_credential(path: str, entry: os.DirEntry[str]) -> bool:
     try:
         with open(entry.path, "rb") as fh:
             return test.search(fh.read(_HEAD_BYTES)) is not None
+    except OSError:
+        return False
+
+
+def _cleared(context: Path, source: str) -> bool:
+    """A source file named like a credential file whose content shows it holds none."""
+    name = source.rsplit("/", 1)[-1]
+    test = content_test(name)
+    if not source or test is None or not credential_file(source):
+        return False
+    path = context / source
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+        with open(path, "rb") as fh:
+            return test.search(fh.read(_HEAD_BYTES)) is None
     except OSError:
         return False
 
@@ -293,4 +314,5 @@ def exposure(context: Path, dockerfile: str, sources: Iterable[str]) -> Exposure
         if budget[0] < 0:
             break
     listed = tuple(sorted(found)[:MAX_LISTED])
-    return Exposure(ignore_name, listed, budget[0] >= 0)
+    cleared = tuple(sorted(s for s in set(sources) if _cleared(context, s)))
+    return Exposure(ignore_name, listed, budget[0] >= 0, cleared)

@@ -337,18 +337,50 @@ def analyse(
         plain = (decoded(value) if b64 else value) or value
         if not example and judge(key, plain, True, options) == "secret":
             out.credentials.append(Assignment(key, value, line, col, True, where.offset(line, col)))
-    for a_span, key, value, pw in _assignments(text, low, kind):
+    # PowerShell evaluates an unquoted right-hand side (`$Password = Read-Host ...`): only
+    # quoted literals are values, as in source code.
+    values_kind = FileKind.CODE if path.lower().endswith(_POWERSHELL) else kind
+    for a_span, key, value, pw in _assignments(text, low, values_kind):
         if _overlaps(a_span, spans):
             continue
         line, col = where.at(a_span[0])
         if line in owned.lines:
             continue
+        if _in_comment(where.lines[line - 1], col, kind) and not _generated(value):
+            continue  # `# adminPassword: strongpassword`: a documented example setting
         verdict = judge(key, value, pw, options)
         if verdict == "default":
             out.defaults.append(Assignment(key, value, line, col, pw, a_span[0]))
         elif verdict == "secret" and not example:
             out.credentials.append(Assignment(key, value, line, col, pw, a_span[0]))
     return out
+
+
+_POWERSHELL = (".ps1", ".psm1", ".psd1")
+# Where a comment starts on a line, by file kind: at the line's start, or after a blank.
+_LINE_COMMENTS = {
+    FileKind.CONFIG: ("#", "//", ";", "<!--"),
+    FileKind.SHELL: ("#", "::", "rem ", "REM "),
+    FileKind.CODE: ("#", "//", "/*", "* ", "<!--"),
+}
+_TRAILING_COMMENT = re.compile(r"(?:^|[ \t])(?:#|//)")
+
+
+def _in_comment(line: str, column: int, kind: str) -> bool:
+    """Whether the text at `column` (1-based) of `line` is inside a comment: the line is a
+    comment, or a `#`/`//` comment after a blank starts before it (configuration and shell
+    files; in source code `#` and `//` also occur inside strings)."""
+    if line.lstrip().startswith(_LINE_COMMENTS.get(kind, ())):
+        return True
+    if kind not in (FileKind.CONFIG, FileKind.SHELL):
+        return False
+    before = line[: column - 1]
+    m = _TRAILING_COMMENT.search(before)
+    return (
+        m is not None
+        and before[: m.start()].count('"') % 2 == 0
+        and (before[: m.start()].count("'") % 2 == 0)
+    )
 
 
 _KIND_SECRET = re.compile(r"^kind:\s*[\"']?Secret[\"']?\s*$")
@@ -434,6 +466,36 @@ def _owned_lines(lines: Sequence[str], low: str, text: str, yaml: bool) -> _Owne
                 indent, child, b64 = ind, None, stripped.startswith("data:")
         start = end + 1
     return out
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.S)
+# PEM labels of public material: certificates, their requests and revocation lists, keys
+# that are public by name.
+_PUBLIC_PEM = frozenset(
+    {
+        "CERTIFICATE",
+        "TRUSTED CERTIFICATE",
+        "X509 CERTIFICATE",
+        "CERTIFICATE REQUEST",
+        "NEW CERTIFICATE REQUEST",
+        "X509 CRL",
+        "PKCS7",
+        "PUBLIC KEY",
+        "RSA PUBLIC KEY",
+    }
+)
+# What openssl and CA bundles write around the blocks: comments and `subject=` lines.
+_PEM_NOTES = re.compile(r"(?m)^[ \t]*(?:#.*|(?:subject|issuer)=.*|Bag Attributes.*|[ \t]*)$")
+
+
+def public_certificate(text: str) -> bool:
+    """Text that holds PEM blocks of public material only (a CA bundle, `tls.crt`,
+    `ca.crt`): nothing secret, whatever the file or key is called."""
+    blocks = list(_PEM_BLOCK.finditer(text))
+    if not blocks or any(b[1] not in _PUBLIC_PEM for b in blocks):
+        return False
+    rest = _PEM_BLOCK.sub("", text)
+    return _PEM_NOTES.sub("", rest).strip() == ""
 
 
 def unquote(value: str) -> str:
@@ -633,6 +695,8 @@ def _assignments(
         pw = credential_name(key)
         if pw is None:
             continue
+        if start > 0 and text[start - 1] == ":":
+            continue  # a segment of `arn:aws:...:secret:name` or `a:b:c`, not a setting's name
         quoted_key = start > 0 and text[start - 1] in "\"'`"
         a = _OPS.match(text, end)
         if a is None:
@@ -652,10 +716,21 @@ def _assignments(
         value = raw[1:-1] if quoted else _trim(raw)
         if len(value) > _GENERIC_MAX:
             continue  # generated blobs, not a setting's value (long tokens have formats)
-        if op == "," and not _mixed_enough(value):
-            continue  # ("name", "other-name"): a list of words, not a default credential
+        if op == "," and (not _mixed_enough(value) or _listed(text, start - 1)):
+            # ("name", "other-name") or ["token", "aws_key_v2"]: names, not a default
+            continue
         vstart = a.start("v") + (1 if quoted else 0)
         yield (vstart, vstart + len(value)), key, value, pw
+
+
+def _listed(text: str, quote: int) -> bool:
+    """The string whose opening quote is at `quote` is an element of a list, set or tuple
+    literal, or a later argument: not the name half of a (name, default) call."""
+    before = text[max(0, quote - 40) : quote].rstrip()
+    if before.endswith(("[", "{", ",")):
+        return True
+    # `(` opens a call after a name (`get(`), a tuple anywhere else (`= (`)
+    return before.endswith("(") and not before[:-1].rstrip()[-1:].replace("_", "a").isalnum()
 
 
 def _trim(raw: str) -> str:
@@ -733,6 +808,8 @@ def judge(key: str, value: str, password_like: bool, options: DetectOptions) -> 
         return None
     if v.lower() in DEFAULT_PASSWORDS and password_like:
         return "default"
+    if v.startswith(("${", "$(")):
+        return None  # `${TOKEN:-${1}}`, `${PW:?set it}`, `$(openssl rand -hex 16)`, cut at a blank
     if is_reference(v, options.references) or _INDIRECT.search(v) or _PATHISH.search(v):
         return None
     if not any(c.isalnum() for c in v) or v.isdigit() or " " in v:

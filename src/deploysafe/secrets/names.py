@@ -253,6 +253,34 @@ _NEVER = frozenset(
 )
 
 
+# A first word that makes the setting an option about the credential, not the credential:
+# Ansible's `update_password: on_create`, `reset_password: false`, `generate_token: true`.
+_OPTION_VERBS = frozenset(
+    [
+        "update",
+        "reset",
+        "change",
+        "generate",
+        "rotate",
+        "require",
+        "enforce",
+        "expire",
+        "prompt",
+        "ask",
+        "show",
+        "hide",
+        "remember",
+        "allow",
+        "skip",
+        "forgot",
+        "force",
+    ]
+)
+# Last words that, after a password word, name where the password is kept: `passwordKey:
+# admin-password` (the key inside a Secret), `passwordSecret: db-auth` (the Secret).
+_HOLDERS = frozenset(["key", "keys", "secret"])
+
+
 def _key_words(key: str) -> list[str]:
     return [w.lower() for w in _WORDS.findall(key)]
 
@@ -265,6 +293,10 @@ def credential_name(key: str) -> bool | None:
     `clientSecret`, `API_KEY`): the key split into words, camelCase and snake_case alike."""
     words = _key_words(key)
     if not words or words[-1] in _NOT_LAST or any(w in _NEVER for w in words):
+        return None
+    if len(words) > 1 and (words[0] in _OPTION_VERBS or words[0] == "existing"):
+        return None  # `existingSecret`, `existingSecretPasswordKey`: Helm's name for a reference
+    if words[-1] in _HOLDERS and any(w in _PASSWORD_WORDS for w in words[:-1]):
         return None
     if any(w in _PASSWORD_WORDS for w in words):
         return True

@@ -39,7 +39,11 @@ RULE = Rule(
         "placeholders and stay silent, which is how a Helm values file or a compose file "
         "ships a database that opens with the password from its README. deploysafe reports "
         "them, in values files, compose files, `.env` files (not `.env.example`), CI files, "
-        "Dockerfiles and app config, as an insecure default rather than a leaked secret."
+        "Dockerfiles and app config, as an insecure default rather than a leaked secret.\n\n"
+        "Not reported, on purpose: a default in a comment (`# password: changeme` documents "
+        "an option, it configures nothing), and keys that name where a password is kept "
+        "(`passwordKey: password`, `existingSecretPasswordKey: password`: the value is the "
+        "name of a key in a Secret)."
     ),
     fix="Generate a strong password per environment (`openssl rand -base64 24`), keep it "
     "in a secret manager or an encrypted Secret, and reference it; rotate any system that "

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from deploysafe.k8s.pods import as_list, as_map, containers, pod_template
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
+from deploysafe.rules.secrets._install import install_time
 from deploysafe.secrets.detect import judge
 from deploysafe.secrets.names import credential_name
 
@@ -26,6 +27,8 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             # Default passwords are DS508's (practice 5); this rule is about real ones.
             if pw is None or judge(name, str(value), pw, p.options) != "secret":
                 continue
+            if install_time(doc, (*c.path, "env", i, "value")):
+                continue
             yield Violation(
                 (*c.path, "env", i, "value"),
                 f"{c.label} sets {name} to a literal credential; use valueFrom.secretKeyRef",
@@ -43,7 +46,8 @@ RULE = Rule(
         "An env `value:` is part of the workload's spec: it is committed with the "
         "manifest, stored unencrypted in etcd as part of the Deployment, and shown by "
         "`kubectl get -o yaml` to anyone who may read Deployments (a much wider group than "
-        "those who may read Secrets)."
+        "those who may read Secrets). A value a Helm template generates at install time "
+        "(`randAlphaNum`, `lookup` ...) is not reported: it is in no committed file."
     ),
     fix="Store the credential in a Secret (delivered by your secret manager) and "
     "reference it with `valueFrom.secretKeyRef`, or better mount it as a file.",

@@ -41,8 +41,9 @@ RULE = Rule(
         "webhooks, kubeconfig credentials) are found by attackers' scanners within minutes "
         "of a push. deploysafe looks for these types, each only after a keyword prefilter, "
         "and drops placeholders (`${VAR}`, `{{ .Values.x }}`, `<token>`, `ENC[...]`, "
-        "EXAMPLE/dummy markers, documented sample keys) and low-entropy strings:\n\n"
-        + _types_table()
+        "EXAMPLE/dummy markers, documented sample keys) and low-entropy strings. A token in "
+        "a comment is reported like any other: the comment is committed too. These types "
+        "are looked for:\n\n" + _types_table()
     ),
     fix="Revoke and rotate the credential first (it is leaked, removing it does not undo "
     "that), then load it at run time from a secret manager or a Kubernetes Secret that is "

@@ -12,6 +12,7 @@ from typing import Any
 from deploysafe.k8s.pods import as_map, get, pod_template
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
+from deploysafe.rules.secrets._install import install_time
 from deploysafe.secrets.detect import (
     DetectOptions,
     analyse,
@@ -20,6 +21,7 @@ from deploysafe.secrets.detect import (
     is_placeholder,
     is_reference,
     judge,
+    public_certificate,
 )
 from deploysafe.secrets.names import credential_name
 
@@ -239,6 +241,8 @@ def _secret(doc: Document, ctx: Context) -> Iterator[Violation]:
                 plain = text  # not base64: the API server rejects it, but it is in Git
             if _placeholder(plain, p.placeholders):
                 continue
+            if public_certificate(plain) or install_time(doc, (field, str(key))):
+                continue  # public material; or generated/looked up at install time
             for m in material(str(key), plain, options):
                 encoded = encoded or is_b64
                 found.append(((field, str(key)), plain, m))
@@ -317,7 +321,11 @@ RULE = Rule(
         "manager or encrypted in Git: SOPS-encrypted files (recognised by their `sops:` "
         "block and `ENC[...]` values, also in the Secret a kustomize generator makes of them), "
         "SealedSecret, ExternalSecret, the Secrets Store CSI "
-        "driver or Vault injection are all fine. When "
+        "driver or Vault injection are all fine. Values made when a Helm chart is installed "
+        "are not reported either (the template line generates them with `randAlphaNum`, "
+        "`randAscii`, `genPrivateKey`, `derivePassword` ..., or reads the cluster with "
+        "`lookup`, directly or through a template variable; a value from a helper "
+        "`include` is not followed). When "
         "`secrets.managers` in deploysafe.yaml lists the allowed managers, a secret "
         "delivered through any other one is reported too.\n\n"
         "A Secret is judged by what its values hold (`data` decoded from base64), with the "

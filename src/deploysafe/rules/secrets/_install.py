@@ -1,0 +1,14 @@
+"""Whether a rendered node's value is made when a Helm chart is installed, not committed."""
+
+from __future__ import annotations
+
+from deploysafe.model import Document, KeyPath
+from deploysafe.secrets.install import made_at_install
+
+
+def install_time(doc: Document, path: KeyPath) -> bool:
+    """A chart's own template generates or looks up the value at `path` (`randAlphaNum`,
+    `lookup`): the repository holds the recipe, not the secret."""
+    if doc.helm_values is None or path not in doc.positions:
+        return False
+    return made_at_install(doc.lines, doc.positions[path][0])

@@ -1,0 +1,241 @@
+"""What the secrets rules (practice 3, and DS510) deliberately do not report, each class from
+a minimal input, next to the nearest input that is still reported."""
+
+from __future__ import annotations
+
+import base64
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from deploysafe.config import Config
+from deploysafe.engine import check_documents, scan, sources
+from deploysafe.model import Finding, Practice, Target
+from deploysafe.secrets.detect import public_certificate
+from deploysafe.secrets.install import made_at_install
+from tests.support.scantools import write_tree
+from tests.support.secretgen import certificate_pem, fake_github_token, private_key_pem
+
+# A credential-shaped literal, built here so that this file does not hold one.
+LITERAL = "Tz8-qLm2" + "Vx4q"
+
+
+def findings(text: str, name: str) -> list[Finding]:
+    loaded = sources.load(text, name, {Target.TEXT, Target.KUBERNETES, Target.DOCKERFILE})
+    assert not loaded.errors, loaded.errors
+    report = check_documents(loaded.documents, Config())
+    return [f for f in report.findings if f.practice is Practice.SECRETS or f.rule_id == "DS510"]
+
+
+def found(text: str, name: str) -> list[tuple[str, int]]:
+    return sorted((f.rule_id, f.line) for f in findings(textwrap.dedent(text), name))
+
+
+# --- commented-out settings --------------------------------------------------------------
+
+
+def test_commented_example_settings_are_not_credentials() -> None:
+    text = """\
+    grafana:
+      # adminPassword: strongpassword
+      adminUser: admin
+      #       basicAuthPassword: pass
+    mysql:
+      #   password: password1
+      user: exporter  # password: some_pass
+    """
+    assert found(text, "values.yaml") == []
+
+
+def test_a_commented_generated_value_and_a_token_in_a_comment_are_still_reported() -> None:
+    token = fake_github_token()
+    text = f"""\
+    # password: Tz8-qLm2Vx4
+    # github_token: {token}
+    """
+    assert found(text, "values.yaml") == [("DS301", 2), ("DS302", 1)]
+
+
+def test_the_same_settings_uncommented_are_reported() -> None:
+    text = """\
+    adminPassword: strongpassword
+    basicAuthPassword: pass
+    """
+    assert found(text, "values.yaml") == [("DS302", 1), ("DS510", 2)]
+
+
+def test_a_hash_inside_a_quoted_value_is_not_a_comment() -> None:
+    assert found('url = "a #b" password = Tz8qLm2Vx4\n', "app.conf") == [("DS302", 1)]
+
+
+# --- key names taken as values -----------------------------------------------------------
+
+
+def test_keys_that_name_where_a_password_is_kept_are_not_credentials() -> None:
+    text = """\
+    auth:
+      passwordKey: admin-password
+      userPasswordKey: "password"
+      existingSecret: grafana-admin
+      existingSecretPasswordKey: password
+      existingPasswordSecretKey: password
+      passwordSecret: db-auth
+    """
+    assert found(text, "values.yaml") == []
+
+
+def test_credential_keys_ending_in_key_or_secret_are_still_credentials() -> None:
+    text = """\
+    secretKey: Tz8-qLm2Vx4q
+    clientSecret: Rk9-pWd3Qs7x
+    keyPassword: changeme
+    """
+    assert found(text, "values.yaml") == [("DS302", 1), ("DS302", 2), ("DS510", 3)]
+
+
+# --- shell and compose references --------------------------------------------------------
+
+
+def test_shell_and_compose_references_are_not_literals() -> None:
+    compose = """\
+    services:
+      app:
+        environment:
+          GITHUB_TOKEN: ${GITHUB_TOKEN:-${1}}
+          DB_PASSWORD: ${DB_PASSWORD:?set it}
+    """
+    script = """\
+    GITHUB_TOKEN=${GITHUB_TOKEN:-${1}}
+    DB_PASSWORD=$(openssl rand -hex 16)
+    export API_TOKEN="${API_TOKEN:?set it}"
+    """
+    powershell = """\
+    $Password = Read-Host -AsSecureString
+    $Token = Get-Content token.txt
+    """
+    assert found(compose, "compose.yaml") == []
+    assert found(script, "run.sh") == []
+    assert found(powershell, "login.ps1") == []
+
+
+def test_literals_in_scripts_are_still_reported() -> None:
+    assert found("API_TOKEN=Tz8-qLm2Vx4q\n", "run.sh") == [("DS302", 1)]
+    assert found(f'$Password = "{LITERAL}"\n', "login.ps1") == [("DS302", 1)]
+
+
+# --- options, ARN fragments, lists of names ----------------------------------------------
+
+
+def test_an_option_about_a_password_is_not_a_password() -> None:
+    text = """\
+    - user:
+        name: deploy
+        update_password: on_create
+    """
+    assert found(text, "playbook.yml") == []
+
+
+def test_an_arn_fragment_is_not_a_setting() -> None:
+    text = """\
+    {"Resource": {"Fn::Join": ["", [
+      "arn:aws:secretsmanager:", {"Ref": "AWS::Region"}, ":secret:prod/api-token-Ab12Cd"
+    ]]}}
+    """
+    assert found(text, "template.json") == []
+
+
+def test_a_list_of_rule_names_is_not_a_default_in_a_call() -> None:
+    text = """\
+    NAMES = ["token", "password", "aws_key_v2", "gcp_token_2"]
+    CHECKS = ("api_token", "secret2_key")
+    """
+    assert found(text, "rules.py") == []
+    assert found(f'API_TOKEN = os.environ.get("API_TOKEN", "{LITERAL}")\n', "app.py") == [
+        ("DS302", 1)
+    ]
+
+
+# --- public certificates -----------------------------------------------------------------
+
+
+def _secret(key: str, value: str) -> str:
+    encoded = base64.b64encode(value.encode()).decode()
+    return (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: ca, namespace: shop}\n"
+        f"data:\n  {key}: {encoded}\n"
+    )
+
+
+def test_a_secret_holding_only_a_certificate_is_not_reported() -> None:
+    cert = certificate_pem()
+    assert public_certificate(cert) and public_certificate(f"# shop CA\n{cert}{cert}")
+    assert found(_secret("ca.crt", cert), "ca.yaml") == []
+
+
+def test_a_certificate_with_its_private_key_is_reported() -> None:
+    bundle = certificate_pem() + private_key_pem()
+    assert not public_certificate(bundle)
+    assert found(_secret("tls.pem", bundle), "tls.yaml") == [("DS310", 5)]
+
+
+def test_copying_a_pem_of_certificates_is_not_a_credential_file(tmp_path: Path) -> None:
+    dockerfile = "FROM alpine:3.20\nCOPY ca.pem /etc/ssl/ca.pem\nCOPY tls.pem /etc/tls.pem\n"
+    write_tree(
+        tmp_path,
+        {"Dockerfile": dockerfile, "ca.pem": certificate_pem(), "tls.pem": private_key_pem()},
+    )
+    report = scan([tmp_path], Config(), root=tmp_path, jobs=1)
+    assert [(f.rule_id, f.line) for f in report.findings if f.rule_id == "DS321"] == [("DS321", 3)]
+
+
+# --- values made at install time (the template text alone; rendering: test_install_time) --
+
+
+@pytest.mark.parametrize(
+    ("template", "line", "made"),
+    [
+        (["password: {{ randAlphaNum 24 | b64enc | quote }}"], 1, True),
+        (["token: {{ default (randAscii 32) .Values.token | b64enc }}"], 1, True),
+        (['tls.key: {{ genPrivateKey "rsa" | b64enc }}'], 1, True),
+        (
+            [
+                '{{- $old := lookup "v1" "Secret" "shop" "db" }}',
+                "{{- $pw := $old }}",
+                "pw: {{ $pw }}",
+            ],
+            3,
+            True,
+        ),
+        (["{{- $pw := .Values.password }}", "pw: {{ $pw | b64enc }}"], 2, False),
+        (["password: {{ .Values.password | b64enc }}"], 1, False),
+        (["password: c2VjcmV0"], 1, False),
+    ],
+)
+def test_values_made_at_install_time(template: list[str], line: int, made: bool) -> None:
+    assert made_at_install(template, line) is made
+
+
+# --- redaction ---------------------------------------------------------------------------
+
+
+def test_redaction_replaces_the_value_not_the_words_that_hold_it() -> None:
+    text = 'db:\n  password: "password"\nbasicAuthPassword: pass\n'
+    got = [(f.rule_id, f.message, f.snippet) for f in findings(text, "values.yaml")]
+    assert got == [
+        (
+            "DS510",
+            "password is set to a well-known default password: p…(8 chars)",
+            'password: "p…(8 chars)"',
+        ),
+        (
+            "DS510",
+            "basicAuthPassword is set to a well-known default password: …(4 chars)",
+            "basicAuthPassword: …(4 chars)",
+        ),
+    ]
+
+
+def test_redaction_still_hides_a_value_glued_to_a_flag() -> None:
+    (f,) = findings("mysql_password=Tz8qLm2Vx4q mysql -pTz8qLm2Vx4q\n", "run.sh")
+    assert f.snippet == "mysql_password=Tz…(11 chars) mysql -pTz…(11 chars)"
