@@ -283,3 +283,136 @@ def test_a_kustomization_beside_a_chart_keeps_its_inputs(tmp_path: Path) -> None
         ("mixed/overlays/patch.yaml", "rendered", None, ("kustomize mixed",)),
         ("mixed/templates/cm.yaml", "rendered", None, ("helm mixed",)),
     ]
+
+
+PRIVILEGED = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: evil
+spec:
+  containers:
+  - name: c
+    image: busybox:1.36
+    securityContext:
+      privileged: true
+"""
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+"""
+
+
+def test_files_of_kustomizations_that_are_not_built_are_checked_as_plain_manifests(
+    tmp_path: Path,
+) -> None:
+    """A Component no overlay uses is not built: the manifests its `resources:` list are
+    checked as themselves, its patches are not; a base's files belong to the roots that
+    build it (not to the base, which is no root)."""
+    write_tree(
+        tmp_path,
+        {
+            "base/kustomization.yaml": "resources:\n- service.yaml\n",
+            "base/service.yaml": SERVICE,
+            "overlays/prod/kustomization.yaml": "resources:\n- ../../base\n",
+            "overlays/staging/kustomization.yaml": "resources:\n- ../../base\n",
+            "comp/unused/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+            "kind: Component\nresources:\n- pod.yaml\npatches:\n- path: patch.yaml\n",
+            "comp/unused/pod.yaml": PRIVILEGED,
+            "comp/unused/patch.yaml": PRIVILEGED,
+        },
+    )
+    report = scan([tmp_path], Config(), root=tmp_path, jobs=1)
+    assert records(report.coverage) == [
+        ("base/kustomization.yaml", "rendered", None, BOTH),
+        ("base/service.yaml", "rendered", None, BOTH),
+        ("comp/unused/kustomization.yaml", "skipped", "not-rendered", ()),
+        ("comp/unused/patch.yaml", "skipped", "not-rendered", ()),
+        ("comp/unused/pod.yaml", "scanned", "unbuilt", ()),
+        ("overlays/prod/kustomization.yaml", "rendered", None, ("kustomize overlays/prod",)),
+        (
+            "overlays/staging/kustomization.yaml",
+            "rendered",
+            None,
+            ("kustomize overlays/staging",),
+        ),
+    ]
+    assert plan([tmp_path], Config(), root=tmp_path) == report.coverage
+    privileged = [(f.file, f.line, f.renders) for f in report.findings if f.rule_id == "DS201"]
+    assert privileged == [("comp/unused/pod.yaml", 10, ())]
+    assert (
+        "kustomization comp/unused is not built (see the input errors): the 1 file(s) it lists"
+        " were scanned as plain manifests, without its patches (comp/unused/pod.yaml)"
+    ) in report.notes
+    # Files read, each once: the skipped ones are not counted.
+    assert report.files == 5
+
+
+BOTH = ("kustomize overlays/prod", "kustomize overlays/staging")
+
+
+def test_kustomizations_kustomize_cannot_read_are_errors_at_their_lines_once(
+    tmp_path: Path,
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "k1/kustomization.yaml": "resources: [\n",
+            "k2/kustomization.yaml": "",
+            "k3/kustomization.yaml": "resources:\n- loop\n",
+            "c1/Chart.yaml": "apiVersion: v2\nname: [\n",
+            "c1/templates/p.yaml": "apiVersion: v1\nkind: ConfigMap\n",
+        },
+    )
+    (tmp_path / "k3" / "loop").symlink_to("..")
+    report = scan([tmp_path], Config(), root=tmp_path, jobs=1)
+    kustomize_errors = [(e.file, e.line, e.message) for e in report.errors if e.file[0] == "k"]
+    assert kustomize_errors == [
+        (
+            "k1/kustomization.yaml",
+            2,
+            "invalid YAML: while parsing a flow node: did not find expected node content;"
+            " the kustomization is not built: fix the syntax",
+        ),
+        (
+            "k2/kustomization.yaml",
+            1,
+            "the kustomization is empty, so it is not built: list its `resources:`, or delete"
+            " the file",
+        ),
+        (
+            "k3/kustomization.yaml",
+            2,
+            "`resources` entry 'loop' references a folder that contains this kustomization:"
+            " kustomize cannot build it, so it is not built; remove the entry",
+        ),
+    ]
+    # Helm's own message, at the line where the YAML breaks.
+    assert [(e.file, e.line) for e in report.errors if e.file[0] == "c"] == [("c1/Chart.yaml", 3)]
+    assert records(report.coverage) == [
+        ("c1/Chart.yaml", "skipped", "not-rendered", ()),
+        ("c1/templates/p.yaml", "skipped", "not-rendered", ()),
+        ("k1/kustomization.yaml", "skipped", "not-rendered", ()),
+        ("k2/kustomization.yaml", "skipped", "not-rendered", ()),
+        ("k3/kustomization.yaml", "skipped", "not-rendered", ()),
+    ]
+    assert not [n for n in report.notes if "no kustomization lists" in n]
+    assert report.files == 0
+
+
+def test_a_scan_whose_every_file_is_skipped_has_nothing_to_check(tmp_path: Path) -> None:
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
+    result = invoke("scan", str(tmp_path / "logo.png"))
+    assert result.exit_code == 5
+    assert result.stderr == (
+        f"error: nothing to check in {tmp_path / 'logo.png'}: no file deploysafe reads is"
+        " there (or every one is excluded or skipped); check the path, or pass --allow-empty"
+        " if that is expected\n"
+    )
+    assert invoke("scan", "--allow-empty", str(tmp_path / "logo.png")).exit_code == 0

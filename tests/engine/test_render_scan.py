@@ -168,9 +168,13 @@ def test_bad_kustomize_inputs_are_errors_at_their_lines_and_the_rest_is_built(
     assert TOOL is not None
     assert report.notes == (
         f"built 2 kustomization(s) with {' '.join(TOOL)}; 1 failed (see the input errors)",
+        "kustomization nomatch is not built (see the input errors): the 1 file(s) it lists"
+        " were scanned as plain manifests, without its patches (nomatch/svc.yaml)",
     )
     assert renders(report, "DS506", "good/svc.yaml") == ["kustomize good"]
     assert renders(report, "DS506", "selector/svc.yaml") == ["kustomize selector"]
+    # The failed build's resources are still checked, as plain manifests.
+    assert renders(report, "DS506", "nomatch/svc.yaml") == [""]
 
 
 # --- Helm --------------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def test_nothing_to_check_fails_unless_allowed(repo: Path) -> None:
     assert result.exit_code == EXIT_EMPTY
     message = (
         f"nothing to check in {repo / 'empty'}: no file deploysafe reads is there (or every "
-        "one is excluded)"
+        "one is excluded or skipped)"
     )
     hint = "; check the path, or pass --allow-empty if that is expected"
     assert result.stderr == f"error: {message}{hint}\n"

@@ -216,7 +216,7 @@ def nothing_to_check(targets: list[Path], allowed: bool) -> str:
     where = ", ".join(t.as_posix() for t in targets)
     return (
         f"nothing to check in {where}: no file deploysafe reads is there (or every one is "
-        "excluded)"
+        "excluded or skipped)"
         + ("" if allowed else "; check the path, or pass --allow-empty if that is expected")
     )
 

@@ -5,11 +5,12 @@ remaining file is read, the check reports files it could not use; nothing walks 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job, read
 from deploysafe.inputs.discover import (
+    KUSTOMIZATION_NAMES,
     YAML_SUFFIXES,
     Coverage,
     Inventory,
@@ -17,6 +18,7 @@ from deploysafe.inputs.discover import (
     Reason,
     kustomize_inputs,
 )
+from deploysafe.inputs.renderplan import KustomizePlan
 from deploysafe.yamlload import YamlProblem, parse_all
 
 # Files of a chart that Helm reads besides its templates.
@@ -29,22 +31,35 @@ _NAMED = 5
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The files to check, how, and one record per file (by display path)."""
+    """The files to check, how, and one record per file (by display path). `unbuilt`: per
+    kustomization that is not built, the files it lists that are scanned as plain files."""
 
     jobs: list[Job]
     records: dict[str, Coverage]
+    unbuilt: dict[str, list[str]] = field(default_factory=dict)
 
 
-def plan(inv: Inventory, *, charts: bool, kustomize: bool) -> Plan:
-    """How each discovered file is read. `charts`, `kustomize`: whether charts are rendered
-    and kustomizations built in this scan (without them their files are plain files)."""
+def plan(
+    inv: Inventory,
+    *,
+    charts: bool,
+    kustomize: KustomizePlan | None,
+    failed: Collection[Path] = (),
+) -> Plan:
+    """How each discovered file is read. `charts`: whether charts are rendered in this scan;
+    `kustomize`: what is built (None: nothing, so kustomize files are plain files); `failed`:
+    the charts and kustomization roots whose render failed. A file is read through the roots
+    that build it; when none does, the files its kustomizations list as `resources` are
+    scanned as plain manifests."""
     chart_dirs = [c.resolve() for c in inv.charts]
     templates = [c / "templates" for c in chart_dirs]
     k_inputs = kustomize_inputs(inv.kustomizations) if kustomize and inv.kustomizations else {}
     k_folders = {f.resolve() for f in inv.kustomizations} if kustomize else set()
+    broken = {r.resolve() for r in failed}
     resolve = bool(chart_dirs or k_folders)
     jobs: list[Job] = []
     records: dict[str, Coverage] = {}
+    unbuilt: dict[str, list[str]] = {}
     for p in inv.files:
         display = inv.display(p)
         mode, record = PLAIN, Coverage(display, Outcome.SCANNED)
@@ -57,12 +72,27 @@ def plan(inv: Inventory, *, charts: bool, kustomize: bool) -> Plan:
                 if chart is not None and charts
                 else None
             )
+            kfile = real.parent in k_folders and real.name in KUSTOMIZATION_NAMES
+            readers = [real.parent] if kfile else k_inputs.get(real, [])
             if in_chart is not None and in_chart[0] == RENDERED:
                 mode, record = in_chart
-            elif real in k_inputs:  # a kustomization beside a chart may inflate it
-                mode = RENDERED
-                renders = tuple(f"kustomize {inv.display(f)}" for f in k_inputs[real])
-                record = Coverage(display, Outcome.RENDERED, renders=renders)
+                if chart in broken:  # its text is still read; it made no objects
+                    record = Coverage(display, Outcome.SKIPPED, Reason.NOT_RENDERED)
+            elif readers and kustomize is not None:  # beside a chart, it may inflate it
+                roots = list(dict.fromkeys(r for f in readers for r in kustomize.builders(f)))
+                built = [r for r in roots if r not in broken]
+                if built:
+                    mode = RENDERED
+                    renders = tuple(f"kustomize {inv.display(r)}" for r in built)
+                    record = Coverage(display, Outcome.RENDERED, renders=renders)
+                elif kfile or real not in kustomize.resources:
+                    # A patch or generator input is no manifest: its text is still read.
+                    mode = RENDERED
+                    record = Coverage(display, Outcome.SKIPPED, Reason.NOT_RENDERED)
+                else:
+                    record = Coverage(display, Outcome.SCANNED, Reason.UNBUILT)
+                    for f in roots or readers:
+                        unbuilt.setdefault(inv.display(f), []).append(display)
             elif in_chart is not None:
                 mode, record = in_chart
             elif chart is not None:
@@ -74,7 +104,7 @@ def plan(inv: Inventory, *, charts: bool, kustomize: bool) -> Plan:
                 record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
         jobs.append((str(p), display, mode, inv.place(p)))
         records[display] = record
-    return Plan(jobs, records)
+    return Plan(jobs, records, unbuilt)
 
 
 def _in_chart(real: Path, chart: Path, display: str, chart_display: str) -> tuple[str, Coverage]:
@@ -146,6 +176,16 @@ def notes(records: Iterable[Coverage]) -> list[str]:
         if paths:
             out.append(f"{len(paths)} {what}: scanned as plain manifests ({_named(paths)})")
     return out
+
+
+def unbuilt_notes(p: Plan) -> list[str]:
+    """One note per kustomization that is not built, naming the files it lists that were
+    scanned as plain manifests instead (without its patches and transformers)."""
+    return [
+        f"kustomization {folder} is not built (see the input errors): the {len(paths)} file(s)"
+        f" it lists were scanned as plain manifests, without its patches ({_named(paths)})"
+        for folder, paths in sorted(p.unbuilt.items())
+    ]
 
 
 def _named(paths: Collection[str]) -> str:

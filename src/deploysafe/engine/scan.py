@@ -32,6 +32,7 @@ from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
     Coverage,
     Inventory,
+    Outcome,
     discover,
     display_path,
 )
@@ -40,6 +41,7 @@ from deploysafe.rules.base import Scope
 
 if TYPE_CHECKING:
     from deploysafe.inputs.render import Rendered
+    from deploysafe.inputs.renderplan import KustomizePlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +99,15 @@ def scan(
         notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
     rendered: list[Document] = []
     render_errors: list[ScanError] = []
+    charts, kplan = _renders(inv, render)
+    failed: list[Path] = []
     if render.enabled:
-        rendered, render_errors, render_notes = _render_all(inv, render, config.render, jobs)
+        rendered, render_errors, render_notes, failed = _render_all(
+            inv, render, config.render, jobs, kplan
+        )
         notes += render_notes
-    p = coverage.plan(inv, **_renders(inv, render))
+    p = coverage.plan(inv, charts=charts, kustomize=kplan, failed=failed)
+    notes += coverage.unbuilt_notes(p)
     files = p.jobs
     namespaces = namespace_prepass(files, config.max_file_size)
     namespaces.update(namespaces_in(rendered))
@@ -108,12 +115,21 @@ def scan(
         config, namespaces, inline=inline, today=today, scopes=scopes, namespace=render.namespace
     )
     partial = check_files(files, s, jobs)
+    # A render error at a line explains it better than the check's error there (the
+    # invalid YAML of a kustomization that is therefore not built): one report per line.
+    explained = {(e.file, e.line) for e in render_errors if e.line is not None}
+    partial.errors = [e for e in partial.errors if (e.file, e.line) not in explained]
     partial.errors.extend(inv.errors)
     partial.errors.extend(render_errors)
     rules = rules_of(s)
-    partial.files += len({d.file for d in rendered})
     check_all(rendered, s, rules, partial)
     covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
+    # Files read, once each: a rendered file is also a job; a render may read files
+    # outside the scanned paths (a base of an overlay).
+    shown = {c.path for c in covered}
+    partial.files = sum(
+        1 for c in covered if c.outcome is not Outcome.SKIPPED and not c.path.endswith("/")
+    ) + len({d.file for d in rendered} - shown)
     notes += coverage.notes(covered)
     report = finish(partial, s, config, baseline, notes, covered)
     return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
@@ -131,7 +147,8 @@ def plan(
     checking anything (files are read to tell binary, too large and template files)."""
     render = render or RenderOptions()
     inv = discover(paths, root or Path.cwd(), config.exclude, every_file=_every(config, scopes))
-    p = coverage.plan(inv, **_renders(inv, render))
+    charts, kplan = _renders(inv, render)
+    p = coverage.plan(inv, charts=charts, kustomize=kplan)
     return coverage.outcome(p, inv.skipped, coverage.probe(p, config.max_file_size))
 
 
@@ -141,31 +158,39 @@ def _every(config: Config, scopes: frozenset[Scope]) -> bool:
     return bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
 
 
-def _renders(inv: Inventory, render: RenderOptions) -> dict[str, bool]:
-    """Which renders this scan runs: their files are read through them."""
+def _renders(inv: Inventory, render: RenderOptions) -> tuple[bool, KustomizePlan | None]:
+    """Which renders this scan runs (their files are read through them): whether charts
+    are rendered, and what kustomize builds (None: nothing)."""
     if not render.enabled:
-        return {"charts": False, "kustomize": False}
+        return False, None
     from deploysafe.inputs import render as r
+    from deploysafe.inputs.renderplan import plan_kustomize
 
-    return {
-        "charts": bool(inv.charts) and r.helm_available() is not None,
-        "kustomize": bool(inv.kustomizations) and r.kustomize_available() is not None,
-    }
+    charts = bool(inv.charts) and r.helm_available() is not None
+    if not inv.kustomizations or r.kustomize_available() is None:
+        return charts, None
+    return charts, plan_kustomize(inv.kustomizations, inv.root)
 
 
 def _render_all(
-    inv: Inventory, opts: RenderOptions, settings: RenderSettings, jobs: int | None
-) -> tuple[list[Document], list[ScanError], list[str]]:
-    """Render charts and kustomizations: their objects, errors and notes."""
+    inv: Inventory,
+    opts: RenderOptions,
+    settings: RenderSettings,
+    jobs: int | None,
+    plan: KustomizePlan | None,
+) -> tuple[list[Document], list[ScanError], list[str], list[Path]]:
+    """Render charts and build `plan`'s kustomization roots: their objects, errors, notes,
+    and the roots whose build failed."""
     unknown = _unknown_settings(settings, inv.root)
     if not inv.charts and not inv.kustomizations:
-        return [], unknown, []
+        return [], unknown, [], []
     from deploysafe.inputs import render as r
-    from deploysafe.inputs.renderplan import patch_error, plan_kustomize, unmatched_patches
+    from deploysafe.inputs.renderplan import patch_error, unmatched_patches
 
     docs: list[Document] = []
     errors: list[ScanError] = unknown
     notes: list[str] = []
+    broken: list[Path] = []
     if inv.charts:
         engine = r.helm_available()
         if engine is None:
@@ -178,23 +203,23 @@ def _render_all(
             for chart in inv.charts:
                 res = _render_chart(chart, inv.root, opts, settings)
                 docs.extend(_focused(inv, chart, res.documents, _whole_chart))
-                errors.extend(res.errors)
+                errors.extend(_at_line(e, chart, inv.root) for e in res.errors)
                 if res.note:
                     notes.append(res.note)
                 if res.failed:
                     failed += 1
+                    broken.append(chart)
                 else:
                     done += 1
             notes.append(_counted("rendered", done, failed, "Helm chart(s)", engine))
     if inv.kustomizations:
         tool = r.kustomize_available()
-        if tool is None:
+        if tool is None or plan is None:
             notes.append(
                 "kustomize not found (no `kustomize`, no `kubectl kustomize`): kustomize folders "
                 "were scanned as plain files, without their overlays applied"
             )
         else:
-            plan = plan_kustomize(inv.kustomizations, inv.root)
             errors.extend(plan.errors)
             built = r.render_kustomizations(
                 [(f, _overlay_namespace(f, opts, settings)) for f in plan.roots], inv.root, jobs
@@ -208,6 +233,7 @@ def _render_all(
                 docs.extend(_focused(inv, folder, res.documents, whole))
                 if res.failed:
                     failed += 1
+                    broken.append(folder)
                     blamed = [patch_error(plan, folder, e.message, inv.root) for e in res.errors]
                     problems += [b or e for b, e in zip(blamed, res.errors, strict=True)]
                 else:
@@ -221,7 +247,17 @@ def _render_all(
             if within > len(plan.roots):
                 what = "kustomization root(s), with their bases and Components,"
             notes.append(_counted("built", done, failed, what, " ".join(tool)))
-    return docs, errors, notes
+    return docs, errors, notes, broken
+
+
+def _at_line(error: ScanError, chart: Path, root: Path) -> ScanError:
+    """A Chart.yaml error Helm gives without a line, at the line its YAML breaks."""
+    from deploysafe.inputs.renderplan import chart_yaml_problem
+
+    if error.line is not None or error.file != display_path(chart / "Chart.yaml", root):
+        return error
+    line = chart_yaml_problem(chart)
+    return error if line is None else replace(error, line=line)
 
 
 def _focused(

@@ -48,6 +48,8 @@ class Reason(StrEnum):
     SYMLINK = "symlink"
     UNLISTED = "unlisted"
     CHART_EXTRA = "chart-extra"
+    UNBUILT = "unbuilt"
+    NOT_RENDERED = "not-rendered"
 
     @property
     def text(self) -> str:
@@ -70,6 +72,8 @@ _REASON_TEXT = {
     Reason.SYMLINK: "a symlink to a file scanned under its own name",
     Reason.UNLISTED: "not listed by any kustomization: scanned as a plain manifest",
     Reason.CHART_EXTRA: "in a Helm chart but not a template or values: scanned as a plain manifest",
+    Reason.UNBUILT: "listed by a kustomization that is not built: scanned as a plain manifest",
+    Reason.NOT_RENDERED: "its chart or kustomization was not rendered (see the input errors)",
 }
 
 

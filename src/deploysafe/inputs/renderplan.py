@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe.model import KeyPath, ScanError
-from deploysafe.yamlload import Parsed, parse_all
+from deploysafe.yamlload import Parsed, YamlProblem, parse_all
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Entries of a kustomization that name other kustomizations (or files, for `resources`).
@@ -50,7 +50,7 @@ class _Ref:
     target: Path  # resolved folder (or file) the entry names
     key: str  # resources, bases or components
     line: int
-    remote: bool = False  # never fetched: the target is a placeholder
+    remote: bool = False  # never followed (remote, or a folder above): a placeholder
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,7 @@ class _Node:
     refs: tuple[_Ref, ...]
     patches: tuple[Path, ...]  # patch files it names (resolved)
     entries: tuple[Patch, ...] = ()
+    invalid: bool = False  # not a kustomization kustomize can read (reported at its line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +82,14 @@ class KustomizePlan:
     # every folder a root builds (itself, its bases, its Components), per root
     members: Mapping[Path, frozenset[Path]] = field(default_factory=dict)
     patches: frozenset[Path] = frozenset()  # patch files the kustomizations name
+    resources: frozenset[Path] = frozenset()  # manifest files their `resources:` list
     errors: tuple[ScanError, ...] = ()
     unbuilt: frozenset[Path] = frozenset()  # kustomizations that cannot be built, said why
     entries: Mapping[Path, tuple[Patch, ...]] = field(default_factory=dict)  # per folder
+
+    def builders(self, folder: Path) -> tuple[Path, ...]:
+        """The roots whose builds read `folder` (a resolved kustomization folder)."""
+        return tuple(r for r in self.roots if folder in self.members.get(r, ()))
 
 
 def _kfile(folder: Path) -> Path | None:
@@ -91,6 +97,35 @@ def _kfile(folder: Path) -> Path | None:
         if (folder / name).is_file():
             return folder / name
     return None
+
+
+def _kustomization(path: Path) -> tuple[Parsed | None, tuple[int, str]]:
+    """A kustomization file's data, or where and why kustomize cannot read it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, (1, f"cannot read the kustomization ({exc}), so it is not built")
+    docs = list(parse_all(text))
+    for doc in docs:
+        if isinstance(doc, YamlProblem):
+            return None, (
+                doc.line or 1,
+                f"{doc}; the kustomization is not built: fix the syntax",
+            )
+    first = docs[0] if docs else None
+    if isinstance(first, Parsed) and isinstance(first.data, dict):
+        return first, (0, "")
+    if first is None or not isinstance(first, Parsed) or first.data is None:
+        return None, (
+            1,
+            "the kustomization is empty, so it is not built: list its `resources:`, or"
+            " delete the file",
+        )
+    return None, (
+        first.line,
+        "the kustomization is not a mapping of fields, so it is not built: write it as"
+        " `resources:`, `patches:`, ... keys",
+    )
 
 
 def _parse(path: Path) -> Parsed | None:
@@ -114,9 +149,10 @@ def _node(folder: Path, root: Path, errors: list[ScanError]) -> _Node | None:
     kfile = _kfile(folder)
     if kfile is None:
         return None
-    parsed = _parse(kfile)
-    if parsed is None:  # kustomize reports what is wrong with it when it builds
-        return _Node(folder, kfile, False, 1, (), ())
+    parsed, problem = _kustomization(kfile)
+    if parsed is None:  # not built: kustomize would say the same without a line
+        errors.append(ScanError(rel(kfile, root), problem[0], problem[1], "render"))
+        return _Node(folder, kfile, False, 1, (), (), invalid=True)
     data: dict[str, Any] = parsed.data
     refs: list[_Ref] = []
     for key in _REFERENCES:
@@ -140,7 +176,21 @@ def _node(folder: Path, root: Path, errors: list[ScanError]) -> _Node | None:
                 )
                 refs.append(_Ref(folder, key, line, remote=True))
                 continue
-            refs.append(_Ref((folder / entry).resolve(), key, line))
+            target = (folder / entry).resolve()
+            if target != folder and target.is_dir() and folder.is_relative_to(target):
+                errors.append(
+                    ScanError(
+                        rel(kfile, root),
+                        line,
+                        f"`{key}` entry {entry!r} references a folder that contains this"
+                        " kustomization: kustomize cannot build it, so it is not built;"
+                        " remove the entry",
+                        "render",
+                    )
+                )
+                refs.append(_Ref(folder, key, line, remote=True))  # never followed
+                continue
+            refs.append(_Ref(target, key, line))
     patches: list[Path] = []
     entries: list[Patch] = []
     for key in _PATCHES:
@@ -278,7 +328,7 @@ def plan_kustomize(folders: Sequence[Path], root: Path) -> KustomizePlan:
         todo.extend(r.target for r in node.refs if not r.remote and r.target.is_dir())
 
     bad = _cycles(nodes, root, errors) | {
-        n.folder for n in nodes.values() if any(r.remote for r in n.refs)
+        n.folder for n in nodes.values() if n.invalid or any(r.remote for r in n.refs)
     }
 
     reach: dict[Path, frozenset[Path]] = {}
@@ -333,6 +383,9 @@ def plan_kustomize(folders: Sequence[Path], root: Path) -> KustomizePlan:
         roots=tuple(roots),
         members={f: reachable(f) for f in roots},
         patches=frozenset(p for n in nodes.values() for p in n.patches),
+        resources=frozenset(
+            r.target for n in nodes.values() for r in n.refs if not r.remote and r.target.is_file()
+        ),
         entries={f: n.entries for f, n in nodes.items() if n.entries},
         errors=tuple(errors),
         unbuilt=frozenset(unbuilt),
@@ -434,6 +487,17 @@ def check_chart(chart: Path, root: Path) -> ChartCheck:
             )
         )
     return ChartCheck(tuple(missing), tuple(errors))
+
+
+def chart_yaml_problem(chart: Path) -> int | None:
+    """The line where a chart's Chart.yaml stops being YAML, if it does."""
+    text = _read(chart / "Chart.yaml")
+    if text is None:
+        return None
+    for doc in parse_all(text):
+        if isinstance(doc, YamlProblem):
+            return doc.line or 1
+    return None
 
 
 def _vendored(charts: Path) -> Iterable[str]:
