@@ -303,7 +303,7 @@ def _marked_copy(chart: Path, tmp: Path) -> tuple[Path | None, dict[int, tuple[s
     for path in sorted(copy.rglob("*")):
         inner = path.relative_to(copy)
         if (
-            "templates" not in inner.parts
+            not _is_template(inner.parts)
             or path.suffix not in (".yaml", ".yml")
             or path.name.startswith("_")
             or not path.is_file()
@@ -328,6 +328,14 @@ def _marked_copy(chart: Path, tmp: Path) -> tuple[Path | None, dict[int, tuple[s
             lines[entry.line - 1] = f"{body} # {_MARK} {mark}{line[len(body) :]}"
         path.write_text("".join(lines), encoding="utf-8")
     return copy, marks
+
+
+def _is_template(parts: Sequence[str]) -> bool:
+    """`templates/...` of the chart or of a subchart (`charts/<sub>/templates/...`); not
+    files the templates read (`.Files.Get`), which are output as they are."""
+    while parts[:1] == ("charts",) and len(parts) > 2:
+        parts = parts[2:]
+    return len(parts) > 1 and parts[0] == "templates"
 
 
 def _markable(entry: _Entry, line: str) -> bool:
