@@ -227,6 +227,178 @@ def test_chart_with_missing_dependencies_renders_its_own_templates(tmp_path: Pat
     assert renders(report, "DS201", "charts/shop/templates/deployment.yaml") == ["helm charts/shop"]
 
 
+# A chart whose own template reads a missing subchart's values behind the subchart's
+# switch, as kube-prometheus-stack reads prometheus-node-exporter's.
+EXPORTER_DEPENDENCY = (
+    "dependencies:\n"  # 7
+    "  - name: prometheus-exporter\n"  # 8
+    "    version: 4.0.0\n"  # 9
+    "    repository: https://charts.example.com\n"  # 10
+    "    condition: exporter.enabled\n"  # 11
+)
+EXPORTER_ROLE = (
+    "{{- if .Values.exporter.enabled }}\n"  # 1
+    "apiVersion: rbac.authorization.k8s.io/v1\n"  # 2
+    "kind: ClusterRole\n"  # 3
+    "metadata:\n"  # 4
+    "  name: exporter-proxy\n"  # 5
+    "rules:\n"  # 6
+    "{{- if and .Values.exporter.enabled"  # 7
+    ' (index .Values "prometheus-exporter").kubeRBACProxy.enabled }}\n'
+    "  - apiGroups: [authentication.k8s.io]\n"  # 8
+    "    resources: [tokenreviews]\n"  # 9
+    "    verbs: [create]\n"  # 10
+    "{{- end }}\n"  # 11
+    "{{- end }}\n"  # 12
+)
+
+
+def exporter_chart(tmp_path: Path) -> Path:
+    repo = chart_repo(tmp_path, "monitor")
+    chart = repo / "charts" / "monitor"
+    (chart / "Chart.yaml").write_text((chart / "Chart.yaml").read_text() + EXPORTER_DEPENDENCY)
+    (chart / "values.yaml").write_text(
+        (chart / "values.yaml").read_text()
+        + "exporter:\n  enabled: true\n"
+        # Settings for the subchart; its defaults (kubeRBACProxy) come with it.
+        + 'prometheus-exporter:\n  namespaceOverride: ""\n'
+    )
+    (chart / "templates" / "exporter-role.yaml").write_text(EXPORTER_ROLE)
+    return repo
+
+
+@needs_helm
+def test_missing_dependencies_are_switched_off_by_their_condition(tmp_path: Path) -> None:
+    report = run(exporter_chart(tmp_path))
+    assert report.errors == (
+        ScanError(
+            "charts/monitor/Chart.yaml",
+            8,
+            "dependency 'prometheus-exporter' is not in charts/monitor/charts/: run `helm"
+            " dependency build charts/monitor` to vendor it; the chart was rendered without it",
+            "render",
+        ),
+    )
+    assert report.notes == (
+        "chart charts/monitor rendered without its missing subchart(s): prometheus-exporter,"
+        " with exporter.enabled set to false",
+        f"rendered 1 Helm chart(s) with {HELM}",
+    )
+    # Its own templates are checked: the Deployment's findings are there.
+    assert renders(report, "DS201", "charts/monitor/templates/deployment.yaml") == [
+        "helm charts/monitor"
+    ]
+
+
+@needs_helm
+def test_a_template_that_still_fails_is_reported_at_its_line(tmp_path: Path) -> None:
+    repo = exporter_chart(tmp_path)
+    chart_yaml = repo / "charts" / "monitor" / "Chart.yaml"
+    # Without a condition nothing switches the subchart's part off: its template fails.
+    chart_yaml.write_text(chart_yaml.read_text().replace("    condition: exporter.enabled\n", ""))
+    report = run(repo)
+    assert [(e.file, e.line, e.kind) for e in report.errors] == [
+        ("charts/monitor/Chart.yaml", 8, "render"),
+        ("charts/monitor/templates/exporter-role.yaml", 7, "render"),
+    ]
+    assert report.errors[0].message.endswith("; the chart could not be rendered without it")
+    # Helm's words, with the template's column.
+    assert "exporter-role.yaml:7:51" in report.errors[1].message
+    assert "nil pointer evaluating interface {}.enabled" in report.errors[1].message
+
+
+# Two Deployments with templated names in one template, sections behind `{{ if }}`s that
+# are false before, between and after them, and one repeated by `range`.
+SECTIONS = """\
+{{- if .Values.serviceAccounts }}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ .Values.web }}
+---
+{{- end }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Values.web }}
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: web:1.0
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Values.web }}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+{{- if .Values.cache }}
+{{- if .Values.serviceAccounts }}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ .Values.cache }}
+{{- end }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Values.cache }}
+spec:
+  selector:
+    matchLabels: {app: cache}
+  template:
+    metadata:
+      labels: {app: cache}
+    spec:
+      containers:
+        - name: cache
+          image: cache:1.0
+          securityContext:
+            privileged: true
+{{- end }}
+{{- range .Values.shards }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: shard-{{ . }}
+data: {shard: "{{ . }}"}
+{{- end }}
+"""
+
+
+@needs_helm
+def test_each_document_of_a_template_is_found_at_its_own_section(tmp_path: Path) -> None:
+    chart = tmp_path / "charts" / "app"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text(
+        "serviceAccounts: false\nweb: web\ncache: cache\nshards: [a, b]\n"
+    )
+    (chart / "templates" / "app.yaml").write_text(SECTIONS)
+    report = run(tmp_path)
+    assert report.errors == ()
+    found = sorted(
+        (f.rule_id, f.resource.name if f.resource else None, f.line)
+        for f in report.findings
+        if f.rule_id in ("DS201", "DS216") and f.file == "charts/app/templates/app.yaml"
+    )
+    assert found == [
+        ("DS201", "cache", 54),  # `privileged: true`
+        ("DS216", "cache", 53),  # its `securityContext:`, not the web Deployment's lines
+        ("DS216", "web", 20),  # `- name: web`
+    ]
+
+
 @needs_helm
 def test_failed_chart_is_counted_as_failed_not_rendered(tmp_path: Path) -> None:
     repo = chart_repo(tmp_path, "shop")

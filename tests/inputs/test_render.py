@@ -328,3 +328,44 @@ def test_helm_loops_and_multi_document_templates(tmp_path: Path) -> None:
     # Items from the loop: the loop's item, not the literal `app` container.
     assert pod.locate(("spec", "containers", 1)) == (18, 5)
     assert pod.locate(("spec", "containers", 2, "image")) == (19, 7)
+
+
+@needs_helm
+def test_helm_documents_are_traced_to_their_section_past_false_ifs(tmp_path: Path) -> None:
+    chart = tmp_path / "sections"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: sections\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("first: false\nname: cfg\nshards: [a, b]\n")
+    template = chart / "templates" / "all.yaml"
+    template.write_text(
+        "{{- if .Values.first }}\n"  # 1
+        "apiVersion: v1\n"  # 2
+        "kind: ConfigMap\n"  # 3
+        "metadata:\n"  # 4
+        "  name: {{ .Values.name }}\n"  # 5
+        "data: {first: x}\n"  # 6
+        "---\n"  # 7
+        "{{- end }}\n"  # 8
+        "apiVersion: v1\n"  # 9
+        "kind: ConfigMap\n"  # 10
+        "metadata:\n"  # 11
+        "  name: {{ .Values.name }}\n"  # 12
+        "data: {second: x}\n"  # 13
+        "{{- range .Values.shards }}\n"  # 14
+        "---\n"  # 15
+        "apiVersion: v1\n"  # 16
+        "kind: ConfigMap\n"  # 17
+        "metadata:\n"  # 18
+        "  name: {{ $.Values.name }}-{{ . }}\n"  # 19
+        "data: {shard: x}\n"  # 20
+        "{{- end }}\n"  # 21
+    )
+    before = template.read_text()
+    r = render_helm(chart, tmp_path)
+    assert r.errors == []
+    assert template.read_text() == before  # the sections are marked in a copy
+    assert [(d.name, d.locate(("metadata", "name")), d.locate(("data",))) for d in r.documents] == [
+        ("cfg", (12, 3), (13, 1)),
+        ("cfg-a", (19, 3), (20, 1)),
+        ("cfg-b", (19, 3), (20, 1)),
+    ]

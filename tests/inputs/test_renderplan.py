@@ -213,3 +213,31 @@ def test_chart_without_dependencies_has_nothing_to_say(tmp_path: Path) -> None:
     (tmp_path / "Chart.yaml").write_text(CHART)
     check = check_chart(tmp_path, tmp_path)
     assert (check.missing, check.errors) == ((), ())
+
+
+def test_missing_dependencies_are_switched_off_by_their_condition_or_own_tags(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "charts" / "cache").mkdir(parents=True)
+    (tmp_path / "charts" / "cache" / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: cache\nversion: 1.0.0\n"
+    )
+    (tmp_path / "Chart.yaml").write_text(
+        CHART
+        + "dependencies:\n"
+        # Helm reads the first path of a condition that is set: every path is switched off.
+        + "  - name: exporter\n    version: 1.0.0\n"
+        + "    condition: exporter.enabled, monitoring.exporter.enabled\n"
+        # No condition: the tags turn it off, but not `ui`, which the vendored cache carries.
+        + "  - name: dashboards\n    version: 1.0.0\n    tags: [dashboards, ui]\n"
+        + "  - name: cache\n    version: 1.0.0\n    condition: cache.enabled\n    tags: [ui]\n"
+        # Neither: nothing to switch off.
+        + "  - name: plain\n    version: 1.0.0\n"
+    )
+    check = check_chart(tmp_path, tmp_path)
+    assert check.missing == ("exporter", "dashboards", "plain")
+    assert check.disabled == (
+        "exporter.enabled",
+        "monitoring.exporter.enabled",
+        "tags.dashboards",
+    )

@@ -183,20 +183,32 @@ def render_helm(
     errors = [
         replace(e, message=f"{e.message}; the chart was rendered without it") for e in lacking
     ]
+    # Last, so they win: the subcharts are absent whatever the values say.
+    disabled = deps.disabled if deps is not None else ()
+    engine_set = [*set_values, *(f"{key}=false" for key in disabled)]
+    sdk = None if binary else _helm_sdk()
+    if not binary and sdk is None:
+        msg = (
+            "cannot render the chart: no helm binary on PATH and helm-python-sdk is not"
+            " installed (install helm, or pip install 'deploysafe[helm]')"
+        )
+        return Rendered([], [ScanError(chart_file, None, msg, "render")], note=msg, failed=True)
+
+    def engine(target: Path) -> list[tuple[str, str]]:
+        if sdk is not None:
+            return _helm_in_process(sdk, target, values, engine_set, render_ns, release_name)
+        return _helm_binary(binary or "helm", target, values, engine_set, render_ns, release_name)
+
     try:
-        if binary:
-            sources = _helm_binary(binary, chart, values, set_values, render_ns, release_name)
-        else:
-            sdk = _helm_sdk()
-            if sdk is None:
-                msg = (
-                    "cannot render the chart: no helm binary on PATH and helm-python-sdk is not"
-                    " installed (install helm, or pip install 'deploysafe[helm]')"
-                )
-                return Rendered(
-                    [], [ScanError(chart_file, None, msg, "render")], note=msg, failed=True
-                )
-            sources = _helm_in_process(sdk, chart, values, set_values, render_ns, release_name)
+        with tempfile.TemporaryDirectory(prefix="deploysafe-helm-") as tmp:
+            marked, marks = _marked_copy(chart, Path(tmp))
+            try:
+                sources = engine(marked if marked is not None else chart)
+            except _RenderFailed:
+                if marked is None:
+                    raise
+                # A mark may have landed inside a template action: render as written.
+                sources, marks = engine(chart), {}
     except _RenderFailed as exc:
         # Templates often read a subchart's default values: without it they fail.
         errors = [
@@ -204,7 +216,7 @@ def render_helm(
             for e in lacking
         ]
         msg = str(exc).replace(_UNSET_NAMESPACE, RELEASE_NAMESPACE)
-        errors.append(ScanError(chart_file, None, msg, "render"))
+        errors.append(_template_error(msg, chart, root, chart_file))
         return Rendered([], errors, failed=True, missing=missing)
 
     documents: list[Document] = []
@@ -236,10 +248,12 @@ def render_helm(
         )
         src = _source(path)
         own = not inner.startswith("charts/")  # a subchart reads other values
+        marked_lines = _marked_lines(text, inner, marks)
         for i, loaded_doc in enumerate(loaded.documents):
+            segment = _marked_segment(loaded_doc, marked_lines)
             doc = release_namespace_dropped(loaded_doc)
             if src is not None:
-                doc = _remap(doc, src, i, len(loaded.documents))
+                doc = _remap(doc, src, i, len(loaded.documents), segment=segment)
                 if own:
                     doc = replace(doc, helm_values=helm_values)
             documents.append(doc)
@@ -247,7 +261,116 @@ def render_helm(
     if missing:
         label = chart_rel if chart_rel != "." else chart.resolve().name
         note = f"chart {label} rendered without its missing subchart(s): {', '.join(missing)}"
+        if disabled:
+            note += f", with {', '.join(disabled)} set to false"
     return Rendered(documents, errors, note=note, skipped=skipped, missing=missing)
+
+
+# Where Helm says a template failed: `template: <chart>/templates/x.yaml:43:55: executing`
+# (the binary) or `<chart>/templates/x.yaml:43:55\n  executing` (the SDK).
+_TEMPLATE_AT = re.compile(r"(?:^|\s)[^\s:/]+/(\S+?):(\d+)(?::\d+)?(?::|\s|$)")
+
+
+def _template_error(message: str, chart: Path, root: Path, chart_file: str) -> ScanError:
+    """The render error at the template line Helm names, else at Chart.yaml."""
+    m = _TEMPLATE_AT.search(message)
+    if m is not None:
+        path = chart / m.group(1)
+        if path.is_file():
+            return ScanError(_rel(path, root), int(m.group(2)), message, "render")
+    return ScanError(chart_file, None, message, "render")
+
+
+# Which `---` section of a template wrote a rendered document: `{{ if }}` drops sections and
+# `range` repeats them, so counting documents cannot tell. A YAML comment appended to a
+# literal top-level key of each section (in a copy of the chart) comes out with its document.
+_MARK = "deploysafe-section"
+_MARKED = re.compile(rf" # {_MARK} (\d+)$")
+_MARKABLE = re.compile(r"^[A-Za-z0-9_./-]*$")  # a plain value, or none: a comment may follow
+
+
+def _marked_copy(chart: Path, tmp: Path) -> tuple[Path | None, dict[int, tuple[str, int]]]:
+    """A copy of the chart whose multi-document templates mark their sections, and each
+    mark's (template, section); (None, {}) when the chart cannot be copied."""
+    if not chart.is_dir():
+        return None, {}
+    copy = tmp / "marked" / chart.resolve().name
+    try:
+        shutil.copytree(chart, copy, symlinks=False, ignore_dangling_symlinks=True)
+    except (OSError, shutil.Error):
+        return None, {}
+    marks: dict[int, tuple[str, int]] = {}
+    for path in sorted(copy.rglob("*")):
+        inner = path.relative_to(copy)
+        if (
+            not _is_template(inner.parts)
+            or path.suffix not in (".yaml", ".yml")
+            or path.name.startswith("_")
+            or not path.is_file()
+        ):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        lines = text.splitlines(keepends=True)
+        sections = _entries([ln.rstrip("\r\n") for ln in lines])
+        if len(sections) < 2:
+            continue
+        for number, section in enumerate(sections):
+            entry = next((e for e in section if _markable(e, lines[e.line - 1])), None)
+            if entry is None:
+                continue
+            mark = len(marks)
+            marks[mark] = (inner.as_posix(), number)
+            line = lines[entry.line - 1]
+            body = line.rstrip("\r\n")
+            lines[entry.line - 1] = f"{body} # {_MARK} {mark}{line[len(body) :]}"
+        path.write_text("".join(lines), encoding="utf-8")
+    return copy, marks
+
+
+def _is_template(parts: Sequence[str]) -> bool:
+    """`templates/...` of the chart or of a subchart (`charts/<sub>/templates/...`); not
+    files the templates read (`.Files.Get`), which are output as they are."""
+    while parts[:1] == ("charts",) and len(parts) > 2:
+        parts = parts[2:]
+    return len(parts) > 1 and parts[0] == "templates"
+
+
+def _markable(entry: _Entry, line: str) -> bool:
+    # Not `kind:`: documents of unread kinds are skipped by reading that line alone.
+    return (
+        entry.indent == 0
+        and not entry.dash
+        and entry.key not in (None, "kind")
+        and "{{" not in line
+        and "#" not in line
+        and bool(_MARKABLE.match(entry.value.strip()))
+    )
+
+
+def _marked_lines(text: str, inner: str, marks: Mapping[int, tuple[str, int]]) -> dict[int, int]:
+    """Rendered line -> the section of template `inner` that wrote it (other files' marks,
+    brought in by `include`, are ignored)."""
+    out: dict[int, int] = {}
+    if not marks:
+        return out
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _MARKED.search(line)
+        if m is not None:
+            file, section = marks.get(int(m.group(1)), ("", 0))
+            if file == inner:
+                out[number] = section
+    return out
+
+
+def _marked_segment(doc: Document, marked_lines: Mapping[int, int]) -> int | None:
+    for key in doc.data:
+        position = doc.positions.get((key,)) if isinstance(key, str) else None
+        if position is not None and position[0] in marked_lines:
+            return marked_lines[position[0]]
+    return None
 
 
 def _helm_binary(
@@ -857,16 +980,22 @@ def _remap(
     index: int,
     total: int | None,
     spelled: set[KeyPath] | None = None,
+    *,
+    segment: int | None = None,
 ) -> Document:
     """Move a rendered document's positions onto the lines of its source file.
 
     `index` is the document's rank among those rendered from the same file, `total` their
     number when the order is the source's (Helm), None when it is not (Kustomize sorts).
+    `segment`, when known, is the `---` section that wrote the document.
     `spelled`, when given, collects the paths the source spells out.
     """
     if not src.segments:
         return replace(doc, positions=dict.fromkeys(_paths(doc.data, ()), (1, 1)), lines=src.lines)
-    entries = _segment(src.segments, doc.data, index, total)
+    if segment is not None and segment < len(src.segments):
+        entries: Sequence[_Entry] = src.segments[segment]
+    else:
+        entries = _segment(src.segments, doc.data, index, total)
     root = (entries[0].line, 1)
     positions: dict[KeyPath, tuple[int, int]] = {(): root}
     if spelled is not None:

@@ -436,6 +436,10 @@ def _cycles(nodes: Mapping[Path, _Node], root: Path, errors: list[ScanError]) ->
 class ChartCheck:
     missing: tuple[str, ...]  # dependencies Chart.yaml lists that charts/ does not hold
     errors: tuple[ScanError, ...]  # one per missing dependency; the caller says what followed
+    # Values that switch the missing dependencies off (`condition:` paths, tags only they
+    # carry): set to false, the chart's own templates that read a missing subchart's
+    # values behind the same switch are not rendered either.
+    disabled: tuple[str, ...] = ()
 
 
 def check_chart(chart: Path, root: Path) -> ChartCheck:
@@ -454,6 +458,7 @@ def check_chart(chart: Path, root: Path) -> ChartCheck:
     vendor_dir = "charts/" if chart_rel == "." else f"{chart_rel}/charts/"
     missing: list[str] = []
     errors: list[ScanError] = []
+    disabled: list[str] = []
     top = root.resolve()
     for i, dep in enumerate(deps):
         if not isinstance(dep, dict) or not isinstance(dep.get("name"), str):
@@ -462,6 +467,7 @@ def check_chart(chart: Path, root: Path) -> ChartCheck:
         if name in present:
             continue
         missing.append(name)
+        disabled += _switches(dep, deps, present)
         repo = dep.get("repository")
         if isinstance(repo, str) and repo.startswith("file://"):
             target = (chart / repo[len("file://") :]).resolve()
@@ -486,7 +492,32 @@ def check_chart(chart: Path, root: Path) -> ChartCheck:
                 "render",
             )
         )
-    return ChartCheck(tuple(missing), tuple(errors))
+    return ChartCheck(tuple(missing), tuple(errors), tuple(dict.fromkeys(disabled)))
+
+
+_VALUE_PATH = re.compile(r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$")
+
+
+def _switches(dep: Mapping[str, Any], deps: Sequence[Any], present: set[str]) -> list[str]:
+    """The value paths that turn a dependency off: every path of its `condition:` (Helm
+    reads the first that is set; setting all is the same), else its tags, but only a tag
+    that no vendored dependency carries (turning it off would drop that subchart too)."""
+    condition = dep.get("condition")
+    if isinstance(condition, str) and condition.strip():
+        paths = [p.strip() for p in condition.split(",")]
+        return [p for p in paths if _VALUE_PATH.match(p)]
+    tags = dep.get("tags")
+    if not isinstance(tags, list):
+        return []
+    shared = {
+        t
+        for d in deps
+        if isinstance(d, dict) and d.get("name") in present and isinstance(d.get("tags"), list)
+        for t in d["tags"]
+    }
+    return [
+        f"tags.{t}" for t in tags if isinstance(t, str) and t not in shared and _VALUE_PATH.match(t)
+    ]
 
 
 def chart_yaml_problem(chart: Path) -> int | None:

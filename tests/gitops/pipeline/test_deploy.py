@@ -266,7 +266,7 @@ def test_render_error_stops(app: App) -> None:
         app,
         "render",
         "the render failed",
-        "      chart/Chart.yaml: shop/templates/broken.yaml:1:16",
+        "      chart/templates/broken.yaml: shop/templates/broken.yaml:1:16",
         "nil pointer evaluating interface {}.deeper",
     )
 
