@@ -112,7 +112,13 @@ def test_bad_expression_is_an_error() -> None:
     [
         ("github.event.issue.title", Trust.UNTRUSTED),
         ("github.head_ref", Trust.UNTRUSTED),
-        ("github.ref", Trust.UNTRUSTED),
+        ("github.ref", Trust.WRITER),  # only people who can push choose a ref name
+        ("github.ref_name", Trust.WRITER),
+        ("github.event.ref", Trust.WRITER),
+        ("github.event.pull_request.head.ref", Trust.UNTRUSTED),  # a fork's branch
+        ("github.event.pull_request.user.login", Trust.SAFE),  # [A-Za-z0-9-] only
+        ("github.actor", Trust.SAFE),
+        ("github.event.pull_request.user.name", Trust.UNTRUSTED),
         ("github.event.pull_request.head.sha", Trust.SAFE),
         ("github.event.issue.number", Trust.SAFE),
         ("github.sha", Trust.SAFE),

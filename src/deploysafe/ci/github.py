@@ -38,6 +38,12 @@ OUTSIDER_EVENTS = frozenset(
 PRIVILEGED_EVENTS = frozenset({"pull_request_target", "workflow_run", "issue_comment"})
 
 _SHA = re.compile(r"[0-9a-fA-F]{40}\Z")
+# Owners whose actions GitHub itself publishes and whose tags GitHub moves (zizmor's
+# unpinned-uses `ref-pin` owners before its default became a SHA for every action).
+GITHUB_OWNERS = frozenset({"actions", "github", "dependabot"})
+# Reusable workflows that must be called by a release tag, never a SHA: they verify the
+# ref they were called at (slsa-github-generator: "referencing by SHA is not supported").
+TAG_ONLY = ("slsa-framework/slsa-github-generator",)
 _VERSION_COMMENT = re.compile(r"#\s*(?:tag=|version=)?v?(\d+)")
 
 
@@ -68,7 +74,20 @@ class Uses:
 
     @property
     def first_party(self) -> bool:
-        return self.kind == "repository" and self.owner.lower() == "actions"
+        """Published by GitHub (`actions/*`, `github/*`, `dependabot/*`)."""
+        return self.kind == "repository" and self.owner.lower() in GITHUB_OWNERS
+
+    @property
+    def pin(self) -> str | None:
+        """What this reference lacks, by the one pinning policy for workflows and actions:
+        "sha" (a third-party action by tag or branch: whoever controls it controls the
+        run), "sha-advised" (GitHub's own action by tag), or None (pinned, local, or a
+        documented tag-only workflow called by a tag)."""
+        if self.kind != "repository" or self.pinned:
+            return None
+        if self.ref and self.startswith(TAG_ONLY) and re.match(r"v\d", self.ref):
+            return None
+        return "sha-advised" if self.first_party and self.ref else "sha"
 
     def is_(self, *names: str) -> bool:
         """This is one of the named actions (owner/repo[/path], case-insensitive)."""

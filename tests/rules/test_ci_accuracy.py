@@ -1,0 +1,99 @@
+"""CI rules on the smallest workflows that show each false positive and miss found on real
+repositories: the exact (rule, line) pairs, and the message where the wording matters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.scantools import scan_tree, write_tree
+
+WF = ".github/workflows/ci.yml"
+
+
+def ci_findings(tmp_path: Path, files: dict[str, str]) -> list[tuple[str, int]]:
+    report = scan_tree(write_tree(tmp_path, files))
+    assert report.errors == ()
+    return sorted((f.rule_id, f.line) for f in report.findings if f.rule_id[:3] in ("DS1", "DS6"))
+
+
+def messages(tmp_path: Path, files: dict[str, str], rule: str) -> list[str]:
+    report = scan_tree(write_tree(tmp_path, files))
+    return [f.message for f in report.findings if f.rule_id == rule]
+
+
+# ---------------------------------------------------------------- contexts
+
+
+def test_ref_names_are_low_and_logins_are_not_reported(tmp_path: Path) -> None:
+    wf = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  greet:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "thanks ${{ github.event.pull_request.user.login }} / ${{ github.actor }}"
+      - run: echo "ref ${{ github.ref }} ${{ github.ref_name }}"
+      - run: echo "from ${{ github.head_ref }}"
+"""
+    assert ci_findings(tmp_path, {WF: wf}) == [
+        ("DS102", 9),
+        ("DS115", 8),
+        ("DS115", 8),
+    ]
+    assert messages(tmp_path, {WF: wf}, "DS115") == [
+        "job 'greet' step 2: `github.ref` is a ref name, which may hold shell syntax, expanded "
+        "into the `run:` script",
+        "job 'greet' step 2: `github.ref_name` is a ref name, which may hold shell syntax, "
+        "expanded into the `run:` script",
+    ]
+
+
+# ---------------------------------------------------------------- pinning
+
+
+_UNPINNED_STEPS = """\
+      - uses: actions/checkout@v4
+      - uses: github/codeql-action/init@v3
+      - uses: docker/login-action@v3
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683
+"""
+
+
+def test_one_pinning_policy_for_workflows_and_actions(tmp_path: Path) -> None:
+    """GitHub's own actions by tag: low in both; others by tag: high in both."""
+    files = {
+        WF: "on: push\npermissions: {}\njobs:\n  build:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n" + _UNPINNED_STEPS,
+        ".github/actions/setup/action.yml": "name: setup\ndescription: d\nruns:\n"
+        "  using: composite\n  steps:\n"
+        + _UNPINNED_STEPS.replace("      - ", "    - ").replace("\n      ", "\n    "),
+    }
+    report = scan_tree(write_tree(tmp_path, files))
+    got = sorted(
+        (f.file, f.line, f.rule_id, f.severity.label)
+        for f in report.findings
+        if f.rule_id[:3] == "DS1"
+    )
+    action = ".github/actions/setup/action.yml"
+    assert got == [
+        (action, 6, "DS114", "low"),
+        (action, 7, "DS114", "low"),
+        (action, 8, "DS108", "high"),
+        (WF, 7, "DS107", "low"),
+        (WF, 8, "DS107", "low"),
+        (WF, 9, "DS106", "high"),
+    ]
+
+
+def test_slsa_generator_by_tag_is_not_reported(tmp_path: Path) -> None:
+    wf = """\
+on: push
+permissions: {}
+jobs:
+  provenance:
+    uses: slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@v2.1.0
+  other:
+    uses: slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@main
+"""
+    assert ci_findings(tmp_path, {WF: wf}) == [("DS106", 7)]
