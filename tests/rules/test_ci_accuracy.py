@@ -97,3 +97,61 @@ jobs:
     uses: slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@main
 """
     assert ci_findings(tmp_path, {WF: wf}) == [("DS106", 7)]
+
+
+# ---------------------------------------------------------------- artipacked (DS111)
+
+_CHECKOUT = "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n"
+_OLD_UPLOAD = "actions/upload-artifact@65462800fd760344b1a7b4382951275a0abb4808 # v4.3.3"
+_NEW_UPLOAD = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2"
+
+
+def _artipacked(upload: str, with_: str, checkout_with: str = "") -> str:
+    return (
+        "on: push\npermissions: {}\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        + _CHECKOUT
+        + checkout_with
+        + "      - run: make dist\n"
+        + f"      - uses: {upload}\n        with:\n{with_}"
+    )
+
+
+def test_uploads_that_cannot_contain_git_are_not_artipacked(tmp_path: Path) -> None:
+    cases = {
+        "dist": _artipacked(_OLD_UPLOAD, "          path: dist/\n"),
+        "files": _artipacked(
+            _OLD_UPLOAD, "          path: |\n            a.xml\n            **/*.xml\n"
+        ),
+        "temp": _artipacked(_OLD_UPLOAD, "          path: ${{ runner.temp }}/out\n"),
+        "hidden-excluded": _artipacked(_NEW_UPLOAD, "          path: .\n"),
+        "moving-v4": _artipacked("actions/upload-artifact@v4", "          path: .\n"),
+        "pages": _artipacked("actions/upload-pages-artifact@v3", "          path: .\n"),
+        "other-checkout": _artipacked(
+            _OLD_UPLOAD, "          path: site/\n", "        with: {path: src}\n"
+        ),
+    }
+    for name, wf in cases.items():
+        got = ci_findings(tmp_path / name, {WF: wf})
+        assert [f for f in got if f[0] == "DS111"] == [], name
+
+
+def test_uploads_that_can_contain_git_are_artipacked(tmp_path: Path) -> None:
+    cases = {
+        "workspace": _artipacked(_OLD_UPLOAD, "          path: .\n"),
+        "glob": _artipacked(_OLD_UPLOAD, "          path: |\n            dist/\n            *\n"),
+        "expression": _artipacked(_OLD_UPLOAD, "          path: ${{ inputs.where }}\n"),
+        "hidden-included": _artipacked(
+            _NEW_UPLOAD,
+            "          path: ${{ github.workspace }}\n          include-hidden-files: true\n",
+        ),
+        "checkout-dir": _artipacked(
+            _OLD_UPLOAD, "          path: src\n", "        with: {path: src}\n"
+        ),
+    }
+    for name, wf in cases.items():
+        got = ci_findings(tmp_path / name, {WF: wf})
+        assert [f for f in got if f[0] == "DS111"] == [("DS111", 7)], name
+    assert messages(tmp_path / "m", {WF: cases["checkout-dir"]}, "DS111") == [
+        "job 'build' step 1 leaves the token in src/.git/config and step 3 uploads an "
+        "artifact that can include it"
+    ]

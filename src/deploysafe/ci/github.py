@@ -6,6 +6,7 @@ Built once per file by the loader (`sources.BUILDERS`); every rule reads the sam
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,7 +45,8 @@ GITHUB_OWNERS = frozenset({"actions", "github", "dependabot"})
 # Reusable workflows that must be called by a release tag, never a SHA: they verify the
 # ref they were called at (slsa-github-generator: "referencing by SHA is not supported").
 TAG_ONLY = ("slsa-framework/slsa-github-generator",)
-_VERSION_COMMENT = re.compile(r"#\s*(?:tag=|version=)?v?(\d+)")
+_VERSION_COMMENT = re.compile(r"#\s*(?:tag=|version=)?v?(\d+(?:\.\d+)*)")
+_VERSION = re.compile(r"v?(\d+(?:\.\d+)*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,21 +382,93 @@ def action_of(doc: CiDocument) -> Action:
     return action(doc.data)
 
 
-def checkout_major(doc: CiDocument, step: Step) -> int | None:
-    """The major version of an actions/checkout step: from the tag, or from a
+def action_version(doc: CiDocument, step: Step) -> tuple[int, ...] | None:
+    """The version of the action a step uses: from the tag (`v4` -> (4,)), or from a
     `# v4.2.2` comment after a SHA pin."""
     u = step.uses
     if u is None or u.ref is None:
         return None
-    m = re.match(r"v?(\d+)", u.ref)
-    if m and not _SHA.match(u.ref):
-        return int(m.group(1))
+    if not _SHA.match(u.ref):
+        m = _VERSION.match(u.ref)
+        return tuple(int(x) for x in m.group(1).split(".")) if m else None
     line = doc.locate((*step.path, "uses"))[0]
     if 0 < line <= len(doc.lines):
         c = _VERSION_COMMENT.search(doc.lines[line - 1])
         if c:
-            return int(c.group(1))
+            return tuple(int(x) for x in c.group(1).split("."))
     return None
+
+
+def checkout_major(doc: CiDocument, step: Step) -> int | None:
+    version = action_version(doc, step)
+    return version[0] if version else None
+
+
+_WORKSPACE = re.compile(r"^(?:\$\{\{\s*github\.workspace\s*\}\}|\$\{?GITHUB_WORKSPACE\}?)(?:/|\Z)")
+
+
+_OUTSIDE = re.compile(
+    r"^(?:\$\{\{\s*runner\.(?:temp|tool_cache)\s*\}\}|\$\{?(?:RUNNER_TEMP|HOME)\}?)(?:/|\Z)"
+)
+
+
+def upload_reaches(doc: CiDocument, upload: Step, target: str) -> bool:
+    """Whether an upload step can include the workspace file `target` (a `/` path
+    relative to the workspace, such as `.git/config`).
+
+    actions/upload-pages-artifact archives its folder without `.git`; upload-artifact
+    leaves hidden files (and so `.git`) out from v4.4 on, unless `include-hidden-files`.
+    A path reaches `target` when it is `target`, a folder above it, or a glob matching
+    it; a path with another expression, `..` or an absolute path outside the workspace
+    counts when it may (expressions) and not when it cannot (`/tmp/out`)."""
+    u = upload.uses
+    if u is None:
+        return False
+    hidden = any(part.startswith(".") for part in target.split("/"))
+    if u.is_("actions/upload-pages-artifact"):
+        return not target.startswith((".git/", ".github/")) and _reaches(
+            str(upload.with_.get("path", "_site/")), target
+        )
+    include_hidden = upload.with_.get("include-hidden-files") in (True, "true")
+    version = action_version(doc, upload)
+    if hidden and not include_hidden and version is not None and version >= (4, 4):
+        return False
+    if hidden and not include_hidden and u.ref == "v4":
+        return False  # the moving v4 tag is v4.4 or later
+    paths = upload.with_.get("path")
+    if not isinstance(paths, str):
+        return True  # computed: cannot tell
+    return any(_reaches(line, target) for line in paths.splitlines())
+
+
+def _reaches(path: str, target: str) -> bool:
+    p = path.strip().strip("'\"")
+    if not p or p.startswith("!"):
+        return False
+    if _OUTSIDE.match(p):
+        return False
+    p = _WORKSPACE.sub("", p)
+    if "${{" in p or "$" in p or ".." in p.split("/"):
+        return True
+    if p.startswith(("/", "~")):
+        return False  # outside the workspace (runner.temp, home)
+    p = p.removeprefix("./").strip("/")
+    if p in ("", "."):
+        return True
+    return _prefix_match([s for s in p.split("/") if s not in ("", ".")], target.split("/"))
+
+
+def _prefix_match(pattern: list[str], path: list[str]) -> bool:
+    """The glob segments name `path` or a folder above it (`**`: any number of folders)."""
+    if not pattern:
+        return True
+    if pattern[0] == "**":
+        return any(_prefix_match(pattern[1:], path[i:]) for i in range(len(path) + 1))
+    return (
+        bool(path)
+        and fnmatch.fnmatchcase(path[0], pattern[0])
+        and _prefix_match(pattern[1:], path[1:])
+    )
 
 
 # ---------------------------------------------------------------- conditions
