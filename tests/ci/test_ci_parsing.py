@@ -182,6 +182,16 @@ def test_zizmor_fixed_contexts_are_safe() -> None:
         ("terraform apply -auto-approve", False, True),
         ("deploysafe deploy prod", False, True),
         ("argocd app sync shop", False, True),
+        ("helm -n prod --kube-context eu upgrade shop chart/", False, True),
+        ("helm plugin install https://github.com/helm-unittest/helm-unittest", False, False),
+        ("helm repo add bitnami https://charts.bitnami.com/bitnami", False, False),
+        ("kind create cluster\nkubectl apply -f k8s/", False, False),
+        ("kind create cluster\nterraform apply -auto-approve", False, True),
+        ("conftest test deploy/ --policy policy/", True, False),
+        ("opa test policy/", True, False),
+        ("kubeconform -strict -summary k8s/", True, False),
+        ("kustomize build overlays/prod | kubeval --strict", True, False),
+        ("helm unittest charts/shop", True, False),
     ],
 )
 def test_commands(script: str, tests: bool, deploys: bool) -> None:
@@ -202,6 +212,13 @@ def test_commands(script: str, tests: bool, deploys: bool) -> None:
         ("pytest && echo ok", []),
         ("ruff check . || true", []),
         ("pytest \\\n  --maxfail=1 || true", ["|| true"]),
+        ("pytest tests/ ||\n  echo 'tests failed'", ["|| echo 'tests failed'"]),
+        ("go test ./... &&\n  echo done || true", ["|| true"]),
+        ("(\n  cd app\n  npm test\n) || true", ["|| true"]),
+        ("{\n  pytest -x\n} || :", ["|| :"]),
+        ("(\n  cd app\n  npm run lint\n) || true", []),
+        ("conftest test k8s/ || true", ["|| true"]),
+        ("kubeconform k8s/ || echo invalid", ["|| echo invalid"]),
     ],
 )
 def test_swallowed(script: str, swallowed: list[str]) -> None:

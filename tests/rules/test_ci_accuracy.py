@@ -155,3 +155,128 @@ def test_uploads_that_can_contain_git_are_artipacked(tmp_path: Path) -> None:
         "job 'build' step 1 leaves the token in src/.git/config and step 3 uploads an "
         "artifact that can include it"
     ]
+
+
+# ---------------------------------------------------------------- what counts as a deploy
+
+
+def test_docs_sites_releases_and_throwaway_clusters_are_not_deploys(tmp_path: Path) -> None:
+    wf = """\
+on:
+  release:
+    types: [published]
+  push:
+    branches: ['*']
+permissions: {}
+jobs:
+  docs:
+    runs-on: ubuntu-latest
+    environment:
+      name: github-pages
+    steps:
+      - run: mkdocs build
+      - uses: actions/upload-pages-artifact@56afc609e74202658d3ffba0e8f6dda462b719fa # v3.0.1
+      - name: Deploy to GitHub Pages
+        uses: actions/deploy-pages@d6db90164ac5ed86f2b6aed7e0febac5b3c0c03e # v4.0.5
+  profile:
+    runs-on: ubuntu-latest
+    environment: benchmarks
+    steps:
+      - run: go test -run=NONE -bench=. -cpuprofile cpu.out ./... > /dev/null
+      - name: Upload profile
+        run: curl -sf -T cpu.out "https://profiles.example.com/upload"
+  charts:
+    runs-on: ubuntu-latest
+    environment: release
+    steps:
+      - run: helm plugin install https://github.com/chartmuseum/helm-push
+      - run: helm cm-push charts/shop oci://ghcr.io/acme/charts
+  e2e:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: helm/kind-action@a1b0e391336a6ee6713a0583f8c6240d70863de3 # v1.12.0
+      - run: kubectl apply -k clusters/staging
+      - run: kubectl wait --for=condition=ready pod -l app=shop
+"""
+    assert ci_findings(tmp_path, {WF: wf}) == []
+
+
+def test_deploys_still_need_their_tests(tmp_path: Path) -> None:
+    wf = """\
+on:
+  push:
+    branches: [main]
+permissions: {}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make test
+  ship:
+    runs-on: ubuntu-latest
+    environment: production
+    steps:
+      - name: Deploy to production
+        run: ./scripts/release.sh
+  apply:
+    runs-on: ubuntu-latest
+    steps:
+      - run: kind create cluster
+      - run: terraform apply -auto-approve
+"""
+    assert ci_findings(tmp_path, {WF: wf}) == [("DS601", 10), ("DS601", 16)]
+
+
+# ---------------------------------------------------------------- tests that cannot fail
+
+
+def test_swallowed_on_a_later_line_and_policy_tests(tmp_path: Path) -> None:
+    wf = """\
+on: push
+permissions: {}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          go test ./... \\
+            -race ||
+            echo "tests failed"
+      - run: |
+          (
+            cd deploy
+            conftest test k8s/ --policy policy/
+          ) || true
+      - run: kubeconform -strict k8s/ || true
+"""
+    assert ci_findings(tmp_path, {WF: wf}) == [("DS603", 9), ("DS603", 15), ("DS603", 16)]
+    assert messages(tmp_path / "m", {WF: wf}, "DS603") == [
+        "job 'test' step 1: `|| echo \"tests failed\"` swallows the failure of "
+        '`go test ./... -race || echo "tests failed"`',
+        "job 'test' step 2: `|| true` swallows the failure of "
+        "`conftest test k8s/ --policy policy/`",
+        "job 'test' step 3: `|| true` swallows the failure of `kubeconform -strict k8s/ || true`",
+    ]
+
+
+def test_gitlab_policy_and_schema_jobs_are_tests(tmp_path: Path) -> None:
+    gl = """\
+stages: [test, deploy]
+policy:
+  stage: test
+  script:
+    - conftest test k8s/
+  allow_failure: true
+schema:
+  stage: test
+  script:
+    - kubeconform -strict k8s/ || true
+deploy:
+  stage: deploy
+  environment: production
+  script:
+    - kubectl apply -f k8s/
+  rules:
+    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+"""
+    assert ci_findings(tmp_path, {".gitlab-ci.yml": gl}) == [("DS604", 6), ("DS604", 10)]

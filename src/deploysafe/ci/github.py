@@ -181,10 +181,32 @@ class Step:
 
     @property
     def deploys(self) -> bool:
+        return self.deploys_in(own_cluster=False)
+
+    def deploys_in(self, own_cluster: bool) -> bool:
+        """The step deploys; `own_cluster`: its job made a throwaway cluster, so applying
+        to a cluster is a test."""
         if self.run is not None:
-            return commands.deploys(self.run)
+            return commands.deploys(self.run, own_cluster)
         u = self.uses
         return u is not None and u.startswith(commands.DEPLOY_ACTIONS)
+
+    @property
+    def makes_cluster(self) -> bool:
+        if self.run is not None:
+            return commands.makes_cluster(self.run)
+        u = self.uses
+        return u is not None and u.startswith(commands.CLUSTER_ACTIONS)
+
+    @property
+    def says_deploy(self) -> bool:
+        """The step's name or script says it deploys something other than docs
+        (`name: Deploy to production`, `./scripts/deploy.sh`)."""
+        u = self.uses
+        if u is not None and u.startswith(commands.PAGES_ACTIONS):
+            return False
+        words = f"{self.data.get('name') or ''} {self.run or ''} {u.name if u else ''}"
+        return commands.is_deploy_name(words) and not commands.is_docs_name(words)
 
     @property
     def uploads_artifact(self) -> bool:
@@ -249,17 +271,32 @@ class Job:
         return commands.is_test_name(self.id) or commands.is_test_name(self.name)
 
     @property
+    def environment_name(self) -> str | None:
+        env = self.environment
+        if isinstance(env, dict):
+            env = env.get("name")
+        return str(env) if env not in (None, "") else None
+
+    @property
     def deploy_steps(self) -> tuple[Step, ...]:
-        return tuple(s for s in self.steps if s.deploys)
+        own = any(s.makes_cluster for s in self.steps)
+        return tuple(s for s in self.steps if s.deploys_in(own))
 
     @property
     def is_deploy(self) -> bool:
-        if self.environment not in (None, "", {}):
-            return True
+        """The job changes something that serves users and outlives the run: a deploy
+        command or action (not against a cluster the job made), a reusable workflow named
+        for deploying, or a GitHub environment (not Pages) with a step that says it
+        deploys. Publishing docs, packages, charts, images or reports is not a deploy."""
         if self.deploy_steps:
             return True
         u = self.uses
-        return u is not None and commands.is_deploy_name(PurePosixPath(u.raw.split("@")[0]).stem)
+        if u is not None:
+            return commands.is_deploy_name(PurePosixPath(u.raw.split("@")[0]).stem)
+        env = self.environment_name
+        if env is None or env.lower() in commands.PAGES_ENVIRONMENTS:
+            return False
+        return any(s.says_deploy for s in self.steps)
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,6 +120,11 @@ class Job:
         return None
 
     @property
+    def is_pages(self) -> bool:
+        """The GitLab Pages job: it publishes a documentation site, not the application."""
+        return self.name == "pages" or self.data.get("pages") not in (None, False)
+
+    @property
     def is_trigger(self) -> bool:
         return "trigger" in self.data
 
@@ -137,7 +142,7 @@ class Job:
 
     @property
     def is_deploy(self) -> bool:
-        if self.is_trigger:
+        if self.is_trigger or self.is_pages:
             return False
         if self.environment is not None or self.deploys:
             return True
