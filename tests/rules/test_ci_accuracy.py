@@ -280,3 +280,32 @@ deploy:
     - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
 """
     assert ci_findings(tmp_path, {".gitlab-ci.yml": gl}) == [("DS604", 6), ("DS604", 10)]
+
+
+# ---------------------------------------------------------------- permissions
+
+
+def _one_job(on: str, perms: str) -> str:
+    return (
+        f"on: {on}\npermissions: {perms}\njobs:\n  build:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: make\n"
+    )
+
+
+def test_workflow_grant_of_a_single_job_is_judged_as_the_jobs(tmp_path: Path) -> None:
+    assert ci_findings(tmp_path / "push", {WF: _one_job("push", "write-all")}) == [("DS105", 2)]
+    assert ci_findings(tmp_path / "pr", {WF: _one_job("pull_request", "write-all")}) == [
+        ("DS104", 2)
+    ]
+    assert ci_findings(tmp_path / "prt", {WF: _one_job("pull_request_target", "read-all")}) == [
+        ("DS104", 2)
+    ]
+    assert messages(tmp_path / "m", {WF: _one_job("push", "write-all")}, "DS105") == [
+        "the workflow grants `write-all` to the token of job 'build', which declares no "
+        "`permissions:` of its own"
+    ]
+    # A named scope is what the one job needs.
+    assert ci_findings(tmp_path / "named", {WF: _one_job("push", "{contents: write}")}) == []
+    # The job's own block replaces the workflow's grant.
+    own = _one_job("push", "write-all").replace("    runs-on:", "    permissions: {}\n    runs-on:")
+    assert ci_findings(tmp_path / "own", {WF: own}) == []
