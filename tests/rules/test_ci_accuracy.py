@@ -309,3 +309,85 @@ def test_workflow_grant_of_a_single_job_is_judged_as_the_jobs(tmp_path: Path) ->
     # The job's own block replaces the workflow's grant.
     own = _one_job("push", "write-all").replace("    runs-on:", "    permissions: {}\n    runs-on:")
     assert ci_findings(tmp_path / "own", {WF: own}) == []
+
+
+# ---------------------------------------------------------------- new checks
+
+
+def test_tojson_secrets(tmp_path: Path) -> None:
+    wf = """\
+on: push
+permissions: {}
+jobs:
+  release:
+    runs-on: ubuntu-latest
+    if: ${{ toJSON(secrets) != '{}' }}
+    steps:
+      - run: ./release.sh
+        env:
+          ALL: ${{ toJSON(secrets) }}
+          ONE: ${{ secrets.NPM_TOKEN }}
+      - uses: ./.github/actions/publish
+        with:
+          secrets: "${{ toJson(secrets) }}"
+"""
+    assert ci_findings(tmp_path, {WF: wf}) == [("DS116", 10), ("DS116", 14)]
+    assert messages(tmp_path / "m", {WF: wf}, "DS116")[0] == (
+        "`jobs/release/steps/0/env/ALL` expands `toJSON(secrets)`: every secret of the "
+        "repository and organisation reaches this place"
+    )
+
+
+def test_piped_download_in_privileged_workflows_only(tmp_path: Path) -> None:
+    steps = """\
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo start
+          curl -fsSL https://example.com/install.sh \\
+            | sudo bash -s -- --version 1.2
+      - run: wget -qO- https://example.com/x.sh | sh
+"""
+    prt = "on: pull_request_target\npermissions: {}\njobs:\n  label:\n" + steps
+    write = "on: push\npermissions: {contents: write}\njobs:\n  release:\n" + steps
+    read = "on: push\npermissions: {contents: read}\njobs:\n  build:\n" + steps
+    assert ci_findings(tmp_path / "prt", {WF: prt}) == [("DS117", 9), ("DS117", 11)]
+    assert ci_findings(tmp_path / "write", {WF: write}) == [("DS117", 9), ("DS117", 11)]
+    assert ci_findings(tmp_path / "read", {WF: read}) == []
+    assert messages(tmp_path / "m", {WF: prt}, "DS117")[0] == (
+        "job 'label' step 1 runs a download unchecked (`curl -fsSL https://example.com/"
+        "install.sh | sudo bash -s -- --version 1.2`) and runs on pull_request_target: "
+        "whoever controls that URL runs code with it"
+    )
+
+
+def test_gitlab_inputs_in_scripts(tmp_path: Path) -> None:
+    template = """\
+spec:
+  inputs:
+    target:
+      default: staging
+    tag:
+    stage:
+      options: [dev, prod]
+    version:
+      regex: ^v\\d+\\.\\d+$
+    dry:
+      type: boolean
+      default: false
+---
+deploy:
+  variables:
+    TARGET: $[[ inputs.target ]]
+  script:
+    - ./deploy.sh $[[ inputs.target ]] $[[ inputs.stage ]]
+    - echo "$[[ inputs.tag | expand_vars ]]" $[[ inputs.version ]] $[[ inputs.dry ]]
+"""
+    files = {
+        ".gitlab-ci.yml": "include:\n  - local: ci/deploy.yml\n    inputs: {target: prod}\n",
+        "ci/deploy.yml": template,
+    }
+    report = scan_tree(write_tree(tmp_path, files))
+    assert sorted(
+        (f.file, f.line, f.column, f.rule_id) for f in report.findings if f.rule_id == "DS122"
+    ) == [("ci/deploy.yml", 18, 19, "DS122"), ("ci/deploy.yml", 19, 13, "DS122")]

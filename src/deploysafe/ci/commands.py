@@ -166,6 +166,30 @@ _DEPLOY_WORDS = re.compile(
 )
 
 
+# A download run by a shell without being kept or checked: `curl ... | sh`,
+# `wget -O- ... | sudo bash`, `bash <(curl ...)`, `sh -c "$(curl ...)"`.
+_SHELL = r"(?:sudo\s+(?:-\S+\s+)*)?(?:ba|z|da|k)?sh\b"
+_PIPED_DOWNLOAD = re.compile(
+    r"\b(?:curl|wget)\b[^\n|;&]*\|\s*"
+    + _SHELL
+    + r"|\b"
+    + _SHELL
+    + r"\s+(?:-\S+\s+)*<\(\s*(?:curl|wget)\b"
+    + r"|\b"
+    + _SHELL
+    + r"\s+-c\s+[\"']?\$\(\s*(?:curl|wget)\b"
+    + r"|\bsource\s+<\(\s*(?:curl|wget)\b"
+)
+
+
+def piped_downloads(script: str) -> Iterator[tuple[int, str]]:
+    """(offset, command line) of each download run straight by a shell."""
+    for offset, line in _logical_lines(_strip_comments(script)):
+        m = _PIPED_DOWNLOAD.search(line)
+        if m is not None:
+            yield offset + m.start(), " ".join(line.split())
+
+
 def is_test_name(name: str) -> bool:
     """A job, stage or workflow name that says it runs tests."""
     return bool(_TEST_WORDS.search(name))
