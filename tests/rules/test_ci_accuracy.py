@@ -191,6 +191,8 @@ jobs:
     steps:
       - run: helm plugin install https://github.com/chartmuseum/helm-push
       - run: helm cm-push charts/shop oci://ghcr.io/acme/charts
+      - name: Push release packages
+        run: for p in .cr-release-packages/*.tgz; do helm push "$p" oci://ghcr.io/acme; done
   e2e:
     runs-on: ubuntu-latest
     steps:
@@ -223,8 +225,13 @@ jobs:
     steps:
       - run: kind create cluster
       - run: terraform apply -auto-approve
+  make:
+    runs-on: ubuntu-latest
+    environment: staging
+    steps:
+      - run: make build deploy ENV=staging
 """
-    assert ci_findings(tmp_path, {WF: wf}) == [("DS601", 10), ("DS601", 16)]
+    assert ci_findings(tmp_path, {WF: wf}) == [("DS601", 10), ("DS601", 16), ("DS601", 21)]
 
 
 # ---------------------------------------------------------------- tests that cannot fail

@@ -230,6 +230,26 @@ def makes_cluster(script: str) -> bool:
     return CLUSTER_COMMAND.search(_strip_comments(script)) is not None
 
 
+# What a step says when it deploys by means this module cannot see (a script of the
+# repository, a make target): a name such as "Deploy to production", or a command named
+# deploy. "release" alone is not enough: it names package and chart publishing as often.
+_DEPLOY_STEP_NAME = re.compile(r"\b(?:deploy\w*|roll(?:s|ing)?[\s-]?out|promote)\b", re.IGNORECASE)
+_DEPLOY_SCRIPT = re.compile(
+    _CMD + r"(?:(?:\S*/)?deploy[\w.-]*(?:\s|$)|(?:make|just|task|(?:npm|pnpm|yarn|bun)\s+run)\s+"
+    r"(?:\S+\s+)*deploy[\w:-]*\b)",
+    re.MULTILINE,
+)
+
+
+def says_deploy(name: str, script: str | None) -> bool:
+    """A step name or script that says it deploys, and not documentation."""
+    if is_docs_name(name):
+        return False
+    if _DEPLOY_STEP_NAME.search(name):
+        return True
+    return script is not None and _DEPLOY_SCRIPT.search(_strip_comments(script)) is not None
+
+
 def is_docs_name(name: str) -> bool:
     """A step, job or environment name about a documentation site."""
     return bool(_DOCS_WORDS.search(name))

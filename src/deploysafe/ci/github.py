@@ -205,8 +205,8 @@ class Step:
         u = self.uses
         if u is not None and u.startswith(commands.PAGES_ACTIONS):
             return False
-        words = f"{self.data.get('name') or ''} {self.run or ''} {u.name if u else ''}"
-        return commands.is_deploy_name(words) and not commands.is_docs_name(words)
+        name = f"{self.data.get('name') or ''} {u.name if u else ''}"
+        return commands.says_deploy(name, self.run)
 
     @property
     def uploads_artifact(self) -> bool:
