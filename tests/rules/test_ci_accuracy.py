@@ -398,3 +398,33 @@ deploy:
     assert sorted(
         (f.file, f.line, f.column, f.rule_id) for f in report.findings if f.rule_id == "DS122"
     ) == [("ci/deploy.yml", 18, 19, "DS122"), ("ci/deploy.yml", 19, 13, "DS122")]
+
+
+def test_github_app_tokens(tmp_path: Path) -> None:
+    wf = """\
+on: push
+permissions: {}
+jobs:
+  bump:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3 # v3.1.1
+        with:
+          app-id: ${{ vars.APP_ID }}
+          private-key: ${{ secrets.APP_KEY }}
+          owner: acme
+      - uses: actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3 # v3.1.1
+        with:
+          app-id: ${{ vars.APP_ID }}
+          private-key: ${{ secrets.APP_KEY }}
+          owner: acme
+          permission-members: read
+      - uses: actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3 # v3.1.1
+        with:
+          app-id: ${{ vars.APP_ID }}
+          private-key: ${{ secrets.APP_KEY }}
+          repositories: web
+          permission-contents: write
+          skip-token-revoke: true
+"""
+    assert ci_findings(tmp_path, {WF: wf}) == [("DS118", 7), ("DS118", 11), ("DS118", 24)]

@@ -29,6 +29,7 @@ AUDITS: dict[str, frozenset[str]] = {
     "secrets-inherit": frozenset({"DS110"}),
     "artipacked": frozenset({"DS111"}),
     "self-hosted-runner": frozenset({"DS112"}),
+    "github-app": frozenset({"DS118"}),
 }
 
 

@@ -10,6 +10,7 @@ from deploysafe.rules.triggers import (
     all_secrets,
     artipacked,
     docker_uses,
+    github_app_token,
     gitlab_input_injection,
     gitlab_mr_secrets,
     gitlab_unrestricted_deploy,
@@ -46,5 +47,6 @@ TRIGGER_RULES: tuple[Rule, ...] = (
     gitlab_mr_secrets.RULE,
     all_secrets.RULE,
     piped_download.RULE,
+    github_app_token.RULE,
     gitlab_input_injection.RULE,
 )
