@@ -428,3 +428,17 @@ jobs:
           skip-token-revoke: true
 """
     assert ci_findings(tmp_path, {WF: wf}) == [("DS118", 7), ("DS118", 11), ("DS118", 24)]
+
+
+def test_github_env_writes_in_privileged_workflows(tmp_path: Path) -> None:
+    steps = """\
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "TAG=$(jq -r .tag event.json)" >> "$GITHUB_ENV"
+      - run: echo DEBUG=1 >> $GITHUB_ENV
+      - run: echo "$PWD/bin" | tee -a ${GITHUB_PATH}
+"""
+    prt = "on: workflow_run\npermissions: {}\njobs:\n  after:\n" + steps
+    push = "on: push\npermissions: {}\njobs:\n  build:\n" + steps
+    assert ci_findings(tmp_path / "prt", {WF: prt}) == [("DS119", 7), ("DS119", 9)]
+    assert ci_findings(tmp_path / "push", {WF: push}) == []

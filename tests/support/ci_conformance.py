@@ -30,6 +30,7 @@ AUDITS: dict[str, frozenset[str]] = {
     "artipacked": frozenset({"DS111"}),
     "self-hosted-runner": frozenset({"DS112"}),
     "github-app": frozenset({"DS118"}),
+    "github-env": frozenset({"DS119"}),
 }
 
 

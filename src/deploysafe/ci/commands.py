@@ -190,6 +190,30 @@ def piped_downloads(script: str) -> Iterator[tuple[int, str]]:
             yield offset + m.start(), " ".join(line.split())
 
 
+# A write to the files the runner reads between steps: GITHUB_ENV sets variables (and so
+# LD_PRELOAD, BASH_ENV, NODE_OPTIONS) for every later step, GITHUB_PATH where they find
+# their programs. bash, PowerShell and cmd spellings.
+_ENV_FILE = re.compile(
+    r"(?:>>?|\btee\s+(?:-a\s+)?|-FilePath\s+|Add-Content\s+(?:-Path\s+)?)\s*[\"']?"
+    r"(?:\$\{?GITHUB_(ENV|PATH)\}?|\$env:GITHUB_(ENV|PATH)|%GITHUB_(ENV|PATH)%)",
+    re.IGNORECASE,
+)
+_DYNAMIC = re.compile(r"[$`%]")
+
+
+def env_file_writes(script: str) -> Iterator[tuple[int, str]]:
+    """(offset, GITHUB_ENV or GITHUB_PATH) of each write whose content is computed
+    (holds a variable, a substitution or a `%VAR%`); literal lines are left out."""
+    for offset, line in _logical_lines(_strip_comments(script)):
+        m = _ENV_FILE.search(line)
+        if m is None:
+            continue
+        content = line[: m.start()] + line[m.end() :]
+        if "<<" in line or _DYNAMIC.search(content):
+            which = next(g for g in m.groups() if g)
+            yield offset + m.start(), f"GITHUB_{which.upper()}"
+
+
 def is_test_name(name: str) -> bool:
     """A job, stage or workflow name that says it runs tests."""
     return bool(_TEST_WORDS.search(name))

@@ -11,6 +11,7 @@ from deploysafe.rules.triggers import (
     artipacked,
     docker_uses,
     github_app_token,
+    github_env,
     gitlab_input_injection,
     gitlab_mr_secrets,
     gitlab_unrestricted_deploy,
@@ -48,5 +49,6 @@ TRIGGER_RULES: tuple[Rule, ...] = (
     all_secrets.RULE,
     piped_download.RULE,
     github_app_token.RULE,
+    github_env.RULE,
     gitlab_input_injection.RULE,
 )
