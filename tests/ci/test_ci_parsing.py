@@ -112,7 +112,13 @@ def test_bad_expression_is_an_error() -> None:
     [
         ("github.event.issue.title", Trust.UNTRUSTED),
         ("github.head_ref", Trust.UNTRUSTED),
-        ("github.ref", Trust.UNTRUSTED),
+        ("github.ref", Trust.WRITER),  # only people who can push choose a ref name
+        ("github.ref_name", Trust.WRITER),
+        ("github.event.ref", Trust.WRITER),
+        ("github.event.pull_request.head.ref", Trust.UNTRUSTED),  # a fork's branch
+        ("github.event.pull_request.user.login", Trust.SAFE),  # [A-Za-z0-9-] only
+        ("github.actor", Trust.SAFE),
+        ("github.event.pull_request.user.name", Trust.UNTRUSTED),
         ("github.event.pull_request.head.sha", Trust.SAFE),
         ("github.event.issue.number", Trust.SAFE),
         ("github.sha", Trust.SAFE),
@@ -176,6 +182,16 @@ def test_zizmor_fixed_contexts_are_safe() -> None:
         ("terraform apply -auto-approve", False, True),
         ("deploysafe deploy prod", False, True),
         ("argocd app sync shop", False, True),
+        ("helm -n prod --kube-context eu upgrade shop chart/", False, True),
+        ("helm plugin install https://github.com/helm-unittest/helm-unittest", False, False),
+        ("helm repo add bitnami https://charts.bitnami.com/bitnami", False, False),
+        ("kind create cluster\nkubectl apply -f k8s/", False, False),
+        ("kind create cluster\nterraform apply -auto-approve", False, True),
+        ("conftest test deploy/ --policy policy/", True, False),
+        ("opa test policy/", True, False),
+        ("kubeconform -strict -summary k8s/", True, False),
+        ("kustomize build overlays/prod | kubeval --strict", True, False),
+        ("helm unittest charts/shop", True, False),
     ],
 )
 def test_commands(script: str, tests: bool, deploys: bool) -> None:
@@ -196,6 +212,13 @@ def test_commands(script: str, tests: bool, deploys: bool) -> None:
         ("pytest && echo ok", []),
         ("ruff check . || true", []),
         ("pytest \\\n  --maxfail=1 || true", ["|| true"]),
+        ("pytest tests/ ||\n  echo 'tests failed'", ["|| echo 'tests failed'"]),
+        ("go test ./... &&\n  echo done || true", ["|| true"]),
+        ("(\n  cd app\n  npm test\n) || true", ["|| true"]),
+        ("{\n  pytest -x\n} || :", ["|| :"]),
+        ("(\n  cd app\n  npm run lint\n) || true", []),
+        ("conftest test k8s/ || true", ["|| true"]),
+        ("kubeconform k8s/ || echo invalid", ["|| echo invalid"]),
     ],
 )
 def test_swallowed(script: str, swallowed: list[str]) -> None:

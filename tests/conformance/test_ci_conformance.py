@@ -174,6 +174,10 @@ DISAGREE: dict[tuple[str, str, str], str] = {
         "`(github.event.pull_request || github.event.issue).number` is a number either way "
         "(zizmor: informational)"
     ),
+    ("github-env", "test_action", "github-env/action.yml"): (
+        "a composite action: the trigger of the workflow that calls it is unknown, so "
+        "deploysafe does not call its GITHUB_ENV writes privileged; zizmor flags them"
+    ),
     ("unpinned-images", "test_pedantic_persona --persona=pedantic", "unpinned-images.yml"): (
         "line 118 picks the image from inputs/vars, unknown until run time, so deploysafe does "
         "not call it unpinned; line 110's `@sha256:...` placeholder counts as a digest for both"

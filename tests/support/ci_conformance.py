@@ -22,13 +22,15 @@ from tests.support import paths
 # zizmor audit -> the deploysafe rules that implement it.
 AUDITS: dict[str, frozenset[str]] = {
     "dangerous-triggers": frozenset({"DS101"}),
-    "template-injection": frozenset({"DS102", "DS103"}),
+    "template-injection": frozenset({"DS102", "DS103", "DS115"}),
     "excessive-permissions": frozenset({"DS104", "DS105"}),
-    "unpinned-uses": frozenset({"DS106", "DS107", "DS108"}),
+    "unpinned-uses": frozenset({"DS106", "DS107", "DS108", "DS114"}),
     "unpinned-images": frozenset({"DS109"}),
     "secrets-inherit": frozenset({"DS110"}),
     "artipacked": frozenset({"DS111"}),
     "self-hosted-runner": frozenset({"DS112"}),
+    "github-app": frozenset({"DS118"}),
+    "github-env": frozenset({"DS119"}),
 }
 
 

@@ -13,6 +13,19 @@ Sources (see docs/ci.md; facts as of the commits named):
   capability) and `support/known-safe-contexts.txt` (fixed); unknown `github.*` contexts are
   treated as attacker-controllable there, and here too.
 
+Where this list departs from [ZZ] (whose capabilities come from the webhook schemas, where
+every string field is "arbitrary"), on facts about the values:
+- [LG] a login (`*.login`, `github.actor`, `github.triggering_actor`) is alphanumerics and
+  single hyphens (GitHub's username rules; apps add a literal `[bot]`): no shell
+  metacharacters, so expanding one runs nothing.
+- [RF] `github.ref`, `github.ref_name`, `github.base_ref`, `github.event.ref` and
+  `github.event.base_ref` name a branch or tag of this repository (or, for pull_request,
+  the fixed `refs/pull/N/merge`): only people who can push to it choose them, and they can
+  edit the workflow anyway. A fork's branch name is `github.head_ref`, which stays untrusted.
+  Ref names may still hold `$(...)`, `;` and backticks (git forbids only spaces, `~^:?*[`,
+  backslashes and control characters), so expanding one into a script is reported at low
+  severity (Trust.WRITER, DS115) where zizmor reports it high.
+
 A context path is lower-case, "*" standing for any array index or property.
 """
 
@@ -26,6 +39,7 @@ from deploysafe.ci.expressions import ContextPath
 class Trust(enum.Enum):
     UNTRUSTED = "untrusted"  # an outsider can put arbitrary text there
     SAFE = "safe"  # fixed by GitHub: ids, SHAs, numbers, booleans, the repository's own names
+    WRITER = "writer"  # free text, chosen only by people who can push to the repository
     OTHER = "other"  # not a github.* context: env, inputs, matrix, steps, needs ... (taint)
 
 
@@ -68,7 +82,6 @@ UNTRUSTED: tuple[tuple[str, str], ...] = (
     ("github.event.release.name", "ZZ"),
     ("github.event.release.body", "ZZ"),
     ("github.event.release.tag_name", "ZZ"),
-    ("github.event.pull_request.user.login", "ZZ"),
     ("github.event.pull_request.head.repo.full_name", "ZZ"),
     ("github.event.pull_request.head.repo.name", "ZZ"),
     ("github.event.pull_request.head.repo.description", "ZZ"),
@@ -80,8 +93,6 @@ UNTRUSTED: tuple[tuple[str, str], ...] = (
     ("github.event.head_commit.committer.email", "ZZ"),
     ("github.event.commits.*.committer.name", "ZZ"),
     ("github.event.commits.*.committer.email", "ZZ"),
-    ("github.event.ref", "ZZ"),
-    ("github.event.base_ref", "ZZ"),
     ("github.event.forkee.full_name", "ZZ"),
 )
 
@@ -114,6 +125,7 @@ SAFE_GITHUB: frozenset[str] = frozenset(
         "github.action_path",
         "github.action_repository",
         "github.action",
+        "github.actor",  # [LG]
         "github.actor_id",
         "github.api_url",
         "github.env",
@@ -152,6 +164,17 @@ SAFE_GITHUB: frozenset[str] = frozenset(
         "github.event.pull_request.head.sha",
         "github.event.pull_request.merge_commit_sha",
         "github.event.workflow_run.head_sha",
+    }
+)
+
+# Ref names of this repository [RF].
+WRITER_CHOSEN: frozenset[str] = frozenset(
+    {
+        "github.ref",
+        "github.ref_name",
+        "github.base_ref",
+        "github.event.ref",
+        "github.event.base_ref",
     }
 )
 
@@ -216,6 +239,8 @@ def trust(context: ContextPath, whole: bool = False) -> Trust:
     dotted = ".".join(context)
     if dotted in SAFE_GITHUB:
         return Trust.SAFE
+    if dotted in WRITER_CHOSEN:
+        return Trust.WRITER
     for pattern in _PATTERNS:
         if len(context) >= len(pattern) and _match(context, pattern):
             return Trust.UNTRUSTED

@@ -6,6 +6,7 @@ Built once per file by the loader (`sources.BUILDERS`); every rule reads the sam
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,7 +39,14 @@ OUTSIDER_EVENTS = frozenset(
 PRIVILEGED_EVENTS = frozenset({"pull_request_target", "workflow_run", "issue_comment"})
 
 _SHA = re.compile(r"[0-9a-fA-F]{40}\Z")
-_VERSION_COMMENT = re.compile(r"#\s*(?:tag=|version=)?v?(\d+)")
+# Owners whose actions GitHub itself publishes and whose tags GitHub moves (zizmor's
+# unpinned-uses `ref-pin` owners before its default became a SHA for every action).
+GITHUB_OWNERS = frozenset({"actions", "github", "dependabot"})
+# Reusable workflows that must be called by a release tag, never a SHA: they verify the
+# ref they were called at (slsa-github-generator: "referencing by SHA is not supported").
+TAG_ONLY = ("slsa-framework/slsa-github-generator",)
+_VERSION_COMMENT = re.compile(r"#\s*(?:tag=|version=)?v?(\d+(?:\.\d+)*)")
+_VERSION = re.compile(r"v?(\d+(?:\.\d+)*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +76,20 @@ class Uses:
 
     @property
     def first_party(self) -> bool:
-        return self.kind == "repository" and self.owner.lower() == "actions"
+        """Published by GitHub (`actions/*`, `github/*`, `dependabot/*`)."""
+        return self.kind == "repository" and self.owner.lower() in GITHUB_OWNERS
+
+    @property
+    def pin(self) -> str | None:
+        """What this reference lacks, by the one pinning policy for workflows and actions:
+        "sha" (a third-party action by tag or branch: whoever controls it controls the
+        run), "sha-advised" (GitHub's own action by tag), or None (pinned, local, or a
+        documented tag-only workflow called by a tag)."""
+        if self.kind != "repository" or self.pinned:
+            return None
+        if self.ref and self.startswith(TAG_ONLY) and re.match(r"v\d", self.ref):
+            return None
+        return "sha-advised" if self.first_party and self.ref else "sha"
 
     def is_(self, *names: str) -> bool:
         """This is one of the named actions (owner/repo[/path], case-insensitive)."""
@@ -160,10 +181,32 @@ class Step:
 
     @property
     def deploys(self) -> bool:
+        return self.deploys_in(own_cluster=False)
+
+    def deploys_in(self, own_cluster: bool) -> bool:
+        """The step deploys; `own_cluster`: its job made a throwaway cluster, so applying
+        to a cluster is a test."""
         if self.run is not None:
-            return commands.deploys(self.run)
+            return commands.deploys(self.run, own_cluster)
         u = self.uses
         return u is not None and u.startswith(commands.DEPLOY_ACTIONS)
+
+    @property
+    def makes_cluster(self) -> bool:
+        if self.run is not None:
+            return commands.makes_cluster(self.run)
+        u = self.uses
+        return u is not None and u.startswith(commands.CLUSTER_ACTIONS)
+
+    @property
+    def says_deploy(self) -> bool:
+        """The step's name or script says it deploys something other than docs
+        (`name: Deploy to production`, `./scripts/deploy.sh`)."""
+        u = self.uses
+        if u is not None and u.startswith(commands.PAGES_ACTIONS):
+            return False
+        name = f"{self.data.get('name') or ''} {u.name if u else ''}"
+        return commands.says_deploy(name, self.run)
 
     @property
     def uploads_artifact(self) -> bool:
@@ -228,17 +271,32 @@ class Job:
         return commands.is_test_name(self.id) or commands.is_test_name(self.name)
 
     @property
+    def environment_name(self) -> str | None:
+        env = self.environment
+        if isinstance(env, dict):
+            env = env.get("name")
+        return str(env) if env not in (None, "") else None
+
+    @property
     def deploy_steps(self) -> tuple[Step, ...]:
-        return tuple(s for s in self.steps if s.deploys)
+        own = any(s.makes_cluster for s in self.steps)
+        return tuple(s for s in self.steps if s.deploys_in(own))
 
     @property
     def is_deploy(self) -> bool:
-        if self.environment not in (None, "", {}):
-            return True
+        """The job changes something that serves users and outlives the run: a deploy
+        command or action (not against a cluster the job made), a reusable workflow named
+        for deploying, or a GitHub environment (not Pages) with a step that says it
+        deploys. Publishing docs, packages, charts, images or reports is not a deploy."""
         if self.deploy_steps:
             return True
         u = self.uses
-        return u is not None and commands.is_deploy_name(PurePosixPath(u.raw.split("@")[0]).stem)
+        if u is not None:
+            return commands.is_deploy_name(PurePosixPath(u.raw.split("@")[0]).stem)
+        env = self.environment_name
+        if env is None or env.lower() in commands.PAGES_ENVIRONMENTS:
+            return False
+        return any(s.says_deploy for s in self.steps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,21 +419,93 @@ def action_of(doc: CiDocument) -> Action:
     return action(doc.data)
 
 
-def checkout_major(doc: CiDocument, step: Step) -> int | None:
-    """The major version of an actions/checkout step: from the tag, or from a
+def action_version(doc: CiDocument, step: Step) -> tuple[int, ...] | None:
+    """The version of the action a step uses: from the tag (`v4` -> (4,)), or from a
     `# v4.2.2` comment after a SHA pin."""
     u = step.uses
     if u is None or u.ref is None:
         return None
-    m = re.match(r"v?(\d+)", u.ref)
-    if m and not _SHA.match(u.ref):
-        return int(m.group(1))
+    if not _SHA.match(u.ref):
+        m = _VERSION.match(u.ref)
+        return tuple(int(x) for x in m.group(1).split(".")) if m else None
     line = doc.locate((*step.path, "uses"))[0]
     if 0 < line <= len(doc.lines):
         c = _VERSION_COMMENT.search(doc.lines[line - 1])
         if c:
-            return int(c.group(1))
+            return tuple(int(x) for x in c.group(1).split("."))
     return None
+
+
+def checkout_major(doc: CiDocument, step: Step) -> int | None:
+    version = action_version(doc, step)
+    return version[0] if version else None
+
+
+_WORKSPACE = re.compile(r"^(?:\$\{\{\s*github\.workspace\s*\}\}|\$\{?GITHUB_WORKSPACE\}?)(?:/|\Z)")
+
+
+_OUTSIDE = re.compile(
+    r"^(?:\$\{\{\s*runner\.(?:temp|tool_cache)\s*\}\}|\$\{?(?:RUNNER_TEMP|HOME)\}?)(?:/|\Z)"
+)
+
+
+def upload_reaches(doc: CiDocument, upload: Step, target: str) -> bool:
+    """Whether an upload step can include the workspace file `target` (a `/` path
+    relative to the workspace, such as `.git/config`).
+
+    actions/upload-pages-artifact archives its folder without `.git`; upload-artifact
+    leaves hidden files (and so `.git`) out from v4.4 on, unless `include-hidden-files`.
+    A path reaches `target` when it is `target`, a folder above it, or a glob matching
+    it; a path with another expression, `..` or an absolute path outside the workspace
+    counts when it may (expressions) and not when it cannot (`/tmp/out`)."""
+    u = upload.uses
+    if u is None:
+        return False
+    hidden = any(part.startswith(".") for part in target.split("/"))
+    if u.is_("actions/upload-pages-artifact"):
+        return not target.startswith((".git/", ".github/")) and _reaches(
+            str(upload.with_.get("path", "_site/")), target
+        )
+    include_hidden = upload.with_.get("include-hidden-files") in (True, "true")
+    version = action_version(doc, upload)
+    if hidden and not include_hidden and version is not None and version >= (4, 4):
+        return False
+    if hidden and not include_hidden and u.ref == "v4":
+        return False  # the moving v4 tag is v4.4 or later
+    paths = upload.with_.get("path")
+    if not isinstance(paths, str):
+        return True  # computed: cannot tell
+    return any(_reaches(line, target) for line in paths.splitlines())
+
+
+def _reaches(path: str, target: str) -> bool:
+    p = path.strip().strip("'\"")
+    if not p or p.startswith("!"):
+        return False
+    if _OUTSIDE.match(p):
+        return False
+    p = _WORKSPACE.sub("", p)
+    if "${{" in p or "$" in p or ".." in p.split("/"):
+        return True
+    if p.startswith(("/", "~")):
+        return False  # outside the workspace (runner.temp, home)
+    p = p.removeprefix("./").strip("/")
+    if p in ("", "."):
+        return True
+    return _prefix_match([s for s in p.split("/") if s not in ("", ".")], target.split("/"))
+
+
+def _prefix_match(pattern: list[str], path: list[str]) -> bool:
+    """The glob segments name `path` or a folder above it (`**`: any number of folders)."""
+    if not pattern:
+        return True
+    if pattern[0] == "**":
+        return any(_prefix_match(pattern[1:], path[i:]) for i in range(len(path) + 1))
+    return (
+        bool(path)
+        and fnmatch.fnmatchcase(path[0], pattern[0])
+        and _prefix_match(pattern[1:], path[1:])
+    )
 
 
 # ---------------------------------------------------------------- conditions

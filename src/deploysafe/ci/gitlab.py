@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import yaml
+
 from deploysafe.ci import commands, yamlci
 from deploysafe.ci.yamlci import CiDocument, Scalar
 from deploysafe.inputs.documents import LoadResult
@@ -120,6 +122,11 @@ class Job:
         return None
 
     @property
+    def is_pages(self) -> bool:
+        """The GitLab Pages job: it publishes a documentation site, not the application."""
+        return self.name == "pages" or self.data.get("pages") not in (None, False)
+
+    @property
     def is_trigger(self) -> bool:
         return "trigger" in self.data
 
@@ -137,7 +144,7 @@ class Job:
 
     @property
     def is_deploy(self) -> bool:
-        if self.is_trigger:
+        if self.is_trigger or self.is_pages:
             return False
         if self.environment is not None or self.deploys:
             return True
@@ -388,6 +395,35 @@ def schedule_only(job: Job) -> bool:
 
 
 _PREDEFINED = frozenset({"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_JOB_JWT", "CI_JOB_JWT_V2"})
+
+
+# `$[[ inputs.name ]]`, optionally through functions (`| expand_vars | truncate(0,8)`).
+INPUT_REFERENCE = re.compile(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*(?:\|[^\]]*)?\]\]")
+
+
+def spec_inputs(text: str) -> Mapping[str, Any] | None:
+    """The `spec: inputs:` of a CI file's header document (None when it has no header):
+    input name -> its declaration (`type`, `default`, `options`, `regex` ...)."""
+    if not re.search(r"^spec:", text, re.MULTILINE):
+        return None
+    try:
+        first = next(yaml.safe_load_all(text), None)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(first, dict) or list(first) != ["spec"]:
+        return None
+    spec = first["spec"]
+    inputs = spec.get("inputs") if isinstance(spec, dict) else None
+    return inputs if isinstance(inputs, dict) else {}
+
+
+def free_text_input(inputs: Mapping[str, Any], name: str) -> bool:
+    """A declared input that takes any string: not a boolean, number or array, and not
+    limited by `options:` or `regex:`."""
+    decl = inputs.get(name)
+    if not isinstance(decl, dict):
+        return name in inputs  # `name:` with no settings: a string
+    return decl.get("type", "string") == "string" and "options" not in decl and "regex" not in decl
 
 
 def secrets_used(job: Job) -> list[str]:

@@ -29,6 +29,8 @@ class Scope:
     matrix: Any = None  # the job's strategy.matrix
     inputs: Mapping[str, str] | None = None  # input name (lower) -> "string"/"boolean"/...
     action_inputs: bool = False  # every inputs.* comes from the caller (composite action)
+    # Which values to report: attacker-controlled ones, or (Trust.WRITER) ref names.
+    level: Trust = Trust.UNTRUSTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +103,11 @@ def _where(doc: CiDocument, path: KeyPath, occurrence: int, needle: str) -> int:
 def _taint(path: tuple[str, ...], whole: bool, scope: Scope, depth: int) -> str | None:
     """Why a context is attacker-controlled, or None."""
     t = trust(path, whole)
-    if t is Trust.UNTRUSTED:
+    if t is scope.level:
+        if t is Trust.WRITER:
+            return f"`{'.'.join(path)}` is a ref name, which may hold shell syntax"
         return f"`{'.'.join(path)}` is attacker-controlled"
-    if t is Trust.SAFE or depth > 3 or not path:
+    if t is not Trust.OTHER or depth > 3 or not path:
         return None
     root = path[0]
     if root == "env" and len(path) >= 2:
@@ -116,7 +120,7 @@ def _taint(path: tuple[str, ...], whole: bool, scope: Scope, depth: int) -> str 
     if root == "matrix" and len(path) >= 2:
         why = _matrix_taint(scope.matrix, path[1], scope, depth)
         return f"`matrix.{path[1]}` carries {why}" if why else None
-    if root == "inputs" and len(path) >= 2:
+    if root == "inputs" and len(path) >= 2 and scope.level is Trust.UNTRUSTED:
         if scope.action_inputs:
             return f"`inputs.{path[1]}` is whatever the calling workflow passes"
         if scope.inputs is not None and scope.inputs.get(path[1]) == "string":

@@ -64,6 +64,8 @@ def rule_page(rule: Rule) -> str:
         rule.good.rstrip(),
         "```",
     ]
+    if rule.not_reported:
+        lines += ["", "## Not reported", "", rule.not_reported]
     pairs = together(rule.id)
     if pairs:
         lines += ["", "## Reported together", ""]

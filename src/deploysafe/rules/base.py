@@ -89,6 +89,8 @@ class Rule:
     decide: Decide | None = None
     references: tuple[str, ...] = ()
     pss: PssRef | None = None
+    # What the rule deliberately does not report, and why (its page's "Not reported").
+    not_reported: str = ""
     # Versions where the check changed, newest last: (minimum version, description).
     history: tuple[tuple[str, str], ...] = ()
     # Where the rule applies; None: where its target is found (DEFAULT_SCOPES).

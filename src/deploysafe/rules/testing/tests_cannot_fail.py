@@ -86,6 +86,12 @@ jobs:
     steps:
       - run: pytest
 """,
+    not_reported=(
+        "Linters and scanners whose failure is swallowed (`ruff check . || true`): only "
+        "tests count, and policy tests (conftest, `opa test`) and schema validation "
+        "(kubeconform, kubeval) are tests. `set +e` when the script looks at `$?` or "
+        "`PIPESTATUS` afterwards."
+    ),
     references=("deploysafe practice 6 (no peer rule)",),
     check=check,
 )

@@ -13,8 +13,9 @@ from deploysafe.rules.base import Context, Rule
 
 def tested_before(job: Job) -> bool:
     """The job itself runs tests before its first deploy step."""
+    deploying = job.deploy_steps
     for step in job.steps:
-        if step.deploys:
+        if step in deploying:
             return False
         if step.runs_tests:
             return True
@@ -124,6 +125,17 @@ jobs:
     steps:
       - run: helm upgrade --install shop chart/
 """,
+    not_reported=(
+        "Jobs that deploy nothing tests could cover: publishing a documentation site "
+        "(GitHub Pages actions, the `github-pages` environment, steps named for docs), "
+        "releasing packages, charts or images, uploading artifacts, reports or profiles, and "
+        "applying manifests to a kind/k3d/minikube cluster the job made itself (an end-to-end "
+        "test). A GitHub `environment:` alone does not make a deploy (environments also hold "
+        "release secrets): the job must run a deploy command or action, call a reusable "
+        "workflow named for deploying, or have a step whose name or script says deploy. The "
+        'vocabulary is in docs/ci.md, "What counts as a deploy". Reusable workflows '
+        "(`workflow_call` only): their caller decides what runs before."
+    ),
     references=(
         "deploysafe practice 6 (no peer rule)",
         "GitHub: using jobs, defining prerequisite jobs",

@@ -2,9 +2,10 @@
 
 As zizmor's excessive-permissions decides it: a workflow-level grant applies to every job,
 so it counts only when it is not effectively job-level (more than one job, not all jobs
-declare their own, not a reusable-only workflow); at job level only `write-all` and
-`read-all` are too broad; a job without any permissions block inherits the repository
-default, which may be read-write.
+declare their own, not a reusable-only workflow); at job level, and for a workflow-level
+grant that is effectively one job's, only `write-all` and `read-all` are too broad (a
+named write scope is what the job needs); a job without any permissions block inherits
+the repository default, which may be read-write.
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ def excessive(wf: Workflow) -> Iterator[Violation]:
             )
         else:
             yield from _broad(perms, ("permissions",), "the workflow")
+    elif perms in ("write-all", "read-all") and not reusable_only:
+        # One job, or every job but this one declares its own: the workflow's grant is
+        # that job's grant, judged as a job-level one.
+        for job in wf.jobs:
+            if "permissions" not in job.data:
+                yield Violation(
+                    ("permissions",),
+                    f"the workflow grants `{perms}` to the token of {job.label}, which "
+                    "declares no `permissions:` of its own",
+                )
+                break
     for job in wf.jobs:
         if "permissions" in job.data:
             jp = job.data["permissions"]

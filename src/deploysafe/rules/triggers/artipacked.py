@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.ci.github import checkout_major, workflow_of
+from deploysafe.ci.github import checkout_major, upload_reaches, workflow_of
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
@@ -27,13 +27,22 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             major = checkout_major(doc, step)
             if major is not None and major >= 6:
                 continue  # v6 keeps credentials under $RUNNER_TEMP, out of the workspace
-            upload = next((s for s in job.steps[i + 1 :] if s.uploads_artifact), None)
+            where = step.with_.get("path")
+            target = f"{str(where).strip('/')}/.git/config" if where else ".git/config"
+            upload = next(
+                (
+                    s
+                    for s in job.steps[i + 1 :]
+                    if s.uploads_artifact and upload_reaches(doc, s, target)
+                ),
+                None,
+            )
             if upload is None:
                 continue
             yield Violation(
                 step.path,
-                f"{job.label} {step.label} leaves the token in .git/config and "
-                f"{upload.label} uploads an artifact from the workspace",
+                f"{job.label} {step.label} leaves the token in {target} and "
+                f"{upload.label} uploads an artifact that can include it",
             )
 
 
@@ -45,9 +54,11 @@ RULE = Rule(
     target=Target.GITHUB_WORKFLOW,
     why=(
         "actions/checkout (before v6) writes the job's token into `.git/config` unless "
-        "`persist-credentials: false`. An artifact uploaded from the workspace then carries "
-        "the token, and anyone who can download the artifact (for public repositories: "
-        'anyone) can use it while the run lasts ("ArtiPACKED", Unit 42, 2024).'
+        "`persist-credentials: false`. An artifact that includes the checkout's `.git` folder "
+        "(the workspace uploaded with its hidden files: upload-artifact before v4.4, or "
+        "`include-hidden-files: true`) then carries the token, and anyone who can download "
+        "the artifact (for public repositories: anyone) can use it while the run lasts "
+        '("ArtiPACKED", Unit 42, 2024).'
     ),
     fix="Set `persist-credentials: false` on the checkout step (or upload only the build "
     "output folder).",
@@ -61,7 +72,7 @@ jobs:
       - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
       - run: make
       - uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2
-        with: {path: .}
+        with: {path: ., include-hidden-files: true}
 """,
     good="""\
 on: push
@@ -74,8 +85,18 @@ jobs:
         with: {persist-credentials: false}
       - run: make
       - uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2
-        with: {path: .}
+        with: {path: ., include-hidden-files: true}
 """,
+    not_reported=(
+        "A checkout that keeps its credentials where no upload can reach them: uploads of "
+        "named files or folders that are not the checkout or above it (`dist/`, "
+        "`coverage.xml`, `**/*.xml`, `${{ runner.temp }}/out`), actions/upload-pages-artifact "
+        "(it archives without `.git`), and actions/upload-artifact v4.4 or later (the moving "
+        "`v4` tag included), which leaves hidden files such as `.git` out unless "
+        "`include-hidden-files: true`. Paths computed by expressions count as reaching it. "
+        "Checkouts without an upload are zizmor's artipacked finding, not this one: the "
+        "credential must leave the runner to be stolen."
+    ),
     references=("zizmor artipacked", "Unit 42: ArtiPACKED (2024)"),
     check=check,
 )

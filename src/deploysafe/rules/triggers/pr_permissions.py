@@ -55,6 +55,13 @@ jobs:
     steps:
       - run: make test
 """,
+    not_reported=(
+        "A named write scope (`contents: write`) granted at job level, or at workflow level "
+        "when the workflow has one job (or every other job declares its own): that grant is "
+        "the job's, and the job presumably needs it; moving it changes nothing. "
+        "`write-all` and `read-all` are reported wherever they are the job's grant. "
+        "Jobs of a reusable-only workflow (`workflow_call`): the caller's permissions apply."
+    ),
     references=(
         "zizmor excessive-permissions",
         "Scorecard Token-Permissions",

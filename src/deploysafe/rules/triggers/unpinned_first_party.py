@@ -1,4 +1,4 @@
-"""GitHub's own actions (actions/*) pinned to a commit SHA."""
+"""GitHub's own actions (actions/*, github/*, dependabot/*) pinned to a commit SHA."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if not isinstance(doc, CiDocument):
         return
     for path, u, what in workflow_uses(doc):
-        if u.kind == "repository" and u.first_party and not u.pinned:
-            ref = f"`{u.ref}`" if u.ref else "no ref"
-            yield at(doc, path, f"{what} `{u.raw}`: {ref} is not a commit SHA")
+        if u.pin == "sha-advised":
+            yield at(doc, path, f"{what} `{u.raw}`: `{u.ref}` is not a commit SHA")
 
 
 RULE = Rule(
@@ -26,9 +25,10 @@ RULE = Rule(
     severity=Severity.LOW,
     target=Target.GITHUB_WORKFLOW,
     why=(
-        "`actions/*` tags are moved by GitHub itself, which is less risky than a third party, "
-        "but a tag still means the code that runs can change without a change to the "
-        "workflow; a SHA makes every run reproducible and reviewable."
+        "`actions/*` (and `github/*`, `dependabot/*`) tags are moved by GitHub itself, which "
+        "is less risky than a third party, but a tag still means the code that runs can "
+        "change without a change to the workflow; a SHA makes every run reproducible and "
+        "reviewable."
     ),
     fix="Pin `actions/checkout@v4` as `actions/checkout@<40-char SHA> # v4.x.y`.",
     bad="""\
@@ -49,6 +49,11 @@ jobs:
     steps:
       - uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065 # v5.6.0
 """,
+    not_reported=(
+        "Third-party actions (DS106, high) and GitHub's own actions with no ref at all "
+        "(DS106: a moving default branch). Composite actions: DS114 applies the same advice "
+        "there."
+    ),
     references=("zizmor unpinned-uses", "Scorecard Pinned-Dependencies (GitHub-owned actions)"),
     check=check,
 )

@@ -14,7 +14,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if not isinstance(doc, CiDocument):
         return
     for path, u, what in workflow_uses(doc):
-        if u.kind != "repository" or u.pinned or u.first_party:
+        if u.pin != "sha":
             continue
         ref = f"`{u.ref}`" if u.ref else "no ref"
         yield at(doc, path, f"{what} `{u.raw}`: {ref} is not a commit SHA and can be moved")
@@ -53,6 +53,12 @@ jobs:
     steps:
       - uses: reviewdog/action-shellcheck@5ebd09ddbe2ebb471646ce234c6c8dd18663ca7c # v1.30.0
 """,
+    not_reported=(
+        "GitHub's own actions (`actions/*`, `github/*`, `dependabot/*`) by tag: DS107 advises "
+        "a SHA for them at low severity, as GitHub moves those tags itself; "
+        "`slsa-framework/slsa-github-generator` called by a release tag: it must be (it "
+        "verifies the ref it was called at, and a SHA breaks it); local actions."
+    ),
     references=(
         "zizmor unpinned-uses",
         "Scorecard Pinned-Dependencies",

@@ -68,6 +68,12 @@ jobs:
     steps:
       - run: kubectl apply -f k8s/
 """,
+    not_reported=(
+        "Jobs that deploy nothing (docs sites, package and chart releases, `helm plugin "
+        "install`, manifests applied to a kind/k3d/minikube cluster the job made: docs/ci.md, "
+        '"What counts as a test and a deploy"); jobs with an `environment:`, whose '
+        "deployment branch rules and reviewers GitHub enforces."
+    ),
     references=(
         "deploysafe practice 1 (no peer rule: zizmor secrets-outside-env is closest)",
         "GitHub: deployments and environments",
