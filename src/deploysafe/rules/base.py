@@ -93,6 +93,9 @@ class Rule:
     history: tuple[tuple[str, str], ...] = ()
     # Where the rule applies; None: where its target is found (DEFAULT_SCOPES).
     scopes: frozenset[Scope] | None = None
+    # Off unless the policy file turns it on (`rules: {DSnnn: {enabled: true}}`): advice
+    # that is right for some teams and noise for most.
+    default_enabled: bool = True
 
     def applies_to(self, scopes: frozenset[Scope]) -> bool:
         mine = self.scopes if self.scopes is not None else DEFAULT_SCOPES[self.target]
