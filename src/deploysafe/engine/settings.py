@@ -50,9 +50,7 @@ def rules_for(
     return tuple(
         r.id
         for r in REGISTRY
-        if enabled(config, r)
-        and r.applies_to(scopes)
-        and (only is None or r.id in only)
+        if enabled(config, r) and r.applies_to(scopes) and (only is None or r.id in only)
     )
 
 
