@@ -283,6 +283,7 @@ def test_secrets_examples(render: bool) -> None:
     assert sorted((f.file, f.line, f.rule_id) for f in insecure.findings) == [
         (".env", 2, "DS302"),
         ("Dockerfile", 2, "DS320"),
+        ("Dockerfile", 6, "DS598"),  # nginx runs as root: no USER
         ("Dockerfile", 8, "DS321"),
         ("charts/shop/values.yaml", 3, "DS510"),
         ("ci/build-image.sh", 4, "DS324"),

@@ -68,8 +68,9 @@ DEFAULT_SCOPES: Mapping[Target, frozenset[Scope]] = {
 
 
 Collect = Callable[[Document, Context], Iterator[tuple[KeyPath, Any]]]
-# Returns (fact the finding points at, message) pairs.
-Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str]]]
+# Yields (fact the finding points at, message), or with a third item the severity of this
+# case when the rule judges cases apart (the rule's `severity` is the default).
+Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str] | tuple[Fact, str, Severity]]]
 
 
 @dataclass(frozen=True, slots=True)
