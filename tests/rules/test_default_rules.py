@@ -335,7 +335,7 @@ def facts(text: str, rule: Rule = network_policy.RULE, file: str = "test.yaml") 
 
 def decided(text: str) -> list[tuple[int, str]]:
     assert network_policy.RULE.decide is not None
-    return [(f.line, m) for f, m in network_policy.RULE.decide(facts(text))]
+    return [(f.line, m) for f, m in network_policy.decide(facts(text))]
 
 
 def test_network_policy_examples() -> None:
@@ -500,7 +500,7 @@ def test_policies_of_another_install_do_not_cover() -> None:
     together = facts(web + "---\n" + deny, file="a/x.yaml")
     assert list(network_policy.RULE.decide(together)) == []
     apart = facts(web, file="a/web.yaml") + facts(deny, file="b/deny.yaml")
-    assert [m for _, m in network_policy.RULE.decide(apart)] == [
+    assert [m for _, m in network_policy.decide(apart)] == [
         "Pod web: no NetworkPolicy is installed with it (folder a/, namespace decided at "
         "install time), so any pod in the cluster can connect to them (default allow)"
     ]
@@ -514,7 +514,7 @@ def unset(*files: tuple[str, str]) -> list[tuple[str, int, str]]:
     rule = unset_namespace.RULE
     assert rule.decide is not None
     got = [f for name, text in files for f in facts(text, rule, name)]
-    return [(f.file, f.line, m) for f, m in rule.decide(got)]
+    return [(f.file, f.line, m) for f, m in unset_namespace.decide(got)]
 
 
 HINT = (
