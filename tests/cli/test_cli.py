@@ -257,9 +257,15 @@ def test_rules_lists_every_rule() -> None:
     result = run("rules")
     assert result.exit_code == EXIT_CLEAN
     assert result.stdout.splitlines() == [
-        f"{r.id}  {r.severity.label:<8}  p{int(r.practice)}  {r.title}" for r in REGISTRY
+        f"{r.id}  {r.severity.label:<8}  p{int(r.practice)}  {r.title}"
+        + ("" if r.default_enabled else "  (off by default)")
+        for r in REGISTRY
     ]
     assert "DS201  critical  p2  Containers must not run privileged" in result.stdout
+    assert (
+        "DS313  low       p3  Prefer secret files over secret env variables  (off by default)"
+        in result.stdout
+    )
 
 
 def test_rules_json() -> None:
@@ -268,6 +274,8 @@ def test_rules_json() -> None:
     (priv,) = (r for r in rows if r["id"] == "DS201")
     assert priv["pss"] == {"level": "baseline", "check": "privileged"}
     assert (priv["practice"], priv["severity"]) == (2, "critical")
+    assert priv["enabled_by_default"] is True
+    assert [r["id"] for r in rows if not r["enabled_by_default"]] == ["DS313"]
 
 
 def test_explain_prints_why_fix_and_example() -> None:

@@ -205,6 +205,7 @@ def test_audit_from_stdin_reports_as_scan_does(tmp_path: Path) -> None:
         ("DS215", 49, f"{ptr}/allowPrivilegeEscalation", "Deployment/web"),
         ("DS216", 49, f"{ptr}/seccompProfile", "Deployment/web"),
         ("DS217", 49, f"{ptr}/capabilities/drop", "Deployment/web"),
+        ("DS599", 49, ptr, "Deployment/web"),  # no readOnlyRootFilesystem
         ("DS201", 50, f"{ptr}/privileged", "Deployment/web"),
         ("DS506", 137, "/spec/type", "Service/web"),
     ]
@@ -239,6 +240,7 @@ def test_include_owned_checks_replicasets_too(tmp_path: Path) -> None:
         ("DS215", 89),
         ("DS216", 89),
         ("DS217", 89),
+        ("DS599", 89),
         ("DS201", 90),
     ]
 

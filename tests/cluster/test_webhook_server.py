@@ -127,6 +127,7 @@ def test_dry_run_is_judged_the_same_and_logged_as_dry_run(server: Server) -> Non
         "DS215",
         "DS216",
         "DS217",
+        "DS599",  # low: the config warns from low
     ]
     assert all(len(w) <= 120 for w in a["response"]["warnings"])
     (logged,) = server.reviews_logged("c5d1e2f3-0a4b-4c6d-8e9f-1a2b3c4d5e6f")
@@ -214,7 +215,7 @@ def test_ephemeral_containers_subresource_is_checked(server: Server) -> None:
 
 
 def test_label_routes_choose_the_level(server: Server) -> None:
-    review = shape("deployment-create-dryrun")  # four medium findings
+    review = shape("deployment-create-dryrun")  # four medium findings, one low
     _, body = server.review(review, "/validate/enforce/medium")
     assert body["response"]["allowed"] is False
     assert body["response"]["status"]["message"].startswith(
@@ -236,7 +237,7 @@ def test_label_routes_choose_the_level(server: Server) -> None:
     )
     assert body["response"] == {"uid": review["request"]["uid"], "allowed": True}
     _, body = server.review(review, "/validate/warn/default")  # the config's warn: low
-    assert len(body["response"]["warnings"]) == 4
+    assert len(body["response"]["warnings"]) == 5  # and DS599 (low)
 
 
 def test_invalid_label_value_fails_closed(server: Server) -> None:

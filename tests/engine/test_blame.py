@@ -71,6 +71,7 @@ def test_each_finding_points_at_the_patch_that_wrote_it() -> None:
         ("DS217", "components/debug/debugger.yaml", 12, "- name: debugger"),
         ("DS504", "components/debug/debugger.yaml", 12, "- name: debugger"),
         ("DS505", "components/debug/debugger.yaml", 12, "- name: debugger"),
+        ("DS599", "components/debug/debugger.yaml", 12, "- name: debugger"),
     }
     nodeport = one(report, "DS506", "/spec/type")
     assert (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from deploysafe.config import Config, Exception_
 from deploysafe.engine import Report, scan
-from deploysafe.model import Finding, Level
+from deploysafe.model import Finding, Level, Suppression
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -63,6 +63,54 @@ def test_inline_suppression_on_line_above(tmp_path: Path) -> None:
     )
     (f,) = ds201(run(tmp_path, text))
     assert f.suppressed is not None and f.suppressed.expires == "2027-01-01"
+
+
+CROSS = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: deployer, namespace: shop}}
+rules:
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["create"]{comment}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  annotations: {{deploysafe.io/ignore: "DS509: {reason}"}}
+spec:
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers: [{{name: web, image: "web:1.0"}}]
+"""
+
+
+def test_cross_resource_findings_honour_inline_and_annotation_suppressions(
+    tmp_path: Path,
+) -> None:
+    text = CROSS.format(
+        comment="  # deploysafe: ignore[DS233] the release job creates its pods",
+        reason="the mesh isolates it (until 2027-01-31)",
+    )
+    got = {
+        f.rule_id: f.suppressed
+        for f in run(tmp_path, text).findings
+        if f.rule_id in ("DS233", "DS509")
+    }
+    assert got == {
+        "DS233": Suppression("inline", "the release job creates its pods"),
+        "DS509": Suppression("annotation", "the mesh isolates it", "2027-01-31"),
+    }
+
+
+def test_cross_resource_suppression_that_expired_is_said(tmp_path: Path) -> None:
+    text = CROSS.format(comment="", reason="the mesh isolates it (until 2026-01-31)")
+    (f,) = (f for f in run(tmp_path, text).findings if f.rule_id == "DS509")
+    assert f.suppressed is None
+    assert f.message.endswith("(its annotation suppression expired on 2026-01-31)")
 
 
 def test_inline_suppression_needs_reason(tmp_path: Path) -> None:

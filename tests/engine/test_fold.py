@@ -181,16 +181,17 @@ rules:
 """
     # The second entry uses no wildcard: DS232 on its own.
     assert found(text) == [
-        ("DS230", 5, ("DS232", "DS233", "DS234", "DS235")),
+        ("DS230", 5, ("DS232", "DS233", "DS234", "DS235", "DS299")),
         ("DS232", 10, ()),
     ]
     f = one(text, "DS230")
-    assert f.severity is Severity.CRITICAL  # DS235's, the highest of the five
+    assert f.severity is Severity.CRITICAL  # DS235's, the highest of the six
     assert f.message == (
         "ClusterRole 'all' rules[0] uses '*' in apiGroups and resources and verbs: it grants "
         "whatever exists now and every resource or verb added later. Also DS232: it can read "
         "every Secret. Also DS233: it can create pods and workloads. Also DS234: it can exec "
-        "or attach into pods. Also DS235: it can escalate, bind or impersonate"
+        "or attach into pods. Also DS235: it can escalate, bind or impersonate. Also DS299: it "
+        "reaches every kubelet through nodes/proxy"
     )
 
 
@@ -339,6 +340,7 @@ spec:
         securityContext:
           allowPrivilegeEscalation: false
           capabilities: {drop: [ALL]}
+          readOnlyRootFilesystem: true
         resources:
           requests: {cpu: 100m, memory: 64Mi}
           limits: {memory: 64Mi}

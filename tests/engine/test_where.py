@@ -151,7 +151,10 @@ def test_actions_gitlab_ci_and_dockerfiles_from_inside(repo: Path) -> None:
     }
     assert {p[1] for p in places(api)} == {"ci/jobs.yml", "services/api/Dockerfile"}
     _, dockerfile = scan("services/api/Dockerfile", cwd=repo)
-    assert places(dockerfile) == {("DS320", "services/api/Dockerfile", 2)}
+    assert places(dockerfile) == {
+        ("DS320", "services/api/Dockerfile", 2),
+        ("DS598", "services/api/Dockerfile", 1),  # no USER: runs as root
+    }
 
 
 def test_a_hook_passing_changed_files(repo: Path) -> None:
@@ -226,6 +229,7 @@ DEPLOYMENT = {
     ("DS215", "shop/templates/deployment.yaml", 22),
     ("DS216", "shop/templates/deployment.yaml", 22),
     ("DS217", "shop/templates/deployment.yaml", 22),
+    ("DS599", "shop/templates/deployment.yaml", 22),
     # The chart names no namespace: once per install, at its first object in scope.
     ("DS511", "shop/templates/deployment.yaml", 3),
     ("DS502", "shop/templates/deployment.yaml", 16),
@@ -270,6 +274,7 @@ BASE_DEPLOYMENT = {
     ("DS215", "deploy/base/deployment.yaml", 19),
     ("DS216", "deploy/base/deployment.yaml", 18),
     ("DS217", "deploy/base/deployment.yaml", 18),
+    ("DS599", "deploy/base/deployment.yaml", 18),
     ("DS502", "deploy/base/deployment.yaml", 14),
 }
 

@@ -77,6 +77,7 @@ def test_text_report_names_every_finding(tmp_path: Path) -> None:
         ("DS302", "deploy/values.yaml", 2),
         ("DS310", "deploy/secret.yaml", 5),
         ("DS320", "deploy/Dockerfile", 2),
+        ("DS598", "deploy/Dockerfile", 1),  # no USER: the image runs as root
     ]
     # The token in the Secret manifest is one finding that names both rules.
     secret = next(f for f in data["findings"] if f["rule_id"] == "DS310")

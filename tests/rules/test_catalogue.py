@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import replace
 
 import pytest
 
 import deploysafe.rules as rules_pkg
 from deploysafe.config import Config
+from deploysafe.config.rules import RuleSetting
 from deploysafe.engine import check_documents
 from deploysafe.formats.rule_pages import expected_files
 from deploysafe.k8s.tenancy import example_config
@@ -49,6 +51,8 @@ def test_examples_behave(rule: Rule) -> None:
     """The bad example triggers the rule, the good one does not: docs cannot lie."""
     # Tenant rules check against a chosen tenant; their examples are written for this one.
     config = example_config() if rule.practice is Practice.GITOPS else Config()
+    if not rule.default_enabled:
+        config = replace(config, rules={rule.id: RuleSetting(enabled=True)})
     bad = check_documents(example_docs(rule, rule.bad), config)
     good = check_documents(example_docs(rule, rule.good), config)
     # A rule may report within another rule's finding on the same fact (engine/fold.py).
@@ -66,3 +70,8 @@ def test_docs_are_current() -> None:
         path = out / name
         assert path.is_file(), f"docs/rules/{name} missing: run `deploysafe docs`"
         assert path.read_text(encoding="utf-8") == text, f"docs/rules/{name} stale"
+
+
+def test_rules_off_by_default() -> None:
+    """Advisory rules that report most workloads are opt-in; the rest run unless turned off."""
+    assert [r.id for r in REGISTRY if not r.default_enabled] == ["DS313"]

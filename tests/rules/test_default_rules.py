@@ -22,6 +22,7 @@ from deploysafe.rules.defaults import (
     network_policy,
     unset_namespace,
 )
+from deploysafe.rules.defaults._selectors import CalicoSelector
 from deploysafe.rules.defaults.network_policy import LabelSelector, Policy, Workload
 from tests.support.ruletools import docs, messages, run_rule
 
@@ -334,7 +335,7 @@ def facts(text: str, rule: Rule = network_policy.RULE, file: str = "test.yaml") 
 
 def decided(text: str) -> list[tuple[int, str]]:
     assert network_policy.RULE.decide is not None
-    return [(f.line, m) for f, m in network_policy.RULE.decide(facts(text))]
+    return [(f.line, m) for f, m in network_policy.decide(facts(text))]
 
 
 def test_network_policy_examples() -> None:
@@ -499,7 +500,7 @@ def test_policies_of_another_install_do_not_cover() -> None:
     together = facts(web + "---\n" + deny, file="a/x.yaml")
     assert list(network_policy.RULE.decide(together)) == []
     apart = facts(web, file="a/web.yaml") + facts(deny, file="b/deny.yaml")
-    assert [m for _, m in network_policy.RULE.decide(apart)] == [
+    assert [m for _, m in network_policy.decide(apart)] == [
         "Pod web: no NetworkPolicy is installed with it (folder a/, namespace decided at "
         "install time), so any pod in the cluster can connect to them (default allow)"
     ]
@@ -513,7 +514,7 @@ def unset(*files: tuple[str, str]) -> list[tuple[str, int, str]]:
     rule = unset_namespace.RULE
     assert rule.decide is not None
     got = [f for name, text in files for f in facts(text, rule, name)]
-    return [(f.file, f.line, m) for f, m in rule.decide(got)]
+    return [(f.file, f.line, m) for f, m in unset_namespace.decide(got)]
 
 
 HINT = (
@@ -563,3 +564,74 @@ def test_unset_namespace_once_per_install_at_its_first_object() -> None:
             + HINT.format("it is"),
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "expected"),
+    [
+        ("", {}, True),
+        ("all()", {"a": "b"}, True),
+        ("global()", {"a": "b"}, False),
+        ("app == 'web'", {"app": "web"}, True),
+        ('app == "web"', {"app": "api"}, False),
+        ("app != 'web'", {}, True),  # a missing label is not equal
+        ("has(tier) && !has(canary)", {"tier": "x"}, True),
+        ("has(tier) && !has(canary)", {"tier": "x", "canary": ""}, False),
+        ("app in {'a', 'b'} || role == 'db'", {"role": "db"}, True),
+        ("app not in {'a','b'}", {"app": "a"}, False),
+        ("(app == 'a' || app == 'b') && env starts with 'pro'", {"app": "b", "env": "prod"}, True),
+        ("name ends with '-db' && name contains 'shop'", {"name": "shop-db"}, True),
+        ("app = 'web'", {"app": "web"}, False),  # Calico rejects it: selects nothing
+        ("app == 'web' &&", {"app": "web"}, False),
+    ],
+)
+def test_calico_selector(selector: str, labels: dict[str, str], expected: bool) -> None:
+    assert CalicoSelector(selector).matches(labels) is expected
+
+
+def test_cilium_selector_keys_name_their_source() -> None:
+    selector = LabelSelector.parse(
+        {"matchLabels": {"k8s:app": "web", "any:tier": "front", "reserved:host": ""}}, cilium=True
+    )
+    assert selector.match_labels == (("app", "web"), ("reserved:host", ""), ("tier", "front"))
+
+
+def test_policies_that_leave_ingress_open_are_named() -> None:
+    text = """\
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: scrape}
+spec:
+  subject: {namespaces: {}}
+  ingress: [{name: scrape, action: Allow, from: [{namespaces: {}}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop, labels: {app: p}}
+spec: {containers: [{name: a, image: "a:1"}]}
+"""
+    assert decided(text) == [
+        (
+            10,
+            "Pod shop/p: only policies that leave its ingress open select its pods "
+            "(AdminNetworkPolicy), so any pod in the cluster can connect to them (default allow)",
+        )
+    ]
+
+
+def test_cluster_wide_policy_with_a_namespace_selector_cannot_cover_an_install_time_namespace() -> (
+    None
+):
+    wide = """\
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: deny}
+spec: {namespaceSelector: %s, selector: all(), types: [Ingress]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: {containers: [{name: a, image: "a:1"}]}
+"""
+    assert [line for line, _ in decided(wide % '"has(projectcalico.org/name)"')] == [8]
+    assert decided(wide % '""') == []

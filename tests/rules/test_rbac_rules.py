@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from deploysafe.rules.base import Rule
+from deploysafe.config import Config
+from deploysafe.engine import check_documents
+from deploysafe.inputs.documents import RELEASE_NAMESPACE
+from deploysafe.model import Severity
+from deploysafe.rules.base import Rule, Scope
 from deploysafe.rules.environment import runtime_socket
 from deploysafe.rules.environment.rbac import (
     RBAC_RULES,
     cluster_admin,
-    create_pods,
     escalate,
     exec_attach,
+    node_proxy,
     secrets,
     wildcard,
 )
 from deploysafe.rules.environment.rbac._policy import PolicyRule
-from tests.support.ruletools import messages, run_rule
+from tests.support.policy import load as load_policy
+from tests.support.ruletools import docs, messages, run_rule
+
+ADMISSION = frozenset({Scope.ADMISSION})
 
 
-@pytest.mark.parametrize("rule", (*RBAC_RULES, runtime_socket.RULE), ids=lambda r: r.id)
+PER_DOCUMENT = [r for r in (*RBAC_RULES, runtime_socket.RULE) if r.check is not None]
+
+
+@pytest.mark.parametrize("rule", PER_DOCUMENT, ids=lambda r: r.id)
 def test_examples(rule: Rule) -> None:
     assert run_rule(rule, rule.bad)
     assert run_rule(rule, rule.good) == []
@@ -117,15 +129,212 @@ def test_secrets_wildcard_verbs_list_every_read_verb() -> None:
     assert "can get/list/watch every Secret" in messages(secrets.RULE, role(rules))[0]
 
 
+def judged(rule_id: str, text: str) -> list[tuple[int, Severity, str]]:
+    """(line, severity, message) of each finding of a rule over the whole set `text`."""
+    report = check_documents(docs(text), Config())
+    return [(f.line, f.severity, f.message) for f in report.findings if f.rule_id == rule_id]
+
+
 def test_create_pods_lists_what_it_grants() -> None:
-    rules = '- apiGroups: ["apps", "batch"]\n  resources: ["deployments", "jobs"]\n  verbs: ["*"]\n'
-    (msg,) = messages(create_pods.RULE, role(rules))
+    # (with verbs: ["*"], DS230's finding on the same line carries it: engine/fold.py)
+    rules = (
+        '- apiGroups: ["apps", "batch"]\n  resources: ["deployments", "jobs"]\n'
+        '  verbs: ["create", "update", "patch", "delete"]\n'
+    )
+    ((_, _, msg),) = judged("DS233", role(rules))
     assert "can create/update/patch deployments, create/update/patch jobs" in msg
 
 
 def test_create_pods_extensions_group_is_not_apps() -> None:
     rules = '- apiGroups: ["extensions"]\n  resources: ["ingresses"]\n  verbs: ["create"]\n'
-    assert run_rule(create_pods.RULE, role(rules)) == []
+    assert judged("DS233", role(rules)) == []
+
+
+DEPLOYER_ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: deployer, namespace: shop}
+rules:
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "create", "patch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: deploy, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
+subjects:
+"""
+APP = """\
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  template:
+    spec:
+      serviceAccountName: api
+      containers: [{name: api, image: "registry.example/api:1.0"}]
+"""
+
+
+def test_create_pods_held_by_a_workload_is_medium_and_names_it() -> None:
+    text = DEPLOYER_ROLE + "- {kind: ServiceAccount, name: api}\n" + APP
+    assert judged("DS233", text) == [
+        (
+            7,
+            Severity.MEDIUM,
+            "Role 'deployer' (namespace 'shop') rules[0] can create/patch deployments in its "
+            "namespace, and RoleBinding 'deploy' gives it to ServiceAccount shop/api (used by "
+            "Deployment shop/api): whoever takes over that workload can run code of its "
+            "choice with any ServiceAccount and Secret there",
+        )
+    ]
+
+
+def test_create_pods_held_by_deploy_identities_is_low() -> None:
+    subjects = (
+        "- {kind: User, name: ci@example.com, apiGroup: rbac.authorization.k8s.io}\n"
+        "- {kind: ServiceAccount, name: argocd-deployer, namespace: argocd}\n"
+    )
+    assert judged("DS233", DEPLOYER_ROLE + subjects + APP) == [
+        (
+            7,
+            Severity.LOW,
+            "Role 'deployer' (namespace 'shop') rules[0] can create/patch deployments in its "
+            "namespace; RoleBinding 'deploy' gives it only to deploy identities (User "
+            "ci@example.com, ServiceAccount argocd/argocd-deployer; no workload in the scanned "
+            "files runs as them): expected for a deployer, keep it to the namespaces it "
+            "deploys and pair it with Pod Security admission",
+        )
+    ]
+
+
+def test_create_pods_held_by_every_service_account_of_the_namespace_is_a_workload() -> None:
+    subjects = "- {kind: Group, name: 'system:serviceaccounts:shop'}\n"
+    ((_, severity, message),) = judged("DS233", DEPLOYER_ROLE + subjects + APP)
+    assert severity is Severity.MEDIUM
+    assert "Group system:serviceaccounts:shop (used by Deployment shop/api)" in message
+
+
+def test_create_pods_bound_to_a_service_account_of_another_namespace_is_a_deployer() -> None:
+    subjects = "- {kind: ServiceAccount, name: api, namespace: ci}\n"
+    ((_, severity, _),) = judged("DS233", DEPLOYER_ROLE + subjects + APP)
+    assert severity is Severity.LOW
+
+
+def test_create_pods_unbound_is_medium_and_says_so() -> None:
+    ((line, severity, message),) = judged("DS233", DEPLOYER_ROLE.split("---")[0])
+    assert (line, severity) == (7, Severity.MEDIUM)
+    assert message.endswith(
+        "; no binding in the scanned files says who holds it: if a workload does, it can run "
+        "code of its choice with any ServiceAccount and Secret there"
+    )
+
+
+def test_create_pods_policy_severity_applies_to_every_case(tmp_path: Path) -> None:
+    policy = tmp_path / "deploysafe.yaml"
+    policy.write_text("rules:\n  DS233: {severity: high}\n", encoding="utf-8")
+    text = DEPLOYER_ROLE + "- {kind: User, name: ci}\n"
+    report = check_documents(docs(text), load_policy(policy))
+    assert [f.severity for f in report.findings if f.rule_id == "DS233"] == [Severity.HIGH]
+
+
+def test_create_pods_is_judged_at_admission_as_unbound() -> None:
+    report = check_documents(docs(DEPLOYER_ROLE.split("---")[0]), Config(), scopes=ADMISSION)
+    assert [(f.rule_id, f.severity) for f in report.findings] == [("DS233", Severity.MEDIUM)]
+
+
+def test_create_pods_helm_release_namespace_subjects_match_their_workload() -> None:
+    """A chart rendered without a namespace: the subject's namespace is the release's, the
+    workload's is decided at install time; installed together, they are one."""
+    text = f"""\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: deployer}}
+rules:
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["create"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: deploy}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}}
+subjects:
+- {{kind: ServiceAccount, name: api, namespace: "{RELEASE_NAMESPACE}"}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: api}}
+spec:
+  template:
+    spec:
+      serviceAccountName: api
+      containers: [{{name: api, image: "registry.example/api:1.0"}}]
+"""
+    ((_, severity, message),) = judged("DS233", text)
+    assert severity is Severity.MEDIUM
+    assert "ServiceAccount api (used by Deployment api)" in message
+
+
+def test_workload_network_only_for_roles_a_workload_holds() -> None:
+    rules = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: mesh}
+rules:
+- apiGroups: [""]
+  resources: ["services", "endpoints", "services/status"]
+  verbs: ["get", "update"]
+- apiGroups: ["networking.k8s.io", "extensions"]
+  resources: ["ingresses"]
+  verbs: ["create"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["ingresses/status"]
+  verbs: ["update"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: mesh}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: mesh}
+subjects:
+"""
+    app = "- {kind: ServiceAccount, name: api, namespace: shop}\n" + APP
+    assert judged("DS298", rules + app) == [
+        (
+            7,
+            Severity.MEDIUM,
+            "ClusterRole 'mesh' rules[0] can update services, update endpoints, and "
+            "ClusterRoleBinding 'mesh' gives it to ServiceAccount shop/api (used by Deployment "
+            "shop/api): whoever takes over that workload can lift network isolation or send "
+            "other pods' traffic to itself",
+        ),
+        (
+            10,
+            Severity.MEDIUM,
+            "ClusterRole 'mesh' rules[1] can create ingresses, and ClusterRoleBinding 'mesh' "
+            "gives it to ServiceAccount shop/api (used by Deployment shop/api): whoever takes "
+            "over that workload can lift network isolation or send other pods' traffic to "
+            "itself",
+        ),
+    ]
+    assert judged("DS298", rules + "- {kind: Group, name: platform-admins}\n" + APP) == []
+    assert judged("DS298", rules.split("---")[0]) == []
+
+
+def test_node_proxy_get_is_enough() -> None:
+    rules = '- apiGroups: [""]\n  resources: ["nodes/proxy", "nodes/metrics"]\n  verbs: ["get"]\n'
+    assert messages(node_proxy.RULE, role(rules)) == [
+        "ClusterRole 'r' rules[0] can get nodes/proxy: once bound, the kubelet API of every "
+        "node, which runs commands in any pod there without admission control or an audit "
+        "record of the command"
+    ]
+    assert run_rule(node_proxy.RULE, role(rules, "Role")) == []
+    metrics = '- apiGroups: [""]\n  resources: ["nodes/metrics", "nodes/stats"]\n  verbs: ["*"]\n'
+    assert run_rule(node_proxy.RULE, role(metrics)) == []
+    wildcard_sub = '- apiGroups: [""]\n  resources: ["*/proxy"]\n  verbs: ["create"]\n'
+    assert lines(node_proxy.RULE, role(wildcard_sub)) == [7]
 
 
 def test_exec_get_counts_for_old_websocket_exec() -> None:

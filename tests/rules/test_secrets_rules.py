@@ -170,9 +170,18 @@ def test_kubernetes_rules() -> None:
         ("DS310", 6),  # Secret data, base64 of a real-looking value
         ("DS311", 24),
         ("DS312", 45),
-        ("DS313", 48),
-        ("DS313", 50),
     ]
+
+
+def test_secret_env_refs_are_reported_only_when_turned_on(tmp_path: Path) -> None:
+    """`secretKeyRef`/`secretRef` is the documented way to consume a Secret: DS313 is opt-in,
+    and a severity alone does not turn it on."""
+    policy = tmp_path / "deploysafe.yaml"
+    policy.write_text("rules:\n  DS313: {severity: medium}\n", encoding="utf-8")
+    assert ("DS313", 48) not in found(MANIFESTS, "k8s/app.yaml", load_policy(policy))
+    policy.write_text("rules:\n  DS313: {enabled: true}\n", encoding="utf-8")
+    lines = found(MANIFESTS, "k8s/app.yaml", load_policy(policy))
+    assert [x for x in lines if x[0] == "DS313"] == [("DS313", 48), ("DS313", 50)]
 
 
 def test_allowed_managers(tmp_path: Path) -> None:
@@ -274,6 +283,7 @@ def test_secrets_examples(render: bool) -> None:
     assert sorted((f.file, f.line, f.rule_id) for f in insecure.findings) == [
         (".env", 2, "DS302"),
         ("Dockerfile", 2, "DS320"),
+        ("Dockerfile", 6, "DS598"),  # nginx runs as root: no USER
         ("Dockerfile", 8, "DS321"),
         ("charts/shop/values.yaml", 3, "DS510"),
         ("ci/build-image.sh", 4, "DS324"),

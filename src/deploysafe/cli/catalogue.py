@@ -27,13 +27,15 @@ def rules_cmd(fmt: str) -> None:
                 "severity": r.severity.label,
                 "pss": {"level": r.pss.level.value, "check": r.pss.check} if r.pss else None,
                 "references": list(r.references),
+                "enabled_by_default": r.default_enabled,
             }
             for r in REGISTRY
         ]
         click.echo(json.dumps(rows, indent=2))
         return
     for r in REGISTRY:
-        click.echo(f"{r.id}  {r.severity.label:<8}  p{int(r.practice)}  {r.title}")
+        off = "" if r.default_enabled else "  (off by default)"
+        click.echo(f"{r.id}  {r.severity.label:<8}  p{int(r.practice)}  {r.title}{off}")
 
 
 @click.command(cls=Command)

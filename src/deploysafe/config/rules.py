@@ -31,7 +31,7 @@ class Exception_:
 
 @dataclass(frozen=True, slots=True)
 class RuleSetting:
-    enabled: bool = True
+    enabled: bool | None = None  # None: the rule's own default (most rules are on)
     severity: Severity | None = None
 
 
@@ -51,7 +51,7 @@ def parse_rules(r: Reader, raw: Any, rule_ids: frozenset[str]) -> dict[str, Rule
                 raise r.fail(p, f"unknown rule id (see `deploysafe rules`){hint}")
             s = r.mapping(setting, p, {"enabled", "severity"})
             rules[str(rid)] = RuleSetting(
-                enabled=r.boolean(s.get("enabled", True), (*p, "enabled")),
+                enabled=r.boolean(s["enabled"], (*p, "enabled")) if "enabled" in s else None,
                 severity=(
                     r.convert(Severity.parse, r.string(s["severity"], (*p, "severity")), p)
                     if "severity" in s

@@ -28,7 +28,8 @@ class Partial:
 
     findings: list[Finding] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
-    facts: dict[str, list[Fact]] = field(default_factory=dict)
+    # Per cross-resource rule: its facts, each with the suppression that covers it there.
+    facts: dict[str, list[tuple[Fact, suppress.Waiver | None]]] = field(default_factory=dict)
     documents: int = 0
     skipped: int = 0
     files: int = 0
@@ -88,7 +89,7 @@ def check_document(
             continue
         if rule.target is Target.KUBERNETES_SET:
             if kube and rule.collect is not None:
-                _collect(rule, doc, ctx, out)
+                _collect(rule, doc, ctx, out, waivers, s)
             continue
         if rule.check is None:
             continue
@@ -121,10 +122,30 @@ def check_all(docs: Iterable[Document], s: Settings, rules: Sequence[Rule], out:
     hide_shared(out.findings, start, shared)
 
 
-def _collect(rule: Rule, doc: Document, ctx: Context, out: Partial) -> None:
+def _collect(
+    rule: Rule,
+    doc: Document,
+    ctx: Context,
+    out: Partial,
+    waivers: Sequence[suppress.Waiver],
+    s: Settings,
+) -> None:
     assert rule.collect is not None and doc.resource is not None
     for path, data in rule.collect(doc, ctx):
-        out.facts.setdefault(rule.id, []).append(fact(doc, path, data, doc.resource))
+        f = fact(doc, path, data, doc.resource)
+        out.facts.setdefault(rule.id, []).append((f, _fact_waiver(rule.id, f, doc, waivers, s)))
+
+
+def _fact_waiver(
+    rule_id: str, f: Fact, doc: Document, waivers: Sequence[suppress.Waiver], s: Settings
+) -> suppress.Waiver | None:
+    """What would suppress a finding at this fact: an inline comment on (or above) its line,
+    an annotation of its object. A malformed comment is reported by the findings on its line."""
+    if s.inline:
+        waiver, _ = suppress.inline_for(lines_of(doc, f.file), f.line)
+        if waiver is not None and waiver.covers(rule_id):
+            return waiver
+    return next((w for w in waivers if w.covers(rule_id)), None)
 
 
 def _suppressed(
@@ -178,28 +199,34 @@ def check_file(
     check_all(result.documents, s, rules, out)
 
 
-def decide_sets(facts: Mapping[str, list[Fact]], s: Settings) -> list[Finding]:
+def decide_sets(
+    facts: Mapping[str, list[tuple[Fact, suppress.Waiver | None]]], s: Settings
+) -> list[Finding]:
     findings = []
-    for rid, rule_facts in facts.items():
+    for rid, collected in facts.items():
         rule = BY_ID[rid]
         if rule.decide is None:
             continue
-        for f, message in rule.decide(rule_facts):
-            findings.append(
-                Finding(
-                    rule_id=rule.id,
-                    title=rule.title,
-                    practice=rule.practice,
-                    severity=s.severities.get(rule.id, rule.severity),
-                    file=f.file,
-                    line=f.line,
-                    column=f.column,
-                    pointer=f.pointer,
-                    resource=f.resource,
-                    message=message,
-                    fix=rule.fix,
-                    snippet=f.snippet,
-                    renders=(f.render,) if f.render else (),
-                )
+        waived = {id(f): w for f, w in collected}
+        for decision in rule.decide([f for f, _ in collected]):
+            f, message = decision[0], decision[1]
+            # A rule may judge a case more or less severe than its default; the policy
+            # file's `severity:` for the rule still wins.
+            case = decision[2] if len(decision) == 3 else rule.severity
+            found = Finding(
+                rule_id=rule.id,
+                title=rule.title,
+                practice=rule.practice,
+                severity=s.severities.get(rule.id, case),
+                file=f.file,
+                line=f.line,
+                column=f.column,
+                pointer=f.pointer,
+                resource=f.resource,
+                message=message,
+                fix=rule.fix,
+                snippet=f.snippet,
+                renders=(f.render,) if f.render else (),
             )
+            findings.append(suppress.apply(found, waived.get(id(f)), s.today))
     return findings

@@ -50,10 +50,16 @@ def rules_for(
     return tuple(
         r.id
         for r in REGISTRY
-        if (config.rules.get(r.id) is None or config.rules[r.id].enabled)
-        and r.applies_to(scopes)
-        and (only is None or r.id in only)
+        if enabled(config, r) and r.applies_to(scopes) and (only is None or r.id in only)
     )
+
+
+def enabled(config: Config, rule: Rule) -> bool:
+    """What the policy file says (`rules: {ID: {enabled: ...}}`), else the rule's default."""
+    setting = config.rules.get(rule.id)
+    if setting is None or setting.enabled is None:
+        return rule.default_enabled
+    return setting.enabled
 
 
 def settings_for(

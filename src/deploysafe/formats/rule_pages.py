@@ -36,6 +36,11 @@ def rule_page(rule: Rule) -> str:
         f"- Practice: {int(rule.practice)} ({rule.practice.title})",
         f"- Severity: {rule.severity.label}",
     ]
+    if not rule.default_enabled:
+        lines.append(
+            f"- Off by default: turn it on with `rules: {{{rule.id}: {{enabled: true}}}}` in "
+            "deploysafe.yaml"
+        )
     if rule.pss is not None:
         lines.append(
             f"- Pod Security Standards: {rule.pss.level.value}, check `{rule.pss.check}` "
@@ -89,7 +94,8 @@ def rule_page(rule: Rule) -> str:
 def index_page() -> str:
     lines = ["# Rules", "", "| ID | Practice | Severity | Title |", "|---|---|---|---|"]
     lines += [
-        f"| [{r.id}]({r.id}.md) | {int(r.practice)} | {r.severity.label} | {r.title} |"
+        f"| [{r.id}]({r.id}.md) | {int(r.practice)} | {r.severity.label} | {r.title}"
+        f"{'' if r.default_enabled else ' (off by default)'} |"
         for r in REGISTRY
     ]
     return "\n".join(lines) + "\n"

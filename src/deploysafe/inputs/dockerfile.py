@@ -54,14 +54,19 @@ class Instruction:
         }
 
 
+# `Dockerfile.<suffix>` names a variant (`Dockerfile.dev`); with these suffixes it is source
+# code or data about Dockerfiles (`dockerfile.py`), not one.
+_OTHER_FORMATS = frozenset(
+    {"py", "go", "rs", "js", "ts", "java", "rb", "md", "json", "yaml", "yml", "toml", "lock"}
+)
+
+
 def is_dockerfile(display: str) -> bool:
     name = PurePosixPath(display).name
     low = name.lower()
-    return (
-        low in ("dockerfile", "containerfile")
-        or low.startswith(("dockerfile.", "containerfile."))
-        or low.endswith((".dockerfile", ".containerfile"))
-    )
+    if low.startswith(("dockerfile.", "containerfile.")):
+        return low.rpartition(".")[2] not in _OTHER_FORMATS
+    return low in ("dockerfile", "containerfile") or low.endswith((".dockerfile", ".containerfile"))
 
 
 def parse(text: str) -> tuple[list[Instruction], str]:

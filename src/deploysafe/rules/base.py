@@ -68,8 +68,9 @@ DEFAULT_SCOPES: Mapping[Target, frozenset[Scope]] = {
 
 
 Collect = Callable[[Document, Context], Iterator[tuple[KeyPath, Any]]]
-# Returns (fact the finding points at, message) pairs.
-Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str]]]
+# Yields (fact the finding points at, message), or with a third item the severity of this
+# case when the rule judges cases apart (the rule's `severity` is the default).
+Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str] | tuple[Fact, str, Severity]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,9 @@ class Rule:
     history: tuple[tuple[str, str], ...] = ()
     # Where the rule applies; None: where its target is found (DEFAULT_SCOPES).
     scopes: frozenset[Scope] | None = None
+    # Off unless the policy file turns it on (`rules: {DSnnn: {enabled: true}}`): advice
+    # that is right for some teams and noise for most.
+    default_enabled: bool = True
 
     def applies_to(self, scopes: frozenset[Scope]) -> bool:
         mine = self.scopes if self.scopes is not None else DEFAULT_SCOPES[self.target]

@@ -90,6 +90,8 @@ PAIRS: tuple[Pair, ...] = (
             ("DS233", "it can create pods and workloads"),
             ("DS234", "it can exec or attach into pods"),
             ("DS235", "it can escalate, bind or impersonate"),
+            ("DS298", "a workload holds it and can rewrite networking"),
+            ("DS299", "it reaches every kubelet through nodes/proxy"),
         )
     ),
 )

@@ -1,4 +1,4 @@
-"""Insecure defaults (practice 5, DS5xx)."""
+"""Insecure defaults (practice 5, DS5xx): Kubernetes objects and Dockerfiles."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from deploysafe.rules.defaults import (
     default_namespace,
     default_password,
     default_service_account,
+    docker_from_tag,
+    docker_root_user,
     exposed_service,
     host_port,
     image_tag,
     memory_limit,
     network_policy,
+    read_only_root,
     unset_namespace,
 )
 
@@ -29,4 +32,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     network_policy.RULE,
     default_password.RULE,
     unset_namespace.RULE,
+    read_only_root.RULE,
+    docker_root_user.RULE,
+    docker_from_tag.RULE,
 )

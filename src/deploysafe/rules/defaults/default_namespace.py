@@ -47,10 +47,13 @@ NAMESPACED_KINDS = frozenset(
     }
 )
 
-# Built-in cluster-scoped kinds: never in a namespace, so never in `default`.
+# Cluster-scoped kinds (built-in, and the network plugins' cluster-wide policies): never in a
+# namespace, so never in `default`.
 CLUSTER_KINDS = frozenset(
     {
+        "AdminNetworkPolicy",
         "APIService",
+        "BaselineAdminNetworkPolicy",
         "CertificateSigningRequest",
         "ClusterRole",
         "ClusterRoleBinding",
@@ -59,7 +62,9 @@ CLUSTER_KINDS = frozenset(
         "CSINode",
         "CustomResourceDefinition",
         "DeviceClass",
+        "CiliumClusterwideNetworkPolicy",
         "FlowSchema",
+        "GlobalNetworkPolicy",
         "IngressClass",
         "MutatingAdmissionPolicy",
         "MutatingAdmissionPolicyBinding",

@@ -17,49 +17,15 @@ from deploysafe.inputs.documents import install_unit
 from deploysafe.k8s.pods import as_list, as_map, pod_template
 from deploysafe.model import Document, Fact, KeyPath, Practice, Severity, Target
 from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.defaults._selectors import (
+    CalicoSelector,
+    Labels,
+    LabelSelector,
+    Selector,
+    labels_of,
+)
 
-Labels = tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    key: str
-    operator: str  # In, NotIn, Exists, DoesNotExist
-    values: tuple[str, ...]
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if self.operator == "In":
-            return labels.get(self.key) in self.values
-        if self.operator == "NotIn":
-            return self.key not in labels or labels[self.key] not in self.values
-        if self.operator == "Exists":
-            return self.key in labels
-        if self.operator == "DoesNotExist":
-            return self.key not in labels
-        return False  # the API server rejects other operators: such a selector selects nothing
-
-
-@dataclass(frozen=True, slots=True)
-class LabelSelector:
-    """A metav1.LabelSelector; the empty selector selects everything."""
-
-    match_labels: Labels = ()
-    match_expressions: tuple[Requirement, ...] = ()
-
-    @classmethod
-    def parse(cls, raw: Any) -> LabelSelector:
-        raw = as_map(raw)
-        exprs = []
-        for item in as_list(raw.get("matchExpressions")):
-            e = as_map(item)
-            values = tuple(str(v) for v in as_list(e.get("values")))
-            exprs.append(Requirement(str(e.get("key", "")), str(e.get("operator", "")), values))
-        return cls(_labels(raw.get("matchLabels")), tuple(exprs))
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return all(labels.get(k) == v for k, v in self.match_labels) and all(
-            r.matches(labels) for r in self.match_expressions
-        )
+__all__ = ["LabelSelector", "Namespace", "Policy", "Workload", "collect", "decide"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,35 +38,137 @@ class Workload:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
+    """A policy of any kind DS509 knows, as far as isolation goes: which pods it selects
+    and whether it restricts their ingress."""
+
     namespace: str | None
-    selector: LabelSelector
-    ingress: bool  # isolates ingress (policyTypes has Ingress, or is unset)
+    selector: Selector
+    ingress: bool  # isolates (or denies some of) the ingress of the pods it selects
     install: str | None = None
+    kind: str = "NetworkPolicy"
+    # Cluster-wide kinds select pods in every namespace `namespaces` matches (None: all).
+    cluster: bool = False
+    namespaces: Selector | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    """A scanned Namespace's labels, for cluster-wide policies' namespace selectors."""
+
+    name: str
+    labels: Labels
+
+
+# Labels selectors can use beyond a pod's own: the namespace it runs in as Cilium and Calico
+# expose it, and (Cilium) its namespace's labels.
+_CILIUM_NS = "io.kubernetes.pod.namespace"
+_CILIUM_NS_LABEL = "io.cilium.k8s.namespace.labels."
+_CALICO_NS = "projectcalico.org/namespace"
+
+
+def pod_view(w: Workload, ns_labels: Mapping[str, str]) -> dict[str, str]:
+    view = dict(w.labels)
+    if w.namespace is not None:
+        view.update({_CILIUM_NS: w.namespace, _CALICO_NS: w.namespace})
+        view.update({_CILIUM_NS_LABEL + k: v for k, v in ns_labels.items()})
+    return view
+
+
+def namespace_view(name: str, labels: Labels) -> dict[str, str]:
+    """A namespace's labels as selectors see them, with those the API server and Calico set."""
+    return {**dict(labels), "kubernetes.io/metadata.name": name, "projectcalico.org/name": name}
 
 
 def _install(doc: Document, ctx: Context) -> str | None:
     return install_unit(doc) if ctx.namespace is None else None
 
 
-def _labels(raw: Any) -> Labels:
-    return tuple(sorted((str(k), str(v)) for k, v in as_map(raw).items()))
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
 
 
-def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
-    if doc.kind == "NetworkPolicy":
-        spec = as_map(doc.data.get("spec"))
+def _calico_ingress(spec: Mapping[str, Any]) -> bool:
+    types = spec.get("types")
+    if isinstance(types, list):
+        return "Ingress" in types
+    # Unset: Ingress, unless the policy has egress rules and no ingress rules.
+    return bool(spec.get("ingress")) or not spec.get("egress")
+
+
+def _cilium_ingress(spec: Mapping[str, Any]) -> bool:
+    # Any ingress section, even `ingress: [{}]`, puts the selected endpoints in default deny
+    # for ingress, unless `enableDefaultDeny.ingress: false` says it only adds allows.
+    if "ingress" not in spec and "ingressDeny" not in spec:
+        return False
+    return as_map(spec.get("enableDefaultDeny")).get("ingress") is not False
+
+
+def _admin_ingress(spec: Mapping[str, Any]) -> bool:
+    # Traffic no rule matches falls through to NetworkPolicies and then to allow: only Deny
+    # rules take away reachability.
+    return any(as_map(r).get("action") == "Deny" for r in as_list(spec.get("ingress")))
+
+
+def _policies(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Policy]]:
+    spec = as_map(doc.data.get("spec"))
+    group, kind = _group(doc.api_version), doc.kind
+    ns, install = ctx.namespace, _install(doc, ctx)
+    if kind in ("NetworkPolicy", "GlobalNetworkPolicy") and group.endswith("projectcalico.org"):
+        label = f"Calico {kind}"
+        pods: Selector = CalicoSelector(str(spec.get("selector") or ""))
+        ingress = _calico_ingress(spec)
+        if kind == "NetworkPolicy":
+            yield ("spec",), Policy(ns, pods, ingress, install, label)
+            return
+        raw_ns = spec.get("namespaceSelector")
+        namespaces: Selector | None = CalicoSelector(str(raw_ns)) if raw_ns else None
+        yield ("spec",), Policy(None, pods, ingress, None, label, True, namespaces)
+        return
+    if kind == "NetworkPolicy":
         types = spec.get("policyTypes")
         # Unset policyTypes always means Ingress (plus Egress if there are egress rules).
         ingress = "Ingress" in as_list(types) if isinstance(types, list) else True
+        selector = LabelSelector.parse(spec.get("podSelector"))
+        yield ("spec", "podSelector"), Policy(ns, selector, ingress, install)
+        return
+    if kind in ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"):
+        cluster = kind == "CiliumClusterwideNetworkPolicy"
+        entries: list[tuple[KeyPath, Any]] = [(("spec",), doc.data.get("spec"))]
+        entries += [(("specs", i), s) for i, s in enumerate(as_list(doc.data.get("specs")))]
+        for path, raw in entries:
+            rule = as_map(raw)
+            if "endpointSelector" not in rule:  # a host policy (nodeSelector) or no spec
+                continue
+            selector = LabelSelector.parse(rule.get("endpointSelector"), cilium=True)
+            where = (*path, "endpointSelector")
+            if cluster:
+                yield where, Policy(None, selector, _cilium_ingress(rule), None, kind, True)
+            else:
+                yield where, Policy(ns, selector, _cilium_ingress(rule), install, kind)
+        return
+    if kind in ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy"):
+        subject = as_map(spec.get("subject"))
+        if "namespaces" in subject:
+            pods = LabelSelector()
+            namespaces = LabelSelector.parse(subject.get("namespaces"))
+        else:
+            both = as_map(subject.get("pods"))
+            pods = LabelSelector.parse(both.get("podSelector"))
+            namespaces = LabelSelector.parse(both.get("namespaceSelector"))
         yield (
-            ("spec", "podSelector"),
-            Policy(
-                ctx.namespace,
-                LabelSelector.parse(spec.get("podSelector")),
-                ingress,
-                _install(doc, ctx),
-            ),
+            ("spec", "subject"),
+            Policy(None, pods, _admin_ingress(spec), None, kind, True, namespaces),
         )
+
+
+def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
+    if doc.kind == "Namespace":
+        if doc.name:
+            yield ("metadata",), Namespace(doc.name, labels_of(doc.metadata.get("labels")))
+        return
+    policies = list(_policies(doc, ctx))
+    if policies:
+        yield from policies
         return
     pod = pod_template(doc)
     if pod is None or doc.kind == "PodTemplate":  # a PodTemplate object runs nothing
@@ -110,7 +178,7 @@ def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
     where = (*pod.spec_path, "hostNetwork") if host else (*pod.path, "metadata", "labels")
     yield (
         where,
-        Workload(ctx.namespace, _labels(pod.metadata.get("labels")), host, _install(doc, ctx)),
+        Workload(ctx.namespace, labels_of(pod.metadata.get("labels")), host, _install(doc, ctx)),
     )
 
 
@@ -120,11 +188,26 @@ def _among(w: Workload) -> str:
     return f"installed with it ({w.install}, namespace decided at install time)"
 
 
+def _covers_namespace(p: Policy, w: Workload, namespaces: Mapping[str, Labels]) -> bool:
+    if p.namespaces is None:
+        return True
+    if w.namespace is None:  # decided at install time: no namespace selector is known to match
+        return False
+    return p.namespaces.matches(namespace_view(w.namespace, namespaces.get(w.namespace, ())))
+
+
 def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str]]:
     policies: dict[tuple[str | None, str | None], list[Policy]] = {}
+    cluster: list[Policy] = []
+    namespaces: dict[str, Labels] = {}
     for f in facts:
         if isinstance(f.data, Policy):
-            policies.setdefault((f.data.namespace, f.data.install), []).append(f.data)
+            if f.data.cluster:
+                cluster.append(f.data)
+            else:
+                policies.setdefault((f.data.namespace, f.data.install), []).append(f.data)
+        elif isinstance(f.data, Namespace):
+            namespaces[f.data.name] = f.data.labels
     for f in facts:
         w = f.data
         if not isinstance(w, Workload):
@@ -137,13 +220,17 @@ def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str]]:
                 "so nothing restricts their traffic",
             )
             continue
-        labels = dict(w.labels)
+        view = pod_view(w, dict(namespaces.get(w.namespace or "", ())))
         here = policies.get((w.namespace, w.install), [])
-        selecting = [p for p in here if p.selector.matches(labels)]
+        wide = [p for p in cluster if _covers_namespace(p, w, namespaces)]
+        selecting = [p for p in (*here, *wide) if p.selector.matches(view)]
         if any(p.ingress for p in selecting):
             continue
-        if selecting:
+        if selecting and all(p.kind == "NetworkPolicy" for p in selecting):
             why = "only egress NetworkPolicies select its pods"
+        elif selecting:
+            kinds = ", ".join(sorted({p.kind for p in selecting}))
+            why = f"only policies that leave its ingress open select its pods ({kinds})"
         elif here:
             shown = ", ".join(f"{k}={v}" for k, v in w.labels) or "no labels"
             why = f"no NetworkPolicy {_among(w)} selects its pods ({shown})"
@@ -167,7 +254,18 @@ RULE = Rule(
         "the host network cannot be selected at all. A workload that names no namespace, in a "
         "scan given none (`--namespace`), gets one at install time: only a NetworkPolicy "
         "installed with it (the same chart, kustomization or folder of plain manifests) that "
-        "names no namespace either is known to share it, so only such a policy covers it."
+        "names no namespace either is known to share it, so only such a policy covers it.\n\n"
+        "Policies of the common network plugins count as well as NetworkPolicy: "
+        "`CiliumNetworkPolicy` and `CiliumClusterwideNetworkPolicy` (an endpoint selector with "
+        "an `ingress` or `ingressDeny` section isolates, `k8s:`/`any:` label keys and the "
+        "`io.kubernetes.pod.namespace` label are understood), Calico `NetworkPolicy` and "
+        "`GlobalNetworkPolicy` (projectcalico.org; selector expressions, `types` as Calico "
+        "defaults it, `namespaceSelector`), and `AdminNetworkPolicy` / "
+        "`BaselineAdminNetworkPolicy` (a subject with an ingress `Deny` rule; Allow and Pass "
+        "rules alone leave the rest of the traffic open). Cluster-wide policies cover a "
+        "workload whose namespace is decided at install time only if they select every "
+        "namespace. Not reported: a pod any of these select for ingress; a policy's rules are "
+        "not judged (an allow-all ingress rule still counts as coverage)."
     ),
     fix="Add a default-deny NetworkPolicy to each namespace (`podSelector: {}`, "
     "`policyTypes: [Ingress, Egress]`) and allow only the flows each workload needs; keep "

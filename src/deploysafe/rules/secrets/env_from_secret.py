@@ -44,7 +44,14 @@ RULE = Rule(
         "child process, dumped in crash reports and debug endpoints, visible in "
         "`/proc/<pid>/environ` and often logged at start-up. A Secret volume is only "
         "readable at its path, can be limited with `defaultMode`, and is updated in place "
-        "when the Secret rotates. Advisory: many applications only read env variables."
+        "when the Secret rotates.\n\n"
+        "Off by default. `valueFrom.secretKeyRef` and `envFrom.secretRef` are how the "
+        "Kubernetes documentation tells applications to consume Secrets at run time, nothing "
+        "is committed, and most images read their settings only from env variables: on real "
+        "repositories this rule reports nearly every workload and almost none of those "
+        "findings lead to a change. Turn it on where your images accept `*_FILE` settings and "
+        "you want files everywhere. What it never reports: a literal credential in `env` (that "
+        "is DS312, on by default) and a Secret mounted as a volume."
     ),
     fix="Mount the Secret as a volume (`volumes[].secret`, `volumeMounts`) and point the "
     "application at the file (many images take `*_FILE` variables for this).",
@@ -83,4 +90,5 @@ spec:
     ),
     check=check,
     scopes=frozenset({Scope.MANIFESTS, Scope.LIVE, Scope.ADMISSION, Scope.HISTORY}),
+    default_enabled=False,
 )

@@ -1,4 +1,4 @@
-"""RBAC rules beyond the Pod Security Standards (practice 2, DS230-DS235)."""
+"""RBAC rules beyond the Pod Security Standards (practice 2, DS230-DS235, DS298, DS299)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from deploysafe.rules.environment.rbac import (
     create_pods,
     escalate,
     exec_attach,
+    node_proxy,
     secrets,
     wildcard,
+    workload_network,
 )
 
 RBAC_RULES: tuple[Rule, ...] = (
@@ -19,4 +21,6 @@ RBAC_RULES: tuple[Rule, ...] = (
     create_pods.RULE,
     exec_attach.RULE,
     escalate.RULE,
+    workload_network.RULE,
+    node_proxy.RULE,
 )

@@ -1,0 +1,204 @@
+"""Who holds a role: the bindings and workloads of the scanned set, for the RBAC rules that
+judge a grant by its holder (DS233, DS298).
+
+A role's holders are the subjects of the RoleBindings and ClusterRoleBindings that refer to
+it. A ServiceAccount subject is a workload's identity when a pod template in the set runs as
+it; every other subject (a User, a Group, a ServiceAccount no scanned pod runs as: a CI or
+GitOps identity) is a deploy identity. Objects with no namespace get theirs at install time,
+as in DS509: a ServiceAccount subject whose namespace is unknown matches a workload by name
+among those installed with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deploysafe.inputs.documents import RELEASE_NAMESPACE, install_unit
+from deploysafe.k8s.pods import as_list, as_map, pod_template
+from deploysafe.model import Document, Fact, KeyPath
+from deploysafe.rules.base import Context
+from deploysafe.rules.environment.rbac._policy import PolicyRule, policy_rules, role_label
+
+# Groups that hold every ServiceAccount (of a namespace, or of the cluster) or every
+# authenticated identity: workloads are among their members.
+_EVERY_ACCOUNT = ("system:serviceaccounts", "system:authenticated")
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One `rules[]` entry of a Role or ClusterRole that grants what the rule is about."""
+
+    role_kind: str
+    role: str
+    namespace: str | None
+    unit: str  # what it is installed with (inputs.documents.install_unit)
+    label: str  # "Role 'deployer' (namespace 'shop')"
+    index: int
+    granted: tuple[str, ...]  # "create/patch pods", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    kind: str
+    name: str
+    namespace: str | None
+
+    def display(self) -> str:
+        return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    kind: str
+    name: str
+    namespace: str | None
+    unit: str
+    role_kind: str
+    role: str
+    subjects: tuple[Subject, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunsAs:
+    """A workload and the ServiceAccount its pods run as."""
+
+    workload: str  # "Deployment shop/api"
+    namespace: str | None
+    unit: str
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class Holders:
+    """Who holds a grant, through which bindings."""
+
+    bindings: tuple[str, ...]  # "RoleBinding 'deploy'"
+    workloads: tuple[tuple[Subject, tuple[str, ...]], ...]  # subject, workloads running as it
+    deployers: tuple[Subject, ...]  # Users, Groups, ServiceAccounts no scanned pod runs as
+
+
+def _namespace(value: Any) -> str | None:
+    ns = str(value) if value not in (None, "") else None
+    return None if ns == RELEASE_NAMESPACE else ns
+
+
+Granting = Callable[[PolicyRule], tuple[str, ...]]
+
+
+def collect_holders(
+    doc: Document, ctx: Context, granting: Granting
+) -> Iterator[tuple[KeyPath, Any]]:
+    """Facts: the grants `granting` finds in a role, every binding, every workload's account."""
+    unit = install_unit(doc)
+    if doc.kind in ("Role", "ClusterRole"):
+        ns = ctx.namespace if doc.kind == "Role" else None
+        for rule in policy_rules(doc):
+            granted = granting(rule)
+            if granted:
+                grant = Grant(
+                    doc.kind, doc.name or "", ns, unit, role_label(doc), int(rule.path[-1]), granted
+                )
+                yield rule.field("verbs"), grant
+        return
+    if doc.kind in ("RoleBinding", "ClusterRoleBinding"):
+        ref = as_map(doc.data.get("roleRef"))
+        own = ctx.namespace if doc.kind == "RoleBinding" else None
+        subjects = []
+        for item in as_list(doc.data.get("subjects")):
+            s = as_map(item)
+            kind = str(s.get("kind", ""))
+            # A ServiceAccount subject without a namespace is in the binding's.
+            ns = _namespace(s.get("namespace")) or (own if kind == "ServiceAccount" else None)
+            subjects.append(Subject(kind, str(s.get("name", "")), ns))
+        yield (
+            ("roleRef",),
+            Binding(
+                doc.kind,
+                doc.name or "",
+                own,
+                unit,
+                str(ref.get("kind", "")),
+                str(ref.get("name", "")),
+                tuple(subjects),
+            ),
+        )
+        return
+    pod = pod_template(doc)
+    if pod is None or doc.kind == "PodTemplate" or doc.resource is None:
+        return
+    account = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount") or "default"
+    yield (
+        pod.spec_path,
+        RunsAs(doc.resource.display(), ctx.namespace, unit, str(account)),
+    )
+
+
+def _together(ns_a: str | None, unit_a: str, ns_b: str | None, unit_b: str) -> bool:
+    """Whether two objects land in one namespace: both name it, or, where one is decided at
+    install time, they are installed together."""
+    if ns_a is not None and ns_b is not None:
+        return ns_a == ns_b
+    return unit_a == unit_b
+
+
+def _binds(b: Binding, g: Grant) -> bool:
+    if b.role_kind != g.role_kind or b.role != g.role:
+        return False
+    if g.role_kind == "ClusterRole":
+        return True
+    # A Role is bound by the RoleBindings of its own namespace.
+    return b.kind == "RoleBinding" and _together(b.namespace, b.unit, g.namespace, g.unit)
+
+
+def _runs_as(s: Subject, b: Binding, runs: Sequence[RunsAs]) -> tuple[str, ...]:
+    if s.kind == "Group":
+        if s.name in _EVERY_ACCOUNT:
+            return tuple(r.workload for r in runs)
+        prefix = "system:serviceaccounts:"
+        if s.name.startswith(prefix):
+            ns = s.name[len(prefix) :]
+            return tuple(r.workload for r in runs if r.namespace == ns)
+        return ()
+    if s.kind != "ServiceAccount":
+        return ()
+    return tuple(
+        r.workload
+        for r in runs
+        if r.account == s.name and _together(s.namespace, b.unit, r.namespace, r.unit)
+    )
+
+
+def holders(grant: Grant, facts: Sequence[Fact]) -> Holders:
+    runs = [f.data for f in facts if isinstance(f.data, RunsAs)]
+    bindings = [f.data for f in facts if isinstance(f.data, Binding) and _binds(f.data, grant)]
+    workloads: list[tuple[Subject, tuple[str, ...]]] = []
+    deployers: list[Subject] = []
+    for b in bindings:
+        for s in b.subjects:
+            running = _runs_as(s, b, runs)
+            if running:
+                workloads.append((s, running))
+            elif s not in deployers:
+                deployers.append(s)
+    return Holders(
+        tuple(f"{b.kind} {b.name!r}" for b in bindings), tuple(workloads), tuple(deployers)
+    )
+
+
+def grants(facts: Sequence[Fact]) -> Iterator[tuple[Fact, Grant]]:
+    for f in facts:
+        if isinstance(f.data, Grant):
+            yield f, f.data
+
+
+def workload_holders(h: Holders) -> str:
+    """E.g. "ServiceAccount shop/api (used by Deployment shop/api)"."""
+    parts = []
+    for s, running in h.workloads:
+        shown = ", ".join(running[:3]) + (
+            f" and {len(running) - 3} more" if len(running) > 3 else ""
+        )
+        parts.append(f"{s.display()} (used by {shown})")
+    return "; ".join(parts)
