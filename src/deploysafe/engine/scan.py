@@ -35,7 +35,7 @@ from deploysafe.inputs.discover import (
     discover,
     display_path,
 )
-from deploysafe.model import Document, ScanError, Target
+from deploysafe.model import Document, Finding, ScanError, Target
 from deploysafe.rules.base import Scope
 
 if TYPE_CHECKING:
@@ -97,8 +97,13 @@ def scan(
         notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
     rendered: list[Document] = []
     render_errors: list[ScanError] = []
+    # Renders focused on the scanned paths: everything they build is checked (cross-resource
+    # rules see the whole build), and only findings in the scanned paths are reported.
+    focused: set[str] = set()
     if render.enabled:
-        rendered, render_errors, render_notes = _render_all(inv, render, config.render, jobs)
+        rendered, render_errors, render_notes, focused = _render_all(
+            inv, render, config.render, jobs
+        )
         notes += render_notes
     p = coverage.plan(inv, **_renders(inv, render))
     files = p.jobs
@@ -111,11 +116,21 @@ def scan(
     partial.errors.extend(inv.errors)
     partial.errors.extend(render_errors)
     rules = rules_of(s)
-    partial.files += len({d.file for d in rendered})
+    shown = _scanned(inv)
+    partial.files += len(
+        {d.file for d in rendered if d.rendered_from not in focused or shown(d.file)}
+    )
     check_all(rendered, s, rules, partial)
     covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
     notes += coverage.notes(covered)
-    report = finish(partial, s, config, baseline, notes, covered)
+    hide = None
+    if focused:
+
+        def hide(f: Finding) -> bool:
+            """A finding only focused renders make, outside the scanned paths."""
+            return bool(f.renders) and set(f.renders) <= focused and not shown(f.file)
+
+    report = finish(partial, s, config, baseline, notes, covered, hide=hide)
     return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
 
 
@@ -155,17 +170,27 @@ def _renders(inv: Inventory, render: RenderOptions) -> dict[str, bool]:
 
 def _render_all(
     inv: Inventory, opts: RenderOptions, settings: RenderSettings, jobs: int | None
-) -> tuple[list[Document], list[ScanError], list[str]]:
-    """Render charts and kustomizations: their objects, errors and notes."""
+) -> tuple[list[Document], list[ScanError], list[str], set[str]]:
+    """Render charts and kustomizations: their objects, errors, notes, and the renders
+    focused on the scanned paths (their findings elsewhere are not reported)."""
     unknown = _unknown_settings(settings, inv.root)
     if not inv.charts and not inv.kustomizations:
-        return [], unknown, []
+        return [], unknown, [], set()
     from deploysafe.inputs import render as r
     from deploysafe.inputs.renderplan import patch_error, plan_kustomize, unmatched_patches
 
     docs: list[Document] = []
     errors: list[ScanError] = unknown
     notes: list[str] = []
+    narrowed: set[str] = set()
+
+    def focused(
+        root: Path, built: list[Document], whole: Callable[[Path, Path], bool]
+    ) -> list[Document]:
+        if _focused(inv, root, whole):
+            narrowed.update(d.rendered_from for d in built if d.rendered_from)
+        return built
+
     if inv.charts:
         engine = r.helm_available()
         if engine is None:
@@ -177,7 +202,7 @@ def _render_all(
             done = failed = 0
             for chart in inv.charts:
                 res = _render_chart(chart, inv.root, opts, settings)
-                docs.extend(_focused(inv, chart, res.documents, _whole_chart))
+                docs.extend(focused(chart, res.documents, _whole_chart))
                 errors.extend(res.errors)
                 if res.note:
                     notes.append(res.note)
@@ -205,7 +230,7 @@ def _render_all(
                 _whole_kustomization, patches=_patch_files(inv.kustomizations)
             )
             for folder, res in zip(plan.roots, built or [], strict=False):
-                docs.extend(_focused(inv, folder, res.documents, whole))
+                docs.extend(focused(folder, res.documents, whole))
                 if res.failed:
                     failed += 1
                     blamed = [patch_error(plan, folder, e.message, inv.root) for e in res.errors]
@@ -221,25 +246,27 @@ def _render_all(
             if within > len(plan.roots):
                 what = "kustomization root(s), with their bases and Components,"
             notes.append(_counted("built", done, failed, what, " ".join(tool)))
-    return docs, errors, notes
+    return docs, errors, notes, narrowed
 
 
-def _focused(
-    inv: Inventory, render_root: Path, docs: list[Document], whole: Callable[[Path, Path], bool]
-) -> list[Document]:
-    """What a render reports when the scan started inside it (a template, a patch, a folder
-    of the chart): the objects the scanned paths wrote; everything, when a scanned file
-    shapes every object (`whole`: values, Chart.yaml, helpers, the kustomization, a patch)."""
-    top = render_root.resolve()
-    if top not in inv.focus:
-        return docs
-    # Every scanned path counts: a base's file reaches the scan through its overlay's build.
+def _scanned(inv: Inventory) -> Callable[[str], bool]:
+    """Whether a shown path is one the scan started from, or inside one."""
     starts = list(dict.fromkeys(s for group in inv.focus.values() for s in group))
-    if any(not s.is_dir() and s.is_relative_to(top) and whole(s, top) for s in starts):
-        return docs
     files = {inv.display(s) for s in starts if not s.is_dir()}
     folders = [os.path.normpath(inv.display(s)) for s in starts if s.is_dir()]
-    return [d for d in docs if d.file in files or any(_under(d.file, f) for f in folders)]
+    return lambda file: file in files or any(_under(file, f) for f in folders)
+
+
+def _focused(inv: Inventory, render_root: Path, whole: Callable[[Path, Path], bool]) -> bool:
+    """Whether a render reports only what the scanned paths wrote: the scan started inside
+    it (a template, a patch, a folder of the chart) or in a file it builds from elsewhere in
+    the repository; not when a scanned file shapes every object (`whole`: values,
+    Chart.yaml, helpers, the kustomization, a patch of its own)."""
+    top = render_root.resolve()
+    if top not in inv.focus:
+        return False
+    starts = list(dict.fromkeys(s for group in inv.focus.values() for s in group))
+    return not any(not s.is_dir() and s.is_relative_to(top) and whole(s, top) for s in starts)
 
 
 def _under(file: str, folder: str) -> bool:

@@ -264,7 +264,41 @@ def discover(
     inv.focus = {
         r: starts for r, starts in inv.focus.items() if not any(r.is_relative_to(w) for w in walked)
     }
+    _users_outside(inv, paths, walked)
     return inv
+
+
+def _users_outside(inv: Inventory, paths: Sequence[Path], walked: Sequence[Path]) -> None:
+    """A path scanned inside a repository is judged as the repository deploys it: the
+    kustomizations elsewhere in it that build the path (an overlay of a scanned base, one
+    that lists a scanned Component) are built too, focused on the scanned paths."""
+    if not inv.in_repo or any(w == inv.top for w in walked):
+        return
+    from deploysafe.inputs.renderplan import users_of
+
+    starts = [s.resolve() for s in paths if s.exists()]
+    starts = [s for s in starts if s.is_relative_to(inv.top)]
+    if not starts:
+        return
+    try:
+        listed = Git(inv.top).run(
+            "ls-files",
+            "-z",
+            "-c",
+            "-o",
+            "--exclude-standard",
+            "--",
+            *(f":(glob)**/{n}" for n in KUSTOMIZATION_NAMES),
+        )
+    except GitError:
+        return
+    folders = {(inv.top / os.fsdecode(p)).parent for p in listed.stdout.split(b"\0") if p}
+    known = set(inv.kustomizations)
+    for folder in users_of(sorted(folders), inv.kustomizations, starts):
+        if folder in known or any(folder.is_relative_to(w) for w in walked):
+            continue  # found by the walk, or left out of it (excluded, ignored)
+        inv.kustomizations.append(folder)
+        inv.focus[folder] = starts
 
 
 def _walk_into(
