@@ -92,3 +92,50 @@ def test_a_base_file_alone_is_built_through_its_overlays(repo: Path) -> None:
         "kustomize ../overlays/staging",
     }
     assert sorted((f.file, f.rule_id, f.line, f.renders) for f in report.findings) == expected
+
+
+PIPELINE = """\
+stages: [test, deploy]
+unit:
+  stage: test
+  script: [pytest]
+  allow_failure: true
+include:
+  - local: ci/deploy.yml
+"""
+INCLUDED = """\
+deploy2:
+  stage: deploy
+  needs: []
+  script:
+    - helm upgrade --install shop chart/ --set token="$KUBE_TOKEN"
+    - echo "$CI_MERGE_REQUEST_TITLE" > x; eval "$CI_COMMIT_MESSAGE"
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+"""
+
+
+def test_a_file_the_gitlab_pipeline_includes_is_judged_through_it(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "ci").mkdir(parents=True)
+    (root / ".gitlab-ci.yml").write_text(PIPELINE)
+    (root / "ci" / "deploy.yml").write_text(INCLUDED)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    top = run(root, root=root)
+    from_top = sorted((f.rule_id, f.file, f.line) for f in top.findings if f.file.startswith("ci/"))
+    assert from_top == [
+        ("DS120", "ci/deploy.yml", 1),
+        ("DS121", "ci/deploy.yml", 8),
+        ("DS602", "ci/deploy.yml", 1),
+    ]
+    # The folder or the file alone: the same findings, named from the scan root; none in
+    # the including file, which was not scanned.
+    alone = [("DS120", "deploy.yml", 1), ("DS121", "deploy.yml", 8), ("DS602", "deploy.yml", 1)]
+    for target in (root / "ci", root / "ci" / "deploy.yml"):
+        report = run(target, root=root / "ci")
+        assert sorted((f.rule_id, f.file, f.line) for f in report.findings) == alone
+        assert report.errors == ()
+    # A folder the pipeline does not reach gains nothing from it.
+    (root / "docs").mkdir()
+    (root / "docs" / "notes.yaml").write_text("a: 1\n")
+    assert run(root / "docs", root=root / "docs").findings == ()

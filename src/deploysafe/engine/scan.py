@@ -116,6 +116,9 @@ def scan(
     partial.errors.extend(inv.errors)
     partial.errors.extend(render_errors)
     rules = rules_of(s)
+    pipeline, pipeline_errors = _pipeline_context(inv, s)
+    partial.errors.extend(pipeline_errors)
+    check_all(pipeline, s, rules, partial)
     shown = _scanned(inv)
     partial.files += len(
         {d.file for d in rendered if d.rendered_from not in focused or shown(d.file)}
@@ -124,11 +127,15 @@ def scan(
     covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
     notes += coverage.notes(covered)
     hide = None
-    if focused:
+    if focused or pipeline:
+        from_pipeline = {d.file for d in pipeline}
 
         def hide(f: Finding) -> bool:
-            """A finding only focused renders make, outside the scanned paths."""
-            return bool(f.renders) and set(f.renders) <= focused and not shown(f.file)
+            """A finding outside the scanned paths made only for context: by focused
+            renders, or in the pipeline file that includes a scanned one."""
+            if shown(f.file):
+                return False
+            return f.file in from_pipeline or (bool(f.renders) and set(f.renders) <= focused)
 
     report = finish(partial, s, config, baseline, notes, covered, hide=hide)
     return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
@@ -249,9 +256,39 @@ def _render_all(
     return docs, errors, notes, narrowed
 
 
+PIPELINES = (".gitlab-ci.yml", ".gitlab-ci.yaml")
+
+
+def _pipeline_context(inv: Inventory, s: Settings) -> tuple[list[Document], list[ScanError]]:
+    """A file that the repository's GitLab pipeline includes (`include: local:`) is a part
+    of that pipeline: scanned without the top-level file, it is judged through it. The
+    pipeline's documents, when some scanned file is one of them, and the errors in scanned
+    files; findings in the pipeline's other files are not reported."""
+    if not inv.in_repo or Target.GITLAB_CI not in s.targets or inv.top in inv.starts:
+        return [], []
+    from deploysafe.ci import gitlab
+
+    scanned = _scanned(inv)
+    for name in PIPELINES:
+        path = inv.top / name
+        if not path.is_file() or path in inv.files:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue  # scanned from the top, it is reported there
+        root = inv.root.resolve()
+        # Named from the scan root as its includes are (`../.gitlab-ci.yml`).
+        shown = Path(os.path.relpath(path, root)).as_posix()
+        built = gitlab.build(text, shown, path, top=inv.top, shown_from=root)
+        if any(scanned(d.file) for d in built.documents):
+            return list(built.documents), [e for e in built.errors if scanned(e.file)]
+    return [], []
+
+
 def _scanned(inv: Inventory) -> Callable[[str], bool]:
     """Whether a shown path is one the scan started from, or inside one."""
-    starts = list(dict.fromkeys(s for group in inv.focus.values() for s in group))
+    starts = inv.starts
     files = {inv.display(s) for s in starts if not s.is_dir()}
     folders = [os.path.normpath(inv.display(s)) for s in starts if s.is_dir()]
     return lambda file: file in files or any(_under(file, f) for f in folders)

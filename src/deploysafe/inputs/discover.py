@@ -101,6 +101,7 @@ class Inventory:
     # Render roots found above a scanned path (a template or a folder inside a chart or a
     # kustomize folder): the scanned paths inside each one, real and absolute.
     focus: dict[Path, list[Path]] = field(default_factory=dict)
+    starts: list[Path] = field(default_factory=list)  # the scanned paths, real and absolute
 
     def __post_init__(self) -> None:
         self._prefix = str(self.root.resolve()).rstrip("/") + "/"
@@ -225,6 +226,7 @@ def discover(
     Paths are shown relative to `root`, and placed relative to `base_of(root)`."""
     paths = list(paths)
     inv = Inventory(root, *base_of(root))
+    inv.starts = [s.resolve() for s in paths if s.exists()]
     seen: set[Path] = set()
     chart_dirs: set[Path] = set()
     for start in paths:
