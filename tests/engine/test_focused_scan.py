@@ -3,6 +3,8 @@ the kustomizations elsewhere in it that build the path, reporting only what the 
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +17,7 @@ from deploysafe.engine.scan import RenderOptions, scan
 from deploysafe.inputs.render import kustomize_available
 from deploysafe.model import ScanError
 from tests.support import paths
+from tests.support.scantools import PRIVILEGED_POD, invoke, write_tree
 
 SHARED = paths.FIXTURES / "render" / "shared"
 
@@ -139,3 +142,59 @@ def test_a_file_the_gitlab_pipeline_includes_is_judged_through_it(tmp_path: Path
     (root / "docs").mkdir()
     (root / "docs" / "notes.yaml").write_text("a: 1\n")
     assert run(root / "docs", root=root / "docs").findings == ()
+
+
+POLICY = """\
+exclude: [app/generated]
+exceptions:
+  - rule: DS201
+    file: app/legacy/*
+    reason: the legacy Pod is privileged until its rewrite
+"""
+
+
+def _cli(*args: str, cwd: Path) -> tuple[set[tuple[str, str]], list[str]]:
+    """Findings (rule, file) and skipped paths of `deploysafe scan ARGS` run in `cwd`."""
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = invoke("scan", *args, "--format", "json", "-j", "1", "--no-render")
+    finally:
+        os.chdir(before)
+    doc = json.loads(result.stdout)
+    findings = {(f["rule_id"], f["file"]) for f in doc["findings"] if not f.get("suppressed")}
+    return findings, sorted(s["file"] for s in doc["skipped_files"])
+
+
+def test_the_policy_file_above_the_scan_root_applies_with_its_own_paths(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "repo",
+        {
+            "deploysafe.yaml": POLICY,
+            "app/web.yaml": PRIVILEGED_POD,
+            "app/legacy/pod.yaml": PRIVILEGED_POD,
+            "app/generated/pod.yaml": PRIVILEGED_POD,
+        },
+    )
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    privileged = {"DS201"}
+    from_top, skipped_top = _cli(".", cwd=root)
+    assert {f for r, f in from_top if r in privileged} == {"app/web.yaml"}
+    assert skipped_top == ["app/generated/"]
+    # CI scans the top, a hook passes the changed files: one policy, one verdict, paths
+    # named from the scan root (app/), globs from the policy file's folder.
+    hook, _ = _cli("app/web.yaml", "app/legacy/pod.yaml", cwd=root)
+    assert {f for r, f in hook if r in privileged} == {"web.yaml"}
+    assert not {f for r, f in _cli("app/legacy/pod.yaml", cwd=root)[0] if r in privileged}
+    _, skipped_app = _cli("app", cwd=root)
+    assert skipped_app == ["generated/"]
+    # A folder the policy excludes, scanned by name, is a project of its own (examples,
+    # fixtures): the policy above it does not apply.
+    generated, skipped_generated = _cli("app/generated", cwd=root)
+    assert {f for r, f in generated if r in privileged} == {"pod.yaml"}
+    assert skipped_generated == []
+    # A policy file nearer the scan root wins.
+    (root / "app" / "deploysafe.yaml").write_text("exclude: [legacy]\n")
+    nearer, skipped_near = _cli("app", cwd=root)
+    assert {f for r, f in nearer if r in privileged} == {"web.yaml", "generated/pod.yaml"}
+    assert skipped_near == ["legacy/"]

@@ -79,7 +79,7 @@ def finish(
     (engine/fold.py), apply the baseline. Findings `hide` names (on objects checked only
     for context) are not reported."""
     found = [
-        suppress.by_config(f, config.exceptions, s.today)
+        suppress.by_config(f, config.exceptions, s.today, config.base)
         for f in partial.findings + decide_sets(partial.facts, s)
         if hide is None or not hide(f)
     ]

@@ -91,7 +91,7 @@ def scan(
     deploy, with the rules of `scopes` the policy enables."""
     render = render or RenderOptions()
     root = root or Path.cwd()
-    inv = discover(paths, root, config.exclude, every_file=_every(config, scopes))
+    inv = discover(paths, root, config.exclude, every_file=_every(config, scopes), base=config.base)
     notes: list[str] = []
     if not yamlload.LIBYAML:
         notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
@@ -152,7 +152,13 @@ def plan(
     """What `scan` would do with each file under `paths`, found without rendering or
     checking anything (files are read to tell binary, too large and template files)."""
     render = render or RenderOptions()
-    inv = discover(paths, root or Path.cwd(), config.exclude, every_file=_every(config, scopes))
+    inv = discover(
+        paths,
+        root or Path.cwd(),
+        config.exclude,
+        every_file=_every(config, scopes),
+        base=config.base,
+    )
     p = coverage.plan(inv, **_renders(inv, render))
     return coverage.outcome(p, inv.skipped, coverage.probe(p, config.max_file_size))
 
