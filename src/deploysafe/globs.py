@@ -20,6 +20,7 @@ resource globs over `Kind/namespace/name`, `.dockerignore` (Docker's own rules).
 from __future__ import annotations
 
 import functools
+import posixpath
 import re
 from collections.abc import Iterable
 
@@ -27,6 +28,12 @@ from collections.abc import Iterable
 def matches(path: str, pattern: str) -> bool:
     """Whether `path` is, or lies below, what `pattern` names."""
     return _compile(pattern).match(path) is not None
+
+
+def from_base(base: str, path: str) -> str:
+    """A path shown from the scan root, named from the policy file's folder (`base`: the
+    scan root's path from there, "" when they are one) as the policy's globs name it."""
+    return posixpath.normpath(f"{base}/{path}") if base else path
 
 
 def any_match(path: str, patterns: Iterable[str]) -> bool:

@@ -14,20 +14,22 @@ from tests.support.scantools import invoke as run
 
 BROKEN = "policy: [\n"
 
+SOURCE = "in the source folder or the nearest above it in the repository"
+CURRENT = "in the current folder or the nearest above it in the repository"
 # Each command that takes --config: (its words, the arguments it needs to reach the policy
 # with a checkout or scan root `{root}`, where its help says the default file is).
 COMMANDS: dict[str, tuple[list[str], str]] = {
-    "scan": (["scan", "{root}"], "at the scan root"),
+    "scan": (["scan", "{root}"], "nearest the scan root, up to the repository's top level"),
     "verify": (["verify", "{root}", "--env", "prod"], "in the checkout"),
-    "deploy": (["deploy", "prod", "--source", "{root}"], "in the source checkout"),
-    "promote": (["promote", "dev", "prod", "--source", "{root}"], "in the source checkout"),
-    "rollback": (["rollback", "prod", "--source", "{root}"], "in the source checkout"),
-    "history": (["history", "prod", "--source", "{root}"], "in the source checkout"),
-    "diff": (["diff", "prod", "--source", "{root}"], "in the source checkout"),
-    "platform": (["platform", "--source", "{root}"], "in the source checkout"),
-    "serve": (["serve", "--insecure-http"], "in the current folder"),
-    "webhook manifests": (["webhook", "manifests"], "in the current folder"),
-    "audit": (["audit", "-"], "in the current folder"),
+    "deploy": (["deploy", "prod", "--source", "{root}"], SOURCE),
+    "promote": (["promote", "dev", "prod", "--source", "{root}"], SOURCE),
+    "rollback": (["rollback", "prod", "--source", "{root}"], SOURCE),
+    "history": (["history", "prod", "--source", "{root}"], SOURCE),
+    "diff": (["diff", "prod", "--source", "{root}"], SOURCE),
+    "platform": (["platform", "--source", "{root}"], SOURCE),
+    "serve": (["serve", "--insecure-http"], CURRENT),
+    "webhook manifests": (["webhook", "manifests"], CURRENT),
+    "audit": (["audit", "-"], CURRENT),
 }
 
 
@@ -127,7 +129,7 @@ def test_the_default_config_is_where_the_help_says(
     root = tmp_path / "root"
     root.mkdir()
     _, where = COMMANDS[name]
-    home = tmp_path if where == "in the current folder" else root
+    home = tmp_path if where == CURRENT else root
     (home / "deploysafe.yaml").write_text(BROKEN, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     result = run(*_args(name, root))

@@ -457,9 +457,17 @@ class _Build:
     count: int = 0
 
 
-def build(text: str, display: str, path: Path | None, *, top: Path | None = None) -> LoadResult:
+def build(
+    text: str,
+    display: str,
+    path: Path | None,
+    *,
+    top: Path | None = None,
+    shown_from: Path | None = None,
+) -> LoadResult:
     """The `sources.BUILDERS` entry for `.gitlab-ci.yml`: `include: local:` paths start at
-    `top`, the repository's top level (its own folder when not given)."""
+    `top`, the repository's top level (its own folder when not given); included files are
+    named from `shown_from` (by default the folder `display` is relative to)."""
     loaded = yamlci.load(text, header="spec")
     if loaded is None:
         return LoadResult([], [], 0)
@@ -469,7 +477,7 @@ def build(text: str, display: str, path: Path | None, *, top: Path | None = None
     if not isinstance(loaded.data, dict):
         return LoadResult([], [*errors, ScanError(display, 1, "not a mapping")], 0)
     folder = path.parent if path is not None else None
-    b = _Build(top or folder, display, _scan_root(path, display), errors=errors)
+    b = _Build(top or folder, display, shown_from or _scan_root(path, display), errors=errors)
     root = _File(display, text, loaded)
     b.files[display] = root
     layers = _layers(b, root, set())

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Serve plain HTTP (local tests only: the API server only calls HTTPS webhooks).",
 )
-@config_option("in the current folder")
+@config_option("in the current folder or the nearest above it in the repository")
 @click.option(
     "--namespace",
     envvar="POD_NAMESPACE",
@@ -180,7 +180,10 @@ def webhook() -> None:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="PEM CA that signed your serving certificate (instead of cert-manager).",
 )
-@config_option("in the current folder", what="Policy file shipped to the webhook")
+@config_option(
+    "in the current folder or the nearest above it in the repository",
+    what="Policy file shipped to the webhook",
+)
 @output_option("the manifests")
 def manifests(
     namespace: str | None,
@@ -224,7 +227,7 @@ def manifests(
 @format_option(REPORT_FORMATS)
 @output_option()
 @fail_on_option()
-@config_option("in the current folder")
+@config_option("in the current folder or the nearest above it in the repository")
 @click.option(
     "--include-owned",
     is_flag=True,

@@ -11,16 +11,30 @@ import click
 
 from deploysafe import config as configmod
 from deploysafe.errors import UsageError
+from deploysafe.globs import any_match
 from deploysafe.rules import BY_ID
 
 
-def load_config(config_path: Path | None, root: Path) -> configmod.Config:
-    """The policy: `--config` if given, else deploysafe.yaml found from `root`, else the
-    defaults. A wrong file raises ConfigError (exit 2)."""
-    path = config_path or configmod.find(root)
+def load_config(config_path: Path | None, root: Path, *, scan: bool = False) -> configmod.Config:
+    """The policy: `--config` if given, else the nearest deploysafe.yaml from `root` up to
+    its repository's top level, else the defaults. For a `scan` rooted at `root`, its globs
+    keep naming files from its own folder; a policy found above a scan root it excludes is
+    not applied. A wrong file raises ConfigError (exit 2)."""
+    from deploysafe.inputs.discover import repo_top
+
+    folder = root if root.is_dir() else root.parent
+    path = config_path or configmod.find(root, repo_top(folder) if folder.is_dir() else None)
     if path is None:
         return configmod.Config()
-    return configmod.load(path, rule_ids=frozenset(BY_ID))
+    cfg = configmod.load(path, rule_ids=frozenset(BY_ID))
+    if not scan:
+        return cfg
+    cfg = configmod.for_root(cfg, path, root)
+    if config_path is None and cfg.base and any_match(cfg.base, cfg.exclude):
+        # A folder the policy leaves out (examples, fixtures) is scanned by name as a
+        # project of its own, not as an empty part of this one.
+        return configmod.Config()
+    return cfg
 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:

@@ -16,7 +16,7 @@ from deploysafe.cli.exits import Command, ExitCode
 from deploysafe.cli.options import config_option, format_option, source_option
 from deploysafe.errors import UsageError
 
-_config_option = config_option("in the source checkout")
+_config_option = config_option("in the source folder or the nearest above it in the repository")
 
 
 def _progress(fmt: str) -> Callable[[str], None]:

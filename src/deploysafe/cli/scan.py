@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 @click.option(
     "--pss-version", help="Pod Security policy version, v1.N or latest [default: latest]."
 )
-@config_option("at the scan root")
+@config_option("nearest the scan root, up to the repository's top level")
 @click.option("--no-render", is_flag=True, help="Scan every file as it is: no Helm, no kustomize.")
 @click.option(
     "--values",
@@ -141,7 +141,7 @@ def scan(
 
     targets = list(paths) or [Path(".")]
     root = scan_root(targets)
-    cfg = load_config(config_path, root)
+    cfg = load_config(config_path, root, scan=True)
     if tenant is not None or environment is not None:
         cfg, namespace, values = scoped(cfg, tenant, environment, namespace, values)
     try:

@@ -69,15 +69,34 @@ class Config:
     # The tenant the DS4xx rules check against (`scan --tenant`, `--env`, the deploy gate,
     # the webhook per request); not a key of the file.
     selected_tenant: Tenant | None = None
+    # The scan root's path from the policy file's folder ("" when they are one, or the root
+    # is not below it): `exclude`, `secrets.exclude` and `exceptions[].file` name files
+    # from the policy file's folder, findings name them from the scan root.
+    base: str = ""
 
 
-def find(root: Path) -> Path | None:
-    base = root if root.is_dir() else root.parent
-    for name in CONFIG_NAMES:
-        candidate = base / name
-        if candidate.is_file():
-            return candidate
-    return None
+def find(root: Path, top: Path | None = None) -> Path | None:
+    """The nearest policy file from `root` up to `top` (the repository's top level; only
+    `root` itself when not given)."""
+    folder = (root if root.is_dir() else root.parent).resolve()
+    while True:
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+        if top is None or folder == top or not folder.is_relative_to(top):
+            return None
+        folder = folder.parent
+
+
+def for_root(cfg: Config, policy: Path, root: Path) -> Config:
+    """The policy at `policy` applied to a scan rooted at `root`: its globs keep naming
+    files from its own folder."""
+    folder, real = policy.resolve().parent, root.resolve()
+    if real == folder or not real.is_relative_to(folder):
+        return cfg
+    base = real.relative_to(folder).as_posix()
+    return replace(cfg, base=base, secrets=replace(cfg.secrets, base=base))
 
 
 def load(path: Path, display: str | None = None, *, rule_ids: frozenset[str]) -> Config:
@@ -170,6 +189,7 @@ __all__ = [
     "Tenant",
     "WebhookPolicy",
     "find",
+    "for_root",
     "load",
 ]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from deploysafe.config.reader import Reader
 from deploysafe.errors import ConfigError
-from deploysafe.globs import any_match
+from deploysafe.globs import any_match, from_base
 from deploysafe.model import KeyPath
 from deploysafe.secrets import gitleaks
 from deploysafe.secrets.detect import DetectOptions
@@ -45,9 +45,10 @@ class SecretsPolicy:
     exclude: tuple[str, ...] = ()
     custom: tuple[TokenType, ...] = ()
     options: DetectOptions = field(default_factory=DetectOptions)
+    base: str = ""  # the scan root from the policy file's folder (Config.base)
 
     def excluded(self, file: str) -> bool:
-        return any_match(file, self.exclude)
+        return any_match(from_base(self.base, file), self.exclude)
 
     def allows(self, manager: str) -> bool:
         return manager in self.managers

@@ -4,7 +4,7 @@ them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from deploysafe.config import Config
@@ -72,12 +72,16 @@ def finish(
     baseline: frozenset[str] | None,
     notes: Sequence[str],
     coverage: Sequence[Coverage] = (),
+    *,
+    hide: Callable[[Finding], bool] | None = None,
 ) -> Report:
     """Decide the cross-resource rules, apply config exceptions, report each problem once
-    (engine/fold.py), apply the baseline."""
+    (engine/fold.py), apply the baseline. Findings `hide` names (on objects checked only
+    for context) are not reported."""
     found = [
-        suppress.by_config(f, config.exceptions, s.today)
+        suppress.by_config(f, config.exceptions, s.today, config.base)
         for f in partial.findings + decide_sets(partial.facts, s)
+        if hide is None or not hide(f)
     ]
     final = []
     for f in fold.number(fold.dedupe(found)):

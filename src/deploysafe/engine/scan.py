@@ -36,7 +36,7 @@ from deploysafe.inputs.discover import (
     discover,
     display_path,
 )
-from deploysafe.model import Document, ScanError, Target
+from deploysafe.model import Document, Finding, ScanError, Target
 from deploysafe.rules.base import Scope
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def scan(
     deploy, with the rules of `scopes` the policy enables."""
     render = render or RenderOptions()
     root = root or Path.cwd()
-    inv = discover(paths, root, config.exclude, every_file=_every(config, scopes))
+    inv = discover(paths, root, config.exclude, every_file=_every(config, scopes), base=config.base)
     notes: list[str] = []
     if not yamlload.LIBYAML:
         notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
@@ -101,8 +101,11 @@ def scan(
     render_errors: list[ScanError] = []
     charts, kplan = _renders(inv, render)
     failed: list[Path] = []
+    # Renders focused on the scanned paths: everything they build is checked (cross-resource
+    # rules see the whole build), and only findings in the scanned paths are reported.
+    focused: set[str] = set()
     if render.enabled:
-        rendered, render_errors, render_notes, failed = _render_all(
+        rendered, render_errors, render_notes, failed, focused = _render_all(
             inv, render, config.render, jobs, kplan
         )
         notes += render_notes
@@ -122,16 +125,34 @@ def scan(
     partial.errors.extend(inv.errors)
     partial.errors.extend(render_errors)
     rules = rules_of(s)
+    pipeline, pipeline_errors = _pipeline_context(inv, s)
+    partial.errors.extend(pipeline_errors)
+    check_all(pipeline, s, rules, partial)
+    in_scan = _scanned(inv)
     check_all(rendered, s, rules, partial)
     covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
     # Files read, once each: a rendered file is also a job; a render may read files
-    # outside the scanned paths (a base of an overlay).
+    # outside the scanned paths (a base of an overlay), but not one read only for context.
     shown = {c.path for c in covered}
+    read_by_renders = {
+        d.file for d in rendered if d.rendered_from not in focused or in_scan(d.file)
+    }
     partial.files = sum(
         1 for c in covered if c.outcome is not Outcome.SKIPPED and not c.path.endswith("/")
-    ) + len({d.file for d in rendered} - shown)
+    ) + len(read_by_renders - shown)
     notes += coverage.notes(covered)
-    report = finish(partial, s, config, baseline, notes, covered)
+    hide = None
+    if focused or pipeline:
+        from_pipeline = {d.file for d in pipeline}
+
+        def hide(f: Finding) -> bool:
+            """A finding outside the scanned paths made only for context: by focused
+            renders, or in the pipeline file that includes a scanned one."""
+            if in_scan(f.file):
+                return False
+            return f.file in from_pipeline or (bool(f.renders) and set(f.renders) <= focused)
+
+    report = finish(partial, s, config, baseline, notes, covered, hide=hide)
     return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
 
 
@@ -146,7 +167,13 @@ def plan(
     """What `scan` would do with each file under `paths`, found without rendering or
     checking anything (files are read to tell binary, too large and template files)."""
     render = render or RenderOptions()
-    inv = discover(paths, root or Path.cwd(), config.exclude, every_file=_every(config, scopes))
+    inv = discover(
+        paths,
+        root or Path.cwd(),
+        config.exclude,
+        every_file=_every(config, scopes),
+        base=config.base,
+    )
     charts, kplan = _renders(inv, render)
     p = coverage.plan(inv, charts=charts, kustomize=kplan)
     return coverage.outcome(p, inv.skipped, coverage.probe(p, config.max_file_size))
@@ -178,12 +205,13 @@ def _render_all(
     settings: RenderSettings,
     jobs: int | None,
     plan: KustomizePlan | None,
-) -> tuple[list[Document], list[ScanError], list[str], list[Path]]:
+) -> tuple[list[Document], list[ScanError], list[str], list[Path], set[str]]:
     """Render charts and build `plan`'s kustomization roots: their objects, errors, notes,
-    and the roots whose build failed."""
+    the roots whose build failed, and the renders focused on the scanned paths (their
+    findings elsewhere are not reported)."""
     unknown = _unknown_settings(settings, inv.root)
     if not inv.charts and not inv.kustomizations:
-        return [], unknown, [], []
+        return [], unknown, [], [], set()
     from deploysafe.inputs import render as r
     from deploysafe.inputs.renderplan import patch_error, unmatched_patches
 
@@ -191,6 +219,15 @@ def _render_all(
     errors: list[ScanError] = unknown
     notes: list[str] = []
     broken: list[Path] = []
+    narrowed: set[str] = set()
+
+    def focused(
+        root: Path, built: list[Document], whole: Callable[[Path, Path], bool]
+    ) -> list[Document]:
+        if _focused(inv, root, whole):
+            narrowed.update(d.rendered_from for d in built if d.rendered_from)
+        return built
+
     if inv.charts:
         engine = r.helm_available()
         if engine is None:
@@ -202,7 +239,7 @@ def _render_all(
             done = failed = 0
             for chart in inv.charts:
                 res = _render_chart(chart, inv.root, opts, settings)
-                docs.extend(_focused(inv, chart, res.documents, _whole_chart))
+                docs.extend(focused(chart, res.documents, _whole_chart))
                 errors.extend(_at_line(e, chart, inv.root) for e in res.errors)
                 if res.note:
                     notes.append(res.note)
@@ -230,7 +267,7 @@ def _render_all(
                 _whole_kustomization, patches=_patch_files(inv.kustomizations)
             )
             for folder, res in zip(plan.roots, built or [], strict=False):
-                docs.extend(_focused(inv, folder, res.documents, whole))
+                docs.extend(focused(folder, res.documents, whole))
                 if res.failed:
                     failed += 1
                     broken.append(folder)
@@ -247,7 +284,7 @@ def _render_all(
             if within > len(plan.roots):
                 what = "kustomization root(s), with their bases and Components,"
             notes.append(_counted("built", done, failed, what, " ".join(tool)))
-    return docs, errors, notes, broken
+    return docs, errors, notes, broken, narrowed
 
 
 def _at_line(error: ScanError, chart: Path, root: Path) -> ScanError:
@@ -260,22 +297,54 @@ def _at_line(error: ScanError, chart: Path, root: Path) -> ScanError:
     return error if line is None else replace(error, line=line)
 
 
-def _focused(
-    inv: Inventory, render_root: Path, docs: list[Document], whole: Callable[[Path, Path], bool]
-) -> list[Document]:
-    """What a render reports when the scan started inside it (a template, a patch, a folder
-    of the chart): the objects the scanned paths wrote; everything, when a scanned file
-    shapes every object (`whole`: values, Chart.yaml, helpers, the kustomization, a patch)."""
-    top = render_root.resolve()
-    if top not in inv.focus:
-        return docs
-    # Every scanned path counts: a base's file reaches the scan through its overlay's build.
-    starts = list(dict.fromkeys(s for group in inv.focus.values() for s in group))
-    if any(not s.is_dir() and s.is_relative_to(top) and whole(s, top) for s in starts):
-        return docs
+PIPELINES = (".gitlab-ci.yml", ".gitlab-ci.yaml")
+
+
+def _pipeline_context(inv: Inventory, s: Settings) -> tuple[list[Document], list[ScanError]]:
+    """A file that the repository's GitLab pipeline includes (`include: local:`) is a part
+    of that pipeline: scanned without the top-level file, it is judged through it. The
+    pipeline's documents, when some scanned file is one of them, and the errors in scanned
+    files; findings in the pipeline's other files are not reported."""
+    if not inv.in_repo or Target.GITLAB_CI not in s.targets or inv.top in inv.starts:
+        return [], []
+    from deploysafe.ci import gitlab
+
+    scanned = _scanned(inv)
+    for name in PIPELINES:
+        path = inv.top / name
+        if not path.is_file() or path in inv.files:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue  # scanned from the top, it is reported there
+        root = inv.root.resolve()
+        # Named from the scan root as its includes are (`../.gitlab-ci.yml`).
+        shown = Path(os.path.relpath(path, root)).as_posix()
+        built = gitlab.build(text, shown, path, top=inv.top, shown_from=root)
+        if any(scanned(d.file) for d in built.documents):
+            return list(built.documents), [e for e in built.errors if scanned(e.file)]
+    return [], []
+
+
+def _scanned(inv: Inventory) -> Callable[[str], bool]:
+    """Whether a shown path is one the scan started from, or inside one."""
+    starts = inv.starts
     files = {inv.display(s) for s in starts if not s.is_dir()}
     folders = [os.path.normpath(inv.display(s)) for s in starts if s.is_dir()]
-    return [d for d in docs if d.file in files or any(_under(d.file, f) for f in folders)]
+    return lambda file: file in files or any(_under(file, f) for f in folders)
+
+
+def _focused(inv: Inventory, render_root: Path, whole: Callable[[Path, Path], bool]) -> bool:
+    """Whether a render reports only what the scanned paths wrote: the scan started inside
+    it (a template, a patch, a folder of the chart) or in a file it builds from elsewhere in
+    the repository; not when a scanned file shapes every object (`whole`: values,
+    Chart.yaml, helpers, the kustomization, a patch of its own)."""
+    top = render_root.resolve()
+    if top not in inv.focus:
+        return False
+    starts = list(dict.fromkeys(s for group in inv.focus.values() for s in group))
+    return not any(not s.is_dir() and s.is_relative_to(top) and whole(s, top) for s in starts)
 
 
 def _under(file: str, folder: str) -> bool:

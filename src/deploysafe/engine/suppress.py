@@ -116,14 +116,17 @@ def config_waiver(
     return None
 
 
-def by_config(finding: Finding, exceptions: Iterable[Exception_], today: dt.date) -> Finding:
+def by_config(
+    finding: Finding, exceptions: Iterable[Exception_], today: dt.date, base: str = ""
+) -> Finding:
     """The finding, suppressed by the first config exception that matches it (if none has
-    suppressed it already)."""
+    suppressed it already). `base`: the scan root from the policy file's folder."""
     if finding.suppressed is not None:
         return finding
     res = finding.resource
     key = resource_key(res.kind, res.namespace, res.name) if res else ""
-    return apply(finding, config_waiver(exceptions, finding.rule_id, finding.file, key), today)
+    file = globs.from_base(base, finding.file)
+    return apply(finding, config_waiver(exceptions, finding.rule_id, file, key), today)
 
 
 def apply(finding: Finding, waiver: Waiver | None, today: dt.date) -> Finding:

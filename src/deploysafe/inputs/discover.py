@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from deploysafe.globs import any_match
+from deploysafe.globs import any_match, from_base
 from deploysafe.host.git import Git, GitError
 from deploysafe.model import ScanError
 
@@ -105,6 +105,7 @@ class Inventory:
     # Render roots found above a scanned path (a template or a folder inside a chart or a
     # kustomize folder): the scanned paths inside each one, real and absolute.
     focus: dict[Path, list[Path]] = field(default_factory=dict)
+    starts: list[Path] = field(default_factory=list)  # the scanned paths, real and absolute
 
     def __post_init__(self) -> None:
         self._prefix = str(self.root.resolve()).rstrip("/") + "/"
@@ -224,11 +225,19 @@ def discover(
     exclude: Sequence[str] = (),
     *,
     every_file: bool = False,
+    base: str = "",
 ) -> Inventory:
     """Files to scan: YAML/JSON only, or `every_file` when some rule reads any text file.
-    Paths are shown relative to `root`, and placed relative to `base_of(root)`."""
+    Paths are shown relative to `root`, and placed relative to `base_of(root)`; `exclude`
+    globs name them from the policy file's folder (`base`: `root` from there)."""
     paths = list(paths)
+    patterns = tuple(exclude)
+
+    def excluded(rel: str) -> bool:
+        return any_match(from_base(base, rel), patterns)
+
     inv = Inventory(root, *base_of(root))
+    inv.starts = [s.resolve() for s in paths if s.exists()]
     seen: set[Path] = set()
     chart_dirs: set[Path] = set()
     for start in paths:
@@ -237,14 +246,14 @@ def discover(
             continue
         _render_roots_above(inv, start, chart_dirs)
         if not start.is_dir():  # a file, or a pipe/device the reader then reports
-            _add_file(inv, start, start.resolve().parent, seen, exclude, every=True)
+            _add_file(inv, start, start.resolve().parent, seen, excluded, every=True)
             continue
         tree = start.resolve()
         visible = _git_visible(tree)
         for d, dirnames, filenames, links in _walk(tree):
             rel_dir = inv.display(d)
             dirnames[:] = [
-                n for n in dirnames if _walk_into(inv, d / n, n, rel_dir, exclude, visible)
+                n for n in dirnames if _walk_into(inv, d / n, n, rel_dir, excluded, visible)
             ]
             for n in links:  # folder symlinks are not followed; say so when they leave
                 _outside_link(inv, d / n, tree)
@@ -257,7 +266,7 @@ def discover(
                 if visible is not None and not is_link and str(f) not in visible.files:
                     inv.skipped.append(Coverage(inv.display(f), Outcome.SKIPPED, Reason.IGNORED))
                     continue
-                _add_file(inv, f, tree, seen, exclude, every=every_file, is_link=is_link)
+                _add_file(inv, f, tree, seen, excluded, every=every_file, is_link=is_link)
     # Only charts that are not inside another chart are rendered; subcharts come with them.
     for c in sorted(chart_dirs):
         if not any(p in chart_dirs for p in c.parents):
@@ -268,7 +277,41 @@ def discover(
     inv.focus = {
         r: starts for r, starts in inv.focus.items() if not any(r.is_relative_to(w) for w in walked)
     }
+    _users_outside(inv, paths, walked)
     return inv
+
+
+def _users_outside(inv: Inventory, paths: Sequence[Path], walked: Sequence[Path]) -> None:
+    """A path scanned inside a repository is judged as the repository deploys it: the
+    kustomizations elsewhere in it that build the path (an overlay of a scanned base, one
+    that lists a scanned Component) are built too, focused on the scanned paths."""
+    if not inv.in_repo or any(w == inv.top for w in walked):
+        return
+    from deploysafe.inputs.renderplan import users_of
+
+    starts = [s.resolve() for s in paths if s.exists()]
+    starts = [s for s in starts if s.is_relative_to(inv.top)]
+    if not starts:
+        return
+    try:
+        listed = Git(inv.top).run(
+            "ls-files",
+            "-z",
+            "-c",
+            "-o",
+            "--exclude-standard",
+            "--",
+            *(f":(glob)**/{n}" for n in KUSTOMIZATION_NAMES),
+        )
+    except GitError:
+        return
+    folders = {(inv.top / os.fsdecode(p)).parent for p in listed.stdout.split(b"\0") if p}
+    known = set(inv.kustomizations)
+    for folder in users_of(sorted(folders), inv.kustomizations, starts):
+        if folder in known or any(folder.is_relative_to(w) for w in walked):
+            continue  # found by the walk, or left out of it (excluded, ignored)
+        inv.kustomizations.append(folder)
+        inv.focus[folder] = starts
 
 
 def _walk_into(
@@ -276,7 +319,7 @@ def _walk_into(
     d: Path,
     name: str,
     rel_dir: str,
-    exclude: Sequence[str],
+    excluded: Callable[[str], bool],
     visible: _Visible | None,
 ) -> bool:
     """Whether the walk enters a subfolder; a folder it does not enter is listed once."""
@@ -285,7 +328,7 @@ def _walk_into(
     reason = None
     if name in TOOL_DIRS:
         reason = Reason.TOOL_FOLDER
-    elif any_match(f"{rel_dir}/{name}".removeprefix("./"), exclude):
+    elif excluded(f"{rel_dir}/{name}".removeprefix("./")):
         reason = Reason.EXCLUDED
     elif visible is not None and str(d) in visible.files:
         reason = Reason.NESTED_REPOSITORY
@@ -347,7 +390,7 @@ def _add_file(
     f: Path,
     tree: Path,
     seen: set[Path],
-    exclude: Sequence[str],
+    excluded: Callable[[str], bool],
     *,
     every: bool,
     is_link: bool | None = None,
@@ -358,7 +401,7 @@ def _add_file(
     if not every and not f.name.endswith(YAML_SUFFIXES):
         inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.NOT_READ))
         return
-    if any_match(rel, exclude):
+    if excluded(rel):
         inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.EXCLUDED))
         return
     if is_link:

@@ -392,6 +392,42 @@ def plan_kustomize(folders: Sequence[Path], root: Path) -> KustomizePlan:
     )
 
 
+def users_of(
+    folders: Iterable[Path], touched: Iterable[Path], starts: Iterable[Path]
+) -> list[Path]:
+    """The kustomization `folders` that build what a focused scan names: those that reach,
+    through `resources`, `bases` or `components`, a `touched` kustomization folder, or a file
+    or folder at or under one of the scanned `starts` (real paths). Only kustomization files
+    are read."""
+    nodes: dict[Path, _Node] = {}
+    for f in folders:
+        node = _node(f.resolve(), f, [])
+        if node is not None:
+            nodes[node.folder] = node
+    starts = list(starts)
+    hit = {f.resolve() for f in touched}
+    users: dict[Path, set[Path]] = {}
+    for node in nodes.values():
+        for r in node.refs:
+            if r.remote:
+                continue
+            users.setdefault(r.target, set()).add(node.folder)
+            if any(r.target == s or r.target.is_relative_to(s) for s in starts):
+                hit.add(node.folder)
+    out: list[Path] = []
+    todo = sorted(hit)
+    seen = set(todo)
+    while todo:
+        folder = todo.pop()
+        if folder in nodes:
+            out.append(folder)
+        for u in users.get(folder, ()):
+            if u not in seen:
+                seen.add(u)
+                todo.append(u)
+    return sorted(out)
+
+
 def _cycles(nodes: Mapping[Path, _Node], root: Path, errors: list[ScanError]) -> set[Path]:
     """Folders on a reference cycle; each cycle reported once, at the entry closing it."""
     state: dict[Path, int] = {}  # 1: on the stack, 2: done
