@@ -26,8 +26,14 @@ from typing import Any, ClassVar
 
 import ahocorasick
 
-from deploysafe.secrets.names import KEY_CHARS, KEYWORD, KEYWORD_LOWER, credential_name
-from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
+from deploysafe.secrets.names import (
+    KEY_CHARS,
+    KEYWORD,
+    KEYWORD_LOWER,
+    credential_name,
+    secret_word_name,
+)
+from deploysafe.secrets.patterns import BY_ID, TOKEN_TYPES, TokenType
 from deploysafe.secrets.words import DEFAULT_PASSWORDS, PLACEHOLDER_MARKERS
 
 # A regex never sees more than this many characters after a keyword hit (very long lines).
@@ -330,6 +336,8 @@ def analyse(
     if kind == FileKind.SKIP:
         return out
     example = is_example_file(path)
+    if "://" in text:
+        out.defaults.extend(_url_defaults(text, where, spans))
     yaml = path.lower().endswith((".yaml", ".yml"))
     owned = _owned_lines(lines if lines is not None else text.split("\n"), low, text, yaml)
     for line, col, key, raw, b64 in owned.loose:
@@ -337,13 +345,13 @@ def analyse(
         plain = (decoded(value) if b64 else value) or value
         if not example and judge(key, plain, True, options) == "secret":
             out.credentials.append(Assignment(key, value, line, col, True, where.offset(line, col)))
-    for a_span, key, value, pw in _assignments(text, low, kind):
+    for a_span, key, value, pw, quoted in _assignments(text, low, kind):
         if _overlaps(a_span, spans):
             continue
         line, col = where.at(a_span[0])
         if line in owned.lines:
             continue
-        verdict = judge(key, value, pw, options)
+        verdict = judge(key, value, pw, options, quoted=quoted)
         if verdict == "default":
             out.defaults.append(Assignment(key, value, line, col, pw, a_span[0]))
         elif verdict == "secret" and not example:
@@ -598,6 +606,29 @@ def _credential_pair(m: re.Match[str], password: str, options: DetectOptions) ->
     return len(password) >= 4 and not is_placeholder(password, options.placeholders)
 
 
+def _url_defaults(text: str, where: _Lines, spans: list[tuple[int, int]]) -> list[Assignment]:
+    """Well-known default passwords in URLs (`mysql://root:password@db/app`): a default
+    credential (practice 5), where any other password in a URL is a leaked one."""
+    out = []
+    for m in _URL_CREDENTIALS.finditer(text):
+        password, user = m.group("s"), m.group("u") or ""
+        host = m.group("host").lower()
+        if not _default_like(password) or host.startswith(_HOST_PLACEHOLDERS):
+            continue
+        if host.endswith(_HOST_PLACEHOLDERS) or user.startswith("$"):
+            continue
+        span = m.span("s")
+        if _overlaps(span, spans):
+            continue
+        line, col = where.at(span[0])
+        key = f"the password in a {m.group('scheme').lower()} URL"
+        out.append(Assignment(key, password, line, col, True, span[0]))
+    return out
+
+
+_URL_CREDENTIALS = BY_ID["url-credentials"].pattern
+
+
 # ---------------------------------------------------------------- credential-named settings
 
 _OPS = re.compile(
@@ -614,7 +645,8 @@ _FLAG_OPS = frozenset({"=", ":", ":=", "::=", ":::=", "?=", "=>"})
 
 def _assignments(
     text: str, low: str, kind: str
-) -> Iterable[tuple[tuple[int, int], str, str, bool]]:
+) -> Iterable[tuple[tuple[int, int], str, str, bool, bool]]:
+    """(span of the value, key, value, password-like, quoted) of credential-named settings."""
     seen_ends: set[int] = set()
     n = len(text)
     # The keyword search runs on the lowercased text when offsets agree (much faster).
@@ -639,7 +671,7 @@ def _assignments(
             r = _COMPARED.search(text, max(0, start - _GENERIC_MAX - 30), start)
             if r is not None and not quoted_key:
                 # `"literal" == password`: a hard-coded password check, written backwards
-                yield (r.start("v") + 1, r.end("v") - 1), key, r.group("v")[1:-1], pw
+                yield (r.start("v") + 1, r.end("v") - 1), key, r.group("v")[1:-1], pw, True
             continue
         op, raw = a.group("op"), a.group("v")
         quoted = raw[:1] in "\"'`" and len(raw) >= 2 and raw[-1] == raw[0]
@@ -655,7 +687,7 @@ def _assignments(
         if op == "," and not _mixed_enough(value):
             continue  # ("name", "other-name"): a list of words, not a default credential
         vstart = a.start("v") + (1 if quoted else 0)
-        yield (vstart, vstart + len(value)), key, value, pw
+        yield (vstart, vstart + len(value)), key, value, pw, quoted
 
 
 def _trim(raw: str) -> str:
@@ -709,6 +741,7 @@ _NOT_VALUES = frozenset(
         "password",
     ]
 )
+_ATTRIBUTE = re.compile(r"^(?:[A-Za-z_][\w]*\.)+[A-Za-z_][\w]*$")  # a.b.c
 _INDIRECT = re.compile(
     r"(?i)^(?:[A-Za-z_][\w]*\.)+[A-Za-z_][\w]*(?:\(.*\))?$|[\w\]]\(.*\)|^[A-Za-z_][\w.]*\[|"
     r"process\.env|os\.environ|getenv|\benv\(|config\.|settings\.|^/run/secrets/|"
@@ -726,14 +759,40 @@ def _sequential(value: str) -> bool:
     return any(g in low for g in _GRAMS)
 
 
-def judge(key: str, value: str, password_like: bool, options: DetectOptions) -> str | None:
-    """'secret', 'default' (a well-known default password) or None (not a finding)."""
+# A name: a Kubernetes object's (`my-release-secret`) or a key's (`DATABASE_URL`, as an
+# ExternalSecret's `secretKey` holds). What a secret-named key that points at a secret holds.
+_OBJECT_NAME = re.compile(r"^[a-z0-9]+(?:[-._][a-z0-9]+)+$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+# A dotted lowercase name (`spring.datasource.password`, `db.shop.internal`): a setting's name
+# or a host, even quoted.
+_DOTTED_NAME = re.compile(r"^[a-z_][a-z_-]*(?:\.[a-z_][a-z_-]*)+$")
+
+
+def _default_like(v: str) -> bool:
+    """A well-known default, or one padded with digits (`changeme00000000`, `admin2024`)."""
+    low = v.lower()
+    return low in DEFAULT_PASSWORDS or (
+        low[:1].isalpha() and low.rstrip("0123456789") in DEFAULT_PASSWORDS
+    )
+
+
+def judge(
+    key: str, value: str, password_like: bool, options: DetectOptions, *, quoted: bool = False
+) -> str | None:
+    """'secret', 'default' (a well-known default password) or None (not a finding).
+
+    A secret- or token-named key (`CLIENT_SECRET`, `API_TOKEN`) is judged as a password is:
+    a weak literal there is still a credential. `quoted`: the value was a quoted literal, so
+    a dotted value with digits or capitals (`"Tz8.qLm2.Vx4"`) is not an attribute reference."""
     v = value.strip()
+    weak_ok = password_like or (secret_word_name(key) and not _OBJECT_NAME.match(v))
     if not v or (v.lower() in _NOT_VALUES and v.lower() not in DEFAULT_PASSWORDS):
         return None
-    if v.lower() in DEFAULT_PASSWORDS and password_like:
-        return "default"
-    if is_reference(v, options.references) or _INDIRECT.search(v) or _PATHISH.search(v):
+    if _default_like(v):
+        return "default"  # under any credential name: `signing_key: changeme0000`
+    attribute = _INDIRECT.search(v) and not (
+        quoted and _ATTRIBUTE.match(v) and not _DOTTED_NAME.match(v)
+    )
+    if is_reference(v, options.references) or attribute or _PATHISH.search(v):
         return None
     if not any(c.isalnum() for c in v) or v.isdigit() or " " in v:
         return None
@@ -743,7 +802,7 @@ def judge(key: str, value: str, password_like: bool, options: DetectOptions) -> 
         return None
     if v.lower() in DEFAULT_PASSWORDS:
         return None
-    if password_like:
+    if weak_ok:
         return "secret" if len(v) >= 6 and entropy(v) >= 2.0 else None
     if len(v) < 10 or entropy(v) < 3.0 or not _mixed_enough(v):
         return None
