@@ -44,6 +44,9 @@ def test_secret_named_keys_still_skip_references_placeholders_and_object_names()
         "secretKey: DATABASE_URL\n"
         "secret: true\n"
         "tokenFile: /run/secrets/token\n"
+        "existingUserSecretKey: username\n"
+        "apiToken: YourPingdomApiToken\n"
+        "{{- range $secret := $global.Values.image.pullSecrets }}\n"
     )
     result = analyse(text, "values.yaml")
     assert result.credentials == [] and result.defaults == []
@@ -67,11 +70,13 @@ def test_default_password_in_a_connection_url() -> None:
         f"CACHE_URL: redis://:{'change'}me@cache:6379\n"
         f"LOCAL_URL: postgres://app:{pw}@localhost/app\n"
         "REF_URL: postgres://app:${DB_PASSWORD}@db/app\n"
+        f"# in the form postgresql://login:{pw}@db:5432/app\n"
+        f"TEMPLATE_URL: postgresql://login:{pw}@hostname:5432/app\n"
     )
     result = analyse(text, "compose.yaml")
     assert [(a.key, a.value, a.line, a.column) for a in result.defaults] == [
-        ("the password in a mysql URL", pw, 1, 28),
-        ("the password in a redis URL", "changeme", 2, 21),
+        ("the login in a mysql URL", pw, 1, 28),
+        ("the login in a redis URL", "changeme", 2, 21),
     ]
     assert result.tokens == [] and result.credentials == []
 
@@ -165,3 +170,37 @@ def test_pagerduty_teams_discord_and_azure_devops() -> None:
         ("azure-devops-pat", 6, pat),
         ("azure-devops-pat", 7, legacy),
     ]
+
+
+def test_xml_element_and_attribute_values() -> None:
+    pw = expand("{an:14}", 41)
+    token = "hunter2" * 2
+    text = (
+        "<settings><servers><server>\n"
+        "  <id>nexus</id>\n"
+        f"  <password>{pw}</password>\n"
+        "  <password>${env.NEXUS_PASSWORD}</password>\n"
+        "  <password>{" + expand("{b64:20}", 42) + "=}</password>\n"
+        "  <password>" + "change" + "it</password>\n"
+        "</server></servers></settings>\n"
+    )
+    result = analyse(text, "settings.xml")
+    assert [(a.key, a.value, a.line, a.column) for a in result.credentials] == [
+        ("password", pw, 3, 13)
+    ]
+    assert [(a.key, a.line) for a in result.defaults] == [("password", 6)]
+    config = f'<appSettings>\n  <add key="ApiToken" value="{token}" />\n</appSettings>\n'
+    found = analyse(config, "app.config").credentials
+    assert [(a.key, a.value, a.line, a.column) for a in found] == [("ApiToken", token, 2, 30)]
+
+
+def test_secret_manifest_in_a_template_file_is_read() -> None:
+    value = base64.b64encode(expand("{an:14}", 43).encode()).decode()
+    text = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n"
+        f"  password: {value}\n"
+        "  user: {{ db_user | b64encode }}\n"
+    )
+    found = analyse(text, "roles/db/templates/secret.yaml.j2").credentials
+    assert [(a.key, a.value, a.line, a.column) for a in found] == [("password", value, 6, 13)]
+    assert analyse(text, "k8s/secret.yaml").credentials == []  # DS310 reads that one

@@ -338,14 +338,20 @@ def analyse(
     example = is_example_file(path)
     if "://" in text:
         out.defaults.extend(_url_defaults(text, where, spans))
-    yaml = path.lower().endswith((".yaml", ".yml"))
-    owned = _owned_lines(lines if lines is not None else text.split("\n"), low, text, yaml)
+    # `secret.yaml.j2`: a manifest template no Kubernetes rule reads, so its Secret's
+    # values are read here, as a Secret that does not parse is.
+    name = path.lower()
+    template = name.endswith(_TEMPLATE_SUFFIXES)
+    yaml = (name.rsplit(".", 1)[0] if template else name).endswith((".yaml", ".yml"))
+    all_lines = lines if lines is not None else text.split("\n")
+    owned = _owned_lines(all_lines, low, text, yaml, template)
     for line, col, key, raw, b64 in owned.loose:
         value = unquote(raw)
         plain = (decoded(value) if b64 else value) or value
         if not example and judge(key, plain, True, options) == "secret":
             out.credentials.append(Assignment(key, value, line, col, True, where.offset(line, col)))
-    for a_span, key, value, pw, quoted in _assignments(text, low, kind):
+    xml = 2 if name.endswith(".config") else int(name.endswith(_XML_SUFFIXES))
+    for a_span, key, value, pw, quoted in _assignments(text, low, kind, xml):
         if _overlaps(a_span, spans):
             continue
         line, col = where.at(a_span[0])
@@ -359,6 +365,7 @@ def analyse(
     return out
 
 
+_TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tpl", ".tmpl", ".gotmpl", ".template", ".erb")
 _KIND_SECRET = re.compile(r"^kind:\s*[\"']?Secret[\"']?\s*$")
 # Any case, any indentation: what a text reading of a manifest Kubernetes would reject sees.
 _KIND_SECRET_LOOSE = re.compile(r"^[ \t]*kind:[ \t]*[\"']?secret[\"']?[ \t]*$", re.I | re.M)
@@ -391,11 +398,14 @@ def _has_secret_kind(low: str) -> bool:
     return False
 
 
-def _owned_lines(lines: Sequence[str], low: str, text: str, yaml: bool) -> _Owned:
+def _owned_lines(
+    lines: Sequence[str], low: str, text: str, yaml: bool, template: bool = False
+) -> _Owned:
     """Lines the settings pass leaves to structural rules: SealedSecret `encryptedData`
     (ciphertext, not a secret) and a Kubernetes Secret's `data`/`stringData` (DS310 reads
-    them when the document is YAML that parses; otherwise, in a .yaml file, they are
-    returned as loose)."""
+    them when the document is YAML that parses; otherwise, in a .yaml file or a manifest
+    template such as `secret.yaml.j2`, which no Kubernetes rule reads, they are returned as
+    loose)."""
     sealed = "encrypteddata:" in low
     secret = _has_secret_kind(low)
     out = _Owned()
@@ -413,7 +423,7 @@ def _owned_lines(lines: Sequence[str], low: str, text: str, yaml: bool) -> _Owne
             if secret
             else []
         )
-        strict = any(_KIND_SECRET.match(ln) for ln in kinds) and not tabs
+        strict = any(_KIND_SECRET.match(ln) for ln in kinds) and not tabs and not template
         loose = yaml and bool(kinds) and not strict
         # `data:` no deeper than `kind:`: the Secret's own, not a nested one
         top = min(len(ln) - len(ln.lstrip()) for ln in kinds) if loose else 0
@@ -615,13 +625,16 @@ def _url_defaults(text: str, where: _Lines, spans: list[tuple[int, int]]) -> lis
         host = m.group("host").lower()
         if not _default_like(password) or host.startswith(_HOST_PLACEHOLDERS):
             continue
-        if host.endswith(_HOST_PLACEHOLDERS) or user.startswith("$"):
+        if host.endswith(_HOST_PLACEHOLDERS) or host in ("host", "hostname") or user[:1] == "$":
             continue
         span = m.span("s")
+        line_start = text.rfind("\n", 0, span[0]) + 1
+        if text[line_start : span[0]].lstrip().startswith(("#", "//", "--", ";")):
+            continue  # a commented example (`# format: postgresql://login:password@host`)
         if _overlaps(span, spans):
             continue
         line, col = where.at(span[0])
-        key = f"the password in a {m.group('scheme').lower()} URL"
+        key = f"the login in a {m.group('scheme').lower()} URL"
         out.append(Assignment(key, password, line, col, True, span[0]))
     return out
 
@@ -640,13 +653,22 @@ _OPS = re.compile(
 _COMPARED = re.compile(
     r"(?P<v>\"[^\"\n]{1,200}\"|'[^'\n]{1,200}')[ \t]{0,20}(?:===|!==|==|!=)[ \t]{0,20}\Z"
 )
+# XML settings: `<password>value</password>` (Maven settings.xml) and
+# `<add key="ApiToken" value="..."/>` (NuGet.config, app.config, web.config: .NET's form).
+_XML_SUFFIXES = (".xml", ".config", ".props", ".targets", ".csproj", ".vbproj", ".fsproj")
+_XML_ELEMENT = re.compile(r">[ \t]{0,20}(?P<v>[^<>\s][^<>\n]{0,199}?)[ \t]{0,20}</")
+_XML_ATTR = re.compile(
+    r"[\"'][ \t]{1,20}value[ \t]{0,5}=[ \t]{0,5}(?P<q>[\"'])(?P<v>[^\"'\n]{1,200})(?P=q)"
+)
+_PERCENT_VAR = re.compile(r"%[A-Za-z_][A-Za-z0-9_]{0,100}%")
 _FLAG_OPS = frozenset({"=", ":", ":=", "::=", ":::=", "?=", "=>"})
 
 
 def _assignments(
-    text: str, low: str, kind: str
+    text: str, low: str, kind: str, xml: int = 0
 ) -> Iterable[tuple[tuple[int, int], str, str, bool, bool]]:
-    """(span of the value, key, value, password-like, quoted) of credential-named settings."""
+    """(span of the value, key, value, password-like, quoted) of credential-named settings.
+    `xml`: 1 reads element values, 2 also .NET's `<add key=… value=…/>` (a `.config` file)."""
     seen_ends: set[int] = set()
     n = len(text)
     # The keyword search runs on the lowercased text when offsets agree (much faster).
@@ -666,6 +688,14 @@ def _assignments(
         if pw is None:
             continue
         quoted_key = start > 0 and text[start - 1] in "\"'`"
+        if (xml == 2 and quoted_key) or (xml and text[start - 1 : start] == "<"):
+            x = _XML_ATTR.match(text, end) if quoted_key else _XML_ELEMENT.match(text, end)
+            if x is not None:
+                v = x.group("v")
+                # Maven's encrypted `{…}`; NuGet expands `%NAME%` from the environment
+                if not (v.startswith("{") and v.endswith("}")) and not _PERCENT_VAR.search(v):
+                    yield x.span("v"), key, v, pw, True
+                continue
         a = _OPS.match(text, end)
         if a is None:
             r = _COMPARED.search(text, max(0, start - _GENERIC_MAX - 30), start)
@@ -767,6 +797,15 @@ _OBJECT_NAME = re.compile(r"^[a-z0-9]+(?:[-._][a-z0-9]+)+$|^[A-Z][A-Z0-9]*(?:_[A
 _DOTTED_NAME = re.compile(r"^[a-z_][a-z_-]*(?:\.[a-z_][a-z_-]*)+$")
 
 
+def _weak_secret(key: str, v: str) -> bool:
+    """A secret- or token-named key whose value is judged as a password's: not when the key
+    points at a Secret (`existingSecretKey`) or the value is a name, a `$variable` or a
+    `YourApiToken` stand-in."""
+    if not secret_word_name(key) or key.lower().startswith("existing"):
+        return False
+    return not (_OBJECT_NAME.match(v) or v.startswith("$") or v.lower().startswith("your"))
+
+
 def _default_like(v: str) -> bool:
     """A well-known default, or one padded with digits (`changeme00000000`, `admin2024`)."""
     low = v.lower()
@@ -784,7 +823,7 @@ def judge(
     a weak literal there is still a credential. `quoted`: the value was a quoted literal, so
     a dotted value with digits or capitals (`"Tz8.qLm2.Vx4"`) is not an attribute reference."""
     v = value.strip()
-    weak_ok = password_like or (secret_word_name(key) and not _OBJECT_NAME.match(v))
+    weak_ok = password_like or _weak_secret(key, v)
     if not v or (v.lower() in _NOT_VALUES and v.lower() not in DEFAULT_PASSWORDS):
         return None
     if _default_like(v):
