@@ -3,6 +3,8 @@ by its own name, each finding on the line that sets it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 
 from deploysafe.config import Config
@@ -40,8 +42,8 @@ def test_formats_and_settings_with_lines() -> None:
 
 
 def test_credentials_are_judged_by_their_own_names() -> None:
-    token = "hunter2" * 2
-    text = f"extensions:\n  bearertokenauth:\n    token: {token}\n  other:\n    name: {token}\n"
+    weak = "hunter2" * 2
+    text = f"extensions:\n  bearertokenauth:\n    token: {weak}\n  other:\n    name: {weak}\n"
     found = embedded.credentials(text, "relay", DetectOptions()) or ()
     assert [(j.setting.key, j.setting.line, j.verdict) for j in found] == [
         ("extensions.bearertokenauth.token", 3, "secret")
@@ -55,7 +57,7 @@ def _findings(text: str) -> list[tuple[str, int, int, str]]:
 
 
 def test_configmap_embedded_configs_point_at_the_line() -> None:
-    token = "hunter2" * 2
+    weak = "hunter2" * 2
     padded = "CHANGE" + "ME" + "0" * 8
     text = textwrap.dedent(
         f"""\
@@ -66,7 +68,7 @@ def test_configmap_embedded_configs_point_at_the_line() -> None:
           relay: |
             extensions:
               bearertokenauth:
-                token: "{token}"
+                token: "{weak}"
             service:
               extensions: [bearertokenauth]
           kiali.ini: |
@@ -117,3 +119,21 @@ def test_a_token_in_an_embedded_setting_is_one_finding() -> None:
         f"  app.yaml: |\n    github:\n      token: {gh}\n"
     )
     assert [(r, line, col) for r, line, col, _ in _findings(text)] == [("DS311", 7, 14)]
+
+
+def test_hostile_embedded_values_are_linear() -> None:
+    """A long line, or a key word repeated, costs one pass each (no parse without a key)."""
+    code = (
+        "import time\n"
+        "from deploysafe.secrets import embedded\n"
+        "from deploysafe.secrets.detect import DetectOptions\n"
+        "t = time.perf_counter()\n"
+        "for text in ('a: b\\n' + 'x' * 3_000_000 + 'token', 'a: b\\n' + 'token' * 600_000):\n"
+        "    assert embedded.credentials(text, 'x.yaml', DetectOptions()) == ()\n"
+        "print(round(time.perf_counter() - t, 2))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.strip()) < 20.0

@@ -47,6 +47,7 @@ def test_secret_named_keys_still_skip_references_placeholders_and_object_names()
         "existingUserSecretKey: username\n"
         "apiToken: YourPingdomApiToken\n"
         "{{- range $secret := $global.Values.image.pullSecrets }}\n"
+        '"token": "xoxp-…"\n'
     )
     result = analyse(text, "values.yaml")
     assert result.credentials == [] and result.defaults == []
@@ -174,7 +175,7 @@ def test_pagerduty_teams_discord_and_azure_devops() -> None:
 
 def test_xml_element_and_attribute_values() -> None:
     pw = expand("{an:14}", 41)
-    token = "hunter2" * 2
+    weak = "hunter2" * 2
     text = (
         "<settings><servers><server>\n"
         "  <id>nexus</id>\n"
@@ -189,9 +190,9 @@ def test_xml_element_and_attribute_values() -> None:
         ("password", pw, 3, 13)
     ]
     assert [(a.key, a.line) for a in result.defaults] == [("password", 6)]
-    config = f'<appSettings>\n  <add key="ApiToken" value="{token}" />\n</appSettings>\n'
+    config = f'<appSettings>\n  <add key="ApiToken" value="{weak}" />\n</appSettings>\n'
     found = analyse(config, "app.config").credentials
-    assert [(a.key, a.value, a.line, a.column) for a in found] == [("ApiToken", token, 2, 30)]
+    assert [(a.key, a.value, a.line, a.column) for a in found] == [("ApiToken", weak, 2, 30)]
 
 
 def test_secret_manifest_in_a_template_file_is_read() -> None:
@@ -204,3 +205,12 @@ def test_secret_manifest_in_a_template_file_is_read() -> None:
     found = analyse(text, "roles/db/templates/secret.yaml.j2").credentials
     assert [(a.key, a.value, a.line, a.column) for a in found] == [("password", value, 6, 13)]
     assert analyse(text, "k8s/secret.yaml").credentials == []  # DS310 reads that one
+
+
+def test_a_phrase_after_a_credential_word_is_not_a_setting() -> None:
+    text = '\t@echo "== Secrets: committed tokens, build secrets in the image =="\n'
+    assert analyse(text, "Makefile").credentials == []
+    weak = "hunter2" * 2
+    assert [a.value for a in analyse(f"API_TOKEN: {weak}  # rotated\n", "x.yaml").credentials] == [
+        weak
+    ]

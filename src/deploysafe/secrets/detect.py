@@ -661,6 +661,8 @@ _XML_ATTR = re.compile(
     r"[\"'][ \t]{1,20}value[ \t]{0,5}=[ \t]{0,5}(?P<q>[\"'])(?P<v>[^\"'\n]{1,200})(?P=q)"
 )
 _PERCENT_VAR = re.compile(r"%[A-Za-z_][A-Za-z0-9_]{0,100}%")
+# More words after an unquoted `key: value` on its line.
+_PROSE_AFTER = re.compile(r"[ \t]+[A-Za-z][A-Za-z'-]*[ \t,.]")
 _FLAG_OPS = frozenset({"=", ":", ":=", "::=", ":::=", "?=", "=>"})
 
 
@@ -712,6 +714,8 @@ def _assignments(
         if not _value_allowed(kind, op, quoted, quoted_key, text):
             continue
         value = raw[1:-1] if quoted else _trim(raw)
+        if not quoted and op == ":" and _PROSE_AFTER.match(text, a.end()):
+            continue  # `Secrets: committed tokens, ...`: a phrase, not a setting
         if len(value) > _GENERIC_MAX:
             continue  # generated blobs, not a setting's value (long tokens have formats)
         if op == "," and not _mixed_enough(value):

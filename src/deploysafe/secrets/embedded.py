@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 import yaml
 
 from deploysafe.secrets.detect import DetectOptions, judge
-from deploysafe.secrets.names import credential_name
+from deploysafe.secrets.names import KEY_CHARS, KEYWORD, credential_name
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -30,10 +30,7 @@ _MAX_DEPTH = 64
 _YAML = (".yaml", ".yml")
 _INI = (".ini", ".cfg", ".conf", ".cnf")
 _PROPERTIES = (".properties", ".env")
-# A key that may name a credential, up to its separator: a cheap pass before a parse.
-_CANDIDATE = re.compile(
-    r"(?P<k>[\w.-]{0,80}(?i:pass|pwd|secret|token|key|cred|auth)[\w.-]{0,80})[\"']?[ \t]*[:=]"
-)
+_AFTER_KEY = re.compile(r"[\"']?[ \t]{0,20}[:=]")
 _SECTION = re.compile(r"^\s*\[[^\]\n]{1,200}\]\s*$")
 _PAIR = re.compile(r"^(?P<ind>[ \t]*)(?P<k>[A-Za-z0-9_.\-/\[\]]{1,200})[ \t]*[=:][ \t]*(?P<v>.*)$")
 
@@ -93,7 +90,7 @@ def credentials(text: str, name: str, options: DetectOptions) -> tuple[Judged, .
     value is one (judged as `detect.judge` judges a setting); None when it is no config."""
     if config_format(name, text) is None:
         return None
-    if not any(credential_name(m["k"]) is not None for m in _CANDIDATE.finditer(text)):
+    if not _has_credential_key(text):
         return ()  # no credential-named key: not worth a parse (a 200 kB dashboard)
     found = settings(text, name)
     if found is None:
@@ -107,6 +104,27 @@ def credentials(text: str, name: str, options: DetectOptions) -> tuple[Judged, .
         if verdict is not None:
             out.append(Judged(s, verdict))
     return tuple(out)
+
+
+def _has_credential_key(text: str) -> bool:
+    """A credential-named key before a `:` or `=` somewhere: a linear pass before a parse
+    (the keyword search, then the key read around each hit, as the text scanner does)."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = text
+    last = -1
+    for m in KEYWORD.finditer(low):
+        if m.start() < last:
+            continue  # inside the key read around the previous hit
+        left = text[max(0, m.start() - 80) : m.start()]
+        start = m.start() - (len(left) - len(left.rstrip(KEY_CHARS)))
+        right = text[m.end() : m.end() + 80]
+        end = m.end() + len(right) - len(right.lstrip(KEY_CHARS))
+        last = end
+        key = text[start:end].strip(".-")
+        if _AFTER_KEY.match(text, end) and credential_name(key) is not None:
+            return True
+    return False
 
 
 def _yaml_settings(text: str) -> tuple[Setting, ...] | None:

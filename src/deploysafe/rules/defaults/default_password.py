@@ -39,7 +39,11 @@ RULE = Rule(
         "placeholders and stay silent, which is how a Helm values file or a compose file "
         "ships a database that opens with the password from its README. deploysafe reports "
         "them, in values files, compose files, `.env` files (not `.env.example`), CI files, "
-        "Dockerfiles and app config, as an insecure default rather than a leaked secret."
+        "Dockerfiles and app config, as an insecure default rather than a leaked secret: "
+        "also padded with digits (`CHANGEME00000000`, `admin2024`) under any credential "
+        "name, and as the password of a connection URL (`mysql://root:password@db/app`). "
+        "Not reported: a URL in a comment line (a documented format) or one to `localhost`, "
+        "`example.com` or a `hostname` stand-in."
     ),
     fix="Generate a strong password per environment (`openssl rand -base64 24`), keep it "
     "in a secret manager or an encrypted Secret, and reference it; rotate any system that "

@@ -99,7 +99,12 @@ RULE = Rule(
         "ConfigMaps are meant to be read widely: they are not encrypted at rest, RBAC "
         "roles grant `get configmaps` freely, and they are printed by `kubectl describe`. "
         "A password or token in one is exposed to every workload and operator that can "
-        "read configuration."
+        "read configuration. A value that is itself a config file (YAML, JSON, INI, Java "
+        "properties: a collector's `relay`, a Kiali `config.yaml`) is parsed, and each "
+        "setting is judged by its own name, at its own line when the manifest is read as "
+        "written. Not reported: commented-out settings in it, settings whose names say no "
+        "credential, and references (`${env:TOKEN}`); a token inside a setting is reported "
+        "once, as the token."
     ),
     fix="Move the value into a Secret delivered by your secret manager (ExternalSecret, "
     "SealedSecret, SOPS) and mount or reference it; keep only non-secret settings in the "
