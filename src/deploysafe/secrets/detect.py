@@ -620,7 +620,10 @@ def _url_defaults(text: str, where: _Lines, spans: list[tuple[int, int]]) -> lis
     """Well-known default passwords in URLs (`mysql://root:password@db/app`): a default
     credential (practice 5), where any other password in a URL is a leaked one."""
     out = []
-    for m in _URL_CREDENTIALS.finditer(text):
+    ends = [m.end() for m in _SCHEME_SEP.finditer(text)]
+    # Only the lines holding `://` and `@` (the regex would try a scheme at every letter).
+    windows = [(a, b) for a, b in _windows(text, ends) if text.find("@", a, b) >= 0]
+    for m in (m for a, b in windows for m in _URL_CREDENTIALS.finditer(text, a, b)):
         password, user = m.group("s"), m.group("u") or ""
         host = m.group("host").lower()
         if not _default_like(password) or host.startswith(_HOST_PLACEHOLDERS):
@@ -640,6 +643,7 @@ def _url_defaults(text: str, where: _Lines, spans: list[tuple[int, int]]) -> lis
 
 
 _URL_CREDENTIALS = BY_ID["url-credentials"].pattern
+_SCHEME_SEP = re.compile("://")
 
 
 # ---------------------------------------------------------------- credential-named settings

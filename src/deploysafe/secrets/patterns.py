@@ -175,7 +175,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     _t(
         "gcp-service-account",
         "Google Cloud service-account key file (its private_key_id)",
-        r"\\?\"private_key_id\\?\"\s{0,5}:\s{0,5}\\?\"(?P<s>[a-f0-9]{40})\\?\"",
+        r"\"private_key_id\\?\"\s{0,5}:\s{0,5}\\?\"(?P<s>[a-f0-9]{40})\\?\"",
         ("service_account",),
         '{"type": "service_account", "private_key_id": "{hex:40}", "private_key": ...}',
         entropy=3.0,
@@ -637,7 +637,8 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         "docker-config-auth",
         "Registry credential in a Docker config (auths: {registry: {auth: base64(user:pass)}})",
         # also as escaped JSON inside a string (GitLab's DOCKER_AUTH_CONFIG)
-        r"\\?\"auth\\?\"\s{0,5}:\s{0,5}\\?\"(?P<s>[A-Za-z0-9+/]{8,}={0,2})\\?\"",
+        # (`"auth` first, in both forms: the regex engine scans for a literal prefix)
+        r"\"auth\\?\"\s{0,5}:\s{0,5}\\?\"(?P<s>[A-Za-z0-9+/]{8,}={0,2})\\?\"",
         ("auths",),
         '{"auths": {"registry.example.net": {"auth": "{b64:24}"}}}',
         check=_docker_auth,
