@@ -137,3 +137,14 @@ def test_hostile_embedded_values_are_linear() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert float(proc.stdout.strip()) < 20.0
+
+
+def test_line_formats_keep_the_text_reading_of_settings_inside_a_line() -> None:
+    pw = expand("{an:14}", 44)
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata:\n"
+        "  app.properties: |\n"
+        "    spring.datasource.url=jdbc:db2://db:50000/shop\n"
+        f"    spring.datasource.hikari.data-source-properties=user=app;password={pw}\n"
+    )
+    assert [(r, line, col) for r, line, col, _ in _findings(text)] == [("DS311", 7, 71)]

@@ -55,6 +55,12 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 )
             ]
         )
+        if judged is not None and embedded.config_format(name, value) in ("ini", "properties"):
+            # Line formats: the text reading also finds settings not at a line's start.
+            seen = {(line, secret) for line, _, secret in literals}
+            literals += [
+                (a.line, a.key, a.value) for a in found.credentials if (a.line, a.value) not in seen
+            ]
         for line, key, secret in literals:
             yield Violation(
                 path,
