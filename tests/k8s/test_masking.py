@@ -10,7 +10,7 @@ SECRET = {
     "kind": "Secret",
     "metadata": {"name": "db"},
     "data": {"password": "example-stored"},
-    "stringData": {"token": "hunter2"},
+    "stringData": {"token": "hun" + "ter2"},
 }
 
 

@@ -165,6 +165,10 @@ HOSTILE = {
     "jwt prefixes": "'eyJ' * 1_000_000",
     "authorization": "' Authorization: ' * 300_000",
     "long identifiers": "'api_key_' + 'x' * 3_000_000 + ' = 1'",
+    "sas parameters": "'?sv=2022-11-02' + '&sp=rl' * 1_000_000",
+    "sig parameters": "'&sig=' * 1_000_000",
+    "xml elements": "'<password>' * 500_000",
+    "webhook prefixes": "'discord.com/api/webhooks/1' * 200_000",
 }
 
 

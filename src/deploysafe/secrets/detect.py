@@ -26,8 +26,14 @@ from typing import Any, ClassVar
 
 import ahocorasick
 
-from deploysafe.secrets.names import KEY_CHARS, KEYWORD, KEYWORD_LOWER, credential_name
-from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
+from deploysafe.secrets.names import (
+    KEY_CHARS,
+    KEYWORD,
+    KEYWORD_LOWER,
+    credential_name,
+    secret_word_name,
+)
+from deploysafe.secrets.patterns import BY_ID, TOKEN_TYPES, TokenType
 from deploysafe.secrets.words import DEFAULT_PASSWORDS, PLACEHOLDER_MARKERS
 
 # A regex never sees more than this many characters after a keyword hit (very long lines).
@@ -330,8 +336,15 @@ def analyse(
     if kind == FileKind.SKIP:
         return out
     example = is_example_file(path)
-    yaml = path.lower().endswith((".yaml", ".yml"))
-    owned = _owned_lines(lines if lines is not None else text.split("\n"), low, text, yaml)
+    if "://" in text:
+        out.defaults.extend(_url_defaults(text, where, spans))
+    # `secret.yaml.j2`: a manifest template no Kubernetes rule reads, so its Secret's
+    # values are read here, as a Secret that does not parse is.
+    name = path.lower()
+    template = name.endswith(_TEMPLATE_SUFFIXES)
+    yaml = (name.rsplit(".", 1)[0] if template else name).endswith((".yaml", ".yml"))
+    all_lines = lines if lines is not None else text.split("\n")
+    owned = _owned_lines(all_lines, low, text, yaml, template)
     for line, col, key, raw, b64 in owned.loose:
         value = unquote(raw)
         plain = (decoded(value) if b64 else value) or value
@@ -340,7 +353,8 @@ def analyse(
     # PowerShell evaluates an unquoted right-hand side (`$Password = Read-Host ...`): only
     # quoted literals are values, as in source code.
     values_kind = FileKind.CODE if path.lower().endswith(_POWERSHELL) else kind
-    for a_span, key, value, pw in _assignments(text, low, values_kind):
+    xml = 2 if name.endswith(".config") else int(name.endswith(_XML_SUFFIXES))
+    for a_span, key, value, pw, quoted in _assignments(text, low, values_kind, xml):
         if _overlaps(a_span, spans):
             continue
         line, col = where.at(a_span[0])
@@ -348,7 +362,7 @@ def analyse(
             continue
         if _in_comment(where.lines[line - 1], col, kind) and not _generated(value):
             continue  # `# adminPassword: strongpassword`: a documented example setting
-        verdict = judge(key, value, pw, options)
+        verdict = judge(key, value, pw, options, quoted=quoted)
         if verdict == "default":
             out.defaults.append(Assignment(key, value, line, col, pw, a_span[0]))
         elif verdict == "secret" and not example:
@@ -383,6 +397,9 @@ def _in_comment(line: str, column: int, kind: str) -> bool:
     )
 
 
+_TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2", ".tpl", ".tmpl", ".gotmpl", ".template", ".erb")
+
+
 _KIND_SECRET = re.compile(r"^kind:\s*[\"']?Secret[\"']?\s*$")
 # Any case, any indentation: what a text reading of a manifest Kubernetes would reject sees.
 _KIND_SECRET_LOOSE = re.compile(r"^[ \t]*kind:[ \t]*[\"']?secret[\"']?[ \t]*$", re.I | re.M)
@@ -415,11 +432,14 @@ def _has_secret_kind(low: str) -> bool:
     return False
 
 
-def _owned_lines(lines: Sequence[str], low: str, text: str, yaml: bool) -> _Owned:
+def _owned_lines(
+    lines: Sequence[str], low: str, text: str, yaml: bool, template: bool = False
+) -> _Owned:
     """Lines the settings pass leaves to structural rules: SealedSecret `encryptedData`
     (ciphertext, not a secret) and a Kubernetes Secret's `data`/`stringData` (DS310 reads
-    them when the document is YAML that parses; otherwise, in a .yaml file, they are
-    returned as loose)."""
+    them when the document is YAML that parses; otherwise, in a .yaml file or a manifest
+    template such as `secret.yaml.j2`, which no Kubernetes rule reads, they are returned as
+    loose)."""
     sealed = "encrypteddata:" in low
     secret = _has_secret_kind(low)
     out = _Owned()
@@ -437,7 +457,7 @@ def _owned_lines(lines: Sequence[str], low: str, text: str, yaml: bool) -> _Owne
             if secret
             else []
         )
-        strict = any(_KIND_SECRET.match(ln) for ln in kinds) and not tabs
+        strict = any(_KIND_SECRET.match(ln) for ln in kinds) and not tabs and not template
         loose = yaml and bool(kinds) and not strict
         # `data:` no deeper than `kind:`: the Secret's own, not a nested one
         top = min(len(ln) - len(ln.lstrip()) for ln in kinds) if loose else 0
@@ -660,6 +680,36 @@ def _credential_pair(m: re.Match[str], password: str, options: DetectOptions) ->
     return len(password) >= 4 and not is_placeholder(password, options.placeholders)
 
 
+def _url_defaults(text: str, where: _Lines, spans: list[tuple[int, int]]) -> list[Assignment]:
+    """Well-known default passwords in URLs (`mysql://root:password@db/app`): a default
+    credential (practice 5), where any other password in a URL is a leaked one."""
+    out = []
+    ends = [m.end() for m in _SCHEME_SEP.finditer(text)]
+    # Only the lines holding `://` and `@` (the regex would try a scheme at every letter).
+    windows = [(a, b) for a, b in _windows(text, ends) if text.find("@", a, b) >= 0]
+    for m in (m for a, b in windows for m in _URL_CREDENTIALS.finditer(text, a, b)):
+        password, user = m.group("s"), m.group("u") or ""
+        host = m.group("host").lower()
+        if not _default_like(password) or host.startswith(_HOST_PLACEHOLDERS):
+            continue
+        if host.endswith(_HOST_PLACEHOLDERS) or host in ("host", "hostname") or user[:1] == "$":
+            continue
+        span = m.span("s")
+        line_start = text.rfind("\n", 0, span[0]) + 1
+        if text[line_start : span[0]].lstrip().startswith(("#", "//", "--", ";")):
+            continue  # a commented example (`# format: postgresql://login:password@host`)
+        if _overlaps(span, spans):
+            continue
+        line, col = where.at(span[0])
+        key = f"the login in a {m.group('scheme').lower()} URL"
+        out.append(Assignment(key, password, line, col, True, span[0]))
+    return out
+
+
+_URL_CREDENTIALS = BY_ID["url-credentials"].pattern
+_SCHEME_SEP = re.compile("://")
+
+
 # ---------------------------------------------------------------- credential-named settings
 
 _OPS = re.compile(
@@ -671,12 +721,24 @@ _OPS = re.compile(
 _COMPARED = re.compile(
     r"(?P<v>\"[^\"\n]{1,200}\"|'[^'\n]{1,200}')[ \t]{0,20}(?:===|!==|==|!=)[ \t]{0,20}\Z"
 )
+# XML settings: `<password>value</password>` (Maven settings.xml) and
+# `<add key="ApiToken" value="..."/>` (NuGet.config, app.config, web.config: .NET's form).
+_XML_SUFFIXES = (".xml", ".config", ".props", ".targets", ".csproj", ".vbproj", ".fsproj")
+_XML_ELEMENT = re.compile(r">[ \t]{0,20}(?P<v>[^<>\s][^<>\n]{0,199}?)[ \t]{0,20}</")
+_XML_ATTR = re.compile(
+    r"[\"'][ \t]{1,20}value[ \t]{0,5}=[ \t]{0,5}(?P<q>[\"'])(?P<v>[^\"'\n]{1,200})(?P=q)"
+)
+_PERCENT_VAR = re.compile(r"%[A-Za-z_][A-Za-z0-9_]{0,100}%")
+# More words after an unquoted `key: value` on its line.
+_PROSE_AFTER = re.compile(r"[ \t]+[A-Za-z][A-Za-z'-]*[ \t,.]")
 _FLAG_OPS = frozenset({"=", ":", ":=", "::=", ":::=", "?=", "=>"})
 
 
 def _assignments(
-    text: str, low: str, kind: str
-) -> Iterable[tuple[tuple[int, int], str, str, bool]]:
+    text: str, low: str, kind: str, xml: int = 0
+) -> Iterable[tuple[tuple[int, int], str, str, bool, bool]]:
+    """(span of the value, key, value, password-like, quoted) of credential-named settings.
+    `xml`: 1 reads element values, 2 also .NET's `<add key=… value=…/>` (a `.config` file)."""
     seen_ends: set[int] = set()
     n = len(text)
     # The keyword search runs on the lowercased text when offsets agree (much faster).
@@ -698,12 +760,20 @@ def _assignments(
         if start > 0 and text[start - 1] == ":":
             continue  # a segment of `arn:aws:...:secret:name` or `a:b:c`, not a setting's name
         quoted_key = start > 0 and text[start - 1] in "\"'`"
+        if (xml == 2 and quoted_key) or (xml and text[start - 1 : start] == "<"):
+            x = _XML_ATTR.match(text, end) if quoted_key else _XML_ELEMENT.match(text, end)
+            if x is not None:
+                v = x.group("v")
+                # Maven's encrypted `{…}`; NuGet expands `%NAME%` from the environment
+                if not (v.startswith("{") and v.endswith("}")) and not _PERCENT_VAR.search(v):
+                    yield x.span("v"), key, v, pw, True
+                continue
         a = _OPS.match(text, end)
         if a is None:
             r = _COMPARED.search(text, max(0, start - _GENERIC_MAX - 30), start)
             if r is not None and not quoted_key:
                 # `"literal" == password`: a hard-coded password check, written backwards
-                yield (r.start("v") + 1, r.end("v") - 1), key, r.group("v")[1:-1], pw
+                yield (r.start("v") + 1, r.end("v") - 1), key, r.group("v")[1:-1], pw, True
             continue
         op, raw = a.group("op"), a.group("v")
         quoted = raw[:1] in "\"'`" and len(raw) >= 2 and raw[-1] == raw[0]
@@ -714,13 +784,15 @@ def _assignments(
         if not _value_allowed(kind, op, quoted, quoted_key, text):
             continue
         value = raw[1:-1] if quoted else _trim(raw)
+        if not quoted and op == ":" and _PROSE_AFTER.match(text, a.end()):
+            continue  # `Secrets: committed tokens, ...`: a phrase, not a setting
         if len(value) > _GENERIC_MAX:
             continue  # generated blobs, not a setting's value (long tokens have formats)
         if op == "," and (not _mixed_enough(value) or _listed(text, start - 1)):
             # ("name", "other-name") or ["token", "aws_key_v2"]: names, not a default
             continue
         vstart = a.start("v") + (1 if quoted else 0)
-        yield (vstart, vstart + len(value)), key, value, pw
+        yield (vstart, vstart + len(value)), key, value, pw, quoted
 
 
 def _listed(text: str, quote: int) -> bool:
@@ -784,6 +856,7 @@ _NOT_VALUES = frozenset(
         "password",
     ]
 )
+_ATTRIBUTE = re.compile(r"^(?:[A-Za-z_][\w]*\.)+[A-Za-z_][\w]*$")  # a.b.c
 _INDIRECT = re.compile(
     r"(?i)^(?:[A-Za-z_][\w]*\.)+[A-Za-z_][\w]*(?:\(.*\))?$|[\w\]]\(.*\)|^[A-Za-z_][\w.]*\[|"
     r"process\.env|os\.environ|getenv|\benv\(|config\.|settings\.|^/run/secrets/|"
@@ -801,16 +874,51 @@ def _sequential(value: str) -> bool:
     return any(g in low for g in _GRAMS)
 
 
-def judge(key: str, value: str, password_like: bool, options: DetectOptions) -> str | None:
-    """'secret', 'default' (a well-known default password) or None (not a finding)."""
+# A name: a Kubernetes object's (`my-release-secret`) or a key's (`DATABASE_URL`, as an
+# ExternalSecret's `secretKey` holds). What a secret-named key that points at a secret holds.
+_OBJECT_NAME = re.compile(r"^[a-z0-9]+(?:[-._][a-z0-9]+)+$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+# A dotted lowercase name (`spring.datasource.password`, `db.shop.internal`): a setting's name
+# or a host, even quoted.
+_DOTTED_NAME = re.compile(r"^[a-z_][a-z_-]*(?:\.[a-z_][a-z_-]*)+$")
+
+
+def _weak_secret(key: str, v: str) -> bool:
+    """A secret- or token-named key whose value is judged as a password's: not when the key
+    points at a Secret (`existingSecretKey`) or the value is a name, a `$variable` or a
+    `YourApiToken` stand-in."""
+    if not secret_word_name(key) or key.lower().startswith("existing"):
+        return False
+    return not (_OBJECT_NAME.match(v) or v.startswith("$") or v.lower().startswith("your"))
+
+
+def _default_like(v: str) -> bool:
+    """A well-known default, or one padded with digits (`changeme00000000`, `admin2024`)."""
+    low = v.lower()
+    return low in DEFAULT_PASSWORDS or (
+        low[:1].isalpha() and low.rstrip("0123456789") in DEFAULT_PASSWORDS
+    )
+
+
+def judge(
+    key: str, value: str, password_like: bool, options: DetectOptions, *, quoted: bool = False
+) -> str | None:
+    """'secret', 'default' (a well-known default password) or None (not a finding).
+
+    A secret- or token-named key (`CLIENT_SECRET`, `API_TOKEN`) is judged as a password is:
+    a weak literal there is still a credential. `quoted`: the value was a quoted literal, so
+    a dotted value with digits or capitals (`"Tz8.qLm2.Vx4"`) is not an attribute reference."""
     v = value.strip()
+    weak_ok = password_like or _weak_secret(key, v)
     if not v or (v.lower() in _NOT_VALUES and v.lower() not in DEFAULT_PASSWORDS):
         return None
-    if v.lower() in DEFAULT_PASSWORDS and password_like:
-        return "default"
+    if _default_like(v):
+        return "default"  # under any credential name: `signing_key: changeme0000`
     if v.startswith(("${", "$(")):
         return None  # `${TOKEN:-${1}}`, `${PW:?set it}`, `$(openssl rand -hex 16)`, cut at a blank
-    if is_reference(v, options.references) or _INDIRECT.search(v) or _PATHISH.search(v):
+    attribute = _INDIRECT.search(v) and not (
+        quoted and _ATTRIBUTE.match(v) and not _DOTTED_NAME.match(v)
+    )
+    if is_reference(v, options.references) or attribute or _PATHISH.search(v):
         return None
     if not any(c.isalnum() for c in v) or v.isdigit() or " " in v:
         return None
@@ -820,7 +928,7 @@ def judge(key: str, value: str, password_like: bool, options: DetectOptions) -> 
         return None
     if v.lower() in DEFAULT_PASSWORDS:
         return None
-    if password_like:
+    if weak_ok:
         return "secret" if len(v) >= 6 and entropy(v) >= 2.0 else None
     if len(v) < 10 or entropy(v) < 3.0 or not _mixed_enough(v):
         return None

@@ -315,6 +315,17 @@ def credential_name(key: str) -> bool | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
+def secret_word_name(key: str) -> bool:
+    """A credential name that says secret or token (`CLIENT_SECRET`, `SECRET_KEY`,
+    `apiToken`): its value is a credential whatever it looks like, as a password's is."""
+    if credential_name(key) is None:
+        return False
+    return any(
+        w.startswith(SECRET_STEMS) or w.endswith(("secret", "token")) for w in _key_words(key)
+    )
+
+
 # ---------------------------------------------------------------- Dockerfile ARG/ENV
 
 # BuildKit's SecretsUsedInArgOrEnv name test, widened with hadolint DL3064's words.

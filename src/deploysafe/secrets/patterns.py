@@ -175,7 +175,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     _t(
         "gcp-service-account",
         "Google Cloud service-account key file (its private_key_id)",
-        r"\"private_key_id\"\s{0,5}:\s{0,5}\"(?P<s>[a-f0-9]{40})\"",
+        r"\"private_key_id\\?\"\s{0,5}:\s{0,5}\\?\"(?P<s>[a-f0-9]{40})\\?\"",
         ("service_account",),
         '{"type": "service_account", "private_key_id": "{hex:40}", "private_key": ...}',
         entropy=3.0,
@@ -200,12 +200,40 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     _t(
         "azure-ad-client-secret",
         "Microsoft Entra ID (Azure AD) application client secret",
-        r"(?:^|(?<=[\\'\"`\s>=:(,)]))(?P<s>[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})"
+        r"(?:^|(?<=[\\'\"`\s>=:(,)]))(?P<s>[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34})"
         r"(?=$|[\\'\"`\s<),])",
         ("q~",),
         "client_secret={an:3}8Q~{an:34}",
         entropy=3.0,
         flags=re.MULTILINE,
+    ),
+    _t(
+        "azure-sas-token",
+        "Azure shared access signature (the `sig=` of a SAS URL or connection string)",
+        r"(?:[?&;](?:sv|ss|srt|sp|se|st|spr|sr|si|sip|skoid|sktid|skt|ske|sks|skv|sdd)="
+        r"[^\s\"'<>&;]{1,100}(?:&(?:[a-z]{2,6})=[^\s\"'<>&;]{0,100}){0,20}&sig="
+        r"(?P<s>[A-Za-z0-9%+/=]{43,130})|[?&]sig=(?P<u>[A-Za-z0-9%+/=]{43,130})&(?:sv|se|sp)=)"
+        r"(?![A-Za-z0-9%+/=])",
+        ("sig=",),
+        "https://shop.blob.core.windows.net/backups?sv=2022-11-02&ss=b&srt=co&sp=rl"
+        "&se=2031-01-01T00:00:00Z&sig={an:40}%2B{an:4}%3D",
+        entropy=3.5,
+    ),
+    _t(
+        "azure-devops-pat",
+        "Azure DevOps personal access token (84-character form, or 52 characters next to a "
+        "DevOps-named setting)",
+        r"(?:"
+        + _L
+        + r"(?P<s>[A-Za-z0-9]{52}JQQJ[A-Za-z0-9]{20}AZDO[A-Za-z0-9]{4})"
+        + _R
+        + r"|(?<![A-Za-z0-9])(?i:azure_?devops|devops|azdo|ado)"
+        + _SET
+        + r"(?P<u>[a-z2-7]{52})(?![A-Za-z0-9]))",
+        ("jqqj", "devops", "azdo", "ado"),
+        "{an:52}JQQJ99{an:18}AZDO{an:4}",
+        entropy=3.5,
+        check=_mixed,
     ),
     _t(
         "digitalocean-token",
@@ -260,8 +288,10 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     ),
     _t(
         "github-app-token",
-        "GitHub App user-to-server or installation token",
-        _L + r"(?P<s>gh[us]_[A-Za-z0-9]{36})" + _R,
+        "GitHub App user-to-server or installation token (also `ghs_<app id>_<JWT>`)",
+        _L + r"(?P<s>gh[us]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])|ghs_[0-9]{1,12}_"
+        r"eyJ[A-Za-z0-9_-]{10,2000}\.eyJ[A-Za-z0-9_-]{10,4000}\.[A-Za-z0-9_-]{16,1000}"
+        r"(?![A-Za-z0-9_-]))",
         ("ghu_", "ghs_"),
         "ghs_{an:36}",
         entropy=3.0,
@@ -417,6 +447,47 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         entropy=3.0,
     ),
     _t(
+        "microsoft-teams-webhook",
+        "Microsoft Teams incoming webhook URL",
+        r"(?P<s>(?:[a-z0-9-]{1,63}\.webhook|outlook)\.office(?:365)?\.com/webhook(?:b2)?/"
+        + _UUID
+        + "@"
+        + _UUID
+        + r"/IncomingWebhook/[a-f0-9]{32}/"
+        + _UUID
+        + r"(?:/[A-Za-z0-9_-]{20,80})?)",
+        ("webhook.office.com", "outlook.office.com", "outlook.office365.com"),
+        "https://shop.webhook.office.com/webhookb2/{hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}@{hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}/IncomingWebhook/{hex:32}/{hex:8}-{hex:4}-{hex:4}-{hex:4}-{hex:12}",
+        entropy=3.0,
+    ),
+    _t(
+        "discord-webhook",
+        "Discord webhook URL",
+        r"discord(?:app)?\.com/api(?:/v[0-9]{1,2})?/webhooks/(?P<s>[0-9]{17,20}/[A-Za-z0-9_-]{60,68})"
+        + _RD,
+        ("discord.com/api", "discordapp.com/api"),
+        "https://discord.com/api/webhooks/{dig:19}/{url:68}",
+        entropy=3.5,
+    ),
+    _t(
+        "pagerduty-key",
+        "PagerDuty Events API routing or integration key assigned to a PagerDuty setting",
+        r"(?i:pagerduty[\w.-]{0,20}|routing_?key|service_?key|integration_?key)[\"']?\s{0,5}"
+        r"(?::{0,3}=|:|=>|\?=)\s{0,5}[\"']?(?P<s>[A-Za-z0-9]{32})(?![A-Za-z0-9])",
+        (
+            "pagerduty",
+            "routing_key",
+            "routingkey",
+            "service_key",
+            "servicekey",
+            "integration_key",
+            "integrationkey",
+        ),
+        "routing_key: R0{an:30}",
+        entropy=3.0,
+        check=_mixed,
+    ),
+    _t(
         "discord-bot-token",
         "Discord bot token",
         _L + r"(?P<s>[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})" + _RD,
@@ -475,8 +546,11 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     ),
     _t(
         "mailgun-api-key",
-        "Mailgun private API key",
-        r"(?i:mailgun)[\s\S]{0,60}?" + _L + r"(?P<s>key-[0-9a-f]{32})" + _R,
+        "Mailgun private API key (legacy `key-` or current `<32 hex>-<8 hex>-<8 hex>` form)",
+        r"(?i:mailgun)[\s\S]{0,60}?"
+        + _L
+        + r"(?P<s>key-[0-9a-f]{32}|[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8})"
+        + _RD,
         ("mailgun",),
         "MAILGUN_API_KEY=key-{hex:32}",
         entropy=3.0,
@@ -562,7 +636,9 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     _t(
         "docker-config-auth",
         "Registry credential in a Docker config (auths: {registry: {auth: base64(user:pass)}})",
-        r"\"auth\"\s{0,5}:\s{0,5}\"(?P<s>[A-Za-z0-9+/]{8,}={0,2})\"",
+        # also as escaped JSON inside a string (GitLab's DOCKER_AUTH_CONFIG)
+        # (`"auth` first, in both forms: the regex engine scans for a literal prefix)
+        r"\"auth\\?\"\s{0,5}:\s{0,5}\\?\"(?P<s>[A-Za-z0-9+/]{8,}={0,2})\\?\"",
         ("auths",),
         '{"auths": {"registry.example.net": {"auth": "{b64:24}"}}}',
         check=_docker_auth,
@@ -591,7 +667,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         "private-key",
         "Private key block (RSA, EC, DSA, OpenSSH, PKCS#8, PGP, PuTTY)",
         r"(?P<s>-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:[\sA-Za-z0-9+/=:,.]|-(?!----)){64,20000}?"
+        r"(?:[\sA-Za-z0-9+/=:,.\\]|-(?!----)){64,20000}?"  # `\n` escapes in a string too
         r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)",
         ("private key",),
         "-----BEGIN RSA PRIVATE KEY-----\\n{b64:64}\\n-----END RSA PRIVATE KEY-----",
@@ -807,7 +883,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
     _t(
         "sumologic-access-key",
         "Sumo Logic access ID or key assigned to a sumo-named setting",
-        r"(?i:sumo(?:logic)?(?![a-z]))[\w.-]{0,20}[\"']?\s{0,5}(?:=|:|=>|:=)\s{0,5}[\"']?"
+        r"(?i:sumo(?:logic)?)(?![a-z])[\w.-]{0,20}[\"']?\s{0,5}(?:=|:|=>|:=)\s{0,5}[\"']?"
         r"(?P<s>su[A-Za-z0-9]{12}|[A-Za-z0-9]{64})(?![A-Za-z0-9])",
         ("sumo",),
         "SUMO_ACCESS_KEY={an:64}",

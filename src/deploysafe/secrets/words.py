@@ -74,4 +74,5 @@ PLACEHOLDER_MARKERS = (
     "here>",
     "todo",
     "tbd",
+    "…",  # an elided value: `"xoxp-…"`
 )

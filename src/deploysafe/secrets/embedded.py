@@ -1,0 +1,181 @@
+"""Config files held as one string value (a ConfigMap's or a Secret's `collector.yaml`,
+`application.properties`, `kiali.ini`): their settings, with lines, and which of them hold
+a credential.
+
+A text reading of such a value guesses its quoting rules from the key's name, which often
+says nothing (`relay`, `config`); here the value is parsed as the format it is (YAML, JSON,
+INI or Java properties) and every leaf setting is judged by its own name, as a setting in a
+file of that type would be. Pure functions: the Kubernetes rules locate the lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import yaml
+
+from deploysafe.secrets.detect import DetectOptions, judge
+from deploysafe.secrets.names import KEY_CHARS, KEYWORD, credential_name
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_MAX_NODES = 20_000  # aliases may repeat a subtree: stop walking past this many
+_MAX_DEPTH = 64
+_YAML = (".yaml", ".yml")
+_INI = (".ini", ".cfg", ".conf", ".cnf")
+_PROPERTIES = (".properties", ".env")
+_AFTER_KEY = re.compile(r"[\"']?[ \t]{0,20}[:=]")
+_SECTION = re.compile(r"^\s*\[[^\]\n]{1,200}\]\s*$")
+_PAIR = re.compile(r"^(?P<ind>[ \t]*)(?P<k>[A-Za-z0-9_.\-/\[\]]{1,200})[ \t]*[=:][ \t]*(?P<v>.*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One leaf setting of an embedded file (1-based line and column in the value)."""
+
+    key: str  # the dotted path: `extensions.bearertokenauth.token`
+    name: str  # its last part, judged as a credential name: `token`
+    value: str
+    line: int
+    column: int  # of the value's first character
+    quoted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    setting: Setting
+    verdict: str  # 'secret' or 'default', as `detect.judge` says
+
+
+def config_format(name: str, text: str) -> str | None:
+    """'yaml', 'json', 'ini' or 'properties' when `text` (the value of key `name`) is a
+    config file of that format; None for anything else (a script, a template, one value)."""
+    if "\n" not in text.strip():
+        return None
+    suffix = PurePosixPath(name).suffix.lower()
+    body = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", ";"))]
+    if not body:
+        return None
+    if suffix == ".json" or body[0].lstrip().startswith("{"):
+        return "json"
+    if suffix in _INI or any(_SECTION.match(ln) for ln in body):
+        return "ini"
+    if suffix in _PROPERTIES or (
+        "=" in body[0] and all("=" in ln or ln[:1] in " \t" for ln in body)
+    ):
+        return "properties"
+    if suffix in _YAML or any(":" in ln for ln in body):
+        return "yaml"
+    return None
+
+
+def settings(text: str, name: str = "") -> tuple[Setting, ...] | None:
+    """The leaf settings of an embedded config file, or None when it is not one."""
+    fmt = config_format(name, text)
+    if fmt is None:
+        return None
+    if fmt in ("yaml", "json"):
+        return _yaml_settings(text)
+    return tuple(_pairs(text, sections=fmt == "ini"))
+
+
+def credentials(text: str, name: str, options: DetectOptions) -> tuple[Judged, ...] | None:
+    """The settings of an embedded config file whose name says credential and whose literal
+    value is one (judged as `detect.judge` judges a setting); None when it is no config."""
+    if config_format(name, text) is None:
+        return None
+    if not _has_credential_key(text):
+        return ()  # no credential-named key: not worth a parse (a 200 kB dashboard)
+    found = settings(text, name)
+    if found is None:
+        return None
+    out = []
+    for s in found:
+        pw = credential_name(s.name)
+        if pw is None:
+            continue
+        verdict = judge(s.name, s.value, pw, options, quoted=s.quoted)
+        if verdict is not None:
+            out.append(Judged(s, verdict))
+    return tuple(out)
+
+
+def _has_credential_key(text: str) -> bool:
+    """A credential-named key before a `:` or `=` somewhere: a linear pass before a parse
+    (the keyword search, then the key read around each hit, as the text scanner does)."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = text
+    last = -1
+    for m in KEYWORD.finditer(low):
+        if m.start() < last:
+            continue  # inside the key read around the previous hit
+        left = text[max(0, m.start() - 80) : m.start()]
+        start = m.start() - (len(left) - len(left.rstrip(KEY_CHARS)))
+        right = text[m.end() : m.end() + 80]
+        end = m.end() + len(right) - len(right.lstrip(KEY_CHARS))
+        last = end
+        key = text[start:end].strip(".-")
+        if _AFTER_KEY.match(text, end) and credential_name(key) is not None:
+            return True
+    return False
+
+
+def _yaml_settings(text: str) -> tuple[Setting, ...] | None:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return tuple(_walk(node, (), [0]))
+
+
+def _walk(node: yaml.Node, path: tuple[str, ...], seen: list[int]) -> Iterator[Setting]:
+    seen[0] += 1
+    if seen[0] > _MAX_NODES or len(path) > _MAX_DEPTH:
+        return
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                yield from _walk(v, (*path, str(k.value)), seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _walk(item, path, seen)
+    elif isinstance(node, yaml.ScalarNode) and path and "\n" not in str(node.value):
+        quoted = node.style in ("'", '"')
+        mark = node.start_mark
+        yield Setting(
+            ".".join(path),
+            path[-1],
+            str(node.value),
+            mark.line + 1,
+            mark.column + 1 + (1 if quoted else 0),
+            quoted,
+        )
+
+
+def _pairs(text: str, *, sections: bool) -> Iterator[Setting]:
+    section = ""
+    for n, ln in enumerate(text.splitlines(), 1):
+        stripped = ln.strip()
+        if not stripped or stripped.startswith(("#", ";", "!")):
+            continue
+        if sections and _SECTION.match(ln):
+            section = stripped[1:-1].strip()
+            continue
+        m = _PAIR.match(ln)
+        if m is None:
+            continue
+        raw = m["v"].rstrip()
+        col = m.start("v") + 1
+        quoted = len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'"
+        value = raw[1:-1] if quoted else raw
+        key = f"{section}.{m['k']}" if section else m["k"]
+        yield Setting(key, m["k"], value, n, col + (1 if quoted else 0), quoted)
