@@ -170,9 +170,23 @@ def _runs_as(s: Subject, b: Binding, runs: Sequence[RunsAs]) -> tuple[str, ...]:
     )
 
 
-def holders(grant: Grant, facts: Sequence[Fact]) -> Holders:
-    runs = [f.data for f in facts if isinstance(f.data, RunsAs)]
-    bindings = [f.data for f in facts if isinstance(f.data, Binding) and _binds(f.data, grant)]
+@dataclass(frozen=True, slots=True)
+class Scene:
+    """The bindings and the workloads' accounts of a scan, sorted out of its facts once."""
+
+    runs: tuple[RunsAs, ...]
+    bindings: tuple[Binding, ...]
+
+
+def scene(facts: Sequence[Fact]) -> Scene:
+    """One pass over the facts; `holders` then reads the few bindings, not every fact."""
+    runs = tuple(f.data for f in facts if isinstance(f.data, RunsAs))
+    return Scene(runs, tuple(f.data for f in facts if isinstance(f.data, Binding)))
+
+
+def holders(grant: Grant, where: Scene) -> Holders:
+    runs = where.runs
+    bindings = [b for b in where.bindings if _binds(b, grant)]
     workloads: list[tuple[Subject, tuple[str, ...]]] = []
     deployers: list[Subject] = []
     for b in bindings:

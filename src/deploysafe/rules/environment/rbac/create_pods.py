@@ -13,6 +13,7 @@ from deploysafe.rules.environment.rbac._bindings import (
     collect_holders,
     grants,
     holders,
+    scene,
     workload_holders,
 )
 from deploysafe.rules.environment.rbac._policy import PolicyRule
@@ -53,9 +54,10 @@ def _reach(role_kind: str) -> str:
 
 
 def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str, Severity]]:
+    where = scene(facts)
     for f, g in grants(facts):
         what = f"{g.label} rules[{g.index}] can {', '.join(g.granted)} {_reach(g.role_kind)}"
-        h = holders(g, facts)
+        h = holders(g, where)
         if h.workloads:
             yield (
                 f,

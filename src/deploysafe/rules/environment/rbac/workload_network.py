@@ -13,6 +13,7 @@ from deploysafe.rules.environment.rbac._bindings import (
     collect_holders,
     grants,
     holders,
+    scene,
     workload_holders,
 )
 from deploysafe.rules.environment.rbac._policy import PolicyRule
@@ -48,8 +49,9 @@ def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
 
 
 def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str]]:
+    where = scene(facts)
     for f, g in grants(facts):
-        h = holders(g, facts)
+        h = holders(g, where)
         if h.workloads:
             yield (
                 f,
