@@ -128,6 +128,18 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
 
 # Unit tests of 0.2 s or more (all cases together), which would dominate `make quick`.
 SLOW_TESTS: Mapping[str, frozenset[str]] = {
+    # A fresh interpreter per CLI module.
+    "tests/cli/test_layout.py": frozenset({"test_each_module_imports_on_its_own"}),
+    "tests/config/test_sections.py": frozenset({"test_policy_imports_no_higher_layer"}),
+    # Each parses every module of src/deploysafe.
+    "tests/test_architecture.py": frozenset(
+        {
+            "test_no_module_imports_another_packages_private_names",
+            "test_front_ends_use_only_the_engine_api",
+            "test_no_import_cycles_beyond_the_known_ones",
+        }
+    ),
+    "tests/secrets/test_embedded.py": frozenset({"test_hostile_embedded_values_are_linear"}),
     "tests/ci/test_ci_parsing.py": frozenset(
         {"test_alias_bomb_is_refused", "test_every_zizmor_fixture_loads_without_internal_errors"}
     ),
