@@ -5,7 +5,7 @@
     python bench/gen_corpus.py --docs 100000 --out /tmp/c --seed 7
 
 What it writes (shares modelled on the reference corpus in
-/work/shared/reference/performance.md: 3,948 documents, 187 of them CRDs holding ~83% of the
+../shared/reference/performance.md: 3,948 documents, 187 of them CRDs holding ~83% of the
 YAML bytes):
 
 * ``apps/<team>/<app>/``: one folder per application, multi-document files in the layouts
