@@ -196,6 +196,13 @@ def _problem(exc: yaml.YAMLError) -> YamlProblem:
     return YamlProblem(f"invalid YAML: {text}", line)
 
 
+def load_data(text: str) -> Any:
+    """The plain data of a YAML text's first document, without positions, with libyaml when
+    PyYAML has it: for small files read only for their values (kustomizations, Chart.yaml,
+    annotations kustomize writes). Raises yaml.YAMLError."""
+    return yaml.load(text, Loader=_Loader)
+
+
 def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]:
     """Parse every document in `text`; a broken document yields a YamlProblem.
 

@@ -263,9 +263,7 @@ def _render_all(
             )
             done = failed = 0
             problems: list[ScanError] = []
-            whole = functools.partial(
-                _whole_kustomization, patches=_patch_files(inv.kustomizations)
-            )
+            whole = functools.partial(_whole_kustomization, patches=plan.patches)
             for folder, res in zip(plan.roots, built or [], strict=False):
                 docs.extend(focused(folder, res.documents, whole))
                 if res.failed:
@@ -364,33 +362,9 @@ def _whole_chart(path: Path, chart: Path) -> bool:
     return True
 
 
-def _whole_kustomization(path: Path, folder: Path, *, patches: set[Path]) -> bool:
+def _whole_kustomization(path: Path, folder: Path, *, patches: Collection[Path]) -> bool:
     """Whether a file shapes every object of a build: the kustomization, or a patch."""
     return path in patches or (path.parent == folder and path.name in KUSTOMIZATION_NAMES)
-
-
-def _patch_files(folders: Sequence[Path]) -> set[Path]:
-    """The patch files every kustomization names (a scanned patch shapes its whole build)."""
-    import yaml
-
-    patches: set[Path] = set()
-    for f in folders:
-        for name in KUSTOMIZATION_NAMES:
-            k = f / name
-            if not k.is_file():
-                continue
-            try:
-                data = yaml.safe_load(k.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                continue
-            if not isinstance(data, dict):
-                continue
-            for key in ("patches", "patchesStrategicMerge", "patchesJson6902"):
-                for entry in data.get(key) or []:
-                    rel = entry.get("path") if isinstance(entry, dict) else entry
-                    if isinstance(rel, str) and "\n" not in rel:
-                        patches.add((f / rel).resolve())
-    return patches
 
 
 def _unknown_settings(settings: RenderSettings, root: Path) -> list[ScanError]:

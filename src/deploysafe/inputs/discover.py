@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from deploysafe import yamlload
 from deploysafe.globs import any_match, from_base
 from deploysafe.host.git import Git, GitError
 from deploysafe.model import ScanError
@@ -441,7 +442,7 @@ def kustomize_inputs(folders: Iterable[Path]) -> dict[Path, list[Path]]:
             if not k.is_file():
                 continue
             try:
-                data = yaml.safe_load(k.read_text(encoding="utf-8"))
+                data = yamlload.load_data(k.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, yaml.YAMLError):
                 continue  # the build reports it
             _add(out, k.resolve(), folder)

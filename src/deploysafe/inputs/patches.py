@@ -24,7 +24,6 @@ from deploysafe import yamlload
 from deploysafe.model import KeyPath, SourceText, Written
 
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
 
 # The kustomization field each patch transformer reads.
 _FIELDS = {
@@ -259,7 +258,7 @@ def _block_shift(lines: Sequence[str], key_line: int, text: str) -> tuple[int, i
 def _patch_transformers(transformations: str, base: Path) -> Iterator[tuple[Path, str]]:
     """(kustomization file, patch field) in the order their transformers ran, each once."""
     try:
-        entries = yaml.load(transformations, Loader=_LOADER)
+        entries = yamlload.load_data(transformations)
     except yaml.YAMLError:
         return
     seen: set[tuple[Path, str]] = set()

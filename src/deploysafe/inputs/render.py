@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from deploysafe import yamlload
 from deploysafe.inputs import helmvalues
 from deploysafe.inputs.documents import (
     RELEASE_NAMESPACE,
@@ -35,7 +36,6 @@ from deploysafe.inputs.patches import TRANSFORMATIONS, Patches
 from deploysafe.inputs.renderplan import KUSTOMIZATION_FILES, check_chart
 from deploysafe.model import Document, KeyPath, ScanError
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
 TIMEOUT = 60  # seconds per helm/kustomize run: a hung remote base must not hang the scan
 ORIGIN = "config.kubernetes.io/origin"
 # What the build metadata adds to every object; never shown to rules or users.
@@ -394,7 +394,7 @@ def _helm_binary(
 
 
 def _drop_dependencies(chart_yaml: Path, names: set[str]) -> None:
-    data = yaml.safe_load(chart_yaml.read_text(encoding="utf-8"))
+    data = yamlload.load_data(chart_yaml.read_text(encoding="utf-8"))
     data["dependencies"] = [
         d
         for d in data.get("dependencies") or []
@@ -741,7 +741,7 @@ def _origin_file(origin: Any, base: Path) -> tuple[Path | None, str | None]:
     if not isinstance(origin, str):
         return None, None
     try:
-        parsed = yaml.load(origin, Loader=_YAML_LOADER)
+        parsed = yamlload.load_data(origin)
     except yaml.YAMLError:
         return None, None
     if not isinstance(parsed, dict) or parsed.get("repo"):  # remote: nothing local to show
