@@ -38,4 +38,3 @@ def printable(text: str) -> str:
     separator `\\u202e`. A backslash is kept as it is: the form is for reading, not for
     naming the file again (fingerprints are taken from the name itself)."""
     return _HOSTILE.sub(_escape, text)
-

@@ -28,7 +28,9 @@ def stream_json(doc: Any, holder: dict[str, Any], key: str, items: Iterable[Any]
     yield before + "["
     empty = True
     for item in items:
-        body = json.dumps(printable_json(item), indent=2, ensure_ascii=False).replace("\n", "\n" + inner)
+        body = json.dumps(printable_json(item), indent=2, ensure_ascii=False).replace(
+            "\n", "\n" + inner
+        )
         yield ("\n" if empty else ",\n") + inner + body
         empty = False
     yield ("]" if empty else "\n" + ws + "]") + after + "\n"
@@ -40,7 +42,9 @@ def printable_json(value: Any) -> Any:
     if isinstance(value, str):
         return printable(value)
     if isinstance(value, dict):
-        return {printable(k) if isinstance(k, str) else k: printable_json(v) for k, v in value.items()}
+        return {
+            printable(k) if isinstance(k, str) else k: printable_json(v) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [printable_json(v) for v in value]
     return value

@@ -14,6 +14,7 @@ from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Practice, Severity
 from deploysafe.printable import printable
 
+
 def escape(text: str) -> str:
     """Text from the repository as console markup: printable, and no markup of its own."""
     return _markup_escape(printable(text))
