@@ -210,10 +210,10 @@ def _constructor() -> yaml.constructor.SafeConstructor:
 def _problem(exc: yaml.YAMLError, text: str) -> YamlProblem:
     if isinstance(exc, yaml.reader.ReaderError):
         # The reader checks characters before any mark exists: it knows only the position.
-        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        at = text.count("\n", 0, max(exc.position, 0)) + 1
         char = exc.character
         what = f"#x{char:04x}" if isinstance(char, int) else repr(char)
-        return YamlProblem(f"invalid YAML: {exc.reason} (character {what})", line)
+        return YamlProblem(f"invalid YAML: {exc.reason} (character {what})", at)
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)

@@ -133,3 +133,12 @@ def test_list_files_shows_names_escaped(tree: Path) -> None:
     assert sorted(ln.split()[1] for ln in out.splitlines()[:3]) == SHOWN
     doc = json.loads(invoke("scan", str(tree), "--list-files", "--format", "json").output)
     assert sorted(f["file"] for f in doc["files"]) == SHOWN
+
+
+def test_command_errors_show_names_escaped(tree: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "base\x1b[2Jline.json"
+    bad.write_text("[", encoding="utf-8")
+    result = invoke("scan", str(tree), "--baseline", str(bad))
+    assert result.exit_code == 2
+    assert f"{printable(str(bad))}: cannot read the baseline: " in result.stderr
+    assert _unsafe(result.stderr) == []
