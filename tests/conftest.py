@@ -50,6 +50,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/engine/test_where.py",  # real repositories, charts and kustomizations
         "tests/engine/test_history.py",  # --git-history over real repositories
         "tests/rules/test_secrets_install_time.py",  # Helm renders
+        "tests/cli/test_unreadable_inputs.py",  # the CLI as a process, without root's reads
     }
 )
 

@@ -343,7 +343,9 @@ class Finding:
             raw = "\x1f".join((self.rule_id, self.file, res, self.pointer))
         if self.occurrence:
             raw += f"\x1f#{self.occurrence}"
-        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+        # surrogatepass: a file name that is not UTF-8 (held as lone surrogates) hashes too,
+        # and apart from every other name.
+        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,6 +113,7 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int, record: bool) -> Any:
         out: dict[Any, Any] = {}
+        fields: dict[str, Any] = {}  # JSON field name: the key it is held under
         merges: list[yaml.Node] = []
         for knode, vnode in node.value:
             if knode.tag == _TAG_MERGE:
@@ -123,13 +124,18 @@ class _Builder:
                 raise YamlProblem("a mapping key is not a scalar", knode.start_mark.line + 1)
             if not isinstance(k, str | int | float | bool) and k is not None:
                 k = str(k)
-            if k in out:
+            field = json_key(k)
+            if field in fields:
                 self.warnings.append(
                     (
                         knode.start_mark.line + 1,
                         f"duplicate key {k!r}: the later value silently replaces the earlier one",
                     )
                 )
+                k = fields[field]
+            elif k in out:  # `true` and `1`: one key to Python, two to Kubernetes
+                k = field
+            fields[field] = k
             sub = (*path, k if isinstance(k, str | int) else str(k))
             if record:
                 self.positions[sub] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
@@ -175,6 +181,20 @@ class _Builder:
         return n
 
 
+def json_key(key: object) -> str:
+    """A mapping key as the JSON field name Kubernetes reads (sigs.k8s.io/yaml turns YAML
+    into JSON, keys into strings): `1`, `1.0` and `"1"` are one field, `true` and `1` two."""
+    if isinstance(key, str):
+        return key
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, float) and key.is_integer() and abs(key) < 1e21:
+        return str(int(key))
+    return str(key)
+
+
 def _shown_tag(tag: str) -> str:
     """A tag as written (`!!int`, `!Ref`), redacted like a secret when it could be one (long,
     with digits: a value typed after a stray `!`)."""
@@ -187,7 +207,13 @@ def _constructor() -> yaml.constructor.SafeConstructor:
     return yaml.constructor.SafeConstructor()
 
 
-def _problem(exc: yaml.YAMLError) -> YamlProblem:
+def _problem(exc: yaml.YAMLError, text: str) -> YamlProblem:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # The reader checks characters before any mark exists: it knows only the position.
+        at = text.count("\n", 0, max(exc.position, 0)) + 1
+        char = exc.character
+        what = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        return YamlProblem(f"invalid YAML: {exc.reason} (character {what})", at)
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)
@@ -208,7 +234,14 @@ def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]
 
     After a syntax error the rest of that stream cannot be trusted, so parsing stops there.
     """
-    loader = _FastLoader(text)
+    try:  # the pure-Python reader checks every character here
+        loader = _FastLoader(text)
+    except yaml.YAMLError as exc:
+        problem = _problem(exc, text)
+        if problem.line is not None:
+            problem.line += line_offset
+        yield problem
+        return
     try:
         while True:
             try:
@@ -216,7 +249,7 @@ def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]
                     break
                 node = loader.get_node()
             except yaml.YAMLError as exc:
-                problem = _problem(exc)
+                problem = _problem(exc, text)
                 if problem.line is not None:
                     problem.line += line_offset
                 yield problem

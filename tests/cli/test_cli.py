@@ -214,6 +214,18 @@ def test_bad_baseline_is_a_usage_error(tmp_path: Path) -> None:
     assert f"{bad}: not a deploysafe baseline (version 1)" in result.stderr
 
 
+def test_deeply_nested_baseline_is_a_usage_error(tmp_path: Path) -> None:
+    deep = tmp_path / "baseline.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    result = run("scan", str(EXAMPLES / "hardened"), "--baseline", str(deep))
+    assert result.exit_code == EXIT_USAGE
+    assert (
+        f"{deep}: cannot read the baseline: JSON nested too deeply "
+        "(write it again with --write-baseline)"
+    ) in result.stderr
+    assert "Traceback" not in result.output
+
+
 # ------------------------------------------------------------------ suppressions
 
 

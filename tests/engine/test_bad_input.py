@@ -183,6 +183,26 @@ CASES = [
         [(5, "duplicate key 'name': the later value silently replaces the earlier one")],
     ),
     Case(
+        "control-character",
+        "ctrl.yaml",
+        lambda: b"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: a\x1bb\n",
+        [(4, "invalid YAML: control characters are not allowed (character #x001b)")],
+    ),
+    # Past the first 8 KiB, where binary files are told by their NUL bytes.
+    Case(
+        "late-nul",
+        "nul.yaml",
+        lambda: b"apiVersion: v1\nkind: ConfigMap\ndata:\n" + b"  k: v\n" * 3000 + b"  x: \x00\n",
+        [(3004, "invalid YAML: control characters are not allowed (character #x0000)")],
+    ),
+    # Kubernetes reads keys as JSON field names: `1` and `true` are two, `1` and `"1"` one.
+    Case(
+        "keys-as-kubernetes-reads-them",
+        "keys.yaml",
+        lambda: b"apiVersion: v1\nkind: ConfigMap\ndata:\n  1: a\n  true: b\n  '1': c\n",
+        [(6, "duplicate key '1': the later value silently replaces the earlier one")],
+    ),
+    Case(
         "json-not-a-mapping",
         "list.json",
         lambda: b'\n[{"apiVersion": "v1", "kind": "Pod"}]\n',

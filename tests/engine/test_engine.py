@@ -345,6 +345,18 @@ def test_a_crd_is_skipped_by_its_kind_unread() -> None:
     assert top_level_kind(crd.replace("\n", "\r\n")) == "CustomResourceDefinition"
 
 
+def test_mapping_keys_are_kubernetes_fields() -> None:
+    from deploysafe.yamlload import Parsed, parse_all
+
+    (doc,) = parse_all("a: 0\n1: x\ntrue: y\nfalse: n\n0: z\n'1': w\n1.0: v\n")
+    assert isinstance(doc, Parsed)
+    # A key Python would merge with an earlier, different field is held as its field name.
+    assert list(doc.data.items()) == [("a", 0), (1, "v"), ("true", "y"), (False, "n"), ("0", "z")]
+    assert [line for line, _ in doc.warnings] == [6, 7]
+    assert doc.positions[(1,)] == (7, 1)
+    assert doc.positions[("true",)] == (3, 1)
+
+
 def test_a_later_kind_key_is_never_skipped_by_the_first(tmp_path: Path) -> None:
     # The parser keeps the last of duplicate keys: this is a Pod, not a CRD.
     crd = "kind: CustomResourceDefinition\n"

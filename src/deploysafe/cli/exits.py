@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from deploysafe.errors import DeploysafeError, GateRefused, UsageError
+from deploysafe.printable import printable
 
 
 class ExitCode(IntEnum):
@@ -75,9 +76,11 @@ def _fail(error: DeploysafeError, ctx: click.Context) -> NoReturn:
     command's usage line (as click shows its own), a refusal or an input error as one line on
     stderr."""
     code = for_error(error)
+    # Its lines may quote file names and values from the repository.
+    shown = "\n".join(printable(line) for line in str(error).split("\n"))
     if isinstance(error, UsageError):
-        raise _ClickUsageError(str(error), ctx) from None
-    click.echo(f"{'refused' if code is ExitCode.FINDINGS else 'error'}: {error}", err=True)
+        raise _ClickUsageError(shown, ctx) from None
+    click.echo(f"{'refused' if code is ExitCode.FINDINGS else 'error'}: {shown}", err=True)
     ctx.exit(code)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from deploysafe.model import Finding
+from deploysafe.printable import printable
 
 VERSION = 1
 
@@ -17,9 +18,10 @@ def dump(findings: Iterable[Finding]) -> str:
             {
                 "fingerprint": f.fingerprint,
                 "rule_id": f.rule_id,
-                "file": f.file,
-                "resource": f.resource.display() if f.resource else None,
-                "pointer": f.pointer,
+                # For the reader; matching is by fingerprint, taken from the names themselves.
+                "file": printable(f.file),
+                "resource": printable(f.resource.display()) if f.resource else None,
+                "pointer": printable(f.pointer),
             }
             for f in findings
             if f.suppressed is None
@@ -34,6 +36,11 @@ def load(path: Path) -> frozenset[str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"cannot read the baseline: {exc}") from None
+    except RecursionError:
+        raise ValueError(
+            "cannot read the baseline: JSON nested too deeply "
+            "(write it again with --write-baseline)"
+        ) from None
     if not isinstance(data, dict) or data.get("version") != VERSION:
         raise ValueError(f"not a deploysafe baseline (version {VERSION})")
     rows = data.get("findings")

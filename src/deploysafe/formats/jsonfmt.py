@@ -8,7 +8,7 @@ from typing import Any
 
 from deploysafe import __version__
 from deploysafe.engine import Report, skipped_by_reason
-from deploysafe.formats import stream_json
+from deploysafe.formats import printable_json, stream_json
 from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Finding, Practice, Severity
 
@@ -116,7 +116,7 @@ def render_plan(records: Sequence[Coverage]) -> str:
         "files": [coverage_dict(c) for c in records],
         "summary": coverage_summary(records),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(printable_json(doc), indent=2, ensure_ascii=False) + "\n"
 
 
 def render(report: Report) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from xml.etree import ElementTree as ET
 
 from deploysafe.engine import Report
+from deploysafe.printable import printable
 
 
 def render(report: Report) -> str:
@@ -48,7 +49,18 @@ def render(report: Report) -> str:
         err.text = f"{e.file}:{e.line or ''} {e.message}"
     if not report.findings and not report.errors:
         ET.SubElement(suite, "testcase", classname="deploysafe", name="no findings")
+    _printable(suites)
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
     )
+
+
+def _printable(element: ET.Element) -> None:
+    """Every attribute and text in its printable form: XML 1.0 cannot carry most controls
+    (nor a name that is not UTF-8), and a message keeps its line breaks."""
+    for node in element.iter():
+        for key, value in node.attrib.items():
+            node.set(key, printable(value))
+        if node.text:
+            node.text = "\n".join(printable(line) for line in node.text.split("\n"))

@@ -78,7 +78,16 @@ def _artifact(file: str, report: Report) -> dict[str, Any]:
     rel = repository_path(file, report)
     if rel is None:
         return {"uri": Path(os.path.normpath(os.path.join(report.root, file))).as_uri()}
-    return {"uri": quote(rel), "uriBaseId": SRCROOT}
+    return {"uri": uri_path(rel), "uriBaseId": SRCROOT}
+
+
+def uri_path(path: str) -> str:
+    """A relative path as a URI reference: its exact bytes percent-encoded (RFC 3986), so a
+    name that is not UTF-8 or holds a newline still names its file."""
+    try:
+        return quote(path.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:  # a surrogate no file name holds: a name from elsewhere
+        return quote(path.encode("utf-8", "surrogatepass"))
 
 
 def _result(f: Finding, index: dict[str, int], fingerprint: str, report: Report) -> dict[str, Any]:
@@ -131,7 +140,7 @@ def _related(f: Finding) -> dict[str, Any]:
             {
                 "id": n,
                 "physicalLocation": {
-                    "artifactLocation": {"uri": s.file, "uriBaseId": "%SRCROOT%"},
+                    "artifactLocation": {"uri": uri_path(s.file), "uriBaseId": SRCROOT},
                     "region": {"startLine": s.line, "startColumn": s.column},
                 },
                 "message": {"text": f"set by {s.display()}"},

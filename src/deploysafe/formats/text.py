@@ -7,11 +7,18 @@ from collections.abc import Sequence
 from itertools import groupby
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 
 from deploysafe.engine import Report, skipped_by_reason
 from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Practice, Severity
+from deploysafe.printable import printable
+
+
+def escape(text: str) -> str:
+    """Text from the repository as console markup: printable, and no markup of its own."""
+    return _markup_escape(printable(text))
+
 
 _STYLE = {
     Severity.CRITICAL: "bold red",
@@ -107,7 +114,10 @@ def render_plan(records: Sequence[Coverage], *, width: int = 100) -> str:
     for c in records:
         why = [c.reason.text] if c.reason is not None else []
         why += c.renders
-        lines.append(f"{c.outcome.value:<9} {c.path}" + (f"  ({'; '.join(why)})" if why else ""))
+        lines.append(
+            f"{c.outcome.value:<9} {printable(c.path)}"
+            + (f"  ({printable('; '.join(why))})" if why else "")
+        )
     counts = {o: sum(1 for c in records if c.outcome is o) for o in Outcome}
     lines.append(
         f"{len(records)} path(s): {counts[Outcome.SCANNED]} scanned, "

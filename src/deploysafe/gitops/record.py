@@ -106,6 +106,8 @@ def parse(raw: bytes, environment: str, where: str) -> Record:
         raise RecordError(f"{where}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise RecordError(f"{where}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:  # the JSON decoder's own nesting limit (about 1000 levels)
+        raise RecordError(f"{where}: JSON nested too deeply to read") from None
     if not isinstance(data, dict):
         raise RecordError(f"{where}: expected a JSON object")
     if data.get("schema") != SCHEMA:

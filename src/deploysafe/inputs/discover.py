@@ -157,9 +157,12 @@ def base_of(root: Path) -> tuple[Path, bool]:
     return (top, True) if top is not None else (folder, False)
 
 
-def _walk(top: Path) -> Iterator[tuple[Path, list[str], dict[str, bool], list[str]]]:
+def _walk(
+    top: Path, unlisted: list[tuple[Path, OSError]]
+) -> Iterator[tuple[Path, list[str], dict[str, bool], list[str]]]:
     """Like os.walk without following links: (folder, subfolders (prunable), files with
-    whether each is a symlink, folder symlinks). One scandir per folder, no stat per file."""
+    whether each is a symlink, folder symlinks). One scandir per folder, no stat per file.
+    A folder that cannot be listed is added to `unlisted` with why."""
     stack = [top]
     while stack:
         d = stack.pop()
@@ -181,7 +184,8 @@ def _walk(top: Path) -> Iterator[tuple[Path, list[str], dict[str, bool], list[st
                             files[e.name] = False
                     except OSError:
                         files[e.name] = False  # the reader reports what is wrong with it
-        except OSError:
+        except OSError as exc:
+            unlisted.append((d, exc))
             continue
         dirs.sort()
         yield d, dirs, dict(sorted(files.items())), links
@@ -251,7 +255,8 @@ def discover(
             continue
         tree = start.resolve()
         visible = _git_visible(tree)
-        for d, dirnames, filenames, links in _walk(tree):
+        unlisted: list[tuple[Path, OSError]] = []
+        for d, dirnames, filenames, links in _walk(tree, unlisted):
             rel_dir = inv.display(d)
             dirnames[:] = [
                 n for n in dirnames if _walk_into(inv, d / n, n, rel_dir, excluded, visible)
@@ -268,6 +273,14 @@ def discover(
                     inv.skipped.append(Coverage(inv.display(f), Outcome.SKIPPED, Reason.IGNORED))
                     continue
                 _add_file(inv, f, tree, seen, excluded, every=every_file, is_link=is_link)
+        for d, exc in unlisted:
+            # Its files could hold anything: not scanning them is an input error, not a skip.
+            name = inv.display(d).rstrip("/") + "/"
+            why = exc.strerror or type(exc).__name__
+            inv.errors.append(
+                ScanError(name, None, f"cannot list this folder ({why}): its files are not scanned")
+            )
+            inv.skipped.append(Coverage(name, Outcome.SKIPPED, Reason.UNREADABLE))
     # Only charts that are not inside another chart are rendered; subcharts come with them.
     for c in sorted(chart_dirs):
         if not any(p in chart_dirs for p in c.parents):
@@ -335,9 +348,13 @@ def _walk_into(
         reason = Reason.NESTED_REPOSITORY
     elif visible is not None and str(d) not in visible.folders:
         # Nothing git lists is inside: the folder is ignored (or holds no files at all).
-        with os.scandir(d) as entries:
-            if next(entries, None) is None:
-                return False
+        try:
+            with os.scandir(d) as entries:
+                if next(entries, None) is None:
+                    return False
+        except OSError:
+            return True  # git could not list it either: the walk reports it
+
         reason = Reason.IGNORED
     if reason is None:
         return True

@@ -230,6 +230,17 @@ def test_corrupted_record(app: App) -> None:
         )
 
 
+def test_deeply_nested_record_is_an_input_error(app: App) -> None:
+    release(app, 3)
+    bad = app.env_edit({RECORD: '{"schema": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}"})
+    result = app.cli("history", "prod")
+    assert result.exit_code == EXIT_INPUT
+    assert result.output == (
+        f"error: {app.env_repo} (branch main): {RECORD} at commit {bad[:12]}: "
+        "JSON nested too deeply to read\n"
+    )
+
+
 def test_record_of_another_environment(app: App) -> None:
     release(app, 3)
     rec = app.record()
