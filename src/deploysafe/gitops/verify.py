@@ -4,9 +4,11 @@
     if not result.ok: ...
 
 Four checks, each with a one-line reason:
-- origin:    the `origin` remote is in `source.repos` (ssh, https, scp-like forms compared
-             as host/owner/repo, case-insensitively);
-- ref:       the ref being deployed is in `source.refs` (globs) and points at HEAD;
+- origin:    the repository git fetches `origin` from (after `url.<base>.insteadOf`) is in
+             `source.repos` (ssh, https, scp-like forms compared as host/owner/repo, as
+             the server reads the path: deploysafe.host.urls);
+- ref:       the ref being deployed is in `source.refs` (globs) and, in this checkout,
+             points at HEAD;
 - signature: HEAD (and every commit since BASE) carries a good signature from a listed key,
              checked by `git verify-commit` against a throwaway GNUPGHOME holding only
              `gpg_keys` and `gpg.ssh.allowedSignersFile`; never the user's own keyring;

@@ -7,11 +7,17 @@ GitHub Actions (docs: "Variables", "Events that trigger workflows", webhook payl
 A pull_request / pull_request_target / pull_request_review(_comment) event is from a fork
 when `pull_request.head.repo.full_name` differs from `pull_request.base.repo.full_name`
 (or `head.repo` is null: the fork was deleted); a workflow_run event was started by a fork
-when `workflow_run.head_repository.full_name` differs from `repository.full_name`.
+when `workflow_run.head_repository.full_name` differs from `repository.full_name`, and by
+no one we can name when either is null or missing. Comments, issues, discussions, stars and
+forks (`ANYONE_EVENTS`) are events any GitHub user can cause. A payload that cannot be read
+(missing, over `MAX_PAYLOAD`, too deeply nested, not an object) makes the run untrusted.
 
 GitLab CI (docs: "Predefined CI/CD variables"): `GITLAB_CI=true`; a merge request pipeline
 (`CI_PIPELINE_SOURCE=merge_request_event`) is from another project when
-`CI_MERGE_REQUEST_SOURCE_PROJECT_ID` differs from `CI_PROJECT_ID`; `CI_COMMIT_REF_PROTECTED`
+`CI_MERGE_REQUEST_SOURCE_PROJECT_ID` differs from `CI_PROJECT_ID`; an external pull
+request pipeline (`external_pull_request_event`, GitHub pull requests run by GitLab) when
+`CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY` differs from its target repository or is not
+set; `CI_COMMIT_REF_PROTECTED`
 is the string "true" only for protected branches and tags (gitlab-org/gitlab#368689).
 
 The deployed ref, fully qualified: `GITHUB_REF` (refs/heads/..., refs/tags/...,
