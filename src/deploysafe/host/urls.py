@@ -8,9 +8,9 @@
 
 Every URL deploysafe prints or records goes through `public_url` (text that may quote one,
 such as git's own error messages, through `public_text`): CI runners put credentials in
-remote URLs (GitLab's `https://gitlab-ci-token:TOKEN@host/...`, GitHub's
-`https://x-access-token:TOKEN@github.com/...`), and the user name alone is often the token.
-So the whole userinfo goes, and the query and fragment with it. Only an ssh login name
+remote URLs (GitLab's `https://gitlab-ci-token:${CI_JOB_TOKEN}@host/...`, GitHub's
+`https://x-access-token:${GITHUB_TOKEN}@github.com/...`), and the user name alone is often
+the token. So the whole userinfo goes, and the query and fragment with it. Only an ssh login name
 (`git@github.com:acme/shop`) stays: ssh never carries a password in it, and the URL still
 says how to reach the repository.
 

@@ -1,6 +1,6 @@
 """A CI runner's credentials in the checkout's origin URL (GitLab's
-`https://gitlab-ci-token:TOKEN@host/...`) never reach the output, the release record or the
-release commit: the URL is shown and recorded without them."""
+`https://gitlab-ci-token:${CI_JOB_TOKEN}@host/...`) never reach the output, the release
+record or the release commit: the URL is shown and recorded without them."""
 
 from __future__ import annotations
 
