@@ -19,6 +19,7 @@ from deploysafe.cli.main import main
 from deploysafe.config.source import SignedBy, SourcePolicy
 from deploysafe.gitops.verify import normalize_remote, verify
 from tests.support.ci_events import pull_request_event
+from tests.support.secretgen import expand
 
 pytestmark = pytest.mark.skipif(
     not (shutil.which("git") and shutil.which("gpg") and shutil.which("ssh-keygen")),
@@ -411,6 +412,140 @@ def test_named_ref_must_point_at_head(repo: Repo, keys: Keys) -> None:
     assert reasons(result)["ref"] == f"refs/heads/main is at {new[:12]}, but HEAD is {old[:12]}"
 
 
+@pytest.mark.parametrize(
+    ("url", "reached"),
+    [
+        ("https://github.com/acme/../mallory/shop.git", "github.com/mallory/shop"),
+        ("https://github.com/acme/shop/../../mallory/shop", "github.com/mallory/shop"),
+        ("https://github.com/acme/%2e%2e/mallory/shop.git", "github.com/mallory/shop"),
+        ("git@github.com:acme/../mallory/shop.git", "github.com/mallory/shop"),
+        ("https://github.com/acme/team/shop.git", "github.com/acme/team/shop"),
+    ],
+)
+def test_origin_that_reaches_another_owner_is_refused(
+    repo: Repo, keys: Keys, url: str, reached: str
+) -> None:
+    repo.commit(keys.alice)
+    repo.git("remote", "set-url", "origin", url)
+    result = verify(repo.path, policy(keys, repos=("github.com/acme/*",)), environ=NO_CI)
+    assert [c.name for c in result.failed] == ["origin"]
+    assert reasons(result)["origin"] == (
+        f"origin {url} ({reached}) is not an allowed repository (allowed: github.com/acme/*)"
+    )
+
+
+def test_origin_with_an_encoded_slash_is_refused(repo: Repo, keys: Keys) -> None:
+    repo.commit(keys.alice)
+    url = "https://github.com/acme/shop%2F..%2F..%2Fmallory%2Fshop"
+    repo.git("remote", "set-url", "origin", url)
+    result = verify(repo.path, policy(keys, repos=("github.com/acme/*",)), environ=NO_CI)
+    assert reasons(result)["origin"] == (
+        f"origin {url}: the path holds percent-encoded characters a server may decode into "
+        "another path (write the repository path plainly)"
+    )
+
+
+def test_origin_is_compared_after_insteadof(
+    repo: Repo, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git fetches from the rewritten URL, longest `insteadOf` prefix first, with the
+    user's configuration as well as the checkout's."""
+    repo.commit(keys.alice)
+    repo.git("remote", "set-url", "origin", "https://github.com/acme/shop.git")
+    repo.git("config", "url.https://github.com/acme/.insteadOf", "https://github.com/")
+    user = tmp_path / "gitconfig"
+    user.write_text('[url "https://github.com/mallory/"]\n\tinsteadOf = https://github.com/acme/\n')
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(user))
+    result = verify(repo.path, policy(keys), environ=NO_CI)
+    assert reasons(result)["origin"] == (
+        "origin https://github.com/acme/shop.git (fetched from "
+        "https://github.com/mallory/shop.git: url.<base>.insteadOf) (github.com/mallory/shop) "
+        "is not an allowed repository (allowed: github.com/acme/shop)"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    result = verify(repo.path, policy(keys), environ=NO_CI)
+    assert reasons(result)["origin"] == (
+        "origin https://github.com/acme/shop.git (fetched from "
+        "https://github.com/acme/acme/shop.git: url.<base>.insteadOf) "
+        "(github.com/acme/acme/shop) is not an allowed repository (allowed: github.com/acme/shop)"
+    )
+
+
+def test_two_origin_urls_are_refused(repo: Repo, keys: Keys) -> None:
+    repo.commit(keys.alice)
+    repo.git("remote", "set-url", "origin", "https://github.com/acme/shop.git")
+    repo.git("config", "--add", "remote.origin.url", "https://github.com/mallory/shop.git")
+    result = verify(repo.path, policy(keys), environ=NO_CI)
+    assert [c.name for c in result.failed] == ["origin"]
+    assert reasons(result)["origin"] == (
+        "remote.origin.url is set 2 times (https://github.com/acme/shop.git, "
+        "https://github.com/mallory/shop.git): git fetches from the first and pushes to every "
+        "one; keep one URL"
+    )
+
+
+def _feature_clone(repo: Repo, keys: Keys) -> str:
+    """A checkout of a feature branch only, as CI clones it: no main, local or remote."""
+    sha = repo.commit(keys.alice)
+    repo.git("branch", "-m", "main", "feature")
+    repo.git("checkout", "-q", "--detach")
+    return sha
+
+
+@pytest.mark.parametrize(
+    ("ref", "environ", "source"),
+    [
+        ("refs/heads/main", NO_CI, "--ref"),
+        (
+            None,
+            {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_EVENT_NAME": "push",
+                "GITHUB_REF": "refs/heads/main",
+            },
+            "GITHUB_REF",
+        ),
+        (
+            None,
+            {"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "main", "CI_COMMIT_REF_PROTECTED": "true"},
+            "CI_COMMIT_BRANCH",
+        ),
+    ],
+)
+def test_allowed_ref_missing_from_the_checkout_fails(
+    repo: Repo, keys: Keys, ref: str | None, environ: dict[str, str], source: str
+) -> None:
+    sha = _feature_clone(repo, keys)
+    result = verify(repo.path, policy(keys), ref=ref, environ=environ)
+    assert [c.name for c in result.failed] == ["ref"]
+    assert reasons(result)["ref"] == (
+        f"refs/heads/main (from {source}) is not in this checkout, so it cannot be shown to be "
+        f"HEAD {sha[:12]}; fetch it first: git fetch origin "
+        "+refs/heads/main:refs/remotes/origin/main"
+    )
+
+
+def test_remote_tracking_branch_proves_the_ref(repo: Repo, keys: Keys) -> None:
+    _feature_clone(repo, keys)
+    repo.git("update-ref", "refs/remotes/origin/main", "HEAD")
+    result = verify(repo.path, policy(keys), ref="refs/heads/main", environ=NO_CI)
+    assert result.ok, reasons(result)
+    assert reasons(result)["ref"] == "refs/heads/main is allowed and is HEAD"
+
+
+def test_a_name_that_is_a_branch_and_a_tag_must_be_qualified(repo: Repo, keys: Keys) -> None:
+    repo.commit(keys.alice)
+    repo.git("tag", "main")
+    result = verify(repo.path, policy(keys), ref="main", environ=NO_CI)
+    assert [c.name for c in result.failed] == ["ref"]
+    assert reasons(result)["ref"] == (
+        "--ref 'main' names both the branch refs/heads/main and the tag refs/tags/main: "
+        "pass --ref refs/heads/main or --ref refs/tags/main"
+    )
+    qualified = verify(repo.path, policy(keys), ref="refs/heads/main", environ=NO_CI)
+    assert qualified.ok, reasons(qualified)
+
+
 def test_not_a_checkout(tmp_path: Path, keys: Keys) -> None:
     result = verify(tmp_path, policy(keys), environ=NO_CI)
     assert not result.ok
@@ -526,3 +661,28 @@ def test_cli_config_errors(tmp_path: Path, body: str, message: str) -> None:
     assert code == 2
     assert message in out.replace(str(tmp_path) + "/", "")
     assert "Traceback" not in out
+
+
+def test_cli_never_prints_origin_credentials(repo: Repo, keys: Keys, tmp_path: Path) -> None:
+    cfg = _config(tmp_path, keys)
+    repo.commit(keys.alice)
+    token = expand("glpat-{url:20}")
+    url = f"https://gitlab-ci-token:{token}@github.com/acme/shop.git"
+    repo.git("remote", "set-url", "origin", url)
+    code, out = _cli(["verify", str(repo.path), "--env", "prod", "--config", str(cfg)])
+    assert code == 0, out
+    assert (
+        "ok   origin: origin https://github.com/acme/shop.git is allowed (github.com/acme/shop)"
+        in (out.splitlines())
+    )
+    code, out = _cli(
+        ["verify", str(repo.path), "--env", "prod", "--config", str(cfg), "--format", "json"]
+    )
+    origin = next(c for c in json.loads(out)["checks"] if c["check"] == "origin")
+    assert origin["reason"] == (
+        "origin https://github.com/acme/shop.git is allowed (github.com/acme/shop)"
+    )
+    assert token not in out
+    repo.git("config", "--add", "remote.origin.url", url.replace("acme", "mallory"))
+    code, out = _cli(["verify", str(repo.path), "--env", "prod", "--config", str(cfg)])
+    assert code == 1 and token not in out

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.host.ci import DeployedRef, Runner, deployed_ref, detect, runner
+from deploysafe.host.ci import MAX_PAYLOAD, DeployedRef, Runner, deployed_ref, detect, runner
 from deploysafe.host.git import Git
 from tests.support.ci_events import pull_request_event
 
@@ -228,3 +228,119 @@ def test_gitlab_contexts() -> None:
         }
     )
     assert protected.trusted
+
+
+def _github(tmp_path: Path, event: str, payload: object) -> dict[str, str]:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    return {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event, "GITHUB_EVENT_PATH": str(path)}
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        {"head_repository": None},
+        {},
+        {"head_repository": {"full_name": None}},
+    ],
+    ids=["null", "missing", "no-name"],
+)
+def test_github_workflow_run_without_head_repository(tmp_path: Path, run: object) -> None:
+    payload = {"workflow_run": run, "repository": {"full_name": "acme/shop"}}
+    ctx = detect(_github(tmp_path, "workflow_run", payload))
+    assert (ctx.trusted, ctx.reason) == (
+        False,
+        "workflow_run whose head repository is null or missing: cannot tell whose run started it",
+    )
+
+
+def test_github_review_thread_from_a_fork(tmp_path: Path) -> None:
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "pull_request_review_thread",
+        "GITHUB_EVENT_PATH": pull_request_event(tmp_path, "mallory/shop"),
+    }
+    ctx = detect(env)
+    assert (ctx.trusted, ctx.reason) == (
+        False,
+        "pull_request_review_thread #7 from the fork mallory/shop",
+    )
+
+
+def test_github_comments_are_anyones(tmp_path: Path) -> None:
+    on_pr = {"issue": {"number": 7, "pull_request": {"url": "https://api.github.com/x"}}}
+    ctx = detect(_github(tmp_path, "issue_comment", on_pr))
+    assert (ctx.trusted, ctx.reason) == (
+        False,
+        "issue_comment on pull request #7: anyone can comment, and the workflow may run the "
+        "pull request's code",
+    )
+    ctx = detect(_github(tmp_path, "issue_comment", {"issue": {"number": 8}}))
+    assert (ctx.trusted, ctx.reason) == (False, "issue_comment on issue #8: anyone can comment")
+    ctx = detect(_github(tmp_path, "watch", {"action": "started"}))
+    assert (ctx.trusted, ctx.reason) == (False, "GitHub watch event: anyone can cause one")
+
+
+def test_github_deeply_nested_payload_is_untrusted(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"pull_request": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(path),
+    }
+    ctx = detect(env)
+    assert (ctx.trusted, ctx.reason) == (
+        False,
+        f"cannot read the pull_request payload {path}: nested too deeply",
+    )
+
+
+def test_github_oversized_payload_is_untrusted(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    with path.open("wb") as f:
+        f.truncate(MAX_PAYLOAD + 1)
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "workflow_run",
+        "GITHUB_EVENT_PATH": str(path),
+    }
+    ctx = detect(env)
+    assert (ctx.trusted, ctx.reason) == (
+        False,
+        f"the workflow_run payload {path} is over 26214400 bytes",
+    )
+
+
+def test_gitlab_external_pull_request_from_a_fork() -> None:
+    base = {
+        "GITLAB_CI": "true",
+        "CI_PIPELINE_SOURCE": "external_pull_request_event",
+        "CI_EXTERNAL_PULL_REQUEST_IID": "5",
+        "CI_EXTERNAL_PULL_REQUEST_TARGET_REPOSITORY": "acme/shop",
+        "CI_COMMIT_REF_NAME": "feature",
+        "CI_COMMIT_REF_PROTECTED": "true",
+    }
+    fork = detect({**base, "CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY": "mallory/shop"})
+    assert (fork.trusted, fork.reason) == (
+        False,
+        "external pull request #5 from mallory/shop into acme/shop",
+    )
+    unnamed = detect(base)
+    assert (unnamed.trusted, unnamed.reason) == (
+        False,
+        "external pull request #5 from an unnamed repository into acme/shop",
+    )
+    same = detect({**base, "CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY": "Acme/Shop"})
+    assert same.trusted
+
+
+def test_explicit_name_of_a_branch_and_a_tag(repo: Path) -> None:
+    _git(repo, "tag", "main")
+    assert deployed_ref(Git(repo), {}, "main") == DeployedRef(
+        None,
+        "--ref",
+        problem="--ref 'main' names both the branch refs/heads/main and the tag "
+        "refs/tags/main: pass --ref refs/heads/main or --ref refs/tags/main",
+    )
+    assert deployed_ref(Git(repo), {}, "refs/tags/main") == DeployedRef("refs/tags/main", "--ref")

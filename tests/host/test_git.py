@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.host.git import Git, GitError
+from deploysafe.host.git import Git, GitError, Result
+from tests.support.secretgen import expand
 
 
 def _repo(path: Path) -> Path:
@@ -116,3 +117,13 @@ def test_input_and_popen(tmp_path: Path) -> None:
     proc = git.popen("cat-file", "--batch", stdin=True)
     out, err = proc.communicate(sha.encode() + b"\n", timeout=30)
     assert (proc.returncode, out, err) == (0, f"{sha} blob 6\n".encode() + b"hello\n\n", b"")
+
+
+def test_problem_never_quotes_credentials() -> None:
+    token = expand("glpat-{url:20}")
+    url = f"https://oauth2:{token}@gitlab.example.com/a/env.git/"
+    stderr = f"fatal: unable to access '{url}': 403\n"
+    result = Result(("push",), 128, b"", stderr.encode())
+    assert result.problem() == (
+        "fatal: unable to access 'https://gitlab.example.com/a/env.git/': 403"
+    )

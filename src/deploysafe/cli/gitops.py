@@ -15,6 +15,7 @@ from deploysafe.cli.common import load_config
 from deploysafe.cli.exits import Command, ExitCode
 from deploysafe.cli.options import config_option, format_option, source_option
 from deploysafe.errors import UsageError
+from deploysafe.host.urls import public_url
 
 _config_option = config_option("in the source folder or the nearest above it in the repository")
 
@@ -192,7 +193,8 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
         return
     n = sum(1 for r in rows if r["release"])
     click.echo(
-        f"{environment}: {n} release(s) in {env.target.repo} {env.target.branch}:{env.target.path}"
+        f"{environment}: {n} release(s) in {public_url(env.target.repo)} "
+        f"{env.target.branch}:{env.target.path}"
     )
     for r in rows:
         if r["release"] is None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe.gitops.manifests import Key, key_of, objects_in
+from deploysafe.host.urls import public_url
 from deploysafe.k8s.masking import MASK, SECRET_FIELDS, is_secret
 from deploysafe.k8s.pods import as_list, as_map
 from deploysafe.k8s.tenancy import Tenant
@@ -214,7 +215,7 @@ def against_environment(
     try:
         desired = objects_in(state.files)
     except ReleaseSetError as exc:
-        raise GitOpsError(f"{env.target.repo}: {exc}") from None
+        raise GitOpsError(f"{public_url(env.target.repo)}: {exc}") from None
     report = DriftReport(
         name,
         state.record.release if state.record is not None else None,
@@ -223,7 +224,7 @@ def against_environment(
     )
     if state.head is None:
         report.notes.append(
-            f"{env.target.repo} has no {env.target.branch} branch yet: nothing released"
+            f"{public_url(env.target.repo)} has no {env.target.branch} branch yet: nothing released"
         )
     report.drifts, notes = compare(desired, live, env.tenant)
     report.notes += notes

@@ -16,6 +16,7 @@ from pathlib import Path
 from deploysafe.config.environments import ReleaseTarget, Signing
 from deploysafe.errors import InputError
 from deploysafe.host.git import Git, GitError, Result
+from deploysafe.host.urls import public_url
 
 IDENTITY = ("deploysafe", "deploysafe@localhost")
 TIMEOUT = 120  # seconds per git command (a network fetch or push)
@@ -42,7 +43,7 @@ class EnvRepo:
 
     @property
     def where(self) -> str:
-        return f"{self.target.repo} (branch {self.target.branch})"
+        return f"{public_url(self.target.repo)} (branch {self.target.branch})"
 
     # ------------------------------------------------------------ running git
 

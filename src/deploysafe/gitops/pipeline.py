@@ -47,6 +47,7 @@ from deploysafe.gitops.stages import (
 from deploysafe.gitops.verifystage import VerifyStage
 from deploysafe.host.ci import runner
 from deploysafe.host.git import Git
+from deploysafe.host.urls import public_url
 
 MAX_ATTEMPTS = 5
 
@@ -242,7 +243,7 @@ def build_record(
         "tests": data.get("tests", []),
         "stages": [r.to_json() for r in results],
         "target": {
-            "repo": env.target.repo,
+            "repo": public_url(env.target.repo),
             "branch": env.target.branch,
             "path": env.target.path,
             "signed_with": env.sign.describe() if env.sign else None,
@@ -259,7 +260,7 @@ def _message(record: Mapping[str, Any]) -> str:
         f"deploysafe: release {record['release']} ({record['action']}) of {commit}\n\n"
         f"Environment: {record['environment']}\n"
         f"Tenant: {record['tenant']}\n"
-        f"Source: {src.get('repo') or 'unknown'} {src.get('commit') or ''}\n"
+        f"Source: {public_url(str(src.get('repo') or 'unknown'))} {src.get('commit') or ''}\n"
         f"Digest: {record['rendered']['digest']}\n"
         f"Actor: {record['actor']}\n\n"
         f"Deploysafe-Release: {record['release']}\n"
@@ -378,7 +379,7 @@ def _header(env: Environment, state: EnvState, progress: Progress, verb: str) ->
     at = state.head[:12] if state.head else "empty"
     progress(
         f"{verb} {env.name}: tenant {env.tenant.name}, namespace {env.namespace}, target "
-        f"{env.target.repo} {env.target.branch}:{env.target.path} ({at}, {current})"
+        f"{public_url(env.target.repo)} {env.target.branch}:{env.target.path} ({at}, {current})"
     )
     for note in state.notes:
         progress(f"  note: {note}")
@@ -548,7 +549,7 @@ def rollback(
         files = _guard(lambda: state.repo.files_at(target.commit, env.target.path))
         if manifests.digest(files) != target.digest:
             raise GitOpsError(
-                f"{env.target.repo}: the files of release {target.release} (commit "
+                f"{public_url(env.target.repo)}: the files of release {target.release} (commit "
                 f"{target.commit[:12]}) do not match its record's digest: the environment "
                 "repository was changed outside deploysafe; refusing to restore them"
             )

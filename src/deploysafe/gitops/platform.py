@@ -28,6 +28,7 @@ import yaml
 
 from deploysafe.config import Config
 from deploysafe.config.environments import Environment
+from deploysafe.host.urls import public_url
 from deploysafe.k8s.tenancy import CLUSTER_KINDS, Tenant
 from deploysafe.model import format_version
 
@@ -170,7 +171,7 @@ def argocd(env: Environment, opts: PlatformOptions) -> tuple[list[dict[str, Any]
         "metadata": {"name": name, "namespace": opts.argocd_namespace, "labels": _labels(tenant)},
         "spec": {
             "description": f"tenant {tenant.name}, environment {env.name} (deploysafe)",
-            "sourceRepos": [target.repo],
+            "sourceRepos": [public_url(target.repo)],
             "destinations": [{"server": opts.cluster, "namespace": ns} for ns in tenant.namespaces],
             "clusterResourceWhitelist": whitelist,
             "namespaceResourceBlacklist": [
@@ -209,7 +210,7 @@ def argocd(env: Environment, opts: PlatformOptions) -> tuple[list[dict[str, Any]
         "spec": {
             "project": name,
             "source": {
-                "repoURL": target.repo,
+                "repoURL": public_url(target.repo),
                 "targetRevision": target.branch,
                 "path": target.path,
             },
@@ -271,7 +272,11 @@ def flux(env: Environment) -> tuple[list[dict[str, Any]], list[str]]:
         }
         for tns in tenant.literal_namespaces
     ]
-    spec: dict[str, Any] = {"interval": "1m", "url": target.repo, "ref": {"branch": target.branch}}
+    spec: dict[str, Any] = {
+        "interval": "1m",
+        "url": public_url(target.repo),
+        "ref": {"branch": target.branch},
+    }
     if target.repo.startswith(("ssh://", "git@")) or "@" in target.repo.split("/")[0]:
         spec["secretRef"] = {"name": f"{name}-git-auth"}
         notes.append(f"{env.name}: create Secret {ns}/{name}-git-auth (SSH deploy key, read-only)")

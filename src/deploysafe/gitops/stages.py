@@ -23,6 +23,7 @@ from deploysafe.engine import TOOL_KINDS, RenderOptions, Report, Scope, check_do
 from deploysafe.gitops import manifests
 from deploysafe.host.ci import deployed_ref
 from deploysafe.host.git import Git
+from deploysafe.host.urls import public_url
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.k8s.tenancy import select
 from deploysafe.model import Document, Finding
@@ -85,7 +86,7 @@ def source_info(root: Path, environ: Mapping[str, str]) -> dict[str, Any]:
     `deploysafe verify` checks)."""
     git = Git(root)
     return {
-        "repo": git.out("remote", "get-url", "origin"),
+        "repo": public_url(url) if (url := git.out("remote", "get-url", "origin")) else None,
         "commit": git.out("rev-parse", "--verify", "HEAD^{commit}"),
         "ref": deployed_ref(git, environ).ref,
     }

@@ -4,9 +4,11 @@
     if not result.ok: ...
 
 Four checks, each with a one-line reason:
-- origin:    the `origin` remote is in `source.repos` (ssh, https, scp-like forms compared
-             as host/owner/repo, case-insensitively);
-- ref:       the ref being deployed is in `source.refs` (globs) and points at HEAD;
+- origin:    the repository git fetches `origin` from (after `url.<base>.insteadOf`) is in
+             `source.repos` (ssh, https, scp-like forms compared as host/owner/repo, as
+             the server reads the path: deploysafe.host.urls);
+- ref:       the ref being deployed is in `source.refs` (globs) and, in this checkout,
+             points at HEAD;
 - signature: HEAD (and every commit since BASE) carries a good signature from a listed key,
              checked by `git verify-commit` against a throwaway GNUPGHOME holding only
              `gpg_keys` and `gpg.ssh.allowedSignersFile`; never the user's own keyring;
@@ -24,7 +26,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,7 @@ from deploysafe.config.source import SignedBy, SourcePolicy
 from deploysafe.host import ci as runtime
 from deploysafe.host.ci import DeployedRef, deployed_ref
 from deploysafe.host.git import Git, Result
+from deploysafe.host.urls import RemoteError, matches, public_url, repository
 
 GPG_TIMEOUT = 60
 _SHORT = 12
@@ -99,43 +101,43 @@ def normalize_remote(url: str) -> str:
     """host/owner/repo for any URL form git accepts; local paths stay paths.
 
     https://github.com/Acme/Shop.git, git@github.com:acme/shop, ssh://git@github.com:22/acme/shop
-    and github.com/acme/shop all give `github.com/acme/shop`.
+    and github.com/acme/shop all give `github.com/acme/shop`; RemoteError for a URL whose
+    repository a server could read otherwise (see deploysafe.host.urls).
     """
-    u = url.strip()
-    if "://" in u:
-        parts = urllib.parse.urlsplit(u)
-        if parts.scheme == "file":
-            return _local(parts.path)
-        host = (parts.hostname or "").lower()
-        path = parts.path
-    else:
-        m = re.match(r"^(?:[^@/]+@)?([A-Za-z0-9.-]+):(?!/)(.+)$", u)
-        if m and not re.match(r"^[A-Za-z]:[\\/]", u):
-            host, path = m.group(1).lower(), m.group(2)
-        elif u.startswith(("/", ".", "~")):
-            return _local(u)
-        else:  # host/owner/repo as written in the policy
-            host, _, path = u.partition("/")
-            host = host.lower()
-    path = path.strip("/").removesuffix(".git").strip("/")
-    return f"{host}/{path.lower()}"
-
-
-def _local(path: str) -> str:
-    p = os.path.normpath(os.path.expanduser(path))
-    p = p.removesuffix("/.git") if p.endswith("/.git") else p
-    return p.removesuffix(".git") if p.endswith(".git") else p
+    return repository(url)
 
 
 def check_origin(git: Git, repos: Sequence[str]) -> Check:
+    """`git` reads the configuration a fetch would use (the user's and the system's too):
+    `url.<base>.insteadOf` there decides where the checkout was fetched from."""
     if not repos:
         return Check("origin", True, "not configured (source.repos): any origin", skipped=True)
-    url = git.out("config", "--get", "remote.origin.url")
-    if not url:
+    urls = (git.out("config", "--get-all", "remote.origin.url") or "").splitlines()
+    if not urls:
         return Check("origin", False, "the checkout has no `origin` remote")
-    got = normalize_remote(url)
-    allowed = [normalize_remote(r) for r in repos]
-    if any(fnmatch.fnmatchcase(got, pattern) for pattern in allowed):
+    if len(urls) > 1:
+        listed = ", ".join(public_url(u) for u in urls)
+        return Check(
+            "origin",
+            False,
+            f"remote.origin.url is set {len(urls)} times ({listed}): git fetches from the "
+            "first and pushes to every one; keep one URL",
+        )
+    fetched = git.out("ls-remote", "--get-url", "origin") or urls[0]
+    url = public_url(fetched)
+    if fetched != urls[0]:
+        url = f"{public_url(urls[0])} (fetched from {url}: url.<base>.insteadOf)"
+    try:
+        got = repository(fetched)
+    except RemoteError as exc:
+        return Check("origin", False, f"origin {exc}")
+    allowed: list[str] = []
+    for entry in repos:
+        try:
+            allowed.append(repository(entry))
+        except RemoteError as exc:
+            return Check("origin", False, f"source.repos entry {exc}")
+    if any(matches(got, pattern) for pattern in allowed):
         return Check("origin", True, f"origin {url} is allowed ({got})")
     return Check(
         "origin",
@@ -156,8 +158,12 @@ def chosen_ref(deployed: DeployedRef, refs: Sequence[str]) -> str | None:
 
 
 def check_ref(git: Git, refs: Sequence[str], head: str, deployed: DeployedRef) -> Check:
+    """The deployed ref must be allowed and must be shown to be HEAD: a ref this checkout
+    does not hold proves nothing, whatever the CI variables say."""
     if not refs:
         return Check("ref", True, "not configured (source.refs): any ref", skipped=True)
+    if deployed.problem is not None:
+        return Check("ref", False, deployed.problem)
     ref, how = chosen_ref(deployed, refs), deployed.source
     if ref is None:
         return Check(
@@ -170,18 +176,36 @@ def check_ref(git: Git, refs: Sequence[str], head: str, deployed: DeployedRef) -
             "ref", False, f"{ref} (from {how}) is not an allowed ref (allowed: {', '.join(refs)})"
         )
     tip = _resolve_ref(git, ref)
-    if tip is not None and tip != head:
+    if tip is None:
+        return Check(
+            "ref",
+            False,
+            f"{ref} (from {how}) is not in this checkout, so it cannot be shown to be HEAD "
+            f"{head[:_SHORT]}; fetch it first: git fetch origin {_refspec(ref)}",
+        )
+    if tip != head:
         return Check("ref", False, f"{ref} is at {tip[:_SHORT]}, but HEAD is {head[:_SHORT]}")
-    where = "" if tip is not None else " (not present locally; taken from " + how + ")"
-    return Check("ref", True, f"{ref} is allowed and is HEAD{where}")
+    return Check("ref", True, f"{ref} is allowed and is HEAD")
+
+
+def _local_names(ref: str) -> list[str]:
+    """Where a clone keeps `ref`: itself, and the remote-tracking name a CI checkout
+    fetches a branch (refs/remotes/origin/...) or a pull request (refs/remotes/pull/...) to."""
+    names = [ref]
+    if ref.startswith("refs/heads/"):
+        names.append("refs/remotes/origin/" + ref.removeprefix("refs/heads/"))
+    elif ref.startswith("refs/pull/"):
+        names.append("refs/remotes/pull/" + ref.removeprefix("refs/pull/"))
+    return names
+
+
+def _refspec(ref: str) -> str:
+    return f"+{ref}:{_local_names(ref)[-1]}"
 
 
 def _resolve_ref(git: Git, ref: str) -> str | None:
-    candidates = [ref]
-    if ref.startswith("refs/heads/"):
-        candidates.append("refs/remotes/origin/" + ref.removeprefix("refs/heads/"))
-    for c in candidates:
-        sha = git.out("rev-parse", "--verify", "-q", f"{c}^{{commit}}")
+    for name in _local_names(ref):
+        sha = git.out("rev-parse", "--verify", "-q", f"{name}^{{commit}}")
         if sha:
             return sha
     return None
@@ -465,7 +489,7 @@ def verify(
         )
     deployed = deployed_ref(git, environ, ref)
     checks = (
-        check_origin(git, policy.repos),
+        check_origin(replace(git, isolated=False), policy.repos),
         check_ref(git, policy.refs, head, deployed),
         check_signatures(git, policy.signed_by, head, signed_range),
         ci_check,

@@ -7,11 +7,17 @@ GitHub Actions (docs: "Variables", "Events that trigger workflows", webhook payl
 A pull_request / pull_request_target / pull_request_review(_comment) event is from a fork
 when `pull_request.head.repo.full_name` differs from `pull_request.base.repo.full_name`
 (or `head.repo` is null: the fork was deleted); a workflow_run event was started by a fork
-when `workflow_run.head_repository.full_name` differs from `repository.full_name`.
+when `workflow_run.head_repository.full_name` differs from `repository.full_name`, and by
+no one we can name when either is null or missing. Comments, issues, discussions, stars and
+forks (`ANYONE_EVENTS`) are events any GitHub user can cause. A payload that cannot be read
+(missing, over `MAX_PAYLOAD`, too deeply nested, not an object) makes the run untrusted.
 
 GitLab CI (docs: "Predefined CI/CD variables"): `GITLAB_CI=true`; a merge request pipeline
 (`CI_PIPELINE_SOURCE=merge_request_event`) is from another project when
-`CI_MERGE_REQUEST_SOURCE_PROJECT_ID` differs from `CI_PROJECT_ID`; `CI_COMMIT_REF_PROTECTED`
+`CI_MERGE_REQUEST_SOURCE_PROJECT_ID` differs from `CI_PROJECT_ID`; an external pull
+request pipeline (`external_pull_request_event`, GitHub pull requests run by GitLab) when
+`CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY` differs from its target repository or is not
+set; `CI_COMMIT_REF_PROTECTED`
 is the string "true" only for protected branches and tags (gitlab-org/gitlab#368689).
 
 The deployed ref, fully qualified: `GITHUB_REF` (refs/heads/..., refs/tags/...,
@@ -27,14 +33,25 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from deploysafe.host.git import Git
 
 PR_EVENTS = frozenset(
-    {"pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment"}
+    {
+        "pull_request",
+        "pull_request_target",
+        "pull_request_review",
+        "pull_request_review_comment",
+        "pull_request_review_thread",
+    }
 )
+# Events any GitHub user can cause (a comment, an issue, a star, a fork): whoever started
+# the run, it was not necessarily someone with write access.
+ANYONE_EVENTS = frozenset(
+    {"issue_comment", "issues", "discussion", "discussion_comment", "fork", "watch"}
+)
+MAX_PAYLOAD = 25 * 1024 * 1024  # bytes; GitHub caps webhook payloads at 25 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +77,25 @@ def _name(repo: Any) -> str | None:
 
 def _github(environ: Mapping[str, str]) -> CiContext:
     event = environ.get("GITHUB_EVENT_NAME", "")
-    if event not in PR_EVENTS and event != "workflow_run":
+    if event not in PR_EVENTS and event not in ANYONE_EVENTS and event != "workflow_run":
         return CiContext("github", True, f"GitHub Actions {event or 'run'} event")
-    path = environ.get("GITHUB_EVENT_PATH")
-    if not path:
-        return CiContext("github", False, f"GitHub {event} event without GITHUB_EVENT_PATH")
-    try:
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return CiContext("github", False, f"cannot read the {event} payload {path}: {exc}")
-    if not isinstance(payload, dict):
-        return CiContext("github", False, f"the {event} payload {path} is not a JSON object")
+    payload = _payload(environ, event)
+    if isinstance(payload, CiContext):
+        return payload
+    if event in ANYONE_EVENTS:
+        return CiContext("github", False, _anyone(event, payload))
     if event == "workflow_run":
         run = payload.get("workflow_run")
         head = _name(run.get("head_repository")) if isinstance(run, dict) else None
         base = _name(payload.get("repository"))
-        if head is not None and base is not None and head.lower() != base.lower():
+        if head is None or base is None:
+            return CiContext(
+                "github",
+                False,
+                "workflow_run whose head repository is null or missing: cannot tell whose "
+                "run started it",
+            )
+        if head.lower() != base.lower():
             return CiContext("github", False, f"workflow_run started by a run in the fork {head}")
         return CiContext("github", True, "GitHub workflow_run from this repository")
     pr = payload.get("pull_request")
@@ -94,8 +114,57 @@ def _github(environ: Mapping[str, str]) -> CiContext:
     return CiContext("github", True, f"{event} #{number} from a branch of {base_repo}")
 
 
+def _payload(environ: Mapping[str, str], event: str) -> dict[str, Any] | CiContext:
+    """The event payload, or the untrusted context that says why it cannot be read: a
+    payload deploysafe cannot read proves nothing about who started the run."""
+    path = environ.get("GITHUB_EVENT_PATH")
+    if not path:
+        return CiContext("github", False, f"GitHub {event} event without GITHUB_EVENT_PATH")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_PAYLOAD + 1)
+        if len(raw) > MAX_PAYLOAD:
+            return CiContext(
+                "github", False, f"the {event} payload {path} is over {MAX_PAYLOAD} bytes"
+            )
+        payload = json.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return CiContext("github", False, f"cannot read the {event} payload {path}: {exc}")
+    except RecursionError:
+        return CiContext(
+            "github", False, f"cannot read the {event} payload {path}: nested too deeply"
+        )
+    if not isinstance(payload, dict):
+        return CiContext("github", False, f"the {event} payload {path} is not a JSON object")
+    return payload
+
+
+def _anyone(event: str, payload: dict[str, Any]) -> str:
+    issue = payload.get("issue")
+    number = issue.get("number", "?") if isinstance(issue, dict) else "?"
+    if event == "issue_comment" and isinstance(issue, dict) and issue.get("pull_request"):
+        return (
+            f"issue_comment on pull request #{number}: anyone can comment, and the workflow "
+            "may run the pull request's code"
+        )
+    if event == "issue_comment":
+        return f"issue_comment on issue #{number}: anyone can comment"
+    return f"GitHub {event} event: anyone can cause one"
+
+
 def _gitlab(environ: Mapping[str, str]) -> CiContext:
     project = environ.get("CI_PROJECT_PATH") or environ.get("CI_PROJECT_ID", "?")
+    if environ.get("CI_PIPELINE_SOURCE") == "external_pull_request_event":
+        head = environ.get("CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY", "")
+        base = environ.get("CI_EXTERNAL_PULL_REQUEST_TARGET_REPOSITORY", "")
+        number = environ.get("CI_EXTERNAL_PULL_REQUEST_IID", "?")
+        if not head or not base or head.lower() != base.lower():
+            return CiContext(
+                "gitlab",
+                False,
+                f"external pull request #{number} from {head or 'an unnamed repository'} "
+                f"into {base or 'an unnamed repository'}",
+            )
     if environ.get("CI_PIPELINE_SOURCE") == "merge_request_event" or environ.get(
         "CI_MERGE_REQUEST_IID"
     ):
@@ -119,6 +188,7 @@ class DeployedRef:
     ref: str | None  # fully qualified; None: a detached HEAD no tag points at
     source: str  # where it came from, for messages: "CI_COMMIT_TAG", "the checked-out branch"
     tags: tuple[str, ...] = ()  # every tag at a detached HEAD, when a tag was the answer
+    problem: str | None = None  # why the ref cannot be told (then `ref` is None)
 
 
 def deployed_ref(git: Git, environ: Mapping[str, str], explicit: str | None = None) -> DeployedRef:
@@ -127,10 +197,19 @@ def deployed_ref(git: Git, environ: Mapping[str, str], explicit: str | None = No
     if explicit:
         if explicit.startswith("refs/"):
             return DeployedRef(explicit, "--ref")
+        branch, tag = f"refs/heads/{explicit}", f"refs/tags/{explicit}"
+        tracked = f"refs/remotes/origin/{explicit}"
+        if (_exists(git, branch) or _exists(git, tracked)) and _exists(git, tag):
+            return DeployedRef(
+                None,
+                "--ref",
+                problem=f"--ref {explicit!r} names both the branch {branch} and the tag {tag}: "
+                f"pass --ref {branch} or --ref {tag}",
+            )
         full = git.out("rev-parse", "--symbolic-full-name", explicit)
         if full and full.startswith("refs/"):
             return DeployedRef(full, "--ref")
-        return DeployedRef(f"refs/heads/{explicit}", "--ref")
+        return DeployedRef(branch, "--ref")
     if environ.get("GITHUB_ACTIONS") == "true" and environ.get("GITHUB_REF"):
         return DeployedRef(environ["GITHUB_REF"], "GITHUB_REF")
     if environ.get("GITLAB_CI") == "true":
@@ -140,14 +219,18 @@ def deployed_ref(git: Git, environ: Mapping[str, str], explicit: str | None = No
             return DeployedRef(environ["CI_MERGE_REQUEST_REF_PATH"], "CI_MERGE_REQUEST_REF_PATH")
         if environ.get("CI_COMMIT_BRANCH"):
             return DeployedRef(f"refs/heads/{environ['CI_COMMIT_BRANCH']}", "CI_COMMIT_BRANCH")
-    branch = git.out("symbolic-ref", "-q", "HEAD")
-    if branch:
-        return DeployedRef(branch, "the checked-out branch")
+    checked_out = git.out("symbolic-ref", "-q", "HEAD")
+    if checked_out:
+        return DeployedRef(checked_out, "the checked-out branch")
     listed = git.out("for-each-ref", "--points-at", "HEAD", "--format=%(refname)", "refs/tags")
     tags = tuple(listed.splitlines()) if listed else ()
     if tags:
         return DeployedRef(tags[0], "a tag at the detached HEAD", tags)
     return DeployedRef(None, "detached HEAD")
+
+
+def _exists(git: Git, ref: str) -> bool:
+    return git.out("show-ref", "--verify", "-q", ref) is not None
 
 
 # ---------------------------------------------------------------- who ran it

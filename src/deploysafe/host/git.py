@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploysafe.errors import InputError
+from deploysafe.host.urls import public_text
 
 TIMEOUT = 60.0  # seconds; network calls (fetch, push) pass a longer one
 
@@ -85,9 +86,9 @@ class Result:
         return self.stderr.decode("utf-8", "replace")
 
     def problem(self) -> str:
-        """git's last words on stderr, hints left out, in one line."""
+        """git's last words on stderr, hints left out, in one line, without credentials."""
         lines = [ln for ln in self.err.splitlines() if ln.strip() and not ln.startswith("hint:")]
-        return " / ".join(lines[-3:]) or f"exit status {self.returncode}"
+        return public_text(" / ".join(lines[-3:])) or f"exit status {self.returncode}"
 
 
 @dataclass(frozen=True, slots=True)
