@@ -16,9 +16,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from deploysafe.secrets import embedded
-from deploysafe.secrets.detect import DetectOptions, analyse, judge
+from deploysafe.secrets.detect import DetectOptions, judge
 from deploysafe.secrets.names import credential_name
+from deploysafe.secrets.redact import found
 
 MASK = "<masked>"
 SECRET_FIELDS = ("data", "stringData")
@@ -101,11 +101,6 @@ def _text(name: str, text: str, options: DetectOptions, depth: int) -> str:
             )
     if "\n" not in stripped and _named_credential(name, stripped, options):
         return masked_value(stripped)
-    found = analyse(text, name, options)
-    secrets = [h.secret for h in found.tokens]
-    secrets += [a.value for a in (*found.credentials, *found.defaults)]
-    judged = embedded.credentials(text, name, options)
-    secrets += [j.setting.value for j in judged or ()]
-    for secret in sorted({s for s in secrets if s.strip()}, key=len, reverse=True):
+    for secret in found(text, name, options):
         text = text.replace(secret, masked_value(secret))
     return text
