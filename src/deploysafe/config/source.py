@@ -27,6 +27,7 @@ KEYS = frozenset({"repos", "refs", "signed_by"})
 SIGNED_BY_KEYS = frozenset({"gpg", "gpg_keys", "ssh_allowed_signers"})
 _FINGERPRINT = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 _LONG_KEY_ID = re.compile(r"[0-9A-F]{16}")
+_KEY_ID = re.compile(r"[0-9A-F]{8}|[0-9A-F]{16}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,8 @@ def gpg_key(r: Reader, value: Any, p: KeyPath, *, key_id_ok: bool) -> str:
         return key
     if key_id_ok:
         raise r.fail(p, "expected a key fingerprint (40 hex digits) or long key ID (16 hex digits)")
-    # A key ID is public: quoted, so that the user sees which one was refused.
-    shown = repr(raw) if _LONG_KEY_ID.fullmatch(key) else quoted(raw)
+    # A key ID (8 or 16 hex digits) is public: quoted, so that the user sees which one.
+    shown = repr(raw) if _KEY_ID.fullmatch(key) else quoted(raw)
     raise r.fail(
         p,
         f"{shown} is not a primary-key fingerprint (40 hex digits; key IDs can collide "
