@@ -8,6 +8,7 @@ import base64
 import json
 
 from deploysafe.cli.exits import EXIT_CLEAN
+from deploysafe.model import redact
 from tests.gitops.pipeline.conftest import App
 from tests.support.secretgen import expand, fake_aws_key_id, fake_github_token
 
@@ -113,3 +114,24 @@ def test_diff_and_plan_show_no_planted_secret(app: App) -> None:
         for shown, text in outputs.items():
             assert value not in text, f"{name} shown in {shown}"
             assert value[4:-4] not in text, f"{name} shown in {shown}"
+
+
+def test_history_shows_no_secret_from_a_reason_or_a_hand_commit(app: App) -> None:
+    assert app.cli("deploy", "prod").exit_code == EXIT_CLEAN
+    app.write("values-prod.yaml", "replicas: 4\nmessage: two\n")
+    app.commit("two")
+    assert app.cli("deploy", "prod").exit_code == EXIT_CLEAN
+    token, other = fake_github_token(51), fake_github_token(53)
+    back = app.cli("rollback", "prod", "--reason", f"leaked {token}")
+    assert back.exit_code == EXIT_CLEAN, back.output
+    app.env_edit({"clusters/prod/shop/extra.yaml": "a: 1\n"}, f"hotfix with {other}")
+    text = app.cli("history", "prod").output
+    data = app.cli("history", "prod", "--format", "json").output
+    for secret in (token, other):
+        assert secret not in text + data
+    rows = json.loads(data)
+    assert rows[0]["note"] == (
+        f"changed clusters/prod/shop outside deploysafe: hotfix with {redact(other)}"
+    )
+    assert rows[1]["marked_bad"] == {"prod-2": f"leaked {redact(token)}"}
+    assert f"BAD: leaked {redact(token)}" in text
