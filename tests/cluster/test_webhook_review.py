@@ -141,6 +141,32 @@ def test_annotation_without_reason_is_reported_as_a_warning(tmp_path: Path) -> N
     )
 
 
+def test_an_unreadable_annotation_is_not_quoted_when_it_may_be_a_secret(tmp_path: Path) -> None:
+    import json
+
+    from tests.support.secretgen import expand, fake_github_token
+
+    token, password = fake_github_token(31), expand("Wp{an:9}-{an:7}", seed=33)
+    review = privileged_pod()
+    review["request"]["object"]["metadata"]["annotations"] = {
+        "deploysafe.io/ignore": f"{token}; password={password}; {password}; DS201 GPU; "
+        f"DS212: rotated, was {token}"
+    }
+    v = verdict(reviewer(tmp_path), review)
+    assert v.warnings == (
+        "deploysafe: cannot read deploysafe.io/ignore entry 'DS201 GPU' (want `ID: reason`)",
+        "deploysafe: cannot read deploysafe.io/ignore entry <19 characters, not shown> "
+        "(want `ID: reason`)",
+        "deploysafe: cannot read deploysafe.io/ignore entry <28 characters, not shown> "
+        "(want `ID: reason`)",
+        "deploysafe: cannot read deploysafe.io/ignore entry <40 characters, not shown> "
+        "(want `ID: reason`)",
+    )
+    sent = json.dumps(rv.response("uid", v))
+    for secret in (token, password):
+        assert secret not in sent and secret[4:-4] not in sent
+
+
 def test_config_exceptions_apply(tmp_path: Path) -> None:
     r = reviewer(
         tmp_path,

@@ -257,3 +257,47 @@ def test_a_line_shared_by_several_rules_never_shows_a_secret(tmp_path: Path) -> 
     _code, printed = invoke("scan", str(tmp_path))
     assert_clean(printed)
     assert printed.count(f"PGPASSWORD={redact(PW)} psql") == 2  # both snippets, redacted
+
+
+# Written into suppression reasons: each printed wherever a reason is.
+IN_REASONS = [fake_github_token(21), expand("Rz{an:10}-{an:5}", seed=23), fake_aws_key_id(25)]
+
+
+def suppressed_tree(root: Path) -> None:
+    inline, annotated, configured = IN_REASONS
+    pod = scantools.PRIVILEGED_POD.replace(
+        "privileged: true", f"privileged: true  # deploysafe: ignore[DS201] token {inline}"
+    ).replace(
+        "  namespace: shop\n",
+        "  namespace: shop\n  annotations:\n"
+        f'    deploysafe.io/ignore: "DS2*: old; DS212: password={annotated}; {annotated}"\n',
+    )
+    (root / "pod.yaml").write_text(pod, encoding="utf-8")
+    (root / "deploysafe.yaml").write_text(
+        f"exceptions:\n- {{rule: '*', reason: 'approved with key {configured}'}}\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
+def test_no_format_prints_a_secret_in_a_suppression_reason(tmp_path: Path, fmt: str) -> None:
+    suppressed_tree(tmp_path)
+    out = tmp_path / f"report.{fmt}"
+    config = str(tmp_path / "deploysafe.yaml")
+    _code, printed = invoke(
+        "scan", str(tmp_path / "pod.yaml"), "--config", config, "--format", fmt,
+        "--output", str(out), "--show-suppressed",
+    )  # fmt: skip
+    report = out.read_text(encoding="utf-8")
+    for secret in IN_REASONS:
+        assert secret not in printed + report, f"{secret[:4]}… printed in full"
+        assert secret[4:-4] not in printed + report
+    if fmt == "json":
+        data = json.loads(report)
+        reasons = {(f["rule_id"], f["suppressed"]["reason"]) for f in data["findings"]}
+        inline, _, configured = IN_REASONS
+        assert ("DS201", f"token {redact(inline)}") in reasons
+        assert ("DS214", f"approved with key {redact(configured)}") in reasons
+        assert [e["message"] for e in data["errors"]] == [
+            "cannot read deploysafe.io/ignore entry <18 characters, not shown> (want `ID: reason`)"
+        ]

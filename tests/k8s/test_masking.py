@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from deploysafe.cluster.drift import FieldDiff, field_diffs
 from deploysafe.k8s.masking import is_secret, masked, masked_value
 
@@ -46,3 +48,39 @@ def test_drift_masks_the_same_objects() -> None:
         FieldDiff("/data/password", "<masked>", "<masked>"),
         FieldDiff("/stringData/token", "<masked>", "<masked>"),
     ]
+
+
+def test_masked_flags_what_the_secrets_rules_flag() -> None:
+    from tests.support.secretgen import expand, fake_github_token
+
+    token, password = fake_github_token(3), expand("Qz{an:14}", 5)
+
+    def secret(value: str) -> str:
+        return json.dumps({"kind": "Secret", "stringData": {"password": value}}) + "\n"
+
+    applied = secret(password)
+    obj = {
+        "kind": "Deployment",
+        "metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied}},
+        "spec": {
+            "env": [{"name": "DB_PASSWORD", "value": password}, {"name": "MODE", "value": "x"}],
+            "args": [f"--token={token}", "serve"],
+        },
+    }
+    assert masked(obj) == {
+        "kind": "Deployment",
+        "metadata": {
+            "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": (
+                    secret(masked_value(password)).replace(", ", ",").replace(": ", ":")
+                )
+            }
+        },
+        "spec": {
+            "env": [
+                {"name": "DB_PASSWORD", "value": masked_value(password)},
+                {"name": "MODE", "value": "x"},
+            ],
+            "args": [f"--token={masked_value(token)}", "serve"],
+        },
+    }

@@ -155,6 +155,7 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
     import datetime as dt
 
     from deploysafe.gitops.pipeline import history as read_history
+    from deploysafe.secrets.redact import redacted
 
     cfg = load_config(config_path, source)
     env, entries, bad = read_history(cfg, environment)
@@ -168,7 +169,8 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
                     "env_commit": e.commit.sha,
                     "time": when,
                     "signed": e.commit.signed,
-                    "note": f"changed {env.target.path} outside deploysafe: {e.commit.subject}",
+                    "note": f"changed {env.target.path} outside deploysafe: "
+                    + redacted(e.commit.subject),
                 }
             )
             continue
@@ -184,8 +186,8 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
                 "digest": rec.digest,
                 "env_commit": e.commit.sha,
                 "signed": e.commit.signed,
-                "bad": bad.get(rec.release),
-                "marked_bad": rec.marks_bad,
+                "bad": _redacted(bad.get(rec.release)),
+                "marked_bad": {k: redacted(v) for k, v in rec.marks_bad.items()},
             }
         )
     if fmt == "json":
@@ -212,6 +214,13 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
         if r["bad"] is not None:
             line += f"  BAD: {r['bad'] or 'rolled back'}"
         click.echo(line)
+
+
+def _redacted(text: str | None) -> str | None:
+    """Free text a person wrote (a rollback's reason), as safe to print as a finding."""
+    from deploysafe.secrets.redact import redacted
+
+    return None if text is None else redacted(text)
 
 
 @click.command("diff", cls=Command)

@@ -12,8 +12,8 @@ it with the live objects of a cluster dump:
 Fields only the cluster has are not compared: the API server fills in defaults and
 controllers write their own (a `kubectl get` dump has no field ownership to tell them
 from a hand edit); deploysafe's rules still judge every field. Objects a controller owns
-(ReplicaSets, Pods) are not in any release, so they are left out. Secret values are
-compared, never shown.
+(ReplicaSets, Pods) are not in any release, so they are left out. Secret values, and what
+the secrets rules would flag elsewhere (`k8s.masking`), are compared, never shown.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 from deploysafe.gitops.manifests import Key, key_of, objects_in
 from deploysafe.host.urls import public_url
-from deploysafe.k8s.masking import MASK, SECRET_FIELDS, is_secret
+from deploysafe.k8s.masking import MASK, SECRET_FIELDS, is_secret, masked
 from deploysafe.k8s.pods import as_list, as_map
 from deploysafe.k8s.tenancy import Tenant
 from deploysafe.model import Document, pointer
@@ -185,7 +185,9 @@ def compare(
             if (key.group, key.kind) in dumped_kinds:
                 drifts.append(Drift("missing", key))
             continue
-        fields = tuple(field_diffs(_as_stored(desired[key]), in_scope[key]))
+        # Compared masked: a masked value carries its hash, so a change still shows, and
+        # what the secrets rules would flag in any object (an env literal) is never printed.
+        fields = tuple(field_diffs(masked(_as_stored(desired[key])), masked(in_scope[key])))
         if fields:
             drifts.append(Drift("changed", key, fields))
     drifts += [Drift("extra", key) for key in sorted(set(in_scope) - set(desired))]

@@ -28,6 +28,7 @@ from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.config.webhook import WebhookPolicy
 from deploysafe.errors import ConfigError
 from deploysafe.model import LATEST, Level, Severity, Version
+from deploysafe.secrets.redact import scrubbed
 from deploysafe.yamlload import YamlProblem, parse_all
 
 CONFIG_NAMES = ("deploysafe.yaml", "deploysafe.yml", ".deploysafe.yaml", ".deploysafe.yml")
@@ -112,9 +113,11 @@ def load(path: Path, display: str | None = None, *, rule_ids: frozenset[str]) ->
         return Config(path=file)
     first = docs[0]
     if isinstance(first, YamlProblem):
-        raise ConfigError(f"{file}:{first.line}: {first}")
+        raise ConfigError(f"{file}:{first.line}: {scrubbed(str(first))}")
     if first.warnings:
-        raise ConfigError("\n".join(f"{file}:{line}: {msg}" for line, msg in first.warnings))
+        raise ConfigError(
+            "\n".join(f"{file}:{line}: {scrubbed(msg)}" for line, msg in first.warnings)
+        )
     r = Reader(file, first.positions)
     try:
         top = r.mapping(first.data, (), KEYS)

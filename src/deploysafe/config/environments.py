@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe.config import source as sourcemod
-from deploysafe.config.reader import Reader
+from deploysafe.config.reader import Reader, quoted
 from deploysafe.config.source import SourcePolicy
 from deploysafe.config.tenants import Tenant
 from deploysafe.model import KeyPath, Level, Severity
@@ -112,7 +112,7 @@ class Environment:
     # gitops.environments.load_environment), so reaching one without it is a bug.
     def _deploy(self) -> Deploy:
         if self.deploy is None:
-            raise ValueError(f"environment {self.name!r} has no tenant, render and target")
+            raise ValueError(f"environment {quoted(self.name)} has no tenant, render and target")
         return self.deploy
 
     @property
@@ -192,7 +192,7 @@ def _environment(
         if tenant_name in declared:
             return None  # the tenant's own problem is reported
         known = ", ".join(sorted(tenants)) or "no tenants are configured"
-        raise r.fail((*p, "tenant"), f"unknown tenant {tenant_name!r} ({known})")
+        raise r.fail((*p, "tenant"), f"unknown tenant {quoted(tenant_name)} ({known})")
     tenant = tenants[tenant_name]
     deploy = Deploy(
         tenant=tenant,
@@ -204,8 +204,8 @@ def _environment(
     if not tenant.owns(deploy.render.namespace):
         raise r.fail(
             (*p, "render"),
-            f"the environment's namespace {deploy.render.namespace!r} is not one of tenant "
-            f"{tenant.name!r}'s namespaces ({tenant.describe()})",
+            f"the environment's namespace {quoted(deploy.render.namespace)} is not one of tenant "
+            f"{quoted(tenant.name)}'s namespaces ({tenant.describe()})",
         )
     return replace(env, deploy=deploy)
 
@@ -230,7 +230,7 @@ def _render(r: Reader, raw: Any, p: KeyPath, base: Path, tenant: Tenant) -> Rend
         display = r.string(h["chart"], (*hp, "chart"))
         helm_ns = h.get("namespace")
         if helm_ns is not None and namespace is not None and helm_ns != namespace:
-            raise r.fail((*hp, "namespace"), f"differs from render.namespace {namespace!r}")
+            raise r.fail((*hp, "namespace"), f"differs from render.namespace {quoted(namespace)}")
         namespace = helm_ns if helm_ns is not None else namespace
         release = r.string(h["release"], (*hp, "release")) if "release" in h else None
         render = Render(
@@ -255,7 +255,7 @@ def _render(r: Reader, raw: Any, p: KeyPath, base: Path, tenant: Tenant) -> Rend
         namespace = literal[0]
     ns = r.string(namespace, (*p, "namespace"))
     if not _NAMESPACE.match(ns):
-        raise r.fail((*p, "namespace"), f"{ns!r} is not a namespace name")
+        raise r.fail((*p, "namespace"), f"{quoted(ns)} is not a namespace name")
     return replace(render, namespace=ns)
 
 
@@ -267,7 +267,7 @@ def parse_duration(text: Any) -> float:
     else:
         m = _DURATION.match(str(text).strip())
         if not m:
-            raise ValueError(f"{text!r} is not a duration (such as 90s, 10m or 1h)")
+            raise ValueError(f"{quoted(text)} is not a duration (such as 90s, 10m or 1h)")
         seconds = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2) or "s"]
     if seconds <= 0:
         raise ValueError("a timeout must be more than zero")
@@ -289,7 +289,7 @@ def _tests(r: Reader, raw: Any, p: KeyPath) -> tuple[GateTest, ...]:
                 raise r.fail(tp, f"a test stage needs `{key}`")
         name = r.string(t["name"], (*tp, "name"))
         if name in seen:
-            raise r.fail((*tp, "name"), f"two test stages are named {name!r}")
+            raise r.fail((*tp, "name"), f"two test stages are named {quoted(name)}")
         seen.add(name)
         timeout = (
             r.convert(parse_duration, t["timeout"], (*tp, "timeout"))
@@ -318,7 +318,7 @@ def _target(r: Reader, raw: Any, p: KeyPath, base: Path) -> ReleaseTarget:
         repo = str((base / repo).resolve())
     branch = r.string(t.get("branch", "main"), (*p, "branch"))
     if branch.startswith(("-", "/")) or ".." in branch or " " in branch:
-        raise r.fail((*p, "branch"), f"{branch!r} is not a branch name")
+        raise r.fail((*p, "branch"), f"{quoted(branch)} is not a branch name")
     path = r.string(t["path"], (*p, "path")).strip().strip("/")
     parts = path.split("/")
     if path in ("", ".") or any(part in ("", ".", "..") for part in parts) or "\\" in path:
@@ -360,6 +360,7 @@ def _check_overlaps(r: Reader, envs: Mapping[str, Environment]) -> None:
             if pa.startswith(pb) or pb.startswith(pa):
                 r.note(
                     ("environments", b.name, "target", "path"),
-                    f"overlaps environment {a.name!r}'s target path {a.target.path!r} in the "
+                    f"overlaps environment {quoted(a.name)}'s target path "
+                    f"{quoted(a.target.path)} in the "
                     "same repository and branch: each release replaces its whole folder",
                 )

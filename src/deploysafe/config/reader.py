@@ -4,6 +4,10 @@ A section parser reads values through a `Reader`. A wrong value raises `Invalid`
 `Reader.fail`), which abandons the item being read; `Reader.item()` catches it, records the
 problem and lets the parser go on with the next item, so one load reports every problem of
 the file. Unknown keys are recorded without abandoning anything.
+
+A problem never quotes a secret: the file may hold a credential pasted under the wrong key.
+Values are quoted with `quoted` (short, not secret- or random-looking, else described by
+type and length), key names the same way, and every message is redacted as findings are.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Any, TypeVar
 
 from deploysafe.errors import ConfigError
 from deploysafe.model import KeyPath
+from deploysafe.secrets.redact import quotable, quoted, redacted
+
+__all__ = ["Invalid", "Problem", "Reader", "did_you_mean", "quotable", "quoted", "type_name"]
 
 T = TypeVar("T")
 
@@ -67,9 +74,9 @@ class Reader:
         return self.where(path)[0]
 
     def problem(self, path: KeyPath, message: str) -> Problem:
-        key = ".".join(str(x) for x in path) or "<top level>"
+        key = ".".join(_key_part(x) for x in path) or "<top level>"
         line, column = self.where(path)
-        return Problem(self.file, line, key, message, column)
+        return Problem(self.file, line, key, redacted(message), column)
 
     def fail(self, path: KeyPath, message: str) -> Invalid:
         """The problem as an exception: raise it to abandon the current item."""
@@ -148,7 +155,16 @@ class Reader:
         try:
             return fn(value)
         except (ValueError, TypeError, KeyError) as exc:
-            raise self.fail(path, str(exc)) from None
+            message = str(exc)
+            if isinstance(value, str) and value and not quotable(value):
+                shown = quoted(value)
+                message = message.replace(repr(value), shown).replace(value, shown)
+            raise self.fail(path, message) from None
+
+
+def _key_part(part: str | int) -> str:
+    text = str(part)
+    return text if isinstance(part, int) or quotable(text) else quoted(text)
 
 
 def type_name(value: Any) -> str:

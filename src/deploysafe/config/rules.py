@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deploysafe.config.reader import Reader, did_you_mean, type_name
+from deploysafe.config.reader import Reader, did_you_mean, quoted, type_name
 from deploysafe.model import KeyPath, Severity
 
 EXCEPTION_KEYS = frozenset({"rule", "reason", "file", "resource", "expires"})
@@ -90,7 +90,8 @@ def _exception_rule(r: Reader, value: Any, path: KeyPath, rule_ids: frozenset[st
     if rule != "*" and rule not in rule_ids:
         raise r.fail(
             path,
-            f"unknown rule id {value!r} (see `deploysafe rules`){did_you_mean(rule, rule_ids)}",
+            f"unknown rule id {quoted(value)} (see `deploysafe rules`)"
+            f"{did_you_mean(rule, rule_ids)}",
         )
     return rule
 

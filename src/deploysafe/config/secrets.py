@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploysafe.config.reader import Reader
+from deploysafe.config.reader import Reader, quoted
 from deploysafe.errors import ConfigError
 from deploysafe.globs import any_match, from_base
 from deploysafe.model import KeyPath
@@ -81,7 +81,7 @@ def parse(r: Reader, raw: Any, base: Path) -> SecretsPolicy:
         for i, name in enumerate(listed):
             if name not in MANAGERS:
                 known = ", ".join(MANAGERS)
-                r.note((*p, "managers", i), f"unknown manager {name!r} ({known})")
+                r.note((*p, "managers", i), f"unknown manager {quoted(name)} ({known})")
         if "managers" in section:
             managers = frozenset(listed)
     patterns = []

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploysafe.config.reader import Reader
+from deploysafe.config.reader import Reader, quotable, quoted
 from deploysafe.model import KeyPath
 
 KEYS = frozenset({"repos", "refs", "signed_by"})
 SIGNED_BY_KEYS = frozenset({"gpg", "gpg_keys", "ssh_allowed_signers"})
 _FINGERPRINT = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 _LONG_KEY_ID = re.compile(r"[0-9A-F]{16}")
+_KEY_ID = re.compile(r"[0-9A-F]{8}|[0-9A-F]{16}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +59,17 @@ def gpg_key(r: Reader, value: Any, p: KeyPath, *, key_id_ok: bool) -> str:
         return key
     if key_id_ok:
         raise r.fail(p, "expected a key fingerprint (40 hex digits) or long key ID (16 hex digits)")
+    # A key ID (8 or 16 hex digits) is public: quoted, so that the user sees which one.
+    shown = repr(raw) if _KEY_ID.fullmatch(key) else quoted(raw)
     raise r.fail(
         p,
-        f"{raw!r} is not a primary-key fingerprint (40 hex digits; key IDs can collide "
+        f"{shown} is not a primary-key fingerprint (40 hex digits; key IDs can collide "
         "and are not accepted)",
     )
+
+
+def _name(ref: str) -> str:
+    return ref if quotable(ref) else "<name>"
 
 
 def parse(r: Reader, value: Any, p: KeyPath, base: Path) -> SourcePolicy:
@@ -73,7 +80,8 @@ def parse(r: Reader, value: Any, p: KeyPath, base: Path) -> SourcePolicy:
         if not ref.startswith("refs/"):
             raise r.fail(
                 (*p, "refs", i),
-                f"{ref!r} is not a full ref: write refs/heads/{ref} or refs/tags/{ref}",
+                f"{quoted(ref)} is not a full ref: write refs/heads/{_name(ref)} or "
+                f"refs/tags/{_name(ref)}",
             )
     signed_by = None
     if "signed_by" in src:
@@ -103,9 +111,10 @@ def _signed_by(r: Reader, value: Any, p: KeyPath, base: Path) -> SignedBy:
 def _file(r: Reader, value: Any, p: KeyPath, base: Path) -> Path | None:
     if value is None:
         return None
-    path = Path(r.string(value, p)).expanduser()
+    raw = r.string(value, p)
+    path = Path(raw).expanduser()
     if not path.is_absolute():
         path = base / path
     if not path.is_file():
-        raise r.fail(p, f"no such file: {path}")
+        raise r.fail(p, f"no such file: {path if quotable(raw) else quoted(raw)}")
     return path

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from deploysafe.config.reader import Reader
+from deploysafe.config.reader import Reader, quoted
 from deploysafe.model import KeyPath, Level
 
 KEYS = frozenset({"namespaces", "cluster_kinds", "pod_security", "quota", "limits"})
@@ -114,14 +114,14 @@ def _tenant(r: Reader, name: Any, raw: Any) -> Tenant:
         if not _NS_GLOB.match(ns) or ns.strip("*?") == "":
             raise r.fail(
                 (*p, "namespaces", i),
-                f"{ns!r} is not a namespace name or a glob over names (a bare `*` would "
+                f"{quoted(ns)} is not a namespace name or a glob over names (a bare `*` would "
                 "let the tenant into every namespace, kube-system included)",
             )
     kinds = []
     for i, spec in enumerate(r.strings(t.get("cluster_kinds"), (*p, "cluster_kinds"))):
         if not _KIND.match(spec):
             raise r.fail(
-                (*p, "cluster_kinds", i), f"{spec!r} is not a kind (`Kind` or `group/Kind`)"
+                (*p, "cluster_kinds", i), f"{quoted(spec)} is not a kind (`Kind` or `group/Kind`)"
             )
         group, _, kind = spec.rpartition("/")
         kinds.append(ClusterKind(kind, group or None))

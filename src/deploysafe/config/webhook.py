@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from deploysafe.config.reader import Reader
+from deploysafe.config.reader import Reader, quoted
 from deploysafe.config.tenants import Tenant
 from deploysafe.model import KeyPath, Severity
 
@@ -201,5 +201,5 @@ def _level(r: Reader, value: Any, path: KeyPath) -> Severity | None:
         return parse_level(value)
     except ValueError:
         raise r.fail(
-            path, f"unknown level {value!r} (expected one of {', '.join(LEVELS)})"
+            path, f"unknown level {quoted(value)} (expected one of {', '.join(LEVELS)})"
         ) from None

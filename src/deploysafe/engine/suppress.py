@@ -1,7 +1,9 @@
 """Suppressions: inline comments, the `deploysafe.io/ignore` annotation, config entries.
 
 Every suppression needs a reason and may carry an expiry date; an expired or reasonless
-one does not suppress, and the finding says why.
+one does not suppress, and the finding says why. A reason is printed in every format, so a
+secret written in one is redacted as a finding's is; an entry that cannot be read is quoted
+back only when it is short and not secret-looking (`secrets.redact`).
 
     # deploysafe: ignore[DS201,DS212] GPU driver needs host devices (until 2027-03-01)
     metadata.annotations["deploysafe.io/ignore"]: "DS201: GPU driver (until 2027-03-01)"
@@ -19,6 +21,7 @@ from typing import Any
 from deploysafe import globs
 from deploysafe.config import Exception_
 from deploysafe.model import Finding, Suppression
+from deploysafe.secrets.redact import quotable, quoted, redacted
 
 ANNOTATION = "deploysafe.io/ignore"
 
@@ -51,7 +54,7 @@ def _split_reason(text: str) -> tuple[str, dt.date | None, str | None]:
         text = text[: m.start()].strip()
     if not text:
         return "", expires, "a suppression needs a reason"
-    return text, expires, None
+    return redacted(text), expires, None
 
 
 def _ids(text: str) -> frozenset[str]:
@@ -80,11 +83,14 @@ def annotation_waivers(annotations: Mapping[str, Any]) -> tuple[list[Waiver], li
             continue
         m = _ENTRY.match(entry)
         if not m:
-            problems.append(f"cannot read {ANNOTATION} entry {entry.strip()!r} (want `ID: reason`)")
+            shown = quoted(entry.strip())
+            problems.append(f"cannot read {ANNOTATION} entry {shown} (want `ID: reason`)")
             continue
         reason, expires, problem = _split_reason(m.group(2))
         if problem:
-            problems.append(f"{ANNOTATION} entry for {m.group(1).strip()}: {problem}")
+            ids = m.group(1).strip()
+            shown = ids if quotable(ids) else quoted(ids)
+            problems.append(f"{ANNOTATION} entry for {shown}: {problem}")
             continue
         waivers.append(Waiver(_ids(m.group(1)), reason, expires, "annotation"))
     return waivers, problems
@@ -112,7 +118,7 @@ def config_waiver(
         # The file is a path glob (globs.py); the resource, Kind/namespace/name, is not a path.
         if not globs.matches(file, e.file) or not fnmatch.fnmatchcase(resource, e.resource):
             continue
-        return Waiver(frozenset({e.rule}), e.reason, e.expires, "config")
+        return Waiver(frozenset({e.rule}), redacted(e.reason), e.expires, "config")
     return None
 
 

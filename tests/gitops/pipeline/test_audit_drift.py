@@ -4,6 +4,7 @@ into a bare environment repository) and a cluster dump."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,31 @@ def test_bad_environment_and_format(
         f"error: cannot read environment prod: cannot read the environment repository "
         f"{deployed.env_repo}"
     )
+
+
+def test_drift_masks_what_the_secrets_rules_flag(
+    deployed: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.secretgen import fake_github_token
+
+    token = fake_github_token(41)
+    live = [as_live(d, i) for i, d in enumerate(released(deployed))]
+    cm = next(d for d in live if d["kind"] == "ConfigMap")
+    cm["data"]["MESSAGE"] = f"pushed with {token}"  # edited in the cluster by hand
+    for fmt in ("text", "json"):
+        result = audit(
+            deployed, dump_of(live), "--env", "prod", "--format", fmt, monkeypatch=monkeypatch
+        )
+        assert result.exit_code == EXIT_FINDINGS, result.output
+        assert token not in result.stdout
+        assert token[4:-4] not in result.stdout
+    drift = json.loads(result.stdout)["drift"]
+    [changed] = drift["objects"]
+    masked = "<masked> sha256:" + hashlib.sha256(token.encode()).hexdigest()[:12]
+    assert changed["fields"] == [
+        {
+            "path": "/data/MESSAGE",
+            "release": '"hello from prod"',
+            "cluster": json.dumps(f"pushed with {masked}"),
+        }
+    ]
