@@ -42,6 +42,7 @@ from deploysafe.rules.base import Scope
 if TYPE_CHECKING:
     from deploysafe.inputs.render import Rendered
     from deploysafe.inputs.renderplan import KustomizePlan
+    from deploysafe.inputs.sandbox import HelmWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +215,7 @@ def _render_all(
         return [], unknown, [], [], set()
     from deploysafe.inputs import render as r
     from deploysafe.inputs.renderplan import patch_error, unmatched_patches
+    from deploysafe.inputs.sandbox import helm_worker
 
     docs: list[Document] = []
     errors: list[ScanError] = unknown
@@ -237,8 +239,9 @@ def _render_all(
             )
         else:
             done = failed = 0
-            for chart in inv.charts:
-                res = _render_chart(chart, inv.root, opts, settings)
+            with helm_worker(r.offline_env()) as w:  # one process renders every chart in turn
+                rendered = [_render_chart(c, inv, opts, settings, w) for c in inv.charts]
+            for chart, res in zip(inv.charts, rendered, strict=True):
                 docs.extend(focused(chart, res.documents, _whole_chart))
                 errors.extend(_at_line(e, chart, inv.root) for e in res.errors)
                 if res.note:
@@ -402,12 +405,13 @@ def _counted(verb: str, done: int, failed: int, what: str, engine: str) -> str:
 
 
 def _render_chart(
-    chart: Path, root: Path, opts: RenderOptions, settings: RenderSettings
+    chart: Path, inv: Inventory, opts: RenderOptions, settings: RenderSettings, worker: HelmWorker
 ) -> Rendered:
     """Render one chart with its settings from the policy file; options given on the
     command line win."""
     from deploysafe.inputs.render import Rendered, render_helm
 
+    root = inv.root
     own = settings.charts.get(chart.resolve(), ChartSettings())
     values: tuple[Path, ...] = opts.values
     if not values:
@@ -435,6 +439,8 @@ def _render_chart(
         set_values=opts.set_values or own.set_values,
         namespace=opts.namespace or own.namespace,
         release_name=opts.release_name or own.release or "release",
+        top=inv.top,
+        worker=worker,
     )
 
 
