@@ -50,6 +50,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/engine/test_where.py",  # real repositories, charts and kustomizations
         "tests/engine/test_history.py",  # --git-history over real repositories
         "tests/rules/test_secrets_install_time.py",  # Helm renders
+        "tests/inputs/test_sandbox.py",  # Helm and kustomize renders under limits
     }
 )
 

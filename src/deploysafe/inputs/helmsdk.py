@@ -42,6 +42,13 @@ def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def start() -> None:
+    """Load the SDK and start its Go runtime (its threads, its first heap)."""
+    import helm_python as sdk
+
+    sdk.validate_release_name("release")
+
+
 def render(
     chart: Path,
     values: Sequence[Path],

@@ -222,6 +222,7 @@ def render_helm(
         msg = str(exc).replace(_UNSET_NAMESPACE, RELEASE_NAMESPACE)
         errors.append(_template_error(msg, chart, root, chart_file))
         return Rendered([], errors, failed=True, missing=missing)
+    errors += left_out
 
     documents: list[Document] = []
     skipped = 0

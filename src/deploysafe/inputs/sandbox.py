@@ -65,14 +65,15 @@ def too_hungry(limits: Limits) -> str:
     )
 
 
-def _limit(limits: Limits, *, output: bool) -> Callable[[], None]:
-    """What the child does before it runs the engine (runs between fork and exec)."""
+def _limit(limits: Limits) -> Callable[[], None]:
+    """What the child does before it runs the engine binary (between fork and exec): its
+    heap is capped, and so is its stdout, a file (past the cap, the engine's write fails).
+    The address space would be exact, but a binary's start-up size is not known here."""
     memory, size = limits.memory, limits.output
 
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
-        if output:  # its stdout is a file: past the cap, the engine's write fails
-            resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
     return apply
 
@@ -98,7 +99,7 @@ def run(argv: Sequence[str], env: Mapping[str, str], limits: Limits = LIMITS) ->
                 check=False,
                 env=dict(env),
                 # Only setrlimit runs between fork and exec: safe beside threads.
-                preexec_fn=_limit(limits, output=True),
+                preexec_fn=_limit(limits),
             )
         except subprocess.TimeoutExpired:
             return Ran(False, "", f"{argv[0]}: {too_slow(limits)}", limited=True)
@@ -184,7 +185,6 @@ class HelmWorker:
                 stdout=subprocess.PIPE,
                 stderr=self._err,
                 env=self._env,
-                preexec_fn=_limit(self._limits, output=False),
             )
         return self._proc
 
@@ -211,11 +211,10 @@ class HelmWorker:
         deadline = time.monotonic() + self._limits.seconds
         # The worker checks the output's size; the slack is JSON's quoting.
         reply = _receive(proc.stdout, deadline, 2 * self._limits.output + MIB)
-        if reply is None:
-            if proc.poll() is None:  # alive: it overran the clock or the cap
-                late = time.monotonic() >= deadline
-                self._kill()
-                raise RenderFailed(too_slow(self._limits) if late else too_big(self._limits))
+        if reply is _LATE or reply is _BIG:
+            self._kill()
+            raise RenderFailed(too_slow(self._limits) if reply is _LATE else too_big(self._limits))
+        if reply is _GONE:
             raise RenderFailed(self._died(proc))
         answer: dict[str, Any] = json.loads(reply)
         if "error" in answer:
@@ -238,8 +237,12 @@ class HelmWorker:
         return f"the Helm engine stopped (exit status {code}) during the render: {first}".strip()
 
 
-def _receive(stream: IO[bytes], deadline: float, cap: int) -> bytes | None:
-    """One message from the worker; None at end of stream, past the deadline or the cap."""
+# Why no message came: the worker ended, overran the clock, or announced too much.
+_GONE, _LATE, _BIG = b"gone", b"late", b"big"
+
+
+def _receive(stream: IO[bytes], deadline: float, cap: int) -> bytes:
+    """One message from the worker, or _GONE, _LATE or _BIG."""
     fd = stream.fileno()
     data = bytearray()
     need = _HEADER.size
@@ -247,16 +250,16 @@ def _receive(stream: IO[bytes], deadline: float, cap: int) -> bytes | None:
     while len(data) < need:
         left = deadline - time.monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:
-            return None
+            return _LATE
         chunk = os.read(fd, min(need - len(data), 1 << 20))
         if not chunk:
-            return None
+            return _GONE
         data += chunk
         if not header_read and len(data) >= _HEADER.size:
             header_read = True
             (size,) = _HEADER.unpack_from(data)
             if size > cap:
-                return None
+                return _BIG
             need = _HEADER.size + size
     return bytes(data[_HEADER.size :])
 
@@ -269,6 +272,9 @@ def _serve() -> None:
     requests = sys.stdin.buffer
     from deploysafe.inputs import helmsdk
 
+    helmsdk.start()
+    memory: int | None = None
+
     while True:
         header = requests.read(_HEADER.size)
         if len(header) < _HEADER.size:
@@ -276,6 +282,11 @@ def _serve() -> None:
         (size,) = _HEADER.unpack(header)
         ask = json.loads(requests.read(size))
         limits = Limits(memory=ask["memory"], output=ask["output"])
+        if memory is None:
+            # The address space the engine may grow by: what it holds now, loaded and
+            # started, plus the limit. (A heap limit alone lets Go map past it.)
+            memory = _address_space() + limits.memory
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         try:
             manifests = helmsdk.render(
                 Path(ask["chart"]),
@@ -295,6 +306,12 @@ def _serve() -> None:
         body = json.dumps(answer).encode()
         reply.write(_HEADER.pack(len(body)) + body)
         reply.flush()
+
+
+def _address_space() -> int:
+    """This process's virtual memory size, in bytes."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
 
 
 @contextlib.contextmanager
