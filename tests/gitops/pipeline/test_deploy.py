@@ -4,6 +4,7 @@ with nothing committed or pushed."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -558,3 +559,45 @@ def test_deploy_from_a_real_process(app: App) -> None:
     exe = Path(sys.executable).parent / "deploysafe"
     out = run(exe, "deploy", "prod", "--format", "json", cwd=app.root)
     assert json.loads(out)["release"] == "prod-1"
+
+
+@pytest.mark.parametrize("setting", ["values", "chart"])
+def test_render_inputs_outside_the_checkout_are_refused(
+    app: App, tmp_path: Path, setting: str
+) -> None:
+    outside = tmp_path / "outside"
+    shutil.copytree(app.root / "chart", outside / "chart")
+    (outside / "values.yaml").write_text("image: {repository: mallory/shop}\n")
+    helm: dict[str, Any] = {"chart": "chart", "values": ["values-prod.yaml"], "namespace": "shop"}
+    if setting == "values":
+        helm["values"] = [str(outside / "values.yaml")]
+    else:
+        helm["chart"] = "../outside/chart"
+    app.configure({"prod": app.environment(render={"helm": helm})})
+    app.commit("render from outside")
+    result = app.cli("deploy", "prod")
+    assert result.exit_code == EXIT_USAGE, result.output
+    key = "values.0" if setting == "values" else "chart"
+    needle = str(outside / "values.yaml") if setting == "values" else "../outside/chart"
+    policy = (app.root / "deploysafe.yaml").read_text().splitlines()
+    line = next(n for n, text in enumerate(policy, 1) if needle in text)
+    assert (
+        f"deploysafe.yaml:{line}: environments.prod.render.helm.{key}: points outside the"
+        " repository (the policy file's folder), after symlinks are followed: every render"
+        " input must be in the commit that is checked and released; move it into the"
+        " repository"
+    ) in result.output
+    assert app.env_head() is None
+
+
+def test_a_values_file_symlinked_out_of_the_checkout_is_refused(app: App, tmp_path: Path) -> None:
+    (tmp_path / "values.yaml").write_text("image: {repository: mallory/shop}\n")
+    (app.root / "values-prod.yaml").unlink()
+    (app.root / "values-prod.yaml").symlink_to(tmp_path / "values.yaml")
+    app.commit("symlinked values")
+    result = app.cli("deploy", "prod")
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "environments.prod.render.helm.values.0: points outside the repository" in (
+        result.output
+    )
+    assert app.env_head() is None
