@@ -5,8 +5,11 @@ while the rest of the scan goes on. Real Helm (SDK or binary) and real kubectl/k
 
 from __future__ import annotations
 
+import http.server
 import shutil
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -496,4 +499,49 @@ def test_settings_for_a_chart_or_overlay_that_is_not_there_are_errors(tmp_path: 
             " is relative to the policy file's folder)",
             "render",
         ),
+    )
+
+
+class _Counting(http.server.BaseHTTPRequestHandler):
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        body = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fetched}\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@needs_kustomize
+def test_a_scan_never_fetches_remote_resources(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        root = write(
+            tmp_path,
+            {
+                "base/kustomization.yaml": KUSTOMIZATION + f"resources:\n  - {url}/base.yaml\n",
+                "overlay/kustomization.yaml": KUSTOMIZATION
+                + f"resources:\n  - ../base\n  - {url}/overlay.yaml\n",
+            },
+        )
+        report = run(root)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Counting.asked == []
+    assert sorted((e.file, e.line) for e in report.errors) == [
+        ("base/kustomization.yaml", 4),
+        ("overlay/kustomization.yaml", 5),
+    ]
+    assert report.errors[0].message.endswith(
+        "is not fetched (deploysafe renders offline): vendor it into the repository, or scan"
+        " with --no-render"
     )

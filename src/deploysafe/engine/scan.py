@@ -197,7 +197,7 @@ def _renders(inv: Inventory, render: RenderOptions) -> tuple[bool, KustomizePlan
     charts = bool(inv.charts) and r.helm_available() is not None
     if not inv.kustomizations or r.kustomize_available() is None:
         return charts, None
-    return charts, plan_kustomize(inv.kustomizations, inv.root)
+    return charts, plan_kustomize(inv.kustomizations, inv.root, inv.top)
 
 
 def _render_all(

@@ -145,7 +145,9 @@ def _line(parsed: Parsed, path: KeyPath) -> int:
     return parsed.positions.get(p, (1, 1))[0]
 
 
-def _node(folder: Path, root: Path, errors: list[ScanError]) -> _Node | None:
+def _node(
+    folder: Path, root: Path, errors: list[ScanError], top: Path | None = None
+) -> _Node | None:
     kfile = _kfile(folder)
     if kfile is None:
         return None
@@ -177,6 +179,19 @@ def _node(folder: Path, root: Path, errors: list[ScanError]) -> _Node | None:
                 refs.append(_Ref(folder, key, line, remote=True))
                 continue
             target = (folder / entry).resolve()
+            if top is not None and not target.is_relative_to(top):
+                errors.append(
+                    ScanError(
+                        rel(kfile, root),
+                        line,
+                        f"`{key}` entry {entry!r} points outside the repository (after"
+                        " symlinks are followed), so the kustomization is not built: what is"
+                        " checked and released must be in the repository; vendor it there",
+                        "render",
+                    )
+                )
+                refs.append(_Ref(folder, key, line, remote=True))  # never followed
+                continue
             if target != folder and target.is_dir() and folder.is_relative_to(target):
                 errors.append(
                     ScanError(
@@ -305,8 +320,11 @@ def unmatched_patches(
     return out
 
 
-def plan_kustomize(folders: Sequence[Path], root: Path) -> KustomizePlan:
+def plan_kustomize(folders: Sequence[Path], root: Path, top: Path | None = None) -> KustomizePlan:
     """Roots to build among the scanned kustomization `folders`, and what cannot be built.
+
+    A `resources`, `bases` or `components` entry that leads out of `top` (the repository;
+    default `root`) is not followed, and its kustomization is not built.
 
     A root is a kustomization no other scanned one references through `resources`, `bases`
     or `components`; the others are judged through the roots that build them. A base whose
@@ -321,7 +339,7 @@ def plan_kustomize(folders: Sequence[Path], root: Path) -> KustomizePlan:
         folder = todo.pop()
         if folder in nodes:
             continue
-        node = _node(folder, root, errors)
+        node = _node(folder, root, errors, (top or root).resolve())
         if node is None:
             continue
         nodes[folder] = node

@@ -3,12 +3,14 @@ with nothing committed or pushed."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -601,3 +603,48 @@ def test_a_values_file_symlinked_out_of_the_checkout_is_refused(app: App, tmp_pa
         result.output
     )
     assert app.env_head() is None
+
+
+class _Counting(http.server.BaseHTTPRequestHandler):
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_overlay_with_a_remote_or_outside_base_is_refused_offline(
+    tmp_path: Path, keys: Keys
+) -> None:
+    app = make_app(tmp_path, keys, "kustomize-app")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "kustomization.yaml").write_text("resources: []\n")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    url = f"http://127.0.0.1:{server.server_address[1]}/cm.yaml"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    overlay = app.root / "overlays" / "prod" / "kustomization.yaml"
+    overlay.write_text(
+        overlay.read_text().replace("resources:\n", f"resources:\n- {url}\n- ../../../outside\n")
+    )
+    app.configure(
+        {"prod": app.environment(render={"kustomize": "overlays/prod", "namespace": "shop"})}
+    )
+    app.commit("remote and outside bases")
+    try:
+        out = refused(
+            app,
+            "render",
+            "kustomize overlays/prod: the render failed",
+            f"overlays/prod/kustomization.yaml:4: remote resource '{url}' is not fetched"
+            " (deploysafe renders offline)",
+            "overlays/prod/kustomization.yaml:5: `resources` entry '../../../outside' points"
+            " outside the repository",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Counting.asked == [], out
