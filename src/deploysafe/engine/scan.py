@@ -100,7 +100,7 @@ def scan(
         notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
     rendered: list[Document] = []
     render_errors: list[ScanError] = []
-    charts, kplan = _renders(inv, render)
+    charts, kplan = _renders(inv, render, config.max_file_size)
     failed: list[Path] = []
     # Renders focused on the scanned paths: everything they build is checked (cross-resource
     # rules see the whole build), and only findings in the scanned paths are reported.
@@ -175,7 +175,7 @@ def plan(
         every_file=_every(config, scopes),
         base=config.base,
     )
-    charts, kplan = _renders(inv, render)
+    charts, kplan = _renders(inv, render, config.max_file_size)
     p = coverage.plan(inv, charts=charts, kustomize=kplan)
     return coverage.outcome(p, inv.skipped, coverage.probe(p, config.max_file_size))
 
@@ -186,7 +186,9 @@ def _every(config: Config, scopes: frozenset[Scope]) -> bool:
     return bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
 
 
-def _renders(inv: Inventory, render: RenderOptions) -> tuple[bool, KustomizePlan | None]:
+def _renders(
+    inv: Inventory, render: RenderOptions, max_bytes: int
+) -> tuple[bool, KustomizePlan | None]:
     """Which renders this scan runs (their files are read through them): whether charts
     are rendered, and what kustomize builds (None: nothing)."""
     if not render.enabled:
@@ -197,7 +199,7 @@ def _renders(inv: Inventory, render: RenderOptions) -> tuple[bool, KustomizePlan
     charts = bool(inv.charts) and r.helm_available() is not None
     if not inv.kustomizations or r.kustomize_available() is None:
         return charts, None
-    return charts, plan_kustomize(inv.kustomizations, inv.root, inv.top)
+    return charts, plan_kustomize(inv.kustomizations, inv.root, inv.top, max_bytes)
 
 
 def _render_all(
