@@ -126,7 +126,7 @@ def test_a_kustomize_build_over_the_output_cap_is_a_render_error(tmp_path: Path)
         ScanError(
             "kustomization.yaml",
             None,
-            f"{tool}: the rendered output is larger than 0 MiB, so it was not read (a template"
+            f"{tool}: the rendered output is larger than 8 KiB, so it was not read (a template"
             " that repeats too much?)",
             "render",
         )

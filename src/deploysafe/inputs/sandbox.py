@@ -44,6 +44,12 @@ class RenderFailed(Exception):
     """The engine refused the input or hit a limit; the message is for the user."""
 
 
+def _size(n: int) -> str:
+    if n % MIB == 0:
+        return f"{n // MIB} MiB"
+    return f"{n // 1024} KiB" if n % 1024 == 0 else f"{n} bytes"
+
+
 def too_slow(limits: Limits) -> str:
     return (
         f"the render did not finish within {limits.seconds:g} s, so it was stopped"
@@ -53,14 +59,14 @@ def too_slow(limits: Limits) -> str:
 
 def too_big(limits: Limits) -> str:
     return (
-        f"the rendered output is larger than {limits.output // MIB} MiB, so it was not read"
+        f"the rendered output is larger than {_size(limits.output)}, so it was not read"
         " (a template that repeats too much?)"
     )
 
 
 def too_hungry(limits: Limits) -> str:
     return (
-        f"the render needed more than {limits.memory // MIB} MiB of memory, so it was"
+        f"the render needed more than {_size(limits.memory)} of memory, so it was"
         " stopped (a template that builds too much?)"
     )
 
@@ -233,8 +239,11 @@ class HelmWorker:
         self.close()
         if _out_of_memory(stderr):
             return too_hungry(self._limits)
-        first = next((ln for ln in stderr.splitlines() if ln.strip()), "")
-        return f"the Helm engine stopped (exit status {code}) during the render: {first}".strip()
+        lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+        # Go names its fatal error first; Python its exception last.
+        said = next((ln for ln in lines if ln.startswith(("fatal error", "panic"))), None)
+        why = said or (lines[-1] if lines else "")
+        return f"the Helm engine stopped (exit status {code}) during the render: {why}".strip()
 
 
 # Why no message came: the worker ended, overran the clock, or announced too much.
