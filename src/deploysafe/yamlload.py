@@ -7,9 +7,12 @@ Positions never enter the data: each parsed document comes with a dict from path
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -222,11 +225,77 @@ def _problem(exc: yaml.YAMLError, text: str) -> YamlProblem:
     return YamlProblem(f"invalid YAML: {text}", line)
 
 
+class TooDeep(yaml.YAMLError):
+    """Nesting or aliases past the caps (MAX_DEPTH, MAX_EXPANSION)."""
+
+
 def load_data(text: str) -> Any:
     """The plain data of a YAML text's first document, without positions, with libyaml when
     PyYAML has it: for small files read only for their values (kustomizations, Chart.yaml,
-    annotations kustomize writes). Raises yaml.YAMLError."""
-    return yaml.load(text, Loader=_Loader)
+    annotations kustomize writes). The same caps on nesting and aliases as parse_all, so
+    that what walks the data cannot recurse without end. Raises yaml.YAMLError."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_shape(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_shape(root: yaml.Node) -> None:
+    """Raise TooDeep past MAX_DEPTH levels, or when aliases repeat subtrees past
+    MAX_EXPANSION nodes (and 10x the distinct ones); without recursion."""
+    sizes: dict[int, int] = {}  # expanded size of each node, by id
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    on_path: set[int] = set()
+    while stack:
+        node, level, done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key], depth[key] = 1, 1
+            continue
+        children: list[yaml.Node] = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, yaml.MappingNode)
+            else list(node.value)
+        )
+        if done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            continue
+        if key in sizes:
+            continue
+        if key in on_path or level > MAX_DEPTH:
+            line = node.start_mark.line + 1
+            raise TooDeep(f"nesting deeper than {MAX_DEPTH} levels (line {line})")
+        on_path.add(key)
+        stack.append((node, level, True))
+        stack.extend((c, level + 1, False) for c in children if id(c) not in sizes)
+    if sizes[id(root)] > MAX_EXPANSION and sizes[id(root)] > 10 * len(sizes):
+        raise TooDeep("aliases expand to too many nodes (an alias bomb?)")
+    if depth[id(root)] > MAX_DEPTH:
+        raise TooDeep(f"nesting deeper than {MAX_DEPTH} levels")
+
+
+class TooLarge(ValueError):
+    """A file over the size cap."""
+
+
+def read_capped(path: Path, max_bytes: int) -> str:
+    """A regular file's UTF-8 text, read no further than the cap. Raises TooLarge, OSError
+    (also for a pipe or device: reading one could block), UnicodeDecodeError."""
+    with path.open("rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError("not a regular file")
+        raw = handle.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise TooLarge(f"larger than the {max_bytes}-byte cap (max_file_size)")
+    return raw.decode("utf-8")
 
 
 def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]:

@@ -384,3 +384,40 @@ def test_render_settings_are_typed_paths_from_the_policy_folder(tmp_path: Path) 
     assert cfg.render.kustomize == {
         (tmp_path / "overlays" / "prod").resolve(): KustomizeSettings(namespace="shop-prod")
     }
+
+
+OUTSIDE = (
+    "points outside the repository (the policy file's folder), after symlinks are followed:"
+    " every render input must be in the commit that is checked and released; move it into"
+    " the repository"
+)
+
+
+def test_render_inputs_outside_the_policy_folder_are_refused(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (tmp_path / "values.yaml").write_text("image: {repository: mallory/shop}\n")
+    (repo / "values-prod.yaml").symlink_to(tmp_path / "values.yaml")
+    message = refused(
+        repo,
+        "render:\n"  # 1
+        "  charts:\n"  # 2
+        "    ../chart: {}\n"  # 3
+        "    chart:\n"  # 4
+        f"      values: [values-prod.yaml, {tmp_path / 'values.yaml'}]\n"  # 5
+        "  kustomize:\n"  # 6
+        "    /etc: {}\n"  # 7
+        "environments:\n"  # 8
+        "  prod:\n"  # 9
+        "    tenant: shop\n"  # 10
+        "    render: {helm: {chart: ../chart, values: [values-prod.yaml]}, namespace: shop}\n"
+        "    target: {repo: x, path: p}\n"  # 12
+        "tenants: {shop: {namespaces: [shop]}}\n",
+    )
+    # The first problem of an item abandons it: values.1 is not read.
+    assert message.splitlines() == [
+        f"deploysafe.yaml:3: render.charts.../chart: {OUTSIDE}",
+        f"deploysafe.yaml:5: render.charts.chart.values.0: {OUTSIDE}",
+        f"deploysafe.yaml:7: render.kustomize./etc: {OUTSIDE}",
+        f"deploysafe.yaml:11: environments.prod.render.helm.chart: {OUTSIDE}",
+    ]

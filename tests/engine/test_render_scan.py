@@ -5,8 +5,11 @@ while the rest of the scan goes on. Real Helm (SDK or binary) and real kubectl/k
 
 from __future__ import annotations
 
+import http.server
 import shutil
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -497,3 +500,113 @@ def test_settings_for_a_chart_or_overlay_that_is_not_there_are_errors(tmp_path: 
             "render",
         ),
     )
+
+
+class _Counting(http.server.BaseHTTPRequestHandler):
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        body = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fetched}\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@needs_kustomize
+def test_a_scan_never_fetches_remote_resources(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        root = write(
+            tmp_path,
+            {
+                "base/kustomization.yaml": KUSTOMIZATION + f"resources:\n  - {url}/base.yaml\n",
+                "overlay/kustomization.yaml": KUSTOMIZATION
+                + f"resources:\n  - ../base\n  - {url}/overlay.yaml\n",
+            },
+        )
+        report = run(root)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Counting.asked == []
+    assert sorted((e.file, e.line) for e in report.errors) == [
+        ("base/kustomization.yaml", 4),
+        ("overlay/kustomization.yaml", 5),
+    ]
+    assert report.errors[0].message.endswith(
+        "is not fetched (deploysafe renders offline): vendor it into the repository, or scan"
+        " with --no-render"
+    )
+
+
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
+    "  containers:\n    - name: c\n      image: c:1\n      securityContext: {privileged: true}\n"
+)
+
+
+@needs_kustomize
+@pytest.mark.parametrize("depth", [990, 5000])
+def test_a_deeply_nested_kustomization_is_an_error_and_the_scan_goes_on(
+    tmp_path: Path, depth: int
+) -> None:
+    root = write(
+        tmp_path,
+        {
+            "k/kustomization.yaml": KUSTOMIZATION
+            + "resources: [cm.yaml]\n"
+            + f"x: {'[' * depth}{']' * depth}\n",
+            "k/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            "pod.yaml": POD,
+        },
+    )
+    report = run(root)
+    problem = (
+        "nesting deeper than 256 levels"
+        if depth < 1000
+        else "invalid YAML: while increasing flow level: exceeded maximum nesting depth"
+    )
+    assert report.errors == (
+        ScanError(
+            "k/kustomization.yaml",
+            4,
+            f"{problem}; the kustomization is not built: fix the syntax",
+            "render",
+        ),
+    )
+    assert ("pod.yaml", 8, "DS201") in {(f.file, f.line, f.rule_id) for f in report.findings}
+
+
+@needs_kustomize
+def test_a_kustomization_over_the_size_cap_is_not_read(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            "deploysafe.yaml": "max_file_size: 2000\n",
+            "k/kustomization.yaml": KUSTOMIZATION
+            + "resources: [cm.yaml]\n"
+            + "".join(f"# {'x' * 70}\n" for _ in range(40)),
+            "k/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            "pod.yaml": POD,
+        },
+    )
+    report = run(root, load(root / "deploysafe.yaml"))
+    assert (
+        ScanError(
+            "k/kustomization.yaml",
+            1,
+            "cannot read the kustomization (larger than the 2000-byte cap (max_file_size)), so it"
+            " is not built",
+            "render",
+        )
+        in report.errors
+    )
+    assert ("pod.yaml", 8, "DS201") in {(f.file, f.line, f.rule_id) for f in report.findings}

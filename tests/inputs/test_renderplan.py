@@ -241,3 +241,30 @@ def test_missing_dependencies_are_switched_off_by_their_condition_or_own_tags(
         "monitoring.exporter.enabled",
         "tags.dashboards",
     )
+
+
+def test_bases_out_of_the_repository_are_not_followed(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    tree(tmp_path, {"outside/kustomization.yaml": KUSTOMIZATION + "resources: [cm.yaml]\n"})
+    folders = tree(
+        repo,
+        {
+            "up/kustomization.yaml": KUSTOMIZATION + "resources:\n  - ../../outside\n",
+            "linked/kustomization.yaml": KUSTOMIZATION + "resources:\n  - base\n",
+            "inside/kustomization.yaml": KUSTOMIZATION + "resources:\n  - ../shared\n",
+            "shared/kustomization.yaml": KUSTOMIZATION + "resources: [cm.yaml]\n",
+        },
+    )
+    (repo / "linked" / "base").symlink_to(tmp_path / "outside", target_is_directory=True)
+    plan = plan_kustomize(folders, repo, repo)
+    why = (
+        "points outside the repository (after symlinks are followed), so the kustomization"
+        " is not built: what is checked and released must be in the repository; vendor it"
+        " there"
+    )
+    assert sorted(plan.errors, key=lambda e: e.file) == [
+        ScanError("linked/kustomization.yaml", 4, f"`resources` entry 'base' {why}", "render"),
+        ScanError("up/kustomization.yaml", 4, f"`resources` entry '../../outside' {why}", "render"),
+    ]
+    assert names(plan.roots, repo) == ["inside"]
+    assert names(plan.unbuilt, repo) == ["linked", "up"]

@@ -29,6 +29,7 @@ from typing import Any
 
 from deploysafe.config import source as sourcemod
 from deploysafe.config.reader import Reader, quoted
+from deploysafe.config.render import contained
 from deploysafe.config.source import SourcePolicy
 from deploysafe.config.tenants import Tenant
 from deploysafe.model import KeyPath, Level, Severity
@@ -235,11 +236,11 @@ def _render(r: Reader, raw: Any, p: KeyPath, base: Path, tenant: Tenant) -> Rend
         release = r.string(h["release"], (*hp, "release")) if "release" in h else None
         render = Render(
             kind,
-            (base / display).resolve(),
+            contained(r, display, (*hp, "chart"), base),
             display,
             "",
             values=tuple(
-                _relative(r, v, (*hp, "values", i), base)
+                contained(r, v, (*hp, "values", i), base)
                 for i, v in enumerate(r.strings(h.get("values"), (*hp, "values")))
             ),
             set_values=r.strings(h.get("set"), (*hp, "set")),
@@ -247,7 +248,7 @@ def _render(r: Reader, raw: Any, p: KeyPath, base: Path, tenant: Tenant) -> Rend
         )
     else:
         display = r.string(spec[kind], (*p, kind))
-        render = Render(kind, (base / display).resolve(), display, "")
+        render = Render(kind, contained(r, display, (*p, kind), base), display, "")
     if namespace is None:
         literal = tenant.literal_namespaces
         if not literal:

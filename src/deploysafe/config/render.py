@@ -6,9 +6,10 @@
       kustomize:
         deploy/overlays/prod: {namespace: shop-prod}
 
-Keys and values files are paths relative to the policy file's folder. Whether a values file
-exists is decided when the chart renders: a missing one is an input error of that chart
-(naming this file and line), not a reason to refuse the whole policy.
+Keys and values files are paths relative to the policy file's folder, and must stay inside
+it once symlinks are followed (`contained`): what is rendered is what the repository holds.
+Whether a values file exists is decided when the chart renders: a missing one is an input
+error of that chart (naming this file and line), not a reason to refuse the whole policy.
 """
 
 from __future__ import annotations
@@ -73,10 +74,10 @@ def parse(r: Reader, raw: Any, base: Path) -> RenderSettings:
     for name, value in r.mapping(top.get("charts"), ("render", "charts")).items():
         p: KeyPath = ("render", "charts", str(name))
         with r.item():
-            folder = (base / r.string(name, p)).resolve()
+            folder = contained(r, name, p, base)
             c = r.mapping(value, p, _CHART_KEYS)
             values = tuple(
-                ValuesFile((base / v).resolve(), _where(r, (*p, "values", i)))
+                ValuesFile(contained(r, v, (*p, "values", i), base), _where(r, (*p, "values", i)))
                 for i, v in enumerate(r.strings(c.get("values"), (*p, "values")))
             )
             charts[folder] = ChartSettings(
@@ -89,11 +90,26 @@ def parse(r: Reader, raw: Any, base: Path) -> RenderSettings:
     for name, value in r.mapping(top.get("kustomize"), ("render", "kustomize")).items():
         p = ("render", "kustomize", str(name))
         with r.item():
-            folder = (base / r.string(name, p)).resolve()
+            folder = contained(r, name, p, base)
             k = r.mapping(value, p, _KUSTOMIZE_KEYS)
             kustomize[folder] = KustomizeSettings(namespace=_optional(r, k, "namespace", p))
             where[folder] = _where(r, p)
     return RenderSettings(charts, kustomize, where)
+
+
+def contained(r: Reader, value: Any, p: KeyPath, base: Path) -> Path:
+    """A render input's path, relative to the policy file's folder `base`, that stays inside
+    it after symlinks: a chart, values file or overlay from outside the repository would be
+    rendered into a release that claims to be one verified commit."""
+    path = (base / r.string(value, p)).resolve()
+    if not path.is_relative_to(base.resolve()):
+        raise r.fail(
+            p,
+            "points outside the repository (the policy file's folder), after symlinks are"
+            " followed: every render input must be in the commit that is checked and"
+            " released; move it into the repository",
+        )
+    return path
 
 
 def _optional(r: Reader, raw: Mapping[str, Any], key: str, p: KeyPath) -> str | None:

@@ -42,6 +42,7 @@ from deploysafe.rules.base import Scope
 if TYPE_CHECKING:
     from deploysafe.inputs.render import Rendered
     from deploysafe.inputs.renderplan import KustomizePlan
+    from deploysafe.inputs.sandbox import HelmWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ def scan(
         notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
     rendered: list[Document] = []
     render_errors: list[ScanError] = []
-    charts, kplan = _renders(inv, render)
+    charts, kplan = _renders(inv, render, config.max_file_size)
     failed: list[Path] = []
     # Renders focused on the scanned paths: everything they build is checked (cross-resource
     # rules see the whole build), and only findings in the scanned paths are reported.
@@ -174,7 +175,7 @@ def plan(
         every_file=_every(config, scopes),
         base=config.base,
     )
-    charts, kplan = _renders(inv, render)
+    charts, kplan = _renders(inv, render, config.max_file_size)
     p = coverage.plan(inv, charts=charts, kustomize=kplan)
     return coverage.outcome(p, inv.skipped, coverage.probe(p, config.max_file_size))
 
@@ -185,7 +186,9 @@ def _every(config: Config, scopes: frozenset[Scope]) -> bool:
     return bool(targets - {Target.KUBERNETES, Target.KUBERNETES_SET})
 
 
-def _renders(inv: Inventory, render: RenderOptions) -> tuple[bool, KustomizePlan | None]:
+def _renders(
+    inv: Inventory, render: RenderOptions, max_bytes: int
+) -> tuple[bool, KustomizePlan | None]:
     """Which renders this scan runs (their files are read through them): whether charts
     are rendered, and what kustomize builds (None: nothing)."""
     if not render.enabled:
@@ -196,7 +199,7 @@ def _renders(inv: Inventory, render: RenderOptions) -> tuple[bool, KustomizePlan
     charts = bool(inv.charts) and r.helm_available() is not None
     if not inv.kustomizations or r.kustomize_available() is None:
         return charts, None
-    return charts, plan_kustomize(inv.kustomizations, inv.root)
+    return charts, plan_kustomize(inv.kustomizations, inv.root, inv.top, max_bytes)
 
 
 def _render_all(
@@ -214,6 +217,7 @@ def _render_all(
         return [], unknown, [], [], set()
     from deploysafe.inputs import render as r
     from deploysafe.inputs.renderplan import patch_error, unmatched_patches
+    from deploysafe.inputs.sandbox import helm_worker
 
     docs: list[Document] = []
     errors: list[ScanError] = unknown
@@ -237,8 +241,9 @@ def _render_all(
             )
         else:
             done = failed = 0
-            for chart in inv.charts:
-                res = _render_chart(chart, inv.root, opts, settings)
+            with helm_worker(r.offline_env()) as w:  # one process renders every chart in turn
+                rendered = [_render_chart(c, inv, opts, settings, w) for c in inv.charts]
+            for chart, res in zip(inv.charts, rendered, strict=True):
                 docs.extend(focused(chart, res.documents, _whole_chart))
                 errors.extend(_at_line(e, chart, inv.root) for e in res.errors)
                 if res.note:
@@ -402,12 +407,13 @@ def _counted(verb: str, done: int, failed: int, what: str, engine: str) -> str:
 
 
 def _render_chart(
-    chart: Path, root: Path, opts: RenderOptions, settings: RenderSettings
+    chart: Path, inv: Inventory, opts: RenderOptions, settings: RenderSettings, worker: HelmWorker
 ) -> Rendered:
     """Render one chart with its settings from the policy file; options given on the
     command line win."""
     from deploysafe.inputs.render import Rendered, render_helm
 
+    root = inv.root
     own = settings.charts.get(chart.resolve(), ChartSettings())
     values: tuple[Path, ...] = opts.values
     if not values:
@@ -435,6 +441,8 @@ def _render_chart(
         set_values=opts.set_values or own.set_values,
         namespace=opts.namespace or own.namespace,
         release_name=opts.release_name or own.release or "release",
+        top=inv.top,
+        worker=worker,
     )
 
 

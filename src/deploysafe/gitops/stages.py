@@ -144,6 +144,7 @@ class RenderStage:
 
     def run(self, run: Run) -> StageResult:
         from deploysafe.inputs import render as r
+        from deploysafe.inputs.renderplan import plan_kustomize
 
         start = time.monotonic()
         spec = run.env.render
@@ -188,12 +189,17 @@ class RenderStage:
                 return _result(
                     self.name, start, False, "cannot build the overlay: no kustomize or kubectl"
                 )
+            how = f"kustomize {spec.display}"
+            # Offline and inside the checkout: no remote base, no base from outside it.
+            plan = plan_kustomize([spec.path], run.root)
+            if plan.errors:
+                problems = [f"{e.file}:{e.line or 1}: {e.message}" for e in plan.errors]
+                return _result(self.name, start, False, f"{how}: the render failed", problems)
             built = r.render_kustomize(spec.path, run.root)
             assert built is not None
             docs = [replace(d, default_namespace=spec.namespace) for d in built.documents]
             skipped = built.skipped
             errors = [f"{e.file}: {e.message}" for e in built.errors]
-            how = f"kustomize {spec.display}"
         else:
             docs, errors = _manifest_documents(spec.path, run.root, spec.namespace)
             how = f"manifests {spec.display}"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe import yamlload
+from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.globs import any_match, from_base
 from deploysafe.host.git import Git, GitError
 from deploysafe.model import ScanError
@@ -446,7 +447,9 @@ def _add_file(
     inv.files.append(real)
 
 
-def kustomize_inputs(folders: Iterable[Path]) -> dict[Path, list[Path]]:
+def kustomize_inputs(
+    folders: Iterable[Path], max_bytes: int = DEFAULT_MAX_FILE_SIZE
+) -> dict[Path, list[Path]]:
     """The files each kustomization names (resources, patches, generator files, ...), real
     path to the folders naming it: any string in a kustomization that names a file is read
     by the build. Without a build this is what a kustomization will read."""
@@ -459,9 +462,9 @@ def kustomize_inputs(folders: Iterable[Path]) -> dict[Path, list[Path]]:
             if not k.is_file():
                 continue
             try:
-                data = yamlload.load_data(k.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                continue  # the build reports it
+                data = yamlload.load_data(yamlload.read_capped(k, max_bytes))
+            except (OSError, UnicodeDecodeError, yamlload.TooLarge, yaml.YAMLError):
+                continue  # the plan reports it
             _add(out, k.resolve(), folder)
             for text in _strings(data):
                 # `configMapGenerator.files` entries may be `key=path`.

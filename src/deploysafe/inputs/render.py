@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,15 +31,24 @@ from deploysafe.inputs.documents import (
     load_kubernetes,
     release_namespace_dropped,
 )
+from deploysafe.inputs.helmsdk import engine_message as _message
 from deploysafe.inputs.patches import TRANSFORMATIONS, Patches
 from deploysafe.inputs.renderplan import KUSTOMIZATION_FILES, check_chart
+from deploysafe.inputs.sandbox import (
+    LIMITS,
+    HelmRequest,
+    HelmWorker,
+    Limits,
+    Ran,
+    RenderFailed,
+    helm_worker,
+    run,
+)
 from deploysafe.model import Document, KeyPath, ScanError
 
-TIMEOUT = 60  # seconds per helm/kustomize run: a hung remote base must not hang the scan
 ORIGIN = "config.kubernetes.io/origin"
 # What the build metadata adds to every object; never shown to rules or users.
 BUILD_ANNOTATIONS = (ORIGIN, TRANSFORMATIONS)
-_MAX_MESSAGE_LINES = 6
 # The namespace a chart is rendered in when none is given, so that `.Release.Namespace` can
 # be told from a namespace the template spells out. A dot makes it an invalid namespace name;
 # every occurrence in the output becomes RELEASE_NAMESPACE before anything reads it.
@@ -56,11 +64,6 @@ class Rendered:
     failed: bool = False  # the engine produced nothing: the errors say why
     # Dependencies Chart.yaml lists that charts/ lacks: rendered without them.
     missing: tuple[str, ...] = ()
-
-
-# Control flow: caught in this module and reported as a render error of the scan.
-class _RenderFailed(Exception):
-    """The engine refused the input; the message is the engine's, for the user."""
 
 
 # --- tools -------------------------------------------------------------------------------
@@ -112,37 +115,13 @@ _OFFLINE = {
 }
 
 
-def _run(argv: Sequence[str]) -> tuple[bool, str, str]:
-    env = {**os.environ, **_OFFLINE}
-    try:
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-            errors="replace",
-            env=env,
-        )
-    except subprocess.TimeoutExpired:
-        return False, "", f"{argv[0]} did not finish within {TIMEOUT} s"
-    except OSError as exc:
-        return False, "", f"cannot run {argv[0]}: {exc.strerror or exc}"
-    return proc.returncode == 0, proc.stdout, proc.stderr
+def offline_env() -> dict[str, str]:
+    """The environment an engine runs in: ours, with the network closed."""
+    return {**os.environ, **_OFFLINE}
 
 
-# klog's prefix on kubectl errors: `E1127 06:32:18.341297    5034 run.go:72] "command failed" err=`
-_KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] (?:"command failed" err=)?', re.MULTILINE)
-
-
-def _message(text: str) -> str:
-    text = _KLOG.sub("", text).strip()
-    if len(text) > 1 and text[0] == text[-1] == '"':  # kubectl quotes the whole error
-        text = text[1:-1]
-    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
-    if len(lines) > _MAX_MESSAGE_LINES:
-        lines = [*lines[:_MAX_MESSAGE_LINES], "..."]
-    return "\n".join(lines) or "failed without a message"
+def _run(argv: Sequence[str], limits: Limits) -> Ran:
+    return run(argv, offline_env(), limits)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -171,8 +150,16 @@ def render_helm(
     set_values: Sequence[str] = (),
     namespace: str | None = None,
     release_name: str = "release",
+    top: Path | None = None,
+    worker: HelmWorker | None = None,
+    limits: Limits = LIMITS,
 ) -> Rendered:
-    """Render a chart directory like `helm template`; documents point at their templates."""
+    """Render a chart directory like `helm template`; documents point at their templates.
+
+    The engine reads a copy of the chart that holds nothing from outside `top` (the
+    repository; default `root`): a symlink that leaves it is left out and reported. It runs
+    under `limits`, with the SDK in `worker` (a worker for this chart alone when None).
+    """
     chart_rel = _rel(chart, root)
     chart_file = _join(chart_rel, "Chart.yaml")
     binary = shutil.which("helm")
@@ -186,38 +173,56 @@ def render_helm(
     # Last, so they win: the subcharts are absent whatever the values say.
     disabled = deps.disabled if deps is not None else ()
     engine_set = [*set_values, *(f"{key}=false" for key in disabled)]
-    sdk = None if binary else _helm_sdk()
-    if not binary and sdk is None:
+    sdk = not binary and _helm_sdk() is not None
+    if not binary and not sdk:
         msg = (
             "cannot render the chart: no helm binary on PATH and helm-python-sdk is not"
             " installed (install helm, or pip install 'deploysafe[helm]')"
         )
         return Rendered([], [ScanError(chart_file, None, msg, "render")], note=msg, failed=True)
 
+    left_out: list[ScanError] = []  # symlinks out of `top`, not in the copy
+
     def engine(target: Path) -> list[tuple[str, str]]:
-        if sdk is not None:
-            return _helm_in_process(sdk, target, values, engine_set, render_ns, release_name)
-        return _helm_binary(binary or "helm", target, values, engine_set, render_ns, release_name)
+        if not sdk:
+            return _helm_binary(
+                binary or "helm", target, values, engine_set, render_ns, release_name, limits
+            )
+        request = HelmRequest(
+            target, tuple(values), tuple(engine_set), render_ns or "default", release_name
+        )
+        if worker is not None:
+            return worker.render(request)
+        with helm_worker(offline_env(), limits) as own:
+            return own.render(request)
 
     try:
         with tempfile.TemporaryDirectory(prefix="deploysafe-helm-") as tmp:
-            marked, marks = _marked_copy(chart, Path(tmp))
-            try:
-                sources = engine(marked if marked is not None else chart)
-            except _RenderFailed:
-                if marked is None:
-                    raise
-                # A mark may have landed inside a template action: render as written.
+            if chart.is_dir():
+                copy = _contained_copy(chart, Path(tmp), (top or root).resolve(), root, left_out)
+                marks, originals = _mark_sections(copy)
+                try:
+                    sources = engine(copy)
+                except RenderFailed:
+                    if not marks:
+                        raise
+                    # A mark may have landed inside a template action: render as written.
+                    for path, text in originals.items():
+                        path.write_text(text, encoding="utf-8")
+                    sources, marks = engine(copy), {}
+            else:  # the engine says what is wrong with it
                 sources, marks = engine(chart), {}
-    except _RenderFailed as exc:
+    except RenderFailed as exc:
         # Templates often read a subchart's default values: without it they fail.
         errors = [
             replace(e, message=f"{e.message}; the chart could not be rendered without it")
             for e in lacking
         ]
+        errors += left_out
         msg = str(exc).replace(_UNSET_NAMESPACE, RELEASE_NAMESPACE)
         errors.append(_template_error(msg, chart, root, chart_file))
         return Rendered([], errors, failed=True, missing=missing)
+    errors += left_out
 
     documents: list[Document] = []
     skipped = 0
@@ -289,16 +294,53 @@ _MARKED = re.compile(rf" # {_MARK} (\d+)$")
 _MARKABLE = re.compile(r"^[A-Za-z0-9_./-]*$")  # a plain value, or none: a comment may follow
 
 
-def _marked_copy(chart: Path, tmp: Path) -> tuple[Path | None, dict[int, tuple[str, int]]]:
-    """A copy of the chart whose multi-document templates mark their sections, and each
-    mark's (template, section); (None, {}) when the chart cannot be copied."""
-    if not chart.is_dir():
-        return None, {}
-    copy = tmp / "marked" / chart.resolve().name
+def _contained_copy(
+    chart: Path, tmp: Path, top: Path, root: Path, left_out: list[ScanError]
+) -> Path:
+    """A copy of the chart for the engine, symlinks followed only while they stay inside
+    `top`: a chart is repository content, and a link out of it (`/etc/...`, another
+    checkout) must not be rendered into what is checked or released. Each link left out is
+    added to `left_out` as an input error; raises RenderFailed when the chart cannot be read."""
+    copy = tmp / "chart" / chart.resolve().name
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        out = set()
+        for name in names:
+            path = Path(folder, name)
+            if not path.is_symlink():
+                continue
+            try:
+                real = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # dangling, or a loop
+                out.add(name)
+                continue
+            if not real.is_relative_to(top):
+                out.add(name)
+                left_out.append(
+                    ScanError(
+                        _shown(path.parent, root) + "/" + name,
+                        None,
+                        "a symlink to a path outside the repository: left out of the render"
+                        " (deploysafe renders only what the repository holds); vendor the"
+                        " file into the chart instead",
+                        "render",
+                    )
+                )
+            elif real.is_dir() and Path(folder).resolve().is_relative_to(real):
+                out.add(name)  # a link to a folder that holds it: Helm would loop too
+        return out
+
     try:
-        shutil.copytree(chart, copy, symlinks=False, ignore_dangling_symlinks=True)
-    except (OSError, shutil.Error):
-        return None, {}
+        shutil.copytree(chart, copy, symlinks=False, ignore=ignore)
+    except (OSError, shutil.Error) as exc:
+        raise RenderFailed(f"cannot read the chart: {exc}") from None
+    return copy
+
+
+def _mark_sections(copy: Path) -> tuple[dict[int, tuple[str, int]], dict[Path, str]]:
+    """Mark the sections of the copy's multi-document templates: each mark's (template,
+    section), and the text of each file changed."""
+    originals: dict[Path, str] = {}
     marks: dict[int, tuple[str, int]] = {}
     for path in sorted(copy.rglob("*")):
         inner = path.relative_to(copy)
@@ -326,8 +368,9 @@ def _marked_copy(chart: Path, tmp: Path) -> tuple[Path | None, dict[int, tuple[s
             line = lines[entry.line - 1]
             body = line.rstrip("\r\n")
             lines[entry.line - 1] = f"{body} # {_MARK} {mark}{line[len(body) :]}"
+        originals[path] = text
         path.write_text("".join(lines), encoding="utf-8")
-    return copy, marks
+    return marks, originals
 
 
 def _is_template(parts: Sequence[str]) -> bool:
@@ -380,6 +423,7 @@ def _helm_binary(
     set_values: Sequence[str],
     namespace: str | None,
     release_name: str,
+    limits: Limits,
 ) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory(prefix="deploysafe-helm-") as tmp:
         # `helm template` refuses a chart whose dependencies are not vendored; its own
@@ -390,7 +434,7 @@ def _helm_binary(
             shutil.copytree(chart, copy, symlinks=True)
             _drop_dependencies(copy / "Chart.yaml", set(missing))
             chart = copy
-        return _helm_template(binary, chart, values, set_values, namespace, release_name)
+        return _helm_template(binary, chart, values, set_values, namespace, release_name, limits)
 
 
 def _drop_dependencies(chart_yaml: Path, names: set[str]) -> None:
@@ -410,6 +454,7 @@ def _helm_template(
     set_values: Sequence[str],
     namespace: str | None,
     release_name: str,
+    limits: Limits,
 ) -> list[tuple[str, str]]:
     argv = [binary, "template", release_name, str(chart)]
     if namespace:
@@ -418,10 +463,10 @@ def _helm_template(
         argv += ["--values", str(f)]
     for s in set_values:
         argv += ["--set", s]
-    ok, out, err = _run(argv)
-    if not ok:
-        raise _RenderFailed(_message(err))
-    return split_helm_output(out)
+    ran = _run(argv, limits)
+    if not ran.ok:
+        raise RenderFailed(_message(ran.err))
+    return split_helm_output(ran.out)
 
 
 _SOURCE = re.compile(r"^# Source: (.+?)\s*$")
@@ -447,67 +492,6 @@ def split_helm_output(text: str) -> list[tuple[str, str]]:
     ]
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's merge of values files and --set: maps merge key by key, anything else replaces."""
-    out = dict(base)
-    for key, value in override.items():
-        old = out.get(key)
-        if isinstance(value, dict) and isinstance(old, dict):
-            out[key] = _merge(old, value)
-        else:
-            out[key] = value
-    return out
-
-
-def _helm_in_process(
-    sdk: ModuleType,
-    chart: Path,
-    values: Sequence[Path],
-    set_values: Sequence[str],
-    namespace: str | None,
-    release_name: str,
-) -> list[tuple[str, str]]:
-    error: type[Exception] = sdk.HelmError
-    merged: dict[str, Any] = {}
-    for f in values:
-        try:
-            text = f.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise _RenderFailed(f"cannot read values file {f}: {exc.strerror or exc}") from None
-        try:
-            merged = _merge(merged, sdk.values_from_yaml(text))
-        except error as exc:
-            raise _RenderFailed(f"values file {f}: {_message(str(exc))}") from None
-    for expression in set_values:
-        try:
-            merged = _merge(merged, sdk.parse_set_string(expression))
-        except error as exc:
-            raise _RenderFailed(f"--set {expression}: {_message(str(exc))}") from None
-    try:
-        sdk.validate_release_name(release_name)
-        with sdk.Chart.load(chart) as loaded:
-            # What `helm template` checks before rendering and the SDK's render does not.
-            if loaded.metadata.get("type") == "library":
-                raise _RenderFailed("library charts are not installable")
-            manifests: dict[str, str] = loaded.render(
-                merged,
-                name=release_name,
-                namespace=namespace or "default",
-                revision=1,
-                is_install=True,
-            )
-    except error as exc:
-        raise _RenderFailed(_message(str(exc))) from None
-    # What `helm template` prints: no partials, no NOTES.txt, no empty files.
-    return [
-        (name, text)
-        for name, text in sorted(manifests.items())
-        if not name.rsplit("/", 1)[-1].startswith("_")
-        and not name.endswith("NOTES.txt")
-        and text.strip()
-    ]
-
-
 # --- Kustomize ---------------------------------------------------------------------------
 
 
@@ -524,6 +508,7 @@ def render_kustomize(
     *,
     namespace: str | None = None,
     cache: dict[Path, _Source | None] | None = None,
+    limits: Limits = LIMITS,
 ) -> Rendered | None:
     """Build a kustomization; documents point at the files their objects come from.
 
@@ -534,11 +519,15 @@ def render_kustomize(
     tool = kustomize_available()
     if tool is None:
         return None
-    return _finish_kustomize(_build_kustomize(tool, folder), folder, root, namespace, cache)
+    build = _build_kustomize(tool, folder, limits)
+    return _finish_kustomize(build, folder, root, namespace, cache)
 
 
 def render_kustomizations(
-    folders: Sequence[tuple[Path, str | None]], root: Path, jobs: int | None = None
+    folders: Sequence[tuple[Path, str | None]],
+    root: Path,
+    jobs: int | None = None,
+    limits: Limits = LIMITS,
 ) -> list[Rendered] | None:
     """Build many kustomizations (folder, namespace): the builds run side by side, and each
     source file shared by several is parsed once. None without kustomize or kubectl."""
@@ -547,7 +536,7 @@ def render_kustomizations(
         return None
     workers = max(1, min(len(folders), jobs or os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        builds = list(pool.map(lambda f: _build_kustomize(tool, f[0]), folders))
+        builds = list(pool.map(lambda f: _build_kustomize(tool, f[0], limits), folders))
     cache: dict[Path, _Source | None] = {}
     return [
         _finish_kustomize(build, folder, root, namespace, cache)
@@ -564,7 +553,7 @@ class _Build:
     missing_file: bool = False
 
 
-def _build_kustomize(tool: Sequence[str], folder: Path) -> _Build:
+def _build_kustomize(tool: Sequence[str], folder: Path, limits: Limits) -> _Build:
     if _kustomization(folder) is None:
         return _Build(tuple(tool), False, "", None, missing_file=True)
     # Origins come from a throwaway kustomization that includes the folder, so the user's
@@ -583,14 +572,16 @@ def _build_kustomize(tool: Sequence[str], folder: Path) -> _Build:
                 "buildMetadata: [originAnnotations, transformerAnnotations]\n",
                 encoding="utf-8",
             )
-            ok, out, _ = _run([*tool, str(wrapper)])
-            if ok:
-                return _Build(tuple(tool), True, out, wrapper)
+            ran = _run([*tool, str(wrapper)], limits)
+            if ran.ok:
+                return _Build(tuple(tool), True, ran.out, wrapper)
+            if ran.limited:
+                return _Build(tuple(tool), False, ran.err, None)
 
     # The wrapper failed: build the folder itself, so that any error names the user's paths
     # and a folder the wrapper cannot include (an old kustomize) still renders.
-    ok, out, err = _run([*tool, str(folder)])
-    return _Build(tuple(tool), ok, out if ok else err, None)
+    ran = _run([*tool, str(folder)], limits)
+    return _Build(tuple(tool), ran.ok, ran.out if ran.ok else ran.err, None)
 
 
 def _finish_kustomize(

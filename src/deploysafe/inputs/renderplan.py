@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.model import KeyPath, ScanError
-from deploysafe.yamlload import Parsed, YamlProblem, parse_all
+from deploysafe.yamlload import Parsed, TooLarge, YamlProblem, parse_all, read_capped
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Entries of a kustomization that name other kustomizations (or files, for `resources`).
@@ -99,11 +100,11 @@ def _kfile(folder: Path) -> Path | None:
     return None
 
 
-def _kustomization(path: Path) -> tuple[Parsed | None, tuple[int, str]]:
+def _kustomization(path: Path, max_bytes: int) -> tuple[Parsed | None, tuple[int, str]]:
     """A kustomization file's data, or where and why kustomize cannot read it."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_capped(path, max_bytes)
+    except (OSError, UnicodeDecodeError, TooLarge) as exc:
         return None, (1, f"cannot read the kustomization ({exc}), so it is not built")
     docs = list(parse_all(text))
     for doc in docs:
@@ -130,8 +131,8 @@ def _kustomization(path: Path) -> tuple[Parsed | None, tuple[int, str]]:
 
 def _parse(path: Path) -> Parsed | None:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_capped(path, DEFAULT_MAX_FILE_SIZE)
+    except (OSError, UnicodeDecodeError, TooLarge):
         return None
     for doc in parse_all(text):
         return doc if isinstance(doc, Parsed) and isinstance(doc.data, dict) else None
@@ -145,11 +146,17 @@ def _line(parsed: Parsed, path: KeyPath) -> int:
     return parsed.positions.get(p, (1, 1))[0]
 
 
-def _node(folder: Path, root: Path, errors: list[ScanError]) -> _Node | None:
+def _node(
+    folder: Path,
+    root: Path,
+    errors: list[ScanError],
+    top: Path | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_SIZE,
+) -> _Node | None:
     kfile = _kfile(folder)
     if kfile is None:
         return None
-    parsed, problem = _kustomization(kfile)
+    parsed, problem = _kustomization(kfile, max_bytes)
     if parsed is None:  # not built: kustomize would say the same without a line
         errors.append(ScanError(rel(kfile, root), problem[0], problem[1], "render"))
         return _Node(folder, kfile, False, 1, (), (), invalid=True)
@@ -177,6 +184,19 @@ def _node(folder: Path, root: Path, errors: list[ScanError]) -> _Node | None:
                 refs.append(_Ref(folder, key, line, remote=True))
                 continue
             target = (folder / entry).resolve()
+            if top is not None and not target.is_relative_to(top):
+                errors.append(
+                    ScanError(
+                        rel(kfile, root),
+                        line,
+                        f"`{key}` entry {entry!r} points outside the repository (after"
+                        " symlinks are followed), so the kustomization is not built: what is"
+                        " checked and released must be in the repository; vendor it there",
+                        "render",
+                    )
+                )
+                refs.append(_Ref(folder, key, line, remote=True))  # never followed
+                continue
             if target != folder and target.is_dir() and folder.is_relative_to(target):
                 errors.append(
                     ScanError(
@@ -305,8 +325,17 @@ def unmatched_patches(
     return out
 
 
-def plan_kustomize(folders: Sequence[Path], root: Path) -> KustomizePlan:
+def plan_kustomize(
+    folders: Sequence[Path],
+    root: Path,
+    top: Path | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_SIZE,
+) -> KustomizePlan:
     """Roots to build among the scanned kustomization `folders`, and what cannot be built.
+
+    A `resources`, `bases` or `components` entry that leads out of `top` (the repository;
+    default `root`) is not followed, and its kustomization is not built; so is one whose
+    file is over `max_bytes` (the policy's max_file_size).
 
     A root is a kustomization no other scanned one references through `resources`, `bases`
     or `components`; the others are judged through the roots that build them. A base whose
@@ -321,7 +350,7 @@ def plan_kustomize(folders: Sequence[Path], root: Path) -> KustomizePlan:
         folder = todo.pop()
         if folder in nodes:
             continue
-        node = _node(folder, root, errors)
+        node = _node(folder, root, errors, (top or root).resolve(), max_bytes)
         if node is None:
             continue
         nodes[folder] = node

@@ -3,11 +3,14 @@ with nothing committed or pushed."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -558,3 +561,90 @@ def test_deploy_from_a_real_process(app: App) -> None:
     exe = Path(sys.executable).parent / "deploysafe"
     out = run(exe, "deploy", "prod", "--format", "json", cwd=app.root)
     assert json.loads(out)["release"] == "prod-1"
+
+
+@pytest.mark.parametrize("setting", ["values", "chart"])
+def test_render_inputs_outside_the_checkout_are_refused(
+    app: App, tmp_path: Path, setting: str
+) -> None:
+    outside = tmp_path / "outside"
+    shutil.copytree(app.root / "chart", outside / "chart")
+    (outside / "values.yaml").write_text("image: {repository: mallory/shop}\n")
+    helm: dict[str, Any] = {"chart": "chart", "values": ["values-prod.yaml"], "namespace": "shop"}
+    if setting == "values":
+        helm["values"] = [str(outside / "values.yaml")]
+    else:
+        helm["chart"] = "../outside/chart"
+    app.configure({"prod": app.environment(render={"helm": helm})})
+    app.commit("render from outside")
+    result = app.cli("deploy", "prod")
+    assert result.exit_code == EXIT_USAGE, result.output
+    key = "values.0" if setting == "values" else "chart"
+    needle = str(outside / "values.yaml") if setting == "values" else "../outside/chart"
+    policy = (app.root / "deploysafe.yaml").read_text().splitlines()
+    line = next(n for n, text in enumerate(policy, 1) if needle in text)
+    assert (
+        f"deploysafe.yaml:{line}: environments.prod.render.helm.{key}: points outside the"
+        " repository (the policy file's folder), after symlinks are followed: every render"
+        " input must be in the commit that is checked and released; move it into the"
+        " repository"
+    ) in result.output
+    assert app.env_head() is None
+
+
+def test_a_values_file_symlinked_out_of_the_checkout_is_refused(app: App, tmp_path: Path) -> None:
+    (tmp_path / "values.yaml").write_text("image: {repository: mallory/shop}\n")
+    (app.root / "values-prod.yaml").unlink()
+    (app.root / "values-prod.yaml").symlink_to(tmp_path / "values.yaml")
+    app.commit("symlinked values")
+    result = app.cli("deploy", "prod")
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "environments.prod.render.helm.values.0: points outside the repository" in (
+        result.output
+    )
+    assert app.env_head() is None
+
+
+class _Counting(http.server.BaseHTTPRequestHandler):
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.asked.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_overlay_with_a_remote_or_outside_base_is_refused_offline(
+    tmp_path: Path, keys: Keys
+) -> None:
+    app = make_app(tmp_path, keys, "kustomize-app")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "kustomization.yaml").write_text("resources: []\n")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    url = f"http://127.0.0.1:{server.server_address[1]}/cm.yaml"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    overlay = app.root / "overlays" / "prod" / "kustomization.yaml"
+    overlay.write_text(
+        overlay.read_text().replace("resources:\n", f"resources:\n- {url}\n- ../../../outside\n")
+    )
+    app.configure(
+        {"prod": app.environment(render={"kustomize": "overlays/prod", "namespace": "shop"})}
+    )
+    app.commit("remote and outside bases")
+    try:
+        out = refused(
+            app,
+            "render",
+            "kustomize overlays/prod: the render failed",
+            f"overlays/prod/kustomization.yaml:4: remote resource '{url}' is not fetched"
+            " (deploysafe renders offline)",
+            "overlays/prod/kustomization.yaml:5: `resources` entry '../../../outside' points"
+            " outside the repository",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Counting.asked == [], out
