@@ -311,8 +311,15 @@ def test_workflow_grant_of_a_single_job_is_judged_as_the_jobs(tmp_path: Path) ->
         "the workflow grants `write-all` to the token of job 'build', which declares no "
         "`permissions:` of its own"
     ]
-    # A named scope is what the one job needs.
-    assert ci_findings(tmp_path / "named", {WF: _one_job("push", "{contents: write}")}) == []
+    # A named write scope at workflow level is every later job's too: moved to the job.
+    named = _one_job("push", "{contents: write, issues: read}")
+    assert ci_findings(tmp_path / "named", {WF: named}) == [("DS105", 2)]
+    assert messages(tmp_path / "named-m", {WF: named}, "DS105") == [
+        "the workflow grants `contents: write` to every job, and job 'build' is its only "
+        "one: grant it in that job's `permissions:`, so a job added later does not get it"
+    ]
+    pr = _one_job("pull_request", "{pull-requests: write}")
+    assert ci_findings(tmp_path / "named-pr", {WF: pr}) == [("DS104", 2)]
     # The job's own block replaces the workflow's grant.
     own = _one_job("push", "write-all").replace("    runs-on:", "    permissions: {}\n    runs-on:")
     assert ci_findings(tmp_path / "own", {WF: own}) == []
@@ -359,7 +366,11 @@ def test_piped_download_in_privileged_workflows_only(tmp_path: Path) -> None:
     write = "on: push\npermissions: {contents: write}\njobs:\n  release:\n" + steps
     read = "on: push\npermissions: {contents: read}\njobs:\n  build:\n" + steps
     assert ci_findings(tmp_path / "prt", {WF: prt}) == [("DS117", 9), ("DS117", 11)]
-    assert ci_findings(tmp_path / "write", {WF: write}) == [("DS117", 9), ("DS117", 11)]
+    assert ci_findings(tmp_path / "write", {WF: write}) == [
+        ("DS105", 2),
+        ("DS117", 9),
+        ("DS117", 11),
+    ]
     assert ci_findings(tmp_path / "read", {WF: read}) == []
     assert messages(tmp_path / "m", {WF: prt}, "DS117")[0] == (
         "job 'label' step 1 runs a download unchecked (`curl -fsSL https://example.com/"
