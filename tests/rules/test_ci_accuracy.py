@@ -492,6 +492,15 @@ def test_caches_restored_by_publishing_workflows(tmp_path: Path) -> None:
         ("DS123", 14),
         ("DS123", 17),
     ]
+    # A release branch alone is a test run until the job publishes something.
+    branch = tag.replace("    tags: ['v*']", "    branches: [release/*]")
+    assert ci_findings(tmp_path / "branch", {WF: branch}) == []
+    published = branch + "      - run: cargo publish --locked\n"
+    assert ci_findings(tmp_path / "published", {WF: published}) == [
+        ("DS123", 9),
+        ("DS123", 13),
+        ("DS123", 16),
+    ]
     # A test workflow publishes nothing: its caches are not reported.
     pr = "on: pull_request\npermissions: {}\njobs:\n  test:\n" + steps
     assert ci_findings(tmp_path / "pr", {WF: pr}) == []

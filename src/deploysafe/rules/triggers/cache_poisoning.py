@@ -10,6 +10,7 @@ and defaults are zizmor's (`crates/zizmor/src/audit/cache_poisoning.rs`).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -141,6 +142,12 @@ PUBLISH_ACTIONS = frozenset(
 )
 # Publishes unless told not to; zizmor's reading (its `outputs:` may push as well).
 _PUSHES = _f("push", Kind.BOOL, True)
+# Commands that publish a package, an image or a release.
+_PUBLISH_COMMAND = re.compile(
+    r"\b(?:cargo\s+publish|(?:npm|yarn|pnpm)\s+publish|twine\s+upload|(?:uv|poetry)\s+publish"
+    r"|gem\s+push|gh\s+release\s+(?:create|upload)|goreleaser\b|nuget\s+push|mvn\b[^\n]*\bdeploy"
+    r"|gradlew?\b[^\n]*\bpublish|docker\s+(?:image\s+)?push|helm\s+push)"
+)
 
 
 def _text(value: Any) -> str:
@@ -187,6 +194,9 @@ def usage(control: Control, with_: Mapping[str, Any], version: tuple[int, ...] |
     return min(uses, key=_ALL.__getitem__)
 
 
+_BRANCH = "a push to a release branch"
+
+
 def _release_triggers(wf: Workflow) -> list[str]:
     out = []
     push = wf.triggers.get("push")
@@ -195,14 +205,18 @@ def _release_triggers(wf: Workflow) -> list[str]:
             out.append("a tag push")
         branches = push.get("branches")
         if isinstance(branches, list) and any("release" in str(b).lower() for b in branches):
-            out.append("a push to a release branch")
+            out.append(_BRANCH)
     if "release" in wf.events:
         out.append("a release")
     return out
 
 
-def _publisher(job: Job) -> Step | None:
+def _publisher(job: Job, commands: bool = False) -> Step | None:
+    """The job's first step of a known publishing action (or, with `commands`, a `run:`
+    that publishes)."""
     for step in job.steps:
+        if commands and step.run is not None and _PUBLISH_COMMAND.search(step.run):
+            return step
         u = step.uses
         if u is None or u.kind != "repository":
             continue
@@ -289,11 +303,16 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         ]
         if not cache_steps:
             continue
-        publisher = None if triggers else _publisher(job)
-        if not triggers and publisher is None:
+        mine = triggers
+        if triggers == [_BRANCH]:
+            # Release branches run tests as often as they build releases: the job must
+            # publish something for the branch to count.
+            mine = triggers if _publisher(job, commands=True) else []
+        publisher = None if mine else _publisher(job)
+        if not mine and publisher is None:
             continue
-        if triggers:
-            why = f"the workflow runs on {' and '.join(triggers)}, which publishes what it builds"
+        if mine:
+            why = f"the workflow runs on {' and '.join(mine)}, which publishes what it builds"
         else:
             assert publisher is not None and publisher.uses is not None
             why = f"{publisher.label} publishes what it builds (`{publisher.uses.name}`)"
@@ -304,7 +323,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 use = Use.MAYBE  # every input is computed at run time
             else:
                 use = usage(control, step.with_, action_version(doc, step))
-            if use is Use.MAYBE and triggers and "a push to a release branch" not in triggers:
+            if use is Use.MAYBE and mine and _BRANCH not in mine:
                 use = _tag_only(control, step.with_) or use
             if use is Use.OFF:
                 continue
@@ -367,7 +386,11 @@ jobs:
 """,
     not_reported=(
         "Caches in workflows that run on pull requests or ordinary branch pushes and publish "
-        "nothing: a poisoned cache there changes only a test run. Caching actions deploysafe "
+        "nothing: a poisoned cache there changes only a test run. A push to a branch named "
+        "for releases (`release/*`) counts only for a job that publishes (a known publishing "
+        "action, or `cargo publish`, `npm publish`, `twine upload`, `gh release create`, "
+        "`docker push` ...): such branches run tests as often as they build releases; zizmor "
+        "counts the branch alone. Caching actions deploysafe "
         "does not know (the list is zizmor's), and `run:` steps that restore caches by "
         "other means. A switch computed from the ref is read where it is one of the common "
         "forms (`startsWith(github.ref, 'refs/tags/')`, `github.event_name == 'push' && "
