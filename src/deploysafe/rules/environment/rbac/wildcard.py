@@ -95,7 +95,9 @@ RULE = Rule(
         "a deployer applies many kinds, but it should still list them. Bound by nothing in "
         "the scanned files (a single object at admission, a role bound elsewhere): high, as "
         "nothing says who holds it. A `severity:` for DS230 in the policy file applies to "
-        "every case."
+        "every case. An entry whose wildcards also grant what DS232, DS234, DS235 or DS299 "
+        "report is one finding with the highest of their severities: `*` verbs on every "
+        "resource include `escalate` and `bind`, critical whoever holds them."
     ),
     fix="List the exact apiGroups, resources and verbs the subject needs; split broad roles "
     "into several narrow ones.",
