@@ -311,8 +311,15 @@ def test_workflow_grant_of_a_single_job_is_judged_as_the_jobs(tmp_path: Path) ->
         "the workflow grants `write-all` to the token of job 'build', which declares no "
         "`permissions:` of its own"
     ]
-    # A named scope is what the one job needs.
-    assert ci_findings(tmp_path / "named", {WF: _one_job("push", "{contents: write}")}) == []
+    # A named write scope at workflow level is every later job's too: moved to the job.
+    named = _one_job("push", "{contents: write, issues: read}")
+    assert ci_findings(tmp_path / "named", {WF: named}) == [("DS105", 2)]
+    assert messages(tmp_path / "named-m", {WF: named}, "DS105") == [
+        "the workflow grants `contents: write` to every job, and job 'build' is its only "
+        "one: grant it in that job's `permissions:`, so a job added later does not get it"
+    ]
+    pr = _one_job("pull_request", "{pull-requests: write}")
+    assert ci_findings(tmp_path / "named-pr", {WF: pr}) == [("DS104", 2)]
     # The job's own block replaces the workflow's grant.
     own = _one_job("push", "write-all").replace("    runs-on:", "    permissions: {}\n    runs-on:")
     assert ci_findings(tmp_path / "own", {WF: own}) == []
@@ -359,7 +366,11 @@ def test_piped_download_in_privileged_workflows_only(tmp_path: Path) -> None:
     write = "on: push\npermissions: {contents: write}\njobs:\n  release:\n" + steps
     read = "on: push\npermissions: {contents: read}\njobs:\n  build:\n" + steps
     assert ci_findings(tmp_path / "prt", {WF: prt}) == [("DS117", 9), ("DS117", 11)]
-    assert ci_findings(tmp_path / "write", {WF: write}) == [("DS117", 9), ("DS117", 11)]
+    assert ci_findings(tmp_path / "write", {WF: write}) == [
+        ("DS105", 2),
+        ("DS117", 9),
+        ("DS117", 11),
+    ]
     assert ci_findings(tmp_path / "read", {WF: read}) == []
     assert messages(tmp_path / "m", {WF: prt}, "DS117")[0] == (
         "job 'label' step 1 runs a download unchecked (`curl -fsSL https://example.com/"
@@ -442,3 +453,80 @@ def test_github_env_writes_in_privileged_workflows(tmp_path: Path) -> None:
     push = "on: push\npermissions: {}\njobs:\n  build:\n" + steps
     assert ci_findings(tmp_path / "prt", {WF: prt}) == [("DS119", 7), ("DS119", 9)]
     assert ci_findings(tmp_path / "push", {WF: push}) == []
+
+
+# ---------------------------------------------------------------- cache poisoning
+
+_NODE = "actions/setup-node@395ad3262231945c25e8478fd5baf05154b1d79f # v6.1.0"
+_GO = "actions/setup-go@4dc6199c7b1a012772edbd06daecab0f50c9053c # v6.1.0"
+
+
+def test_caches_restored_by_publishing_workflows(tmp_path: Path) -> None:
+    steps = f"""\
+    runs-on: ubuntu-latest
+    steps:
+      - uses: {_NODE}
+      - uses: {_GO}
+        with:
+          cache: false
+      - uses: {_GO}
+        with:
+          cache: ${{{{ !startsWith(github.ref, 'refs/tags/') }}}}
+      - uses: actions/cache@0400d5f644dc74513175e3cd8d07132dd4860809 # v4.2.4
+        with:
+          path: ~/.npm
+          key: npm-${{{{ hashFiles('package-lock.json') }}}}
+"""
+    tag = "on:\n  push:\n    tags: ['v*']\npermissions: {}\njobs:\n  release:\n" + steps
+    assert ci_findings(tmp_path / "tag", {WF: tag}) == [("DS123", 9), ("DS123", 16)]
+    assert messages(tmp_path / "tag-m", {WF: tag}, "DS123")[0] == (
+        "job 'release' step 1: `actions/setup-node` restores its cache by default, and the "
+        "workflow runs on a tag push, which publishes what it builds: a cache written by a "
+        "less trusted run (any workflow on the default branch, one an injection took over) "
+        "goes into the release build"
+    )
+    # On a branch as well, the computed switch may turn the cache on.
+    both = tag.replace("    tags: ['v*']", "    branches: [release/*]\n    tags: ['v*']")
+    assert ci_findings(tmp_path / "both", {WF: both}) == [
+        ("DS123", 10),
+        ("DS123", 14),
+        ("DS123", 17),
+    ]
+    # A release branch alone is a test run until the job publishes something.
+    branch = tag.replace("    tags: ['v*']", "    branches: [release/*]")
+    assert ci_findings(tmp_path / "branch", {WF: branch}) == []
+    published = branch + "      - run: cargo publish --locked\n"
+    assert ci_findings(tmp_path / "published", {WF: published}) == [
+        ("DS123", 9),
+        ("DS123", 13),
+        ("DS123", 16),
+    ]
+    # A test workflow publishes nothing: its caches are not reported.
+    pr = "on: pull_request\npermissions: {}\njobs:\n  test:\n" + steps
+    assert ci_findings(tmp_path / "pr", {WF: pr}) == []
+
+
+def test_a_publishing_step_makes_the_job_a_release(tmp_path: Path) -> None:
+    wf = f"""\
+on: push
+permissions: {{}}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: {_GO}
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: {_GO}
+      - run: make dist
+      - name: upload
+        uses: softprops/action-gh-release@01570a1f39cb168c169c802c3bceb9e93fb10974 # v2.0.8
+"""
+    assert ci_findings(tmp_path, {WF: wf}) == [("DS123", 11)]
+    assert messages(tmp_path / "m", {WF: wf}, "DS123") == [
+        "job 'publish' step 1: `actions/setup-go` restores its cache by default, and step "
+        "'upload' publishes what it builds (`softprops/action-gh-release`): a cache written "
+        "by a less trusted run (any workflow on the default branch, one an injection took "
+        "over) goes into the release build"
+    ]

@@ -23,7 +23,7 @@ from deploysafe.rules.environment.rbac import (
 )
 from deploysafe.rules.environment.rbac._policy import PolicyRule
 from tests.support.policy import load as load_policy
-from tests.support.ruletools import docs, messages, run_rule
+from tests.support.ruletools import decided, docs, messages, run_rule
 
 ADMISSION = frozenset({Scope.ADMISSION})
 
@@ -76,10 +76,13 @@ def test_resource_names_narrow_the_grant() -> None:
 
 def test_wildcard_one_finding_per_rule_at_first_wildcard() -> None:
     text = role('- apiGroups: ["*"]\n  resources: ["*"]\n  verbs: ["*"]\n')
-    assert lines(wildcard.RULE, text) == [6]
-    assert messages(wildcard.RULE, text) == [
-        "ClusterRole 'r' rules[0] uses '*' in apiGroups and resources and verbs: it grants "
-        "whatever exists now and every resource or verb added later"
+    assert decided(wildcard.RULE, text) == [
+        (
+            6,
+            Severity.HIGH,
+            "ClusterRole 'r' rules[0] uses '*' in apiGroups and resources and verbs: it grants "
+            "whatever exists now and every resource or verb added later",
+        )
     ]
 
 
@@ -92,9 +95,70 @@ aggregationRule:
   clusterRoleSelectors: [{matchLabels: {rbac.example.com/aggregate: "true"}}]
 rules: []
 """
-    assert run_rule(wildcard.RULE, aggregated) == []
+    assert decided(wildcard.RULE, aggregated) == []
     binding = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {verbs: '*'}\n"
-    assert run_rule(wildcard.RULE, binding) == []
+    assert decided(wildcard.RULE, binding) == []
+
+
+WILD_ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reconciler}
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: ["*"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: reconcile}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reconciler}
+subjects:
+"""
+
+
+def test_wildcard_held_only_by_deploy_identities_is_medium_and_names_them() -> None:
+    subjects = (
+        "- {kind: ServiceAccount, name: kustomize-controller, namespace: flux-system}\n"
+        "- {kind: User, name: ci@example.com, apiGroup: rbac.authorization.k8s.io}\n"
+    )
+    assert decided(wildcard.RULE, WILD_ROLE + subjects + APP) == [
+        (
+            5,
+            Severity.MEDIUM,
+            "ClusterRole 'reconciler' rules[0] uses '*' in apiGroups and resources and verbs: "
+            "it grants whatever exists now and every resource or verb added later; "
+            "ClusterRoleBinding 'reconcile' gives it only to deploy identities (ServiceAccount "
+            "flux-system/kustomize-controller, User ci@example.com; no workload in the scanned "
+            "files runs as them): list the kinds and verbs the deployer applies",
+        )
+    ]
+
+
+def test_wildcard_held_by_a_workload_stays_high_and_names_it() -> None:
+    subjects = "- {kind: ServiceAccount, name: api, namespace: shop}\n"
+    assert decided(wildcard.RULE, WILD_ROLE + subjects + APP) == [
+        (
+            5,
+            Severity.HIGH,
+            "ClusterRole 'reconciler' rules[0] uses '*' in apiGroups and resources and verbs: "
+            "it grants whatever exists now and every resource or verb added later; "
+            "ClusterRoleBinding 'reconcile' gives it to ServiceAccount shop/api (used by "
+            "Deployment shop/api): whoever takes over that workload gets all of it",
+        )
+    ]
+    # Folded with DS232-DS235 and DS299 into one finding, which keeps the highest severity.
+    report = check_documents(docs(WILD_ROLE + "- {kind: User, name: ci}\n"), Config())
+    assert [(f.rule_id, f.line, f.severity) for f in report.findings] == [
+        ("DS230", 5, Severity.CRITICAL)
+    ]
+
+
+def test_wildcard_is_judged_at_admission_as_unbound() -> None:
+    report = check_documents(docs(WILD_ROLE.split("---")[0]), Config(), scopes=ADMISSION)
+    assert [(f.rule_id, f.line, f.severity) for f in report.findings] == [
+        ("DS230", 5, Severity.CRITICAL)
+    ]
 
 
 def test_cluster_admin_names_subjects() -> None:

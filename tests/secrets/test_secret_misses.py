@@ -214,3 +214,46 @@ def test_a_phrase_after_a_credential_word_is_not_a_setting() -> None:
     assert [a.value for a in analyse(f"API_TOKEN: {weak}  # rotated\n", "x.yaml").credentials] == [
         weak
     ]
+
+
+def test_pagerduty_rest_api_keys() -> None:
+    user = "u+" + expand("{url:18}", 51)
+    account = expand("{an:20}", 52)
+    routing = expand("{hex:32}", 59)  # an Events API v2 routing key
+    text = (
+        f'curl -H "Authorization: Token token={user}" https://api.pagerduty.com/incidents\n'
+        f"PAGERDUTY_API_TOKEN: {account}\n"
+        f"pagerduty:\n  token: {user}\n"
+        "menu+items: U+1F600\n"
+        f"PAGERDUTY_INTEGRATION_KEY: {routing}\n"
+    )
+    assert _ids(text, "ops.sh") == [
+        ("pagerduty-api-key", 1, user),
+        ("pagerduty-api-key", 2, account),
+        ("pagerduty-api-key", 4, user),
+        ("pagerduty-key", 6, routing),
+    ]
+    # Inside a longer token (base64 text), `u+` starts nothing.
+    blob = expand("{an:10}", 53) + "u+" + expand("{an:18}", 54) + expand("{an:10}", 55)
+    assert _ids(f"data: {blob}\n") == []
+
+
+def test_teams_workflow_urls_of_power_automate_and_logic_apps() -> None:
+    sig = expand("{url:43}", 56)
+    flow = expand("{hex:32}", 57)
+    logic = (
+        f"https://prod-12.westeurope.logic.azure.com:443/workflows/{flow}/triggers/manual/"
+        f"paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={sig}"
+    )
+    platform = (
+        f"https://default{expand('{hex:32}', 58)}.0d.environment.api.powerplatform.com:443/"
+        f"powerautomate/automations/direct/workflows/{flow}/triggers/manual/paths/invoke"
+        f"?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={sig}"
+    )
+    text = f"TEAMS_WEBHOOK_URL: {logic}\nalerts:\n  url: '{platform}'\n"
+    assert _ids(text) == [
+        ("microsoft-teams-workflow", 1, logic.removeprefix("https://")),
+        ("microsoft-teams-workflow", 3, platform.removeprefix("https://")),
+    ]
+    unsigned = logic.replace(f"&sig={sig}", "&sig=${TEAMS_SIG}")
+    assert _ids(f"TEAMS_WEBHOOK_URL: {unsigned}\n") == []

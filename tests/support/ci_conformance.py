@@ -31,6 +31,7 @@ AUDITS: dict[str, frozenset[str]] = {
     "self-hosted-runner": frozenset({"DS112"}),
     "github-app": frozenset({"DS118"}),
     "github-env": frozenset({"DS119"}),
+    "cache-poisoning": frozenset({"DS123"}),
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from deploysafe.engine import sources
 from deploysafe.inputs.documents import load_kubernetes
-from deploysafe.model import LATEST, Document, Level, Target, Version, Violation
+from deploysafe.model import LATEST, Document, Fact, Level, Severity, Target, Version, Violation
 from deploysafe.rules.base import Context, Rule
 
 
@@ -87,3 +87,21 @@ def run_rule(
 
 def messages(rule: Rule, text: str) -> list[str]:
     return [v.message for _, v in run_rule(rule, text)]
+
+
+def decided(rule: Rule, text: str) -> list[tuple[int, Severity, str]]:
+    """(line, severity, message) of a cross-resource rule alone over the set `text`: its
+    `collect` on every document, then its `decide`, as the engine runs them (no folding)."""
+    assert rule.collect is not None and rule.decide is not None
+    facts = []
+    for doc in docs(text):
+        ctx = Context(Level.RESTRICTED, LATEST, doc.namespace)
+        assert doc.resource is not None
+        for path, data in rule.collect(doc, ctx):
+            line, column = doc.locate(path)
+            facts.append(Fact(doc.file, line, column, "", doc.resource, data))
+    out = []
+    for item in rule.decide(facts):
+        severity = item[2] if len(item) == 3 else rule.severity
+        out.append((item[0].line, severity, item[1]))
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
@@ -98,7 +99,12 @@ def install_unit(doc: Document) -> str:
     or, for a plain manifest, its folder (`kubectl apply -f folder`)."""
     if doc.rendered_from:
         return doc.rendered_from
-    folder = PurePosixPath(doc.file).parent.as_posix()
+    return _folder_unit(doc.file)
+
+
+@functools.lru_cache(maxsize=4096)  # asked per object by three RBAC rules; files repeat
+def _folder_unit(file: str) -> str:
+    folder = PurePosixPath(file).parent.as_posix()
     return "folder ./" if folder == "." else f"folder {folder}/"
 
 

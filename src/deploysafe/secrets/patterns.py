@@ -207,6 +207,21 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         entropy=3.0,
         flags=re.MULTILINE,
     ),
+    # Before azure-sas-token: the `sig=` of these URLs is a Teams channel's webhook.
+    _t(
+        "microsoft-teams-workflow",
+        "Microsoft Teams workflow webhook URL (a Power Automate or Logic Apps HTTP trigger "
+        "signed by its `sig=`)",
+        r"(?P<s>(?:prod-[0-9]{1,3}\.[a-z0-9-]{2,30}\.logic\.azure\.com(?::443)?"
+        r"|[a-z0-9-]{1,80}\.[a-z0-9]{1,4}\.environment\.api\.powerplatform\.com(?::443)?"
+        r"/powerautomate/automations/direct)"
+        r"/workflows/[0-9a-fA-F]{32}/triggers/[A-Za-z0-9_.-]{1,80}/paths/invoke\?"
+        r"(?:[A-Za-z0-9._~%=-]{1,200}&){0,10}sig=[A-Za-z0-9_%-]{43,90})(?![A-Za-z0-9_%-])",
+        ("logic.azure.com", "powerplatform.com"),
+        "https://prod-12.westeurope.logic.azure.com:443/workflows/{hex:32}/triggers/manual/"
+        "paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={url:43}",
+        entropy=3.0,
+    ),
     _t(
         "azure-sas-token",
         "Azure shared access signature (the `sig=` of a SAS URL or connection string)",
@@ -484,6 +499,19 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
             "integrationkey",
         ),
         "routing_key: R0{an:30}",
+        entropy=3.0,
+        check=_mixed,
+    ),
+    _t(
+        "pagerduty-api-key",
+        "PagerDuty REST API key (a user key: `u+` and 18 characters; or 20 characters assigned "
+        "to a PagerDuty setting)",
+        r"(?:(?<![A-Za-z0-9_+/-])(?P<s>u\+[A-Za-z0-9_+-]{18})(?![A-Za-z0-9_+/=-])"
+        r"|(?<![A-Za-z0-9])(?i:pagerduty)"
+        + _SET
+        + r"(?P<u>[A-Za-z0-9_+-]{20})(?![A-Za-z0-9_+/=-]))",
+        ("u+", "pagerduty"),
+        "PAGERDUTY_TOKEN: u+{url:18}",
         entropy=3.0,
         check=_mixed,
     ),

@@ -9,6 +9,7 @@ from deploysafe.rules.triggers import (
     action_unpinned_first_party,
     all_secrets,
     artipacked,
+    cache_poisoning,
     docker_uses,
     github_app_token,
     github_env,
@@ -51,4 +52,5 @@ TRIGGER_RULES: tuple[Rule, ...] = (
     github_app_token.RULE,
     github_env.RULE,
     gitlab_input_injection.RULE,
+    cache_poisoning.RULE,
 )

@@ -1,11 +1,13 @@
 """Token permissions that are undeclared or broader than a job needs (DS104, DS105).
 
-As zizmor's excessive-permissions decides it: a workflow-level grant applies to every job,
-so it counts only when it is not effectively job-level (more than one job, not all jobs
-declare their own, not a reusable-only workflow); at job level, and for a workflow-level
-grant that is effectively one job's, only `write-all` and `read-all` are too broad (a
-named write scope is what the job needs); a job without any permissions block inherits
-the repository default, which may be read-write.
+As zizmor's excessive-permissions decides it, with one difference: a workflow-level grant
+applies to every job, so with more than one job (not all declaring their own, not a
+reusable-only workflow) each write scope there is reported; at job level only `write-all`
+and `read-all` are too broad (a named write scope is what the job needs). A workflow-level
+grant of a single-job workflow is that job's today, but every job added later inherits it:
+zizmor reports it only at its pedantic persona, deploysafe at the default one, asking to
+move the scope to the job. A job without any permissions block inherits the repository
+default, which may be read-write.
 """
 
 from __future__ import annotations
@@ -32,17 +34,28 @@ def excessive(wf: Workflow) -> Iterator[Violation]:
             )
         else:
             yield from _broad(perms, ("permissions",), "the workflow")
-    elif perms in ("write-all", "read-all") and not reusable_only:
-        # One job, or every job but this one declares its own: the workflow's grant is
-        # that job's grant, judged as a job-level one.
+    elif not reusable_only:
+        # One job, or every job declares its own: the workflow's grant is at most the one
+        # job's. A named write scope there is still every later job's grant, so it is
+        # reported with the job to move it to.
         for job in wf.jobs:
-            if "permissions" not in job.data:
+            if "permissions" in job.data:
+                continue
+            if perms in ("write-all", "read-all"):
                 yield Violation(
                     ("permissions",),
                     f"the workflow grants `{perms}` to the token of {job.label}, which "
                     "declares no `permissions:` of its own",
                 )
-                break
+            elif isinstance(perms, dict):
+                for scope in _writes(perms):
+                    yield Violation(
+                        ("permissions", scope),
+                        f"the workflow grants `{scope}: write` to every job, and {job.label} "
+                        "is its only one: grant it in that job's `permissions:`, so a job "
+                        "added later does not get it",
+                    )
+            break
     for job in wf.jobs:
         if "permissions" in job.data:
             jp = job.data["permissions"]
@@ -66,10 +79,13 @@ def _broad(perms: Any, path: tuple[str, ...], where: str) -> Iterator[Violation]
     if perms in ("write-all", "read-all"):
         yield Violation(path, f"{where} grants `{perms}` to every job's token")
     elif isinstance(perms, dict):
-        for scope, level in perms.items():
-            if level == "write":
-                yield Violation(
-                    (*path, str(scope)),
-                    f"{where} grants `{scope}: write` to every job; grant it only to the job "
-                    "that needs it",
-                )
+        for scope in _writes(perms):
+            yield Violation(
+                (*path, scope),
+                f"{where} grants `{scope}: write` to every job; grant it only to the job "
+                "that needs it",
+            )
+
+
+def _writes(perms: dict[Any, Any]) -> list[str]:
+    return [str(scope) for scope, level in perms.items() if level == "write"]

@@ -56,9 +56,10 @@ jobs:
       - run: make test
 """,
     not_reported=(
-        "A named write scope (`contents: write`) granted at job level, or at workflow level "
-        "when the workflow has one job (or every other job declares its own): that grant is "
-        "the job's, and the job presumably needs it; moving it changes nothing. "
+        "A named write scope (`contents: write`) granted at job level: the job presumably "
+        "needs it. A workflow-level grant when every job declares its own: no job gets it. "
+        "(A named write scope at workflow level in a single-job workflow is reported, "
+        "unlike zizmor's default persona: every job added later would inherit it.) "
         "`write-all` and `read-all` are reported wherever they are the job's grant. "
         "Jobs of a reusable-only workflow (`workflow_call`): the caller's permissions apply."
     ),

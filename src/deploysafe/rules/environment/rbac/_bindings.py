@@ -91,14 +91,19 @@ def collect_holders(
     doc: Document, ctx: Context, granting: Granting
 ) -> Iterator[tuple[KeyPath, Any]]:
     """Facts: the grants `granting` finds in a role, every binding, every workload's account."""
-    unit = install_unit(doc)
     if doc.kind in ("Role", "ClusterRole"):
         ns = ctx.namespace if doc.kind == "Role" else None
         for rule in policy_rules(doc):
             granted = granting(rule)
             if granted:
                 grant = Grant(
-                    doc.kind, doc.name or "", ns, unit, role_label(doc), int(rule.path[-1]), granted
+                    doc.kind,
+                    doc.name or "",
+                    ns,
+                    install_unit(doc),
+                    role_label(doc),
+                    int(rule.path[-1]),
+                    granted,
                 )
                 yield rule.field("verbs"), grant
         return
@@ -118,7 +123,7 @@ def collect_holders(
                 doc.kind,
                 doc.name or "",
                 own,
-                unit,
+                install_unit(doc),
                 str(ref.get("kind", "")),
                 str(ref.get("name", "")),
                 tuple(subjects),
@@ -131,7 +136,7 @@ def collect_holders(
     account = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount") or "default"
     yield (
         pod.spec_path,
-        RunsAs(doc.resource.display(), ctx.namespace, unit, str(account)),
+        RunsAs(doc.resource.display(), ctx.namespace, install_unit(doc), str(account)),
     )
 
 
