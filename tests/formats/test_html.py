@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -16,46 +15,10 @@ from deploysafe.engine import Report
 from deploysafe.formats import html, rule_url
 from deploysafe.model import Practice, Severity
 from tests.support import paths
+from tests.support.htmlpage import Page
 from tests.support.scantools import PRIVILEGED_POD, scan_tree, write_tree
 
 INSECURE = paths.REPO / "examples" / "insecure"
-
-
-class Page(HTMLParser):
-    """The elements of a page, each with its attributes, and the text of each element that
-    has an id (its children's included)."""
-
-    VOID = frozenset({"meta", "input", "br", "img", "link", "hr"})
-
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[tuple[str, dict[str, str]]] = []
-        self.text: dict[str, str] = {}
-        self.blocks: dict[str, str] = {}  # the text of <style> and <script>
-        self.stack: list[tuple[str, str | None]] = []
-        self.feed(text)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        self.elements.append((tag, a))
-        if tag not in self.VOID:
-            self.stack.append((tag, a.get("id")))
-            self.text.setdefault(a.get("id", ""), "")
-
-    def handle_endtag(self, tag: str) -> None:
-        while self.stack and self.stack.pop()[0] != tag:
-            pass
-
-    def handle_data(self, data: str) -> None:
-        for tag, ident in self.stack:
-            if ident is not None:
-                self.text[ident] += data
-        if self.stack and self.stack[-1][0] in ("style", "script"):
-            self.blocks[self.stack[-1][0]] = data
-
-    def with_class(self, name: str) -> list[dict[str, str]]:
-        return [a for _, a in self.elements if name in a.get("class", "").split()]
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +85,9 @@ def test_only_links_are_rule_pages_and_csp_allows_only_the_inline_blocks(
     assert [t for t, a in page.elements if "src" in a or t in ("link", "img", "iframe")] == []
     assert "url(" not in page.blocks["style"] and "@import" not in page.blocks["style"]
     assert "fetch(" not in page.blocks["script"] and "XMLHttpRequest" not in page.blocks["script"]
-    csp = next(a["content"] for t, a in page.elements if a.get("http-equiv") == "Content-Security-Policy")
+    csp = next(
+        a["content"] for t, a in page.elements if a.get("http-equiv") == "Content-Security-Policy"
+    )
 
     def digest(text: str) -> str:
         return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
