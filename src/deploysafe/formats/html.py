@@ -409,9 +409,9 @@ def _errors(report: Report) -> str:
 def _coverage(records: Sequence[Coverage]) -> str:
     if not records:
         return (
-            '<h2 id="coverage">Coverage</h2>\n<p class="muted" id="coverage-summary">This report '
-            "lists no files: "
-            "its objects came from no tree (a cluster dump, a request, git history).</p>\n"
+            '<h2 id="coverage">Coverage</h2>\n<p class="muted" id="coverage-summary">'
+            "This report lists no files: its objects came from no tree (a cluster dump, a "
+            "request, git history).</p>\n"
         )
     counts = {o: sum(1 for c in records if c.outcome is o) for o in Outcome}
     why = ", ".join(f"{n} {r.text}" for r, n in skipped_by_reason(records).items())
