@@ -52,6 +52,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/rules/test_secrets_install_time.py",  # Helm renders
         "tests/cli/test_unreadable_inputs.py",  # the CLI as a process, without root's reads
         "tests/inputs/test_sandbox.py",  # Helm and kustomize renders under limits
+        "tests/formats/test_html_browser.py",  # headless Chromium
     }
 )
 
@@ -153,6 +154,14 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
     ),
     "tests/engine/test_engine.py": frozenset({"test_parallel_scan_equals_serial"}),
     "tests/test_habits.py": frozenset({"test_the_guard_fails_unmarked_tests_that_reach_outside"}),
+    # Each starts headless Chromium (a second or more).
+    "tests/formats/test_html_browser.py": frozenset(
+        {
+            "test_chromium_renders_practices_and_findings",
+            "test_a_fragment_sets_the_filter",
+            "test_loading_makes_no_request_and_the_controls_filter",
+        }
+    ),
     # Each case times the detector on megabytes of hostile text in a fresh interpreter.
     "tests/secrets/test_secrets_detect.py": frozenset({"test_hostile_input_is_linear"}),
 }

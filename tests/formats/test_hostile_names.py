@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from html import escape
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -18,7 +19,7 @@ import pytest
 
 from deploysafe.engine import Report
 from deploysafe.engine import baseline as baselinemod
-from deploysafe.formats import jsonfmt, junit, sarif, text
+from deploysafe.formats import html, jsonfmt, junit, sarif, text
 from deploysafe.printable import printable
 from tests.support import paths
 from tests.support.scantools import PRIVILEGED_POD, invoke, scan_tree
@@ -111,6 +112,15 @@ def test_junit_is_well_formed(report: Report) -> None:
     assert {c.find("failure").get("message") for c in cases} == {HOSTILE_MESSAGE}  # type: ignore[union-attr]
 
 
+def test_html_shows_names_escaped(report: Report) -> None:
+    out = html.render(report)
+    assert _unsafe(out) == []
+    for shown in SHOWN:
+        assert f'<code class="where">{shown}:11:7</code> <span class="resource">Pod shop/web' in out
+    assert out.count(f'<p class="message">{escape(HOSTILE_MESSAGE)}</p>') == len(SHOWN)
+    assert '<pre class="snippet"><span class="muted">11 |</span> privileged: true  # \\u202e' in out
+
+
 def test_baseline_round_trips(report: Report, tmp_path: Path) -> None:
     out = baselinemod.dump(report.findings)
     doc: dict[str, Any] = json.loads(out)
@@ -120,7 +130,7 @@ def test_baseline_round_trips(report: Report, tmp_path: Path) -> None:
     assert baselinemod.load(path) == {f.fingerprint for f in report.findings}
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "html"])
 def test_cli_formats_do_not_crash(tree: Path, fmt: str) -> None:
     result = invoke("scan", str(tree), "--format", fmt)
     assert result.exit_code == 1, result.output

@@ -38,7 +38,7 @@ def load_config(config_path: Path | None, root: Path, *, scan: bool = False) -> 
 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:
-    from deploysafe.formats import jsonfmt, junit, sarif, text
+    from deploysafe.formats import html, jsonfmt, junit, sarif, text
 
     parts: Iterable[str]
     if fmt == "json":
@@ -47,6 +47,8 @@ def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> N
         parts = sarif.chunks(report)
     elif fmt == "junit":
         parts = [junit.render(report)]
+    elif fmt == "html":
+        parts = html.chunks(report, show_suppressed=show_suppressed)
     else:
         color = output is None and sys.stdout.isatty()
         parts = [text.render(report, color=color, show_suppressed=show_suppressed)]

@@ -20,7 +20,7 @@ class Decorator(Protocol):
 
 
 # The formats a scan or audit report is written in.
-REPORT_FORMATS = ("text", "json", "sarif", "junit")
+REPORT_FORMATS = ("text", "json", "sarif", "junit", "html")
 # The formats of everything else: lines for a person, or one JSON document.
 DATA_FORMATS = ("text", "json")
 

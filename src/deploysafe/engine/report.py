@@ -30,6 +30,9 @@ class Report:
     # root), and the top level of its repository (the scan root outside a work tree).
     root: str = ""
     top: str = ""
+    # The rules this scan ran (policy and scope applied), in registry order: what a
+    # posture counts as checks that passed (empty when the caller did not say).
+    rules: tuple[str, ...] = ()
 
     @property
     def failing(self) -> tuple[Finding, ...]:
@@ -49,6 +52,7 @@ class Report:
         documents: int = 0,
         skipped: int = 0,
         coverage: Sequence[Coverage] = (),
+        rules: Sequence[str] = (),
     ) -> Report:
         """A report in print order: findings by place, errors by place and once each."""
         return cls(
@@ -62,6 +66,7 @@ class Report:
             documents=documents,
             skipped=skipped,
             coverage=tuple(coverage),
+            rules=tuple(rules),
         )
 
 
@@ -97,4 +102,5 @@ def finish(
         documents=partial.documents,
         skipped=partial.skipped,
         coverage=coverage,
+        rules=s.rule_ids,
     )

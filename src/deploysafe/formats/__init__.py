@@ -14,6 +14,11 @@ from deploysafe.printable import printable
 _MARK = "__deploysafe_stream_here__"
 
 
+def rule_url(rule_id: str) -> str:
+    """A rule's page in the repository: where a report that leaves the clone links to."""
+    return f"https://github.com/deploysafe/deploysafe/blob/main/docs/rules/{rule_id}.md"
+
+
 def stream_json(doc: Any, holder: dict[str, Any], key: str, items: Iterable[Any]) -> Iterator[str]:
     """`json.dumps(doc, indent=2)` where `holder[key]` is the list `items`, produced one
     item at a time; the text is the same as dumping the whole document at once."""

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from deploysafe import __version__
 from deploysafe.engine import Report
-from deploysafe.formats import stream_json
+from deploysafe.formats import rule_url, stream_json
 from deploysafe.model import Finding, Severity
 from deploysafe.rules import BY_ID
 from deploysafe.rules.base import Rule
@@ -54,7 +54,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
             "text": f"{rule.why}\n\nFix: {rule.fix}",
             "markdown": f"{rule.why}\n\n**Fix:** {rule.fix}",
         },
-        "helpUri": f"https://github.com/deploysafe/deploysafe/blob/main/docs/rules/{rule.id}.md",
+        "helpUri": rule_url(rule.id),
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},
         "properties": {
             "tags": ["security", f"practice-{int(rule.practice)}"],
