@@ -63,6 +63,7 @@ class Run:
     documents: list[Document] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # the release folder
     rendered: dict[str, Any] = field(default_factory=dict)  # record: how and what
+    trust: dict[str, Any] | None = None  # record: the anchors the next release checks against
 
 
 class Stage(Protocol):
