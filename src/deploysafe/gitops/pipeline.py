@@ -10,16 +10,19 @@ ours), and stops with a clear message otherwise. Nothing is ever force-pushed.
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deploysafe.config import Config, for_environment
 from deploysafe.config.environments import Environment
-from deploysafe.errors import GateRefused, InputError
+from deploysafe.errors import Cancelled, GateRefused, InputError
 from deploysafe.gitops import manifests
 from deploysafe.gitops.anchors import Anchors, TrustError, choose, on_host
 from deploysafe.gitops.environments import load_environment
@@ -399,6 +402,29 @@ def unchanged_only(newer: Record | None, current: Record | None) -> str | None:
 # ---------------------------------------------------------------- front ends
 
 
+@contextmanager
+def cancellable(what: str) -> Iterator[None]:
+    """SIGTERM and SIGHUP (a CI job cancelled, a terminal closed) raise Cancelled, so the
+    test stage is stopped and the temp folder removed on the way out, as on any error."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Cancelled(
+            f"{what} stopped by {signal.Signals(signum).name}; its test stage and temp folder "
+            "were cleaned up. A release is pushed whole or not at all: `deploysafe history` "
+            "shows whether it landed"
+        )
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def _new_run(cfg: Config, env: Environment, root: Path, scratch: Path, progress: Progress) -> Run:
     return Run(for_environment(cfg, env), env, root.resolve(), scratch, progress)
 
@@ -472,7 +498,7 @@ def deploy(
     trust_on_first_use: bool = False,
 ) -> Outcome:
     env = load_environment(cfg, name)
-    with tempfile.TemporaryDirectory(prefix="deploysafe-deploy-") as tmp:
+    with cancellable("deploy"), tempfile.TemporaryDirectory(prefix="deploysafe-deploy-") as tmp:
         scratch = Path(tmp)
         state = open_env(env, scratch / "env")
         state.writable()
@@ -515,7 +541,7 @@ def promote(
     env = load_environment(cfg, target)
     if src_env.name == env.name:
         raise Refused("promote needs two different environments")
-    with tempfile.TemporaryDirectory(prefix="deploysafe-promote-") as tmp:
+    with cancellable("promote"), tempfile.TemporaryDirectory(prefix="deploysafe-promote-") as tmp:
         scratch = Path(tmp)
         src_state = open_env(src_env, scratch / "from")
         rec = src_state.record
@@ -577,7 +603,7 @@ def rollback(
 ) -> Outcome:
     """A new release with the manifests of an earlier one (the previous good one by default)."""
     env = load_environment(cfg, name)
-    with tempfile.TemporaryDirectory(prefix="deploysafe-rollback-") as tmp:
+    with cancellable("rollback"), tempfile.TemporaryDirectory(prefix="deploysafe-rollback-") as tmp:
         scratch = Path(tmp)
         state = open_env(env, scratch / "env")
         state.writable()
