@@ -24,6 +24,7 @@ from typing import Any
 
 from deploysafe.config.source import SignedBy, SourcePolicy
 from deploysafe.gitops.record import Record, RecordError
+from deploysafe.host.git import Git
 
 MAX_KEY_FILE = 1024 * 1024  # bytes of one key file copied into the release record
 
@@ -113,7 +114,14 @@ def _inside(path: Path, checkout: Path) -> bool:
 
 
 def on_host(config_path: str | None, policy: SourcePolicy, checkout: Path) -> bool:
-    """The policy file and every key file it names lie outside the checkout."""
+    """The policy file and every key file it names lie outside the checkout: outside its
+    whole work tree, not only the folder deployed from (`--source app/`)."""
+    top = (
+        Git(checkout, isolated=True).out("rev-parse", "--show-toplevel")
+        if checkout.is_dir()
+        else None
+    )
+    checkout = Path(top) if top else checkout
     if config_path is None or _inside(Path(config_path), checkout):
         return False
     s = policy.signed_by

@@ -17,6 +17,8 @@ from click.testing import CliRunner
 
 from deploysafe.cli.exits import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT
 from deploysafe.cli.main import main
+from deploysafe.config.source import SourcePolicy
+from deploysafe.gitops.anchors import on_host
 from tests.gitops.pipeline.conftest import App, Keys, _gen, run
 
 RECORD = ".deploysafe/releases/prod.json"
@@ -165,6 +167,13 @@ def test_a_policy_on_the_cd_host_wins(app: App, mallory: Mallory, tmp_path: Path
     code, out = _verify(app, "--config", str(config))
     assert code == EXIT_FINDINGS
     assert out.splitlines()[0] == f"trust: the policy file on the CD host ({config})"
+
+
+def test_a_policy_above_the_deployed_folder_is_in_the_checkout(app: App) -> None:
+    policy = SourcePolicy(repos=(str(app.origin),))
+    top = app.root / "deploysafe.yaml"
+    assert on_host(str(top), policy, app.root / "chart") is False
+    assert on_host(str(app.root.parent / "deploysafe.yaml"), policy, app.root / "chart") is True
 
 
 def test_ssh_allowed_signers_cannot_be_extended_by_the_commit(
