@@ -5,10 +5,11 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/setup.sh"
 
-step "plan: every stage, nothing written" "deploysafe deploy prod --plan"
-"$DEPLOYSAFE" deploy prod --plan
-step "the first release" "deploysafe deploy prod"
-"$DEPLOYSAFE" deploy prod
+step "plan: every stage, nothing written" "deploysafe deploy prod --plan --trust-on-first-use"
+"$DEPLOYSAFE" deploy prod --plan --trust-on-first-use
+step "the first release: the checkout's source policy becomes the trust anchors" \
+  "deploysafe deploy prod --trust-on-first-use"
+"$DEPLOYSAFE" deploy prod --trust-on-first-use
 printf 'replicas: 4\nmessage: hello from prod\n' >values-prod.yaml
 git commit -q -a -S"$DEV" -m "four replicas" && git push -q origin main
 step "a second release" "deploysafe deploy prod"

@@ -32,3 +32,8 @@ class InputError(DeploysafeError):
 
 class GateRefused(DeploysafeError):
     """A gate said no: the request is valid but must not be done as asked (exit 1)."""
+
+
+class Cancelled(DeploysafeError):
+    """A signal (SIGTERM, SIGHUP) stopped the command; what it started was cleaned up
+    (exit 143, as a shell reports SIGTERM)."""

@@ -34,6 +34,7 @@ def test_exit_code_values() -> None:
         ("INPUT", 3),
         ("FINDINGS_AND_INPUT", 4),
         ("EMPTY", 5),
+        ("CANCELLED", 143),
     ]
 
 
@@ -45,6 +46,7 @@ def test_exit_code_values() -> None:
         (errors.InputError("x"), ExitCode.INPUT),
         (errors.GateRefused("x"), ExitCode.FINDINGS),
         (errors.DeploysafeError("x"), ExitCode.INPUT),
+        (errors.Cancelled("x"), ExitCode.CANCELLED),
         # The errors modules define, by their kind.
         (ConfigError("x"), ExitCode.USAGE),
         (HistoryError("x"), ExitCode.USAGE),

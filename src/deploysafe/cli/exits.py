@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import click
 
-from deploysafe.errors import DeploysafeError, GateRefused, UsageError
+from deploysafe.errors import Cancelled, DeploysafeError, GateRefused, UsageError
 from deploysafe.printable import printable
 
 
@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     EMPTY = 5  # the paths hold nothing deploysafe can check (`scan --allow-empty`: 0)
     # `serve`: a worker died and the others were stopped, so the container restarts whole.
     SERVER_STOPPED = 1
+    CANCELLED = 143  # stopped by SIGTERM or SIGHUP (128 + 15, as shells report it)
 
 
 # The names tests compare exit codes with.
@@ -43,6 +44,8 @@ def for_error(error: DeploysafeError) -> ExitCode:
         return ExitCode.USAGE
     if isinstance(error, GateRefused):
         return ExitCode.FINDINGS
+    if isinstance(error, Cancelled):
+        return ExitCode.CANCELLED
     # An InputError, or an error of no kind: either way the command did not finish its job.
     return ExitCode.INPUT
 

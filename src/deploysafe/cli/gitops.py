@@ -18,6 +18,13 @@ from deploysafe.errors import UsageError
 from deploysafe.host.urls import public_url
 
 _config_option = config_option("in the source folder or the nearest above it in the repository")
+_tofu_option = click.option(
+    "--trust-on-first-use",
+    "tofu",
+    is_flag=True,
+    help="With no policy file on the CD host and no anchors recorded by an earlier release, "
+    "verify against the checkout's own source policy (and record it for later releases).",
+)
 
 
 def _progress(fmt: str) -> Callable[[str], None]:
@@ -84,16 +91,19 @@ def _verdict(outcome: Any) -> str:
 @click.option("--plan", is_flag=True, help="Run the stages and show the diff; write nothing.")
 @source_option()
 @_config_option
+@_tofu_option
 @format_option()
 def deploy(
-    environment: str, plan: bool, source: Path, config_path: Path | None, fmt: str
+    environment: str, plan: bool, source: Path, config_path: Path | None, tofu: bool, fmt: str
 ) -> ExitCode:
     """Release the checkout to ENVIRONMENT: verify, render, scan, tenant check, tests,
     then one commit to the environment repository (signed when configured) and a push."""
     from deploysafe.gitops.pipeline import deploy as run_deploy
 
     cfg = load_config(config_path, source)
-    outcome = run_deploy(cfg, environment, source, plan=plan, progress=_progress(fmt))
+    outcome = run_deploy(
+        cfg, environment, source, plan=plan, progress=_progress(fmt), trust_on_first_use=tofu
+    )
     return _report(outcome, fmt)
 
 
@@ -103,16 +113,25 @@ def deploy(
 @click.option("--plan", is_flag=True, help="Run the stages and show the diff; write nothing.")
 @source_option()
 @_config_option
+@_tofu_option
 @format_option()
 def promote(
-    from_env: str, to_env: str, plan: bool, source: Path, config_path: Path | None, fmt: str
+    from_env: str,
+    to_env: str,
+    plan: bool,
+    source: Path,
+    config_path: Path | None,
+    tofu: bool,
+    fmt: str,
 ) -> ExitCode:
     """Release to TO exactly the rendered set FROM runs, after TO's own gate (trigger check
     on the checkout at FROM's commit, scan, tenant check and tests)."""
     from deploysafe.gitops.pipeline import promote as run_promote
 
     cfg = load_config(config_path, source)
-    outcome = run_promote(cfg, from_env, to_env, source, plan=plan, progress=_progress(fmt))
+    outcome = run_promote(
+        cfg, from_env, to_env, source, plan=plan, progress=_progress(fmt), trust_on_first_use=tofu
+    )
     return _report(outcome, fmt)
 
 
@@ -160,6 +179,7 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
     cfg = load_config(config_path, source)
     env, entries, bad = read_history(cfg, environment)
     rows: list[dict[str, Any]] = []
+    numbers = {e.commit.sha: e.record.number for e in entries if e.record is not None}
     for e in entries:
         when = dt.datetime.fromtimestamp(e.commit.time, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if e.record is None:
@@ -190,6 +210,14 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
                 "marked_bad": {k: redacted(v) for k, v in rec.marks_bad.items()},
             }
         )
+    # A record whose number is not above the one before it was rewritten by hand.
+    older: int | None = None
+    for r in reversed(rows):
+        if r["release"] is None:
+            continue
+        number = numbers[r["env_commit"]]
+        r["renumbered"] = older is not None and number <= older
+        older = number if older is None else max(older, number)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -213,6 +241,8 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
         )
         if r["bad"] is not None:
             line += f"  BAD: {r['bad'] or 'rolled back'}"
+        if r["renumbered"]:
+            line += "  RENUMBERED: not above the release before it (rewritten outside deploysafe)"
         click.echo(line)
 
 

@@ -28,6 +28,13 @@ from deploysafe.errors import UsageError
     metavar="BASE",
     help="Also require every commit in BASE..HEAD to be signed by a listed key.",
 )
+@click.option(
+    "--trust-on-first-use",
+    "tofu",
+    is_flag=True,
+    help="With no policy file on the CD host and no anchors recorded by a release, verify "
+    "against the checkout's own source policy.",
+)
 @format_option()
 def verify_cmd(
     checkout: Path,
@@ -35,6 +42,7 @@ def verify_cmd(
     config_path: Path | None,
     ref: str | None,
     since: str | None,
+    tofu: bool,
     fmt: str,
 ) -> ExitCode:
     """Check the deploy source: origin, ref, signatures, CI context.
@@ -45,7 +53,7 @@ def verify_cmd(
       1  a check failed; each failure has a one-line reason
       2  usage or configuration error
     """
-    from deploysafe.gitops.verify import verify
+    from deploysafe.gitops.pipeline import verify_anchored
 
     path = config_path or configmod.find(checkout)
     if path is None:
@@ -57,10 +65,23 @@ def verify_cmd(
         raise UsageError(f"{path}: no environment {env_name!r} (known: {known})")
     if env.source is None:
         raise UsageError(f"{path}: environments.{env_name} has no `source:` to verify against")
-    result = verify(checkout, env.source, environment=env_name, ref=ref, signed_range=since)
+    anchors, problem, result = verify_anchored(
+        cfg, env_name, checkout, ref=ref, signed_range=since, trust_on_first_use=tofu
+    )
+    if anchors is None or result is None:
+        if fmt == "json":
+            doc = {"environment": env_name, "ok": False, "trust": {"problem": problem}}
+            click.echo(json.dumps(doc, indent=2))
+        else:
+            click.echo(f"FAIL trust: {problem}")
+            click.echo(f"{checkout} must not be deployed to {env_name}")
+        return ExitCode.FINDINGS
     if fmt == "json":
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        click.echo(json.dumps({**result.as_dict(), "trust": anchors.as_dict()}, indent=2))
     else:
+        click.echo(f"trust: {anchors.label}")
+        if anchors.note:
+            click.echo(f"note: {anchors.note}")
         for c in result.checks:
             mark = "skip" if c.skipped else ("ok  " if c.ok else "FAIL")
             click.echo(f"{mark} {c.name}: {c.reason}")

@@ -10,17 +10,21 @@ ours), and stops with a clear message otherwise. Nothing is ever force-pushed.
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deploysafe.config import Config, for_environment
 from deploysafe.config.environments import Environment
-from deploysafe.errors import GateRefused, InputError
+from deploysafe.errors import Cancelled, GateRefused, InputError
 from deploysafe.gitops import manifests
+from deploysafe.gitops.anchors import Anchors, TrustError, choose, on_host
 from deploysafe.gitops.environments import load_environment
 from deploysafe.gitops.envrepo import CommitInfo, EnvRepo, EnvRepoError
 from deploysafe.gitops.record import (
@@ -44,6 +48,7 @@ from deploysafe.gitops.stages import (
     StageResult,
     TenantStage,
 )
+from deploysafe.gitops.verify import VerifyResult, verify
 from deploysafe.gitops.verifystage import VerifyStage
 from deploysafe.host.ci import runner
 from deploysafe.host.git import Git
@@ -107,6 +112,11 @@ class EnvState:
     record: Record | None
     files: dict[str, bytes]
     notes: list[str]
+    broken: str | None = None  # why no release may be written on top of this head
+
+    def writable(self) -> None:
+        if self.broken is not None:
+            raise GitOpsError(self.broken)
 
 
 def _guard(fn: Callable[..., Any], *args: Any) -> Any:
@@ -132,6 +142,9 @@ def open_env(env: Environment, workdir: Path) -> EnvState:
         record = read_record(repo, head, env.name) if head else None
         files = repo.files_at(head, env.target.path) if head else {}
         notes = []
+        broken = _numbering(repo, head, record, env.name) if head and record else None
+        if broken is not None:
+            notes.append(broken)
         if record is not None and manifests.digest(files) != record.digest:
             notes.append(
                 f"{env.target.path} at {head and head[:12]} differs from release "
@@ -139,10 +152,29 @@ def open_env(env: Environment, workdir: Path) -> EnvState:
             )
         elif record is None and files:
             notes.append(f"{env.target.path} holds files no deploysafe release wrote")
-        return EnvState(repo, head, record, files, notes)
+        return EnvState(repo, head, record, files, notes, broken)
 
     state: EnvState = _guard(go)
     return state
+
+
+def _numbering(repo: EnvRepo, head: str, record: Record, environment: str) -> str | None:
+    """Every release numbers one above the record it replaces; a record rewritten by hand
+    with a number at or below its predecessor's would make release ids repeat."""
+    path = record_path(environment)
+    shas = repo.git("log", "--first-parent", "-2", "--format=%H", head, "--", path).stdout.split()
+    if len(shas) < 2:
+        return None
+    before = read_record(repo, shas[1].decode(), environment)
+    if before is None or record.number > before.number:
+        return None
+    writer = shas[0].decode()[:12]
+    return (
+        f"{repo.where}: {path} at commit {writer} records release {record.release}, but the "
+        f"record before it (commit {shas[1].decode()[:12]}) is already {before.release}: the "
+        "record was rewritten outside deploysafe and release numbers would repeat. Revert "
+        f"commit {writer} in the environment repository, then deploy again"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +269,7 @@ def build_record(
         "actor": ci.actor,
         "ci": {"system": ci.system, "run": ci.run},
         "source": run.source,
+        "trust": run.trust,
         "rendered": {**run.rendered, "files": sorted(run.files)},
         "scan": data.get("scan"),
         "tenant_check": data.get("tenant_check"),
@@ -370,6 +403,29 @@ def unchanged_only(newer: Record | None, current: Record | None) -> str | None:
 # ---------------------------------------------------------------- front ends
 
 
+@contextmanager
+def cancellable(what: str) -> Iterator[None]:
+    """SIGTERM and SIGHUP (a CI job cancelled, a terminal closed) raise Cancelled, so the
+    test stage is stopped and the temp folder removed on the way out, as on any error."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Cancelled(
+            f"{what} stopped by {signal.Signals(signum).name}; its test stage and temp folder "
+            "were cleaned up. A release is pushed whole or not at all: `deploysafe history` "
+            "shows whether it landed"
+        )
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def _new_run(cfg: Config, env: Environment, root: Path, scratch: Path, progress: Progress) -> Run:
     return Run(for_environment(cfg, env), env, root.resolve(), scratch, progress)
 
@@ -434,18 +490,25 @@ def _finish(
 
 
 def deploy(
-    cfg: Config, name: str, root: Path, *, plan: bool = False, progress: Progress = print
+    cfg: Config,
+    name: str,
+    root: Path,
+    *,
+    plan: bool = False,
+    progress: Progress = print,
+    trust_on_first_use: bool = False,
 ) -> Outcome:
     env = load_environment(cfg, name)
-    with tempfile.TemporaryDirectory(prefix="deploysafe-deploy-") as tmp:
+    with cancellable("deploy"), tempfile.TemporaryDirectory(prefix="deploysafe-deploy-") as tmp:
         scratch = Path(tmp)
         state = open_env(env, scratch / "env")
+        state.writable()
         _header(env, state, progress, "plan" if plan else "deploy")
         outcome = Outcome(env.name, "refused", notes=list(state.notes))
         run = _new_run(cfg, env, root, scratch, progress)
         since = state.record.source_commit if state.record else None
         stages: list[Stage] = [
-            VerifyStage(since=since),
+            VerifyStage(since=since, previous=state.record, trust_on_first_use=trust_on_first_use),
             RenderStage(),
             ScanStage(),
             TenantStage(),
@@ -472,13 +535,14 @@ def promote(
     *,
     plan: bool = False,
     progress: Progress = print,
+    trust_on_first_use: bool = False,
 ) -> Outcome:
     """Release to `target` exactly the set `source` runs, after `target`'s own gate."""
     src_env = load_environment(cfg, source)
     env = load_environment(cfg, target)
     if src_env.name == env.name:
         raise Refused("promote needs two different environments")
-    with tempfile.TemporaryDirectory(prefix="deploysafe-promote-") as tmp:
+    with cancellable("promote"), tempfile.TemporaryDirectory(prefix="deploysafe-promote-") as tmp:
         scratch = Path(tmp)
         src_state = open_env(src_env, scratch / "from")
         rec = src_state.record
@@ -489,13 +553,18 @@ def promote(
                 f"{source}: {src_state.notes[0]}; only a set that passed can be promoted"
             )
         state = open_env(env, scratch / "to")
+        state.writable()
         _header(env, state, progress, "plan promote to" if plan else "promote to")
         progress(f"  from {source} release {rec.release} ({rec.digest[:19]}…)")
         outcome = Outcome(env.name, "refused", notes=list(state.notes))
         run = _new_run(cfg, env, root, scratch, progress)
         label = f"release {rec.release} of {source}"
         stages: list[Stage] = [
-            VerifyStage(expected_commit=rec.source_commit),
+            VerifyStage(
+                expected_commit=rec.source_commit,
+                previous=state.record,
+                trust_on_first_use=trust_on_first_use,
+            ),
             LoadStage(src_state.files, label),
             ScanStage(),
             TenantStage(),
@@ -535,9 +604,10 @@ def rollback(
 ) -> Outcome:
     """A new release with the manifests of an earlier one (the previous good one by default)."""
     env = load_environment(cfg, name)
-    with tempfile.TemporaryDirectory(prefix="deploysafe-rollback-") as tmp:
+    with cancellable("rollback"), tempfile.TemporaryDirectory(prefix="deploysafe-rollback-") as tmp:
         scratch = Path(tmp)
         state = open_env(env, scratch / "env")
+        state.writable()
         if state.record is None:
             raise Refused(f"{name} has no release to roll back")
         history = entries(state, env)
@@ -561,6 +631,7 @@ def rollback(
         run = _new_run(cfg, env, root, scratch, progress)
         origin = by_id.get(target.manifests_from, target)
         run.source = dict(origin.data.get("source") or {})
+        run.trust = current.data.get("trust")  # a rollback verifies nothing: anchors carry over
         stages: list[Stage] = [
             LoadStage(files, f"release {target.release}"),
             ScanStage(repo=False),
@@ -623,6 +694,45 @@ def _rollback_target(
 
 
 # ---------------------------------------------------------------- reading history
+
+
+def verify_anchored(
+    cfg: Config,
+    name: str,
+    checkout: Path,
+    *,
+    ref: str | None = None,
+    signed_range: str | None = None,
+    trust_on_first_use: bool = False,
+) -> tuple[Anchors | None, str | None, VerifyResult | None]:
+    """`deploysafe verify` against the environment's trust anchors (as a deploy chooses
+    them): the anchors, or why there are none, and the result."""
+    env = cfg.environments[name]
+    policy = env.source
+    if policy is None:
+        raise Refused(f"environments.{name} has no `source:` to verify against")
+    with tempfile.TemporaryDirectory(prefix="deploysafe-verify-") as tmp:
+        scratch = Path(tmp)
+        previous = None
+        if env.deploy is not None and not on_host(cfg.path, policy, checkout):
+            previous = open_env(env, scratch / "env").record
+        try:
+            anchors: Anchors = _guard(
+                lambda: choose(
+                    policy,
+                    config_path=cfg.path,
+                    checkout=checkout,
+                    previous=previous,
+                    scratch=scratch,
+                    trust_on_first_use=trust_on_first_use,
+                )
+            )
+        except TrustError as exc:
+            return None, str(exc), None
+        result = verify(
+            checkout, anchors.policy, environment=name, ref=ref, signed_range=signed_range
+        )
+        return anchors, None, result
 
 
 def history(cfg: Config, name: str) -> tuple[Environment, list[Entry], dict[str, str]]:

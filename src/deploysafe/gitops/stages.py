@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -64,6 +65,7 @@ class Run:
     documents: list[Document] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # the release folder
     rendered: dict[str, Any] = field(default_factory=dict)  # record: how and what
+    trust: dict[str, Any] | None = None  # record: the anchors the next release checks against
 
 
 class Stage(Protocol):
@@ -401,26 +403,84 @@ class GateTestRun:
 SKIP_EXIT = 77  # the automake/meson convention for "skipped"
 
 
-def run_test(test: GateTest, cwd: Path, env: Mapping[str, str]) -> GateTestRun:
+# Runs one test command and ties its life to the deploy's. The command gets a process group
+# of its own (so a timeout kills everything it started); this watchdog holds the read end of
+# a pipe whose write end only the deploy holds. A byte on it (the deploy is done with the
+# test, or timed it out) or end-of-file (the deploy died, even by SIGKILL to its group) kills
+# the command's group; on end-of-file it also removes the deploy's temp folder, which nothing
+# else would. Plain stdlib and `-I -S` keep its start-up short.
+_WATCHDOG = r"""
+import os, select, shutil, signal, subprocess, sys
+fd, scratch, command = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+child = subprocess.Popen(["/bin/sh", "-c", command], process_group=0)
+def stop():
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except OSError:
+        pass
+def orphaned(*_):
+    stop()
+    if scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
+    os._exit(137)
+for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    signal.signal(sig, orphaned)
+while True:
+    ready, _, _ = select.select([fd], [], [], 0.05)
+    if ready:
+        if not os.read(fd, 1):
+            orphaned()
+        stop()
+        os._exit(137)
+    code = child.poll()
+    if code is not None:
+        stop()
+        if code < 0:
+            signal.signal(-code, signal.SIG_DFL)
+            os.kill(os.getpid(), -code)
+        os._exit(code)
+"""
+STOP_WAIT = 10  # seconds the watchdog gets to kill a test's process group
+
+
+def run_test(
+    test: GateTest, cwd: Path, env: Mapping[str, str], scratch: Path | None = None
+) -> GateTestRun:
     """One test stage: a shell command with a timeout, its whole process group killed when
-    it runs over; stdout and stderr captured together."""
+    it runs over, when it ends, and when the deploy ends in any way (`scratch`, the deploy's
+    temp folder, is removed when the deploy dies without cleaning up); stdout and stderr
+    captured together."""
     start = time.monotonic()
+    read_end, write_end = os.pipe()
     try:
         proc = subprocess.Popen(
-            ["/bin/sh", "-c", test.run],
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                "-c",
+                _WATCHDOG,
+                str(read_end),
+                str(scratch or ""),
+                test.run,
+            ],
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=(read_end,),
         )
     except OSError as exc:
+        os.close(write_end)
         return GateTestRun(test.name, "failed", 0.0, None, f"cannot start: {exc.strerror or exc}")
+    finally:
+        os.close(read_end)
     try:
         out, _ = proc.communicate(timeout=test.timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        _stop(proc, write_end)
         out, _ = proc.communicate()
         text = out.decode(errors="replace")
         return GateTestRun(
@@ -432,7 +492,8 @@ def run_test(test: GateTest, cwd: Path, env: Mapping[str, str]) -> GateTestRun:
             text,
         )
     finally:
-        _kill_group(proc)  # nothing the test started may outlive it
+        _stop(proc, write_end)  # nothing the test started may outlive it
+        os.close(write_end)
     seconds = time.monotonic() - start
     text = out.decode(errors="replace")
     code = proc.returncode
@@ -446,6 +507,16 @@ def run_test(test: GateTest, cwd: Path, env: Mapping[str, str]) -> GateTestRun:
             return GateTestRun(test.name, "failed", seconds, code, problem, text, counts)
         return GateTestRun(test.name, "passed", seconds, code, "", text, counts)
     return GateTestRun(test.name, "passed", seconds, code, "", text)
+
+
+def _stop(proc: subprocess.Popen[bytes], write_end: int) -> None:
+    """Have the watchdog kill the test's process group, and wait until it has."""
+    if proc.poll() is None:
+        with contextlib.suppress(OSError):
+            os.write(write_end, b"k")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(STOP_WAIT)
+    _kill_group(proc)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -512,7 +583,7 @@ class RunTestsStage:
         )
         outcomes: list[GateTestRun] = []
         for test in tests:
-            outcome = run_test(test, run.root, env)
+            outcome = run_test(test, run.root, env, run.scratch)
             outcomes.append(outcome)
             run.progress(
                 f"      test {test.name}: {outcome.status} in {outcome.seconds:.2f}s"

@@ -4,6 +4,10 @@ The environment's `source` policy decides: origin allowlist, allowed ref, signat
 (checked by real `git verify-commit` against a private keyring) and the CI context. When the
 environment was released before from an ancestor of HEAD, every commit since that release
 must be signed, not only HEAD (Argo CD's `strict` mode).
+
+The policy checked against is the environment's trust anchors (deploysafe.gitops.anchors):
+a policy file on the CD host, else the anchors recorded with the current release, never the
+checkout's own policy unless `--trust-on-first-use` allows it for a first release.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import os
 import time
 from typing import Any
 
+from deploysafe.gitops.anchors import TrustError, choose
+from deploysafe.gitops.record import Record
 from deploysafe.gitops.stages import Run, StageResult, source_info
 from deploysafe.host.git import Git
 
@@ -19,9 +25,18 @@ from deploysafe.host.git import Git
 class VerifyStage:
     name = "verify"
 
-    def __init__(self, expected_commit: str | None = None, since: str | None = None) -> None:
+    def __init__(
+        self,
+        expected_commit: str | None = None,
+        since: str | None = None,
+        *,
+        previous: Record | None = None,
+        trust_on_first_use: bool = False,
+    ) -> None:
         self.expected_commit = expected_commit  # promote: the commit the source env runs
         self.since = since  # the source commit of the environment's current release
+        self.previous = previous  # the environment's current release (its recorded anchors)
+        self.trust_on_first_use = trust_on_first_use
 
     def run(self, run: Run) -> StageResult:
         start = time.monotonic()
@@ -48,6 +63,18 @@ class VerifyStage:
                 "where the code comes from (repos, refs, signed_by) and refuses without it"
             )
         try:
+            anchors = choose(
+                policy,
+                config_path=run.cfg.path,
+                checkout=run.root,
+                previous=self.previous,
+                scratch=run.scratch,
+                trust_on_first_use=self.trust_on_first_use,
+            )
+        except TrustError as exc:
+            return fail(f"trust: {exc}")
+        run.trust = {**anchors.as_dict(), "anchors": dict(anchors.recorded)}
+        try:
             from deploysafe.gitops.verify import verify
         except ImportError:
             return fail(
@@ -60,7 +87,7 @@ class VerifyStage:
             or Git(run.root).out("merge-base", "--is-ancestor", since, commit) is None
         ):
             since = None  # not a strict descendant here: check HEAD alone
-        result = verify(run.root, policy, environment=run.env.name, signed_range=since)
+        result = verify(run.root, anchors.policy, environment=run.env.name, signed_range=since)
         run.source["ref"] = result.ref  # of several tags at HEAD, the one the policy allows
         checks = [c.as_dict() for c in result.checks]
         signature = next((c for c in result.checks if c.name == "signature"), None)
@@ -78,7 +105,11 @@ class VerifyStage:
             }
         )
         run.source["verify"] = checks
-        details = [
+        details = [f"trust: {anchors.label}"]
+        if anchors.note:
+            run.progress(f"  note: {anchors.note}")
+            details.append(f"note: {anchors.note}")
+        details += [
             f"{c.name}: {'skipped' if c.skipped else 'ok' if c.ok else 'FAILED'}: {c.reason}"
             for c in result.checks
         ]

@@ -70,7 +70,7 @@ def dump_of(objects: list[dict[str, Any]]) -> str:
 
 @pytest.fixture
 def deployed(app: App) -> App:
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_CLEAN, result.output
     return app
 

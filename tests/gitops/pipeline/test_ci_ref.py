@@ -50,13 +50,13 @@ def test_verify_and_record_agree(
         monkeypatch.setenv(name, value)
 
     checked = CliRunner().invoke(
-        main, ["verify", str(app.root), "--env", "prod", "--format", "json"]
+        main, ["verify", str(app.root), "--env", "prod", "--trust-on-first-use", "--format", "json"]
     )
     assert checked.exit_code == EXIT_CLEAN, checked.output
     ref_check = next(c for c in json.loads(checked.output)["checks"] if c["check"] == "ref")
     assert ref_check["reason"] == f"{expected} is allowed and is HEAD"
 
-    deployed = app.cli("deploy", "prod")
+    deployed = app.cli("deploy", "--trust-on-first-use", "prod")
     assert deployed.exit_code == EXIT_CLEAN, deployed.output
     record = app.record()
     assert (record["source"]["commit"], record["source"]["ref"]) == (head, expected)

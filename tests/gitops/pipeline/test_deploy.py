@@ -54,7 +54,7 @@ def env_blobs(app: App, ref: str = "main") -> dict[str, bytes]:
 
 def test_happy_path(app: App) -> None:
     head = app.git("rev-parse", "HEAD")
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_CLEAN, result.output
     assert stage_lines(result.output) == [
         ("verify", "ok"),
@@ -135,7 +135,7 @@ def test_happy_path(app: App) -> None:
 
 
 def test_json_output_is_the_record(app: App) -> None:
-    result = app.cli("deploy", "prod", "--format", "json")
+    result = app.cli("deploy", "--trust-on-first-use", "prod", "--format", "json")
     assert result.exit_code == EXIT_CLEAN
     doc = json.loads(result.stdout)
     assert doc.pop("env_commit") == app.env_head()
@@ -144,12 +144,12 @@ def test_json_output_is_the_record(app: App) -> None:
 
 
 def test_second_release_replaces_the_folder(app: App) -> None:
-    assert app.cli("deploy", "prod").exit_code == EXIT_CLEAN
+    assert app.cli("deploy", "--trust-on-first-use", "prod").exit_code == EXIT_CLEAN
     first = app.env_head()
     app.write("chart/templates/service.yaml", "")  # the Service goes away
     app.write("values-prod.yaml", "replicas: 5\nmessage: hello from prod\n")
     head = app.commit("five replicas, no service")
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_CLEAN, result.output
     assert "changes against the environment (1 changed, 0 added, 1 removed):" in result.output
     assert "  ~ Deployment shop/shop-web (changed)" in result.output
@@ -174,7 +174,7 @@ def test_kustomize_overlay_gets_the_environment_namespace(tmp_path: Path, keys: 
         }
     )
     app.commit("config")
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_CLEAN, result.output
     assert "  tests   ok" in result.output and "no test stages configured" in result.output
     assert app.env_files(prefix=PROD) == [
@@ -198,7 +198,7 @@ def test_plain_manifests(app: App) -> None:
     )
     app.configure({"prod": app.environment(render={"manifests": "k8s"}, tests=None)})
     app.commit("manifests")
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_CLEAN, result.output
     assert app.env_files(prefix=PROD) == [
         PROD + "kustomization.yaml",
@@ -207,11 +207,11 @@ def test_plain_manifests(app: App) -> None:
 
 
 def test_plan_writes_nothing(app: App) -> None:
-    assert app.cli("deploy", "prod").exit_code == EXIT_CLEAN
+    assert app.cli("deploy", "--trust-on-first-use", "prod").exit_code == EXIT_CLEAN
     before = app.env_head()
     app.write("values-prod.yaml", "replicas: 2\nmessage: hello from prod\n")
     app.commit("two replicas")
-    result = app.cli("deploy", "prod", "--plan")
+    result = app.cli("deploy", "--trust-on-first-use", "prod", "--plan")
     assert result.exit_code == EXIT_CLEAN, result.output
     assert stage_lines(result.output) == [
         ("verify", "ok"),
@@ -233,7 +233,7 @@ def test_plan_writes_nothing(app: App) -> None:
 
 
 def refused(app: App, stage: str, *expected: str, before: str | None = None) -> str:
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_FINDINGS, result.output
     lines = stage_lines(result.output)
     assert lines[-1] == (stage, "FAILED")
@@ -344,7 +344,7 @@ def tenant_stage(app: App, escape: str, **top: Any) -> tuple[int, list[tuple[str
     if top:
         app.configure({"prod": app.environment()}, **top)
     app.commit("escape")
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     (tenant,) = [ln.strip() for ln in result.output.splitlines() if ln.startswith("  tenant ")]
     return result.exit_code, stage_lines(result.output), tenant
 
@@ -485,7 +485,7 @@ def test_junit_passing_is_recorded(app: App, tmp_path: Path) -> None:
         {"prod": app.environment(tests=[{"name": "unit", "run": "true", "junit": str(junit)}])}
     )
     app.commit("junit")
-    assert app.cli("deploy", "prod").exit_code == EXIT_CLEAN
+    assert app.cli("deploy", "--trust-on-first-use", "prod").exit_code == EXIT_CLEAN
     (test,) = app.record()["tests"]
     assert test["junit"] == {"tests": 2, "failures": 0, "errors": 0, "skipped": 1}
 
@@ -500,7 +500,7 @@ def test_signing_failure_stops_at_release(app: App) -> None:
 
 
 def refused_release(app: App) -> str:
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_INPUT, result.output
     assert stage_lines(result.output)[-2:] == [("tests", "ok"), ("release", "FAILED")]
     assert app.env_head() is None
@@ -510,7 +510,7 @@ def refused_release(app: App) -> str:
 def test_ssh_signed_release(app: App, keys: Keys) -> None:
     app.configure({"prod": app.environment(sign={"ssh_key": str(keys.ssh_key)})})
     app.commit("ssh signing")
-    assert app.cli("deploy", "prod").exit_code == EXIT_CLEAN
+    assert app.cli("deploy", "--trust-on-first-use", "prod").exit_code == EXIT_CLEAN
     allowed = app.root.parent / "allowed_signers"
     allowed.write_text(f"release@example.com {keys.ssh_pub}")
     out = subprocess.run(
@@ -535,7 +535,7 @@ def test_unreadable_environment_repository(app: App, tmp_path: Path) -> None:
     target = app.environment()["target"] | {"repo": str(tmp_path / "nowhere.git")}
     app.configure({"prod": app.environment(target=target)})
     app.commit("bad target")
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_INPUT
     assert result.output.startswith(
         f"error: cannot read the environment repository {tmp_path}/nowhere.git (branch main): "
@@ -548,7 +548,7 @@ def test_config_error_names_the_line(app: App) -> None:
         "tenants:\n  shop: {namespaces: [shop]}\nenvironments:\n  prod:\n    tenant: shop\n"
         "    render: {helm: {chart: chart}}\n    target: {repo: x, path: ../up}\n",
     )
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_USAGE
     assert (
         "deploysafe.yaml:7: environments.prod.target.path: expected a folder inside the repository"
@@ -559,7 +559,7 @@ def test_config_error_names_the_line(app: App) -> None:
 def test_deploy_from_a_real_process(app: App) -> None:
     """The installed command, as CI runs it."""
     exe = Path(sys.executable).parent / "deploysafe"
-    out = run(exe, "deploy", "prod", "--format", "json", cwd=app.root)
+    out = run(exe, "deploy", "prod", "--trust-on-first-use", "--format", "json", cwd=app.root)
     assert json.loads(out)["release"] == "prod-1"
 
 

@@ -16,7 +16,7 @@ def release(app: App, replicas: int, message: str = "hello from prod") -> str:
     """Commit a values change and deploy it; the source commit."""
     app.write("values-prod.yaml", f"replicas: {replicas}\nmessage: {message}\n")
     head = app.commit(f"{replicas} replicas")
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_CLEAN, result.output
     return head
 
@@ -92,10 +92,10 @@ def test_secret_values_are_masked_in_diffs(app: App) -> None:
         + "- {rule: DS302, reason: test of masking}\n",
     )
     app.commit("exception")
-    assert app.cli("deploy", "prod").exit_code == EXIT_CLEAN
+    assert app.cli("deploy", "--trust-on-first-use", "prod").exit_code == EXIT_CLEAN
     app.write("values-prod.yaml", "replicas: 3\npassword: four-five-six\n")
     app.commit("rotate")
-    plan = app.cli("deploy", "prod", "--plan")
+    plan = app.cli("deploy", "--trust-on-first-use", "prod", "--plan")
     assert plan.exit_code == EXIT_CLEAN, plan.output
     assert "  ~ Secret shop/db (changed)" in plan.output
     assert "one-two-three" not in plan.output and "four-five-six" not in plan.output
@@ -183,7 +183,7 @@ def test_promote_releases_exactly_what_passed(app: App) -> None:
     }
     app.configure({"staging": staging, "prod": app.environment()})
     head = app.commit("two environments")
-    assert app.cli("deploy", "staging").exit_code == EXIT_CLEAN
+    assert app.cli("deploy", "--trust-on-first-use", "staging").exit_code == EXIT_CLEAN
     staged = {
         p.removeprefix("clusters/staging/shop/"): app.env_show(p)
         for p in app.env_files(prefix="clusters/staging/shop/")
@@ -191,7 +191,7 @@ def test_promote_releases_exactly_what_passed(app: App) -> None:
     # A change lands on main after staging was released: promotion ignores it.
     app.write("values-prod.yaml", "replicas: 7\n")
     app.commit("not yet staged")
-    wrong = app.cli("promote", "staging", "prod")
+    wrong = app.cli("promote", "--trust-on-first-use", "staging", "prod")
     assert wrong.exit_code == EXIT_FINDINGS
     assert f"built from {head[:12]}" in wrong.output
     assert app.env_files(prefix=PROD) == []
@@ -199,7 +199,7 @@ def test_promote_releases_exactly_what_passed(app: App) -> None:
     app.git("checkout", "-q", head)
     app.git("branch", "-f", "main", head)
     app.git("checkout", "-q", "main")
-    result = app.cli("promote", "staging", "prod")
+    result = app.cli("promote", "--trust-on-first-use", "staging", "prod")
     assert result.exit_code == EXIT_CLEAN, result.output
     assert "  from staging release staging-1 (sha256:" in result.output
     promoted = {p.removeprefix(PROD): app.env_show(p) for p in app.env_files(prefix=PROD)}
@@ -258,7 +258,7 @@ def test_folder_changed_outside_deploysafe(app: App) -> None:
     assert history[1].startswith(f"  {hand[:12]}  ")
     assert history[1].endswith("changed clusters/prod/shop outside deploysafe: hotfix")
     # A deploy says so, and its release puts the gate's version back.
-    result = app.cli("deploy", "prod")
+    result = app.cli("deploy", "--trust-on-first-use", "prod")
     assert result.exit_code == EXIT_CLEAN, result.output
     assert (
         f"  note: clusters/prod/shop at {hand[:12]} differs from release prod-1's record: it was "

@@ -54,7 +54,7 @@ def race(app: App, tmp_path: Path, first: Path, second: Path) -> dict[str, subpr
     for role, checkout in (("first", first), ("second", second)):
         env = {**os.environ, "ROLE": role, "BARRIER": str(barrier), "ENV_REPO": str(app.env_repo)}
         procs[role] = subprocess.Popen(
-            [str(exe), "deploy", "prod", "--format", "json"],
+            [str(exe), "deploy", "prod", "--trust-on-first-use", "--format", "json"],
             cwd=checkout,
             env=env,
             stdout=subprocess.PIPE,
