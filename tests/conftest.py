@@ -65,6 +65,9 @@ INTEGRATION_FIXTURES: Mapping[str, frozenset[str]] = {
 # Single tests (a parametrized test by its function name, or one case by its full id).
 INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
     "tests/cli/test_cli.py": frozenset({"test_real_entry_point_exit_codes"}),
+    "tests/config/test_sections.py": frozenset(
+        {"test_a_policy_kept_outside_the_checkout_reads_render_inputs_from_it"}
+    ),
     "tests/cluster/test_audit.py": frozenset(
         {
             "test_audit_from_stdin_reports_as_scan_does",

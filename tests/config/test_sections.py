@@ -387,9 +387,9 @@ def test_render_settings_are_typed_paths_from_the_policy_folder(tmp_path: Path) 
 
 
 OUTSIDE = (
-    "points outside the repository (the policy file's folder), after symlinks are followed:"
-    " every render input must be in the commit that is checked and released; move it into"
-    " the repository"
+    "points outside the repository (the policy file's folder, or the checkout for a policy"
+    " kept outside it), after symlinks are followed: every render input must be in the commit"
+    " that is checked and released; move it into the repository"
 )
 
 
@@ -421,3 +421,28 @@ def test_render_inputs_outside_the_policy_folder_are_refused(tmp_path: Path) -> 
         f"deploysafe.yaml:7: render.kustomize./etc: {OUTSIDE}",
         f"deploysafe.yaml:11: environments.prod.render.helm.chart: {OUTSIDE}",
     ]
+
+
+def test_a_policy_kept_outside_the_checkout_reads_render_inputs_from_it(tmp_path: Path) -> None:
+    from deploysafe.cli.common import load_config
+
+    checkout, host = tmp_path / "checkout", tmp_path / "host"
+    (checkout / "chart").mkdir(parents=True)
+    host.mkdir()
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    policy = host / "deploysafe.yaml"
+    body = (
+        "environments:\n"
+        "  prod:\n"
+        "    tenant: shop\n"
+        "    render: {helm: {chart: CHART}, namespace: shop}\n"
+        "    target: {repo: x, path: p}\n"
+        "tenants: {shop: {namespaces: [shop]}}\n"
+    )
+    policy.write_text(body.replace("CHART", "chart"))
+    env = load_config(policy, checkout).environments["prod"]
+    assert env.render.path == (checkout / "chart").resolve()
+    policy.write_text(body.replace("CHART", "../host"))
+    with pytest.raises(ConfigError) as info:
+        load_config(policy, checkout)
+    assert str(info.value) == (f"{policy}:4: environments.prod.render.helm.chart: {OUTSIDE}")

@@ -19,14 +19,19 @@ def load_config(config_path: Path | None, root: Path, *, scan: bool = False) -> 
     """The policy: `--config` if given, else the nearest deploysafe.yaml from `root` up to
     its repository's top level, else the defaults. For a `scan` rooted at `root`, its globs
     keep naming files from its own folder; a policy found above a scan root it excludes is
-    not applied. A wrong file raises ConfigError (exit 2)."""
+    not applied. A policy kept outside `root`'s repository (a CD host's) reads its render
+    inputs from that repository and holds them inside it. A wrong file raises ConfigError
+    (exit 2)."""
     from deploysafe.inputs.discover import repo_top
 
     folder = root if root.is_dir() else root.parent
-    path = config_path or configmod.find(root, repo_top(folder) if folder.is_dir() else None)
+    top = repo_top(folder) if folder.is_dir() else None
+    path = config_path or configmod.find(root, top)
     if path is None:
         return configmod.Config()
-    cfg = configmod.load(path, rule_ids=frozenset(BY_ID))
+    checkout = (top or folder).resolve()
+    outside = not path.resolve().is_relative_to(checkout)
+    cfg = configmod.load(path, rule_ids=frozenset(BY_ID), inputs_root=checkout if outside else None)
     if not scan:
         return cfg
     cfg = configmod.for_root(cfg, path, root)

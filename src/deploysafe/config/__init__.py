@@ -100,9 +100,18 @@ def for_root(cfg: Config, policy: Path, root: Path) -> Config:
     return replace(cfg, base=base, secrets=replace(cfg.secrets, base=base))
 
 
-def load(path: Path, display: str | None = None, *, rule_ids: frozenset[str]) -> Config:
+def load(
+    path: Path,
+    display: str | None = None,
+    *,
+    rule_ids: frozenset[str],
+    inputs_root: Path | None = None,
+) -> Config:
     """The policy file at `path`, shown as `display` in messages. `rule_ids` are the rules
-    `rules:` and `exceptions:` may name. Raises ConfigError listing every problem."""
+    `rules:` and `exceptions:` may name. Render inputs (charts, values, overlays) must stay
+    inside `inputs_root`, and relative ones are read from it: the policy file's folder unless
+    the policy lives outside the checkout it judges (a CD host's). Raises ConfigError listing
+    every problem."""
     file = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -123,7 +132,8 @@ def load(path: Path, display: str | None = None, *, rule_ids: frozenset[str]) ->
         top = r.mapping(first.data, (), KEYS)
     except Invalid as exc:
         raise ConfigError(str(exc)) from None
-    cfg = _build(r, top, file, path.resolve().parent, rule_ids)
+    base = path.resolve().parent
+    cfg = _build(r, top, file, base, (inputs_root or base).resolve(), rule_ids)
     error = r.error()
     if error is not None:
         raise error
@@ -131,7 +141,12 @@ def load(path: Path, display: str | None = None, *, rule_ids: frozenset[str]) ->
 
 
 def _build(
-    r: Reader, top: Mapping[str, object], file: str, base: Path, rule_ids: frozenset[str]
+    r: Reader,
+    top: Mapping[str, object],
+    file: str,
+    base: Path,
+    inputs: Path,
+    rule_ids: frozenset[str],
 ) -> Config:
     basics = toplevel.parse(r, top)
     rules: dict[str, RuleSetting] = {}
@@ -153,13 +168,15 @@ def _build(
     declared = frozenset(str(k) for k in raw_tenants) if isinstance(raw_tenants, dict) else ()
     environments: dict[str, Environment] = {}
     with r.item():
-        environments = environmentsmod.parse(r, top.get("environments"), base, tenants, declared)
+        environments = environmentsmod.parse(
+            r, top.get("environments"), base, inputs, tenants, declared
+        )
     webhook = webhookmod.defaults(basics.fail_on)
     with r.item():
         webhook = webhookmod.parse(r, top.get("webhook"), basics.fail_on, tenants, declared)
     render = rendermod.DEFAULT
     with r.item():
-        render = rendermod.parse(r, top.get("render"), base)
+        render = rendermod.parse(r, top.get("render"), inputs)
     return Config(
         path=file,
         policy=basics.policy,

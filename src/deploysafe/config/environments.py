@@ -142,14 +142,19 @@ class Environment:
 
 
 def parse(
-    r: Reader, raw: Any, base: Path, tenants: Mapping[str, Tenant], declared: Collection[str]
+    r: Reader,
+    raw: Any,
+    base: Path,
+    inputs: Path,
+    tenants: Mapping[str, Tenant],
+    declared: Collection[str],
 ) -> dict[str, Environment]:
     """Every valid environment; `declared` names the tenants the file lists (valid or not),
     so an environment of a broken tenant does not repeat that tenant's problem."""
     out: dict[str, Environment] = {}
     for name, value in r.mapping(raw, ("environments",)).items():
         with r.item():
-            env = _environment(r, name, value, base, tenants, declared)
+            env = _environment(r, name, value, base, inputs, tenants, declared)
             if env is not None:
                 out[env.name] = env
     with r.item():
@@ -162,6 +167,7 @@ def _environment(
     name: Any,
     raw: Any,
     base: Path,
+    inputs: Path,
     tenants: Mapping[str, Tenant],
     declared: Collection[str],
 ) -> Environment | None:
@@ -197,7 +203,7 @@ def _environment(
     tenant = tenants[tenant_name]
     deploy = Deploy(
         tenant=tenant,
-        render=_render(r, e["render"], (*p, "render"), base, tenant),
+        render=_render(r, e["render"], (*p, "render"), inputs, tenant),
         tests=_tests(r, e.get("tests"), (*p, "tests")),
         target=_target(r, e["target"], (*p, "target"), base),
         sign=_sign(r, e["sign"], (*p, "sign"), base) if "sign" in e else None,

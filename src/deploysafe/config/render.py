@@ -98,16 +98,17 @@ def parse(r: Reader, raw: Any, base: Path) -> RenderSettings:
 
 
 def contained(r: Reader, value: Any, p: KeyPath, base: Path) -> Path:
-    """A render input's path, relative to the policy file's folder `base`, that stays inside
-    it after symlinks: a chart, values file or overlay from outside the repository would be
-    rendered into a release that claims to be one verified commit."""
+    """A render input's path, relative to `base` (the policy file's folder, or the checkout
+    a CD host's policy judges), that stays inside it after symlinks: a chart, values file or
+    overlay from outside the repository would be rendered into a release that claims to be
+    one verified commit."""
     path = (base / r.string(value, p)).resolve()
     if not path.is_relative_to(base.resolve()):
         raise r.fail(
             p,
-            "points outside the repository (the policy file's folder), after symlinks are"
-            " followed: every render input must be in the commit that is checked and"
-            " released; move it into the repository",
+            "points outside the repository (the policy file's folder, or the checkout for a"
+            " policy kept outside it), after symlinks are followed: every render input must"
+            " be in the commit that is checked and released; move it into the repository",
         )
     return path
 

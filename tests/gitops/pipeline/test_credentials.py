@@ -19,7 +19,7 @@ def test_origin_credentials_are_never_printed_or_recorded(app: App) -> None:
     url = f"https://gitlab-ci-token:{token}@gitlab.example.com/acme/shop.git"
     app.git("remote", "set-url", "origin", url)
 
-    text = app.cli("deploy", "prod")
+    text = app.cli("deploy", "--trust-on-first-use", "prod")
     assert text.exit_code == EXIT_CLEAN, text.output
     assert "origin https://gitlab.example.com/acme/shop.git is allowed" in text.output
     record = app.record()

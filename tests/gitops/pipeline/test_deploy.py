@@ -585,9 +585,9 @@ def test_render_inputs_outside_the_checkout_are_refused(
     line = next(n for n, text in enumerate(policy, 1) if needle in text)
     assert (
         f"deploysafe.yaml:{line}: environments.prod.render.helm.{key}: points outside the"
-        " repository (the policy file's folder), after symlinks are followed: every render"
-        " input must be in the commit that is checked and released; move it into the"
-        " repository"
+        " repository (the policy file's folder, or the checkout for a policy kept outside it),"
+        " after symlinks are followed: every render input must be in the commit that is"
+        " checked and released; move it into the repository"
     ) in result.output
     assert app.env_head() is None
 

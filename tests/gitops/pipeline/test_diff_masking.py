@@ -94,7 +94,7 @@ def test_diff_and_plan_show_no_planted_secret(app: App) -> None:
         + "".join(f"- {{rule: {r}, reason: test of masking}}\n" for r in rules),
     )
     first = configure(app, 11)
-    deployed = app.cli("deploy", "prod")
+    deployed = app.cli("deploy", "--trust-on-first-use", "prod")
     assert deployed.exit_code == EXIT_CLEAN, deployed.output
     second = configure(app, 29)
     plan = app.cli("deploy", "prod", "--plan")
@@ -117,7 +117,7 @@ def test_diff_and_plan_show_no_planted_secret(app: App) -> None:
 
 
 def test_history_shows_no_secret_from_a_reason_or_a_hand_commit(app: App) -> None:
-    assert app.cli("deploy", "prod").exit_code == EXIT_CLEAN
+    assert app.cli("deploy", "--trust-on-first-use", "prod").exit_code == EXIT_CLEAN
     app.write("values-prod.yaml", "replicas: 4\nmessage: two\n")
     app.commit("two")
     assert app.cli("deploy", "prod").exit_code == EXIT_CLEAN
