@@ -876,8 +876,8 @@ def test_a_thousand_idle_connections_do_not_stop_reviews(folder: Path, pki: Pki)
                 sock.close()
 
 
-def _closed_by_server(sock: ssl.SSLSocket) -> bool:
-    sock.settimeout(0.5)
+def _closed_by_server(sock: ssl.SSLSocket, wait: float = 0.5) -> bool:
+    sock.settimeout(wait)
     try:
         return sock.recv(1) == b""
     except (ConnectionResetError, ssl.SSLError):
@@ -893,7 +893,8 @@ def test_a_clients_new_connection_closes_its_own_longest_idle(limited: Server) -
     try:
         assert len(held) == 30
         assert _until(limited, evicted, before + 10)[evicted] == before + 10
-        assert [_closed_by_server(sock) for sock in held] == [True] * 10 + [False] * 20
+        assert [_closed_by_server(sock) for sock in held[:10]] == [True] * 10
+        assert [_closed_by_server(sock, 0.02) for sock in held[10:]] == [False] * 20
     finally:
         for sock in held:
             sock.close()
@@ -949,11 +950,17 @@ def test_connections_with_requests_in_flight_are_refused_past_the_limits(
 
 def test_a_connection_that_never_says_hello_is_dropped(limited: Server) -> None:
     """No TLS handshake at all: dropped after `limits.handshake_timeout` (1 s here)."""
+    accepted = 'deploysafe_connections_total{stage="accepted"}'
+    done = 'deploysafe_connections_total{stage="handshake_done"}'
+    before = _metrics(limited)
     with socket.create_connection(("127.0.0.1", limited.port), timeout=5) as raw:
         start = time.monotonic()
         with contextlib.suppress(ConnectionResetError):
             assert raw.recv(4096) == b""
         assert time.monotonic() - start < 4
+    after = _metrics(limited)
+    # Counted: accepted, never through the handshake.
+    assert (after[accepted] - before[accepted]) - (after[done] - before[done]) == 1
 
 
 def test_stalled_headers_are_counted(limited: Server) -> None:
@@ -969,11 +976,12 @@ def test_stalled_headers_are_counted(limited: Server) -> None:
 
 
 def _large(uid: str) -> bytes:
-    """A privileged Pod with 80,000 env entries: about 7.5 MiB, half a second to judge."""
+    """A privileged Pod with 20,000 env entries: about 1.9 MiB, a tenth of a second of CPU
+    to judge."""
     review = privileged(shape("pod-create"), ("spec",))
     review["request"]["uid"] = uid
     container = review["request"]["object"]["spec"]["containers"][0]
-    container["env"] = [{"name": f"VAR_{i}", "value": "x" * 60} for i in range(80000)]
+    container["env"] = [{"name": f"VAR_{i}", "value": "x" * 60} for i in range(20000)]
     return json.dumps(review).encode()
 
 
@@ -1025,7 +1033,7 @@ def test_ordinary_reviews_are_answered_while_large_ones_are_judged(limited: Serv
     waiting = [threading.Thread(target=send_and_wait, args=(i,)) for i in range(2)]
     for t in waiting:
         t.start()
-    # While they are judged (one process, one at a time: half a second each at least),
+    # While they are judged (one process, one at a time),
     # ordinary reviews go through, each in well under the API server's 5 s.
     during = []
     while any(t.is_alive() for t in waiting):
@@ -1049,3 +1057,63 @@ def test_ordinary_reviews_are_answered_while_large_ones_are_judged(limited: Serv
     # Judged in the judging process, logged by the server as any review.
     (logged,) = limited.reviews_logged("large-1")
     assert logged["denied"][0] == "DS201 /spec/containers/0/securityContext/privileged"
+
+
+def test_reviews_past_the_in_flight_limit_get_503(folder: Path, pki: Pki) -> None:
+    path = folder / "two-in-flight.yaml"
+    path.write_text("webhook:\n  limits:\n    max_reviews_in_flight: 2\n", encoding="utf-8")
+    with serving(folder, pki=pki, config=path, args=["--client-timeout", "2"]) as s:
+        busy = _busy(s, "127.0.0.2", 2)
+        try:
+            time.sleep(0.2)  # both requests' headers are read
+            status, data, headers = s.request(
+                "POST", "/validate", b"{}", {"Content-Type": "application/json"}
+            )
+            assert (status, data) == (503, b"2 reviews are in progress; retry\n")
+            assert headers["connection"] == "close"
+            assert _answer(busy[0]).startswith(b"HTTP/1.1 408 ")
+            assert _metrics(s)['deploysafe_http_rejected_total{code="503"}'] == 1
+        finally:
+            for sock in busy:
+                sock.close()
+
+
+def test_a_judging_process_that_dies_fails_closed(folder: Path, pki: Pki) -> None:
+    """The review in it is denied as an internal error; a new process judges the next."""
+    import os
+    import signal
+
+    path = folder / "defaults.yaml"
+    path.write_text("fail_on: high\n", encoding="utf-8")
+    with serving(folder, pki=pki, config=path) as s:
+        assert s.proc is not None
+        body = _large("dies")
+        sock = _raw_tls(s)
+        sock.sendall(_headers(len(body)) + body)
+        deadline = time.monotonic() + 10
+        judging: list[int] = []
+        while not judging and time.monotonic() < deadline:
+            children = Path(f"/proc/{s.proc.pid}/task/{s.proc.pid}/children").read_text().split()
+            for pid in children:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"multiprocessing.spawn" in cmdline:
+                    judging.append(int(pid))
+            time.sleep(0.02)
+        assert len(judging) == 1
+        time.sleep(0.2)  # the body is in the judging process
+        os.kill(judging[0], signal.SIGKILL)
+        line, _, answer = _answer(sock).partition(b"\r\n\r\n")
+        sock.close()
+        assert line == b"HTTP/1.1 200 OK"
+        response = json.loads(answer)["response"]
+        assert (response["uid"], response["allowed"], response["status"]["code"]) == (
+            "dies",
+            False,
+            500,
+        )
+        (logged,) = s.reviews_logged("dies")
+        assert logged["error"] == "BrokenProcessPool in judging process"
+        status, out, _ = _timed_review(s, json.loads(_large("after")))
+        assert status == 200
+        assert out["response"]["uid"] == "after"
+        assert out["response"]["status"]["code"] == 403

@@ -23,6 +23,9 @@ REJECTED = (400, 404, 408, 413, 415, 499, 503)  # 499: the client went away
 # the server (to make room for a new one, or because headers did not come in time).
 REFUSED = ("max_connections", "per_client")
 CLOSED = ("evicted", "header_timeout")
+# Every TCP connection accepted, and those that completed the TLS handshake: the
+# difference is handshakes that failed or ran out of time (or are under way).
+STAGES = ("accepted", "handshake_done")
 RELOADS = ("ok", "error")
 
 
@@ -38,6 +41,7 @@ class Metrics:
         keys += [("refused", r) for r in REFUSED]
         keys += [("closed", r) for r in CLOSED]
         keys += [("open", None)]
+        keys += [("stage", st) for st in STAGES]
         keys += [("bucket", i) for i in range(len(BUCKETS))]
         keys += [("sum_ns", None), ("count", None)]
         self._index = {k: i for i, k in enumerate(keys)}
@@ -78,6 +82,9 @@ class Metrics:
 
     def closed(self, reason: str) -> None:
         self._add(("closed", reason))
+
+    def stage(self, stage: str) -> None:
+        self._add(("stage", stage))
 
     def connections(self, change: int) -> None:
         """The open-connections gauge: +1 when one is admitted, -1 when it goes."""
@@ -146,6 +153,14 @@ class Metrics:
             "Requests refused before review (malformed, too large, too slow), by HTTP status.",
         )
         series("deploysafe_http_rejected_total", "rejected", [(f'code="{c}"', c) for c in REJECTED])
+        family(
+            "deploysafe_connections_total",
+            "counter",
+            "TCP connections accepted, and those that completed the TLS handshake (the "
+            "difference failed it or ran out of time).",
+        )
+        stages = [(f'stage="{st}"', st) for st in STAGES]
+        series("deploysafe_connections_total", "stage", stages)
         family(
             "deploysafe_connections_refused_total",
             "counter",

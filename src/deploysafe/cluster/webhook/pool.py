@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -43,6 +44,9 @@ _reviewer: list[rv.Reviewer] = []
 
 
 def _start(config: Config, policy: WebhookPolicy) -> None:
+    # When the cores are short, the serving process (ordinary reviews) goes first.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     reviewer = rv.Reviewer(config, policy)
     reviewer.findings(rv.WARMUP, "warm-up")
     _reviewer.append(reviewer)

@@ -199,6 +199,10 @@ def guarded_protocol(header_timeout: float, gate: Gate) -> type[asyncio.Protocol
         _waiting: float | None = None  # since when headers are awaited (None: idle or busy)
         peer = ""  # the client address (uvicorn's own `client` holds it with the port)
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            gate.metrics.stage("accepted")  # made at TCP accept, before the handshake
+
         def in_flight(self) -> bool:
             cycle = self.cycle
             return cycle is not None and not cycle.response_complete
@@ -225,6 +229,7 @@ def guarded_protocol(header_timeout: float, gate: Gate) -> type[asyncio.Protocol
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
+            gate.metrics.stage("handshake_done")
             peer = transport.get_extra_info("peername")
             self.peer = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
             if not gate.admit(self, self.peer):
