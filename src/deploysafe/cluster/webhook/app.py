@@ -2,9 +2,9 @@
 
 A typical review is CPU work of well under a millisecond, so it runs on the event loop
 (handing it to a thread or process would cost more than the review). A body over
-`limits.large_review_bytes` is judged in a judging process (`pool`), a bounded number at
-a time, so large objects cannot stall the ordinary reviews. Every review writes one JSON log line
-with who, what, the verdict and the rule ids and JSON pointers behind it: never the
+`limits.large_review_bytes` is judged in a judging process (`pool`), a bounded number at a
+time, so large objects cannot stall the ordinary reviews. Every review writes one JSON log
+line with who, what, the verdict and the rule ids and JSON pointers behind it: never the
 object, never a finding's message (a message may quote a value), so no secret reaches the
 log.
 """
