@@ -368,3 +368,22 @@ def test_a_rule_that_cannot_judge_the_object_fails_the_review(
     r = reviewer(tmp_path)
     with pytest.raises(RuntimeError, match="rule DS201 failed on this document"):
         verdict(r, shape("pod-create"), rv.route_for(r.policy, "enforce", "high"))
+
+
+def test_a_judging_process_keeps_no_object_alive_after_a_review(tmp_path: Path) -> None:
+    """The pod caches would hold the last large objects (hundreds of MiB at 8 MiB each)."""
+    import json
+
+    from deploysafe.cluster.webhook import pool
+    from deploysafe.k8s import pods
+
+    cfg = load(tmp_path, "fail_on: high\n")
+    policy = from_config(cfg)
+    pool.prepare(cfg, policy)
+    review = shape("pod-create")
+    review["request"]["object"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    out = pool.judge(json.dumps(review).encode(), rv.route_for(policy))
+    assert out.verdict is not None
+    assert [f.rule_id for f in out.verdict.denied] == ["DS201"]
+    assert out.request is not None and out.request.obj is None  # not sent back
+    assert pods.pod_template.cache_info().currsize == 0

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from deploysafe.cluster.webhook import review as rv
 from deploysafe.cluster.webhook.policy import WebhookPolicy
 from deploysafe.config import Config
+from deploysafe.k8s import pods
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +39,13 @@ class Outcome:
     error: str = ""
 
 
-# The one reviewer of a judging process (set by `_start`, which the pool runs first in
+# The one reviewer of a judging process (set by `prepare`, which the pool runs first in
 # each process); never set in the serving process.
 _reviewer: list[rv.Reviewer] = []
 
 
-def _start(config: Config, policy: WebhookPolicy) -> None:
+def prepare(config: Config, policy: WebhookPolicy) -> None:
+    """Run first in each judging process: compile the policy once."""
     # When the cores are short, the serving process (ordinary reviews) goes first.
     with contextlib.suppress(OSError):
         os.nice(10)
@@ -67,6 +69,8 @@ def judge(body: bytes, route: rv.Route) -> Outcome:
         return Outcome(slim, _reviewer[0].review(req, route))
     except Exception as exc:
         return Outcome(slim, error=rv.where(exc))
+    finally:
+        pods.forget()  # the pod caches would keep the last large objects alive
 
 
 class Pool:
@@ -81,7 +85,7 @@ class Pool:
         self._executor = ProcessPoolExecutor(
             self._processes,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start,
+            initializer=prepare,
             initargs=self._args,
         )
         # Start the processes now rather than on the first large review.
