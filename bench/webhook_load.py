@@ -182,10 +182,10 @@ def free_port() -> int:
 
 
 def start_server(
-    workers: int, cert: Path, key: Path, folder: Path
+    workers: int, cert: Path, key: Path, folder: Path, config: str = "webhook:\n  warn: low\n"
 ) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    (folder / "deploysafe.yaml").write_text("webhook:\n  warn: low\n", encoding="utf-8")
+    (folder / "deploysafe.yaml").write_text(config, encoding="utf-8")
     log = (folder / "serve.log").open("wb")
     proc = subprocess.Popen(
         [

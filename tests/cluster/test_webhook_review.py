@@ -15,7 +15,7 @@ import pytest
 from deploysafe import config as configmod
 from deploysafe.cluster.webhook import review as rv
 from deploysafe.cluster.webhook.app import create_app
-from deploysafe.cluster.webhook.policy import Modes, from_config
+from deploysafe.cluster.webhook.policy import Limits, Modes, from_config
 from deploysafe.errors import ConfigError
 from deploysafe.model import Severity
 from tests.support import paths
@@ -57,6 +57,21 @@ def test_defaults(tmp_path: Path) -> None:
     assert policy.exempt_namespaces == ("kube-system",)
     assert policy.existing_violations == "warn"
     assert policy.max_body_bytes == 8 * 1024 * 1024
+    assert policy.limits == Limits(
+        max_connections=1000,
+        max_connections_per_client=100,
+        handshake_timeout=5.0,
+        max_reviews_in_flight=256,
+        large_review_bytes=65536,
+        max_large_reviews=4,
+        large_review_processes=1,
+    )
+
+
+def test_limits_are_read(tmp_path: Path) -> None:
+    text = "webhook:\n  limits:\n    max_connections: 50\n    handshake_timeout: 2\n"
+    limits = from_config(load(tmp_path, text)).limits
+    assert limits == Limits(max_connections=50, handshake_timeout=2.0)
 
 
 def test_levels_and_off(tmp_path: Path) -> None:
@@ -78,7 +93,7 @@ def test_levels_and_off(tmp_path: Path) -> None:
         (
             "webhook:\n  mode: enforce\n",
             "deploysafe.yaml:2: webhook.mode: unknown key (known keys: audit, enforce, "
-            "exempt, existing_violations, max_body_bytes, namespace, tenants, warn)",
+            "exempt, existing_violations, limits, max_body_bytes, namespace, tenants, warn)",
         ),
         (
             "webhook:\n  exempt:\n    namespaces: kube-system\n",
@@ -92,6 +107,29 @@ def test_levels_and_off(tmp_path: Path) -> None:
         (
             "webhook:\n  max_body_bytes: 10\n",
             "deploysafe.yaml:2: webhook.max_body_bytes: expected a number of bytes >= 1024",
+        ),
+        (
+            "webhook:\n  limits:\n    max_conections: 10\n",
+            "deploysafe.yaml:3: webhook.limits.max_conections: unknown key (known keys: "
+            "handshake_timeout, large_review_bytes, large_review_processes, max_connections, "
+            "max_connections_per_client, max_large_reviews, max_reviews_in_flight); did you "
+            "mean `max_connections`?",
+        ),
+        (
+            "webhook:\n  limits:\n    max_connections: 0\n",
+            "deploysafe.yaml:3: webhook.limits.max_connections: expected a whole number >= 1",
+        ),
+        (
+            "webhook:\n  limits:\n    large_review_bytes: 1.5\n",
+            "deploysafe.yaml:3: webhook.limits.large_review_bytes: expected a whole number >= 1024",
+        ),
+        (
+            "webhook:\n  limits:\n    handshake_timeout: -1\n",
+            "deploysafe.yaml:3: webhook.limits.handshake_timeout: expected a number of seconds > 0",
+        ),
+        (
+            "webhook:\n  limits: 100\n",
+            "deploysafe.yaml:2: webhook.limits: expected a mapping, got int",
         ),
         (
             "tenants:\n  shop: {namespaces: [shop]}\nwebhook:\n  tenants:\n    payments:\n"
@@ -356,3 +394,22 @@ def test_a_rule_that_cannot_judge_the_object_fails_the_review(
     r = reviewer(tmp_path)
     with pytest.raises(RuntimeError, match="rule DS201 failed on this document"):
         verdict(r, shape("pod-create"), rv.route_for(r.policy, "enforce", "high"))
+
+
+def test_a_judging_process_keeps_no_object_alive_after_a_review(tmp_path: Path) -> None:
+    """The pod caches would hold the last large objects (hundreds of MiB at 8 MiB each)."""
+    import json
+
+    from deploysafe.cluster.webhook import pool
+    from deploysafe.k8s import pods
+
+    cfg = load(tmp_path, "fail_on: high\n")
+    policy = from_config(cfg)
+    pool.prepare(cfg, policy)
+    review = shape("pod-create")
+    review["request"]["object"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    out = pool.judge(json.dumps(review).encode(), rv.route_for(policy))
+    assert out.verdict is not None
+    assert [f.rule_id for f in out.verdict.denied] == ["DS201"]
+    assert out.request is not None and out.request.obj is None  # not sent back
+    assert pods.pod_template.cache_info().currsize == 0

@@ -10,6 +10,7 @@ import json
 import secrets
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -772,3 +773,347 @@ def test_log_names_the_route_called(server: Server) -> None:
     server.review(review, "/validate/enforce/default")
     (line,) = server.reviews_logged("routed")
     assert line["route"] == "/validate/enforce/default"
+
+
+# ------------------------------------------------------------------ capacity under abuse
+
+LIMITED = """\
+fail_on: high
+webhook:
+  warn: low
+  limits:
+    max_connections: 30
+    max_connections_per_client: 20
+    handshake_timeout: 1
+    max_large_reviews: 2
+"""
+
+
+@pytest.fixture(scope="module")
+def limited(folder: Path, pki: Pki) -> Iterator[Server]:
+    path = folder / "limited.yaml"
+    path.write_text(LIMITED, encoding="utf-8")
+    with serving(folder, pki=pki, config=path, args=["--client-timeout", "2"]) as s:
+        yield s
+
+
+def _idle(server: Server, source: str, n: int) -> list[ssl.SSLSocket]:
+    """`n` connections from `source` (another loopback address) that ask for /healthz once
+    and then stay open, idle, as keep-alive allows. Refused ones are left out."""
+    out = []
+    for _ in range(n):
+        raw = socket.create_connection(
+            ("127.0.0.1", server.port), timeout=5, source_address=(source, 0)
+        )
+        try:
+            sock = server.context().wrap_socket(raw, server_hostname="localhost")
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            _answer(sock)
+        except OSError:  # refused (at or just after the handshake)
+            raw.close()
+            continue
+        out.append(sock)
+    return out
+
+
+def _metrics(server: Server) -> dict[str, float]:
+    conn = server.connect()
+    try:
+        status, data, _ = server.request("GET", "/metrics", conn=conn)
+    finally:
+        conn.close()
+    assert status == 200
+    out = {}
+    for line in data.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def _until(server: Server, name: str, value: float, deadline: float = 10.0) -> dict[str, float]:
+    end = time.monotonic() + deadline
+    while True:
+        m = _metrics(server)
+        if m.get(name, 0) == value or time.monotonic() > end:
+            return m
+        time.sleep(0.05)
+
+
+def _timed_review(server: Server, review: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+    conn = server.connect(timeout=10)
+    start = time.monotonic()
+    try:
+        status, data, _ = server.request(
+            "POST", "/validate", json.dumps(review).encode(),
+            {"Content-Type": "application/json"}, conn=conn,
+        )  # fmt: skip
+    finally:
+        conn.close()
+    return status, json.loads(data) if status == 200 else {}, time.monotonic() - start
+
+
+def test_a_thousand_idle_connections_do_not_stop_reviews(folder: Path, pki: Pki) -> None:
+    """1,020 idle keep-alive connections from 12 addresses (85 each) against the default
+    limits: idle connections make room, and the review is answered."""
+    with serving(folder, pki=pki) as s:
+        held: list[ssl.SSLSocket] = []
+        try:
+            for i in range(2, 14):
+                held += _idle(s, f"127.0.0.{i}", 85)
+            assert len(held) == 1020  # none refused: an idle one always makes room
+            status, out, seconds = _timed_review(s, shape("pod-create"))
+            assert (status, out["response"]["allowed"]) == (200, True)
+            assert seconds < 5  # the API server's default timeout
+            m = _metrics(s)
+            assert m.get('deploysafe_connections_refused_total{reason="max_connections"}', 0) == 0
+            # Each connection over 1,000 closed the one idle longest (the review's and the
+            # metrics' connections too).
+            assert m['deploysafe_connections_closed_total{reason="evicted"}'] == 22
+            assert m["deploysafe_connections_open"] == 1000
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def _closed_by_server(sock: ssl.SSLSocket, wait: float = 0.5) -> bool:
+    sock.settimeout(wait)
+    try:
+        return sock.recv(1) == b""
+    except (ConnectionResetError, ssl.SSLError):
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_a_clients_new_connection_closes_its_own_longest_idle(limited: Server) -> None:
+    evicted = 'deploysafe_connections_closed_total{reason="evicted"}'
+    before = _metrics(limited).get(evicted, 0)
+    held = _idle(limited, "127.0.0.2", 30)  # the per-client limit is 20
+    try:
+        assert len(held) == 30
+        assert _until(limited, evicted, before + 10)[evicted] == before + 10
+        assert [_closed_by_server(sock) for sock in held[:10]] == [True] * 10
+        assert [_closed_by_server(sock, 0.02) for sock in held[10:]] == [False] * 20
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def _busy(server: Server, source: str, n: int) -> list[ssl.SSLSocket]:
+    """`n` connections from `source` with a request in flight: headers sent, the body
+    not yet (so they hold their place until the client timeout)."""
+    out = []
+    for _ in range(n):
+        raw = socket.create_connection(
+            ("127.0.0.1", server.port), timeout=5, source_address=(source, 0)
+        )
+        sock = server.context().wrap_socket(raw, server_hostname="localhost")
+        sock.sendall(_headers(1000) + b"{")
+        out.append(sock)
+    return out
+
+
+def test_connections_with_requests_in_flight_are_refused_past_the_limits(
+    limited: Server,
+) -> None:
+    """Only when no connection is idle is a new one refused, and counted."""
+    refused = 'deploysafe_connections_refused_total{reason="%s"}'
+    before = _metrics(limited)
+    held = _busy(limited, "127.0.0.3", 20)  # this client's limit
+    held += _busy(limited, "127.0.0.3", 1)  # refused: none of the 20 is idle
+    try:
+        assert _closed_by_server(held[-1])
+        name = refused % "per_client"
+        assert _until(limited, name, before.get(name, 0) + 1)[name] == before.get(name, 0) + 1
+        # Another client is still served: 20 of the 30 connections are busy.
+        status, out, _ = _timed_review(limited, shape("pod-create"))
+        assert (status, out["response"]["allowed"]) == (200, True)
+        held += _busy(limited, "127.0.0.4", 10)  # now all 30 are busy
+        name = refused % "max_connections"
+        late = _busy(limited, "127.0.0.5", 1)[0]
+        held.append(late)
+        assert _closed_by_server(late)
+        # The client timeout (2 s here) ends the stalled requests: 408, counted.
+        assert _answer(held[0]).startswith(b"HTTP/1.1 408 ")
+        assert _answer(held[-2]).startswith(b"HTTP/1.1 408 ")
+        after = _metrics(limited)
+        assert after[name] == before.get(name, 0) + 1
+        code = 'deploysafe_http_rejected_total{code="408"}'
+        assert after[code] == before.get(code, 0) + 30
+        status, out, _ = _timed_review(limited, shape("pod-create"))
+        assert (status, out["response"]["allowed"]) == (200, True)
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_a_connection_that_never_says_hello_is_dropped(limited: Server) -> None:
+    """No TLS handshake at all: dropped after `limits.handshake_timeout` (1 s here)."""
+    accepted = 'deploysafe_connections_total{stage="accepted"}'
+    done = 'deploysafe_connections_total{stage="handshake_done"}'
+    before = _metrics(limited)
+    with socket.create_connection(("127.0.0.1", limited.port), timeout=5) as raw:
+        start = time.monotonic()
+        with contextlib.suppress(ConnectionResetError):
+            assert raw.recv(4096) == b""
+        assert time.monotonic() - start < 4
+    after = _metrics(limited)
+    # Counted: accepted, never through the handshake.
+    assert (after[accepted] - before[accepted]) - (after[done] - before[done]) == 1
+
+
+def test_stalled_headers_are_counted(limited: Server) -> None:
+    name = 'deploysafe_connections_closed_total{reason="header_timeout"}'
+    before = _metrics(limited).get(name, 0)
+    stalled = _raw_tls(limited)
+    stalled.sendall(b"POST /validate HTTP/1.1\r\nHost: loc")
+    stalled.settimeout(5)
+    with contextlib.suppress(ConnectionResetError, ssl.SSLEOFError):
+        assert stalled.recv(4096) == b""
+    stalled.close()
+    assert _until(limited, name, before + 1)[name] == before + 1
+
+
+def _large(uid: str) -> bytes:
+    """A privileged Pod with 20,000 env entries: about 1.9 MiB, a tenth of a second of CPU
+    to judge."""
+    review = privileged(shape("pod-create"), ("spec",))
+    review["request"]["uid"] = uid
+    container = review["request"]["object"]["spec"]["containers"][0]
+    container["env"] = [{"name": f"VAR_{i}", "value": "x" * 60} for i in range(20000)]
+    return json.dumps(review).encode()
+
+
+def _headers(length: int) -> bytes:
+    return (
+        b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {length}\r\n\r\n".encode()
+    )
+
+
+def _answer(sock: ssl.SSLSocket) -> bytes:
+    """The status line and body of one answer (raises ConnectionResetError if none)."""
+    sock.settimeout(30)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionResetError
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length"))
+                 .split(b":")[1])  # fmt: skip
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head.split(b"\r\n")[0] + b"\r\n\r\n" + body
+
+
+def test_ordinary_reviews_are_answered_while_large_ones_are_judged(limited: Server) -> None:
+    bodies = [_large("large-1"), _large("large-2")]
+    socks = [_raw_tls(limited) for _ in bodies]
+    for sock, body in zip(socks, bodies, strict=True):
+        sock.sendall(_headers(len(body)))  # a large review claims its slot at its headers
+    time.sleep(0.3)
+    # A third large review at once: 503, counted, before its body is read.
+    before = _metrics(limited).get('deploysafe_http_rejected_total{code="503"}', 0)
+    third = _raw_tls(limited)
+    third.sendall(_headers(len(bodies[0])))
+    assert _answer(third) == (
+        b"HTTP/1.1 503 Service Unavailable\r\n\r\n2 large reviews are in progress; retry\n"
+    )
+    third.close()
+    assert _metrics(limited)['deploysafe_http_rejected_total{code="503"}'] == before + 1
+    answers: dict[int, bytes] = {}
+
+    def send_and_wait(i: int) -> None:
+        socks[i].sendall(bodies[i])
+        answers[i] = _answer(socks[i])
+
+    waiting = [threading.Thread(target=send_and_wait, args=(i,)) for i in range(2)]
+    for t in waiting:
+        t.start()
+    # While they are judged (one process, one at a time),
+    # ordinary reviews go through, each in well under the API server's 5 s.
+    during = []
+    while any(t.is_alive() for t in waiting):
+        status, out, seconds = _timed_review(limited, shape("pod-create"))
+        assert (status, out["response"]["allowed"]) == (200, True)
+        assert seconds < 2
+        during.append(seconds)
+    assert len(during) >= 5
+    for sock in socks:
+        sock.close()
+    for uid, answer in zip(("large-1", "large-2"), (answers[0], answers[1]), strict=True):
+        line, _, body = answer.partition(b"\r\n\r\n")
+        assert line == b"HTTP/1.1 200 OK"
+        response = json.loads(body)["response"]
+        assert response["uid"] == uid
+        assert response["allowed"] is False
+        assert response["status"]["message"].startswith(
+            "deploysafe denied Pod shop/web (enforce high): DS201 "
+            "/spec/containers/0/securityContext/privileged: container 'web' runs privileged"
+        )
+    # Judged in the judging process, logged by the server as any review.
+    (logged,) = limited.reviews_logged("large-1")
+    assert logged["denied"][0] == "DS201 /spec/containers/0/securityContext/privileged"
+
+
+def test_reviews_past_the_in_flight_limit_get_503(folder: Path, pki: Pki) -> None:
+    path = folder / "two-in-flight.yaml"
+    path.write_text("webhook:\n  limits:\n    max_reviews_in_flight: 2\n", encoding="utf-8")
+    with serving(folder, pki=pki, config=path, args=["--client-timeout", "2"]) as s:
+        busy = _busy(s, "127.0.0.2", 2)
+        try:
+            time.sleep(0.2)  # both requests' headers are read
+            status, data, headers = s.request(
+                "POST", "/validate", b"{}", {"Content-Type": "application/json"}
+            )
+            assert (status, data) == (503, b"2 reviews are in progress; retry\n")
+            assert headers["connection"] == "close"
+            assert _answer(busy[0]).startswith(b"HTTP/1.1 408 ")
+            assert _metrics(s)['deploysafe_http_rejected_total{code="503"}'] == 1
+        finally:
+            for sock in busy:
+                sock.close()
+
+
+def test_a_judging_process_that_dies_fails_closed(folder: Path, pki: Pki) -> None:
+    """The review in it is denied as an internal error; a new process judges the next."""
+    import os
+    import signal
+
+    path = folder / "defaults.yaml"
+    path.write_text("fail_on: high\n", encoding="utf-8")
+    with serving(folder, pki=pki, config=path) as s:
+        assert s.proc is not None
+        body = _large("dies")
+        sock = _raw_tls(s)
+        sock.sendall(_headers(len(body)) + body)
+        deadline = time.monotonic() + 10
+        judging: list[int] = []
+        while not judging and time.monotonic() < deadline:
+            children = Path(f"/proc/{s.proc.pid}/task/{s.proc.pid}/children").read_text().split()
+            for pid in children:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"multiprocessing.spawn" in cmdline:
+                    judging.append(int(pid))
+            time.sleep(0.02)
+        assert len(judging) == 1
+        time.sleep(0.2)  # the body is in the judging process
+        os.kill(judging[0], signal.SIGKILL)
+        line, _, answer = _answer(sock).partition(b"\r\n\r\n")
+        sock.close()
+        assert line == b"HTTP/1.1 200 OK"
+        response = json.loads(answer)["response"]
+        assert (response["uid"], response["allowed"], response["status"]["code"]) == (
+            "dies",
+            False,
+            500,
+        )
+        (logged,) = s.reviews_logged("dies")
+        assert logged["error"] == "BrokenProcessPool in judging process"
+        status, out, _ = _timed_review(s, json.loads(_large("after")))
+        assert status == 200
+        assert out["response"]["uid"] == "after"
+        assert out["response"]["status"]["code"] == 403

@@ -27,8 +27,8 @@ KNOWN_TOP = (
     "pss_version, render, rules, secrets, suppressions, tenants, webhook"
 )
 WEBHOOK_KEYS = (
-    "known keys: audit, enforce, exempt, existing_violations, max_body_bytes, namespace, "
-    "tenants, warn"
+    "known keys: audit, enforce, exempt, existing_violations, limits, max_body_bytes, "
+    "namespace, tenants, warn"
 )
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
 

@@ -69,7 +69,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--client-timeout",
-    default=10.0,
+    default=5.0,
     show_default=True,
     type=click.FloatRange(min=0.1),
     help="Seconds a client has to send a request's headers, and again its body.",
@@ -146,6 +146,8 @@ def serve(
             reloader=reloader,
             log_level=log_level,
             header_timeout=client_timeout,
+            limits=policy.limits,
+            metrics=metrics,
         )
 
     try:

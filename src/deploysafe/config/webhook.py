@@ -9,6 +9,9 @@ a mode whose label is missing uses the default from this section.
 - audit LEVEL: findings at or above LEVEL go into the audit annotations and the log.
 
 A level is a severity (critical, high, medium, low, info) or `off`.
+
+`limits:` bounds what one serving process gives to connections and reviews, so that idle
+or slow clients and large objects cannot take the capacity ordinary reviews need.
 """
 
 from __future__ import annotations
@@ -37,6 +40,33 @@ DEFAULT_EXEMPT_USERS = (
 )
 EXISTING = ("warn", "deny")
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per serving process (`serve --workers N` multiplies them by N).
+
+    Connections and reviews are counted apart: a connection without a request in flight
+    (waiting for its first request, trickling headers, or idle between requests) is closed
+    to make room for a new one, so idle connections never stand between a review and the
+    server."""
+
+    # Open connections (TLS done). At the limit, a new connection closes the one idle
+    # longest; if every connection has a request in flight, the new one is refused.
+    max_connections: int = 1000
+    # Open connections from one address; the API server reuses a few dozen at most.
+    max_connections_per_client: int = 100
+    # Seconds from TCP accept to a completed TLS handshake.
+    handshake_timeout: float = 5.0
+    # Reviews between request headers and answer; beyond it, HTTP 503.
+    max_reviews_in_flight: int = 256
+    # A body over this many bytes is a large review: judged in a separate process.
+    large_review_bytes: int = 64 * 1024
+    # Large reviews between headers and answer (their bodies are held in memory);
+    # beyond it, HTTP 503 at once.
+    max_large_reviews: int = 4
+    # Processes that judge large reviews.
+    large_review_processes: int = 1
 
 
 def parse_level(text: str) -> Severity | None:
@@ -73,6 +103,7 @@ class WebhookPolicy:
     # warning (objects admitted before the webhook keep working), "deny" refuses them.
     existing_violations: str = "warn"
     max_body_bytes: int = DEFAULT_MAX_BODY
+    limits: Limits = Limits()
     # Who acts for which tenant (tenant name -> user globs / group names). A ServiceAccount
     # that lives in a tenant's namespace acts for that tenant without being listed.
     tenant_users: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -110,9 +141,20 @@ KEYS = frozenset(
         "exempt",
         "existing_violations",
         "max_body_bytes",
+        "limits",
         "tenants",
     }
 )
+# Integer limits: the key and the least value that still serves.
+_INT_LIMITS = {
+    "max_connections": 1,
+    "max_connections_per_client": 1,
+    "max_reviews_in_flight": 1,
+    "large_review_bytes": 1024,
+    "max_large_reviews": 1,
+    "large_review_processes": 1,
+}
+_LIMIT_KEYS = frozenset({*_INT_LIMITS, "handshake_timeout"})
 _EXEMPT_KEYS = frozenset({"namespaces", "users", "groups"})
 
 
@@ -165,12 +207,35 @@ def parse(
             r.note((*p, "max_body_bytes"), "expected a number of bytes >= 1024")
         else:
             changes["max_body_bytes"] = size
+    if "limits" in sec:
+        with r.item():
+            changes["limits"] = _limits(r, sec["limits"])
     if "tenants" in sec:
         with r.item():
             users, groups = _tenant_subjects(r, sec["tenants"], tenants, declared)
             changes["tenant_users"] = users
             changes["tenant_groups"] = groups
     return replace(policy, **changes)
+
+
+def _limits(r: Reader, raw: Any) -> Limits:
+    p: KeyPath = ("webhook", "limits")
+    sec = r.mapping(raw, p, _LIMIT_KEYS)
+    changes: dict[str, Any] = {}
+    for key, least in _INT_LIMITS.items():
+        if key in sec:
+            value = sec[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                r.note((*p, key), f"expected a whole number >= {least}")
+            else:
+                changes[key] = value
+    if "handshake_timeout" in sec:
+        value = sec["handshake_timeout"]
+        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+            r.note((*p, "handshake_timeout"), "expected a number of seconds > 0")
+        else:
+            changes["handshake_timeout"] = float(value)
+    return replace(Limits(), **changes)
 
 
 def _tenant_subjects(

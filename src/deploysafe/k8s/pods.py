@@ -129,3 +129,10 @@ def _containers(pod: PodTemplate) -> tuple[Container, ...]:
         for i, c in enumerate(as_list(pod.spec.get(fld)))
         if isinstance(c, dict)
     )
+
+
+def forget() -> None:
+    """Empty the caches above: each keeps its last objects alive, which for a large object
+    (an 8 MiB admission review) is hundreds of MiB."""
+    pod_template.cache_clear()
+    _containers.cache_clear()

@@ -1,8 +1,10 @@
 """The ASGI application: /validate, /healthz, /readyz, /metrics (Starlette).
 
-Reviews are CPU work of well under a millisecond for a typical object, so they run on the
-event loop; reading the body is the only await. Every review writes one JSON log line
-with who, what, the verdict and the rule ids and JSON pointers behind it: never the
+A typical review is CPU work of well under a millisecond, so it runs on the event loop
+(handing it to a thread or process would cost more than the review). A body over
+`limits.large_review_bytes` is judged in a judging process (`pool`), a bounded number at a
+time, so large objects cannot stall the ordinary reviews. Every review writes one JSON log
+line with who, what, the verdict and the rule ids and JSON pointers behind it: never the
 object, never a finding's message (a message may quote a value), so no secret reaches the
 log.
 """
@@ -15,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,20 +29,12 @@ from starlette.routing import Route
 from deploysafe.cluster.webhook import review as rv
 from deploysafe.cluster.webhook.metrics import CONTENT_TYPE, Metrics
 from deploysafe.cluster.webhook.policy import WebhookPolicy
+from deploysafe.cluster.webhook.pool import Pool
 from deploysafe.config import Config
 
 log = logging.getLogger("deploysafe.webhook")  # the name in the JSON log lines (docs/webhook.md)
 
 DEFAULT_BODY_TIMEOUT = 10.0  # seconds to receive a whole request body
-
-# A Pod every policy has something to say about: reviewed once at start-up, so the first
-# real request finds everything compiled, and readiness means the pipeline works.
-_WARMUP = {
-    "apiVersion": "v1",
-    "kind": "Pod",
-    "metadata": {"name": "warm-up", "namespace": "warm-up"},
-    "spec": {"containers": [{"name": "c", "image": "example/c", "securityContext": {}}]},
-}
 
 
 @dataclass
@@ -48,8 +43,34 @@ class State:
     metrics: Metrics
     fail_open: bool
     body_timeout: float
+    pool: Pool
     ready: bool = False
     worker: int = 0
+    reviews: int = 0  # reviews between headers and answer
+    large: int = 0  # of them, large ones
+
+
+class Lane:
+    """One review's claim on the capacity: counted while it runs, and once its body is
+    known to be large, one of the `max_large_reviews` slots."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.large = False
+
+    def make_large(self) -> None:
+        if self.large:
+            return
+        limit = self.state.reviewer.policy.limits.max_large_reviews
+        if self.state.large >= limit:
+            raise HttpError(503, f"{limit} large reviews are in progress; retry")
+        self.state.large += 1
+        self.large = True
+
+    def release(self) -> None:
+        if self.large:
+            self.state.large -= 1
+            self.large = False
 
 
 # An HTTP answer, not an exit code: caught in this module and sent as the response status.
@@ -74,13 +95,18 @@ def create_app(
     """`background` runs for the app's lifetime (the certificate reloader); `reviewer`
     replaces the one built from `config` (tests of the failure path use it)."""
     state = State(
-        reviewer or rv.Reviewer(config, policy), metrics or Metrics(), fail_open, body_timeout
+        reviewer or rv.Reviewer(config, policy),
+        metrics or Metrics(),
+        fail_open,
+        body_timeout,
+        Pool(config, policy, policy.limits.large_review_processes),
     )
     state.worker = worker
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state.reviewer.findings(_WARMUP, "warm-up")
+        state.reviewer.findings(rv.WARMUP, "warm-up")
+        state.pool.start()
         state.ready = True
         task = asyncio.create_task(background()) if background is not None else None
         log.info(
@@ -99,6 +125,7 @@ def create_app(
             yield
         finally:
             state.ready = False
+            state.pool.close()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -138,7 +165,7 @@ def create_app(
     return app
 
 
-async def _read_body(request: Request, cap: int, timeout: float) -> bytes:
+async def _read_body(request: Request, cap: int, timeout: float, lane: Lane) -> bytes:
     ctype = request.headers.get("content-type", "application/json")
     if ctype.split(";")[0].strip().lower() != "application/json":
         raise HttpError(415, "Content-Type must be application/json")
@@ -148,6 +175,9 @@ async def _read_body(request: Request, cap: int, timeout: float) -> bytes:
             raise HttpError(400, "Content-Length is not a number")
         if int(length) > cap:
             raise HttpError(413, f"request body is over the {cap}-byte limit")
+        if int(length) > lane.state.reviewer.policy.limits.large_review_bytes:
+            lane.make_large()  # before the body is read: large bodies are held in memory
+    large = lane.state.reviewer.policy.limits.large_review_bytes
     chunks: list[bytes] = []
     size = 0
     try:
@@ -156,6 +186,8 @@ async def _read_body(request: Request, cap: int, timeout: float) -> bytes:
                 size += len(chunk)
                 if size > cap:
                     raise HttpError(413, f"request body is over the {cap}-byte limit")
+                if size > large:
+                    lane.make_large()
                 chunks.append(chunk)
     except TimeoutError:
         raise HttpError(408, f"request body not received within {timeout:g} s") from None
@@ -166,15 +198,33 @@ def _reject(state: State, status: int, message: str) -> Response:
     state.metrics.rejected(status)
     log.warning("rejected", extra={"fields": {"status": status, "error": message}})
     # The body may be unread (too large, too slow): the connection cannot be reused.
-    headers = {"Connection": "close"} if status in (408, 413, 415) else None
+    headers = {"Connection": "close"} if status in (408, 413, 415, 503) else None
     return PlainTextResponse(message + "\n", status_code=status, headers=headers)
 
 
 async def _validate(state: State, route: rv.Route, request: Request) -> Response:
-    start = time.perf_counter()
+    limit = state.reviewer.policy.limits.max_reviews_in_flight
+    if state.reviews >= limit:
+        return _reject(state, 503, f"{limit} reviews are in progress; retry")
+    state.reviews += 1
+    lane = Lane(state)
     try:
-        body = await _read_body(request, state.reviewer.policy.max_body_bytes, state.body_timeout)
-        req = rv.parse(body)
+        return await _judged(state, route, request, lane)
+    finally:
+        lane.release()
+        state.reviews -= 1
+
+
+async def _judged(state: State, route: rv.Route, request: Request, lane: Lane) -> Response:
+    start = time.perf_counter()
+    policy = state.reviewer.policy
+    try:
+        body = await _read_body(request, policy.max_body_bytes, state.body_timeout, lane)
+        if lane.large:
+            req, verdict, error = await _judge_apart(state, route, body)
+        else:
+            req = rv.parse(body)
+            verdict, error = _judge_here(state, route, req)
     except HttpError as exc:
         return _reject(state, exc.status, exc.message)
     except rv.BadRequest as exc:
@@ -182,16 +232,33 @@ async def _validate(state: State, route: rv.Route, request: Request) -> Response
     except ClientDisconnect:
         state.metrics.rejected(499)
         return PlainTextResponse("client went away\n", status_code=400)
-    error = None
-    try:
-        verdict = state.reviewer.review(req, route)
-    except Exception as exc:  # fail closed (or open, if the operator said so)
-        verdict = rv.internal_error(state.fail_open)
-        error = _where(exc)
     payload = json.dumps(rv.response(req.uid, verdict), separators=(",", ":")).encode()
     elapsed = time.perf_counter() - start
     _record(state, req, route, verdict, elapsed, error)
     return Response(payload, media_type="application/json")
+
+
+def _judge_here(state: State, route: rv.Route, req: rv.Request) -> tuple[rv.Verdict, str | None]:
+    try:
+        return state.reviewer.review(req, route), None
+    except Exception as exc:  # fail closed (or open, if the operator said so)
+        return rv.internal_error(state.fail_open), rv.where(exc)
+
+
+async def _judge_apart(
+    state: State, route: rv.Route, body: bytes
+) -> tuple[rv.Request, rv.Verdict, str | None]:
+    try:
+        out = await state.pool.judge(body, route)
+    except BrokenProcessPool:  # the judging process died (killed, out of memory)
+        req = rv.parse(body)  # only for the uid: the answer is an internal error
+        return req, rv.internal_error(state.fail_open), "BrokenProcessPool in judging process"
+    if out.bad:
+        raise rv.BadRequest(out.bad)
+    assert out.request is not None
+    if out.verdict is None:
+        return out.request, rv.internal_error(state.fail_open), out.error
+    return out.request, out.verdict, None
 
 
 def _record(
@@ -240,17 +307,6 @@ def _record(
         log.error("review", extra={"fields": fields})
     else:
         log.info("review", extra={"fields": fields})
-
-
-def _where(exc: BaseException) -> str:
-    """The exception's type and innermost frame: never its message, which may quote input."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is None:
-        return type(exc).__name__
-    code = tb.tb_frame.f_code
-    return f"{type(exc).__name__} in {code.co_name} ({code.co_filename}:{tb.tb_lineno})"
 
 
 def _brief(f: Any) -> str:

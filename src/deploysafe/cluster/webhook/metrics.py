@@ -18,7 +18,14 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 OUTCOMES = ("allowed", "denied", "skipped", "exempt", "error")
-REJECTED = (400, 404, 408, 413, 415, 499)  # 499: the client went away
+REJECTED = (400, 404, 408, 413, 415, 499, 503)  # 499: the client went away
+# Connections refused on arrival (at the process's or the client's limit) and closed by
+# the server (to make room for a new one, or because headers did not come in time).
+REFUSED = ("max_connections", "per_client")
+CLOSED = ("evicted", "header_timeout")
+# Every TCP connection accepted, and those that completed the TLS handshake: the
+# difference is handshakes that failed or ran out of time (or are under way).
+STAGES = ("accepted", "handshake_done")
 RELOADS = ("ok", "error")
 
 
@@ -31,6 +38,10 @@ class Metrics:
         keys += [("warnings", r) for r in self.rules]
         keys += [("rejected", c) for c in REJECTED]
         keys += [("reloads", r) for r in RELOADS]
+        keys += [("refused", r) for r in REFUSED]
+        keys += [("closed", r) for r in CLOSED]
+        keys += [("open", None)]
+        keys += [("stage", st) for st in STAGES]
         keys += [("bucket", i) for i in range(len(BUCKETS))]
         keys += [("sum_ns", None), ("count", None)]
         self._index = {k: i for i, k in enumerate(keys)}
@@ -65,6 +76,19 @@ class Metrics:
 
     def reload(self, result: str) -> None:
         self._add(("reloads", result))
+
+    def refused(self, reason: str) -> None:
+        self._add(("refused", reason))
+
+    def closed(self, reason: str) -> None:
+        self._add(("closed", reason))
+
+    def stage(self, stage: str) -> None:
+        self._add(("stage", stage))
+
+    def connections(self, change: int) -> None:
+        """The open-connections gauge: +1 when one is admitted, -1 when it goes."""
+        self._add(("open", None), change)
 
     def observe(self, seconds: float) -> None:
         i = bisect.bisect_left(BUCKETS, seconds)
@@ -129,6 +153,35 @@ class Metrics:
             "Requests refused before review (malformed, too large, too slow), by HTTP status.",
         )
         series("deploysafe_http_rejected_total", "rejected", [(f'code="{c}"', c) for c in REJECTED])
+        family(
+            "deploysafe_connections_total",
+            "counter",
+            "TCP connections accepted, and those that completed the TLS handshake (the "
+            "difference failed it or ran out of time).",
+        )
+        stages = [(f'stage="{st}"', st) for st in STAGES]
+        series("deploysafe_connections_total", "stage", stages)
+        family(
+            "deploysafe_connections_refused_total",
+            "counter",
+            "Connections refused on arrival, at the process's or one client's connection limit.",
+        )
+        series(
+            "deploysafe_connections_refused_total",
+            "refused",
+            [(f'reason="{r}"', r) for r in REFUSED],
+        )
+        family(
+            "deploysafe_connections_closed_total",
+            "counter",
+            "Connections the server closed: idle ones, to make room for a new one (evicted), "
+            "and ones whose request headers did not arrive in time.",
+        )
+        series(
+            "deploysafe_connections_closed_total", "closed", [(f'reason="{r}"', r) for r in CLOSED]
+        )
+        family("deploysafe_connections_open", "gauge", "Connections open (TLS done).")
+        out.append(f"deploysafe_connections_open {v[self._index[('open', None)]]}")
         family("deploysafe_tls_reloads_total", "counter", "Certificate reloads, by result.")
         series("deploysafe_tls_reloads_total", "reloads", [(f'result="{r}"', r) for r in RELOADS])
         name = "deploysafe_admission_duration_seconds"

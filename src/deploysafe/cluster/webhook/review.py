@@ -33,6 +33,15 @@ AUDIT_CHARS = 2000
 SERVICE_ACCOUNT = "system:serviceaccount:"
 _ADMISSION = frozenset({Scope.ADMISSION})
 
+# A Pod every policy has something to say about: reviewed once at start-up, so the first
+# real request finds everything compiled, and readiness means the pipeline works.
+WARMUP = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "warm-up", "namespace": "warm-up"},
+    "spec": {"containers": [{"name": "c", "image": "example/c", "securityContext": {}}]},
+}
+
 
 # An HTTP answer (400), not an exit code: the webhook app turns it into a response.
 class BadRequest(Exception):
@@ -422,3 +431,14 @@ def _cut(text: str) -> str:
 
 def _cap(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def where(exc: BaseException) -> str:
+    """The exception's type and innermost frame: never its message, which may quote input."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return type(exc).__name__
+    code = tb.tb_frame.f_code
+    return f"{type(exc).__name__} in {code.co_name} ({code.co_filename}:{tb.tb_lineno})"

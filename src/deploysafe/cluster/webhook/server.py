@@ -1,5 +1,7 @@
 """Serving: uvicorn, TLS that reloads when cert-manager rotates the files, JSON-line logs,
-and a deadline for request headers so slow clients cannot hold connections forever."""
+and the connection limits: deadlines for the TLS handshake and for request headers, a cap
+per process and per client address, and idle connections closed to make room, so idle or
+slow clients cannot take the capacity reviews need."""
 
 from __future__ import annotations
 
@@ -21,12 +23,12 @@ from starlette.applications import Starlette
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from deploysafe.cluster.webhook.metrics import Metrics
+from deploysafe.config.webhook import Limits
 
 log = logging.getLogger("deploysafe.webhook")  # the name in the JSON log lines (docs/webhook.md)
 
-HEADER_TIMEOUT = 10.0  # seconds from connect (or the last answer) to a request's headers
+HEADER_TIMEOUT = 5.0  # seconds from connect (or a request's first byte) to its headers
 KEEP_ALIVE = 30  # seconds an idle connection stays open (the API server reuses them)
-MAX_CONNECTIONS = 1000
 
 
 class JsonFormatter(logging.Formatter):
@@ -131,24 +133,84 @@ class CertReloader:
             self.check()
 
 
-def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol with a deadline: a request's headers must be complete within
-    `header_timeout` of its first byte (or of the connection, for the first request), else
-    the connection is dropped. (uvicorn's own keep-alive timer restarts on every byte, so a
-    client trickling headers one byte at a time would otherwise hold the connection
-    forever.) Idle keep-alive connections stay until uvicorn's keep-alive timeout. At shutdown,
-    idle connections are dropped at once instead of waiting for each client's TLS goodbye,
-    so a stop takes as long as the requests in flight."""
+class Gate:
+    """The connections of one serving process, oldest-idle first, and their count per
+    client address. Runs on the event loop thread only."""
+
+    def __init__(self, limits: Limits, metrics: Metrics) -> None:
+        self.limits, self.metrics = limits, metrics
+        self.order: dict[Any, None] = {}  # connections, longest idle first
+        self.per_client: dict[str, int] = {}
+
+    def admit(self, conn: Any, client: str) -> bool:
+        """Make room for `conn` (closing idle connections) or refuse it."""
+        full = self.per_client.get(client, 0) >= self.limits.max_connections_per_client
+        if full and not self._evict(client):
+            self.metrics.refused("per_client")
+            return False
+        if len(self.order) >= self.limits.max_connections and not self._evict(None):
+            self.metrics.refused("max_connections")
+            return False
+        self.order[conn] = None
+        self.per_client[client] = self.per_client.get(client, 0) + 1
+        self.metrics.connections(1)
+        return True
+
+    def _evict(self, client: str | None) -> bool:
+        for conn in self.order:
+            if (client is None or conn.peer == client) and not conn.in_flight():
+                self.metrics.closed("evicted")
+                conn.drop()  # leaves the gate now, so the count is right at once
+                return True
+        return False
+
+    def idle(self, conn: Any) -> None:
+        """`conn` answered a request: it is now the most recently idle."""
+        if conn in self.order:
+            del self.order[conn]
+            self.order[conn] = None
+
+    def leave(self, conn: Any, client: str) -> None:
+        """Called when `conn` is dropped and again when it is lost: counted once."""
+        if conn in self.order:
+            del self.order[conn]
+            self.metrics.connections(-1)
+            left = self.per_client.get(client, 1) - 1
+            if left:
+                self.per_client[client] = left
+            else:
+                self.per_client.pop(client, None)
+
+
+def guarded_protocol(header_timeout: float, gate: Gate) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol with the connection limits (see `Gate`) and a deadline: a
+    request's headers must be complete within `header_timeout` of its first byte (or of the
+    connection, for the first request), else the connection is dropped. (uvicorn's own
+    keep-alive timer restarts on every byte, so a client trickling headers one byte at a
+    time would otherwise hold the connection forever.) Idle keep-alive connections stay
+    until uvicorn's keep-alive timeout, or until a new connection needs their room. At
+    shutdown, idle connections are dropped at once instead of waiting for each client's TLS
+    goodbye, so a stop takes as long as the requests in flight."""
 
     base: Any = AutoHTTPProtocol
 
     class Guarded(base):  # type: ignore[misc]
         _timer: asyncio.TimerHandle | None = None
         _waiting: float | None = None  # since when headers are awaited (None: idle or busy)
+        peer = ""  # the client address (uvicorn's own `client` holds it with the port)
 
-        def _in_flight(self) -> bool:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            gate.metrics.stage("accepted")  # made at TCP accept, before the handshake
+
+        def in_flight(self) -> bool:
             cycle = self.cycle
             return cycle is not None and not cycle.response_complete
+
+        def drop(self) -> None:
+            gate.leave(self, self.peer)
+            # abort, not close: a TLS close waits (up to 30 s) for a goodbye
+            self.transport.abort()
 
         def _check(self) -> None:
             # One timer per connection, every `header_timeout`: cheaper than re-arming a
@@ -156,10 +218,10 @@ def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
             self._timer = None
             now = self.loop.time()
             waiting = self._waiting
-            if waiting is not None and not self._in_flight():
+            if waiting is not None and not self.in_flight():
                 if now - waiting >= header_timeout:
-                    # abort, not close: a TLS close waits (up to 30 s) for a goodbye
-                    self.transport.abort()
+                    gate.metrics.closed("header_timeout")
+                    self.drop()
                     return
             else:
                 self._waiting = None
@@ -167,31 +229,58 @@ def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
 
         def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
+            gate.metrics.stage("handshake_done")
+            peer = transport.get_extra_info("peername")
+            self.peer = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
+            if not gate.admit(self, self.peer):
+                transport.abort()
+                return
             self._waiting = self.loop.time()  # the first request's headers are due
             self._timer = self.loop.call_later(header_timeout, self._check)
 
         def data_received(self, data: bytes) -> None:
-            if self._waiting is None and not self._in_flight():
+            if self._waiting is None and not self.in_flight():
                 self._waiting = self.loop.time()  # a new request starts
             super().data_received(data)
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
             self._waiting = None  # idle: uvicorn's keep-alive timeout applies
+            gate.idle(self)
 
         def connection_lost(self, exc: Exception | None) -> None:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            gate.leave(self, self.peer)
             super().connection_lost(exc)
 
         def shutdown(self) -> None:
-            if not self._in_flight():
+            if not self.in_flight():
                 self.transport.abort()  # idle: nothing to finish, no goodbye to wait for
             else:
                 super().shutdown()  # answer the request in flight, then close
 
     return Guarded
+
+
+def loop_factory(handshake_timeout: float) -> Callable[[], asyncio.AbstractEventLoop]:
+    """The event loop uvicorn would pick, with a deadline for the TLS handshake (asyncio's
+    own is 60 s, during which a connection that never says hello holds a socket)."""
+    try:
+        import uvloop
+
+        base: Any = uvloop.Loop
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        base = asyncio.SelectorEventLoop
+
+    class Loop(base):  # type: ignore[misc]
+        async def create_server(self, *args: Any, **kwargs: Any) -> asyncio.Server:
+            if kwargs.get("ssl") is not None:
+                kwargs.setdefault("ssl_handshake_timeout", handshake_timeout)
+            return await super().create_server(*args, **kwargs)  # type: ignore[no-any-return]
+
+    return Loop
 
 
 def make_config(
@@ -202,22 +291,28 @@ def make_config(
     reloader: CertReloader | None,
     log_level: str = "info",
     header_timeout: float = HEADER_TIMEOUT,
+    limits: Limits | None = None,
+    metrics: Metrics | None = None,
     configure_logging: bool = True,
 ) -> uvicorn.Config:
     """`configure_logging=False` leaves logging as it is (an embedding process's own)."""
     context = reloader.context if reloader is not None else None
+    limits = limits or Limits()
+    gate = Gate(limits, metrics or Metrics())
+    loop: Any = loop_factory(limits.handshake_timeout)
     return uvicorn.Config(
         app,
         host=host,
         port=port,
-        http=guarded_protocol(header_timeout),
+        http=guarded_protocol(header_timeout, gate),
+        loop=loop,
         lifespan="on",
         log_config=log_config(log_level) if configure_logging else None,
         access_log=False,
         server_header=False,
         proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE,
-        limit_concurrency=MAX_CONNECTIONS,
+        limit_concurrency=None,  # connections and reviews are limited apart (Gate, app)
         h11_max_incomplete_event_size=64 * 1024,
         ssl_context_factory=(lambda _cfg, _default: context) if context is not None else None,
     )
