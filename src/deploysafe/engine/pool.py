@@ -26,7 +26,8 @@ def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
         except Exception as exc:  # a bug must cost one file, not the scan
             deep = isinstance(exc, RecursionError | MemoryError)
             why = "nested too deeply or too large to check" if deep else "internal error"
-            out.errors.append(ScanError(display, None, f"{why} ({type(exc).__name__}); not checked"))
+            message = f"{why} ({type(exc).__name__}); not checked"
+            out.errors.append(ScanError(display, None, message))
     return out
 
 
