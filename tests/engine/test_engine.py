@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -343,10 +344,12 @@ def test_a_rule_that_recurses_too_deep_is_an_error_for_the_document(tmp_path: Pa
     """Kind "internal" still: the webhook denies an object a rule could not judge."""
     from deploysafe.engine.check import Partial, check_document
     from deploysafe.engine.settings import settings_for
+    from deploysafe.model import Document, Violation
     from deploysafe.rules import BY_ID
+    from deploysafe.rules.base import Context
     from tests.support.ruletools import docs
 
-    def deep(doc, ctx):  # type: ignore[no-untyped-def]
+    def deep(doc: Document, ctx: Context) -> Iterator[Violation]:
         yield from deep(doc, ctx)
 
     rule = replace(BY_ID["DS201"], check=deep)
