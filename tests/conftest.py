@@ -149,6 +149,13 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
     "tests/ci/test_ci_parsing.py": frozenset(
         {"test_alias_bomb_is_refused", "test_every_zizmor_fixture_loads_without_internal_errors"}
     ),
+    # Each copies 10,000 references, or references up to the 200,000-value cap.
+    "tests/ci/test_gitlab_references.py": frozenset(
+        {
+            "test_thousands_of_references_resolve_in_linear_time",
+            "test_expansion_past_the_cap_is_an_error",
+        }
+    ),
     "tests/cluster/test_webhook_manifests.py": frozenset(
         {"test_each_namespace_gets_one_call_per_mode", "test_output_passes_deploysafe_scan"}
     ),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from deploysafe.config import Config, Exception_
 from deploysafe.engine import Report, scan
-from deploysafe.model import Finding, Level, Suppression
+from deploysafe.model import Finding, Level, Suppression, Target
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -335,6 +338,62 @@ def test_a_failing_rule_is_an_error_not_a_crash(tmp_path: Path) -> None:
     assert out.errors[0].message == (
         "rule DS201 failed on this document (KeyError); the document is not fully checked"
     )
+
+
+def test_a_rule_that_recurses_too_deep_is_an_error_for_the_document(tmp_path: Path) -> None:
+    """Kind "internal" still: the webhook denies an object a rule could not judge."""
+    from deploysafe.engine.check import Partial, check_document
+    from deploysafe.engine.settings import settings_for
+    from deploysafe.model import Document, Violation
+    from deploysafe.rules import BY_ID
+    from deploysafe.rules.base import Context
+    from tests.support.ruletools import docs
+
+    def deep(doc: Document, ctx: Context) -> Iterator[Violation]:
+        yield from deep(doc, ctx)
+
+    rule = replace(BY_ID["DS201"], check=deep)
+    out = Partial()
+    check_document(docs(pod())[0], settings_for(Config(), {}), [rule, BY_ID["DS502"]], out)
+    assert [(e.line, e.kind, e.message) for e in out.errors] == [
+        (
+            1,
+            "internal",
+            "rule DS201 could not judge this document, nested too deeply or too large "
+            "(RecursionError); the document is not fully checked",
+        )
+    ]
+    assert {f.rule_id for f in out.findings} == {"DS502"}
+
+
+def test_a_reading_that_fails_costs_only_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Dockerfile reading that fails (here a stand-in that recurses without end) is an
+    error for the file; its text is still read for secrets."""
+    from deploysafe.engine import sources
+    from deploysafe.inputs.documents import LoadResult
+    from tests.support.scantools import scan_tree
+    from tests.support.secretgen import fake_github_token
+
+    def endless(text: str, display: str, path: Path | None) -> LoadResult:
+        return endless(text, display, path)
+
+    monkeypatch.setitem(sources.BUILDERS, Target.DOCKERFILE, endless)
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM alpine:3.20\nENV TOKEN={fake_github_token()}\n", encoding="utf-8"
+    )
+    report = scan_tree(tmp_path)
+    assert [(e.file, e.line, e.kind, e.message) for e in report.errors] == [
+        (
+            "Dockerfile",
+            None,
+            "input",
+            "nested too deeply or too large to read as a dockerfile file (RecursionError); "
+            "its other checks still ran",
+        )
+    ]
+    assert [(f.rule_id, f.line) for f in report.findings] == [("DS301", 2)]
 
 
 def test_a_crd_is_skipped_by_its_kind_unread() -> None:

@@ -1,10 +1,14 @@
-"""Which files are Dockerfiles."""
+"""Which files are Dockerfiles; how their instructions read, hostile ones included."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from deploysafe.inputs.dockerfile import is_dockerfile
+from deploysafe.inputs.dockerfile import is_dockerfile, operands
+from tests.support.scantools import scan_tree, write_tree
+from tests.support.secretgen import fake_github_token
 
 
 @pytest.mark.parametrize(
@@ -23,3 +27,29 @@ from deploysafe.inputs.dockerfile import is_dockerfile
 )
 def test_is_dockerfile(name: str, expected: bool) -> None:
     assert is_dockerfile(name) is expected
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ('["a.txt", "b/", "/dst/"]', (["a.txt", "b/"], "/dst/")),
+        # Not an exec form Docker accepts: read as the shell form, as Docker reads it.
+        ("[" * 100_000, ([], "[" * 100_000)),
+        ("[[" + "]" * 2 + " /dst/", (["[[]]"], "/dst/")),
+        ('["a", ' + "[" * 100 + "]" * 100 + "]", (["[a,"], "[" * 100 + "]" * 101)),
+    ],
+    ids=["exec-form", "deep-unclosed", "nested-shell", "deep-closed"],
+)
+def test_operands(args: str, expected: tuple[list[str], str]) -> None:
+    assert operands(args) == expected
+
+
+def test_a_deep_copy_line_does_not_hide_the_next_line(tmp_path: Path) -> None:
+    token = fake_github_token()
+    write_tree(
+        tmp_path,
+        {"Dockerfile": f"FROM alpine:3.20\nCOPY {'[' * 100_000}\nENV TOKEN={token}\n"},
+    )
+    report = scan_tree(tmp_path)
+    assert report.errors == ()
+    assert ("DS301", "Dockerfile", 3) in {(f.rule_id, f.file, f.line) for f in report.findings}

@@ -321,3 +321,38 @@ def test_docker_config_secret_is_judged_by_its_credentials(style: str) -> None:
     assert found(_dockercfg_secret(auth, style), "pull.yaml") == [("DS310", 7)]
     placeholder = base64.b64encode(b"ci:your-password-here").decode()
     assert found(_dockercfg_secret(placeholder, style), "pull.yaml") == []
+
+
+def _report(text: str, name: str) -> tuple[list[tuple[str, int | None, str]], list[str]]:
+    loaded = sources.load(text, name, {Target.TEXT, Target.KUBERNETES})
+    report = check_documents(loaded.documents, Config())
+    errors = [(e.file, e.line, e.message) for e in (*loaded.errors, *report.errors)]
+    return errors, [f"{f.rule_id}:{f.line}" for f in report.findings if f.rule_id in SECRET_RULES]
+
+
+def test_a_docker_config_nested_past_the_cap_is_a_credential() -> None:
+    """JSON nested 100,000 deep ended DS310 with a RecursionError. Too deep to read, its
+    credentials cannot be told from placeholders: the whole value counts as one."""
+    deep = "[" * 100_000 + "]" * 100_000
+    blob = base64.b64encode(('{"auths": {"r": ' + deep + "}}").encode()).decode()
+    text = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: pull, namespace: shop}\n"
+        f"type: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {blob}\n"
+    )
+    assert _report(text, "pull.yaml") == ([], ["DS310:6"])
+
+
+def test_a_token_whose_payload_nests_past_the_cap_is_still_a_token() -> None:
+    """A JWT-shaped token whose payload decodes to JSON nested 3,000 deep (random words at
+    each level, as claims would be): an object too deep to read is still an object, and
+    the token is reported."""
+
+    def part(data: str) -> str:
+        return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+    header = part('{"alg": "HS256", "typ": "JWT"}')
+    levels = "".join(f'["{expand("{an:8}", n)}", ' for n in range(3_000))
+    payload = part('{"a": ' + levels + "0" + "]" * 3_000 + "}")
+    token = f"{header}.{payload}.{expand('{url:43}', 5)}"
+    errors, findings = _report(f"AUTH_TOKEN={token}\n", "app.env")
+    assert (errors, findings) == ([], ["DS301:1"])

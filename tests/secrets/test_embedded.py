@@ -148,3 +148,18 @@ def test_line_formats_keep_the_text_reading_of_settings_inside_a_line() -> None:
         f"    spring.datasource.hikari.data-source-properties=user=app;password={pw}\n"
     )
     assert [(r, line, col) for r, line, col, _ in _findings(text)] == [("DS311", 7, 71)]
+
+
+def test_an_embedded_file_nested_to_libyamls_limit_is_still_judged() -> None:
+    """A ConfigMap's YAML value nested 990 lists deep (libyaml stops at 1,000) ended DS311
+    with a RecursionError; its credential setting on the next line is still reported."""
+    password = expand("{an:10}-{an:12}", seed=41)
+    deep = "[" * 990 + "a" + "]" * 990
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata:\n"
+        f"  app.yaml: |\n    k: {deep}\n    password: {password}\n"
+    )
+    loaded = sources.load(text, "cm.yaml", {Target.TEXT, Target.KUBERNETES})
+    report = check_documents(loaded.documents, Config())
+    assert [(e.line, e.message) for e in (*loaded.errors, *report.errors)] == []
+    assert ("DS311", 7) in {(f.rule_id, f.line) for f in report.findings}

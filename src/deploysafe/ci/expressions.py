@@ -17,9 +17,22 @@ from dataclasses import dataclass
 ContextPath = tuple[str, ...]
 
 
+# GitHub refuses an expression nested deeper ("Exceeded max expression depth 50"). Held
+# both while parsing (parentheses, calls, indexes, `!`) and on the tree (chained operators
+# and property accesses), so that every walk over a tree stays shallow.
+MAX_DEPTH = 50
+
+
 # Internal: callers treat an expression they cannot parse as unknown, never as a user error.
 class ExpressionError(ValueError):
     pass
+
+
+class ExpressionTooDeep(ExpressionError):
+    """Nested deeper than MAX_DEPTH: the workflow loaders report it as an input error."""
+
+    def __init__(self) -> None:
+        super().__init__(f"nested deeper than {MAX_DEPTH} levels")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +175,12 @@ class _Parser:
         self.body = body
         self.toks = tokens(body)
         self.i = 0
+        self.level = 0  # parentheses, calls, indexes and `!` open around the current token
+
+    def enter(self) -> None:
+        self.level += 1
+        if self.level > MAX_DEPTH:
+            raise ExpressionTooDeep
 
     def peek(self) -> Token:
         return self.toks[self.i]
@@ -198,7 +217,10 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "op" and tok.text == "!":
             self.take()
-            return Unary("!", self.unary(), tok.offset)
+            self.enter()
+            operand = self.unary()
+            self.level -= 1
+            return Unary("!", operand, tok.offset)
         return self.postfix(self.primary())
 
     def primary(self) -> Node:
@@ -210,8 +232,10 @@ class _Parser:
             value: object = int(text, 16) if "0x" in text.lower() else float(text)
             return Literal(value, tok.offset)
         if tok.kind == "op" and tok.text == "(":
+            self.enter()
             inner = self.binary(1)
             self.expect(")")
+            self.level -= 1
             return inner
         if tok.kind == "ident":
             low = tok.text.lower()
@@ -221,6 +245,7 @@ class _Parser:
                 return Literal(None, tok.offset)
             if self.peek().text == "(":
                 self.take()
+                self.enter()
                 args: list[Node] = []
                 if self.peek().text != ")":
                     args.append(self.binary(1))
@@ -228,6 +253,7 @@ class _Parser:
                         self.take()
                         args.append(self.binary(1))
                 self.expect(")")
+                self.level -= 1
                 return Call(low, tuple(args), tok.offset)
             return Context((low,), tok.offset, tok.text)
         raise ExpressionError(f"unexpected {tok.text or 'end'!r} at {tok.offset}")
@@ -249,7 +275,9 @@ class _Parser:
                     self.take()
                     key = "*"
                 else:
+                    self.enter()
                     index = self.binary(1)
+                    self.level -= 1
                     key = (
                         index.value.lower()
                         if isinstance(index, Literal) and isinstance(index.value, str)
@@ -267,8 +295,28 @@ class _Parser:
 
 
 def parse(body: str) -> Node:
-    """The syntax tree of an expression body; ExpressionError when it is not valid."""
-    return _Parser(body).parse()
+    """The syntax tree of an expression body; ExpressionError when it is not valid,
+    ExpressionTooDeep when it nests deeper than MAX_DEPTH."""
+    tree = _Parser(body).parse()
+    todo: list[tuple[Node, int]] = [(tree, 1)]
+    while todo:  # chained operators nest the tree without nesting the parser
+        node, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise ExpressionTooDeep
+        todo.extend((child, depth + 1) for child in _children(node))
+    return tree
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, Access):
+        return (node.base,)
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    return ()
 
 
 # Functions whose result never carries their arguments' text.
@@ -322,16 +370,8 @@ def flows(node: Node) -> list[Flow]:
 def walk(node: Node) -> Iterator[Node]:
     """The node and every node below it, parents before their children, left to right."""
     yield node
-    if isinstance(node, Call):
-        for arg in node.args:
-            yield from walk(arg)
-    elif isinstance(node, Access):
-        yield from walk(node.base)
-    elif isinstance(node, Unary):
-        yield from walk(node.operand)
-    elif isinstance(node, Binary):
-        yield from walk(node.left)
-        yield from walk(node.right)
+    for child in _children(node):
+        yield from walk(child)
 
 
 def contexts(node: Node) -> Iterator[Context]:

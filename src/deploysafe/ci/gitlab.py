@@ -26,7 +26,7 @@ from deploysafe.ci.yamlci import CiDocument, Scalar
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.model import Document, KeyPath, ScanError, Target, Violation
 from deploysafe.secrets.names import CI_VARIABLE_REFERENCE
-from deploysafe.yamlload import YamlProblem
+from deploysafe.yamlload import MAX_DEPTH, YamlProblem
 
 KEYWORDS = frozenset(
     {
@@ -47,6 +47,10 @@ KEYWORDS = frozenset(
 DEFAULT_STAGES = (".pre", "build", "test", "deploy", ".post")
 MAX_INCLUDES = 150
 MAX_EXTENDS_DEPTH = 11
+MAX_REFERENCE_DEPTH = 10  # GitLab's limit for `!reference` tags nested in what they copy
+# Values (mappings, lists, scalars) all `!reference` tags of one pipeline may copy: a few
+# lines doubled at each of ten levels would otherwise copy millions.
+MAX_REFERENCE_VALUES = 200_000
 
 Origin = tuple[str, int, int]  # file, line, column
 
@@ -482,7 +486,7 @@ def build(
     b.files[display] = root
     layers = _layers(b, root, set())
     data, origin, scal = _merge(layers)
-    _references(layers, data, origin, scal)
+    _references(b, layers, data, origin, scal)
     _extends(b, data, origin, scal)
     _defaults(data, origin, scal)
     owners = {p: o[0] for p, o in origin.items()}
@@ -689,30 +693,149 @@ def _graft(
             scal[(*dst, *p)] = s
 
 
-def _references(layers: list[_File], data: dict[str, Any], origin: Origins, scal: Scalars) -> None:
-    """Resolve `!reference [job, key, ...]`, innermost first (GitLab allows ten levels)."""
-    todo: dict[KeyPath, tuple[str, ...]] = {}
+def _references(
+    b: _Build, layers: list[_File], data: dict[str, Any], origin: Origins, scal: Scalars
+) -> None:
+    """Resolve `!reference [job, key, ...]`, each after the references inside what it
+    copies; a reference that is part of a loop, nested deeper than GitLab's ten levels, or
+    would take the copies past MAX_REFERENCE_VALUES, is an error and stays as written."""
+    refs: dict[KeyPath, tuple[str, ...]] = {}
     for layer in layers:
         for p, tag in layer.loaded.tags.items():
             if tag != "!reference" or origin.get(p, ("",))[0] != layer.display:
                 continue  # overridden by a later file
             ref = _get(data, p)
             if isinstance(ref, list) and ref and all(isinstance(x, str) for x in ref):
-                todo[p] = tuple(ref)
-    while todo:
-        ready = [
-            p for p, src in todo.items() if not any(q[: len(src)] == src and q != p for q in todo)
-        ]
-        if not ready:
-            return  # references that point into each other: left as written
-        for p in ready:
-            src = todo.pop(p)
-            value = _get(data, src)
-            if value is None:
+                refs[p] = tuple(ref)
+    if not refs:
+        return
+    deps = _dependencies(refs)
+    height, looped = _heights(refs, deps)
+
+    def fail(p: KeyPath, why: str) -> None:
+        file, line, _ = origin.get(p, (b.root_display, 1, 1))
+        b.errors.append(ScanError(file, line, f"!reference [{', '.join(refs[p])}]: {why}"))
+
+    for p in refs:
+        if p in looped:
+            fail(p, "a loop of references; left unresolved")
+        elif height[p] == MAX_REFERENCE_DEPTH + 1:
+            fail(
+                p,
+                f"references nested deeper than {MAX_REFERENCE_DEPTH} levels (GitLab's limit); "
+                "left unresolved",
+            )
+    unresolved = looped | {p for p in refs if height[p] > MAX_REFERENCE_DEPTH}
+    copied = 0
+    for p in sorted((p for p in refs if p not in unresolved), key=lambda p: height[p]):
+        src = refs[p]
+        value = _get(data, src)
+        if value is None or any(q in unresolved for q in deps[p]):
+            # Points nowhere, or copies a reference left as written (reported there).
+            unresolved.add(p)
+            continue
+        values, depth = _measure(value)
+        copied += values
+        if copied > MAX_REFERENCE_VALUES:
+            fail(
+                p,
+                f"references expand to more than {MAX_REFERENCE_VALUES} values; "
+                "this and the references after it are left unresolved",
+            )
+            return
+        if len(p) + depth > MAX_DEPTH:
+            fail(p, f"nested deeper than {MAX_DEPTH} levels once resolved; left unresolved")
+            unresolved.add(p)
+            continue
+        old = _get(data, p)
+        _set(data, p, copy.deepcopy(value))
+        _graft(origin, scal, p, old, src, value)
+
+
+_HERE = None  # the trie's mark for "a reference is here": no key of a path is None
+
+
+def _dependencies(refs: Mapping[KeyPath, tuple[str, ...]]) -> dict[KeyPath, list[KeyPath]]:
+    """For each reference, the references to resolve before it: those inside what it
+    copies, and those on the way to it (`[.a, script, 0]` when `.a.script` is one). A
+    trie of the references' paths keeps this linear; each source is looked up once."""
+    trie: dict[Any, Any] = {}
+    for p in refs:
+        at = trie
+        for key in p:
+            at = at.setdefault(key, {})
+        at[_HERE] = p
+    by_source: dict[tuple[str, ...], list[KeyPath]] = {}
+    out: dict[KeyPath, list[KeyPath]] = {}
+    for p, src in refs.items():
+        found = by_source.get(src)
+        if found is None:
+            found = []
+            node: dict[Any, Any] | None = trie
+            for key in src:
+                assert node is not None
+                if _HERE in node:
+                    found.append(node[_HERE])
+                node = node.get(key)
+                if node is None:
+                    break
+            else:
+                todo = [node] if node is not None else []
+                while todo:
+                    n = todo.pop()
+                    for key, sub in n.items():
+                        if key == _HERE:
+                            found.append(sub)
+                        else:
+                            todo.append(sub)
+            by_source[src] = found
+        out[p] = found
+    return out
+
+
+def _heights(
+    refs: Mapping[KeyPath, tuple[str, ...]], deps: Mapping[KeyPath, list[KeyPath]]
+) -> tuple[dict[KeyPath, int], set[KeyPath]]:
+    """How deeply each reference nests (1: it copies no reference), and the references
+    that are part of a loop. Iterative: a chain of references may be thousands long."""
+    height: dict[KeyPath, int] = {}
+    looped: set[KeyPath] = set()
+    for start in refs:
+        if start in height:
+            continue
+        stack = [(start, iter(deps[start]))]
+        on_stack = {start: 0}
+        height[start] = 0  # being visited
+        while stack:
+            p, pending = stack[-1]
+            q = next(pending, None)
+            if q is None:
+                stack.pop()
+                del on_stack[p]
+                height[p] = 1 + max((height[d] for d in deps[p]), default=0)
                 continue
-            old = _get(data, p)
-            _set(data, p, copy.deepcopy(value))
-            _graft(origin, scal, p, old, src, value)
+            if q in on_stack:  # a loop: every reference from q up to p is in it
+                looped.update(r for r, _ in stack[on_stack[q] :])
+            elif q not in height:
+                on_stack[q] = len(stack)
+                height[q] = 0
+                stack.append((q, iter(deps[q])))
+    return height, looped
+
+
+def _measure(value: Any) -> tuple[int, int]:
+    """How many values `value` holds (itself included) and how deeply they nest."""
+    count, deepest = 0, 0
+    todo = [(value, 1)]
+    while todo:
+        v, depth = todo.pop()
+        count += 1
+        deepest = max(deepest, depth)
+        if isinstance(v, dict):
+            todo.extend((x, depth + 1) for x in v.values())
+        elif isinstance(v, list):
+            todo.extend((x, depth + 1) for x in v)
+    return count, deepest
 
 
 def _extends(b: _Build, data: dict[str, Any], origin: Origins, scal: Scalars) -> None:

@@ -101,13 +101,19 @@ def check_document(
                 lines = lines_of(doc, found.file)
                 out.findings.append(_suppressed(found, lines, waivers, s, out))
         except Exception as exc:  # a rule bug costs one check and says so; the gate fails
+            # The type only: an exception's text may quote input, secrets included.
+            why = (
+                "could not judge this document, nested too deeply or too large"
+                if isinstance(exc, RecursionError | MemoryError)
+                else "failed on this document"
+            )
             out.errors.append(
                 ScanError(
                     doc.file,
                     doc.locate(())[0],
-                    # The type only: an exception's text may quote input, secrets included.
-                    f"rule {rule.id} failed on this document ({type(exc).__name__}); "
+                    f"rule {rule.id} {why} ({type(exc).__name__}); "
                     "the document is not fully checked",
+                    # "internal" either way: the webhook denies what a rule could not judge.
                     kind="internal",
                 )
             )

@@ -24,9 +24,10 @@ def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
         try:
             check_file(Path(path), display, s, rules, out, mode=mode, place=place)
         except Exception as exc:  # a bug must cost one file, not the scan
-            out.errors.append(
-                ScanError(display, None, f"internal error ({type(exc).__name__}); not checked")
-            )
+            deep = isinstance(exc, RecursionError | MemoryError)
+            why = "nested too deeply or too large to check" if deep else "internal error"
+            message = f"{why} ({type(exc).__name__}); not checked"
+            out.errors.append(ScanError(display, None, message))
     return out
 
 

@@ -96,6 +96,26 @@ BUILDERS: dict[Target, Builder] = {
 }
 
 
+def _unreadable(display: str, target: Target, exc: Exception) -> ScanError:
+    """A builder that failed: the file's other readings (its text for secrets above all)
+    are still checked. Input too deep or too large for the builder is the input's fault;
+    anything else is ours. The type only: an exception's text may quote the input."""
+    what = f"a {target.value} file"
+    if isinstance(exc, RecursionError | MemoryError):
+        return ScanError(
+            display,
+            None,
+            f"nested too deeply or too large to read as {what} ({type(exc).__name__}); "
+            "its other checks still ran",
+        )
+    return ScanError(
+        display,
+        None,
+        f"internal error reading it as {what} ({type(exc).__name__}); its other checks still ran",
+        kind="internal",
+    )
+
+
 def load(
     text: str,
     display: str,
@@ -113,11 +133,15 @@ def load(
     for target in targets_for(place):
         if target not in wanted or target not in BUILDERS:
             continue
-        if target is Target.GITLAB_CI:
-            # Its `include: local:` paths start at the repository's top level.
-            result = gitlab.build(text, display, path, top=top_of(path, place))
-        else:
-            result = BUILDERS[target](text, display, path)
+        try:
+            if target is Target.GITLAB_CI:
+                # Its `include: local:` paths start at the repository's top level.
+                result = gitlab.build(text, display, path, top=top_of(path, place))
+            else:
+                result = BUILDERS[target](text, display, path)
+        except Exception as exc:  # one reading lost, not the file's others
+            errors.append(_unreadable(display, target, exc))
+            continue
         docs.extend(result.documents)
         # A CI file's YAML errors are the same errors the Kubernetes pass reports.
         errors.extend(e for e in result.errors if e not in errors)

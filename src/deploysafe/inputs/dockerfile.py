@@ -17,16 +17,16 @@ the credential files the context would send (see deploysafe.inputs.buildcontext)
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from deploysafe import jsondata
 from deploysafe.inputs import buildcontext
 from deploysafe.inputs.documents import LoadResult
-from deploysafe.model import Document, ScanError, Target
+from deploysafe.model import Document, Target
 from deploysafe.model import KeyPath as DataPath
 
 _DIRECTIVE = re.compile(r"^#\s*([A-Za-z]+)\s*=\s*(.*?)\s*$")
@@ -141,8 +141,8 @@ def operands(args: str) -> tuple[list[str], str | None]:
     text = args.strip()
     if text.startswith("["):
         try:
-            items = json.loads(text)
-        except json.JSONDecodeError:
+            items = jsondata.loads(text)
+        except ValueError:  # not JSON, or nested past the cap: the shell form, as Docker reads it
             items = None
         if isinstance(items, list) and items:
             return [str(x) for x in items[:-1]], str(items[-1])
@@ -189,10 +189,7 @@ def context_sources(instructions: list[Instruction]) -> list[str]:
 
 def build(text: str, display: str, path: Path | None = None) -> LoadResult:
     """The sources.BUILDERS entry for Target.DOCKERFILE."""
-    try:
-        instructions, escape = parse(text)
-    except RecursionError:  # pragma: no cover - parse is iterative
-        return LoadResult([], [ScanError(display, None, "cannot parse the Dockerfile")], 0)
+    instructions, escape = parse(text)
     stage_list = stages(instructions)
     positions: dict[DataPath, tuple[int, int]] = {(): (1, 1)}
     for n, inst in enumerate(instructions):

@@ -142,31 +142,43 @@ def _yaml_settings(text: str) -> tuple[Setting, ...] | None:
         return None
     if not isinstance(node, yaml.MappingNode):
         return None
-    return tuple(_walk(node, (), [0]))
+    return tuple(_walk(node))
 
 
-def _walk(node: yaml.Node, path: tuple[str, ...], seen: list[int]) -> Iterator[Setting]:
-    seen[0] += 1
-    if seen[0] > _MAX_NODES or len(path) > _MAX_DEPTH:
-        return
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode):
-                yield from _walk(v, (*path, str(k.value)), seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _walk(item, path, seen)
-    elif isinstance(node, yaml.ScalarNode) and path and "\n" not in str(node.value):
-        quoted = node.style in ("'", '"')
-        mark = node.start_mark
-        yield Setting(
-            ".".join(path),
-            path[-1],
-            str(node.value),
-            mark.line + 1,
-            mark.column + 1 + (1 if quoted else 0),
-            quoted,
-        )
+def _walk(root: yaml.Node) -> Iterator[Setting]:
+    """Leaf settings in document order. Iterative: lists nest as deep as libyaml allows
+    (1,000 levels) without lengthening the key path that _MAX_DEPTH bounds."""
+    seen = 0
+    stack: list[Iterator[tuple[yaml.Node, tuple[str, ...]]]] = [iter([(root, ())])]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        node, path = item
+        seen += 1
+        if seen > _MAX_NODES:
+            return
+        if len(path) > _MAX_DEPTH:
+            continue
+        if isinstance(node, yaml.MappingNode):
+            pairs = [
+                (v, (*path, str(k.value))) for k, v in node.value if isinstance(k, yaml.ScalarNode)
+            ]
+            stack.append(iter(pairs))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.append(iter([(v, path) for v in node.value]))
+        elif isinstance(node, yaml.ScalarNode) and path and "\n" not in str(node.value):
+            quoted = node.style in ("'", '"')
+            mark = node.start_mark
+            yield Setting(
+                ".".join(path),
+                path[-1],
+                str(node.value),
+                mark.line + 1,
+                mark.column + 1 + (1 if quoted else 0),
+                quoted,
+            )
 
 
 def _pairs(text: str, *, sections: bool) -> Iterator[Setting]:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from deploysafe import jsondata
 
 # Characters that may not touch a token on either side.
 _L = r"(?<![A-Za-z0-9_])"
@@ -99,9 +100,15 @@ def _padded(b64: str) -> str:
 def _b64json(part: str) -> object | None:
     try:
         raw = base64.urlsafe_b64decode(_padded(part))
-        data: object = json.loads(raw)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        data: object = jsondata.loads(raw)
         return data
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except jsondata.JsonTooDeep:
+        # An object too deep to read is still an object: judged by its shape.
+        return {} if raw.lstrip().startswith(b"{") else None
+    except ValueError:  # not JSON, or not UTF-8
         return None
 
 

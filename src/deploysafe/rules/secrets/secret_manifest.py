@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from deploysafe import jsondata
 from deploysafe.k8s.pods import as_map, get, pod_template
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule, Scope
@@ -40,12 +40,19 @@ def _literal(value: Any, options: DetectOptions) -> str | None:
     return text
 
 
-def _registry_credentials(plain: str) -> list[str] | None:
+_DOCKER_CONFIG_KEYS = frozenset({".dockerconfigjson", ".dockercfg"})
+
+
+def _registry_credentials(plain: str, key: str = "") -> list[str] | None:
     """The credentials of a Docker config (`auth`, `password`, `identitytoken` of each
     registry), or None when the value is not one. It is judged by these, not by its
     registry's host name."""
     try:
-        config = json.loads(plain)
+        config = jsondata.loads(plain)
+    except jsondata.JsonTooDeep:
+        # Too deep to read: its credentials cannot be told from placeholders, so under a
+        # Docker config key the whole value counts as one.
+        return [plain] if key in _DOCKER_CONFIG_KEYS else None
     except ValueError:
         return None
     if not isinstance(config, dict):
@@ -126,7 +133,7 @@ def material(key: str, plain: str, options: DetectOptions) -> list[Material]:
         )
         for a in group
     )
-    registry = _registry_credentials(plain) if not out else None
+    registry = _registry_credentials(plain, key) if not out else None
     if registry is not None:
         # A Docker config holds registry credentials by construction (placeholders were
         # dropped before): whatever their shape, they log in.
