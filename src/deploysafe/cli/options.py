@@ -51,11 +51,25 @@ def output_option(what: str = "the report") -> Decorator:
     )
 
 
+# `--fail-on never`: findings are reported but never fail the command (soft-fail).
+NEVER = "never"
+
+
 def fail_on_option() -> Decorator:
     return click.option(
         "--fail-on",
-        type=click.Choice([s.label for s in Severity]),
-        help="Lowest severity that fails [default: high].",
+        type=click.Choice([*(s.label for s in Severity), NEVER]),
+        help="Lowest severity that fails, or never: report findings and exit 0 for them "
+        "[default: high].",
+    )
+
+
+def ignore_input_errors_option() -> Decorator:
+    return click.option(
+        "--ignore-input-errors",
+        is_flag=True,
+        help="Do not fail because some inputs could not be read (they are still reported); "
+        "usage errors still fail.",
     )
 
 

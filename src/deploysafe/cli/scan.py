@@ -11,12 +11,14 @@ import click
 
 from deploysafe import config as configmod
 from deploysafe.cli.common import emit, load_config, write_out
-from deploysafe.cli.exits import Command, ExitCode, for_report
+from deploysafe.cli.exits import Command, ExitCode, for_report, soft_fail_notes
 from deploysafe.cli.options import (
+    NEVER,
     REPORT_FORMATS,
     config_option,
     fail_on_option,
     format_option,
+    ignore_input_errors_option,
     output_option,
     show_suppressed_option,
 )
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 @format_option(REPORT_FORMATS)
 @output_option()
 @fail_on_option()
+@ignore_input_errors_option()
 @click.option(
     "--policy",
     type=click.Choice([lv.value for lv in Level]),
@@ -113,6 +116,7 @@ def scan(
     fmt: str,
     output: Path | None,
     fail_on: str | None,
+    ignore_input_errors: bool,
     policy: str | None,
     pss_version: str | None,
     config_path: Path | None,
@@ -145,7 +149,7 @@ def scan(
     if tenant is not None or environment is not None:
         cfg, namespace, values = scoped(cfg, tenant, environment, namespace, values)
     try:
-        if fail_on:
+        if fail_on and fail_on != NEVER:
             cfg = replace(cfg, fail_on=Severity.parse(fail_on))
         if policy:
             cfg = replace(cfg, policy=Level(policy))
@@ -191,9 +195,11 @@ def scan(
     empty = not git_history and report.files == 0
     if empty:
         report = replace(report, notes=(*report.notes, nothing_to_check(targets, allow_empty)))
+    soft = {"findings_fail": fail_on != NEVER, "input_errors_fail": not ignore_input_errors}
+    report = replace(report, notes=(*report.notes, *soft_fail_notes(report, **soft)))
     emit(report, fmt, output, show_suppressed)
     code = for_report(
-        report, baseline_written=write_baseline is not None, empty_fails=not allow_empty
+        report, baseline_written=write_baseline is not None, empty_fails=not allow_empty, **soft
     )
     if code is ExitCode.EMPTY:
         click.echo(f"error: {nothing_to_check(targets, allow_empty)}", err=True)
