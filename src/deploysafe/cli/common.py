@@ -38,10 +38,12 @@ def load_config(config_path: Path | None, root: Path, *, scan: bool = False) -> 
 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:
-    from deploysafe.formats import jsonfmt, junit, sarif, text
+    from deploysafe.formats import compact, jsonfmt, junit, sarif, text
 
     parts: Iterable[str]
-    if fmt == "json":
+    if fmt == "compact":
+        parts = compact.chunks(report, show_suppressed=show_suppressed)
+    elif fmt == "json":
         parts = jsonfmt.chunks(report)
     elif fmt == "sarif":
         parts = sarif.chunks(report)

@@ -20,7 +20,7 @@ class Decorator(Protocol):
 
 
 # The formats a scan or audit report is written in.
-REPORT_FORMATS = ("text", "json", "sarif", "junit")
+REPORT_FORMATS = ("text", "compact", "json", "sarif", "junit")
 # The formats of everything else: lines for a person, or one JSON document.
 DATA_FORMATS = ("text", "json")
 
@@ -75,7 +75,9 @@ def ignore_input_errors_option() -> Decorator:
 
 def show_suppressed_option() -> Decorator:
     return click.option(
-        "--show-suppressed", is_flag=True, help="Show suppressed findings in text output."
+        "--show-suppressed",
+        is_flag=True,
+        help="Show suppressed findings in text and compact output.",
     )
 
 
