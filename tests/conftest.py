@@ -52,6 +52,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/rules/test_secrets_install_time.py",  # Helm renders
         "tests/cli/test_unreadable_inputs.py",  # the CLI as a process, without root's reads
         "tests/cli/test_soft_fail.py",  # the installed CLI as a process
+        "tests/cli/test_terminal.py",  # the installed CLI on a pseudo-terminal
     }
 )
 

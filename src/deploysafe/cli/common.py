@@ -38,9 +38,11 @@ def load_config(config_path: Path | None, root: Path, *, scan: bool = False) -> 
 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:
+    from deploysafe.cli import terminal
     from deploysafe.formats import compact, jsonfmt, junit, sarif, text
 
     parts: Iterable[str]
+    colored = False
     if fmt == "compact":
         parts = compact.chunks(report, show_suppressed=show_suppressed)
     elif fmt == "json":
@@ -50,11 +52,13 @@ def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> N
     elif fmt == "junit":
         parts = [junit.render(report)]
     else:
-        color = output is None and sys.stdout.isatty()
-        parts = [text.render(report, color=color, show_suppressed=show_suppressed)]
+        colored = output is None and terminal.color(sys.stdout)
+        columns = terminal.width(sys.stdout) if output is None else None
+        parts = [text.render(report, color=colored, show_suppressed=show_suppressed, width=columns)]
     if output is None:
         for part in parts:
-            click.echo(part, nl=False)
+            # click strips colour on a pipe; FORCE_COLOR asked for it there.
+            click.echo(part, nl=False, color=colored or None)
     else:
         write_out(output, parts)
 

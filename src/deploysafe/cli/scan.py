@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,14 +183,16 @@ def scan(
 
         report = scan_history(root, cfg, baseline=known)
     else:
-        report = run_scan(
-            targets,
-            cfg,
-            root=root,
-            render=render,
-            baseline=known,
-            jobs=jobs,
-        )
+        from deploysafe.cli import terminal
+
+        line = terminal.progress_line(sys.stderr)
+        try:
+            report = run_scan(
+                targets, cfg, root=root, render=render, baseline=known, jobs=jobs, progress=line
+            )
+        finally:
+            if line is not None:
+                line.close()
     if write_baseline is not None:
         write_out(write_baseline, [baselinemod.dump(report.findings)])
     empty = not git_history and report.files == 0

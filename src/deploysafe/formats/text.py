@@ -49,6 +49,7 @@ class _Out:
         room = max(self.width - head.cell_len, _MIN_BODY)
         pad = Text(" " * head.cell_len)
         for i, part in enumerate(text.wrap(self.con, room, overflow="fold")):
+            part.rstrip()  # the space a line was broken at
             self.con.print((head if i == 0 else pad) + part)
 
     def blank(self) -> None:
@@ -99,7 +100,7 @@ def render(
         out.line(Text("note: ", style="dim"), _t(note, "dim"))
     if shown or report.errors:
         # The last line on the terminal tells the outcome, however long the report.
-        out.line(Text(s.totals(), style="bold"))
+        out.line("", Text(s.totals(), style="bold"))
     return buf.getvalue()
 
 
