@@ -8,7 +8,7 @@ import io
 import pytest
 
 from deploysafe.cli import terminal
-from deploysafe.engine.progress import Stage, Tick
+from deploysafe.engine import Stage, Tick
 
 
 class _Tty(io.StringIO):

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from deploysafe.engine.progress import Stage, Tick
+from deploysafe.engine import Stage, Tick
 
 # The progress line appears only for work that takes longer than this (seconds), and is
 # redrawn at most this often.

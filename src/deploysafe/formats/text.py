@@ -5,12 +5,13 @@ a width (a pipe, a file) one finding stays one line."""
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from itertools import groupby
 
-from rich.console import Console
-from rich.text import Text
+from rich.color import ColorSystem
+from rich.style import Style
 
 from deploysafe.engine import Report, skipped_by_reason
 from deploysafe.formats.summary import WORST, Summary, summarize
@@ -29,40 +30,93 @@ _SEV_WIDTH = max(len(s.label) for s in Severity)
 # Wrapped text keeps at least this many columns, however deep its indent.
 _MIN_BODY = 24
 
+# A run of text in one style ("" for none); a line is a prefix and a body of runs.
+Run = tuple[str, str]
+Runs = list[Run]
+
+
+@functools.cache
+def _ansi(style: str) -> Style:
+    return Style.parse(style)
+
+
+def _paint(runs: Runs, color: bool) -> str:
+    if not color:
+        return "".join(text for text, _ in runs)
+    return "".join(
+        _ansi(style).render(text, color_system=ColorSystem.STANDARD) if style else text
+        for text, style in runs
+    )
+
+
+def _breaks(text: str, room: int) -> list[tuple[int, int]]:
+    """Where `text` is cut into lines of at most `room` characters: at the last space that
+    fits (dropped), else in the middle of a word too long for a line."""
+    out = []
+    start, end = 0, len(text)
+    while end - start > room:
+        cut = text.rfind(" ", start + 1, start + room + 1)
+        if cut <= start:
+            out.append((start, start + room))
+            start += room
+            continue
+        stop = cut
+        while stop > start and text[stop - 1] == " ":
+            stop -= 1
+        out.append((start, stop))
+        start = cut + 1
+    out.append((start, end))
+    return out
+
+
+def _cut(runs: Runs, a: int, b: int) -> Runs:
+    """The runs of characters a..b of the runs' text."""
+    out: Runs = []
+    at = 0
+    for text, style in runs:
+        lo, hi = max(a - at, 0), min(b - at, len(text))
+        if lo < hi:
+            out.append((text[lo:hi], style))
+        at += len(text)
+    return out
+
 
 class _Out:
-    """Lines to a console: each a prefix and a body; with a width, the body wraps and its
-    continuation lines start under its first character."""
+    """Lines of runs; with a width, a body wraps and its continuation lines start under its
+    first character. Plain strings, not a console: a report can be tens of thousands of
+    lines."""
 
-    __slots__ = ("con", "width")
+    __slots__ = ("buf", "color", "width")
 
-    def __init__(self, con: Console, width: int | None) -> None:
-        self.con = con
+    def __init__(self, width: int | None, color: bool) -> None:
+        self.buf = io.StringIO()
         self.width = width
+        self.color = color
 
-    def line(self, prefix: Text | str = "", body: Text | str = "") -> None:
-        head = prefix if isinstance(prefix, Text) else Text(prefix)
-        text = body if isinstance(body, Text) else Text(body)
-        if self.width is None:
-            self.con.print(head + text)
+    def line(self, prefix: Runs | str = "", body: Runs | str = "") -> None:
+        head = [(prefix, "")] if isinstance(prefix, str) else prefix
+        runs = [(body, "")] if isinstance(body, str) else body
+        text = "".join(t for t, _ in runs)
+        indent = sum(len(t) for t, _ in head)
+        if self.width is None or indent + len(text) <= self.width:
+            self.buf.write(_paint(head + runs, self.color) + "\n")
             return
-        room = max(self.width - head.cell_len, _MIN_BODY)
-        pad = Text(" " * head.cell_len)
-        for i, part in enumerate(text.wrap(self.con, room, overflow="fold")):
-            part.rstrip()  # the space a line was broken at
-            self.con.print((head if i == 0 else pad) + part)
+        room = max(self.width - indent, _MIN_BODY)
+        for i, (a, b) in enumerate(_breaks(text, room)):
+            lead = head if i == 0 else [(" " * indent, "")]
+            self.buf.write(_paint(lead + _cut(runs, a, b), self.color) + "\n")
 
     def blank(self) -> None:
-        self.con.print()
+        self.buf.write("\n")
 
 
-def _t(text: str, style: str = "") -> Text:
+def _t(text: str, style: str = "") -> Run:
     """Text from the repository, printable, in `style`."""
-    return Text(printable(text), style=style)
+    return (printable(text), style)
 
 
-def _sev(severity: Severity) -> Text:
-    return Text(f"{severity.label:>{_SEV_WIDTH}}", style=_STYLE[severity])
+def _sev(severity: Severity) -> Run:
+    return (f"{severity.label:>{_SEV_WIDTH}}", _STYLE[severity])
 
 
 def render(
@@ -72,18 +126,7 @@ def render(
     show_suppressed: bool = False,
     width: int | None = None,
 ) -> str:
-    buf = io.StringIO()
-    con = Console(
-        file=buf,
-        force_terminal=color,
-        no_color=not color,
-        width=width or 10_000,
-        highlight=False,
-        soft_wrap=True,
-        emoji=False,
-        markup=False,
-    )
-    out = _Out(con, width)
+    out = _Out(width, color)
     s = summarize(report)
     _summary(out, s, report)
     shown = [f for f in report.findings if show_suppressed or f.suppressed is None]
@@ -91,30 +134,32 @@ def render(
         out.blank()
     _details(out, shown)
     if report.errors:
-        out.line(Text("Inputs that could not be fully scanned", style="bold red"))
+        out.line([("Inputs that could not be fully scanned", "bold red")])
         for e in report.errors:
             where = f"{e.file}:{e.line}" if e.line else e.file
-            out.line(_t(f"  {where}: "), _t(e.message))
+            out.line([_t(f"  {where}: ")], [_t(e.message)])
         out.blank()
     for note in report.notes:
-        out.line(Text("note: ", style="dim"), _t(note, "dim"))
+        out.line([("note: ", "dim")], [_t(note, "dim")])
     if shown or report.errors:
         # The last line on the terminal tells the outcome, however long the report.
-        out.line("", Text(s.totals(), style="bold"))
-    return buf.getvalue()
+        out.line("", [(s.totals(), "bold")])
+    return out.buf.getvalue()
 
 
 def _summary(out: _Out, s: Summary, report: Report) -> None:
-    out.line(Text("Summary", style="bold"))
+    out.line([("Summary", "bold")])
     out.line("  ", s.totals() + _skipped_documents(report))
     skipped = skipped_line(report.coverage)
     if skipped:
-        out.line("  ", _t(skipped))
+        out.line("  ", [_t(skipped)])
     if not s.findings:
         return
-    severities = Text(", ").join(
-        Text.assemble(f"{n} ", (sev.label, _STYLE[sev])) for sev, n in s.by_severity if n
-    )
+    severities: Runs = []
+    for sev, n in s.by_severity:
+        if n:
+            sep = ", " if severities else ""
+            severities += [(f"{sep}{n} ", ""), (sev.label, _STYLE[sev])]
     out.line("  by severity: ", severities)
     for p, n in s.by_practice:
         if n:
@@ -123,18 +168,14 @@ def _summary(out: _Out, s: Summary, report: Report) -> None:
     id_width = max(len(r.rule_id) for r in s.by_rule)
     count_width = max(len(str(r.count)) for r in s.by_rule)
     for r in s.by_rule:
-        out.line(
-            Text.assemble(
-                "    ", _sev(r.severity), f" {r.rule_id:<{id_width}} {r.count:>{count_width}}  "
-            ),
-            r.title,
-        )
+        head = f" {r.rule_id:<{id_width}} {r.count:>{count_width}}  "
+        out.line([("    ", ""), _sev(r.severity), (head, "")], r.title)
     if s.findings > WORST:
         out.line(f"  worst {len(s.worst)}:")
         for f in s.worst:
             out.line(
-                Text.assemble("    ", _sev(f.severity), f" {f.rule_id} "),
-                _t(f"{f.file}:{f.line}:{f.column} {f.message}"),
+                [("    ", ""), _sev(f.severity), (f" {f.rule_id} ", "")],
+                [_t(f"{f.file}:{f.line}:{f.column} {f.message}")],
             )
 
 
@@ -149,35 +190,35 @@ def _details(out: _Out, shown: Sequence[Finding]) -> None:
     a rule's fix is shown at its first finding in the file only."""
     loc_width = max((len(f"{f.line}:{f.column}") for f in shown), default=0)
     for file, group in groupby(shown, key=lambda f: f.file):
-        out.line(_t(file, "bold"))
+        out.line([_t(file, "bold")])
         fixed: set[str] = set()
         for f in group:
-            head = Text.assemble(
-                f"  {f'{f.line}:{f.column}':<{loc_width}} ",
+            head = [
+                (f"  {f'{f.line}:{f.column}':<{loc_width}} ", ""),
                 _sev(f.severity),
-                " ",
+                (" ", ""),
                 (f.rule_id, "bold"),
-                " ",
-            )
-            body = _t(f.message)
+                (" ", ""),
+            ]
+            body = [_t(f.message)]
             if f.resource:
-                body += Text("  ") + _t(f.resource.display(), "dim")
+                body += [("  ", ""), _t(f.resource.display(), "dim")]
             out.line(head, body)
             if f.snippet:
-                out.line(Text(f"      {f.line} | ", style="dim"), _t(f.snippet))
+                out.line([(f"      {f.line} | ", "dim")], [_t(f.snippet)])
             if f.set_by:
                 where = ", ".join(s.display() for s in f.set_by)
-                out.line(Text("      set by ", style="dim"), _t(where))
+                out.line([("      set by ", "dim")], [_t(where)])
             if f.renders:
-                out.line(Text("      rendered by: ", style="dim"), _t(", ".join(f.renders)))
+                out.line([("      rendered by: ", "dim")], [_t(", ".join(f.renders))])
             if f.suppressed is not None:
                 out.line(
-                    Text(f"      suppressed ({f.suppressed.source}): ", style="dim"),
-                    _t(f.suppressed.reason, "dim"),
+                    [(f"      suppressed ({f.suppressed.source}): ", "dim")],
+                    [_t(f.suppressed.reason, "dim")],
                 )
             elif f.rule_id not in fixed:
                 fixed.add(f.rule_id)
-                out.line(Text("      fix: ", style="dim"), _t(f.fix))
+                out.line([("      fix: ", "dim")], [_t(f.fix)])
         out.blank()
 
 
