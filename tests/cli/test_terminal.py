@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from deploysafe.inputs.render import kustomize_available
 from tests.support import paths
 from tests.support.cliproc import run, run_tty
 from tests.support.scantools import PRIVILEGED_POD
@@ -19,14 +20,17 @@ ANSI = re.compile(rb"\x1b\[[0-9;]*m")
 SLOW_FILES = 2000
 
 
-@pytest.fixture(scope="module")
-def slow_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("slow")
+def _pods(root: Path) -> Path:
     for i in range(SLOW_FILES):
         (root / f"pod{i}.yaml").write_text(
             PRIVILEGED_POD.replace("name: web", f"name: web{i}"), encoding="utf-8"
         )
     return root
+
+
+@pytest.fixture(scope="module")
+def slow_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _pods(tmp_path_factory.mktemp("slow"))
 
 
 def test_progress_on_a_terminal_for_long_work(slow_tree: Path) -> None:
@@ -48,6 +52,21 @@ def test_progress_on_a_terminal_for_long_work(slow_tree: Path) -> None:
     assert last[-1] == b"" and last[-2].strip(b" ") == b""
     assert b"\r" not in done.stdout and b"deploysafe: checking" not in done.stdout
     assert done.stdout.decode().splitlines()[-1].startswith("2000 file(s), 2000 object(s)")
+
+
+@pytest.mark.skipif(kustomize_available() is None, reason="neither kustomize nor kubectl")
+def test_progress_counts_renders(tmp_path: Path) -> None:
+    _pods(tmp_path)
+    overlay = tmp_path / "app"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("resources: [pod.yaml]\n", encoding="utf-8")
+    (overlay / "pod.yaml").write_text(PRIVILEGED_POD, encoding="utf-8")
+    done = run_tty("scan", str(tmp_path), "-j", "1", "--format", "compact")
+    assert done.returncode == 1
+    assert re.search(
+        rb"\rdeploysafe: checking files \d+/\d+, 1/1 renders, \d+ findings so far",
+        done.terminal,
+    ), done.terminal[:500]
 
 
 def test_no_progress_for_short_work() -> None:
