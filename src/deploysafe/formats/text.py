@@ -115,8 +115,9 @@ def _t(text: str, style: str = "") -> Run:
     return (printable(text), style)
 
 
-def _sev(severity: Severity) -> Run:
-    return (f"{severity.label:>{_SEV_WIDTH}}", _STYLE[severity])
+def _sev(severity: Severity) -> Runs:
+    """The severity right-aligned, its padding uncoloured."""
+    return [(" " * (_SEV_WIDTH - len(severity.label)), ""), (severity.label, _STYLE[severity])]
 
 
 def render(
@@ -169,12 +170,12 @@ def _summary(out: _Out, s: Summary, report: Report) -> None:
     count_width = max(len(str(r.count)) for r in s.by_rule)
     for r in s.by_rule:
         head = f" {r.rule_id:<{id_width}} {r.count:>{count_width}}  "
-        out.line([("    ", ""), _sev(r.severity), (head, "")], r.title)
+        out.line([("    ", ""), *_sev(r.severity), (head, "")], r.title)
     if s.findings > WORST:
         out.line(f"  worst {len(s.worst)}:")
         for f in s.worst:
             out.line(
-                [("    ", ""), _sev(f.severity), (f" {f.rule_id} ", "")],
+                [("    ", ""), *_sev(f.severity), (f" {f.rule_id} ", "")],
                 [_t(f"{f.file}:{f.line}:{f.column} {f.message}")],
             )
 
@@ -195,7 +196,7 @@ def _details(out: _Out, shown: Sequence[Finding]) -> None:
         for f in group:
             head = [
                 (f"  {f'{f.line}:{f.column}':<{loc_width}} ", ""),
-                _sev(f.severity),
+                *_sev(f.severity),
                 (" ", ""),
                 (f.rule_id, "bold"),
                 (" ", ""),
