@@ -53,6 +53,8 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/cli/test_unreadable_inputs.py",  # the CLI as a process, without root's reads
         "tests/inputs/test_sandbox.py",  # Helm and kustomize renders under limits
         "tests/formats/test_html_browser.py",  # headless Chromium
+        "tests/cli/test_soft_fail.py",  # the installed CLI as a process
+        "tests/cli/test_terminal.py",  # the installed CLI on a pseudo-terminal
     }
 )
 

@@ -30,6 +30,7 @@ def test_the_command_groups_have_their_modules() -> None:
         "deploysafe.cli.main",
         "deploysafe.cli.options",
         "deploysafe.cli.scan",
+        "deploysafe.cli.terminal",
         "deploysafe.cli.verify",
     ]
 

@@ -19,7 +19,7 @@ import pytest
 
 from deploysafe.engine import Report
 from deploysafe.engine import baseline as baselinemod
-from deploysafe.formats import html, jsonfmt, junit, sarif, text
+from deploysafe.formats import compact, html, jsonfmt, junit, sarif, text
 from deploysafe.printable import printable
 from tests.support import paths
 from tests.support.scantools import PRIVILEGED_POD, invoke, scan_tree
@@ -83,6 +83,17 @@ def test_text_shows_one_line_per_name(report: Report) -> None:
     out.encode("utf-8")
 
 
+def test_compact_is_one_line_per_finding(report: Report) -> None:
+    out = "".join(compact.chunks(report))
+    assert _unsafe(out) == []
+    lines = out.splitlines()
+    assert len(lines) == len(report.findings) + 1  # and the totals
+    ds201 = sorted(ln for ln in lines if ": DS201 " in ln)
+    assert ds201 == [
+        f"{shown}:11:7: DS201 [critical] {HOSTILE_MESSAGE} (Pod shop/web)" for shown in SHOWN
+    ]
+
+
 def test_json_loads_and_names_the_files(report: Report) -> None:
     out = jsonfmt.render(report)
     out.encode("utf-8")
@@ -130,7 +141,7 @@ def test_baseline_round_trips(report: Report, tmp_path: Path) -> None:
     assert baselinemod.load(path) == {f.fingerprint for f in report.findings}
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "html"])
+@pytest.mark.parametrize("fmt", ["text", "compact", "json", "sarif", "junit", "html"])
 def test_cli_formats_do_not_crash(tree: Path, fmt: str) -> None:
     result = invoke("scan", str(tree), "--format", fmt)
     assert result.exit_code == 1, result.output

@@ -423,22 +423,81 @@ def test_text_groups_by_file_and_shows_the_line(report: Report, as_json: dict[st
     assert f"  broken.yaml:2: {BROKEN}" in lines
 
 
-def test_text_summary_per_practice(report: Report, as_json: dict[str, Any]) -> None:
+def test_text_summary_comes_first(report: Report, as_json: dict[str, Any]) -> None:
     out = text.render(report)
-    summary = out[out.index("Summary\n") :].splitlines()
-    by_practice = as_json["summary"]["by_practice"]
-    expected = [
-        f"  practice {int(p)} {p.title:<26} {by_practice[str(int(p))]} finding(s)"
-        for p in Practice
-        if by_practice[str(int(p))]
-    ]
+    lines = out.splitlines()
+    summary = lines[: lines.index("")]
     s = as_json["summary"]
+    totals = (
+        f"4 file(s), 3 object(s) checked; {s['findings']} finding(s), {s['failing']} at or "
+        f"above high, {s['suppressed']} suppressed, 1 input error(s)"
+    )
+    active = [f for f in as_json["findings"] if not f["suppressed"]]
+    order = ["critical", "high", "medium", "low", "info"]
+    rules: dict[str, list[dict[str, Any]]] = {}
+    for f in active:
+        rules.setdefault(f["rule_id"], []).append(f)
+    by_rule = sorted(
+        (
+            (min(order.index(f["severity"]) for f in fs), -len(fs), rid, fs[0]["title"])
+            for rid, fs in rules.items()
+        )
+    )
+    count_width = max(len(str(-n)) for _, n, _, _ in by_rule)
+    worst = sorted(active, key=lambda f: order.index(f["severity"]))[:5]
+    assert s["findings"] > 5  # so the worst findings are named
     assert summary == [
         "Summary",
-        *expected,
-        f"  4 file(s), 3 object(s) checked; {s['findings']} finding(s), {s['failing']} at or "
+        f"  {totals}",
+        "  by severity: "
+        + ", ".join(f"{s['by_severity'][sev]} {sev}" for sev in order if s["by_severity"][sev]),
+        *(
+            f"  practice {int(p)} {p.title:<26} {s['by_practice'][str(int(p))]} finding(s)"
+            for p in Practice
+            if s["by_practice"][str(int(p))]
+        ),
+        "  by rule:",
+        *(
+            f"    {order[sev]:>8} {rid} {-n:>{count_width}}  {title}"
+            for sev, n, rid, title in by_rule
+        ),
+        "  worst 5:",
+        *(
+            f"    {f['severity']:>8} {f['rule_id']} {f['file']}:{f['line']}:{f['column']} "
+            f"{f['message']}"
+            for f in worst
+        ),
+    ]
+    assert list(s["by_rule"].items()) == [(rid, -n) for _, n, rid, _ in by_rule]
+    # The last line repeats the totals, for a report longer than the terminal.
+    assert lines[-1] == totals
+
+
+def test_compact_through_the_cli(tree: Path, as_json: dict[str, Any]) -> None:
+    result = CliRunner().invoke(
+        main, ["scan", str(tree), "--no-render", "-j", "1", "--format", "compact"]
+    )
+    assert result.exit_code == 4
+    s = as_json["summary"]
+
+    def shown(f: dict[str, Any]) -> str:
+        r = f["resource"]
+        ns = f"{r['namespace']}/" if r["namespace"] else ""
+        return (
+            f"{f['file']}:{f['line']}:{f['column']}: {f['rule_id']} [{f['severity']}] "
+            f"{f['message']} ({r['kind']} {ns}{r['name']})"
+        )
+
+    assert result.output.splitlines() == [
+        *(shown(f) for f in as_json["findings"] if not f["suppressed"]),
+        f"broken.yaml:2: error: {BROKEN}",
+        *(f"note: {n}" for n in as_json["notes"]),
+        f"4 file(s), 3 object(s) checked; {s['findings']} finding(s), {s['failing']} at or "
         f"above high, {s['suppressed']} suppressed, 1 input error(s)",
     ]
+    assert "web/pod.yaml:11:7: DS201 [critical] container 'app' runs privileged (Pod shop/web)" in (
+        result.output.splitlines()
+    )
 
 
 def test_text_suppressed_only_on_request(report: Report) -> None:

@@ -51,7 +51,7 @@ def assert_clean(text: str) -> None:
         assert secret not in text, f"{secret[:4]}… printed in full"
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "html"])
+@pytest.mark.parametrize("fmt", ["text", "compact", "json", "sarif", "junit", "html"])
 def test_no_format_prints_a_secret(tmp_path: Path, fmt: str) -> None:
     tree(tmp_path)
     out = tmp_path / f"report.{fmt}"

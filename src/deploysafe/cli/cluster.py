@@ -14,12 +14,14 @@ import click
 
 from deploysafe import config as configmod
 from deploysafe.cli.common import emit, load_config, write_out
-from deploysafe.cli.exits import Command, ExitCode, Group, for_report
+from deploysafe.cli.exits import Command, ExitCode, Group, for_report, soft_fail_notes
 from deploysafe.cli.options import (
+    NEVER,
     REPORT_FORMATS,
     config_option,
     fail_on_option,
     format_option,
+    ignore_input_errors_option,
     output_option,
     show_suppressed_option,
 )
@@ -229,6 +231,7 @@ def manifests(
 @format_option(REPORT_FORMATS)
 @output_option()
 @fail_on_option()
+@ignore_input_errors_option()
 @config_option("in the current folder or the nearest above it in the repository")
 @click.option(
     "--include-owned",
@@ -246,6 +249,7 @@ def audit(
     fmt: str,
     output: Path | None,
     fail_on: str | None,
+    ignore_input_errors: bool,
     config_path: Path | None,
     include_owned: bool,
     show_suppressed: bool,
@@ -268,7 +272,7 @@ def audit(
 
     cfg = load_config(config_path, Path.cwd())
     try:
-        if fail_on:
+        if fail_on and fail_on != NEVER:
             cfg = replace(cfg, fail_on=Severity.parse(fail_on))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -294,9 +298,11 @@ def audit(
     if environment is not None and fmt not in ("text", "json"):
         raise UsageError("drift (--env) is reported in text or json format")
     report = run_audit(live_input, cfg)
+    soft = {"findings_fail": fail_on != NEVER, "input_errors_fail": not ignore_input_errors}
+    report = replace(report, notes=(*report.notes, *soft_fail_notes(report, **soft)))
     if environment is None:
         emit(report, fmt, output, show_suppressed)
-        return for_report(report)
+        return for_report(report, **soft)
     drift = _drift(cfg, environment, text, display, policy.exempt_namespaces)
     if fmt == "json":
         from deploysafe.formats import jsonfmt
@@ -315,7 +321,7 @@ def audit(
         else:
             with output.open("a", encoding="utf-8") as fh:
                 fh.write("\n" + drift.render())
-    return for_report(report, drifted=bool(drift.drifts))
+    return for_report(report, drifted=bool(drift.drifts), **soft)
 
 
 def _drift(

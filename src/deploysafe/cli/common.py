@@ -43,10 +43,14 @@ def load_config(config_path: Path | None, root: Path, *, scan: bool = False) -> 
 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:
-    from deploysafe.formats import html, jsonfmt, junit, sarif, text
+    from deploysafe.cli import terminal
+    from deploysafe.formats import compact, html, jsonfmt, junit, sarif, text
 
     parts: Iterable[str]
-    if fmt == "json":
+    colored = False
+    if fmt == "compact":
+        parts = compact.chunks(report, show_suppressed=show_suppressed)
+    elif fmt == "json":
         parts = jsonfmt.chunks(report)
     elif fmt == "sarif":
         parts = sarif.chunks(report)
@@ -55,11 +59,13 @@ def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> N
     elif fmt == "html":
         parts = html.chunks(report, show_suppressed=show_suppressed)
     else:
-        color = output is None and sys.stdout.isatty()
-        parts = [text.render(report, color=color, show_suppressed=show_suppressed)]
+        colored = output is None and terminal.color(sys.stdout)
+        columns = terminal.width(sys.stdout) if output is None else None
+        parts = [text.render(report, color=colored, show_suppressed=show_suppressed, width=columns)]
     if output is None:
         for part in parts:
-            click.echo(part, nl=False)
+            # click strips colour on a pipe; FORCE_COLOR asked for it there.
+            click.echo(part, nl=False, color=colored or None)
     else:
         write_out(output, parts)
 

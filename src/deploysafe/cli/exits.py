@@ -17,7 +17,9 @@ from deploysafe.printable import printable
 
 
 class ExitCode(IntEnum):
-    CLEAN = 0  # no finding at or above --fail-on, every input read; a gate passed
+    # No finding at or above --fail-on (or --fail-on never), every input read (or
+    # --ignore-input-errors); a gate passed.
+    CLEAN = 0
     FINDINGS = 1  # findings at or above --fail-on (or drift), every input read; a gate refused
     USAGE = 2  # the command or the policy file is wrong, or a path to scan does not exist
     INPUT = 3  # some input could not be read, no finding fails (for a scan: the rest was read)
@@ -56,18 +58,40 @@ def for_report(
     baseline_written: bool = False,
     drifted: bool = False,
     empty_fails: bool = False,
+    findings_fail: bool = True,
+    input_errors_fail: bool = True,
 ) -> ExitCode:
     """The exit code of a scan or audit report: whether inputs could not be read and whether
     findings at or above --fail-on (none count while writing a baseline) or drift from the
-    release fail it, each fact kept; then, with `empty_fails`, whether nothing was checked."""
-    failed = bool(report.failing and not baseline_written) or drifted
-    if report.errors:
+    release fail it, each fact kept; then, with `empty_fails`, whether nothing was checked.
+
+    `findings_fail=False` (`--fail-on never`) and `input_errors_fail=False`
+    (`--ignore-input-errors`) take one fact out; the report still lists it. Usage errors
+    and a scan with nothing to check are not findings or input errors: they still fail."""
+    failed = bool(findings_fail and report.failing and not baseline_written) or drifted
+    if report.errors and input_errors_fail:
         return ExitCode.FINDINGS_AND_INPUT if failed else ExitCode.INPUT
     if failed:
         return ExitCode.FINDINGS
     if empty_fails and report.files == 0:
         return ExitCode.EMPTY
     return ExitCode.CLEAN
+
+
+def soft_fail_notes(report: Any, *, findings_fail: bool, input_errors_fail: bool) -> list[str]:
+    """The notes that say why a report's failing findings or input errors do not fail the
+    command, so a reader of the report is not misled by its exit code."""
+    notes = []
+    if not findings_fail and report.failing:
+        notes.append(
+            f"--fail-on never: the {len(report.failing)} finding(s) at or above "
+            f"{report.fail_on.label} do not fail this run"
+        )
+    if not input_errors_fail and report.errors:
+        notes.append(
+            f"--ignore-input-errors: the {len(report.errors)} input error(s) do not fail this run"
+        )
+    return notes
 
 
 class _ClickUsageError(click.UsageError):

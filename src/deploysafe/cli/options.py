@@ -20,7 +20,7 @@ class Decorator(Protocol):
 
 
 # The formats a scan or audit report is written in.
-REPORT_FORMATS = ("text", "json", "sarif", "junit", "html")
+REPORT_FORMATS = ("text", "compact", "json", "sarif", "junit", "html")
 # The formats of everything else: lines for a person, or one JSON document.
 DATA_FORMATS = ("text", "json")
 
@@ -51,17 +51,33 @@ def output_option(what: str = "the report") -> Decorator:
     )
 
 
+# `--fail-on never`: findings are reported but never fail the command (soft-fail).
+NEVER = "never"
+
+
 def fail_on_option() -> Decorator:
     return click.option(
         "--fail-on",
-        type=click.Choice([s.label for s in Severity]),
-        help="Lowest severity that fails [default: high].",
+        type=click.Choice([*(s.label for s in Severity), NEVER]),
+        help="Lowest severity that fails, or never: report findings and exit 0 for them "
+        "[default: high].",
+    )
+
+
+def ignore_input_errors_option() -> Decorator:
+    return click.option(
+        "--ignore-input-errors",
+        is_flag=True,
+        help="Do not fail because some inputs could not be read (they are still reported); "
+        "usage errors still fail.",
     )
 
 
 def show_suppressed_option() -> Decorator:
     return click.option(
-        "--show-suppressed", is_flag=True, help="Show suppressed findings in text output."
+        "--show-suppressed",
+        is_flag=True,
+        help="Show suppressed findings in text and compact output.",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,12 +12,14 @@ import click
 
 from deploysafe import config as configmod
 from deploysafe.cli.common import emit, load_config, write_out
-from deploysafe.cli.exits import Command, ExitCode, for_report
+from deploysafe.cli.exits import Command, ExitCode, for_report, soft_fail_notes
 from deploysafe.cli.options import (
+    NEVER,
     REPORT_FORMATS,
     config_option,
     fail_on_option,
     format_option,
+    ignore_input_errors_option,
     output_option,
     show_suppressed_option,
 )
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 @format_option(REPORT_FORMATS)
 @output_option()
 @fail_on_option()
+@ignore_input_errors_option()
 @click.option(
     "--policy",
     type=click.Choice([lv.value for lv in Level]),
@@ -113,6 +117,7 @@ def scan(
     fmt: str,
     output: Path | None,
     fail_on: str | None,
+    ignore_input_errors: bool,
     policy: str | None,
     pss_version: str | None,
     config_path: Path | None,
@@ -145,7 +150,7 @@ def scan(
     if tenant is not None or environment is not None:
         cfg, namespace, values = scoped(cfg, tenant, environment, namespace, values)
     try:
-        if fail_on:
+        if fail_on and fail_on != NEVER:
             cfg = replace(cfg, fail_on=Severity.parse(fail_on))
         if policy:
             cfg = replace(cfg, policy=Level(policy))
@@ -178,22 +183,26 @@ def scan(
 
         report = scan_history(root, cfg, baseline=known)
     else:
-        report = run_scan(
-            targets,
-            cfg,
-            root=root,
-            render=render,
-            baseline=known,
-            jobs=jobs,
-        )
+        from deploysafe.cli import terminal
+
+        line = terminal.progress_line(sys.stderr)
+        try:
+            report = run_scan(
+                targets, cfg, root=root, render=render, baseline=known, jobs=jobs, progress=line
+            )
+        finally:
+            if line is not None:
+                line.close()
     if write_baseline is not None:
         write_out(write_baseline, [baselinemod.dump(report.findings)])
     empty = not git_history and report.files == 0
     if empty:
         report = replace(report, notes=(*report.notes, nothing_to_check(targets, allow_empty)))
+    soft = {"findings_fail": fail_on != NEVER, "input_errors_fail": not ignore_input_errors}
+    report = replace(report, notes=(*report.notes, *soft_fail_notes(report, **soft)))
     emit(report, fmt, output, show_suppressed)
     code = for_report(
-        report, baseline_written=write_baseline is not None, empty_fails=not allow_empty
+        report, baseline_written=write_baseline is not None, empty_fails=not allow_empty, **soft
     )
     if code is ExitCode.EMPTY:
         click.echo(f"error: {nothing_to_check(targets, allow_empty)}", err=True)

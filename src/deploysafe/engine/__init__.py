@@ -9,6 +9,7 @@ here; the modules behind it are the engine's own:
 - pool: worker processes and chunking
 - report, scan: the Report; the tree scan (and its plan) and the in-memory scan
 - coverage: what a scan does with each file (scanned, rendered, skipped and why)
+- progress: how far a scan has got, for whoever watches it
 - sources, suppress, baseline, history: document builders, suppressions, baselines,
   `scan --git-history`
 """
@@ -20,6 +21,7 @@ from deploysafe.engine.check import TOOL_KINDS
 from deploysafe.engine.coverage import skipped_by_reason
 from deploysafe.engine.history import HistoryError, scan_history
 from deploysafe.engine.namespaces import NamespacePolicy
+from deploysafe.engine.progress import Progress, Stage, Tick
 from deploysafe.engine.report import Report
 from deploysafe.engine.scan import RenderOptions, check_documents, plan, scan
 from deploysafe.engine.settings import REPOSITORY_SCOPES, Settings, settings_for
@@ -30,10 +32,13 @@ __all__ = [
     "TOOL_KINDS",
     "HistoryError",
     "NamespacePolicy",
+    "Progress",
     "RenderOptions",
     "Report",
     "Scope",
     "Settings",
+    "Stage",
+    "Tick",
     "baseline",
     "check_documents",
     "plan",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -59,13 +59,25 @@ def _chunks(sized: Sequence[tuple[int, Job]], n: int) -> Iterator[list[Job]]:
         yield chunk
 
 
-def check_files(files: Sequence[Job], s: Settings, jobs: int | None) -> Partial:
+def check_files(
+    files: Sequence[Job],
+    s: Settings,
+    jobs: int | None,
+    done: Callable[[Partial], None] | None = None,
+) -> Partial:
+    """Check `files`; `done` is told of each part as it is merged (a chunk of files)."""
     out = Partial()
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     sized = _sized(files) if workers > 1 else []  # one stat per file, for both decisions
     # Processes pay off only for real trees; small scans stay in-process.
     if workers <= 1 or sum(size for size, _ in sized) < 2 * 1024 * 1024:
-        out.merge(_chunk_worker(s, files))
+        # In chunks only for someone watching: each tells how far the scan has got.
+        step = _CHUNK_FILES if done is not None else max(len(files), 1)
+        for at in range(0, len(files), step):
+            part = _chunk_worker(s, files[at : at + step])
+            out.merge(part)
+            if done is not None:
+                done(part)
         return out
     import multiprocessing
 
@@ -73,4 +85,6 @@ def check_files(files: Sequence[Job], s: Settings, jobs: int | None) -> Partial:
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         for part in pool.map(_chunk_worker, itertools.repeat(s), _chunks(sized, workers)):
             out.merge(part)
+            if done is not None:
+                done(part)
     return out

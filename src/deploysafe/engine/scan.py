@@ -19,6 +19,7 @@ from deploysafe.engine import coverage
 from deploysafe.engine.check import Partial, check_all
 from deploysafe.engine.namespaces import namespace_prepass, namespaces_in
 from deploysafe.engine.pool import check_files
+from deploysafe.engine.progress import Progress, Stage, Tick
 from deploysafe.engine.report import Report, finish
 from deploysafe.engine.settings import (
     REPOSITORY_SCOPES,
@@ -89,10 +90,13 @@ def scan(
     jobs: int | None = None,
     today: dt.date | None = None,
     scopes: frozenset[Scope] = REPOSITORY_SCOPES,
+    progress: Progress | None = None,
 ) -> Report:
     """Scan a tree: its files and, rendered, the objects its charts and kustomizations
-    deploy, with the rules of `scopes` the policy enables."""
+    deploy, with the rules of `scopes` the policy enables. `progress` is told how far the
+    scan has got after each step."""
     render = render or RenderOptions()
+    tell = progress or _nobody
     root = root or Path.cwd()
     inv = discover(paths, root, config.exclude, every_file=_every(config, scopes), base=config.base)
     notes: list[str] = []
@@ -107,7 +111,7 @@ def scan(
     focused: set[str] = set()
     if render.enabled:
         rendered, render_errors, render_notes, failed, focused = _render_all(
-            inv, render, config.render, jobs, kplan
+            inv, render, config.render, jobs, kplan, tell
         )
         notes += render_notes
     p = coverage.plan(inv, charts=charts, kustomize=kplan, failed=failed)
@@ -118,7 +122,20 @@ def scan(
     s = settings_for(
         config, namespaces, inline=inline, today=today, scopes=scopes, namespace=render.namespace
     )
-    partial = check_files(files, s, jobs)
+    attempted = _render_count(inv, charts, kplan) if render.enabled else 0
+    checked = Tick(Stage.CHECKING, attempted, attempted, file_total=len(files))
+    tell(checked)
+
+    def chunk_done(part: Partial) -> None:
+        nonlocal checked
+        checked = replace(
+            checked,
+            files=checked.files + part.files,
+            findings=checked.findings + len(part.findings),
+        )
+        tell(checked)
+
+    partial = check_files(files, s, jobs, chunk_done)
     # A render error at a line explains it better than the check's error there (the
     # invalid YAML of a kustomization that is therefore not built): one report per line.
     explained = {(e.file, e.line) for e in render_errors if e.line is not None}
@@ -155,6 +172,15 @@ def scan(
 
     report = finish(partial, s, config, baseline, notes, covered, hide=hide)
     return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
+
+
+def _nobody(tick: Tick) -> None:
+    """No one watches the scan."""
+
+
+def _render_count(inv: Inventory, charts: bool, plan: KustomizePlan | None) -> int:
+    """The charts and kustomization roots a scan renders."""
+    return (len(inv.charts) if charts else 0) + (len(plan.roots) if plan is not None else 0)
 
 
 def plan(
@@ -208,6 +234,7 @@ def _render_all(
     settings: RenderSettings,
     jobs: int | None,
     plan: KustomizePlan | None,
+    tell: Progress,
 ) -> tuple[list[Document], list[ScanError], list[str], list[Path], set[str]]:
     """Render charts and build `plan`'s kustomization roots: their objects, errors, notes,
     the roots whose build failed, and the renders focused on the scanned paths (their
@@ -224,6 +251,8 @@ def _render_all(
     notes: list[str] = []
     broken: list[Path] = []
     narrowed: set[str] = set()
+    charts = bool(inv.charts) and r.helm_available() is not None
+    tick = Tick(Stage.RENDERING, render_total=_render_count(inv, charts, plan))
 
     def focused(
         root: Path, built: list[Document], whole: Callable[[Path, Path], bool]
@@ -242,7 +271,11 @@ def _render_all(
         else:
             done = failed = 0
             with helm_worker(r.offline_env()) as w:  # one process renders every chart in turn
-                rendered = [_render_chart(c, inv, opts, settings, w) for c in inv.charts]
+                rendered = []
+                for chart in inv.charts:
+                    tell(tick)
+                    tick = replace(tick, renders=tick.renders + 1)
+                    rendered.append(_render_chart(chart, inv, opts, settings, w))
             for chart, res in zip(inv.charts, rendered, strict=True):
                 docs.extend(focused(chart, res.documents, _whole_chart))
                 errors.extend(_at_line(e, chart, inv.root) for e in res.errors)
@@ -263,6 +296,7 @@ def _render_all(
             )
         else:
             errors.extend(plan.errors)
+            tell(tick)
             built = r.render_kustomizations(
                 [(f, _overlay_namespace(f, opts, settings)) for f in plan.roots], inv.root, jobs
             )

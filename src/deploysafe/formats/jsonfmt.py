@@ -9,6 +9,7 @@ from typing import Any
 from deploysafe import __version__
 from deploysafe.engine import Report, skipped_by_reason
 from deploysafe.formats import printable_json, stream_json
+from deploysafe.formats.summary import summarize
 from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Finding, Practice, Severity
 
@@ -67,6 +68,8 @@ def summary(report: Report) -> dict[str, Any]:
         "fail_on": report.fail_on.label,
         "by_severity": {s.label: sum(1 for f in active if f.severity is s) for s in Severity},
         "by_practice": {str(int(p)): sum(1 for f in active if f.practice is p) for p in Practice},
+        # Most severe rule first, then the most frequent.
+        "by_rule": {r.rule_id: r.count for r in summarize(report).by_rule},
         "coverage": coverage_summary(report.coverage),
     }
 
