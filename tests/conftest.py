@@ -47,6 +47,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/engine/test_render_scan.py",  # Helm and kubectl/kustomize renders
         "tests/engine/test_coverage.py",  # git work trees, Helm and kustomize renders
         "tests/engine/test_focused_scan.py",  # git work trees, kustomize builds, Helm renders
+        "tests/engine/test_changed_since.py",  # git repositories, kustomize builds, Helm renders
         "tests/engine/test_where.py",  # real repositories, charts and kustomizations
         "tests/engine/test_history.py",  # --git-history over real repositories
         "tests/rules/test_secrets_install_time.py",  # Helm renders

@@ -9,6 +9,7 @@ here; the modules behind it are the engine's own:
 - pool: worker processes and chunking
 - report, scan: the Report; the tree scan (and its plan) and the in-memory scan
 - coverage: what a scan does with each file (scanned, rendered, skipped and why)
+- changes: `scan --changed-since` (which files a change touched, which findings it made)
 - sources, suppress, baseline, history: document builders, suppressions, baselines,
   `scan --git-history`
 """
@@ -16,6 +17,7 @@ here; the modules behind it are the engine's own:
 from __future__ import annotations
 
 from deploysafe.engine import baseline, sources
+from deploysafe.engine.changes import Changes, changed_since
 from deploysafe.engine.check import TOOL_KINDS
 from deploysafe.engine.coverage import skipped_by_reason
 from deploysafe.engine.history import HistoryError, scan_history
@@ -28,6 +30,7 @@ from deploysafe.rules.base import Scope
 __all__ = [
     "REPOSITORY_SCOPES",
     "TOOL_KINDS",
+    "Changes",
     "HistoryError",
     "NamespacePolicy",
     "RenderOptions",
@@ -35,6 +38,7 @@ __all__ = [
     "Scope",
     "Settings",
     "baseline",
+    "changed_since",
     "check_documents",
     "plan",
     "scan",
