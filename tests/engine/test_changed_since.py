@@ -222,3 +222,39 @@ def test_a_template_change_renders_the_chart_a_values_change_reports_it_whole(
     everything = found(changed_scan(repo, only_changes=False))
     assert ("DS201", "chart/templates/deployment.yaml", 24) in everything
     assert found(changed_scan(repo)) == everything
+
+
+def cli_findings(repo: Path, *args: str) -> tuple[int, list[tuple[str, str, int]], list[str]]:
+    result = invoke("scan", str(repo), "--changed-since", "main", "--format", "json", *args)
+    data = json.loads(result.stdout)
+    found = sorted((f["rule_id"], f["file"], f["line"]) for f in data["findings"])
+    return result.exit_code, found, data["notes"]
+
+
+def test_a_change_to_the_policy_file_reports_everything(tmp_path: Path) -> None:
+    insecure = pod("old").replace("runAsNonRoot: true", "runAsNonRoot: false")
+    repo = repo_with(tmp_path, {"a.yaml": insecure, "deploysafe.yaml": "fail_on: high\n"})
+    (repo / "deploysafe.yaml").write_text("fail_on: medium\n", encoding="utf-8")
+    code, found, _ = cli_findings(repo)
+    # Nothing changed in a.yaml, but the new policy fails its old finding.
+    assert (code, found) == (
+        1,
+        [("DS214", "a.yaml", 10), ("DS214", "a.yaml", 16), ("DS509", "a.yaml", 3)],
+    )
+    result = invoke("scan", str(repo), "--changed-since", "main", "--write-baseline", "b.json")
+    assert result.exit_code == 2
+    assert "--write-baseline records every finding" in result.stderr
+
+
+@pytest.mark.skipif(helm_available() is None, reason="no Helm engine")
+def test_a_values_file_the_policy_names_renders_its_chart(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(RENDER / "chart-insecure", repo / "chart")
+    policy = "render:\n  charts:\n    chart:\n      values: [env/prod.yaml]\n"
+    repo_with(repo, {"deploysafe.yaml": policy, "env/prod.yaml": "replicaCount: 2\n"})
+    (repo / "env/prod.yaml").write_text("replicaCount: 3\n", encoding="utf-8")
+    code, found, notes = cli_findings(repo)
+    code_all, everything, _ = cli_findings(repo, "--all-findings")
+    assert ("DS201", "chart/templates/deployment.yaml", 23) in found
+    assert (code, found) == (code_all, everything) == (1, everything)
+    assert "rendered 1 Helm chart(s) with helm-python-sdk" in " ".join(notes)

@@ -256,7 +256,7 @@ def changed_targets(
     if policy is not None and policy in changes.files:
         why = f"{cfg.path} changed since {ref}: every finding under the paths is reported"
         return targets, None, why
-    return changes.paths(targets), changes, ""
+    return changes.paths(targets, cfg.render.charts), changes, ""
 
 
 def nothing_to_check(targets: list[Path], allowed: bool) -> str:

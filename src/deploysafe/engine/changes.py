@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploysafe.config.render import ChartSettings
 from deploysafe.errors import UsageError
 from deploysafe.host.git import FileChange, changes_since
 from deploysafe.inputs.discover import repo_top
@@ -30,10 +31,23 @@ class Changes:
     top: Path
     files: Mapping[Path, FileChange] = field(default_factory=dict)
 
-    def paths(self, under: Sequence[Path]) -> list[Path]:
-        """The changed files inside the paths `under` (files or folders), sorted."""
+    def paths(
+        self, under: Sequence[Path], charts: Mapping[Path, ChartSettings] | None = None
+    ) -> list[Path]:
+        """What a scan of the changes inside the paths `under` (files or folders) starts
+        from: the changed files, and the charts (by folder) whose values files the policy
+        names (`charts`: `render.charts`) when one of those changed."""
         starts = [u.resolve() for u in under]
-        return [p for p in sorted(self.files) if any(p == s or p.is_relative_to(s) for s in starts)]
+
+        def inside(p: Path) -> bool:
+            return any(p == s or p.is_relative_to(s) for s in starts)
+
+        fed = [
+            chart
+            for chart, settings in (charts or {}).items()
+            if chart.is_dir() and any(v.path in self.files for v in settings.values)
+        ]
+        return [p for p in sorted(self.files) + sorted(fed) if inside(p)]
 
     def made(self, root: Path, whole: Collection[str]) -> Callable[[Finding], bool]:
         """Whether a finding (its files shown from `root`) is the change's; `whole` names
