@@ -47,6 +47,8 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/engine/test_render_scan.py",  # Helm and kubectl/kustomize renders
         "tests/engine/test_coverage.py",  # git work trees, Helm and kustomize renders
         "tests/engine/test_focused_scan.py",  # git work trees, kustomize builds, Helm renders
+        "tests/engine/test_changed_since.py",  # git repositories, kustomize builds, Helm renders
+        "tests/cli/test_precommit_hooks.py",  # the real pre-commit, installing from PyPI
         "tests/engine/test_where.py",  # real repositories, charts and kustomizations
         "tests/engine/test_history.py",  # --git-history over real repositories
         "tests/rules/test_secrets_install_time.py",  # Helm renders
@@ -136,6 +138,10 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
 
 # Unit tests of 0.2 s or more (all cases together), which would dominate `make quick`.
 SLOW_TESTS: Mapping[str, frozenset[str]] = {
+    # pre-commit installs deploysafe into two environments: a minute or more.
+    "tests/cli/test_precommit_hooks.py": frozenset(
+        {"test_hooks_fail_on_insecure_files_and_pass_on_fixed_ones"}
+    ),
     # A fresh interpreter per CLI module.
     "tests/cli/test_layout.py": frozenset({"test_each_module_imports_on_its_own"}),
     "tests/config/test_sections.py": frozenset({"test_policy_imports_no_higher_layer"}),

@@ -90,3 +90,23 @@ def source_option() -> Decorator:
         show_default=True,
         help="The source checkout (the commit to release).",
     )
+
+
+def changed_since_option() -> Decorator:
+    return click.option(
+        "--changed-since",
+        metavar="REF",
+        help="Pull request mode: scan the files changed since the merge base of REF and HEAD "
+        "(committed, staged, unstaged and untracked; deleted files left out) and the charts "
+        "and kustomizations they feed; report only findings on changed lines or in changed "
+        "objects.",
+    )
+
+
+def all_findings_option() -> Decorator:
+    return click.option(
+        "--all-findings",
+        is_flag=True,
+        help="With --changed-since: report every finding of the changed files and the "
+        "renders they feed, not only the changed lines'.",
+    )

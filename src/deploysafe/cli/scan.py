@@ -16,6 +16,8 @@ from deploysafe.cli.exits import Command, ExitCode, for_report, soft_fail_notes
 from deploysafe.cli.options import (
     NEVER,
     REPORT_FORMATS,
+    all_findings_option,
+    changed_since_option,
     config_option,
     fail_on_option,
     format_option,
@@ -27,7 +29,7 @@ from deploysafe.errors import UsageError
 from deploysafe.model import Level, Severity
 
 if TYPE_CHECKING:
-    from deploysafe.engine import RenderOptions
+    from deploysafe.engine import Changes, RenderOptions
 
 
 @click.command(cls=Command)
@@ -105,6 +107,8 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Exit 0 when the paths hold nothing to check (for hooks that pass changed files).",
 )
+@changed_since_option()
+@all_findings_option()
 @click.option("--tenant", help="Report objects that leave this tenant (DS401-DS403).")
 @click.option(
     "--env",
@@ -135,6 +139,8 @@ def scan(
     secrets_rules: Path | None,
     list_files: bool,
     allow_empty: bool,
+    changed_since: str | None,
+    all_findings: bool,
     tenant: str | None,
     environment: str | None,
 ) -> ExitCode:
@@ -175,6 +181,18 @@ def scan(
         namespace=namespace,
         release_name=release_name,
     )
+    changes = None
+    if changed_since is not None:
+        targets, changes, why = changed_targets(
+            targets, root, cfg, changed_since, git_history, write_baseline
+        )
+        if why:
+            click.echo(f"note: {why}", err=True)
+        allow_empty = True  # a change that touches no file deploysafe reads is clean
+        if all_findings:
+            changes = None
+    elif all_findings:
+        raise UsageError("--all-findings goes with --changed-since REF")
     if list_files:
         return print_plan(targets, cfg, root, render, fmt, output, git_history)
     report: Any
@@ -188,7 +206,14 @@ def scan(
         line = terminal.progress_line(sys.stderr)
         try:
             report = run_scan(
-                targets, cfg, root=root, render=render, baseline=known, jobs=jobs, progress=line
+                targets,
+                cfg,
+                root=root,
+                render=render,
+                baseline=known,
+                jobs=jobs,
+                changes=changes,
+                progress=line,
             )
         finally:
             if line is not None:
@@ -197,7 +222,10 @@ def scan(
         write_out(write_baseline, [baselinemod.dump(report.findings)])
     empty = not git_history and report.files == 0
     if empty:
-        report = replace(report, notes=(*report.notes, nothing_to_check(targets, allow_empty)))
+        why = nothing_to_check(targets, allow_empty)
+        if changed_since is not None:
+            why = f"no file deploysafe reads changed since {changed_since}"
+        report = replace(report, notes=(*report.notes, why))
     soft = {"findings_fail": fail_on != NEVER, "input_errors_fail": not ignore_input_errors}
     report = replace(report, notes=(*report.notes, *soft_fail_notes(report, **soft)))
     emit(report, fmt, output, show_suppressed)
@@ -219,6 +247,31 @@ def scan_root(targets: list[Path]) -> Path:
         return Path(os.path.commonpath(folders))
     except ValueError:  # paths on different drives share no folder
         return folders[0]
+
+
+def changed_targets(
+    targets: list[Path],
+    root: Path,
+    cfg: configmod.Config,
+    ref: str,
+    git_history: bool,
+    write_baseline: Path | None,
+) -> tuple[list[Path], Changes | None, str]:
+    """`scan --changed-since REF`: the changed files under `targets`, the changes that
+    decide which findings are reported, and a note for the user. A change to the policy
+    file in use can change any finding: the paths are then scanned whole."""
+    from deploysafe.engine import changed_since
+
+    if git_history:
+        raise UsageError("--changed-since scans a work tree's changes, not --git-history")
+    if write_baseline is not None:
+        raise UsageError("--write-baseline records every finding: run it without --changed-since")
+    changes = changed_since(root, ref)
+    policy = Path(cfg.path).resolve() if cfg.path else None
+    if policy is not None and policy in changes.files:
+        why = f"{cfg.path} changed since {ref}: every finding under the paths is reported"
+        return targets, None, why
+    return changes.paths(targets, cfg.render.charts), changes, ""
 
 
 def nothing_to_check(targets: list[Path], allowed: bool) -> str:

@@ -10,6 +10,7 @@ here; the modules behind it are the engine's own:
 - report, scan: the Report; the tree scan (and its plan) and the in-memory scan
 - coverage: what a scan does with each file (scanned, rendered, skipped and why)
 - progress: how far a scan has got, for whoever watches it
+- changes: `scan --changed-since` (which files a change touched, which findings it made)
 - sources, suppress, baseline, history: document builders, suppressions, baselines,
   `scan --git-history`
 """
@@ -17,6 +18,7 @@ here; the modules behind it are the engine's own:
 from __future__ import annotations
 
 from deploysafe.engine import baseline, sources
+from deploysafe.engine.changes import Changes, changed_since
 from deploysafe.engine.check import TOOL_KINDS
 from deploysafe.engine.coverage import skipped_by_reason
 from deploysafe.engine.history import HistoryError, scan_history
@@ -30,6 +32,7 @@ from deploysafe.rules.base import Scope
 __all__ = [
     "REPOSITORY_SCOPES",
     "TOOL_KINDS",
+    "Changes",
     "HistoryError",
     "NamespacePolicy",
     "Progress",
@@ -40,6 +43,7 @@ __all__ = [
     "Stage",
     "Tick",
     "baseline",
+    "changed_since",
     "check_documents",
     "plan",
     "scan",

@@ -41,6 +41,7 @@ from deploysafe.model import Document, Finding, ScanError, Target
 from deploysafe.rules.base import Scope
 
 if TYPE_CHECKING:
+    from deploysafe.engine.changes import Changes
     from deploysafe.inputs.render import Rendered
     from deploysafe.inputs.renderplan import KustomizePlan
     from deploysafe.inputs.sandbox import HelmWorker
@@ -91,10 +92,12 @@ def scan(
     today: dt.date | None = None,
     scopes: frozenset[Scope] = REPOSITORY_SCOPES,
     progress: Progress | None = None,
+    changes: Changes | None = None,
 ) -> Report:
     """Scan a tree: its files and, rendered, the objects its charts and kustomizations
     deploy, with the rules of `scopes` the policy enables. `progress` is told how far the
-    scan has got after each step."""
+    scan has got after each step. With `changes`, only the findings those changes made are
+    reported (engine/changes.py)."""
     render = render or RenderOptions()
     tell = progress or _nobody
     root = root or Path.cwd()
@@ -171,6 +174,8 @@ def scan(
             return f.file in from_pipeline or (bool(f.renders) and set(f.renders) <= focused)
 
     report = finish(partial, s, config, baseline, notes, covered, hide=hide)
+    if changes is not None:
+        report = _changed_only(report, changes, inv.root, rendered, focused)
     return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
 
 
@@ -181,6 +186,29 @@ def _nobody(tick: Tick) -> None:
 def _render_count(inv: Inventory, charts: bool, plan: KustomizePlan | None) -> int:
     """The charts and kustomization roots a scan renders."""
     return (len(inv.charts) if charts else 0) + (len(plan.roots) if plan is not None else 0)
+
+
+def _changed_only(
+    report: Report, changes: Changes, root: Path, rendered: list[Document], focused: set[str]
+) -> Report:
+    """The report of a scan of changes: the findings the change made, and a note that
+    counts the others."""
+    # A render a changed file shapes whole (not focused) may have changed any object.
+    whole = {d.rendered_from for d in rendered if d.rendered_from} - focused
+    made = changes.made(root, whole)
+    kept = tuple(f for f in report.findings if made(f))
+    others = sum(1 for f in report.findings if f.suppressed is None) - sum(
+        1 for f in kept if f.suppressed is None
+    )
+    notes = report.notes
+    if others:
+        notes = (
+            *notes,
+            f"{others} finding(s) in the changed files and the renders they feed are not on "
+            f"lines or objects changed since {changes.ref}: not reported (--all-findings "
+            "reports them)",
+        )
+    return replace(report, findings=kept, notes=notes)
 
 
 def plan(

@@ -183,3 +183,94 @@ def _not_started(command: str, exc: OSError) -> GitError:
     else:
         why = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
     return GitError(f"cannot run `git {command}`: {why}", command=command)
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """A file of the work tree that differs from a base commit. Lines are the file's as it
+    is now: `lines` were added or rewritten; `removed` are the lines on either side of a
+    place where more lines were removed than added. `whole`: every line counts as new
+    (a file git did not have at the base, or a binary one)."""
+
+    path: str  # from the repository's top level, `/`-separated
+    lines: frozenset[int] = frozenset()
+    removed: frozenset[int] = frozenset()
+    whole: bool = False
+
+
+def changes_since(top: Path, ref: str) -> tuple[str, tuple[FileChange, ...]]:
+    """What the work tree at `top` changed since the merge base of `ref` and HEAD, as a pull
+    request shows it, plus what is not committed yet (staged, unstaged, untracked but not
+    ignored): the merge base's commit id and the files still present. Deleted files are left
+    out; a renamed file is a new file. UsageError when `ref` names no commit or shares no
+    history with HEAD."""
+    from deploysafe.errors import UsageError
+
+    git = Git(top)
+    if not ref or ref.startswith("-"):
+        raise UsageError(f"--changed-since {ref!r}: not a git revision")
+    commit = git.out("rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
+    if not commit:
+        raise UsageError(
+            f"--changed-since {ref}: no such commit in {top}; check the name, or fetch it "
+            f"first (`git fetch origin {ref}`; a shallow CI clone needs the base's history)"
+        )
+    base = git.out("merge-base", commit, "HEAD")
+    if not base:
+        raise UsageError(
+            f"--changed-since {ref}: it shares no history with HEAD in {top} (or HEAD has no "
+            "commit yet, or the clone is too shallow to reach their merge base)"
+        )
+    common = ("--no-renames", "--no-ext-diff", "--no-textconv", "--no-relative", "--diff-filter=d")
+    named = git.run("diff", "--name-only", "-z", *common, base, "--").stdout
+    names = [os.fsdecode(n) for n in named.split(b"\0") if n]
+    patch = git.run(
+        "diff", "-U0", "--no-color", "--src-prefix=a/", "--dst-prefix=b/", *common, base, "--"
+    ).stdout
+    sections = _sections(patch)
+    out: list[FileChange] = []
+    if len(sections) != len(names):  # not one section a file: count every line as new
+        out = [FileChange(n, whole=True) for n in names]
+    else:
+        out = [_file_change(n, s) for n, s in zip(names, sections, strict=True)]
+    listed = git.run("ls-files", "-z", "-o", "--exclude-standard", "--full-name").stdout
+    out += [FileChange(os.fsdecode(n), whole=True) for n in listed.split(b"\0") if n]
+    present = [c for c in out if (top / c.path).is_file()]
+    return base, tuple(sorted(present, key=lambda c: c.path))
+
+
+def _sections(patch: bytes) -> list[list[bytes]]:
+    """A patch cut into its files' sections (names inside are quoted, so a section starts
+    only at a `diff --git` line)."""
+    sections: list[list[bytes]] = []
+    for line in patch.split(b"\n"):
+        if line.startswith(b"diff --git "):
+            sections.append([])
+        elif sections:
+            sections[-1].append(line)
+    return sections
+
+
+def _file_change(path: str, section: list[bytes]) -> FileChange:
+    lines: set[int] = set()
+    removed: set[int] = set()
+    for line in section:
+        if line.startswith((b"Binary files ", b"GIT binary patch")):
+            return FileChange(path, whole=True)
+        if not line.startswith(b"@@ "):
+            continue
+        old, new = line.split(b" ")[1:3]
+        old_count = _count(old)
+        start_text, _, count_text = new[1:].partition(b",")
+        start, count = int(start_text), int(count_text or b"1")
+        lines.update(range(start, start + count))
+        if old_count > count:
+            # With no line left, git numbers the place by the line before it.
+            after = start + count if count else start + 1
+            removed.update(n for n in (after - 1, after) if n >= 1)
+    return FileChange(path, frozenset(lines), frozenset(removed))
+
+
+def _count(side: bytes) -> int:
+    _, _, count = side.partition(b",")
+    return int(count or b"1")
