@@ -52,6 +52,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/rules/test_secrets_install_time.py",  # Helm renders
         "tests/cli/test_unreadable_inputs.py",  # the CLI as a process, without root's reads
         "tests/inputs/test_sandbox.py",  # Helm and kustomize renders under limits
+        "tests/test_packaging.py",  # python -m build, twine, pip into a fresh venv
     }
 )
 
@@ -153,6 +154,15 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
     ),
     "tests/engine/test_engine.py": frozenset({"test_parallel_scan_equals_serial"}),
     "tests/test_habits.py": frozenset({"test_the_guard_fails_unmarked_tests_that_reach_outside"}),
+    # Building the distributions takes about 20 s, the install into a fresh venv more.
+    "tests/test_packaging.py": frozenset(
+        {
+            "test_build_gives_an_sdist_and_a_wheel_that_pass_twine_check",
+            "test_wheel_holds_every_module_and_the_type_marker",
+            "test_sdist_holds_the_tests_docs_and_examples",
+            "test_wheel_with_the_helm_extra_installs_a_deploysafe_that_renders_charts",
+        }
+    ),
     # Each case times the detector on megabytes of hostile text in a fresh interpreter.
     "tests/secrets/test_secrets_detect.py": frozenset({"test_hostile_input_is_linear"}),
 }
