@@ -127,6 +127,7 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
         }
     ),
     "tests/rules/test_secrets_rules.py": frozenset({"test_secrets_examples[render]"}),
+    "tests/test_image.py": frozenset({"test_dockerfile_passes_hadolint"}),
 }
 
 # Unit tests of 0.2 s or more (all cases together), which would dominate `make quick`.
