@@ -65,6 +65,9 @@ INTEGRATION_FIXTURES: Mapping[str, frozenset[str]] = {
 # Single tests (a parametrized test by its function name, or one case by its full id).
 INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
     "tests/cli/test_cli.py": frozenset({"test_real_entry_point_exit_codes"}),
+    "tests/cli/test_init.py": frozenset(
+        {"test_a_scan_with_the_written_policy_renders_as_the_repository_deploys"}
+    ),
     "tests/cluster/test_audit.py": frozenset(
         {
             "test_audit_from_stdin_reports_as_scan_does",
