@@ -43,7 +43,7 @@ def policy(found: Survey) -> str:
         "# deploysafe.yaml: the policy `deploysafe scan`, `verify`, `deploy` and the admission",
         "# webhook read. Written by `deploysafe init`; every key is described in the README and",
         "# docs/ (render.md for `render:`). Check it with `deploysafe scan`.",
-        f"# Found here: {_inventory(found)}.",
+        *(f"# {line}" for line in _inventory(found)),
         "",
         "# The Pod Security Standard every workload must meet: restricted, baseline or privileged.",
         "policy: restricted",
@@ -65,15 +65,13 @@ def policy(found: Survey) -> str:
     return "\n".join(out)
 
 
-def _inventory(found: Survey) -> str:
-    parts = [
-        f"{len(found.charts)} Helm chart(s)",
-        f"{len(found.overlays)} kustomize root(s)",
-        f"plain manifests in {len(found.manifest_folders)} folder(s)",
-    ]
+def _inventory(found: Survey) -> tuple[str, str]:
     ci = {CiSystem.GITHUB: "GitHub Actions", CiSystem.GITLAB: "GitLab CI"}
-    parts.append("CI: " + (", ".join(ci[c] for c in found.ci) if found.ci else "none found"))
-    return ", ".join(parts)
+    return (
+        f"Found here: {len(found.charts)} Helm chart(s), {len(found.overlays)} kustomize"
+        f" root(s), plain manifests in {len(found.manifest_folders)} folder(s);",
+        "CI: " + (", ".join(ci[c] for c in found.ci) if found.ci else "none found") + ".",
+    )
 
 
 def _exclude(found: Survey) -> list[str]:
