@@ -65,6 +65,13 @@ INTEGRATION_FIXTURES: Mapping[str, frozenset[str]] = {
 # Single tests (a parametrized test by its function name, or one case by its full id).
 INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
     "tests/cli/test_cli.py": frozenset({"test_real_entry_point_exit_codes"}),
+    # click's bash script asks bash for its version.
+    "tests/cli/test_completion.py": frozenset(
+        {
+            "test_bash_completes_commands_options_and_choices",
+            "test_completion_prints_the_script_for_each_shell",
+        }
+    ),
     "tests/cli/test_init.py": frozenset(
         {"test_a_scan_with_the_written_policy_renders_as_the_repository_deploys"}
     ),

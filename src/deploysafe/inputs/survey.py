@@ -31,7 +31,9 @@ TEST_FOLDER_NAMES = frozenset(
     {"test", "tests", "testdata", "fixtures", "examples", "example", "e2e", "samples"}
 )
 
-_MANIFEST = re.compile(r"^apiVersion:\s*\S+.*^kind:\s*\S+|^kind:\s*\S+.*^apiVersion:", re.M | re.S)
+# A Kubernetes object in YAML or JSON: both keys at the start of a line or after `{`/`,`.
+_API_VERSION = re.compile(r'(?:^|[{,])\s*"?apiVersion"?\s*:', re.M)
+_KIND = re.compile(r'(?:^|[{,])\s*"?kind"?\s*:', re.M)
 # Helm flags followed by a value (given as the next word); every other flag stands alone.
 _HELM_VALUED = frozenset(
     {
@@ -142,7 +144,7 @@ def survey(root: Path) -> Survey:
             continue
         opened += 1
         text = _read(f)
-        if text is not None and _MANIFEST.search(text):
+        if text is not None and _API_VERSION.search(text) and _KIND.search(text):
             manifests.add(_rel(f.parent, root))
     tests = {
         m for m in manifests if TEST_FOLDER_NAMES & set(Path(m).parts) or m in TEST_FOLDER_NAMES
