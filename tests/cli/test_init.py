@@ -33,10 +33,10 @@ policy: restricted
 fail_on: high
 
 # Paths (globs from this file's folder) deploysafe does not read.
-# These folders hold Kubernetes YAML and look like test data or demos; exclude
-# them if nothing in them is deployed.
+# These folders hold Kubernetes YAML, charts or kustomizations and are named like
+# test data or demos; exclude them if nothing in them is deployed.
 exclude:
-#  - tests/e2e
+#  - tests
 
 # How charts and kustomizations are rendered before they are checked: the values files,
 # namespace and release name they are deployed with. Paths are from this file's folder.

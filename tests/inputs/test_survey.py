@@ -125,10 +125,16 @@ def test_kustomize_roots_and_their_namespaces(tmp_path: Path) -> None:
             "prod/kustomization.yaml": "resources: [../base]\n",
             "dev/kustomization.yaml": "namespace: dev\nresources: [../base]\n",
             "Makefile": "deploy:\n\tkubectl apply -k prod --namespace prod\n",
+            "e2e/all/kustomization.yaml": "resources: [../../base]\n",
         },
     )
     found = survey(root)
-    assert found.overlays == (Overlay("dev", "dev"), Overlay("prod", None, "prod", "Makefile:2"))
+    assert found.overlays == (
+        Overlay("dev", "dev"),
+        Overlay("e2e/all"),
+        Overlay("prod", None, "prod", "Makefile:2"),
+    )
+    assert found.test_folders == ("e2e",)
     assert found.manifest_folders == ()  # base/pod.yaml is rendered, not plain
 
 
@@ -145,6 +151,6 @@ def test_manifest_folders_test_data_and_github(tmp_path: Path) -> None:
     )
     found = survey(root)
     assert found.manifest_folders == ("examples", "k8s", "test/e2e")
-    assert found.test_folders == ("examples", "test/e2e")
+    assert found.test_folders == ("examples", "test")
     assert found.ci == (CiSystem.GITHUB,)
     assert (found.charts, found.overlays) == ((), ())

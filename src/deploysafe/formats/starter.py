@@ -11,6 +11,7 @@ import json
 import re
 
 from deploysafe.inputs.survey import Chart, CiSystem, Overlay, Survey
+from deploysafe.printable import printable
 
 # The Action reference until the user pins one: the scan of the workflow (DS106) keeps
 # saying so until it is a commit SHA.
@@ -79,8 +80,8 @@ def _exclude(found: Survey) -> list[str]:
     if not found.test_folders:
         return [*out, "exclude: []", ""]
     out += [
-        "# These folders hold Kubernetes YAML and look like test data or demos; exclude",
-        "# them if nothing in them is deployed.",
+        "# These folders hold Kubernetes YAML, charts or kustomizations and are named like",
+        "# test data or demos; exclude them if nothing in them is deployed.",
         "exclude:",
     ]
     out += [f"#  - {scalar(f)}" for f in found.test_folders]
@@ -109,7 +110,7 @@ def _render(found: Survey) -> list[str]:
 def _chart(chart: Chart) -> list[str]:
     out = [f"    {scalar(chart.folder)}:  # chart {scalar(chart.name)}"]
     if chart.source:
-        out.append(f"      # as {chart.source} installs it")
+        out.append(f"      # as {printable(chart.source)} installs it")
     elif chart.guessed:
         out.append("      # values chosen by file name: no helm command names this chart")
     else:
@@ -121,7 +122,8 @@ def _chart(chart: Chart) -> list[str]:
         out.append("      values: []")
     out += [f"        # - {scalar(v)}" for v in chart.other_values]
     if chart.other_commands:
-        out.append(f"      # also installed by {', '.join(chart.other_commands)}")
+        others = ", ".join(printable(c) for c in chart.other_commands)
+        out.append(f"      # also installed by {others}")
     if chart.namespace:
         out.append(f"      namespace: {scalar(chart.namespace)}")
     else:
@@ -134,13 +136,13 @@ def _chart(chart: Chart) -> list[str]:
 def _overlay(overlay: Overlay) -> list[str]:
     if overlay.namespace:
         return [
-            f"    {scalar(overlay.folder)}:  # as {overlay.source} applies it",
+            f"    {scalar(overlay.folder)}:  # as {printable(overlay.source or '')} applies it",
             f"      namespace: {scalar(overlay.namespace)}",
         ]
     why = (
         f"its kustomization sets namespace {scalar(overlay.own_namespace)}"
         if overlay.own_namespace
-        else "set the namespace `kubectl apply -n` gives it"
+        else "no namespace of its own: write {namespace: NS} as `kubectl apply -n NS` does"
     )
     return [f"    {scalar(overlay.folder)}: {{}}  # {why}"]
 

@@ -26,6 +26,8 @@ MAX_READ = 256 * 1024
 # Plain YAML files opened to tell a manifest from other YAML; past this a large repository
 # is described by what was seen.
 MAX_MANIFEST_FILES = 5000
+# CI files, scripts and Makefiles searched for deploy commands.
+MAX_COMMAND_FILES = 2000
 # Folder names that usually hold test data or demos rather than what is deployed.
 TEST_FOLDER_NAMES = frozenset(
     {"test", "tests", "testdata", "fixtures", "examples", "example", "e2e", "samples"}
@@ -122,14 +124,18 @@ class Survey:
     charts: tuple[Chart, ...] = ()
     overlays: tuple[Overlay, ...] = ()  # kustomize roots only: bases are judged through them
     manifest_folders: tuple[str, ...] = ()  # folders of plain Kubernetes YAML
-    test_folders: tuple[str, ...] = ()  # of those, the ones that look like test data or demos
+    # Folders named like test data or demos (tests, examples, ...) holding manifests, charts
+    # or kustomize roots.
+    test_folders: tuple[str, ...] = ()
     ci: tuple[CiSystem, ...] = ()
 
 
 def survey(root: Path) -> Survey:
     """The repository at `root` (a folder), described for a starting policy file."""
     root = root.resolve()
-    inv = discover([root], root)
+    # Every file is listed (scripts and Makefiles too), as git and the walk allow; only
+    # YAML files and the ones that may hold deploy commands are opened.
+    inv = discover([root], root, every_file=True)
     charts = sorted(inv.charts)
     plan = plan_kustomize(inv.kustomizations, root)
     roots = sorted(plan.roots)
@@ -146,16 +152,28 @@ def survey(root: Path) -> Survey:
         text = _read(f)
         if text is not None and _API_VERSION.search(text) and _KIND.search(text):
             manifests.add(_rel(f.parent, root))
-    tests = {
-        m for m in manifests if TEST_FOLDER_NAMES & set(Path(m).parts) or m in TEST_FOLDER_NAMES
-    }
     return Survey(
         charts=tuple(_chart(c, root, commands) for c in charts),
         overlays=tuple(_overlay(k, root, commands) for k in roots),
         manifest_folders=tuple(sorted(manifests)),
-        test_folders=tuple(sorted(tests)),
+        test_folders=_test_folders(
+            [*manifests, *map(str, (_rel(p, root) for p in [*charts, *roots]))]
+        ),
         ci=_ci(root),
     )
+
+
+def _test_folders(folders: Sequence[str]) -> tuple[str, ...]:
+    """The test-data or demo folders (by name) that hold any of `folders`: the outermost
+    such name on each path, so one entry covers every fixture below it."""
+    out: set[str] = set()
+    for folder in folders:
+        parts = Path(folder).parts
+        for i, part in enumerate(parts):
+            if part in TEST_FOLDER_NAMES:
+                out.add("/".join(parts[: i + 1]))
+                break
+    return tuple(sorted(out))
 
 
 def _ci(root: Path) -> tuple[CiSystem, ...]:
@@ -282,14 +300,9 @@ def _commands(root: Path, files: Sequence[Path]) -> Iterator[Command]:
         for f in files
         if _is_ci_file(f.relative_to(root).as_posix())
         or f.suffix in (".sh", ".bash")
-        or f.name in ("Makefile", "GNUmakefile", "justfile", "Taskfile.yml")
-    ]
-    # Discovery lists YAML/JSON only: scripts and Makefiles are looked up by name.
-    for pattern in ("*.sh", "scripts/*.sh", "Makefile", "**/deploy*.sh"):
-        candidates.extend(p.resolve() for p in root.glob(pattern) if p.is_file())
-    for f in dict.fromkeys(candidates):
-        if not f.is_relative_to(root):
-            continue
+        or f.name in ("Makefile", "GNUmakefile", "justfile", "Taskfile.yml", "Taskfile.yaml")
+    ][:MAX_COMMAND_FILES]
+    for f in candidates:
         text = _read(f)
         if text is None:
             continue
