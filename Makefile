@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test quick lint typecheck pytest docs selfcheck bench clean
+.PHONY: demo test quick lint typecheck pytest docs selfcheck bench dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ selfcheck: $(STAMP)
 
 test: lint typecheck pytest selfcheck
 	$(BIN)/deploysafe docs --check
+
+# The sdist and the wheel (built from the sdist) in dist/, checked as PyPI would.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

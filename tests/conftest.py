@@ -57,6 +57,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/formats/test_html_browser.py",  # headless Chromium
         "tests/cli/test_soft_fail.py",  # the installed CLI as a process
         "tests/cli/test_terminal.py",  # the installed CLI on a pseudo-terminal
+        "tests/test_packaging.py",  # python -m build, twine, pip into a fresh venv
     }
 )
 
@@ -71,6 +72,15 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
     "tests/cli/test_cli.py": frozenset({"test_real_entry_point_exit_codes"}),
     "tests/config/test_sections.py": frozenset(
         {"test_a_policy_kept_outside_the_checkout_reads_render_inputs_from_it"}
+    # click's bash script asks bash for its version.
+    "tests/cli/test_completion.py": frozenset(
+        {
+            "test_bash_completes_commands_options_and_choices",
+            "test_completion_prints_the_script_for_each_shell",
+        }
+    ),
+    "tests/cli/test_init.py": frozenset(
+        {"test_a_scan_with_the_written_policy_renders_as_the_repository_deploys"}
     ),
     "tests/cluster/test_audit.py": frozenset(
         {
@@ -134,6 +144,7 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
         }
     ),
     "tests/rules/test_secrets_rules.py": frozenset({"test_secrets_examples[render]"}),
+    "tests/test_image.py": frozenset({"test_dockerfile_passes_hadolint"}),
 }
 
 # Unit tests of 0.2 s or more (all cases together), which would dominate `make quick`.
@@ -178,6 +189,13 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
             "test_chromium_renders_practices_and_findings",
             "test_a_fragment_sets_the_filter",
             "test_loading_makes_no_request_and_the_controls_filter",
+    # Building the distributions takes about 20 s, the install into a fresh venv more.
+    "tests/test_packaging.py": frozenset(
+        {
+            "test_build_gives_an_sdist_and_a_wheel_that_pass_twine_check",
+            "test_wheel_holds_every_module_and_the_type_marker",
+            "test_sdist_holds_the_tests_docs_and_examples",
+            "test_wheel_with_the_helm_extra_installs_a_deploysafe_that_renders_charts",
         }
     ),
     # Each case times the detector on megabytes of hostile text in a fresh interpreter.

@@ -157,11 +157,13 @@ def test_every_command_decides_its_exit_code_in_exits() -> None:
     commands = _commands(main)
     assert sorted(commands) == [
         "audit",
+        "completion",
         "deploy",
         "diff",
         "docs",
         "explain",
         "history",
+        "init",
         "platform",
         "promote",
         "rollback",

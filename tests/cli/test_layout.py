@@ -27,6 +27,7 @@ def test_the_command_groups_have_their_modules() -> None:
         "deploysafe.cli.common",
         "deploysafe.cli.exits",
         "deploysafe.cli.gitops",
+        "deploysafe.cli.init",
         "deploysafe.cli.main",
         "deploysafe.cli.options",
         "deploysafe.cli.scan",

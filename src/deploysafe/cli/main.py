@@ -8,10 +8,12 @@ import click
 from deploysafe import __version__
 from deploysafe.cli.catalogue import docs_cmd, explain, rules_cmd
 from deploysafe.cli.cluster import audit, serve, webhook
-from deploysafe.cli.exits import Group
+from deploysafe.cli.exits import Command, Group
 from deploysafe.cli.gitops import deploy, diff_cmd, history, platform, promote, rollback
+from deploysafe.cli.init import init_cmd
 from deploysafe.cli.scan import scan
 from deploysafe.cli.verify import verify_cmd
+from deploysafe.errors import UsageError
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,5 +45,25 @@ for _command in (
     serve,
     webhook,
     audit,
+    init_cmd,
 ):
     main.add_command(_command)
+
+
+@main.command("completion", cls=Command)
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL.
+
+    \b
+    bash:  eval "$(deploysafe completion bash)"       (in ~/.bashrc)
+    zsh:   eval "$(deploysafe completion zsh)"        (in ~/.zshrc)
+    fish:  deploysafe completion fish > ~/.config/fish/completions/deploysafe.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    if cls is None:  # pragma: no cover - click ships all three
+        raise UsageError(f"click has no completion for {shell}")
+    script = cls(main, {}, "deploysafe", "_DEPLOYSAFE_COMPLETE").source()
+    click.echo(script, nl=not script.endswith("\n"))
