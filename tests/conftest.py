@@ -72,6 +72,7 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
     "tests/cli/test_cli.py": frozenset({"test_real_entry_point_exit_codes"}),
     "tests/config/test_sections.py": frozenset(
         {"test_a_policy_kept_outside_the_checkout_reads_render_inputs_from_it"}
+    ),
     # click's bash script asks bash for its version.
     "tests/cli/test_completion.py": frozenset(
         {
@@ -189,6 +190,8 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
             "test_chromium_renders_practices_and_findings",
             "test_a_fragment_sets_the_filter",
             "test_loading_makes_no_request_and_the_controls_filter",
+        }
+    ),
     # Building the distributions takes about 20 s, the install into a fresh venv more.
     "tests/test_packaging.py": frozenset(
         {

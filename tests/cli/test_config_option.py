@@ -137,3 +137,22 @@ def test_the_default_config_is_where_the_help_says(
     assert result.stderr.startswith(_usage(name))
     assert result.stderr.splitlines()[-1].startswith("Error: ")
     assert "deploysafe.yaml:2: " in result.stderr.splitlines()[-1]
+
+
+def test_a_workflow_named_deploysafe_is_not_the_policy(tmp_path: Path) -> None:
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    workflow = workflows / "deploysafe.yml"
+    workflow.write_text(
+        "name: deploysafe\non: [pull_request]\npermissions: {}\njobs:\n"
+        "  scan:\n    runs-on: ubuntu-24.04\n    permissions: {contents: read}\n"
+        "    steps:\n      - run: echo scan\n"
+    )
+    # The repository's policy is found above the workflow folder and applies: DS105 is off.
+    (tmp_path / "deploysafe.yaml").write_text("rules: {DS105: {enabled: false}}\n")
+    workflow.write_text(workflow.read_text().replace("{contents: read}", "{contents: write}"))
+    for target in (workflow, workflows):
+        result = run("scan", str(target), "--format", "compact")
+        assert result.exit_code == 0, result.output
+        assert "DS105" not in result.output
+        assert "unknown key" not in result.output

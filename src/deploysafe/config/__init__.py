@@ -32,6 +32,7 @@ from deploysafe.secrets.redact import scrubbed
 from deploysafe.yamlload import YamlProblem, parse_all
 
 CONFIG_NAMES = ("deploysafe.yaml", "deploysafe.yml", ".deploysafe.yaml", ".deploysafe.yml")
+_CI_FOLDERS = frozenset({".github", ".gitea", ".forgejo"})
 
 SECTIONS = frozenset(
     {
@@ -81,7 +82,9 @@ def find(root: Path, top: Path | None = None) -> Path | None:
     `root` itself when not given)."""
     folder = (root if root.is_dir() else root.parent).resolve()
     while True:
-        for name in CONFIG_NAMES:
+        # A CI folder's `deploysafe.yml` is the workflow that runs deploysafe, not its policy.
+        ci = folder.name == "workflows" and folder.parent.name in _CI_FOLDERS
+        for name in () if ci else CONFIG_NAMES:
             candidate = folder / name
             if candidate.is_file():
                 return candidate
