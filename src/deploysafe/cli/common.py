@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,16 @@ def load_config(config_path: Path | None, root: Path, *, scan: bool = False) -> 
 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:
-    from deploysafe.formats import jsonfmt, junit, sarif, text
+    from deploysafe.formats import gitlab, jsonfmt, junit, sarif, summary, text
 
     parts: Iterable[str]
-    if fmt == "json":
+    if fmt == "gitlab-sast":
+        # The report holds no times: the scan is over when its report is written.
+        now = datetime.now(UTC)
+        parts = gitlab.chunks(report, started=now, ended=now)
+    elif fmt == "github-summary":
+        parts = [summary.render(report)]
+    elif fmt == "json":
         parts = jsonfmt.chunks(report)
     elif fmt == "sarif":
         parts = sarif.chunks(report)
