@@ -53,6 +53,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/cli/test_unreadable_inputs.py",  # the CLI as a process, without root's reads
         "tests/inputs/test_sandbox.py",  # Helm and kustomize renders under limits
         "tests/cli/test_action.py",  # the GitHub Action's step under bash, zizmor, git
+        "tests/formats/test_gitlab.py",  # the GitLab template's script under bash
     }
 )
 

@@ -108,7 +108,7 @@ def failing_of(log: Mapping[str, Any]) -> int:
 
 def cell(text: str) -> str:
     """Repository text as inert Markdown on one line, at most CELL_CHARS characters."""
-    one = " ".join(printable(text).split())
+    one = printable(" ".join(text.split()))
     if len(one) > CELL_CHARS:
         one = one[: CELL_CHARS - 1] + "…"
     return _MARKDOWN.sub(r"\\\1", one)
