@@ -155,6 +155,8 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
     ),
     "tests/engine/test_engine.py": frozenset({"test_parallel_scan_equals_serial"}),
     "tests/test_habits.py": frozenset({"test_the_guard_fails_unmarked_tests_that_reach_outside"}),
+    # A virtual environment and a pip install of the action's checkout (about 20 s).
+    "tests/cli/test_action.py": frozenset({"test_install_step_then_scan_with_what_it_installed"}),
     # Each case times the detector on megabytes of hostile text in a fresh interpreter.
     "tests/secrets/test_secrets_detect.py": frozenset({"test_hostile_input_is_linear"}),
 }

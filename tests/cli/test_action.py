@@ -133,7 +133,7 @@ def run_step(
 ) -> Run:
     runner = tmp_path / "runner"
     python = runner / "deploysafe-venv" / "bin" / "python"
-    if not python.exists():  # the install step's venv: this test's interpreter
+    if not python.exists():  # no install step ran: the venv is this test's interpreter
         python.parent.mkdir(parents=True)
         python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
         python.chmod(0o755)
@@ -332,6 +332,75 @@ def test_pull_request_scans_changes_since_its_base(tmp_path: Path) -> None:
         assert "note: this deploysafe cannot scan changes only; scanning every file" in run.stdout
 
 
+def test_install_step_then_scan_with_what_it_installed(tmp_path: Path) -> None:
+    """The install step as the runner runs it, from a checkout of the action (the files git
+    tracks, as a pinned action is fetched), then the scan step on that installation."""
+    action_path = tmp_path / "_actions" / "deploysafe" / "deploysafe" / "pinned"
+    listed = (
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(paths.REPO),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        source = paths.REPO / name
+        if source.is_file():
+            (action_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, action_path / name)
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    install = next(s for s in action()["runs"]["steps"] if s.get("name") == "Install deploysafe")
+    script = runner / "install.sh"
+    script.write_text(install["run"], encoding="utf-8")
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "RUNNER_TEMP": str(runner),
+            "ACTION_PATH": str(action_path),
+            "PYTHON": sys.executable,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    installed = runner / "deploysafe-venv" / "bin" / "python"
+    probe = subprocess.run(
+        [str(installed), "-c", "import deploysafe, helm_python; print(deploysafe.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.startswith(str(runner / "deploysafe-venv"))
+    # A chart's template is judged only when rendered: the Helm extra is in the installation.
+    chart = {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "charts/web/templates/pod.yaml": PRIVILEGED_POD.replace(
+            "name: web", "name: {{ .Release.Name }}-web"
+        ),
+    }
+    repo = repository(tmp_path, {"deploy/pod.yaml": PRIVILEGED_POD, **chart})
+    run = run_step(repo, tmp_path, {"fail-on": "critical"})
+    assert run.code == EXIT_FINDINGS, run.stderr
+    assert run.outputs["failing"] == "2"
+    failing = {(r.file, r.line) for r in summary.rows_of(sarif_log(run)) if r.rule_id == "DS201"}
+    assert failing == {("deploy/pod.yaml", 11), ("charts/web/templates/pod.yaml", 11)}
+
+
 # ------------------------------------------------------------------ the action's own files
 
 
@@ -350,7 +419,7 @@ def documented_workflow() -> str:
 def own_files(tmp_path: Path) -> Path:
     repo = tmp_path / "user"
     (repo / ".github" / "workflows").mkdir(parents=True)
-    (repo / ".github" / "workflows" / "deploysafe.yml").write_text(
+    (repo / ".github" / "workflows" / "deploysafe-scan.yml").write_text(
         documented_workflow(), encoding="utf-8"
     )
     shutil.copy(ACTION, repo / "action.yml")
