@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from deploysafe import errors
-from deploysafe.cli.exits import Command, ExitCode, Group, for_error, for_report
+from deploysafe.cli.exits import Command, ExitCode, Group, for_error, for_report, forgive_findings
 from deploysafe.cli.main import main
 from deploysafe.cluster.webhook.manifests import InstallOptionsError
 from deploysafe.engine.history import HistoryError
@@ -195,3 +195,14 @@ def test_errors_is_the_bottom_layer() -> None:
         for alias in node.names
     ]
     assert imported == ["__future__"]
+
+
+def test_forgiving_findings_keeps_every_other_failure() -> None:
+    assert {c: forgive_findings(c) for c in ExitCode} == {
+        ExitCode.CLEAN: ExitCode.CLEAN,
+        ExitCode.FINDINGS: ExitCode.CLEAN,
+        ExitCode.USAGE: ExitCode.USAGE,
+        ExitCode.INPUT: ExitCode.INPUT,
+        ExitCode.FINDINGS_AND_INPUT: ExitCode.INPUT,
+        ExitCode.EMPTY: ExitCode.EMPTY,
+    }

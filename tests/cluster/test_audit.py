@@ -275,4 +275,15 @@ def test_audit_writes_every_format_scan_writes() -> None:
         assert isinstance(option.type, click.Choice)
         return [str(c) for c in option.type.choices]
 
-    assert formats(audit_cmd) == formats(scan) == ["text", "json", "sarif", "junit"]
+    assert (
+        formats(audit_cmd)
+        == formats(scan)
+        == [
+            "text",
+            "json",
+            "sarif",
+            "junit",
+            "gitlab-sast",
+            "github-summary",
+        ]
+    )

@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import shlex
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Any
 
 import click
 
-from deploysafe.cli.exits import ExitCode, for_error
+from deploysafe.cli.exits import ExitCode, for_error, forgive_findings
 from deploysafe.errors import DeploysafeError, UsageError
 from deploysafe.formats import summary
 from deploysafe.host.git import Git
@@ -140,15 +139,6 @@ def run_scan(argv: Sequence[str]) -> int:
     return 0
 
 
-def forgiven(code: int) -> int:
-    """`fail-on: never`: findings do not fail; unreadable inputs and usage errors still do."""
-    if code == ExitCode.FINDINGS:
-        return ExitCode.CLEAN
-    if code == ExitCode.FINDINGS_AND_INPUT:
-        return ExitCode.INPUT
-    return code
-
-
 def command(name: str, text: str, **props: str | int) -> str:
     """A workflow command line, with text from the repository escaped as GitHub reads it."""
 
@@ -211,7 +201,7 @@ def run(env: Mapping[str, str]) -> int:
     code = run_scan(argv)
     click.echo(f"::{token}::")
     if forgive:
-        code = forgiven(code)
+        code = forgive_findings(code)
     log = _read_log(inputs.sarif_file)
     outputs: dict[str, str | int] = {"exit-code": code}
     if log is None:
@@ -261,7 +251,8 @@ def _append(path: str | None, text: str) -> None:
 
 
 def main() -> None:
-    sys.exit(run(os.environ))
+    # The process's entry point: the code was decided by the scan and cli.exits.
+    raise SystemExit(run(os.environ))
 
 
 if __name__ == "__main__":

@@ -67,6 +67,16 @@ def for_report(
     return ExitCode.CLEAN
 
 
+def forgive_findings(code: int) -> int:
+    """The exit code when findings must not fail (the GitHub Action's `fail-on: never`):
+    unreadable inputs and usage errors still do."""
+    if code == ExitCode.FINDINGS:
+        return ExitCode.CLEAN
+    if code == ExitCode.FINDINGS_AND_INPUT:
+        return ExitCode.INPUT
+    return code
+
+
 class _ClickUsageError(click.UsageError):
     exit_code = ExitCode.USAGE
 
