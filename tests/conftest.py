@@ -58,6 +58,8 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/cli/test_soft_fail.py",  # the installed CLI as a process
         "tests/cli/test_terminal.py",  # the installed CLI on a pseudo-terminal
         "tests/test_packaging.py",  # python -m build, twine, pip into a fresh venv
+        "tests/cli/test_action.py",  # the GitHub Action's step under bash, zizmor, git
+        "tests/formats/test_gitlab.py",  # the GitLab template's script under bash
     }
 )
 
@@ -201,6 +203,8 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
             "test_wheel_with_the_helm_extra_installs_a_deploysafe_that_renders_charts",
         }
     ),
+    # A virtual environment and a pip install of the action's checkout (about 20 s).
+    "tests/cli/test_action.py": frozenset({"test_install_step_then_scan_with_what_it_installed"}),
     # Each case times the detector on megabytes of hostile text in a fresh interpreter.
     "tests/secrets/test_secrets_detect.py": frozenset({"test_hostile_input_is_linear"}),
 }

@@ -22,6 +22,7 @@ MODULES = sorted(
 def test_the_command_groups_have_their_modules() -> None:
     assert MODULES == [
         "deploysafe.cli",
+        "deploysafe.cli.action",
         "deploysafe.cli.catalogue",
         "deploysafe.cli.cluster",
         "deploysafe.cli.common",

@@ -285,5 +285,7 @@ def test_audit_writes_every_format_scan_writes() -> None:
             "sarif",
             "junit",
             "html",
+            "gitlab-sast",
+            "github-summary",
         ]
     )

@@ -141,7 +141,9 @@ def test_baseline_round_trips(report: Report, tmp_path: Path) -> None:
     assert baselinemod.load(path) == {f.fingerprint for f in report.findings}
 
 
-@pytest.mark.parametrize("fmt", ["text", "compact", "json", "sarif", "junit", "html"])
+@pytest.mark.parametrize(
+    "fmt", ["text", "compact", "json", "sarif", "junit", "html", "gitlab-sast", "github-summary"]
+)
 def test_cli_formats_do_not_crash(tree: Path, fmt: str) -> None:
     result = invoke("scan", str(tree), "--format", fmt)
     assert result.exit_code == 1, result.output

@@ -51,7 +51,9 @@ def assert_clean(text: str) -> None:
         assert secret not in text, f"{secret[:4]}… printed in full"
 
 
-@pytest.mark.parametrize("fmt", ["text", "compact", "json", "sarif", "junit", "html"])
+@pytest.mark.parametrize(
+    "fmt", ["text", "compact", "json", "sarif", "junit", "html", "gitlab-sast", "github-summary"]
+)
 def test_no_format_prints_a_secret(tmp_path: Path, fmt: str) -> None:
     tree(tmp_path)
     out = tmp_path / f"report.{fmt}"
@@ -279,7 +281,7 @@ def suppressed_tree(root: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "gitlab-sast", "github-summary"])
 def test_no_format_prints_a_secret_in_a_suppression_reason(tmp_path: Path, fmt: str) -> None:
     suppressed_tree(tmp_path)
     out = tmp_path / f"report.{fmt}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,18 @@ def load_config(config_path: Path | None, root: Path, *, scan: bool = False) -> 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:
     from deploysafe.cli import terminal
-    from deploysafe.formats import compact, html, jsonfmt, junit, sarif, text
+    from deploysafe.formats import compact, gitlab, html, jobsummary, jsonfmt, junit, sarif, text
 
     parts: Iterable[str]
     colored = False
     if fmt == "compact":
         parts = compact.chunks(report, show_suppressed=show_suppressed)
+    elif fmt == "gitlab-sast":
+        # The report holds no times: the scan is over when its report is written.
+        now = datetime.now(UTC)
+        parts = gitlab.chunks(report, started=now, ended=now)
+    elif fmt == "github-summary":
+        parts = [jobsummary.render(report)]
     elif fmt == "json":
         parts = jsonfmt.chunks(report)
     elif fmt == "sarif":

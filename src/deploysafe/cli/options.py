@@ -19,8 +19,18 @@ class Decorator(Protocol):
     def __call__(self, f: FC, /) -> FC: ...
 
 
-# The formats a scan or audit report is written in.
-REPORT_FORMATS = ("text", "compact", "json", "sarif", "junit", "html")
+# The formats a scan or audit report is written in: `gitlab-sast` is GitLab's security
+# report, `github-summary` the Markdown of a CI job's summary page.
+REPORT_FORMATS = (
+    "text",
+    "compact",
+    "json",
+    "sarif",
+    "junit",
+    "html",
+    "gitlab-sast",
+    "github-summary",
+)
 # The formats of everything else: lines for a person, or one JSON document.
 DATA_FORMATS = ("text", "json")
 

@@ -36,6 +36,12 @@ _SCORE = {
 }
 
 
+def severity_of(score: object) -> Severity | None:
+    """The severity a result's `security-severity` stands for, None for a score we do not
+    write (readers of a log take it back with this)."""
+    return next((s for s, v in _SCORE.items() if v == score), None)
+
+
 def rule_name(rule: Rule) -> str:
     """The title as an identifier (SARIF's `name`, which GitHub shows): PascalCase words,
     possessives dropped, e.g. `ContainersMustNotRunPrivileged`."""
