@@ -4,6 +4,7 @@ Real Helm (SDK or binary) and real kubectl/kustomize, scanned as the CLI scans."
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from deploysafe.engine.report import Report
 from deploysafe.engine.scan import RenderOptions, scan
 from deploysafe.inputs.render import helm_available, kustomize_available
 from tests.support import paths
+from tests.support.scantools import invoke
 
 FIXTURES = paths.FIXTURES / "render"
 
@@ -115,3 +117,32 @@ def test_a_corrupt_or_foreign_entry_is_rendered_again(repo: Path, tmp_path: Path
     assert found(again) == expected
     # Rewritten whole: reused from now on.
     assert cache_notes(run(repo, cache)) == said(4, 0)
+
+
+def test_the_cli_keeps_renders_in_the_cache_folder_unless_no_cache(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DEPLOYSAFE_CACHE_DIR", str(cache))
+
+    def notes(*args: str) -> list[str]:
+        result = invoke(
+            "scan",
+            str(repo),
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--ignore-input-errors",
+            *args,
+        )
+        assert result.exit_code == 0, result.output
+        return [n for n in json.loads(result.output)["notes"] if n.startswith("render cache:")]
+
+    assert notes("--no-cache") == []
+    assert not cache.exists()
+    assert notes() == said(0, 4)
+    assert notes() == said(4, 0)
+    assert notes("--no-cache") == []
+    monkeypatch.setenv("DEPLOYSAFE_CACHE_DIR", "")
+    assert notes() == []

@@ -641,7 +641,7 @@ class KustomizeBuilds:
     time (each one process under `limits`); `results` maps each build's output back to its
     sources, in the order of `folders`, while later builds still run."""
 
-    __slots__ = ("_cache", "_folders", "_futures", "_pool", "_root")
+    __slots__ = ("_cache", "_folders", "_futures", "_patches", "_pool", "_root")
 
     def __init__(
         self,
@@ -655,6 +655,7 @@ class KustomizeBuilds:
         self._pool = pool
         self._futures = futures
         self._cache: dict[Path, _Source | None] = {}
+        self._patches = Patches(root)
 
     @classmethod
     def start(
@@ -685,7 +686,10 @@ class KustomizeBuilds:
 
     def results(self) -> Iterator[Rendered]:
         for (folder, namespace), future in zip(self._folders, self._futures, strict=True):
-            yield _finish_kustomize(future.result(), folder, self._root, namespace, self._cache)
+            build = future.result()
+            yield _finish_kustomize(
+                build, folder, self._root, namespace, self._cache, self._patches
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -815,6 +819,7 @@ def _finish_kustomize(
     root: Path,
     namespace: str | None,
     cache: dict[Path, _Source | None] | None,
+    patches: Patches | None = None,
 ) -> Rendered:
     folder_rel = _rel(folder, root)
     kfile = _kustomization(folder)
@@ -829,11 +834,19 @@ def _finish_kustomize(
     rendered_from = f"kustomize {folder_rel}"
     if build.origin_base is not None:
         return _kustomize_documents(
-            build.out, build.origin_base, root, kfile_rel, rendered_from, None, namespace, cache
+            build.out,
+            build.origin_base,
+            root,
+            kfile_rel,
+            rendered_from,
+            None,
+            namespace,
+            cache,
+            patches,
         )
     note = f"{' '.join(build.tool)} gave no origin annotations: findings point at {kfile_rel}"
     return _kustomize_documents(
-        build.out, folder.resolve(), root, kfile_rel, rendered_from, note, namespace, cache
+        build.out, folder.resolve(), root, kfile_rel, rendered_from, note, namespace, cache, patches
     )
 
 
@@ -850,7 +863,10 @@ def _kustomize_documents(
     note: str | None,
     namespace: str | None = None,
     cache: dict[Path, _Source | None] | None = None,
+    patches: Patches | None = None,
 ) -> Rendered:
+    """`patches` (with `cache`) is shared by builds of one scan: each kustomization and
+    patch file a base shares with several overlays is read and parsed once."""
     text, blocks = _compact_transformations(text)
     loaded = load_kubernetes(
         text, kfile_rel, default_namespace=namespace, rendered_from=rendered_from, strict=True
@@ -860,7 +876,7 @@ def _kustomize_documents(
     ]
     kfile = (root / kfile_rel).resolve()
     cache = {} if cache is None else cache
-    patches = Patches(root)
+    patches = Patches(root) if patches is None else patches
     origins: dict[str, tuple[Path | None, str | None]] = {}  # several objects, one file
     documents: list[Document] = []
     by_file: dict[str, int] = {}
