@@ -294,13 +294,14 @@ def render_helm(
 
 
 def _engine_identity(binary: str | None) -> str:
-    """Which Helm renders, down to the build: its output may change with it."""
+    """Which engine renders (a binary; None: the Helm SDK), down to the build: its output
+    may change with it."""
     if binary:
         try:
             st = Path(binary).stat()
         except OSError:
-            return f"helm {binary}"
-        return f"helm {binary} {st.st_size} {st.st_mtime_ns}"
+            return f"binary {binary}"
+        return f"binary {binary} {st.st_size} {st.st_mtime_ns}"
     sdk = _helm_sdk()
     return f"helm-python-sdk {getattr(sdk, '__version__', '?')}"
 
