@@ -34,6 +34,9 @@ for _var in (
     "GIT_PREFIX",
 ):
     os.environ.pop(_var, None)
+# A scan through the CLI keeps renders in the user's cache folder; a test renders what it
+# reads and writes nothing outside its tmp dirs. Tests of the cache name their own folder.
+os.environ["DEPLOYSAFE_CACHE_DIR"] = ""
 
 _ROOT = Path(__file__).resolve().parent.parent  # the tables name paths from here
 
@@ -45,6 +48,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/host/test_git.py",  # the git runner, against real repositories
         "tests/host/test_ci.py",  # deployed refs read from real repositories
         "tests/engine/test_render_scan.py",  # Helm and kubectl/kustomize renders
+        "tests/engine/test_render_cache.py",  # Helm and kubectl/kustomize renders, kept
         "tests/engine/test_coverage.py",  # git work trees, Helm and kustomize renders
         "tests/engine/test_focused_scan.py",  # git work trees, kustomize builds, Helm renders
         "tests/engine/test_changed_since.py",  # git repositories, kustomize builds, Helm renders

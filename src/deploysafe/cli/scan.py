@@ -49,6 +49,13 @@ if TYPE_CHECKING:
 @config_option("nearest the scan root, up to the repository's top level")
 @click.option("--no-render", is_flag=True, help="Scan every file as it is: no Helm, no kustomize.")
 @click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Render every chart and kustomization anew, and keep nothing [default: reuse"
+    " renders whose inputs are unchanged, kept in $DEPLOYSAFE_CACHE_DIR, else"
+    " $XDG_CACHE_HOME/deploysafe/renders; DEPLOYSAFE_CACHE_DIR= turns it off].",
+)
+@click.option(
     "--values",
     "-f",
     "values",
@@ -126,6 +133,7 @@ def scan(
     pss_version: str | None,
     config_path: Path | None,
     no_render: bool,
+    no_cache: bool,
     values: tuple[Path, ...],
     set_values: tuple[str, ...],
     namespace: str | None,
@@ -148,6 +156,7 @@ def scan(
     from deploysafe.engine import RenderOptions
     from deploysafe.engine import baseline as baselinemod
     from deploysafe.engine import scan as run_scan
+    from deploysafe.inputs.rendercache import default_folder
     from deploysafe.model import parse_version
 
     targets = list(paths) or [Path(".")]
@@ -180,6 +189,7 @@ def scan(
         set_values=set_values,
         namespace=namespace,
         release_name=release_name,
+        cache=None if no_cache else default_folder(),
     )
     changes = None
     if changed_since is not None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+import queue
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +45,7 @@ from deploysafe.rules.base import Scope
 if TYPE_CHECKING:
     from deploysafe.engine.changes import Changes
     from deploysafe.inputs.render import Rendered
+    from deploysafe.inputs.rendercache import RenderCache
     from deploysafe.inputs.renderplan import KustomizePlan
     from deploysafe.inputs.sandbox import HelmWorker
 
@@ -54,6 +57,8 @@ class RenderOptions:
     set_values: tuple[str, ...] = ()
     namespace: str | None = None
     release_name: str | None = None  # None: the policy file's, else "release"
+    # Where engine output is kept by content hash (inputs/rendercache.py); None: not kept.
+    cache: Path | None = None
 
 
 def check_documents(
@@ -271,8 +276,8 @@ def _render_all(
     if not inv.charts and not inv.kustomizations:
         return [], unknown, [], [], set()
     from deploysafe.inputs import render as r
+    from deploysafe.inputs.rendercache import RenderCache
     from deploysafe.inputs.renderplan import patch_error, unmatched_patches
-    from deploysafe.inputs.sandbox import helm_worker
 
     docs: list[Document] = []
     errors: list[ScanError] = unknown
@@ -281,6 +286,16 @@ def _render_all(
     narrowed: set[str] = set()
     charts = bool(inv.charts) and r.helm_available() is not None
     tick = Tick(Stage.RENDERING, render_total=_render_count(inv, charts, plan))
+    cache = RenderCache(opts.cache) if opts.cache is not None else None
+    # Kustomize builds are processes of their own: they run while the charts render.
+    builds = None
+    if inv.kustomizations and plan is not None:
+        builds = r.KustomizeBuilds.start(
+            [(f, _overlay_namespace(f, opts, settings)) for f in plan.roots],
+            inv.root,
+            jobs,
+            cache=cache,
+        )
 
     def focused(
         root: Path, built: list[Document], whole: Callable[[Path, Path], bool]
@@ -289,67 +304,111 @@ def _render_all(
             narrowed.update(d.rendered_from for d in built if d.rendered_from)
         return built
 
-    if inv.charts:
-        engine = r.helm_available()
-        if engine is None:
-            notes.append(
-                "Helm not found (no `helm` binary, no helm-python-sdk): charts were scanned as "
-                "plain files; templates that are not YAML were skipped"
-            )
-        else:
-            done = failed = 0
-            with helm_worker(r.offline_env()) as w:  # one process renders every chart in turn
+    try:
+        if inv.charts:
+            engine = r.helm_available()
+            if engine is None:
+                notes.append(
+                    "Helm not found (no `helm` binary, no helm-python-sdk): charts were scanned as "
+                    "plain files; templates that are not YAML were skipped"
+                )
+            else:
+                done = failed = 0
                 rendered = []
-                for chart in inv.charts:
+                for res in _render_charts(inv, opts, settings, jobs, cache):
                     tell(tick)
                     tick = replace(tick, renders=tick.renders + 1)
-                    rendered.append(_render_chart(chart, inv, opts, settings, w))
-            for chart, res in zip(inv.charts, rendered, strict=True):
-                docs.extend(focused(chart, res.documents, _whole_chart))
-                errors.extend(_at_line(e, chart, inv.root) for e in res.errors)
-                if res.note:
-                    notes.append(res.note)
-                if res.failed:
-                    failed += 1
-                    broken.append(chart)
-                else:
-                    done += 1
-            notes.append(_counted("rendered", done, failed, "Helm chart(s)", engine))
-    if inv.kustomizations:
-        tool = r.kustomize_available()
-        if tool is None or plan is None:
-            notes.append(
-                "kustomize not found (no `kustomize`, no `kubectl kustomize`): kustomize folders "
-                "were scanned as plain files, without their overlays applied"
-            )
-        else:
-            errors.extend(plan.errors)
-            tell(tick)
-            built = r.render_kustomizations(
-                [(f, _overlay_namespace(f, opts, settings)) for f in plan.roots], inv.root, jobs
-            )
-            done = failed = 0
-            problems: list[ScanError] = []
-            whole = functools.partial(_whole_kustomization, patches=plan.patches)
-            for folder, res in zip(plan.roots, built or [], strict=False):
-                docs.extend(focused(folder, res.documents, whole))
-                if res.failed:
-                    failed += 1
-                    broken.append(folder)
-                    blamed = [patch_error(plan, folder, e.message, inv.root) for e in res.errors]
-                    problems += [b or e for b, e in zip(blamed, res.errors, strict=True)]
-                else:
-                    done += 1
-                    problems += res.errors
-                    produced = [(d.kind, d.name or "") for d in res.documents]
-                    problems += unmatched_patches(plan, folder, produced, inv.root)
-            errors.extend(dict.fromkeys(problems))  # a shared base's patch: reported once
-            within = sum(len(m) for m in plan.members.values())
-            what = "kustomization(s)"
-            if within > len(plan.roots):
-                what = "kustomization root(s), with their bases and Components,"
-            notes.append(_counted("built", done, failed, what, " ".join(tool)))
+                    rendered.append(res)
+                for chart, res in zip(inv.charts, rendered, strict=True):
+                    docs.extend(focused(chart, res.documents, _whole_chart))
+                    errors.extend(_at_line(e, chart, inv.root) for e in res.errors)
+                    if res.note:
+                        notes.append(res.note)
+                    if res.failed:
+                        failed += 1
+                        broken.append(chart)
+                    else:
+                        done += 1
+                notes.append(_counted("rendered", done, failed, "Helm chart(s)", engine))
+        if inv.kustomizations:
+            tool = r.kustomize_available()
+            if tool is None or plan is None or builds is None:
+                notes.append(
+                    "kustomize not found (no `kustomize`, no `kubectl kustomize`): kustomize"
+                    " folders were scanned as plain files, without their overlays applied"
+                )
+            else:
+                errors.extend(plan.errors)
+                tell(tick)
+                with builds:
+                    built = list(builds.results())
+                done = failed = 0
+                problems: list[ScanError] = []
+                whole = functools.partial(_whole_kustomization, patches=plan.patches)
+                for folder, res in zip(plan.roots, built, strict=True):
+                    docs.extend(focused(folder, res.documents, whole))
+                    if res.failed:
+                        failed += 1
+                        broken.append(folder)
+                        blamed = [
+                            patch_error(plan, folder, e.message, inv.root) for e in res.errors
+                        ]
+                        problems += [b or e for b, e in zip(blamed, res.errors, strict=True)]
+                    else:
+                        done += 1
+                        problems += res.errors
+                        produced = [(d.kind, d.name or "") for d in res.documents]
+                        problems += unmatched_patches(plan, folder, produced, inv.root)
+                errors.extend(dict.fromkeys(problems))  # a shared base's patch: reported once
+                within = sum(len(m) for m in plan.members.values())
+                what = "kustomization(s)"
+                if within > len(plan.roots):
+                    what = "kustomization root(s), with their bases and Components,"
+                notes.append(_counted("built", done, failed, what, " ".join(tool)))
+    finally:
+        if builds is not None:
+            builds.close()
+    if cache is not None:
+        said = cache.note()
+        if said:
+            notes.append(said)
+        if cache.written:
+            cache.prune()
     return docs, errors, notes, broken, narrowed
+
+
+def _render_charts(
+    inv: Inventory,
+    opts: RenderOptions,
+    settings: RenderSettings,
+    jobs: int | None,
+    cache: RenderCache | None,
+) -> Iterator[Rendered]:
+    """Each chart's render, in order: up to `jobs` charts at a time, each in a Helm worker
+    process of its own (under the sandbox's limits, one chart at a time), reused by the
+    next chart."""
+    from deploysafe.inputs import render as r
+    from deploysafe.inputs.sandbox import HelmWorker
+
+    n = max(1, min(len(inv.charts), jobs or os.cpu_count() or 1))
+    idle: queue.SimpleQueue[HelmWorker] = queue.SimpleQueue()
+    workers = [HelmWorker(r.offline_env()) for _ in range(n)]
+    for w in workers:
+        idle.put(w)
+
+    def one(chart: Path) -> Rendered:
+        w = idle.get()
+        try:
+            return _render_chart(chart, inv, opts, settings, w, cache)
+        finally:
+            idle.put(w)
+
+    try:
+        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="helm") as pool:
+            yield from pool.map(one, inv.charts)
+    finally:
+        for w in workers:
+            w.close()
 
 
 def _at_line(error: ScanError, chart: Path, root: Path) -> ScanError:
@@ -469,7 +528,12 @@ def _counted(verb: str, done: int, failed: int, what: str, engine: str) -> str:
 
 
 def _render_chart(
-    chart: Path, inv: Inventory, opts: RenderOptions, settings: RenderSettings, worker: HelmWorker
+    chart: Path,
+    inv: Inventory,
+    opts: RenderOptions,
+    settings: RenderSettings,
+    worker: HelmWorker,
+    cache: RenderCache | None,
 ) -> Rendered:
     """Render one chart with its settings from the policy file; options given on the
     command line win."""
@@ -505,6 +569,7 @@ def _render_chart(
         release_name=opts.release_name or own.release or "release",
         top=inv.top,
         worker=worker,
+        cache=cache,
     )
 
 

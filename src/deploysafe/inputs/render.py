@@ -10,13 +10,14 @@ its nearest ancestor that it does spell out.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import tempfile
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +34,7 @@ from deploysafe.inputs.documents import (
 )
 from deploysafe.inputs.helmsdk import engine_message as _message
 from deploysafe.inputs.patches import TRANSFORMATIONS, Patches
+from deploysafe.inputs.rendercache import Key, RenderCache
 from deploysafe.inputs.renderplan import KUSTOMIZATION_FILES, check_chart
 from deploysafe.inputs.sandbox import (
     LIMITS,
@@ -153,12 +155,15 @@ def render_helm(
     top: Path | None = None,
     worker: HelmWorker | None = None,
     limits: Limits = LIMITS,
+    cache: RenderCache | None = None,
 ) -> Rendered:
     """Render a chart directory like `helm template`; documents point at their templates.
 
     The engine reads a copy of the chart that holds nothing from outside `top` (the
     repository; default `root`): a symlink that leaves it is left out and reported. It runs
     under `limits`, with the SDK in `worker` (a worker for this chart alone when None).
+    With `cache`, the engine's output for the same chart files, values and options is
+    reused instead of rendered again.
     """
     chart_rel = _rel(chart, root)
     chart_file = _join(chart_rel, "Chart.yaml")
@@ -199,17 +204,34 @@ def render_helm(
     try:
         with tempfile.TemporaryDirectory(prefix="deploysafe-helm-") as tmp:
             if chart.is_dir():
-                copy = _contained_copy(chart, Path(tmp), (top or root).resolve(), root, left_out)
-                marks, originals = _mark_sections(copy)
-                try:
-                    sources = engine(copy)
-                except RenderFailed:
-                    if not marks:
-                        raise
-                    # A mark may have landed inside a template action: render as written.
-                    for path, text in originals.items():
-                        path.write_text(text, encoding="utf-8")
-                    sources, marks = engine(copy), {}
+                contained = (top or root).resolve()
+                options = (chart.resolve().name, values, engine_set, render_ns, release_name)
+                kept = None
+                if cache is not None:
+                    # The chart's files as the copy would hold them: no copy when kept.
+                    seen: list[ScanError] = []
+                    key = _helm_key(chart, *options, binary, _outside(contained, root, seen))
+                    kept = cache.get(key, _kept_helm)
+                    if kept is not None:
+                        left_out += seen
+                if kept is not None:
+                    sources, marks = kept
+                else:
+                    copy = _contained_copy(chart, Path(tmp), contained, root, left_out)
+                    # The bytes the engine reads (a file may have changed since).
+                    key = _helm_key(copy, *options, binary) if cache is not None else ""
+                    marks, originals = _mark_sections(copy)
+                    try:
+                        sources = engine(copy)
+                    except RenderFailed:
+                        if not marks:
+                            raise
+                        # A mark may have landed inside a template action: render as written.
+                        for path, text in originals.items():
+                            path.write_text(text, encoding="utf-8")
+                        sources, marks = engine(copy), {}
+                    if cache is not None:
+                        cache.put(key, _helm_entry(sources, marks))
             else:  # the engine says what is wrong with it
                 sources, marks = engine(chart), {}
     except RenderFailed as exc:
@@ -271,6 +293,75 @@ def render_helm(
     return Rendered(documents, errors, note=note, skipped=skipped, missing=missing)
 
 
+def _engine_identity(binary: str | None) -> str:
+    """Which engine renders (a binary; None: the Helm SDK), down to the build: its output
+    may change with it."""
+    if binary:
+        try:
+            st = Path(binary).stat()
+        except OSError:
+            return f"binary {binary}"
+        return f"binary {binary} {st.st_size} {st.st_mtime_ns}"
+    sdk = _helm_sdk()
+    return f"helm-python-sdk {getattr(sdk, '__version__', '?')}"
+
+
+def _helm_key(
+    chart: Path,
+    name: str,
+    values: Sequence[Path],
+    set_values: Sequence[str],
+    namespace: str,
+    release_name: str,
+    binary: str | None,
+    ignore: Callable[[str, list[str]], set[str]] | None = None,
+) -> str:
+    """The cache key of a render: every file of the chart as the engine reads it (a
+    contained copy before it is marked, or the chart read as `ignore` copies it), the values
+    files' bytes, the options and the engine."""
+    key = Key("helm")
+    key.add(_engine_identity(binary), name, namespace, release_name)
+    key.add("set", *set_values)
+    for i, path in enumerate(values):
+        key.file(f"values {i}", path)
+    key.tree("chart", chart, ignore)
+    return key.hexdigest()
+
+
+def _helm_entry(
+    sources: Sequence[tuple[str, str]], marks: Mapping[int, tuple[str, int]]
+) -> dict[str, Any]:
+    return {
+        "sources": [[name, text] for name, text in sources],
+        "marks": [[mark, file, section] for mark, (file, section) in marks.items()],
+    }
+
+
+def _kept_helm(
+    value: Any,
+) -> tuple[list[tuple[str, str]], dict[int, tuple[str, int]]] | None:
+    """A cached render, if `value` has the shape `_helm_entry` writes."""
+    if not isinstance(value, dict):
+        return None
+    sources, marks = value.get("sources"), value.get("marks")
+    if not isinstance(sources, list) or not isinstance(marks, list):
+        return None
+    if not all(
+        isinstance(s, list) and len(s) == 2 and all(isinstance(x, str) for x in s) for s in sources
+    ):
+        return None
+    if not all(
+        isinstance(m, list)
+        and len(m) == 3
+        and type(m[0]) is int
+        and isinstance(m[1], str)
+        and type(m[2]) is int
+        for m in marks
+    ):
+        return None
+    return [(a, b) for a, b in sources], {m[0]: (m[1], m[2]) for m in marks}
+
+
 # Where Helm says a template failed: `template: <chart>/templates/x.yaml:43:55: executing`
 # (the binary) or `<chart>/templates/x.yaml:43:55\n  executing` (the SDK).
 _TEMPLATE_AT = re.compile(r"(?:^|\s)[^\s:/]+/(\S+?):(\d+)(?::\d+)?(?::|\s|$)")
@@ -302,6 +393,17 @@ def _contained_copy(
     checkout) must not be rendered into what is checked or released. Each link left out is
     added to `left_out` as an input error; raises RenderFailed when the chart cannot be read."""
     copy = tmp / "chart" / chart.resolve().name
+    try:
+        shutil.copytree(chart, copy, symlinks=False, ignore=_outside(top, root, left_out))
+    except (OSError, shutil.Error) as exc:
+        raise RenderFailed(f"cannot read the chart: {exc}") from None
+    return copy
+
+
+def _outside(
+    top: Path, root: Path, left_out: list[ScanError]
+) -> Callable[[str, list[str]], set[str]]:
+    """Which names of a folder a contained copy leaves out (a `copytree` ignore)."""
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         out = set()
@@ -330,11 +432,7 @@ def _contained_copy(
                 out.add(name)  # a link to a folder that holds it: Helm would loop too
         return out
 
-    try:
-        shutil.copytree(chart, copy, symlinks=False, ignore=ignore)
-    except (OSError, shutil.Error) as exc:
-        raise RenderFailed(f"cannot read the chart: {exc}") from None
-    return copy
+    return ignore
 
 
 def _mark_sections(copy: Path) -> tuple[dict[int, tuple[str, int]], dict[Path, str]]:
@@ -528,20 +626,71 @@ def render_kustomizations(
     root: Path,
     jobs: int | None = None,
     limits: Limits = LIMITS,
+    cache: RenderCache | None = None,
 ) -> list[Rendered] | None:
     """Build many kustomizations (folder, namespace): the builds run side by side, and each
     source file shared by several is parsed once. None without kustomize or kubectl."""
-    tool = kustomize_available()
-    if tool is None:
+    builds = KustomizeBuilds.start(folders, root, jobs, limits, cache)
+    if builds is None:
         return None
-    workers = max(1, min(len(folders), jobs or os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        builds = list(pool.map(lambda f: _build_kustomize(tool, f[0], limits), folders))
-    cache: dict[Path, _Source | None] = {}
-    return [
-        _finish_kustomize(build, folder, root, namespace, cache)
-        for build, (folder, namespace) in zip(builds, folders, strict=True)
-    ]
+    with builds:
+        return list(builds.results())
+
+
+class KustomizeBuilds:
+    """Kustomize builds running in the background from `start` on, at most `jobs` at a
+    time (each one process under `limits`); `results` maps each build's output back to its
+    sources, in the order of `folders`, while later builds still run."""
+
+    __slots__ = ("_cache", "_folders", "_futures", "_patches", "_pool", "_root")
+
+    def __init__(
+        self,
+        folders: Sequence[tuple[Path, str | None]],
+        root: Path,
+        pool: ThreadPoolExecutor,
+        futures: list[Future[_Build]],
+    ) -> None:
+        self._folders = list(folders)
+        self._root = root
+        self._pool = pool
+        self._futures = futures
+        self._cache: dict[Path, _Source | None] = {}
+        self._patches = Patches(root)
+
+    @classmethod
+    def start(
+        cls,
+        folders: Sequence[tuple[Path, str | None]],
+        root: Path,
+        jobs: int | None = None,
+        limits: Limits = LIMITS,
+        cache: RenderCache | None = None,
+    ) -> KustomizeBuilds | None:
+        """None without kustomize or kubectl."""
+        tool = kustomize_available()
+        if tool is None:
+            return None
+        workers = max(1, min(len(folders), jobs or os.cpu_count() or 1))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kustomize")
+        futures = [pool.submit(_build_kustomize, tool, f, limits, cache) for f, _ in folders]
+        return cls(folders, root, pool, futures)
+
+    def __enter__(self) -> KustomizeBuilds:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def results(self) -> Iterator[Rendered]:
+        for (folder, namespace), future in zip(self._folders, self._futures, strict=True):
+            build = future.result()
+            yield _finish_kustomize(
+                build, folder, self._root, namespace, self._cache, self._patches
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -553,9 +702,90 @@ class _Build:
     missing_file: bool = False
 
 
-def _build_kustomize(tool: Sequence[str], folder: Path, limits: Limits) -> _Build:
+def _build_kustomize(
+    tool: Sequence[str], folder: Path, limits: Limits, cache: RenderCache | None = None
+) -> _Build:
     if _kustomization(folder) is None:
         return _Build(tuple(tool), False, "", None, missing_file=True)
+    key = _kustomize_key(tool, folder) if cache is not None else None
+    if cache is not None and key is not None:
+        kept = cache.get(key, functools.partial(_kept_build, tool=tool))
+        if kept is not None:
+            return kept
+    build = _run_kustomize(tool, folder, limits)
+    if cache is not None and key is not None and build.ok:
+        base = build.origin_base.as_posix() if build.origin_base is not None else None
+        cache.put(key, {"out": build.out, "base": base})
+    return build
+
+
+def _kustomize_key(tool: Sequence[str], folder: Path) -> str | None:
+    """The cache key of a build: the tool, the folder, and every file its kustomization
+    tree may read: each kustomization, and each file or kustomization folder that a string
+    in one names (over-counting strings that are not paths only costs a re-build). None
+    when a kustomization cannot be read here: then it is always built."""
+    key = Key("kustomize")
+    binary = shutil.which(tool[0]) or tool[0]
+    key.add(*tool, _engine_identity(binary), folder.resolve().as_posix())
+    seen: set[Path] = set()
+    todo = [folder.resolve()]
+    while todo:
+        here = todo.pop()
+        if here in seen:
+            continue
+        seen.add(here)
+        present = [name for name in KUSTOMIZATION_FILES if (here / name).is_file()]
+        key.add("folder", here.as_posix(), *present)
+        if not present:
+            continue  # kustomize refuses the folder: the build fails, and is not kept
+        kfile = here / present[0]
+        key.file(kfile.as_posix(), kfile)
+        try:
+            data = yamlload.load_data(kfile.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError):
+            return None
+        for text in _strings(data):
+            for name in dict.fromkeys((text, text.split("=", 1)[-1])):
+                if not name or "\n" in name or len(name) > 1024 or os.path.isabs(name):
+                    continue
+                if "://" in name or name.startswith(("git@", "github.com/")):
+                    continue
+                try:
+                    path = (here / name).resolve()
+                    if path.is_dir():
+                        todo.append(path)
+                    elif path.is_file():
+                        key.file(path.as_posix(), path)
+                except (OSError, RuntimeError, ValueError):
+                    key.add("unresolvable", here.as_posix(), name)
+    return key.hexdigest()
+
+
+def _strings(data: Any) -> Iterator[str]:
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for value in data.values():
+            yield from _strings(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _strings(value)
+
+
+def _kept_build(value: Any, tool: Sequence[str]) -> _Build | None:
+    """A cached build, if `value` has the shape `_build_kustomize` writes."""
+    if not isinstance(value, dict) or not isinstance(value.get("out"), str):
+        return None
+    base = value.get("base")
+    if base is None:
+        return _Build(tuple(tool), True, value["out"], None)
+    if not isinstance(base, str) or not os.path.isabs(base):
+        return None
+    # The build's wrapper folder is gone; origins are resolved from its name alone.
+    return _Build(tuple(tool), True, value["out"], Path(base))
+
+
+def _run_kustomize(tool: Sequence[str], folder: Path, limits: Limits) -> _Build:
     # Origins come from a throwaway kustomization that includes the folder, so the user's
     # tree is never written to. Kustomize refuses absolute resource paths: use a relative one.
     with tempfile.TemporaryDirectory(prefix="deploysafe-kustomize-") as tmp:
@@ -590,6 +820,7 @@ def _finish_kustomize(
     root: Path,
     namespace: str | None,
     cache: dict[Path, _Source | None] | None,
+    patches: Patches | None = None,
 ) -> Rendered:
     folder_rel = _rel(folder, root)
     kfile = _kustomization(folder)
@@ -604,11 +835,19 @@ def _finish_kustomize(
     rendered_from = f"kustomize {folder_rel}"
     if build.origin_base is not None:
         return _kustomize_documents(
-            build.out, build.origin_base, root, kfile_rel, rendered_from, None, namespace, cache
+            build.out,
+            build.origin_base,
+            root,
+            kfile_rel,
+            rendered_from,
+            None,
+            namespace,
+            cache,
+            patches,
         )
     note = f"{' '.join(build.tool)} gave no origin annotations: findings point at {kfile_rel}"
     return _kustomize_documents(
-        build.out, folder.resolve(), root, kfile_rel, rendered_from, note, namespace, cache
+        build.out, folder.resolve(), root, kfile_rel, rendered_from, note, namespace, cache, patches
     )
 
 
@@ -625,7 +864,10 @@ def _kustomize_documents(
     note: str | None,
     namespace: str | None = None,
     cache: dict[Path, _Source | None] | None = None,
+    patches: Patches | None = None,
 ) -> Rendered:
+    """`patches` (with `cache`) is shared by builds of one scan: each kustomization and
+    patch file a base shares with several overlays is read and parsed once."""
     text, blocks = _compact_transformations(text)
     loaded = load_kubernetes(
         text, kfile_rel, default_namespace=namespace, rendered_from=rendered_from, strict=True
@@ -635,7 +877,7 @@ def _kustomize_documents(
     ]
     kfile = (root / kfile_rel).resolve()
     cache = {} if cache is None else cache
-    patches = Patches(root)
+    patches = Patches(root) if patches is None else patches
     origins: dict[str, tuple[Path | None, str | None]] = {}  # several objects, one file
     documents: list[Document] = []
     by_file: dict[str, int] = {}
@@ -783,6 +1025,7 @@ class _Entry:
 
 
 _TEMPLATE_ACTION = re.compile(r"\{\{.*?\}\}")
+_COMMENT_START = re.compile(r"\{\{-?\s*/\*")
 _KEY = re.compile(r"""^(?:"([^"]*)"|'([^']*)'|([^\s'"{\[#!&*|>%@`][^#]*?))\s*:(?:\s+|$)(.*)$""")
 
 
@@ -790,32 +1033,41 @@ def _entries(lines: Sequence[str]) -> list[list[_Entry]]:
     """Source lines as node starts, per `---` segment; comments and template-only lines go."""
     segments: list[list[_Entry]] = [[]]
     in_comment = False
+    segment = segments[0]
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
         if in_comment:
             in_comment = "*/" not in stripped
             continue
-        if re.match(r"\{\{-?\s*/\*", stripped) and "*/" not in stripped:
+        if not stripped or stripped[0] == "#":
+            continue
+        # Most lines hold no template action: the tests for actions are skipped for them.
+        action = "{{" in stripped
+        if action and _COMMENT_START.match(stripped) and "*/" not in stripped:
             in_comment = True
             continue
-        if not stripped or stripped.startswith("#"):
+        if stripped[0] == "-" and _SEPARATOR.match(line):
+            segment = []
+            segments.append(segment)
             continue
-        if _SEPARATOR.match(line):
-            segments.append([])
-            continue
-        if not _TEMPLATE_ACTION.sub("", stripped).strip():
+        if action and not _TEMPLATE_ACTION.sub("", stripped).strip():
             continue  # `{{- if ... }}`, `{{- include ... | nindent 4 }}`: no key of its own
-        indent = len(line) - len(line.lstrip(" "))
-        text = line[indent:].rstrip()
+        text = line.lstrip(" ")
+        indent = len(line) - len(text)
+        text = text.rstrip()
         while text == "-" or text.startswith("- "):
-            segments[-1].append(_Entry(number, indent, True, None, ""))
+            segment.append(_Entry(number, indent, True, None, ""))
             rest = text[1:]
-            indent += 1 + len(rest) - len(rest.lstrip(" "))
             text = rest.lstrip(" ")
+            indent += 1 + len(rest) - len(text)
         if text:
             m = _KEY.match(text)
-            key = next((g for g in m.groups()[:3] if g is not None), None) if m else None
-            segments[-1].append(_Entry(number, indent, False, key, m.group(4) if m else ""))
+            if m is None:
+                segment.append(_Entry(number, indent, False, None, ""))
+                continue
+            quoted, single, plain, value = m.groups()
+            key = quoted if quoted is not None else single if single is not None else plain
+            segment.append(_Entry(number, indent, False, key, value))
     return [seg for seg in segments if seg]
 
 
