@@ -23,6 +23,10 @@ def test_the_folder_is_the_variable_else_xdg_else_home() -> None:
         "/h/.cache/deploysafe/renders"
     )
     assert default_folder({}) is None
+    # In CI only a folder named on purpose: a restored CI cache may hold a poisoned entry.
+    assert default_folder({"CI": "true", "HOME": "/h"}) is None
+    assert default_folder({"CI": "false", "HOME": "/h"}) == Path("/h/.cache/deploysafe/renders")
+    assert default_folder({"CI": "true", "DEPLOYSAFE_CACHE_DIR": "/c"}) == Path("/c")
 
 
 def digest(*parts: str) -> str:

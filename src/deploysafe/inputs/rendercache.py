@@ -33,11 +33,16 @@ MAX_ENTRIES = 4000
 
 
 def default_folder(environ: Mapping[str, str] | None = None) -> Path | None:
-    """`$DEPLOYSAFE_CACHE_DIR` (empty: no cache), else `$XDG_CACHE_HOME/deploysafe/renders`,
-    else `~/.cache/deploysafe/renders`; None when no home is known."""
+    """`$DEPLOYSAFE_CACHE_DIR` (empty: no cache), else, outside CI,
+    `$XDG_CACHE_HOME/deploysafe/renders`, else `~/.cache/deploysafe/renders`; None when no
+    home is known. In CI (`CI` set) only a folder named by the variable is used: CI caches
+    are restored from what earlier, less trusted runs saved, and a poisoned entry would
+    hide objects from the gate."""
     env = os.environ if environ is None else environ
     if ENV in env:
         return Path(env[ENV]) if env[ENV] else None
+    if env.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return None
     xdg = env.get("XDG_CACHE_HOME", "")
     if xdg and Path(xdg).is_absolute():
         return Path(xdg) / "deploysafe" / "renders"
