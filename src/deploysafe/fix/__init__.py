@@ -4,6 +4,7 @@ wrote it (yamledit), planned from a scan report (plan) and written all or nothin
 from __future__ import annotations
 
 from deploysafe.fix.plan import Change, Outcome, Plan, Selection, Status, plan, remaining
+from deploysafe.fix.run import Result, fix_tree
 from deploysafe.fix.write import write
 from deploysafe.fix.yamledit import EditRefused, apply_text
 
@@ -12,9 +13,11 @@ __all__ = [
     "EditRefused",
     "Outcome",
     "Plan",
+    "Result",
     "Selection",
     "Status",
     "apply_text",
+    "fix_tree",
     "plan",
     "remaining",
     "write",

@@ -39,13 +39,15 @@ class Change:
     before: str
     after: str
 
-    def diff(self) -> str:
+    def diff(self, name: str | None = None) -> str:
+        """A unified diff, the file named `name` (default: as the report names it)."""
+        shown = name or self.file
         return "".join(
             difflib.unified_diff(
                 self.before.splitlines(keepends=True),
                 self.after.splitlines(keepends=True),
-                fromfile=f"a/{self.file}",
-                tofile=f"b/{self.file}",
+                fromfile=f"a/{shown}",
+                tofile=f"b/{shown}",
             )
         )
 

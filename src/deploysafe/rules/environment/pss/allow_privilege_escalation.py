@@ -91,10 +91,10 @@ RULE = Rule(
         fixer,
         safe=True,
         summary=(
-            "Sets `allowPrivilegeEscalation: false` on the container. Safe: it only stops setuid "
-            "binaries and file capabilities from raising privileges; unsafe where the container "
-            "is privileged or adds SYS_ADMIN, which the fix then removes (the API rejects the "
-            "pair)."
+            "Sets `allowPrivilegeEscalation: false` on the container. Safe because it only stops "
+            "setuid binaries and file capabilities from raising privileges; unsafe where the "
+            "container is privileged or adds SYS_ADMIN, which the fix then removes (the API "
+            "rejects the pair)."
         ),
         before=POD_HEAD
         + """\

@@ -103,8 +103,8 @@ spec:
         fixer,
         safe=False,
         summary=(
-            "Sets the profile to `RuntimeDefault` (annotation: `runtime/default`). Unsafe: the "
-            "workload may do what the default profile denies."
+            "Sets the profile to `RuntimeDefault` (annotation: `runtime/default`). Unsafe because "
+            "the workload may do what the default profile denies."
         ),
         before=POD_HEAD
         + """\

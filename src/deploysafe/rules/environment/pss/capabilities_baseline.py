@@ -102,8 +102,8 @@ spec:
         fixer,
         safe=False,
         summary=(
-            "Removes the capability from `capabilities.add` (and `add` when it empties). Unsafe: "
-            "the workload may need it."
+            "Removes the capability from `capabilities.add` (and `add` when it empties). Unsafe "
+            "because the workload may need it."
         ),
         before=BASELINE_NAMESPACE
         + POD_HEAD

@@ -93,7 +93,7 @@ RULE = Rule(
         safe=False,
         summary=(
             "Adds `ALL` to `capabilities.drop` (writing `drop: [ALL]` if there is none), and "
-            "removes added capabilities other than NET_BIND_SERVICE. Unsafe: a process that "
+            "removes added capabilities other than NET_BIND_SERVICE. Unsafe because a process that "
             "relies on a default capability (CHOWN, SETUID, binding a port below 1024 as root) "
             "stops working."
         ),

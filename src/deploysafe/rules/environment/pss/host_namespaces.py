@@ -77,7 +77,7 @@ spec:
         fixer,
         safe=False,
         summary=(
-            "Removes `hostNetwork`, `hostPID` or `hostIPC: true`. Unsafe: a workload that "
+            "Removes `hostNetwork`, `hostPID` or `hostIPC: true`. Unsafe because a workload that "
             "listens on the node's addresses or watches its processes stops working."
         ),
         before=POD_HEAD

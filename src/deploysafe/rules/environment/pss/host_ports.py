@@ -77,8 +77,8 @@ spec:
         fixer,
         safe=False,
         summary=(
-            "Removes `hostPort`. Unsafe: clients that reach the pod on the node's address need a "
-            "Service instead."
+            "Removes `hostPort`. Unsafe because clients that reach the pod on the node's address "
+            "need a Service instead."
         ),
         before=POD_HEAD
         + """\

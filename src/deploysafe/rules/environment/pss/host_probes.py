@@ -85,8 +85,8 @@ spec:
         fixer,
         safe=False,
         summary=(
-            "Removes `host` from the probe or lifecycle handler, so the kubelet targets the "
-            "pod's own IP. Unsafe: a probe of another address now checks the pod."
+            "Removes `host` from the probe or lifecycle handler, so the kubelet targets the pod's "
+            "own IP. Unsafe because a probe of another address now checks the pod."
         ),
         before=POD_HEAD
         + """\

@@ -73,8 +73,8 @@ spec:
         fixer,
         safe=False,
         summary=(
-            "Removes `privileged: true`. Unsafe: a workload that drives devices or the kernel "
-            "stops working; grant it only the capability it needs."
+            "Removes `privileged: true`. Unsafe because a workload that drives devices or the "
+            "kernel stops working; grant it only the capability it needs."
         ),
         before=POD_HEAD
         + """\

@@ -90,8 +90,8 @@ spec:
         fixer,
         safe=False,
         summary=(
-            "Removes `procMount`, so /proc keeps its default masks. Unsafe: a nested container "
-            "runtime may need the unmasked /proc."
+            "Removes `procMount`, so /proc keeps its default masks. Unsafe because a nested "
+            "container runtime may need the unmasked /proc."
         ),
         before=BASELINE_NAMESPACE
         + POD_HEAD

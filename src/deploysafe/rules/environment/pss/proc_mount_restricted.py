@@ -59,8 +59,8 @@ RULE = Rule(
         fixer,
         safe=False,
         summary=(
-            "Removes `procMount`, so /proc keeps its default masks. Unsafe: a nested container "
-            "runtime may need the unmasked /proc."
+            "Removes `procMount`, so /proc keeps its default masks. Unsafe because a nested "
+            "container runtime may need the unmasked /proc."
         ),
         before=POD_HEAD
         + """\

@@ -87,8 +87,8 @@ RULE = Rule(
         safe=False,
         summary=(
             "Sets `runAsNonRoot: true` on the pod (or `true` where a container says `false`). "
-            "Unsafe: the kubelet then refuses to start an image whose user is root; build it "
-            "with a non-root `USER`."
+            "Unsafe because the kubelet then refuses to start an image whose user is root; build "
+            "it with a non-root `USER`."
         ),
         before=POD_HEAD
         + """\

@@ -79,8 +79,8 @@ RULE = Rule(
         fixer,
         safe=False,
         summary=(
-            "Removes `runAsUser: 0`, so the image's user applies. Unsafe: an image that runs as "
-            "root must be rebuilt with a non-root `USER`."
+            "Removes `runAsUser: 0`, so the image's user applies. Unsafe because an image that "
+            "runs as root must be rebuilt with a non-root `USER`."
         ),
         before=POD_HEAD
         + """\

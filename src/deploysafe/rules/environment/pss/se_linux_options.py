@@ -111,7 +111,7 @@ spec:
         fixer,
         safe=False,
         summary=(
-            "Removes the SELinux `type`, `user` or `role` that is not allowed. Unsafe: the "
+            "Removes the SELinux `type`, `user` or `role` that is not allowed. Unsafe because the "
             "workload may need the access it granted."
         ),
         before=POD_HEAD

@@ -130,8 +130,8 @@ spec:
         safe=False,
         summary=(
             "Sets the seccomp profile type to `RuntimeDefault` (before v1.19, the annotation to "
-            "`runtime/default`). Unsafe: the workload may make a system call the default profile "
-            "blocks."
+            "`runtime/default`). Unsafe because the workload may make a system call the default "
+            "profile blocks."
         ),
         before=BASELINE_NAMESPACE
         + POD_HEAD

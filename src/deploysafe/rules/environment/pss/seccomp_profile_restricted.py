@@ -97,7 +97,7 @@ RULE = Rule(
         fixer,
         safe=True,
         summary=(
-            "Sets `seccompProfile: {type: RuntimeDefault}` on the pod. Safe: the runtime's "
+            "Sets `seccompProfile: {type: RuntimeDefault}` on the pod. Safe because the runtime's "
             "default profile only blocks system calls ordinary programs do not make (it was "
             "Docker's default for years); unsafe where the pod or a container sets another type "
             "(Unconfined), which the fix replaces with RuntimeDefault."

@@ -137,8 +137,8 @@ spec:
         fixer,
         safe=False,
         summary=(
-            "Removes the unsafe sysctl from `spec.securityContext.sysctls` (and `sysctls` when "
-            "it empties). Unsafe: the workload may depend on it; set it on the node instead."
+            "Removes the unsafe sysctl from `spec.securityContext.sysctls` (and `sysctls` when it "
+            "empties). Unsafe because the workload may depend on it; set it on the node instead."
         ),
         before=POD_HEAD
         + """\

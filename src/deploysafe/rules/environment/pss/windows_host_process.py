@@ -77,8 +77,8 @@ spec:
         fixer,
         safe=False,
         summary=(
-            "Removes `windowsOptions.hostProcess` (the `hostNetwork: true` it requires is "
-            "removed by DS202's fix). Unsafe: a node agent stops working."
+            "Removes `windowsOptions.hostProcess` (the `hostNetwork: true` it requires is removed "
+            "by DS202's fix). Unsafe because a node agent stops working."
         ),
         before=POD_HEAD
         + """\
