@@ -111,6 +111,16 @@ if TYPE_CHECKING:
 @all_findings_option()
 @click.option("--tenant", help="Report objects that leave this tenant (DS401-DS403).")
 @click.option(
+    "--fix",
+    "apply_fixes",
+    is_flag=True,
+    help="First apply the safe fixes of the findings at or above --fail-on "
+    "(`deploysafe fix`), then report what remains.",
+)
+@click.option(
+    "--unsafe-fixes", is_flag=True, help="With --fix: the fixes that need a human look too."
+)
+@click.option(
     "--env",
     "environment",
     metavar="ENV",
@@ -142,6 +152,8 @@ def scan(
     changed_since: str | None,
     all_findings: bool,
     tenant: str | None,
+    apply_fixes: bool,
+    unsafe_fixes: bool,
     environment: str | None,
 ) -> ExitCode:
     """Scan files and folders (default: the current folder)."""
@@ -195,6 +207,16 @@ def scan(
         raise UsageError("--all-findings goes with --changed-since REF")
     if list_files:
         return print_plan(targets, cfg, root, render, fmt, output, git_history)
+    if unsafe_fixes and not apply_fixes:
+        raise UsageError("--unsafe-fixes goes with --fix")
+    if apply_fixes:
+        if git_history:
+            raise UsageError("--fix fixes files as they are, not --git-history")
+        from deploysafe.cli.fix import run as run_fix
+        from deploysafe.fix import Selection
+
+        selection = Selection(threshold=cfg.fail_on, unsafe=unsafe_fixes)
+        run_fix(targets, cfg, root, render, selection, summary_to=sys.stderr)
     report: Any
     if git_history:
         from deploysafe.engine import scan_history

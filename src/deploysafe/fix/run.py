@@ -45,7 +45,9 @@ def fix_tree(
         copy = Path(scratch) / "tree"
         shutil.copytree(base, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
         moved = [copy / t.resolve().relative_to(base) for t in targets]
-        report, fixed, outcomes = first, [], []
+        report = first
+        fixed: list[Outcome] = []
+        outcomes: list[Outcome] = []
         for _ in range(ROUNDS):
             planned = plan(report.findings, BY_ID, copy, selection)
             fixed += planned.of(Status.FIXED)
@@ -58,7 +60,7 @@ def fix_tree(
         touched = {o.finding.file for o in fixed}
         changes = tuple(_changes(base, copy, sorted(touched)))
     left = remaining(report.findings, selection, outcomes)
-    refused = sum(1 for o in outcomes if o.status is Status.REFUSED)
+    refused = len([o for o in outcomes if o.status is Status.REFUSED])
     return Result(first, changes, tuple(fixed), tuple(left), len(report.errors) + refused)
 
 

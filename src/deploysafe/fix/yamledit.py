@@ -20,6 +20,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from deploysafe.errors import InputError
@@ -139,14 +140,13 @@ def splice(original: str, base: str, edited: str) -> str:
         if tag == "equal":
             continue
         after = to_orig.get(b2)
-        start = None if after is None else after - (b2 - b1)
-        anchored = start is not None and (b1 == 0 or to_orig.get(b1 - 1) == start - 1)
+        start = -1 if after is None else after - (b2 - b1)
+        anchored = start >= 0 and (b1 == 0 or to_orig.get(b1 - 1) == start - 1)
         if not anchored or any(to_orig.get(k) != start + k - b1 for k in range(b1, b2)):
             near = to_orig.get(b1 - 1, 0) + 2 if b1 else 1
             raise EditRefused(
                 f"cannot be edited without rewriting lines the fix does not own (near line {near})"
             )
-        assert start is not None
         out[start : start + (b2 - b1)] = edit_lines[e1:e2]
     text = "".join(out)
     return text[:-1] if unterminated and text.endswith("\n") else text
@@ -174,11 +174,16 @@ def _apply(doc: Any, edit: Edit) -> None:
         if edit.value not in current:
             _append(current, _node(edit.value))
     else:
-        _delete(parent, key)
-        if edit.prune and isinstance(parent, CommentedSeq) and not parent and len(edit.path) > 1:
-            owner = _walk(doc, edit.path[:-2], create=False)
-            if owner is not None:
-                _delete(owner, edit.path[-2])
+        _delete(parent, key, _ancestors(doc, edit.path[:-1]))
+
+
+def _ancestors(doc: Any, path: KeyPath) -> list[Any]:
+    """The nodes above the one at `path` (which exists), the document first."""
+    nodes, node = [], doc
+    for key in path:
+        nodes.append(node)
+        node = _get(node, key)
+    return nodes
 
 
 def _dotted(path: KeyPath) -> str:
@@ -247,17 +252,30 @@ def _append(seq: CommentedSeq, value: Any) -> None:
     _give_trailing(seq, trailing)
 
 
-def _delete(parent: Any, key: str | int) -> None:
+def _delete(
+    parent: Any, key: str | int, ancestors: Sequence[Any] = (), carried: str | None = None
+) -> None:
+    """Delete `key`, and the key of a mapping or list the deletion empties (an empty
+    `securityContext: {}` says nothing). The comment lines after what went move to what now
+    comes last before them."""
     if isinstance(parent, CommentedMap) and key in parent:
-        trailing = _take_trailing(parent) if list(parent)[-1] == key else None
-        del parent[key]
-        if trailing and parent:
-            _give_trailing(parent, trailing)
+        last = list(parent)[-1] == key
     elif isinstance(parent, CommentedSeq) and isinstance(key, int) and 0 <= key < len(parent):
-        trailing = _take_trailing(parent) if key == len(parent) - 1 else None
-        del parent[key]
-        if trailing and parent:
-            _give_trailing(parent, trailing)
+        last = key == len(parent) - 1
+    else:
+        return
+    trailing = (carried or "") + ((_take_trailing(parent) if last else None) or "")
+    del parent[key]
+    if not parent and ancestors:
+        holder = ancestors[-1]
+        owner_key = next(k for k in _keys(holder) if holder[k] is parent)
+        _delete(holder, owner_key, ancestors[:-1], trailing)
+    elif parent:
+        _give_trailing(parent, trailing)
+
+
+def _keys(node: Any) -> list[Any]:
+    return list(node) if isinstance(node, CommentedMap) else list(range(len(node)))
 
 
 # A collection's trailing comment lines and blank lines hang on its deepest last node; a
@@ -308,6 +326,8 @@ def _give_trailing(node: Any, text: str | None) -> None:
     while len(entry) <= slot:
         entry.append(None)
     if entry[slot] is None:
-        entry[slot] = CommentToken("\n" + text, CommentMark(0), None)
+        # A block scalar (`|`, `>`) ends its own last line.
+        ends_line = isinstance(owner[key], (LiteralScalarString, FoldedScalarString))
+        entry[slot] = CommentToken(("" if ends_line else "\n") + text, CommentMark(0), None)
     else:
         entry[slot].value = entry[slot].value + text

@@ -69,7 +69,7 @@ DEFAULT_SCOPES: Mapping[Target, frozenset[Scope]] = {
 
 class EditOp(enum.Enum):
     SET = "set"  # the key gets the value (made, with the mappings above it, if missing)
-    DELETE = "delete"  # the key or list item goes
+    DELETE = "delete"  # the key or list item goes (and the mapping or list it empties)
     APPEND = "append"  # the value joins the list (made if missing), unless already in it
 
 
@@ -88,7 +88,6 @@ class Edit:
     op: EditOp
     path: KeyPath
     value: Any = None  # SET, APPEND: a scalar, a tuple (a list) or a FlowMap
-    prune: bool = False  # DELETE of a list item: drop the list's key if the list empties
 
 
 @dataclass(frozen=True, slots=True)

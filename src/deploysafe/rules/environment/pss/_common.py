@@ -119,9 +119,9 @@ def _named(path: KeyPath) -> str:
 
 
 def remove(path: KeyPath, *, safe: bool = False, list_item: bool = False) -> Fix:
-    """Delete the node at `path` (a list item: and the list's key if it empties)."""
+    """Delete the node at `path` (and the list or mapping that it leaves empty)."""
     what = f"{_named(path)}[{path[-1]}]" if list_item else _named(path)
-    return Fix((Edit(EditOp.DELETE, path, prune=list_item),), safe, f"remove {what}")
+    return Fix((Edit(EditOp.DELETE, path),), safe, f"remove {what}")
 
 
 def set_to(path: KeyPath, value: Any, shown: str, *, safe: bool = False) -> Fix:

@@ -44,7 +44,7 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     clashes = [Edit(EditOp.DELETE, (*path[:-1], "privileged"))] if sc.get("privileged") else []
     added = as_list(as_map(sc.get("capabilities")).get("add"))
     clashes += [
-        Edit(EditOp.DELETE, (*path[:-1], "capabilities", "add", i), prune=True)
+        Edit(EditOp.DELETE, (*path[:-1], "capabilities", "add", i))
         for i, cap in enumerate(added)
         if cap in ("SYS_ADMIN", "CAP_SYS_ADMIN")
     ]
