@@ -170,6 +170,13 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
     "tests/conformance/test_secrets_conformance.py": frozenset(
         {"test_gitleaks_rules_file_loads_and_finds"}
     ),
+    # Fixes and scans twice a tree of up to 70 upstream fixtures per level and version.
+    "tests/conformance/test_fix_pss_conformance.py": frozenset(
+        {"test_fix_makes_every_fail_fixture_allowed"}
+    ),
+    "tests/cli/test_fix.py": frozenset(
+        {"test_fix_then_scan_removes_the_fixed_findings_and_adds_none"}
+    ),
     "tests/engine/test_engine.py": frozenset({"test_parallel_scan_equals_serial"}),
     "tests/test_habits.py": frozenset({"test_the_guard_fails_unmarked_tests_that_reach_outside"}),
     # Each starts headless Chromium (a second or more).

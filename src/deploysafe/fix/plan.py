@@ -40,14 +40,16 @@ class Change:
     after: str
 
     def diff(self, name: str | None = None) -> str:
-        """A unified diff, the file named `name` (default: as the report names it)."""
+        """A unified diff, the file named `name` (default: as the report names it): a
+        relative name as git writes it (`a/`, `b/`), an absolute one as it is."""
         shown = name or self.file
+        absolute = Path(shown).is_absolute()
         return "".join(
             difflib.unified_diff(
                 self.before.splitlines(keepends=True),
                 self.after.splitlines(keepends=True),
-                fromfile=f"a/{shown}",
-                tofile=f"b/{shown}",
+                fromfile=shown if absolute else f"a/{shown}",
+                tofile=shown if absolute else f"b/{shown}",
             )
         )
 
