@@ -56,6 +56,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/inputs/test_sandbox.py",  # Helm and kustomize renders under limits
         "tests/formats/test_html_browser.py",  # headless Chromium
         "tests/cli/test_soft_fail.py",  # the installed CLI as a process
+        "tests/fix/test_rendered.py",  # kubectl kustomize builds
         "tests/cli/test_terminal.py",  # the installed CLI on a pseudo-terminal
     }
 )

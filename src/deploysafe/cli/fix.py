@@ -168,6 +168,9 @@ def _summary(result: Result, out: TextIO, base: Path, *, planned: bool) -> None:
     from deploysafe.fix import Status
 
     fixed, left = result.fixed, result.left
+    if planned:  # nothing was written: name the lines of the files as they are
+        now = {f.fingerprint: f for f in result.report.findings}
+        left = tuple(replace(o, finding=now.get(o.finding.fingerprint, o.finding)) for o in left)
     files = len(result.changes)
     verb = "would fix" if planned else "fixed"
     lines = [
