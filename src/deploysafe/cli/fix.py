@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import load_config
+from deploysafe.cli.common import load_config, scan_root
 from deploysafe.cli.exits import Command, ExitCode, for_fix
 from deploysafe.cli.options import NEVER, config_option, fail_on_option
 from deploysafe.errors import UsageError
@@ -89,7 +89,6 @@ def fix(
       3  a file could not be read, parsed or written (it is untouched)
       4  both 1 and 3
     """
-    from deploysafe.cli.scan import scan_root
     from deploysafe.engine import RenderOptions
     from deploysafe.fix import Selection
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import emit, load_config, write_out
+from deploysafe.cli.common import emit, load_config, scan_root, write_out
 from deploysafe.cli.exits import Command, ExitCode, for_report, soft_fail_notes
 from deploysafe.cli.options import (
     NEVER,
@@ -257,18 +256,6 @@ def scan(
     if code is ExitCode.EMPTY:
         click.echo(f"error: {nothing_to_check(targets, allow_empty)}", err=True)
     return code
-
-
-def scan_root(targets: list[Path]) -> Path:
-    """The folder the scan starts from, which findings are named from and the policy file
-    is looked up in: the deepest folder that holds every path (a file's own folder when it
-    is the only one), so a hook that passes changed files from several folders of a
-    repository gets them named from the folder that holds them all."""
-    folders = [(t if t.is_dir() else t.parent).resolve() for t in targets]
-    try:
-        return Path(os.path.commonpath(folders))
-    except ValueError:  # paths on different drives share no folder
-        return folders[0]
 
 
 def changed_targets(
