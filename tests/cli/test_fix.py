@@ -156,3 +156,14 @@ def test_scan_fix_fixes_first_and_reports_what_remains(tmp_path: Path) -> None:
     assert "pod.yaml:6:1: DS502 [medium]" in result.stdout
     assert "DS215" not in result.stdout
     assert invoke("scan", "--unsafe-fixes", str(tmp_path)).exit_code == 2
+
+
+def test_json_manifests_are_left_for_a_person(tmp_path: Path) -> None:
+    pod = '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop"},'
+    pod += ' "spec": {"containers": [{"name": "app", "image": "app:1", "securityContext":'
+    pod += ' {"privileged": true}}]}}\n'
+    write_tree(tmp_path, {"pod.json": pod})
+    result = invoke("fix", "--unsafe-fixes", "--select", "DS201", str(tmp_path))
+    assert result.exit_code == EXIT_FINDINGS
+    assert (tmp_path / "pod.json").read_text() == pod
+    assert "DS201  pod.json is JSON: fixes are written to YAML files only" in result.stdout

@@ -159,7 +159,9 @@ def plan(
         if docs is None:
             docs = loaded[f.file] = _load(root, f.file)
         if isinstance(docs, str):
-            outcomes.append(Outcome(f, Status.REFUSED, f"{f.file} {docs}"))
+            # JSON is not an input problem: the fix is only not written there (yet).
+            status = Status.MANUAL if docs.startswith("is JSON") else Status.REFUSED
+            outcomes.append(Outcome(f, status, f"{f.file} {docs}"))
             continue
         doc = _document(docs, f)
         fix = None if doc is None else rule.autofix.fixer(doc, path_of(doc.data, f.pointer))
