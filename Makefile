@@ -16,6 +16,9 @@ demo: $(STAMP)
 	@echo "== the insecure example (expect findings, exit 1) =="
 	-$(BIN)/deploysafe scan examples/insecure
 	@echo
+	@echo "== deploysafe fix on the insecure example, as a diff (writes nothing; exit 1: findings remain) =="
+	-$(BIN)/deploysafe fix --diff --unsafe-fixes --fail-on medium examples/insecure
+	@echo
 	@echo "== the hardened example (expect a clean scan, exit 0) =="
 	$(BIN)/deploysafe scan examples/hardened
 	@echo

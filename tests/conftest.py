@@ -60,6 +60,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/inputs/test_sandbox.py",  # Helm and kustomize renders under limits
         "tests/formats/test_html_browser.py",  # headless Chromium
         "tests/cli/test_soft_fail.py",  # the installed CLI as a process
+        "tests/fix/test_rendered.py",  # kubectl kustomize builds
         "tests/cli/test_terminal.py",  # the installed CLI on a pseudo-terminal
         "tests/test_packaging.py",  # python -m build, twine, pip into a fresh venv
         "tests/cli/test_action.py",  # the GitHub Action's step under bash, zizmor, git
@@ -187,6 +188,13 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
     ),
     "tests/conformance/test_secrets_conformance.py": frozenset(
         {"test_gitleaks_rules_file_loads_and_finds"}
+    ),
+    # Fixes and scans twice a tree of up to 70 upstream fixtures per level and version.
+    "tests/conformance/test_fix_pss_conformance.py": frozenset(
+        {"test_fix_makes_every_fail_fixture_allowed"}
+    ),
+    "tests/cli/test_fix.py": frozenset(
+        {"test_fix_then_scan_removes_the_fixed_findings_and_adds_none"}
     ),
     "tests/engine/test_engine.py": frozenset({"test_parallel_scan_equals_serial"}),
     "tests/test_habits.py": frozenset({"test_the_guard_fails_unmarked_tests_that_reach_outside"}),

@@ -20,6 +20,7 @@ CURRENT = "in the current folder or the nearest above it in the repository"
 # with a checkout or scan root `{root}`, where its help says the default file is).
 COMMANDS: dict[str, tuple[list[str], str]] = {
     "scan": (["scan", "{root}"], "nearest the scan root, up to the repository's top level"),
+    "fix": (["fix", "{root}"], "nearest the scan root, up to the repository's top level"),
     "verify": (["verify", "{root}", "--env", "prod"], "in the checkout"),
     "deploy": (["deploy", "prod", "--source", "{root}"], SOURCE),
     "promote": (["promote", "dev", "prod", "--source", "{root}"], SOURCE),

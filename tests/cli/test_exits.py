@@ -162,6 +162,7 @@ def test_every_command_decides_its_exit_code_in_exits() -> None:
         "diff",
         "docs",
         "explain",
+        "fix",
         "history",
         "init",
         "platform",

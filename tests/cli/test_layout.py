@@ -27,6 +27,7 @@ def test_the_command_groups_have_their_modules() -> None:
         "deploysafe.cli.cluster",
         "deploysafe.cli.common",
         "deploysafe.cli.exits",
+        "deploysafe.cli.fix",
         "deploysafe.cli.gitops",
         "deploysafe.cli.init",
         "deploysafe.cli.main",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -85,3 +86,15 @@ def write_out(output: Path, parts: Iterable[str]) -> None:
             fh.writelines(parts)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def scan_root(targets: list[Path]) -> Path:
+    """The folder the scan starts from, which findings are named from and the policy file
+    is looked up in: the deepest folder that holds every path (a file's own folder when it
+    is the only one), so a hook that passes changed files from several folders of a
+    repository gets them named from the folder that holds them all."""
+    folders = [(t if t.is_dir() else t.parent).resolve() for t in targets]
+    try:
+        return Path(os.path.commonpath(folders))
+    except ValueError:  # paths on different drives share no folder
+        return folders[0]

@@ -78,6 +78,14 @@ def for_report(
     return ExitCode.CLEAN
 
 
+def for_fix(*, remaining: bool, unreadable: bool) -> ExitCode:
+    """The exit code of `deploysafe fix`: whether selected findings remain (with --diff:
+    or files would change) and whether a file could not be read, parsed or written."""
+    if unreadable:
+        return ExitCode.FINDINGS_AND_INPUT if remaining else ExitCode.INPUT
+    return ExitCode.FINDINGS if remaining else ExitCode.CLEAN
+
+
 def soft_fail_notes(report: Any, *, findings_fail: bool, input_errors_fail: bool) -> list[str]:
     """The notes that say why a report's failing findings or input errors do not fail the
     command, so a reader of the report is not misled by its exit code."""

@@ -9,6 +9,7 @@ from deploysafe import __version__
 from deploysafe.cli.catalogue import docs_cmd, explain, rules_cmd
 from deploysafe.cli.cluster import audit, serve, webhook
 from deploysafe.cli.exits import Command, Group
+from deploysafe.cli.fix import fix
 from deploysafe.cli.gitops import deploy, diff_cmd, history, platform, promote, rollback
 from deploysafe.cli.init import init_cmd
 from deploysafe.cli.scan import scan
@@ -32,6 +33,7 @@ def main() -> None:
 
 for _command in (
     scan,
+    fix,
     rules_cmd,
     explain,
     docs_cmd,

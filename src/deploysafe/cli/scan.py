@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import emit, load_config, write_out
+from deploysafe.cli.common import emit, load_config, scan_root, write_out
 from deploysafe.cli.exits import Command, ExitCode, for_report, soft_fail_notes
 from deploysafe.cli.options import (
     NEVER,
@@ -118,6 +117,16 @@ if TYPE_CHECKING:
 @all_findings_option()
 @click.option("--tenant", help="Report objects that leave this tenant (DS401-DS403).")
 @click.option(
+    "--fix",
+    "apply_fixes",
+    is_flag=True,
+    help="First apply the safe fixes of the findings at or above --fail-on "
+    "(`deploysafe fix`), then report what remains.",
+)
+@click.option(
+    "--unsafe-fixes", is_flag=True, help="With --fix: the fixes that need a human look too."
+)
+@click.option(
     "--env",
     "environment",
     metavar="ENV",
@@ -150,6 +159,8 @@ def scan(
     changed_since: str | None,
     all_findings: bool,
     tenant: str | None,
+    apply_fixes: bool,
+    unsafe_fixes: bool,
     environment: str | None,
 ) -> ExitCode:
     """Scan files and folders (default: the current folder)."""
@@ -205,6 +216,16 @@ def scan(
         raise UsageError("--all-findings goes with --changed-since REF")
     if list_files:
         return print_plan(targets, cfg, root, render, fmt, output, git_history)
+    if unsafe_fixes and not apply_fixes:
+        raise UsageError("--unsafe-fixes goes with --fix")
+    if apply_fixes:
+        if git_history:
+            raise UsageError("--fix fixes files as they are, not --git-history")
+        from deploysafe.cli.fix import run as run_fix
+        from deploysafe.fix import Selection
+
+        selection = Selection(threshold=cfg.fail_on, unsafe=unsafe_fixes)
+        run_fix(targets, cfg, root, render, selection, summary_to=sys.stderr)
     report: Any
     if git_history:
         from deploysafe.engine import scan_history
@@ -245,18 +266,6 @@ def scan(
     if code is ExitCode.EMPTY:
         click.echo(f"error: {nothing_to_check(targets, allow_empty)}", err=True)
     return code
-
-
-def scan_root(targets: list[Path]) -> Path:
-    """The folder the scan starts from, which findings are named from and the policy file
-    is looked up in: the deepest folder that holds every path (a file's own folder when it
-    is the only one), so a hook that passes changed files from several folders of a
-    repository gets them named from the folder that holds them all."""
-    folders = [(t if t.is_dir() else t.parent).resolve() for t in targets]
-    try:
-        return Path(os.path.commonpath(folders))
-    except ValueError:  # paths on different drives share no folder
-        return folders[0]
 
 
 def changed_targets(

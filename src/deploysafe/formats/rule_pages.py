@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from deploysafe.rules import REGISTRY
-from deploysafe.rules.base import Rule
+from deploysafe.rules.base import AutoFix, Rule
 from deploysafe.rules.overlaps import APART, PAIRS
 
 
@@ -69,6 +70,8 @@ def rule_page(rule: Rule) -> str:
         rule.good.rstrip(),
         "```",
     ]
+    if rule.autofix is not None:
+        lines += ["", *autofix_section(rule.autofix)]
     if rule.not_reported:
         lines += ["", "## Not reported", "", rule.not_reported]
     pairs = together(rule.id)
@@ -89,6 +92,23 @@ def rule_page(rule: Rule) -> str:
         lines += ["", "## References", ""]
         lines += [f"- {ref}" for ref in rule.references]
     return "\n".join(lines) + "\n"
+
+
+def autofix_section(fix: AutoFix) -> list[str]:
+    """What `deploysafe fix` does, safe or unsafe, and the example before and after as a
+    diff with its whole context."""
+    before, after = fix.before.splitlines(), fix.after.splitlines()
+    diff = list(difflib.unified_diff(before, after, lineterm="", n=max(len(before), 1)))[3:]
+    how = "`deploysafe fix`" if fix.safe else "`deploysafe fix --unsafe-fixes`"
+    return [
+        "## Automatic fix",
+        "",
+        f"**{'Safe' if fix.safe else 'Unsafe'}** fix, applied by {how}. {fix.summary}",
+        "",
+        "```diff",
+        *diff,
+        "```",
+    ]
 
 
 def index_page() -> str:

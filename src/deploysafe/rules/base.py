@@ -67,6 +67,54 @@ DEFAULT_SCOPES: Mapping[Target, frozenset[Scope]] = {
 }
 
 
+class EditOp(enum.Enum):
+    SET = "set"  # the key gets the value (made, with the mappings above it, if missing)
+    DELETE = "delete"  # the key or list item goes (and the mapping or list it empties)
+    APPEND = "append"  # the value joins the list (made if missing), unless already in it
+
+
+@dataclass(frozen=True, slots=True)
+class FlowMap:
+    """A new mapping value, hashable so that equal edits from two violations merge."""
+
+    pairs: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One change to a document, on a key path the way violations name nodes. New lists
+    and mappings are written in flow style: `[ALL]`, `{type: RuntimeDefault}`."""
+
+    op: EditOp
+    path: KeyPath
+    value: Any = None  # SET, APPEND: a scalar, a tuple (a list) or a FlowMap
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """What a rule offers for one violation: the edits and whether they are safe (they cannot
+    change what the workload does beyond the security setting) or need a human look."""
+
+    edits: tuple[Edit, ...]
+    safe: bool
+    description: str  # what it does, for the summary: "set allowPrivilegeEscalation: false"
+
+
+# From the document and the violation's path to the fix, or None when this case has none.
+Fixer = Callable[[Document, KeyPath], Fix | None]
+
+
+@dataclass(frozen=True, slots=True)
+class AutoFix:
+    """A rule's automatic fix and its documentation (the rule page's "Automatic fix")."""
+
+    fixer: Fixer
+    safe: bool  # the usual case; a Fix may say otherwise for its case
+    summary: str  # what it changes, and when it is unsafe
+    before: str  # a document the fix applies to ...
+    after: str  # ... and that document after `deploysafe fix` (the catalogue test checks it)
+
+
 Collect = Callable[[Document, Context], Iterator[tuple[KeyPath, Any]]]
 # Yields (fact the finding points at, message), or with a third item the severity of this
 # case when the rule judges cases apart (the rule's `severity` is the default).
@@ -99,6 +147,8 @@ class Rule:
     # Off unless the policy file turns it on (`rules: {DSnnn: {enabled: true}}`): advice
     # that is right for some teams and noise for most.
     default_enabled: bool = True
+    # The fix `deploysafe fix` applies to a violation, if the rule offers one.
+    autofix: AutoFix | None = None
 
     def applies_to(self, scopes: frozenset[Scope]) -> bool:
         mine = self.scopes if self.scopes is not None else DEFAULT_SCOPES[self.target]

@@ -7,7 +7,7 @@ from typing import Any
 
 from deploysafe.k8s.pods import Container, PodTemplate, as_map, containers, pod_template
 from deploysafe.model import Document, KeyPath
-from deploysafe.rules.base import Context
+from deploysafe.rules.base import Context, Edit, EditOp, Fix, FlowMap
 
 # Upstream examples share one shape: a Pod in a namespace, the smallest that PSA evaluates.
 POD_HEAD = """\
@@ -107,3 +107,51 @@ def pod_sc(pod: PodTemplate, key: str) -> Mapping[str, Any]:
 
 def annotation_path(pod: PodTemplate, key: str) -> KeyPath:
     return (*pod.path, "metadata", "annotations", key)
+
+
+# --- fixes ---------------------------------------------------------------------------------
+
+
+def _named(path: KeyPath) -> str:
+    """The last keys of a path, as a fix's summary names them: `securityContext.privileged`."""
+    keys = [str(p) for p in path if isinstance(p, str)]
+    return ".".join(keys[-2:])
+
+
+def remove(path: KeyPath, *, safe: bool = False, list_item: bool = False) -> Fix:
+    """Delete the node at `path` (and the list or mapping that it leaves empty)."""
+    what = f"{_named(path)}[{path[-1]}]" if list_item else _named(path)
+    return Fix((Edit(EditOp.DELETE, path),), safe, f"remove {what}")
+
+
+def set_to(path: KeyPath, value: Any, shown: str, *, safe: bool = False) -> Fix:
+    return Fix((Edit(EditOp.SET, path, value),), safe, f"set {_named(path)}: {shown}")
+
+
+RUNTIME_DEFAULT = FlowMap((("type", "RuntimeDefault"),))
+
+
+def pod_spec_path(doc: Document) -> KeyPath | None:
+    pod = pod_template(doc)
+    return None if pod is None else pod.spec_path
+
+
+def value_at(doc: Document, path: KeyPath) -> Any:
+    """The value at `path`, or None where the path leaves the document."""
+    node: Any = doc.data
+    for key in path:
+        if isinstance(node, dict) and isinstance(key, str):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def fixed_pod(before: str, *changes: tuple[str, str]) -> str:
+    """`before` with each (old, new) text replaced once: a fix example's `after`."""
+    for old, new in changes:
+        assert old in before, old
+        before = before.replace(old, new, 1)
+    return before

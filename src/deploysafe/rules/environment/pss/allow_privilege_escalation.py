@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.k8s.pods import as_list, as_map
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Edit, EditOp, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    fixed_pod,
     pod_and_containers,
     restricted_pod,
     sc_path,
+    set_to,
+    value_at,
     windows_exempt,
 )
 
@@ -30,6 +35,26 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 sc_path(c, "allowPrivilegeEscalation"),
                 f"{c.label} {what} privilege escalation (allowPrivilegeEscalation must be false)",
             )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    sc = as_map(value_at(doc, path[:-1]))
+    fix = set_to(path, False, "false", safe=True)
+    # The API rejects allowPrivilegeEscalation: false beside privileged or CAP_SYS_ADMIN.
+    clashes = [Edit(EditOp.DELETE, (*path[:-1], "privileged"))] if sc.get("privileged") else []
+    added = as_list(as_map(sc.get("capabilities")).get("add"))
+    clashes += [
+        Edit(EditOp.DELETE, (*path[:-1], "capabilities", "add", i))
+        for i, cap in enumerate(added)
+        if cap in ("SYS_ADMIN", "CAP_SYS_ADMIN")
+    ]
+    if not clashes:
+        return fix
+    return Fix(
+        (*fix.edits, *clashes),
+        False,
+        fix.description + " and remove privileged / SYS_ADMIN, which the API forbids with it",
+    )
 
 
 RULE = Rule(
@@ -61,5 +86,39 @@ RULE = Rule(
     history=(
         ("v1.8", "allowPrivilegeEscalation must be explicitly false"),
         ("v1.25", "pods with spec.os.name: windows are exempt"),
+    ),
+    autofix=AutoFix(
+        fixer,
+        safe=True,
+        summary=(
+            "Sets `allowPrivilegeEscalation: false` on the container. Safe because it only stops "
+            "setuid binaries and file capabilities from raising privileges; unsafe where the "
+            "container is privileged or adds SYS_ADMIN, which the fix then removes (the API "
+            "rejects the pair)."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      capabilities: {drop: [ALL]}
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      capabilities: {drop: [ALL]}
+""",
+            (
+                "      capabilities: {drop: [ALL]}\n",
+                "      capabilities: {drop: [ALL]}\n      allowPrivilegeEscalation: false\n",
+            ),
+        ),
     ),
 )

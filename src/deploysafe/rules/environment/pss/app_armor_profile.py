@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from deploysafe.k8s.pods import as_map
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
     POD_HEAD,
     annotation_path,
+    fixed_pod,
     is_set,
     pod_and_containers,
     security_contexts,
+    set_to,
 )
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
@@ -47,6 +49,12 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                     (*path, "appArmorProfile", "type"),
                     f"{who} sets AppArmor profile type {kind!r}",
                 )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    if "annotations" in path:
+        return set_to(path, "runtime/default", "runtime/default")
+    return set_to(path, "RuntimeDefault", "RuntimeDefault")
 
 
 RULE = Rule(
@@ -90,5 +98,34 @@ spec:
     history=(
         ("v1.0", "annotations container.apparmor.security.beta.kubernetes.io/*"),
         ("v1.0", "since the fields exist (Kubernetes 1.30): appArmorProfile.type"),
+    ),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Sets the profile to `RuntimeDefault` (annotation: `runtime/default`). Unsafe because "
+            "the workload may do what the default profile denies."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      appArmorProfile: {type: Unconfined}
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      appArmorProfile: {type: Unconfined}
+""",
+            ("{type: Unconfined}", "{type: RuntimeDefault}"),
+        ),
     ),
 )

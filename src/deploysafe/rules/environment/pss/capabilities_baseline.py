@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_list, as_map
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
     BASELINE_NAMESPACE,
     POD_HEAD,
+    fixed_pod,
     pod_and_containers,
+    remove,
     sc_path,
 )
 
@@ -45,6 +47,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 yield Violation(
                     sc_path(c, "capabilities", "add", i), f"{c.label} adds capability {cap}"
                 )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path, list_item=True)
 
 
 RULE = Rule(
@@ -92,4 +98,37 @@ spec:
         "Kubescape C-0046",
     ),
     pss=PssRef(Level.BASELINE, "capabilities_baseline"),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes the capability from `capabilities.add` (and `add` when it empties). Unsafe "
+            "because the workload may need it."
+        ),
+        before=BASELINE_NAMESPACE
+        + POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      capabilities:
+        add: [NET_BIND_SERVICE, SYS_ADMIN]
+""",
+        after=fixed_pod(
+            BASELINE_NAMESPACE
+            + POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      capabilities:
+        add: [NET_BIND_SERVICE, SYS_ADMIN]
+""",
+            ("[NET_BIND_SERVICE, SYS_ADMIN]", "[NET_BIND_SERVICE]"),
+        ),
+    ),
 )

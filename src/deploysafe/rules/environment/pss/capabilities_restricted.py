@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_list, as_map
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Edit, EditOp, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    fixed_pod,
     pod_and_containers,
+    remove,
     restricted_pod,
     sc_path,
     windows_exempt,
@@ -35,6 +38,12 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                     sc_path(c, "capabilities", "add", i),
                     f"{c.label} adds capability {cap} (only NET_BIND_SERVICE is allowed)",
                 )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    if path[-1] == "drop":
+        return Fix((Edit(EditOp.APPEND, path, "ALL"),), False, "add ALL to capabilities.drop")
+    return remove(path, list_item=True)
 
 
 RULE = Rule(
@@ -78,5 +87,41 @@ RULE = Rule(
     history=(
         ("v1.22", "drop must include ALL; add only NET_BIND_SERVICE"),
         ("v1.25", "pods with spec.os.name: windows are exempt"),
+    ),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Adds `ALL` to `capabilities.drop` (writing `drop: [ALL]` if there is none), and "
+            "removes added capabilities other than NET_BIND_SERVICE. Unsafe because a process that "
+            "relies on a default capability (CHOWN, SETUID, binding a port below 1024 as root) "
+            "stops working."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      capabilities:
+        drop: [NET_RAW]
+        add: [NET_BIND_SERVICE, NET_ADMIN]
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      capabilities:
+        drop: [NET_RAW]
+        add: [NET_BIND_SERVICE, NET_ADMIN]
+""",
+            ("[NET_RAW]", "[NET_RAW, ALL]"),
+            ("[NET_BIND_SERVICE, NET_ADMIN]", "[NET_BIND_SERVICE]"),
+        ),
     ),
 )

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import pod_template
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
-from deploysafe.rules.environment.pss._common import POD_HEAD
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
+from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    fixed_pod,
+    remove,
+)
 
 _FIELDS = (
     ("hostNetwork", "the host network"),
@@ -23,6 +27,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     for key, what in _FIELDS:
         if pod.spec.get(key) is True:
             yield Violation((*pod.spec_path, key), f"pod shares {what} ({key}: true)")
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path)
 
 
 RULE = Rule(
@@ -65,4 +73,31 @@ spec:
         "Kubescape C-0038, C-0041",
     ),
     pss=PssRef(Level.BASELINE, "hostNamespaces"),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes `hostNetwork`, `hostPID` or `hostIPC: true`. Unsafe because a workload that "
+            "listens on the node's addresses or watches its processes stops working."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  hostNetwork: true
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  hostNetwork: true
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+            ("  hostNetwork: true\n", ""),
+        ),
+    ),
 )

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_list, as_map
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
-from deploysafe.rules.environment.pss._common import POD_HEAD, is_int, pod_and_containers
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
+from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    fixed_pod,
+    is_int,
+    pod_and_containers,
+    remove,
+)
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -21,6 +27,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 yield Violation(
                     (*c.path, "ports", i, "hostPort"), f"{c.label} uses host port {host_port}"
                 )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path)
 
 
 RULE = Rule(
@@ -63,4 +73,35 @@ spec:
         "Kubescape C-0044",
     ),
     pss=PssRef(Level.BASELINE, "hostPorts"),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes `hostPort`. Unsafe because clients that reach the pod on the node's address "
+            "need a Service instead."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    ports:
+    - containerPort: 8080
+      hostPort: 8080
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    ports:
+    - containerPort: 8080
+      hostPort: 8080
+""",
+            ("      hostPort: 8080\n", ""),
+        ),
+    ),
 )

@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_map
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
-from deploysafe.rules.environment.pss._common import POD_HEAD, pod_and_containers
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
+from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    fixed_pod,
+    pod_and_containers,
+    remove,
+)
 
 _HANDLERS = (
     ("livenessProbe",),
@@ -34,6 +39,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                         (*c.path, *where, action, "host"),
                         f"{c.label} {'.'.join(where)} targets host {host!r}",
                     )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path)
 
 
 RULE = Rule(
@@ -72,4 +81,33 @@ spec:
     references=("PSS baseline: Probes / Lifecycle Hooks",),
     pss=PssRef(Level.BASELINE, "hostProbesAndHostLifecycle", since=(1, 34)),
     history=(("v1.34", "probe and lifecycle handler host must be empty"),),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes `host` from the probe or lifecycle handler, so the kubelet targets the pod's "
+            "own IP. Unsafe because a probe of another address now checks the pod."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    livenessProbe:
+      httpGet: {host: 169.254.169.254, path: /, port: 80}
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    livenessProbe:
+      httpGet: {host: 169.254.169.254, path: /, port: 80}
+""",
+            ("{host: 169.254.169.254, path:", "{path:"),
+        ),
+    ),
 )

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import containers, pod_template
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
-from deploysafe.rules.environment.pss._common import POD_HEAD
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
+from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    fixed_pod,
+    remove,
+)
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -19,6 +23,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             yield Violation(
                 (*c.path, "securityContext", "privileged"), f"{c.label} runs privileged"
             )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path)
 
 
 RULE = Rule(
@@ -61,4 +69,35 @@ spec:
     ),
     pss=PssRef(Level.BASELINE, "privileged"),
     check=check,
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes `privileged: true`. Unsafe because a workload that drives devices or the "
+            "kernel stops working; grant it only the capability it needs."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      privileged: true
+      readOnlyRootFilesystem: true
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      privileged: true
+      readOnlyRootFilesystem: true
+""",
+            ("      privileged: true\n", ""),
+        ),
+    ),
 )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import Container
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
     BASELINE_NAMESPACE,
     POD_HEAD,
+    fixed_pod,
     pod_and_containers,
+    remove,
     sc_path,
     user_namespace_exempt,
 )
@@ -33,6 +35,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if user_namespace_exempt(pod, ctx):
         return
     yield from unmasked(ctrs)
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path)
 
 
 RULE = Rule(
@@ -79,5 +85,38 @@ spec:
     history=(
         ("v1.0", "procMount must be unset or Default"),
         ("v1.35", "any procMount allowed when the pod sets hostUsers: false"),
+    ),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes `procMount`, so /proc keeps its default masks. Unsafe because a nested "
+            "container runtime may need the unmasked /proc."
+        ),
+        before=BASELINE_NAMESPACE
+        + POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      procMount: Unmasked
+      readOnlyRootFilesystem: true
+""",
+        after=fixed_pod(
+            BASELINE_NAMESPACE
+            + POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      procMount: Unmasked
+      readOnlyRootFilesystem: true
+""",
+            ("      procMount: Unmasked\n", ""),
+        ),
     ),
 )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
     RESTRICTED_CONTAINER_SC,
+    fixed_pod,
     pod_and_containers,
+    remove,
     restricted_pod,
 )
 from deploysafe.rules.environment.pss.proc_mount import unmasked
@@ -18,6 +21,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     found = pod_and_containers(doc)
     if found is not None:
         yield from unmasked(found[1])
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path)
 
 
 RULE = Rule(
@@ -48,4 +55,37 @@ RULE = Rule(
     ),
     pss=PssRef(Level.RESTRICTED, "procMount_restricted", since=(1, 35), overrides="procMount"),
     history=(("v1.35", "procMount must be unset or Default, whatever hostUsers says"),),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes `procMount`, so /proc keeps its default masks. Unsafe because a nested "
+            "container runtime may need the unmasked /proc."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  hostUsers: false
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      procMount: Unmasked
+      allowPrivilegeEscalation: false
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  hostUsers: false
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      procMount: Unmasked
+      allowPrivilegeEscalation: false
+""",
+            ("      procMount: Unmasked\n", ""),
+        ),
+    ),
 )

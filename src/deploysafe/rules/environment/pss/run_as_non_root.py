@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    fixed_pod,
     pod_and_containers,
     pod_sc_path,
+    pod_spec_path,
     restricted_pod,
     sc_path,
+    set_to,
     user_namespace_exempt,
+    value_at,
 )
 
 
@@ -35,6 +40,16 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 sc_path(c, "runAsNonRoot"),
                 f"{c.label} does not set runAsNonRoot: true (nor does the pod)",
             )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix | None:
+    spec_path = pod_spec_path(doc)
+    if spec_path is None:
+        return None
+    if value_at(doc, path) is False:  # the pod or a container says false
+        return set_to(path, True, "true")
+    # A container that says nothing: the pod's setting covers every container.
+    return set_to((*spec_path, "securityContext", "runAsNonRoot"), True, "true")
 
 
 RULE = Rule(
@@ -66,5 +81,34 @@ RULE = Rule(
     history=(
         ("v1.0", "runAsNonRoot: true on the pod or every container; explicit false fails"),
         ("v1.35", "waived when the pod sets hostUsers: false"),
+    ),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Sets `runAsNonRoot: true` on the pod (or `true` where a container says `false`). "
+            "Unsafe because the kubelet then refuses to start an image whose user is root; build "
+            "it with a non-root `USER`."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+            (
+                "    image: registry.example/app:1.0\n",
+                "    image: registry.example/app:1.0\n  securityContext:\n    runAsNonRoot: true\n",
+            ),
+        ),
     ),
 )

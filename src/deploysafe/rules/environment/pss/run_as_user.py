@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    fixed_pod,
     is_int,
     pod_and_containers,
+    remove,
     restricted_pod,
     security_contexts,
     user_namespace_exempt,
@@ -30,6 +33,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     for who, sc, path in security_contexts(pod, ctrs):
         if _is_root(sc.get("runAsUser")):
             yield Violation((*path, "runAsUser"), f"{who} sets runAsUser: 0 (root)")
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path)
 
 
 RULE = Rule(
@@ -67,5 +74,36 @@ RULE = Rule(
     history=(
         ("v1.23", "runAsUser must not be 0 on the pod or any container"),
         ("v1.35", "waived when the pod sets hostUsers: false"),
+    ),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes `runAsUser: 0`, so the image's user applies. Unsafe because an image that "
+            "runs as root must be rebuilt with a non-root `USER`."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 0
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 0
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+            ("    runAsUser: 0\n", ""),
+        ),
     ),
 )

@@ -17,11 +17,13 @@ from deploysafe.model import (
     Version,
     Violation,
 )
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
     POD_HEAD,
+    fixed_pod,
     is_set,
     pod_and_containers,
+    remove,
     security_contexts,
 )
 
@@ -56,6 +58,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             yield from _problems(
                 as_map(sc["seLinuxOptions"]), (*path, "seLinuxOptions"), who, types
             )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path)
 
 
 RULE = Rule(
@@ -100,5 +106,34 @@ spec:
     history=(
         ("v1.0", "type in container_t, container_init_t, container_kvm_t or empty; no user/role"),
         ("v1.31", "container_engine_t allowed"),
+    ),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes the SELinux `type`, `user` or `role` that is not allowed. Unsafe because the "
+            "workload may need the access it granted."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      seLinuxOptions: {type: spc_t, level: "s0:c123,c456"}
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      seLinuxOptions: {type: spc_t, level: "s0:c123,c456"}
+""",
+            ("{type: spc_t, level:", "{level:"),
+        ),
     ),
 )

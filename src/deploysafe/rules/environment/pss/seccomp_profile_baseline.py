@@ -6,15 +6,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from deploysafe.k8s.pods import Container, PodTemplate, as_map
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
     BASELINE_NAMESPACE,
     POD_HEAD,
     annotation_path,
+    fixed_pod,
     is_set,
     pod_and_containers,
     security_contexts,
+    set_to,
 )
 
 POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
@@ -64,6 +66,12 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         yield from annotation_violations(pod, ctrs)
     else:
         yield from explicit_violations(pod, ctrs)
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    if "annotations" in path:
+        return set_to(path, "runtime/default", "runtime/default")
+    return set_to(path, "RuntimeDefault", "RuntimeDefault")
 
 
 RULE = Rule(
@@ -116,5 +124,37 @@ spec:
             "docker/default or localhost/*",
         ),
         ("v1.19", "fields seccompProfile.type: RuntimeDefault, Localhost or unset"),
+    ),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Sets the seccomp profile type to `RuntimeDefault` (before v1.19, the annotation to "
+            "`runtime/default`). Unsafe because the workload may make a system call the default "
+            "profile blocks."
+        ),
+        before=BASELINE_NAMESPACE
+        + POD_HEAD
+        + """\
+spec:
+  securityContext:
+    seccompProfile: {type: Unconfined}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+        after=fixed_pod(
+            BASELINE_NAMESPACE
+            + POD_HEAD
+            + """\
+spec:
+  securityContext:
+    seccompProfile: {type: Unconfined}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+            ("{type: Unconfined}", "{type: RuntimeDefault}"),
+        ),
     ),
 )

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_map
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
 from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    RUNTIME_DEFAULT,
+    fixed_pod,
     is_set,
     pod_and_containers,
+    pod_spec_path,
     restricted_pod,
     sc_path,
+    set_to,
     windows_exempt,
 )
 from deploysafe.rules.environment.pss.seccomp_profile_baseline import (
@@ -39,6 +44,20 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 f"{c.label} has no seccomp profile (set seccompProfile.type to RuntimeDefault "
                 "or Localhost on the pod or the container)",
             )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix | None:
+    if path[-1] == "type":  # a profile set to something else: Unconfined
+        return set_to(path, "RuntimeDefault", "RuntimeDefault")
+    spec_path = pod_spec_path(doc)
+    if spec_path is None:
+        return None
+    return set_to(
+        (*spec_path, "securityContext", "seccompProfile"),
+        RUNTIME_DEFAULT,
+        "{type: RuntimeDefault}",
+        safe=True,
+    )
 
 
 RULE = Rule(
@@ -73,5 +92,37 @@ RULE = Rule(
     history=(
         ("v1.19", "seccompProfile.type RuntimeDefault or Localhost on the pod or every container"),
         ("v1.25", "pods with spec.os.name: windows are exempt"),
+    ),
+    autofix=AutoFix(
+        fixer,
+        safe=True,
+        summary=(
+            "Sets `seccompProfile: {type: RuntimeDefault}` on the pod. Safe because the runtime's "
+            "default profile only blocks system calls ordinary programs do not make (it was "
+            "Docker's default for years); unsafe where the pod or a container sets another type "
+            "(Unconfined), which the fix replaces with RuntimeDefault."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+            (
+                "    image: registry.example/app:1.0\n",
+                "    image: registry.example/app:1.0\n"
+                "  securityContext:\n"
+                "    seccompProfile: {type: RuntimeDefault}\n",
+            ),
+        ),
     ),
 )

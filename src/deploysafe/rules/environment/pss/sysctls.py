@@ -5,9 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_list, as_map, pod_template
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Version, Violation
-from deploysafe.rules.base import Context, Rule
-from deploysafe.rules.environment.pss._common import POD_HEAD, pod_sc_path
+from deploysafe.model import (
+    Document,
+    KeyPath,
+    Level,
+    Practice,
+    PssRef,
+    Severity,
+    Target,
+    Version,
+    Violation,
+)
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
+from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    fixed_pod,
+    pod_sc_path,
+    remove,
+)
 
 # The safe set grows as the kernel namespaces more of net.ipv4: (since, names).
 _SAFE: tuple[tuple[Version, frozenset[str]], ...] = (
@@ -55,6 +70,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             yield Violation(
                 pod_sc_path(pod, "sysctls", i, "name"), f"pod sets unsafe sysctl {name}"
             )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path[:-1], list_item=True)
 
 
 RULE = Rule(
@@ -113,5 +132,38 @@ spec:
         ),
         ("v1.32", "+ net.ipv4.tcp_rmem, net.ipv4.tcp_wmem"),
         ("v1.37", "+ net.ipv4.tcp_slow_start_after_idle, net.ipv4.tcp_notsent_lowat"),
+    ),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes the unsafe sysctl from `spec.securityContext.sysctls` (and `sysctls` when it "
+            "empties). Unsafe because the workload may depend on it; set it on the node instead."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  securityContext:
+    sysctls:
+    - {name: net.ipv4.ip_local_port_range, value: "1024 65535"}
+    - {name: kernel.msgmax, value: "65536"}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  securityContext:
+    sysctls:
+    - {name: net.ipv4.ip_local_port_range, value: "1024 65535"}
+    - {name: kernel.msgmax, value: "65536"}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+""",
+            ('    - {name: kernel.msgmax, value: "65536"}\n', ""),
+        ),
     ),
 )

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import as_map
-from deploysafe.model import Document, Level, Practice, PssRef, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
-from deploysafe.rules.environment.pss._common import POD_HEAD, pod_and_containers, security_contexts
+from deploysafe.model import Document, KeyPath, Level, Practice, PssRef, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, Rule
+from deploysafe.rules.environment.pss._common import (
+    POD_HEAD,
+    fixed_pod,
+    pod_and_containers,
+    remove,
+    security_contexts,
+)
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -20,6 +26,10 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             yield Violation(
                 (*path, "windowsOptions", "hostProcess"), f"{who} runs as a Windows HostProcess"
             )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix:
+    return remove(path)
 
 
 RULE = Rule(
@@ -63,4 +73,35 @@ spec:
         "Kubescape C-0202",
     ),
     pss=PssRef(Level.BASELINE, "windowsHostProcess"),
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Removes `windowsOptions.hostProcess` (the `hostNetwork: true` it requires is removed "
+            "by DS202's fix). Unsafe because a node agent stops working."
+        ),
+        before=POD_HEAD
+        + """\
+spec:
+  os: {name: windows}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      windowsOptions: {hostProcess: true, runAsUserName: app}
+""",
+        after=fixed_pod(
+            POD_HEAD
+            + """\
+spec:
+  os: {name: windows}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      windowsOptions: {hostProcess: true, runAsUserName: app}
+""",
+            ("{hostProcess: true, runAsUserName: app}", "{runAsUserName: app}"),
+        ),
+    ),
 )

@@ -1,0 +1,74 @@
+"""A whole `deploysafe fix`: scan, plan, apply, scan again until nothing more is fixed.
+
+Fixing one finding can reveal another that the report folded into it (a privileged
+container that also adds SYS_ADMIN is one finding until it is no longer privileged). So the
+rounds run on a scratch copy of the scan root, and only the end result is compared with
+the real files: the caller writes every change at once (or shows the diff), and re-running
+fix on its output changes nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploysafe.config import Config
+from deploysafe.engine import RenderOptions, Report, scan
+from deploysafe.fix.plan import Change, Outcome, Selection, Status, plan, remaining
+from deploysafe.rules import BY_ID
+
+ROUNDS = 4  # fixes that reveal findings nest at most this deep (privileged > SYS_ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    report: Report  # the scan of the files as they are
+    changes: tuple[Change, ...]  # what the real files become
+    fixed: tuple[Outcome, ...]
+    left: tuple[Outcome, ...]  # the selected findings the fixed files still have, and why
+    errors: int  # input errors of the last scan, and files the fix would not write
+
+
+def fix_tree(
+    targets: Sequence[Path],
+    config: Config,
+    root: Path,
+    render: RenderOptions,
+    selection: Selection,
+) -> Result:
+    first = scan(targets, config, root=root, render=render)
+    base = Path(first.root)
+    with tempfile.TemporaryDirectory(prefix="deploysafe-fix-") as scratch:
+        copy = Path(scratch) / "tree"
+        shutil.copytree(base, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        moved = [copy / t.resolve().relative_to(base) for t in targets]
+        report = first
+        fixed: list[Outcome] = []
+        outcomes: list[Outcome] = []
+        for _ in range(ROUNDS):
+            planned = plan(report.findings, BY_ID, copy, selection)
+            fixed += planned.of(Status.FIXED)
+            outcomes += planned.outcomes
+            if not planned.changes:
+                break
+            for change in planned.changes:
+                change.target.write_text(change.after, encoding="utf-8", newline="")
+            report = scan(moved, config, root=copy, render=render)
+        touched = {o.finding.file for o in fixed}
+        changes = tuple(_changes(base, copy, sorted(touched)))
+    left = remaining(report.findings, selection, outcomes)
+    refused = len([o for o in outcomes if o.status is Status.REFUSED])
+    return Result(first, changes, tuple(fixed), tuple(left), len(report.errors) + refused)
+
+
+def _changes(base: Path, copy: Path, files: Sequence[str]) -> list[Change]:
+    out = []
+    for file in files:
+        before = (base / file).read_bytes().decode("utf-8")
+        after = (copy / file).read_bytes().decode("utf-8")
+        if after != before:
+            out.append(Change(file, (base / file).resolve(), before, after))
+    return out

@@ -1,0 +1,333 @@
+"""Edits on YAML node paths, applied so that the file stays as its author wrote it.
+
+ruamel.yaml's round-trip mode keeps comments, key order, quoting and flow style, but a
+dump still re-indents or re-wraps what it does not understand. So the edited stream is
+never written as dumped: the lines an edit changed are found by diffing the dump of the
+unedited stream with the dump of the edited one, and only those lines are spliced into the
+original text, between lines the original and the dump agree on. When they do not agree
+around an edit, the file is refused rather than reformatted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import itertools
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+from ruamel.yaml.tokens import CommentToken
+
+from deploysafe.errors import InputError
+from deploysafe.model import KeyPath
+from deploysafe.rules.base import Edit, EditOp, FlowMap
+
+BOM = "\ufeff"
+
+
+class EditRefused(InputError):
+    """A file the fix layer will not write, with the reason (the file stays untouched)."""
+
+
+def apply_text(text: str, edits: Mapping[int, Sequence[Edit]]) -> str:
+    """`text` with `edits` applied to the objects whose `kind:` key is on the given line.
+
+    Keeps a byte-order mark and CRLF line endings; raises EditRefused when an edit cannot be
+    made or cannot be made without touching lines it does not own."""
+    bom = text.startswith(BOM)
+    body = text[1:] if bom else text
+    crlf = "\r\n" in body
+    if crlf:
+        body = body.replace("\r\n", "\n")
+    yaml = _yaml(body)
+    try:
+        base_docs = list(yaml.load_all(body))
+        docs = list(yaml.load_all(body))
+    except YAMLError as exc:
+        raise EditRefused(f"cannot be parsed for editing: {_first_line(exc)}") from None
+    by_line = {_kind_line(doc): doc for doc in docs if _kind_line(doc) is not None}
+    for line, doc_edits in sorted(edits.items()):
+        if line not in by_line:
+            raise EditRefused(f"has no object whose kind is on line {line} (inside a List?)")
+        for edit in order(doc_edits):
+            _apply(by_line[line], edit)
+    base = _dump(yaml, base_docs)
+    edited = _dump(yaml, docs)
+    out = splice(body, base, edited)
+    if crlf:
+        out = out.replace("\n", "\r\n")
+    return (BOM if bom else "") + out
+
+
+def _kind_line(doc: Any) -> int | None:
+    if isinstance(doc, CommentedMap) and "kind" in doc:
+        return int(doc.lc.key("kind")[0]) + 1
+    return None
+
+
+def order(edits: Sequence[Edit]) -> list[Edit]:
+    """Sets and appends first, then deletions from the last list index back, so that every
+    path still names the node it named in the unedited document."""
+    unique = list(dict.fromkeys(edits))
+    keep = [e for e in unique if e.op is not EditOp.DELETE]
+    drop = [e for e in unique if e.op is EditOp.DELETE]
+    drop.sort(key=lambda e: tuple(p if isinstance(p, int) else -1 for p in e.path), reverse=True)
+    return keep + drop
+
+
+def _yaml(text: str) -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 1 << 16  # never re-wrap a long line
+    mapping, offset = guess_indent(text)
+    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    return yaml
+
+
+def guess_indent(text: str) -> tuple[int, int]:
+    """The file's most common mapping indent and the dash's offset under a key, so that the
+    dump of the unedited file agrees with it on as many lines as possible."""
+    maps: Counter[int] = Counter()
+    dashes: Counter[int] = Counter()
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    for here, below in itertools.pairwise(lines):
+        if not here.rstrip().endswith(":"):
+            continue
+        col = len(here) - len(here.lstrip())
+        if here.lstrip().startswith("- "):
+            col += 2
+        step = len(below) - len(below.lstrip()) - col
+        if below.lstrip().startswith("- "):
+            dashes[max(step, 0)] += 1
+        elif step > 0:
+            maps[step] += 1
+    mapping = maps.most_common(1)[0][0] if maps else 2
+    return mapping, dashes.most_common(1)[0][0] if dashes else 0
+
+
+def _dump(yaml: YAML, docs: list[Any]) -> str:
+    out = io.StringIO()
+    yaml.dump_all(docs, out)
+    return out.getvalue()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def splice(original: str, base: str, edited: str) -> str:
+    """`original` with the hunks that turn `base` into `edited`, where `base` is the
+    original as the dumper writes it: each hunk must sit between lines of `base` that are
+    lines of `original` too, at the same distance."""
+    unterminated = bool(original) and not original.endswith("\n")
+    orig_lines = (original + "\n" if unterminated else original).splitlines(keepends=True)
+    base_lines = base.splitlines(keepends=True)
+    edit_lines = edited.splitlines(keepends=True)
+    to_orig: dict[int, int] = {len(base_lines): len(orig_lines)}
+    matcher = difflib.SequenceMatcher(None, orig_lines, base_lines, autojunk=False)
+    for tag, i1, i2, j1, _ in matcher.get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                to_orig[j1 + k] = i1 + k
+    hunks = difflib.SequenceMatcher(None, base_lines, edit_lines, autojunk=False).get_opcodes()
+    out = list(orig_lines)
+    for tag, b1, b2, e1, e2 in reversed(hunks):  # from the end, so indices stay valid
+        if tag == "equal":
+            continue
+        after = to_orig.get(b2)
+        start = -1 if after is None else after - (b2 - b1)
+        anchored = start >= 0 and (b1 == 0 or to_orig.get(b1 - 1) == start - 1)
+        if not anchored or any(to_orig.get(k) != start + k - b1 for k in range(b1, b2)):
+            near = to_orig.get(b1 - 1, 0) + 2 if b1 else 1
+            raise EditRefused(
+                f"cannot be edited without rewriting lines the fix does not own (near line {near})"
+            )
+        out[start : start + (b2 - b1)] = edit_lines[e1:e2]
+    text = "".join(out)
+    return text[:-1] if unterminated and text.endswith("\n") else text
+
+
+# --- edits on the node tree -------------------------------------------------------------
+
+
+def _apply(doc: Any, edit: Edit) -> None:
+    parent = _walk(doc, edit.path[:-1], create=edit.op is not EditOp.DELETE)
+    if parent is None:
+        return  # deleting what is already gone
+    key = edit.path[-1]
+    if edit.op is EditOp.SET:
+        _set(parent, key, _node(edit.value))
+    elif edit.op is EditOp.APPEND:
+        current = _get(parent, key)
+        if current is None:
+            seq = CommentedSeq()
+            seq.fa.set_flow_style()
+            _set(parent, key, seq)
+            current = seq
+        if not isinstance(current, CommentedSeq):
+            raise EditRefused(f"{_dotted(edit.path)} is not a list")
+        if edit.value not in current:
+            _append(current, _node(edit.value))
+    else:
+        _delete(parent, key, _ancestors(doc, edit.path[:-1]))
+
+
+def _ancestors(doc: Any, path: KeyPath) -> list[Any]:
+    """The nodes above the one at `path` (which exists), the document first."""
+    nodes, node = [], doc
+    for key in path:
+        nodes.append(node)
+        node = _get(node, key)
+    return nodes
+
+
+def _dotted(path: KeyPath) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _get(node: Any, key: str | int) -> Any:
+    if isinstance(node, CommentedMap) and isinstance(key, str):
+        return node.get(key)
+    if isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None
+
+
+def _walk(doc: Any, path: KeyPath, *, create: bool) -> Any:
+    node = doc
+    for i, key in enumerate(path):
+        child = _get(node, key)
+        if child is None:
+            if not (create and isinstance(node, CommentedMap) and isinstance(key, str)):
+                if create:
+                    raise EditRefused(f"{_dotted(path[: i + 1])} cannot be created")
+                return None
+            if key in node and node[key] is not None:
+                raise EditRefused(f"{_dotted(path[: i + 1])} is not a mapping")
+            child = CommentedMap()
+            _set(node, key, child)
+        elif not isinstance(child, (CommentedMap, CommentedSeq)):
+            raise EditRefused(f"{_dotted(path[: i + 1])} is not a mapping or a list")
+        node = child
+    return node
+
+
+def _node(value: Any) -> Any:
+    """A new value: lists and mappings in flow style (`[ALL]`, `{type: RuntimeDefault}`)."""
+    if isinstance(value, FlowMap):
+        m = CommentedMap((k, _node(v)) for k, v in value.pairs)
+        m.fa.set_flow_style()
+        return m
+    if isinstance(value, tuple):
+        s = CommentedSeq(_node(v) for v in value)
+        s.fa.set_flow_style()
+        return s
+    return value
+
+
+def _set(parent: Any, key: str | int, value: Any) -> None:
+    if isinstance(parent, CommentedSeq):
+        if not isinstance(key, int) or not 0 <= key < len(parent):
+            raise EditRefused(f"list index {key} does not exist")
+        parent[key] = value
+        return
+    if not isinstance(parent, CommentedMap) or not isinstance(key, str):
+        raise EditRefused(f"cannot set {key}: not inside a mapping")
+    if key in parent:
+        parent[key] = value
+        return
+    trailing = _take_trailing(parent)
+    parent[key] = value
+    _give_trailing(parent, trailing)
+
+
+def _append(seq: CommentedSeq, value: Any) -> None:
+    trailing = _take_trailing(seq)
+    seq.append(value)
+    _give_trailing(seq, trailing)
+
+
+def _delete(
+    parent: Any, key: str | int, ancestors: Sequence[Any] = (), carried: str | None = None
+) -> None:
+    """Delete `key`, and the key of a mapping or list the deletion empties (an empty
+    `securityContext: {}` says nothing). The comment lines after what went move to what now
+    comes last before them."""
+    if isinstance(parent, CommentedMap) and key in parent:
+        last = list(parent)[-1] == key
+    elif isinstance(parent, CommentedSeq) and isinstance(key, int) and 0 <= key < len(parent):
+        last = key == len(parent) - 1
+    else:
+        return
+    trailing = (carried or "") + ((_take_trailing(parent) if last else None) or "")
+    del parent[key]
+    if not parent and ancestors:
+        holder = ancestors[-1]
+        owner_key = next(k for k in _keys(holder) if holder[k] is parent)
+        _delete(holder, owner_key, ancestors[:-1], trailing)
+    elif parent:
+        _give_trailing(parent, trailing)
+
+
+def _keys(node: Any) -> list[Any]:
+    return list(node) if isinstance(node, CommentedMap) else list(range(len(node)))
+
+
+# A collection's trailing comment lines and blank lines hang on its deepest last node; a
+# node added after it (or the last one removed) would otherwise carry them off.
+
+
+def _slot(node: Any) -> int:
+    return 2 if isinstance(node, CommentedMap) else 0
+
+
+def _last(node: Any) -> tuple[Any, Any] | None:
+    """The block collection holding the deepest last entry of `node`, and that entry's key."""
+    found = None
+    while isinstance(node, (CommentedMap, CommentedSeq)) and node and not node.fa.flow_style():
+        key = list(node)[-1] if isinstance(node, CommentedMap) else len(node) - 1
+        found = (node, key)
+        node = node[key]
+    return found
+
+
+def _take_trailing(node: Any) -> str | None:
+    found = _last(node)
+    if found is None:
+        return None
+    owner, key = found
+    entry = owner.ca.items.get(key)
+    slot = _slot(owner)
+    if not entry or len(entry) <= slot or entry[slot] is None:
+        return None
+    token = entry[slot]
+    value = token.value
+    cut = value.find("\n") + 1
+    if cut <= 0 or cut >= len(value):
+        return None
+    token.value = value[:cut]
+    return str(value[cut:])
+
+
+def _give_trailing(node: Any, text: str | None) -> None:
+    if not text:
+        return
+    found = _last(node)
+    if found is None:
+        return
+    owner, key = found
+    slot = _slot(owner)
+    entry = owner.ca.items.setdefault(key, [None] * (4 if slot == 2 else 2))
+    while len(entry) <= slot:
+        entry.append(None)
+    if entry[slot] is None:
+        # A block scalar (`|`, `>`) ends its own last line.
+        ends_line = isinstance(owner[key], (LiteralScalarString, FoldedScalarString))
+        entry[slot] = CommentToken(("" if ends_line else "\n") + text, CommentMark(0), None)
+    else:
+        entry[slot].value = entry[slot].value + text
