@@ -435,7 +435,14 @@ def test_action_and_documented_workflow_pass_zizmor(own_files: Path) -> None:
     if zizmor is None:
         pytest.skip("zizmor is not installed (it comes with the dev extra)")
     done = subprocess.run(
-        [zizmor, "--offline", "--persona=auditor", "--format=plain", str(own_files)],
+        [
+            zizmor,
+            "--offline",
+            "--persona=auditor",
+            "--format=plain",
+            "--color=never",
+            str(own_files),
+        ],
         capture_output=True,
         text=True,
         check=False,
