@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Deterministic generator of a real-shaped deployment corpus, and its scaled copies.
 
-    python bench/gen_real.py --out /tmp/real              # the 1x corpus
-    python bench/gen_real.py --out /tmp/real --scale 10   # 10 copies of it (hard links)
+    python bench/gen_real.py --out ../corpus-1x            # the 1x corpus
+    python bench/gen_real.py --out ../corpus-10x --scale 10 # 10 copies of it (hard links)
 
 The 1x corpus has the shape of the 13-repository public corpus described in
 ../shared/reference/performance.md (3,517 files, 3,130 YAML files of which 684 are Helm

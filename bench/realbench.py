@@ -48,6 +48,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -507,11 +508,19 @@ def run(a: argparse.Namespace) -> dict:
         for n in mode_scales:
             if n == 1:
                 continue
-            d, info = corpus_at(work, n, a.seed)
-            res["corpus"][str(n)] = info
-            if skip:
+            if skip:  # not worth writing the corpus: its counts are the 1x ones times n
+                res["corpus"].setdefault(
+                    str(n),
+                    {
+                        k: v * n
+                        for k, v in info1.items()
+                        if k in ("files", "bytes", "docs", "charts", "kustomizations")
+                    },
+                )
                 rows.append({"scale": n, "skipped": "a smaller scale did not finish"})
                 continue
+            d, info = corpus_at(work, n, a.seed)
+            res["corpus"][str(n)] = info
             warm(d)
             b = measure(ds_cmd(one, render), label=f"deploysafe 1x {mode}", timeout=a.timeout)
             m = measure(ds_cmd(d, render), label=f"deploysafe {n}x {mode}", timeout=a.timeout)
@@ -611,7 +620,8 @@ def report(res: dict) -> str:
         runs = [x["peer"] for x in prs]
         ratios = [x["ratio"] for x in prs]
         out.append(
-            f"| {res['peers'][p]} | {' '.join(fmt_s(r) for r in runs)} | "
+            f"| {p.capitalize()} {res['peers'][p].removeprefix('Version: ')} | "
+            f"{' '.join(fmt_s(r) for r in runs)} | "
             f"{med([r['wall_s'] for r in runs]):.2f} | {med([r['cpu_s'] for r in runs]):.1f} | "
             f"{max(r['tree_pss_mb'] for r in runs):.0f} | "
             f"{max(r['max_process_rss_mb'] for r in runs):.0f} | "
@@ -675,6 +685,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--_floor"]:
         print(json.dumps(floor(Path(argv[1]))))
         return 0
+    if argv[:1] == ["--report"]:  # the tables again, from a results JSON
+        print(report(json.loads(Path(argv[1]).read_text())))
+        return 0
     ap = argparse.ArgumentParser(description="deploysafe, Checkov, Trivy on the real-shaped corpus")
     ap.add_argument("--scales", default="1", help="comma-separated scales, e.g. 1,10,100")
     ap.add_argument("--render", action="store_true", help="also scan with rendering on")
@@ -702,8 +715,13 @@ def main(argv: list[str] | None = None) -> int:
     stamp = res.pop("_stamp")
     rdir = HERE / "results"
     rdir.mkdir(exist_ok=True)
-    (rdir / f"real-{stamp}.json").write_text(json.dumps(res, indent=2) + "\n")
-    md = report(res)
+    text = json.dumps(res, indent=2)
+    # the record names no machine's folders: the checkout and the corpus get placeholders
+    text = text.replace(str(ROOT) + "/", "").replace(str(a.workdir or "<corpus>"), "<corpus>")
+    text = re.sub(re.escape(tempfile.gettempdir()) + r"/deploysafe-bench-[^/\"]+", "<corpus>", text)
+    text = text.replace(sysconfig.get_paths()["stdlib"] + "/", "<stdlib>/")
+    (rdir / f"real-{stamp}.json").write_text(text + "\n")
+    md = report(json.loads(text))
     (rdir / f"real-{stamp}.md").write_text(md + "\n")
     print(md)
     print(f"results: {rdir / f'real-{stamp}.json'} and .md", file=sys.stderr)
