@@ -67,8 +67,10 @@ dist: $(STAMP)
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check --strict dist/*
 
+# The quick form: the real-shaped corpus at 1x, Checkov and Trivy only if bench/.venv-peers
+# has them (bench/README.md gives the full run).
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --real --pairs 1 --warmup light
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -5,6 +5,7 @@
     .venv/bin/python bench/run.py --skip-checkov   # floor + deploysafe only
     .venv/bin/python bench/run.py --sizes 1000,10000,50000   # scaling: floor + deploysafe
     .venv/bin/python bench/run.py --dir path/to/manifests    # any directory, not a generated one
+    .venv/bin/python bench/run.py --real [realbench options] # the real-shaped corpus (README)
 
 Per corpus it measures, one after the other on a warm page cache:
 
@@ -570,6 +571,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--_floor"]:
         print(json.dumps(floor(Path(argv[1]), argv[2].split(","))))
         return 0
+    if argv[:1] == ["--real"]:  # the real-shaped corpus, peers and scaling: realbench.py
+        sys.path.insert(0, str(HERE))
+        import realbench
+
+        return realbench.main(argv[1:])
     ap = argparse.ArgumentParser(description="deploysafe vs parse floor vs Checkov")
     ap.add_argument("--dir", type=Path, help="scan this directory instead of a generated corpus")
     ap.add_argument(

@@ -65,6 +65,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/test_packaging.py",  # python -m build, twine, pip into a fresh venv
         "tests/cli/test_action.py",  # the GitHub Action's step under bash, zizmor, git
         "tests/formats/test_gitlab.py",  # the GitLab template's script under bash
+        "tests/test_bench_corpus.py",  # the benchmark corpus through Helm and kustomize
     }
 )
 
@@ -157,6 +158,10 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
 
 # Unit tests of 0.2 s or more (all cases together), which would dominate `make quick`.
 SLOW_TESTS: Mapping[str, frozenset[str]] = {
+    # Generates the benchmark corpus and renders it: Helm charts and 7 kustomize builds.
+    "tests/test_bench_corpus.py": frozenset(
+        {"test_sample_corpus_renders_and_builds_without_errors"}
+    ),
     # pre-commit installs deploysafe into two environments: a minute or more.
     "tests/cli/test_precommit_hooks.py": frozenset(
         {"test_hooks_fail_on_insecure_files_and_pass_on_fixed_ones"}
