@@ -14,6 +14,8 @@ from deploysafe.config import Config
 from deploysafe.engine import check_documents
 from tests.support.scantools import scan_tree
 
+# CPU seconds, not wall time: the bound tells linear from quadratic work, and a loaded
+# machine stretches wall time but not the CPU a process uses.
 LIMIT_S = 5.0
 
 
@@ -49,9 +51,9 @@ def test_ten_levels_of_references_resolve(tmp_path: Path) -> None:
 
 def test_references_nested_past_ten_levels_are_an_error(tmp_path: Path) -> None:
     text = doubling(20)  # 2**19 lines if expanded; GitLab refuses past ten levels
-    started = time.monotonic()
+    started = time.process_time()
     docs, errors = build(tmp_path, text)
-    assert time.monotonic() - started < LIMIT_S
+    assert time.process_time() - started < LIMIT_S
     # The references eleven deep are reported; those above them stay as written, unreported.
     first = line_of(text, ".a11:") + 2
     message = (
@@ -69,9 +71,9 @@ def test_references_nested_past_ten_levels_are_an_error(tmp_path: Path) -> None:
 def test_expansion_past_the_cap_is_an_error(tmp_path: Path) -> None:
     # Within ten levels, but 8**9 (134 million) lines once expanded.
     text = doubling(10, width=8)
-    started = time.monotonic()
+    started = time.process_time()
     docs, errors = build(tmp_path, text)
-    assert time.monotonic() - started < LIMIT_S
+    assert time.process_time() - started < LIMIT_S
     # Levels resolve in order, each copying its references' values: 2 values for each
     # of `.a1`'s eight, 17, 137, 1,097, 8,777, 70,217 for `.a6`'s; with the first of
     # those the count is 150,457, with the second 220,674.
@@ -94,9 +96,9 @@ def test_thousands_of_references_resolve_in_linear_time(tmp_path: Path) -> None:
     text = ".base:\n  script: [pytest || true]\n" + "".join(
         f"j{i}:\n  script: !reference [.base, script]\n" for i in range(n)
     )
-    started = time.monotonic()
+    started = time.process_time()
     docs, errors = build(tmp_path, text)
-    assert time.monotonic() - started < LIMIT_S
+    assert time.process_time() - started < LIMIT_S
     assert errors == []
     jobs = gitlab.pipeline_of(docs[0]).by_name
     assert all(jobs[f"j{i}"].data["script"] == ["pytest || true"] for i in range(n))
