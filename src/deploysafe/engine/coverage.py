@@ -66,9 +66,10 @@ def plan(
     # The roots that build each folder, in root order (`KustomizePlan.builders`, inverted
     # once rather than asked per file).
     builders: dict[Path, list[Path]] = {}
-    for r in kustomize.roots if kustomize is not None else ():
-        for m in kustomize.members.get(r, ()):
-            builders.setdefault(m, []).append(r)
+    if kustomize is not None:
+        for r in kustomize.roots:
+            for m in kustomize.members.get(r, ()):
+                builders.setdefault(m, []).append(r)
     resolve = bool(chart_dirs or k_folders)
     real_folders: dict[str, str] = {}
     jobs: list[Job] = []
