@@ -163,7 +163,8 @@ def test_hooks_fail_on_insecure_files_and_pass_on_fixed_ones(
     assert verdicts(output) == dict.fromkeys(NAMES.values(), "Failed"), output
     # The manifest as itself, the template through its rendered chart (the privileged
     # value comes from values.yaml), the workflow as CI, the token in the text file.
-    assert "10:9 critical DS201 container 'web' runs privileged" in output
+    # The text report aligns each file's columns: a short place is padded.
+    assert "10:9  critical DS201 container 'web' runs privileged" in output
     assert "23:13 critical DS201 container 'shop' runs privileged" in output
     assert "rendered 1 Helm chart(s) with helm-python-sdk" in output
     assert "critical DS101" in output
