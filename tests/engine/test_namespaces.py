@@ -305,3 +305,24 @@ def test_kustomization_with_dash_n(tmp_path: Path) -> None:
     dev = run([tmp_path / "dev"], tmp_path, namespace="web")
     assert {f.resource.display() for f in prod.findings if f.resource} >= {"Deployment shop/web"}
     assert {f.resource.display() for f in dev.findings if f.resource} >= {"Deployment web/web"}
+
+
+def test_a_namespace_found_after_its_objects_judges_them(tmp_path: Path) -> None:
+    # The pod is checked in the first chunk of files, its Namespace (privileged) in a later
+    # one: the pod is judged again at its namespace's level; the other pod is not in it.
+    in_ops = PRIVILEGED_POD.replace("  name: agent\n", "  name: agent\n  namespace: ops\n")
+    elsewhere = in_ops.replace("namespace: ops", "namespace: web")
+    filler = {f"m/cm{n:03}.yaml": f"kind: Note\nn: {n}\n" for n in range(100)}
+    write_tree(
+        tmp_path,
+        {"a/ops.yaml": in_ops, "a/web.yaml": elsewhere, "z/ns.yaml": PRIVILEGED_NAMESPACE} | filler,
+    )
+    late = run([tmp_path], tmp_path)
+    assert {(f.rule_id, f.file) for f in late.findings if f.rule_id == "DS201"} == {
+        ("DS201", "a/web.yaml")
+    }
+    (tmp_path / "z").rename(tmp_path / "0")  # the Namespace first: the same judgement
+    early = run([tmp_path], tmp_path)
+    assert [(f.rule_id, f.file, f.line, f.message) for f in late.findings] == [
+        (f.rule_id, f.file, f.line, f.message) for f in early.findings
+    ]

@@ -3,7 +3,7 @@
 What every front end uses (CLI, deploy gate, webhook, audit, git history) is re-exported
 here; the modules behind it are the engine's own:
 - settings: which rules run (by policy and scope), with which context
-- namespaces: the Namespace pre-pass and its Pod Security labels
+- namespaces: the Pod Security labels of the Namespace objects a scan finds
 - read, check: a file's text; check one document, one input, one file; cross-resource rules
 - locate: paths to lines and snippets, secrets kept out of what is printed
 - pool: worker processes and chunking

@@ -10,6 +10,7 @@ changed any of them: all of its findings are the change's.
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,10 +38,10 @@ class Changes:
         """What a scan of the changes inside the paths `under` (files or folders) starts
         from: the changed files, and the charts (by folder) whose values files the policy
         names (`charts`: `render.charts`) when one of those changed."""
-        starts = [u.resolve() for u in under]
+        starts = {u.resolve() for u in under}
 
         def inside(p: Path) -> bool:
-            return any(p == s or p.is_relative_to(s) for s in starts)
+            return p in starts or any(d in starts for d in p.parents)
 
         fed = [
             chart
@@ -53,7 +54,17 @@ class Changes:
         """Whether a finding (its files shown from `root`) is the change's; `whole` names
         the renders whose every object may have changed."""
         real = root.resolve()
-        objects = functools.cache(_objects)  # per scan: the files may change between scans
+
+        @functools.cache  # per scan: the files may change between scans
+        def touched(path: Path) -> tuple[tuple[int, int], ...]:
+            """The line spans of the file's objects that lost lines."""
+            c = self.files.get(path)
+            removed = sorted(c.removed) if c is not None else []
+            return tuple(
+                (lo, hi)
+                for lo, hi in _objects(path)
+                if bisect.bisect_right(removed, hi) > bisect.bisect_left(removed, lo)
+            )
 
         def change_of(shown: str) -> FileChange | None:
             return self.files.get((real / shown).resolve())
@@ -72,8 +83,7 @@ class Changes:
             if c.whole or f.line < 1 or f.line in c.lines:
                 return True
             return bool(c.removed) and any(
-                lo <= f.line <= hi and any(lo <= n <= hi for n in c.removed)
-                for lo, hi in objects((real / f.file).resolve())
+                lo <= f.line <= hi for lo, hi in touched((real / f.file).resolve())
             )
 
         return made

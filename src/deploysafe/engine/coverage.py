@@ -4,6 +4,7 @@ remaining file is read, the check reports files it could not use; nothing walks 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,11 +53,25 @@ def plan(
     that build it; when none does, the files its kustomizations list as `resources` are
     scanned as plain manifests."""
     chart_dirs = [c.resolve() for c in inv.charts]
-    templates = [c / "templates" for c in chart_dirs]
+    # Folders by real path as text, so each file's chart and kustomization are found by
+    # walking up its path (O(path depth), not O(charts)); a chart listed twice keeps its
+    # first place, as the list order decides.
+    chart_at: dict[str, int] = {}
+    for i, c in enumerate(chart_dirs):
+        chart_at.setdefault(str(c), i)
+    templates = {str(c / "templates") for c in chart_dirs}
     k_inputs = kustomize_inputs(inv.kustomizations) if kustomize and inv.kustomizations else {}
-    k_folders = {f.resolve() for f in inv.kustomizations} if kustomize else set()
+    k_folders = {str(f.resolve()) for f in inv.kustomizations} if kustomize else set()
     broken = {r.resolve() for r in failed}
+    # The roots that build each folder, in root order (`KustomizePlan.builders`, inverted
+    # once rather than asked per file).
+    builders: dict[Path, list[Path]] = {}
+    if kustomize is not None:
+        for r in kustomize.roots:
+            for m in kustomize.members.get(r, ()):
+                builders.setdefault(m, []).append(r)
     resolve = bool(chart_dirs or k_folders)
+    real_folders: dict[str, str] = {}
     jobs: list[Job] = []
     records: dict[str, Coverage] = {}
     unbuilt: dict[str, list[str]] = {}
@@ -64,22 +79,30 @@ def plan(
         display = inv.display(p)
         mode, record = PLAIN, Coverage(display, Outcome.SCANNED)
         if resolve:
-            # Each file's real path once (not once per chart): only renders ask.
-            real = p.resolve()
-            chart = next((c for c in chart_dirs if real.is_relative_to(c)), None)
+            # Each file's real path once (not once per chart): only renders ask. Its name is
+            # no link (discovery resolved those), so only its folder is resolved, once each.
+            folder, name = os.path.split(p)
+            real_folder = real_folders.get(folder)
+            if real_folder is None:
+                real_folder = real_folders[folder] = os.path.realpath(folder)
+            real_text = os.path.join(real_folder, name)
+            up = _folders_up(real_text)
+            at = [chart_at[d] for d in up if d in chart_at]
+            chart = chart_dirs[min(at)] if at else None
+            real = Path(real_text)
             in_chart = (
                 _in_chart(real, chart, display, inv.display(chart))
                 if chart is not None and charts
                 else None
             )
-            kfile = real.parent in k_folders and real.name in KUSTOMIZATION_NAMES
+            kfile = up[1] in k_folders and real.name in KUSTOMIZATION_NAMES
             readers = [real.parent] if kfile else k_inputs.get(real, [])
             if in_chart is not None and in_chart[0] == RENDERED:
                 mode, record = in_chart
                 if chart in broken:  # its text is still read; it made no objects
                     record = Coverage(display, Outcome.SKIPPED, Reason.NOT_RENDERED)
             elif readers and kustomize is not None:  # beside a chart, it may inflate it
-                roots = list(dict.fromkeys(r for f in readers for r in kustomize.builders(f)))
+                roots = list(dict.fromkeys(r for f in readers for r in builders.get(f, ())))
                 built = [r for r in roots if r not in broken]
                 if built:
                     mode = RENDERED
@@ -96,15 +119,25 @@ def plan(
             elif in_chart is not None:
                 mode, record = in_chart
             elif chart is not None:
-                if any(real.is_relative_to(t) for t in templates) or _subchart_template(
+                if any(d in templates for d in up) or _subchart_template(
                     real.relative_to(chart).parts
                 ):
                     mode = TEMPLATE
-            elif real.parent in k_folders and display.endswith(YAML_SUFFIXES):
+            elif up[1] in k_folders and display.endswith(YAML_SUFFIXES):
                 record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
         jobs.append((str(p), display, mode, inv.place(p)))
         records[display] = record
     return Plan(jobs, records, unbuilt)
+
+
+def _folders_up(path: str) -> list[str]:
+    """A real path and each folder above it, as text."""
+    out = [path]
+    parent = os.path.dirname(path)
+    while parent != path:
+        out.append(parent)
+        path, parent = parent, os.path.dirname(parent)
+    return out
 
 
 def _in_chart(real: Path, chart: Path, display: str, chart_display: str) -> tuple[str, Coverage]:

@@ -77,11 +77,15 @@ def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Fin
     rules = {p.kept for p in pairs} | {p.folded for p in pairs}
     if not any(f.rule_id in rules for f in findings):
         return list(findings)
+    # Each finding meets only the pairs of its own rule, not the whole table.
+    by_kept: dict[str, list[Pair]] = {}
+    by_folded: dict[str, list[Pair]] = {}
+    for p in pairs:
+        by_kept.setdefault(p.kept, []).append(p)
+        by_folded.setdefault(p.folded, []).append(p)
     kept: dict[tuple[str, Relation, tuple[object, ...]], int] = {}
     for i, f in enumerate(findings):
-        for p in pairs:
-            if p.kept != f.rule_id:
-                continue
+        for p in by_kept.get(f.rule_id, ()):
             k = _key(f, p.relation)
             # A finding on several secrets (one Secret object) stands for each of them.
             more = [(f.file, h) for h in f.other_hashes] if p.relation is Relation.SECRET else []
@@ -90,8 +94,8 @@ def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Fin
     into: dict[int, list[tuple[Pair, Finding]]] = {}
     gone: set[int] = set()
     for i, f in enumerate(findings):
-        for p in pairs:
-            k = _key(f, p.relation) if p.folded == f.rule_id else None
+        for p in by_folded.get(f.rule_id, ()):
+            k = _key(f, p.relation)
             j = kept.get((p.kept, p.relation, k)) if k is not None else None
             if j is not None:
                 into.setdefault(j, []).append((p, f))

@@ -1,20 +1,21 @@
 """Which Pod Security level each namespace enforces: the PSS labels of the Namespace objects a
-scan finds, read before the main pass so every object is judged at its namespace's level.
+scan finds, so every object is judged at its namespace's level.
 
 An object with no namespace gets one at install time: the objects installed together (one
 render, one folder of plain manifests) share that unknown namespace, and a chart's Namespace
-named `.Release.Namespace` is it."""
+named `.Release.Namespace` is it.
+
+The labels are found while the files are checked (each file is read once): the check
+judges with the namespaces known before it, and the few chunks of files that hold objects
+in a namespace found later are judged again (engine/pool.py)."""
 
 from __future__ import annotations
 
 import re
-import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from deploysafe.engine.read import Job
 from deploysafe.inputs.discover import YAML_SUFFIXES
 from deploysafe.inputs.documents import RELEASE_NAMESPACE, install_unit, load_kubernetes
 from deploysafe.model import Document, Level, Version, parse_version
@@ -83,23 +84,15 @@ def namespaces_in(docs: Iterable[Document]) -> dict[str, NamespacePolicy]:
     return out
 
 
-def namespace_prepass(files: Sequence[Job], max_size: int) -> dict[str, NamespacePolicy]:
-    """Namespaces (and their PSS labels) before the main pass: a cheap text filter first."""
-    out: dict[str, NamespacePolicy] = {}
-    for name, display, *_ in files:
-        path = Path(name)
-        try:
-            st = path.stat()
-            if not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
-                continue
-            if not name.endswith(YAML_SUFFIXES):
-                continue
-            raw = path.read_bytes()
-        except OSError:
-            continue
-        json_ns = name.endswith(".json") and b'"Namespace"' in raw
-        if not json_ns and not _has_namespace(raw):
-            continue
-        text = raw.decode("utf-8-sig", errors="replace")
-        out.update(namespaces_in(load_kubernetes(text, display).documents))
-    return out
+def namespaces_of_file(
+    raw: bytes, name: str, display: str, max_size: int
+) -> dict[str, NamespacePolicy]:
+    """The namespaces (with PSS labels) a YAML/JSON file's bytes define: a cheap byte filter
+    first, so only the files that define a Namespace (nearly none) are parsed for it."""
+    if len(raw) > max_size or not name.endswith(YAML_SUFFIXES):
+        return {}
+    json_ns = name.endswith(".json") and b'"Namespace"' in raw
+    if not json_ns and not _has_namespace(raw):
+        return {}
+    text = raw.decode("utf-8-sig", errors="replace")
+    return namespaces_in(load_kubernetes(text, display).documents)

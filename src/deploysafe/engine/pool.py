@@ -1,15 +1,18 @@
 """Files are checked in worker processes (both cores), in chunks of roughly equal work;
-only small results come back, so memory stays flat however large the tree is."""
+only small results come back, so memory stays flat however large the tree is. Each file is
+read once: the namespaces it defines are found while it is checked."""
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from itertools import repeat
 from pathlib import Path
 
 from deploysafe.engine.check import Partial, check_file
+from deploysafe.engine.namespaces import NamespacePolicy
 from deploysafe.engine.read import Job
 from deploysafe.engine.settings import Settings, rules_of
 from deploysafe.model import ScanError
@@ -64,27 +67,59 @@ def check_files(
     s: Settings,
     jobs: int | None,
     done: Callable[[Partial], None] | None = None,
-) -> Partial:
-    """Check `files`; `done` is told of each part as it is merged (a chunk of files)."""
-    out = Partial()
+) -> tuple[Partial, Settings]:
+    """Check `files`, each read once; `done` is told of each part as it arrives (a chunk of
+    files). `s` knows the namespaces found before (in renders); the ones the files define
+    are found as they are checked. Returned: the result, and `s` with every namespace."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     sized = _sized(files) if workers > 1 else []  # one stat per file, for both decisions
     # Processes pay off only for real trees; small scans stay in-process.
     if workers <= 1 or sum(size for size, _ in sized) < 2 * 1024 * 1024:
-        # In chunks only for someone watching: each tells how far the scan has got.
-        step = _CHUNK_FILES if done is not None else max(len(files), 1)
-        for at in range(0, len(files), step):
-            part = _chunk_worker(s, files[at : at + step])
-            out.merge(part)
+        # In chunks: each tells how far the scan has got, and is what is checked again.
+        step = _CHUNK_FILES
+        chunks = [list(files[at : at + step]) for at in range(0, len(files), step)]
+        parts = []
+        for chunk in chunks:
+            parts.append(_chunk_worker(s, chunk))
             if done is not None:
-                done(part)
-        return out
+                done(parts[-1])
+        return _settle(
+            parts, chunks, s, lambda final, again: map(_chunk_worker, repeat(final), again)
+        )
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for part in pool.map(_chunk_worker, itertools.repeat(s), _chunks(sized, workers)):
-            out.merge(part)
+        chunks = list(_chunks(sized, workers))
+        parts = []
+        for part in pool.map(_chunk_worker, repeat(s), chunks):
+            parts.append(part)
             if done is not None:
                 done(part)
-    return out
+        return _settle(
+            parts, chunks, s, lambda final, again: pool.map(_chunk_worker, repeat(final), again)
+        )
+
+
+def _settle(
+    parts: list[Partial],
+    chunks: list[list[Job]],
+    s: Settings,
+    check: Callable[[Settings, list[list[Job]]], Iterable[Partial]],
+) -> tuple[Partial, Settings]:
+    """Merge the parts in file order. A chunk that judged an object by a namespace whose
+    labels a later file defined is checked again (`check`) with every namespace known: rare
+    (a repository with PSS-labelled Namespace objects), and only those chunks."""
+    found: dict[str, NamespacePolicy] = {}
+    for part in parts:
+        found.update(part.namespaces)
+    # Namespaces from renders win, as they are known to `s` already.
+    changed = {k for k in found if k not in s.namespaces}
+    final = replace(s, namespaces={**found, **s.namespaces}) if changed else s
+    again = [i for i, part in enumerate(parts) if not part.keys.isdisjoint(changed)]
+    for i, part in zip(again, check(final, [chunks[i] for i in again]), strict=True):
+        parts[i] = part
+    out = Partial()
+    for part in parts:
+        out.merge(part)
+    return out, final

@@ -83,8 +83,9 @@ def finish(
     """Decide the cross-resource rules, apply config exceptions, report each problem once
     (engine/fold.py), apply the baseline. Findings `hide` names (on objects checked only
     for context) are not reported."""
+    exceptions = suppress.for_rule(config.exceptions)
     found = [
-        suppress.by_config(f, config.exceptions, s.today, config.base)
+        suppress.by_config(f, exceptions(f.rule_id), s.today, config.base)
         for f in partial.findings + decide_sets(partial.facts, s)
         if hide is None or not hide(f)
     ]

@@ -19,7 +19,7 @@ from deploysafe.config import Config
 from deploysafe.config.render import ChartSettings, RenderSettings
 from deploysafe.engine import coverage
 from deploysafe.engine.check import Partial, check_all
-from deploysafe.engine.namespaces import namespace_prepass, namespaces_in
+from deploysafe.engine.namespaces import namespaces_in
 from deploysafe.engine.pool import check_files
 from deploysafe.engine.progress import Progress, Stage, Tick
 from deploysafe.engine.report import Report, finish
@@ -125,10 +125,14 @@ def scan(
     p = coverage.plan(inv, charts=charts, kustomize=kplan, failed=failed)
     notes += coverage.unbuilt_notes(p)
     files = p.jobs
-    namespaces = namespace_prepass(files, config.max_file_size)
-    namespaces.update(namespaces_in(rendered))
+    # The namespaces the files define are found while they are checked (check_files).
     s = settings_for(
-        config, namespaces, inline=inline, today=today, scopes=scopes, namespace=render.namespace
+        config,
+        namespaces_in(rendered),
+        inline=inline,
+        today=today,
+        scopes=scopes,
+        namespace=render.namespace,
     )
     attempted = _render_count(inv, charts, kplan) if render.enabled else 0
     checked = Tick(Stage.CHECKING, attempted, attempted, file_total=len(files))
@@ -143,7 +147,7 @@ def scan(
         )
         tell(checked)
 
-    partial = check_files(files, s, jobs, chunk_done)
+    partial, s = check_files(files, s, jobs, chunk_done)
     # A render error at a line explains it better than the check's error there (the
     # invalid YAML of a kustomization that is therefore not built): one report per line.
     explained = {(e.file, e.line) for e in render_errors if e.line is not None}

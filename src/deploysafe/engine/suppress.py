@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +120,22 @@ def config_waiver(
             continue
         return Waiver(frozenset({e.rule}), redacted(e.reason), e.expires, "config")
     return None
+
+
+def for_rule(exceptions: Sequence[Exception_]) -> Callable[[str], Sequence[Exception_]]:
+    """The exceptions that may cover a rule (its own and `*`), in policy order: indexed
+    once, so each finding meets only those, not every entry of the policy."""
+    wild = [(i, e) for i, e in enumerate(exceptions) if e.rule == "*"]
+    own: dict[str, list[tuple[int, Exception_]]] = {}
+    for i, e in enumerate(exceptions):
+        if e.rule != "*":
+            own.setdefault(e.rule, []).append((i, e))
+    merged = {
+        rule: [e for _, e in sorted(entries + wild, key=lambda ie: ie[0])]
+        for rule, entries in own.items()
+    }
+    only_wild = [e for _, e in wild]
+    return lambda rule_id: merged.get(rule_id, only_wild)
 
 
 def by_config(
