@@ -1,6 +1,8 @@
 """Files are checked in worker processes (both cores), in chunks of roughly equal work;
 only small results come back, so memory stays flat however large the tree is. Each file is
-read once: the namespaces it defines are found while it is checked."""
+parsed once: the namespaces the files define are found first by a search of their bytes
+(only a file with a top-level `kind: Namespace` is parsed for them), so that no object is
+judged before its namespace's labels are known."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from itertools import repeat
 from pathlib import Path
 
 from deploysafe.engine.check import Partial, check_file
-from deploysafe.engine.namespaces import NamespacePolicy
+from deploysafe.engine.namespaces import NamespacePolicy, namespaces_of_file
 from deploysafe.engine.read import Job
 from deploysafe.engine.settings import Settings, rules_of
 from deploysafe.model import ScanError
@@ -72,6 +74,10 @@ def check_files(
     files). `s` knows the namespaces found before (in renders); the ones the files define
     are found as they are checked. Returned: the result, and `s` with every namespace."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    defined = _defined_namespaces(files, s.max_file_size)
+    if any(k not in s.namespaces for k in defined):
+        # Namespaces from renders win, as they are known to `s` already.
+        s = replace(s, namespaces={**defined, **s.namespaces})
     sized = _sized(files) if workers > 1 else []  # one stat per file, for both decisions
     # Processes pay off only for real trees; small scans stay in-process.
     if workers <= 1 or sum(size for size, _ in sized) < 2 * 1024 * 1024:
@@ -99,6 +105,22 @@ def check_files(
         return _settle(
             parts, chunks, s, lambda final, again: pool.map(_chunk_worker, repeat(final), again)
         )
+
+
+def _defined_namespaces(files: Sequence[Job], max_size: int) -> dict[str, NamespacePolicy]:
+    """The namespaces (with Pod Security labels) the files define. Checking a chunk again
+    once a later file turns out to define its namespace costs the whole chunk; a byte search
+    of every file first costs a read from the page cache."""
+    found: dict[str, NamespacePolicy] = {}
+    for path, display, _mode, _place in files:
+        try:
+            if os.stat(path).st_size > max_size:
+                continue
+            raw = Path(path).read_bytes()
+        except OSError:
+            continue  # the check reports it
+        found.update(namespaces_of_file(raw, str(path), display, max_size))
+    return found
 
 
 def _settle(
