@@ -250,7 +250,8 @@ def pipeline(
     )
     if stages != DEFAULT_STAGES:
         stages = (".pre", *[s for s in stages if s not in (".pre", ".post")], ".post")
-    return Pipeline(jobs, stages, data, root, origins or {}, {j.name: j for j in jobs})
+    origins = {} if origins is None else origins
+    return Pipeline(jobs, stages, data, root, origins, {j.name: j for j in jobs})
 
 
 def pipeline_of(doc: CiDocument) -> Pipeline:
