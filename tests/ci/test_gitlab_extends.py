@@ -45,8 +45,7 @@ def test_inheritance_past_the_cap_is_an_error_at_the_job(tmp_path: Path) -> None
         "and default:; left as written"
     )
     assert [(e.file, e.line, e.message, e.kind) for e in result.errors] == [
-        (".gitlab-ci.yml", line_of(text, f"j{n}:"), message.format(n), "input")
-        for n in (22, 23)
+        (".gitlab-ci.yml", line_of(text, f"j{n}:"), message.format(n), "input") for n in (22, 23)
     ]
     (doc,) = [d for d in result.documents if isinstance(d, CiDocument)]
     jobs = gitlab.pipeline_of(doc).by_name

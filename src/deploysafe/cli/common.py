@@ -12,6 +12,7 @@ import click
 from deploysafe import config as configmod
 from deploysafe.errors import UsageError
 from deploysafe.globs import any_match
+from deploysafe.printable import printable
 from deploysafe.rules import BY_ID
 
 
@@ -78,3 +79,19 @@ def write_out(output: Path, parts: Iterable[str]) -> None:
             fh.writelines(parts)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def say(line: str, *, err: bool = False) -> None:
+    """One line of a command's text output. Its parts may come from the repository (file
+    and object names, commit messages): a newline, an escape sequence or a bidi control in
+    them is shown escaped, so it can neither drive the terminal nor forge another line."""
+    click.echo(printable(line), err=err)
+
+
+def say_lines(text: str, *, err: bool = False) -> None:
+    """Text of several lines, newline-separated (each as `say` prints it)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for line in lines:
+        say(line, err=err)
