@@ -51,14 +51,19 @@ class Outcome:
 _reviewer: list[rv.Reviewer] = []
 
 
-def prepare(config: Config, policy: WebhookPolicy) -> None:
-    """Run first in each judging process: bound its memory, compile the policy once."""
-    # When the cores are short, the serving process (ordinary reviews) goes first.
-    with contextlib.suppress(OSError):
-        os.nice(10)
+def _start(config: Config, policy: WebhookPolicy) -> None:
+    """Run first in each judging process: bound its memory, then `prepare`."""
     memory = policy.limits.large_review_memory
     with contextlib.suppress(OSError, ValueError):  # a hard limit already lower stays
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    prepare(config, policy)
+
+
+def prepare(config: Config, policy: WebhookPolicy) -> None:
+    """Compile the policy once (in a judging process)."""
+    # When the cores are short, the serving process (ordinary reviews) goes first.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     reviewer = rv.Reviewer(config, policy)
     reviewer.findings(rv.WARMUP, "warm-up")
     _reviewer.append(reviewer)
@@ -99,7 +104,7 @@ class Pool:
         executor = ProcessPoolExecutor(
             1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=prepare,
+            initializer=_start,
             initargs=self._args,
         )
         executor.submit(_ready)  # start the process now rather than on its first review
