@@ -189,6 +189,10 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
             "test_expansion_past_the_cap_is_an_error",
         }
     ),
+    # 24 jobs inheriting a template of 22,000 values, to the 500,000-value cap.
+    "tests/ci/test_gitlab_extends.py": frozenset(
+        {"test_inheritance_past_the_cap_is_an_error_at_the_job"}
+    ),
     "tests/cluster/test_webhook_manifests.py": frozenset(
         {"test_each_namespace_gets_one_call_per_mode", "test_output_passes_deploysafe_scan"}
     ),

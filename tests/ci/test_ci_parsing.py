@@ -34,6 +34,25 @@ def test_yaml_core_schema() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("keys", "duplicates"),
+    [
+        (("1", "true"), []),  # two keys to GitHub Actions and GitLab, as to Kubernetes
+        (("1", "True"), []),
+        (("true", "True"), []),  # CI keys are their text: two keys, not one boolean
+        (("1", '"1"'), [3]),  # the same text, plain and quoted: one key
+        (("on", "'on'"), [3]),
+    ],
+)
+def test_duplicate_keys_are_keys_with_the_same_text(
+    keys: tuple[str, str], duplicates: list[int]
+) -> None:
+    loaded = yamlci.load(f"a:\n  {keys[0]}: x\n  {keys[1]}: y\n")
+    assert isinstance(loaded, yamlci.Loaded)
+    assert [line for line, _ in loaded.warnings] == duplicates
+    assert len(loaded.data["a"]) == 2 - len(duplicates)
+
+
 def test_alias_paths_point_at_the_anchor() -> None:
     text = "a: &x\n  k: v\nb: *x\nc:\n  <<: *x\n  own: 1\n"
     loaded = yamlci.load(text)

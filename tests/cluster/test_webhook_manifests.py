@@ -89,7 +89,7 @@ def test_deployment_is_hardened_and_replicated(emitted: list[dict[str, Any]]) ->
     }
     assert c["resources"] == {
         "requests": {"cpu": "200m", "memory": "128Mi"},
-        "limits": {"memory": "256Mi"},
+        "limits": {"memory": "320Mi"},
     }
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "https", "scheme": "HTTPS"}
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "https", "scheme": "HTTPS"}

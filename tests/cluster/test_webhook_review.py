@@ -111,9 +111,20 @@ def test_levels_and_off(tmp_path: Path) -> None:
         (
             "webhook:\n  limits:\n    max_conections: 10\n",
             "deploysafe.yaml:3: webhook.limits.max_conections: unknown key (known keys: "
-            "handshake_timeout, large_review_bytes, large_review_processes, max_connections, "
+            "handshake_timeout, large_review_bytes, large_review_memory, "
+            "large_review_processes, large_review_timeout, max_connections, "
             "max_connections_per_client, max_large_reviews, max_reviews_in_flight); did you "
             "mean `max_connections`?",
+        ),
+        (
+            "webhook:\n  limits:\n    large_review_timeout: 0\n",
+            "deploysafe.yaml:3: webhook.limits.large_review_timeout: expected a number of "
+            "seconds > 0",
+        ),
+        (
+            "webhook:\n  limits:\n    large_review_memory: 1024\n",
+            "deploysafe.yaml:3: webhook.limits.large_review_memory: expected a whole number >= "
+            "134217728",
         ),
         (
             "webhook:\n  limits:\n    max_connections: 0\n",

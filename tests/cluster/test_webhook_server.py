@@ -1078,6 +1078,21 @@ def test_reviews_past_the_in_flight_limit_get_503(folder: Path, pki: Pki) -> Non
                 sock.close()
 
 
+def _judging(server: Server, deadline: float = 10) -> list[int]:
+    """The pids of the server's judging processes, once there is one."""
+    assert server.proc is not None
+    pid = server.proc.pid
+    end = time.monotonic() + deadline
+    judging: list[int] = []
+    while not judging and time.monotonic() < end:
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            with contextlib.suppress(OSError):
+                if b"multiprocessing.spawn" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    judging.append(int(child))
+        time.sleep(0.02)
+    return judging
+
+
 def test_a_judging_process_that_dies_fails_closed(folder: Path, pki: Pki) -> None:
     """The review in it is denied as an internal error; a new process judges the next."""
     import os
@@ -1090,15 +1105,7 @@ def test_a_judging_process_that_dies_fails_closed(folder: Path, pki: Pki) -> Non
         body = _large("dies")
         sock = _raw_tls(s)
         sock.sendall(_headers(len(body)) + body)
-        deadline = time.monotonic() + 10
-        judging: list[int] = []
-        while not judging and time.monotonic() < deadline:
-            children = Path(f"/proc/{s.proc.pid}/task/{s.proc.pid}/children").read_text().split()
-            for pid in children:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                if b"multiprocessing.spawn" in cmdline:
-                    judging.append(int(pid))
-            time.sleep(0.02)
+        judging = _judging(s)
         assert len(judging) == 1
         time.sleep(0.2)  # the body is in the judging process
         os.kill(judging[0], signal.SIGKILL)
@@ -1117,3 +1124,83 @@ def test_a_judging_process_that_dies_fails_closed(folder: Path, pki: Pki) -> Non
         assert status == 200
         assert out["response"]["uid"] == "after"
         assert out["response"]["status"]["code"] == 403
+
+
+def _rlimit_as(pid: int) -> str:
+    """A process's address space limit (soft, hard), once its start-up has set one."""
+    end = time.monotonic() + 10
+    while True:
+        for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+            if line.startswith("Max address space"):
+                limit = " ".join(line.split()[3:5])
+        if limit != "unlimited unlimited" or time.monotonic() > end:
+            return limit
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("fail_open", "allowed", "code"), [(False, False, 500), (True, True, None)]
+)
+def test_a_large_review_past_its_deadline_is_answered_and_its_process_replaced(
+    folder: Path, pki: Pki, fail_open: bool, allowed: bool, code: int | None
+) -> None:
+    """A 1.9 MiB review takes about 0.1 s of CPU: past a 0.02 s deadline it is answered as
+    an internal error (allowed with a warning under --fail-open), and its judging process,
+    still busy with it, is killed; a new one (with the same memory bound) takes over."""
+    path = folder / "deadline.yaml"
+    path.write_text(
+        "fail_on: high\nwebhook:\n  limits:\n    large_review_timeout: 0.02\n"
+        "    large_review_memory: 805306368\n",
+        encoding="utf-8",
+    )
+    args = ["--fail-open"] if fail_open else []
+    with serving(folder, pki=pki, config=path, args=args) as s:
+        (first,) = _judging(s)
+        assert _rlimit_as(first) == "805306368 805306368"
+        status, out, _ = _timed_review(s, json.loads(_large("slow")))
+        assert status == 200
+        response = out["response"]
+        assert (response["uid"], response["allowed"]) == ("slow", allowed)
+        why = "deploysafe could not check this object (it was not judged within 0.02 s)"
+        if fail_open:
+            assert response["warnings"] == [
+                f"{why}; allowed because the webhook runs with --fail-open"
+            ]
+        else:
+            assert response["status"]["code"] == code
+            assert response["status"]["message"].startswith(f"{why}, so it is denied")
+        (logged,) = s.reviews_logged("slow")
+        assert (logged["outcome"], logged["error"]) == ("error", "judging passed 0.02 s")
+        # The busy process is gone (not left running the review); another replaced it.
+        end = time.monotonic() + 10
+        while Path(f"/proc/{first}").exists() and time.monotonic() < end:
+            time.sleep(0.02)
+        assert not Path(f"/proc/{first}").exists()
+        (second,) = _judging(s)
+        assert second != first
+        assert _rlimit_as(second) == "805306368 805306368"
+
+
+def test_a_body_that_swells_past_the_memory_bound_is_refused(folder: Path, pki: Pki) -> None:
+    """7.7 MiB of empty objects parse to about 230 MiB: past the judging process's default
+    192 MiB address space, HTTP 413; the process lives on and judges the next review."""
+    path = folder / "defaults.yaml"
+    path.write_text("fail_on: high\n", encoding="utf-8")
+    review = shape("pod-create")
+    review["request"]["uid"] = "swells"
+    review["request"]["object"]["spec"]["x"] = [{}] * 2_700_000
+    body = json.dumps(review, separators=(",", ":")).encode()
+    with serving(folder, pki=pki, config=path) as s:
+        (judging,) = _judging(s)
+        assert _rlimit_as(judging) == "201326592 201326592"
+        status, data, headers = s.request(
+            "POST", "/validate", body, {"Content-Type": "application/json"}
+        )
+        assert (status, data) == (413, b"request body needs more than 201326592 bytes of "
+                                        b"memory to judge\n")  # fmt: skip
+        assert headers["connection"] == "close"
+        assert _metrics(s)['deploysafe_http_rejected_total{code="413"}'] == 1
+        status, out, _ = _timed_review(s, json.loads(_large("after")))
+        assert (status, out["response"]["uid"]) == (200, "after")
+        assert out["response"]["status"]["code"] == 403
+        assert _judging(s) == [judging]

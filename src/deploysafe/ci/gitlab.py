@@ -14,10 +14,10 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 
@@ -51,6 +51,11 @@ MAX_REFERENCE_DEPTH = 10  # GitLab's limit for `!reference` tags nested in what 
 # Values (mappings, lists, scalars) all `!reference` tags of one pipeline may copy: a few
 # lines doubled at each of ten levels would otherwise copy millions.
 MAX_REFERENCE_VALUES = 200_000
+# Values jobs of one pipeline may inherit through `extends:` and `default:` together (each
+# job counts what it takes from its templates and from `default:`). A 600-job pipeline
+# whose jobs each extend three templates of 60 values inherits about 110,000; 40 jobs
+# extending one 22,000-value template would be 880,000 values for the rules to walk.
+MAX_INHERITED_VALUES = 500_000
 
 Origin = tuple[str, int, int]  # file, line, column
 
@@ -245,7 +250,8 @@ def pipeline(
     )
     if stages != DEFAULT_STAGES:
         stages = (".pre", *[s for s in stages if s not in (".pre", ".post")], ".post")
-    return Pipeline(jobs, stages, data, root, origins or {}, {j.name: j for j in jobs})
+    origins = {} if origins is None else origins
+    return Pipeline(jobs, stages, data, root, origins, {j.name: j for j in jobs})
 
 
 def pipeline_of(doc: CiDocument) -> Pipeline:
@@ -459,6 +465,7 @@ class _Build:
     files: dict[str, _File] = field(default_factory=dict)
     errors: list[ScanError] = field(default_factory=list)
     count: int = 0
+    inherited: int = 0  # values taken through `extends:` and `default:`
 
 
 def build(
@@ -487,28 +494,24 @@ def build(
     layers = _layers(b, root, set())
     data, origin, scal = _merge(layers)
     _references(b, layers, data, origin, scal)
-    _extends(b, data, origin, scal)
-    _defaults(data, origin, scal)
-    owners = {p: o[0] for p, o in origin.items()}
-    pipe = pipeline(data, display, owners)
-    docs: list[Document] = []
-    for f in b.files.values():
-        positions = {p: (o[1], o[2]) for p, o in origin.items() if o[0] == f.display}
-        positions[()] = f.loaded.positions[()]
-        scalars = {p: s for p, (fd, s) in scal.items() if fd == f.display}
-        docs.append(
-            CiDocument(
-                f.display,
-                data,
-                positions,
-                f.text.splitlines(),
-                type=Target.GITLAB_CI,
-                text=f.text,
-                scalars=scalars,
-                starts=yamlci.line_starts(f.text),
-                model=pipe,
-            )
+    links: Links = {}
+    _extends(b, data, origin, links)
+    _defaults(b, data, origin, links)
+    pipe = pipeline(data, display, _View(data, origin, links, lambda o: o[0]))
+    docs: list[Document] = [
+        CiDocument(
+            f.display,
+            data,
+            _View(data, origin, links, _at(f.display), {(): f.loaded.positions[()]}),
+            f.text.splitlines(),
+            type=Target.GITLAB_CI,
+            text=f.text,
+            scalars=_View(data, scal, links, _scalar_of(f.display)),
+            starts=yamlci.line_starts(f.text),
+            model=pipe,
         )
+        for f in b.files.values()
+    ]
     return LoadResult(docs, b.errors, 0)
 
 
@@ -622,16 +625,101 @@ def deep_merge(base: Any, over: Any) -> Any:
 
 Origins = dict[KeyPath, Origin]
 Scalars = dict[KeyPath, tuple[str, Scalar]]
+# Inherited keys by reference: the keys under a job (`(job,)`, from `extends:`) or a job's
+# key (`(job, key)`, from `default:`) that the job does not write itself are where the
+# first listed source (`(template,)`, `("default", key)`) that has them has them. A lookup
+# follows the links instead of every inherited value's position being copied per job.
+Links = dict[KeyPath, tuple[KeyPath, ...]]
+_V = TypeVar("_V")
+_T = TypeVar("_T")
+_MAX_HOPS = 2 * MAX_EXTENDS_DEPTH + 4  # extends loops are refused; this bounds a lookup
+
+
+def _follow(
+    data: Mapping[str, Any], direct: Mapping[KeyPath, _V], links: Links, p: KeyPath, hops: int
+) -> _V | None:
+    hit = direct.get(p)
+    if hit is not None or hops > _MAX_HOPS:
+        return hit
+    for k in (2, 1):
+        sources = links.get(p[:k]) if len(p) >= k else None
+        for src in sources or ():
+            q = (*src, *p[k:])
+            if _get(data, q) is not None:
+                hit = _follow(data, direct, links, q, hops + 1)
+                if hit is not None:
+                    return hit
+    return None
+
+
+class _View(Mapping[KeyPath, _T], Generic[_V, _T]):
+    """What `pick` makes of each path's entry in `direct` (inherited ones through
+    `links`), for the paths where it gives something; `extra` is added as is."""
+
+    __slots__ = ("_data", "_direct", "_extra", "_links", "_pick")
+
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        direct: Mapping[KeyPath, _V],
+        links: Links,
+        pick: Callable[[_V], _T | None],
+        extra: Mapping[KeyPath, _T] | None = None,
+    ) -> None:
+        self._data = data
+        self._direct = direct
+        self._links = links
+        self._pick = pick
+        self._extra = extra or {}
+
+    def __getitem__(self, p: KeyPath) -> _T:
+        if p in self._extra:
+            return self._extra[p]
+        hit = _follow(self._data, self._direct, self._links, p, 0)
+        out = None if hit is None else self._pick(hit)
+        if out is None:
+            raise KeyError(p)
+        return out
+
+    def __iter__(self) -> Iterator[KeyPath]:
+        yield from self._extra
+        for p in _paths(self._data, ()):
+            if p not in self._extra and p in self:
+                yield p
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _at(display: str) -> Callable[[Origin], tuple[int, int] | None]:
+    return lambda o: (o[1], o[2]) if o[0] == display else None
+
+
+def _scalar_of(display: str) -> Callable[[tuple[str, Scalar]], Scalar | None]:
+    return lambda s: s[1] if s[0] == display else None
+
+
+def _overlay(base: Any, over: Any) -> Any:
+    """`deep_merge` without copies: the result shares what it takes whole (the pipeline
+    is read, never written, once built)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _overlay(base[k], v) if k in base else v
+        return out
+    return over
 
 
 def _paths(value: Any, prefix: KeyPath) -> Iterator[KeyPath]:
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, (*prefix, i))
+    """Every path in `value` (prefixed), parents before children, walked without recursion."""
+    todo = [(prefix, value)]
+    while todo:
+        p, v = todo.pop()
+        yield p
+        if isinstance(v, dict):
+            todo.extend(((*p, k), x) for k, x in reversed(v.items()))
+        elif isinstance(v, list):
+            todo.extend(((*p, i), x) for i, x in reversed(list(enumerate(v))))
 
 
 def _merge(layers: list[_File]) -> tuple[dict[str, Any], Origins, Scalars]:
@@ -838,8 +926,27 @@ def _measure(value: Any) -> tuple[int, int]:
     return count, deepest
 
 
-def _extends(b: _Build, data: dict[str, Any], origin: Origins, scal: Scalars) -> None:
+def _inherit(b: _Build, name: str, values: int, origin: Origins, what: str) -> bool:
+    """Count `values` more inherited values; past MAX_INHERITED_VALUES, report it at the
+    job's line and refuse."""
+    if b.inherited + values <= MAX_INHERITED_VALUES:
+        b.inherited += values
+        return True
+    file, line, _ = origin.get((name,), (b.root_display, 1, 1))
+    b.errors.append(
+        ScanError(
+            file,
+            line,
+            f"{what} of {name!r}: jobs would inherit more than {MAX_INHERITED_VALUES} values "
+            "through extends: and default:; left as written",
+        )
+    )
+    return False
+
+
+def _extends(b: _Build, data: dict[str, Any], origin: Origins, links: Links) -> None:
     resolved: dict[str, Any] = {}
+    sizes: dict[str, int] = {}  # values a resolved job holds, at most
 
     def resolve(name: str, chain: tuple[str, ...]) -> Any:
         if name in resolved:
@@ -847,6 +954,7 @@ def _extends(b: _Build, data: dict[str, Any], origin: Origins, scal: Scalars) ->
         own = data.get(name)
         if not isinstance(own, dict):
             return None
+        sizes[name] = _measure(own)[0]
         parents = own.get("extends")
         parents = [parents] if isinstance(parents, str) else parents
         if not isinstance(parents, list) or not parents:
@@ -860,25 +968,22 @@ def _extends(b: _Build, data: dict[str, Any], origin: Origins, scal: Scalars) ->
             resolved[name] = own
             return own
         merged: Any = {}
-        providers: list[tuple[str, Any]] = []
+        providers: list[str] = []
         for parent in parents:
             if not isinstance(parent, str):
                 continue
             pdata = resolve(parent, (*chain, name))
             if isinstance(pdata, dict):
-                merged = deep_merge(merged, pdata)
-                providers.append((parent, pdata))
-        merged = deep_merge(merged, own)
+                merged = _overlay(merged, pdata)
+                providers.append(parent)
+        taken = sum(sizes.get(p, 0) for p in providers)
+        if name in resolved or not _inherit(b, name, taken, origin, "extends"):
+            resolved.setdefault(name, own)  # inside a loop, or past the limit
+            return resolved[name]
+        merged = _overlay(merged, own)
         # Positions: the job's own keys, else the last template that has the path.
-        for p in _paths(merged, ()):
-            if not p or (_get(own, p) is not None and (name, *p) in origin):
-                continue
-            for parent, pdata in reversed(providers):
-                if _get(pdata, p) is not None and (parent, *p) in origin:
-                    origin[(name, *p)] = origin[(parent, *p)]
-                    if (parent, *p) in scal:
-                        scal[(name, *p)] = scal[(parent, *p)]
-                    break
+        links[(name,)] = tuple((p,) for p in reversed(providers))
+        sizes[name] += taken
         data[name] = merged
         resolved[name] = merged
         return merged
@@ -904,23 +1009,20 @@ _INHERITED = (
 )
 
 
-def _defaults(data: dict[str, Any], origin: Origins, scal: Scalars) -> None:
+def _defaults(b: _Build, data: dict[str, Any], origin: Origins, links: Links) -> None:
     default = data.get("default")
     if not isinstance(default, dict):
         return
+    sizes = {key: _measure(default[key])[0] for key in _INHERITED if key in default}
     for name, job in data.items():
         if not isinstance(job, dict) or name in KEYWORDS or str(name).startswith("."):
             continue
         inherit = job.get("inherit")
         if isinstance(inherit, dict) and inherit.get("default") is False:
             continue
-        for key in _INHERITED:
-            if key in default and key not in job:
-                job[key] = copy.deepcopy(default[key])
-                for p in _paths(default[key], ()):
-                    o = origin.get(("default", key, *p))
-                    if o is not None:
-                        origin[(name, key, *p)] = o
-                    s = scal.get(("default", key, *p))
-                    if s is not None:
-                        scal[(name, key, *p)] = s
+        keys = [key for key in sizes if key not in job]
+        if not _inherit(b, str(name), sum(sizes[k] for k in keys), origin, "default:"):
+            continue
+        for key in keys:
+            job[key] = default[key]
+            links[(name, key)] = (("default", key),)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import emit, load_config, write_out
+from deploysafe.cli.common import emit, load_config, say_lines, write_out
 from deploysafe.cli.exits import Command, ExitCode, Group, for_report, soft_fail_notes
 from deploysafe.cli.options import (
     NEVER,
@@ -317,7 +317,8 @@ def audit(
     else:
         emit(report, fmt, output, show_suppressed)
         if output is None:
-            click.echo("\n" + drift.render(), nl=False)
+            click.echo()
+            say_lines(drift.render())
         else:
             with output.open("a", encoding="utf-8") as fh:
                 fh.write("\n" + drift.render())

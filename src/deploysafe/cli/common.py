@@ -14,6 +14,7 @@ import click
 from deploysafe import config as configmod
 from deploysafe.errors import UsageError
 from deploysafe.globs import any_match
+from deploysafe.printable import printable
 from deploysafe.rules import BY_ID
 
 
@@ -98,3 +99,19 @@ def scan_root(targets: list[Path]) -> Path:
         return Path(os.path.commonpath(folders))
     except ValueError:  # paths on different drives share no folder
         return folders[0]
+
+
+def say(line: str, *, err: bool = False) -> None:
+    """One line of a command's text output. Its parts may come from the repository (file
+    and object names, commit messages): a newline, an escape sequence or a bidi control in
+    them is shown escaped, so it can neither drive the terminal nor forge another line."""
+    click.echo(printable(line), err=err)
+
+
+def say_lines(text: str, *, err: bool = False) -> None:
+    """Text of several lines, newline-separated (each as `say` prints it)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    for line in lines:
+        say(line, err=err)

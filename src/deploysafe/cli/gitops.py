@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from deploysafe.cli.common import load_config
+from deploysafe.cli.common import load_config, say
 from deploysafe.cli.exits import Command, ExitCode
 from deploysafe.cli.options import config_option, format_option, source_option
 from deploysafe.errors import UsageError
@@ -30,10 +30,10 @@ _tofu_option = click.option(
 def _progress(fmt: str) -> Callable[[str], None]:
     err = fmt == "json"  # stdout carries the JSON document
 
-    def say(line: str) -> None:
-        click.echo(line, err=err)
+    def progress(line: str) -> None:
+        say(line, err=err)
 
-    return say
+    return progress
 
 
 def _release_arg(environment: str, value: str | None) -> None:
@@ -55,12 +55,12 @@ def _report(outcome: Any, fmt: str) -> ExitCode:
         if outcome.status == "planned" or outcome.status == "released":
             lines = render_changes(outcome.changes, full=outcome.status == "planned")
             if outcome.status == "planned" or lines:
-                click.echo(f"changes against the environment ({_counts(outcome.changes)}):")
+                say(f"changes against the environment ({_counts(outcome.changes)}):")
                 for line in lines or ["  (none: the environment already runs this set)"]:
-                    click.echo(f"  {line}")
+                    say(f"  {line}")
         for note in outcome.notes:
-            click.echo(f"note: {note}")
-        click.echo(_verdict(outcome))
+            say(f"note: {note}")
+        say(_verdict(outcome))
     return ExitCode.CLEAN if outcome.ok else ExitCode.FINDINGS
 
 
@@ -222,13 +222,13 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     n = sum(1 for r in rows if r["release"])
-    click.echo(
+    say(
         f"{environment}: {n} release(s) in {public_url(env.target.repo)} "
         f"{env.target.branch}:{env.target.path}"
     )
     for r in rows:
         if r["release"] is None:
-            click.echo(f"  {r['env_commit'][:12]}  {r['time']}  {r['note']}")
+            say(f"  {r['env_commit'][:12]}  {r['time']}  {r['note']}")
             continue
         what = r["action"]
         if r["manifests_from"] != r["release"]:
@@ -243,7 +243,7 @@ def history(environment: str, source: Path, config_path: Path | None, fmt: str) 
             line += f"  BAD: {r['bad'] or 'rolled back'}"
         if r["renumbered"]:
             line += "  RENUMBERED: not above the release before it (rewritten outside deploysafe)"
-        click.echo(line)
+        say(line)
 
 
 def _redacted(text: str | None) -> str | None:
@@ -279,9 +279,9 @@ def diff_cmd(
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     source_commit = (rec.source_commit or "")[:12] or "-"
-    click.echo(f"{rec.release} ({rec.action}, source {source_commit}): {_counts(changes)}")
+    say(f"{rec.release} ({rec.action}, source {source_commit}): {_counts(changes)}")
     for line in render_changes(changes):
-        click.echo(f"  {line}")
+        say(f"  {line}")
 
 
 @click.command(cls=Command)
@@ -336,7 +336,7 @@ def platform(
             path = out / f.path
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(f.text(), encoding="utf-8")
-            click.echo(f"wrote {path}", err=True)
+            say(f"wrote {path}", err=True)
     for note in notes:
-        click.echo(f"note: {note}", err=True)
+        say(f"note: {note}", err=True)
     return ExitCode.CLEAN

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import load_config
+from deploysafe.cli.common import load_config, say
 from deploysafe.cli.exits import Command, ExitCode
 from deploysafe.cli.options import config_option, format_option
 from deploysafe.errors import UsageError
@@ -73,18 +73,18 @@ def verify_cmd(
             doc = {"environment": env_name, "ok": False, "trust": {"problem": problem}}
             click.echo(json.dumps(doc, indent=2))
         else:
-            click.echo(f"FAIL trust: {problem}")
-            click.echo(f"{checkout} must not be deployed to {env_name}")
+            say(f"FAIL trust: {problem}")
+            say(f"{checkout} must not be deployed to {env_name}")
         return ExitCode.FINDINGS
     if fmt == "json":
         click.echo(json.dumps({**result.as_dict(), "trust": anchors.as_dict()}, indent=2))
     else:
-        click.echo(f"trust: {anchors.label}")
+        say(f"trust: {anchors.label}")
         if anchors.note:
-            click.echo(f"note: {anchors.note}")
+            say(f"note: {anchors.note}")
         for c in result.checks:
             mark = "skip" if c.skipped else ("ok  " if c.ok else "FAIL")
-            click.echo(f"{mark} {c.name}: {c.reason}")
+            say(f"{mark} {c.name}: {c.reason}")
         verdict = "may be deployed" if result.ok else "must not be deployed"
-        click.echo(f"{result.head[:12] if result.head else checkout} {verdict} to {env_name}")
+        say(f"{result.head[:12] if result.head else checkout} {verdict} to {env_name}")
     return ExitCode.CLEAN if result.ok else ExitCode.FINDINGS

@@ -67,6 +67,14 @@ class Limits:
     max_large_reviews: int = 4
     # Processes that judge large reviews.
     large_review_processes: int = 1
+    # Seconds a large review may take, waiting for a judging process included; past it the
+    # review is an internal error and its judging process is killed and replaced. Below
+    # the 5 s `timeoutSeconds` of the emitted webhook configuration, so the answer is ours.
+    large_review_timeout: float = 4.0
+    # Address space of a judging process (RLIMIT_AS), so that a body built to swell when
+    # parsed (8 MiB of `[{},{},...]` is 230 MiB of objects) fails in that process (HTTP 413)
+    # instead of bringing the container's out-of-memory kill. A 7.5 MiB Pod peaks at 87 MiB.
+    large_review_memory: int = 192 * 1024 * 1024
 
 
 def parse_level(text: str) -> Severity | None:
@@ -153,8 +161,10 @@ _INT_LIMITS = {
     "large_review_bytes": 1024,
     "max_large_reviews": 1,
     "large_review_processes": 1,
+    "large_review_memory": 128 * 1024 * 1024,
 }
-_LIMIT_KEYS = frozenset({*_INT_LIMITS, "handshake_timeout"})
+_SECONDS_LIMITS = ("handshake_timeout", "large_review_timeout")
+_LIMIT_KEYS = frozenset({*_INT_LIMITS, *_SECONDS_LIMITS})
 _EXEMPT_KEYS = frozenset({"namespaces", "users", "groups"})
 
 
@@ -229,12 +239,13 @@ def _limits(r: Reader, raw: Any) -> Limits:
                 r.note((*p, key), f"expected a whole number >= {least}")
             else:
                 changes[key] = value
-    if "handshake_timeout" in sec:
-        value = sec["handshake_timeout"]
-        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
-            r.note((*p, "handshake_timeout"), "expected a number of seconds > 0")
-        else:
-            changes["handshake_timeout"] = float(value)
+    for key in _SECONDS_LIMITS:
+        if key in sec:
+            value = sec[key]
+            if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+                r.note((*p, key), "expected a number of seconds > 0")
+            else:
+                changes[key] = float(value)
     return replace(Limits(), **changes)
 
 

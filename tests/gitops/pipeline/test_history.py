@@ -281,3 +281,24 @@ def test_rollback_refuses_a_tampered_release(app: App) -> None:
     assert result.exit_code == EXIT_INPUT
     assert "the files of release prod-2" in result.output
     assert "do not match its record's digest" in result.output
+
+
+def test_names_from_the_repository_cannot_drive_the_terminal(app: App) -> None:
+    """A chart that names a ConfigMap with an escape sequence (clear the screen) and a
+    bidi override: deploy, history and diff show them escaped, on their own line."""
+    release(app, 3)
+    app.write(
+        "chart/templates/extra.yaml",
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "x\\e[2J\\u202eevil"\n'
+        "  namespace: shop\ndata: {a: b}\n",
+    )
+    app.commit("an extra ConfigMap")
+    outputs = [
+        app.cli("deploy", "prod").output,
+        app.cli("history", "prod").output,
+        app.cli("diff", "prod").output,
+    ]
+    for out in outputs:
+        assert "\x1b" not in out
+        assert "\u202e" not in out
+    assert "  + ConfigMap shop/x\\x1b[2J\\u202eevil (added)" in outputs[2].splitlines()

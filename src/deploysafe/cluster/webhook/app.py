@@ -253,8 +253,16 @@ async def _judge_apart(
     except BrokenProcessPool:  # the judging process died (killed, out of memory)
         req = rv.parse(body)  # only for the uid: the answer is an internal error
         return req, rv.internal_error(state.fail_open), "BrokenProcessPool in judging process"
+    except TimeoutError:  # its judging process was killed and replaced
+        seconds = state.reviewer.policy.limits.large_review_timeout
+        req = rv.parse(body)
+        why = f"it was not judged within {seconds:g} s"
+        return req, rv.internal_error(state.fail_open, why), f"judging passed {seconds:g} s"
     if out.bad:
         raise rv.BadRequest(out.bad)
+    if out.too_big:
+        memory = state.reviewer.policy.limits.large_review_memory
+        raise HttpError(413, f"request body needs more than {memory} bytes of memory to judge")
     assert out.request is not None
     if out.verdict is None:
         return out.request, rv.internal_error(state.fail_open), out.error

@@ -227,7 +227,7 @@ def _deployment(opts: InstallOptions, meta: dict[str, Any]) -> dict[str, Any]:
         },
         "resources": {
             "requests": {"cpu": "200m", "memory": "128Mi"},
-            "limits": {"memory": "256Mi"},
+            "limits": {"memory": "320Mi"},
         },
         "securityContext": {
             "allowPrivilegeEscalation": False,

@@ -9,6 +9,11 @@ and the verdict.
 
 The processes are spawned, not forked: the serving process runs an event loop and
 threads, which a fork would copy half-way. Each one compiles the policy once at start.
+
+Each process is its own one-process executor, so that a review past its deadline
+(`limits.large_review_timeout`) can be stopped: its process is killed and replaced, and
+no other review was queued behind it in that process. Each process's address space is
+bounded (`limits.large_review_memory`, RLIMIT_AS).
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import resource
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
 from deploysafe.cluster.webhook import review as rv
@@ -30,13 +35,15 @@ from deploysafe.k8s import pods
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a judging process answers: a request that is not an AdmissionReview (`bad`,
-    HTTP 400), or the request (without its objects) and its verdict, or an internal error
-    (`error`: the exception's type and where, never its message)."""
+    HTTP 400), a body whose parsed form needs more than the process's memory bound
+    (`too_big`, HTTP 413), or the request (without its objects) and its verdict, or an
+    internal error (`error`: the exception's type and where, never its message)."""
 
     request: rv.Request | None = None
     verdict: rv.Verdict | None = None
     bad: str = ""
     error: str = ""
+    too_big: bool = False
 
 
 # The one reviewer of a judging process (set by `prepare`, which the pool runs first in
@@ -44,8 +51,16 @@ class Outcome:
 _reviewer: list[rv.Reviewer] = []
 
 
+def _start(config: Config, policy: WebhookPolicy) -> None:
+    """Run first in each judging process: bound its memory, then `prepare`."""
+    memory = policy.limits.large_review_memory
+    with contextlib.suppress(OSError, ValueError):  # a hard limit already lower stays
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    prepare(config, policy)
+
+
 def prepare(config: Config, policy: WebhookPolicy) -> None:
-    """Run first in each judging process: compile the policy once."""
+    """Compile the policy once (in a judging process)."""
     # When the cores are short, the serving process (ordinary reviews) goes first.
     with contextlib.suppress(OSError):
         os.nice(10)
@@ -64,6 +79,8 @@ def judge(body: bytes, route: rv.Route) -> Outcome:
         req = rv.parse(body)
     except rv.BadRequest as exc:
         return Outcome(bad=str(exc))
+    except MemoryError:  # the serving process must not parse it either, even for its uid
+        return Outcome(too_big=True)
     slim = replace(req, obj=None, old=None)  # the serving process logs; it needs no object
     try:
         return Outcome(slim, _reviewer[0].review(req, route))
@@ -79,35 +96,64 @@ class Pool:
     def __init__(self, config: Config, policy: WebhookPolicy, processes: int) -> None:
         self._args = (config, policy)
         self._processes = processes
-        self._executor: ProcessPoolExecutor | None = None
+        self._timeout = policy.limits.large_review_timeout
+        self._free: asyncio.Queue[ProcessPoolExecutor] | None = None
+        self._all: set[ProcessPoolExecutor] = set()
 
-    def start(self) -> None:
-        self._executor = ProcessPoolExecutor(
-            self._processes,
+    def _spawn(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
+            1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=prepare,
+            initializer=_start,
             initargs=self._args,
         )
-        # Start the processes now rather than on the first large review.
+        executor.submit(_ready)  # start the process now rather than on its first review
+        self._all.add(executor)
+        return executor
+
+    def _replace(self, executor: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        """Kill `executor`'s process (whatever it is doing) and start another."""
+        self._stop(executor)
+        return self._spawn()
+
+    def _stop(self, executor: ProcessPoolExecutor) -> None:
+        self._all.discard(executor)
+        # A running call cannot be cancelled; only its process can be ended.
+        for process in list((executor._processes or {}).values()):
+            with contextlib.suppress(Exception):
+                process.kill()
+        with contextlib.suppress(Exception):
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def start(self) -> None:
+        self._free = asyncio.Queue()
         for _ in range(self._processes):
-            self._executor.submit(_ready)
+            self._free.put_nowait(self._spawn())
 
     async def judge(self, body: bytes, route: rv.Route) -> Outcome:
-        """Raises BrokenProcessPool when a judging process died (the pool is replaced)."""
-        if self._executor is None:
+        """Raises BrokenProcessPool when the judging process died, TimeoutError when the
+        review (waiting for a process included) passed its deadline; either way the
+        process is replaced."""
+        if self._free is None:
             self.start()
-        executor = self._executor
-        assert executor is not None
+        free = self._free
+        assert free is not None
+        executor: ProcessPoolExecutor | None = None
+        answered = False
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, judge, body, route)
-        except BrokenProcessPool:
-            if self._executor is executor:  # the first to see it replaces it
-                self.close()
-                self.start()
-            raise
+            async with asyncio.timeout(self._timeout):
+                executor = await free.get()
+                loop = asyncio.get_running_loop()
+                out = await loop.run_in_executor(executor, judge, body, route)
+                answered = True
+                return out
+        finally:
+            if executor is not None:
+                if not answered and free is self._free:
+                    executor = self._replace(executor)
+                free.put_nowait(executor)
 
     def close(self) -> None:
-        if self._executor is not None:
-            with contextlib.suppress(Exception):
-                self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        for executor in list(self._all):
+            self._stop(executor)
+        self._free = None

@@ -227,20 +227,20 @@ def response(uid: str, verdict: Verdict) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": "AdmissionReview", "response": out}
 
 
-def internal_error(fail_open: bool) -> Verdict:
+def internal_error(fail_open: bool, why: str = "internal error") -> Verdict:
     if fail_open:
         return Verdict(
             True,
             "error",
             warnings=(
-                "deploysafe could not check this object (internal error); allowed "
+                f"deploysafe could not check this object ({why}); allowed "
                 "because the webhook runs with --fail-open",
             ),
         )
     return Verdict(
         False,
         "error",
-        "deploysafe could not check this object (internal error), so it is denied: the "
+        f"deploysafe could not check this object ({why}), so it is denied: the "
         "webhook fails closed. Its log has the details; retry, or ask the operators.",
         code=500,
     )
