@@ -241,6 +241,11 @@ def test_a_change_to_the_policy_file_reports_everything(tmp_path: Path) -> None:
         1,
         [("DS214", "a.yaml", 10), ("DS214", "a.yaml", 16), ("DS509", "a.yaml", 3)],
     )
+    # The note names the policy as the repository does, as every other path is printed.
+    result = invoke("scan", str(repo), "--changed-since", "main", "--format", "compact")
+    assert result.stderr.splitlines()[0] == (
+        "note: deploysafe.yaml changed since main: every finding under the paths is reported"
+    )
     result = invoke("scan", str(repo), "--changed-since", "main", "--write-baseline", "b.json")
     assert result.exit_code == 2
     assert "--write-baseline records every finding" in result.stderr

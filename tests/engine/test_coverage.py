@@ -67,7 +67,7 @@ FILES = {
     "chart/templates/deploy.yaml": DEPLOYMENT.format(
         name="{{ .Release.Name }}-web", replicas="{{ .Values.replicas }}"
     ).replace("{app: {{ .Release.Name }}-web}", "{app: web}"),
-    "chart/ci/test-values.yaml": "replicas: 3\n",
+    "chart/examples/pod.yaml": POD,
     "k/kustomization.yaml": "resources:\n- deploy.yaml\n",
     "k/deploy.yaml": DEPLOYMENT.format(name="api", replicas=1),
     "k/unlisted.yaml": DEPLOYMENT.format(name="loadgen", replicas=1),
@@ -116,7 +116,7 @@ NO_RENDER = sorted(
         (".gitignore", "scanned", None, ()),
         ("app.yaml", "scanned", None, ()),
         ("chart/Chart.yaml", "scanned", None, ()),
-        ("chart/ci/test-values.yaml", "scanned", None, ()),
+        ("chart/examples/pod.yaml", "scanned", None, ()),
         ("chart/templates/deploy.yaml", "skipped", "template", ()),
         ("chart/values.yaml", "scanned", None, ()),
         ("deploysafe.yaml", "scanned", None, ()),
@@ -131,7 +131,7 @@ RENDERED = sorted(
         (".gitignore", "scanned", None, ()),
         ("app.yaml", "scanned", None, ()),
         ("chart/Chart.yaml", "rendered", None, ("helm chart",)),
-        ("chart/ci/test-values.yaml", "scanned", "chart-extra", ()),
+        ("chart/examples/pod.yaml", "scanned", "chart-extra", ()),
         ("chart/templates/deploy.yaml", "rendered", None, ("helm chart",)),
         ("chart/values.yaml", "rendered", None, ("helm chart",)),
         ("deploysafe.yaml", "scanned", None, ()),
@@ -166,7 +166,7 @@ def test_every_path_has_one_record_with_renders(tree: Path, config: Config) -> N
     )
     assert (
         "1 YAML file(s) in a Helm chart that are not templates or values: scanned as plain "
-        "manifests (chart/ci/test-values.yaml)" in report.notes
+        "manifests (chart/examples/pod.yaml)" in report.notes
     )
     # The unlisted manifest is checked as itself: its Deployment has findings there.
     assert {
@@ -417,3 +417,33 @@ def test_a_scan_whose_every_file_is_skipped_has_nothing_to_check(tmp_path: Path)
         " if that is expected\n"
     )
     assert invoke("scan", "--allow-empty", str(tmp_path / "logo.png")).exit_code == 0
+
+
+def test_only_files_holding_objects_are_called_plain_manifests(tmp_path: Path) -> None:
+    """A kustomize folder or a chart also holds tool configuration, lock files, the policy
+    and extra values files: they are scanned, but only a file with Kubernetes objects is
+    named as a manifest the renders leave out."""
+    write_tree(
+        tmp_path,
+        {
+            "kustomization.yaml": "resources:\n- deploy.yaml\n",
+            "deploy.yaml": DEPLOYMENT.format(name="api", replicas=1),
+            "loadgen.yaml": DEPLOYMENT.format(name="loadgen", replicas=1),
+            "list.json": '{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": []\n}\n',
+            ".gitpod.yml": "tasks:\n- init: make\n",
+            "jsonnetfile.json": '{"version": 1, "dependencies": []}\n',
+            "deploysafe.yaml": "fail_on: high\n",
+            "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            "chart/values.yaml": "replicas: 2\n",
+            "chart/ci/test-values.yaml": "replicas: 3\n",
+            "chart/examples/pod.yaml": POD,
+        },
+    )
+    reasons = {c.path: c.reason for c in plan([tmp_path], Config(), root=tmp_path)}
+    assert {p: r.value for p, r in reasons.items() if r is not None} == {
+        "chart/examples/pod.yaml": "chart-extra",
+        "list.json": "unlisted",
+        "loadgen.yaml": "unlisted",
+    }
+    assert reasons[".gitpod.yml"] is None
+    assert reasons["chart/ci/test-values.yaml"] is None

@@ -4,6 +4,7 @@ time from parts, so no file of the repository holds one."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -198,6 +199,24 @@ def test_a_secret_written_in_another_form_is_not_shown(tmp_path: Path) -> None:
     # A line that holds the secret as it is still shows, redacted.
     assert 'password: "' not in printed and "| password:" not in printed
     assert "| docker build" not in printed
+
+
+@pytest.mark.parametrize("fmt", ["text", "html"])
+def test_a_secret_in_base64_data_is_not_shown_in_either_form(tmp_path: Path, fmt: str) -> None:
+    """A Secret's `data:` holds the value base64-encoded, which anyone decodes: the line
+    shows it redacted like any other form of the secret, `echo | base64` newline or not."""
+    newline = expand("{an:8}-{an:10}", seed=31)
+    plain, piped = (base64.b64encode(v.encode()).decode() for v in (PW, newline + "\n"))
+    (tmp_path / "secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata:\n"
+        f"  password: {plain}\n  token: {piped}\n",
+        encoding="utf-8",
+    )
+    code, printed = invoke("scan", str(tmp_path), "--no-render", "--format", fmt)
+    assert code == EXIT_FINDINGS
+    for shown in (plain, plain.rstrip("="), piped.rstrip("="), PW, newline):
+        assert shown not in printed, shown[:4]
+    assert f"password: {redact(PW)}" in printed
 
 
 def test_git_history_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:

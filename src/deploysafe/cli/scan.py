@@ -288,7 +288,9 @@ def changed_targets(
     changes = changed_since(root, ref)
     policy = Path(cfg.path).resolve() if cfg.path else None
     if policy is not None and policy in changes.files:
-        why = f"{cfg.path} changed since {ref}: every finding under the paths is reported"
+        top = changes.top.resolve()
+        shown = policy.relative_to(top).as_posix() if policy.is_relative_to(top) else str(policy)
+        why = f"{shown} changed since {ref}: every finding under the paths is reported"
         return targets, None, why
     return changes.paths(targets, cfg.render.charts), changes, ""
 

@@ -5,6 +5,7 @@ remaining file is read, the check reports files it could not use; nothing walks 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,13 @@ _CHART_FILES = frozenset(
 )
 # How many paths a note names before it says "and N more".
 _NAMED = 5
+# A line that starts a Kubernetes object's `apiVersion` or `kind` key, in YAML or JSON.
+_OBJECT_KEYS = (
+    re.compile(rb"^\s*[\"']?apiVersion[\"']?\s*:", re.MULTILINE),
+    re.compile(rb"^\s*[\"']?kind[\"']?\s*:", re.MULTILINE),
+)
+# Read no more than this of a file to tell whether it holds objects.
+_PEEK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +133,10 @@ def plan(
                     mode = TEMPLATE
             elif up[1] in k_folders and display.endswith(YAML_SUFFIXES):
                 record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
+        if record.reason in (Reason.UNLISTED, Reason.CHART_EXTRA) and not _holds_objects(p):
+            # Tool configuration, lock files, the policy, extra values files: scanned, but
+            # no manifest that a render leaves out.
+            record = Coverage(display, Outcome.SCANNED)
         jobs.append((str(p), display, mode, inv.place(p)))
         records[display] = record
     return Plan(jobs, records, unbuilt)
@@ -138,6 +150,17 @@ def _folders_up(path: str) -> list[str]:
         out.append(parent)
         path, parent = parent, os.path.dirname(parent)
     return out
+
+
+def _holds_objects(path: Path) -> bool:
+    """Whether a file reads like Kubernetes objects: lines with both an `apiVersion` and a
+    `kind` key. Unreadable counts as yes (the check reports why)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_PEEK)
+    except OSError:
+        return True
+    return all(key.search(head) for key in _OBJECT_KEYS)
 
 
 def _in_chart(real: Path, chart: Path, display: str, chart_display: str) -> tuple[str, Coverage]:

@@ -3,6 +3,8 @@ snippet of that line, with every secret a finding is about kept out of what is p
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -100,6 +102,27 @@ def hide(text: str, secret: str, shown: str, at: int | None = None, prose: bool 
     return text
 
 
+# A run of base64 (a Kubernetes Secret's `data:`, a basic-auth header), padding included.
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{4,}={0,2}(?![A-Za-z0-9+/=])")
+
+
+def _hide_encoded(text: str, secrets: Sequence[str]) -> str:
+    """`text` with each base64 run that decodes to text holding one of `secrets` replaced
+    by that secret's redacted form: base64 is an encoding anyone reverses, not a redaction."""
+
+    def one(m: re.Match[str]) -> str:
+        run = m.group()
+        try:
+            decoded = base64.b64decode(run + "=" * (-len(run) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return run
+        plain = decoded.decode("utf-8", errors="replace")
+        hit = next((x for x in sorted(secrets, key=len, reverse=True) if x and x in plain), None)
+        return run if hit is None else redact(hit)
+
+    return _BASE64.sub(one, text) if any(secrets) else text
+
+
 def _still_shows(text: str, parts: Sequence[str]) -> bool:
     return any(_occurrences(text, p) for p in parts)
 
@@ -135,6 +158,7 @@ def hide_shared(findings: list[Finding], start: int, shared: Shared) -> None:
         text = f.snippet
         for secret in sorted(found, key=len, reverse=True):
             text = hide(text, secret, redact(secret))
+        text = _hide_encoded(text, list(found))
         parts = [p.strip() for x in found for p in x.splitlines() if len(p.strip()) >= 6]
         if _still_shows(text, parts) or any(
             _shows(text, x) for x, literal in found.items() if not literal
@@ -216,6 +240,7 @@ def finding(rule: Rule, v: Violation, doc: Document, s: Settings) -> Finding:
         for other in sorted(v.others, key=len, reverse=True):
             shown_line = hide(shown_line, other, redact(other))
             message = hide(message, other, redact(other), prose=True)
+        shown_line = _hide_encoded(shown_line, (v.secret, *v.others))
         parts = [
             p.strip() for x in (v.secret, *v.others) for p in x.splitlines() if len(p.strip()) >= 6
         ]
