@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterable
@@ -43,6 +44,22 @@ def load_config(config_path: Path | None, root: Path, *, scan: bool = False) -> 
         # project of its own, not as an empty part of this one.
         return configmod.Config()
     return cfg
+
+
+def batch_gc() -> None:
+    """Collector settings for one batch command, undone when the command ends: the objects
+    the imports made live to the end and are frozen, and the command's own allocations are
+    mostly acyclic, so the young generation is collected less often. A scan spends about a
+    tenth less CPU (bench/README.md)."""
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+    def restore() -> None:
+        gc.unfreeze()
+        gc.set_threshold(*old)
+
+    click.get_current_context().call_on_close(restore)
 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import emit, load_config, scan_root, write_out
+from deploysafe.cli.common import batch_gc, emit, load_config, scan_root, write_out
 from deploysafe.cli.exits import Command, ExitCode, for_report, soft_fail_notes
 from deploysafe.cli.options import (
     NEVER,
@@ -169,6 +169,8 @@ def scan(
     from deploysafe.engine import scan as run_scan
     from deploysafe.inputs.rendercache import default_folder
     from deploysafe.model import parse_version
+
+    batch_gc()
 
     targets = list(paths) or [Path(".")]
     root = scan_root(targets)
