@@ -57,6 +57,20 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     )
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      capabilities: {drop: [ALL]}
+"""
+)
+
+
 RULE = Rule(
     id="DS215",
     title="Containers must set allowPrivilegeEscalation: false",
@@ -96,25 +110,9 @@ RULE = Rule(
             "container is privileged or adds SYS_ADMIN, which the fix then removes (the API "
             "rejects the pair)."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      capabilities: {drop: [ALL]}
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      capabilities: {drop: [ALL]}
-""",
+            _FIX_EXAMPLE,
             (
                 "      capabilities: {drop: [ALL]}\n",
                 "      capabilities: {drop: [ALL]}\n      allowPrivilegeEscalation: false\n",

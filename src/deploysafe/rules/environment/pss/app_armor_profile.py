@@ -57,6 +57,20 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return set_to(path, "RuntimeDefault", "RuntimeDefault")
 
 
+# The rule page's bad example, and the document its automatic fix is shown on.
+_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      appArmorProfile: {type: Unconfined}
+"""
+)
+
+
 RULE = Rule(
     id="DS206",
     title="AppArmor must not be disabled or overridden",
@@ -71,15 +85,7 @@ RULE = Rule(
     ),
     fix="Remove the override, or set `securityContext.appArmorProfile.type` to "
     "`RuntimeDefault` or `Localhost` (annotation: `runtime/default` or `localhost/<profile>`).",
-    bad=POD_HEAD
-    + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      appArmorProfile: {type: Unconfined}
-""",
+    bad=_EXAMPLE,
     good=POD_HEAD
     + """\
 spec:
@@ -106,25 +112,9 @@ spec:
             "Sets the profile to `RuntimeDefault` (annotation: `runtime/default`). Unsafe because "
             "the workload may do what the default profile denies."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      appArmorProfile: {type: Unconfined}
-""",
+        before=_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      appArmorProfile: {type: Unconfined}
-""",
+            _EXAMPLE,
             ("{type: Unconfined}", "{type: RuntimeDefault}"),
         ),
     ),

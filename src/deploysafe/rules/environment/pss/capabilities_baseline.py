@@ -53,6 +53,22 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path, list_item=True)
 
 
+# The rule page's bad example, and the document its automatic fix is shown on.
+_EXAMPLE = (
+    BASELINE_NAMESPACE
+    + POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      capabilities:
+        add: [NET_BIND_SERVICE, SYS_ADMIN]
+"""
+)
+
+
 RULE = Rule(
     id="DS203",
     title="Containers must not add capabilities beyond the default set",
@@ -68,17 +84,7 @@ RULE = Rule(
     fix="Remove the capability from `securityContext.capabilities.add`; only AUDIT_WRITE, "
     "CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, "
     "SETPCAP, SETUID and SYS_CHROOT may be added.",
-    bad=BASELINE_NAMESPACE
-    + POD_HEAD
-    + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      capabilities:
-        add: [NET_BIND_SERVICE, SYS_ADMIN]
-""",
+    bad=_EXAMPLE,
     good=BASELINE_NAMESPACE
     + POD_HEAD
     + """\
@@ -105,29 +111,9 @@ spec:
             "Removes the capability from `capabilities.add` (and `add` when it empties). Unsafe "
             "because the workload may need it."
         ),
-        before=BASELINE_NAMESPACE
-        + POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      capabilities:
-        add: [NET_BIND_SERVICE, SYS_ADMIN]
-""",
+        before=_EXAMPLE,
         after=fixed_pod(
-            BASELINE_NAMESPACE
-            + POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      capabilities:
-        add: [NET_BIND_SERVICE, SYS_ADMIN]
-""",
+            _EXAMPLE,
             ("[NET_BIND_SERVICE, SYS_ADMIN]", "[NET_BIND_SERVICE]"),
         ),
     ),

@@ -46,6 +46,22 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path, list_item=True)
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      capabilities:
+        drop: [NET_RAW]
+        add: [NET_BIND_SERVICE, NET_ADMIN]
+"""
+)
+
+
 RULE = Rule(
     id="DS217",
     title="Containers must drop ALL capabilities",
@@ -97,29 +113,9 @@ RULE = Rule(
             "relies on a default capability (CHOWN, SETUID, binding a port below 1024 as root) "
             "stops working."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      capabilities:
-        drop: [NET_RAW]
-        add: [NET_BIND_SERVICE, NET_ADMIN]
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      capabilities:
-        drop: [NET_RAW]
-        add: [NET_BIND_SERVICE, NET_ADMIN]
-""",
+            _FIX_EXAMPLE,
             ("[NET_RAW]", "[NET_RAW, ALL]"),
             ("[NET_BIND_SERVICE, NET_ADMIN]", "[NET_BIND_SERVICE]"),
         ),

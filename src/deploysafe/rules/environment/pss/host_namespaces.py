@@ -33,6 +33,19 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path)
 
 
+# The rule page's bad example, and the document its automatic fix is shown on.
+_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  hostNetwork: true
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+"""
+)
+
+
 RULE = Rule(
     id="DS202",
     title="Pods must not share host namespaces",
@@ -48,14 +61,7 @@ RULE = Rule(
     ),
     fix="Remove `hostNetwork`, `hostPID` and `hostIPC` from the pod spec (or set them to "
     "`false`); expose ports through a Service instead of the host network.",
-    bad=POD_HEAD
-    + """\
-spec:
-  hostNetwork: true
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+    bad=_EXAMPLE,
     good=POD_HEAD
     + """\
 spec:
@@ -80,23 +86,9 @@ spec:
             "Removes `hostNetwork`, `hostPID` or `hostIPC: true`. Unsafe because a workload that "
             "listens on the node's addresses or watches its processes stops working."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  hostNetwork: true
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+        before=_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  hostNetwork: true
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+            _EXAMPLE,
             ("  hostNetwork: true\n", ""),
         ),
     ),

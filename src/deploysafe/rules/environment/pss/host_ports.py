@@ -33,6 +33,21 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path)
 
 
+# The rule page's bad example, and the document its automatic fix is shown on.
+_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    ports:
+    - containerPort: 8080
+      hostPort: 8080
+"""
+)
+
+
 RULE = Rule(
     id="DS205",
     title="Containers must not use host ports",
@@ -46,16 +61,7 @@ RULE = Rule(
         "to nodes where the port is free."
     ),
     fix="Remove `hostPort` (or set it to 0) and expose the container through a Service.",
-    bad=POD_HEAD
-    + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    ports:
-    - containerPort: 8080
-      hostPort: 8080
-""",
+    bad=_EXAMPLE,
     good=POD_HEAD
     + """\
 spec:
@@ -80,27 +86,9 @@ spec:
             "Removes `hostPort`. Unsafe because clients that reach the pod on the node's address "
             "need a Service instead."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    ports:
-    - containerPort: 8080
-      hostPort: 8080
-""",
+        before=_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    ports:
-    - containerPort: 8080
-      hostPort: 8080
-""",
+            _EXAMPLE,
             ("      hostPort: 8080\n", ""),
         ),
     ),

@@ -45,6 +45,20 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path)
 
 
+# The rule page's bad example, and the document its automatic fix is shown on.
+_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    livenessProbe:
+      httpGet: {host: 169.254.169.254, path: /, port: 80}
+"""
+)
+
+
 RULE = Rule(
     id="DS212",
     title="Probes and lifecycle hooks must not set a host",
@@ -60,15 +74,7 @@ RULE = Rule(
     ),
     fix="Remove `host` from the probe or lifecycle handler, so the kubelet targets the pod's "
     "own IP; set an HTTP `Host` header in `httpHeaders` if the application needs one.",
-    bad=POD_HEAD
-    + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    livenessProbe:
-      httpGet: {host: 169.254.169.254, path: /, port: 80}
-""",
+    bad=_EXAMPLE,
     good=POD_HEAD
     + """\
 spec:
@@ -88,25 +94,9 @@ spec:
             "Removes `host` from the probe or lifecycle handler, so the kubelet targets the pod's "
             "own IP. Unsafe because a probe of another address now checks the pod."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    livenessProbe:
-      httpGet: {host: 169.254.169.254, path: /, port: 80}
-""",
+        before=_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    livenessProbe:
-      httpGet: {host: 169.254.169.254, path: /, port: 80}
-""",
+            _EXAMPLE,
             ("{host: 169.254.169.254, path:", "{path:"),
         ),
     ),

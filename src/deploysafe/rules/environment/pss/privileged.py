@@ -29,6 +29,21 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path)
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      privileged: true
+      readOnlyRootFilesystem: true
+"""
+)
+
+
 RULE = Rule(
     id="DS201",
     title="Containers must not run privileged",
@@ -76,27 +91,9 @@ spec:
             "Removes `privileged: true`. Unsafe because a workload that drives devices or the "
             "kernel stops working; grant it only the capability it needs."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      privileged: true
-      readOnlyRootFilesystem: true
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      privileged: true
-      readOnlyRootFilesystem: true
-""",
+            _FIX_EXAMPLE,
             ("      privileged: true\n", ""),
         ),
     ),

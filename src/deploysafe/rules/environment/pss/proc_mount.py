@@ -41,6 +41,22 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path)
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    BASELINE_NAMESPACE
+    + POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      procMount: Unmasked
+      readOnlyRootFilesystem: true
+"""
+)
+
+
 RULE = Rule(
     id="DS208",
     title="Containers must keep the default /proc mount",
@@ -93,29 +109,9 @@ spec:
             "Removes `procMount`, so /proc keeps its default masks. Unsafe because a nested "
             "container runtime may need the unmasked /proc."
         ),
-        before=BASELINE_NAMESPACE
-        + POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      procMount: Unmasked
-      readOnlyRootFilesystem: true
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            BASELINE_NAMESPACE
-            + POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      procMount: Unmasked
-      readOnlyRootFilesystem: true
-""",
+            _FIX_EXAMPLE,
             ("      procMount: Unmasked\n", ""),
         ),
     ),

@@ -27,6 +27,22 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path)
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  hostUsers: false
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      procMount: Unmasked
+      allowPrivilegeEscalation: false
+"""
+)
+
+
 RULE = Rule(
     id="DS219",
     title="Containers must keep the default /proc mount, even with hostUsers: false",
@@ -62,29 +78,9 @@ RULE = Rule(
             "Removes `procMount`, so /proc keeps its default masks. Unsafe because a nested "
             "container runtime may need the unmasked /proc."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  hostUsers: false
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      procMount: Unmasked
-      allowPrivilegeEscalation: false
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  hostUsers: false
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      procMount: Unmasked
-      allowPrivilegeEscalation: false
-""",
+            _FIX_EXAMPLE,
             ("      procMount: Unmasked\n", ""),
         ),
     ),

@@ -52,6 +52,18 @@ def fixer(doc: Document, path: KeyPath) -> Fix | None:
     return set_to((*spec_path, "securityContext", "runAsNonRoot"), True, "true")
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+"""
+)
+
+
 RULE = Rule(
     id="DS214",
     title="Containers must run as non-root",
@@ -90,21 +102,9 @@ RULE = Rule(
             "Unsafe because the kubelet then refuses to start an image whose user is root; build "
             "it with a non-root `USER`."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+            _FIX_EXAMPLE,
             (
                 "    image: registry.example/app:1.0\n",
                 "    image: registry.example/app:1.0\n  securityContext:\n    runAsNonRoot: true\n",

@@ -39,6 +39,21 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path)
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 0
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+"""
+)
+
+
 RULE = Rule(
     id="DS218",
     title="Containers must not run as UID 0",
@@ -82,27 +97,9 @@ RULE = Rule(
             "Removes `runAsUser: 0`, so the image's user applies. Unsafe because an image that "
             "runs as root must be rebuilt with a non-root `USER`."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    runAsUser: 0
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  securityContext:
-    runAsNonRoot: true
-    runAsUser: 0
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+            _FIX_EXAMPLE,
             ("    runAsUser: 0\n", ""),
         ),
     ),

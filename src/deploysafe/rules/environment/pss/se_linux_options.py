@@ -64,6 +64,20 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path)
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      seLinuxOptions: {type: spc_t, level: "s0:c123,c456"}
+"""
+)
+
+
 RULE = Rule(
     id="DS207",
     title="SELinux options must not grant a custom user, role or type",
@@ -114,25 +128,9 @@ spec:
             "Removes the SELinux `type`, `user` or `role` that is not allowed. Unsafe because the "
             "workload may need the access it granted."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      seLinuxOptions: {type: spc_t, level: "s0:c123,c456"}
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      seLinuxOptions: {type: spc_t, level: "s0:c123,c456"}
-""",
+            _FIX_EXAMPLE,
             ("{type: spc_t, level:", "{level:"),
         ),
     ),

@@ -74,6 +74,21 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return set_to(path, "RuntimeDefault", "RuntimeDefault")
 
 
+# The rule page's bad example, and the document its automatic fix is shown on.
+_EXAMPLE = (
+    BASELINE_NAMESPACE
+    + POD_HEAD
+    + """\
+spec:
+  securityContext:
+    seccompProfile: {type: Unconfined}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+"""
+)
+
+
 RULE = Rule(
     id="DS209",
     title="Seccomp must not be disabled",
@@ -88,16 +103,7 @@ RULE = Rule(
     ),
     fix="Set `securityContext.seccompProfile.type` to `RuntimeDefault` (or `Localhost` with a "
     "profile) instead of `Unconfined`; before v1.19 use the annotation value `runtime/default`.",
-    bad=BASELINE_NAMESPACE
-    + POD_HEAD
-    + """\
-spec:
-  securityContext:
-    seccompProfile: {type: Unconfined}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+    bad=_EXAMPLE,
     good=BASELINE_NAMESPACE
     + POD_HEAD
     + """\
@@ -133,27 +139,9 @@ spec:
             "`runtime/default`). Unsafe because the workload may make a system call the default "
             "profile blocks."
         ),
-        before=BASELINE_NAMESPACE
-        + POD_HEAD
-        + """\
-spec:
-  securityContext:
-    seccompProfile: {type: Unconfined}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+        before=_EXAMPLE,
         after=fixed_pod(
-            BASELINE_NAMESPACE
-            + POD_HEAD
-            + """\
-spec:
-  securityContext:
-    seccompProfile: {type: Unconfined}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+            _EXAMPLE,
             ("{type: Unconfined}", "{type: RuntimeDefault}"),
         ),
     ),

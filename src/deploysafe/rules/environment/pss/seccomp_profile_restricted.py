@@ -60,6 +60,18 @@ def fixer(doc: Document, path: KeyPath) -> Fix | None:
     )
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+"""
+)
+
+
 RULE = Rule(
     id="DS216",
     title="A seccomp profile must be set",
@@ -102,21 +114,9 @@ RULE = Rule(
             "Docker's default for years); unsafe where the pod or a container sets another type "
             "(Unconfined), which the fix replaces with RuntimeDefault."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+            _FIX_EXAMPLE,
             (
                 "    image: registry.example/app:1.0\n",
                 "    image: registry.example/app:1.0\n"

@@ -76,6 +76,22 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path[:-1], list_item=True)
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  securityContext:
+    sysctls:
+    - {name: net.ipv4.ip_local_port_range, value: "1024 65535"}
+    - {name: kernel.msgmax, value: "65536"}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+"""
+)
+
+
 RULE = Rule(
     id="DS210",
     title="Pods may set only safe sysctls",
@@ -140,29 +156,9 @@ spec:
             "Removes the unsafe sysctl from `spec.securityContext.sysctls` (and `sysctls` when it "
             "empties). Unsafe because the workload may depend on it; set it on the node instead."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  securityContext:
-    sysctls:
-    - {name: net.ipv4.ip_local_port_range, value: "1024 65535"}
-    - {name: kernel.msgmax, value: "65536"}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  securityContext:
-    sysctls:
-    - {name: net.ipv4.ip_local_port_range, value: "1024 65535"}
-    - {name: kernel.msgmax, value: "65536"}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-""",
+            _FIX_EXAMPLE,
             ('    - {name: kernel.msgmax, value: "65536"}\n', ""),
         ),
     ),

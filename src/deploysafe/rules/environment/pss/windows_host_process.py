@@ -32,6 +32,21 @@ def fixer(doc: Document, path: KeyPath) -> Fix:
     return remove(path)
 
 
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = (
+    POD_HEAD
+    + """\
+spec:
+  os: {name: windows}
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      windowsOptions: {hostProcess: true, runAsUserName: app}
+"""
+)
+
+
 RULE = Rule(
     id="DS211",
     title="Windows pods must not run as HostProcess",
@@ -80,27 +95,9 @@ spec:
             "Removes `windowsOptions.hostProcess` (the `hostNetwork: true` it requires is removed "
             "by DS202's fix). Unsafe because a node agent stops working."
         ),
-        before=POD_HEAD
-        + """\
-spec:
-  os: {name: windows}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      windowsOptions: {hostProcess: true, runAsUserName: app}
-""",
+        before=_FIX_EXAMPLE,
         after=fixed_pod(
-            POD_HEAD
-            + """\
-spec:
-  os: {name: windows}
-  containers:
-  - name: app
-    image: registry.example/app:1.0
-    securityContext:
-      windowsOptions: {hostProcess: true, runAsUserName: app}
-""",
+            _FIX_EXAMPLE,
             ("{hostProcess: true, runAsUserName: app}", "{runAsUserName: app}"),
         ),
     ),
