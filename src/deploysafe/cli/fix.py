@@ -13,7 +13,7 @@ import click
 from deploysafe import config as configmod
 from deploysafe.cli.common import load_config, scan_root
 from deploysafe.cli.exits import Command, ExitCode, for_fix
-from deploysafe.cli.options import NEVER, config_option, fail_on_option
+from deploysafe.cli.options import NEVER, config_option, fail_on_option, pss_options
 from deploysafe.errors import UsageError
 from deploysafe.model import Level, Severity
 from deploysafe.printable import printable
@@ -37,14 +37,7 @@ def _ids(values: tuple[str, ...], option: str) -> frozenset[str]:
 @click.command(cls=Command)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @fail_on_option()
-@click.option(
-    "--policy",
-    type=click.Choice([lv.value for lv in Level]),
-    help="Pod Security level [default: restricted].",
-)
-@click.option(
-    "--pss-version", help="Pod Security policy version, v1.N or latest [default: latest]."
-)
+@pss_options
 @config_option("nearest the scan root, up to the repository's top level")
 @click.option(
     "--select",

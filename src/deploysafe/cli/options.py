@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeVar
 
 import click
 
-from deploysafe.model import Severity
+from deploysafe.model import Level, Severity
 
 FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 
@@ -72,6 +72,18 @@ def fail_on_option() -> Decorator:
         help="Lowest severity that fails, or never: report findings and exit 0 for them "
         "[default: high].",
     )
+
+
+def pss_options(f: FC) -> FC:
+    """`--policy` and `--pss-version`: the Pod Security level and version to judge by."""
+    f = click.option(
+        "--pss-version", help="Pod Security policy version, v1.N or latest [default: latest]."
+    )(f)
+    return click.option(
+        "--policy",
+        type=click.Choice([lv.value for lv in Level]),
+        help="Pod Security level [default: restricted].",
+    )(f)
 
 
 def ignore_input_errors_option() -> Decorator:

@@ -22,6 +22,7 @@ from deploysafe.cli.options import (
     format_option,
     ignore_input_errors_option,
     output_option,
+    pss_options,
     show_suppressed_option,
 )
 from deploysafe.errors import UsageError
@@ -37,14 +38,7 @@ if TYPE_CHECKING:
 @output_option()
 @fail_on_option()
 @ignore_input_errors_option()
-@click.option(
-    "--policy",
-    type=click.Choice([lv.value for lv in Level]),
-    help="Pod Security level [default: restricted].",
-)
-@click.option(
-    "--pss-version", help="Pod Security policy version, v1.N or latest [default: latest]."
-)
+@pss_options
 @config_option("nearest the scan root, up to the repository's top level")
 @click.option("--no-render", is_flag=True, help="Scan every file as it is: no Helm, no kustomize.")
 @click.option(
