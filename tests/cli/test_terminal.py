@@ -17,7 +17,7 @@ from tests.support.scantools import PRIVILEGED_POD
 INSECURE = str(paths.EXAMPLES / "insecure")
 ANSI = re.compile(rb"\x1b\[[0-9;]*m")
 # Enough files that checking them takes well over the progress line's one-second delay.
-SLOW_FILES = 2000
+SLOW_FILES = 5000
 
 
 def _pods(root: Path) -> Path:
@@ -37,7 +37,8 @@ def test_progress_on_a_terminal_for_long_work(slow_tree: Path) -> None:
     done = run_tty("scan", str(slow_tree), "-j", "1", "--format", "compact")
     assert done.returncode == 1
     draws = re.findall(
-        rb"\rdeploysafe: checking files (\d+)/2000, (\d+) findings so far \((\d+\.\d) s\)",
+        rb"\rdeploysafe: checking files (\d+)/%d, (\d+) findings so far \((\d+\.\d) s\)"
+        % SLOW_FILES,
         done.terminal,
     )
     assert draws, done.terminal[:500]
@@ -51,7 +52,11 @@ def test_progress_on_a_terminal_for_long_work(slow_tree: Path) -> None:
     last = done.terminal.rsplit(b"\r", 2)
     assert last[-1] == b"" and last[-2].strip(b" ") == b""
     assert b"\r" not in done.stdout and b"deploysafe: checking" not in done.stdout
-    assert done.stdout.decode().splitlines()[-1].startswith("2000 file(s), 2000 object(s)")
+    assert (
+        done.stdout.decode()
+        .splitlines()[-1]
+        .startswith(f"{SLOW_FILES} file(s), {SLOW_FILES} object(s)")
+    )
 
 
 @pytest.mark.skipif(kustomize_available() is None, reason="neither kustomize nor kubectl")
