@@ -7,6 +7,7 @@ judged before its namespace's labels are known."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -114,7 +115,9 @@ def _defined_namespaces(files: Sequence[Job], max_size: int) -> dict[str, Namesp
     found: dict[str, NamespacePolicy] = {}
     for path, display, _mode, _place in files:
         try:
-            if os.stat(path).st_size > max_size:
+            st = os.stat(path)
+            # Only regular files: opening a named pipe would wait for a writer forever.
+            if not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
                 continue
             raw = Path(path).read_bytes()
         except OSError:
