@@ -1093,6 +1093,29 @@ def _judging(server: Server, deadline: float = 10) -> list[int]:
     return judging
 
 
+def test_judging_processes_end_with_a_killed_server(folder: Path, pki: Pki) -> None:
+    """A server killed outright (SIGKILL: no shutdown code runs) leaves no judging process."""
+    import os
+    import signal
+
+    path = folder / "defaults.yaml"
+    path.write_text("fail_on: high\n", encoding="utf-8")
+    with serving(folder, pki=pki, config=path) as s:
+        assert s.proc is not None
+        judging = _judging(s)
+        assert len(judging) == 1
+        os.kill(s.proc.pid, signal.SIGKILL)
+        s.proc.wait(timeout=10)
+        end = time.monotonic() + 10
+        while Path(f"/proc/{judging[0]}").exists() and time.monotonic() < end:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(judging[0], os.WNOHANG)  # reaped by init, not by us, normally
+            time.sleep(0.05)
+        status = Path(f"/proc/{judging[0]}/stat")
+        alive = status.exists() and status.read_text().split(") ")[1][0] != "Z"
+        assert not alive
+
+
 def test_a_judging_process_that_dies_fails_closed(folder: Path, pki: Pki) -> None:
     """The review in it is denied as an internal error; a new process judges the next."""
     import os

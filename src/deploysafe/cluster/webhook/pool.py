@@ -23,6 +23,8 @@ import contextlib
 import multiprocessing
 import os
 import resource
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -51,12 +53,30 @@ class Outcome:
 _reviewer: list[rv.Reviewer] = []
 
 
-def _start(config: Config, policy: WebhookPolicy) -> None:
-    """Run first in each judging process: bound its memory, then `prepare`."""
+def _start(config: Config, policy: WebhookPolicy, server: int) -> None:
+    """Run first in each judging process: end with the server (pid `server`), bound its
+    memory, then `prepare`."""
+    _end_with(server)
     memory = policy.limits.large_review_memory
     with contextlib.suppress(OSError, ValueError):  # a hard limit already lower stays
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     prepare(config, policy)
+
+
+def _end_with(server: int) -> None:
+    """A judging process ends when the server that started it is gone, however it ended
+    (SIGKILL included, even before this process got here): otherwise it would live on,
+    holding its memory, as init's child."""
+
+    def watch() -> None:
+        while os.getppid() == server:
+            time.sleep(_PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+_PARENT_POLL_S = 0.5
 
 
 def prepare(config: Config, policy: WebhookPolicy) -> None:
@@ -105,7 +125,7 @@ class Pool:
             1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=self._args,
+            initargs=(*self._args, os.getpid()),
         )
         executor.submit(_ready)  # start the process now rather than on its first review
         self._all.add(executor)
