@@ -66,8 +66,9 @@ def test_fix_then_scan_removes_the_fixed_findings_and_adds_none(insecure: Path) 
         ("DS216", "app.yaml", f"{c}/securityContext/seccompProfile"),
         ("DS217", "app.yaml", f"{c}/securityContext/capabilities/drop"),
         ("DS217", "app.yaml", f"{c}/securityContext/capabilities/add/0"),
+        ("DS502", "app.yaml", "/spec/template/spec/serviceAccount"),
     }
-    assert "deploysafe fix: fixed 8 finding(s) in 1 file(s); " in result.stdout
+    assert "deploysafe fix: fixed 9 finding(s) in 1 file(s); " in result.stdout
     assert "DS236  the rule offers no automatic fix" in result.stdout
     # Its own output gives the fix nothing to do.
     text = (insecure / "app.yaml").read_bytes()

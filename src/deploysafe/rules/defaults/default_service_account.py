@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from deploysafe.k8s.pods import pod_template
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import AutoFix, Context, Edit, EditOp, Fix, Rule
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -27,6 +27,32 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         f"{what} {how}: its pods run as the namespace's default ServiceAccount with its API "
         "token mounted",
     )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix | None:
+    pod = pod_template(doc)
+    # An explicit `automountServiceAccountToken: true` says the pod calls the API: it needs
+    # its own ServiceAccount, which only a human can define.
+    if pod is None or "automountServiceAccountToken" in pod.spec:
+        return None
+    edit = Edit(EditOp.SET, (*pod.spec_path, "automountServiceAccountToken"), False)
+    return Fix((edit,), False, "set spec.automountServiceAccountToken: false")
+
+
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: registry.example/web:1.0
+"""
 
 
 RULE = Rule(
@@ -78,4 +104,18 @@ spec:
         "Kubescape C-0034",
     ),
     check=check,
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Sets `automountServiceAccountToken: false` in the pod spec, so no API token is "
+            "mounted. Unsafe because a pod that does call the Kubernetes API (a controller, "
+            "an operator, a client library's in-cluster config) loses its credentials: such "
+            "a pod needs its own ServiceAccount instead. A pod that sets "
+            "`automountServiceAccountToken: true` is left for a human: its author said it "
+            "calls the API."
+        ),
+        before=_FIX_EXAMPLE,
+        after=_FIX_EXAMPLE + "      automountServiceAccountToken: false\n",
+    ),
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.k8s.pods import containers, pod_template
-from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Edit, EditOp, Fix, Rule
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -29,6 +29,35 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         yield Violation(
             where, f"{c.label} {said}: whatever runs in it can rewrite its binaries and config"
         )
+
+
+def fixer(doc: Document, path: KeyPath) -> Fix | None:
+    pod = pod_template(doc)
+    if pod is None:
+        return None
+    for c in containers(pod):
+        if path[: len(c.path)] != c.path:
+            continue
+        # An explicit `false` says the application writes to its filesystem: a human decides.
+        if c.security_context.get("readOnlyRootFilesystem") is False:
+            return None
+        edit = Edit(EditOp.SET, (*c.path, "securityContext", "readOnlyRootFilesystem"), True)
+        return Fix((edit,), False, "set securityContext.readOnlyRootFilesystem: true")
+    return None
+
+
+# The document the rule page shows the automatic fix on.
+_FIX_EXAMPLE = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: shop}
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      allowPrivilegeEscalation: false
+"""
 
 
 RULE = Rule(
@@ -80,4 +109,17 @@ spec:
         "Trivy KSV-0014",
     ),
     check=check,
+    autofix=AutoFix(
+        fixer,
+        safe=False,
+        summary=(
+            "Sets `readOnlyRootFilesystem: true` on each container that does not set it. "
+            "Unsafe because an application that writes outside its mounted volumes (`/tmp`, "
+            "a cache, a pid file) fails at run time until it gets an `emptyDir` there. A "
+            "container that sets `readOnlyRootFilesystem: false` is left for a human: its "
+            "author said it writes."
+        ),
+        before=_FIX_EXAMPLE,
+        after=_FIX_EXAMPLE + "      readOnlyRootFilesystem: true\n",
+    ),
 )
