@@ -210,15 +210,16 @@ def _constructor() -> yaml.constructor.SafeConstructor:
     return yaml.constructor.SafeConstructor()
 
 
-def _problem(exc: yaml.YAMLError, text: str) -> YamlProblem:
+def _problem(exc: yaml.YAMLError, text: str, line_offset: int = 0) -> YamlProblem:
+    """`exc` as a problem at its line of `text` (plus `line_offset`)."""
     if isinstance(exc, yaml.reader.ReaderError):
         # The reader checks characters before any mark exists: it knows only the position.
-        at = text.count("\n", 0, max(exc.position, 0)) + 1
+        at = text.count("\n", 0, max(exc.position, 0)) + 1 + line_offset
         char = exc.character
         what = f"#x{char:04x}" if isinstance(char, int) else repr(char)
         return YamlProblem(f"invalid YAML: {exc.reason} (character {what})", at)
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = mark.line + 1 if mark is not None else None
+    line = mark.line + 1 + line_offset if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     text = f"{context}: {problem}" if context else str(problem)
@@ -306,10 +307,7 @@ def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]
     try:  # the pure-Python reader checks every character here
         loader = _FastLoader(text)
     except yaml.YAMLError as exc:
-        problem = _problem(exc, text)
-        if problem.line is not None:
-            problem.line += line_offset
-        yield problem
+        yield _problem(exc, text, line_offset)
         return
     try:
         while True:
@@ -318,10 +316,7 @@ def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]
                     break
                 node = loader.get_node()
             except yaml.YAMLError as exc:
-                problem = _problem(exc, text)
-                if problem.line is not None:
-                    problem.line += line_offset
-                yield problem
+                yield _problem(exc, text, line_offset)
                 return
             if node is None:  # pragma: no cover - check_node said there is one
                 break

@@ -6,6 +6,7 @@ import gc
 import os
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,26 @@ def load_config(config_path: Path | None, root: Path, *, scan: bool = False) -> 
         # A folder the policy leaves out (examples, fixtures) is scanned by name as a
         # project of its own, not as an empty part of this one.
         return configmod.Config()
+    return cfg
+
+
+def with_flags(
+    cfg: configmod.Config, fail_on: str | None, policy: str | None, pss_version: str | None
+) -> configmod.Config:
+    """The policy with `--fail-on`, `--policy` and `--pss-version` in place of its own
+    (`--fail-on never` changes only the exit code, decided in cli/exits)."""
+    from deploysafe.cli.options import NEVER
+    from deploysafe.model import Level, Severity, parse_version
+
+    try:
+        if fail_on and fail_on != NEVER:
+            cfg = replace(cfg, fail_on=Severity.parse(fail_on))
+        if policy:
+            cfg = replace(cfg, policy=Level(policy))
+        if pss_version:
+            cfg = replace(cfg, pss_version=parse_version(pss_version))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return cfg
 
 

@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import load_config, scan_root
+from deploysafe.cli.common import load_config, scan_root, with_flags
 from deploysafe.cli.exits import Command, ExitCode, for_fix
-from deploysafe.cli.options import NEVER, config_option, fail_on_option, pss_options
+from deploysafe.cli.options import config_option, fail_on_option, pss_options
 from deploysafe.errors import UsageError
-from deploysafe.model import Level, Severity
 from deploysafe.printable import printable
 from deploysafe.rules import BY_ID
 
@@ -87,7 +86,7 @@ def fix(
 
     targets = list(paths) or [Path(".")]
     root = scan_root(targets)
-    cfg = configured(load_config(config_path, root, scan=True), fail_on, policy, pss_version)
+    cfg = with_flags(load_config(config_path, root, scan=True), fail_on, policy, pss_version)
     selection = Selection(
         threshold=cfg.fail_on,
         select=_ids(select, "--select"),
@@ -96,23 +95,6 @@ def fix(
     )
     render = RenderOptions(enabled=not no_render, namespace=namespace)
     return run(targets, cfg, root, render, selection, show_diff=show_diff)
-
-
-def configured(
-    cfg: configmod.Config, fail_on: str | None, policy: str | None, pss_version: str | None
-) -> configmod.Config:
-    from deploysafe.model import parse_version
-
-    try:
-        if fail_on and fail_on != NEVER:
-            cfg = replace(cfg, fail_on=Severity.parse(fail_on))
-        if policy:
-            cfg = replace(cfg, policy=Level(policy))
-        if pss_version:
-            cfg = replace(cfg, pss_version=parse_version(pss_version))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    return cfg
 
 
 def run(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from deploysafe import config as configmod
-from deploysafe.cli.common import batch_gc, emit, load_config, scan_root, write_out
+from deploysafe.cli.common import batch_gc, emit, load_config, scan_root, with_flags, write_out
 from deploysafe.cli.exits import Command, ExitCode, for_report, soft_fail_notes
 from deploysafe.cli.options import (
     NEVER,
@@ -26,7 +26,6 @@ from deploysafe.cli.options import (
     show_suppressed_option,
 )
 from deploysafe.errors import UsageError
-from deploysafe.model import Level, Severity
 
 if TYPE_CHECKING:
     from deploysafe.engine import Changes, RenderOptions
@@ -162,7 +161,6 @@ def scan(
     from deploysafe.engine import baseline as baselinemod
     from deploysafe.engine import scan as run_scan
     from deploysafe.inputs.rendercache import default_folder
-    from deploysafe.model import parse_version
 
     batch_gc()
 
@@ -171,15 +169,7 @@ def scan(
     cfg = load_config(config_path, root, scan=True)
     if tenant is not None or environment is not None:
         cfg, namespace, values = scoped(cfg, tenant, environment, namespace, values)
-    try:
-        if fail_on and fail_on != NEVER:
-            cfg = replace(cfg, fail_on=Severity.parse(fail_on))
-        if policy:
-            cfg = replace(cfg, policy=Level(policy))
-        if pss_version:
-            cfg = replace(cfg, pss_version=parse_version(pss_version))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    cfg = with_flags(cfg, fail_on, policy, pss_version)
     if no_inline_suppressions:
         cfg = replace(cfg, inline_suppressions=False, annotation_suppressions=False)
     if secrets_rules is not None:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from deploysafe.engine import sources, suppress
 from deploysafe.engine.locate import Shared, fact, finding, hide_shared, lines_of, share
-from deploysafe.engine.namespaces import NamespacePolicy, namespaces_of_file, policy_key
-from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, read_raw
+from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, read
 from deploysafe.engine.settings import Settings, active_ids, context_for, placed
 from deploysafe.inputs.discover import Reason
 from deploysafe.inputs.documents import LoadResult
@@ -36,10 +35,6 @@ class Partial:
     files: int = 0
     # Files read but not checked, by display path: binary, too large, unrendered templates.
     skipped_files: dict[str, Reason] = field(default_factory=dict)
-    # The namespaces (`policy_key`) whose policy judged the Kubernetes documents checked,
-    # and the namespaces with PSS labels the checked files define, in file order.
-    keys: set[str] = field(default_factory=set)
-    namespaces: dict[str, NamespacePolicy] = field(default_factory=dict)
 
     def merge(self, other: Partial) -> None:
         self.findings.extend(other.findings)
@@ -50,8 +45,6 @@ class Partial:
         self.documents += other.documents
         self.skipped += other.skipped
         self.files += other.files
-        self.keys |= other.keys
-        self.namespaces.update(other.namespaces)
 
 
 def _waivers(doc: Document, s: Settings) -> tuple[list[suppress.Waiver], list[str]]:
@@ -81,8 +74,6 @@ def check_document(
         return
     out.documents += kube
     doc = placed(doc, s)
-    if kube:
-        out.keys.add(policy_key(doc))
     ctx, pss_on = context_for(doc, s)
     active = active_ids(s.rule_ids, ctx.pss_level, ctx.pss_version)
     waivers: list[suppress.Waiver] = []
@@ -193,9 +184,7 @@ def check_file(
     place: str | None = None,
 ) -> None:
     out.files += 1
-    raw, text, error, skip = read_raw(path, display, s.max_file_size)
-    if raw is not None:
-        out.namespaces.update(namespaces_of_file(raw, str(path), display, s.max_file_size))
+    text, error, skip = read(path, display, s.max_file_size)
     if error is not None:
         out.errors.append(error)
     if text is None:  # a binary file that no rule reads, or one that could not be read

@@ -5,9 +5,8 @@ An object with no namespace gets one at install time: the objects installed toge
 render, one folder of plain manifests) share that unknown namespace, and a chart's Namespace
 named `.Release.Namespace` is it.
 
-The labels are found while the files are checked (each file is read once): the check
-judges with the namespaces known before it, and the few chunks of files that hold objects
-in a namespace found later are judged again (engine/pool.py)."""
+The labels are found before any object is judged (engine/pool.py): a byte search of every
+file for a line-start `kind: Namespace`, and a parse of only the files that hold one."""
 
 from __future__ import annotations
 

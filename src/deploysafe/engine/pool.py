@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from itertools import repeat
@@ -71,47 +71,41 @@ def check_files(
     jobs: int | None,
     done: Callable[[Partial], None] | None = None,
 ) -> tuple[Partial, Settings]:
-    """Check `files`, each read once; `done` is told of each part as it arrives (a chunk of
-    files). `s` knows the namespaces found before (in renders); the ones the files define
-    are found as they are checked. Returned: the result, and `s` with every namespace."""
+    """Check `files`, each parsed once; `done` is told of each part as it arrives (a chunk
+    of files). `s` knows the namespaces found before (in renders); the ones the files define
+    are found first. Returned: the result, and `s` with every namespace."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     defined = _defined_namespaces(files, s.max_file_size)
     if any(k not in s.namespaces for k in defined):
         # Namespaces from renders win, as they are known to `s` already.
         s = replace(s, namespaces={**defined, **s.namespaces})
     sized = _sized(files) if workers > 1 else []  # one stat per file, for both decisions
+    out = Partial()
     # Processes pay off only for real trees; small scans stay in-process.
     if workers <= 1 or sum(size for size, _ in sized) < 2 * 1024 * 1024:
-        # In chunks: each tells how far the scan has got, and is what is checked again.
-        step = _CHUNK_FILES
-        chunks = [list(files[at : at + step]) for at in range(0, len(files), step)]
-        parts = []
-        for chunk in chunks:
-            parts.append(_chunk_worker(s, chunk))
-            if done is not None:
-                done(parts[-1])
-        return _settle(
-            parts, chunks, s, lambda final, again: map(_chunk_worker, repeat(final), again)
-        )
+        # In chunks, so that each tells how far the scan has got.
+        for at in range(0, len(files), _CHUNK_FILES):
+            _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), done)
+        return out, s
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        chunks = list(_chunks(sized, workers))
-        parts = []
-        for part in pool.map(_chunk_worker, repeat(s), chunks):
-            parts.append(part)
-            if done is not None:
-                done(part)
-        return _settle(
-            parts, chunks, s, lambda final, again: pool.map(_chunk_worker, repeat(final), again)
-        )
+        for part in pool.map(_chunk_worker, repeat(s), _chunks(sized, workers)):
+            _take(out, part, done)
+    return out, s
+
+
+def _take(out: Partial, part: Partial, done: Callable[[Partial], None] | None) -> None:
+    out.merge(part)
+    if done is not None:
+        done(part)
 
 
 def _defined_namespaces(files: Sequence[Job], max_size: int) -> dict[str, NamespacePolicy]:
-    """The namespaces (with Pod Security labels) the files define. Checking a chunk again
-    once a later file turns out to define its namespace costs the whole chunk; a byte search
-    of every file first costs a read from the page cache."""
+    """The namespaces (with Pod Security labels) the files define, before any object is
+    judged: a byte search of each file (from the page cache), and a parse of the few that
+    hold a top-level `kind: Namespace`."""
     found: dict[str, NamespacePolicy] = {}
     for path, display, _mode, _place in files:
         try:
@@ -124,27 +118,3 @@ def _defined_namespaces(files: Sequence[Job], max_size: int) -> dict[str, Namesp
             continue  # the check reports it
         found.update(namespaces_of_file(raw, str(path), display, max_size))
     return found
-
-
-def _settle(
-    parts: list[Partial],
-    chunks: list[list[Job]],
-    s: Settings,
-    check: Callable[[Settings, list[list[Job]]], Iterable[Partial]],
-) -> tuple[Partial, Settings]:
-    """Merge the parts in file order. A chunk that judged an object by a namespace whose
-    labels a later file defined is checked again (`check`) with every namespace known: rare
-    (a repository with PSS-labelled Namespace objects), and only those chunks."""
-    found: dict[str, NamespacePolicy] = {}
-    for part in parts:
-        found.update(part.namespaces)
-    # Namespaces from renders win, as they are known to `s` already.
-    changed = {k for k in found if k not in s.namespaces}
-    final = replace(s, namespaces={**found, **s.namespaces}) if changed else s
-    again = [i for i, part in enumerate(parts) if not part.keys.isdisjoint(changed)]
-    for i, part in zip(again, check(final, [chunks[i] for i in again]), strict=True):
-        parts[i] = part
-    out = Partial()
-    for part in parts:
-        out.merge(part)
-    return out, final

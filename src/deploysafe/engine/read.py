@@ -26,13 +26,6 @@ def read(
     """The file's text, and what went wrong: both when only its text can be used (for
     secrets: a YAML/JSON file over the cap, or not valid UTF-8, is still a committed file);
     without text, why the file is skipped."""
-    return read_raw(path, display, max_size)[1:]
-
-
-def read_raw(
-    path: Path, display: str, max_size: int
-) -> tuple[bytes | None, str | None, ScanError | None, Reason | None]:
-    """As `read`, with the bytes read first (None when the file was not read)."""
     # Only YAML/JSON must be valid text; any other file is read for secrets only, so a
     # binary one (an image, a wheel) is skipped silently and bad UTF-8 is replaced.
     structured = display.endswith(YAML_SUFFIXES)
@@ -43,16 +36,14 @@ def read_raw(
             # Reading a FIFO or a device could block forever.
             return (
                 None,
-                None,
                 ScanError(display, None, "not a regular file (a pipe or device); skipped"),
                 Reason.NOT_REGULAR,
             )
         size = st.st_size
         if size > cap:
             if not structured and _binary_head(path):
-                return None, None, None, Reason.BINARY
+                return None, None, Reason.BINARY
             return (
-                None,
                 None,
                 ScanError(display, None, f"file is {size} bytes, over the {cap}-byte cap; skipped"),
                 Reason.TOO_LARGE,
@@ -61,15 +52,14 @@ def read_raw(
     except OSError as exc:
         return (
             None,
-            None,
             ScanError(display, None, f"cannot read: {exc.strerror or exc}"),
             Reason.UNREADABLE,
         )
     if b"\0" in raw[:8192]:
         if not structured:
-            return raw, None, None, Reason.BINARY
+            return None, None, Reason.BINARY
         error = ScanError(display, None, "binary file (NUL bytes); skipped")
-        return raw, None, error, Reason.BINARY
+        return None, error, Reason.BINARY
     problem: tuple[int | None, str] | None = None
     try:
         text = raw.decode("utf-8-sig")
@@ -80,10 +70,10 @@ def read_raw(
     if structured and problem is None and len(raw) > max_size:
         problem = (None, f"file is {len(raw)} bytes, over the {max_size}-byte cap")
     if not structured or problem is None:
-        return raw, text, None, None
+        return text, None, None
     # Its structure is not read, but a secret in it is committed all the same.
     error = ScanError(display, problem[0], f"{problem[1]}; read for secrets only")
-    return raw, text, error, None
+    return text, error, None
 
 
 def _binary_head(path: Path) -> bool:
