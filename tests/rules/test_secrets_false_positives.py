@@ -156,6 +156,96 @@ def test_a_list_of_rule_names_is_not_a_default_in_a_call() -> None:
     ]
 
 
+# --- names, patterns and references where a credential is expected ----------------------
+
+
+def test_a_value_that_names_the_setting_or_object_is_not_a_credential() -> None:
+    """Constants that hold an environment variable's, a command's or an annotation's name,
+    and `namespace/name` references to Secrets, are names: the value repeats the credential
+    word as one of its segments, or has the shape of a Kubernetes reference."""
+    text = """\
+    const (
+    \tenvRedisPassword = "REDIS_PASSWORD"
+    \tCommandGitAskPass = "argocd-git-ask-pass"
+    \tannotationAuthTLSPassCertToUpstream = "auth-tls-pass-certificate-to-upstream"
+    \tdefaultDemoSecret = "default/demo-secret"
+    \tPasswordPattern = `^.{8,32}$`
+    \tLabelValueSecretTypeCluster = "cluster"
+    )
+    """
+    assert found(text, "common.go") == []
+    assert found(f'\tdefaultRedisPassword = "{LITERAL}"\n', "common.go") == [("DS302", 1)]
+
+
+def test_kubernetes_references_under_secret_names_are_not_credentials() -> None:
+    text = """\
+    metadata:
+      annotations:
+        nginx.ingress.kubernetes.io/auth-secret: basicauth
+        nginx.ingress.kubernetes.io/auth-tls-secret: "default/ca-secret"
+    """
+    assert found(text, "ingress.yaml") == []
+    assert found('{"secret": "default/aledbf-ca-secret"}\n', "config.json") == []
+
+
+def test_reusable_workflow_secrets_inherit_is_not_a_credential() -> None:
+    text = """\
+    jobs:
+      build:
+        uses: ./.github/workflows/build.yaml
+        secrets: inherit
+    """
+    assert found(text, ".github/workflows/images.yaml") == []
+
+
+def test_a_setting_about_how_passwords_are_stored_is_not_a_password() -> None:
+    text = """\
+    parameters:
+      password_encryption: scram-sha-256
+    """
+    assert found(text, "postgresql.yaml") == []
+
+
+def test_a_call_with_more_arguments_than_name_and_default_is_not_a_default() -> None:
+    text = 'CreateClusterSecret("my-secret", "cluster1", "https://kubernetes.default.svc")\n'
+    assert found(text, "generator_test.go") == []
+
+
+def test_a_secret_manager_reference_is_not_a_credential() -> None:
+    text = "GPG_PASSPHRASE=helm-chart-signing-key:passphrase\n"
+    assert found(text, "release.sh") == []
+
+
+def test_stand_ins_that_spell_the_credential_word_are_not_credentials() -> None:
+    """Test code's `somePassword`, `accessToken`, `token1`: the value is the setting's own
+    word, written as an identifier; one run-together word (`newpassword`) is still reported."""
+    text = """\
+    repo := Repository{Password: "somePassword", AccessToken: "accessToken"}
+    cfg := map[string]string{"bearerToken": "token1", "dex.github.clientSecret": "foobar"}
+    """
+    assert found(text, "creds_test.go") == []
+    assert found('req := Request{NewPassword: "newpassword"}\n', "account_test.go") == [
+        ("DS302", 1)
+    ]
+
+
+def test_references_and_templates_in_a_value_are_not_literals() -> None:
+    text = """\
+    settings := Settings{ClientSecret: "$k8ssecret:clientsecret"}
+    """
+    assert found(text, "server_test.go") == []
+    chart = """\
+    args:
+      - -token=write-{{ $tenant.name }}
+    {{- $imagePullSecrets := coalesce .component.pullSecrets .global.pullSecrets -}}
+    """
+    assert found(chart, "templates/_helpers.tpl") == []
+
+
+def test_a_setting_about_a_secret_s_owner_is_not_the_secret() -> None:
+    assert found('secretRepository.Username = "UpdatedUsername"\n', "repo_test.go") == []
+
+
 # --- public certificates -----------------------------------------------------------------
 
 

@@ -788,11 +788,22 @@ def _assignments(
             continue  # `Secrets: committed tokens, ...`: a phrase, not a setting
         if len(value) > _GENERIC_MAX:
             continue  # generated blobs, not a setting's value (long tokens have formats)
-        if op == "," and (not _mixed_enough(value) or _listed(text, start - 1)):
-            # ("name", "other-name") or ["token", "aws_key_v2"]: names, not a default
+        if op == "," and (
+            not _mixed_enough(value)
+            or _listed(text, start - 1)
+            or _MORE_ARGUMENTS.match(text, a.end("v"))
+        ):
+            # ("name", "other-name"), ["token", "aws_key_v2"], make("my-secret", "c1", url):
+            # names and arguments, not a (name, default) pair
             continue
+        if not pw and text[start - 1 : start] == "/" and _DNS_LABEL.match(value):
+            continue  # `example.io/auth-secret: basic-auth`: an annotation naming a Secret
         vstart = a.start("v") + (1 if quoted else 0)
         yield (vstart, vstart + len(value)), key, value, pw, quoted
+
+
+_MORE_ARGUMENTS = re.compile(r"[ \t]*,")
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def _listed(text: str, quote: int) -> bool:
@@ -854,6 +865,7 @@ _NOT_VALUES = frozenset(
         "bytes",
         "secret",
         "password",
+        "inherit",  # a reusable workflow call's `secrets: inherit`
     ]
 )
 _ATTRIBUTE = re.compile(r"^(?:[A-Za-z_][\w]*\.)+[A-Za-z_][\w]*$")  # a.b.c
@@ -880,6 +892,45 @@ _OBJECT_NAME = re.compile(r"^[a-z0-9]+(?:[-._][a-z0-9]+)+$|^[A-Z][A-Z0-9]*(?:_[A
 # A dotted lowercase name (`spring.datasource.password`, `db.shop.internal`): a setting's name
 # or a host, even quoted.
 _DOTTED_NAME = re.compile(r"^[a-z_][a-z_-]*(?:\.[a-z_][a-z_-]*)+$")
+
+
+# A name built of segments, one of them a credential word: an environment variable's
+# (`REDIS_PASSWORD`), a command's (`argocd-git-ask-pass`), a secret manager entry's
+# (`signing-key:passphrase`). The value names the credential; it is not one.
+_SEGMENTED = re.compile(r"^[a-z0-9]+(?:[-._:/][a-z0-9]+)+$|^[A-Z0-9]+(?:[-_.:/][A-Z0-9]+)+$")
+_SEGMENT_SPLIT = re.compile(r"[-._:/]")
+_SEGMENT_WORDS = frozenset(
+    "pass password passwd passphrase pwd secret secrets token key auth cred creds "
+    "credential credentials".split()
+)
+# `namespace/name`: how Kubernetes settings and annotations point at a Secret.
+_NAMESPACED = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?/[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?$")
+
+
+# An identifier in camelCase or with digits: `somePassword`, `accessToken`, `token1`.
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_IDENTIFIER_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+# `$name` or `$name:key`: a variable, or Argo CD's reference to a key of a Secret.
+_DOLLAR_REFERENCE = re.compile(r"^\$[A-Za-z_][\w.-]*(?::[\w.-]+)?$")
+# An action of a Go template, or one the value was cut in (`-token=write-{{ $t.name }}`).
+_GO_TEMPLATE = re.compile(r"\{\{-?\s*[.$\w][^}]*\}\}|\{\{-?$")
+
+
+def _a_name(v: str) -> bool:
+    """A value that names a credential, a Secret, a variable or a pattern rather than
+    holding one; or a stand-in that spells the credential's own word (`somePassword`)."""
+    if v.startswith("^") and v.endswith("$"):
+        return True  # a validation pattern: `^.{8,32}$`
+    if _NAMESPACED.match(v) or _DOLLAR_REFERENCE.match(v) or _GO_TEMPLATE.search(v):
+        return True
+    if _IDENTIFIER.match(v):
+        words = _IDENTIFIER_WORDS.findall(v)
+        return len(words) > 1 and any(w.lower() in _SEGMENT_WORDS for w in words)
+    if not _SEGMENTED.match(v):
+        return False
+    if ":" in v and not _SEGMENTED.match(v.partition(":")[0]):
+        return False  # `admin:password`: a user and a password, not an entry's name
+    return any(s.lower() in _SEGMENT_WORDS for s in _SEGMENT_SPLIT.split(v))
 
 
 def _weak_secret(key: str, v: str) -> bool:
@@ -918,7 +969,7 @@ def judge(
     attribute = _INDIRECT.search(v) and not (
         quoted and _ATTRIBUTE.match(v) and not _DOTTED_NAME.match(v)
     )
-    if is_reference(v, options.references) or attribute or _PATHISH.search(v):
+    if is_reference(v, options.references) or attribute or _PATHISH.search(v) or _a_name(v):
         return None
     if not any(c.isalnum() for c in v) or v.isdigit() or " " in v:
         return None

@@ -220,6 +220,13 @@ _NOT_LAST = frozenset(
         "cache",
         "secretref",
         "secretname",
+        "encryption",  # postgres' `password_encryption: scram-sha-256`
+        "username",  # `secretRepository.Username`: whose secret, not the secret
+        "user",
+        "users",
+        "login",
+        "email",
+        "secrets",  # `imagePullSecrets`, `secrets: inherit`: names of secrets, or a mode
     ]
 )
 _NEVER = frozenset(
@@ -298,6 +305,9 @@ def credential_name(key: str) -> bool | None:
         return None  # `existingSecret`, `existingSecretPasswordKey`: Helm's name for a reference
     if words[-1] in _HOLDERS and any(w in _PASSWORD_WORDS for w in words[:-1]):
         return None
+    last = max((i for i, w in enumerate(words) if _credential_word(w)), default=-1)
+    if 0 <= last < len(words) - 1 and words[last + 1] in _NOT_LAST:
+        return None  # `LabelValueSecretTypeCluster`: the secret's type, not a secret
     if any(w in _PASSWORD_WORDS for w in words):
         return True
     if any(w.endswith(("password", "passwd")) for w in words):
@@ -313,6 +323,10 @@ def credential_name(key: str) -> bool | None:
     if words[-1] == "auth" and len(words) > 1:
         return False
     return None
+
+
+def _credential_word(w: str) -> bool:
+    return w in _PASSWORD_WORDS or w in _SECRET_WORDS or w.endswith(("password", "passwd"))
 
 
 @functools.lru_cache(maxsize=8192)

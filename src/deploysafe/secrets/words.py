@@ -73,6 +73,8 @@ PLACEHOLDER_MARKERS = (
     "key_here",
     "here>",
     "todo",
+    "foobar",
+    "barfoo",
     "tbd",
     "…",  # an elided value: `"xoxp-…"`
 )

@@ -56,8 +56,14 @@ RULE = Rule(
         "compose expansions (`${TOKEN:-${1}}`, `${PW:?set it}`, `$(openssl rand -hex 16)`); "
         "unquoted right-hand sides in PowerShell (`$Password = Read-Host`); an unquoted "
         "`Word: word more words` phrase; a segment of an ARN or other colon-separated name "
-        "(`:secret:prod/db`); and lists of names "
-        '(`["token", "password"]`).'
+        "(`:secret:prod/db`); lists of names "
+        '(`["token", "password"]`); values that name rather than hold: an identifier that '
+        "spells the credential's own word (`REDIS_PASSWORD`, `argocd-git-ask-pass`, "
+        "`somePassword`, `token1`), a `namespace/name` or `$secret:key` reference, a Go "
+        "template action, a `^...$` pattern, an annotation that names a Secret "
+        "(`example.io/auth-secret: basic-auth`), `secrets: inherit`; settings about a "
+        "credential's owner or storage (`secretRepository.Username`, `password_encryption`); "
+        "and a call with more arguments than a name and its default."
     ),
     fix="Rotate the credential, then read it at run time: from the environment filled "
     "from a Secret (`secretKeyRef`), from a mounted secret file, or from a secret manager; "
