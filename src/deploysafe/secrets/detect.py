@@ -900,8 +900,10 @@ _DOTTED_NAME = re.compile(r"^[a-z_][a-z_-]*(?:\.[a-z_][a-z_-]*)+$")
 _SEGMENTED = re.compile(r"^[a-z0-9]+(?:[-._:/][a-z0-9]+)+$|^[A-Z0-9]+(?:[-_.:/][A-Z0-9]+)+$")
 _SEGMENT_SPLIT = re.compile(r"[-._:/]")
 _SEGMENT_WORDS = frozenset(
-    "pass password passwd passphrase pwd secret secrets token key auth cred creds "
-    "credential credentials".split()
+    {
+        *("pass", "password", "passwd", "passphrase", "pwd", "secret", "secrets"),
+        *("token", "key", "auth", "cred", "creds", "credential", "credentials"),
+    }
 )
 # `namespace/name`: how Kubernetes settings and annotations point at a Secret.
 _NAMESPACED = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?/[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?$")
