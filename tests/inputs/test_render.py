@@ -268,9 +268,30 @@ def test_broken_kustomization_is_an_error() -> None:
     assert r is not None
     assert r.documents == []
     (err,) = r.errors
-    assert (err.file, err.line, err.kind) == ("kustomize/broken/kustomization.yaml", None, "render")
-    assert "missing.yaml" in err.message
-    assert "deploysafe-kustomize-" not in err.message  # the user's paths, not the wrapper's
+    # The line that lists the entry, the path as the user knows it, said once.
+    assert (err.file, err.line, err.kind) == ("kustomize/broken/kustomization.yaml", 2, "render")
+    assert err.message == (
+        "resources entry 'missing.yaml' cannot be built: "
+        "kustomize/broken/missing.yaml does not exist"
+    )
+
+
+@needs_kustomize
+def test_a_missing_file_deep_in_a_base_is_named_at_the_overlay_line(tmp_path: Path) -> None:
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "kustomization.yaml").write_text("resources:\n- manifest.yaml\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "kustomization.yaml").write_text(
+        "namespace: web\nresources:\n- ../common\n"
+    )
+    r = render_kustomize(tmp_path / "app", tmp_path)
+    assert r is not None
+    (err,) = r.errors
+    assert (err.file, err.line) == ("app/kustomization.yaml", 3)
+    assert err.message == (
+        "resources entry '../common' cannot be built: common/manifest.yaml does not exist"
+    )
+    assert str(tmp_path) not in err.message
 
 
 @needs_kustomize
@@ -369,3 +390,10 @@ def test_helm_documents_are_traced_to_their_section_past_false_ifs(tmp_path: Pat
         ("cfg-a", (19, 3), (20, 1)),
         ("cfg-b", (19, 3), (20, 1)),
     ]
+
+
+def test_an_engine_error_quoted_with_escapes_reads_as_lines() -> None:
+    from deploysafe.inputs.helmsdk import engine_message
+
+    quoted = '"values don\'t meet the schema:\\nchart:\\n- \\"port\\" is required"'
+    assert engine_message(quoted) == 'values don\'t meet the schema:\nchart:\n- "port" is required'

@@ -24,6 +24,8 @@ def engine_message(text: str) -> str:
     text = _KLOG.sub("", text).strip()
     if len(text) > 1 and text[0] == text[-1] == '"':  # kubectl quotes the whole error
         text = text[1:-1]
+    if "\n" not in text and "\\n" in text:  # ... and escapes its newlines, as Go's %q does
+        text = text.replace("\\n", "\n").replace('\\"', '"')
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
     if len(lines) > _MAX_MESSAGE_LINES:
         lines = [*lines[:_MAX_MESSAGE_LINES], "..."]

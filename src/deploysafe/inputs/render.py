@@ -829,9 +829,8 @@ def _finish_kustomize(
         return Rendered([], [ScanError(folder_rel, None, msg, "render")], failed=True)
     kfile_rel = _rel(kfile, root)
     if not build.ok:
-        return Rendered(
-            [], [ScanError(kfile_rel, None, _message(build.out), "render")], failed=True
-        )
+        message, line = _kustomize_error(_message(build.out), kfile, root)
+        return Rendered([], [ScanError(kfile_rel, line, message, "render")], failed=True)
     rendered_from = f"kustomize {folder_rel}"
     if build.origin_base is not None:
         return _kustomize_documents(
@@ -849,6 +848,38 @@ def _finish_kustomize(
     return _kustomize_documents(
         build.out, folder.resolve(), root, kfile_rel, rendered_from, note, namespace, cache, patches
     )
+
+
+_ACCUMULATING = re.compile(r"accumulating resources from '([^']+)'")
+_MISSING = re.compile(r"lstat (\S+): no such file or directory")
+
+
+def _kustomize_error(message: str, kfile: Path, root: Path) -> tuple[str, int | None]:
+    """kustomize's error with the scan root's paths made relative, at the line of the
+    kustomization that lists the entry it failed on; a missing file said once, by name."""
+    for prefix in {str(root.resolve()), str(root)}:
+        message = message.replace(prefix + os.sep, "")
+    entries = _ACCUMULATING.findall(message)
+    if not entries:
+        return message, None
+    line = _listed_at(kfile, entries[0])
+    missing = _MISSING.findall(message)
+    if missing:
+        message = f"resources entry '{entries[0]}' cannot be built: {missing[-1]} does not exist"
+    return message, line
+
+
+def _listed_at(kfile: Path, entry: str) -> int | None:
+    """The line of `kfile` that lists `entry` as a list item, if one does."""
+    try:
+        lines = kfile.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for number, text in enumerate(lines, 1):
+        item = text.strip()
+        if item.startswith("-") and item[1:].strip().strip("'\"") == entry:
+            return number
+    return None
 
 
 def _yaml_str(text: str) -> str:
