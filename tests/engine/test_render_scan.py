@@ -610,3 +610,39 @@ def test_a_kustomization_over_the_size_cap_is_not_read(tmp_path: Path) -> None:
         in report.errors
     )
     assert ("pod.yaml", 8, "DS201") in {(f.file, f.line, f.rule_id) for f in report.findings}
+
+
+@needs_kustomize
+def test_a_base_container_moved_by_an_overlay_is_one_finding(tmp_path: Path) -> None:
+    """An overlay that inserts a sidecar first moves the base's container to index 1: the
+    same line of the base, the same problem, reported once with both renders."""
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n"
+        "spec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n"
+        "      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n"
+        "        image: registry.example/web:1.0\n"
+    )
+    sidecar = (
+        "- op: add\n  path: /spec/template/spec/containers/0\n"
+        "  value: {name: proxy, image: registry.example/proxy:1.0}\n"
+    )
+    write(
+        tmp_path,
+        {
+            "base/deploy.yaml": deployment,
+            "base/kustomization.yaml": KUSTOMIZATION + "resources: [deploy.yaml]\n",
+            "plain/kustomization.yaml": KUSTOMIZATION + "resources: [../base]\n",
+            "meshed/sidecar.yaml": sidecar,
+            "meshed/kustomization.yaml": KUSTOMIZATION
+            + "resources: [../base]\npatches:\n- path: sidecar.yaml\n"
+            + "  target: {kind: Deployment, name: web}\n",
+        },
+    )
+    report = run(tmp_path, Config())
+    web = [
+        f
+        for f in report.findings
+        if f.rule_id == "DS504" and f.file == "base/deploy.yaml" and "'web'" in f.message
+    ]
+    assert len(web) == 1, web
+    assert web[0].renders == ("kustomize meshed", "kustomize plain")

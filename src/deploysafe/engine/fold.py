@@ -10,6 +10,7 @@ reports on its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -33,9 +34,15 @@ def _key(f: Finding, relation: Relation) -> tuple[object, ...] | None:
 
 def identity(f: Finding) -> tuple[object, ...]:
     """Findings with one identity are one problem: same rule, place and secret. The
-    namespace is not part of it: overlays deploy one base line into several namespaces."""
+    namespace is not part of it: overlays deploy one base line into several namespaces.
+    Nor, for rendered objects, are list indices: an overlay that inserts a sidecar moves the
+    base's container from index 0 to 1, still written at the same line and column."""
     res = (f.resource.kind, f.resource.name) if f.resource is not None else None
-    return (f.rule_id, f.file, f.line, f.column, f.pointer, f.secret_hash, res)
+    where = _INDEX.sub("/#", f.pointer) if f.renders else f.pointer
+    return (f.rule_id, f.file, f.line, f.column, where, f.secret_hash, res)
+
+
+_INDEX = re.compile(r"/[0-9]+(?=/|$)")
 
 
 def dedupe(findings: Iterable[Finding]) -> list[Finding]:
