@@ -296,21 +296,21 @@ def _finding(namespace: str, name: str, render: str, line: int = 7) -> Finding:
     )
 
 
-def test_dedupe_merges_namespaces_but_not_objects_or_places() -> None:
+def test_dedupe_merges_namespaces_and_objects_of_one_line_but_not_places() -> None:
     prod = _finding("prod", "web", "kustomize overlays/prod")
     dev = _finding("dev", "web", "kustomize overlays/dev")
     other = _finding("dev", "api", "kustomize overlays/dev")  # another object, same line
     moved = _finding("dev", "web", "kustomize overlays/dev", line=8)
     out = dedupe([prod, other, dev, moved, prod])
     assert [(f.resource, f.line, f.renders) for f in out if f.resource] == [
-        (Resource("Deployment", "dev", "api"), 7, ("kustomize overlays/dev",)),
         (
-            Resource("Deployment", "dev", "web"),
+            Resource("Deployment", "dev", "api"),
             7,
             ("kustomize overlays/dev", "kustomize overlays/prod"),
         ),
         (Resource("Deployment", "dev", "web"), 8, ("kustomize overlays/dev",)),
     ]
+    assert out[0].message.endswith("this line does the same for 1 more object: Deployment web")
     assert identity(prod) == identity(dev)
 
 

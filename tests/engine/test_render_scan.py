@@ -646,3 +646,35 @@ def test_a_base_container_moved_by_an_overlay_is_one_finding(tmp_path: Path) -> 
     ]
     assert len(web) == 1, web
     assert web[0].renders == ("kustomize meshed", "kustomize plain")
+
+
+@needs_kustomize
+def test_one_kustomization_line_that_sets_many_objects_is_one_finding(tmp_path: Path) -> None:
+    """`images: [{newTag: latest}]` is one line to fix, however many objects it retags: one
+    finding at that line, naming the other objects."""
+
+    def deployment(name: str) -> str:
+        return (
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n"
+            f"  namespace: shop\nspec:\n  selector:\n    matchLabels: {{app: {name}}}\n"
+            f"  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n"
+            f"      containers:\n      - name: {name}\n        image: registry.example/app:1.0\n"
+        )
+
+    write(
+        tmp_path,
+        {
+            "app/web.yaml": deployment("web"),
+            "app/api.yaml": deployment("api"),
+            "app/worker.yaml": deployment("worker"),
+            "app/kustomization.yaml": KUSTOMIZATION
+            + "resources: [web.yaml, api.yaml, worker.yaml]\n"
+            + "images:\n- name: registry.example/app\n  newTag: latest\n",
+        },
+    )
+    report = run(tmp_path, Config())
+    latest = [f for f in report.findings if f.rule_id == "DS503"]
+    assert [(f.file, f.line) for f in latest] == [("app/kustomization.yaml", 6)]
+    assert "2 more objects" in latest[0].message
+    assert latest[0].message.startswith("container 'api' ")  # the first in print order
+    assert latest[0].message.endswith("2 more objects: Deployment web, Deployment worker")

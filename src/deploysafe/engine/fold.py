@@ -61,10 +61,58 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
             renders[k] = set(f.renders)
         else:
             renders[k].update(f.renders)
-    return [
-        f if len(renders[k]) == len(f.renders) else replace(f, renders=tuple(sorted(renders[k])))
-        for k, f in first.items()
-    ]
+    return _per_line(
+        [
+            f
+            if len(renders[k]) == len(f.renders)
+            else replace(f, renders=tuple(sorted(renders[k])))
+            for k, f in first.items()
+        ]
+    )
+
+
+_NAMED = 5  # objects a merged finding names; more are counted
+
+
+def _per_line(findings: Sequence[Finding]) -> list[Finding]:
+    """Rendered findings of one rule at one line and column, on several objects, as one:
+    the line wrote the problem once (a kustomization's `images: newTag: latest`, a template
+    line a loop repeats), so it is fixed once. Suppressed findings stay apart: a suppression
+    names one object."""
+    groups: dict[tuple[object, ...], list[Finding]] = {}
+    out: list[Finding | tuple[object, ...]] = []
+    for f in findings:
+        if not f.renders or f.resource is None or f.suppressed is not None:
+            out.append(f)
+            continue
+        k = (f.rule_id, f.file, f.line, f.column)
+        if k not in groups:
+            groups[k] = []
+            out.append(k)
+        groups[k].append(f)
+    merged: list[Finding] = []
+    for item in out:
+        if isinstance(item, Finding):
+            merged.append(item)
+            continue
+        kept, *others = groups[item]
+        if not others:
+            merged.append(kept)
+            continue
+        names = sorted({f"{f.resource.kind} {f.resource.name}" for f in others if f.resource})
+        shown = ", ".join(names[:_NAMED]) + (
+            f" and {len(names) - _NAMED} more" if len(names) > _NAMED else ""
+        )
+        merged.append(
+            replace(
+                kept,
+                message=f"{kept.message}; this line does the same for {len(names)} more "
+                f"object{'s' if len(names) != 1 else ''}: {shown}",
+                renders=tuple(sorted({r for f in groups[item] for r in f.renders})),
+                severity=max(f.severity for f in groups[item]),
+            )
+        )
+    return merged
 
 
 def number(findings: Sequence[Finding]) -> list[Finding]:
