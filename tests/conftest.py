@@ -44,6 +44,7 @@ _ROOT = Path(__file__).resolve().parent.parent  # the tables name paths from her
 INTEGRATION_MODULES: frozenset[str] = frozenset(
     {
         "tests/cluster/test_webhook_server.py",  # `deploysafe serve` over HTTPS
+        "tests/cluster/test_webhook_mutate.py",  # `deploysafe serve --mutate` over HTTPS
         "tests/engine/test_blame.py",  # kustomize builds and Helm renders
         "tests/host/test_git.py",  # the git runner, against real repositories
         "tests/host/test_ci.py",  # deployed refs read from real repositories
