@@ -209,7 +209,8 @@ def manifests(
     output: Path | None,
 ) -> None:
     """Print the Namespace, Deployment, PDB, Service, NetworkPolicy, cert-manager
-    Certificate and ValidatingWebhookConfiguration that install `deploysafe serve`."""
+    Certificate and ValidatingWebhookConfiguration that install `deploysafe serve` (and
+    the MutatingWebhookConfiguration when the policy file sets webhook.mutate)."""
     from deploysafe.cluster.webhook import manifests as mf
     from deploysafe.cluster.webhook.policy import from_config
 
