@@ -288,7 +288,11 @@ RULE = Rule(
     ),
     fix="Add a default-deny NetworkPolicy to each namespace (`podSelector: {}`, "
     "`policyTypes: [Ingress, Egress]`) and allow only the flows each workload needs; keep "
-    "workloads off `hostNetwork`.",
+    "workloads off `hostNetwork`. Where a namespace (or a folder installed without one) has "
+    "no NetworkPolicy at all, `deploysafe fix --unsafe-fixes` writes "
+    "`networkpolicy-default-deny.yaml` next to its manifests (and lists it in the "
+    "kustomization there): unsafe, because it cuts every pod off, DNS included, until the "
+    "allow policies exist.",
     bad="""\
 apiVersion: apps/v1
 kind: Deployment
