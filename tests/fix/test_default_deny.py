@@ -165,3 +165,13 @@ def test_a_kustomize_overlay_gets_the_file_in_its_resources(tmp_path: Path) -> N
         "deploy.yaml",
         "kustomization.yaml",
     ]
+
+
+def test_the_default_namespace_is_left_to_a_person(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app/web.yaml": deployment("web", "default")})
+    result = invoke(*ARGS, "--unsafe-fixes", str(tmp_path))
+    assert result.exit_code == EXIT_FINDINGS
+    assert sorted(p.name for p in (tmp_path / "app").iterdir()) == ["web.yaml"]
+    assert "namespace 'default': give the workloads a namespace of their own (DS501)" in (
+        result.output
+    )

@@ -7,8 +7,8 @@ render built them from (its `resources:` gets the file), or the folder installed
 a namespace (then the policy names none either, and shares the one given at install
 time). It is unsafe: every pod there is cut off, DNS included, until allow policies exist.
 A file of that name is never overwritten. Other DS509 cases (a namespace with policies
-that miss a workload, host-network pods, Helm charts, a base several overlays share) are
-left to a person.
+that miss a workload, host-network pods, the `default` namespace, Helm charts, a base
+several overlays share) are left to a person.
 """
 
 from __future__ import annotations
@@ -51,17 +51,28 @@ def _unit(f: Finding) -> str:
     return f.renders[0] if f.renders else install_unit(Document(f.file, {}, {}, ()))
 
 
-def _key(f: Finding) -> tuple[str | None, str] | None:
-    """(namespace, render or "") of a finding the fix applies to, else None."""
+_MANUAL = "no automatic fix for this case"
+# A policy written into `default` would be one more object there (DS501), and isolate what
+# else shares it; the workloads need a namespace of their own first.
+_DEFAULT = (
+    "namespace 'default': give the workloads a namespace of their own (DS501), then a "
+    "default-deny NetworkPolicy there"
+)
+
+
+def _key(f: Finding) -> tuple[str | None, str] | str:
+    """(namespace, render or "") of a finding the fix applies to, else why not."""
     if len(f.renders) > 1:
-        return None  # a shared base: which overlay's namespace is not one decision
+        return _MANUAL  # a shared base: which overlay's namespace is not one decision
     render = f.renders[0] if f.renders else ""
     if render and not render.startswith(_KUSTOMIZE):
-        return None  # a chart's templates are its author's
+        return _MANUAL  # a chart's templates are its author's
     namespace = f.resource.namespace if f.resource is not None else None
     if namespace:
-        return (namespace, render) if no_policy(namespace) in f.message else None
-    return (None, _unit(f)) if no_policy_installed(_unit(f)) in f.message else None
+        if no_policy(namespace) not in f.message:
+            return _MANUAL
+        return _DEFAULT if namespace == "default" else (namespace, render)
+    return (None, _unit(f)) if no_policy_installed(_unit(f)) in f.message else _MANUAL
 
 
 def _folder(namespace: str | None, unit: str, found: Sequence[Finding]) -> str:
@@ -82,8 +93,8 @@ def plan_default_deny(
     groups: dict[tuple[str | None, str], list[Finding]] = defaultdict(list)
     for f in findings:
         key = _key(f)
-        if key is None:
-            outcomes.append(Outcome(f, Status.MANUAL, "no automatic fix for this case"))
+        if isinstance(key, str):
+            outcomes.append(Outcome(f, Status.MANUAL, key))
         else:
             groups[key].append(f)
     changes: list[Change] = []
