@@ -256,3 +256,13 @@ def test_mutating_routes_judge_by_enforce_alone(tmp_path: Path) -> None:
         rv.route_for(policy, "audit", "low", mutate=True)
     with pytest.raises(LookupError):
         rv.route_for(replace(policy, mutate=Mutation.OFF), mutate=True)
+
+
+def test_a_large_review_is_patched_by_its_judging_process(safe: Server) -> None:
+    """Over `limits.large_review_bytes` (64 KiB), the review runs in a judging process."""
+    review = loose_pod()
+    review["request"]["object"]["metadata"]["annotations"] = {"example.com/notes": "x" * 70_000}
+    status, body = safe.review(review, "/mutate")
+    assert status == 200
+    assert body["response"]["allowed"] is True
+    assert pss_allows(patched(review, body["response"]))
