@@ -266,3 +266,24 @@ def test_a_large_review_is_patched_by_its_judging_process(safe: Server) -> None:
     assert status == 200
     assert body["response"]["allowed"] is True
     assert pss_allows(patched(review, body["response"]))
+
+
+def test_a_fix_that_does_not_fit_the_object_leaves_the_plain_denial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deploysafe.rules.base import Edit, EditOp, Fix
+
+    def misfit(doc: Document, path: Any) -> Fix:
+        return Fix((Edit(EditOp.SET, ("kind", "x"), 1),), True, "set kind.x")
+
+    rule = BY_ID["DS215"]
+    assert rule.autofix is not None
+    monkeypatch.setitem(BY_ID, "DS215", replace(rule, autofix=replace(rule.autofix, fixer=misfit)))
+    config = load_policy(_config(tmp_path, "deploysafe.yaml", CONFIG), "deploysafe.yaml")
+    policy = from_config(config, mutate=Mutation.SAFE)
+    reviewer = rv.Reviewer(config, policy)
+    req = rv.parse(json.dumps(loose_pod()).encode())
+    verdict = reviewer.review(req, rv.route_for(policy, mutate=True))
+    plain = reviewer.review(req, rv.route_for(policy))
+    assert (verdict.allowed, verdict.code, verdict.patch) == (False, 403, ())
+    assert verdict.message == plain.message

@@ -30,6 +30,7 @@ from deploysafe.cluster.webhook.policy import (
 )
 from deploysafe.cluster.webhook.policy import parse_level as _parse_level
 from deploysafe.config import Config
+from deploysafe.fix.jsonpatch import PatchRefused
 from deploysafe.engine import Scope, Settings, check_documents, settings_for
 from deploysafe.inputs.documents import is_kubernetes
 from deploysafe.k8s.tenancy import Tenant, select
@@ -399,8 +400,12 @@ class Reviewer:
         fixed: list[Finding] = []
         notes: list[str] = []
         descriptions: list[str] = []
+        denied = verdict
         for _ in range(ROUNDS):
-            found = fix_round(obj, req.namespace, verdict.denied, unsafe)
+            try:
+                found = fix_round(obj, req.namespace, verdict.denied, unsafe)
+            except PatchRefused:  # a fix that does not fit this object: judged unfixed
+                return denied
             if found is None:
                 break
             ops.extend(found.patch.ops)
@@ -420,7 +425,7 @@ class Reviewer:
             more = (
                 f" (deploysafe can fix {ids} itself; what is listed needs a change to the object)"
             )
-            return replace(verdict, message=verdict.message + more, fixed=tuple(fixed))
+            return replace(verdict, message=verdict.message + more)
         warnings = [*notes, *verdict.warnings][:MAX_WARNINGS]
         audit = {**verdict.audit, "fixed": _cap("; ".join(descriptions), AUDIT_CHARS)}
         return replace(
