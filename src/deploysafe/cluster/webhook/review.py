@@ -30,8 +30,8 @@ from deploysafe.cluster.webhook.policy import (
 )
 from deploysafe.cluster.webhook.policy import parse_level as _parse_level
 from deploysafe.config import Config
-from deploysafe.fix.jsonpatch import PatchRefused
 from deploysafe.engine import Scope, Settings, check_documents, settings_for
+from deploysafe.fix.jsonpatch import PatchRefused
 from deploysafe.inputs.documents import is_kubernetes
 from deploysafe.k8s.tenancy import Tenant, select
 from deploysafe.model import Document, Finding, ScanError, Severity
