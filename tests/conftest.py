@@ -44,6 +44,7 @@ _ROOT = Path(__file__).resolve().parent.parent  # the tables name paths from her
 INTEGRATION_MODULES: frozenset[str] = frozenset(
     {
         "tests/cluster/test_webhook_server.py",  # `deploysafe serve` over HTTPS
+        "tests/cluster/test_webhook_mutate.py",  # `deploysafe serve --mutate` over HTTPS
         "tests/engine/test_blame.py",  # kustomize builds and Helm renders
         "tests/host/test_git.py",  # the git runner, against real repositories
         "tests/host/test_ci.py",  # deployed refs read from real repositories
@@ -78,6 +79,9 @@ INTEGRATION_FIXTURES: Mapping[str, frozenset[str]] = {
 # Single tests (a parametrized test by its function name, or one case by its full id).
 INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
     "tests/cli/test_cli.py": frozenset({"test_real_entry_point_exit_codes"}),
+    "tests/fix/test_default_deny.py": frozenset(
+        {"test_a_kustomize_overlay_gets_the_file_in_its_resources"}  # kubectl kustomize
+    ),
     "tests/config/test_sections.py": frozenset(
         {"test_a_policy_kept_outside_the_checkout_reads_render_inputs_from_it"}
     ),

@@ -284,3 +284,74 @@ def test_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
     result = run("webhook", "manifests", *args, cwd=tmp_path)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_no_mutating_configuration_unless_the_mode_is_on(emitted: list[dict[str, Any]]) -> None:
+    assert not [d for d in emitted if d["kind"] == "MutatingWebhookConfiguration"]
+
+
+@pytest.mark.parametrize("value", [None, *LEVELS, "strict"])
+def test_mutating_mode_routes_each_namespace_once_by_its_enforce_label(
+    tmp_path: Path, value: str | None
+) -> None:
+    (tmp_path / "deploysafe.yaml").write_text(
+        "webhook:\n  namespace: policy\n  mutate: safe\n", encoding="utf-8"
+    )
+    result = run("webhook", "manifests", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    docs = docs_of(result.stdout)
+    assert [d["kind"] for d in docs][-2:] == [
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    ]
+    mwc = by_kind(docs, "MutatingWebhookConfiguration")
+    assert mwc["metadata"]["name"] == "deploysafe"
+    assert mwc["metadata"]["annotations"] == {
+        "cert-manager.io/inject-ca-from": "policy/deploysafe-webhook"
+    }
+    names = [w["name"] for w in mwc["webhooks"]]
+    levels = [lv for lv in LEVELS if lv != "off"]
+    assert names == [f"mutate-enforce-{lv}.deploysafe.io" for lv in [*levels, "default"]]
+    pod_kinds = {(r["apiGroups"][0], res) for w in mwc["webhooks"] for r in w["rules"]
+                 for res in r["resources"]}  # fmt: skip
+    assert pod_kinds == {
+        ("", "pods"),
+        ("", "replicationcontrollers"),
+        ("", "podtemplates"),
+        ("apps", "deployments"),
+        ("apps", "replicasets"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("batch", "jobs"),
+        ("batch", "cronjobs"),
+    }
+    for w in mwc["webhooks"]:
+        assert (w["failurePolicy"], w["sideEffects"], w["reinvocationPolicy"]) == (
+            "Fail",
+            "None",
+            "IfNeeded",
+        )
+    labels = {"kubernetes.io/metadata.name": "shop"}
+    if value is not None:
+        labels["deploysafe.io/enforce"] = value
+    paths = [
+        w["clientConfig"]["service"]["path"]
+        for w in mwc["webhooks"]
+        if _matches(w["namespaceSelector"], labels)
+    ]
+    # An unknown label value gets no patch: the validating webhook denies the request.
+    expected = {None: ["/mutate/enforce/default"], "off": [], "strict": []}
+    assert paths == expected.get(value, [f"/mutate/enforce/{value}"])
+    policy = from_config(configmod_load(tmp_path))
+    for path in paths:
+        route = rv.route_for(policy, *path.split("/")[2:], mutate=True)
+        assert route.mutate and route.path == path
+    for ns in ("kube-system", "policy"):
+        exempt = {"kubernetes.io/metadata.name": ns, "deploysafe.io/enforce": "high"}
+        assert not [w for w in mwc["webhooks"] if _matches(w["namespaceSelector"], exempt)]
+
+
+def configmod_load(folder: Path) -> Config:
+    from tests.support.policy import load
+
+    return load(folder / "deploysafe.yaml", "deploysafe.yaml")

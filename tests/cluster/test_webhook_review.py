@@ -93,7 +93,8 @@ def test_levels_and_off(tmp_path: Path) -> None:
         (
             "webhook:\n  mode: enforce\n",
             "deploysafe.yaml:2: webhook.mode: unknown key (known keys: audit, enforce, "
-            "exempt, existing_violations, limits, max_body_bytes, namespace, tenants, warn)",
+            "exempt, existing_violations, limits, max_body_bytes, mutate, namespace, tenants, "
+            "warn)",
         ),
         (
             "webhook:\n  exempt:\n    namespaces: kube-system\n",

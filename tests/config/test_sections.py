@@ -15,7 +15,7 @@ from deploysafe.config.environments import Deploy, Environment, ReleaseTarget, R
 from deploysafe.config.render import KustomizeSettings, Where
 from deploysafe.config.source import SignedBy, SourcePolicy
 from deploysafe.config.tenants import ClusterKind, Tenant
-from deploysafe.config.webhook import Modes
+from deploysafe.config.webhook import Modes, Mutation
 from deploysafe.errors import ConfigError
 from deploysafe.gitops.environments import load_environment
 from deploysafe.model import Level, Severity
@@ -28,7 +28,7 @@ KNOWN_TOP = (
 )
 WEBHOOK_KEYS = (
     "known keys: audit, enforce, exempt, existing_violations, limits, max_body_bytes, "
-    "namespace, tenants, warn"
+    "mutate, namespace, tenants, warn"
 )
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
 
@@ -72,6 +72,10 @@ def loaded(tmp_path: Path, text: str) -> Config:
             "webhook: {enforce: bogus}\n",
             "deploysafe.yaml:1: webhook.enforce: unknown level 'bogus' (expected one of "
             "critical, high, medium, low, info, off)",
+        ),
+        (
+            "webhook: {mutate: always}\n",
+            "deploysafe.yaml:1: webhook.mutate: expected one of off, safe, unsafe",
         ),
         (
             "webhook:\n  nonsense: 1\n",
@@ -217,6 +221,7 @@ environments:
     sign: {{gpg_key: "0x89abcdef01234567"}}
 webhook:
   warn: off
+  mutate: safe
   exempt: {{namespaces: [kube-system, "ci-*"]}}
   tenants: {{shop: {{users: [alice]}}}}
 """,
@@ -255,6 +260,7 @@ webhook:
     assert cfg.webhook.defaults == Modes(Severity.MEDIUM, None, None)
     assert cfg.webhook.exempt_namespaces == ("kube-system", "ci-*")
     assert cfg.webhook.tenant_users == {"shop": ("alice",)}
+    assert cfg.webhook.mutate is Mutation.SAFE
 
 
 def test_verify_and_deploy_read_one_environment(tmp_path: Path) -> None:

@@ -42,3 +42,41 @@ def test_a_failure_part_way_leaves_every_file_untouched(tmp_path: Path) -> None:
     assert a.read_text() == "kind: A\n"
     assert b.read_text() == "kind: B, edited by someone else\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml"]  # no temp files
+
+
+def test_a_new_file_is_created_and_its_diff_comes_from_dev_null(tmp_path: Path) -> None:
+    new = tmp_path / "sub" / "new.yaml"
+    new.parent.mkdir()
+    change = Change("sub/new.yaml", new, "", "kind: A\n", created=True)
+    assert change.diff().splitlines() == [
+        "--- /dev/null",
+        "+++ b/sub/new.yaml",
+        "@@ -0,0 +1 @@",
+        "+kind: A",
+    ]
+    write([change])
+    assert new.read_text() == "kind: A\n"
+    assert new.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert sorted(p.name for p in new.parent.iterdir()) == ["new.yaml"]
+
+
+def test_a_new_file_never_overwrites_one_that_appeared(tmp_path: Path) -> None:
+    a, new = tmp_path / "a.yaml", tmp_path / "new.yaml"
+    a.write_text("kind: A\n")
+    new.write_text("mine\n")
+    changes = [
+        Change("a.yaml", a, "kind: A\n", "kind: AA\n"),
+        Change("new.yaml", new, "", "kind: N\n", created=True),
+    ]
+    with pytest.raises(InputError, match=r"new\.yaml exists already: nothing written"):
+        write(changes)
+    assert (a.read_text(), new.read_text()) == ("kind: A\n", "mine\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "new.yaml"]
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -63,6 +63,13 @@ if TYPE_CHECKING:
     help="Allow (with a warning) when the webhook itself fails; the default denies.",
 )
 @click.option(
+    "--mutate",
+    type=click.Choice(["off", "safe", "unsafe"]),
+    help="The mutating mode (POST /mutate): answer a request it would deny with the safe "
+    "(or also the unsafe) fixes of its findings as a JSON patch [default: webhook.mutate, "
+    "else off].",
+)
+@click.option(
     "--reload-interval",
     default=10.0,
     show_default=True,
@@ -98,15 +105,17 @@ def serve(
     config_path: Path | None,
     namespace: str | None,
     fail_open: bool,
+    mutate: str | None,
     reload_interval: float,
     client_timeout: float,
     workers: int,
     log_level: str,
 ) -> ExitCode | None:
-    """Run the validating admission webhook (POST /validate; /healthz, /readyz, /metrics)."""
+    """Run the validating admission webhook (POST /validate; /healthz, /readyz, /metrics),
+    and the mutating one (POST /mutate) when --mutate or the policy file turns it on."""
     from deploysafe.cluster.webhook.app import create_app
     from deploysafe.cluster.webhook.metrics import Metrics
-    from deploysafe.cluster.webhook.policy import from_config
+    from deploysafe.cluster.webhook.policy import Mutation, from_config
     from deploysafe.cluster.webhook.server import CertReloader, log_config, make_config, run
 
     if insecure_http and (cert or key):
@@ -117,7 +126,8 @@ def serve(
             "for a local test without TLS, pass --insecure-http"
         )
     cfg = load_config(config_path, Path.cwd())
-    policy = from_config(cfg, namespace=namespace)
+    chosen = Mutation(mutate) if mutate is not None else None
+    policy = from_config(cfg, namespace=namespace, mutate=chosen)
     metrics = Metrics(workers)
     if cert is not None and key is not None:
         try:  # once here, so a bad pair is a usage error before any worker starts
@@ -199,7 +209,8 @@ def manifests(
     output: Path | None,
 ) -> None:
     """Print the Namespace, Deployment, PDB, Service, NetworkPolicy, cert-manager
-    Certificate and ValidatingWebhookConfiguration that install `deploysafe serve`."""
+    Certificate and ValidatingWebhookConfiguration that install `deploysafe serve` (and
+    the MutatingWebhookConfiguration when the policy file sets webhook.mutate)."""
     from deploysafe.cluster.webhook import manifests as mf
     from deploysafe.cluster.webhook.policy import from_config
 

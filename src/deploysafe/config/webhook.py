@@ -10,12 +10,16 @@ a mode whose label is missing uses the default from this section.
 
 A level is a severity (critical, high, medium, low, info) or `off`.
 
+`mutate:` turns on the mutating mode (off by default): `safe` answers a request it would
+deny with the safe fixes of its findings as a JSON patch, `unsafe` with the unsafe ones too.
+
 `limits:` bounds what one serving process gives to connections and reviews, so that idle
 or slow clients and large objects cannot take the capacity ordinary reviews need.
 """
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -88,6 +92,18 @@ def level_label(level: Severity | None) -> str:
     return "off" if level is None else level.label
 
 
+class Mutation(enum.Enum):
+    """Which fixes the mutating webhook returns as a patch."""
+
+    OFF = "off"
+    SAFE = "safe"  # the fixes that change nothing but the security setting
+    UNSAFE = "unsafe"  # those and the ones that may need a human look
+
+    @property
+    def on(self) -> bool:
+        return self is not Mutation.OFF
+
+
 @dataclass(frozen=True, slots=True)
 class Modes:
     enforce: Severity | None
@@ -112,6 +128,7 @@ class WebhookPolicy:
     existing_violations: str = "warn"
     max_body_bytes: int = DEFAULT_MAX_BODY
     limits: Limits = Limits()
+    mutate: Mutation = Mutation.OFF
     # Who acts for which tenant (tenant name -> user globs / group names). A ServiceAccount
     # that lives in a tenant's namespace acts for that tenant without being listed.
     tenant_users: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -150,6 +167,7 @@ KEYS = frozenset(
         "existing_violations",
         "max_body_bytes",
         "limits",
+        "mutate",
         "tenants",
     }
 )
@@ -217,6 +235,13 @@ def parse(
             r.note((*p, "max_body_bytes"), "expected a number of bytes >= 1024")
         else:
             changes["max_body_bytes"] = size
+    if "mutate" in sec:
+        value = "off" if sec["mutate"] is False else sec["mutate"]  # YAML 1.1: off is false
+        choices = [m.value for m in Mutation]
+        if value in choices:
+            changes["mutate"] = Mutation(value)
+        else:
+            r.note((*p, "mutate"), f"expected one of {', '.join(choices)}")
     if "limits" in sec:
         with r.item():
             changes["limits"] = _limits(r, sec["limits"])

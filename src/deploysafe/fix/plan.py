@@ -38,17 +38,19 @@ class Change:
     target: Path  # the file written: the symlink's target inside the tree
     before: str
     after: str
+    created: bool = False  # a new file (`before` is ""): never written over an existing one
 
     def diff(self, name: str | None = None) -> str:
         """A unified diff, the file named `name` (default: as the report names it): a
         relative name as git writes it (`a/`, `b/`), an absolute one as it is."""
         shown = name or self.file
         absolute = Path(shown).is_absolute()
+        old = "/dev/null" if self.created else shown if absolute else f"a/{shown}"
         return "".join(
             difflib.unified_diff(
                 self.before.splitlines(keepends=True),
                 self.after.splitlines(keepends=True),
-                fromfile=shown if absolute else f"a/{shown}",
+                fromfile=old,
                 tofile=shown if absolute else f"b/{shown}",
             )
         )

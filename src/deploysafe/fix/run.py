@@ -17,7 +17,10 @@ from pathlib import Path
 
 from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, Report, scan
-from deploysafe.fix.plan import Change, Outcome, Selection, Status, plan, remaining
+from deploysafe.fix.netpol import RULE_ID as NEW_POLICY_RULE
+from deploysafe.fix.netpol import plan_default_deny
+from deploysafe.fix.plan import Change, Outcome, Plan, Selection, Status, plan, remaining
+from deploysafe.model import Finding
 from deploysafe.rules import BY_ID
 
 ROUNDS = 4  # fixes that reveal findings nest at most this deep (privileged > SYS_ADMIN)
@@ -48,8 +51,10 @@ def fix_tree(
         report = first
         fixed: list[Outcome] = []
         outcomes: list[Outcome] = []
+        written: set[str] = set()
         for _ in range(ROUNDS):
-            planned = plan(report.findings, BY_ID, copy, selection)
+            planned = _plan(report.findings, copy, selection)
+            written |= {change.file for change in planned.changes}
             fixed += planned.of(Status.FIXED)
             outcomes += planned.outcomes
             if not planned.changes:
@@ -57,18 +62,31 @@ def fix_tree(
             for change in planned.changes:
                 change.target.write_text(change.after, encoding="utf-8", newline="")
             report = scan(moved, config, root=copy, render=render)
-        touched = {o.finding.file for o in fixed}
+        touched = {o.finding.file for o in fixed} | written
         changes = tuple(_changes(base, copy, sorted(touched)))
     left = remaining(report.findings, selection, outcomes)
     refused = len([o for o in outcomes if o.status is Status.REFUSED])
     return Result(first, changes, tuple(fixed), tuple(left), len(report.errors) + refused)
 
 
+def _plan(findings: Sequence[Finding], root: Path, selection: Selection) -> Plan:
+    """One round: the rules' fixes in their files, and DS509's new files (which no one
+    document's edits can make)."""
+    edits = plan([f for f in findings if f.rule_id != NEW_POLICY_RULE], BY_ID, root, selection)
+    wanted = [f for f in findings if f.rule_id == NEW_POLICY_RULE and selection.wants(f)]
+    made, outcomes = plan_default_deny(wanted, root, selection)
+    return Plan(edits.changes + tuple(made), edits.outcomes + tuple(outcomes))
+
+
 def _changes(base: Path, copy: Path, files: Sequence[str]) -> list[Change]:
     out = []
     for file in files:
-        before = (base / file).read_bytes().decode("utf-8")
+        created = not (base / file).exists()
+        before = "" if created else (base / file).read_bytes().decode("utf-8")
         after = (copy / file).read_bytes().decode("utf-8")
         if after != before:
-            out.append(Change(file, (base / file).resolve(), before, after))
+            # A new file's target is where it goes; an edited one's, the file a link names.
+            path = base / file
+            target = path.parent.resolve() / path.name if created else path.resolve()
+            out.append(Change(file, target, before, after, created=created))
     return out

@@ -14,7 +14,7 @@ import difflib
 import io
 import itertools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -39,6 +39,30 @@ def apply_text(text: str, edits: Mapping[int, Sequence[Edit]]) -> str:
 
     Keeps a byte-order mark and CRLF line endings; raises EditRefused when an edit cannot be
     made or cannot be made without touching lines it does not own."""
+
+    def pick(docs: list[Any]) -> Iterator[tuple[Any, Sequence[Edit]]]:
+        by_line = {_kind_line(doc): doc for doc in docs if _kind_line(doc) is not None}
+        for line, doc_edits in sorted(edits.items()):
+            if line not in by_line:
+                raise EditRefused(f"has no object whose kind is on line {line} (inside a List?)")
+            yield by_line[line], doc_edits
+
+    return _edited(text, pick)
+
+
+def apply_first(text: str, edits: Sequence[Edit]) -> str:
+    """`text` with `edits` applied to its first document, which need not have a `kind:`
+    (a kustomization), kept as `apply_text` keeps a file."""
+
+    def pick(docs: list[Any]) -> Iterator[tuple[Any, Sequence[Edit]]]:
+        if not docs or not isinstance(docs[0], CommentedMap):
+            raise EditRefused("does not hold a mapping to edit")
+        yield docs[0], edits
+
+    return _edited(text, pick)
+
+
+def _edited(text: str, pick: Callable[[list[Any]], Iterator[tuple[Any, Sequence[Edit]]]]) -> str:
     bom = text.startswith(BOM)
     body = text[1:] if bom else text
     crlf = "\r\n" in body
@@ -50,12 +74,9 @@ def apply_text(text: str, edits: Mapping[int, Sequence[Edit]]) -> str:
         docs = list(yaml.load_all(body))
     except YAMLError as exc:
         raise EditRefused(f"cannot be parsed for editing: {_first_line(exc)}") from None
-    by_line = {_kind_line(doc): doc for doc in docs if _kind_line(doc) is not None}
-    for line, doc_edits in sorted(edits.items()):
-        if line not in by_line:
-            raise EditRefused(f"has no object whose kind is on line {line} (inside a List?)")
+    for doc, doc_edits in pick(docs):
         for edit in order(doc_edits):
-            _apply(by_line[line], edit)
+            _apply(doc, edit)
     base = _dump(yaml, base_docs)
     edited = _dump(yaml, docs)
     out = splice(body, base, edited)

@@ -1,4 +1,5 @@
-"""The ASGI application: /validate, /healthz, /readyz, /metrics (Starlette).
+"""The ASGI application: /validate, /mutate (when the policy turns the mutating mode on),
+/healthz, /readyz, /metrics (Starlette).
 
 A typical review is CPU work of well under a millisecond, so it runs on the event loop
 (handing it to a thread or process would cost more than the review). A body over
@@ -116,6 +117,7 @@ def create_app(
                     "defaults": policy.defaults.describe() or "all modes off",
                     "namespace": policy.namespace,
                     "fail_open": fail_open,
+                    "mutate": policy.mutate.value,
                     "max_body_bytes": policy.max_body_bytes,
                     "worker": worker,
                 }
@@ -140,6 +142,16 @@ def create_app(
             return _reject(state, 404, "unknown path: use /validate or /validate/MODE/LEVEL")
         return await _validate(state, route, request)
 
+    async def mutate(request: Request) -> Response:
+        mode = request.path_params.get("mode")
+        level = request.path_params.get("level")
+        try:
+            route = rv.route_for(policy, mode, level, mutate=True)
+        except LookupError:
+            why = "is off" if not policy.mutate.on else "has /mutate and /mutate/enforce/LEVEL"
+            return _reject(state, 404, f"unknown path: the mutating mode {why}")
+        return await _validate(state, route, request)
+
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
@@ -155,6 +167,8 @@ def create_app(
         routes=[
             Route("/validate", validate, methods=["POST"]),
             Route("/validate/{mode}/{level}", validate, methods=["POST"]),
+            Route("/mutate", mutate, methods=["POST"]),
+            Route("/mutate/{mode}/{level}", mutate, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
@@ -301,6 +315,7 @@ def _record(
         "warned": [_brief(f) for f in verdict.warned],
         "audited": [_brief(f) for f in verdict.audited],
         "suppressed": [_brief(f) for f in verdict.suppressed],
+        **({"fixed": [_brief(f) for f in verdict.fixed]} if verdict.fixed else {}),
         "duration_ms": round(elapsed * 1000, 3),
         "worker": state.worker,
     }

@@ -5,6 +5,10 @@ webhook entry's namespaceSelector against the namespace's labels, so the server 
 the namespace's levels from the path it is called on, without reading Namespaces itself
 (no API access, no RBAC, nothing cached). Every entry fails closed and skips the
 webhook's own namespace and the literal exempt ones, so a restart never waits on itself.
+
+With `webhook.mutate` on, a MutatingWebhookConfiguration routes the pod-carrying kinds
+(the only ones with fixes) to `/mutate/enforce/LEVEL` the same way; a namespace with an
+unknown enforce label gets no patch, and the validating entry denies its requests.
 """
 
 from __future__ import annotations
@@ -30,6 +34,19 @@ DEFAULT_IMAGE = f"deploysafe:{__version__}"  # built from the repository's Docke
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
 
 _OPS = ["CREATE", "UPDATE"]
+_POD_CARRYING = frozenset(
+    {
+        "pods",
+        "replicationcontrollers",
+        "podtemplates",
+        "deployments",
+        "replicasets",
+        "statefulsets",
+        "daemonsets",
+        "jobs",
+        "cronjobs",
+    }
+)
 # Everything a rule reads: pod-carrying kinds, RBAC, Services, Secrets, ConfigMaps,
 # NetworkPolicies, and the platform kinds tenants may not write (DS403).
 NAMESPACED_RULES: list[dict[str, Any]] = [
@@ -78,6 +95,12 @@ NAMESPACED_RULES: list[dict[str, Any]] = [
         "resources": ["networkpolicies"],
         "scope": "Namespaced",
     },
+]
+# The kinds whose findings have fixes: those that carry a pod spec.
+MUTATED_RULES: list[dict[str, Any]] = [
+    {**rule, "resources": [r for r in rule["resources"] if r in _POD_CARRYING]}
+    for rule in NAMESPACED_RULES
+    if any(r in _POD_CARRYING for r in rule["resources"])
 ]
 CLUSTER_RULES: list[dict[str, Any]] = [
     {
@@ -192,6 +215,8 @@ def build(policy: WebhookPolicy, opts: InstallOptions) -> list[dict[str, Any]]:
         docs += _cert_manager(ns, meta)
         annotations["cert-manager.io/inject-ca-from"] = f"{ns}/{NAME}"
     docs.append(_webhook_configuration(policy, opts, annotations))
+    if policy.mutate.on:
+        docs.append(_mutating_configuration(policy, opts, annotations))
     return docs
 
 
@@ -310,11 +335,7 @@ def _cert_manager(ns: str, meta: dict[str, Any]) -> list[dict[str, Any]]:
 def _webhook_configuration(
     policy: WebhookPolicy, opts: InstallOptions, annotations: dict[str, str]
 ) -> dict[str, Any]:
-    exempt = {
-        "key": "kubernetes.io/metadata.name",
-        "operator": "NotIn",
-        "values": policy.literal_exempt_namespaces(),
-    }
+    exempt = _exempt(policy)
     webhooks = []
     for mode in MODES:
         label = f"{LABEL_PREFIX}{mode}"
@@ -354,6 +375,47 @@ def _webhook_configuration(
         "kind": "ValidatingWebhookConfiguration",
         "metadata": meta,
         "webhooks": webhooks,
+    }
+
+
+def _mutating_configuration(
+    policy: WebhookPolicy, opts: InstallOptions, annotations: dict[str, str]
+) -> dict[str, Any]:
+    label = f"{LABEL_PREFIX}enforce"
+    routes = [(lv, [{"key": label, "operator": "In", "values": [lv]}]) for lv in LEVELS]
+    if policy.defaults.enforce is not None:
+        routes.append(("default", [{"key": label, "operator": "DoesNotExist"}]))
+    webhooks = []
+    for level, select in routes:
+        if level == "off":
+            continue
+        entry = _entry(
+            f"mutate-enforce-{level}.deploysafe.io",
+            f"/mutate/enforce/{level}",
+            opts,
+            MUTATED_RULES,
+            {"matchExpressions": [_exempt(policy), *select]},
+        )
+        # The fixes are idempotent: called again after a later webhook adds a container,
+        # they fix that one too.
+        entry["reinvocationPolicy"] = "IfNeeded"
+        webhooks.append(entry)
+    meta: dict[str, Any] = {"name": "deploysafe", "labels": _labels()}
+    if annotations:
+        meta["annotations"] = annotations
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": meta,
+        "webhooks": webhooks,
+    }
+
+
+def _exempt(policy: WebhookPolicy) -> dict[str, Any]:
+    return {
+        "key": "kubernetes.io/metadata.name",
+        "operator": "NotIn",
+        "values": policy.literal_exempt_namespaces(),
     }
 
 

@@ -17,7 +17,7 @@ from deploysafe.rules import REGISTRY
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
-OUTCOMES = ("allowed", "denied", "skipped", "exempt", "error")
+OUTCOMES = ("allowed", "patched", "denied", "skipped", "exempt", "error")
 REJECTED = (400, 404, 408, 413, 415, 499, 503)  # 499: the client went away
 # Connections refused on arrival (at the process's or the client's limit) and closed by
 # the server (to make room for a new one, or because headers did not come in time).
@@ -120,7 +120,7 @@ class Metrics:
             "deploysafe_admission_requests_total",
             "counter",
             "Admission reviews answered, by operation and outcome "
-            "(allowed, denied, skipped, exempt, error).",
+            "(allowed, patched, denied, skipped, exempt, error).",
         )
         series(
             "deploysafe_admission_requests_total",

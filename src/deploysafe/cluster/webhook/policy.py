@@ -12,16 +12,21 @@ from deploysafe.config.webhook import (
     MODES,
     Limits,
     Modes,
+    Mutation,
     WebhookPolicy,
     level_label,
     parse_level,
 )
 
 
-def from_config(cfg: Config, *, namespace: str | None = None) -> WebhookPolicy:
+def from_config(
+    cfg: Config, *, namespace: str | None = None, mutate: Mutation | None = None
+) -> WebhookPolicy:
     """The file's webhook policy; `namespace` (from --namespace or $POD_NAMESPACE) overrides
-    the section's, since the serving pod knows where it runs."""
-    return replace(cfg.webhook, namespace=namespace) if namespace else cfg.webhook
+    the section's, since the serving pod knows where it runs, and `mutate` (serve --mutate)
+    the section's mutating mode."""
+    policy = replace(cfg.webhook, namespace=namespace) if namespace else cfg.webhook
+    return replace(policy, mutate=mutate) if mutate is not None else policy
 
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "MODES",
     "Limits",
     "Modes",
+    "Mutation",
     "WebhookPolicy",
     "from_config",
     "level_label",

@@ -3,10 +3,15 @@
 `parse` checks the request's shape (errors become HTTP 400), `Reviewer.review` runs the
 per-object rules on `request.object` and decides by the namespace's modes, `response`
 builds the AdmissionReview the API server reads.
+
+In the mutating mode (`/mutate` paths, only when the policy turns it on), a request that
+would be denied is answered with the fixes of its findings as a JSON patch if the patched
+object passes, and denied with what remains if it does not.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import fnmatch
 import json
@@ -14,10 +19,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from deploysafe.cluster.webhook.policy import LABEL_PREFIX, LEVELS, MODES, Modes, WebhookPolicy
+from deploysafe.cluster.webhook.mutate import ROUNDS, fix_round
+from deploysafe.cluster.webhook.policy import (
+    LABEL_PREFIX,
+    LEVELS,
+    MODES,
+    Modes,
+    Mutation,
+    WebhookPolicy,
+)
 from deploysafe.cluster.webhook.policy import parse_level as _parse_level
 from deploysafe.config import Config
 from deploysafe.engine import Scope, Settings, check_documents, settings_for
+from deploysafe.fix.jsonpatch import PatchRefused
 from deploysafe.inputs.documents import is_kubernetes
 from deploysafe.k8s.tenancy import Tenant, select
 from deploysafe.model import Document, Finding, ScanError, Severity
@@ -168,11 +182,34 @@ class Route:
     label: str = ""  # e.g. "deploysafe.io/enforce=high"; "" for the defaults
     invalid: str | None = None  # a mode whose label has a value we do not know
     path: str = "/validate"
+    mutate: bool = False  # a `/mutate` path: answer with the fixes where they help
 
 
-def route_for(policy: WebhookPolicy, mode: str | None = None, level: str | None = None) -> Route:
-    """`/validate` (mode None) or `/validate/{mode}/{level}`; raises LookupError for an
-    unknown path."""
+def route_for(
+    policy: WebhookPolicy,
+    mode: str | None = None,
+    level: str | None = None,
+    *,
+    mutate: bool = False,
+) -> Route:
+    """`/validate` (mode None) or `/validate/{mode}/{level}`, and with `mutate` the same
+    under `/mutate`; raises LookupError for an unknown path. A mutating path exists only
+    when the policy turns the mode on, and judges by enforce alone: warnings and audit
+    entries come from the validating webhook, which sees the patched object."""
+    if mutate and (not policy.mutate.on or mode not in (None, "enforce")):
+        raise LookupError(mode)
+    route = _route(policy, mode, level)
+    if not mutate:
+        return route
+    return replace(
+        route,
+        modes=Modes(route.modes.enforce, None, None),
+        path=route.path.replace("/validate", "/mutate", 1),
+        mutate=True,
+    )
+
+
+def _route(policy: WebhookPolicy, mode: str | None, level: str | None) -> Route:
     d = policy.defaults
     if mode is None:
         return Route(d)
@@ -210,6 +247,8 @@ class Verdict:
     suppressed: tuple[Finding, ...] = ()
     reason: str = ""  # why skipped or exempt
     tenants: tuple[str, ...] = ()  # the tenants the requester acts for
+    patch: tuple[Mapping[str, Any], ...] = ()  # mutating mode: RFC 6902 operations
+    fixed: tuple[Finding, ...] = ()  # the findings the patch fixes
 
 
 def response(uid: str, verdict: Verdict) -> dict[str, Any]:
@@ -220,6 +259,10 @@ def response(uid: str, verdict: Verdict) -> dict[str, Any]:
             "reason": "Forbidden" if verdict.code == 403 else "InternalError",
             "message": verdict.message,
         }
+    elif verdict.patch:
+        text = json.dumps(list(verdict.patch), separators=(",", ":"))
+        out["patchType"] = "JSONPatch"
+        out["patch"] = base64.b64encode(text.encode()).decode()
     if verdict.warnings:
         out["warnings"] = list(verdict.warnings)
     if verdict.audit:
@@ -334,9 +377,65 @@ class Reviewer:
             old, _ = self.findings(req.old, req.namespace, tenants)
             existing = {(f.rule_id, f.pointer) for f in old if f.suppressed is None}
         verdict = decide(req, route, findings, existing, problems)
+        if route.mutate and verdict.denied:
+            verdict = self._mutated(req, route, verdict, tenants, existing)
         if tenants:
             verdict = replace(verdict, tenants=tuple(t.name for t in tenants))
         return verdict
+
+    def _mutated(
+        self,
+        req: Request,
+        route: Route,
+        verdict: Verdict,
+        tenants: Sequence[Tenant],
+        existing: set[tuple[str, str]],
+    ) -> Verdict:
+        """The denied request's fixes as a patch, allowed if the patched object passes;
+        else denied with the findings the fixes leave (and the object unpatched)."""
+        assert req.obj is not None
+        unsafe = self.policy.mutate is Mutation.UNSAFE
+        obj: Mapping[str, Any] = req.obj
+        ops: list[Mapping[str, Any]] = []
+        fixed: list[Finding] = []
+        notes: list[str] = []
+        descriptions: list[str] = []
+        denied = verdict
+        for _ in range(ROUNDS):
+            try:
+                found = fix_round(obj, req.namespace, verdict.denied, unsafe)
+            except PatchRefused:  # a fix that does not fit this object: judged unfixed
+                return denied
+            if found is None:
+                break
+            ops.extend(found.patch.ops)
+            obj = found.patch.patched
+            for f, fix in found.fixed:
+                fixed.append(f)
+                notes.append(_cut(f"deploysafe fixed {f.rule_id}: {fix.description}"))
+                descriptions.append(f"{f.rule_id} {f.pointer}")
+            findings, problems = self.findings(obj, req.namespace, tenants)
+            verdict = decide(replace(req, obj=obj), route, findings, existing, problems)
+            if verdict.allowed:
+                break
+        if not ops:
+            return verdict
+        if not verdict.allowed:
+            ids = ", ".join(sorted({f.rule_id for f in fixed}))
+            more = (
+                f" (deploysafe can fix {ids} itself; what is listed needs a change to the object)"
+            )
+            return replace(verdict, message=verdict.message + more)
+        warnings = [*notes, *verdict.warnings][:MAX_WARNINGS]
+        audit = {**verdict.audit, "fixed": _cap("; ".join(descriptions), AUDIT_CHARS)}
+        return replace(
+            verdict,
+            outcome="patched",
+            warnings=tuple(warnings),
+            audit=audit,
+            patch=tuple(ops),
+            fixed=tuple(fixed),
+        )
 
     def _invalid_label(self, req: Request, mode: str) -> Verdict:
         text = (

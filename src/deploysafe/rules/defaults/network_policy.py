@@ -25,7 +25,16 @@ from deploysafe.rules.defaults._selectors import (
     labels_of,
 )
 
-__all__ = ["LabelSelector", "Namespace", "Policy", "Workload", "collect", "decide"]
+__all__ = [
+    "LabelSelector",
+    "Namespace",
+    "Policy",
+    "Workload",
+    "collect",
+    "decide",
+    "no_policy",
+    "no_policy_installed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +197,16 @@ def _among(w: Workload) -> str:
     return f"installed with it ({w.install}, namespace decided at install time)"
 
 
+# The two reasons that mean "no policy at all where this workload is installed": the cases
+# `deploysafe fix` writes a default-deny NetworkPolicy for (fix.netpol).
+def no_policy(namespace: str) -> str:
+    return f"namespace {namespace!r} has no NetworkPolicy"
+
+
+def no_policy_installed(install: str) -> str:
+    return f"no NetworkPolicy is installed with it ({install}, namespace decided at install time)"
+
+
 def _covers_namespace(p: Policy, w: Workload, namespaces: Mapping[str, Labels]) -> bool:
     if p.namespaces is None:
         return True
@@ -235,9 +254,9 @@ def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str]]:
             shown = ", ".join(f"{k}={v}" for k, v in w.labels) or "no labels"
             why = f"no NetworkPolicy {_among(w)} selects its pods ({shown})"
         elif w.namespace:
-            why = f"namespace {w.namespace!r} has no NetworkPolicy"
+            why = no_policy(w.namespace)
         else:
-            why = f"no NetworkPolicy is {_among(w)}"
+            why = no_policy_installed(str(w.install))
         yield (f, f"{what}: {why}, so any pod in the cluster can connect to them (default allow)")
 
 
@@ -269,7 +288,11 @@ RULE = Rule(
     ),
     fix="Add a default-deny NetworkPolicy to each namespace (`podSelector: {}`, "
     "`policyTypes: [Ingress, Egress]`) and allow only the flows each workload needs; keep "
-    "workloads off `hostNetwork`.",
+    "workloads off `hostNetwork`. Where a namespace (or a folder installed without one) has "
+    "no NetworkPolicy at all, `deploysafe fix --unsafe-fixes` writes "
+    "`networkpolicy-default-deny.yaml` next to its manifests (and lists it in the "
+    "kustomization there): unsafe, because it cuts every pod off, DNS included, until the "
+    "allow policies exist.",
     bad="""\
 apiVersion: apps/v1
 kind: Deployment
