@@ -8,16 +8,22 @@ from pathlib import Path
 import pytest
 
 from deploysafe.fix import Selection, Status, plan
-from deploysafe.model import Severity
+from deploysafe.model import Severity, Target
 from deploysafe.rules import BY_ID, REGISTRY
 from deploysafe.rules.base import Rule
 from tests.support.scantools import scan_tree, write_tree
 
 FIXABLE = [r for r in REGISTRY if r.autofix is not None]
+# Where each kind of file is found, so that the scan reads the example as that kind.
+NAMES = {
+    Target.GITHUB_WORKFLOW: ".github/workflows/example.yml",
+    Target.GITHUB_ACTION: "action.yml",
+    Target.DOCKERFILE: "Dockerfile",
+}
 
 
 def _fixed(root: Path, rule: Rule, text: str) -> tuple[str, list[Status]]:
-    write_tree(root, {"pod.yaml": text})
+    write_tree(root, {NAMES.get(rule.target, "pod.yaml"): text})
     selection = Selection(Severity.LOW, select=frozenset({rule.id}), unsafe=True)
     planned = plan(scan_tree(root).findings, BY_ID, root, selection)
     after = planned.changes[0].after if planned.changes else text

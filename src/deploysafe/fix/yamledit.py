@@ -28,6 +28,8 @@ from deploysafe.model import KeyPath
 from deploysafe.rules.base import Edit, EditOp, FlowMap
 
 BOM = "\ufeff"
+# The key of the edits for a file of one document that has no `kind:` (a CI file).
+WHOLE_FILE = 0
 
 
 class EditRefused(InputError):
@@ -35,7 +37,8 @@ class EditRefused(InputError):
 
 
 def apply_text(text: str, edits: Mapping[int, Sequence[Edit]]) -> str:
-    """`text` with `edits` applied to the objects whose `kind:` key is on the given line.
+    """`text` with `edits` applied to the objects whose `kind:` key is on the given line
+    (WHOLE_FILE: the file's only document).
 
     Keeps a byte-order mark and CRLF line endings; raises EditRefused when an edit cannot be
     made or cannot be made without touching lines it does not own."""
@@ -51,6 +54,8 @@ def apply_text(text: str, edits: Mapping[int, Sequence[Edit]]) -> str:
     except YAMLError as exc:
         raise EditRefused(f"cannot be parsed for editing: {_first_line(exc)}") from None
     by_line = {_kind_line(doc): doc for doc in docs if _kind_line(doc) is not None}
+    if len(docs) == 1:
+        by_line.setdefault(WHOLE_FILE, docs[0])
     for line, doc_edits in sorted(edits.items()):
         if line not in by_line:
             raise EditRefused(f"has no object whose kind is on line {line} (inside a List?)")

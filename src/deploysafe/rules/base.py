@@ -91,6 +91,18 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
+class LineEdit:
+    """A change to one line of the file's text, for what is not edited as YAML nodes (a
+    Dockerfile, the text of a script): the line as the fix read it (1-based, without its
+    line ending) and what it becomes, None to remove it. Applied only where the line still
+    reads `old`, so a stale or conflicting edit is refused rather than misplaced."""
+
+    line: int
+    old: str
+    new: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
     """What a rule offers for one violation: the edits and whether they are safe (they cannot
     change what the workload does beyond the security setting) or need a human look."""
@@ -98,6 +110,7 @@ class Fix:
     edits: tuple[Edit, ...]
     safe: bool
     description: str  # what it does, for the summary: "set allowPrivilegeEscalation: false"
+    lines: tuple[LineEdit, ...] = ()  # applied to the text before `edits`
 
 
 # From the document and the violation's path to the fix, or None when this case has none.
