@@ -106,6 +106,8 @@ def _span(doc: Document) -> tuple[int, int]:
 
 def _document(docs: Sequence[Document], f: Finding) -> Document | None:
     for doc in docs:
+        if doc.type is not Target.KUBERNETES:
+            return doc  # a whole file: a finding may point past its last key (a script)
         first, last = _span(doc)
         same = f.resource is None or (f.resource.kind == doc.kind and f.resource.name == doc.name)
         if same and first <= f.line <= last:

@@ -134,7 +134,7 @@ def _line_edits(text: str, start: int, end: int, new: str) -> tuple[LineEdit, ..
     old_lines = text.splitlines()
     after = text[:start] + new + text[end:]
     new_lines = after.splitlines()
-    last = first + new.count("\n")
+    last = min(first + new.count("\n"), len(old_lines) - 1)
     return tuple(
         LineEdit(k + 1, old_lines[k], new_lines[k])
         for k in range(first, last + 1)

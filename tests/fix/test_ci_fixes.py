@@ -1,0 +1,199 @@
+"""The CI fixes on real-world style workflows: template injection moved into `env:`, the
+script's block style, quoting and comments kept, only the lines the fix owns changed, and a
+second run changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deploysafe.fix import Plan, Selection, Status, plan
+from deploysafe.model import Severity
+from deploysafe.rules import BY_ID
+from tests.support.scantools import scan_tree, write_tree
+
+WORKFLOW = ".github/workflows/triage.yml"
+
+
+def _plan(root: Path, rule_id: str, text: str, *, name: str = WORKFLOW, unsafe: bool = True) -> Plan:
+    write_tree(root, {name: text})
+    selection = Selection(Severity.LOW, select=frozenset({rule_id}), unsafe=unsafe)
+    return plan(scan_tree(root).findings, BY_ID, root, selection)
+
+
+def _after(root: Path, rule_id: str, text: str, **kw: object) -> str:
+    p = _plan(root, rule_id, text, **kw)  # type: ignore[arg-type]
+    assert p.changes, [o.reason for o in p.outcomes]
+    assert {o.status for o in p.outcomes} == {Status.FIXED}, [o.reason for o in p.outcomes]
+    return p.changes[0].after
+
+
+def _outcomes(p: Plan) -> list[tuple[int, Status, str]]:
+    return [(o.finding.line, o.status, o.reason) for o in p.outcomes]
+
+
+def _settled(root: Path, rule_id: str, text: str, name: str = WORKFLOW) -> None:
+    again = _plan(root, rule_id, text, name=name)
+    assert (again.changes, again.outcomes) == ((), ())
+
+
+TRIAGE = """\
+# Label new issues and greet their authors.
+name: triage
+on:
+  issues:
+    types: [opened]
+  pull_request_target:
+permissions: {}
+
+jobs:
+  triage:
+    runs-on: ubuntu-latest
+    env: {TRIAGE_LABEL: needs-triage}
+    steps:
+      # Said once, in the log.
+      - name: greet
+        run: |
+          # the title, as typed
+          echo "Title: ${{ github.event.issue.title }}"
+          echo "Again: ${{ github.event.issue.title }}"   # the same value, the same variable
+          echo "By ${{ github.actor }} in ${{ github.repository }}"
+      - name: label
+        run: >-
+          gh issue edit "${{ github.event.issue.number }}"
+          --add-label "${{ env.TRIAGE_LABEL }}"
+          --body "${{ github.event.issue.body }}"
+        env: {GH_TOKEN: "${{ github.token }}"}
+      - name: branch
+        run: 'echo "${{ github.head_ref }}" > branch.txt'
+"""
+
+
+def test_each_script_gets_variables_and_keeps_its_style(tmp_path: Path) -> None:
+    after = _after(tmp_path / "one", "DS102", TRIAGE)
+    want = (
+        TRIAGE.replace(
+            '          echo "Title: ${{ github.event.issue.title }}"\n'
+            '          echo "Again: ${{ github.event.issue.title }}"',
+            '          echo "Title: ${ISSUE_TITLE}"\n          echo "Again: ${ISSUE_TITLE}"',
+        )
+        .replace(
+            '          echo "By ${{ github.actor }} in ${{ github.repository }}"\n',
+            '          echo "By ${{ github.actor }} in ${{ github.repository }}"\n'
+            "        env:\n"
+            "          ISSUE_TITLE: ${{ github.event.issue.title }}\n",
+        )
+        .replace(
+            '--body "${{ github.event.issue.body }}"\n'
+            '        env: {GH_TOKEN: "${{ github.token }}"}',
+            '--body "${ISSUE_BODY}"\n'
+            '        env: {GH_TOKEN: "${{ github.token }}", ISSUE_BODY: '
+            "'${{ github.event.issue.body }}'}",
+        )
+        .replace(
+            "run: 'echo \"${{ github.head_ref }}\" > branch.txt'",
+            "run: 'echo \"${HEAD_REF}\" > branch.txt'\n        env:\n"
+            "          HEAD_REF: ${{ github.head_ref }}",
+        )
+    )
+    assert after == want
+    _settled(tmp_path / "two", "DS102", after)
+
+
+def test_unquoted_and_single_quoted_expressions_are_unsafe(tmp_path: Path) -> None:
+    text = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          git checkout ${{ github.head_ref }}
+          echo 'branch: ${{ github.head_ref }}'
+"""
+    safe = _plan(tmp_path / "safe", "DS102", text, unsafe=False)
+    assert safe.changes == ()
+    assert [o.status for o in safe.outcomes] == [Status.UNSAFE]
+    after = _after(tmp_path / "unsafe", "DS102", text)
+    assert after == text.replace(
+        "git checkout ${{ github.head_ref }}", "git checkout ${HEAD_REF}"
+    ).replace(
+        "echo 'branch: ${{ github.head_ref }}'\n",
+        "echo 'branch: '\"${HEAD_REF}\"''\n        env:\n          HEAD_REF: ${{ github.head_ref }}\n",
+    )
+    _settled(tmp_path / "again", "DS102", after)
+
+
+def test_powershell_reads_env_and_other_shells_are_manual(tmp_path: Path) -> None:
+    text = """\
+on: issues
+permissions: {}
+jobs:
+  win:
+    runs-on: windows-latest
+    steps:
+      - run: Write-Output "Title ${{ github.event.issue.title }}_x"
+      - run: print("${{ github.event.issue.title }}")
+        shell: python
+  matrix:
+    runs-on: ${{ matrix.os }}
+    strategy: {matrix: {os: [ubuntu-latest, windows-latest]}}
+    steps:
+      - run: echo "${{ github.event.issue.body }}"
+"""
+    p = _plan(tmp_path, "DS102", text)
+    assert [c.after for c in p.changes] == [
+        text.replace(
+            'Write-Output "Title ${{ github.event.issue.title }}_x"\n',
+            'Write-Output "Title ${env:ISSUE_TITLE}_x"\n'
+            "        env:\n          ISSUE_TITLE: ${{ github.event.issue.title }}\n",
+        )
+    ]
+    assert sorted((line, status.value) for line, status, _ in _outcomes(p)) == [
+        (7, "fixed"),
+        (8, "manual"),
+        (14, "manual"),
+    ]
+
+
+def test_names_do_not_shadow_the_jobs_variables(tmp_path: Path) -> None:
+    text = """\
+on: pull_request_target
+permissions: {}
+env:
+  HEAD_REF: main
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    env: {TITLE: "${{ github.event.pull_request.title }}"}
+    steps:
+      - run: echo "${{ github.head_ref }} ${{ env.TITLE }} ${{ github.event.pull_request.head.ref }}"
+        env:
+          HEAD_REF_2: taken
+"""
+    after = _after(tmp_path / "one", "DS102", text)
+    assert after == text.replace(
+        'echo "${{ github.head_ref }} ${{ env.TITLE }} ${{ github.event.pull_request.head.ref }}"',
+        'echo "${HEAD_REF_3} ${TITLE} ${HEAD_REF_4}"',
+    ).replace(
+        "          HEAD_REF_2: taken\n",
+        "          HEAD_REF_2: taken\n"
+        "          HEAD_REF_3: ${{ github.head_ref }}\n"
+        "          HEAD_REF_4: ${{ github.event.pull_request.head.ref }}\n",
+    )
+    _settled(tmp_path / "two", "DS102", after)
+
+
+def test_crlf_and_bom_are_kept(tmp_path: Path) -> None:
+    text = 'on: issues\npermissions: {}\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "${{ github.event.issue.title }}"\n'
+    crlf = "\ufeff" + text.replace("\n", "\r\n")
+    root = tmp_path / "crlf"
+    (root / ".github/workflows").mkdir(parents=True)
+    (root / WORKFLOW).write_bytes(crlf.encode("utf-8"))
+    selection = Selection(Severity.LOW, select=frozenset({"DS102"}), unsafe=False)
+    p = plan(scan_tree(root).findings, BY_ID, root, selection)
+    want = (
+        text.replace('"${{ github.event.issue.title }}"\n', '"${ISSUE_TITLE}"\n')
+        + "        env:\n          ISSUE_TITLE: ${{ github.event.issue.title }}\n"
+    )
+    assert [c.after for c in p.changes] == ["\ufeff" + want.replace("\n", "\r\n")]
