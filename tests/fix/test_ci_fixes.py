@@ -14,7 +14,9 @@ from tests.support.scantools import scan_tree, write_tree
 WORKFLOW = ".github/workflows/triage.yml"
 
 
-def _plan(root: Path, rule_id: str, text: str, *, name: str = WORKFLOW, unsafe: bool = True) -> Plan:
+def _plan(
+    root: Path, rule_id: str, text: str, *, name: str = WORKFLOW, unsafe: bool = True
+) -> Plan:
     write_tree(root, {name: text})
     selection = Selection(Severity.LOW, select=frozenset({rule_id}), unsafe=unsafe)
     return plan(scan_tree(root).findings, BY_ID, root, selection)
@@ -197,3 +199,59 @@ def test_crlf_and_bom_are_kept(tmp_path: Path) -> None:
         + "        env:\n          ISSUE_TITLE: ${{ github.event.issue.title }}\n"
     )
     assert [c.after for c in p.changes] == ["\ufeff" + want.replace("\n", "\r\n")]
+
+
+UPLOADS = """\
+on: push
+permissions: {}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with: {fetch-depth: 0}  # tags for the version
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          path: docs
+      - run: make
+      - uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2
+        with: {path: ., include-hidden-files: true}
+  release:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: make && git push origin HEAD:refs/tags/v1
+      - uses: actions/upload-artifact@v4.3.0
+        with: {path: .}
+"""
+
+
+def test_checkout_stops_persisting_credentials_unless_the_job_pushes(tmp_path: Path) -> None:
+    p = _plan(tmp_path / "one", "DS111", UPLOADS)
+    after = (
+        UPLOADS.replace(
+            "with: {fetch-depth: 0}  # tags",
+            "with: {fetch-depth: 0, persist-credentials: false}  # tags",
+        )
+        .replace(
+            "          path: docs\n", "          path: docs\n          persist-credentials: false\n"
+        )
+        .replace(
+            "      - uses: actions/checkout@v4\n",
+            "      - uses: actions/checkout@v4\n        with:\n          persist-credentials: false\n",
+        )
+    )
+    assert [c.after for c in p.changes] == [after]
+    assert sorted(_outcomes(p)) == [
+        (7, Status.FIXED, "set persist-credentials: false on the checkout"),
+        (9, Status.FIXED, "set persist-credentials: false on the checkout"),
+        (
+            18,
+            Status.FIXED,
+            "set persist-credentials: false on the checkout; step 2 runs `git push`, "
+            "which then needs its own credentials (unsafe)",
+        ),
+    ]
+    _settled(tmp_path / "two", "DS111", after)
+    safe_only = _plan(tmp_path / "three", "DS111", UPLOADS, unsafe=False)
+    assert [o.status for o in safe_only.outcomes].count(Status.UNSAFE) == 1

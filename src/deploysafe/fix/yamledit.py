@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import io
 import itertools
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -152,9 +153,26 @@ def splice(original: str, base: str, edited: str) -> str:
             raise EditRefused(
                 f"cannot be edited without rewriting lines the fix does not own (near line {near})"
             )
-        out[start : start + (b2 - b1)] = edit_lines[e1:e2]
+        new = edit_lines[e1:e2]
+        if b2 - b1 == e2 - e1:
+            new = [
+                _comment_gap(o, n) for o, n in zip(out[start : start + (b2 - b1)], new, strict=True)
+            ]
+        out[start : start + (b2 - b1)] = new
     text = "".join(out)
     return text[:-1] if unterminated and text.endswith("\n") else text
+
+
+_COMMENT = re.compile(r"([ \t]+)(#[^\n]*)(\n?)\Z")
+
+
+def _comment_gap(old: str, new: str) -> str:
+    """`new` with the space before its end-of-line comment as `old` had it: the dumper
+    writes one space before a comment on a line it rewrote (a flow mapping that grew)."""
+    was, now = _COMMENT.search(old), _COMMENT.search(new)
+    if was is None or now is None or was.group(2) != now.group(2) or was.group(1) == now.group(1):
+        return new
+    return new[: now.start()] + was.group(1) + now.group(2) + now.group(3)
 
 
 # --- edits on the node tree -------------------------------------------------------------
