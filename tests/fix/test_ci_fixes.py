@@ -255,3 +255,99 @@ def test_checkout_stops_persisting_credentials_unless_the_job_pushes(tmp_path: P
     _settled(tmp_path / "two", "DS111", after)
     safe_only = _plan(tmp_path / "three", "DS111", UPLOADS, unsafe=False)
     assert [o.status for o in safe_only.outcomes].count(Status.UNSAFE) == 1
+
+
+PERMISSIONS = """\
+name: ci
+on:
+  pull_request:
+
+# Jobs below.
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - run: make test
+  pages:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/deploy-pages@d6db90164ac5ed86f2b6aed7e0febac5b3c0c03e # v4.0.5
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: acme/lint-action@0123456789abcdef0123456789abcdef01234567 # v1
+  tidy:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo tidy
+"""
+
+
+def test_permissions_are_added_at_the_top_and_granted_per_job(tmp_path: Path) -> None:
+    unsafe_only = _plan(tmp_path / "safe", "DS104", PERMISSIONS, unsafe=False)
+    assert unsafe_only.changes == ()
+    assert {o.status for o in unsafe_only.outcomes} == {Status.UNSAFE}
+    p = _plan(tmp_path / "one", "DS104", PERMISSIONS)
+    after = (
+        # Before the comment and blank line that lead to `jobs:`, which stay with it.
+        PERMISSIONS.replace("  pull_request:\n", "  pull_request:\npermissions: {}\n")
+        .replace(
+            "  test:\n    runs-on: ubuntu-latest\n",
+            "  test:\n    runs-on: ubuntu-latest\n    permissions: {contents: read}\n",
+        )
+        .replace(
+            "  pages:\n    runs-on: ubuntu-latest\n",
+            "  pages:\n    runs-on: ubuntu-latest\n    permissions: {id-token: write, pages: write}\n",
+        )
+        .replace(
+            "  lint:\n    runs-on: ubuntu-latest\n",
+            "  lint:\n    runs-on: ubuntu-latest\n    permissions: {contents: read}\n",
+        )
+    )
+    assert [c.after for c in p.changes] == [after]
+    assert {o.reason for o in p.outcomes} == {
+        "add `permissions: {}` to the workflow; job 'test' `{contents: read}`; job 'pages' "
+        "`{id-token: write, pages: write}`; job 'lint' `{contents: read}` (step 1: needs not "
+        "known) (unsafe)"
+    }
+    _settled(tmp_path / "two", "DS104", after)
+
+
+def test_broad_and_one_job_grants(tmp_path: Path) -> None:
+    job_wide = """\
+on: push
+permissions: {contents: read}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions: write-all  # for the release
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - run: make && git push origin v1
+"""
+    after = _after(tmp_path / "one", "DS105", job_wide)
+    assert after == job_wide.replace(
+        "permissions: write-all  # for the release",
+        "permissions: {contents: write}  # for the release",
+    )
+    one_job = """\
+on: push
+permissions:
+  contents: write
+  packages: write
+jobs:
+  release:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make release
+"""
+    p = _plan(tmp_path / "two", "DS105", one_job, unsafe=False)
+    assert [c.after for c in p.changes] == [
+        "on: push\npermissions: {}\njobs:\n  release:\n    runs-on: ubuntu-latest\n"
+        "    permissions: {contents: write, packages: write}\n    steps:\n      - run: make release\n"
+    ]
+    shared = one_job + "  docs:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make docs\n"
+    p = _plan(tmp_path / "three", "DS105", shared)
+    assert p.changes == ()
+    assert {o.status for o in p.outcomes} == {Status.MANUAL}

@@ -184,7 +184,7 @@ def _apply(doc: Any, edit: Edit) -> None:
         return  # deleting what is already gone
     key = edit.path[-1]
     if edit.op is EditOp.SET:
-        _set(parent, key, _node(edit.value))
+        _set(parent, key, _node(edit.value), edit.before)
     elif edit.op is EditOp.APPEND:
         current = _get(parent, key)
         if current is None:
@@ -253,7 +253,7 @@ def _node(value: Any) -> Any:
     return value
 
 
-def _set(parent: Any, key: str | int, value: Any) -> None:
+def _set(parent: Any, key: str | int, value: Any, before: str | None = None) -> None:
     if isinstance(parent, CommentedSeq):
         if not isinstance(key, int) or not 0 <= key < len(parent):
             raise EditRefused(f"list index {key} does not exist")
@@ -263,6 +263,9 @@ def _set(parent: Any, key: str | int, value: Any) -> None:
         raise EditRefused(f"cannot set {key}: not inside a mapping")
     if key in parent:
         parent[key] = value
+        return
+    if before is not None and before in parent:
+        parent.insert(list(parent).index(before), key, value)
         return
     trailing = _take_trailing(parent)
     parent[key] = value

@@ -88,6 +88,9 @@ class Edit:
     op: EditOp
     path: KeyPath
     value: Any = None  # SET, APPEND: a scalar, a tuple (a list) or a FlowMap
+    # SET of a new key: placed before this sibling where there is one (else last), so that
+    # a workflow's `permissions:` comes before its `jobs:`.
+    before: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
