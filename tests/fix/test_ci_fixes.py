@@ -121,7 +121,8 @@ jobs:
         "git checkout ${{ github.head_ref }}", "git checkout ${HEAD_REF}"
     ).replace(
         "echo 'branch: ${{ github.head_ref }}'\n",
-        "echo 'branch: '\"${HEAD_REF}\"''\n        env:\n          HEAD_REF: ${{ github.head_ref }}\n",
+        "echo 'branch: '\"${HEAD_REF}\"''\n"
+        "        env:\n          HEAD_REF: ${{ github.head_ref }}\n",
     )
     _settled(tmp_path / "again", "DS102", after)
 
@@ -169,14 +170,17 @@ jobs:
     runs-on: ubuntu-latest
     env: {TITLE: "${{ github.event.pull_request.title }}"}
     steps:
-      - run: echo "${{ github.head_ref }} ${{ env.TITLE }} ${{ github.event.pull_request.head.ref }}"
+      - run: >-
+          echo "${{ github.head_ref }} ${{ env.TITLE }}
+          ${{ github.event.pull_request.head.ref }}"
         env:
           HEAD_REF_2: taken
 """
     after = _after(tmp_path / "one", "DS102", text)
     assert after == text.replace(
-        'echo "${{ github.head_ref }} ${{ env.TITLE }} ${{ github.event.pull_request.head.ref }}"',
-        'echo "${HEAD_REF_3} ${TITLE} ${HEAD_REF_4}"',
+        'echo "${{ github.head_ref }} ${{ env.TITLE }}\n'
+        '          ${{ github.event.pull_request.head.ref }}"',
+        'echo "${HEAD_REF_3} ${TITLE}\n          ${HEAD_REF_4}"',
     ).replace(
         "          HEAD_REF_2: taken\n",
         "          HEAD_REF_2: taken\n"
@@ -187,7 +191,10 @@ jobs:
 
 
 def test_crlf_and_bom_are_kept(tmp_path: Path) -> None:
-    text = 'on: issues\npermissions: {}\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo "${{ github.event.issue.title }}"\n'
+    text = (
+        "on: issues\npermissions: {}\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - run: echo "${{ github.event.issue.title }}"\n'
+    )
     crlf = "\ufeff" + text.replace("\n", "\r\n")
     root = tmp_path / "crlf"
     (root / ".github/workflows").mkdir(parents=True)
@@ -238,7 +245,8 @@ def test_checkout_stops_persisting_credentials_unless_the_job_pushes(tmp_path: P
         )
         .replace(
             "      - uses: actions/checkout@v4\n",
-            "      - uses: actions/checkout@v4\n        with:\n          persist-credentials: false\n",
+            "      - uses: actions/checkout@v4\n"
+            "        with:\n          persist-credentials: false\n",
         )
     )
     assert [c.after for c in p.changes] == [after]
@@ -298,7 +306,8 @@ def test_permissions_are_added_at_the_top_and_granted_per_job(tmp_path: Path) ->
         )
         .replace(
             "  pages:\n    runs-on: ubuntu-latest\n",
-            "  pages:\n    runs-on: ubuntu-latest\n    permissions: {id-token: write, pages: write}\n",
+            "  pages:\n    runs-on: ubuntu-latest\n"
+            "    permissions: {id-token: write, pages: write}\n",
         )
         .replace(
             "  lint:\n    runs-on: ubuntu-latest\n",
@@ -345,7 +354,8 @@ jobs:
     p = _plan(tmp_path / "two", "DS105", one_job, unsafe=False)
     assert [c.after for c in p.changes] == [
         "on: push\npermissions: {}\njobs:\n  release:\n    runs-on: ubuntu-latest\n"
-        "    permissions: {contents: write, packages: write}\n    steps:\n      - run: make release\n"
+        "    permissions: {contents: write, packages: write}\n"
+        "    steps:\n      - run: make release\n"
     ]
     shared = one_job + "  docs:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make docs\n"
     p = _plan(tmp_path / "three", "DS105", shared)

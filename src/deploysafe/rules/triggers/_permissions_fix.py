@@ -28,7 +28,7 @@ def fix_permissions(doc: Document, path: KeyPath) -> Fix | None:
     perms = wf.data.get("permissions")
     for job in wf.jobs:
         if path == (*job.path, "permissions") and job.data.get("permissions") in _BROAD:
-            edit, unknown = _grant(job)
+            edit, _ = _grant(job)
             what = f"replace `{job.data['permissions']}` of {job.label} with {_shown(edit)}"
             return Fix((edit,), False, what)
     if not wf.has_permissions and (path == () or any(path == j.path for j in wf.jobs)):

@@ -8,8 +8,8 @@ from deploysafe.ci.github import workflow_of
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import AutoFix, Context, Rule
-from deploysafe.rules.triggers._permissions_fix import fix_permissions
 from deploysafe.rules.triggers._permissions import excessive
+from deploysafe.rules.triggers._permissions_fix import fix_permissions
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
