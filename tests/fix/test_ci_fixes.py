@@ -361,3 +361,43 @@ jobs:
     p = _plan(tmp_path / "three", "DS105", shared)
     assert p.changes == ()
     assert {o.status for o in p.outcomes} == {Status.MANUAL}
+
+
+SWALLOWED = """\
+on: push
+permissions: {}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    continue-on-error: true  # flaky on Mondays
+    steps:
+      - run: |
+          npm ci
+          npm test || true   # see the issue
+          pytest -q; exit 0
+      - run: "go test ./... || echo 'tests failed'"
+      - run: |
+          set +e
+          make test
+"""
+
+
+def test_swallowed_test_failures_are_removed_and_set_plus_e_is_manual(tmp_path: Path) -> None:
+    p = _plan(tmp_path / "one", "DS603", SWALLOWED)
+    after = (
+        SWALLOWED.replace("    continue-on-error: true  # flaky on Mondays\n", "")
+        .replace("npm test || true   # see the issue", "npm test   # see the issue")
+        .replace("pytest -q; exit 0", "pytest -q")
+        .replace("\"go test ./... || echo 'tests failed'\"", '"go test ./..."')
+    )
+    assert [c.after for c in p.changes] == [after]
+    block = "remove `|| true`, `exit 0` after the test command (unsafe)"
+    assert sorted(_outcomes(p)) == [
+        (6, Status.FIXED, "remove continue-on-error: true (unsafe)"),
+        (10, Status.FIXED, block),
+        (11, Status.FIXED, block),
+        (12, Status.FIXED, "remove `|| echo 'tests failed'` after the test command (unsafe)"),
+        (14, Status.MANUAL, "no automatic fix for this case"),
+    ]
+    again = _plan(tmp_path / "two", "DS603", after)
+    assert (again.changes, [o.status for o in again.outcomes]) == ((), [Status.MANUAL])

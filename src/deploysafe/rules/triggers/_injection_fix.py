@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deploysafe.ci import expressions, loaders
+from deploysafe.ci import expressions
 from deploysafe.ci.github import Step, action_of, workflow_of
 from deploysafe.ci.injection import Scope, tainted, workflow_inputs
 from deploysafe.ci.scriptenv import Quoting, Shell, name_for, quoting, reference, shell_of
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, KeyPath, Target
-from deploysafe.rules.base import Edit, EditOp, Fix, LineEdit
+from deploysafe.rules.base import Edit, EditOp, Fix
+from deploysafe.rules.script_text import checked, escaped
 
 
 def fix_injection(doc: Document, path: KeyPath) -> Fix | None:
@@ -68,10 +69,10 @@ def fix_injection(doc: Document, path: KeyPath) -> Fix | None:
         if where is Quoting.SINGLE:
             ref = "'\"" + ref + "\"'"  # out of the single quotes, into double ones
         new_script = new_script[: expr.start] + ref + new_script[expr.end :]
-        new_raw = new_raw[: w.start] + _escaped(ref, doc.text, start) + new_raw[w.end :]
+        new_raw = new_raw[: w.start] + escaped(ref, doc, start) + new_raw[w.end :]
     all_quoted = all(where is Quoting.DOUBLE for _, where, _ in places)
-    lines = _line_edits(doc.text, start, start + len(raw), new_raw)
-    if not _reads_back(doc, path, lines, new_script):
+    lines = checked(doc, path, start, raw, new_raw, new_script)
+    if lines is None:
         return None
     step_env = step.data.get("env")
     if added and step_env is not None and not isinstance(step_env, dict):
@@ -117,47 +118,3 @@ def _declared(body: str, envs: tuple[Mapping[str, Any], ...] | Any) -> str | Non
         if parts[1] in env and parts[1].replace("_", "").isalnum():
             return parts[1]
     return None
-
-
-def _escaped(ref: str, text: str, start: int) -> str:
-    """`ref` as it is written inside the YAML scalar that starts at `start`."""
-    style = text[start - 1 : start]
-    if style == '"':
-        return ref.replace("\\", "\\\\").replace('"', '\\"')
-    if style == "'":
-        return ref.replace("'", "''")
-    return ref
-
-
-def _line_edits(text: str, start: int, end: int, new: str) -> tuple[LineEdit, ...]:
-    first = text.count("\n", 0, start)
-    old_lines = text.splitlines()
-    after = text[:start] + new + text[end:]
-    new_lines = after.splitlines()
-    last = min(first + new.count("\n"), len(old_lines) - 1)
-    return tuple(
-        LineEdit(k + 1, old_lines[k], new_lines[k])
-        for k in range(first, last + 1)
-        if old_lines[k] != new_lines[k]
-    )
-
-
-def _reads_back(doc: CiDocument, path: KeyPath, lines: tuple[LineEdit, ...], want: str) -> bool:
-    """The edited text parses, and the script there is `want`."""
-    out = doc.text.splitlines(keepends=True)
-    for e in lines:
-        ending = out[e.line - 1][len(out[e.line - 1].rstrip("\r\n")) :]
-        out[e.line - 1] = (e.new or "") + ending
-    load = loaders.github_action if doc.type is Target.GITHUB_ACTION else loaders.github_workflow
-    result = load("".join(out), doc.file, None)
-    if result.errors or not result.documents:
-        return False
-    node: Any = result.documents[0].data
-    for key in path:
-        if isinstance(node, dict) and isinstance(key, str):
-            node = node.get(key)
-        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
-            node = node[key]
-        else:
-            return False
-    return bool(node == want)
