@@ -19,6 +19,7 @@ NAMES = {
     Target.GITHUB_WORKFLOW: ".github/workflows/example.yml",
     Target.GITHUB_ACTION: "action.yml",
     Target.DOCKERFILE: "Dockerfile",
+    Target.TEXT: "build.sh",
 }
 
 
