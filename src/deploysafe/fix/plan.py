@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploysafe.engine.sources import BUILDERS
+from deploysafe.engine import sources
 from deploysafe.fix.lines import apply_lines
 from deploysafe.fix.yamledit import BOM, EditRefused, apply_text
 from deploysafe.inputs.documents import LoadResult, load_kubernetes
@@ -194,7 +194,7 @@ def _read(text: str, file: str, target: Target) -> LoadResult:
     """A file's documents of one kind, read the way the scan read them."""
     if target is Target.KUBERNETES:
         return load_kubernetes(text, file)
-    return BUILDERS[target](text, file, None)
+    return sources.BUILDERS[target](text, file, None)
 
 
 def _load(root: Path, file: str, target: Target) -> list[Document] | str:
