@@ -401,3 +401,37 @@ def test_swallowed_test_failures_are_removed_and_set_plus_e_is_manual(tmp_path: 
     ]
     again = _plan(tmp_path / "two", "DS603", after)
     assert (again.changes, [o.status for o in again.outcomes]) == ((), [Status.MANUAL])
+
+
+ANCHORED = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - &checkout
+        uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with: {persist-credentials: false}
+      - name: title
+        run: |  # shown in the log
+          printf '%s\\n' "${{ github.event.pull_request.title }}"
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - *checkout
+      - run: echo "${{ github.head_ref }}"
+"""
+
+
+def test_anchors_and_aliases_stay(tmp_path: Path) -> None:
+    after = _after(tmp_path / "one", "DS102", ANCHORED)
+    assert after == ANCHORED.replace(
+        '"${{ github.event.pull_request.title }}"\n',
+        '"${PULL_REQUEST_TITLE}"\n'
+        "        env:\n          PULL_REQUEST_TITLE: ${{ github.event.pull_request.title }}\n",
+    ).replace(
+        '      - run: echo "${{ github.head_ref }}"\n',
+        '      - run: echo "${HEAD_REF}"\n        env:\n          HEAD_REF: ${{ github.head_ref }}\n',
+    )
+    _settled(tmp_path / "two", "DS102", after)

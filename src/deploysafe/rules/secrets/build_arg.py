@@ -239,8 +239,8 @@ def fix(doc: Document, path: KeyPath) -> Fix | None:
     """`--build-arg NAME[=$VAR]` becomes `--secret id=name,env=VAR`, the id DS320's fix
     mounts in the Dockerfile. One argument per line, read from a variable, by a builder
     that takes `env=`; the rest (a `build-args:` input, `${{ secrets.X }}`) is manual."""
-    if len(path) != 3 or path[0] != "build-arg-flag":
-        return None
+    if len(path) != 3 or path[0] != "build-arg-flag" or doc.file.endswith((".yml", ".yaml")):
+        return None  # in YAML the text is a scalar, and `,` may end a flow one: not here
     name, nth = path[1], int(str(path[2])) if str(path[2]).isdigit() else -1
     text = "\n".join(doc.lines)
     mine = [a for a in flags(text) if a.name == name]
@@ -350,7 +350,8 @@ jobs:
         safe=False,
         summary='`--build-arg NAME`, `--build-arg NAME="$VAR"` on a docker, podman, '
         "buildah or nerdctl line becomes `--secret id=name,env=VAR`, the secret DS320's "
-        "fix mounts in the Dockerfile (`RUN --mount=type=secret,id=name,env=NAME`). Unsafe: "
+        "fix mounts in the Dockerfile (`RUN --mount=type=secret,id=name,env=NAME`), in "
+        "scripts, Makefiles and Jenkinsfiles (not in YAML files). Unsafe: "
         "the Dockerfile must read the secret from that mount, not from an `ARG`. Values "
         "from `${{ secrets.X }}`, `build-args:` inputs and lines with several build "
         "arguments need a manual fix.",
