@@ -432,6 +432,7 @@ def test_anchors_and_aliases_stay(tmp_path: Path) -> None:
         "        env:\n          PULL_REQUEST_TITLE: ${{ github.event.pull_request.title }}\n",
     ).replace(
         '      - run: echo "${{ github.head_ref }}"\n',
-        '      - run: echo "${HEAD_REF}"\n        env:\n          HEAD_REF: ${{ github.head_ref }}\n',
+        '      - run: echo "${HEAD_REF}"\n'
+        "        env:\n          HEAD_REF: ${{ github.head_ref }}\n",
     )
     _settled(tmp_path / "two", "DS102", after)
