@@ -9,7 +9,7 @@ PowerShell only, and only where the edited file is checked to read back as the n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from deploysafe.ci import expressions
@@ -109,7 +109,7 @@ def _step(doc: CiDocument, path: KeyPath) -> tuple[Step, Scope, Shell | None] | 
     return None
 
 
-def _declared(body: str, envs: tuple[Mapping[str, Any], ...] | Any) -> str | None:
+def _declared(body: str, envs: Sequence[Mapping[str, Any]]) -> str | None:
     """The variable a `${{ env.NAME }}` already names: the shell has it as it is."""
     parts = body.strip().split(".")
     if len(parts) != 2 or parts[0] != "env":
