@@ -62,6 +62,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/formats/test_html_browser.py",  # headless Chromium
         "tests/cli/test_soft_fail.py",  # the installed CLI as a process
         "tests/fix/test_rendered.py",  # kubectl kustomize builds
+        "tests/fix/test_fix_examples.py",  # kustomize builds of the examples, zizmor
         "tests/cli/test_terminal.py",  # the installed CLI on a pseudo-terminal
         "tests/test_packaging.py",  # python -m build, twine, pip into a fresh venv
         "tests/cli/test_action.py",  # the GitHub Action's step under bash, zizmor, git

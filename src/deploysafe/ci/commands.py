@@ -306,6 +306,22 @@ class Swallowed:
     command: str  # the test command's line
 
 
+def swallow_span(script: str, offset: int) -> tuple[int, int] | None:
+    """What to remove from `script` so that the `|| true` (`; exit 0`, ...) that
+    swallowed_tests found at `offset` is gone: from the blanks before it to the end of its
+    command; a `;` or a comment after it stays."""
+    eol = script.find("\n", offset)
+    m = _SWALLOW.match(script, offset, eol if eol >= 0 else len(script))  # `$`: line end
+    if m is None:
+        return None
+    start, end = offset, m.end()
+    while end > start and script[end - 1] in ";# \t":
+        end -= 1
+    while start > 0 and script[start - 1] in " \t":
+        start -= 1
+    return start, end
+
+
 _GROUP_END = re.compile(r"^\s*[)}]")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from deploysafe.ci import expressions
 from deploysafe.ci.contexts import CODE_SINKS, Trust, trust
+from deploysafe.ci.expressions import Flow
 from deploysafe.ci.github import Step
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import KeyPath
@@ -81,6 +82,20 @@ def injections(doc: CiDocument, step: Step, scope: Scope) -> Iterator[Injection]
             k = times[context]
             into = f"expanded {k} times into the {sink}" if k > 1 else f"expanded into the {sink}"
             yield Injection(path, _where(doc, path, n, context), context, f"{why}, {into}")
+
+
+def tainted(text: str, scope: Scope) -> Iterator[tuple[expressions.Expression, Flow]]:
+    """Each expression in `text` that expands an attacker-controlled value, with the first
+    such value in it."""
+    for expr in expressions.find(text):
+        try:
+            tree = expressions.parse(expr.body)
+        except expressions.ExpressionError:
+            continue
+        for flow in expressions.flows(tree):
+            if _taint(flow.path, flow.whole, scope, 0) is not None:
+                yield expr, flow
+                break
 
 
 def _where(doc: CiDocument, path: KeyPath, occurrence: int, needle: str) -> int:

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploysafe.fix.yamledit import EditRefused, apply_text
-from deploysafe.inputs.documents import load_kubernetes
-from deploysafe.model import Document, Finding, KeyPath, Severity
+from deploysafe.engine import sources
+from deploysafe.fix.lines import apply_lines
+from deploysafe.fix.yamledit import BOM, EditRefused, apply_text
+from deploysafe.inputs.documents import LoadResult, load_kubernetes
+from deploysafe.model import Document, Finding, KeyPath, Severity, Target
 from deploysafe.rules.base import Edit, Fix, Rule
 
 
@@ -106,6 +108,8 @@ def _span(doc: Document) -> tuple[int, int]:
 
 def _document(docs: Sequence[Document], f: Finding) -> Document | None:
     for doc in docs:
+        if doc.type is not Target.KUBERNETES:
+            return doc  # a whole file: a finding may point past its last key (a script)
         first, last = _span(doc)
         same = f.resource is None or (f.resource.kind == doc.kind and f.resource.name == doc.name)
         if same and first <= f.line <= last:
@@ -139,7 +143,8 @@ def plan(
     """What fixing `findings` (of a scan rooted at `root`) changes; nothing is written."""
     outcomes: list[Outcome] = []
     pending: dict[str, list[tuple[Finding, Fix, int]]] = defaultdict(list)
-    loaded: dict[str, list[Document] | str] = {}
+    kinds: dict[str, Target] = {}  # how each pending file is read
+    loaded: dict[tuple[str, Target], list[Document] | str] = {}
     for f in findings:
         if not selection.wants(f):
             continue
@@ -157,9 +162,9 @@ def plan(
                 )
             )
             continue
-        docs = loaded.get(f.file)
+        docs = loaded.get((f.file, rule.target))
         if docs is None:
-            docs = loaded[f.file] = _load(root, f.file)
+            docs = loaded[f.file, rule.target] = _load(root, f.file, rule.target)
         if isinstance(docs, str):
             # JSON is not an input problem: the fix is only not written there (yet).
             status = Status.MANUAL if docs.startswith("is JSON") else Status.REFUSED
@@ -169,6 +174,8 @@ def plan(
         fix = None if doc is None else rule.autofix.fixer(doc, path_of(doc.data, f.pointer))
         if doc is None or fix is None:
             outcomes.append(Outcome(f, Status.MANUAL, "no automatic fix for this case"))
+        elif kinds.setdefault(f.file, doc.type) is not doc.type:
+            outcomes.append(Outcome(f, Status.MANUAL, f"{f.file} is fixed as another kind of file"))
         elif not fix.safe and not selection.unsafe:
             outcomes.append(
                 Outcome(f, Status.UNSAFE, f"unsafe fix ({fix.description}): use --unsafe-fixes")
@@ -178,17 +185,24 @@ def plan(
             pending[f.file].append((f, fix, kind_line))
     changes: list[Change] = []
     for file, fixes in pending.items():
-        change, outs = _apply(root, file, fixes)
+        change, outs = _apply(root, file, fixes, kinds[file])
         outcomes.extend(outs)
         if change is not None:
             changes.append(change)
     return Plan(tuple(changes), tuple(outcomes))
 
 
-def _load(root: Path, file: str) -> list[Document] | str:
-    """The objects of a file, or why it is not fixed."""
+def _read(text: str, file: str, target: Target) -> LoadResult:
+    """A file's documents of one kind, read the way the scan read them."""
+    if target is Target.KUBERNETES:
+        return load_kubernetes(text, file)
+    return sources.BUILDERS[target](text, file, None)
+
+
+def _load(root: Path, file: str, target: Target) -> list[Document] | str:
+    """The documents of a file, or why it is not fixed."""
     path = root / file
-    if path.suffix.lower() == ".json":
+    if target is Target.KUBERNETES and path.suffix.lower() == ".json":
         return "is JSON: fixes are written to YAML files only"
     why = _why_unwritable(path, root)
     if why is not None:
@@ -197,23 +211,30 @@ def _load(root: Path, file: str) -> list[Document] | str:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return f"cannot be read: {exc}"
-    result = load_kubernetes(text.removeprefix("\ufeff"), file)
+    result = _read(text.removeprefix(BOM), file, target)
     if result.errors:
         return f"cannot be parsed (line {result.errors[0].line}): not written"
     return result.documents
 
 
 def _apply(
-    root: Path, file: str, fixes: Sequence[tuple[Finding, Fix, int]]
+    root: Path, file: str, fixes: Sequence[tuple[Finding, Fix, int]], target: Target
 ) -> tuple[Change | None, list[Outcome]]:
     path = root / file
     before = path.read_bytes().decode("utf-8")
     edits: dict[int, list[Edit]] = defaultdict(list)
     for _, fix, line in fixes:
-        edits[line].extend(fix.edits)
+        if fix.edits:
+            edits[line].extend(fix.edits)
+    bom = BOM if before.startswith(BOM) else ""
     try:
-        after = apply_text(before, edits)
-        _still_parses(after, file, before)
+        # Line edits name lines of the text as read; node edits re-read what they left.
+        after = bom + apply_lines(
+            before.removeprefix(BOM), (e for _, x, _ in fixes for e in x.lines)
+        )
+        if edits:
+            after = apply_text(after, edits)
+        _still_parses(after, file, before, target)
     except EditRefused as exc:
         return None, [Outcome(f, Status.REFUSED, f"{file} {exc}: not written") for f, _, _ in fixes]
     outs = [
@@ -225,10 +246,10 @@ def _apply(
     return Change(file, path.resolve(), before, after), outs
 
 
-def _still_parses(after: str, file: str, before: str) -> None:
-    """Fail closed: a fixed file must parse into as many objects as it held."""
-    new = load_kubernetes(after.removeprefix("\ufeff"), file)
-    old = load_kubernetes(before.removeprefix("\ufeff"), file)
+def _still_parses(after: str, file: str, before: str, target: Target) -> None:
+    """Fail closed: a fixed file must parse into as many documents as it held."""
+    new = _read(after.removeprefix(BOM), file, target)
+    old = _read(before.removeprefix(BOM), file, target)
     if new.errors or len(new.documents) != len(old.documents):
         raise EditRefused("would not parse after the fix")
 

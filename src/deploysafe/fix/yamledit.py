@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import io
 import itertools
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -28,6 +29,8 @@ from deploysafe.model import KeyPath
 from deploysafe.rules.base import Edit, EditOp, FlowMap
 
 BOM = "\ufeff"
+# The key of the edits for a file of one document that has no `kind:` (a CI file).
+WHOLE_FILE = 0
 
 
 class EditRefused(InputError):
@@ -35,13 +38,16 @@ class EditRefused(InputError):
 
 
 def apply_text(text: str, edits: Mapping[int, Sequence[Edit]]) -> str:
-    """`text` with `edits` applied to the objects whose `kind:` key is on the given line.
+    """`text` with `edits` applied to the objects whose `kind:` key is on the given line
+    (WHOLE_FILE: the file's only document).
 
     Keeps a byte-order mark and CRLF line endings; raises EditRefused when an edit cannot be
     made or cannot be made without touching lines it does not own."""
 
     def pick(docs: list[Any]) -> Iterator[tuple[Any, Sequence[Edit]]]:
         by_line = {_kind_line(doc): doc for doc in docs if _kind_line(doc) is not None}
+        if len(docs) == 1:
+            by_line.setdefault(WHOLE_FILE, docs[0])
         for line, doc_edits in sorted(edits.items()):
             if line not in by_line:
                 raise EditRefused(f"has no object whose kind is on line {line} (inside a List?)")
@@ -168,9 +174,26 @@ def splice(original: str, base: str, edited: str) -> str:
             raise EditRefused(
                 f"cannot be edited without rewriting lines the fix does not own (near line {near})"
             )
-        out[start : start + (b2 - b1)] = edit_lines[e1:e2]
+        new = edit_lines[e1:e2]
+        if b2 - b1 == e2 - e1:
+            new = [
+                _comment_gap(o, n) for o, n in zip(out[start : start + (b2 - b1)], new, strict=True)
+            ]
+        out[start : start + (b2 - b1)] = new
     text = "".join(out)
     return text[:-1] if unterminated and text.endswith("\n") else text
+
+
+_COMMENT = re.compile(r"([ \t]+)(#[^\n]*)(\n?)\Z")
+
+
+def _comment_gap(old: str, new: str) -> str:
+    """`new` with the space before its end-of-line comment as `old` had it: the dumper
+    writes one space before a comment on a line it rewrote (a flow mapping that grew)."""
+    was, now = _COMMENT.search(old), _COMMENT.search(new)
+    if was is None or now is None or was.group(2) != now.group(2) or was.group(1) == now.group(1):
+        return new
+    return new[: now.start()] + was.group(1) + now.group(2) + now.group(3)
 
 
 # --- edits on the node tree -------------------------------------------------------------
@@ -182,7 +205,7 @@ def _apply(doc: Any, edit: Edit) -> None:
         return  # deleting what is already gone
     key = edit.path[-1]
     if edit.op is EditOp.SET:
-        _set(parent, key, _node(edit.value))
+        _set(parent, key, _node(edit.value), edit.before)
     elif edit.op is EditOp.APPEND:
         current = _get(parent, key)
         if current is None:
@@ -251,7 +274,7 @@ def _node(value: Any) -> Any:
     return value
 
 
-def _set(parent: Any, key: str | int, value: Any) -> None:
+def _set(parent: Any, key: str | int, value: Any, before: str | None = None) -> None:
     if isinstance(parent, CommentedSeq):
         if not isinstance(key, int) or not 0 <= key < len(parent):
             raise EditRefused(f"list index {key} does not exist")
@@ -261,6 +284,9 @@ def _set(parent: Any, key: str | int, value: Any) -> None:
         raise EditRefused(f"cannot set {key}: not inside a mapping")
     if key in parent:
         parent[key] = value
+        return
+    if before is not None and before in parent:
+        parent.insert(list(parent).index(before), key, value)
         return
     trailing = _take_trailing(parent)
     parent[key] = value

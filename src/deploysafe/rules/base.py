@@ -88,6 +88,21 @@ class Edit:
     op: EditOp
     path: KeyPath
     value: Any = None  # SET, APPEND: a scalar, a tuple (a list) or a FlowMap
+    # SET of a new key: placed before this sibling where there is one (else last), so that
+    # a workflow's `permissions:` comes before its `jobs:`.
+    before: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineEdit:
+    """A change to one line of the file's text, for what is not edited as YAML nodes (a
+    Dockerfile, the text of a script): the line as the fix read it (1-based, without its
+    line ending) and what it becomes, None to remove it. Applied only where the line still
+    reads `old`, so a stale or conflicting edit is refused rather than misplaced."""
+
+    line: int
+    old: str
+    new: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +113,7 @@ class Fix:
     edits: tuple[Edit, ...]
     safe: bool
     description: str  # what it does, for the summary: "set allowPrivilegeEscalation: false"
+    lines: tuple[LineEdit, ...] = ()  # applied to the text before `edits`
 
 
 # From the document and the violation's path to the fix, or None when this case has none.

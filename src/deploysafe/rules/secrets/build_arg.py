@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from deploysafe.config.secrets import SecretsPolicy
-from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule, Scope
+from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Fix, LineEdit, Rule, Scope
 from deploysafe.secrets.detect import (
     FileKind,
     analyse,
@@ -226,6 +226,38 @@ def judged(arg: BuildArg, p: SecretsPolicy) -> tuple[str, str | None] | None:
     return ("is set from a secret", None) if _reads_secret(value) else None
 
 
+# `--build-arg NAME`, `NAME=$VAR`, `NAME="${VAR}"`: a value a BuildKit secret can read
+# from the environment as it is, on a line that runs a builder taking `--secret ...,env=`.
+_FROM_ENV = re.compile(
+    r"--build-arg(?:=|[ \t]+)(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?:=(?P<q>[\"']?)\$(?P<b>\{)?(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?(b)\})(?P=q))?(?=\s|$)"
+)
+_BUILDERS = re.compile(r"\b(?:docker|podman|buildah|nerdctl)\b")
+
+
+def fix(doc: Document, path: KeyPath) -> Fix | None:
+    """`--build-arg NAME[=$VAR]` becomes `--secret id=name,env=VAR`, the id DS320's fix
+    mounts in the Dockerfile. One argument per line, read from a variable, by a builder
+    that takes `env=`; the rest (a `build-args:` input, `${{ secrets.X }}`) is manual."""
+    if len(path) != 3 or path[0] != "build-arg-flag" or doc.file.endswith((".yml", ".yaml")):
+        return None  # in YAML the text is a scalar, and `,` may end a flow one: not here
+    name, nth = path[1], int(str(path[2])) if str(path[2]).isdigit() else -1
+    text = "\n".join(doc.lines)
+    mine = [a for a in flags(text) if a.name == name]
+    if not 0 <= nth < len(mine):
+        return None
+    number = text.count("\n", 0, mine[nth].offset) + 1
+    old = doc.lines[number - 1]
+    found = list(_FROM_ENV.finditer(old))
+    if len(found) != 1 or old.count("--build-arg") != 1 or not _BUILDERS.search(old):
+        return None
+    m = found[0]
+    var = m.group("var") or name
+    secret = f"--secret id={str(name).lower()},env={var}"
+    new = old[: m.start()] + secret + old[m.end() :]
+    return Fix((), False, f"pass {name} as {secret}", lines=(LineEdit(number, old, new),))
+
+
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     p = ctx.secrets
     if not reads_files(doc.file) or p.excluded(doc.file):
@@ -313,6 +345,25 @@ jobs:
         env:
           NPM_TOKEN: ${{ secrets.NPM_TOKEN }}
 """,
+    autofix=AutoFix(
+        fix,
+        safe=False,
+        summary='`--build-arg NAME`, `--build-arg NAME="$VAR"` on a docker, podman, '
+        "buildah or nerdctl line becomes `--secret id=name,env=VAR`, the secret DS320's "
+        "fix mounts in the Dockerfile (`RUN --mount=type=secret,id=name,env=NAME`), in "
+        "scripts, Makefiles and Jenkinsfiles (not in YAML files). Unsafe: "
+        "the Dockerfile must read the secret from that mount, not from an `ARG`. Values "
+        "from `${{ secrets.X }}`, `build-args:` inputs and lines with several build "
+        "arguments need a manual fix.",
+        before="""\
+#!/bin/sh
+docker build --build-arg NPM_TOKEN="$NPM_TOKEN" -t shop/web .
+""",
+        after="""\
+#!/bin/sh
+docker build --secret id=npm_token,env=NPM_TOKEN -t shop/web .
+""",
+    ),
     references=(
         "Docker: Build secrets (build arguments are not for secrets)",
         "BuildKit check SecretsUsedInArgOrEnv",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule, Scope
+from deploysafe.rules.base import AutoFix, Context, Rule, Scope
 from deploysafe.rules.secrets._docker import instructions, pairs
+from deploysafe.rules.secrets._docker_fix import fix_build_arg
 from deploysafe.secrets.detect import is_placeholder, is_reference
 from deploysafe.secrets.names import dockerfile_secret_name
 
@@ -74,5 +75,28 @@ RUN --mount=type=secret,id=npm,env=NPM_TOKEN npm ci
         "Sonar S6472",
     ),
     check=check,
+    autofix=AutoFix(
+        fix_build_arg,
+        safe=False,
+        summary="`ARG NAME` without a default: the ARG line goes, and every RUN of its stage "
+        "after it gets `--mount=type=secret,id=name,env=NAME`, so the variable is in the "
+        "same steps' environment but in no layer or history. Unsafe: the build command "
+        "must now pass the secret (`docker build --secret id=name,env=NAME`, or the "
+        "`secrets:` input of docker/build-push-action) instead of `--build-arg`, and "
+        "`env=` needs the BuildKit Dockerfile frontend 1.10 or later. ENV, an ARG with a "
+        "default (the value is in the file: rotate it), and a stage that uses `$NAME` "
+        "outside RUN need a manual fix.",
+        before="""\
+FROM node:22-alpine
+ARG NPM_TOKEN
+COPY package.json .npmrc ./
+RUN npm ci
+""",
+        after="""\
+FROM node:22-alpine
+COPY package.json .npmrc ./
+RUN --mount=type=secret,id=npm_token,env=NPM_TOKEN npm ci
+""",
+    ),
     scopes=frozenset({Scope.REPOSITORY, Scope.HISTORY}),
 )

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from deploysafe.ci import commands
 from deploysafe.ci.github import only_on, workflow_of
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Edit, EditOp, Fix, Rule
+from deploysafe.rules.script_text import rewrite
 
 
 def _true(value: object) -> bool:
@@ -54,6 +55,31 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 )
 
 
+def fix(doc: Document, path: KeyPath) -> Fix | None:
+    """Remove `continue-on-error`, or every `|| true` (`; exit 0`, `|| echo ...`) after a
+    test command of the script; `set +e` and tests that only run on schedule are left to a
+    human (what else the script lets fail, or when the tests should run, is their call)."""
+    if not isinstance(doc, CiDocument) or not path:
+        return None
+    if path[-1] == "continue-on-error":
+        return Fix((Edit(EditOp.DELETE, path),), False, "remove continue-on-error: true")
+    if path[-1] != "run":
+        return None
+    step = next((s for j in workflow_of(doc).jobs for s in j.steps if s.path == path[:-1]), None)
+    script = None if step is None else step.run
+    if script is None:
+        return None
+    found = list(commands.swallowed_tests(script))
+    spans = [commands.swallow_span(script, sw.offset) for sw in found]
+    if not found or any(s is None for s in spans):
+        return None  # `set +e`
+    lines = rewrite(doc, path, script, [(a, b, "") for a, b in filter(None, spans)])
+    if lines is None:
+        return None
+    texts = ", ".join(dict.fromkeys(f"`{sw.text}`" for sw in found))
+    return Fix((), False, f"remove {texts} after the test command", lines=lines)
+
+
 RULE = Rule(
     id="DS603",
     title="Tests must be able to fail the workflow",
@@ -94,4 +120,34 @@ jobs:
     ),
     references=("deploysafe practice 6 (no peer rule)",),
     check=check,
+    autofix=AutoFix(
+        fix,
+        safe=False,
+        summary="Removes `|| true`, `; true`, `|| exit 0`, `|| echo ...` after a test "
+        "command in a `run:` script (the script keeps its style and comments) and "
+        "`continue-on-error: true` on a test step or job. Unsafe: the workflow then fails "
+        "when the tests do, which is the point, but a flaky suite will now block. "
+        "`set +e` and tests that only run on schedule need a manual fix.",
+        before="""\
+on: push
+permissions: {}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: pytest || true
+      - run: npm test
+        continue-on-error: true
+""",
+        after="""\
+on: push
+permissions: {}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: pytest
+      - run: npm test
+""",
+    ),
 )

@@ -8,7 +8,8 @@ from deploysafe.ci.github import action_of
 from deploysafe.ci.injection import Scope, injections
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import AutoFix, Context, Rule
+from deploysafe.rules.triggers._injection_fix import fix_injection
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -61,4 +62,38 @@ runs:
 """,
     references=("zizmor template-injection", "poutine injection", "actionlint script injection"),
     check=check,
+    autofix=AutoFix(
+        fix_injection,
+        safe=True,
+        summary="As DS102's: each input or untrusted `${{ }}` in a `run:` script becomes a "
+        "variable of the step's `env:` (`inputs.name` is `INPUTS_NAME`), read as `${NAME}` "
+        "(bash, sh) or `$env:NAME` (PowerShell). Safe where every such expression is inside "
+        "double quotes; unsafe where one is unquoted or single-quoted (an input meant as "
+        "shell code, `run: ${{ inputs.script }}`, stops running as code). A step without a "
+        "bash, sh or PowerShell `shell:` needs a manual fix.",
+        before="""\
+name: greet
+description: greet someone
+inputs:
+  name: {description: who, required: true}
+runs:
+  using: composite
+  steps:
+    - run: echo "Hello ${{ inputs.name }}"
+      shell: bash
+""",
+        after="""\
+name: greet
+description: greet someone
+inputs:
+  name: {description: who, required: true}
+runs:
+  using: composite
+  steps:
+    - run: echo "Hello ${INPUTS_NAME}"
+      shell: bash
+      env:
+        INPUTS_NAME: ${{ inputs.name }}
+""",
+    ),
 )

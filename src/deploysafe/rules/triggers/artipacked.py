@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from deploysafe.ci.github import checkout_major, upload_reaches, workflow_of
+from deploysafe.ci.github import Step, checkout_major, upload_reaches, workflow_of
 from deploysafe.ci.yamlci import CiDocument
-from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
+from deploysafe.rules.base import AutoFix, Context, Edit, EditOp, Fix, Rule
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -44,6 +45,48 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 f"{job.label} {step.label} leaves the token in {target} and "
                 f"{upload.label} uploads an artifact that can include it",
             )
+
+
+# git commands that reach the remote, and actions that push with the checkout's credentials:
+# after `persist-credentials: false` they need credentials of their own.
+_REMOTE_GIT = re.compile(
+    r"\bgit\s+(?:-[Cc]\s+\S+\s+)*(push|fetch|pull|ls-remote|submodule|clone|remote\s+update)\b"
+)
+_PUSHING_ACTIONS = (
+    "stefanzweifel/git-auto-commit-action",
+    "ad-m/github-push-action",
+    "endbug/add-and-commit",
+    "peter-evans/create-pull-request",
+    "github-actions-x/commit",
+)
+
+
+def _remote_use(later: tuple[Step, ...]) -> str | None:
+    """What a later step of the job does with the checkout's credentials, if anything."""
+    for step in later:
+        m = _REMOTE_GIT.search(step.run or "")
+        if m is not None:
+            return f"{step.label} runs `git {m.group(1)}`"
+        u = step.uses
+        if u is not None and u.startswith(_PUSHING_ACTIONS):
+            return f"{step.label} uses {u.owner}/{u.repo}"
+    return None
+
+
+def fix(doc: Document, path: KeyPath) -> Fix | None:
+    if not isinstance(doc, CiDocument):
+        return None
+    for job in workflow_of(doc).jobs:
+        for i, step in enumerate(job.steps):
+            if step.path != path:
+                continue
+            what = "set persist-credentials: false on the checkout"
+            edit = Edit(EditOp.SET, (*path, "with", "persist-credentials"), False)
+            used = _remote_use(job.steps[i + 1 :])
+            if used is None:
+                return Fix((edit,), True, what)
+            return Fix((edit,), False, f"{what}; {used}, which then needs its own credentials")
+    return None
 
 
 RULE = Rule(
@@ -99,4 +142,39 @@ jobs:
     ),
     references=("zizmor artipacked", "Unit 42: ArtiPACKED (2024)"),
     check=check,
+    autofix=AutoFix(
+        fix,
+        safe=True,
+        summary="Sets `persist-credentials: false` in the checkout's `with:` (added to it, "
+        "or made). Safe unless a later step of the job runs git against the remote "
+        "(`git push`, `fetch`, `pull`, `submodule`, ...) or uses an action that pushes "
+        "(git-auto-commit, create-pull-request, ...): those then need a token of their own, "
+        "so the fix is unsafe there.",
+        before="""\
+on: push
+permissions: {}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - run: make
+      - uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2
+        with: {path: ., include-hidden-files: true}
+""",
+        after="""\
+on: push
+permissions: {}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+      - run: make
+      - uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2
+        with: {path: ., include-hidden-files: true}
+""",
+    ),
 )

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from deploysafe.ci.github import workflow_of
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import AutoFix, Context, Rule
 from deploysafe.rules.triggers._permissions import excessive
+from deploysafe.rules.triggers._permissions_fix import fix_permissions
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -75,4 +76,48 @@ jobs:
         "Checkov CKV2_GHA_1",
     ),
     check=check,
+    autofix=AutoFix(
+        fix_permissions,
+        safe=True,
+        summary="With no `permissions:` anywhere: `permissions: {}` before `jobs:`, and at "
+        "job level the scopes each job's steps need (`contents: read` for a checkout, the "
+        "documented scopes of known actions such as deploy-pages, codeql-action, "
+        "action-gh-release; `contents: write` for a script that runs `git push`). Safe when "
+        "every step's needs are known; a job with a step whose needs are not (another "
+        "action, a step that passes the token) gets `contents: read` and the fix is "
+        "unsafe. `write-all` / `read-all` are replaced the same way (unsafe). A one-job "
+        "workflow's named scopes move to the job (safe: the token is unchanged). Named "
+        "write scopes a workflow shares among several jobs need a manual fix.",
+        before="""\
+on: push
+permissions: write-all
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with: {persist-credentials: false}
+      - run: make
+  docs:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make docs
+""",
+        after="""\
+on: push
+permissions: {}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions: {contents: read}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with: {persist-credentials: false}
+      - run: make
+  docs:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make docs
+""",
+    ),
 )

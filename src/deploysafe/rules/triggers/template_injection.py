@@ -8,7 +8,8 @@ from deploysafe.ci.github import workflow_of
 from deploysafe.ci.injection import Scope, injections, workflow_inputs
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import AutoFix, Context, Rule
+from deploysafe.rules.triggers._injection_fix import fix_injection
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -75,4 +76,37 @@ jobs:
         "GitHub Security Lab: Keeping your GitHub Actions and workflows secure, part 2",
     ),
     check=check,
+    autofix=AutoFix(
+        fix_injection,
+        safe=True,
+        summary="Each attacker-controlled `${{ }}` in a `run:` script becomes a variable of "
+        "the step's `env:` (named from the context: `github.event.issue.title` is "
+        "`ISSUE_TITLE`), read as `${NAME}` (bash, sh) or `$env:NAME` (PowerShell); the "
+        "script keeps its block style and comments. Safe where every such expression is "
+        "inside double quotes: the value was already a string there. Unsafe where one is "
+        "unquoted or in single quotes (then written as `'\"${NAME}\"'`): a value meant as "
+        "several words or as shell code stops being parsed as code. Other shells (python, "
+        "cmd), a runner chosen at run time, heredocs and the code inputs of actions "
+        "(github-script) need a manual fix.",
+        before="""\
+on: issues
+permissions: {}
+jobs:
+  triage:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "New issue ${{ github.event.issue.title }}"
+""",
+        after="""\
+on: issues
+permissions: {}
+jobs:
+  triage:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "New issue ${ISSUE_TITLE}"
+        env:
+          ISSUE_TITLE: ${{ github.event.issue.title }}
+""",
+    ),
 )
