@@ -18,6 +18,8 @@ from pathlib import Path
 from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, Report, scan
 from deploysafe.fix.plan import Change, Outcome, Selection, Status, plan, remaining
+from deploysafe.host.git import Git
+from deploysafe.model import Document
 from deploysafe.rules import BY_ID
 
 ROUNDS = 4  # fixes that reveal findings nest at most this deep (privileged > SYS_ADMIN)
@@ -39,25 +41,35 @@ def fix_tree(
     render: RenderOptions,
     selection: Selection,
 ) -> Result:
-    first = scan(targets, config, root=root, render=render)
+    docs: list[Document] = []
+    first = scan(targets, config, root=root, render=render, rendered_out=docs)
     base = Path(first.root)
+    top = Path(first.top or first.root)
     with tempfile.TemporaryDirectory(prefix="deploysafe-fix-") as scratch:
-        copy = Path(scratch) / "tree"
-        shutil.copytree(base, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        # The whole repository: a render of the scanned folder may read files outside it
+        # (an overlay's base), and a fix may write them.
+        whole = Path(scratch) / "tree"
+        shutil.copytree(top, whole, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        if top != base:
+            # A work tree again, so the scan there finds the same top level.
+            Git(whole, isolated=True).run("init", "-q")
+        copy = whole / base.relative_to(top)
         moved = [copy / t.resolve().relative_to(base) for t in targets]
         report = first
         fixed: list[Outcome] = []
         outcomes: list[Outcome] = []
+        touched: set[str] = set()  # the files written, new ones (a patch) too
         for _ in range(ROUNDS):
-            planned = plan(report.findings, BY_ID, copy, selection)
+            planned = plan(report.findings, BY_ID, copy, selection, docs)
             fixed += planned.of(Status.FIXED)
             outcomes += planned.outcomes
             if not planned.changes:
                 break
             for change in planned.changes:
                 change.target.write_text(change.after, encoding="utf-8", newline="")
-            report = scan(moved, config, root=copy, render=render)
-        touched = {o.finding.file for o in fixed}
+            touched.update(change.file for change in planned.changes)
+            docs = []
+            report = scan(moved, config, root=copy, render=render, rendered_out=docs)
         changes = tuple(_changes(base, copy, sorted(touched)))
     left = remaining(report.findings, selection, outcomes)
     refused = len([o for o in outcomes if o.status is Status.REFUSED])
@@ -67,7 +79,8 @@ def fix_tree(
 def _changes(base: Path, copy: Path, files: Sequence[str]) -> list[Change]:
     out = []
     for file in files:
-        before = (base / file).read_bytes().decode("utf-8")
+        # A file the fix adds (a patch in an overlay) was empty before.
+        before = (base / file).read_bytes().decode("utf-8") if (base / file).exists() else ""
         after = (copy / file).read_bytes().decode("utf-8")
         if after != before:
             out.append(Change(file, (base / file).resolve(), before, after))

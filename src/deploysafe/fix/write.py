@@ -34,9 +34,12 @@ def write(changes: Sequence[Change]) -> None:
 def _stage(change: Change) -> Path:
     target = change.target
     try:
-        if target.read_bytes().decode("utf-8") != change.before:
+        if not target.exists() and not change.before:
+            mode = 0o644  # a new file (a patch in an overlay): as git checks files out
+        elif target.read_bytes().decode("utf-8") != change.before:
             raise InputError(f"{change.file} changed while it was being fixed: nothing written")
-        mode = target.stat().st_mode & 0o7777
+        else:
+            mode = target.stat().st_mode & 0o7777
         fd, name = tempfile.mkstemp(
             dir=target.parent, prefix=f".{target.name}.", suffix=".deploysafe-fix"
         )

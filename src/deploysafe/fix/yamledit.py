@@ -14,7 +14,7 @@ import difflib
 import io
 import itertools
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -39,6 +39,32 @@ def apply_text(text: str, edits: Mapping[int, Sequence[Edit]]) -> str:
 
     Keeps a byte-order mark and CRLF line endings; raises EditRefused when an edit cannot be
     made or cannot be made without touching lines it does not own."""
+
+    def edit(docs: list[Any]) -> None:
+        by_line = {_kind_line(doc): doc for doc in docs if _kind_line(doc) is not None}
+        for line, doc_edits in sorted(edits.items()):
+            if line not in by_line:
+                raise EditRefused(f"has no object whose kind is on line {line} (inside a List?)")
+            for one in order(doc_edits):
+                _apply(by_line[line], one)
+
+    return _edited(text, edit)
+
+
+def apply_first(text: str, edits: Sequence[Edit]) -> str:
+    """`text` with `edits` applied to its first document, a mapping: a file that is not a
+    Kubernetes object (a Helm values file, a kustomization), kept as apply_text keeps it."""
+
+    def edit(docs: list[Any]) -> None:
+        if not docs or not isinstance(docs[0], CommentedMap):
+            raise EditRefused("does not hold a mapping to edit")
+        for one in order(edits):
+            _apply(docs[0], one)
+
+    return _edited(text, edit)
+
+
+def _edited(text: str, edit: Callable[[list[Any]], None]) -> str:
     bom = text.startswith(BOM)
     body = text[1:] if bom else text
     crlf = "\r\n" in body
@@ -50,12 +76,7 @@ def apply_text(text: str, edits: Mapping[int, Sequence[Edit]]) -> str:
         docs = list(yaml.load_all(body))
     except YAMLError as exc:
         raise EditRefused(f"cannot be parsed for editing: {_first_line(exc)}") from None
-    by_line = {_kind_line(doc): doc for doc in docs if _kind_line(doc) is not None}
-    for line, doc_edits in sorted(edits.items()):
-        if line not in by_line:
-            raise EditRefused(f"has no object whose kind is on line {line} (inside a List?)")
-        for edit in order(doc_edits):
-            _apply(by_line[line], edit)
+    edit(docs)
     base = _dump(yaml, base_docs)
     edited = _dump(yaml, docs)
     out = splice(body, base, edited)
@@ -166,7 +187,8 @@ def _apply(doc: Any, edit: Edit) -> None:
         current = _get(parent, key)
         if current is None:
             seq = CommentedSeq()
-            seq.fa.set_flow_style()
+            if not isinstance(edit.value, FlowMap) or edit.value.flow:
+                seq.fa.set_flow_style()
             _set(parent, key, seq)
             current = seq
         if not isinstance(current, CommentedSeq):
@@ -221,7 +243,8 @@ def _node(value: Any) -> Any:
     """A new value: lists and mappings in flow style (`[ALL]`, `{type: RuntimeDefault}`)."""
     if isinstance(value, FlowMap):
         m = CommentedMap((k, _node(v)) for k, v in value.pairs)
-        m.fa.set_flow_style()
+        if value.flow:
+            m.fa.set_flow_style()
         return m
     if isinstance(value, tuple):
         s = CommentedSeq(_node(v) for v in value)

@@ -1,0 +1,91 @@
+"""Fixes of findings in rendered output (a kustomize build, a Helm chart): the rendered
+object a finding is in, and what planning its fix gives back to `plan`.
+
+The rule's fixer runs on the rendered object, as the rules saw it; kustomize.py and helm.py
+turn its edits into edits of the files the render was made from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from deploysafe.fix.paths import path_of
+from deploysafe.model import Document, Finding, KeyPath
+from deploysafe.rules.base import Fix, Rule
+
+# Why a finding is left, as plan's Status names it.
+Why = Literal["manual", "unsafe", "refused"]
+
+
+@dataclass(frozen=True, slots=True)
+class Left:
+    finding: Finding
+    why: Why
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    finding: Finding
+    fix: Fix
+    files: tuple[str, ...]  # the files the fix writes (all of them, or the fix is not made)
+
+
+@dataclass(frozen=True, slots=True)
+class InPlace:
+    """A fix made in the file that wrote the object, as if that file were scanned alone
+    (`--edit-base`): `plan` edits it with the plain files' fixes."""
+
+    finding: Finding
+    fix: Fix
+    file: str
+    kind_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    # New text by file (repo-relative): (text before, "" for a new file; text after).
+    texts: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    done: tuple[Done, ...] = ()
+    left: tuple[Left, ...] = ()
+    in_place: tuple[InPlace, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A rendered finding with the object it is in and the fix its rule offers there."""
+
+    finding: Finding
+    render: str  # "kustomize overlays/prod", "helm charts/web"
+    doc: Document
+    path: KeyPath
+    fix: Fix
+
+
+def targets(f: Finding, rule: Rule, docs: Sequence[Document], unsafe: bool) -> list[Target] | Left:
+    """The rendered objects `f` is in (one per render that produces it), each with its
+    fix; or why there is none."""
+    assert rule.autofix is not None
+    out = []
+    for render in f.renders:
+        doc = next((d for d in docs if d.rendered_from == render and _same(d, f)), None)
+        if doc is None:
+            return Left(f, "manual", f"the object is not in the output of {render}")
+        path = path_of(doc.data, f.pointer)
+        fix = rule.autofix.fixer(doc, path)
+        if fix is None:
+            return Left(f, "manual", "no automatic fix for this case")
+        if not fix.safe and not unsafe:
+            return Left(f, "unsafe", f"unsafe fix ({fix.description}): use --unsafe-fixes")
+        out.append(Target(f, render, doc, path, fix))
+    return out
+
+
+def _same(doc: Document, f: Finding) -> bool:
+    return f.resource is None or doc.resource == f.resource
+
+
+def manual_at(f: Finding, lines: Sequence[str], why: str) -> Left:
+    """A finding left for the user, with the exact lines to change."""
+    return Left(f, "manual", f"{why}: needs a manual fix at {', '.join(dict.fromkeys(lines))}")
