@@ -65,8 +65,7 @@ def plan(found: Sequence[Target], root: Path, *, edit_base: bool) -> Planned:
         try:
             written = _patch(group, root, texts)
         except Unfit as exc:
-            lines = [f"{t.finding.file}:{t.finding.line}" for t in group]
-            left += [manual_at(t.finding, lines, str(exc)) for t in group]
+            left += [manual_at(t.finding, str(exc)) for t in group]
             continue
         except EditRefused as exc:
             left += [Left(t.finding, "refused", f"{exc}: not written") for t in group]
@@ -402,7 +401,7 @@ def _in_place(found: Sequence[Target], root: Path) -> Planned:
         seen.add(id(f))
         got = _base_fix(t, root)
         if isinstance(got, str):
-            left.append(manual_at(f, [f"{f.file}:{f.line}"], got))
+            left.append(manual_at(f, got))
         else:
             in_place.append(got)
     return Planned(left=tuple(left), in_place=tuple(in_place))
@@ -412,9 +411,8 @@ def _base_fix(t: Target, root: Path) -> InPlace | str:
     f, doc = t.finding, t.doc
     if f.file != doc.file:
         return f"{f.file} is a patch, not the object's file"
-    path = root / doc.file
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = (root / doc.file).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return f"{doc.file} cannot be read"
     loaded = load_kubernetes(text.removeprefix("\ufeff"), doc.file)
@@ -427,9 +425,9 @@ def _base_fix(t: Target, root: Path) -> InPlace | str:
     # The edits' paths name the same nodes in the file as in the render: every node on
     # them the render has is on the line the file writes it (columns of a list item or
     # a flow mapping's key are counted apart).
-    for path in (t.path, *(e.path for e in t.fix.edits)):
-        for n in range(1, len(path) + 1):
-            at = doc.positions.get(path[:n])
-            if at is not None and base.positions.get(path[:n], (0, 0))[0] != at[0]:
+    for on in (t.path, *(e.path for e in t.fix.edits)):
+        for n in range(1, len(on) + 1):
+            at = doc.positions.get(on[:n])
+            if at is not None and base.positions.get(on[:n], (0, 0))[0] != at[0]:
                 return f"{doc.file} does not write the object as it is rendered"
     return InPlace(f, t.fix, doc.file, kind_line)

@@ -86,6 +86,9 @@ def _same(doc: Document, f: Finding) -> bool:
     return f.resource is None or doc.resource == f.resource
 
 
-def manual_at(f: Finding, lines: Sequence[str], why: str) -> Left:
-    """A finding left for the user, with the exact lines to change."""
-    return Left(f, "manual", f"{why}: needs a manual fix at {', '.join(dict.fromkeys(lines))}")
+def manual_at(f: Finding, why: str, also: Sequence[str] = ()) -> Left:
+    """A finding left for the user, with the lines to change: its own (the summary prints
+    it, as it is when the summary is read) and `also` (file:line)."""
+    others = [x for x in dict.fromkeys(also) if x != f"{f.file}:{f.line}"]
+    where = f" and at {', '.join(others)}" if others else ""
+    return Left(f, "manual", f"{why}: needs a manual fix on this line{where}")
