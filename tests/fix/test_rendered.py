@@ -39,7 +39,6 @@ spec:
         image: registry.example/web:1.0
         securityContext:
           privileged: true
-          readOnlyRootFilesystem: true
 """
 
 PROD = "# the production overlay\nnamePrefix: prod-\nresources:\n- ../../base\n"
@@ -132,7 +131,7 @@ def test_edit_base_fixes_the_file_that_wrote_the_object(
     result = invoke("fix", "--unsafe-fixes", "--select", "DS201", "--edit-base", "overlays/prod")
     assert result.exit_code == EXIT_CLEAN, result.output
     assert (root / "base" / "deploy.yaml").read_text() == BASE.replace(
-        "          privileged: true\n", ""
+        "        securityContext:\n          privileged: true\n", ""
     )
     assert (root / "overlays/prod/kustomization.yaml").read_text() == PROD
     assert not (root / "overlays/prod/deploysafe-fix-deployment-web.yaml").exists()
@@ -148,3 +147,36 @@ def test_scan_fix_takes_edit_base_and_only_with_fix(
     result = invoke("scan", "--fix", "--unsafe-fixes", "--edit-base", "overlays/prod")
     assert result.exit_code == EXIT_CLEAN  # nothing at or above high remains
     assert "privileged" not in (root / "base" / "deploy.yaml").read_text()
+
+
+def test_a_list_kustomize_replaces_whole_is_written_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _repo(tmp_path, monkeypatch)
+    adds = BASE.replace(
+        "          privileged: true\n",
+        "          capabilities: {add: [NET_BIND_SERVICE, SYS_ADMIN]}\n",
+    )
+    (root / "base" / "deploy.yaml").write_text(adds)
+    result = invoke("fix", "--unsafe-fixes", "--select", "DS217", "overlays/prod")
+    assert result.exit_code == EXIT_CLEAN, result.output
+    assert (root / "overlays/prod/deploysafe-fix-deployment-web.yaml").read_text() == PATCH.replace(
+        "          privileged: null\n",
+        "          capabilities:\n            add:\n            - NET_BIND_SERVICE\n"
+        "            drop:\n            - ALL\n",
+    )
+    assert "DS217" not in _rules(root / "overlays" / "prod")
+    assert (root / "base" / "deploy.yaml").read_text() == adds
+
+
+def test_a_base_two_scanned_overlays_build_gets_a_patch_in_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _repo(tmp_path, monkeypatch)
+    result = invoke("fix", "--unsafe-fixes", "--select", "DS201")
+    assert result.exit_code == EXIT_CLEAN, result.output
+    for overlay in ("prod", "dev"):
+        assert (
+            root / f"overlays/{overlay}/deploysafe-fix-deployment-web.yaml"
+        ).read_text() == PATCH
+    assert (root / "base" / "deploy.yaml").read_text() == BASE

@@ -205,7 +205,8 @@ def _builtin(api_version: str) -> bool:
 
 
 def edited(data: Mapping[str, Any], edits: Sequence[Edit]) -> dict[str, Any]:
-    """A copy of `data` with `edits` made as yamledit makes them in a file."""
+    """A copy of `data` with `edits` made as yamledit makes them in a file (but for the
+    mappings a deletion empties, see _drop)."""
     out = copy.deepcopy(dict(data))
     for edit in order(edits):
         _edit(out, edit)
@@ -249,14 +250,12 @@ def _edit(doc: dict[str, Any], edit: Edit) -> None:
 
 
 def _drop(nodes: list[Any], path: KeyPath) -> None:
-    """Delete the node at `path`, and the mappings and lists that deletion empties."""
-    for depth in range(len(path) - 1, -1, -1):
-        parent, key = nodes[depth], path[depth]
-        if _child(parent, key) is None and not (isinstance(parent, dict) and key in parent):
-            return
+    """Delete the node at `path`. A mapping the deletion empties stays (unlike in a file):
+    the patch then nulls the key alone, and a later patch that sets a key beside it
+    cannot bring back the others (a mapping set over a null is merged with the base's)."""
+    parent, key = nodes[-1], path[-1]
+    if _child(parent, key) is not None or (isinstance(parent, dict) and key in parent):
         del parent[key]
-        if parent or depth == 0:
-            return
 
 
 def _child(node: Any, key: str | int) -> Any:
