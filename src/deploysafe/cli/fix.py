@@ -3,6 +3,7 @@ fixed and what remains, and why."""
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -134,7 +135,7 @@ def run(
 
 def shown(base: Path, file: str) -> str:
     """A file as the user can open it: relative to the current folder when it is inside it."""
-    path = base / file
+    path = Path(os.path.normpath(base / file))  # a base outside the scanned folder: `../`
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:

@@ -45,11 +45,13 @@ class Change:
         relative name as git writes it (`a/`, `b/`), an absolute one as it is."""
         shown = name or self.file
         absolute = Path(shown).is_absolute()
+        # No object is fixed in an empty file: empty before means new (a patch in an overlay).
+        new = not self.before
         return "".join(
             difflib.unified_diff(
                 self.before.splitlines(keepends=True),
                 self.after.splitlines(keepends=True),
-                fromfile=shown if absolute else f"a/{shown}",
+                fromfile="/dev/null" if new else shown if absolute else f"a/{shown}",
                 tofile=shown if absolute else f"b/{shown}",
             )
         )
