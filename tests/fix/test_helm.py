@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from deploysafe import config
 from deploysafe.cli.exits import EXIT_CLEAN, EXIT_FINDINGS
-from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, scan
 from deploysafe.inputs.render import helm_available
+from deploysafe.rules import BY_ID
 from tests.support.scantools import invoke, write_tree
 
 pytestmark = pytest.mark.skipif(
@@ -99,7 +100,9 @@ def _chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **templates: str) ->
 
 def _privileged(root: Path) -> list[tuple[str, int]]:
     """Where a scan of the chart, rendered, finds a privileged container."""
-    report = scan([root], Config(), root=root, render=RenderOptions())
+    policy = root / "deploysafe.yaml"
+    cfg = config.load(policy, rule_ids=frozenset(BY_ID)) if policy.is_file() else config.Config()
+    report = scan([root], cfg, root=root, render=RenderOptions())
     return sorted((f.file, f.line) for f in report.findings if f.rule_id == "DS201")
 
 
@@ -171,3 +174,25 @@ def test_a_fix_next_to_a_template_action_leaves_the_action_as_it_is(
     assert (chart / "templates" / "sidecar.yaml").read_text() == SIDECAR + (
         "  securityContext:\n    seccompProfile: {type: RuntimeDefault}\n"
     )
+
+
+def test_a_value_the_policy_files_values_file_sets_is_fixed_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chart = _chart(tmp_path, monkeypatch, deployment=DEPLOYMENT)
+    defaults = VALUES.replace("  privileged: true   # the old agent needed it\n", "")
+    prod = "# production\nsecurityContext:\n  privileged: true  # the prod agent\n"
+    write_tree(
+        tmp_path,
+        {
+            "chart/values.yaml": defaults,
+            "chart/values-prod.yaml": prod,
+            "deploysafe.yaml": "render:\n  charts:\n"
+            "    chart: {values: [chart/values-prod.yaml]}\n",
+        },
+    )
+    assert _privileged(tmp_path) == [("chart/templates/deployment.yaml", 16)]
+    result = invoke("fix", "--unsafe-fixes", "--select", "DS201")
+    assert result.exit_code == EXIT_CLEAN, result.output
+    assert (chart / "values-prod.yaml").read_text() == "# production\nsecurityContext: {}\n"
+    assert (chart / "values.yaml").read_text() == defaults

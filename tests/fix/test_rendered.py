@@ -97,8 +97,7 @@ def test_the_built_overlay_gets_a_patch_and_the_shared_base_stays(
     assert result.stdout.splitlines()[:3] == [
         "deploysafe fix: fixed 1 finding(s) in 2 file(s); 0 remain",
         "fixed:",
-        "  base/deploy.yaml:17  DS201  remove securityContext.privileged"
-        " (unsafe)",
+        "  base/deploy.yaml:17  DS201  remove securityContext.privileged (unsafe)",
     ]
     assert "DS201" not in _rules(root / "overlays" / "prod")
     again = invoke("fix", "--unsafe-fixes", "--select", "DS201", "overlays/prod")

@@ -25,7 +25,7 @@ from deploysafe.fix.yamledit import EditRefused, apply_first, apply_text
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.inputs.helmvalues import source_key
 from deploysafe.model import Document, KeyPath
-from deploysafe.rules.base import Edit, EditOp
+from deploysafe.rules.base import Edit, EditOp, FlowMap
 
 PREFIX = "helm "
 
@@ -103,8 +103,10 @@ def _route(
         file, key, filled = found
         if Path(file).is_absolute():
             return None  # a values file outside the scanned tree is not written
-        if filled or edit.op is not EditOp.DELETE:
+        if edit.op is not EditOp.DELETE:
             return _ValuesEdit(file, Edit(edit.op, key, edit.value))
+        if filled:
+            return _ValuesEdit(file, _values_delete(doc, file, key))
         # A scalar the template writes from a value: the key stays, its value changes. A
         # fix only removes a `true` whose absence means false (privileged, hostNetwork...).
         near = _at(doc.data, edit.path)
@@ -123,6 +125,21 @@ def _route(
     except EditRefused:
         return None
     return _TemplateEdit(doc.file, kind_line, edit)
+
+
+def _values_delete(doc: Document, file: str, key: KeyPath) -> Edit:
+    """Delete `key` from a values file, but leave the mapping (list) it empties as `{}`
+    (`[]`): the key
+    that held it may be what the template reads, and without it an earlier file's value
+    would show through."""
+    values = doc.helm_values.files if doc.helm_values is not None else ()
+    data = next((v.data for v in values if v.file == file), None)
+    parent = _at(data, key[:-1])
+    if len(key) > 1 and isinstance(parent, dict) and list(parent) == [key[-1]]:
+        return Edit(EditOp.SET, key[:-1], FlowMap(()))
+    if len(key) > 1 and isinstance(parent, list) and len(parent) == 1:
+        return Edit(EditOp.SET, key[:-1], ())
+    return Edit(EditOp.DELETE, key)
 
 
 def _at(data: Any, path: KeyPath) -> Any:

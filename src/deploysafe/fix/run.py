@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deploysafe.config import Config
@@ -44,7 +44,7 @@ def fix_tree(
     docs: list[Document] = []
     first = scan(targets, config, root=root, render=render, rendered_out=docs)
     base = Path(first.root)
-    top = Path(first.top or first.root)
+    top = Path(first.top or first.root).resolve()
     with tempfile.TemporaryDirectory(prefix="deploysafe-fix-") as scratch:
         # The whole repository: a render of the scanned folder may read files outside it
         # (an overlay's base), and a fix may write them.
@@ -55,6 +55,7 @@ def fix_tree(
             Git(whole, isolated=True).run("init", "-q")
         copy = whole / base.relative_to(top)
         moved = [copy / t.resolve().relative_to(base) for t in targets]
+        config = _in_copy(config, top, whole.resolve())
         report = first
         fixed: list[Outcome] = []
         outcomes: list[Outcome] = []
@@ -85,3 +86,24 @@ def _changes(base: Path, copy: Path, files: Sequence[str]) -> list[Change]:
         if after != before:
             out.append(Change(file, (base / file).resolve(), before, after))
     return out
+
+
+def _in_copy(config: Config, top: Path, whole: Path) -> Config:
+    """The policy's render settings pointed at the copy: its charts and overlays are found,
+    and its values files read (and fixed), there."""
+    r = config.render
+
+    def moved(path: Path) -> Path:
+        return whole / path.relative_to(top) if path.is_relative_to(top) else path
+
+    charts = {
+        moved(k): replace(c, values=tuple(replace(v, path=moved(v.path)) for v in c.values))
+        for k, c in r.charts.items()
+    }
+    render = replace(
+        r,
+        charts=charts,
+        kustomize={moved(k): v for k, v in r.kustomize.items()},
+        where={moved(k): v for k, v in r.where.items()},
+    )
+    return replace(config, render=render)

@@ -111,10 +111,19 @@ def source_key(doc: Document, path: KeyPath) -> tuple[str, KeyPath, bool] | None
             return None
         return hit[0].file, keys[0], False
     bases = list(dict.fromkeys(_block_sources(doc.lines, line_no, column - 1)))
-    hit = _lookup(values, bases[0]) if len(bases) == 1 else None
-    if hit is None or hit[1] != rendered:
+    if len(bases) != 1:
         return None
-    return hit[0].file, (*bases[0], *path[len(spelled) :]), True
+    key = (*bases[0], *path[len(spelled) :])
+    if path in doc.positions:  # the file that set this very value
+        hit = _lookup(values, key)
+        same = hit is not None and type(hit[1]) is type(_at(doc.data, path))
+        return (hit[0].file, key, True) if hit and same and hit[1] == _at(doc.data, path) else None
+    # A new key of the block goes where the block was last set: the files are merged deep,
+    # so it joins what the others set.
+    hit = _lookup(values, bases[0])
+    if hit is None or not isinstance(hit[1], dict) or not isinstance(rendered, dict):
+        return None
+    return hit[0].file, key, True
 
 
 def _key(dotted: str) -> KeyPath:
