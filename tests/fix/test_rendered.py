@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.cli.exits import EXIT_CLEAN, EXIT_USAGE
+from deploysafe.cli.exits import EXIT_CLEAN, EXIT_FINDINGS_AND_INPUT, EXIT_USAGE
 from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, scan
+from deploysafe.fix import kustomize
 from tests.support.scantools import invoke, write_tree
 
 pytestmark = pytest.mark.skipif(
@@ -179,3 +180,17 @@ def test_a_base_two_scanned_overlays_build_gets_a_patch_in_each(
             root / f"overlays/{overlay}/deploysafe-fix-deployment-web.yaml"
         ).read_text() == PATCH
     assert (root / "base" / "deploy.yaml").read_text() == BASE
+
+
+def test_a_patch_kustomize_cannot_apply_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _repo(tmp_path, monkeypatch)
+    # A name the build has no object of: kustomize refuses the patch.
+    monkeypatch.setattr(kustomize, "spelled", lambda doc, key: "elsewhere")
+    result = invoke("fix", "--unsafe-fixes", "--select", "DS201", "overlays/prod")
+    assert result.exit_code == EXIT_FINDINGS_AND_INPUT, result.output
+    assert "the fixed files cannot be scanned (kustomization.yaml:" in result.stdout
+    assert "nothing written" in result.stdout
+    assert (root / "overlays/prod/kustomization.yaml").read_text() == PROD
+    assert not (root / "overlays/prod/deploysafe-fix-deployment-web.yaml").exists()

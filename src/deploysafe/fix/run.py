@@ -19,7 +19,7 @@ from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, Report, scan
 from deploysafe.fix.plan import Change, Outcome, Selection, Status, plan, remaining
 from deploysafe.host.git import Git
-from deploysafe.model import Document
+from deploysafe.model import Document, ScanError
 from deploysafe.rules import BY_ID
 
 ROUNDS = 4  # fixes that reveal findings nest at most this deep (privileged > SYS_ADMIN)
@@ -71,10 +71,26 @@ def fix_tree(
             touched.update(change.file for change in planned.changes)
             docs = []
             report = scan(moved, config, root=copy, render=render, rendered_out=docs)
-        changes = tuple(_changes(base, copy, sorted(touched)))
+        broken = _broken(first, report)
+        changes = () if broken else tuple(_changes(base, copy, sorted(touched)))
+    if broken is not None:
+        # Fail closed: fixes that break a render (a patch kustomize cannot apply) or a file
+        # are not written.
+        problem = broken.message.strip().splitlines()[0] if broken.message.strip() else ""
+        why = f"the fixed files cannot be scanned ({broken.file}: {problem}): nothing written"
+        outcomes += [Outcome(o.finding, Status.REFUSED, why) for o in fixed]
+        left = remaining(first.findings, selection, outcomes)
+        refused = len([o for o in outcomes if o.status is Status.REFUSED])
+        return Result(first, (), (), tuple(left), len(first.errors) + refused)
     left = remaining(report.findings, selection, outcomes)
     refused = len([o for o in outcomes if o.status is Status.REFUSED])
     return Result(first, changes, tuple(fixed), tuple(left), len(report.errors) + refused)
+
+
+def _broken(first: Report, last: Report) -> ScanError | None:
+    """An input error the fixed files have and the files as they were had not."""
+    known = {(e.file, e.kind) for e in first.errors}
+    return next((e for e in last.errors if (e.file, e.kind) not in known), None)
 
 
 def _changes(base: Path, copy: Path, files: Sequence[str]) -> list[Change]:
