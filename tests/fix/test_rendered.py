@@ -193,4 +193,4 @@ def test_a_patch_kustomize_cannot_apply_is_not_written(
     assert "the fixed files cannot be scanned (kustomization.yaml:" in result.stdout
     assert "nothing written" in result.stdout
     assert (root / "overlays/prod/kustomization.yaml").read_text() == PROD
-    assert not (root / "overlays/prod/deploysafe-fix-deployment-web.yaml").exists()
+    assert [p.name for p in (root / "overlays" / "prod").iterdir()] == ["kustomization.yaml"]
