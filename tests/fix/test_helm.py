@@ -196,3 +196,20 @@ def test_a_value_the_policy_files_values_file_sets_is_fixed_there(
     assert result.exit_code == EXIT_CLEAN, result.output
     assert (chart / "values-prod.yaml").read_text() == "# production\nsecurityContext: {}\n"
     assert (chart / "values.yaml").read_text() == defaults
+
+
+def test_a_subchart_template_is_not_edited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    chart = _chart(tmp_path, monkeypatch)
+    files = {
+        "charts/agent/Chart.yaml": "apiVersion: v2\nname: agent\nversion: 0.1.0\n",
+        "charts/agent/values.yaml": VALUES,
+        "charts/agent/templates/worker.yaml": WORKER,
+    }
+    write_tree(chart, files)
+    result = invoke("fix", "--unsafe-fixes", "--select", "DS201")
+    assert result.exit_code == EXIT_FINDINGS, result.output
+    assert (chart / "charts/agent/templates/worker.yaml").read_text() == WORKER
+    assert result.stdout.splitlines()[2] == (
+        "  chart/charts/agent/templates/worker.yaml:17  DS201  a subchart's template writes it:"
+        " needs a manual fix on this line"
+    )

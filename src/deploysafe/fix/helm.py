@@ -50,6 +50,9 @@ def plan(found: Sequence[Target], root: Path) -> Planned:
     left: list[Left] = []
     masked: dict[str, Masked | None] = {}
     for t in found:
+        if t.doc.helm_values is None:  # a dependency, as a base other overlays share
+            left.append(manual_at(t.finding, "a subchart's template writes it"))
+            continue
         tried = [_route(t.doc, e, root, masked) for e in t.fix.edits]
         edits = [e for e in tried if e is not None]
         if len(edits) < len(tried):
