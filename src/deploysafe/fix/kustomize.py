@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import io
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -106,7 +107,12 @@ def _patch(
     doc = group[0].doc
     folder = group[0].render.removeprefix(PREFIX)
     kfile = next(
-        (f"{folder}/{n}" for n in KUSTOMIZATION_FILES if (root / folder / n).is_file()), None
+        (
+            n if folder == "." else posixpath.join(folder, n)
+            for n in KUSTOMIZATION_FILES
+            if (root / folder / n).is_file()
+        ),
+        None,
     )
     if kfile is None:
         raise Unfit(f"no kustomization file in {folder}")
@@ -121,7 +127,7 @@ def _patch(
         patch["metadata"].update(meta)
     patch.update(body)
     name = patch_name(doc)
-    pfile = f"{folder}/{name}"
+    pfile = _in(folder, name)
     before = _current(root, pfile, texts)
     texts[pfile] = (_original(root, pfile, texts), merged_text(before, patch))
     ktext = _current(root, kfile, texts)
@@ -133,6 +139,11 @@ def _patch(
         texts[kfile] = (_original(root, kfile, texts), new)
         return (pfile, kfile)
     return (pfile,)
+
+
+def _in(folder: str, name: str) -> str:
+    """A file in a folder, named from the scan root (which the folder may be)."""
+    return name if folder == "." else posixpath.join(folder, name)
 
 
 def _current(root: Path, file: str, texts: Mapping[str, tuple[str, str]]) -> str:

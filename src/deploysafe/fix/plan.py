@@ -187,12 +187,16 @@ def _rendered(found: Sequence[rendered.Target], root: Path, edit_base: bool) -> 
     """The fixes of rendered findings, by the tool that rendered them."""
     built = [t for t in found if t.render.startswith(kustomize.PREFIX)]
     charts = [t for t in found if t.render.startswith(helm.PREFIX)]
+    other = [t for t in found if t not in built and t not in charts]
     one = kustomize.plan(built, root, edit_base=edit_base)
     two = helm.plan(charts, root)
+    unknown = tuple(
+        rendered.manual_at(t.finding, f"found in rendered output ({t.render})") for t in other
+    )
     return rendered.Planned(
         {**one.texts, **two.texts},
         (*one.done, *two.done),
-        (*one.left, *two.left),
+        (*one.left, *two.left, *unknown),
         (*one.in_place, *two.in_place),
     )
 
