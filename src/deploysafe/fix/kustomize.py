@@ -107,12 +107,7 @@ def _patch(
     doc = group[0].doc
     folder = group[0].render.removeprefix(PREFIX)
     kfile = next(
-        (
-            n if folder == "." else posixpath.join(folder, n)
-            for n in KUSTOMIZATION_FILES
-            if (root / folder / n).is_file()
-        ),
-        None,
+        (_in(folder, n) for n in KUSTOMIZATION_FILES if (root / folder / n).is_file()), None
     )
     if kfile is None:
         raise Unfit(f"no kustomization file in {folder}")
