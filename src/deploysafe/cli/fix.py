@@ -3,6 +3,7 @@ fixed and what remains, and why."""
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -53,6 +54,12 @@ def _ids(values: tuple[str, ...], option: str) -> frozenset[str]:
     help="Apply the fixes that may change what the workload does too (review the diff).",
 )
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff; write nothing.")
+@click.option(
+    "--edit-base",
+    is_flag=True,
+    help="Fix an object a kustomization builds in the file that writes it, not with a "
+    "patch in the kustomization (other overlays of a shared base get the change too).",
+)
 @click.option("--no-render", is_flag=True, help="Scan every file as it is: no Helm, no kustomize.")
 @click.option("--namespace", "-n", help="The namespace the objects are installed in (as for scan).")
 def fix(
@@ -65,6 +72,7 @@ def fix(
     ignore: tuple[str, ...],
     unsafe_fixes: bool,
     show_diff: bool,
+    edit_base: bool,
     no_render: bool,
     namespace: str | None,
 ) -> ExitCode:
@@ -92,6 +100,7 @@ def fix(
         select=_ids(select, "--select"),
         ignore=_ids(ignore, "--ignore"),
         unsafe=unsafe_fixes,
+        edit_base=edit_base,
     )
     render = RenderOptions(enabled=not no_render, namespace=namespace)
     return run(targets, cfg, root, render, selection, show_diff=show_diff)
@@ -126,7 +135,7 @@ def run(
 
 def shown(base: Path, file: str) -> str:
     """A file as the user can open it: relative to the current folder when it is inside it."""
-    path = base / file
+    path = Path(os.path.normpath(base / file))  # a base outside the scanned folder: `../`
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:

@@ -120,6 +120,12 @@ if TYPE_CHECKING:
     "--unsafe-fixes", is_flag=True, help="With --fix: the fixes that need a human look too."
 )
 @click.option(
+    "--edit-base",
+    is_flag=True,
+    help="With --fix: fix an object a kustomization builds in the file that writes it, "
+    "not with a patch in the kustomization.",
+)
+@click.option(
     "--env",
     "environment",
     metavar="ENV",
@@ -154,6 +160,7 @@ def scan(
     tenant: str | None,
     apply_fixes: bool,
     unsafe_fixes: bool,
+    edit_base: bool,
     environment: str | None,
 ) -> ExitCode:
     """Scan files and folders (default: the current folder)."""
@@ -204,13 +211,15 @@ def scan(
         return print_plan(targets, cfg, root, render, fmt, output, git_history)
     if unsafe_fixes and not apply_fixes:
         raise UsageError("--unsafe-fixes goes with --fix")
+    if edit_base and not apply_fixes:
+        raise UsageError("--edit-base goes with --fix")
     if apply_fixes:
         if git_history:
             raise UsageError("--fix fixes files as they are, not --git-history")
         from deploysafe.cli.fix import run as run_fix
         from deploysafe.fix import Selection
 
-        selection = Selection(threshold=cfg.fail_on, unsafe=unsafe_fixes)
+        selection = Selection(threshold=cfg.fail_on, unsafe=unsafe_fixes, edit_base=edit_base)
         run_fix(targets, cfg, root, render, selection, summary_to=sys.stderr)
     report: Any
     if git_history:

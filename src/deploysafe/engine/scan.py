@@ -98,11 +98,13 @@ def scan(
     scopes: frozenset[Scope] = REPOSITORY_SCOPES,
     progress: Progress | None = None,
     changes: Changes | None = None,
+    rendered_out: list[Document] | None = None,
 ) -> Report:
     """Scan a tree: its files and, rendered, the objects its charts and kustomizations
     deploy, with the rules of `scopes` the policy enables. `progress` is told how far the
     scan has got after each step. With `changes`, only the findings those changes made are
-    reported (engine/changes.py)."""
+    reported (engine/changes.py). `rendered_out` receives the rendered objects (what a fix
+    of a rendered finding is computed on)."""
     render = render or RenderOptions()
     tell = progress or _nobody
     root = root or Path.cwd()
@@ -122,6 +124,8 @@ def scan(
             inv, render, config.render, jobs, kplan, tell
         )
         notes += render_notes
+        if rendered_out is not None:
+            rendered_out.extend(rendered)
     p = coverage.plan(inv, charts=charts, kustomize=kplan, failed=failed)
     notes += coverage.unbuilt_notes(p)
     files = p.jobs

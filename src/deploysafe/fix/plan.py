@@ -10,13 +10,14 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from deploysafe.engine import sources
+from deploysafe.fix import helm, kustomize, rendered
 from deploysafe.fix.lines import apply_lines
+from deploysafe.fix.paths import path_of
 from deploysafe.fix.yamledit import BOM, EditRefused, apply_text
 from deploysafe.inputs.documents import LoadResult, load_kubernetes
-from deploysafe.model import Document, Finding, KeyPath, Severity, Target
+from deploysafe.model import Document, Finding, Severity, Target
 from deploysafe.rules.base import Edit, Fix, Rule
 
 
@@ -77,6 +78,9 @@ class Selection:
     select: frozenset[str] = frozenset()
     ignore: frozenset[str] = frozenset()
     unsafe: bool = False
+    # How, not which: a rendered object's fix edits the file that wrote it, not a patch in
+    # the overlay that built it.
+    edit_base: bool = False
 
     def wants(self, f: Finding) -> bool:
         if f.suppressed is not None or f.rule_id in self.ignore:
@@ -84,21 +88,6 @@ class Selection:
         if self.select:
             return f.rule_id in self.select
         return f.severity >= self.threshold
-
-
-def path_of(data: Any, pointer: str) -> KeyPath:
-    """The key path an RFC 6901 pointer names, list indices as ints where `data` has lists."""
-    path: list[str | int] = []
-    node = data
-    for raw in pointer.split("/")[1:]:
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list) and part.isdigit():
-            path.append(int(part))
-            node = node[int(part)] if int(part) < len(node) else None
-        else:
-            path.append(part)
-            node = node.get(part) if isinstance(node, dict) else None
-    return tuple(path)
 
 
 def _span(doc: Document) -> tuple[int, int]:
@@ -139,9 +128,12 @@ def plan(
     rules: Mapping[str, Rule],
     root: Path,
     selection: Selection,
+    rendered_docs: Sequence[Document] = (),
 ) -> Plan:
-    """What fixing `findings` (of a scan rooted at `root`) changes; nothing is written."""
+    """What fixing `findings` (of a scan rooted at `root`) changes; nothing is written.
+    Findings in rendered output are fixed on the objects of `rendered_docs`."""
     outcomes: list[Outcome] = []
+    found: list[rendered.Target] = []
     pending: dict[str, list[tuple[Finding, Fix, int]]] = defaultdict(list)
     kinds: dict[str, Target] = {}  # how each pending file is read
     loaded: dict[tuple[str, Target], list[Document] | str] = {}
@@ -153,14 +145,11 @@ def plan(
             outcomes.append(Outcome(f, Status.MANUAL, "the rule offers no automatic fix"))
             continue
         if f.renders:
-            outcomes.append(
-                Outcome(
-                    f,
-                    Status.MANUAL,
-                    f"found in rendered output ({', '.join(f.renders)}): needs a manual fix "
-                    f"at {f.file}:{f.line}",
-                )
-            )
+            got = rendered.targets(f, rule, rendered_docs, selection.unsafe)
+            if isinstance(got, rendered.Left):
+                outcomes.append(Outcome(f, Status(got.why), got.reason))
+            else:
+                found.extend(got)
             continue
         docs = loaded.get((f.file, rule.target))
         if docs is None:
@@ -183,13 +172,94 @@ def plan(
         else:
             kind_line = doc.positions.get(("kind",), (0, 0))[0]
             pending[f.file].append((f, fix, kind_line))
+    routed = _rendered(found, root, selection.edit_base)
+    outcomes += [Outcome(x.finding, Status(x.why), x.reason) for x in routed.left]
+    for edit in routed.in_place:
+        key = (edit.file, Target.KUBERNETES)
+        why = loaded.get(key) or _load(root, edit.file, Target.KUBERNETES)
+        if isinstance(why, str):
+            outcomes.append(Outcome(edit.finding, Status.REFUSED, f"{edit.file} {why}"))
+        elif kinds.setdefault(edit.file, Target.KUBERNETES) is not Target.KUBERNETES:
+            outcomes.append(
+                Outcome(
+                    edit.finding, Status.MANUAL, f"{edit.file} is fixed as another kind of file"
+                )
+            )
+        else:
+            pending[edit.file].append((edit.finding, edit.fix, edit.kind_line))
     changes: list[Change] = []
     for file, fixes in pending.items():
         change, outs = _apply(root, file, fixes, kinds[file])
         outcomes.extend(outs)
         if change is not None:
             changes.append(change)
-    return Plan(tuple(changes), tuple(outcomes))
+    new, outs = _rendered_changes(routed, root, set(pending))
+    return Plan((*changes, *new), (*outcomes, *outs))
+
+
+def _rendered(found: Sequence[rendered.Target], root: Path, edit_base: bool) -> rendered.Planned:
+    """The fixes of rendered findings, by the tool that rendered them."""
+    built = [t for t in found if t.render.startswith(kustomize.PREFIX)]
+    charts = [t for t in found if t.render.startswith(helm.PREFIX)]
+    other = [t for t in found if t not in built and t not in charts]
+    one = kustomize.plan(built, root, edit_base=edit_base)
+    two = helm.plan(charts, root)
+    unknown = tuple(
+        rendered.manual_at(t.finding, f"found in rendered output ({t.render})") for t in other
+    )
+    return rendered.Planned(
+        {**one.texts, **two.texts},
+        (*one.done, *two.done),
+        (*one.left, *two.left, *unknown),
+        (*one.in_place, *two.in_place),
+    )
+
+
+def _rendered_changes(
+    routed: rendered.Planned, root: Path, busy: set[str]
+) -> tuple[list[Change], list[Outcome]]:
+    """The files rendered fixes write. Their texts hold every fix that writes them: when a
+    plain file's fix writes one of them too, they all wait for the next round (whose scan
+    finds them again); a fix that writes a file that cannot be written is refused, with
+    every fix that shares a file with it."""
+    if busy and not busy.isdisjoint(routed.texts):
+        return [], []
+    why = {
+        file: reason
+        for file in routed.texts
+        if (root / file).exists() and (reason := _why_unwritable(root / file, root))
+    }
+    tainted = set(why)
+    refused: dict[int, str] = {}
+    while True:
+        more = {
+            id(d.finding): next(f for f in d.files if f in tainted)
+            for d in routed.done
+            if id(d.finding) not in refused and tainted.intersection(d.files)
+        }
+        if not more:
+            break
+        refused.update(more)
+        tainted.update(f for d in routed.done if id(d.finding) in more for f in d.files)
+    outcomes: list[Outcome] = []
+    for d in routed.done:
+        blocked = refused.get(id(d.finding))
+        if blocked is not None:
+            reason = why.get(blocked, "is written by a fix that cannot be made: not written")
+            outcomes.append(Outcome(d.finding, Status.REFUSED, f"{blocked} {reason}"))
+        else:
+            outcomes.append(
+                Outcome(
+                    d.finding, Status.FIXED, d.fix.description + ("" if d.fix.safe else " (unsafe)")
+                )
+            )
+    wanted = {f for d in routed.done if id(d.finding) not in refused for f in d.files}
+    changes = [
+        Change(file, (root / file).resolve(), before, after, created=not (root / file).exists())
+        for file, (before, after) in routed.texts.items()
+        if file in wanted and before != after
+    ]
+    return changes, outcomes
 
 
 def _read(text: str, file: str, target: Target) -> LoadResult:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from deploysafe.config import Config
@@ -20,7 +20,8 @@ from deploysafe.engine import RenderOptions, Report, scan
 from deploysafe.fix.netpol import RULE_ID as NEW_POLICY_RULE
 from deploysafe.fix.netpol import plan_default_deny
 from deploysafe.fix.plan import Change, Outcome, Plan, Selection, Status, plan, remaining
-from deploysafe.model import Finding
+from deploysafe.host.git import Git
+from deploysafe.model import Document, Finding, ScanError
 from deploysafe.rules import BY_ID
 
 ROUNDS = 4  # fixes that reveal findings nest at most this deep (privileged > SYS_ADMIN)
@@ -42,46 +43,74 @@ def fix_tree(
     render: RenderOptions,
     selection: Selection,
 ) -> Result:
-    first = scan(targets, config, root=root, render=render)
+    docs: list[Document] = []
+    first = scan(targets, config, root=root, render=render, rendered_out=docs)
     base = Path(first.root)
+    top = Path(first.top or first.root).resolve()
     with tempfile.TemporaryDirectory(prefix="deploysafe-fix-") as scratch:
-        copy = Path(scratch) / "tree"
-        shutil.copytree(base, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        # The whole repository: a render of the scanned folder may read files outside it
+        # (an overlay's base), and a fix may write them.
+        whole = Path(scratch) / "tree"
+        shutil.copytree(top, whole, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        if top != base:
+            # A work tree again, so the scan there finds the same top level.
+            Git(whole, isolated=True).run("init", "-q")
+        copy = whole / base.relative_to(top)
         moved = [copy / t.resolve().relative_to(base) for t in targets]
+        config = _in_copy(config, top, whole.resolve())
         report = first
         fixed: list[Outcome] = []
         outcomes: list[Outcome] = []
-        written: set[str] = set()
+        touched: set[str] = set()  # the files written, new ones (a patch, a policy) too
         for _ in range(ROUNDS):
-            planned = _plan(report.findings, copy, selection)
-            written |= {change.file for change in planned.changes}
+            planned = _plan(report.findings, copy, selection, docs)
             fixed += planned.of(Status.FIXED)
             outcomes += planned.outcomes
             if not planned.changes:
                 break
             for change in planned.changes:
                 change.target.write_text(change.after, encoding="utf-8", newline="")
-            report = scan(moved, config, root=copy, render=render)
-        touched = {o.finding.file for o in fixed} | written
-        changes = tuple(_changes(base, copy, sorted(touched)))
+            touched.update(change.file for change in planned.changes)
+            docs = []
+            report = scan(moved, config, root=copy, render=render, rendered_out=docs)
+        broken = _broken(first, report)
+        changes = () if broken else tuple(_changes(base, copy, sorted(touched)))
+    if broken is not None:
+        # Fail closed: fixes that break a render (a patch kustomize cannot apply) or a file
+        # are not written.
+        problem = broken.message.strip().splitlines()[0] if broken.message.strip() else ""
+        why = f"the fixed files cannot be scanned ({broken.file}: {problem}): nothing written"
+        outcomes += [Outcome(o.finding, Status.REFUSED, why) for o in fixed]
+        left = remaining(first.findings, selection, outcomes)
+        refused = len([o for o in outcomes if o.status is Status.REFUSED])
+        return Result(first, (), (), tuple(left), len(first.errors) + refused)
     left = remaining(report.findings, selection, outcomes)
     refused = len([o for o in outcomes if o.status is Status.REFUSED])
     return Result(first, changes, tuple(fixed), tuple(left), len(report.errors) + refused)
 
 
-def _plan(findings: Sequence[Finding], root: Path, selection: Selection) -> Plan:
-    """One round: the rules' fixes in their files, and DS509's new files (which no one
-    document's edits can make)."""
-    edits = plan([f for f in findings if f.rule_id != NEW_POLICY_RULE], BY_ID, root, selection)
+def _plan(
+    findings: Sequence[Finding], root: Path, selection: Selection, docs: Sequence[Document]
+) -> Plan:
+    """One round: the rules' fixes in their files (rendered findings on the objects of
+    `docs`), and DS509's new files (which no one document's edits can make)."""
+    others = [f for f in findings if f.rule_id != NEW_POLICY_RULE]
+    edits = plan(others, BY_ID, root, selection, docs)
     wanted = [f for f in findings if f.rule_id == NEW_POLICY_RULE and selection.wants(f)]
     made, outcomes = plan_default_deny(wanted, root, selection)
     return Plan(edits.changes + tuple(made), edits.outcomes + tuple(outcomes))
 
 
+def _broken(first: Report, last: Report) -> ScanError | None:
+    """An input error the fixed files have and the files as they were had not."""
+    known = {(e.file, e.kind) for e in first.errors}
+    return next((e for e in last.errors if (e.file, e.kind) not in known), None)
+
+
 def _changes(base: Path, copy: Path, files: Sequence[str]) -> list[Change]:
     out = []
     for file in files:
-        created = not (base / file).exists()
+        created = not (base / file).exists()  # a new file: a patch, a policy
         before = "" if created else (base / file).read_bytes().decode("utf-8")
         after = (copy / file).read_bytes().decode("utf-8")
         if after != before:
@@ -90,3 +119,24 @@ def _changes(base: Path, copy: Path, files: Sequence[str]) -> list[Change]:
             target = path.parent.resolve() / path.name if created else path.resolve()
             out.append(Change(file, target, before, after, created=created))
     return out
+
+
+def _in_copy(config: Config, top: Path, whole: Path) -> Config:
+    """The policy's render settings pointed at the copy: its charts and overlays are found,
+    and its values files read (and fixed), there."""
+    r = config.render
+
+    def moved(path: Path) -> Path:
+        return whole / path.relative_to(top) if path.is_relative_to(top) else path
+
+    charts = {
+        moved(k): replace(c, values=tuple(replace(v, path=moved(v.path)) for v in c.values))
+        for k, c in r.charts.items()
+    }
+    render = replace(
+        r,
+        charts=charts,
+        kustomize={moved(k): v for k, v in r.kustomize.items()},
+        where={moved(k): v for k, v in r.where.items()},
+    )
+    return replace(config, render=render)

@@ -210,7 +210,8 @@ def _apply(doc: Any, edit: Edit) -> None:
         current = _get(parent, key)
         if current is None:
             seq = CommentedSeq()
-            seq.fa.set_flow_style()
+            if not isinstance(edit.value, FlowMap) or edit.value.flow:
+                seq.fa.set_flow_style()
             _set(parent, key, seq)
             current = seq
         if not isinstance(current, CommentedSeq):
@@ -265,7 +266,8 @@ def _node(value: Any) -> Any:
     """A new value: lists and mappings in flow style (`[ALL]`, `{type: RuntimeDefault}`)."""
     if isinstance(value, FlowMap):
         m = CommentedMap((k, _node(v)) for k, v in value.pairs)
-        m.fa.set_flow_style()
+        if value.flow:
+            m.fa.set_flow_style()
         return m
     if isinstance(value, tuple):
         s = CommentedSeq(_node(v) for v in value)

@@ -82,6 +82,50 @@ def set_by(doc: Document, path: KeyPath) -> tuple[SetBy, ...]:
     return tuple(notes) if len(notes) == 1 else ()
 
 
+def source_key(doc: Document, path: KeyPath) -> tuple[str, KeyPath, bool] | None:
+    """The values file and key that would hold the node at `path` (which need not exist
+    yet), read as `set_by` reads them: the node's own line refers to one `.Values` key (and
+    False), or its nearest spelled ancestor is filled whole with `toYaml` of one (and True),
+    and that file's value is what was rendered there. None when the template writes the
+    node some other way."""
+    values = doc.helm_values
+    if values is None or not values.files:
+        return None
+    near = path
+    while near and near not in doc.positions:
+        near = near[:-1]
+    if not near:
+        return None
+    spelled = near
+    while len(spelled) > 1 and doc.positions[spelled] == doc.positions[spelled[:-1]]:
+        spelled = spelled[:-1]
+    line_no, column = doc.positions[spelled]
+    if not 1 <= line_no <= len(doc.lines):
+        return None
+    line, rendered = doc.lines[line_no - 1], _at(doc.data, spelled)
+    if spelled == path:
+        value_part = line.split(":", 1)[1] if ":" in line else line
+        keys = list(dict.fromkeys(_key(m.group(1)) for m in _REF.finditer(value_part)))
+        hit = _lookup(values, keys[0]) if len(keys) == 1 else None
+        if hit is None or type(hit[1]) is not type(rendered) or hit[1] != rendered:
+            return None
+        return hit[0].file, keys[0], False
+    bases = list(dict.fromkeys(_block_sources(doc.lines, line_no, column - 1)))
+    if len(bases) != 1:
+        return None
+    key = (*bases[0], *path[len(spelled) :])
+    if path in doc.positions:  # the file that set this very value
+        hit = _lookup(values, key)
+        same = hit is not None and type(hit[1]) is type(_at(doc.data, path))
+        return (hit[0].file, key, True) if hit and same and hit[1] == _at(doc.data, path) else None
+    # A new key of the block goes where the block was last set: the files are merged deep,
+    # so it joins what the others set.
+    hit = _lookup(values, bases[0])
+    if hit is None or not isinstance(hit[1], dict) or not isinstance(rendered, dict):
+        return None
+    return hit[0].file, key, True
+
+
 def _key(dotted: str) -> KeyPath:
     return tuple(dotted.strip(".").split("."))
 

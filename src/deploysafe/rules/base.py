@@ -78,6 +78,7 @@ class FlowMap:
     """A new mapping value, hashable so that equal edits from two violations merge."""
 
     pairs: tuple[tuple[str, Any], ...]
+    flow: bool = True  # `{a: b}`; False: a block mapping (a list item such as `- path: x`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.fix.jsonpatch import Patch, patch_for
-from deploysafe.fix.plan import path_of
+from deploysafe.fix.paths import path_of
 from deploysafe.model import Document, Finding
 from deploysafe.rules import BY_ID
 from deploysafe.rules.base import Edit, Fix

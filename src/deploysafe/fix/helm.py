@@ -1,0 +1,273 @@
+"""Fixes of objects a Helm chart renders, edit by edit:
+
+- a node the template fills from values (`{{ .Values.a.b }}` on its line, or a block that
+  `toYaml .Values.a` fills) is fixed in the values file that set it (helmvalues.source_key);
+- a node the template writes literally is fixed in the template, when the lines the edit
+  changes hold no `{{ }}`: the template's actions are masked (a line of actions becomes a
+  comment, an action inside a line a placeholder word), the masked text is edited as YAML,
+  and the edit is refused if it would change a line that holds an action;
+- anything else is left for the user, with the lines to change.
+
+A finding is fixed only when every edit of its fix can be made."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deploysafe.fix.rendered import Done, Left, Planned, Target, manual_at
+from deploysafe.fix.yamledit import EditRefused, apply_first, apply_text
+from deploysafe.inputs.documents import load_kubernetes
+from deploysafe.inputs.helmvalues import source_key
+from deploysafe.model import Document, KeyPath
+from deploysafe.rules.base import Edit, EditOp, FlowMap
+
+PREFIX = "helm "
+
+_ACTION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class _ValuesEdit:
+    file: str
+    edit: Edit
+
+
+@dataclass(frozen=True, slots=True)
+class _TemplateEdit:
+    file: str
+    kind_line: int
+    edit: Edit
+
+
+def plan(found: Sequence[Target], root: Path) -> Planned:
+    routed: list[tuple[Target, list[_ValuesEdit | _TemplateEdit]]] = []
+    left: list[Left] = []
+    masked: dict[str, Masked | None] = {}
+    for t in found:
+        if t.doc.helm_values is None:  # a dependency, as a base other overlays share
+            left.append(manual_at(t.finding, "a subchart's template writes it"))
+            continue
+        tried = [_route(t.doc, e, root, masked) for e in t.fix.edits]
+        edits = [e for e in tried if e is not None]
+        if len(edits) < len(tried):
+            left.append(_manual(t))
+        else:
+            routed.append((t, edits))
+    texts: dict[str, tuple[str, str]] = {}
+    done: list[Done] = []
+    # All values edits of a file at once, then all template edits of a file at once: a
+    # file that refuses its edits leaves every finding that needed it.
+    by_file: dict[str, list[_ValuesEdit | _TemplateEdit]] = defaultdict(list)
+    for _, made in routed:
+        for e in made:
+            by_file[e.file].append(e)
+    failed: dict[str, str] = {}
+    for file, of_file in by_file.items():
+        try:
+            texts[file] = (_read(root, file), _edited(root, file, of_file, masked.get(file)))
+        except EditRefused as exc:
+            failed[file] = str(exc)
+    for t, made in routed:
+        files = tuple(dict.fromkeys(e.file for e in made))
+        bad = next((f for f in files if f in failed), None)
+        if bad is not None:
+            left.append(Left(t.finding, "refused", f"{bad} {failed[bad]}: not written"))
+        else:
+            done.append(Done(t.finding, t.fix, files))
+    # Texts of files that only refused findings needed stay unwritten (plan writes only
+    # the files of fixes made).
+    return Planned(texts, tuple(done), tuple(left))
+
+
+def _manual(t: Target) -> Left:
+    f = t.finding
+    also = [f"{s.file}:{s.line}" for s in f.set_by]
+    return manual_at(f, "the chart's template writes it with template actions", also)
+
+
+def _read(root: Path, file: str) -> str:
+    try:
+        return (root / file).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EditRefused(f"cannot be read ({exc})") from None
+
+
+def _route(
+    doc: Document, edit: Edit, root: Path, masked: dict[str, Masked | None]
+) -> _ValuesEdit | _TemplateEdit | None:
+    found = source_key(doc, edit.path)
+    if found is not None:
+        file, key, filled = found
+        if Path(file).is_absolute():
+            return None  # a values file outside the scanned tree is not written
+        if edit.op is not EditOp.DELETE:
+            return _ValuesEdit(file, Edit(edit.op, key, edit.value))
+        if filled:
+            return _ValuesEdit(file, _values_delete(doc, file, key))
+        # A scalar the template writes from a value: the key stays, its value changes. A
+        # fix only removes a `true` whose absence means false (privileged, hostNetwork...).
+        near = _at(doc.data, edit.path)
+        return _ValuesEdit(file, Edit(EditOp.SET, key, False)) if near is True else None
+    if doc.file not in masked:
+        try:
+            masked[doc.file] = mask(_read(root, doc.file))
+        except EditRefused:
+            masked[doc.file] = None
+    m = masked[doc.file]
+    if m is None or not _same_nodes(doc, m, edit.path):
+        return None
+    kind_line = doc.positions.get(("kind",), (0, 0))[0]
+    try:  # alone, the edit changes no line with an action
+        unmask(m, apply_text(m.text, {kind_line: [edit]}))
+    except EditRefused:
+        return None
+    return _TemplateEdit(doc.file, kind_line, edit)
+
+
+def _values_delete(doc: Document, file: str, key: KeyPath) -> Edit:
+    """Delete `key` from a values file, but leave the mapping (list) it empties as `{}`
+    (`[]`): the key
+    that held it may be what the template reads, and without it an earlier file's value
+    would show through."""
+    values = doc.helm_values.files if doc.helm_values is not None else ()
+    data = next((v.data for v in values if v.file == file), None)
+    parent = _at(data, key[:-1])
+    if len(key) > 1 and isinstance(parent, dict) and list(parent) == [key[-1]]:
+        return Edit(EditOp.SET, key[:-1], FlowMap(()))
+    if len(key) > 1 and isinstance(parent, list) and len(parent) == 1:
+        return Edit(EditOp.SET, key[:-1], ())
+    return Edit(EditOp.DELETE, key)
+
+
+def _at(data: Any, path: KeyPath) -> Any:
+    for k in path:
+        if isinstance(data, dict) and isinstance(k, str):
+            data = data.get(k)
+        elif isinstance(data, list) and isinstance(k, int) and 0 <= k < len(data):
+            data = data[k]
+        else:
+            return None
+    return data
+
+
+def _edited(
+    root: Path, file: str, edits: Sequence[_ValuesEdit | _TemplateEdit], m: Masked | None
+) -> str:
+    text = _read(root, file)
+    values = [e.edit for e in edits if isinstance(e, _ValuesEdit)]
+    if values:
+        return apply_first(text, values)
+    if m is None:
+        raise EditRefused("cannot be parsed as YAML with its template actions masked")
+    by_object: dict[int, list[Edit]] = defaultdict(list)
+    for e in edits:
+        if isinstance(e, _TemplateEdit):
+            by_object[e.kind_line].append(e.edit)
+    return unmask(m, apply_text(m.text, by_object))
+
+
+# --- a template's text with its actions masked ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Masked:
+    original: Sequence[str]  # the template's lines, ends kept
+    text: str  # the same lines with the actions masked: YAML
+    actions: frozenset[int]  # the lines (0-based) that hold an action
+    doc: Sequence[Document]  # `text` parsed
+
+
+def mask(template: str) -> Masked:
+    """The template with every line that holds an action masked, line for line."""
+    lines = template.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    touched: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    whole: set[int] = set()
+    for m in _ACTION.finditer(template):
+        first = _line_of(starts, m.start())
+        last = _line_of(starts, m.end() - 1)
+        if first != last:
+            whole.update(range(first, last + 1))
+        else:
+            touched[first].append((m.start() - starts[first], m.end() - starts[first]))
+    out = list(lines)
+    n = 0
+    for i in sorted(set(touched) | whole):
+        line = lines[i]
+        body = line.rstrip("\r\n")
+        end = line[len(body) :]
+        indent = body[: len(body) - len(body.lstrip())]
+        rest = _ACTION.sub("", body).strip() if i not in whole else ""
+        if not rest:  # only actions: a comment keeps the line without a value
+            out[i] = f"{indent}#{end}"
+            continue
+        parts, at = [], 0
+        for a, b in touched[i]:
+            parts += [body[at:a], f"dsTemplate{n}"]
+            at, n = b, n + 1
+        out[i] = "".join(parts) + body[at:] + end
+    text = "".join(out)
+    loaded = load_kubernetes(text.removeprefix("\ufeff"), "template")
+    if loaded.errors:
+        raise EditRefused("cannot be parsed as YAML with its template actions masked")
+    return Masked(lines, text, frozenset(set(touched) | whole), loaded.documents)
+
+
+def _line_of(starts: Sequence[int], offset: int) -> int:
+    lo, hi = 0, len(starts) - 1
+    while lo < hi - 1:
+        mid = (lo + hi) // 2
+        if starts[mid] <= offset:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _same_nodes(doc: Document, m: Masked, path: KeyPath) -> bool:
+    """Whether `path` names the same nodes in the masked template as in the render: the
+    object whose kind is on the same line, with every node on the path the render has on
+    the same line and of the same shape."""
+    kind_line = doc.positions.get(("kind",), (0, 0))[0]
+    masked = next((d for d in m.doc if d.positions.get(("kind",), (0, 0))[0] == kind_line), None)
+    if masked is None:
+        return False
+    for n in range(1, len(path) + 1):
+        at = doc.positions.get(path[:n])
+        if at is None:
+            break
+        there = masked.positions.get(path[:n])
+        if there is None or there[0] != at[0]:
+            return False
+        if _shape(_at(doc.data, path[:n])) != _shape(_at(masked.data, path[:n])):
+            return False
+    return True
+
+
+def _shape(value: Any) -> type:
+    return dict if isinstance(value, Mapping) else list if isinstance(value, list) else object
+
+
+def unmask(m: Masked, edited: str) -> str:
+    """The template with the masked text's edits: refused when one changes a line that
+    holds an action (the lines around it are the template's own)."""
+    old = m.text.splitlines(keepends=True)
+    new = edited.splitlines(keepends=True)
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out += m.original[i1:i2]
+            continue
+        if any(i in m.actions for i in range(i1, i2)):
+            raise EditRefused(f"the fix would change a line with template actions (line {i1 + 1})")
+        out += new[j1:j2]
+    return "".join(out)
