@@ -436,3 +436,93 @@ def test_anchors_and_aliases_stay(tmp_path: Path) -> None:
         "        env:\n          HEAD_REF: ${{ github.head_ref }}\n",
     )
     _settled(tmp_path / "two", "DS102", after)
+
+
+def test_env_goes_right_after_the_script_and_the_blank_line_stays_a_separator(
+    tmp_path: Path,
+) -> None:
+    text = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  one:
+    runs-on: ubuntu-latest
+    steps:
+      - name: build
+        run: |
+          echo "${{ github.head_ref }}"
+
+        # the push step
+      - name: push
+        run: |
+          echo "${{ github.head_ref }}"
+
+  two:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "${{ github.head_ref }}"
+
+
+"""
+    env = "        env:\n          HEAD_REF: ${{ github.head_ref }}\n"
+    after = _after(tmp_path / "one", "DS102", text)
+    assert after == text.replace(
+        '          echo "${{ github.head_ref }}"\n', '          echo "${HEAD_REF}"\n' + env
+    )
+    _settled(tmp_path / "two", "DS102", after)
+
+
+def test_a_script_indented_deeper_than_its_key_keeps_its_indent(tmp_path: Path) -> None:
+    text = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+    - name: push
+      run: |
+          echo "${{ github.head_ref }}"
+    - run: make
+"""
+    after = _after(tmp_path / "one", "DS102", text)
+    assert after == text.replace(
+        '          echo "${{ github.head_ref }}"\n',
+        '          echo "${HEAD_REF}"\n      env:\n        HEAD_REF: ${{ github.head_ref }}\n',
+    )
+    _settled(tmp_path / "two", "DS102", after)
+
+
+def test_jobs_that_indent_their_steps_differently_are_each_fixed_in_their_own_indent(
+    tmp_path: Path,
+) -> None:
+    text = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  one:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make
+      - name: build
+        run: |
+          echo "${{ github.head_ref }}"
+
+  two:
+    runs-on: ubuntu-latest
+    steps:
+    - name: push
+      run: |
+        echo "${{ github.head_ref }}"
+
+"""
+    after = _after(tmp_path / "one", "DS102", text)
+    assert after == text.replace(
+        '          echo "${{ github.head_ref }}"\n',
+        '          echo "${HEAD_REF}"\n        env:\n          HEAD_REF: ${{ github.head_ref }}\n',
+    ).replace(
+        '        echo "${{ github.head_ref }}"\n',
+        '        echo "${HEAD_REF}"\n      env:\n        HEAD_REF: ${{ github.head_ref }}\n',
+    )
+    _settled(tmp_path / "two", "DS102", after)
