@@ -526,3 +526,31 @@ jobs:
         '        echo "${HEAD_REF}"\n      env:\n        HEAD_REF: ${{ github.head_ref }}\n',
     )
     _settled(tmp_path / "two", "DS102", after)
+
+
+def test_a_key_added_after_a_script_never_lands_inside_it(tmp_path: Path) -> None:
+    # The dumper indents this step's keys two further than the file does: its `env:` put
+    # in the dumper's indent would read as two more lines of the script.
+    text = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  one:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make
+      - run: make test
+  two:
+    runs-on: ubuntu-latest
+    steps:
+    - name: push
+      run: |
+        echo "${{ github.head_ref }}"
+
+"""
+    after = _after(tmp_path / "one", "DS102", text)
+    assert after == text.replace(
+        '        echo "${{ github.head_ref }}"\n',
+        '        echo "${HEAD_REF}"\n      env:\n        HEAD_REF: ${{ github.head_ref }}\n',
+    )
+    _settled(tmp_path / "two", "DS102", after)
