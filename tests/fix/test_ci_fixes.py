@@ -554,3 +554,27 @@ jobs:
         '        echo "${HEAD_REF}"\n      env:\n        HEAD_REF: ${{ github.head_ref }}\n',
     )
     _settled(tmp_path / "two", "DS102", after)
+
+
+def test_a_block_replaced_by_a_flow_mapping_keeps_the_blank_line_after_it(tmp_path: Path) -> None:
+    text = """\
+on:
+  workflow_run:
+    workflows: [CI]
+    types: [completed]
+
+permissions:
+  checks: write
+
+jobs:
+  report:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: dorny/test-reporter@3d76b34a4535afbd0600d347b09a6ee5deb3ed7f # v2.6.0
+"""
+    after = _after(tmp_path / "one", "DS104", text)
+    assert after == text.replace("permissions:\n  checks: write\n", "permissions: {}\n").replace(
+        "    runs-on: ubuntu-latest\n",
+        "    runs-on: ubuntu-latest\n    permissions: {checks: write}\n",
+    )
+    _settled(tmp_path / "two", "DS104", after)

@@ -362,12 +362,12 @@ def _set(parent: Any, key: str | int, value: Any, before: str | None = None) -> 
     if isinstance(parent, CommentedSeq):
         if not isinstance(key, int) or not 0 <= key < len(parent):
             raise EditRefused(f"list index {key} does not exist")
-        parent[key] = value
+        _replace(parent, key, value)
         return
     if not isinstance(parent, CommentedMap) or not isinstance(key, str):
         raise EditRefused(f"cannot set {key}: not inside a mapping")
     if key in parent:
-        parent[key] = value
+        _replace(parent, key, value)
         return
     if before is not None and before in parent:
         parent.insert(list(parent).index(before), key, value)
@@ -375,6 +375,14 @@ def _set(parent: Any, key: str | int, value: Any, before: str | None = None) -> 
     trailing = _take_trailing(parent)
     parent[key] = value
     _give_trailing(parent, trailing)
+
+
+def _replace(parent: Any, key: str | int, value: Any) -> None:
+    """Set an existing entry; the lines that trailed a block value it had trail the new one."""
+    trailing = _take_trailing(parent[key])
+    parent[key] = value
+    if trailing:
+        _give_to(*(_last(value) or (parent, key)), trailing)
 
 
 def _append(seq: CommentedSeq, value: Any) -> None:
@@ -454,9 +462,12 @@ def _give_trailing(node: Any, text: str | None) -> None:
     if not text:
         return
     found = _last(node)
-    if found is None:
-        return
-    owner, key = found
+    if found is not None:
+        _give_to(*found, text)
+
+
+def _give_to(owner: Any, key: Any, text: str) -> None:
+    """`text` (whole lines) after the entry `key` of `owner`."""
     slot = _slot(owner)
     entry = owner.ca.items.setdefault(key, [None] * (4 if slot == 2 else 2))
     while len(entry) <= slot:
