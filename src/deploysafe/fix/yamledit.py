@@ -382,7 +382,8 @@ def _replace(parent: Any, key: str | int, value: Any) -> None:
     trailing = _take_trailing(parent[key])
     parent[key] = value
     if trailing:
-        _give_to(*(_last(value) or (parent, key)), trailing)
+        owner, last = _last(value) or (parent, key)
+        _give_to(owner, last, trailing)
 
 
 def _append(seq: CommentedSeq, value: Any) -> None:
