@@ -578,3 +578,28 @@ jobs:
         "    runs-on: ubuntu-latest\n    permissions: {checks: write}\n",
     )
     _settled(tmp_path / "two", "DS104", after)
+
+
+def test_a_key_goes_in_next_to_a_line_the_dumper_writes_otherwise(tmp_path: Path) -> None:
+    # The dumper writes `[ '*' ]` as `['*']`: the new key is placed by the line after it.
+    text = """\
+on:
+  push:
+    branches: [ '*' ]
+
+jobs:
+  e2e:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with: {persist-credentials: false}
+      - run: make e2e
+"""
+    after = _after(tmp_path / "one", "DS105", text)
+    assert after == text.replace(
+        "    branches: [ '*' ]\n", "    branches: [ '*' ]\npermissions: {}\n"
+    ).replace(
+        "    runs-on: ubuntu-latest\n",
+        "    runs-on: ubuntu-latest\n    permissions: {contents: read}\n",
+    )
+    _settled(tmp_path / "two", "DS105", after)

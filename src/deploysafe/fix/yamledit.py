@@ -162,8 +162,8 @@ def _first_line(exc: Exception) -> str:
 
 def splice(original: str, base: str, edited: str) -> str:
     """`original` with the hunks that turn `base` into `edited`, where `base` is the
-    original as the dumper writes it: each hunk must sit between lines of `base` that are
-    lines of `original` too, at the same distance.
+    original as the dumper writes it: each hunk must be placed by lines of `base` that
+    are lines of `original` too (see `_locate`).
 
     Lines are matched by their text after the indent, because the dumper writes one indent
     for the whole file: a job whose steps are indented unlike the others, or a script
@@ -186,18 +186,13 @@ def splice(original: str, base: str, edited: str) -> str:
     for tag, b1, b2, e1, e2 in reversed(hunks):  # from the end, so indices stay valid
         if tag == "equal":
             continue
-        after = to_orig.get(b2)
-        start = -1 if after is None else after - (b2 - b1)
-        anchored = start >= 0 and (b1 == 0 or to_orig.get(b1 - 1) == start - 1)
-        near = to_orig.get(b1 - 1, 0) + 2 if b1 else 1
-        refused = EditRefused(
-            f"cannot be edited without rewriting lines the fix does not own (near line {near})"
-        )
-        if not anchored or any(to_orig.get(k) != start + k - b1 for k in range(b1, b2)):
-            raise refused
+        start = _locate(b1, b2, to_orig)
+        if start is None:
+            near = next((to_orig[k] + 2 for k in range(b1 - 1, -1, -1) if k in to_orig), 1)
+            raise EditRefused(
+                f"cannot be edited without rewriting lines the fix does not own (near line {near})"
+            )
         shift = _shift(edit_lines[e1:e2], b1, b2, base_lines, orig_lines, to_orig)
-        if shift is None:
-            raise refused
         new = [_moved(line, shift) for line in edit_lines[e1:e2]]
         if b2 - b1 == e2 - e1:
             new = [
@@ -206,6 +201,24 @@ def splice(original: str, base: str, edited: str) -> str:
         out[start : start + (b2 - b1)] = new
     text = "".join(out)
     return text[:-1] if unterminated and text.endswith("\n") else text
+
+
+def _locate(b1: int, b2: int, to_orig: Mapping[int, int]) -> int | None:
+    """Where the base lines `b1:b2` start in the original. Lines a hunk replaces must all be
+    the original's, in a row; lines it inserts go next to a neighbour that is the original's
+    (either one: the dumper may write the other unlike the original, `[ a ]` as `[a]`)."""
+    if b2 > b1:
+        starts = {to_orig[k] - (k - b1) if k in to_orig else -1 for k in range(b1, b2)}
+        start = starts.pop()
+        return start if start >= 0 and not starts else None
+    sides = set()
+    if b1 == 0:
+        sides.add(0)
+    elif b1 - 1 in to_orig:
+        sides.add(to_orig[b1 - 1] + 1)
+    if b2 in to_orig:
+        sides.add(to_orig[b2])
+    return sides.pop() if len(sides) == 1 else None
 
 
 def _text(line: str) -> str:
@@ -228,19 +241,17 @@ def _shift(
     base: Sequence[str],
     orig: Sequence[str],
     to_orig: Mapping[int, int],
-) -> int | None:
+) -> int:
     """How far the original's indent is from the dumper's where `new` (replacing base lines
     `b1:b2`) goes: that of the nearest line it hangs under, a line at or left of its
-    shallowest line (a sibling or a parent; a script's lines are deeper). None: that line
-    is not one of the original's."""
+    shallowest line (a sibling or a parent; a script's lines are deeper) that is one of the
+    original's."""
     levels = [_indent(x) for x in new if _structural(x)]
     if not levels:
         return 0
     level = min(levels)
     for k in itertools.chain(range(b1, b2), range(b1 - 1, -1, -1)):
-        if _structural(base[k]) and _indent(base[k]) <= level:
-            if k not in to_orig:
-                return None
+        if k in to_orig and _structural(base[k]) and _indent(base[k]) <= level:
             return _indent(orig[to_orig[k]]) - _indent(base[k])
     return 0
 
