@@ -603,3 +603,35 @@ jobs:
         "    runs-on: ubuntu-latest\n    permissions: {contents: read}\n",
     )
     _settled(tmp_path / "two", "DS105", after)
+
+
+def test_a_stale_bot_job_gets_the_scopes_its_action_documents(tmp_path: Path) -> None:
+    text = """\
+on:
+  schedule:
+    - cron: '30 3 * * *'
+
+jobs:
+  stale:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/stale@5bef64f19d7facfb25b37b414482c7164d639639 # v9.1.0
+        with:
+          days-before-stale: 60
+  tidy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/stale@5bef64f19d7facfb25b37b414482c7164d639639 # v9.1.0
+        with:
+          delete-branch: true
+"""
+    after = _after(tmp_path / "one", "DS105", text, unsafe=False)
+    assert after == text.replace("\n\njobs:", "\npermissions: {}\n\njobs:").replace(
+        "  stale:\n    runs-on: ubuntu-latest\n",
+        "  stale:\n    runs-on: ubuntu-latest\n"
+        "    permissions: {issues: write, pull-requests: write}\n",
+    ).replace(
+        "  tidy:\n    runs-on: ubuntu-latest\n",
+        "  tidy:\n    runs-on: ubuntu-latest\n"
+        "    permissions: {contents: write, issues: write, pull-requests: write}\n",
+    )

@@ -381,7 +381,16 @@ def _set(parent: Any, key: str | int, value: Any, before: str | None = None) -> 
         _replace(parent, key, value)
         return
     if before is not None and before in parent:
-        parent.insert(list(parent).index(before), key, value)
+        at = list(parent).index(before)
+        prior = list(parent)[at - 1] if at else None
+        # The new key follows the entry before it directly, as one added at the end would.
+        trailing = None
+        if prior is not None:
+            trailing = _take_trailing(parent[prior]) or _take_from(parent, prior)
+        parent.insert(at, key, value)
+        if trailing:
+            owner, last = _last(value) or (parent, key)
+            _give_to(owner, last, trailing)
         return
     trailing = _take_trailing(parent)
     parent[key] = value
@@ -449,9 +458,11 @@ def _last(node: Any) -> tuple[Any, Any] | None:
 
 def _take_trailing(node: Any) -> str | None:
     found = _last(node)
-    if found is None:
-        return None
-    owner, key = found
+    return None if found is None else _take_from(*found)
+
+
+def _take_from(owner: Any, key: Any) -> str | None:
+    """The whole lines after the entry `key` of `owner`, taken off it."""
     entry = owner.ca.items.get(key)
     slot = _slot(owner)
     if not entry or len(entry) <= slot or entry[slot] is None:
