@@ -436,3 +436,202 @@ def test_anchors_and_aliases_stay(tmp_path: Path) -> None:
         "        env:\n          HEAD_REF: ${{ github.head_ref }}\n",
     )
     _settled(tmp_path / "two", "DS102", after)
+
+
+def test_env_goes_right_after_the_script_and_the_blank_line_stays_a_separator(
+    tmp_path: Path,
+) -> None:
+    text = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  one:
+    runs-on: ubuntu-latest
+    steps:
+      - name: build
+        run: |
+          echo "${{ github.head_ref }}"
+
+        # the push step
+      - name: push
+        run: |
+          echo "${{ github.head_ref }}"
+
+  two:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "${{ github.head_ref }}"
+
+
+"""
+    env = "        env:\n          HEAD_REF: ${{ github.head_ref }}\n"
+    after = _after(tmp_path / "one", "DS102", text)
+    assert after == text.replace(
+        '          echo "${{ github.head_ref }}"\n', '          echo "${HEAD_REF}"\n' + env
+    )
+    _settled(tmp_path / "two", "DS102", after)
+
+
+def test_a_script_indented_deeper_than_its_key_keeps_its_indent(tmp_path: Path) -> None:
+    text = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+    - name: push
+      run: |
+          echo "${{ github.head_ref }}"
+    - run: make
+"""
+    after = _after(tmp_path / "one", "DS102", text)
+    assert after == text.replace(
+        '          echo "${{ github.head_ref }}"\n',
+        '          echo "${HEAD_REF}"\n      env:\n        HEAD_REF: ${{ github.head_ref }}\n',
+    )
+    _settled(tmp_path / "two", "DS102", after)
+
+
+def test_jobs_that_indent_their_steps_differently_are_each_fixed_in_their_own_indent(
+    tmp_path: Path,
+) -> None:
+    text = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  one:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make
+      - name: build
+        run: |
+          echo "${{ github.head_ref }}"
+
+  two:
+    runs-on: ubuntu-latest
+    steps:
+    - name: push
+      run: |
+        echo "${{ github.head_ref }}"
+
+"""
+    after = _after(tmp_path / "one", "DS102", text)
+    assert after == text.replace(
+        '          echo "${{ github.head_ref }}"\n',
+        '          echo "${HEAD_REF}"\n        env:\n          HEAD_REF: ${{ github.head_ref }}\n',
+    ).replace(
+        '        echo "${{ github.head_ref }}"\n',
+        '        echo "${HEAD_REF}"\n      env:\n        HEAD_REF: ${{ github.head_ref }}\n',
+    )
+    _settled(tmp_path / "two", "DS102", after)
+
+
+def test_a_key_added_after_a_script_never_lands_inside_it(tmp_path: Path) -> None:
+    # The dumper indents this step's keys two further than the file does: its `env:` put
+    # in the dumper's indent would read as two more lines of the script.
+    text = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  one:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make
+      - run: make test
+  two:
+    runs-on: ubuntu-latest
+    steps:
+    - name: push
+      run: |
+        echo "${{ github.head_ref }}"
+
+"""
+    after = _after(tmp_path / "one", "DS102", text)
+    assert after == text.replace(
+        '        echo "${{ github.head_ref }}"\n',
+        '        echo "${HEAD_REF}"\n      env:\n        HEAD_REF: ${{ github.head_ref }}\n',
+    )
+    _settled(tmp_path / "two", "DS102", after)
+
+
+def test_a_block_replaced_by_a_flow_mapping_keeps_the_blank_line_after_it(tmp_path: Path) -> None:
+    text = """\
+on:
+  workflow_run:
+    workflows: [CI]
+    types: [completed]
+
+permissions:
+  checks: write
+
+jobs:
+  report:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: dorny/test-reporter@3d76b34a4535afbd0600d347b09a6ee5deb3ed7f # v2.6.0
+"""
+    after = _after(tmp_path / "one", "DS104", text)
+    assert after == text.replace("permissions:\n  checks: write\n", "permissions: {}\n").replace(
+        "    runs-on: ubuntu-latest\n",
+        "    runs-on: ubuntu-latest\n    permissions: {checks: write}\n",
+    )
+    _settled(tmp_path / "two", "DS104", after)
+
+
+def test_a_key_goes_in_next_to_a_line_the_dumper_writes_otherwise(tmp_path: Path) -> None:
+    # The dumper writes `[ '*' ]` as `['*']`: the new key is placed by the line after it.
+    text = """\
+on:
+  push:
+    branches: [ '*' ]
+
+jobs:
+  e2e:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with: {persist-credentials: false}
+      - run: make e2e
+"""
+    after = _after(tmp_path / "one", "DS105", text)
+    assert after == text.replace(
+        "    branches: [ '*' ]\n", "    branches: [ '*' ]\npermissions: {}\n"
+    ).replace(
+        "    runs-on: ubuntu-latest\n",
+        "    runs-on: ubuntu-latest\n    permissions: {contents: read}\n",
+    )
+    _settled(tmp_path / "two", "DS105", after)
+
+
+def test_a_stale_bot_job_gets_the_scopes_its_action_documents(tmp_path: Path) -> None:
+    text = """\
+on:
+  schedule:
+    - cron: '30 3 * * *'
+
+jobs:
+  stale:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/stale@5bef64f19d7facfb25b37b414482c7164d639639 # v9.1.0
+        with:
+          days-before-stale: 60
+  tidy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/stale@5bef64f19d7facfb25b37b414482c7164d639639 # v9.1.0
+        with:
+          delete-branch: true
+"""
+    after = _after(tmp_path / "one", "DS105", text, unsafe=False)
+    assert after == text.replace("\n\njobs:", "\npermissions: {}\n\njobs:").replace(
+        "  stale:\n    runs-on: ubuntu-latest\n",
+        "  stale:\n    runs-on: ubuntu-latest\n"
+        "    permissions: {issues: write, pull-requests: write}\n",
+    ).replace(
+        "  tidy:\n    runs-on: ubuntu-latest\n",
+        "  tidy:\n    runs-on: ubuntu-latest\n"
+        "    permissions: {contents: write, issues: write, pull-requests: write}\n",
+    )

@@ -40,6 +40,11 @@ _ACTIONS: Mapping[str, Scopes] = {
     "github/codeql-action/upload-sarif": {"security-events": "write"},
     "softprops/action-gh-release": {"contents": "write"},
     "peter-evans/create-pull-request": {"contents": "write", "pull-requests": "write"},
+    "actions/stale": {"issues": "write", "pull-requests": "write"},
+}
+# Inputs that, when set, need more than the action's own scopes.
+_INPUTS: Mapping[tuple[str, str], Scopes] = {
+    ("actions/stale", "delete-branch"): {"contents": "write"},
 }
 _TOKEN = re.compile(r"github\.token|secrets\.github_token|\bGITHUB_TOKEN\b|\bGH_TOKEN\b", re.I)
 _PUSH = re.compile(r"\bgit\s+(?:-[Cc]\s+\S+\s+)*push\b")
@@ -65,7 +70,8 @@ def step_needs(step: Step) -> Scopes | None:
         known = _ACTIONS.get(u.name.lower())
         if known is None or (_mentions_token(step) and not u.is_("actions/checkout")):
             return None
-        return known
+        more = [_INPUTS.get((u.name.lower(), str(k)), {}) for k, v in step.with_.items() if v]
+        return {**known, **{k: v for m in more for k, v in m.items()}}
     if step.run is None or _mentions_token(step):
         return None
     return {"contents": "write"} if _PUSH.search(step.run) else {}

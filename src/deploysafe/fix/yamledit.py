@@ -86,9 +86,22 @@ def _edited(text: str, pick: Callable[[list[Any]], Iterator[tuple[Any, Sequence[
     base = _dump(yaml, base_docs)
     edited = _dump(yaml, docs)
     out = splice(body, base, edited)
+    _reads_back(yaml, out, docs)
     if crlf:
         out = out.replace("\n", "\r\n")
     return (BOM if bom else "") + out
+
+
+def _reads_back(yaml: YAML, text: str, docs: list[Any]) -> None:
+    """Fail closed: the spliced text must load as the edited tree, key order included (a
+    line put at the wrong indent can still parse: as a script's text, or another key's)."""
+    try:
+        again = list(yaml.load_all(text))
+        same = again == docs
+    except (YAMLError, RecursionError):
+        same = False
+    if not same:
+        raise EditRefused("would not read back as the fix wrote it")
 
 
 def _kind_line(doc: Any) -> int | None:
@@ -149,14 +162,21 @@ def _first_line(exc: Exception) -> str:
 
 def splice(original: str, base: str, edited: str) -> str:
     """`original` with the hunks that turn `base` into `edited`, where `base` is the
-    original as the dumper writes it: each hunk must sit between lines of `base` that are
-    lines of `original` too, at the same distance."""
+    original as the dumper writes it: each hunk must be placed by lines of `base` that
+    are lines of `original` too (see `_locate`).
+
+    Lines are matched by their text after the indent, because the dumper writes one indent
+    for the whole file: a job whose steps are indented unlike the others, or a script
+    deeper than its key, reads the same to it one shift apart. A hunk's lines are moved by
+    the shift of the line they hang under, so they land in the original's indent."""
     unterminated = bool(original) and not original.endswith("\n")
     orig_lines = (original + "\n" if unterminated else original).splitlines(keepends=True)
     base_lines = base.splitlines(keepends=True)
     edit_lines = edited.splitlines(keepends=True)
     to_orig: dict[int, int] = {len(base_lines): len(orig_lines)}
-    matcher = difflib.SequenceMatcher(None, orig_lines, base_lines, autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, [_text(x) for x in orig_lines], [_text(x) for x in base_lines], autojunk=False
+    )
     for tag, i1, i2, j1, _ in matcher.get_opcodes():
         if tag == "equal":
             for k in range(i2 - i1):
@@ -166,15 +186,14 @@ def splice(original: str, base: str, edited: str) -> str:
     for tag, b1, b2, e1, e2 in reversed(hunks):  # from the end, so indices stay valid
         if tag == "equal":
             continue
-        after = to_orig.get(b2)
-        start = -1 if after is None else after - (b2 - b1)
-        anchored = start >= 0 and (b1 == 0 or to_orig.get(b1 - 1) == start - 1)
-        if not anchored or any(to_orig.get(k) != start + k - b1 for k in range(b1, b2)):
-            near = to_orig.get(b1 - 1, 0) + 2 if b1 else 1
+        start = _locate(b1, b2, to_orig)
+        if start is None:
+            near = next((to_orig[k] + 2 for k in range(b1 - 1, -1, -1) if k in to_orig), 1)
             raise EditRefused(
                 f"cannot be edited without rewriting lines the fix does not own (near line {near})"
             )
-        new = edit_lines[e1:e2]
+        shift = _shift(edit_lines[e1:e2], b1, b2, base_lines, orig_lines, to_orig)
+        new = [_moved(line, shift) for line in edit_lines[e1:e2]]
         if b2 - b1 == e2 - e1:
             new = [
                 _comment_gap(o, n) for o, n in zip(out[start : start + (b2 - b1)], new, strict=True)
@@ -182,6 +201,67 @@ def splice(original: str, base: str, edited: str) -> str:
         out[start : start + (b2 - b1)] = new
     text = "".join(out)
     return text[:-1] if unterminated and text.endswith("\n") else text
+
+
+def _locate(b1: int, b2: int, to_orig: Mapping[int, int]) -> int | None:
+    """Where the base lines `b1:b2` start in the original. Lines a hunk replaces must all be
+    the original's, in a row; lines it inserts go next to a neighbour that is the original's
+    (either one: the dumper may write the other unlike the original, `[ a ]` as `[a]`)."""
+    if b2 > b1:
+        starts = {to_orig[k] - (k - b1) if k in to_orig else -1 for k in range(b1, b2)}
+        start = starts.pop()
+        return start if start >= 0 and not starts else None
+    sides = set()
+    if b1 == 0:
+        sides.add(0)
+    elif b1 - 1 in to_orig:
+        sides.add(to_orig[b1 - 1] + 1)
+    if b2 in to_orig:
+        sides.add(to_orig[b2])
+    return sides.pop() if len(sides) == 1 else None
+
+
+def _text(line: str) -> str:
+    return line.lstrip(" ")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _structural(line: str) -> bool:
+    """A line that places nodes: comments are written as they were read, not re-indented."""
+    return bool(line.strip()) and not line.lstrip().startswith("#")
+
+
+def _shift(
+    new: Sequence[str],
+    b1: int,
+    b2: int,
+    base: Sequence[str],
+    orig: Sequence[str],
+    to_orig: Mapping[int, int],
+) -> int:
+    """How far the original's indent is from the dumper's where `new` (replacing base lines
+    `b1:b2`) goes: that of the nearest line it hangs under, a line at or left of its
+    shallowest line (a sibling or a parent; a script's lines are deeper) that is one of the
+    original's."""
+    levels = [_indent(x) for x in new if _structural(x)]
+    if not levels:
+        return 0
+    level = min(levels)
+    for k in itertools.chain(range(b1, b2), range(b1 - 1, -1, -1)):
+        if k in to_orig and _structural(base[k]) and _indent(base[k]) <= level:
+            return _indent(orig[to_orig[k]]) - _indent(base[k])
+    return 0
+
+
+def _moved(line: str, shift: int) -> str:
+    if not _structural(line) or shift == 0:
+        return line
+    if shift > 0:
+        return " " * shift + line
+    return line[-shift:]  # every line is at or right of the one the shift was read from
 
 
 _COMMENT = re.compile(r"([ \t]+)(#[^\n]*)(\n?)\Z")
@@ -200,9 +280,16 @@ def _comment_gap(old: str, new: str) -> str:
 
 
 def _apply(doc: Any, edit: Edit) -> None:
-    parent = _walk(doc, edit.path[:-1], create=edit.op is not EditOp.DELETE)
+    carried: list[tuple[Any, str | None]] = []
+    parent = _walk(doc, edit.path[:-1], create=edit.op is not EditOp.DELETE, carried=carried)
     if parent is None:
         return  # deleting what is already gone
+    _edit(parent, doc, edit)
+    for holder, trailing in carried:  # now that the new mapping has its last entry
+        _give_trailing(holder, trailing)
+
+
+def _edit(parent: Any, doc: Any, edit: Edit) -> None:
     key = edit.path[-1]
     if edit.op is EditOp.SET:
         _set(parent, key, _node(edit.value), edit.before)
@@ -243,7 +330,12 @@ def _get(node: Any, key: str | int) -> Any:
     return None
 
 
-def _walk(doc: Any, path: KeyPath, *, create: bool) -> Any:
+def _walk(
+    doc: Any, path: KeyPath, *, create: bool, carried: list[tuple[Any, str | None]] | None = None
+) -> Any:
+    """The node at `path`; with `create`, the mappings missing on the way are added, and the
+    trailing lines of the mapping that got one go to `carried` (to give back once the new
+    mapping has entries: an empty one would take them between its key and its first entry)."""
     node = doc
     for i, key in enumerate(path):
         child = _get(node, key)
@@ -255,7 +347,10 @@ def _walk(doc: Any, path: KeyPath, *, create: bool) -> Any:
             if key in node and node[key] is not None:
                 raise EditRefused(f"{_dotted(path[: i + 1])} is not a mapping")
             child = CommentedMap()
-            _set(node, key, child)
+            trailing = _take_trailing(node)
+            node[key] = child
+            if carried is not None:
+                carried.append((node, trailing))
         elif not isinstance(child, (CommentedMap, CommentedSeq)):
             raise EditRefused(f"{_dotted(path[: i + 1])} is not a mapping or a list")
         node = child
@@ -280,19 +375,37 @@ def _set(parent: Any, key: str | int, value: Any, before: str | None = None) -> 
     if isinstance(parent, CommentedSeq):
         if not isinstance(key, int) or not 0 <= key < len(parent):
             raise EditRefused(f"list index {key} does not exist")
-        parent[key] = value
+        _replace(parent, key, value)
         return
     if not isinstance(parent, CommentedMap) or not isinstance(key, str):
         raise EditRefused(f"cannot set {key}: not inside a mapping")
     if key in parent:
-        parent[key] = value
+        _replace(parent, key, value)
         return
     if before is not None and before in parent:
-        parent.insert(list(parent).index(before), key, value)
+        at = list(parent).index(before)
+        prior = list(parent)[at - 1] if at else None
+        # The new key follows the entry before it directly, as one added at the end would.
+        trailing = None
+        if prior is not None:
+            trailing = _take_trailing(parent[prior]) or _take_from(parent, prior)
+        parent.insert(at, key, value)
+        if trailing:
+            owner, last = _last(value) or (parent, key)
+            _give_to(owner, last, trailing)
         return
     trailing = _take_trailing(parent)
     parent[key] = value
     _give_trailing(parent, trailing)
+
+
+def _replace(parent: Any, key: str | int, value: Any) -> None:
+    """Set an existing entry; the lines that trailed a block value it had trail the new one."""
+    trailing = _take_trailing(parent[key])
+    parent[key] = value
+    if trailing:
+        owner, last = _last(value) or (parent, key)
+        _give_to(owner, last, trailing)
 
 
 def _append(seq: CommentedSeq, value: Any) -> None:
@@ -347,19 +460,26 @@ def _last(node: Any) -> tuple[Any, Any] | None:
 
 def _take_trailing(node: Any) -> str | None:
     found = _last(node)
-    if found is None:
-        return None
-    owner, key = found
+    return None if found is None else _take_from(*found)
+
+
+def _take_from(owner: Any, key: Any) -> str | None:
+    """The whole lines after the entry `key` of `owner`, taken off it."""
     entry = owner.ca.items.get(key)
     slot = _slot(owner)
     if not entry or len(entry) <= slot or entry[slot] is None:
         return None
     token = entry[slot]
     value = token.value
-    cut = value.find("\n") + 1
-    if cut <= 0 or cut >= len(value):
+    # A block scalar (`|`, `>`) ends its own last line: all of the token is lines after it.
+    block = isinstance(owner[key], (LiteralScalarString, FoldedScalarString))
+    cut = 0 if block else value.find("\n") + 1
+    if (cut <= 0 and not block) or cut >= len(value):
         return None
-    token.value = value[:cut]
+    if cut:
+        token.value = value[:cut]
+    else:
+        entry[slot] = None
     return str(value[cut:])
 
 
@@ -367,9 +487,12 @@ def _give_trailing(node: Any, text: str | None) -> None:
     if not text:
         return
     found = _last(node)
-    if found is None:
-        return
-    owner, key = found
+    if found is not None:
+        _give_to(*found, text)
+
+
+def _give_to(owner: Any, key: Any, text: str) -> None:
+    """`text` (whole lines) after the entry `key` of `owner`."""
     slot = _slot(owner)
     entry = owner.ca.items.setdefault(key, [None] * (4 if slot == 2 else 2))
     while len(entry) <= slot:
