@@ -357,6 +357,11 @@ jobs:
         "    permissions: {contents: write, packages: write}\n"
         "    steps:\n      - run: make release\n"
     ]
+    # Comments on the scopes cannot ride along in a `{...}` line: a human looks first.
+    commented = one_job.replace("packages: write", "packages: write  # to push the image")
+    p = _plan(tmp_path / "commented", "DS105", commented, unsafe=False)
+    assert p.changes == ()
+    assert {o.status for o in p.outcomes} == {Status.UNSAFE}
     shared = one_job + "  docs:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make docs\n"
     p = _plan(tmp_path / "three", "DS105", shared)
     assert p.changes == ()

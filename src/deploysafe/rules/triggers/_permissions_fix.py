@@ -43,15 +43,26 @@ def fix_permissions(doc: Document, path: KeyPath) -> Fix | None:
             return None
         job = own[0]
         moved = FlowMap(tuple((str(k), v) for k, v in perms.items()))
+        # The scopes move as one `{...}` line: comments on them would be lost, so a block
+        # that has some needs a human look.
+        commented = _has_comments(doc, [("permissions",), *(("permissions", k) for k in perms)])
+        what = f"move the workflow's permissions to {job.label}, the workflow's to `{{}}`"
         return Fix(
             (
                 Edit(EditOp.SET, ("permissions",), FlowMap(())),
                 Edit(EditOp.SET, (*job.path, "permissions"), moved, before="steps"),
             ),
-            True,
-            f"move the workflow's permissions to {job.label}, the workflow's to `{{}}`",
+            not commented,
+            what + (" (the comments on the scopes are not carried over)" if commented else ""),
         )
     return None
+
+
+def _has_comments(doc: CiDocument, paths: list[tuple[str, ...]]) -> bool:
+    lines = [doc.positions[p][0] for p in paths if p in doc.positions]
+    if not lines:
+        return False
+    return any("#" in doc.lines[n - 1] for n in range(min(lines), max(lines) + 1))
 
 
 def _grant(job: Job) -> tuple[Edit, tuple[str, ...]]:
