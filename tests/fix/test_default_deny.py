@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from deploysafe.cli.exits import EXIT_CLEAN, EXIT_FINDINGS, EXIT_FINDINGS_AND_INPUT
+from deploysafe.inputs.render import helm_available
 from tests.support.scantools import invoke, scan_tree, write_tree
 
 
@@ -138,7 +139,9 @@ spec:
         "policy.yaml",
         "web.yaml",
     ]
-    assert "no automatic fix for this case" in result.output
+    assert "the namespace's policies miss this workload: extend one that selects it" in (
+        result.output
+    )
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (kustomize) not on PATH")
@@ -175,3 +178,18 @@ def test_the_default_namespace_is_left_to_a_person(tmp_path: Path) -> None:
     assert "namespace 'default': give the workloads a namespace of their own (DS501)" in (
         result.output
     )
+
+
+@pytest.mark.skipif(helm_available() is None, reason="neither helm nor helm-python-sdk")
+def test_a_chart_s_workloads_are_left_to_the_chart_with_the_reason(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+            "chart/values.yaml": "replicas: 1\n",
+            "chart/templates/web.yaml": deployment("web"),
+        },
+    )
+    result = invoke(*ARGS, "--unsafe-fixes", str(tmp_path))
+    assert "workloads of a Helm chart: add a NetworkPolicy template to the chart" in (result.output)
+    assert sorted(p.name for p in (tmp_path / "chart" / "templates").iterdir()) == ["web.yaml"]

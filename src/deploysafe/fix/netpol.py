@@ -63,14 +63,17 @@ _DEFAULT = (
 def _key(f: Finding) -> tuple[str | None, str] | str:
     """(namespace, render or "") of a finding the fix applies to, else why not."""
     if len(f.renders) > 1:
-        return _MANUAL  # a shared base: which overlay's namespace is not one decision
+        # Which overlay's namespace gets the policy is not one decision.
+        return "a base several overlays build: add a default-deny NetworkPolicy to each overlay"
     render = f.renders[0] if f.renders else ""
     if render and not render.startswith(_KUSTOMIZE):
-        return _MANUAL  # a chart's templates are its author's
+        # A chart's templates are its author's; the chart decides whether a policy ships.
+        return "workloads of a Helm chart: add a NetworkPolicy template to the chart"
     namespace = f.resource.namespace if f.resource is not None else None
     if namespace:
         if no_policy(namespace) not in f.message:
-            return _MANUAL
+            # A default-deny would cut off what the existing policies allow.
+            return "the namespace's policies miss this workload: extend one that selects it"
         return _DEFAULT if namespace == "default" else (namespace, render)
     return (None, _unit(f)) if no_policy_installed(_unit(f)) in f.message else _MANUAL
 
