@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import functools
 import hashlib
 import itertools
 import math
@@ -141,6 +142,9 @@ _EXAMPLE_NAME = re.compile(
 )
 
 
+# Both are asked several times per file and per embedded file name (`application.yaml`):
+# cached, as a path costs more to parse than the answer to look up.
+@functools.lru_cache(maxsize=8192)
 def file_kind(path: str) -> str:
     p = PurePosixPath(path)
     name = p.name
@@ -162,6 +166,7 @@ def file_kind(path: str) -> str:
     return FileKind.CODE
 
 
+@functools.lru_cache(maxsize=8192)
 def is_example_file(path: str) -> bool:
     """`.env.example`, `values.sample.yaml`, `config.template.json`: documented shapes."""
     return bool(_EXAMPLE_NAME.search(PurePosixPath(path).name))
