@@ -16,12 +16,13 @@ class _Last:
 
     text: str | None = None
     lines: list[str] | None = None
+    plain: bool | None = None  # whether `text` breaks lines with "\n" only (found once)
 
 
 def lines_of(text: str) -> list[str]:
     """`text.splitlines()`: the same list for the same text object as the last call."""
     if _Last.text is not text or _Last.lines is None:
-        _Last.text, _Last.lines = text, text.splitlines()
+        _Last.text, _Last.lines, _Last.plain = text, text.splitlines(), None
     return _Last.lines
 
 
@@ -29,6 +30,10 @@ def joined(lines: Sequence[str]) -> str:
     """`"\\n".join(lines)`; for the lines of the last text split here, that text itself
     (less a final newline) when it breaks lines with "\\n" only."""
     text = _Last.text
-    if lines is _Last.lines and text is not None and not any(c in text for c in _OTHER_BREAKS):
+    if lines is not _Last.lines or text is None:
+        return "\n".join(lines)
+    if _Last.plain is None:
+        _Last.plain = not any(c in text for c in _OTHER_BREAKS)
+    if _Last.plain:
         return text[:-1] if text.endswith("\n") else text
     return "\n".join(lines)
