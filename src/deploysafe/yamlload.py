@@ -43,6 +43,11 @@ class _FastLoader(_Loader):
                 if len(_TAG_CACHE) < _TAG_CACHE_MAX:
                     _TAG_CACHE[value] = tag
             return tag
+        # An untagged collection: the default tag (the safe loader has no path resolvers).
+        if kind is yaml.MappingNode:
+            return "tag:yaml.org,2002:map"
+        if kind is yaml.SequenceNode:
+            return "tag:yaml.org,2002:seq"
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
@@ -57,6 +62,7 @@ _TAG_STR = "tag:yaml.org,2002:str"
 _TAG_MAP = "tag:yaml.org,2002:map"
 _TAG_SEQ = "tag:yaml.org,2002:seq"
 _TAG_MERGE = "tag:yaml.org,2002:merge"
+_SCALAR = yaml.ScalarNode
 
 
 # Returned as a value (parse_all yields it) and turned by each caller into a scan error or a
@@ -106,11 +112,25 @@ class _Builder:
             return self._mapping(node, path, depth, record)
         if isinstance(node, yaml.SequenceNode):
             out: list[Any] = []
+            positions, seen = self.positions, self.seen
+            inline = depth < MAX_DEPTH
             for i, item in enumerate(node.value):
                 sub = (*path, i)
                 if record:
-                    self.positions[sub] = (item.start_mark.line + 1, item.start_mark.column + 1)
-                out.append(self.build(item, sub, depth + 1))
+                    mark = item.start_mark
+                    positions[sub] = (mark.line + 1, mark.column + 1)
+                # A plain string seen for the first time (most values) is built here: what
+                # `build` would make of it, without the call.
+                if (
+                    inline
+                    and item.tag == _TAG_STR
+                    and type(item) is _SCALAR
+                    and id(item) not in seen
+                ):
+                    seen.add(id(item))
+                    out.append(item.value)
+                else:
+                    out.append(self.build(item, sub, depth + 1))
             return out
         return self._scalar(node)
 
@@ -118,16 +138,22 @@ class _Builder:
         out: dict[Any, Any] = {}
         fields: dict[str, Any] = {}  # JSON field name: the key it is held under
         merges: list[yaml.Node] = []
+        positions, seen = self.positions, self.seen
+        inline = depth < MAX_DEPTH
         for knode, vnode in node.value:
-            if knode.tag == _TAG_MERGE:
-                merges.append(vnode)
-                continue
-            k = self._scalar(knode) if isinstance(knode, yaml.ScalarNode) else None
-            if k is None and not isinstance(knode, yaml.ScalarNode):
-                raise YamlProblem("a mapping key is not a scalar", knode.start_mark.line + 1)
-            if not isinstance(k, str | int | float | bool) and k is not None:
-                k = str(k)
-            field = json_key(k)
+            ktag = knode.tag
+            if ktag == _TAG_STR and type(knode) is _SCALAR:
+                k = field = knode.value  # a plain string key: what the general case makes
+            else:
+                if ktag == _TAG_MERGE:
+                    merges.append(vnode)
+                    continue
+                k = self._scalar(knode) if isinstance(knode, yaml.ScalarNode) else None
+                if k is None and not isinstance(knode, yaml.ScalarNode):
+                    raise YamlProblem("a mapping key is not a scalar", knode.start_mark.line + 1)
+                if not isinstance(k, str | int | float | bool) and k is not None:
+                    k = str(k)
+                field = json_key(k)
             if field in fields:
                 self.warnings.append(
                     (
@@ -141,8 +167,18 @@ class _Builder:
             fields[field] = k
             sub = (*path, k if isinstance(k, str | int) else str(k))
             if record:
-                self.positions[sub] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
-            out[k] = self.build(vnode, sub, depth + 1)
+                mark = knode.start_mark
+                positions[sub] = (mark.line + 1, mark.column + 1)
+            if (
+                inline
+                and vnode.tag == _TAG_STR
+                and type(vnode) is _SCALAR
+                and id(vnode) not in seen
+            ):
+                seen.add(id(vnode))  # as in the sequence above
+                out[k] = vnode.value
+            else:
+                out[k] = self.build(vnode, sub, depth + 1)
         for m in merges:  # `<<:` merge keys: explicit keys win
             sources = m.value if isinstance(m, yaml.SequenceNode) else [m]
             for src in sources:

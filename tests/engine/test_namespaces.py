@@ -326,3 +326,20 @@ def test_a_namespace_found_after_its_objects_judges_them(tmp_path: Path) -> None
     assert [(f.rule_id, f.file, f.line, f.message) for f in late.findings] == [
         (f.rule_id, f.file, f.line, f.message) for f in early.findings
     ]
+
+
+def test_worker_processes_know_every_namespace_before_judging(tmp_path: Path) -> None:
+    # Over 2 MB, so that worker processes check it; the Namespace is in the last file.
+    in_ops = PRIVILEGED_POD.replace("  name: agent\n", "  name: agent\n  namespace: ops\n")
+    elsewhere = in_ops.replace("namespace: ops", "namespace: web")
+    filler = {f"m/cm{n:03}.yaml": f"kind: Note\nn: '{'x' * 30_000}'\n" for n in range(80)}
+    write_tree(
+        tmp_path,
+        {"a/ops.yaml": in_ops, "a/web.yaml": elsewhere, "z/ns.yaml": PRIVILEGED_NAMESPACE} | filler,
+    )
+    alone = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(False), jobs=1)
+    pooled = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(False), jobs=2)
+    assert {(f.rule_id, f.file) for f in pooled.findings if f.rule_id == "DS201"} == {
+        ("DS201", "a/web.yaml")
+    }
+    assert pooled.findings == alone.findings

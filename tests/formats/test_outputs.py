@@ -531,3 +531,34 @@ def test_streamed_json_equals_whole_dump() -> None:
     out = "".join(stream_json(doc, doc["runs"][0], "results", iter([])))
     doc["runs"][0]["results"] = []
     assert out == _json.dumps(doc, indent=2) + "\n"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        "",
+        "plain",
+        0,
+        -7,
+        1.5,
+        1e21,
+        float("inf"),
+        True,
+        None,
+        {"a": {}, "b": [], "c": [[]], "d": [{}], "e": {"f": [1, "x", None, False]}},
+        # hostile text in keys and values: controls, a byte that was not UTF-8, bidi
+        {"k\n": "line\nbreak\x1b[31m", "z\udcff": ["\u202etxt", "tab\t", 'q"\\'], "é": "ü"},
+        {7: "int key", 2.5: "float key", True: "bool key", False: "no", None: "null key"},
+        ("a", ("b", {"c": ()})),
+    ],
+)
+def test_printable_dump_equals_the_standard_encoder(value: Any) -> None:
+    import json as _json
+
+    from deploysafe.formats import dump_printable, printable_json
+
+    expected = _json.dumps(printable_json(value), indent=2, ensure_ascii=False)
+    assert dump_printable(value, "") == expected
+    assert dump_printable(value, "    ") == expected.replace("\n", "\n    ")

@@ -53,22 +53,21 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
         key=lambda f: (f.file, f.line, f.column, f.rule_id, f.suppressed is not None, f.message),
     )
     first: dict[tuple[object, ...], Finding] = {}
+    # The renders of identities found more than once only (most are found once: a set
+    # each would be most of this step's memory on a large tree).
     renders: dict[tuple[object, ...], set[str]] = {}
     for f in order:
         k = identity(f)
         if k not in first:
             first[k] = f
-            renders[k] = set(f.renders)
         else:
-            renders[k].update(f.renders)
-    return _per_line(
-        [
-            f
-            if len(renders[k]) == len(f.renders)
-            else replace(f, renders=tuple(sorted(renders[k])))
-            for k, f in first.items()
-        ]
-    )
+            renders.setdefault(k, set(first[k].renders)).update(f.renders)
+    out = []
+    for k, f in first.items():
+        merged = renders.get(k) or set(f.renders)
+        same = len(merged) == len(f.renders)
+        out.append(f if same else replace(f, renders=tuple(sorted(merged))))
+    return _per_line(out)
 
 
 _NAMED = 5  # objects a merged finding names; more are counted

@@ -1,8 +1,8 @@
 """Files are checked in worker processes (both cores), in chunks of roughly equal work;
 only small results come back, so memory stays flat however large the tree is. Each file is
-parsed once: the namespaces the files define are found first by a search of their bytes
-(only a file with a top-level `kind: Namespace` is parsed for them), so that no object is
-judged before its namespace's labels are known."""
+parsed once: the namespaces the files define are found first, by the workers too, by a
+search of their bytes (only a file with a top-level `kind: Namespace` is parsed for them),
+so that no object is judged before its namespace's labels are known."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from deploysafe.engine.check import Partial, check_file
 from deploysafe.engine.namespaces import NamespacePolicy, namespaces_of_file
 from deploysafe.engine.read import Job
 from deploysafe.engine.settings import Settings, rules_of
+from deploysafe.inputs.discover import YAML_SUFFIXES
 from deploysafe.model import ScanError
 
 _CHUNK_FILES = 48
@@ -75,14 +76,11 @@ def check_files(
     of files). `s` knows the namespaces found before (in renders); the ones the files define
     are found first. Returned: the result, and `s` with every namespace."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    defined = _defined_namespaces(files, s.max_file_size)
-    if any(k not in s.namespaces for k in defined):
-        # Namespaces from renders win, as they are known to `s` already.
-        s = replace(s, namespaces={**defined, **s.namespaces})
     sized = _sized(files) if workers > 1 else []  # one stat per file, for both decisions
     out = Partial()
     # Processes pay off only for real trees; small scans stay in-process.
     if workers <= 1 or sum(size for size, _ in sized) < 2 * 1024 * 1024:
+        s = _with_namespaces(s, _defined_namespaces(files, s.max_file_size))
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
             _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), done)
@@ -90,10 +88,24 @@ def check_files(
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    chunks = list(_chunks(sized, workers))
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for part in pool.map(_chunk_worker, repeat(s), _chunks(sized, workers)):
+        # The workers search the files for Namespaces first (in file order, so a later
+        # definition wins as it does in one process), then check them knowing all of them.
+        defined: dict[str, NamespacePolicy] = {}
+        for found in pool.map(_defined_namespaces, chunks, repeat(s.max_file_size)):
+            defined.update(found)
+        s = _with_namespaces(s, defined)
+        for part in pool.map(_chunk_worker, repeat(s), chunks):
             _take(out, part, done)
     return out, s
+
+
+def _with_namespaces(s: Settings, defined: dict[str, NamespacePolicy]) -> Settings:
+    """`s` knowing the namespaces the files define; those known from renders win."""
+    if any(k not in s.namespaces for k in defined):
+        return replace(s, namespaces={**defined, **s.namespaces})
+    return s
 
 
 def _take(out: Partial, part: Partial, done: Callable[[Partial], None] | None) -> None:
@@ -108,6 +120,8 @@ def _defined_namespaces(files: Sequence[Job], max_size: int) -> dict[str, Namesp
     hold a top-level `kind: Namespace`."""
     found: dict[str, NamespacePolicy] = {}
     for path, display, _mode, _place in files:
+        if not str(path).endswith(YAML_SUFFIXES):
+            continue  # only YAML and JSON files define objects
         try:
             st = os.stat(path)
             # Only regular files: opening a named pipe would wait for a writer forever.

@@ -17,6 +17,7 @@ from deploysafe.inputs.discover import KUSTOMIZATION_NAMES, YAML_SUFFIXES
 from deploysafe.inputs.dockerfile import is_dockerfile
 from deploysafe.inputs.documents import LoadResult, load_kubernetes
 from deploysafe.model import Document, ScanError, Target
+from deploysafe.textlines import lines_of
 from deploysafe.yamlload import YamlProblem, parse_all
 
 # (text, display path, path on disk or None for in-memory input) -> documents.
@@ -55,7 +56,7 @@ def top_of(path: Path | None, place: str) -> Path | None:
 
 
 def _text(text: str, display: str, path: Path | None) -> LoadResult:
-    return LoadResult([Document(display, {}, {}, text.splitlines(), type=Target.TEXT)], [], 0)
+    return LoadResult([Document(display, {}, {}, lines_of(text), type=Target.TEXT)], [], 0)
 
 
 def _kubernetes(text: str, display: str, path: Path | None) -> LoadResult:
@@ -79,7 +80,7 @@ def _kustomization(text: str, display: str, path: Path | None) -> LoadResult:
         if isinstance(parsed.data, dict):
             errors = [ScanError(display, ln, msg) for ln, msg in parsed.warnings]
             doc = Document(
-                display, parsed.data, parsed.positions, text.splitlines(), type=Target.KUSTOMIZATION
+                display, parsed.data, parsed.positions, lines_of(text), type=Target.KUSTOMIZATION
             )
             return LoadResult([doc], errors, 0)
     return LoadResult([], [], 0)

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from deploysafe.model import Document, KeyPath, ScanError
+from deploysafe.textlines import lines_of
 from deploysafe.yamlload import Parsed, YamlProblem, parse_all, split_documents, top_level_kind
 
 # Kinds no rule reads: skipped before they are parsed (CRD schemas are most of the bytes
@@ -50,7 +51,7 @@ def load_kubernetes(
     Non-Kubernetes YAML is ignored silently unless `strict` (the file was named as
     Kubernetes input, e.g. rendered output), in which case non-mapping documents are errors.
     """
-    lines = text.splitlines()
+    lines = lines_of(text)
     docs: list[Document] = []
     errors: list[ScanError] = []
     skipped = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from deploysafe.model import Document
 from deploysafe.rules.base import Context
 from deploysafe.secrets.detect import Analysis, analyse
+from deploysafe.textlines import joined
 
 
 class _Memo:
@@ -22,6 +23,6 @@ def analysis(doc: Document, ctx: Context) -> Analysis | None:
     if p.excluded(doc.file):
         return None
     if _Memo.doc is not doc or _Memo.result is None:
-        _Memo.result = analyse("\n".join(doc.lines), doc.file, p.options, doc.lines)
+        _Memo.result = analyse(joined(doc.lines), doc.file, p.options, doc.lines)
         _Memo.doc = doc
     return _Memo.result

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import functools
 import hashlib
 import itertools
 import math
@@ -22,14 +23,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import ahocorasick
-
+from deploysafe.secrets.keywords import KeywordIndex
 from deploysafe.secrets.names import (
     KEY_CHARS,
     KEYWORD,
-    KEYWORD_LOWER,
     credential_name,
     secret_word_name,
 )
@@ -143,6 +142,9 @@ _EXAMPLE_NAME = re.compile(
 )
 
 
+# Both are asked several times per file and per embedded file name (`application.yaml`):
+# cached, as a path costs more to parse than the answer to look up.
+@functools.lru_cache(maxsize=8192)
 def file_kind(path: str) -> str:
     p = PurePosixPath(path)
     name = p.name
@@ -164,6 +166,7 @@ def file_kind(path: str) -> str:
     return FileKind.CODE
 
 
+@functools.lru_cache(maxsize=8192)
 def is_example_file(path: str) -> bool:
     """`.env.example`, `values.sample.yaml`, `config.template.json`: documented shapes."""
     return bool(_EXAMPLE_NAME.search(PurePosixPath(path).name))
@@ -326,7 +329,8 @@ def analyse(
     low = text.lower()
     out = Analysis()
     spans: list[tuple[int, int]] = []
-    for hit, span in _tokens(text, low, path, options):
+    found = _Index.get(options.types)[0].search(low)
+    for hit, span in _tokens(text, low, path, options, found.tokens):
         if _overlaps(span, spans):
             continue
         spans.append(span)
@@ -354,7 +358,7 @@ def analyse(
     # quoted literals are values, as in source code.
     values_kind = FileKind.CODE if path.lower().endswith(_POWERSHELL) else kind
     xml = 2 if name.endswith(".config") else int(name.endswith(_XML_SUFFIXES))
-    for a_span, key, value, pw, quoted in _assignments(text, low, values_kind, xml):
+    for a_span, key, value, pw, quoted in _assignments(text, low, values_kind, xml, found.names):
         if _overlaps(a_span, spans):
             continue
         line, col = where.at(a_span[0])
@@ -538,40 +542,36 @@ def _overlaps(span: tuple[int, int], spans: Iterable[tuple[int, int]]) -> bool:
     return any(span[0] < e and s < span[1] for s, e in spans)
 
 
-class _Automata:
-    """One Aho-Corasick automaton per set of types (built once per process): one pass over
-    the text finds every keyword. Keyed by the identity of the types tuple, which is kept
-    alive with it (hashing 77 dataclasses per file would cost more than the search)."""
+_TypesOf = dict[str, list[int]]  # keyword -> indexes of the types it selects
 
-    built: ClassVar[dict[int, tuple[tuple[TokenType, ...], Any, dict[str, list[int]]]]] = {}
+
+class _Index:
+    """The keyword index of a set of types (one per process): keyed by the identity of the
+    types tuple, which is kept alive with it (hashing 88 dataclasses per file would cost
+    more than the search)."""
+
+    built: ClassVar[dict[int, tuple[tuple[TokenType, ...], KeywordIndex, _TypesOf]]] = {}
 
     @classmethod
-    def get(cls, types: tuple[TokenType, ...]) -> tuple[Any, dict[str, list[int]]]:
+    def get(cls, types: tuple[TokenType, ...]) -> tuple[KeywordIndex, _TypesOf]:
         found = cls.built.get(id(types))
         if found is not None and found[0] is types:
             return found[1], found[2]
-        auto = ahocorasick.Automaton()
-        index: dict[str, list[int]] = {}
+        index: _TypesOf = {}
         for i, t in enumerate(types):
             for k in t.keywords:
                 index.setdefault(k, []).append(i)
-        for k in index:
-            if k:
-                auto.add_word(k, k)
-        auto.make_automaton()
-        cls.built[id(types)] = (types, auto, index)
-        return auto, index
+        keywords = KeywordIndex.get(tuple(sorted(index)))
+        cls.built[id(types)] = (types, keywords, index)
+        return keywords, index
 
 
 def _tokens(
-    text: str, low: str, path: str, options: DetectOptions
+    text: str, low: str, path: str, options: DetectOptions, seen: dict[str, list[int]]
 ) -> Iterable[tuple[TokenType, tuple[int, int]]]:
-    # Keyword -> end offsets where it occurs. lower() keeps offsets for almost all text;
-    # where it does not (a few Unicode letters), every regex runs over the whole text.
-    auto, index = _Automata.get(options.types)
-    seen: dict[str, list[int]] = {}
-    for end, k in auto.iter(low):
-        seen.setdefault(k, []).append(end)
+    # `seen`: keyword -> offsets of its last character. lower() keeps offsets for almost all
+    # text; where it does not (a few Unicode letters), every regex runs over the whole text.
+    index = _Index.get(options.types)[1]
     same = len(low) == len(text)
     chosen = set(index.get("", ()))
     for k in seen:
@@ -735,16 +735,14 @@ _FLAG_OPS = frozenset({"=", ":", ":=", "::=", ":::=", "?=", "=>"})
 
 
 def _assignments(
-    text: str, low: str, kind: str, xml: int = 0
+    text: str, low: str, kind: str, xml: int, names: list[tuple[int, int]]
 ) -> Iterable[tuple[tuple[int, int], str, str, bool, bool]]:
     """(span of the value, key, value, password-like, quoted) of credential-named settings.
-    `xml`: 1 reads element values, 2 also .NET's `<add key=… value=…/>` (a `.config` file)."""
+    `xml`: 1 reads element values, 2 also .NET's `<add key=… value=…/>` (a `.config` file).
+    `names`: the name keywords found in `low`, used when its offsets are the text's."""
     seen_ends: set[int] = set()
-    n = len(text)
-    # The keyword search runs on the lowercased text when offsets agree (much faster).
-    cores = KEYWORD_LOWER.finditer(low) if len(low) == n else KEYWORD.finditer(text)
-    for m in cores:
-        start, end = m.start(), m.end()
+    cores = names if len(low) == len(text) else [m.span() for m in KEYWORD.finditer(text)]
+    for start, end in cores:
         # The whole key around the keyword (at most _KEY_MAX characters each way).
         left = text[max(0, start - _KEY_MAX) : start]
         start -= len(left) - len(left.rstrip(KEY_CHARS))

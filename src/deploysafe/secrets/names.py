@@ -26,9 +26,9 @@ SECRET_STEMS = ("secret", "token", "credential")
 
 # A keyword somewhere in a key: the text scanner's cheap first pass; the key is then read in
 # full around it (KEY_CHARS) and judged by credential_name.
-_KEYWORDS = "pass|pwd|secret|token|key|cred|auth"
-KEYWORD = re.compile(f"(?i:{_KEYWORDS})")
-KEYWORD_LOWER = re.compile(_KEYWORDS)
+NAME_KEYWORDS = ("pass", "pwd", "secret", "token", "key", "cred", "auth")
+KEYWORD = re.compile(f"(?i:{'|'.join(NAME_KEYWORDS)})")
+KEYWORD_LOWER = re.compile("|".join(NAME_KEYWORDS))
 KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _PASSWORD_WORDS = frozenset(

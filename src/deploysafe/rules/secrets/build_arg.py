@@ -21,6 +21,7 @@ from deploysafe.secrets.detect import (
     unquote,
 )
 from deploysafe.secrets.names import build_arg_secret_name, credential_name
+from deploysafe.textlines import joined
 
 # `--build-arg NAME[=value]`, `--build-arg=NAME[=value]` (docker, buildx, podman, buildah,
 # kaniko, nerdctl, az acr build ...) and buildctl's `--opt build-arg:NAME=value`. The flag is
@@ -262,9 +263,9 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     p = ctx.secrets
     if not reads_files(doc.file) or p.excluded(doc.file):
         return
-    if not any("build-arg" in ln for ln in doc.lines):
+    text = joined(doc.lines)
+    if "build-arg" not in text:
         return
-    text = "\n".join(doc.lines)
     starts = [0]
     for ln in doc.lines[:-1]:
         starts.append(starts[-1] + len(ln) + 1)

@@ -157,46 +157,60 @@ def _binds(b: Binding, g: Grant) -> bool:
     return b.kind == "RoleBinding" and _together(b.namespace, b.unit, g.namespace, g.unit)
 
 
-def _runs_as(s: Subject, b: Binding, runs: Sequence[RunsAs]) -> tuple[str, ...]:
+def _runs_as(s: Subject, b: Binding, where: Scene) -> tuple[str, ...]:
     if s.kind == "Group":
         if s.name in _EVERY_ACCOUNT:
-            return tuple(r.workload for r in runs)
+            return tuple(r.workload for r in where.runs)
         prefix = "system:serviceaccounts:"
         if s.name.startswith(prefix):
-            ns = s.name[len(prefix) :]
-            return tuple(r.workload for r in runs if r.namespace == ns)
+            return tuple(r.workload for r in where.in_namespace.get(s.name[len(prefix) :], ()))
         return ()
     if s.kind != "ServiceAccount":
         return ()
     return tuple(
         r.workload
-        for r in runs
-        if r.account == s.name and _together(s.namespace, b.unit, r.namespace, r.unit)
+        for r in where.as_account.get(s.name, ())
+        if _together(s.namespace, b.unit, r.namespace, r.unit)
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Scene:
-    """The bindings and the workloads' accounts of a scan, sorted out of its facts once."""
+    """The bindings and the workloads' accounts of a scan, sorted out of its facts once and
+    indexed, so that a grant reads the bindings of its role only and a subject the workloads
+    of its account only (grants x bindings x workloads would grow with the square of a
+    tree's size). Each index keeps the facts' order."""
 
     runs: tuple[RunsAs, ...]
     bindings: tuple[Binding, ...]
+    of_role: dict[tuple[str, str], list[Binding]]  # by (role kind, role name)
+    as_account: dict[str, list[RunsAs]]  # by ServiceAccount name
+    in_namespace: dict[str | None, list[RunsAs]]
 
 
 def scene(facts: Sequence[Fact]) -> Scene:
     """One pass over the facts; `holders` then reads the few bindings, not every fact."""
     runs = tuple(f.data for f in facts if isinstance(f.data, RunsAs))
-    return Scene(runs, tuple(f.data for f in facts if isinstance(f.data, Binding)))
+    bindings = tuple(f.data for f in facts if isinstance(f.data, Binding))
+    of_role: dict[tuple[str, str], list[Binding]] = {}
+    for b in bindings:
+        of_role.setdefault((b.role_kind, b.role), []).append(b)
+    as_account: dict[str, list[RunsAs]] = {}
+    in_namespace: dict[str | None, list[RunsAs]] = {}
+    for r in runs:
+        as_account.setdefault(r.account, []).append(r)
+        in_namespace.setdefault(r.namespace, []).append(r)
+    return Scene(runs, bindings, of_role, as_account, in_namespace)
 
 
 def holders(grant: Grant, where: Scene) -> Holders:
-    runs = where.runs
-    bindings = [b for b in where.bindings if _binds(b, grant)]
+    candidates = where.of_role.get((grant.role_kind, grant.role), ())
+    bindings = [b for b in candidates if _binds(b, grant)]
     workloads: list[tuple[Subject, tuple[str, ...]]] = []
     deployers: list[Subject] = []
     for b in bindings:
         for s in b.subjects:
-            running = _runs_as(s, b, runs)
+            running = _runs_as(s, b, where)
             if running:
                 workloads.append((s, running))
             elif s not in deployers:

@@ -1,0 +1,107 @@
+"""Who holds a grant: the indexed lookup against the rule read literally, on a scene with
+every kind of subject, namespaces named and decided at install time."""
+
+from __future__ import annotations
+
+import itertools
+
+from deploysafe.model import Fact, Resource
+from deploysafe.rules.environment.rbac._bindings import (
+    Binding,
+    Grant,
+    Holders,
+    RunsAs,
+    Subject,
+    holders,
+    scene,
+)
+
+NAMESPACES = (None, "shop", "ops")
+UNITS = ("folder a/", "folder b/")
+ACCOUNTS = ("default", "api", "deployer")
+
+
+def _literal(grant: Grant, runs: list[RunsAs], bindings: list[Binding]) -> Holders:
+    """Every binding against the grant, every workload against each subject."""
+
+    def together(ns_a: str | None, unit_a: str, ns_b: str | None, unit_b: str) -> bool:
+        return ns_a == ns_b if ns_a is not None and ns_b is not None else unit_a == unit_b
+
+    def binds(b: Binding) -> bool:
+        if (b.role_kind, b.role) != (grant.role_kind, grant.role):
+            return False
+        if grant.role_kind == "ClusterRole":
+            return True
+        same = together(b.namespace, b.unit, grant.namespace, grant.unit)
+        return b.kind == "RoleBinding" and same
+
+    def running(s: Subject, b: Binding) -> tuple[str, ...]:
+        if s.kind == "Group":
+            if s.name in ("system:serviceaccounts", "system:authenticated"):
+                return tuple(r.workload for r in runs)
+            if s.name.startswith("system:serviceaccounts:"):
+                ns = s.name.split(":", 2)[2]
+                return tuple(r.workload for r in runs if r.namespace == ns)
+            return ()
+        if s.kind != "ServiceAccount":
+            return ()
+        return tuple(
+            r.workload
+            for r in runs
+            if r.account == s.name and together(s.namespace, b.unit, r.namespace, r.unit)
+        )
+
+    chosen = [b for b in bindings if binds(b)]
+    workloads, deployers = [], []
+    for b in chosen:
+        for s in b.subjects:
+            if r := running(s, b):
+                workloads.append((s, r))
+            elif s not in deployers:
+                deployers.append(s)
+    return Holders(
+        tuple(f"{b.kind} {b.name!r}" for b in chosen), tuple(workloads), tuple(deployers)
+    )
+
+
+def _scene_parts() -> tuple[list[RunsAs], list[Binding], list[Grant]]:
+    runs = [
+        RunsAs(f"Deployment {ns}/w{i}", ns, unit, account)
+        for i, (ns, unit, account) in enumerate(itertools.product(NAMESPACES, UNITS, ACCOUNTS))
+    ]
+    subjects = [
+        Subject("ServiceAccount", account, ns)
+        for account, ns in itertools.product((*ACCOUNTS, "nobody"), NAMESPACES)
+    ] + [
+        Subject("Group", "system:serviceaccounts", None),
+        Subject("Group", "system:serviceaccounts:shop", None),
+        Subject("Group", "admins", None),
+        Subject("User", "alice", None),
+    ]
+    bindings = []
+    for i, (kind, ns, unit, role_kind, role) in enumerate(
+        itertools.product(
+            ("RoleBinding", "ClusterRoleBinding"),
+            NAMESPACES,
+            UNITS,
+            ("Role", "ClusterRole"),
+            ("edit", "view"),
+        )
+    ):
+        picked = tuple(subjects[j] for j in range(i % 5, len(subjects), 5))
+        bindings.append(Binding(kind, f"b{i}", ns, unit, role_kind, role, picked))
+    grants = [
+        Grant(role_kind, role, ns, unit, f"{role_kind} {role}", 0, ("create pods",))
+        for role_kind, role, ns, unit in itertools.product(
+            ("Role", "ClusterRole"), ("edit", "view", "none"), NAMESPACES, UNITS
+        )
+    ]
+    return runs, bindings, grants
+
+
+def test_holders_are_what_the_rule_says() -> None:
+    runs, bindings, grants = _scene_parts()
+    facts = [Fact("a.yaml", 1, 1, "", Resource("X", None, "x"), d) for d in [*runs, *bindings]]
+    where = scene(facts)
+    for grant in grants:
+        assert holders(grant, where) == _literal(grant, runs, bindings), grant

@@ -1,0 +1,57 @@
+"""The one keyword pass of the secrets detector: what each consumer needs, exactly."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploysafe.secrets.keywords import KeywordIndex
+from deploysafe.secrets.names import KEYWORD_LOWER
+
+TEXTS = [
+    "",
+    "nothing to see here\n",
+    # overlapping token keywords: `api-` and `-us`, `hvs.` and `s.`
+    "region: api-us-east\ntoken: hvs.abc\n",
+    # a keyword that ends with a line break, and one at the very end of the text
+    "kind: config\nusers: []\nxoxb-",
+    # credential-name keywords overlapping inside one long key
+    "secretoken_" + "a" * 120 + "secretokenpasswd: x\n",
+    "authkeycredpwdpassecret tokentoken keykey\n",
+]
+
+
+def _all_ends(low: str, keyword: str) -> list[int]:
+    """Every occurrence, overlapping ones too, by the offset of its last character."""
+    out, at = [], low.find(keyword)
+    while at >= 0:
+        out.append(at + len(keyword) - 1)
+        at = low.find(keyword, at + 1)
+    return out
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_token_keywords_every_occurrence(text: str) -> None:
+    keywords = ("api-", "-us", "hvs.", "s.", "kind: config\n", "xoxb-", "absent")
+    found = KeywordIndex.get(keywords).search(text.lower())
+    expected = {k: _all_ends(text, k) for k in keywords if _all_ends(text, k)}
+    assert found.tokens == expected
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_name_keywords_as_the_regex_finds_them(text: str) -> None:
+    """Leftmost, non-overlapping: the spans `KEYWORD_LOWER.finditer` gives."""
+    found = KeywordIndex.get(("token:", "s.")).search(text.lower())
+    assert found.names == [m.span() for m in KEYWORD_LOWER.finditer(text.lower())]
+
+
+def test_one_index_per_keyword_set() -> None:
+    keywords = ("ghp_", "token:")
+    assert KeywordIndex.get(keywords) is KeywordIndex.get(keywords)
+
+
+def test_offsets_are_characters_in_text_that_is_not_ascii() -> None:
+    text = "naïve: é\npassword: s.x\nΩ api-us \udcff token:"
+    found = KeywordIndex.get(("s.", "api-", "-us", "token:")).search(text.lower())
+    low = text.lower()
+    assert found.tokens == {k: _all_ends(low, k) for k in ("s.", "api-", "-us", "token:")}
+    assert found.names == [m.span() for m in KEYWORD_LOWER.finditer(low)]
