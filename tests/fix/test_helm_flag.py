@@ -153,15 +153,17 @@ def test_a_flag_no_values_file_sets_is_added_to_values_yaml(
     [
         (
             "and .Values.seccomp.enabled .Values.strict",
-            "set seccomp.enabled: true in chart/values.yaml:5",
+            "set seccomp.enabled: true in chart/values.yaml:6, strict: true in chart/values.yaml",
         ),
-        ("include \"web.seccomp\" .", ""),
+        ('include "web.seccomp" .', ""),
     ],
 )
 def test_a_complex_guard_stays_manual_and_names_the_flag(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guard: str, flags: str
 ) -> None:
-    template = '{{- define "web.seccomp" -}}{{ .Values.seccomp.enabled }}{{- end -}}\n'
+    template = (
+        '{{- define "web.seccomp" -}}{{ if .Values.seccomp.enabled }}on{{ end }}{{- end -}}\n'
+    )
     chart = _chart(tmp_path, monkeypatch, guard=guard)
     write_tree(chart, {"templates/_helpers.tpl": template})
     result = invoke("fix", "--select", "DS216")
@@ -190,9 +192,9 @@ def test_a_flag_inside_another_off_flag_stays_manual_and_names_both(
     assert result.exit_code == EXIT_FINDINGS, result.output
     assert (chart / "values.yaml").read_text() == values
     assert result.stdout.splitlines()[2] == (
-        "  chart/templates/deployment.yaml:21  DS216  the chart's template writes it only when"
+        "  chart/templates/deployment.yaml:22  DS216  the chart's template writes it only when"
         " `.Values.hardened` and `.Values.seccomp.enabled` hold (set hardened: true in"
-        " chart/values.yaml:8, seccomp.enabled: true in chart/values.yaml:5): needs a manual"
+        " chart/values.yaml:8, seccomp.enabled: true in chart/values.yaml:6): needs a manual"
         " fix on this line"
     )
 
