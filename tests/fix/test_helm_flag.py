@@ -280,7 +280,17 @@ spec:
 def test_the_microservices_demo_shape_turns_on_its_seccomp_flag(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    redis = DEMO_SERVICE.replace("adService", "redis").replace("name: server", "name: redis")
+    # Its cartservice closes the securityContext flag's block before the seccomp block
+    # (which still renders inside securityContext).
+    redis = (
+        DEMO_SERVICE.replace("adService", "redis")
+        .replace("name: server", "name: redis")
+        .replace(
+            "        runAsUser: 1000\n",
+            "        runAsUser: 1000\n      {{- end }}\n",
+        )
+        .replace("        {{- end }}\n      {{- end }}\n", "        {{- end }}\n")
+    )
     files = {
         "helm-chart/Chart.yaml": "apiVersion: v2\nname: onlineboutique\nversion: 0.10.5\n",
         "helm-chart/values.yaml": DEMO_VALUES + "\nredis:\n  create: true\n  name: redis-cart\n",
