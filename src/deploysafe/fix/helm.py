@@ -6,6 +6,9 @@
   changes hold no `{{ }}`: the template's actions are masked (a line of actions becomes a
   comment, an action inside a line a placeholder word), the masked text is edited as YAML,
   and the edit is refused if it would change a line that holds an action;
+- a node the template writes only under `{{ if .Values.flag }}`, off, is fixed by turning
+  the flag on in the values file that set it, when the chart rendered so writes what the
+  fix wants; unsafe when it changes anything more in the chart's objects;
 - anything else is left for the user, with the lines to change.
 
 A finding is fixed only when every edit of its fix can be made."""
@@ -16,16 +19,17 @@ import difflib
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from deploysafe.fix.rendered import Done, Left, Planned, Target, manual_at
+from deploysafe.fix import helmflag
+from deploysafe.fix.rendered import Done, Left, Planned, Target, Trial, manual_at
 from deploysafe.fix.yamledit import EditRefused, apply_first, apply_text
 from deploysafe.inputs.documents import load_kubernetes
-from deploysafe.inputs.helmvalues import source_key
-from deploysafe.model import Document, KeyPath
-from deploysafe.rules.base import Edit, EditOp, FlowMap
+from deploysafe.inputs.helmvalues import setting, source_key
+from deploysafe.model import Document, HelmValues, KeyPath
+from deploysafe.rules.base import Edit, EditOp, Fix, FlowMap
 
 PREFIX = "helm "
 
@@ -45,10 +49,19 @@ class _TemplateEdit:
     edit: Edit
 
 
-def plan(found: Sequence[Target], root: Path) -> Planned:
+def plan(
+    found: Sequence[Target],
+    root: Path,
+    docs: Sequence[Document] = (),
+    unsafe: bool = False,
+    trial: Trial | None = None,
+) -> Planned:
+    """The fixes of `found`, findings in the output of charts whose objects are `docs`;
+    `trial` renders the tree with some files changed (a flag turned on), when it can."""
     routed: list[tuple[Target, list[_ValuesEdit | _TemplateEdit]]] = []
     left: list[Left] = []
     masked: dict[str, Masked | None] = {}
+    tried_flags: dict[tuple[str, str], Sequence[Document] | None] = {}
     for t in found:
         if t.doc.helm_values is None:  # a dependency, as a base other overlays share
             left.append(manual_at(t.finding, "a subchart's template writes it"))
@@ -56,7 +69,18 @@ def plan(found: Sequence[Target], root: Path) -> Planned:
         tried = [_route(t.doc, e, root, masked) for e in t.fix.edits]
         edits = [e for e in tried if e is not None]
         if len(edits) < len(tried):
-            left.append(_manual(t))
+            missed = next(e for e, r in zip(t.fix.edits, tried, strict=True) if r is None)
+            guards = helmflag.guards(t.doc, missed.path)
+            flagged = _flag(t, guards, root, docs, trial, tried_flags) if guards else None
+            if isinstance(flagged, Left):
+                left.append(flagged)
+            elif flagged is None:
+                left.append(_manual(t))
+            elif not flagged[1].safe and not unsafe:
+                why = f"unsafe fix ({flagged[1].description}): use --unsafe-fixes"
+                left.append(Left(t.finding, "unsafe", why))
+            else:
+                routed.append((replace(t, fix=flagged[1]), [flagged[0]]))
         else:
             routed.append((t, edits))
     texts: dict[str, tuple[str, str]] = {}
@@ -89,6 +113,98 @@ def _manual(t: Target) -> Left:
     f = t.finding
     also = [f"{s.file}:{s.line}" for s in f.set_by]
     return manual_at(f, "the chart's template writes it with template actions", also)
+
+
+def _flag(
+    t: Target,
+    guards: Sequence[helmflag.Guard],
+    root: Path,
+    docs: Sequence[Document],
+    trial: Trial | None,
+    tried: dict[tuple[str, str], Sequence[Document] | None],
+) -> tuple[_ValuesEdit, Fix] | Left | None:
+    """The fix of `t` as its chart's flag turned on: the values edit and the fix as the
+    summary tells it; or why not, naming the flags to turn on; None when the blocks around
+    the missing field are not what keeps it out."""
+    values = t.doc.helm_values
+    assert values is not None
+    off = [g for g in guards if not _is_on(g, values)]
+    if not off:
+        return None  # every block is on: something else leaves the field out
+    flag = off[0].flag if len(off) == 1 else None
+    where = setting(values, flag) if flag is not None else None
+    if flag is None or where is None or not _off(where[1]):
+        return _needs(t, off)
+    set_by, _ = where
+    file = set_by.file if set_by is not None else values.files[-1].file
+    if Path(file).is_absolute() or trial is None:
+        return _needs(t, off)
+    edit = Edit(EditOp.SET, flag, True)
+    try:
+        text = apply_first(_read(root, file), [edit])
+    except EditRefused:
+        return _needs(t, off)
+    if (file, text) not in tried:
+        tried[file, text] = trial({file: text})
+    after = tried[file, text]
+    render = [d for d in docs if d.rendered_from == t.render]
+    turned = [d for d in after or () if d.rendered_from == t.render]
+    mine = next((d for d in turned if d.resource == t.doc.resource), None)
+    wanted = all(
+        e.op is EditOp.SET
+        and mine is not None
+        and _at(mine.data, e.path) == helmflag.plain(e.value)
+        for e in t.fix.edits
+    )
+    if not wanted:
+        return _needs(t, off)
+    last = t.fix.edits[-1]
+    key = str(last.path[-1])
+    more = len(render) != len(turned) or not all(
+        b.resource == a.resource
+        and helmflag.only_added(b.data, a.data, key, helmflag.plain(last.value))
+        for b, a in zip(render, turned, strict=False)
+    )
+    writes = f"{key}: {helmflag.shown(last.value)}"
+    dotted = ".".join(str(k) for k in flag)
+    also = "; it changes more than that" if more else ""
+    description = f"set {dotted}: true in {file} (the chart then writes {writes}{also})"
+    return _ValuesEdit(file, edit), Fix((edit,), t.fix.safe and not more, description)
+
+
+def _is_on(guard: helmflag.Guard, values: HelmValues) -> bool:
+    """The guard is a flag the values turn on."""
+    if guard.flag is None:
+        return False
+    where = setting(values, guard.flag)
+    return where is not None and bool(where[1])
+
+
+def _off(value: object) -> bool:
+    """A flag's value that `true` replaces: false, or no value at all."""
+    return value is None or value is False
+
+
+def _needs(t: Target, off: Sequence[helmflag.Guard]) -> Left:
+    """Left for the user, with the conditions that keep the field out and the flags that
+    may turn it on."""
+    values = t.doc.helm_values
+    assert values is not None
+    conditions = " and ".join(f"`{g.condition}`" for g in off)
+    verb = "holds" if len(off) == 1 else "hold"
+    flags = []
+    for key in dict.fromkeys(k for g in off for k in g.wanted_on()):
+        where = setting(values, key)
+        if where is None or not _off(where[1]):
+            continue
+        set_by = where[0]
+        at = f"{set_by.file}:{set_by.line}" if set_by is not None else values.files[-1].file
+        dotted = ".".join(str(k) for k in key)
+        flags.append(f"{dotted}: true in {at}")
+    named = f" (set {', '.join(flags)})" if flags else ""
+    return manual_at(
+        t.finding, f"the chart's template writes it only when {conditions} {verb}{named}"
+    )
 
 
 def _read(root: Path, file: str) -> str:
@@ -160,7 +276,8 @@ def _edited(
     root: Path, file: str, edits: Sequence[_ValuesEdit | _TemplateEdit], m: Masked | None
 ) -> str:
     text = _read(root, file)
-    values = [e.edit for e in edits if isinstance(e, _ValuesEdit)]
+    # Findings that turn on one flag make the same edit.
+    values = list(dict.fromkeys(e.edit for e in edits if isinstance(e, _ValuesEdit)))
     if values:
         return apply_first(text, values)
     if m is None:

@@ -129,9 +129,11 @@ def plan(
     root: Path,
     selection: Selection,
     rendered_docs: Sequence[Document] = (),
+    trial: rendered.Trial | None = None,
 ) -> Plan:
     """What fixing `findings` (of a scan rooted at `root`) changes; nothing is written.
-    Findings in rendered output are fixed on the objects of `rendered_docs`."""
+    Findings in rendered output are fixed on the objects of `rendered_docs`; a fix that
+    must be rendered to be judged is tried with `trial`, and left without it."""
     outcomes: list[Outcome] = []
     found: list[rendered.Target] = []
     pending: dict[str, list[tuple[Finding, Fix, int]]] = defaultdict(list)
@@ -172,7 +174,7 @@ def plan(
         else:
             kind_line = doc.positions.get(("kind",), (0, 0))[0]
             pending[f.file].append((f, fix, kind_line))
-    routed = _rendered(found, root, selection.edit_base)
+    routed = _rendered(found, root, selection, rendered_docs, trial)
     outcomes += [Outcome(x.finding, Status(x.why), x.reason) for x in routed.left]
     for edit in routed.in_place:
         key = (edit.file, Target.KUBERNETES)
@@ -197,13 +199,19 @@ def plan(
     return Plan((*changes, *new), (*outcomes, *outs))
 
 
-def _rendered(found: Sequence[rendered.Target], root: Path, edit_base: bool) -> rendered.Planned:
+def _rendered(
+    found: Sequence[rendered.Target],
+    root: Path,
+    selection: Selection,
+    docs: Sequence[Document],
+    trial: rendered.Trial | None,
+) -> rendered.Planned:
     """The fixes of rendered findings, by the tool that rendered them."""
     built = [t for t in found if t.render.startswith(kustomize.PREFIX)]
     charts = [t for t in found if t.render.startswith(helm.PREFIX)]
     other = [t for t in found if t not in built and t not in charts]
-    one = kustomize.plan(built, root, edit_base=edit_base)
-    two = helm.plan(charts, root)
+    one = kustomize.plan(built, root, edit_base=selection.edit_base)
+    two = helm.plan(charts, root, docs, selection.unsafe, trial)
     unknown = tuple(
         rendered.manual_at(t.finding, f"found in rendered output ({t.render})") for t in other
     )

@@ -6,13 +6,18 @@ turn its edits into edits of the files the render was made from."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from deploysafe.fix.paths import path_of
 from deploysafe.model import Document, Finding, KeyPath
 from deploysafe.rules.base import Fix, Rule
+
+# The rendered objects of the tree with some files' texts (repo-relative name: text) in place
+# of theirs, or None when it no longer renders or scans cleanly: a fix that cannot be told
+# from its edits alone (a chart's flag turned on) is tried on it.
+Trial = Callable[[Mapping[str, str]], Sequence[Document] | None]
 
 # Why a finding is left, as plan's Status names it.
 Why = Literal["manual", "unsafe", "refused"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from deploysafe.engine import RenderOptions, Report, scan
 from deploysafe.fix.netpol import RULE_ID as NEW_POLICY_RULE
 from deploysafe.fix.netpol import plan_default_deny
 from deploysafe.fix.plan import Change, Outcome, Plan, Selection, Status, plan, remaining
+from deploysafe.fix.rendered import Trial
 from deploysafe.host.git import Git
 from deploysafe.model import Document, Finding, ScanError
 from deploysafe.rules import BY_ID
@@ -62,8 +63,9 @@ def fix_tree(
         fixed: list[Outcome] = []
         outcomes: list[Outcome] = []
         touched: set[str] = set()  # the files written, new ones (a patch, a policy) too
+        trial = _trial(moved, config, copy, render, first)
         for _ in range(ROUNDS):
-            planned = _plan(report.findings, copy, selection, docs)
+            planned = _plan(report.findings, copy, selection, docs, trial)
             fixed += planned.of(Status.FIXED)
             outcomes += planned.outcomes
             if not planned.changes:
@@ -90,15 +92,39 @@ def fix_tree(
 
 
 def _plan(
-    findings: Sequence[Finding], root: Path, selection: Selection, docs: Sequence[Document]
+    findings: Sequence[Finding],
+    root: Path,
+    selection: Selection,
+    docs: Sequence[Document],
+    trial: Trial,
 ) -> Plan:
     """One round: the rules' fixes in their files (rendered findings on the objects of
     `docs`), and DS509's new files (which no one document's edits can make)."""
     others = [f for f in findings if f.rule_id != NEW_POLICY_RULE]
-    edits = plan(others, BY_ID, root, selection, docs)
+    edits = plan(others, BY_ID, root, selection, docs, trial)
     wanted = [f for f in findings if f.rule_id == NEW_POLICY_RULE and selection.wants(f)]
     made, outcomes = plan_default_deny(wanted, root, selection)
     return Plan(edits.changes + tuple(made), edits.outcomes + tuple(outcomes))
+
+
+def _trial(
+    targets: Sequence[Path], config: Config, copy: Path, render: RenderOptions, first: Report
+) -> Trial:
+    """A scan of the scratch copy with some files changed for its length, then put back."""
+
+    def run(texts: Mapping[str, str]) -> Sequence[Document] | None:
+        kept = {file: (copy / file).read_bytes() for file in texts}
+        try:
+            for file, text in texts.items():
+                (copy / file).write_text(text, encoding="utf-8", newline="")
+            docs: list[Document] = []
+            report = scan(targets, config, root=copy, render=render, rendered_out=docs)
+        finally:
+            for file, data in kept.items():
+                (copy / file).write_bytes(data)
+        return None if _broken(first, report) is not None else docs
+
+    return run
 
 
 def _broken(first: Report, last: Report) -> ScanError | None:

@@ -126,6 +126,31 @@ def source_key(doc: Document, path: KeyPath) -> tuple[str, KeyPath, bool] | None
     return hit[0].file, key, True
 
 
+def setting(values: HelmValues, key: KeyPath) -> tuple[SetBy | None, Any] | None:
+    """Where `key` is set, as Helm merges, with its value; when no file sets it, (None,
+    None): a new key would go in the last file, which wins over the others. None when
+    `--set` touches it, a file sets it to null, or one replaces a mapping above it."""
+    n = len(key)
+    if not values.files or any(
+        s[: min(n, len(s))] == key[: min(n, len(s))] for s in values.set_keys
+    ):
+        return None
+    hit = _lookup(values, key)
+    if hit is not None:
+        return hit
+    for vf in values.files:
+        node: Any = vf.data
+        for k in key:
+            if not isinstance(node, dict):
+                return None
+            if k not in node:
+                break
+            node = node[k]
+        else:
+            return None  # set to null
+    return None, None
+
+
 def _key(dotted: str) -> KeyPath:
     return tuple(dotted.strip(".").split("."))
 
