@@ -48,7 +48,7 @@ def test_the_rules_that_offer_fixes() -> None:
 @pytest.mark.parametrize("rule", FIXABLE, ids=[r.id for r in FIXABLE])
 def test_before_becomes_after(rule: Rule, tmp_path: Path) -> None:
     assert rule.autofix is not None
-    after, statuses = _fixed(tmp_path / "before", rule, rule.autofix.before)
+    after, statuses = _fixed(tmp_path / "before", rule, rule.fix_before)
     assert after == rule.autofix.after
     assert statuses and set(statuses) == {Status.FIXED}
     again, statuses = _fixed(tmp_path / "after", rule, rule.autofix.after)

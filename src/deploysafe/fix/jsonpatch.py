@@ -16,7 +16,7 @@ from typing import Any
 from deploysafe.errors import InputError
 from deploysafe.fix.yamledit import order
 from deploysafe.model import KeyPath
-from deploysafe.rules.base import Edit, EditOp, FlowMap
+from deploysafe.rules.base import Edit, EditOp, plain
 
 Op = dict[str, Any]
 
@@ -46,14 +46,6 @@ def patch_for(obj: Mapping[str, Any], edits: Sequence[Edit]) -> Patch:
             _apply(doc, op)
             ops.append(op)
     return Patch(tuple(ops), doc)
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, FlowMap):
-        return {k: _value(v) for k, v in value.pairs}
-    if isinstance(value, tuple):
-        return [_value(v) for v in value]
-    return value
 
 
 def _dotted(path: KeyPath) -> str:
@@ -90,17 +82,17 @@ def _op(doc: dict[str, Any], edit: Edit) -> Op | None:
     where = pointer(edit.path)
     if edit.op is EditOp.APPEND:
         if current is None:
-            return _set(node, key, where, [_value(edit.value)])
+            return _set(node, key, where, [plain(edit.value)])
         if not isinstance(current, list):
             raise PatchRefused(f"{_dotted(edit.path)} is not a list")
-        if _value(edit.value) in current:
+        if plain(edit.value) in current:
             return None
-        return {"op": "add", "path": where + "/-", "value": _value(edit.value)}
-    return _set(node, key, where, _value(edit.value))
+        return {"op": "add", "path": where + "/-", "value": plain(edit.value)}
+    return _set(node, key, where, plain(edit.value))
 
 
 def _leaf(edit: Edit) -> Any:
-    return [_value(edit.value)] if edit.op is EditOp.APPEND else _value(edit.value)
+    return [plain(edit.value)] if edit.op is EditOp.APPEND else plain(edit.value)
 
 
 def _set(node: Any, key: str | int, where: str, value: Any) -> Op:

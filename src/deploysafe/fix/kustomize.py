@@ -28,7 +28,7 @@ from deploysafe.fix.rendered import Done, InPlace, Left, Planned, Target, manual
 from deploysafe.fix.yamledit import EditRefused, apply_first, guess_indent, order
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.model import Document, KeyPath
-from deploysafe.rules.base import Edit, EditOp, FlowMap
+from deploysafe.rules.base import Edit, EditOp, FlowMap, plain
 
 PREFIX = "kustomize "
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -219,14 +219,6 @@ def edited(data: Mapping[str, Any], edits: Sequence[Edit]) -> dict[str, Any]:
     return out
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, FlowMap):
-        return {k: _plain(v) for k, v in value.pairs}
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _edit(doc: dict[str, Any], edit: Edit) -> None:
     nodes: list[Any] = [doc]
     for key in edit.path[:-1]:
@@ -241,7 +233,7 @@ def _edit(doc: dict[str, Any], edit: Edit) -> None:
         nodes.append(child)
     parent, key = nodes[-1], edit.path[-1]
     if edit.op is EditOp.SET:
-        _put(parent, key, _plain(edit.value))
+        _put(parent, key, plain(edit.value))
     elif edit.op is EditOp.APPEND:
         current = _child(parent, key)
         if current is None:
@@ -249,8 +241,8 @@ def _edit(doc: dict[str, Any], edit: Edit) -> None:
             current = _child(parent, key)
         if not isinstance(current, list):
             raise Unfit(f"{_dotted(edit.path)} is not a list")
-        if _plain(edit.value) not in current:
-            current.append(_plain(edit.value))
+        if plain(edit.value) not in current:
+            current.append(plain(edit.value))
     else:
         _drop(nodes, edit.path)
 

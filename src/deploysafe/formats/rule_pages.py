@@ -71,7 +71,7 @@ def rule_page(rule: Rule) -> str:
         "```",
     ]
     if rule.autofix is not None:
-        lines += ["", *autofix_section(rule.autofix)]
+        lines += ["", *autofix_section(rule.autofix, rule.fix_before)]
     if rule.not_reported:
         lines += ["", "## Not reported", "", rule.not_reported]
     pairs = together(rule.id)
@@ -94,10 +94,10 @@ def rule_page(rule: Rule) -> str:
     return "\n".join(lines) + "\n"
 
 
-def autofix_section(fix: AutoFix) -> list[str]:
-    """What `deploysafe fix` does, safe or unsafe, and the example before and after as a
-    diff with its whole context."""
-    before, after = fix.before.splitlines(), fix.after.splitlines()
+def autofix_section(fix: AutoFix, example: str) -> list[str]:
+    """What `deploysafe fix` does, safe or unsafe, and the example (`example` before, the
+    fix's `after`) as a diff with its whole context."""
+    before, after = example.splitlines(), fix.after.splitlines()
     diff = list(difflib.unified_diff(before, after, lineterm="", n=max(len(before), 1)))[3:]
     how = "`deploysafe fix`" if fix.safe else "`deploysafe fix --unsafe-fixes`"
     return [

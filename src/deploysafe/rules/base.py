@@ -81,6 +81,15 @@ class FlowMap:
     flow: bool = True  # `{a: b}`; False: a block mapping (a list item such as `- path: x`)
 
 
+def plain(value: Any) -> Any:
+    """An edit's value as plain data: a FlowMap as a dict, a tuple as a list."""
+    if isinstance(value, FlowMap):
+        return {k: plain(v) for k, v in value.pairs}
+    if isinstance(value, tuple):
+        return [plain(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Edit:
     """One change to a document, on a key path the way violations name nodes. New lists
@@ -128,8 +137,8 @@ class AutoFix:
     fixer: Fixer
     safe: bool  # the usual case; a Fix may say otherwise for its case
     summary: str  # what it changes, and when it is unsafe
-    before: str  # a document the fix applies to ...
-    after: str  # ... and that document after `deploysafe fix` (the catalogue test checks it)
+    after: str  # the example after `deploysafe fix` (the catalogue test checks it) ...
+    before: str = ""  # ... of this document; "" when it is the rule's `bad` example
 
 
 Collect = Callable[[Document, Context], Iterator[tuple[KeyPath, Any]]]
@@ -166,6 +175,11 @@ class Rule:
     default_enabled: bool = True
     # The fix `deploysafe fix` applies to a violation, if the rule offers one.
     autofix: AutoFix | None = None
+
+    @property
+    def fix_before(self) -> str:
+        """The document the automatic fix's example starts from."""
+        return (self.autofix.before if self.autofix else "") or self.bad
 
     def applies_to(self, scopes: frozenset[Scope]) -> bool:
         mine = self.scopes if self.scopes is not None else DEFAULT_SCOPES[self.target]

@@ -367,15 +367,7 @@ def _webhook_configuration(
                 )
             )
     webhooks.append(_entry("cluster.deploysafe.io", "/validate", opts, CLUSTER_RULES, None))
-    meta: dict[str, Any] = {"name": "deploysafe", "labels": _labels()}
-    if annotations:
-        meta["annotations"] = annotations
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingWebhookConfiguration",
-        "metadata": meta,
-        "webhooks": webhooks,
-    }
+    return _configuration("ValidatingWebhookConfiguration", webhooks, annotations)
 
 
 def _mutating_configuration(
@@ -400,12 +392,18 @@ def _mutating_configuration(
         # they fix that one too.
         entry["reinvocationPolicy"] = "IfNeeded"
         webhooks.append(entry)
+    return _configuration("MutatingWebhookConfiguration", webhooks, annotations)
+
+
+def _configuration(
+    kind: str, webhooks: list[dict[str, Any]], annotations: dict[str, str]
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": "deploysafe", "labels": _labels()}
     if annotations:
         meta["annotations"] = annotations
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "MutatingWebhookConfiguration",
+        "kind": kind,
         "metadata": meta,
         "webhooks": webhooks,
     }

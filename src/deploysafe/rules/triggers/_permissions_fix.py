@@ -21,6 +21,20 @@ from deploysafe.rules.base import Edit, EditOp, Fix, FlowMap
 _BROAD = ("write-all", "read-all")
 
 
+# The fix as DS104's and DS105's pages describe it.
+SUMMARY = (
+    "With no `permissions:` anywhere: `permissions: {}` before `jobs:`, and at job level the "
+    "scopes each job's steps need (`contents: read` for a checkout, the documented scopes of "
+    "known actions such as deploy-pages, codeql-action, action-gh-release; `contents: write` "
+    "for a script that runs `git push`). Safe when every step's needs are known; a job with a "
+    "step whose needs are not (another action, a step that passes the token) gets "
+    "`contents: read` and the fix is unsafe. `write-all` / `read-all` are replaced the same "
+    "way (unsafe). A one-job workflow's named scopes move to the job (safe: the token is "
+    "unchanged; unsafe when comments on the scopes would be lost). Named write scopes a "
+    "workflow shares among several jobs need a manual fix."
+)
+
+
 def fix_permissions(doc: Document, path: KeyPath) -> Fix | None:
     if not isinstance(doc, CiDocument):
         return None

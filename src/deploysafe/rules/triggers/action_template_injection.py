@@ -71,17 +71,6 @@ runs:
         "double quotes; unsafe where one is unquoted or single-quoted (an input meant as "
         "shell code, `run: ${{ inputs.script }}`, stops running as code). A step without a "
         "bash, sh or PowerShell `shell:` needs a manual fix.",
-        before="""\
-name: greet
-description: greet someone
-inputs:
-  name: {description: who, required: true}
-runs:
-  using: composite
-  steps:
-    - run: echo "Hello ${{ inputs.name }}"
-      shell: bash
-""",
         after="""\
 name: greet
 description: greet someone

@@ -150,18 +150,6 @@ jobs:
         "(`git push`, `fetch`, `pull`, `submodule`, ...) or uses an action that pushes "
         "(git-auto-commit, create-pull-request, ...): those then need a token of their own, "
         "so the fix is unsafe there.",
-        before="""\
-on: push
-permissions: {}
-jobs:
-  build:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
-      - run: make
-      - uses: actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02 # v4.6.2
-        with: {path: ., include-hidden-files: true}
-""",
         after="""\
 on: push
 permissions: {}

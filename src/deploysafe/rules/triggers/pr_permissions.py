@@ -9,7 +9,7 @@ from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import AutoFix, Context, Rule
 from deploysafe.rules.triggers._permissions import excessive
-from deploysafe.rules.triggers._permissions_fix import fix_permissions
+from deploysafe.rules.triggers._permissions_fix import SUMMARY, fix_permissions
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -74,15 +74,7 @@ jobs:
     autofix=AutoFix(
         fix_permissions,
         safe=True,
-        summary="With no `permissions:` anywhere: `permissions: {}` before `jobs:`, and at "
-        "job level the scopes each job's steps need (`contents: read` for a checkout, the "
-        "documented scopes of known actions such as deploy-pages, codeql-action, "
-        "action-gh-release; `contents: write` for a script that runs `git push`). Safe when "
-        "every step's needs are known; a job with a step whose needs are not (another "
-        "action, a step that passes the token) gets `contents: read` and the fix is "
-        "unsafe. `write-all` / `read-all` are replaced the same way (unsafe). A one-job "
-        "workflow's named scopes move to the job (safe: the token is unchanged). Named "
-        "write scopes a workflow shares among several jobs need a manual fix.",
+        summary=SUMMARY,
         before="""\
 on: pull_request
 jobs:

@@ -88,15 +88,6 @@ jobs:
         "several words or as shell code stops being parsed as code. Other shells (python, "
         "cmd), a runner chosen at run time, heredocs and the code inputs of actions "
         "(github-script) need a manual fix.",
-        before="""\
-on: issues
-permissions: {}
-jobs:
-  triage:
-    runs-on: ubuntu-latest
-    steps:
-      - run: echo "New issue ${{ github.event.issue.title }}"
-""",
         after="""\
 on: issues
 permissions: {}

@@ -112,7 +112,6 @@ spec:
             "Sets the profile to `RuntimeDefault` (annotation: `runtime/default`). Unsafe because "
             "the workload may do what the default profile denies."
         ),
-        before=_EXAMPLE,
         after=fixed_pod(
             _EXAMPLE,
             ("{type: Unconfined}", "{type: RuntimeDefault}"),

@@ -111,7 +111,6 @@ spec:
             "Removes the capability from `capabilities.add` (and `add` when it empties). Unsafe "
             "because the workload may need it."
         ),
-        before=_EXAMPLE,
         after=fixed_pod(
             _EXAMPLE,
             ("[NET_BIND_SERVICE, SYS_ADMIN]", "[NET_BIND_SERVICE]"),

@@ -86,7 +86,6 @@ spec:
             "Removes `hostNetwork`, `hostPID` or `hostIPC: true`. Unsafe because a workload that "
             "listens on the node's addresses or watches its processes stops working."
         ),
-        before=_EXAMPLE,
         after=fixed_pod(
             _EXAMPLE,
             ("  hostNetwork: true\n", ""),

@@ -86,7 +86,6 @@ spec:
             "Removes `hostPort`. Unsafe because clients that reach the pod on the node's address "
             "need a Service instead."
         ),
-        before=_EXAMPLE,
         after=fixed_pod(
             _EXAMPLE,
             ("      hostPort: 8080\n", ""),

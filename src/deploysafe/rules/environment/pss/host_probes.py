@@ -94,7 +94,6 @@ spec:
             "Removes `host` from the probe or lifecycle handler, so the kubelet targets the pod's "
             "own IP. Unsafe because a probe of another address now checks the pod."
         ),
-        before=_EXAMPLE,
         after=fixed_pod(
             _EXAMPLE,
             ("{host: 169.254.169.254, path:", "{path:"),

@@ -139,7 +139,6 @@ spec:
             "`runtime/default`). Unsafe because the workload may make a system call the default "
             "profile blocks."
         ),
-        before=_EXAMPLE,
         after=fixed_pod(
             _EXAMPLE,
             ("{type: Unconfined}", "{type: RuntimeDefault}"),
