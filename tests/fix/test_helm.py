@@ -213,3 +213,34 @@ def test_a_subchart_template_is_not_edited(tmp_path: Path, monkeypatch: pytest.M
         "  chart/charts/agent/templates/worker.yaml:17  DS201  a subchart's template writes it:"
         " needs a manual fix on this line"
     )
+
+
+TOYAML_BLOCKS = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}-exporter
+  namespace: shop
+spec:
+  containers:
+  - name: exporter
+    image: registry.example/exporter:1.0
+    resources:
+      {{- toYaml .Values.resources | nindent 6 }}
+  {{- if .Values.extraVolumes }}
+  volumes:
+{{ toYaml .Values.extraVolumes | indent 2 }}
+  {{- end }}
+"""
+
+
+def test_no_line_is_added_next_to_a_line_of_actions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Masked, `resources:` looks empty and `volumes:` looks last: a key added after either
+    would land in what the action writes, or inside the `if`. Such a fix is manual."""
+    chart = _chart(tmp_path, monkeypatch, exporter=TOYAML_BLOCKS)
+    result = invoke("fix", "--unsafe-fixes", "--select", "DS215,DS216")
+    assert (chart / "templates" / "exporter.yaml").read_text() == TOYAML_BLOCKS
+    assert "the fixed files cannot be scanned" not in result.output
+    assert "needs a manual fix" in result.output

@@ -42,6 +42,20 @@ spec:
           privileged: true
 """
 
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: tool
+  namespace: shop
+spec:
+  containers:
+  - name: tool
+    image: registry.example/tool:1.0
+    securityContext:
+      privileged: true
+"""
+
 PROD = "# the production overlay\nnamePrefix: prod-\nresources:\n- ../../base\n"
 DEV = "resources:\n- ../../base\n"
 
@@ -215,3 +229,22 @@ def test_an_overlay_that_moves_the_container_gets_the_fix_on_that_container(
         patch = (root / f"overlays/{overlay}/deploysafe-fix-deployment-web.yaml").read_text()
         assert patch == PATCH, overlay
         assert "DS201" not in _rules(root / "overlays" / overlay)
+
+
+def test_fixes_that_break_one_overlay_leave_the_other_folders_fixed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fail closed per folder: the overlay whose patch kustomize refuses is written as it
+    was, with the reason; a plain manifest elsewhere in the tree is still fixed."""
+    root = _repo(tmp_path, monkeypatch)
+    (root / "plain").mkdir()
+    (root / "plain" / "pod.yaml").write_text(POD)
+    monkeypatch.setattr(kustomize, "spelled", lambda doc, key: "elsewhere")
+    result = invoke("fix", "--unsafe-fixes", "--select", "DS201")
+    assert "privileged" not in (root / "plain" / "pod.yaml").read_text()
+    assert (root / "overlays/prod/kustomization.yaml").read_text() == PROD
+    assert sorted(p.name for p in (root / "overlays" / "prod").iterdir()) == [
+        "kustomization.yaml"
+    ]
+    assert "the fixed files of overlays/prod cannot be scanned" in result.stdout
+    assert result.exit_code == EXIT_FINDINGS_AND_INPUT, result.output

@@ -298,6 +298,9 @@ class Masked:
     text: str  # the same lines with the actions masked: YAML
     actions: frozenset[int]  # the lines (0-based) that hold an action
     doc: Sequence[Document]  # `text` parsed
+    # The lines that are only actions (`{{- toYaml ... }}`, `{{- if ... }}`): their output,
+    # masked to nothing, may be any YAML.
+    blocks: frozenset[int] = frozenset()
 
 
 def mask(template: str) -> Masked:
@@ -316,6 +319,7 @@ def mask(template: str) -> Masked:
         else:
             touched[first].append((m.start() - starts[first], m.end() - starts[first]))
     out = list(lines)
+    blocks: set[int] = set()
     n = 0
     for i in sorted(set(touched) | whole):
         line = lines[i]
@@ -325,6 +329,7 @@ def mask(template: str) -> Masked:
         rest = _ACTION.sub("", body).strip() if i not in whole else ""
         if not rest:  # only actions: a comment keeps the line without a value
             out[i] = f"{indent}#{end}"
+            blocks.add(i)
             continue
         parts, at = [], 0
         for a, b in touched[i]:
@@ -335,7 +340,7 @@ def mask(template: str) -> Masked:
     loaded = load_kubernetes(text.removeprefix("\ufeff"), "template")
     if loaded.errors:
         raise EditRefused("cannot be parsed as YAML with its template actions masked")
-    return Masked(lines, text, frozenset(set(touched) | whole), loaded.documents)
+    return Masked(lines, text, frozenset(set(touched) | whole), loaded.documents, frozenset(blocks))
 
 
 def _line_of(starts: Sequence[int], offset: int) -> int:
@@ -386,5 +391,9 @@ def unmask(m: Masked, edited: str) -> str:
             continue
         if any(i in m.actions for i in range(i1, i2)):
             raise EditRefused(f"the fix would change a line with template actions (line {i1 + 1})")
+        if tag == "insert" and (i1 - 1 in m.blocks or i1 in m.blocks):
+            # Masked, a line of actions looks like nothing: new lines next to it could land
+            # in the value it writes (`resources:` then `{{ toYaml ... }}`) or in its block.
+            raise EditRefused(f"the fix would add lines next to template actions (line {i1})")
         out += new[j1:j2]
     return "".join(out)

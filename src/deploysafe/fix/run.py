@@ -64,17 +64,41 @@ def fix_tree(
         outcomes: list[Outcome] = []
         touched: set[str] = set()  # the files written, new ones (a patch, a policy) too
         trial = _trial(moved, config, copy, render, first)
+        held: set[str] = set()  # folders (a chart, an overlay) whose fixes broke their render
         for _ in range(ROUNDS):
-            planned = _plan(report.findings, copy, selection, docs, trial)
-            fixed += planned.of(Status.FIXED)
-            outcomes += planned.outcomes
+            wanted = [f for f in report.findings if not _touches(f, held)]
+            planned = _plan(wanted, copy, selection, docs, trial)
             if not planned.changes:
+                fixed += planned.of(Status.FIXED)
+                outcomes += planned.outcomes
                 break
             for change in planned.changes:
                 change.target.write_text(change.after, encoding="utf-8", newline="")
-            touched.update(change.file for change in planned.changes)
             docs = []
             report = scan(moved, config, root=copy, render=render, rendered_out=docs)
+            # Fail closed, per folder: the fixes of a chart or overlay whose render they
+            # broke are taken back, and the others stand.
+            errors = {_unit(copy, e.file): e for e in reversed(_new_errors(first, report))}
+            units = _spread(set(errors), planned.of(Status.FIXED))
+            back = [c for c in planned.changes if units and _within(c.file, units)]
+            if back and len(back) < len(planned.changes):
+                for change in back:
+                    _take_back(change)
+                held |= units
+                planned = Plan(
+                    tuple(c for c in planned.changes if c not in back),
+                    tuple(
+                        Outcome(o.finding, Status.REFUSED, _breaks(errors))
+                        if o.status is Status.FIXED and _touches(o.finding, units)
+                        else o
+                        for o in planned.outcomes
+                    ),
+                )
+                docs = []
+                report = scan(moved, config, root=copy, render=render, rendered_out=docs)
+            fixed += planned.of(Status.FIXED)
+            outcomes += planned.outcomes
+            touched.update(change.file for change in planned.changes)
         broken = _broken(first, report)
         changes = () if broken else tuple(_changes(base, copy, sorted(touched)))
     if broken is not None:
@@ -129,8 +153,60 @@ def _trial(
 
 def _broken(first: Report, last: Report) -> ScanError | None:
     """An input error the fixed files have and the files as they were had not."""
+    return next(iter(_new_errors(first, last)), None)
+
+
+def _new_errors(first: Report, last: Report) -> list[ScanError]:
     known = {(e.file, e.kind) for e in first.errors}
-    return next((e for e in last.errors if (e.file, e.kind) not in known), None)
+    return [e for e in last.errors if (e.file, e.kind) not in known]
+
+
+def _unit(root: Path, file: str) -> str:
+    """The folder a file is rendered with: its outermost chart, else its own folder (a
+    kustomization's error names the kustomization file)."""
+    folder = Path(file).parent
+    chart = next(
+        (p for p in reversed([folder, *folder.parents]) if (root / p / "Chart.yaml").is_file()),
+        None,
+    )
+    return (chart or folder).as_posix()
+
+
+def _within(file: str, folders: set[str]) -> bool:
+    parts = Path(file).parts
+    return any(f == "." or parts[: len(Path(f).parts)] == Path(f).parts for f in folders)
+
+
+def _breaks(errors: dict[str, ScanError]) -> str:
+    unit, e = next(iter(errors.items()))
+    problem = e.message.strip().splitlines()[0] if e.message.strip() else ""
+    return f"the fixed files of {unit} cannot be scanned ({e.file}: {problem}): not written"
+
+
+def _render_units(f: Finding) -> set[str]:
+    """The folders of the renders a finding comes from (`kustomize overlays/prod`)."""
+    return {r.partition(" ")[2].rstrip("/") or "." for r in f.renders}
+
+
+def _touches(f: Finding, units: set[str]) -> bool:
+    return _within(f.file, units) or any(_within(u, units) for u in _render_units(f))
+
+
+def _spread(units: set[str], fixed: Sequence[Outcome]) -> set[str]:
+    """`units` and the folders of every fix that touches them: a finding several overlays
+    build is fixed in all of them or in none."""
+    while True:
+        more = {u for o in fixed if _touches(o.finding, units) for u in _render_units(o.finding)}
+        if more <= units:
+            return units
+        units |= more
+
+
+def _take_back(change: Change) -> None:
+    if change.created:
+        change.target.unlink(missing_ok=True)
+    else:
+        change.target.write_text(change.before, encoding="utf-8", newline="")
 
 
 def _changes(base: Path, copy: Path, files: Sequence[str]) -> list[Change]:
