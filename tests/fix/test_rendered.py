@@ -243,8 +243,6 @@ def test_fixes_that_break_one_overlay_leave_the_other_folders_fixed(
     result = invoke("fix", "--unsafe-fixes", "--select", "DS201")
     assert "privileged" not in (root / "plain" / "pod.yaml").read_text()
     assert (root / "overlays/prod/kustomization.yaml").read_text() == PROD
-    assert sorted(p.name for p in (root / "overlays" / "prod").iterdir()) == [
-        "kustomization.yaml"
-    ]
+    assert sorted(p.name for p in (root / "overlays" / "prod").iterdir()) == ["kustomization.yaml"]
     assert "the fixed files of overlays/prod cannot be scanned" in result.stdout
     assert result.exit_code == EXIT_FINDINGS_AND_INPUT, result.output
