@@ -4,13 +4,26 @@ worker results they arrive in."""
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 from deploysafe.config import Config
 from deploysafe.engine import scan
 from deploysafe.engine.check import Partial
-from deploysafe.engine.interned import Interned, share
-from deploysafe.model import Fact, Finding, Practice, Resource, Severity
+from deploysafe.engine.interned import Interned, pack, unpack
+from deploysafe.inputs.discover import Reason
+from deploysafe.model import (
+    Fact,
+    Finding,
+    Level,
+    Practice,
+    PssRef,
+    Resource,
+    ScanError,
+    SetBy,
+    Severity,
+    Suppression,
+)
 
 POD = """\
 apiVersion: v1
@@ -45,11 +58,10 @@ def _finding(file: str, line: int) -> Finding:
     )
 
 
-def _copies(part: Partial) -> Partial:
-    """`part` as a worker's result arrives: every value a copy of its own."""
-    back = pickle.loads(pickle.dumps(part))
-    assert isinstance(back, Partial)
-    return back
+def _sent(part: Partial, seen: Interned) -> Partial:
+    """`part` as a worker sends it and the parent takes it: every value a copy of its own
+    on the way."""
+    return unpack(pickle.loads(pickle.dumps(pack(part))), seen)
 
 
 def _fact(file: str) -> Fact:
@@ -60,14 +72,11 @@ def test_equal_values_from_two_results_are_one_object() -> None:
     seen = Interned()
     parts = []
     for _ in range(2):
-        part = _copies(
-            Partial(
-                findings=[_finding("a.yaml", 11), _finding("b.yaml", 11)],
-                facts={"DS511": [(_fact("a.yaml"), None)]},
-            )
+        part = Partial(
+            findings=[_finding("a.yaml", 11), _finding("b.yaml", 11)],
+            facts={"DS511": [(_fact("a.yaml"), None)]},
         )
-        share(part, seen)
-        parts.append(part)
+        parts.append(_sent(part, seen))
     one, two = parts[0].findings[0], parts[1].findings[1]
     assert one == _finding("a.yaml", 11)
     assert two == _finding("b.yaml", 11)
@@ -91,3 +100,28 @@ def test_a_parallel_scan_holds_each_repeated_value_once(tmp_path: Path) -> None:
     assert len({id(f.title) for f in privileged}) == 1
     assert len({id(f.pointer) for f in privileged}) == 1
     assert len({id(f.resource) for f in privileged}) == 1
+
+
+def test_every_field_survives_the_way() -> None:
+    full = replace(
+        _finding("a.yaml", 3),
+        pss=PssRef(Level.BASELINE, "privileged"),
+        suppressed=Suppression("inline", "a reason", "2030-01-01"),
+        secret_hash="0" * 64,
+        other_hashes=("1" * 64,),
+        redacted="AKIA…(20)",
+        set_by=(SetBy("values.yaml", 4, 3, "securityContext.privileged"),),
+        also=("DS202",),
+        occurrence=2,
+    )
+    part = Partial(
+        findings=[full],
+        errors=[ScanError("b.yaml", 1, "invalid YAML")],
+        facts={"DS511": [(replace(_fact("a.yaml"), data={"k": 1}, render="chart c"), None)]},
+        documents=3,
+        skipped=1,
+        files=2,
+        skipped_files={"c.png": Reason.BINARY},
+    )
+    back = _sent(part, Interned())
+    assert back == part

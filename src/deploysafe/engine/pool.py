@@ -15,7 +15,7 @@ from itertools import repeat
 from pathlib import Path
 
 from deploysafe.engine.check import Partial, check_file
-from deploysafe.engine.interned import Interned, share
+from deploysafe.engine.interned import Interned, Packed, pack, unpack
 from deploysafe.engine.namespaces import NamespacePolicy, namespaces_of_file
 from deploysafe.engine.read import Job
 from deploysafe.engine.settings import Settings, rules_of
@@ -25,7 +25,7 @@ from deploysafe.model import ScanError
 _CHUNK_FILES = 48
 
 
-def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
+def _chunk_worker(s: Settings, files: Sequence[Job]) -> Packed:
     out = Partial()
     rules = rules_of(s)
     for path, display, mode, place in files:
@@ -36,7 +36,7 @@ def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
             why = "nested too deeply or too large to check" if deep else "internal error"
             message = f"{why} ({type(exc).__name__}); not checked"
             out.errors.append(ScanError(display, None, message))
-    return out
+    return pack(out)
 
 
 def _sized(files: Sequence[Job]) -> list[tuple[int, Job]]:
@@ -111,9 +111,9 @@ def _with_namespaces(s: Settings, defined: dict[str, NamespacePolicy]) -> Settin
 
 
 def _take(
-    out: Partial, part: Partial, seen: Interned, done: Callable[[Partial], None] | None
+    out: Partial, packed: Packed, seen: Interned, done: Callable[[Partial], None] | None
 ) -> None:
-    share(part, seen)
+    part = unpack(packed, seen)
     out.merge(part)
     if done is not None:
         done(part)
