@@ -447,3 +447,17 @@ def test_only_files_holding_objects_are_called_plain_manifests(tmp_path: Path) -
     }
     assert reasons[".gitpod.yml"] is None
     assert reasons["chart/ci/test-values.yaml"] is None
+
+
+def test_a_file_shown_as_its_place_holds_one_string(tmp_path: Path) -> None:
+    """Scanned from the repository's top level, a file's place is its shown path: a job
+    holds that string once (a large tree has one per file)."""
+    from deploysafe.engine import coverage
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "pod.yaml").write_text(POD)
+    inv = discover([tmp_path], tmp_path, ())
+    (job,) = coverage.plan(inv, charts=False, kustomize=None).jobs
+    assert job[1] == job[3] == "app/pod.yaml"
+    assert job[1] is job[3]

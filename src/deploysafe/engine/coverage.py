@@ -137,7 +137,9 @@ def plan(
             # Tool configuration, lock files, the policy, extra values files: scanned, but
             # no manifest that a render leaves out.
             record = Coverage(display, Outcome.SCANNED)
-        jobs.append((str(p), display, mode, inv.place(p)))
+        place = inv.place(p)
+        # One string when both are the same (a scan from the repository's top level).
+        jobs.append((str(p), display, mode, display if place == display else place))
         records[display] = record
     return Plan(jobs, records, unbuilt)
 

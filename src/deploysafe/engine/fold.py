@@ -52,22 +52,39 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
         findings,
         key=lambda f: (f.file, f.line, f.column, f.rule_id, f.suppressed is not None, f.message),
     )
+    out: list[Finding] = []
+    # An identity starts with the rule and place the order starts with, so findings of one
+    # identity are neighbours: the table is kept for one place at a time, not the tree.
+    place: tuple[object, ...] = ()
     first: dict[tuple[object, ...], Finding] = {}
-    # The renders of identities found more than once only (most are found once: a set
-    # each would be most of this step's memory on a large tree).
+    # The renders of identities found more than once only (most are found once).
     renders: dict[tuple[object, ...], set[str]] = {}
     for f in order:
         k = identity(f)
+        if k[:4] != place:
+            _firsts(first, renders, out)
+            place = k[:4]
         if k not in first:
             first[k] = f
         else:
             renders.setdefault(k, set(first[k].renders)).update(f.renders)
-    out = []
+    _firsts(first, renders, out)
+    return _per_line(out)
+
+
+def _firsts(
+    first: dict[tuple[object, ...], Finding],
+    renders: dict[tuple[object, ...], set[str]],
+    out: list[Finding],
+) -> None:
+    """Add to `out` the first finding of each identity, with every render that produced
+    it, and empty the tables."""
     for k, f in first.items():
         merged = renders.get(k) or set(f.renders)
         same = len(merged) == len(f.renders)
         out.append(f if same else replace(f, renders=tuple(sorted(merged))))
-    return _per_line(out)
+    first.clear()
+    renders.clear()
 
 
 _NAMED = 5  # objects a merged finding names; more are counted
@@ -118,7 +135,12 @@ def number(findings: Sequence[Finding]) -> list[Finding]:
     """Findings (in print order) that would share a fingerprint, numbered apart."""
     seen: dict[str, int] = {}
     out = []
+    file = None
     for f in findings:
+        # A fingerprint holds the file, which print order starts with: one file's at a time.
+        if f.file != file:
+            seen.clear()
+            file = f.file
         fp = f.fingerprint
         n = seen.get(fp, 0)
         seen[fp] = n + 1

@@ -15,6 +15,7 @@ from itertools import repeat
 from pathlib import Path
 
 from deploysafe.engine.check import Partial, check_file
+from deploysafe.engine.interned import Interned, Packed, pack, unpack
 from deploysafe.engine.namespaces import NamespacePolicy, namespaces_of_file
 from deploysafe.engine.read import Job
 from deploysafe.engine.settings import Settings, rules_of
@@ -24,7 +25,7 @@ from deploysafe.model import ScanError
 _CHUNK_FILES = 48
 
 
-def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
+def _chunk_worker(s: Settings, files: Sequence[Job]) -> Packed:
     out = Partial()
     rules = rules_of(s)
     for path, display, mode, place in files:
@@ -35,7 +36,7 @@ def _chunk_worker(s: Settings, files: Sequence[Job]) -> Partial:
             why = "nested too deeply or too large to check" if deep else "internal error"
             message = f"{why} ({type(exc).__name__}); not checked"
             out.errors.append(ScanError(display, None, message))
-    return out
+    return pack(out)
 
 
 def _sized(files: Sequence[Job]) -> list[tuple[int, Job]]:
@@ -78,12 +79,13 @@ def check_files(
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     sized = _sized(files) if workers > 1 else []  # one stat per file, for both decisions
     out = Partial()
+    seen = Interned()
     # Processes pay off only for real trees; small scans stay in-process.
     if workers <= 1 or sum(size for size, _ in sized) < 2 * 1024 * 1024:
         s = _with_namespaces(s, _defined_namespaces(files, s.max_file_size))
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
-            _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), done)
+            _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), seen, done)
         return out, s
     import multiprocessing
 
@@ -97,7 +99,7 @@ def check_files(
             defined.update(found)
         s = _with_namespaces(s, defined)
         for part in pool.map(_chunk_worker, repeat(s), chunks):
-            _take(out, part, done)
+            _take(out, part, seen, done)
     return out, s
 
 
@@ -108,7 +110,10 @@ def _with_namespaces(s: Settings, defined: dict[str, NamespacePolicy]) -> Settin
     return s
 
 
-def _take(out: Partial, part: Partial, done: Callable[[Partial], None] | None) -> None:
+def _take(
+    out: Partial, packed: Packed, seen: Interned, done: Callable[[Partial], None] | None
+) -> None:
+    part = unpack(packed, seen)
     out.merge(part)
     if done is not None:
         done(part)

@@ -1,0 +1,119 @@
+"""One copy of each value that many findings and facts repeat (a rule's title and fix, a
+file's path, a pointer, a message, a resource). Each worker result arrives in the parent
+as copies of its own, and the parent holds every finding until the report: on a large
+tree the copies, not the findings, would be most of its memory. A worker sends findings
+and facts as rows of their fields (smaller to send, and built once in the parent, from
+the values kept)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
+from typing import Any
+
+from deploysafe.engine.check import Partial
+from deploysafe.engine.suppress import Waiver
+from deploysafe.model import Fact, Finding, Resource
+
+# A Finding's or a Fact's fields, in their order.
+Row = tuple[Any, ...]
+
+
+@dataclass(slots=True)
+class Interned:
+    """The values kept so far, each once (for one scan)."""
+
+    strings: dict[str, str] = field(default_factory=dict)
+    resources: dict[Resource, Resource] = field(default_factory=dict)
+    names: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+
+    def text(self, s: str | None) -> str | None:
+        return None if s is None else self.strings.setdefault(s, s)
+
+    def resource(self, r: Resource | None) -> Resource | None:
+        if r is None:
+            return None
+        kept = self.resources.get(r)
+        if kept is None:
+            kept = Resource(str(self.text(r.kind)), self.text(r.namespace), self.text(r.name))
+            self.resources[kept] = kept
+        return kept
+
+    def tuple(self, t: tuple[str, ...]) -> tuple[str, ...]:
+        return self.names.setdefault(t, t) if t else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """A worker's result as it is sent: findings and facts as rows; `rest` holds the
+    errors, counts and skipped files."""
+
+    findings: list[Row]
+    facts: dict[str, list[tuple[Row, Waiver | None]]]
+    rest: Partial
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+_FINDING = _names(Finding)
+_FACT = _names(Fact)
+_finding_row = attrgetter(*_FINDING)
+_fact_row = attrgetter(*_FACT)
+
+
+def _at(names: tuple[str, ...], *wanted: str) -> tuple[int, ...]:
+    return tuple(names.index(n) for n in wanted)
+
+
+# Which fields are shared, and how. Secrets' hashes and forms are rare and each its own:
+# not worth a table entry.
+_FINDING_TEXT = _at(_FINDING, "rule_id", "title", "file", "pointer", "message", "fix", "snippet")
+_FINDING_NAMES = _at(_FINDING, "renders", "also")
+(_FINDING_RESOURCE,) = _at(_FINDING, "resource")
+_FACT_TEXT = _at(_FACT, "file", "pointer", "snippet", "render")
+(_FACT_RESOURCE,) = _at(_FACT, "resource")
+(_FACT_DATA,) = _at(_FACT, "data")
+
+
+def pack(part: Partial) -> Packed:
+    rest = Partial(
+        errors=part.errors,
+        documents=part.documents,
+        skipped=part.skipped,
+        files=part.files,
+        skipped_files=part.skipped_files,
+    )
+    facts = {rid: [(_fact_row(f), w) for f, w in got] for rid, got in part.facts.items()}
+    return Packed([_finding_row(f) for f in part.findings], facts, rest)
+
+
+def unpack(packed: Packed, seen: Interned) -> Partial:
+    """The worker's result, holding the values `seen` holds already."""
+    part = packed.rest
+    part.findings = [_finding(row, seen) for row in packed.findings]
+    part.facts = {
+        rid: [(_fact(row, seen), w) for row, w in got] for rid, got in packed.facts.items()
+    }
+    return part
+
+
+def _finding(row: Row, seen: Interned) -> Finding:
+    v = list(row)
+    for i in _FINDING_TEXT:
+        v[i] = seen.text(v[i])
+    for i in _FINDING_NAMES:
+        v[i] = seen.tuple(v[i])
+    v[_FINDING_RESOURCE] = seen.resource(v[_FINDING_RESOURCE])
+    return Finding(*v)
+
+
+def _fact(row: Row, seen: Interned) -> Fact:
+    v = list(row)
+    for i in _FACT_TEXT:
+        v[i] = seen.text(v[i])
+    v[_FACT_RESOURCE] = seen.resource(v[_FACT_RESOURCE])
+    if isinstance(v[_FACT_DATA], str):
+        v[_FACT_DATA] = seen.text(v[_FACT_DATA])
+    return Fact(*v)

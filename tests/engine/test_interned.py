@@ -1,0 +1,127 @@
+"""Values that many findings and facts repeat are held once in the parent, however many
+worker results they arrive in."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import replace
+from pathlib import Path
+
+from deploysafe.config import Config
+from deploysafe.engine import scan
+from deploysafe.engine.check import Partial
+from deploysafe.engine.interned import Interned, pack, unpack
+from deploysafe.inputs.discover import Reason
+from deploysafe.model import (
+    Fact,
+    Finding,
+    Level,
+    Practice,
+    PssRef,
+    Resource,
+    ScanError,
+    SetBy,
+    Severity,
+    Suppression,
+)
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+  namespace: shop
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:1.0
+    securityContext:
+      privileged: true
+"""
+
+
+def _finding(file: str, line: int) -> Finding:
+    return Finding(
+        rule_id="DS201",
+        title="Containers must not run privileged",
+        practice=Practice(2),
+        severity=Severity.CRITICAL,
+        file=file,
+        line=line,
+        column=7,
+        pointer="/spec/containers/0/securityContext/privileged",
+        resource=Resource("Pod", "shop", "app"),
+        message="container `app` runs privileged",
+        fix="Remove `privileged: true`.",
+        snippet="privileged: true",
+        renders=("kustomize overlays/prod",),
+    )
+
+
+def _sent(part: Partial, seen: Interned) -> Partial:
+    """`part` as a worker sends it and the parent takes it: every value a copy of its own
+    on the way."""
+    return unpack(pickle.loads(pickle.dumps(pack(part))), seen)
+
+
+def _fact(file: str) -> Fact:
+    return Fact(file, 3, 1, "/metadata/namespace", Resource("ConfigMap", None, "c"), "data", "x")
+
+
+def test_equal_values_from_two_results_are_one_object() -> None:
+    seen = Interned()
+    parts = []
+    for _ in range(2):
+        part = Partial(
+            findings=[_finding("a.yaml", 11), _finding("b.yaml", 11)],
+            facts={"DS511": [(_fact("a.yaml"), None)]},
+        )
+        parts.append(_sent(part, seen))
+    one, two = parts[0].findings[0], parts[1].findings[1]
+    assert one == _finding("a.yaml", 11)
+    assert two == _finding("b.yaml", 11)
+    for name in ("rule_id", "title", "pointer", "resource", "message", "fix", "snippet"):
+        assert getattr(one, name) is getattr(two, name), name
+    assert one.renders is two.renders
+    assert parts[0].findings[0].file is parts[1].findings[0].file
+    first, second = parts[0].facts["DS511"][0][0], parts[1].facts["DS511"][0][0]
+    assert first == second == _fact("a.yaml")
+    assert first.file is second.file and first.resource is second.resource
+    assert first.file is one.file
+
+
+def test_a_parallel_scan_holds_each_repeated_value_once(tmp_path: Path) -> None:
+    for i in range(60):
+        # Large enough that the scan uses worker processes.
+        (tmp_path / f"p{i}.yaml").write_text(POD + "---\n" + "#" * 40000)
+    report = scan([tmp_path], Config(), root=tmp_path, jobs=2)
+    privileged = [f for f in report.findings if f.rule_id == "DS201"]
+    assert len(privileged) == 60
+    assert len({id(f.title) for f in privileged}) == 1
+    assert len({id(f.pointer) for f in privileged}) == 1
+    assert len({id(f.resource) for f in privileged}) == 1
+
+
+def test_every_field_survives_the_way() -> None:
+    full = replace(
+        _finding("a.yaml", 3),
+        pss=PssRef(Level.BASELINE, "privileged"),
+        suppressed=Suppression("inline", "a reason", "2030-01-01"),
+        secret_hash="0" * 64,
+        other_hashes=("1" * 64,),
+        redacted="AKIA…(20)",
+        set_by=(SetBy("values.yaml", 4, 3, "securityContext.privileged"),),
+        also=("DS202",),
+        occurrence=2,
+    )
+    part = Partial(
+        findings=[full],
+        errors=[ScanError("b.yaml", 1, "invalid YAML")],
+        facts={"DS511": [(replace(_fact("a.yaml"), data={"k": 1}, render="chart c"), None)]},
+        documents=3,
+        skipped=1,
+        files=2,
+        skipped_files={"c.png": Reason.BINARY},
+    )
+    back = _sent(part, Interned())
+    assert back == part
