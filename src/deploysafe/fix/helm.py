@@ -29,7 +29,7 @@ from deploysafe.fix.yamledit import EditRefused, apply_first, apply_text
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.inputs.helmvalues import setting, source_key
 from deploysafe.model import Document, HelmValues, KeyPath
-from deploysafe.rules.base import Edit, EditOp, Fix, FlowMap
+from deploysafe.rules.base import Edit, EditOp, Fix, FlowMap, plain
 
 PREFIX = "helm "
 
@@ -151,9 +151,7 @@ def _flag(
     turned = [d for d in after or () if d.rendered_from == t.render]
     mine = next((d for d in turned if d.resource == t.doc.resource), None)
     wanted = all(
-        e.op is EditOp.SET
-        and mine is not None
-        and _at(mine.data, e.path) == helmflag.plain(e.value)
+        e.op is EditOp.SET and mine is not None and _at(mine.data, e.path) == plain(e.value)
         for e in t.fix.edits
     )
     if not wanted:
@@ -161,8 +159,7 @@ def _flag(
     last = t.fix.edits[-1]
     key = str(last.path[-1])
     more = len(render) != len(turned) or not all(
-        b.resource == a.resource
-        and helmflag.only_added(b.data, a.data, key, helmflag.plain(last.value))
+        b.resource == a.resource and helmflag.only_added(b.data, a.data, key, plain(last.value))
         for b, a in zip(render, turned, strict=False)
     )
     writes = f"{key}: {helmflag.shown(last.value)}"

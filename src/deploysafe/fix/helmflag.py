@@ -110,15 +110,6 @@ def _open_between(lines: Sequence[str], start: int, at: int) -> tuple[Guard, ...
     return tuple(stack)
 
 
-def plain(value: Any) -> Any:
-    """An edit's value as the rendered data holds it."""
-    if isinstance(value, FlowMap):
-        return {k: plain(v) for k, v in value.pairs}
-    if isinstance(value, tuple):
-        return [plain(v) for v in value]
-    return value
-
-
 def shown(value: Any) -> str:
     """An edit's value as YAML in flow style, for a description."""
     if isinstance(value, FlowMap):
