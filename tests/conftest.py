@@ -62,6 +62,8 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/formats/test_html_browser.py",  # headless Chromium
         "tests/cli/test_soft_fail.py",  # the installed CLI as a process
         "tests/fix/test_rendered.py",  # kubectl kustomize builds
+        "tests/fix/test_helm.py",  # Helm renders of the fixed charts
+        "tests/fix/test_helm_flag.py",  # Helm renders, the flag tried on first
         "tests/fix/test_fix_examples.py",  # kustomize builds of the examples, zizmor
         "tests/cli/test_terminal.py",  # the installed CLI on a pseudo-terminal
         "tests/test_packaging.py",  # python -m build, twine, pip into a fresh venv
@@ -203,7 +205,11 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
         {"test_inheritance_past_the_cap_is_an_error_at_the_job"}
     ),
     "tests/cluster/test_webhook_manifests.py": frozenset(
-        {"test_each_namespace_gets_one_call_per_mode", "test_output_passes_deploysafe_scan"}
+        {
+            "test_each_namespace_gets_one_call_per_mode",
+            "test_output_passes_deploysafe_scan",
+            "test_mutating_mode_routes_each_namespace_once_by_its_enforce_label",
+        }
     ),
     "tests/conformance/test_secrets_conformance.py": frozenset(
         {"test_gitleaks_rules_file_loads_and_finds"}
