@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import io
 
 import pytest
 
 from deploysafe.fix import EditRefused, apply_text
-from deploysafe.fix.yamledit import guess_indent
+from deploysafe.fix.yamledit import guess_indent, round_trip
 from deploysafe.rules.base import Edit, EditOp, FlowMap
 
 # Real-world habits in one file: a header comment, comments on keys and between them, blank
@@ -187,3 +188,16 @@ def test_what_cannot_be_edited_is_refused() -> None:
         EditRefused, match=r"spec\.template\.spec\.containers\.0\.image is not a mapping"
     ):
         apply_text(STYLED, {3: [Edit(EditOp.SET, (*CONTAINER, "image", "x"), 1)]})
+
+
+def test_a_patch_s_null_does_not_change_how_other_files_are_dumped() -> None:
+    """kustomize patches write `key: null` (that is what removes a key); ruamel registers
+    representers on a class, so once a patch is made every other round trip must still
+    dump an empty value as `key:`."""
+    from deploysafe.fix import kustomize
+
+    assert "hostNetwork: null" in kustomize.merged_text("", {"spec": {"hostNetwork": None}})
+    yaml = round_trip("a:\n")
+    out = io.StringIO()
+    yaml.dump(yaml.load("a:\nb: 1\n"), out)
+    assert out.getvalue() == "a:\nb: 1\n"

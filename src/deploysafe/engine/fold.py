@@ -10,6 +10,8 @@ reports on its own.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -94,41 +96,38 @@ def _per_line(findings: Sequence[Finding]) -> list[Finding]:
     """Rendered findings of one rule at one line and column, on several objects, as one:
     the line wrote the problem once (a kustomization's `images: newTag: latest`, a template
     line a loop repeats), so it is fixed once. Suppressed findings stay apart: a suppression
-    names one object."""
-    groups: dict[tuple[object, ...], list[Finding]] = {}
-    out: list[Finding | tuple[object, ...]] = []
-    for f in findings:
-        if not f.renders or f.resource is None or f.suppressed is not None:
-            out.append(f)
-            continue
-        k = (f.rule_id, f.file, f.line, f.column)
-        if k not in groups:
-            groups[k] = []
-            out.append(k)
-        groups[k].append(f)
-    merged: list[Finding] = []
-    for item in out:
-        if isinstance(item, Finding):
-            merged.append(item)
-            continue
-        kept, *others = groups[item]
-        if not others:
-            merged.append(kept)
-            continue
-        names = sorted({f"{f.resource.kind} {f.resource.name}" for f in others if f.resource})
-        shown = ", ".join(names[:_NAMED]) + (
-            f" and {len(names) - _NAMED} more" if len(names) > _NAMED else ""
-        )
-        merged.append(
-            replace(
-                kept,
-                message=f"{kept.message}; this line does the same for {len(names)} more "
-                f"object{'s' if len(names) != 1 else ''}: {shown}",
-                renders=tuple(sorted({r for f in groups[item] for r in f.renders})),
-                severity=max(f.severity for f in groups[item]),
-            )
-        )
-    return merged
+    names one object. `findings` are in print order, so such findings are neighbours."""
+    out: list[Finding] = []
+    place = operator.attrgetter("file", "line", "column", "rule_id")
+    for _, group in itertools.groupby(findings, key=place):
+        same = list(group)
+        alike = [f for f in same if _alike(f)]
+        for f in same:
+            if not _alike(f):
+                out.append(f)
+            elif f is alike[0]:
+                out.append(_merged(alike))
+    return out
+
+
+def _alike(f: Finding) -> bool:
+    return bool(f.renders) and f.resource is not None and f.suppressed is None
+
+
+def _merged(alike: Sequence[Finding]) -> Finding:
+    kept, *others = alike
+    if not others:
+        return kept
+    names = sorted({f"{f.resource.kind} {f.resource.name}" for f in others if f.resource})
+    more = len(names) - _NAMED
+    shown = ", ".join(names[:_NAMED]) + (f" and {more} more" if more > 0 else "")
+    return replace(
+        kept,
+        message=f"{kept.message}; this line does the same for {len(names)} more "
+        f"object{'s' if len(names) != 1 else ''}: {shown}",
+        renders=tuple(sorted({r for f in alike for r in f.renders})),
+        severity=max(f.severity for f in alike),
+    )
 
 
 def number(findings: Sequence[Finding]) -> list[Finding]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe.fix import helmflag
+from deploysafe.fix.paths import at, dotted
 from deploysafe.fix.rendered import Done, Left, Planned, Target, Trial, manual_at
 from deploysafe.fix.yamledit import EditRefused, apply_first, apply_text
 from deploysafe.inputs.documents import load_kubernetes
@@ -151,7 +152,7 @@ def _flag(
     turned = [d for d in after or () if d.rendered_from == t.render]
     mine = next((d for d in turned if d.resource == t.doc.resource), None)
     wanted = all(
-        e.op is EditOp.SET and mine is not None and _at(mine.data, e.path) == plain(e.value)
+        e.op is EditOp.SET and mine is not None and at(mine.data, e.path) == plain(e.value)
         for e in t.fix.edits
     )
     if not wanted:
@@ -163,9 +164,8 @@ def _flag(
         for b, a in zip(render, turned, strict=False)
     )
     writes = f"{key}: {helmflag.shown(last.value)}"
-    dotted = ".".join(str(k) for k in flag)
     also = "; it changes more than that" if more else ""
-    description = f"set {dotted}: true in {file} (the chart then writes {writes}{also})"
+    description = f"set {dotted(flag)}: true in {file} (the chart then writes {writes}{also})"
     return _ValuesEdit(file, edit), Fix((edit,), t.fix.safe and not more, description)
 
 
@@ -195,9 +195,8 @@ def _needs(t: Target, off: Sequence[helmflag.Guard]) -> Left:
         if where is None or not _off(where[1]):
             continue
         set_by = where[0]
-        at = f"{set_by.file}:{set_by.line}" if set_by is not None else values.files[-1].file
-        dotted = ".".join(str(k) for k in key)
-        flags.append(f"{dotted}: true in {at}")
+        place = f"{set_by.file}:{set_by.line}" if set_by is not None else values.files[-1].file
+        flags.append(f"{dotted(key)}: true in {place}")
     named = f" (set {', '.join(flags)})" if flags else ""
     return manual_at(
         t.finding, f"the chart's template writes it only when {conditions} {verb}{named}"
@@ -225,7 +224,7 @@ def _route(
             return _ValuesEdit(file, _values_delete(doc, file, key))
         # A scalar the template writes from a value: the key stays, its value changes. A
         # fix only removes a `true` whose absence means false (privileged, hostNetwork...).
-        near = _at(doc.data, edit.path)
+        near = at(doc.data, edit.path)
         return _ValuesEdit(file, Edit(EditOp.SET, key, False)) if near is True else None
     if doc.file not in masked:
         try:
@@ -250,23 +249,12 @@ def _values_delete(doc: Document, file: str, key: KeyPath) -> Edit:
     would show through."""
     values = doc.helm_values.files if doc.helm_values is not None else ()
     data = next((v.data for v in values if v.file == file), None)
-    parent = _at(data, key[:-1])
+    parent = at(data, key[:-1])
     if len(key) > 1 and isinstance(parent, dict) and list(parent) == [key[-1]]:
         return Edit(EditOp.SET, key[:-1], FlowMap(()))
     if len(key) > 1 and isinstance(parent, list) and len(parent) == 1:
         return Edit(EditOp.SET, key[:-1], ())
     return Edit(EditOp.DELETE, key)
-
-
-def _at(data: Any, path: KeyPath) -> Any:
-    for k in path:
-        if isinstance(data, dict) and isinstance(k, str):
-            data = data.get(k)
-        elif isinstance(data, list) and isinstance(k, int) and 0 <= k < len(data):
-            data = data[k]
-        else:
-            return None
-    return data
 
 
 def _edited(
@@ -360,13 +348,13 @@ def _same_nodes(doc: Document, m: Masked, path: KeyPath) -> bool:
     if masked is None:
         return False
     for n in range(1, len(path) + 1):
-        at = doc.positions.get(path[:n])
-        if at is None:
+        here = doc.positions.get(path[:n])
+        if here is None:
             break
         there = masked.positions.get(path[:n])
-        if there is None or there[0] != at[0]:
+        if there is None or there[0] != here[0]:
             return False
-        if _shape(_at(doc.data, path[:n])) != _shape(_at(masked.data, path[:n])):
+        if _shape(at(doc.data, path[:n])) != _shape(at(masked.data, path[:n])):
             return False
     return True
 

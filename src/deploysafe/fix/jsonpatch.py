@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.errors import InputError
+from deploysafe.fix.paths import child, dotted
 from deploysafe.fix.yamledit import order
 from deploysafe.model import KeyPath
 from deploysafe.rules.base import Edit, EditOp, plain
@@ -48,43 +49,31 @@ def patch_for(obj: Mapping[str, Any], edits: Sequence[Edit]) -> Patch:
     return Patch(tuple(ops), doc)
 
 
-def _dotted(path: KeyPath) -> str:
-    return ".".join(str(p) for p in path)
-
-
-def _child(node: Any, key: str | int) -> Any:
-    if isinstance(node, dict) and isinstance(key, str):
-        return node.get(key)
-    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-        return node[key]
-    return None
-
-
 def _op(doc: dict[str, Any], edit: Edit) -> Op | None:
     if edit.op is EditOp.DELETE:
         return _delete(doc, edit.path)
     # Walk down to the parent; the first key missing there takes the rest as one new value.
     node: Any = doc
     for i, key in enumerate(edit.path[:-1]):
-        child = _child(node, key)
-        if child is None:
+        below = child(node, key)
+        if below is None:
             if not (isinstance(node, dict) and isinstance(key, str)):
-                raise PatchRefused(f"{_dotted(edit.path[: i + 1])} cannot be made")
+                raise PatchRefused(f"{dotted(edit.path[: i + 1])} cannot be made")
             value = _leaf(edit)
             for k in reversed(edit.path[i + 1 :]):
                 value = {k: value}
             return {"op": "add", "path": pointer(edit.path[: i + 1]), "value": value}
-        if not isinstance(child, dict | list):
-            raise PatchRefused(f"{_dotted(edit.path[: i + 1])} is not a mapping or a list")
-        node = child
+        if not isinstance(below, dict | list):
+            raise PatchRefused(f"{dotted(edit.path[: i + 1])} is not a mapping or a list")
+        node = below
     key = edit.path[-1]
-    current = _child(node, key)
+    current = child(node, key)
     where = pointer(edit.path)
     if edit.op is EditOp.APPEND:
         if current is None:
             return _set(node, key, where, [plain(edit.value)])
         if not isinstance(current, list):
-            raise PatchRefused(f"{_dotted(edit.path)} is not a list")
+            raise PatchRefused(f"{dotted(edit.path)} is not a list")
         if plain(edit.value) in current:
             return None
         return {"op": "add", "path": where + "/-", "value": plain(edit.value)}
@@ -109,10 +98,10 @@ def _delete(doc: dict[str, Any], path: KeyPath) -> Op | None:
     """Remove the node at `path` and every ancestor that holds nothing else."""
     nodes: list[Any] = [doc]
     for key in path:
-        child = _child(nodes[-1], key)
-        if child is None and not (isinstance(nodes[-1], dict) and key in nodes[-1]):
+        below = child(nodes[-1], key)
+        if below is None and not (isinstance(nodes[-1], dict) and key in nodes[-1]):
             return None  # already gone
-        nodes.append(child)
+        nodes.append(below)
     depth = len(path)
     while depth > 1 and len(nodes[depth - 1]) == 1:
         depth -= 1

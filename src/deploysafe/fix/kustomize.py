@@ -23,9 +23,11 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.representer import RoundTripRepresenter
 
+from deploysafe.fix.paths import child, dotted
 from deploysafe.fix.rendered import Done, InPlace, Left, Planned, Target, manual_at
-from deploysafe.fix.yamledit import EditRefused, apply_first, guess_indent, order
+from deploysafe.fix.yamledit import EditRefused, apply_first, order, round_trip
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.model import Document, KeyPath
 from deploysafe.rules.base import Edit, EditOp, FlowMap, plain
@@ -223,24 +225,24 @@ def _edit(doc: dict[str, Any], edit: Edit) -> None:
     nodes: list[Any] = [doc]
     for key in edit.path[:-1]:
         node = nodes[-1]
-        child = _child(node, key)
-        if child is None:
+        below = child(node, key)
+        if below is None:
             if edit.op is EditOp.DELETE:
                 return
             if not isinstance(node, dict) or not isinstance(key, str):
-                raise Unfit(f"{_dotted(edit.path)} cannot be created")
-            child = node[key] = {}
-        nodes.append(child)
+                raise Unfit(f"{dotted(edit.path)} cannot be created")
+            below = node[key] = {}
+        nodes.append(below)
     parent, key = nodes[-1], edit.path[-1]
     if edit.op is EditOp.SET:
         _put(parent, key, plain(edit.value))
     elif edit.op is EditOp.APPEND:
-        current = _child(parent, key)
+        current = child(parent, key)
         if current is None:
             _put(parent, key, [])
-            current = _child(parent, key)
+            current = child(parent, key)
         if not isinstance(current, list):
-            raise Unfit(f"{_dotted(edit.path)} is not a list")
+            raise Unfit(f"{dotted(edit.path)} is not a list")
         if plain(edit.value) not in current:
             current.append(plain(edit.value))
     else:
@@ -252,26 +254,14 @@ def _drop(nodes: list[Any], path: KeyPath) -> None:
     the patch then nulls the key alone, and a later patch that sets a key beside it
     cannot bring back the others (a mapping set over a null is merged with the base's)."""
     parent, key = nodes[-1], path[-1]
-    if _child(parent, key) is not None or (isinstance(parent, dict) and key in parent):
+    if child(parent, key) is not None or (isinstance(parent, dict) and key in parent):
         del parent[key]
 
 
-def _child(node: Any, key: str | int) -> Any:
-    if isinstance(node, dict) and isinstance(key, str):
-        return node.get(key)
-    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-        return node[key]
-    return None
-
-
 def _put(parent: Any, key: str | int, value: Any) -> None:
-    if _child(parent, key) is None and not (isinstance(parent, dict) and isinstance(key, str)):
+    if child(parent, key) is None and not (isinstance(parent, dict) and isinstance(key, str)):
         raise Unfit(f"cannot set {key}")
     parent[key] = value
-
-
-def _dotted(path: KeyPath) -> str:
-    return ".".join(str(p) for p in path)
 
 
 def smp(before: Any, after: Any, *, builtin: bool, key: str | int = "") -> Any:
@@ -318,16 +308,19 @@ def _items(old: list[Any], new: list[Any], merge_key: str, *, builtin: bool) -> 
 # --- the patch file's text --------------------------------------------------------------
 
 
+class _PatchRepresenter(RoundTripRepresenter):
+    """`key: null`, not `key:`: the null is what removes the key. A class of its own, as
+    ruamel registers representers on the class: every other round trip keeps `key:`."""
+
+
+_PatchRepresenter.add_representer(
+    type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null")
+)
+
+
 def _yaml(text: str = "") -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 1 << 16
-    mapping, offset = guess_indent(text) if text else (2, 0)
-    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
-    # `key: null`, not `key:`: the null is what removes the key.
-    yaml.representer.add_representer(
-        type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null")
-    )
+    yaml = round_trip(text)
+    yaml.Representer = _PatchRepresenter
     return yaml
 
 

@@ -64,6 +64,11 @@ def fix_tree(
         outcomes: list[Outcome] = []
         touched: set[str] = set()  # the files written, new ones (a patch, a policy) too
         trial = _trial(moved, config, copy, render, first)
+
+        def rescan() -> tuple[Report, list[Document]]:
+            found: list[Document] = []
+            return scan(moved, config, root=copy, render=render, rendered_out=found), found
+
         held: set[str] = set()  # folders (a chart, an overlay) whose fixes broke their render
         for _ in range(ROUNDS):
             wanted = [f for f in report.findings if not _touches(f, held)]
@@ -74,8 +79,7 @@ def fix_tree(
                 break
             for change in planned.changes:
                 change.target.write_text(change.after, encoding="utf-8", newline="")
-            docs = []
-            report = scan(moved, config, root=copy, render=render, rendered_out=docs)
+            report, docs = rescan()
             # Fail closed, per folder: the fixes of a chart or overlay whose render they
             # broke are taken back, and the others stand.
             errors = {_unit(copy, e.file): e for e in reversed(_new_errors(first, report))}
@@ -94,25 +98,23 @@ def fix_tree(
                         for o in planned.outcomes
                     ),
                 )
-                docs = []
-                report = scan(moved, config, root=copy, render=render, rendered_out=docs)
+                report, docs = rescan()
             fixed += planned.of(Status.FIXED)
             outcomes += planned.outcomes
             touched.update(change.file for change in planned.changes)
-        broken = _broken(first, report)
+        broken = next(iter(_new_errors(first, report)), None)
         changes = () if broken else tuple(_changes(base, copy, sorted(touched)))
     if broken is not None:
         # Fail closed: fixes that break a render (a patch kustomize cannot apply) or a file
         # are not written.
-        problem = broken.message.strip().splitlines()[0] if broken.message.strip() else ""
-        why = f"the fixed files cannot be scanned ({broken.file}: {problem}): nothing written"
+        why = f"the fixed files cannot be scanned ({_said(broken)}): nothing written"
         outcomes += [Outcome(o.finding, Status.REFUSED, why) for o in fixed]
         left = remaining(first.findings, selection, outcomes)
-        refused = len([o for o in outcomes if o.status is Status.REFUSED])
-        return Result(first, (), (), tuple(left), len(first.errors) + refused)
+        return Result(first, (), (), tuple(left), len(first.errors) + _refused(outcomes))
     left = remaining(report.findings, selection, outcomes)
-    refused = len([o for o in outcomes if o.status is Status.REFUSED])
-    return Result(first, changes, tuple(fixed), tuple(left), len(report.errors) + refused)
+    return Result(
+        first, changes, tuple(fixed), tuple(left), len(report.errors) + _refused(outcomes)
+    )
 
 
 def _plan(
@@ -146,17 +148,13 @@ def _trial(
         finally:
             for file, data in kept.items():
                 (copy / file).write_bytes(data)
-        return None if _broken(first, report) is not None else docs
+        return None if _new_errors(first, report) else docs
 
     return run
 
 
-def _broken(first: Report, last: Report) -> ScanError | None:
-    """An input error the fixed files have and the files as they were had not."""
-    return next(iter(_new_errors(first, last)), None)
-
-
 def _new_errors(first: Report, last: Report) -> list[ScanError]:
+    """The input errors the fixed files have and the files as they were had not."""
     known = {(e.file, e.kind) for e in first.errors}
     return [e for e in last.errors if (e.file, e.kind) not in known]
 
@@ -179,8 +177,17 @@ def _within(file: str, folders: set[str]) -> bool:
 
 def _breaks(errors: dict[str, ScanError]) -> str:
     unit, e = next(iter(errors.items()))
-    problem = e.message.strip().splitlines()[0] if e.message.strip() else ""
-    return f"the fixed files of {unit} cannot be scanned ({e.file}: {problem}): not written"
+    return f"the fixed files of {unit} cannot be scanned ({_said(e)}): not written"
+
+
+def _said(e: ScanError) -> str:
+    """An error as a reason names it: its file and first line."""
+    lines = e.message.strip().splitlines()
+    return f"{e.file}: {lines[0] if lines else ''}"
+
+
+def _refused(outcomes: Sequence[Outcome]) -> int:
+    return len([o for o in outcomes if o.status is Status.REFUSED])
 
 
 def _render_units(f: Finding) -> set[str]:

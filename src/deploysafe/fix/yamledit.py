@@ -25,6 +25,7 @@ from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from deploysafe.errors import InputError
+from deploysafe.fix.paths import dotted
 from deploysafe.model import KeyPath
 from deploysafe.rules.base import Edit, EditOp, FlowMap
 
@@ -74,7 +75,7 @@ def _edited(text: str, pick: Callable[[list[Any]], Iterator[tuple[Any, Sequence[
     crlf = "\r\n" in body
     if crlf:
         body = body.replace("\r\n", "\n")
-    yaml = _yaml(body)
+    yaml = round_trip(body)
     try:
         base_docs = list(yaml.load_all(body))
         docs = list(yaml.load_all(body))
@@ -120,7 +121,8 @@ def order(edits: Sequence[Edit]) -> list[Edit]:
     return keep + drop
 
 
-def _yaml(text: str) -> YAML:
+def round_trip(text: str = "") -> YAML:
+    """ruamel's round-trip loader and dumper, set to write as `text` is written."""
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 1 << 16  # never re-wrap a long line
@@ -302,7 +304,7 @@ def _edit(parent: Any, doc: Any, edit: Edit) -> None:
             _set(parent, key, seq)
             current = seq
         if not isinstance(current, CommentedSeq):
-            raise EditRefused(f"{_dotted(edit.path)} is not a list")
+            raise EditRefused(f"{dotted(edit.path)} is not a list")
         if edit.value not in current:
             _append(current, _node(edit.value))
     else:
@@ -316,10 +318,6 @@ def _ancestors(doc: Any, path: KeyPath) -> list[Any]:
         nodes.append(node)
         node = _get(node, key)
     return nodes
-
-
-def _dotted(path: KeyPath) -> str:
-    return ".".join(str(p) for p in path)
 
 
 def _get(node: Any, key: str | int) -> Any:
@@ -342,17 +340,17 @@ def _walk(
         if child is None:
             if not (create and isinstance(node, CommentedMap) and isinstance(key, str)):
                 if create:
-                    raise EditRefused(f"{_dotted(path[: i + 1])} cannot be created")
+                    raise EditRefused(f"{dotted(path[: i + 1])} cannot be created")
                 return None
             if key in node and node[key] is not None:
-                raise EditRefused(f"{_dotted(path[: i + 1])} is not a mapping")
+                raise EditRefused(f"{dotted(path[: i + 1])} is not a mapping")
             child = CommentedMap()
             trailing = _take_trailing(node)
             node[key] = child
             if carried is not None:
                 carried.append((node, trailing))
         elif not isinstance(child, (CommentedMap, CommentedSeq)):
-            raise EditRefused(f"{_dotted(path[: i + 1])} is not a mapping or a list")
+            raise EditRefused(f"{dotted(path[: i + 1])} is not a mapping or a list")
         node = child
     return node
 

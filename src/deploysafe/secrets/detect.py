@@ -30,6 +30,7 @@ from deploysafe.secrets.names import (
     KEY_CHARS,
     KEYWORD,
     credential_name,
+    key_words,
     secret_word_name,
 )
 from deploysafe.secrets.patterns import BY_ID, TOKEN_TYPES, TokenType
@@ -909,7 +910,6 @@ _NAMESPACED = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?/[a-z0-9](?:[-a-z0-9.
 
 # An identifier in camelCase or with digits: `somePassword`, `accessToken`, `token1`.
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
-_IDENTIFIER_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 # `$name` or `$name:key`: a variable, or Argo CD's reference to a key of a Secret.
 _DOLLAR_REFERENCE = re.compile(r"^\$[A-Za-z_][\w.-]*(?::[\w.-]+)?$")
 # An action of a Go template, or one the value was cut in (`-token=write-{{ $t.name }}`).
@@ -924,8 +924,8 @@ def _a_name(v: str) -> bool:
     if _NAMESPACED.match(v) or _DOLLAR_REFERENCE.match(v) or _GO_TEMPLATE.search(v):
         return True
     if _IDENTIFIER.match(v):
-        words = _IDENTIFIER_WORDS.findall(v)
-        return len(words) > 1 and any(w.lower() in _SEGMENT_WORDS for w in words)
+        words = key_words(v)
+        return len(words) > 1 and any(w in _SEGMENT_WORDS for w in words)
     if not _SEGMENTED.match(v):
         return False
     if ":" in v and not _SEGMENTED.match(v.partition(":")[0]):

@@ -288,7 +288,8 @@ _OPTION_VERBS = frozenset(
 _HOLDERS = frozenset(["key", "keys", "secret"])
 
 
-def _key_words(key: str) -> list[str]:
+def key_words(key: str) -> list[str]:
+    """A name's words, lowercased: camelCase, snake_case and kebab-case alike."""
     return [w.lower() for w in _WORDS.findall(key)]
 
 
@@ -298,7 +299,7 @@ def credential_name(key: str) -> bool | None:
 
     The general reading, for settings in any file (`spring.datasource.password`,
     `clientSecret`, `API_KEY`): the key split into words, camelCase and snake_case alike."""
-    words = _key_words(key)
+    words = key_words(key)
     if not words or words[-1] in _NOT_LAST or any(w in _NEVER for w in words):
         return None
     if len(words) > 1 and (words[0] in _OPTION_VERBS or words[0] == "existing"):
@@ -336,7 +337,7 @@ def secret_word_name(key: str) -> bool:
     if credential_name(key) is None:
         return False
     return any(
-        w.startswith(SECRET_STEMS) or w.endswith(("secret", "token")) for w in _key_words(key)
+        w.startswith(SECRET_STEMS) or w.endswith(("secret", "token")) for w in key_words(key)
     )
 
 
