@@ -25,7 +25,7 @@ from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from deploysafe.errors import InputError
-from deploysafe.fix.paths import dotted
+from deploysafe.fix.paths import child, dotted
 from deploysafe.model import KeyPath
 from deploysafe.rules.base import Edit, EditOp, FlowMap
 
@@ -296,7 +296,7 @@ def _edit(parent: Any, doc: Any, edit: Edit) -> None:
     if edit.op is EditOp.SET:
         _set(parent, key, _node(edit.value), edit.before)
     elif edit.op is EditOp.APPEND:
-        current = _get(parent, key)
+        current = child(parent, key)
         if current is None:
             seq = CommentedSeq()
             if not isinstance(edit.value, FlowMap) or edit.value.flow:
@@ -316,16 +316,8 @@ def _ancestors(doc: Any, path: KeyPath) -> list[Any]:
     nodes, node = [], doc
     for key in path:
         nodes.append(node)
-        node = _get(node, key)
+        node = child(node, key)
     return nodes
-
-
-def _get(node: Any, key: str | int) -> Any:
-    if isinstance(node, CommentedMap) and isinstance(key, str):
-        return node.get(key)
-    if isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-        return node[key]
-    return None
 
 
 def _walk(
@@ -336,22 +328,22 @@ def _walk(
     mapping has entries: an empty one would take them between its key and its first entry)."""
     node = doc
     for i, key in enumerate(path):
-        child = _get(node, key)
-        if child is None:
+        below = child(node, key)
+        if below is None:
             if not (create and isinstance(node, CommentedMap) and isinstance(key, str)):
                 if create:
                     raise EditRefused(f"{dotted(path[: i + 1])} cannot be created")
                 return None
             if key in node and node[key] is not None:
                 raise EditRefused(f"{dotted(path[: i + 1])} is not a mapping")
-            child = CommentedMap()
+            below = CommentedMap()
             trailing = _take_trailing(node)
-            node[key] = child
+            node[key] = below
             if carried is not None:
                 carried.append((node, trailing))
-        elif not isinstance(child, (CommentedMap, CommentedSeq)):
+        elif not isinstance(below, (CommentedMap, CommentedSeq)):
             raise EditRefused(f"{dotted(path[: i + 1])} is not a mapping or a list")
-        node = child
+        node = below
     return node
 
 
