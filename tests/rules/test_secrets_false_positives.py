@@ -330,3 +330,16 @@ def test_redaction_replaces_the_value_not_the_words_that_hold_it() -> None:
 def test_redaction_still_hides_a_value_glued_to_a_flag() -> None:
     (f,) = findings("mysql_password=Tz8qLm2Vx4q mysql -pTz8qLm2Vx4q\n", "run.sh")
     assert f.snippet == "mysql_password=Tz…(11 chars) mysql -pTz…(11 chars)"
+
+
+def test_a_private_key_whose_base64_spells_a_placeholder_word_is_reported() -> None:
+    """Random base64 holds `tbd`, `todo` or `xxxx` in about one key in forty: that is no
+    placeholder. The key is generated until one does, so the case is met every run."""
+    markers = ("tbd", "todo", "xxxx", "fake")
+    for _ in range(5000):
+        key = private_key_pem()
+        if any(m in key.lower() for m in markers):
+            break
+    else:
+        pytest.fail("no generated key spelled a marker")
+    assert found(_secret("tls.pem", certificate_pem() + key), "tls.yaml") == [("DS310", 5)]

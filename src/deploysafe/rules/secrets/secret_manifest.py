@@ -72,7 +72,9 @@ def _placeholder(plain: str, patterns: Sequence[re.Pattern[str]]) -> bool:
     creds = _registry_credentials(plain)
     if creds is not None:
         return all(is_placeholder(decoded(c) or c, patterns) for c in creds)
-    return is_placeholder(plain, patterns)
+    # A file (several lines) is judged value by value (`material`): a marker somewhere in
+    # it says nothing of the whole, and a PEM block's base64 spells `tbd` or `todo` by chance.
+    return "\n" not in plain.strip() and is_placeholder(plain, patterns)
 
 
 # A whole SOPS-encrypted file (YAML, JSON, INI, dotenv), as a Secret key holds it when a
