@@ -59,6 +59,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/rules/test_secrets_install_time.py",  # Helm renders
         "tests/cli/test_unreadable_inputs.py",  # the CLI as a process, without root's reads
         "tests/inputs/test_sandbox.py",  # Helm and kustomize renders under limits
+        "tests/inputs/test_kustomize_batch.py",  # kustomize builds, batched and alone
         "tests/formats/test_html_browser.py",  # headless Chromium
         "tests/cli/test_soft_fail.py",  # the installed CLI as a process
         "tests/fix/test_rendered.py",  # kubectl kustomize builds

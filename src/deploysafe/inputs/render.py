@@ -16,7 +16,7 @@ import re
 import shutil
 import tempfile
 import textwrap
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +27,7 @@ import yaml
 
 from deploysafe import yamlload
 from deploysafe.inputs import helmvalues
+from deploysafe.inputs import kustomizebatch as kbatch
 from deploysafe.inputs.documents import (
     RELEASE_NAMESPACE,
     load_kubernetes,
@@ -673,7 +674,9 @@ class KustomizeBuilds:
             return None
         workers = max(1, min(len(folders), jobs or os.cpu_count() or 1))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kustomize")
-        futures = [pool.submit(_build_kustomize, tool, f, limits, cache) for f, _ in folders]
+        futures: list[Future[_Build]] = [Future() for _ in folders]
+        builds = _Builds(tuple(tool), [f for f, _ in folders], futures, limits, cache)
+        pool.submit(builds.schedule, pool, workers)
         return cls(folders, root, pool, futures)
 
     def __enter__(self) -> KustomizeBuilds:
@@ -705,60 +708,176 @@ class _Build:
 def _build_kustomize(
     tool: Sequence[str], folder: Path, limits: Limits, cache: RenderCache | None = None
 ) -> _Build:
-    if _kustomization(folder) is None:
-        return _Build(tuple(tool), False, "", None, missing_file=True)
-    key = _kustomize_key(tool, folder) if cache is not None else None
-    if cache is not None and key is not None:
-        kept = cache.get(key, functools.partial(_kept_build, tool=tool))
-        if kept is not None:
-            return kept
-    build = _run_kustomize(tool, folder, limits)
-    if cache is not None and key is not None and build.ok:
-        base = build.origin_base.as_posix() if build.origin_base is not None else None
-        cache.put(key, {"out": build.out, "base": base})
-    return build
+    future: Future[_Build] = Future()
+    _Builds(tuple(tool), [folder], [future], limits, cache).schedule(None, 1)
+    return future.result()
 
 
-def _kustomize_key(tool: Sequence[str], folder: Path) -> str | None:
-    """The cache key of a build: the tool, the folder, and every file its kustomization
-    tree may read: each kustomization, and each file or kustomization folder that a string
-    in one names (over-counting strings that are not paths only costs a re-build). None
-    when a kustomization cannot be read here: then it is always built."""
-    key = Key("kustomize")
-    binary = shutil.which(tool[0]) or tool[0]
-    key.add(*tool, _engine_identity(binary), folder.resolve().as_posix())
+class _Builds:
+    """The builds of many kustomize roots, each settling its own future: kept ones from the
+    cache, the others in batches of roots that may share a process (`kustomizebatch`), the
+    rest one process each."""
+
+    _ATTEMPTS = 2  # failed batch builds before its roots are built one by one
+
+    def __init__(
+        self,
+        tool: tuple[str, ...],
+        folders: Sequence[Path],
+        futures: Sequence[Future[_Build]],
+        limits: Limits,
+        cache: RenderCache | None,
+    ) -> None:
+        self.tool = tool
+        self.folders = folders
+        self.futures = futures
+        self.limits = limits
+        self.cache = cache
+
+    def schedule(self, pool: ThreadPoolExecutor | None, workers: int) -> None:
+        """Survey every root, settle what the cache holds, and run the rest in `pool`
+        (None: here, one after the other)."""
+        try:
+            together: list[tuple[int, _Survey]] = []
+            alone: list[tuple[int, _Survey]] = []
+            for i, folder in enumerate(self.folders):
+                if _kustomization(folder) is None:
+                    self.futures[i].set_result(_Build(self.tool, False, "", None, True))
+                    continue
+                survey = _survey(self.tool, folder, self.cache is not None)
+                if self.cache is not None and survey.key is not None:
+                    kept = self.cache.get(
+                        survey.key, functools.partial(_kept_build, tool=self.tool)
+                    )
+                    if kept is not None:
+                        self.futures[i].set_result(kept)
+                        continue
+                (together if survey.batchable else alone).append((i, survey))
+            groups = kbatch.plan([s.root for _, s in together], workers)
+            self._submit(pool, [[together[j] for j in g] for g in groups] + [[m] for m in alone])
+        except BaseException as exc:
+            self._fail(range(len(self.futures)), exc)
+            raise
+
+    def _submit(
+        self, pool: ThreadPoolExecutor | None, jobs: list[list[tuple[int, _Survey]]]
+    ) -> None:
+        for job in jobs:
+            if pool is None:
+                self._run(None, job)
+            else:
+                pool.submit(self._run, pool, job)
+
+    def _run(self, pool: ThreadPoolExecutor | None, members: list[tuple[int, _Survey]]) -> None:
+        try:
+            if len(members) > 1:  # what the batch leaves runs alone, on any free worker
+                self._submit(pool, [[m] for m in self._batch(members)])
+                return
+            for i, survey in members:
+                self._settle(i, survey, _run_kustomize(self.tool, self.folders[i], self.limits))
+        except BaseException as exc:
+            self._fail([i for i, _ in members], exc)
+            raise
+
+    def _batch(self, todo: list[tuple[int, _Survey]]) -> list[tuple[int, _Survey]]:
+        """Build `todo` together, settling what the batch gave; what is left to build alone."""
+        attempts = 0
+        while len(todo) > 1 and attempts < self._ATTEMPTS:
+            attempts += 1
+            with tempfile.TemporaryDirectory(prefix="deploysafe-kustomize-") as tmp:
+                top = Path(tmp).resolve()
+                kbatch.write(top, [self.folders[i] for i, _ in todo])
+                ran = _run([*self.tool, str(top)], self.limits)
+            if ran.ok:
+                parts = kbatch.split(ran.out, len(todo))
+                if parts is None:
+                    return todo
+                suspect = kbatch.leaked(parts)
+                for n, (i, survey) in enumerate(todo):
+                    if n not in suspect:
+                        self._settle(i, survey, _Build(self.tool, True, parts[n], top))
+                return [m for n, m in enumerate(todo) if n in suspect]
+            # Broken, or holding an id another root has too: built alone.
+            culprits = set() if ran.limited else kbatch.failed_parts(ran.err, len(todo))
+            if not culprits:
+                return todo
+            for i, survey in (m for n, m in enumerate(todo) if n in culprits):
+                self._settle(i, survey, _run_kustomize(self.tool, self.folders[i], self.limits))
+            todo = [m for n, m in enumerate(todo) if n not in culprits]
+        return todo
+
+    def _settle(self, i: int, survey: _Survey, build: _Build) -> None:
+        if self.cache is not None and survey.key is not None and build.ok:
+            base = build.origin_base.as_posix() if build.origin_base is not None else None
+            self.cache.put(survey.key, {"out": build.out, "base": base})
+        self.futures[i].set_result(build)
+
+    def _fail(self, indexes: Iterable[int], exc: BaseException) -> None:
+        for i in indexes:
+            if not self.futures[i].done():
+                self.futures[i].set_exception(exc)
+
+
+@dataclass(frozen=True, slots=True)
+class _Survey:
+    key: str | None  # the build's cache key; None: not cached (no cache, or unreadable)
+    batchable: bool  # may share a kustomize process with other roots
+    root: kbatch.Root
+
+
+def _survey(tool: Sequence[str], folder: Path, keyed: bool) -> _Survey:
+    """What a build reads, from the kustomizations alone: the cache key (when `keyed`) over
+    the tool, the folder, and every file its kustomization tree may read: each
+    kustomization, and each file or kustomization folder that a string in one names
+    (over-counting strings that are not paths only costs a re-build); whether any of the
+    tree acts across a whole build or names a remote base; the root's renames and folders.
+    A kustomization that cannot be read here leaves the build uncached and alone."""
+    key = Key("kustomize") if keyed else None
+    if key is not None:
+        binary = shutil.which(tool[0]) or tool[0]
+        key.add(*tool, _engine_identity(binary), folder.resolve().as_posix())
     seen: set[Path] = set()
     todo = [folder.resolve()]
+    alone = False
+    renames = kbatch.renames(None)
     while todo:
         here = todo.pop()
         if here in seen:
             continue
         seen.add(here)
         present = [name for name in KUSTOMIZATION_FILES if (here / name).is_file()]
-        key.add("folder", here.as_posix(), *present)
+        if key is not None:
+            key.add("folder", here.as_posix(), *present)
         if not present:
             continue  # kustomize refuses the folder: the build fails, and is not kept
         kfile = here / present[0]
-        key.file(kfile.as_posix(), kfile)
+        if key is not None:
+            key.file(kfile.as_posix(), kfile)
         try:
             data = yamlload.load_data(kfile.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError):
-            return None
+            return _Survey(None, False, kbatch.Root(renames, frozenset()))
+        alone = alone or not kbatch.batchable(data)
+        if len(seen) == 1:
+            renames = kbatch.renames(data)
         for text in _strings(data):
             for name in dict.fromkeys((text, text.split("=", 1)[-1])):
                 if not name or "\n" in name or len(name) > 1024 or os.path.isabs(name):
                     continue
                 if "://" in name or name.startswith(("git@", "github.com/")):
+                    alone = True  # refused offline: its error is its own
                     continue
                 try:
                     path = (here / name).resolve()
                     if path.is_dir():
                         todo.append(path)
-                    elif path.is_file():
+                    elif path.is_file() and key is not None:
                         key.file(path.as_posix(), path)
                 except (OSError, RuntimeError, ValueError):
-                    key.add("unresolvable", here.as_posix(), name)
-    return key.hexdigest()
+                    if key is not None:
+                        key.add("unresolvable", here.as_posix(), name)
+    root = kbatch.Root(renames, frozenset(p.as_posix() for p in seen))
+    return _Survey(key.hexdigest() if key is not None else None, not alone, root)
 
 
 def _strings(data: Any) -> Iterator[str]:

@@ -1,0 +1,244 @@
+"""Many kustomize roots built by one process: each root's output is what its own build gives,
+whatever else shares the process (the real kubectl/kustomize; a PATH shim counts runs)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploysafe.inputs import kustomizebatch as kb
+from deploysafe.inputs.render import (
+    kustomize_available,
+    render_kustomizations,
+    render_kustomize,
+)
+
+needs_kustomize = pytest.mark.skipif(
+    kustomize_available() is None, reason="neither kustomize nor kubectl is on PATH"
+)
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: web
+      containers:
+        - name: web
+          image: example.org/web:1.0
+          envFrom: [{configMapRef: {name: settings}}]
+"""
+ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: web-reader
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}
+subjects: [{kind: ServiceAccount, name: web}]
+"""
+
+
+def write(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+@pytest.fixture
+def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A log of every kustomize process: a shim before the real tool on PATH."""
+    tool = kustomize_available()
+    assert tool is not None
+    real = shutil.which(tool[0])
+    assert real is not None
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    log = tmp_path / "runs.log"
+    shim = shims / tool[0]
+    shim.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{real}" "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    log.touch()
+    yield log
+
+
+def overlays(root: Path, names: list[str]) -> list[Path]:
+    """A base with a Deployment, RoleBinding, ConfigMap generator, and an overlay each
+    (namespace, prefix, patch, image tag) that shares it."""
+    write(
+        root / "base",
+        {
+            "kustomization.yaml": "resources: [deployment.yaml, rbac.yaml]\n"
+            "configMapGenerator: [{name: settings, literals: [A=1]}]\n",
+            "deployment.yaml": DEPLOYMENT,
+            "rbac.yaml": ROLE,
+        },
+    )
+    return [
+        write(
+            root / "overlays" / name,
+            {
+                "kustomization.yaml": f"namespace: shop-{name}\nnamePrefix: {name}-\n"
+                "resources: [../../base]\npatches: [{path: patch.yaml}]\n"
+                f"images: [{{name: example.org/web, newTag: '{len(name)}.0'}}]\n",
+                "patch.yaml": "apiVersion: apps/v1\nkind: Deployment\n"
+                f"metadata: {{name: web}}\nspec: {{replicas: {len(name)}}}\n",
+            },
+        )
+        for name in names
+    ]
+
+
+def same_as_alone(folders: list[Path], root: Path) -> None:
+    together = render_kustomizations([(f, None) for f in folders], root, jobs=2)
+    assert together is not None
+    for folder, got in zip(folders, together, strict=True):
+        alone = render_kustomize(folder, root)
+        assert alone is not None
+        assert got.errors == alone.errors
+        assert [(d.file, d.data, d.positions, repr(d.written)) for d in got.documents] == [
+            (d.file, d.data, d.positions, repr(d.written)) for d in alone.documents
+        ], folder
+
+
+@needs_kustomize
+def test_overlays_of_a_base_share_a_process_and_each_reads_as_its_own_build(
+    tmp_path: Path, runs: Path
+) -> None:
+    folders = overlays(tmp_path, ["dev", "test", "stage", "prod", "prod-eu", "prod-us"])
+    together = render_kustomizations([(f, None) for f in folders], tmp_path, jobs=2)
+    assert together is not None
+    assert len(runs.read_text().splitlines()) == 2  # six roots, two workers, two processes
+    for folder, r in zip(folders, together, strict=True):
+        assert sorted(d.kind for d in r.documents) == ["ConfigMap", "Deployment", "RoleBinding"]
+        assert {d.namespace for d in r.documents} == {f"shop-{folder.name}"}
+        assert all((d.name or "").startswith(f"{folder.name}-") for d in r.documents)
+    for r in together:  # no trace of the batch in what rules see
+        for d in r.documents:
+            assert kb.MARK not in str(d.data)
+            assert all("part-" not in str(w) for w in d.written or ())
+    same_as_alone(folders, tmp_path)
+
+
+@needs_kustomize
+def test_a_reference_another_root_would_rename_is_built_alone(tmp_path: Path, runs: Path) -> None:
+    # Both land in one namespace: built together, kustomize would point a's Deployment at
+    # b's generated ConfigMap and a's RoleBinding at b's prefixed ClusterRole.
+    a = write(
+        tmp_path / "a",
+        {
+            "kustomization.yaml": "namePrefix: p-\nresources: [deployment.yaml, rbac.yaml]\n",
+            "deployment.yaml": DEPLOYMENT,
+            "rbac.yaml": ROLE,
+        },
+    )
+    b = write(
+        tmp_path / "b",
+        {
+            "kustomization.yaml": "namePrefix: p-\nresources: [role.yaml]\n"
+            "configMapGenerator: [{name: settings, literals: [A=1]}]\n",
+            "role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+            "metadata: {name: reader}\nrules: []\n",
+        },
+    )
+    got = render_kustomizations([(a, None), (b, None)], tmp_path, jobs=1)
+    assert got is not None
+    (deployment,) = (d for d in got[0].documents if d.kind == "Deployment")
+    (binding,) = (d for d in got[0].documents if d.kind == "RoleBinding")
+    container = deployment.data["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"configMapRef": {"name": "settings"}}]
+    assert binding.data["roleRef"]["name"] == "reader"
+    assert len(runs.read_text().splitlines()) == 2  # the batch, then a alone
+    same_as_alone([a, b], tmp_path)
+
+
+@needs_kustomize
+def test_broken_and_colliding_roots_are_built_alone_and_say_their_own_error(
+    tmp_path: Path, runs: Path
+) -> None:
+    folders = overlays(tmp_path, ["dev", "prod"])
+    twin = write(tmp_path / "twin", {"kustomization.yaml": "resources: [../overlays/dev]\n"})
+    broken = write(tmp_path / "broken", {"kustomization.yaml": "resources:\n  - missing.yaml\n"})
+    together = render_kustomizations(
+        [(f, None) for f in [*folders, twin, broken]], tmp_path, jobs=1
+    )
+    assert together is not None
+    assert [r.failed for r in together] == [False, False, False, True]
+    (error,) = together[3].errors
+    assert error.file == "broken/kustomization.yaml" and error.line == 2
+    assert "missing.yaml" in error.message and "part-" not in error.message
+    same_as_alone([*folders, twin, broken], tmp_path)
+
+
+@needs_kustomize
+def test_roots_whose_kustomizations_act_across_a_build_are_never_batched(
+    tmp_path: Path, runs: Path
+) -> None:
+    folders = overlays(tmp_path, ["dev", "prod"])
+    with_vars = write(
+        tmp_path / "vars",
+        {
+            "kustomization.yaml": "resources: [deployment.yaml]\nvars:\n"
+            "  - name: WEB\n    objref: {kind: Deployment, name: web, apiVersion: apps/v1}\n",
+            "deployment.yaml": DEPLOYMENT,
+        },
+    )
+    render_kustomizations([(f, None) for f in [*folders, with_vars]], tmp_path, jobs=1)
+    # The batch of two overlays, then the vars root through a wrapper of its own.
+    assert len(runs.read_text().splitlines()) == 2
+
+
+def test_a_batch_splits_by_its_marks_and_refuses_output_it_does_not_know() -> None:
+    block = "    alpha.config.kubernetes.io/transformations: |\n"
+    own = "      - configuredIn: a/kustomization.yaml\n        configuredBy:\n          kind: X\n"
+    mark = (
+        "      - configuredIn: part-{n}/mark.yaml\n        configuredBy:\n"
+        "          kind: AnnotationsTransformer\n"
+    )
+    origin = "    config.kubernetes.io/origin: |\n      path: a.yaml\n"
+
+    def doc(n: int, name: str, transformed: bool) -> str:
+        return (
+            f"kind: ConfigMap\nmetadata:\n  annotations:\n{block}"
+            + (own if transformed else "")
+            + mark.format(n=n)
+            + origin
+            + f'    {kb.MARK}: "{n}"\n  name: {name}\n'
+        )
+
+    text = doc(1, "x", True) + "---\n" + doc(0, "y", False) + "---\n" + doc(1, "z", False)
+    parts = kb.split(text, 2)
+    assert parts == [
+        f"kind: ConfigMap\nmetadata:\n  annotations:\n{origin}  name: y\n",
+        f"kind: ConfigMap\nmetadata:\n  annotations:\n{block}{own}{origin}  name: x\n"
+        f"---\nkind: ConfigMap\nmetadata:\n  annotations:\n{origin}  name: z\n",
+    ]
+    assert kb.split(text.replace(f'{kb.MARK}: "0"', "other: x"), 2) is None  # unmarked
+    assert kb.split(text, 1) is None  # a mark beyond the batch
+    assert kb.split(text.replace("part-1/mark.yaml", "part-0/mark.yaml"), 2) is None
+
+
+def test_roots_that_read_one_folder_and_rename_it_alike_go_to_different_batches() -> None:
+    base = frozenset({"/r/base"})
+    roots = [
+        kb.Root(("a", None, None), base | {"/r/a"}),
+        kb.Root(("b", None, None), base | {"/r/b"}),
+        kb.Root(("a", None, None), base | {"/r/a2"}),  # like the first: its ids
+        kb.Root((None, None, None), frozenset({"/r/c"})),
+    ]
+    assert kb.plan(roots, 1) == [[0, 1, 3], [2]]
+    assert kb.plan(roots, 2) == [[0, 1], [2, 3]]
+    assert kb.failed_parts(
+        "accumulating resources from 'part-3': may not add; from 'part-7'", 5
+    ) == {3}
