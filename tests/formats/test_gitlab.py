@@ -97,7 +97,7 @@ def test_privileged_vulnerability_exact(doc: dict[str, Any], report: Report) -> 
     found = [v for v in doc["vulnerabilities"] if v["identifiers"][0]["value"] == "DS201"]
     shown = [f for f in report.findings if f.suppressed is None]
     ds201 = next(f for f in shown if f.rule_id == "DS201")
-    fingerprint = sarif.fingerprints(shown, report)[shown.index(ds201)]
+    fingerprint = dict(sarif.fingerprinted(shown, report))[ds201]
     page = "https://github.com/deploysafe/deploysafe/blob/main/docs/rules/DS201.md"
     assert found == [
         {

@@ -68,7 +68,8 @@ def for_report(
     `findings_fail=False` (`--fail-on never`) and `input_errors_fail=False`
     (`--ignore-input-errors`) take one fact out; the report still lists it. Usage errors
     and a scan with nothing to check are not findings or input errors: they still fail."""
-    failed = bool(findings_fail and report.failing and not baseline_written) or drifted
+    failing = findings_fail and not baseline_written and report.count(failing=True) > 0
+    failed = failing or drifted
     if report.errors and input_errors_fail:
         return ExitCode.FINDINGS_AND_INPUT if failed else ExitCode.INPUT
     if failed:
@@ -90,9 +91,10 @@ def soft_fail_notes(report: Any, *, findings_fail: bool, input_errors_fail: bool
     """The notes that say why a report's failing findings or input errors do not fail the
     command, so a reader of the report is not misled by its exit code."""
     notes = []
-    if not findings_fail and report.failing:
+    failing = 0 if findings_fail else report.count(failing=True)
+    if failing:
         notes.append(
-            f"--fail-on never: the {len(report.failing)} finding(s) at or above "
+            f"--fail-on never: the {failing} finding(s) at or above "
             f"{report.fail_on.label} do not fail this run"
         )
     if not input_errors_fail and report.errors:

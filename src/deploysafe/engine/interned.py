@@ -59,7 +59,7 @@ def _names(cls: type) -> tuple[str, ...]:
 
 _FINDING = _names(Finding)
 _FACT = _names(Fact)
-_finding_row = attrgetter(*_FINDING)
+finding_row = attrgetter(*_FINDING)
 _fact_row = attrgetter(*_FACT)
 
 
@@ -72,6 +72,7 @@ def _at(names: tuple[str, ...], *wanted: str) -> tuple[int, ...]:
 _FINDING_TEXT = _at(_FINDING, "rule_id", "title", "file", "pointer", "message", "fix", "snippet")
 _FINDING_NAMES = _at(_FINDING, "renders", "also")
 (_FINDING_RESOURCE,) = _at(_FINDING, "resource")
+(FILE,) = _at(_FINDING, "file")
 _FACT_TEXT = _at(_FACT, "file", "pointer", "snippet", "render")
 (_FACT_RESOURCE,) = _at(_FACT, "resource")
 (_FACT_DATA,) = _at(_FACT, "data")
@@ -86,20 +87,20 @@ def pack(part: Partial) -> Packed:
         skipped_files=part.skipped_files,
     )
     facts = {rid: [(_fact_row(f), w) for f, w in got] for rid, got in part.facts.items()}
-    return Packed([_finding_row(f) for f in part.findings], facts, rest)
+    return Packed([finding_row(f) for f in part.findings], facts, rest)
 
 
 def unpack(packed: Packed, seen: Interned) -> Partial:
     """The worker's result, holding the values `seen` holds already."""
     part = packed.rest
-    part.findings = [_finding(row, seen) for row in packed.findings]
+    part.findings = [finding(row, seen) for row in packed.findings]
     part.facts = {
         rid: [(_fact(row, seen), w) for row, w in got] for rid, got in packed.facts.items()
     }
     return part
 
 
-def _finding(row: Row, seen: Interned) -> Finding:
+def finding(row: Row, seen: Interned) -> Finding:
     v = list(row)
     for i in _FINDING_TEXT:
         v[i] = seen.text(v[i])

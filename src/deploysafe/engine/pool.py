@@ -19,6 +19,7 @@ from deploysafe.engine.interned import Interned, Packed, pack, unpack
 from deploysafe.engine.namespaces import NamespacePolicy, namespaces_of_file
 from deploysafe.engine.read import Job
 from deploysafe.engine.settings import Settings, rules_of
+from deploysafe.engine.spool import Spool, files_of
 from deploysafe.inputs.discover import YAML_SUFFIXES
 from deploysafe.model import ScanError
 
@@ -72,10 +73,12 @@ def check_files(
     s: Settings,
     jobs: int | None,
     done: Callable[[Partial], None] | None = None,
+    spool: Spool | None = None,
 ) -> tuple[Partial, Settings]:
     """Check `files`, each parsed once; `done` is told of each part as it arrives (a chunk
     of files). `s` knows the namespaces found before (in renders); the ones the files define
-    are found first. Returned: the result, and `s` with every namespace."""
+    are found first. Returned: the result, and `s` with every namespace. With `spool`, the
+    findings go there as they arrive (the result says where), not into memory."""
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     sized = _sized(files) if workers > 1 else []  # one stat per file, for both decisions
     out = Partial()
@@ -85,7 +88,7 @@ def check_files(
         s = _with_namespaces(s, _defined_namespaces(files, s.max_file_size))
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
-            _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), seen, done)
+            _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), seen, done, spool)
         return out, s
     import multiprocessing
 
@@ -99,7 +102,7 @@ def check_files(
             defined.update(found)
         s = _with_namespaces(s, defined)
         for part in pool.map(_chunk_worker, repeat(s), chunks):
-            _take(out, part, seen, done)
+            _take(out, part, seen, done, spool)
     return out, s
 
 
@@ -111,9 +114,20 @@ def _with_namespaces(s: Settings, defined: dict[str, NamespacePolicy]) -> Settin
 
 
 def _take(
-    out: Partial, packed: Packed, seen: Interned, done: Callable[[Partial], None] | None
+    out: Partial,
+    packed: Packed,
+    seen: Interned,
+    done: Callable[[Partial], None] | None,
+    spool: Spool | None,
 ) -> None:
+    rows = packed.findings
+    if spool is not None and rows:
+        packed = replace(packed, findings=[])
     part = unpack(packed, seen)
+    if spool is not None and rows:
+        block = spool.add(rows)
+        part.spooled = len(rows)
+        part.blocks = {file: [block] for file in files_of(rows)}
     out.merge(part)
     if done is not None:
         done(part)

@@ -11,13 +11,15 @@ from deploysafe.config import Config
 from deploysafe.engine import fold, suppress
 from deploysafe.engine.check import Partial, decide_sets
 from deploysafe.engine.settings import Settings
+from deploysafe.engine.spool import ByFile, Collector, Spool
 from deploysafe.inputs.discover import Coverage
 from deploysafe.model import Finding, ScanError, Severity, Suppression
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    findings: tuple[Finding, ...]
+    # In print order; on disk past engine/spool.SPILL (iterating reads it back).
+    findings: Sequence[Finding]
     errors: tuple[ScanError, ...]
     notes: tuple[str, ...]
     fail_on: Severity
@@ -36,9 +38,16 @@ class Report:
 
     @property
     def failing(self) -> tuple[Finding, ...]:
-        return tuple(
-            f for f in self.findings if f.suppressed is None and f.severity >= self.fail_on
-        )
+        return tuple(f for f in self.findings if self.fails(f))
+
+    def fails(self, f: Finding) -> bool:
+        return f.suppressed is None and f.severity >= self.fail_on
+
+    def count(self, *, failing: bool = False, suppressed: bool = False) -> int:
+        """How many findings fail, or are suppressed (read once, never held)."""
+        if failing:
+            return sum(1 for f in self.findings if self.fails(f))
+        return sum(1 for f in self.findings if (f.suppressed is not None) == suppressed)
 
     @classmethod
     def of(
@@ -56,9 +65,7 @@ class Report:
     ) -> Report:
         """A report in print order: findings by place, errors by place and once each."""
         return cls(
-            findings=tuple(
-                sorted(findings, key=lambda f: (f.file, f.line, f.column, f.rule_id, f.message))
-            ),
+            findings=tuple(sorted(findings, key=print_order)),
             errors=tuple(sorted(set(errors), key=lambda e: (e.file, e.line or 0, e.message))),
             notes=tuple(notes),
             fail_on=fail_on,
@@ -70,6 +77,10 @@ class Report:
         )
 
 
+def print_order(f: Finding) -> tuple[str, int, int, str, str]:
+    return (f.file, f.line, f.column, f.rule_id, f.message)
+
+
 def finish(
     partial: Partial,
     s: Settings,
@@ -79,23 +90,39 @@ def finish(
     coverage: Sequence[Coverage] = (),
     *,
     hide: Callable[[Finding], bool] | None = None,
+    spool: Spool | None = None,
 ) -> Report:
     """Decide the cross-resource rules, apply config exceptions, report each problem once
     (engine/fold.py), apply the baseline. Findings `hide` names (on objects checked only
-    for context) are not reported."""
+    for context) are not reported. `spool` holds the findings `partial` says it does, and
+    the report's beyond what it keeps in memory.
+
+    Every step is local to a file (each identity, fold and fingerprint holds the file),
+    so the report is put together one file at a time, in print order."""
     exceptions = suppress.for_rule(config.exceptions)
-    found = [
-        suppress.by_config(f, exceptions(f.rule_id), s.today, config.base)
-        for f in partial.findings + decide_sets(partial.facts, s)
-        if hide is None or not hide(f)
-    ]
-    final = []
-    for f in fold.number(fold.dedupe(found)):
-        if f.suppressed is None and baseline is not None and f.fingerprint in baseline:
-            f = replace(f, suppressed=Suppression("baseline", "in the baseline"))
-        final.append(f)
-    return Report.of(
-        fold.fold(final),
+    loose: dict[str, list[Finding]] = {}
+    for f in partial.findings + decide_sets(partial.facts, s):
+        loose.setdefault(f.file, []).append(f)
+    spooled = ByFile(spool) if spool is not None else None
+    out = Collector(spool)
+    for file in sorted(loose.keys() | partial.blocks.keys()):
+        group = loose.pop(file, [])
+        if spooled is not None:
+            for block in partial.blocks.get(file, ()):
+                group += spooled.findings(block, file)
+        found = [
+            suppress.by_config(f, exceptions(f.rule_id), s.today, config.base)
+            for f in group
+            if hide is None or not hide(f)
+        ]
+        final = []
+        for f in fold.number(fold.dedupe(found)):
+            if f.suppressed is None and baseline is not None and f.fingerprint in baseline:
+                f = replace(f, suppressed=Suppression("baseline", "in the baseline"))
+            final.append(f)
+        out.extend(sorted(fold.fold(final), key=print_order))
+    report = Report.of(
+        (),
         partial.errors,
         notes=notes,
         fail_on=config.fail_on,
@@ -105,3 +132,4 @@ def finish(
         coverage=coverage,
         rules=s.rule_ids,
     )
+    return replace(report, findings=out.done())

@@ -31,6 +31,7 @@ from deploysafe.engine.settings import (
     settings_for,
     targets_of,
 )
+from deploysafe.engine.spool import Spool
 from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
     Coverage,
@@ -147,11 +148,12 @@ def scan(
         checked = replace(
             checked,
             files=checked.files + part.files,
-            findings=checked.findings + len(part.findings),
+            findings=checked.findings + len(part.findings) + part.spooled,
         )
         tell(checked)
 
-    partial, s = check_files(files, s, jobs, chunk_done)
+    spool = Spool()  # the files' findings, off the heap until the report streams them
+    partial, s = check_files(files, s, jobs, chunk_done, spool)
     # A render error at a line explains it better than the check's error there (the
     # invalid YAML of a kustomization that is therefore not built): one report per line.
     explained = {(e.file, e.line) for e in render_errors if e.line is not None}
@@ -186,7 +188,7 @@ def scan(
                 return False
             return f.file in from_pipeline or (bool(f.renders) and set(f.renders) <= focused)
 
-    report = finish(partial, s, config, baseline, notes, covered, hide=hide)
+    report = finish(partial, s, config, baseline, notes, covered, hide=hide, spool=spool)
     if changes is not None:
         report = _changed_only(report, changes, inv.root, rendered, focused)
     return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())

@@ -81,7 +81,7 @@ def _cut(text: str, limit: int) -> str:
 
 
 def chunks(report: Report, *, started: datetime, ended: datetime) -> Iterator[str]:
-    active = [f for f in report.findings if f.suppressed is None]
+    active = (f for f in report.findings if f.suppressed is None)
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "version": SCHEMA_VERSION,
@@ -109,8 +109,7 @@ def chunks(report: Report, *, started: datetime, ended: datetime) -> Iterator[st
         "vulnerabilities": None,
     }
     vulnerabilities = (
-        _vulnerability(f, fp, report)
-        for f, fp in zip(active, sarif.fingerprints(active, report), strict=True)
+        _vulnerability(f, fp, report) for f, fp in sarif.fingerprinted(active, report)
     )
     return stream_json(doc, doc, "vulnerabilities", vulnerabilities)
 

@@ -11,7 +11,7 @@ from deploysafe.engine import Report, skipped_by_reason
 from deploysafe.formats import printable_json, stream_json
 from deploysafe.formats.summary import summarize
 from deploysafe.inputs.discover import Coverage, Outcome
-from deploysafe.model import Finding, Practice, Severity
+from deploysafe.model import Finding, Severity
 
 SCHEMA_VERSION = 1
 
@@ -56,20 +56,21 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def summary(report: Report) -> dict[str, Any]:
-    active = [f for f in report.findings if f.suppressed is None]
+    totals = summarize(report)
+    by_severity = dict(totals.by_severity)
     return {
         "files": report.files,
         "documents": report.documents,
         "skipped_documents": report.skipped,
-        "findings": len(active),
-        "suppressed": len(report.findings) - len(active),
-        "failing": len(report.failing),
+        "findings": totals.findings,
+        "suppressed": totals.suppressed,
+        "failing": totals.failing,
         "errors": len(report.errors),
         "fail_on": report.fail_on.label,
-        "by_severity": {s.label: sum(1 for f in active if f.severity is s) for s in Severity},
-        "by_practice": {str(int(p)): sum(1 for f in active if f.practice is p) for p in Practice},
+        "by_severity": {s.label: by_severity[s] for s in Severity},
+        "by_practice": {str(int(p)): n for p, n in totals.by_practice},
         # Most severe rule first, then the most frequent.
-        "by_rule": {r.rule_id: r.count for r in summarize(report).by_rule},
+        "by_rule": {r.rule_id: r.count for r in totals.by_rule},
         "coverage": coverage_summary(report.coverage),
     }
 

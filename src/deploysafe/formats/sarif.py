@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -204,32 +204,31 @@ def chunks(report: Report) -> Iterator[str]:
         top = Path(report.top or report.root)
         run["originalUriBaseIds"] = {SRCROOT: {"uri": top.as_uri().rstrip("/") + "/"}}
     run["invocations"][0]["properties"] = {
-        "failing": len(report.failing),
+        "failing": report.count(failing=True),
         "failOn": report.fail_on.label,
         "inputErrors": len(report.errors),
     }
-    shown = [f for f in report.findings if f.rule_id in index]
-    results = (
-        _result(f, index, fp, report)
-        for f, fp in zip(shown, fingerprints(shown, report), strict=True)
-    )
+    shown = (f for f in report.findings if f.rule_id in index)
+    results = (_result(f, index, fp, report) for f, fp in fingerprinted(shown, report))
     return stream_json(doc, run, "results", results)
 
 
-def fingerprints(findings: Sequence[Finding], report: Report) -> list[str]:
-    """One fingerprint per result, unique in the run (code scanning merges results that
-    share one): the finding's own with its file named from the repository's top level (the
+def fingerprinted(findings: Iterable[Finding], report: Report) -> Iterator[tuple[Finding, str]]:
+    """Each finding with its fingerprint, unique in the run (code scanning merges results
+    that share one): the finding's own with its file named from the repository's top level (the
     same whichever folder was scanned), and for its second and later repeats (the same
     rule, file, resource and pointer, e.g. from two renders) `fingerprint:N`, in report
-    order."""
+    order. A fingerprint holds its file, and findings come by file: one file's are kept."""
     seen: dict[str, int] = {}
-    out = []
+    file = None
     for f in findings:
+        if f.file != file:
+            seen.clear()
+            file = f.file
         rel = repository_path(f.file, report)
         fp = (replace(f, file=rel) if rel is not None and rel != f.file else f).fingerprint
         n = seen[fp] = seen.get(fp, 0) + 1
-        out.append(fp if n == 1 else f"{fp}:{n}")
-    return out
+        yield f, (fp if n == 1 else f"{fp}:{n}")
 
 
 def render(report: Report) -> str:

@@ -4,6 +4,7 @@ report."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from deploysafe.engine import Report
@@ -47,31 +48,47 @@ class Summary:
 
 
 def summarize(report: Report, *, worst: int = WORST) -> Summary:
-    active = [f for f in report.findings if f.suppressed is None]
-    rules: dict[str, list[Finding]] = {}
-    for f in active:
-        rules.setdefault(f.rule_id, []).append(f)
+    """One pass over the findings, holding none but the worst (a large report is on disk)."""
+    firsts: dict[str, Finding] = {}
+    counts: Counter[str] = Counter()
+    highest: dict[str, Severity] = {}
+    severities: Counter[Severity] = Counter()
+    practices: Counter[Practice] = Counter()
+    suppressed = failing = 0
+    # The worst with their places in the report: ties keep report order.
+    worst_first: list[tuple[int, Finding]] = []
+    for n, f in enumerate(report.findings):
+        if f.suppressed is not None:
+            suppressed += 1
+            continue
+        failing += f.severity >= report.fail_on
+        firsts.setdefault(f.rule_id, f)
+        counts[f.rule_id] += 1
+        highest[f.rule_id] = max(highest.get(f.rule_id, f.severity), f.severity)
+        severities[f.severity] += 1
+        practices[f.practice] += 1
+        # A later finding enters only if it is more severe than the last of the worst.
+        if len(worst_first) < worst or (worst and f.severity > worst_first[-1][1].severity):
+            worst_first.append((n, f))
+            worst_first.sort(key=lambda e: (-e[1].severity, e[0]))
+            del worst_first[worst:]
     by_rule = sorted(
         (
-            RuleCount(rid, fs[0].title, fs[0].practice, max(f.severity for f in fs), len(fs))
-            for rid, fs in rules.items()
+            RuleCount(rid, f.title, f.practice, highest[rid], counts[rid])
+            for rid, f in firsts.items()
         ),
         key=lambda r: (-r.severity, -r.count, r.rule_id),
     )
-    # sorted is stable: report order (by place) within one severity.
-    worst_first = sorted(active, key=lambda f: -f.severity)[:worst]
     return Summary(
         files=report.files,
         documents=report.documents,
-        findings=len(active),
-        failing=len(report.failing),
-        suppressed=len(report.findings) - len(active),
+        findings=sum(counts.values()),
+        failing=failing,
+        suppressed=suppressed,
         errors=len(report.errors),
         fail_on=report.fail_on,
-        by_severity=tuple(
-            (s, sum(1 for f in active if f.severity is s)) for s in reversed(Severity)
-        ),
-        by_practice=tuple((p, sum(1 for f in active if f.practice is p)) for p in Practice),
+        by_severity=tuple((s, severities[s]) for s in reversed(Severity)),
+        by_practice=tuple((p, practices[p]) for p in Practice),
         by_rule=tuple(by_rule),
-        worst=tuple(worst_first),
+        worst=tuple(f for _, f in worst_first),
     )

@@ -1,0 +1,170 @@
+"""Findings kept on disk while a scan runs and after it, so that the parent's memory does not
+grow with them: a large tree has hundreds of thousands of findings, each about a kilobyte in
+memory, and a report streams them out in print order.
+
+The workers' findings are written as they arrive, a block per chunk of files, with which
+files each block holds; the report is put together one file at a time (every step of it
+is local to a file: engine/report.py), reading back the blocks that hold that file's
+findings. Its findings are kept in memory up to `SPILL` and on disk beyond it, where
+iterating reads one block at a time.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
+
+from deploysafe.engine.interned import FILE, Interned, Row, finding, finding_row
+from deploysafe.model import Finding
+
+SPILL = 4096  # findings a report holds in memory; more go to disk in blocks of this many
+
+
+class Spool:
+    """Blocks of finding rows in a temporary file (gone when the spool is)."""
+
+    __slots__ = ("__weakref__", "_blocks", "_file", "_lock")
+
+    def __init__(self) -> None:
+        # Open for the report's life; closed (and so deleted) when the spool is collected.
+        self._file = tempfile.TemporaryFile(prefix="deploysafe-findings-")  # noqa: SIM115
+        weakref.finalize(self, self._file.close)
+        self._blocks: list[tuple[int, int]] = []
+        self._lock = threading.Lock()
+
+    def add(self, rows: Sequence[Row]) -> int:
+        """Keep `rows`; the number of their block."""
+        data = pickle.dumps(list(rows), protocol=pickle.HIGHEST_PROTOCOL)
+        with self._lock:
+            offset = self._file.seek(0, 2)
+            self._file.write(data)
+            self._blocks.append((offset, len(data)))
+            return len(self._blocks) - 1
+
+    def rows(self, block: int) -> list[Row]:
+        offset, size = self._blocks[block]
+        with self._lock:
+            self._file.seek(offset)
+            data = self._file.read(size)
+        rows: list[Row] = pickle.loads(data)
+        return rows
+
+    def findings(self, block: int, seen: Interned | None = None) -> list[Finding]:
+        """The block's findings, sharing the values `seen` holds (else one copy of each
+        value within the block)."""
+        seen = Interned() if seen is None else seen
+        return [finding(row, seen) for row in self.rows(block)]
+
+
+def files_of(rows: Iterable[Row]) -> set[str]:
+    return {row[FILE] for row in rows}
+
+
+class ByFile:
+    """The findings a spool holds for one file at a time, the few blocks read last kept
+    (files come in print order, which is close to the order they were checked in). Their
+    repeated values are held once, in a table that starts again past `_VALUES` values."""
+
+    __slots__ = ("_kept", "_seen", "_spool")
+    _KEEP = 8
+    _VALUES = 65536
+
+    def __init__(self, spool: Spool) -> None:
+        self._spool = spool
+        self._kept: OrderedDict[int, dict[str, list[Finding]]] = OrderedDict()
+        self._seen = Interned()
+
+    def findings(self, block: int, file: str) -> list[Finding]:
+        grouped = self._kept.get(block)
+        if grouped is None:
+            if len(self._seen.strings) > self._VALUES:
+                self._seen = Interned()
+            grouped = {}
+            for f in self._spool.findings(block, self._seen):
+                grouped.setdefault(f.file, []).append(f)
+            self._kept[block] = grouped
+            if len(self._kept) > self._KEEP:
+                self._kept.popitem(last=False)
+        else:
+            self._kept.move_to_end(block)
+        return grouped.get(file, [])
+
+
+class Spooled(Sequence[Finding]):
+    """Findings in print order, on disk: iterating reads one block at a time."""
+
+    __slots__ = ("_blocks", "_count", "_size", "_spool")
+
+    def __init__(self, spool: Spool, blocks: Sequence[int], count: int, size: int) -> None:
+        self._spool = spool
+        self._blocks = tuple(blocks)  # every one of `size` findings, but the last
+        self._count = count
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Finding]:
+        for block in self._blocks:
+            yield from self._spool.findings(block)
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Finding]: ...
+    def __getitem__(self, index: int | slice) -> Finding | Sequence[Finding]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        block, at = divmod(index, self._size)
+        return self._spool.findings(self._blocks[block])[at]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return tuple, (tuple(self),)  # another process gets the findings themselves
+
+    def __repr__(self) -> str:
+        return f"<{self._count} findings on disk>"
+
+
+class Collector:
+    """Findings in print order, appended one file's at a time: in memory up to SPILL, then
+    on disk in blocks of SPILL."""
+
+    __slots__ = ("_blocks", "_count", "_held", "_size", "_spool")
+
+    def __init__(self, spool: Spool | None) -> None:
+        self._spool = spool
+        self._held: list[Finding] = []
+        self._blocks: list[int] = []
+        self._count = 0
+        self._size = SPILL
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        for f in findings:
+            self._held.append(f)
+            self._count += 1
+            if self._spool is not None and len(self._held) == self._size:
+                self._blocks.append(self._spool.add([finding_row(f) for f in self._held]))
+                self._held = []
+
+    def done(self) -> Sequence[Finding]:
+        if self._spool is None or not self._blocks:
+            return tuple(self._held)
+        if self._held:
+            self._blocks.append(self._spool.add([finding_row(f) for f in self._held]))
+        return Spooled(self._spool, self._blocks, self._count, self._size)

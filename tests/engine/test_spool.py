@@ -1,0 +1,99 @@
+"""A scan's findings are kept on disk, not in the parent's memory, and its report reads
+them back in print order: the same report, byte for byte, whether it is held in memory or
+on disk."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from deploysafe.config import Config
+from deploysafe.engine import coverage, scan, spool
+from deploysafe.engine.check import Partial
+from deploysafe.engine.pool import check_files
+from deploysafe.engine.report import Report
+from deploysafe.engine.scan import RenderOptions
+from deploysafe.engine.settings import settings_for
+from deploysafe.formats import jsonfmt, sarif
+from deploysafe.inputs.discover import discover
+from deploysafe.model import Finding
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app{n}
+  namespace: shop
+spec:
+  containers:
+  - name: app
+    image: registry.example/app:latest
+    securityContext:
+      privileged: true
+      allowPrivilegeEscalation: true
+"""
+
+
+def tree(root: Path, files: int, *, padding: int = 0) -> Path:
+    for i in range(files):
+        pods = "---\n".join(POD.format(n=k) for k in range(3))
+        (root / f"team{i % 3}").mkdir(exist_ok=True)
+        (root / f"team{i % 3}" / f"p{i:02}.yaml").write_text(pods + "#" * padding + "\n")
+    return root
+
+
+def report_of(root: Path, jobs: int) -> Report:
+    return scan([root], Config(), root=root, render=RenderOptions(enabled=False), jobs=jobs)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_report_on_disk_is_the_report_held_in_memory(
+    tmp_path: Path, jobs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Large enough files that two jobs use worker processes.
+    root = tree(tmp_path, 24, padding=120_000 if jobs == 2 else 0)
+    held = report_of(root, jobs)
+    assert isinstance(held.findings, tuple) and len(held.findings) > 100
+    monkeypatch.setattr(spool, "SPILL", 7)
+    on_disk = report_of(root, jobs)
+    assert isinstance(on_disk.findings, spool.Spooled)
+    assert on_disk == held
+    assert list(on_disk.findings) == list(held.findings)
+    assert "".join(jsonfmt.chunks(on_disk)) == "".join(jsonfmt.chunks(held))
+    assert "".join(sarif.chunks(on_disk)) == "".join(sarif.chunks(held))
+    assert on_disk.count(failing=True) == len(held.failing) > 0
+
+
+def test_spooled_findings_are_a_sequence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    held = report_of(tree(tmp_path, 4), 1).findings
+    monkeypatch.setattr(spool, "SPILL", 5)
+    found = report_of(tmp_path, 1).findings
+    assert isinstance(found, spool.Spooled) and len(found) == len(held) > 10
+    assert [found[i] for i in range(len(found))] == list(held)
+    assert found[-1] == held[-1] and found[3:9] == held[3:9]
+    with pytest.raises(IndexError):
+        found[len(found)]
+    assert pickle.loads(pickle.dumps(found)) == tuple(held)
+    assert repr(found) == f"<{len(held)} findings on disk>"
+
+
+def test_the_files_findings_never_enter_the_parents_memory(tmp_path: Path) -> None:
+    root = tree(tmp_path, 6)
+    config = Config()
+    jobs = coverage.plan(discover([root], root, config.exclude), charts=False, kustomize=None).jobs
+    kept = spool.Spool()
+    partial, _ = check_files(jobs, settings_for(config, {}), 1, spool=kept)
+    assert partial.findings == [] and partial.spooled > 0
+    assert sorted(partial.blocks) == sorted(job[1] for job in jobs)
+    blocks = {b for bs in partial.blocks.values() for b in bs}
+    back: list[Finding] = [f for b in sorted(blocks) for f in kept.findings(b)]
+    assert len(back) == partial.spooled
+
+
+def test_a_finish_without_a_spool_keeps_everything_in_memory() -> None:
+    out = spool.Collector(None)
+    out.extend([])
+    assert out.done() == ()
+    assert Partial().spooled == 0
