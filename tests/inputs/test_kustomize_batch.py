@@ -199,6 +199,53 @@ def test_roots_whose_kustomizations_act_across_a_build_are_never_batched(
     assert len(runs.read_text().splitlines()) == 2
 
 
+@needs_kustomize
+def test_an_annotation_spelled_like_the_batch_mark_is_kept(tmp_path: Path, runs: Path) -> None:
+    own = write(
+        tmp_path / "own",
+        {
+            "kustomization.yaml": "resources: [cm.yaml]\n",
+            "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\n"
+            f'  annotations: {{{kb.MARK}: "7"}}\n',
+        },
+    )
+    other = write(
+        tmp_path / "other",
+        {
+            "kustomization.yaml": "resources: [cm.yaml]\n",
+            "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\n",
+        },
+    )
+    got = render_kustomizations([(own, None), (other, None)], tmp_path, jobs=1)
+    assert got is not None
+    assert len(runs.read_text().splitlines()) == 1
+    assert got[0].documents[0].data["metadata"]["annotations"] == {kb.MARK: "7"}
+    same_as_alone([own, other], tmp_path)
+
+
+@needs_kustomize
+def test_a_field_named_annotations_outside_metadata_is_left_alone(
+    tmp_path: Path, runs: Path
+) -> None:
+    # kustomize writes a list at its key's indent: `spec:\n  annotations:\n  - x`.
+    folders = [
+        write(
+            tmp_path / name,
+            {
+                "kustomization.yaml": "resources: [widget.yaml]\n",
+                "widget.yaml": "apiVersion: example.org/v1\nkind: Widget\n"
+                f"metadata: {{name: {name}}}\nspec: {{annotations: [x], size: 1}}\n",
+            },
+        )
+        for name in ("a", "b")
+    ]
+    got = render_kustomizations([(f, None) for f in folders], tmp_path, jobs=1)
+    assert got is not None
+    assert [r.errors for r in got] == [[], []]
+    assert [r.documents[0].data["spec"] for r in got] == [{"annotations": ["x"], "size": 1}] * 2
+    same_as_alone(folders, tmp_path)
+
+
 def test_a_batch_splits_by_its_marks_and_refuses_output_it_does_not_know() -> None:
     block = "    alpha.config.kubernetes.io/transformations: |\n"
     own = "      - configuredIn: a/kustomization.yaml\n        configuredBy:\n          kind: X\n"
@@ -207,6 +254,7 @@ def test_a_batch_splits_by_its_marks_and_refuses_output_it_does_not_know() -> No
         "          kind: AnnotationsTransformer\n"
     )
     origin = "    config.kubernetes.io/origin: |\n      path: a.yaml\n"
+    key = f"{kb.MARK}-0a"
 
     def doc(n: int, name: str, transformed: bool) -> str:
         return (
@@ -214,19 +262,19 @@ def test_a_batch_splits_by_its_marks_and_refuses_output_it_does_not_know() -> No
             + (own if transformed else "")
             + mark.format(n=n)
             + origin
-            + f'    {kb.MARK}: "{n}"\n  name: {name}\n'
+            + f'    {key}: "{n}"\n  name: {name}\n'
         )
 
     text = doc(1, "x", True) + "---\n" + doc(0, "y", False) + "---\n" + doc(1, "z", False)
-    parts = kb.split(text, 2)
+    parts = kb.split(text, 2, key)
     assert parts == [
         f"kind: ConfigMap\nmetadata:\n  annotations:\n{origin}  name: y\n",
         f"kind: ConfigMap\nmetadata:\n  annotations:\n{block}{own}{origin}  name: x\n"
         f"---\nkind: ConfigMap\nmetadata:\n  annotations:\n{origin}  name: z\n",
     ]
-    assert kb.split(text.replace(f'{kb.MARK}: "0"', "other: x"), 2) is None  # unmarked
-    assert kb.split(text, 1) is None  # a mark beyond the batch
-    assert kb.split(text.replace("part-1/mark.yaml", "part-0/mark.yaml"), 2) is None
+    assert kb.split(text.replace(f'{key}: "0"', "other: x"), 2, key) is None  # unmarked
+    assert kb.split(text, 1, key) is None  # a mark beyond the batch
+    assert kb.split(text.replace("part-1/mark.yaml", "part-0/mark.yaml"), 2, key) is None
 
 
 def test_roots_that_read_one_folder_and_rename_it_alike_go_to_different_batches() -> None:

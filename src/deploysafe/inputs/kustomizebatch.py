@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,9 +106,12 @@ def plan(roots: Sequence[Root], workers: int) -> list[list[int]]:
     return batches
 
 
-def write(top: Path, folders: Sequence[Path]) -> None:
-    """The batch kustomization in the empty folder `top`, one part per folder. Kustomize
-    refuses absolute resource paths: each part names its folder by a relative one."""
+def write(top: Path, folders: Sequence[Path]) -> str:
+    """The batch kustomization in the empty folder `top`, one part per folder; the mark's
+    annotation key. Kustomize refuses absolute resource paths: each part names its folder
+    by a relative one. The key is new each batch: the marker overwrites an annotation of
+    the same key, and a root's own could be read as the mark."""
+    mark = f"{MARK}-{secrets.token_hex(8)}"
     parts = []
     for n, folder in enumerate(folders):
         part = top / _PART.format(n)
@@ -120,7 +124,7 @@ def write(top: Path, folders: Sequence[Path]) -> None:
             "apiVersion": "builtin",
             "kind": "AnnotationsTransformer",
             "metadata": {"name": "mark"},
-            "annotations": {MARK: str(n)},
+            "annotations": {mark: str(n)},
             "fieldSpecs": [{"path": "metadata/annotations", "create": True}],
         }
         (part / _MARKER_FILE).write_text(_dump(marker), encoding="utf-8")
@@ -132,6 +136,7 @@ def write(top: Path, folders: Sequence[Path]) -> None:
         "buildMetadata": ["originAnnotations", "transformerAnnotations"],
     }
     (top / "kustomization.yaml").write_text(_dump(top_file), encoding="utf-8")
+    return mark
 
 
 def _dump(data: Mapping[str, Any]) -> str:
@@ -146,20 +151,21 @@ def failed_parts(message: str, count: int) -> set[int]:
     return {n for n in map(int, _FAILED_PART.findall(message)) if n < count}
 
 
-_MARK_LINE = re.compile(rf'^    {re.escape(MARK)}: "?(\d+)"?\n', re.MULTILINE)
+_META = re.compile(r"^metadata:\n((?:[ #].*\n|\n)*)", re.MULTILINE)
 _BLOCK = re.compile(rf"^    {re.escape(TRANSFORMATIONS)}: \|-?\n((?:      .*\n)+)", re.MULTILINE)
 _ENTRY = re.compile(r"^      - ", re.MULTILINE)
 
 
-def split(text: str, count: int) -> list[str] | None:
+def split(text: str, count: int, mark: str) -> list[str] | None:
     """The batch output as `count` texts, each what its root's build gives; None when an
-    object has no mark or its mark is not where the marker put it."""
+    object has no `mark` or its mark is not where the marker put it."""
+    mark_line = re.compile(rf'^    {re.escape(mark)}: "?(\d+)"?\n', re.MULTILINE)
     parts: list[list[str]] = [[] for _ in range(count)]
     if not text.strip():
         return ["" for _ in range(count)]
     for doc in text.split("\n---\n"):
         doc = doc if doc.endswith("\n") else doc + "\n"
-        unmarked = _unmark(doc, count)
+        unmarked = _unmark(doc, count, mark_line)
         if unmarked is None:
             return None
         n, body = unmarked
@@ -167,8 +173,15 @@ def split(text: str, count: int) -> list[str] | None:
     return ["---\n".join(docs) for docs in parts]
 
 
-def _unmark(doc: str, count: int) -> tuple[int, str] | None:
-    marks = list(_MARK_LINE.finditer(doc))
+def _unmark(doc: str, count: int, mark_line: re.Pattern[str]) -> tuple[int, str] | None:
+    # Only metadata is read and changed: a field of another (a literal, or a key named
+    # `annotations` of a spec) may look like the lines the mark adds.
+    meta = _META.search(doc)
+    if meta is None:
+        return None
+    head, tail = doc[: meta.start(1)], doc[meta.end(1) :]
+    doc = meta.group(1)
+    marks = list(mark_line.finditer(doc))
     if len(marks) != 1 or int(marks[0].group(1)) >= count:
         return None
     m = marks[0]
@@ -186,16 +199,15 @@ def _unmark(doc: str, count: int) -> tuple[int, str] | None:
         doc = doc[: block.start()] + doc[block.end() :]
     else:
         doc = doc[: block.start(1) + entries[-1]] + doc[block.end() :]
-    return n, _drop_empty_annotations(doc)
+    return n, head + _drop_empty_annotations(doc) + tail
 
 
-def _drop_empty_annotations(doc: str) -> str:
-    return re.sub(r"^  annotations:\n(?!    )", "", doc, count=1, flags=re.MULTILINE)
+def _drop_empty_annotations(meta: str) -> str:
+    return re.sub(r"^  annotations:\n(?!    )", "", meta, count=1, flags=re.MULTILINE)
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
 _KIND = re.compile(r"^kind: *(.+?) *$", re.MULTILINE)
-_META = re.compile(r"^metadata:\n((?:[ #].*\n|\n)*)", re.MULTILINE)
 _NAME = re.compile(r"^  name: *(.+?) *$", re.MULTILINE)
 
 

@@ -786,10 +786,10 @@ class _Builds:
             attempts += 1
             with tempfile.TemporaryDirectory(prefix="deploysafe-kustomize-") as tmp:
                 top = Path(tmp).resolve()
-                kbatch.write(top, [self.folders[i] for i, _ in todo])
+                mark = kbatch.write(top, [self.folders[i] for i, _ in todo])
                 ran = _run([*self.tool, str(top)], self.limits)
             if ran.ok:
-                parts = kbatch.split(ran.out, len(todo))
+                parts = kbatch.split(ran.out, len(todo), mark)
                 if parts is None:
                     return todo
                 suspect = kbatch.leaked(parts)
