@@ -224,6 +224,37 @@ def test_an_annotation_spelled_like_the_batch_mark_is_kept(tmp_path: Path, runs:
 
 
 @needs_kustomize
+def test_a_reference_renamed_after_a_namesake_in_another_namespace_is_built_alone(
+    tmp_path: Path, runs: Path
+) -> None:
+    # a has a ConfigMap p-settings, but not in the Deployment's namespace: built together,
+    # kustomize points the Deployment's reference at b's p-settings in that namespace.
+    a = write(
+        tmp_path / "a",
+        {
+            "kustomization.yaml": "resources: [all.yaml]\n",
+            "all.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+            "metadata: {name: p-settings, namespace: other}\n---\n"
+            + DEPLOYMENT.replace("name: web\n", "name: web\n  namespace: shop\n", 1),
+        },
+    )
+    b = write(
+        tmp_path / "b",
+        {
+            "kustomization.yaml": "namespace: shop\nnamePrefix: p-\n"
+            "configMapGenerator: [{name: settings, literals: [A=1]}]\n"
+            "generatorOptions: {disableNameSuffixHash: true}\n",
+        },
+    )
+    got = render_kustomizations([(a, None), (b, None)], tmp_path, jobs=1)
+    assert got is not None
+    (deployment,) = (d for d in got[0].documents if d.kind == "Deployment")
+    container = deployment.data["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"configMapRef": {"name": "settings"}}]
+    same_as_alone([a, b], tmp_path)
+
+
+@needs_kustomize
 def test_a_field_named_annotations_outside_metadata_is_left_alone(
     tmp_path: Path, runs: Path
 ) -> None:

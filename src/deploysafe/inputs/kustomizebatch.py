@@ -207,27 +207,38 @@ def _drop_empty_annotations(meta: str) -> str:
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
+_API = re.compile(r"^apiVersion: *(.+?) *$", re.MULTILINE)
 _KIND = re.compile(r"^kind: *(.+?) *$", re.MULTILINE)
 _NAME = re.compile(r"^  name: *(.+?) *$", re.MULTILINE)
+_NAMESPACE = re.compile(r"^  namespace: *(.+?) *$", re.MULTILINE)
+
+_Id = tuple[str, str, str]  # apiVersion, kind, namespace
 
 
-def _objects(text: str) -> dict[str, set[str]]:
-    """Each object name of a part's output with the kinds that carry it."""
-    names: dict[str, set[str]] = {}
+def _objects(text: str) -> dict[str, set[_Id]]:
+    """Each object name of a part's output with the ids (less the name) that carry it."""
+
+    def value(pattern: re.Pattern[str], text: str) -> str:
+        m = pattern.search(text)
+        return m.group(1).strip("'\"") if m else ""
+
+    names: dict[str, set[_Id]] = {}
     for doc in text.split("\n---\n"):
-        kind = _KIND.search(doc)
         meta = _META.search(doc if doc.endswith("\n") else doc + "\n")
-        name = _NAME.search(meta.group(1)) if meta else None
+        kind = value(_KIND, doc)
+        name = value(_NAME, meta.group(1)) if meta else ""
         if kind and name:
-            names.setdefault(name.group(1).strip("'\""), set()).add(kind.group(1))
+            namespace = value(_NAMESPACE, meta.group(1)) if meta else ""
+            names.setdefault(name, set()).add((value(_API, doc), kind, namespace))
     return names
 
 
 def leaked(parts: Sequence[str]) -> set[int]:
-    """Parts whose text holds a name that another part gives an object of a kind this part
-    has no object of by that name: the one way a reference can have been renamed after an
-    object of another root. Over-approximates (the name may be plain text), never misses a
-    reference kustomize rewrote as a whole value."""
+    """Parts whose text holds a name that another part gives an object this part has no
+    object of by that name, apiVersion, kind and namespace: the one way a reference can
+    have been renamed after an object of another root (one id in two parts fails the
+    batch). Over-approximates (the name may be plain text), never misses a reference
+    kustomize rewrote as a whole value, nor one it moved to another namespace."""
     objects = [_objects(text) for text in parts]
     owners: dict[str, list[int]] = {}
     for n, names in enumerate(objects):
@@ -243,8 +254,8 @@ def leaked(parts: Sequence[str]) -> set[int]:
             spelled = name in tokens if _TOKEN.fullmatch(name) else name in text
             if not spelled:
                 continue
-            kinds = set().union(*(objects[h][name] for h in holders if h != n))
-            if kinds - own.get(name, set()):
+            ids = set().union(*(objects[h][name] for h in holders if h != n))
+            if ids - own.get(name, set()):
                 suspect.add(n)
                 break
     return suspect
