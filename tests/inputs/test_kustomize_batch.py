@@ -255,6 +255,35 @@ def test_a_reference_renamed_after_a_namesake_in_another_namespace_is_built_alon
 
 
 @needs_kustomize
+def test_a_root_whose_objects_are_prefixed_at_different_levels_is_built_alone(
+    tmp_path: Path, runs: Path
+) -> None:
+    # a's ClusterRole is prefixed in its base, its RoleBinding is not: alone, the roleRef is
+    # renamed to a-reader; beside b's b-reader, neither matches the binding's prefixes and
+    # kustomize leaves the roleRef as written.
+    role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+    role += "metadata: {name: reader}\nrules: []\n"
+    a = write(
+        tmp_path / "a",
+        {
+            "kustomization.yaml": "resources: [base, rbac.yaml]\n",
+            "rbac.yaml": ROLE,
+            "base/kustomization.yaml": "namePrefix: a-\nresources: [role.yaml]\n",
+            "base/role.yaml": role,
+        },
+    )
+    b = write(
+        tmp_path / "b",
+        {"kustomization.yaml": "namePrefix: b-\nresources: [role.yaml]\n", "role.yaml": role},
+    )
+    got = render_kustomizations([(a, None), (b, None)], tmp_path, jobs=1)
+    assert got is not None
+    (binding,) = (d for d in got[0].documents if d.kind == "RoleBinding")
+    assert binding.data["roleRef"]["name"] == "a-reader"
+    same_as_alone([a, b], tmp_path)
+
+
+@needs_kustomize
 def test_a_field_named_annotations_outside_metadata_is_left_alone(
     tmp_path: Path, runs: Path
 ) -> None:

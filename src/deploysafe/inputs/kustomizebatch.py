@@ -49,13 +49,20 @@ GLOBAL_FIELDS = frozenset(
 SIZE = 32  # beyond about 60 roots kustomize's own work grows faster than the roots
 
 
-def batchable(kustomization: Any) -> bool:
-    """Whether a kustomization acts only on what it builds itself (a Component is not a
-    root: its build fails, alone)."""
+def batchable(kustomization: Any, *, root: bool = True) -> bool:
+    """Whether a kustomization of a root's tree (`root`: the root's own) acts only on what
+    it builds itself (a Component is not a root: its build fails, alone), and renames all
+    the root's objects alike. Kustomize's name-reference pass keeps, of several objects a
+    reference may name, those renamed by the referrer's prefixes and suffixes: when the one
+    object of its root is prefixed below the referrer, another root's namesake makes it
+    keep none, and the reference stays as written. A prefix or suffix below the root, or
+    a transformer config (it may rename some kinds only), may do that."""
     return (
         isinstance(kustomization, dict)
         and kustomization.get("kind") != "Component"
         and not GLOBAL_FIELDS.intersection(kustomization)
+        and "transformers" not in kustomization
+        and (root or not {"namePrefix", "nameSuffix"}.intersection(kustomization))
     )
 
 
