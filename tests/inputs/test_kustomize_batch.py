@@ -255,6 +255,29 @@ def test_a_reference_renamed_after_a_namesake_in_another_namespace_is_built_alon
 
 
 @needs_kustomize
+def test_overlays_that_only_move_a_base_to_their_namespace_share_a_process(
+    tmp_path: Path, runs: Path
+) -> None:
+    # Every part spells web, and every other part has a ServiceAccount web in another
+    # namespace: the same source object, so a reference renamed after it reads the same.
+    write(
+        tmp_path / "base",
+        {
+            "kustomization.yaml": "resources: [rbac.yaml, sa.yaml]\n",
+            "rbac.yaml": ROLE,
+            "sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n",
+        },
+    )
+    folders = [
+        write(tmp_path / env, {"kustomization.yaml": f"namespace: {env}\nresources: [../base]\n"})
+        for env in ("dev", "test", "prod")
+    ]
+    render_kustomizations([(f, None) for f in folders], tmp_path, jobs=1)
+    assert len(runs.read_text().splitlines()) == 1
+    same_as_alone(folders, tmp_path)
+
+
+@needs_kustomize
 def test_a_root_whose_objects_are_prefixed_at_different_levels_is_built_alone(
     tmp_path: Path, runs: Path
 ) -> None:

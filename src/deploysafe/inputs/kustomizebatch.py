@@ -219,7 +219,9 @@ _KIND = re.compile(r"^kind: *(.+?) *$", re.MULTILINE)
 _NAME = re.compile(r"^  name: *(.+?) *$", re.MULTILINE)
 _NAMESPACE = re.compile(r"^  namespace: *(.+?) *$", re.MULTILINE)
 
-_Id = tuple[str, str, str]  # apiVersion, kind, namespace
+_ORIGIN = re.compile(r"^    config\.kubernetes\.io/origin: \|-?\n((?:      .*\n)+)", re.MULTILINE)
+
+_Id = tuple[str, str, str, str]  # apiVersion, kind, namespace, origin annotation
 
 
 def _objects(text: str) -> dict[str, set[_Id]]:
@@ -232,20 +234,33 @@ def _objects(text: str) -> dict[str, set[_Id]]:
     names: dict[str, set[_Id]] = {}
     for doc in text.split("\n---\n"):
         meta = _META.search(doc if doc.endswith("\n") else doc + "\n")
+        body = meta.group(1) if meta else ""
         kind = value(_KIND, doc)
-        name = value(_NAME, meta.group(1)) if meta else ""
+        name = value(_NAME, body)
         if kind and name:
-            namespace = value(_NAMESPACE, meta.group(1)) if meta else ""
-            names.setdefault(name, set()).add((value(_API, doc), kind, namespace))
+            ident = (value(_API, doc), kind, value(_NAMESPACE, body), value(_ORIGIN, body))
+            names.setdefault(name, set()).add(ident)
     return names
+
+
+def _covered(ident: _Id, own: set[_Id]) -> bool:
+    """Whether a part's own objects of one name cover another part's `ident` of it: one of
+    the same id (both in a batch fail it), or the same source object in another namespace
+    (a reference renamed after either says the same name; the namespace it names is the
+    part's own)."""
+    api, kind, namespace, origin = ident
+    return any(
+        (a, k) == (api, kind) and (ns == namespace or (o == origin and o != ""))
+        for a, k, ns, o in own
+    )
 
 
 def leaked(parts: Sequence[str]) -> set[int]:
     """Parts whose text holds a name that another part gives an object this part has no
-    object of by that name, apiVersion, kind and namespace: the one way a reference can
-    have been renamed after an object of another root (one id in two parts fails the
-    batch). Over-approximates (the name may be plain text), never misses a reference
-    kustomize rewrote as a whole value, nor one it moved to another namespace."""
+    object of by that name, apiVersion, kind and namespace (nor, in another namespace, from
+    the same source): the one way a reference can have been renamed after an object of
+    another root. Over-approximates (the name may be plain text), never misses a reference
+    kustomize rewrote as a whole value."""
     objects = [_objects(text) for text in parts]
     owners: dict[str, list[int]] = {}
     for n, names in enumerate(objects):
@@ -253,7 +268,6 @@ def leaked(parts: Sequence[str]) -> set[int]:
             owners.setdefault(name, []).append(n)
     suspect: set[int] = set()
     for n, text in enumerate(parts):
-        own = objects[n]
         tokens = set(_TOKEN.findall(text))
         for name, holders in owners.items():
             if holders == [n]:
@@ -261,8 +275,9 @@ def leaked(parts: Sequence[str]) -> set[int]:
             spelled = name in tokens if _TOKEN.fullmatch(name) else name in text
             if not spelled:
                 continue
-            ids = set().union(*(objects[h][name] for h in holders if h != n))
-            if ids - own.get(name, set()):
+            own = objects[n].get(name, set())
+            others = set().union(*(objects[h][name] for h in holders if h != n))
+            if not all(_covered(ident, own) for ident in others):
                 suspect.add(n)
                 break
     return suspect
