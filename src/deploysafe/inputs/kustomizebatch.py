@@ -243,14 +243,15 @@ def _objects(text: str) -> dict[str, set[_Id]]:
     return names
 
 
-def _covered(ident: _Id, own: set[_Id]) -> bool:
+def _covered(ident: _Id, own: set[_Id], spaces: set[str]) -> bool:
     """Whether a part's own objects of one name cover another part's `ident` of it: one of
     the same id (both in a batch fail it), or the same source object in another namespace
-    (a reference renamed after either says the same name; the namespace it names is the
-    part's own)."""
+    that holds none of the part's objects (a reference the other could be renamed after
+    sees the part's own as well: the same name)."""
     api, kind, namespace, origin = ident
+    moved = namespace not in spaces and origin != ""
     return any(
-        (a, k) == (api, kind) and (ns == namespace or (o == origin and o != ""))
+        (a, k) == (api, kind) and (ns == namespace or (moved and o == origin))
         for a, k, ns, o in own
     )
 
@@ -268,6 +269,7 @@ def leaked(parts: Sequence[str]) -> set[int]:
             owners.setdefault(name, []).append(n)
     suspect: set[int] = set()
     for n, text in enumerate(parts):
+        spaces = {ident[2] for idents in objects[n].values() for ident in idents}
         tokens = set(_TOKEN.findall(text))
         for name, holders in owners.items():
             if holders == [n]:
@@ -277,7 +279,7 @@ def leaked(parts: Sequence[str]) -> set[int]:
                 continue
             own = objects[n].get(name, set())
             others = set().union(*(objects[h][name] for h in holders if h != n))
-            if not all(_covered(ident, own) for ident in others):
+            if not all(_covered(ident, own, spaces) for ident in others):
                 suspect.add(n)
                 break
     return suspect
