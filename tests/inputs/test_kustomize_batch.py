@@ -199,6 +199,136 @@ def test_roots_whose_kustomizations_act_across_a_build_are_never_batched(
     assert len(runs.read_text().splitlines()) == 2
 
 
+@needs_kustomize
+def test_an_annotation_spelled_like_the_batch_mark_is_kept(tmp_path: Path, runs: Path) -> None:
+    own = write(
+        tmp_path / "own",
+        {
+            "kustomization.yaml": "resources: [cm.yaml]\n",
+            "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\n"
+            f'  annotations: {{{kb.MARK}: "7"}}\n',
+        },
+    )
+    other = write(
+        tmp_path / "other",
+        {
+            "kustomization.yaml": "resources: [cm.yaml]\n",
+            "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\n",
+        },
+    )
+    got = render_kustomizations([(own, None), (other, None)], tmp_path, jobs=1)
+    assert got is not None
+    assert len(runs.read_text().splitlines()) == 1
+    assert got[0].documents[0].data["metadata"]["annotations"] == {kb.MARK: "7"}
+    same_as_alone([own, other], tmp_path)
+
+
+@needs_kustomize
+def test_a_reference_renamed_after_a_namesake_in_another_namespace_is_built_alone(
+    tmp_path: Path, runs: Path
+) -> None:
+    # a has a ConfigMap p-settings, but not in the Deployment's namespace: built together,
+    # kustomize points the Deployment's reference at b's p-settings in that namespace.
+    a = write(
+        tmp_path / "a",
+        {
+            "kustomization.yaml": "resources: [all.yaml]\n",
+            "all.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+            "metadata: {name: p-settings, namespace: other}\n---\n"
+            + DEPLOYMENT.replace("name: web\n", "name: web\n  namespace: shop\n", 1),
+        },
+    )
+    b = write(
+        tmp_path / "b",
+        {
+            "kustomization.yaml": "namespace: shop\nnamePrefix: p-\n"
+            "configMapGenerator: [{name: settings, literals: [A=1]}]\n"
+            "generatorOptions: {disableNameSuffixHash: true}\n",
+        },
+    )
+    got = render_kustomizations([(a, None), (b, None)], tmp_path, jobs=1)
+    assert got is not None
+    (deployment,) = (d for d in got[0].documents if d.kind == "Deployment")
+    container = deployment.data["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"configMapRef": {"name": "settings"}}]
+    same_as_alone([a, b], tmp_path)
+
+
+@needs_kustomize
+def test_overlays_that_only_move_a_base_to_their_namespace_share_a_process(
+    tmp_path: Path, runs: Path
+) -> None:
+    # Every part spells web, and every other part has a ServiceAccount web in another
+    # namespace: the same source object, so a reference renamed after it reads the same.
+    write(
+        tmp_path / "base",
+        {
+            "kustomization.yaml": "resources: [rbac.yaml, sa.yaml]\n",
+            "rbac.yaml": ROLE,
+            "sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n",
+        },
+    )
+    folders = [
+        write(tmp_path / env, {"kustomization.yaml": f"namespace: {env}\nresources: [../base]\n"})
+        for env in ("dev", "test", "prod")
+    ]
+    render_kustomizations([(f, None) for f in folders], tmp_path, jobs=1)
+    assert len(runs.read_text().splitlines()) == 1
+    same_as_alone(folders, tmp_path)
+
+
+@needs_kustomize
+def test_a_root_whose_objects_are_prefixed_at_different_levels_is_built_alone(
+    tmp_path: Path, runs: Path
+) -> None:
+    # a's ClusterRole is prefixed in its base, its RoleBinding is not: alone, the roleRef is
+    # renamed to a-reader; beside b's b-reader, neither matches the binding's prefixes and
+    # kustomize leaves the roleRef as written.
+    role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+    role += "metadata: {name: reader}\nrules: []\n"
+    a = write(
+        tmp_path / "a",
+        {
+            "kustomization.yaml": "resources: [base, rbac.yaml]\n",
+            "rbac.yaml": ROLE,
+            "base/kustomization.yaml": "namePrefix: a-\nresources: [role.yaml]\n",
+            "base/role.yaml": role,
+        },
+    )
+    b = write(
+        tmp_path / "b",
+        {"kustomization.yaml": "namePrefix: b-\nresources: [role.yaml]\n", "role.yaml": role},
+    )
+    got = render_kustomizations([(a, None), (b, None)], tmp_path, jobs=1)
+    assert got is not None
+    (binding,) = (d for d in got[0].documents if d.kind == "RoleBinding")
+    assert binding.data["roleRef"]["name"] == "a-reader"
+    same_as_alone([a, b], tmp_path)
+
+
+@needs_kustomize
+def test_a_field_named_annotations_outside_metadata_is_left_alone(
+    tmp_path: Path, runs: Path
+) -> None:
+    # kustomize writes a list at its key's indent: `spec:\n  annotations:\n  - x`.
+    folders = [
+        write(
+            tmp_path / name,
+            {
+                "kustomization.yaml": "resources: [widget.yaml]\n",
+                "widget.yaml": "apiVersion: example.org/v1\nkind: Widget\n"
+                f"metadata: {{name: {name}}}\nspec: {{annotations: [x], size: 1}}\n",
+            },
+        )
+        for name in ("a", "b")
+    ]
+    got = render_kustomizations([(f, None) for f in folders], tmp_path, jobs=1)
+    assert got is not None
+    assert [r.errors for r in got] == [[], []]
+    assert [r.documents[0].data["spec"] for r in got] == [{"annotations": ["x"], "size": 1}] * 2
+    same_as_alone(folders, tmp_path)
+
+
 def test_a_batch_splits_by_its_marks_and_refuses_output_it_does_not_know() -> None:
     block = "    alpha.config.kubernetes.io/transformations: |\n"
     own = "      - configuredIn: a/kustomization.yaml\n        configuredBy:\n          kind: X\n"
@@ -207,6 +337,7 @@ def test_a_batch_splits_by_its_marks_and_refuses_output_it_does_not_know() -> No
         "          kind: AnnotationsTransformer\n"
     )
     origin = "    config.kubernetes.io/origin: |\n      path: a.yaml\n"
+    key = f"{kb.MARK}-0a"
 
     def doc(n: int, name: str, transformed: bool) -> str:
         return (
@@ -214,19 +345,19 @@ def test_a_batch_splits_by_its_marks_and_refuses_output_it_does_not_know() -> No
             + (own if transformed else "")
             + mark.format(n=n)
             + origin
-            + f'    {kb.MARK}: "{n}"\n  name: {name}\n'
+            + f'    {key}: "{n}"\n  name: {name}\n'
         )
 
     text = doc(1, "x", True) + "---\n" + doc(0, "y", False) + "---\n" + doc(1, "z", False)
-    parts = kb.split(text, 2)
+    parts = kb.split(text, 2, key)
     assert parts == [
         f"kind: ConfigMap\nmetadata:\n  annotations:\n{origin}  name: y\n",
         f"kind: ConfigMap\nmetadata:\n  annotations:\n{block}{own}{origin}  name: x\n"
         f"---\nkind: ConfigMap\nmetadata:\n  annotations:\n{origin}  name: z\n",
     ]
-    assert kb.split(text.replace(f'{kb.MARK}: "0"', "other: x"), 2) is None  # unmarked
-    assert kb.split(text, 1) is None  # a mark beyond the batch
-    assert kb.split(text.replace("part-1/mark.yaml", "part-0/mark.yaml"), 2) is None
+    assert kb.split(text.replace(f'{key}: "0"', "other: x"), 2, key) is None  # unmarked
+    assert kb.split(text, 1, key) is None  # a mark beyond the batch
+    assert kb.split(text.replace("part-1/mark.yaml", "part-0/mark.yaml"), 2, key) is None
 
 
 def test_roots_that_read_one_folder_and_rename_it_alike_go_to_different_batches() -> None:

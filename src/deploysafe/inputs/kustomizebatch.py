@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,13 +49,20 @@ GLOBAL_FIELDS = frozenset(
 SIZE = 32  # beyond about 60 roots kustomize's own work grows faster than the roots
 
 
-def batchable(kustomization: Any) -> bool:
-    """Whether a kustomization acts only on what it builds itself (a Component is not a
-    root: its build fails, alone)."""
+def batchable(kustomization: Any, *, root: bool = True) -> bool:
+    """Whether a kustomization of a root's tree (`root`: the root's own) acts only on what
+    it builds itself (a Component is not a root: its build fails, alone), and renames all
+    the root's objects alike. Kustomize's name-reference pass keeps, of several objects a
+    reference may name, those renamed by the referrer's prefixes and suffixes: when the one
+    object of its root is prefixed below the referrer, another root's namesake makes it
+    keep none, and the reference stays as written. A prefix or suffix below the root, or
+    a transformer config (it may rename some kinds only), may do that."""
     return (
         isinstance(kustomization, dict)
         and kustomization.get("kind") != "Component"
         and not GLOBAL_FIELDS.intersection(kustomization)
+        and "transformers" not in kustomization
+        and (root or not {"namePrefix", "nameSuffix"}.intersection(kustomization))
     )
 
 
@@ -105,9 +113,12 @@ def plan(roots: Sequence[Root], workers: int) -> list[list[int]]:
     return batches
 
 
-def write(top: Path, folders: Sequence[Path]) -> None:
-    """The batch kustomization in the empty folder `top`, one part per folder. Kustomize
-    refuses absolute resource paths: each part names its folder by a relative one."""
+def write(top: Path, folders: Sequence[Path]) -> str:
+    """The batch kustomization in the empty folder `top`, one part per folder; the mark's
+    annotation key. Kustomize refuses absolute resource paths: each part names its folder
+    by a relative one. The key is new each batch: the marker overwrites an annotation of
+    the same key, and a root's own could be read as the mark."""
+    mark = f"{MARK}-{secrets.token_hex(8)}"
     parts = []
     for n, folder in enumerate(folders):
         part = top / _PART.format(n)
@@ -120,7 +131,7 @@ def write(top: Path, folders: Sequence[Path]) -> None:
             "apiVersion": "builtin",
             "kind": "AnnotationsTransformer",
             "metadata": {"name": "mark"},
-            "annotations": {MARK: str(n)},
+            "annotations": {mark: str(n)},
             "fieldSpecs": [{"path": "metadata/annotations", "create": True}],
         }
         (part / _MARKER_FILE).write_text(_dump(marker), encoding="utf-8")
@@ -132,6 +143,7 @@ def write(top: Path, folders: Sequence[Path]) -> None:
         "buildMetadata": ["originAnnotations", "transformerAnnotations"],
     }
     (top / "kustomization.yaml").write_text(_dump(top_file), encoding="utf-8")
+    return mark
 
 
 def _dump(data: Mapping[str, Any]) -> str:
@@ -146,20 +158,21 @@ def failed_parts(message: str, count: int) -> set[int]:
     return {n for n in map(int, _FAILED_PART.findall(message)) if n < count}
 
 
-_MARK_LINE = re.compile(rf'^    {re.escape(MARK)}: "?(\d+)"?\n', re.MULTILINE)
+_META = re.compile(r"^metadata:\n((?:[ #].*\n|\n)*)", re.MULTILINE)
 _BLOCK = re.compile(rf"^    {re.escape(TRANSFORMATIONS)}: \|-?\n((?:      .*\n)+)", re.MULTILINE)
 _ENTRY = re.compile(r"^      - ", re.MULTILINE)
 
 
-def split(text: str, count: int) -> list[str] | None:
+def split(text: str, count: int, mark: str) -> list[str] | None:
     """The batch output as `count` texts, each what its root's build gives; None when an
-    object has no mark or its mark is not where the marker put it."""
+    object has no `mark` or its mark is not where the marker put it."""
+    mark_line = re.compile(rf'^    {re.escape(mark)}: "?(\d+)"?\n', re.MULTILINE)
     parts: list[list[str]] = [[] for _ in range(count)]
     if not text.strip():
         return ["" for _ in range(count)]
     for doc in text.split("\n---\n"):
         doc = doc if doc.endswith("\n") else doc + "\n"
-        unmarked = _unmark(doc, count)
+        unmarked = _unmark(doc, count, mark_line)
         if unmarked is None:
             return None
         n, body = unmarked
@@ -167,8 +180,15 @@ def split(text: str, count: int) -> list[str] | None:
     return ["---\n".join(docs) for docs in parts]
 
 
-def _unmark(doc: str, count: int) -> tuple[int, str] | None:
-    marks = list(_MARK_LINE.finditer(doc))
+def _unmark(doc: str, count: int, mark_line: re.Pattern[str]) -> tuple[int, str] | None:
+    # Only metadata is read and changed: a field of another (a literal, or a key named
+    # `annotations` of a spec) may look like the lines the mark adds.
+    meta = _META.search(doc)
+    if meta is None:
+        return None
+    head, tail = doc[: meta.start(1)], doc[meta.end(1) :]
+    doc = meta.group(1)
+    marks = list(mark_line.finditer(doc))
     if len(marks) != 1 or int(marks[0].group(1)) >= count:
         return None
     m = marks[0]
@@ -186,36 +206,62 @@ def _unmark(doc: str, count: int) -> tuple[int, str] | None:
         doc = doc[: block.start()] + doc[block.end() :]
     else:
         doc = doc[: block.start(1) + entries[-1]] + doc[block.end() :]
-    return n, _drop_empty_annotations(doc)
+    return n, head + _drop_empty_annotations(doc) + tail
 
 
-def _drop_empty_annotations(doc: str) -> str:
-    return re.sub(r"^  annotations:\n(?!    )", "", doc, count=1, flags=re.MULTILINE)
+def _drop_empty_annotations(meta: str) -> str:
+    return re.sub(r"^  annotations:\n(?!    )", "", meta, count=1, flags=re.MULTILINE)
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
+_API = re.compile(r"^apiVersion: *(.+?) *$", re.MULTILINE)
 _KIND = re.compile(r"^kind: *(.+?) *$", re.MULTILINE)
-_META = re.compile(r"^metadata:\n((?:[ #].*\n|\n)*)", re.MULTILINE)
 _NAME = re.compile(r"^  name: *(.+?) *$", re.MULTILINE)
+_NAMESPACE = re.compile(r"^  namespace: *(.+?) *$", re.MULTILINE)
+
+_ORIGIN = re.compile(r"^    config\.kubernetes\.io/origin: \|-?\n((?:      .*\n)+)", re.MULTILINE)
+
+_Id = tuple[str, str, str, str]  # apiVersion, kind, namespace, origin annotation
 
 
-def _objects(text: str) -> dict[str, set[str]]:
-    """Each object name of a part's output with the kinds that carry it."""
-    names: dict[str, set[str]] = {}
+def _objects(text: str) -> dict[str, set[_Id]]:
+    """Each object name of a part's output with the ids (less the name) that carry it."""
+
+    def value(pattern: re.Pattern[str], text: str) -> str:
+        m = pattern.search(text)
+        return m.group(1).strip("'\"") if m else ""
+
+    names: dict[str, set[_Id]] = {}
     for doc in text.split("\n---\n"):
-        kind = _KIND.search(doc)
         meta = _META.search(doc if doc.endswith("\n") else doc + "\n")
-        name = _NAME.search(meta.group(1)) if meta else None
+        body = meta.group(1) if meta else ""
+        kind = value(_KIND, doc)
+        name = value(_NAME, body)
         if kind and name:
-            names.setdefault(name.group(1).strip("'\""), set()).add(kind.group(1))
+            ident = (value(_API, doc), kind, value(_NAMESPACE, body), value(_ORIGIN, body))
+            names.setdefault(name, set()).add(ident)
     return names
 
 
+def _covered(ident: _Id, own: set[_Id], spaces: set[str]) -> bool:
+    """Whether a part's own objects of one name cover another part's `ident` of it: one of
+    the same id (both in a batch fail it), or the same source object in another namespace
+    that holds none of the part's objects (a reference the other could be renamed after
+    sees the part's own as well: the same name)."""
+    api, kind, namespace, origin = ident
+    moved = namespace not in spaces and origin != ""
+    return any(
+        (a, k) == (api, kind) and (ns == namespace or (moved and o == origin))
+        for a, k, ns, o in own
+    )
+
+
 def leaked(parts: Sequence[str]) -> set[int]:
-    """Parts whose text holds a name that another part gives an object of a kind this part
-    has no object of by that name: the one way a reference can have been renamed after an
-    object of another root. Over-approximates (the name may be plain text), never misses a
-    reference kustomize rewrote as a whole value."""
+    """Parts whose text holds a name that another part gives an object this part has no
+    object of by that name, apiVersion, kind and namespace (nor, in another namespace, from
+    the same source): the one way a reference can have been renamed after an object of
+    another root. Over-approximates (the name may be plain text), never misses a reference
+    kustomize rewrote as a whole value."""
     objects = [_objects(text) for text in parts]
     owners: dict[str, list[int]] = {}
     for n, names in enumerate(objects):
@@ -223,7 +269,7 @@ def leaked(parts: Sequence[str]) -> set[int]:
             owners.setdefault(name, []).append(n)
     suspect: set[int] = set()
     for n, text in enumerate(parts):
-        own = objects[n]
+        spaces = {ident[2] for idents in objects[n].values() for ident in idents}
         tokens = set(_TOKEN.findall(text))
         for name, holders in owners.items():
             if holders == [n]:
@@ -231,8 +277,9 @@ def leaked(parts: Sequence[str]) -> set[int]:
             spelled = name in tokens if _TOKEN.fullmatch(name) else name in text
             if not spelled:
                 continue
-            kinds = set().union(*(objects[h][name] for h in holders if h != n))
-            if kinds - own.get(name, set()):
+            own = objects[n].get(name, set())
+            others = set().union(*(objects[h][name] for h in holders if h != n))
+            if not all(_covered(ident, own, spaces) for ident in others):
                 suspect.add(n)
                 break
     return suspect

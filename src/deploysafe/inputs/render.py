@@ -786,10 +786,10 @@ class _Builds:
             attempts += 1
             with tempfile.TemporaryDirectory(prefix="deploysafe-kustomize-") as tmp:
                 top = Path(tmp).resolve()
-                kbatch.write(top, [self.folders[i] for i, _ in todo])
+                mark = kbatch.write(top, [self.folders[i] for i, _ in todo])
                 ran = _run([*self.tool, str(top)], self.limits)
             if ran.ok:
-                parts = kbatch.split(ran.out, len(todo))
+                parts = kbatch.split(ran.out, len(todo), mark)
                 if parts is None:
                     return todo
                 suspect = kbatch.leaked(parts)
@@ -857,7 +857,7 @@ def _survey(tool: Sequence[str], folder: Path, keyed: bool) -> _Survey:
             data = yamlload.load_data(kfile.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError):
             return _Survey(None, False, kbatch.Root(renames, frozenset()))
-        alone = alone or not kbatch.batchable(data)
+        alone = alone or not kbatch.batchable(data, root=len(seen) == 1)
         if len(seen) == 1:
             renames = kbatch.renames(data)
         for text in _strings(data):
