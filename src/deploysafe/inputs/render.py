@@ -786,7 +786,10 @@ class _Builds:
             attempts += 1
             with tempfile.TemporaryDirectory(prefix="deploysafe-kustomize-") as tmp:
                 top = Path(tmp).resolve()
-                mark = kbatch.write(top, [self.folders[i] for i, _ in todo])
+                try:
+                    mark = kbatch.write(top, [self.folders[i] for i, _ in todo])
+                except ValueError:  # another drive (Windows): no relative path to a root
+                    return todo
                 ran = _run([*self.tool, str(top)], self.limits)
             if ran.ok:
                 parts = kbatch.split(ran.out, len(todo), mark)
