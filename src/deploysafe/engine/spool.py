@@ -22,7 +22,7 @@ from typing import Any, overload
 from deploysafe.engine.interned import FILE, Interned, Row, finding, finding_row
 from deploysafe.model import Finding
 
-SPILL = 4096  # findings a report holds in memory; more go to disk in blocks of this many
+SPILL = 16384  # findings a report holds in memory; more go to disk in blocks of this many
 
 
 class Spool:
