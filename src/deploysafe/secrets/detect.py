@@ -547,11 +547,13 @@ _TypesOf = dict[str, list[int]]  # keyword -> indexes of the types it selects
 
 
 class _Index:
-    """The keyword index of a set of types (one per process): keyed by the identity of the
-    types tuple, which is kept alive with it (hashing 88 dataclasses per file would cost
-    more than the search)."""
+    """The keyword index of a set of types: keyed by the identity of the types tuple,
+    which is kept alive with it (hashing 88 dataclasses per file would cost more than the
+    search). A few are kept: a worker process receives its settings anew with each chunk
+    of files, an equal tuple each time, and every one kept would hold 88 types."""
 
     built: ClassVar[dict[int, tuple[tuple[TokenType, ...], KeywordIndex, _TypesOf]]] = {}
+    _KEEP = 4
 
     @classmethod
     def get(cls, types: tuple[TokenType, ...]) -> tuple[KeywordIndex, _TypesOf]:
@@ -563,6 +565,8 @@ class _Index:
             for k in t.keywords:
                 index.setdefault(k, []).append(i)
         keywords = KeywordIndex.get(tuple(sorted(index)))
+        if len(cls.built) >= cls._KEEP:
+            cls.built.clear()
         cls.built[id(types)] = (types, keywords, index)
         return keywords, index
 

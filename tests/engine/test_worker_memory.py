@@ -1,0 +1,28 @@
+"""A worker process holds no more after many chunks than after one: it receives the scan's
+settings anew with every chunk (pickled), and nothing it keeps may be keyed by their
+identity without a bound."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from deploysafe.config import Config
+from deploysafe.engine import coverage
+from deploysafe.engine.pool import _chunk_worker
+from deploysafe.engine.settings import settings_for
+from deploysafe.inputs.discover import discover
+from deploysafe.secrets import detect
+
+SECRET = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  password: {value}\n"
+
+
+def test_settings_received_with_every_chunk_are_not_kept(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(SECRET.format(value="x" + "Qz7" * 6))
+    config = Config()
+    inventory = discover([tmp_path], tmp_path, config.exclude)
+    jobs = coverage.plan(inventory, charts=False, kustomize=None).jobs
+    s = settings_for(config, {})
+    for _ in range(40):
+        _chunk_worker(pickle.loads(pickle.dumps(s)), jobs)  # as a worker receives them
+    assert 0 < len(detect._Index.built) <= detect._Index._KEEP
