@@ -10,11 +10,12 @@ annotation) is removed, so each part reads as the root's own build through a wra
 Kustomize composes, it does not isolate: objects of the whole batch share one id space
 (a duplicate id fails the build) and one name-reference pass (a reference in one root can
 be renamed to an object of another). Roots whose kustomizations reach anything that acts
-across the whole build (vars, configurations, crds, openapi, Helm charts) or a remote base
-are never batched; roots that read one folder and rename it alike are put in different
-batches; a part that kustomize names in a failed build, and a part that spells a name only
-other parts define (`leaked`), is built on its own. Anything unexpected in the
-output gives None, and the caller builds every root alone.
+across the whole build (vars, configurations, crds, openapi, Helm charts), rename some of
+their objects apart (a transformer config, a prefix or suffix below the root) or name a
+remote base are never batched; roots that read one folder and rename it alike are put in
+different batches; a part that kustomize names in a failed build, and a part that spells
+a name only other parts define (`leaked`), is built on its own. Anything unexpected in
+the output gives None, and the caller builds every root alone.
 """
 
 from __future__ import annotations
