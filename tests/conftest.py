@@ -60,6 +60,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/cli/test_unreadable_inputs.py",  # the CLI as a process, without root's reads
         "tests/inputs/test_sandbox.py",  # Helm and kustomize renders under limits
         "tests/inputs/test_kustomize_batch.py",  # kustomize builds, batched and alone
+        "tests/inputs/test_helmsteady.py",  # Helm renders of a chart that draws, twice
         "tests/formats/test_html_browser.py",  # headless Chromium
         "tests/cli/test_soft_fail.py",  # the installed CLI as a process
         "tests/fix/test_rendered.py",  # kubectl kustomize builds

@@ -192,6 +192,9 @@ class Document:
     # a node without an entry was written where its nearest listed ancestor was.
     written: Mapping[KeyPath, Written] = field(default_factory=dict, repr=False)
     helm_values: HelmValues | None = field(default=None, repr=False)  # a chart's own templates
+    # Rendered nodes whose values the chart draws anew at each render (`randAlphaNum`):
+    # made at install time, shown as `x`s (inputs/helmsteady.py).
+    generated: frozenset[KeyPath] = field(default=frozenset(), repr=False)
 
     @property
     def kind(self) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from deploysafe import yamlload
-from deploysafe.inputs import helmvalues
+from deploysafe.inputs import helmsteady, helmvalues
 from deploysafe.inputs import kustomizebatch as kbatch
 from deploysafe.inputs.documents import (
     RELEASE_NAMESPACE,
@@ -216,7 +216,7 @@ def render_helm(
                     if kept is not None:
                         left_out += seen
                 if kept is not None:
-                    sources, marks = kept
+                    sources, marks, drawn = kept
                 else:
                     copy = _contained_copy(chart, Path(tmp), contained, root, left_out)
                     # The bytes the engine reads (a file may have changed since).
@@ -231,10 +231,13 @@ def render_helm(
                         for path, text in originals.items():
                             path.write_text(text, encoding="utf-8")
                         sources, marks = engine(copy), {}
+                    drawn = {}
+                    if helmsteady.draws(copy):  # the same render twice, to see what is drawn
+                        sources, drawn = helmsteady.steady(sources, engine(copy))
                     if cache is not None:
-                        cache.put(key, _helm_entry(sources, marks))
+                        cache.put(key, _helm_entry(sources, marks, drawn))
             else:  # the engine says what is wrong with it
-                sources, marks = engine(chart), {}
+                sources, marks, drawn = engine(chart), {}, {}
     except RenderFailed as exc:
         # Templates often read a subchart's default values: without it they fail.
         errors = [
@@ -280,6 +283,8 @@ def render_helm(
         for i, loaded_doc in enumerate(loaded.documents):
             segment = _marked_segment(loaded_doc, marked_lines)
             doc = release_namespace_dropped(loaded_doc)
+            if source in drawn:
+                doc = replace(doc, generated=helmsteady.generated(doc.positions, drawn[source]))
             if src is not None:
                 doc = _remap(doc, src, i, len(loaded.documents), segment=segment)
                 if own:
@@ -330,22 +335,30 @@ def _helm_key(
 
 
 def _helm_entry(
-    sources: Sequence[tuple[str, str]], marks: Mapping[int, tuple[str, int]]
+    sources: Sequence[tuple[str, str]],
+    marks: Mapping[int, tuple[str, int]],
+    drawn: Mapping[str, list[int]],
 ) -> dict[str, Any]:
     return {
         "sources": [[name, text] for name, text in sources],
         "marks": [[mark, file, section] for mark, (file, section) in marks.items()],
+        "drawn": {name: list(lines) for name, lines in drawn.items()},
     }
 
 
-def _kept_helm(
-    value: Any,
-) -> tuple[list[tuple[str, str]], dict[int, tuple[str, int]]] | None:
+_Kept = tuple[list[tuple[str, str]], dict[int, tuple[str, int]], dict[str, list[int]]]
+
+
+def _kept_helm(value: Any) -> _Kept | None:
     """A cached render, if `value` has the shape `_helm_entry` writes."""
     if not isinstance(value, dict):
         return None
-    sources, marks = value.get("sources"), value.get("marks")
+    sources, marks, drawn = value.get("sources"), value.get("marks"), value.get("drawn")
     if not isinstance(sources, list) or not isinstance(marks, list):
+        return None
+    if not isinstance(drawn, dict) or not all(
+        isinstance(v, list) and all(type(n) is int for n in v) for v in drawn.values()
+    ):
         return None
     if not all(
         isinstance(s, list) and len(s) == 2 and all(isinstance(x, str) for x in s) for s in sources
@@ -360,7 +373,7 @@ def _kept_helm(
         for m in marks
     ):
         return None
-    return [(a, b) for a, b in sources], {m[0]: (m[1], m[2]) for m in marks}
+    return [(a, b) for a, b in sources], {m[0]: (m[1], m[2]) for m in marks}, drawn
 
 
 # Where Helm says a template failed: `template: <chart>/templates/x.yaml:43:55: executing`

@@ -8,7 +8,10 @@ from deploysafe.secrets.install import made_at_install
 
 def install_time(doc: Document, path: KeyPath) -> bool:
     """A chart's own template generates or looks up the value at `path` (`randAlphaNum`,
-    `lookup`): the repository holds the recipe, not the secret."""
+    `lookup`): the repository holds the recipe, not the secret. Seen in the template's
+    line, or in the output (two renders drew different values there)."""
+    if path in doc.generated:
+        return True
     if doc.helm_values is None or path not in doc.positions:
         return False
     return made_at_install(doc.lines, doc.positions[path][0])
