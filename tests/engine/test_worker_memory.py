@@ -4,11 +4,12 @@ identity without a bound."""
 
 from __future__ import annotations
 
+import gc
 import pickle
 from pathlib import Path
 
 from deploysafe.config import Config
-from deploysafe.engine import coverage
+from deploysafe.engine import coverage, scan
 from deploysafe.engine.pool import _chunk_worker
 from deploysafe.engine.settings import settings_for
 from deploysafe.inputs.discover import discover
@@ -26,3 +27,12 @@ def test_settings_received_with_every_chunk_are_not_kept(tmp_path: Path) -> None
     for _ in range(40):
         _chunk_worker(pickle.loads(pickle.dumps(s)), jobs)  # as a worker receives them
     assert 0 < len(detect._Index.built) <= detect._Index._KEEP
+
+
+def test_a_parallel_scan_leaves_the_callers_collector_as_it_found_it(tmp_path: Path) -> None:
+    for i in range(60):  # large enough that the scan uses worker processes
+        (tmp_path / f"c{i}.yaml").write_text(SECRET.format(value="v") + "#" * 40_000 + "\n")
+    assert gc.get_freeze_count() == 0
+    report = scan([tmp_path], Config(), root=tmp_path, jobs=2)
+    assert report.files == 60
+    assert gc.get_freeze_count() == 0  # frozen while the workers ran, thawed after

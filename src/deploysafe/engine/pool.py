@@ -6,6 +6,7 @@ so that no object is judged before its namespace's labels are known."""
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
@@ -94,15 +95,25 @@ def check_files(
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     chunks = list(_chunks(sized, workers))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        # The workers search the files for Namespaces first (in file order, so a later
-        # definition wins as it does in one process), then check them knowing all of them.
-        defined: dict[str, NamespacePolicy] = {}
-        for found in pool.map(_defined_namespaces, chunks, repeat(s.max_file_size)):
-            defined.update(found)
-        s = _with_namespaces(s, defined)
-        for part in pool.map(_chunk_worker, repeat(s), chunks):
-            _take(out, part, seen, done, spool)
+    # A forked worker shares the parent's pages until it writes to one, and a collection
+    # there writes to every object it traverses: frozen, the parent's objects (the tree's
+    # records) are not traversed, and stay shared. A command that froze its imports
+    # unfreezes everything when it ends; a caller that did not gets its objects back here.
+    thawed = gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            # The workers search the files for Namespaces first (in file order, so a later
+            # definition wins as in one process), then check them knowing all of them.
+            defined: dict[str, NamespacePolicy] = {}
+            for found in pool.map(_defined_namespaces, chunks, repeat(s.max_file_size)):
+                defined.update(found)
+            s = _with_namespaces(s, defined)
+            for part in pool.map(_chunk_worker, repeat(s), chunks):
+                _take(out, part, seen, done, spool)
+    finally:
+        if thawed:
+            gc.unfreeze()
     return out, s
 
 

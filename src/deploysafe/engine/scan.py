@@ -128,6 +128,9 @@ def scan(
         if rendered_out is not None:
             rendered_out.extend(rendered)
     p = coverage.plan(inv, charts=charts, kustomize=kplan, failed=failed)
+    # The plan holds every file as text: the paths (a few hundred bytes each, in a large
+    # tree the most of the parent's memory) go before the workers start.
+    inv.files = []
     notes += coverage.unbuilt_notes(p)
     files = p.jobs
     # The namespaces the files define are found while they are checked (check_files).
@@ -161,7 +164,7 @@ def scan(
     partial.errors.extend(inv.errors)
     partial.errors.extend(render_errors)
     rules = rules_of(s)
-    pipeline, pipeline_errors = _pipeline_context(inv, s)
+    pipeline, pipeline_errors = _pipeline_context(inv, s, p.records)
     partial.errors.extend(pipeline_errors)
     check_all(pipeline, s, rules, partial)
     in_scan = _scanned(inv)
@@ -434,11 +437,14 @@ def _at_line(error: ScanError, chart: Path, root: Path) -> ScanError:
 PIPELINES = (".gitlab-ci.yml", ".gitlab-ci.yaml")
 
 
-def _pipeline_context(inv: Inventory, s: Settings) -> tuple[list[Document], list[ScanError]]:
+def _pipeline_context(
+    inv: Inventory, s: Settings, planned: Collection[str]
+) -> tuple[list[Document], list[ScanError]]:
     """A file that the repository's GitLab pipeline includes (`include: local:`) is a part
-    of that pipeline: scanned without the top-level file, it is judged through it. The
-    pipeline's documents, when some scanned file is one of them, and the errors in scanned
-    files; findings in the pipeline's other files are not reported."""
+    of that pipeline: scanned without the top-level file (not `planned`, by display path),
+    it is judged through it. The pipeline's documents, when some scanned file is one of
+    them, and the errors in scanned files; findings in the pipeline's other files are not
+    reported."""
     if not inv.in_repo or Target.GITLAB_CI not in s.targets or inv.top in inv.starts:
         return [], []
     from deploysafe.ci import gitlab
@@ -446,7 +452,7 @@ def _pipeline_context(inv: Inventory, s: Settings) -> tuple[list[Document], list
     scanned = _scanned(inv)
     for name in PIPELINES:
         path = inv.top / name
-        if not path.is_file() or path in inv.files:
+        if not path.is_file() or inv.display(path) in planned:
             continue
         try:
             text = path.read_text(encoding="utf-8-sig")
