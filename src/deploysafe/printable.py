@@ -37,4 +37,8 @@ def printable(text: str) -> str:
     a tab `\\t`, a byte that was not UTF-8 `\\xff`, another control `\\x1b`, a bidi or line
     separator `\\u202e`. A backslash is kept as it is: the form is for reading, not for
     naming the file again (fingerprints are taken from the name itself)."""
+    # Every character escaped is one Python does not call printable: most text is kept
+    # whole after one pass in C.
+    if text.isprintable():
+        return text
     return _HOSTILE.sub(_escape, text)
