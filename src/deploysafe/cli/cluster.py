@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import logging.config
-import ssl
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -125,6 +123,10 @@ def serve(
             "serve needs --cert and --key (the API server only calls webhooks over HTTPS); "
             "for a local test without TLS, pass --insecure-http"
         )
+    # Only `serve` needs these; every other command starts without them.
+    import logging.config
+    import ssl
+
     cfg = load_config(config_path, Path.cwd())
     chosen = Mutation(mutate) if mutate is not None else None
     policy = from_config(cfg, namespace=namespace, mutate=chosen)
