@@ -90,7 +90,7 @@ def test_what_differs_between_two_renders_is_masked_and_its_lines_named() -> Non
     b = [("c/templates/a.yaml", "kind: Pod\nname: t-qwxyz\nx: 1"), ("c/templates/b.yaml", "k: v")]
     out, drawn = helmsteady.steady(a, b)
     assert out == [("c/templates/a.yaml", "kind: Pod\nname: t-xxxxx\nx: 1"), a[1]]
-    assert drawn == {"c/templates/a.yaml": [2]}
+    assert drawn == {"c/templates/a.yaml": [(2, 9)]}
     assert helmsteady.steady(a, b[:1]) == (a, {})  # not the same templates: as rendered
     longer = [(a[0][0], a[0][1] + "\ny: 2"), a[1]]
     assert helmsteady.steady(a, longer) == (a, {})  # lines that do not pair up
@@ -100,7 +100,10 @@ def test_what_differs_between_two_renders_is_masked_and_its_lines_named() -> Non
         ("name",): (2, 1),
         ("x",): (3, 1),
     }
-    assert helmsteady.generated(positions, [2]) == {("name",)}
+    assert helmsteady.generated(positions, [(2, 9)]) == {("name",)}
+    # On a line of several keys, the one whose value holds the drawn part.
+    flow: dict[KeyPath, tuple[int, int]] = {("d",): (1, 1), ("d", "a"): (1, 5), ("d", "b"): (1, 12)}
+    assert helmsteady.generated(flow, [(1, 15)]) == {("d", "b")}
 
 
 def test_only_charts_that_call_a_drawing_function_render_twice(tmp_path: Path) -> None:
@@ -109,3 +112,26 @@ def test_only_charts_that_call_a_drawing_function_render_twice(tmp_path: Path) -
     (folder / "templates/test-pod.yaml").unlink()
     (folder / "templates/secret.yaml").write_text("# randAlphaNum, in a comment only\n")
     assert not helmsteady.draws(folder)
+
+
+@needs_helm
+def test_a_committed_secret_beside_a_drawn_value_on_one_line_is_reported(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "shop"
+    (folder / "templates").mkdir(parents=True)
+    (folder / "Chart.yaml").write_text(CHART["Chart.yaml"])
+    # Drawn in a helper: the template's own line names no drawing function.
+    (folder / "templates/_helpers.tpl").write_text(
+        '{{- define "shop.seed" -}}{{ randAlphaNum 8 | b64enc | quote }}{{- end -}}\n'
+    )
+    encoded = base64.b64encode(LITERAL.encode()).decode()
+    (folder / "templates/secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n"
+        f'data: {{api-password: "{encoded}", seed: {{{{ include "shop.seed" . }}}}}}\n'
+    )
+    report = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(cache=None))
+    found = [f for f in report.findings if f.rule_id == "DS310"]
+    assert [(f.file, f.pointer) for f in found] == [
+        ("shop/templates/secret.yaml", "/data/api-password")
+    ]

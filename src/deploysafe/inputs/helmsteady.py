@@ -5,9 +5,10 @@ values that look like committed secrets but are made at install time.
 
 Such a chart is rendered twice and the two outputs compared line by line: what differs was
 drawn, and is written as `x`s of the same length in both (a name stays a valid name, and
-the same from run to run), its lines reported so that rules know the values there are made
-at install time. Outputs whose lines do not pair up (a drawn value that changes how many
-lines a template writes) are kept as the first render gave them.
+the same from run to run), and where on its line each drawn part starts, so that rules know
+the value there is made at install time (not the others on that line). Outputs whose lines
+do not pair up (a drawn value that changes how many lines a template writes) are kept as
+the first render gave them.
 """
 
 from __future__ import annotations
@@ -45,13 +46,16 @@ def draws(chart: Path) -> bool:
     return False
 
 
-def steady(first: Sources, second: Sources) -> tuple[Sources, dict[str, list[int]]]:
+Drawn = dict[str, list[tuple[int, int]]]  # per template: (line, column) of each drawn part
+
+
+def steady(first: Sources, second: Sources) -> tuple[Sources, Drawn]:
     """`first` with what differs from `second` written as `x`s, and per template the
-    1-based lines of its text where it did."""
+    1-based line and column of its text where each difference starts."""
     if [name for name, _ in first] != [name for name, _ in second]:
         return first, {}
     out: Sources = []
-    drawn: dict[str, list[int]] = {}
+    drawn: Drawn = {}
     for (name, a), (_, b) in zip(first, second, strict=True):
         if a == b:
             out.append((name, a))
@@ -63,27 +67,38 @@ def steady(first: Sources, second: Sources) -> tuple[Sources, dict[str, list[int
         lines = []
         for number, (x, y) in enumerate(zip(lines_a, lines_b, strict=True), 1):
             if x != y:
-                x = _masked(x, y)
-                drawn.setdefault(name, []).append(number)
+                x, at = _masked(x, y)
+                drawn.setdefault(name, []).append((number, at + 1))
             lines.append(x)
         out.append((name, "\n".join(lines)))
     return out, drawn
 
 
-def _masked(a: str, b: str) -> str:
-    """`a` with the part that differs from `b` (between their common ends) as `x`s."""
+def _masked(a: str, b: str) -> tuple[str, int]:
+    """`a` with the part that differs from `b` (between their common ends) as `x`s, and
+    where that part starts."""
     start = 0
     while start < min(len(a), len(b)) and a[start] == b[start]:
         start += 1
     end = 0
     while end < min(len(a), len(b)) - start and a[len(a) - 1 - end] == b[len(b) - 1 - end]:
         end += 1
-    return a[:start] + "x" * (len(a) - start - end) + a[len(a) - end :]
+    return a[:start] + "x" * (len(a) - start - end) + a[len(a) - end :], start
 
 
 def generated(
-    positions: Mapping[KeyPath, tuple[int, int]], lines: Sequence[int]
+    positions: Mapping[KeyPath, tuple[int, int]], drawn: Sequence[tuple[int, int]]
 ) -> frozenset[KeyPath]:
-    """The key paths of a rendered document whose values are on drawn lines."""
-    drawn = set(lines)
-    return frozenset(path for path, (line, _) in positions.items() if path and line in drawn)
+    """The key paths of a rendered document whose values hold a drawn part: on its line,
+    the last key written before it. A flow mapping's other keys on that line hold what
+    the chart wrote (a committed secret beside a drawn one is still reported)."""
+    by_line: dict[int, list[tuple[int, int, KeyPath]]] = {}
+    for path, (line, column) in positions.items():
+        if path:
+            by_line.setdefault(line, []).append((column, len(path), path))
+    out = set()
+    for line, at in drawn:
+        before = [key for key in by_line.get(line, ()) if key[0] <= at]
+        if before:
+            out.add(max(before)[2])
+    return frozenset(out)

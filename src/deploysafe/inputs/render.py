@@ -337,16 +337,16 @@ def _helm_key(
 def _helm_entry(
     sources: Sequence[tuple[str, str]],
     marks: Mapping[int, tuple[str, int]],
-    drawn: Mapping[str, list[int]],
+    drawn: helmsteady.Drawn,
 ) -> dict[str, Any]:
     return {
         "sources": [[name, text] for name, text in sources],
         "marks": [[mark, file, section] for mark, (file, section) in marks.items()],
-        "drawn": {name: list(lines) for name, lines in drawn.items()},
+        "drawn": {name: [[line, at] for line, at in spots] for name, spots in drawn.items()},
     }
 
 
-_Kept = tuple[list[tuple[str, str]], dict[int, tuple[str, int]], dict[str, list[int]]]
+_Kept = tuple[list[tuple[str, str]], dict[int, tuple[str, int]], helmsteady.Drawn]
 
 
 def _kept_helm(value: Any) -> _Kept | None:
@@ -357,7 +357,9 @@ def _kept_helm(value: Any) -> _Kept | None:
     if not isinstance(sources, list) or not isinstance(marks, list):
         return None
     if not isinstance(drawn, dict) or not all(
-        isinstance(v, list) and all(type(n) is int for n in v) for v in drawn.values()
+        isinstance(v, list)
+        and all(isinstance(s, list) and len(s) == 2 and all(type(n) is int for n in s) for s in v)
+        for v in drawn.values()
     ):
         return None
     if not all(
@@ -373,7 +375,8 @@ def _kept_helm(value: Any) -> _Kept | None:
         for m in marks
     ):
         return None
-    return [(a, b) for a, b in sources], {m[0]: (m[1], m[2]) for m in marks}, drawn
+    spots = {name: [(line, at) for line, at in v] for name, v in drawn.items()}
+    return [(a, b) for a, b in sources], {m[0]: (m[1], m[2]) for m in marks}, spots
 
 
 # Where Helm says a template failed: `template: <chart>/templates/x.yaml:43:55: executing`
