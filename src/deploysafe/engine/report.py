@@ -106,10 +106,13 @@ def finish(
     spooled = ByFile(spool) if spool is not None else None
     out = Collector(spool)
     for file in sorted(loose.keys() | partial.blocks.keys()):
-        group = loose.pop(file, [])
+        # The files' own findings first, then those of renders and cross-resource rules:
+        # among findings of one identity, the first is kept.
+        group: list[Finding] = []
         if spooled is not None:
             for block in partial.blocks.get(file, ()):
                 group += spooled.findings(block, file)
+        group += loose.pop(file, [])
         found = [
             suppress.by_config(f, exceptions(f.rule_id), s.today, config.base)
             for f in group

@@ -75,15 +75,24 @@ def steady(first: Sources, second: Sources) -> tuple[Sources, Drawn]:
 
 
 def _masked(a: str, b: str) -> tuple[str, int]:
-    """`a` with the part that differs from `b` (between their common ends) as `x`s, and
-    where that part starts."""
+    """`a` with the part that differs from `b` as `x`s, and where that part starts: between
+    their common ends, widened to the whole run of letters, digits and base64 signs around
+    it (two draws may begin or end with the same character by chance, one in 36 for each
+    end of a lowercase name: the mask must not depend on it)."""
     start = 0
     while start < min(len(a), len(b)) and a[start] == b[start]:
         start += 1
     end = 0
     while end < min(len(a), len(b)) - start and a[len(a) - 1 - end] == b[len(b) - 1 - end]:
         end += 1
+    while start > 0 and _DRAWN_CHARS.fullmatch(a[start - 1]):
+        start -= 1
+    while end > 0 and _DRAWN_CHARS.fullmatch(a[len(a) - end]):
+        end -= 1
     return a[:start] + "x" * (len(a) - start - end) + a[len(a) - end :], start
+
+
+_DRAWN_CHARS = re.compile(r"[A-Za-z0-9+/=]")
 
 
 def generated(
