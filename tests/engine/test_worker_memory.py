@@ -5,6 +5,7 @@ identity without a bound."""
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import pickle
 from pathlib import Path
 
@@ -36,28 +37,51 @@ def test_settings_received_with_every_chunk_are_not_kept(tmp_path: Path) -> None
     assert 0 < len(detect._Index.built) <= detect._Index._KEEP
 
 
-def test_a_parallel_scan_leaves_the_callers_collector_as_it_found_it(tmp_path: Path) -> None:
-    for i in range(60):  # large enough that the scan uses worker processes
-        (tmp_path / f"c{i}.yaml").write_text(SECRET.format(value="v") + "#" * 40_000 + "\n")
-    assert gc.get_freeze_count() == 0
-    report = scan([tmp_path], Config(), root=tmp_path, jobs=2)
-    assert report.files == 60
-    assert gc.get_freeze_count() == 0  # frozen while the workers ran, thawed after
-
-
-def test_a_worker_receives_its_settings_once_and_each_chunk_only_the_namespaces(
+def test_workers_started_for_a_check_leave_the_callers_collector_as_it_was(
     tmp_path: Path,
 ) -> None:
+    for i in range(60):  # large enough for worker processes, started by the check itself
+        (tmp_path / f"c{i}.yaml").write_text(SECRET.format(value="v") + "#" * 40_000 + "\n")
+    config = Config()
+    inventory = discover([tmp_path], tmp_path, config.exclude)
+    jobs = coverage.plan(inventory, charts=False, kustomize=None).jobs
+    assert gc.get_freeze_count() == 0
+    frozen: list[int] = []
+    partial, _ = pool.check_files(
+        jobs, settings_for(config, {}), 2, lambda _: frozen.append(gc.get_freeze_count())
+    )
+    assert partial.files == 60
+    assert frozen and min(frozen) > 0  # frozen while the workers ran
+    assert gc.get_freeze_count() == 0  # and thawed after
+
+
+def test_a_worker_unpickles_the_scans_settings_once(tmp_path: Path) -> None:
     (tmp_path / "pod.yaml").write_text(POD)
     config = Config()
     inventory = discover([tmp_path], tmp_path, config.exclude)
     jobs = coverage.plan(inventory, charts=False, kustomize=None).jobs
-    s = settings_for(config, {})
-    pool._receive(pickle.loads(pickle.dumps(s)))
-    defined = {"shop": NamespacePolicy(Level.RESTRICTED, LATEST)}
-    first = pool._check_chunk(defined, jobs)
-    known = pool._received[0]
-    assert "shop" in known.namespaces and "shop" not in s.namespaces
-    second = pool._check_chunk(pickle.loads(pickle.dumps(defined)), jobs)
-    assert pool._received[0] is known  # the same namespaces: the settings kept as they were
+    s = settings_for(config, {"shop": NamespacePolicy(Level.RESTRICTED, LATEST)})
+    settings = pickle.dumps(s)
+    first = pool._check_chunk(7, settings, jobs)
+    received = pool._received[0][1]
+    assert "shop" in received.namespaces
+    second = pool._check_chunk(7, settings, jobs)
+    assert pool._received[0][1] is received  # the same scan: not unpickled again
     assert first.findings == second.findings != []
+    pool._check_chunk(8, settings, jobs)
+    assert pool._received[0][1] is not received  # another scan's
+
+
+def test_workers_are_forked_when_a_scan_starts_and_gone_when_it_ends(tmp_path: Path) -> None:
+    before = set(multiprocessing.active_children())
+    workers = pool.Workers.start(2)
+    assert workers is not None
+    started = set(multiprocessing.active_children()) - before
+    assert len(started) == 2  # forked at once, before any chunk exists
+    workers.close()
+    assert not any(p.is_alive() for p in started)
+    for i in range(60):  # large enough that the scan uses its workers
+        (tmp_path / f"p{i}.yaml").write_text(POD + "#" * 40_000 + "\n")
+    report = scan([tmp_path], Config(), root=tmp_path, jobs=2)
+    assert len(report.findings) >= 60
+    assert set(multiprocessing.active_children()) <= before

@@ -7,7 +7,9 @@ so that no object is judged before its namespace's labels are known."""
 from __future__ import annotations
 
 import gc
+import itertools
 import os
+import pickle
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -41,21 +43,48 @@ def _chunk_worker(s: Settings, files: Sequence[Job]) -> Packed:
     return pack(out)
 
 
-# A worker's settings: received once, when it starts (`_receive`), and known with the
-# namespaces the files define from the first chunk on: each chunk then carries only those,
-# not the settings' 88 token types and their patterns (pickled, about 0.7 ms a chunk).
-_received: list[Settings] = []
+class Workers:
+    """Worker processes forked when a scan starts, before the parent holds the tree's
+    records: forked later, each would share the parent's pages and copy every one it
+    writes to (at 10x the corpus, 10 MB more a worker). Started where processes are forked
+    (not on Windows: `spawn` starts them afresh anyway), only when a scan may need them."""
+
+    __slots__ = ("count", "pool")
+
+    def __init__(self, pool: ProcessPoolExecutor, count: int) -> None:
+        self.pool = pool
+        self.count = count
+
+    @classmethod
+    def start(cls, jobs: int | None) -> Workers | None:
+        count = jobs if jobs is not None else (os.cpu_count() or 1)
+        if count <= 1 or os.name != "posix":
+            return None
+        import multiprocessing
+
+        pool = ProcessPoolExecutor(
+            max_workers=count, mp_context=multiprocessing.get_context("fork")
+        )
+        pool.submit(_nothing)  # the processes are forked now, not at the first chunk
+        return cls(pool, count)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _receive(s: Settings) -> None:
-    _received[:] = [s]
+def _nothing() -> None:
+    """A first task, so that the pool forks its processes."""
 
 
-def _check_chunk(defined: dict[str, NamespacePolicy], files: Sequence[Job]) -> Packed:
-    s = _with_namespaces(_received[0], defined)
-    if s is not _received[0]:
-        _received[:] = [s]  # the same namespaces come with every chunk: kept once known
-    return _chunk_worker(s, files)
+# A worker's settings: each chunk carries them pickled, with a key; a worker unpickles
+# them once per scan (0.5 ms and the detector's 88 token types a chunk otherwise).
+_received: list[tuple[int, Settings]] = []
+
+
+def _check_chunk(key: int, settings: bytes, files: Sequence[Job]) -> Packed:
+    if not _received or _received[0][0] != key:
+        _received[:] = [(key, pickle.loads(settings))]  # from the parent
+    return _chunk_worker(_received[0][1], files)
 
 
 def _sized(files: Sequence[Job]) -> list[tuple[int, Job]]:
@@ -92,48 +121,68 @@ def check_files(
     jobs: int | None,
     done: Callable[[Partial], None] | None = None,
     spool: Spool | None = None,
+    workers: Workers | None = None,
 ) -> tuple[Partial, Settings]:
     """Check `files`, each parsed once; `done` is told of each part as it arrives (a chunk
     of files). `s` knows the namespaces found before (in renders); the ones the files define
     are found first. Returned: the result, and `s` with every namespace. With `spool`, the
-    findings go there as they arrive (the result says where), not into memory."""
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    sized = _sized(files) if workers > 1 else []  # one stat per file, for both decisions
+    findings go there as they arrive (the result says where), not into memory. `workers`
+    were started for this scan (else processes are started here, if the tree needs them)."""
+    count = workers.count if workers is not None else jobs
+    count = count if count is not None else (os.cpu_count() or 1)
+    sized = _sized(files) if count > 1 else []  # one stat per file, for both decisions
     out = Partial()
     seen = Interned()
     # Processes pay off only for real trees; small scans stay in-process.
-    if workers <= 1 or sum(size for size, _ in sized) < 2 * 1024 * 1024:
+    if count <= 1 or sum(size for size, _ in sized) < 2 * 1024 * 1024:
         s = _with_namespaces(s, _defined_namespaces(files, s.max_file_size))
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
             _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), seen, done, spool)
         return out, s
+    chunks = list(_chunks(sized, count))
+    if workers is not None:
+        return _in_workers(workers.pool, chunks, s, out, seen, done, spool)
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    chunks = list(_chunks(sized, workers))
-    # A forked worker shares the parent's pages until it writes to one, and a collection
-    # there writes to every object it traverses: frozen, the parent's objects (the tree's
-    # records) are not traversed, and stay shared. A command that froze its imports
-    # unfreezes everything when it ends; a caller that did not gets its objects back here.
+    # Forked now, a worker shares the parent's pages until it writes to one, and a
+    # collection there writes to every object it traverses: frozen, the parent's objects
+    # are not traversed. A command that froze its imports unfreezes everything when it
+    # ends; a caller that did not gets its objects back here.
     thawed = gc.get_freeze_count() == 0
     gc.freeze()
     try:
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_receive, initargs=(s,)
-        ) as pool:
-            # The workers search the files for Namespaces first (in file order, so a later
-            # definition wins as in one process), then check them knowing all of them.
-            defined: dict[str, NamespacePolicy] = {}
-            for found in pool.map(_defined_namespaces, chunks, repeat(s.max_file_size)):
-                defined.update(found)
-            s = _with_namespaces(s, defined)
-            for part in pool.map(_check_chunk, repeat(defined), chunks):
-                _take(out, part, seen, done, spool)
+        with ProcessPoolExecutor(max_workers=count, mp_context=ctx) as pool:
+            return _in_workers(pool, chunks, s, out, seen, done, spool)
     finally:
         if thawed:
             gc.unfreeze()
+
+
+def _in_workers(
+    pool: ProcessPoolExecutor,
+    chunks: list[list[Job]],
+    s: Settings,
+    out: Partial,
+    seen: Interned,
+    done: Callable[[Partial], None] | None,
+    spool: Spool | None,
+) -> tuple[Partial, Settings]:
+    # The workers search the files for Namespaces first (in file order, so a later
+    # definition wins as it does in one process), then check them knowing all of them.
+    defined: dict[str, NamespacePolicy] = {}
+    for found in pool.map(_defined_namespaces, chunks, repeat(s.max_file_size)):
+        defined.update(found)
+    s = _with_namespaces(s, defined)
+    key = next(_keys)
+    settings = pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)
+    for part in pool.map(_check_chunk, repeat(key), repeat(settings), chunks):
+        _take(out, part, seen, done, spool)
     return out, s
+
+
+_keys = itertools.count(1)
 
 
 def _with_namespaces(s: Settings, defined: dict[str, NamespacePolicy]) -> Settings:

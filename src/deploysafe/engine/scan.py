@@ -20,7 +20,7 @@ from deploysafe.config.render import ChartSettings, RenderSettings
 from deploysafe.engine import coverage
 from deploysafe.engine.check import Partial, check_all
 from deploysafe.engine.namespaces import namespaces_in
-from deploysafe.engine.pool import check_files
+from deploysafe.engine.pool import Workers, check_files
 from deploysafe.engine.progress import Progress, Stage, Tick
 from deploysafe.engine.report import Report, finish
 from deploysafe.engine.settings import (
@@ -109,92 +109,102 @@ def scan(
     render = render or RenderOptions()
     tell = progress or _nobody
     root = root or Path.cwd()
-    inv = discover(paths, root, config.exclude, every_file=_every(config, scopes), base=config.base)
-    notes: list[str] = []
-    if not yamlload.LIBYAML:
-        notes.append("libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)")
-    rendered: list[Document] = []
-    render_errors: list[ScanError] = []
-    charts, kplan = _renders(inv, render, config.max_file_size)
-    failed: list[Path] = []
-    # Renders focused on the scanned paths: everything they build is checked (cross-resource
-    # rules see the whole build), and only findings in the scanned paths are reported.
-    focused: set[str] = set()
-    if render.enabled:
-        rendered, render_errors, render_notes, failed, focused = _render_all(
-            inv, render, config.render, jobs, kplan, tell
+    # Worker processes are forked first, while this process holds nothing of the tree.
+    workers = Workers.start(jobs) if any(p.is_dir() for p in paths) else None
+    try:
+        inv = discover(
+            paths, root, config.exclude, every_file=_every(config, scopes), base=config.base
         )
-        notes += render_notes
-        if rendered_out is not None:
-            rendered_out.extend(rendered)
-    p = coverage.plan(inv, charts=charts, kustomize=kplan, failed=failed)
-    # The plan holds every file as text: the paths (a few hundred bytes each, in a large
-    # tree the most of the parent's memory) go before the workers start.
-    inv.files = []
-    notes += coverage.unbuilt_notes(p)
-    files = p.jobs
-    # The namespaces the files define are found while they are checked (check_files).
-    s = settings_for(
-        config,
-        namespaces_in(rendered),
-        inline=inline,
-        today=today,
-        scopes=scopes,
-        namespace=render.namespace,
-    )
-    attempted = _render_count(inv, charts, kplan) if render.enabled else 0
-    checked = Tick(Stage.CHECKING, attempted, attempted, file_total=len(files))
-    tell(checked)
-
-    def chunk_done(part: Partial) -> None:
-        nonlocal checked
-        checked = replace(
-            checked,
-            files=checked.files + part.files,
-            findings=checked.findings + len(part.findings) + part.spooled,
+        notes: list[str] = []
+        if not yamlload.LIBYAML:
+            notes.append(
+                "libyaml is missing: YAML is parsed by PyYAML's pure-Python loader (slower)"
+            )
+        rendered: list[Document] = []
+        render_errors: list[ScanError] = []
+        charts, kplan = _renders(inv, render, config.max_file_size)
+        failed: list[Path] = []
+        # Renders focused on the scanned paths: everything they build is checked (cross-resource
+        # rules see the whole build), and only findings in the scanned paths are reported.
+        focused: set[str] = set()
+        if render.enabled:
+            rendered, render_errors, render_notes, failed, focused = _render_all(
+                inv, render, config.render, jobs, kplan, tell
+            )
+            notes += render_notes
+            if rendered_out is not None:
+                rendered_out.extend(rendered)
+        p = coverage.plan(inv, charts=charts, kustomize=kplan, failed=failed)
+        # The plan holds every file as text: the paths (a few hundred bytes each, in a large
+        # tree the most of the parent's memory) go before the workers start.
+        inv.files = []
+        notes += coverage.unbuilt_notes(p)
+        files = p.jobs
+        # The namespaces the files define are found while they are checked (check_files).
+        s = settings_for(
+            config,
+            namespaces_in(rendered),
+            inline=inline,
+            today=today,
+            scopes=scopes,
+            namespace=render.namespace,
         )
+        attempted = _render_count(inv, charts, kplan) if render.enabled else 0
+        checked = Tick(Stage.CHECKING, attempted, attempted, file_total=len(files))
         tell(checked)
 
-    spool = Spool()  # the files' findings, off the heap until the report streams them
-    partial, s = check_files(files, s, jobs, chunk_done, spool)
-    # A render error at a line explains it better than the check's error there (the
-    # invalid YAML of a kustomization that is therefore not built): one report per line.
-    explained = {(e.file, e.line) for e in render_errors if e.line is not None}
-    partial.errors = [e for e in partial.errors if (e.file, e.line) not in explained]
-    partial.errors.extend(inv.errors)
-    partial.errors.extend(render_errors)
-    rules = rules_of(s)
-    pipeline, pipeline_errors = _pipeline_context(inv, s, p.records)
-    partial.errors.extend(pipeline_errors)
-    check_all(pipeline, s, rules, partial)
-    in_scan = _scanned(inv)
-    check_all(rendered, s, rules, partial)
-    covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
-    # Files read, once each: a rendered file is also a job; a render may read files
-    # outside the scanned paths (a base of an overlay), but not one read only for context.
-    shown = {c.path for c in covered}
-    read_by_renders = {
-        d.file for d in rendered if d.rendered_from not in focused or in_scan(d.file)
-    }
-    partial.files = sum(
-        1 for c in covered if c.outcome is not Outcome.SKIPPED and not c.path.endswith("/")
-    ) + len(read_by_renders - shown)
-    notes += coverage.notes(covered)
-    hide = None
-    if focused or pipeline:
-        from_pipeline = {d.file for d in pipeline}
+        def chunk_done(part: Partial) -> None:
+            nonlocal checked
+            checked = replace(
+                checked,
+                files=checked.files + part.files,
+                findings=checked.findings + len(part.findings) + part.spooled,
+            )
+            tell(checked)
 
-        def hide(f: Finding) -> bool:
-            """A finding outside the scanned paths made only for context: by focused
-            renders, or in the pipeline file that includes a scanned one."""
-            if in_scan(f.file):
-                return False
-            return f.file in from_pipeline or (bool(f.renders) and set(f.renders) <= focused)
+        spool = Spool()  # the files' findings, off the heap until the report streams them
+        partial, s = check_files(files, s, jobs, chunk_done, spool, workers)
+        # A render error at a line explains it better than the check's error there (the
+        # invalid YAML of a kustomization that is therefore not built): one report per line.
+        explained = {(e.file, e.line) for e in render_errors if e.line is not None}
+        partial.errors = [e for e in partial.errors if (e.file, e.line) not in explained]
+        partial.errors.extend(inv.errors)
+        partial.errors.extend(render_errors)
+        rules = rules_of(s)
+        pipeline, pipeline_errors = _pipeline_context(inv, s, p.records)
+        partial.errors.extend(pipeline_errors)
+        check_all(pipeline, s, rules, partial)
+        in_scan = _scanned(inv)
+        check_all(rendered, s, rules, partial)
+        covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
+        # Files read, once each: a rendered file is also a job; a render may read files
+        # outside the scanned paths (a base of an overlay), but not one read only for context.
+        shown = {c.path for c in covered}
+        read_by_renders = {
+            d.file for d in rendered if d.rendered_from not in focused or in_scan(d.file)
+        }
+        partial.files = sum(
+            1 for c in covered if c.outcome is not Outcome.SKIPPED and not c.path.endswith("/")
+        ) + len(read_by_renders - shown)
+        notes += coverage.notes(covered)
+        hide = None
+        if focused or pipeline:
+            from_pipeline = {d.file for d in pipeline}
 
-    report = finish(partial, s, config, baseline, notes, covered, hide=hide, spool=spool)
-    if changes is not None:
-        report = _changed_only(report, changes, inv.root, rendered, focused)
-    return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
+            def hide(f: Finding) -> bool:
+                """A finding outside the scanned paths made only for context: by focused
+                renders, or in the pipeline file that includes a scanned one."""
+                if in_scan(f.file):
+                    return False
+                return f.file in from_pipeline or (bool(f.renders) and set(f.renders) <= focused)
+
+        report = finish(partial, s, config, baseline, notes, covered, hide=hide, spool=spool)
+        if changes is not None:
+            report = _changed_only(report, changes, inv.root, rendered, focused)
+        return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
+    finally:
+        if workers is not None:
+            workers.close()
 
 
 def _nobody(tick: Tick) -> None:

@@ -103,7 +103,7 @@ def install_unit(doc: Document) -> str:
     return _folder_unit(doc.file)
 
 
-@functools.lru_cache(maxsize=4096)  # asked per object by three RBAC rules; files repeat
+@functools.lru_cache(maxsize=256)  # asked per object by three RBAC rules, file by file
 def _folder_unit(file: str) -> str:
     folder = PurePosixPath(file).parent.as_posix()
     return "folder ./" if folder == "." else f"folder {folder}/"

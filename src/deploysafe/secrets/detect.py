@@ -143,9 +143,10 @@ _EXAMPLE_NAME = re.compile(
 )
 
 
-# Both are asked several times per file and per embedded file name (`application.yaml`):
-# cached, as a path costs more to parse than the answer to look up.
-@functools.lru_cache(maxsize=8192)
+# Both are asked several times per file and per embedded file name (`application.yaml`),
+# one file after the other: cached, as a path costs more to parse than the answer to look
+# up, and a few hundred entries (a worker's memory would grow with the tree's paths).
+@functools.lru_cache(maxsize=256)
 def file_kind(path: str) -> str:
     p = PurePosixPath(path)
     name = p.name
@@ -167,7 +168,7 @@ def file_kind(path: str) -> str:
     return FileKind.CODE
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=256)
 def is_example_file(path: str) -> bool:
     """`.env.example`, `values.sample.yaml`, `config.template.json`: documented shapes."""
     return bool(_EXAMPLE_NAME.search(PurePosixPath(path).name))
