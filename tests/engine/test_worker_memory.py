@@ -5,9 +5,12 @@ identity without a bound."""
 from __future__ import annotations
 
 import gc
+import importlib
 import multiprocessing
 import pickle
 from pathlib import Path
+
+import pytest
 
 from deploysafe.config import Config
 from deploysafe.engine import coverage, pool, scan
@@ -17,6 +20,9 @@ from deploysafe.engine.settings import settings_for
 from deploysafe.inputs.discover import discover
 from deploysafe.model import LATEST, Level
 from deploysafe.secrets import detect
+
+# The module (the package's `scan` is the function).
+scan_module = importlib.import_module("deploysafe.engine.scan")
 
 POD = (
     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\nspec:\n"
@@ -72,7 +78,9 @@ def test_a_worker_unpickles_the_scans_settings_once(tmp_path: Path) -> None:
     assert pool._received[0][1] is not received  # another scan's
 
 
-def test_workers_are_forked_when_a_scan_starts_and_gone_when_it_ends(tmp_path: Path) -> None:
+def test_workers_are_forked_while_the_tree_is_found_and_gone_when_the_scan_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = set(multiprocessing.active_children())
     workers = pool.Workers.start(2)
     assert workers is not None
@@ -80,8 +88,20 @@ def test_workers_are_forked_when_a_scan_starts_and_gone_when_it_ends(tmp_path: P
     assert len(started) == 2  # forked at once, before any chunk exists
     workers.close()
     assert not any(p.is_alive() for p in started)
-    for i in range(60):  # large enough that the scan uses its workers
+    for i in range(60):  # large enough in bytes that the scan uses its workers
         (tmp_path / f"p{i}.yaml").write_text(POD + "#" * 40_000 + "\n")
+    started_at: list[int] = []
+    start = pool.Workers.start
+
+    def counting(jobs: int | None) -> pool.Workers | None:
+        started_at.append(len(list(tmp_path.iterdir())))
+        return start(jobs)
+
+    monkeypatch.setattr(scan_module, "_LARGE_TREE", 10)  # a tree of 60 files is "large"
+    monkeypatch.setattr(pool.Workers, "start", staticmethod(counting))
     report = scan([tmp_path], Config(), root=tmp_path, jobs=2)
-    assert len(report.findings) >= 60
+    assert len(report.findings) >= 60 and started_at == [60]
     assert set(multiprocessing.active_children()) <= before
+    monkeypatch.setattr(scan_module, "_LARGE_TREE", 1000)
+    scan([tmp_path], Config(), root=tmp_path, jobs=2)
+    assert started_at == [60]  # smaller than that: no processes forked early

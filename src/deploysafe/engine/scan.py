@@ -109,11 +109,22 @@ def scan(
     render = render or RenderOptions()
     tell = progress or _nobody
     root = root or Path.cwd()
-    # Worker processes are forked first, while this process holds nothing of the tree.
-    workers = Workers.start(jobs) if any(p.is_dir() for p in paths) else None
+    # Worker processes are forked as soon as the tree looks large enough to need them,
+    # while this process holds little of it (a small tree is checked in this process).
+    workers: Workers | None = None
+
+    def start_workers() -> None:
+        nonlocal workers
+        workers = Workers.start(jobs)
+
     try:
         inv = discover(
-            paths, root, config.exclude, every_file=_every(config, scopes), base=config.base
+            paths,
+            root,
+            config.exclude,
+            every_file=_every(config, scopes),
+            base=config.base,
+            when_large=(_LARGE_TREE, start_workers),
         )
         notes: list[str] = []
         if not yamlload.LIBYAML:
@@ -205,6 +216,11 @@ def scan(
     finally:
         if workers is not None:
             workers.close()
+
+
+# Files found before worker processes are started: a smaller tree rarely holds the bytes
+# that make processes pay off (pool.check_files), and its records are a few hundred KB.
+_LARGE_TREE = 1000
 
 
 def _nobody(tick: Tick) -> None:

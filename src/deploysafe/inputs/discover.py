@@ -232,11 +232,14 @@ def discover(
     *,
     every_file: bool = False,
     base: str = "",
+    when_large: tuple[int, Callable[[], None]] | None = None,
 ) -> Inventory:
     """Files to scan: YAML/JSON only, or `every_file` when some rule reads any text file.
     Paths are shown relative to `root`, and placed relative to `base_of(root)`; `exclude`
-    globs name them from the policy file's folder (`base`: `root` from there)."""
+    globs name them from the policy file's folder (`base`: `root` from there). With
+    `when_large` (count, call), `call` is made once when the walk has found `count` files."""
     paths = list(paths)
+    large, on_large = when_large if when_large is not None else (0, None)
     patterns = tuple(exclude)
 
     def excluded(rel: str) -> bool:
@@ -274,6 +277,9 @@ def discover(
                     inv.skipped.append(Coverage(inv.display(f), Outcome.SKIPPED, Reason.IGNORED))
                     continue
                 _add_file(inv, f, tree, seen, excluded, every=every_file, is_link=is_link)
+                if on_large is not None and len(inv.files) >= large:
+                    on_large()
+                    on_large = None
         for d, exc in unlisted:
             # Its files could hold anything: not scanning them is an input error, not a skip.
             name = inv.display(d).rstrip("/") + "/"
