@@ -192,6 +192,14 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
         }
     ),
     "tests/secrets/test_embedded.py": frozenset({"test_hostile_embedded_values_are_linear"}),
+    # Worker processes on trees of 60 files of 40 KB; scans of a tree twice over.
+    "tests/engine/test_worker_memory.py": frozenset(
+        {
+            "test_workers_started_for_a_check_leave_the_callers_collector_as_it_was",
+            "test_workers_are_forked_while_the_tree_is_found_and_gone_when_the_scan_ends",
+        }
+    ),
+    "tests/engine/test_spool.py": frozenset({"test_a_report_on_disk_is_the_report_held_in_memory"}),
     "tests/ci/test_ci_parsing.py": frozenset(
         {"test_alias_bomb_is_refused", "test_every_zizmor_fixture_loads_without_internal_errors"}
     ),
