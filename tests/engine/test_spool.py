@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from deploysafe.config import Config
-from deploysafe.engine import coverage, scan, spool
+from deploysafe.engine import scan, spool
 from deploysafe.engine.check import Partial
 from deploysafe.engine.pool import check_files
 from deploysafe.engine.report import Report
 from deploysafe.engine.scan import RenderOptions
 from deploysafe.engine.settings import settings_for
 from deploysafe.formats import jsonfmt, sarif
-from deploysafe.inputs.discover import discover
 from deploysafe.model import Finding
+from tests.support.scantools import jobs_of
 
 POD = """\
 apiVersion: v1
@@ -82,7 +82,7 @@ def test_spooled_findings_are_a_sequence(tmp_path: Path, monkeypatch: pytest.Mon
 def test_the_files_findings_never_enter_the_parents_memory(tmp_path: Path) -> None:
     root = tree(tmp_path, 6)
     config = Config()
-    jobs = coverage.plan(discover([root], root, config.exclude), charts=False, kustomize=None).jobs
+    jobs = jobs_of(root, config)
     kept = spool.Spool()
     partial, _ = check_files(jobs, settings_for(config, {}), 1, spool=kept)
     assert partial.findings == [] and partial.spooled > 0

@@ -13,16 +13,17 @@ from pathlib import Path
 import pytest
 
 from deploysafe.config import Config
-from deploysafe.engine import coverage, pool, scan
+from deploysafe.engine import pool, scan
 from deploysafe.engine.namespaces import NamespacePolicy
 from deploysafe.engine.pool import _chunk_worker
 from deploysafe.engine.settings import settings_for
-from deploysafe.inputs.discover import discover
 from deploysafe.model import LATEST, Level
 from deploysafe.secrets import detect
+from tests.support.scantools import jobs_of
 
 # The module (the package's `scan` is the function).
 scan_module = importlib.import_module("deploysafe.engine.scan")
+
 
 POD = (
     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\nspec:\n"
@@ -35,8 +36,7 @@ SECRET = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  passwo
 def test_settings_received_with_every_chunk_are_not_kept(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text(SECRET.format(value="x" + "Qz7" * 6))
     config = Config()
-    inventory = discover([tmp_path], tmp_path, config.exclude)
-    jobs = coverage.plan(inventory, charts=False, kustomize=None).jobs
+    jobs = jobs_of(tmp_path, config)
     s = settings_for(config, {})
     for _ in range(40):
         _chunk_worker(pickle.loads(pickle.dumps(s)), jobs)  # as a worker receives them
@@ -49,8 +49,7 @@ def test_workers_started_for_a_check_leave_the_callers_collector_as_it_was(
     for i in range(60):  # large enough for worker processes, started by the check itself
         (tmp_path / f"c{i}.yaml").write_text(SECRET.format(value="v") + "#" * 40_000 + "\n")
     config = Config()
-    inventory = discover([tmp_path], tmp_path, config.exclude)
-    jobs = coverage.plan(inventory, charts=False, kustomize=None).jobs
+    jobs = jobs_of(tmp_path, config)
     assert gc.get_freeze_count() == 0
     frozen: list[int] = []
     partial, _ = pool.check_files(
@@ -64,8 +63,7 @@ def test_workers_started_for_a_check_leave_the_callers_collector_as_it_was(
 def test_a_worker_unpickles_the_scans_settings_once(tmp_path: Path) -> None:
     (tmp_path / "pod.yaml").write_text(POD)
     config = Config()
-    inventory = discover([tmp_path], tmp_path, config.exclude)
-    jobs = coverage.plan(inventory, charts=False, kustomize=None).jobs
+    jobs = jobs_of(tmp_path, config)
     s = settings_for(config, {"shop": NamespacePolicy(Level.RESTRICTED, LATEST)})
     settings = pickle.dumps(s)
     first = pool._check_chunk(7, settings, jobs)

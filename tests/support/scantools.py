@@ -8,12 +8,19 @@ from click.testing import CliRunner, Result
 
 from deploysafe.cli.main import main
 from deploysafe.config import Config
-from deploysafe.engine import RenderOptions, Report, scan
+from deploysafe.engine import RenderOptions, Report, coverage, scan
+from deploysafe.engine.read import Job
+from deploysafe.inputs.discover import discover
 
 
 def scan_tree(root: Path, cfg: Config | None = None) -> Report:
     """A scan of `root` without Helm rendering, on one job."""
     return scan([root], cfg or Config(), root=root, render=RenderOptions(enabled=False), jobs=1)
+
+
+def jobs_of(root: Path, config: Config) -> list[Job]:
+    """What a scan of `root` would check, and how (no renders)."""
+    return coverage.plan(discover([root], root, config.exclude), charts=False, kustomize=None).jobs
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:
