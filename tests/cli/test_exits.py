@@ -139,7 +139,7 @@ def test_a_command_returns_its_exit_code(returned: int | None, code: int) -> Non
 def test_report_exit_codes(
     errors_: int, failing: int, baseline_written: bool, drifted: bool, code: ExitCode
 ) -> None:
-    report = SimpleNamespace(errors=["e"] * errors_, count=lambda **_: failing)
+    report = SimpleNamespace(errors=["e"] * errors_, failing_count=lambda: failing)
     assert for_report(report, baseline_written=baseline_written, drifted=drifted) is code
 
 

@@ -68,7 +68,7 @@ def for_report(
     `findings_fail=False` (`--fail-on never`) and `input_errors_fail=False`
     (`--ignore-input-errors`) take one fact out; the report still lists it. Usage errors
     and a scan with nothing to check are not findings or input errors: they still fail."""
-    failing = findings_fail and not baseline_written and report.count(failing=True) > 0
+    failing = findings_fail and not baseline_written and report.failing_count() > 0
     failed = failing or drifted
     if report.errors and input_errors_fail:
         return ExitCode.FINDINGS_AND_INPUT if failed else ExitCode.INPUT
@@ -91,7 +91,7 @@ def soft_fail_notes(report: Any, *, findings_fail: bool, input_errors_fail: bool
     """The notes that say why a report's failing findings or input errors do not fail the
     command, so a reader of the report is not misled by its exit code."""
     notes = []
-    failing = 0 if findings_fail else report.count(failing=True)
+    failing = 0 if findings_fail else report.failing_count()
     if failing:
         notes.append(
             f"--fail-on never: the {failing} finding(s) at or above "

@@ -157,7 +157,14 @@ def _related(f: Finding) -> dict[str, Any]:
 
 
 def chunks(report: Report) -> Iterator[str]:
-    used = sorted({f.rule_id for f in report.findings})
+    # One read for the rules and the count (a large report is read back from disk), one
+    # for the results.
+    seen: set[str] = set()
+    failing = 0
+    for f in report.findings:
+        seen.add(f.rule_id)
+        failing += report.fails(f)
+    used = sorted(seen)
     rules = [BY_ID[r] for r in used if r in BY_ID]
     index = {r.id: i for i, r in enumerate(rules)}
     doc: dict[str, Any] = {
@@ -204,7 +211,7 @@ def chunks(report: Report) -> Iterator[str]:
         top = Path(report.top or report.root)
         run["originalUriBaseIds"] = {SRCROOT: {"uri": top.as_uri().rstrip("/") + "/"}}
     run["invocations"][0]["properties"] = {
-        "failing": report.count(failing=True),
+        "failing": failing,
         "failOn": report.fail_on.label,
         "inputErrors": len(report.errors),
     }

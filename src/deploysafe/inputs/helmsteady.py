@@ -19,13 +19,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from deploysafe.model import KeyPath
+from deploysafe.secrets.install import DRAWS
 
-# Sprig's functions that draw anew at each render (not `lookup`: offline it finds nothing).
-DRAWS = re.compile(
-    r"\b(?:randAlphaNum|randAlpha|randNumeric|randAscii|randBytes|randInt|uuidv4|"
-    r"genPrivateKey|genCA|genCAWithKey|genSelfSignedCert|genSelfSignedCertWithKey|"
-    r"genSignedCert|genSignedCertWithKey)\b"
-)
 _TEMPLATE_SUFFIXES = (".yaml", ".yml", ".tpl", ".txt", ".json")
 
 Sources = list[tuple[str, str]]  # (template, its rendered text), as the engine gives them
@@ -41,6 +36,7 @@ def draws(chart: Path) -> bool:
                 text = (Path(folder) / name).read_text(encoding="utf-8", errors="replace")
             except OSError:
                 continue
+            # Not `lookup`: offline it finds nothing, the same each time.
             if "{{" in text and DRAWS.search(text):
                 return True
     return False

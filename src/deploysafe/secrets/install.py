@@ -12,12 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-# Sprig's random and crypto generators, and Helm's `lookup` (what the cluster already holds).
-_GENERATORS = re.compile(
-    r"\b(?:randAlphaNum|randAlpha|randNumeric|randAscii|randBytes|randInt|uuidv4|"
+# Sprig's functions that draw anew at each render: random values, keys and certificates.
+_DRAWING = (
+    r"randAlphaNum|randAlpha|randNumeric|randAscii|randBytes|randInt|uuidv4|"
     r"genPrivateKey|genCA|genCAWithKey|genSelfSignedCert|genSelfSignedCertWithKey|"
-    r"genSignedCert|genSignedCertWithKey|derivePassword|lookup)\b"
+    r"genSignedCert|genSignedCertWithKey"
 )
+DRAWS = re.compile(rf"\b(?:{_DRAWING})\b")
+# What a chart makes at install time: those, `derivePassword`, and Helm's `lookup` (what
+# the cluster already holds).
+_GENERATORS = re.compile(rf"\b(?:{_DRAWING}|derivePassword|lookup)\b")
 _ACTION = re.compile(r"\{\{.*?\}\}", re.S)
 _ASSIGN = re.compile(r"\$(\w+)\s*:?=\s*(.*?)\s*-?\}\}", re.S)
 _VARIABLE = re.compile(r"\$(\w+)")
