@@ -343,3 +343,15 @@ def test_a_private_key_whose_base64_spells_a_placeholder_word_is_reported() -> N
     else:
         pytest.fail("no generated key spelled a marker")
     assert found(_secret("tls.pem", certificate_pem() + key), "tls.yaml") == [("DS310", 5)]
+
+
+def test_cue_string_interpolations_are_references() -> None:
+    # A CUE template fills a Docker config from its fields (`\(x)`; `\#(x)` in a raw string).
+    text = """\
+    ".dockerconfigjson": #\"\"\"
+        {"auths": {"\\#(registry)": {"username": "\\#(username)", "password": "\\#(password)"}}}
+        \"\"\"#
+    token: "\\(values.token)"
+    """
+    assert found(text, "image.cue") == []
+    assert found(f'password: "{LITERAL}"\n', "image.cue") == [("DS302", 1)]

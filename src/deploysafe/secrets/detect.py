@@ -193,6 +193,7 @@ _TEMPLATES = (
     re.compile(r"\{%[^{}]{0,300}%\}"),  # Jinja statements
     re.compile(r"<%=?[^<>]{0,300}%>"),  # ERB
     re.compile(r"#\{[^{}]{0,200}\}"),  # Ruby/Groovy interpolation
+    re.compile(r"\\#*\([A-Za-z_][^()\n]{0,200}\)"),  # CUE, Swift: \(x), raw \#(x)
     re.compile(r"%\([A-Za-z_][A-Za-z0-9_]{0,100}\)s"),  # Python %-format
     re.compile(r"<[A-Za-z][A-Za-z0-9 _./-]{0,100}>"),  # <your-token>
     re.compile(r"\[[A-Z][A-Z0-9 _-]{2,60}\]"),  # [PASSWORD]
