@@ -232,6 +232,10 @@ SLOW_TESTS: Mapping[str, frozenset[str]] = {
         {"test_fix_then_scan_removes_the_fixed_findings_and_adds_none"}
     ),
     "tests/engine/test_engine.py": frozenset({"test_parallel_scan_equals_serial"}),
+    # 1,100 files, scanned twice (one process, then worker processes).
+    "tests/engine/test_namespaces.py": frozenset(
+        {"test_a_large_tree_is_searched_for_namespaces_while_it_is_planned"}
+    ),
     "tests/test_habits.py": frozenset({"test_the_guard_fails_unmarked_tests_that_reach_outside"}),
     # Each starts headless Chromium (a second or more).
     "tests/formats/test_html_browser.py": frozenset(

@@ -399,7 +399,7 @@ def split_documents(text: str) -> list[tuple[int, str]]:
     line = 0
     for a, b in itertools.pairwise(bounds):
         chunk = text[a:b]
-        if chunk.strip():
+        if chunk and not chunk.isspace():  # not strip(): a copy of every document
             chunks.append((line, chunk))
         line += chunk.count("\n")
     return chunks

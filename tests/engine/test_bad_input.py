@@ -23,6 +23,7 @@ from deploysafe.cli.exits import (
     EXIT_USAGE,
 )
 from deploysafe.engine import Report
+from deploysafe.engine.read import read_bytes
 from deploysafe.model import ScanError
 from tests.support.policy import load as load_policy
 from tests.support.scantools import invoke, scan_tree
@@ -524,3 +525,12 @@ def test_invalid_utf8_yaml_is_still_read_for_secrets(tree: Path) -> None:
     assert hits == [("latin1.yaml", 5, "DS301")]  # no Kubernetes rule read it
     code, out = cli_scan(tree)
     assert code == EXIT_FINDINGS_AND_INPUT and token not in out and "DS301" in out
+
+
+def test_a_file_read_whole_when_it_grew_after_its_size_was_taken(tmp_path: Path) -> None:
+    """The size a stat gave is where reading starts, not where it stops."""
+    f = tmp_path / "grew.yaml"
+    f.write_bytes(b"a: 1\n" * 300_000)
+    assert read_bytes(f, 10) == f.read_bytes()
+    assert read_bytes(str(f), f.stat().st_size) == f.read_bytes()
+    assert read_bytes(tmp_path / "grew.yaml", 0) == f.read_bytes()

@@ -343,3 +343,29 @@ def test_worker_processes_know_every_namespace_before_judging(tmp_path: Path) ->
         ("DS201", "a/web.yaml")
     }
     assert pooled.findings == alone.findings
+
+
+def test_a_large_tree_is_searched_for_namespaces_while_it_is_planned(tmp_path: Path) -> None:
+    # Past 1,000 files (workers start during discovery and search the files while the scan
+    # plans) and 2 MB (they check them too). `ops` is defined twice: the later file wins,
+    # as in one process.
+    in_ops = PRIVILEGED_POD.replace("  name: agent\n", "  name: agent\n  namespace: ops\n")
+    elsewhere = in_ops.replace("namespace: ops", "namespace: web")
+    restricted = PRIVILEGED_NAMESPACE.replace(": privileged", ": restricted")
+    filler = {f"m/cm{n:04}.yaml": f"kind: Note\nn: '{'x' * 2_500}'\n" for n in range(1_100)}
+    write_tree(
+        tmp_path,
+        {
+            "a/ops.yaml": in_ops,
+            "a/web.yaml": elsewhere,
+            "b/ns.yaml": restricted,
+            "z/ns.yaml": PRIVILEGED_NAMESPACE,
+        }
+        | filler,
+    )
+    alone = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(False), jobs=1)
+    pooled = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(False), jobs=2)
+    assert {(f.rule_id, f.file) for f in pooled.findings if f.rule_id == "DS201"} == {
+        ("DS201", "a/web.yaml")
+    }
+    assert pooled.findings == alone.findings

@@ -270,3 +270,20 @@ def test_literal_compared_with_a_password_is_hard_coded() -> None:
 def test_symbol_heavy_password_is_not_a_mask() -> None:
     assert not is_placeholder("A,.:-@*?!")
     assert is_placeholder("****") and is_placeholder("xxxx-xxxx")
+
+
+@pytest.mark.parametrize(
+    "before", ["", " ", "\n", "=", "'", "-", ".", "x", "S", "_", "9", "é", "\u212a"]
+)
+def test_word_start_keywords_send_the_lines_the_pattern_can_match(before: str) -> None:
+    """A keyword counted only where a word starts (the legacy Vault `s.`) finds every token
+    the type's pattern finds in the whole text, and no other; `resources.` and `is.` on the
+    same and other lines are not starts of a token."""
+    t = BY_ID["vault-token"]
+    assert "s." in t.word_start
+    token = "s" + "." + expand("{an:24}", seed=11)
+    text = f"resources.yaml is.\nvalue: {before}{token} words.\nthis.{token}\n"
+    whole = [m.group("s") for m in t.pattern.finditer(text)]
+    found = [h.secret for h in analyse(text, "notes.txt").tokens if h.type is t]
+    assert found == whole
+    assert found == [token] * (1 if before in ("x", "S", "_", "9") else 2)

@@ -89,9 +89,7 @@ def check_document(
         for problem in problems:
             line = doc.locate(("metadata", "annotations"))[0]
             out.errors.append(ScanError(doc.file, line, problem))
-    for rule in rules:
-        if rule.target is not doc.type and not (kube and rule.target is Target.KUBERNETES_SET):
-            continue
+    for rule in _for_type(rules)[doc.type]:
         if rule.pss is not None and (not pss_on or rule.id not in active):
             continue
         if rule.target is Target.KUBERNETES_SET:
@@ -124,6 +122,29 @@ def check_document(
                     kind="internal",
                 )
             )
+
+
+# The rules that read each document type, by identity of the rule sequence: a document
+# then walks only its own (a scan checks thousands of documents with one sequence).
+_GROUPS: dict[int, tuple[Sequence[Rule], dict[Target, tuple[Rule, ...]]]] = {}
+
+
+def _for_type(rules: Sequence[Rule]) -> dict[Target, tuple[Rule, ...]]:
+    hit = _GROUPS.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    groups = {
+        t: tuple(
+            r
+            for r in rules
+            if r.target is t or (t is Target.KUBERNETES and r.target is Target.KUBERNETES_SET)
+        )
+        for t in Target
+    }
+    if len(_GROUPS) >= 8:
+        _GROUPS.clear()
+    _GROUPS[id(rules)] = (rules, groups)
+    return groups
 
 
 def check_all(docs: Iterable[Document], s: Settings, rules: Sequence[Rule], out: Partial) -> None:

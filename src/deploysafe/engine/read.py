@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def read(
     structured = display.endswith(YAML_SUFFIXES)
     cap = max_size * _TEXT_CAP_FACTOR
     try:
-        st = path.stat()
+        st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
             # Reading a FIFO or a device could block forever.
             return (
@@ -48,7 +49,7 @@ def read(
                 ScanError(display, None, f"file is {size} bytes, over the {cap}-byte cap; skipped"),
                 Reason.TOO_LARGE,
             )
-        raw = path.read_bytes()
+        raw = read_bytes(path, size)
     except OSError as exc:
         return (
             None,
@@ -74,6 +75,26 @@ def read(
     # Its structure is not read, but a secret in it is committed all the same.
     error = ScanError(display, problem[0], f"{problem[1]}; read for secrets only")
     return text, error, None
+
+
+_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_bytes(path: Path | str, size: int) -> bytes:
+    """A regular file's bytes, `size` as its stat gave it (more, if it grew since): one
+    read where `Path.read_bytes` builds a buffered file object and asks its size again,
+    for every file of the tree, twice (engine/pool.py searches them for Namespaces first)."""
+    fd = os.open(path, _FLAGS)
+    try:
+        raw = os.read(fd, size + 1)
+        if len(raw) <= size:
+            return raw
+        parts = [raw]
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def _binary_head(path: Path) -> bool:

@@ -126,6 +126,12 @@ def scan(
             base=config.base,
             when_large=(_LARGE_TREE, start_workers),
         )
+        # The workers look for the Namespaces the files define while this process plans.
+        defined = (
+            workers.namespaces(inv.files, inv.root, config.max_file_size)
+            if workers is not None
+            else None
+        )
         notes: list[str] = []
         if not yamlload.LIBYAML:
             notes.append(
@@ -174,7 +180,7 @@ def scan(
             tell(checked)
 
         spool = Spool()  # the files' findings, off the heap until the report streams them
-        partial, s = check_files(files, s, jobs, chunk_done, spool, workers)
+        partial, s = check_files(files, s, jobs, chunk_done, spool, workers, defined)
         # A render error at a line explains it better than the check's error there (the
         # invalid YAML of a kustomization that is therefore not built): one report per line.
         explained = {(e.file, e.line) for e in render_errors if e.line is not None}

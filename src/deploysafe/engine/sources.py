@@ -17,6 +17,7 @@ from deploysafe.inputs.discover import KUSTOMIZATION_NAMES, YAML_SUFFIXES
 from deploysafe.inputs.dockerfile import is_dockerfile
 from deploysafe.inputs.documents import LoadResult, load_kubernetes
 from deploysafe.model import Document, ScanError, Target
+from deploysafe.pathnames import name_of, parent_names
 from deploysafe.textlines import lines_of
 from deploysafe.yamlload import YamlProblem, parse_all
 
@@ -27,8 +28,7 @@ Builder = Callable[[str, str, Path | None], LoadResult]
 def targets_for(place: str) -> tuple[Target, ...]:
     """The document types a file can hold, from its path in its repository (not from the
     scanned folder: a workflow is one whether `.github` or the file itself was scanned)."""
-    path = PurePosixPath(place)
-    name = path.name
+    name = name_of(place)
     out = [Target.TEXT]
     if is_dockerfile(place):
         out.append(Target.DOCKERFILE)
@@ -36,7 +36,7 @@ def targets_for(place: str) -> tuple[Target, ...]:
         out.append(Target.KUSTOMIZATION)
     if name.endswith(YAML_SUFFIXES):
         out.append(Target.KUBERNETES)
-        if path.parent.name == "workflows" and path.parent.parent.name == ".github":
+        if parent_names(place, 2) == ("workflows", ".github"):
             out.append(Target.GITHUB_WORKFLOW)
         if name in ("action.yml", "action.yaml"):
             out.append(Target.GITHUB_ACTION)

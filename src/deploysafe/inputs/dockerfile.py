@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from deploysafe import jsondata
@@ -28,6 +28,7 @@ from deploysafe.inputs import buildcontext
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.model import Document, Target
 from deploysafe.model import KeyPath as DataPath
+from deploysafe.pathnames import name_of
 
 _DIRECTIVE = re.compile(r"^#\s*([A-Za-z]+)\s*=\s*(.*?)\s*$")
 _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
@@ -62,7 +63,7 @@ _OTHER_FORMATS = frozenset(
 
 
 def is_dockerfile(display: str) -> bool:
-    name = PurePosixPath(display).name
+    name = name_of(display)
     low = name.lower()
     if low.startswith(("dockerfile.", "containerfile.")):
         return low.rpartition(".")[2] not in _OTHER_FORMATS

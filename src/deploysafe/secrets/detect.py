@@ -22,9 +22,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import ClassVar
 
+from deploysafe.pathnames import name_of, suffix_of
 from deploysafe.secrets.keywords import KeywordIndex
 from deploysafe.secrets.names import (
     KEY_CHARS,
@@ -148,8 +148,7 @@ _EXAMPLE_NAME = re.compile(
 # up, and a few hundred entries (a worker's memory would grow with the tree's paths).
 @functools.lru_cache(maxsize=256)
 def file_kind(path: str) -> str:
-    p = PurePosixPath(path)
-    name = p.name
+    name = name_of(path)
     if name in _SKIP_NAMES or name.endswith((".min.js", ".min.css", ".map", ".svg")):
         return FileKind.SKIP
     if name in _SHELL_NAMES or name.startswith(("Dockerfile.", "Containerfile.")):
@@ -158,7 +157,7 @@ def file_kind(path: str) -> str:
         return FileKind.SHELL
     if name == ".env" or name.startswith(".env.") or name.endswith(".env"):
         return FileKind.CONFIG
-    suffix = p.suffix.lower()
+    suffix = suffix_of(name).lower()
     if suffix in _CONFIG_SUFFIXES:
         return FileKind.CONFIG
     if suffix in _SHELL_SUFFIXES:
@@ -171,7 +170,7 @@ def file_kind(path: str) -> str:
 @functools.lru_cache(maxsize=256)
 def is_example_file(path: str) -> bool:
     """`.env.example`, `values.sample.yaml`, `config.template.json`: documented shapes."""
-    return bool(_EXAMPLE_NAME.search(PurePosixPath(path).name))
+    return bool(_EXAMPLE_NAME.search(name_of(path)))
 
 
 # ---------------------------------------------------------------- values
@@ -593,16 +592,23 @@ def _tokens(
             matches = t.pattern.finditer(text)
         else:
             # Only the lines that hold one of the type's keywords.
-            matches = (
-                m
-                for a, b in _windows(text, [e for k in t.keywords for e in seen.get(k, ())])
-                for m in t.pattern.finditer(text, a, b)
-            )
+            ends = [e for k in t.keywords for e in seen.get(k, ()) if k not in t.word_start]
+            for k in t.word_start:
+                ends += (e for e in seen.get(k, ()) if _starts_word(text, e - len(k) + 1))
+            matches = (m for a, b in _windows(text, ends) for m in t.pattern.finditer(text, a, b))
         for m in matches:
             span = t.span(m)
             secret = text[span[0] : span[1]]
             if _keep(t, secret, m, options):
                 yield t, span
+
+
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _starts_word(text: str, at: int) -> bool:
+    """Whether `at` follows no character of [A-Za-z0-9_] (a regex's `(?<![A-Za-z0-9_])`)."""
+    return at == 0 or text[at - 1] not in _WORD_CHARS
 
 
 def _windows(text: str, ends: list[int]) -> list[tuple[int, int]]:

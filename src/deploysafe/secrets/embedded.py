@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 import yaml
 
+from deploysafe.pathnames import name_of, suffix_of
 from deploysafe.secrets.detect import DetectOptions, judge
 from deploysafe.secrets.names import KEY_CHARS, KEYWORD, KEYWORD_LOWER, credential_name
 
@@ -58,7 +58,7 @@ def config_format(name: str, text: str) -> str | None:
     config file of that format; None for anything else (a script, a template, one value)."""
     if "\n" not in text.strip():
         return None
-    suffix = PurePosixPath(name).suffix.lower()
+    suffix = suffix_of(name_of(name)).lower()
     lines = text.splitlines()
 
     def body() -> Iterator[str]:  # lazily: a 200 kB JSON dashboard is decided at line one

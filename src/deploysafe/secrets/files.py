@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from pathlib import PurePosixPath
+
+from deploysafe.pathnames import name_of
 
 CREDENTIAL_FILES = (
     ".npmrc",
@@ -46,7 +47,7 @@ def credential_file(source: str) -> bool:
     path = source.rstrip("/")
     if any(p in source for p in CREDENTIAL_PATHS):
         return True
-    name = PurePosixPath(path).name
+    name = name_of(path)
     if name.endswith(_DOCUMENTED) or name.endswith(".pub"):
         return False
     return _CREDENTIAL_NAME.match(name) is not None

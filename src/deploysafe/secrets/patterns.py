@@ -47,6 +47,10 @@ class TokenType:
     # Only files whose path (relative, '/'-separated) this searches: a format that means a
     # credential in one kind of file only (a NuGet.config's `Password`).
     path: re.Pattern[str] | None = None
+    # Keywords that count only where a word starts (after a character not in
+    # [A-Za-z0-9_]), as the pattern's own left boundary requires: the legacy Vault prefix
+    # `s.` ends countless English words, and each would send its line to the regex.
+    word_start: tuple[str, ...] = ()
 
     def span(self, m: re.Match[str]) -> tuple[int, int]:
         """Where the secret is in the text: group `s`, else `u`, else the whole match."""
@@ -77,6 +81,7 @@ def _t(
     markers_ok: bool = False,
     multiline: bool = False,
     path: str | None = None,
+    word_start: tuple[str, ...] = (),
 ) -> TokenType:
     return TokenType(
         id,
@@ -89,6 +94,7 @@ def _t(
         markers_ok,
         multiline=multiline,
         path=re.compile(path) if path else None,
+        word_start=word_start,
     )
 
 
@@ -764,6 +770,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         "hvs.{url:95}",
         entropy=3.5,
         check=_mixed,
+        word_start=("s.",),
     ),
     _t(
         "terraform-cloud-token",

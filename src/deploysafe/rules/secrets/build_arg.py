@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
+from deploysafe.pathnames import name_of
 from deploysafe.rules.base import AutoFix, Context, Fix, LineEdit, Rule, Scope
 from deploysafe.secrets.detect import (
     FileKind,
@@ -56,7 +56,7 @@ class BuildArg:
 
 
 def reads_files(path: str) -> bool:
-    name = PurePosixPath(path).name
+    name = name_of(path)
     return file_kind(path) in (FileKind.SHELL, FileKind.CONFIG) or name.startswith(_CI_NAMES)
 
 
