@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploysafe.textlines import joined, lines_of
+from deploysafe.textlines import joined, lines_of, newlines_only
 
 TEXTS = [
     "",
@@ -35,3 +35,25 @@ def test_lines_of_another_text_are_joined() -> None:
     lines_of("c\n")
     assert joined(first) == "a\nb"
     assert joined(["x", "y"]) == "x\ny"
+
+
+ODD = ["\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r\n"]
+
+
+@pytest.mark.parametrize("odd", ODD)
+@pytest.mark.parametrize("shape", ["a{}", "a\nb{}", "a{}b\n", "{}", "a\n{}\n", "a{}\n"])
+def test_a_text_with_any_other_break_is_joined_as_its_lines(shape: str, odd: str) -> None:
+    """A break other than "\\n" at the end, in the middle, alone or beside "\\n"s: the
+    text is not its lines joined."""
+    text = shape.format(odd)
+    lines = lines_of(text)
+    assert not newlines_only(text)
+    assert joined(lines) == "\n".join(text.splitlines())
+
+
+@pytest.mark.parametrize("text", ["", "\n", "a", "a\nb", "a\nb\n", "\n\n\n", "a\n\nb\n\n"])
+def test_a_text_with_newlines_only(text: str) -> None:
+    lines = lines_of(text)
+    assert newlines_only(text)
+    assert joined(lines) == "\n".join(text.splitlines())
+    assert newlines_only(text + "x") is True  # another text, searched as it is

@@ -32,8 +32,23 @@ def joined(lines: Sequence[str]) -> str:
     text = _Last.text
     if lines is not _Last.lines or text is None:
         return "\n".join(lines)
-    if _Last.plain is None:
-        _Last.plain = not any(c in text for c in _OTHER_BREAKS)
-    if _Last.plain:
+    if newlines_only(text):
         return text[:-1] if text.endswith("\n") else text
     return "\n".join(lines)
+
+
+def newlines_only(text: str) -> bool:
+    """Whether `text` breaks its lines with "\\n" alone, of all the breaks splitlines knows."""
+    lines = _Last.lines
+    if _Last.text is not text or lines is None:
+        return not any(c in text for c in _OTHER_BREAKS)
+    if _Last.plain is None:
+        # Two passes over the text rather than one per kind of break: its "\n"s are all
+        # its breaks when they are as many as the lines split from it say.
+        ends = text.endswith("\n")
+        _Last.plain = not text or (
+            (ends or text[-1] not in _OTHER_BREAKS)
+            and "\r" not in text
+            and text.count("\n") == len(lines) - (0 if ends else 1)
+        )
+    return _Last.plain

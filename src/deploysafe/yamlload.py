@@ -417,16 +417,18 @@ _ODD_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 _NEXT_KEY_ANY_BREAK = re.compile(r"[\n\r\x85\u2028\u2029](?:kind|[\"'?*!&{\[])")
 
 
-def top_level_kind(chunk: str) -> str | None:
+def top_level_kind(chunk: str, odd: bool | None = None) -> str | None:
     """The value of a top-level `kind:` key, found without parsing; None when the text
-    leaves any doubt which `kind` the parser keeps."""
+    leaves any doubt which `kind` the parser keeps. `odd`: whether the chunk may hold a
+    line break other than "\\n" (None: it is searched)."""
     i = 0 if chunk.startswith("kind:") else chunk.find("\nkind:") + 1
     if i == 0 and not chunk.startswith("kind:"):
         return None
     m = _KIND_VALUE.match(chunk, i + 5)
     if m is None or any(chunk.find(c, 0, i) != -1 for c in _OPENERS):
         return None
-    odd = any(c in chunk for c in _ODD_BREAKS)
+    if odd is None:
+        odd = any(c in chunk for c in _ODD_BREAKS)
     if (_NEXT_KEY_ANY_BREAK if odd else _NEXT_KEY).search(chunk, i + 5):
         return None
     return m.group(1)
