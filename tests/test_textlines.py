@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from deploysafe.textlines import joined, lines_of, newlines_only
+from deploysafe.config import Config
+from deploysafe.engine.check import Partial, check_all
+from deploysafe.engine.settings import rules_of, settings_for
+from deploysafe.engine.sources import load
+from deploysafe.model import Target
+from deploysafe.textlines import LazyLines, joined, lines_of, newlines_only
 
 TEXTS = [
     "",
@@ -57,3 +62,36 @@ def test_a_text_with_newlines_only(text: str) -> None:
     assert newlines_only(text)
     assert joined(lines) == "\n".join(text.splitlines())
     assert newlines_only(text + "x") is True  # another text, searched as it is
+
+
+@pytest.mark.parametrize("text", TEXTS + [f"a\n{odd}b\n" for odd in ODD])
+def test_lines_split_when_read_are_the_lines(text: str) -> None:
+    lazy = LazyLines(text)
+    assert joined(lazy) == "\n".join(text.splitlines())
+    assert lazy.split is not newlines_only(text)  # joined from the text when it can be
+    assert list(lazy) == text.splitlines()
+    assert (len(lazy), lazy[:1], lazy == text.splitlines()) == (
+        len(text.splitlines()),
+        text.splitlines()[:1],
+        True,
+    )
+    assert lazy.split
+
+
+def test_a_schema_without_secrets_is_never_split() -> None:
+    """The text reading of a CRD: its secrets analysis, no object, no finding."""
+    props = "".join(f"              field{n}:\n                type: string\n" for n in range(50))
+    text = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata:\n  name: widgets.example.io\nspec:\n  versions:\n  - name: v1\n"
+        "    schema:\n      openAPIV3Schema:\n        properties:\n          spec:\n"
+        "            description: the tokens and secrets it reads.\n"
+        "            properties:\n" + props
+    )
+    s = settings_for(Config(), {})
+    result = load(text, "crds/widgets.yaml", s.targets, None)
+    (doc,) = result.documents
+    assert doc.type is Target.TEXT and isinstance(doc.lines, LazyLines)
+    out = Partial()
+    check_all(result.documents, s, rules_of(s), out)
+    assert out.findings == [] and not doc.lines.split

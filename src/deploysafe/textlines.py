@@ -4,7 +4,8 @@ every byte of the tree)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import overload
 
 # Where str.splitlines breaks a line besides "\n".
 _OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
@@ -19,36 +20,94 @@ class _Last:
     plain: bool | None = None  # whether `text` breaks lines with "\n" only (found once)
 
 
+def _current(text: str) -> None:
+    if _Last.text is not text:
+        _Last.text, _Last.lines, _Last.plain = text, None, None
+
+
 def lines_of(text: str) -> list[str]:
     """`text.splitlines()`: the same list for the same text object as the last call."""
-    if _Last.text is not text or _Last.lines is None:
-        _Last.text, _Last.lines, _Last.plain = text, text.splitlines(), None
+    _current(text)
+    if _Last.lines is None:
+        _Last.lines = text.splitlines()
     return _Last.lines
 
 
+def lazy_lines_of(text: str) -> Sequence[str]:
+    """`lines_of(text)`, split when first read: the text reading of a file whose lines
+    nothing asks for (a CRD's schema, where no secret was found) never splits them."""
+    _current(text)
+    return _Last.lines if _Last.lines is not None else LazyLines(text)
+
+
+class LazyLines(Sequence[str]):
+    """A text's lines, split (by `lines_of`) when first read."""
+
+    __slots__ = ("_lines", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lines: list[str] | None = None
+
+    @property
+    def split(self) -> bool:
+        """Whether the lines were read (and so split)."""
+        return self._lines is not None
+
+    def _split(self) -> list[str]:
+        if self._lines is None:
+            self._lines = lines_of(self.text)
+        return self._lines
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        return self._split()[i]
+
+    def __len__(self) -> int:
+        return len(self._split())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._split())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyLines):
+            return self._split() == other._split()
+        return self._split() == other
+
+    __hash__ = None  # type: ignore[assignment]  # as a list: compared by its lines
+
+
 def joined(lines: Sequence[str]) -> str:
-    """`"\\n".join(lines)`; for the lines of the last text split here, that text itself
-    (less a final newline) when it breaks lines with "\\n" only."""
-    text = _Last.text
-    if lines is not _Last.lines or text is None:
-        return "\n".join(lines)
-    if newlines_only(text):
+    """`"\\n".join(lines)`; for the lines of the last text split here (or lines not split
+    yet), that text itself (less a final newline) when it breaks lines with "\\n" only."""
+    if isinstance(lines, LazyLines):
+        text: str | None = lines.text
+    else:
+        text = _Last.text if lines is _Last.lines else None
+    if text is not None and newlines_only(text):
         return text[:-1] if text.endswith("\n") else text
     return "\n".join(lines)
 
 
 def newlines_only(text: str) -> bool:
     """Whether `text` breaks its lines with "\\n" alone, of all the breaks splitlines knows."""
-    lines = _Last.lines
-    if _Last.text is not text or lines is None:
-        return not any(c in text for c in _OTHER_BREAKS)
+    _current(text)
     if _Last.plain is None:
-        # Two passes over the text rather than one per kind of break: its "\n"s are all
-        # its breaks when they are as many as the lines split from it say.
-        ends = text.endswith("\n")
-        _Last.plain = not text or (
-            (ends or text[-1] not in _OTHER_BREAKS)
-            and "\r" not in text
-            and text.count("\n") == len(lines) - (0 if ends else 1)
-        )
+        lines = _Last.lines
+        if lines is None:
+            _Last.plain = not any(c in text for c in _OTHER_BREAKS)
+        else:
+            # Two passes over the text rather than one per kind of break: its "\n"s are
+            # all its breaks when they are as many as the lines split from it say.
+            ends = text.endswith("\n")
+            _Last.plain = not text or (
+                (ends or text[-1] not in _OTHER_BREAKS)
+                and "\r" not in text
+                and text.count("\n") == len(lines) - (0 if ends else 1)
+            )
     return _Last.plain

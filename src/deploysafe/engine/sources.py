@@ -18,7 +18,7 @@ from deploysafe.inputs.dockerfile import is_dockerfile
 from deploysafe.inputs.documents import LoadResult, load_kubernetes
 from deploysafe.model import Document, ScanError, Target
 from deploysafe.pathnames import name_of, parent_names
-from deploysafe.textlines import lines_of
+from deploysafe.textlines import lazy_lines_of, lines_of
 from deploysafe.yamlload import YamlProblem, parse_all
 
 # (text, display path, path on disk or None for in-memory input) -> documents.
@@ -56,7 +56,7 @@ def top_of(path: Path | None, place: str) -> Path | None:
 
 
 def _text(text: str, display: str, path: Path | None) -> LoadResult:
-    return LoadResult([Document(display, {}, {}, lines_of(text), type=Target.TEXT)], [], 0)
+    return LoadResult([Document(display, {}, {}, lazy_lines_of(text), type=Target.TEXT)], [], 0)
 
 
 def _kubernetes(text: str, display: str, path: Path | None) -> LoadResult:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -51,7 +51,6 @@ def load_kubernetes(
     Non-Kubernetes YAML is ignored silently unless `strict` (the file was named as
     Kubernetes input, e.g. rendered output), in which case non-mapping documents are errors.
     """
-    lines = lines_of(text)
     docs: list[Document] = []
     errors: list[ScanError] = []
     skipped = 0
@@ -66,7 +65,7 @@ def load_kubernetes(
                 errors.append(ScanError(file, parsed.line, str(parsed)))
                 continue
             errors.extend(ScanError(file, ln, msg) for ln, msg in parsed.warnings)
-            docs.extend(_objects(parsed, file, lines, default_namespace, rendered_from))
+            docs.extend(_objects(parsed, file, text, default_namespace, rendered_from))
             if strict and parsed.data is not None and not isinstance(parsed.data, dict):
                 errors.append(
                     ScanError(file, parsed.line, "document is not a mapping (a Kubernetes object)")
@@ -77,13 +76,14 @@ def load_kubernetes(
 def _objects(
     parsed: Parsed,
     file: str,
-    lines: Sequence[str],
+    text: str,
     default_namespace: str | None,
     rendered_from: str | None,
 ) -> Iterator[Document]:
     data = parsed.data
     if not is_kubernetes(data):
         return
+    lines = lines_of(text)  # split once the file holds an object (a CRD is never split)
     if data["kind"] == "List" and isinstance(data.get("items"), list):
         for i, item in enumerate(data["items"]):
             if not is_kubernetes(item):
