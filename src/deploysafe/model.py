@@ -228,7 +228,7 @@ class Document:
     def resource(self) -> Resource | None:
         if self.type is not Target.KUBERNETES:
             return None
-        return Resource(self.kind, self.namespace, self.name)
+        return _resource(self)
 
     def locate(self, path: KeyPath) -> tuple[int, int]:
         """Line and column of `path`, or of its nearest ancestor that exists."""
@@ -248,6 +248,12 @@ class Document:
         starts = _line_starts(self)
         i = bisect.bisect_right(starts, offset) - 1
         return i + 1, offset - starts[i] + 1
+
+
+# Asked for by every rule that collects facts and by every finding, document after document.
+@functools.lru_cache(maxsize=16)
+def _resource(doc: Document) -> Resource:
+    return Resource(doc.kind, doc.namespace, doc.name)
 
 
 @functools.lru_cache(maxsize=8)  # findings of one document come one after the other
