@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from deploysafe.formats import Quoted, dump_printable, printable_json, quote
+from deploysafe.formats import Quoted, dump_printable, printable_json, quote, stream_json
 from deploysafe.formats.jsonfmt import finding_dict, finding_json
 from deploysafe.model import (
     Finding,
@@ -134,3 +134,11 @@ def test_what_json_cannot_write_is_refused() -> None:
         dump_printable({"a": {1, 2}}, "")
     with pytest.raises(TypeError):
         dump_printable({(1, 2): 1}, "")
+
+
+def test_streamed_items_sharing_keys_are_written_as_one_dump() -> None:
+    items = [{text: {"k": text, text: [text]}, "k": 1} for text in TEXTS] * 2
+    doc: dict[str, Any] = {"a\n": None, "items": None}
+    out = "".join(stream_json(doc, doc, "items", iter(items)))
+    doc["items"] = items
+    assert out == _standard(doc, "") + "\n"

@@ -5,6 +5,7 @@ Chunks let the CLI write a report of any size without holding it whole in memory
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring as _encode
@@ -32,7 +33,7 @@ def stream_json(
     is the list `items`, each written by `dump(item, indent)` (default `dump_printable`; a
     writer of the same text for one shape is faster), one item at a time; the text is the
     same as dumping the whole document at once."""
-    write: Callable[[T, str], str] = dump_printable if dump is None else dump
+    write = functools.partial(dump_printable, keys=Quoted()) if dump is None else dump
     holder[key] = _MARK
     text = json.dumps(printable_json(doc), indent=2, ensure_ascii=False)
     before, after = text.split(json.dumps(_MARK), 1)
@@ -63,18 +64,23 @@ def printable_json(value: Any) -> Any:
     return value
 
 
-def dump_printable(value: Any, indent: str) -> str:
+def dump_printable(value: Any, indent: str, keys: Quoted | None = None) -> str:
     """`json.dumps(printable_json(value), indent=2, ensure_ascii=False)` with `indent` before
     every line but the first, in one walk: the standard encoder's indented form runs in
     Python, a generator per level, and printable_json is a second walk; this is what a
-    report of many findings spends its output time on."""
+    report of many findings spends its output time on. `keys` holds the quoted mapping keys
+    from one call to the next (the items of a report share theirs)."""
+    return _dump(value, indent, Quoted() if keys is None else keys)
+
+
+def _dump(value: Any, indent: str, keys: Quoted) -> str:
     kind = type(value)
     if kind is str:
         return quote(value)
     if kind is dict:
-        return _object(value, indent)
+        return _object(value, indent, keys)
     if kind is list:
-        return _array(value, indent)
+        return _array(value, indent, keys)
     if value is None:
         return "null"
     if value is True:
@@ -88,9 +94,9 @@ def dump_printable(value: Any, indent: str) -> str:
     if isinstance(value, float):
         return _float(value)
     if isinstance(value, dict):
-        return _object(value, indent)
+        return _object(value, indent, keys)
     if isinstance(value, list | tuple):
-        return _array(value, indent)
+        return _array(value, indent, keys)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
@@ -115,7 +121,7 @@ class Quoted(dict[str, str]):
         return out
 
 
-def _object(value: dict[Any, Any], indent: str) -> str:
+def _object(value: dict[Any, Any], indent: str, keys: Quoted) -> str:
     if not value:
         return "{}"
     inner = indent + "  "
@@ -130,19 +136,19 @@ def _object(value: dict[Any, Any], indent: str) -> str:
         elif item is None:
             text = "null"
         else:
-            text = dump_printable(item, inner)
-        parts.append(f"{quote(key) if type(key) is str else _key(key)}: {text}")
+            text = _dump(item, inner, keys)
+        parts.append(f"{keys[key] if type(key) is str else _key(key)}: {text}")
     return "{\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "}"
 
 
-def _array(value: list[Any] | tuple[Any, ...], indent: str) -> str:
+def _array(value: list[Any] | tuple[Any, ...], indent: str, keys: Quoted) -> str:
     if not value:
         return "[]"
     inner = indent + "  "
     return (
         "[\n"
         + inner
-        + (",\n" + inner).join([dump_printable(v, inner) for v in value])
+        + (",\n" + inner).join([_dump(v, inner, keys) for v in value])
         + ("\n" + indent + "]")
     )
 
