@@ -111,6 +111,9 @@ class PssRef:
     # At restricted, this check replaces a baseline one (PSA's OverrideCheckIDs).
     overrides: str | None = None
 
+    def __reduce__(self) -> tuple[type[PssRef], tuple[Any, ...]]:
+        return PssRef, (self.level, self.check, self.since, self.overrides)
+
 
 @dataclass(frozen=True, slots=True)
 class Resource:
@@ -121,6 +124,12 @@ class Resource:
     def display(self) -> str:
         ns = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {ns}{self.name or '<unnamed>'}"
+
+    # Pickled as a call with its fields: a frozen slotted dataclass otherwise pickles
+    # through dataclasses' field-by-field state in Python, several times slower, and most
+    # findings and facts carry one (worker to parent, to the spool and back).
+    def __reduce__(self) -> tuple[type[Resource], tuple[str, str | None, str | None]]:
+        return Resource, (self.kind, self.namespace, self.name)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -171,6 +180,9 @@ class SetBy:
 
     def display(self) -> str:
         return f"{self.file}:{self.line} ({self.key})"
+
+    def __reduce__(self) -> tuple[type[SetBy], tuple[str, int, int, str]]:
+        return SetBy, (self.file, self.line, self.column, self.key)
 
 
 # Identity equality and hashing: rules share per-document work through small caches.
@@ -299,6 +311,9 @@ class Suppression:
     source: str  # "inline", "annotation", "config", "baseline"
     reason: str
     expires: str | None = None
+
+    def __reduce__(self) -> tuple[type[Suppression], tuple[str, str, str | None]]:
+        return Suppression, (self.source, self.reason, self.expires)
 
 
 @dataclass(frozen=True, slots=True)
