@@ -354,6 +354,14 @@ class Finding:
         secret: rule, file and the secret's hash (and the occurrence, after the first)."""
         import hashlib
 
+        # surrogatepass: a file name that is not UTF-8 (held as lone surrogates) hashes too,
+        # and apart from every other name.
+        raw = self.fingerprint_text.encode("utf-8", "surrogatepass")
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+    @property
+    def fingerprint_text(self) -> str:
+        """What the fingerprint is a hash of: findings with one text share a fingerprint."""
         if self.secret_hash is not None:
             raw = "\x1f".join((self.rule_id, self.file, self.secret_hash))
         else:
@@ -361,9 +369,7 @@ class Finding:
             raw = "\x1f".join((self.rule_id, self.file, res, self.pointer))
         if self.occurrence:
             raw += f"\x1f#{self.occurrence}"
-        # surrogatepass: a file name that is not UTF-8 (held as lone surrogates) hashes too,
-        # and apart from every other name.
-        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return raw
 
 
 @dataclass(frozen=True, slots=True)
