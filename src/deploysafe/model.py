@@ -111,6 +111,10 @@ class PssRef:
     # At restricted, this check replaces a baseline one (PSA's OverrideCheckIDs).
     overrides: str | None = None
 
+    # Pickled as a call with its fields (so are Resource, SetBy and Suppression): a frozen
+    # slotted dataclass otherwise pickles through dataclasses' field-by-field state in
+    # Python, several times slower, and most findings and facts carry these (worker to
+    # parent, to the spool and back).
     def __reduce__(self) -> tuple[type[PssRef], tuple[Any, ...]]:
         return PssRef, (self.level, self.check, self.since, self.overrides)
 
@@ -125,9 +129,6 @@ class Resource:
         ns = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {ns}{self.name or '<unnamed>'}"
 
-    # Pickled as a call with its fields: a frozen slotted dataclass otherwise pickles
-    # through dataclasses' field-by-field state in Python, several times slower, and most
-    # findings and facts carry one (worker to parent, to the spool and back).
     def __reduce__(self) -> tuple[type[Resource], tuple[str, str | None, str | None]]:
         return Resource, (self.kind, self.namespace, self.name)
 
