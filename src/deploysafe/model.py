@@ -111,6 +111,13 @@ class PssRef:
     # At restricted, this check replaces a baseline one (PSA's OverrideCheckIDs).
     overrides: str | None = None
 
+    # Pickled as a call with its fields (so are Resource, SetBy and Suppression): a frozen
+    # slotted dataclass otherwise pickles through dataclasses' field-by-field state in
+    # Python, several times slower, and most findings and facts carry these (worker to
+    # parent, to the spool and back).
+    def __reduce__(self) -> tuple[type[PssRef], tuple[Any, ...]]:
+        return PssRef, (self.level, self.check, self.since, self.overrides)
+
 
 @dataclass(frozen=True, slots=True)
 class Resource:
@@ -121,6 +128,9 @@ class Resource:
     def display(self) -> str:
         ns = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {ns}{self.name or '<unnamed>'}"
+
+    def __reduce__(self) -> tuple[type[Resource], tuple[str, str | None, str | None]]:
+        return Resource, (self.kind, self.namespace, self.name)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -171,6 +181,9 @@ class SetBy:
 
     def display(self) -> str:
         return f"{self.file}:{self.line} ({self.key})"
+
+    def __reduce__(self) -> tuple[type[SetBy], tuple[str, int, int, str]]:
+        return SetBy, (self.file, self.line, self.column, self.key)
 
 
 # Identity equality and hashing: rules share per-document work through small caches.
@@ -306,6 +319,9 @@ class Suppression:
     reason: str
     expires: str | None = None
 
+    def __reduce__(self) -> tuple[type[Suppression], tuple[str, str, str | None]]:
+        return Suppression, (self.source, self.reason, self.expires)
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -345,6 +361,14 @@ class Finding:
         secret: rule, file and the secret's hash (and the occurrence, after the first)."""
         import hashlib
 
+        # surrogatepass: a file name that is not UTF-8 (held as lone surrogates) hashes too,
+        # and apart from every other name.
+        raw = self.fingerprint_text.encode("utf-8", "surrogatepass")
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+    @property
+    def fingerprint_text(self) -> str:
+        """What the fingerprint is a hash of: findings with one text share a fingerprint."""
         if self.secret_hash is not None:
             raw = "\x1f".join((self.rule_id, self.file, self.secret_hash))
         else:
@@ -352,9 +376,7 @@ class Finding:
             raw = "\x1f".join((self.rule_id, self.file, res, self.pointer))
         if self.occurrence:
             raw += f"\x1f#{self.occurrence}"
-        # surrogatepass: a file name that is not UTF-8 (held as lone surrogates) hashes too,
-        # and apart from every other name.
-        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return raw
 
 
 @dataclass(frozen=True, slots=True)

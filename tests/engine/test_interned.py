@@ -4,7 +4,7 @@ worker results they arrive in."""
 from __future__ import annotations
 
 import pickle
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from deploysafe.config import Config
@@ -125,3 +125,18 @@ def test_every_field_survives_the_way() -> None:
     )
     back = _sent(part, Interned())
     assert back == part
+
+
+def test_values_pickled_as_calls_carry_every_field() -> None:
+    """Resource, PssRef, SetBy and Suppression pickle as a call of the class with their
+    fields: a field added to one must be added to its `__reduce__` too."""
+    for value in (
+        Resource("Pod", "shop", "app"),
+        PssRef(Level.RESTRICTED, "capabilities_restricted", (1, 25), "capabilities_baseline"),
+        SetBy("values.yaml", 4, 3, "image.tag"),
+        Suppression("config", "a reason", "2030-01-01"),
+    ):
+        cls, args = value.__reduce__()
+        assert cls is type(value)
+        assert args == tuple(getattr(value, f.name) for f in fields(value))
+        assert pickle.loads(pickle.dumps(value)) == value

@@ -84,28 +84,43 @@ def batch_gc() -> None:
 
 
 def emit(report: Any, fmt: str, output: Path | None, show_suppressed: bool) -> None:
-    from deploysafe.cli import terminal
-    from deploysafe.formats import compact, gitlab, html, jobsummary, jsonfmt, junit, sarif, text
-
+    # Each format is imported when it is the one asked for: a scan starts and ends sooner.
     parts: Iterable[str]
     colored = False
     if fmt == "compact":
+        from deploysafe.formats import compact
+
         parts = compact.chunks(report, show_suppressed=show_suppressed)
     elif fmt == "gitlab-sast":
+        from deploysafe.formats import gitlab
+
         # The report holds no times: the scan is over when its report is written.
         now = datetime.now(UTC)
         parts = gitlab.chunks(report, started=now, ended=now)
     elif fmt == "github-summary":
+        from deploysafe.formats import jobsummary
+
         parts = [jobsummary.render(report)]
     elif fmt == "json":
+        from deploysafe.formats import jsonfmt
+
         parts = jsonfmt.chunks(report)
     elif fmt == "sarif":
+        from deploysafe.formats import sarif
+
         parts = sarif.chunks(report)
     elif fmt == "junit":
+        from deploysafe.formats import junit
+
         parts = [junit.render(report)]
     elif fmt == "html":
+        from deploysafe.formats import html
+
         parts = html.chunks(report, show_suppressed=show_suppressed)
     else:
+        from deploysafe.cli import terminal
+        from deploysafe.formats import text
+
         colored = output is None and terminal.color(sys.stdout)
         columns = terminal.width(sys.stdout) if output is None else None
         parts = [text.render(report, color=colored, show_suppressed=show_suppressed, width=columns)]

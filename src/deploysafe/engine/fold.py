@@ -140,7 +140,8 @@ def number(findings: Sequence[Finding]) -> list[Finding]:
         if f.file != file:
             seen.clear()
             file = f.file
-        fp = f.fingerprint
+        # The text, not its hash: the same findings share it, and it costs no digest.
+        fp = f.fingerprint_text
         n = seen.get(fp, 0)
         seen[fp] = n + 1
         out.append(replace(f, occurrence=n) if n else f)
@@ -149,15 +150,9 @@ def number(findings: Sequence[Finding]) -> list[Finding]:
 
 def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Finding]:
     """Fold each pair's findings on one fact into the kept one; the rest as they are."""
-    rules = {p.kept for p in pairs} | {p.folded for p in pairs}
-    if not any(f.rule_id in rules for f in findings):
+    by_kept, by_folded = _PAIRS if pairs is PAIRS else _by_rule(pairs)
+    if not any(f.rule_id in by_kept or f.rule_id in by_folded for f in findings):
         return list(findings)
-    # Each finding meets only the pairs of its own rule, not the whole table.
-    by_kept: dict[str, list[Pair]] = {}
-    by_folded: dict[str, list[Pair]] = {}
-    for p in pairs:
-        by_kept.setdefault(p.kept, []).append(p)
-        by_folded.setdefault(p.folded, []).append(p)
     kept: dict[tuple[str, Relation, tuple[object, ...]], int] = {}
     for i, f in enumerate(findings):
         for p in by_kept.get(f.rule_id, ()):
@@ -177,6 +172,21 @@ def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Fin
                 gone.add(i)
                 break
     return [_merge(f, into[i]) if i in into else f for i, f in enumerate(findings) if i not in gone]
+
+
+def _by_rule(pairs: Sequence[Pair]) -> tuple[dict[str, list[Pair]], dict[str, list[Pair]]]:
+    """Each rule's pairs, as the kept rule and as the folded one: each finding meets only
+    the pairs of its own rule, not the whole table."""
+    by_kept: dict[str, list[Pair]] = {}
+    by_folded: dict[str, list[Pair]] = {}
+    for p in pairs:
+        by_kept.setdefault(p.kept, []).append(p)
+        by_folded.setdefault(p.folded, []).append(p)
+    return by_kept, by_folded
+
+
+# Folding is per file: the table's index is made once, not for each file.
+_PAIRS = _by_rule(PAIRS)
 
 
 def _merge(kept: Finding, folded: Sequence[tuple[Pair, Finding]]) -> Finding:

@@ -111,16 +111,20 @@ def finish(
             for block in partial.blocks.get(file, ()):
                 group += spooled.findings(block, file)
         group += loose.pop(file, [])
-        found = [
-            suppress.by_config(f, exceptions(f.rule_id), s.today, config.base)
-            for f in group
-            if hide is None or not hide(f)
-        ]
-        final = []
-        for f in fold.number(fold.dedupe(found)):
-            if f.suppressed is None and baseline is not None and f.fingerprint in baseline:
-                f = replace(f, suppressed=Suppression("baseline", "in the baseline"))
-            final.append(f)
+        if hide is not None:
+            group = [f for f in group if not hide(f)]
+        if config.exceptions:
+            group = [
+                suppress.by_config(f, exceptions(f.rule_id), s.today, config.base) for f in group
+            ]
+        final = fold.number(fold.dedupe(group))
+        if baseline is not None:
+            final = [
+                replace(f, suppressed=Suppression("baseline", "in the baseline"))
+                if f.suppressed is None and f.fingerprint in baseline
+                else f
+                for f in final
+            ]
         out.extend(sorted(fold.fold(final), key=print_order))
     report = Report.of(
         (),

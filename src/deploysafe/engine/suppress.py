@@ -15,7 +15,7 @@ import datetime as dt
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from deploysafe import globs
@@ -153,8 +153,6 @@ def by_config(
 
 def apply(finding: Finding, waiver: Waiver | None, today: dt.date) -> Finding:
     """The finding, suppressed by `waiver` unless it has expired."""
-    from dataclasses import replace
-
     if waiver is None or not waiver.covers(finding.rule_id):
         return finding
     if waiver.expires is not None and waiver.expires < today:

@@ -5,14 +5,16 @@ Chunks let the CLI write a report of any size without holding it whole in memory
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
-from json.encoder import encode_basestring
-from typing import Any
+from json.encoder import encode_basestring as _encode
+from typing import Any, TypeVar
 
 from deploysafe.printable import printable
 
 _MARK = "__deploysafe_stream_here__"
+T = TypeVar("T")
 
 
 def rule_url(rule_id: str) -> str:
@@ -20,9 +22,18 @@ def rule_url(rule_id: str) -> str:
     return f"https://github.com/deploysafe/deploysafe/blob/main/docs/rules/{rule_id}.md"
 
 
-def stream_json(doc: Any, holder: dict[str, Any], key: str, items: Iterable[Any]) -> Iterator[str]:
-    """`json.dumps(doc, indent=2)` where `holder[key]` is the list `items`, produced one
-    item at a time; the text is the same as dumping the whole document at once."""
+def stream_json(
+    doc: Any,
+    holder: dict[str, Any],
+    key: str,
+    items: Iterable[T],
+    dump: Callable[[T, str], str] | None = None,
+) -> Iterator[str]:
+    """`json.dumps(printable_json(doc), indent=2, ensure_ascii=False)` where `holder[key]`
+    is the list `items`, each written by `dump(item, indent)` (default `dump_printable`; a
+    writer of the same text for one shape is faster), one item at a time; the text is the
+    same as dumping the whole document at once."""
+    write = functools.partial(dump_printable, keys=Quoted()) if dump is None else dump
     holder[key] = _MARK
     text = json.dumps(printable_json(doc), indent=2, ensure_ascii=False)
     before, after = text.split(json.dumps(_MARK), 1)
@@ -34,8 +45,7 @@ def stream_json(doc: Any, holder: dict[str, Any], key: str, items: Iterable[Any]
     yield before + "["
     empty = True
     for item in items:
-        body = dump_printable(item, inner)
-        yield ("\n" if empty else ",\n") + inner + body
+        yield ("\n" if empty else ",\n") + inner + write(item, inner)
         empty = False
     yield ("]" if empty else "\n" + ws + "]") + after + "\n"
 
@@ -54,55 +64,105 @@ def printable_json(value: Any) -> Any:
     return value
 
 
-def dump_printable(value: Any, indent: str) -> str:
+def dump_printable(value: Any, indent: str, keys: Quoted | None = None) -> str:
     """`json.dumps(printable_json(value), indent=2, ensure_ascii=False)` with `indent` before
     every line but the first, in one walk: the standard encoder's indented form runs in
     Python, a generator per level, and printable_json is a second walk; this is what a
-    report of many findings spends its output time on."""
-    return _dump(value, indent, _quoted_printable)
+    report of many findings spends its output time on. `keys` holds the quoted mapping keys
+    from one call to the next (the items of a report share theirs)."""
+    return _dump(value, indent, Quoted() if keys is None else keys)
 
 
-def _quoted_printable(text: str) -> str:
-    return encode_basestring(printable(text))
-
-
-def _dump(value: Any, indent: str, quote: Callable[[str], str]) -> str:
-    if isinstance(value, str):
+def _dump(value: Any, indent: str, keys: Quoted) -> str:
+    kind = type(value)
+    if kind is str:
         return quote(value)
+    if kind is dict:
+        return _object(value, indent, keys)
+    if kind is list:
+        return _array(value, indent, keys)
     if value is None:
         return "null"
     if value is True:
         return "true"
     if value is False:
         return "false"
+    if isinstance(value, str):
+        return quote(value)
     if isinstance(value, int):
         return int.__repr__(value)
     if isinstance(value, float):
         return _float(value)
-    inner = indent + "  "
     if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = (f"{_key(k, quote)}: {_dump(v, inner, quote)}" for k, v in value.items())
-        return "{\n" + inner + (",\n" + inner).join(items) + "\n" + indent + "}"
+        return _object(value, indent, keys)
     if isinstance(value, list | tuple):
-        if not value:
-            return "[]"
-        parts = (_dump(v, inner, quote) for v in value)
-        return "[\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "]"
+        return _array(value, indent, keys)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _key(key: Any, quote: Callable[[str], str]) -> str:
+def quote(text: str) -> str:
+    """`json.dumps(printable(text), ensure_ascii=False)`: most text is printable and kept
+    whole, so it goes straight to the C encoder."""
+    return _encode(text) if text.isprintable() else _encode(printable(text))
+
+
+class Quoted(dict[str, str]):
+    """`quote` of texts a report repeats (rule titles and fixes, kinds, files): `quoted[text]`
+    quotes each once. It starts again past `KEEP` texts, so a large report's unique texts
+    are not all held."""
+
+    __slots__ = ()
+    KEEP = 4096
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= self.KEEP:
+            self.clear()
+        out = self[text] = quote(text)
+        return out
+
+
+def _object(value: dict[Any, Any], indent: str, keys: Quoted) -> str:
+    if not value:
+        return "{}"
+    inner = indent + "  "
+    parts = []
+    for key, item in value.items():
+        # The common values inline: this loop is most of a report's output time.
+        kind = type(item)
+        if kind is str:
+            text = quote(item)
+        elif kind is int:
+            text = int.__repr__(item)
+        elif item is None:
+            text = "null"
+        else:
+            text = _dump(item, inner, keys)
+        parts.append(f"{keys[key] if type(key) is str else _key(key)}: {text}")
+    return "{\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "}"
+
+
+def _array(value: list[Any] | tuple[Any, ...], indent: str, keys: Quoted) -> str:
+    if not value:
+        return "[]"
+    inner = indent + "  "
+    return (
+        "[\n"
+        + inner
+        + (",\n" + inner).join([_dump(v, inner, keys) for v in value])
+        + ("\n" + indent + "]")
+    )
+
+
+def _key(key: Any) -> str:
     """A mapping key as the standard encoder writes it (made printable only when text)."""
     if isinstance(key, str):
         return quote(key)
     if isinstance(key, float):
-        return encode_basestring(_float(key))
+        return _encode(_float(key))
     if key is True or key is False or key is None:
-        return encode_basestring({True: "true", False: "false", None: "null"}[key])
+        return _encode({True: "true", False: "false", None: "null"}[key])
     if isinstance(key, int):
-        return encode_basestring(int.__repr__(key))
+        return _encode(int.__repr__(key))
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 

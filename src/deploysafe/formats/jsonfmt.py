@@ -8,7 +8,7 @@ from typing import Any
 
 from deploysafe import __version__
 from deploysafe.engine import Report, skipped_by_reason
-from deploysafe.formats import printable_json, stream_json
+from deploysafe.formats import Quoted, dump_printable, printable_json, quote, stream_json
 from deploysafe.formats.summary import summarize
 from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Finding, Severity
@@ -49,10 +49,66 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     if f.pss is not None:
         out["pss"] = {"level": f.pss.level.value, "check": f.pss.check}
     if f.set_by:
-        out["set_by"] = [
-            {"file": s.file, "line": s.line, "column": s.column, "key": s.key} for s in f.set_by
-        ]
+        out["set_by"] = _set_by(f)
     return out
+
+
+def _set_by(f: Finding) -> list[dict[str, Any]]:
+    return [{"file": s.file, "line": s.line, "column": s.column, "key": s.key} for s in f.set_by]
+
+
+def finding_json(f: Finding, indent: str, quoted: Quoted | None = None) -> str:
+    """`dump_printable(finding_dict(f), indent)`, written without the dict: a report's
+    output time is mostly its findings. `quoted` holds the texts findings share from one
+    call to the next."""
+    q = Quoted() if quoted is None else quoted
+    inner = indent + "  "
+    fields = inner + "  "
+    r = f.resource
+    resource = "null"
+    if r is not None:
+        namespace = "null" if r.namespace is None else q[r.namespace]
+        resource = (
+            f'{{\n{fields}"kind": {q[r.kind]},\n{fields}"namespace": {namespace},'
+            f'\n{fields}"name": {_nullable(r.name)}\n{inner}}}'
+        )
+    s = f.suppressed
+    suppressed = (
+        "null"
+        if s is None
+        else f'{{\n{fields}"source": {q[s.source]},\n{fields}"reason": {q[s.reason]},'
+        f'\n{fields}"expires": {_nullable(s.expires)}\n{inner}}}'
+    )
+    text = (
+        f'{{\n{inner}"rule_id": {q[f.rule_id]},\n{inner}"title": {q[f.title]},'
+        f'\n{inner}"practice": {int(f.practice)},\n{inner}"severity": {_SEVERITY[f.severity]},'
+        f'\n{inner}"file": {q[f.file]},\n{inner}"line": {int.__repr__(f.line)},'
+        f'\n{inner}"column": {int.__repr__(f.column)},\n{inner}"pointer": {quote(f.pointer)},'
+        f'\n{inner}"resource": {resource},\n{inner}"message": {quote(f.message)},'
+        f'\n{inner}"fix": {q[f.fix]},\n{inner}"renders": {_strings(f.renders, inner)},'
+        f'\n{inner}"also": {_strings(f.also, inner)},'
+        # A fingerprint is a hex digest: nothing in it to escape.
+        f'\n{inner}"fingerprint": "{f.fingerprint}",\n{inner}"suppressed": {suppressed}'
+    )
+    if f.pss is not None:
+        text += (
+            f',\n{inner}"pss": {{\n{fields}"level": {q[f.pss.level.value]},'
+            f'\n{fields}"check": {q[f.pss.check]}\n{inner}}}'
+        )
+    if f.set_by:
+        text += f',\n{inner}"set_by": ' + dump_printable(_set_by(f), inner)
+    return text + "\n" + indent + "}"
+
+
+def _nullable(text: str | None) -> str:
+    return "null" if text is None else quote(text)
+
+
+def _strings(texts: tuple[str, ...], indent: str) -> str:
+    return dump_printable(texts, indent) if texts else "[]"
+
+
+_SEVERITY = {s: quote(s.label) for s in Severity}
 
 
 def summary(report: Report) -> dict[str, Any]:
@@ -109,7 +165,10 @@ def chunks(report: Report) -> Iterator[str]:
         "notes": list(report.notes),
         "summary": summary(report),
     }
-    return stream_json(doc, doc, "findings", (finding_dict(f) for f in report.findings))
+    quoted = Quoted()
+    return stream_json(
+        doc, doc, "findings", report.findings, lambda f, indent: finding_json(f, indent, quoted)
+    )
 
 
 def render_plan(records: Sequence[Coverage]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -75,8 +76,13 @@ def repository_path(file: str, report: Report) -> str | None:
     whichever folder was scanned; None for a file outside the repository."""
     if not report.root:  # objects from no tree (a dump, a request): names as they are
         return file
-    full = os.path.normpath(os.path.join(report.root, file))
-    rel = os.path.relpath(full, report.top or report.root)
+    return _from_top(file, report.root, report.top or report.root)
+
+
+# Findings come by file, and each is placed twice (its location, its fingerprint).
+@functools.lru_cache(maxsize=256)
+def _from_top(file: str, root: str, top: str) -> str | None:
+    rel = os.path.relpath(os.path.normpath(os.path.join(root, file)), top)
     return None if rel == ".." or rel.startswith("../") else Path(rel).as_posix()
 
 
