@@ -443,6 +443,14 @@ def run(a: argparse.Namespace) -> dict:
             "Checkov/Trivy not installed (bench/.venv-peers; --install-peers): no same-run "
             "peer ratio; see the reference figures in the README, labelled as such"
         )
+    # Bytecode as an installed package has it (pip compiles it): a source tree run with
+    # PYTHONDONTWRITEBYTECODE set would otherwise compile every module at every run.
+    import deploysafe
+
+    subprocess.run(
+        [str(PYTHON), "-m", "compileall", "-q", str(Path(deploysafe.__file__).parent)],
+        check=True,
+    )
     one, info1 = corpus_at(work, 1, a.seed)
     res["corpus"] = {"1": info1}
     print(
