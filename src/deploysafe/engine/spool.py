@@ -22,7 +22,9 @@ from typing import Any, overload
 from deploysafe.engine.interned import FILE, Interned, Row, finding, finding_row
 from deploysafe.model import Finding
 
-SPILL = 16384  # findings a report holds in memory; more go to disk in blocks of this many
+# Findings a report holds in memory; more go to disk in blocks of this many. A block is
+# read whole while a format prints it: about 1 KB a finding, so this is the report's bound.
+SPILL = 4096
 
 
 class Spool:
