@@ -461,3 +461,26 @@ def test_a_file_shown_as_its_place_holds_one_string(tmp_path: Path) -> None:
     (job,) = coverage.plan(inv, charts=False, kustomize=None).jobs
     assert job[1] == job[3] == "app/pod.yaml"
     assert job[1] is job[3]
+
+
+def test_jobs_are_held_as_their_shown_paths_and_read_back_whole() -> None:
+    """A job is held as its shown path (its coverage record's string) and built again when
+    it is read: the path and the place follow from the scan root and the top level. A job
+    for which they do not is kept as it was."""
+    from deploysafe.engine.coverage import Jobs
+
+    outside = "../../elsewhere/base/cm.yaml"
+    whole = [
+        ("/repo/deploy/app/pod.yaml", "app/pod.yaml", "plain", "deploy/app/pod.yaml"),
+        ("/repo/deploy/t/x.yaml", "t/x.yaml", "template", "deploy/t/x.yaml"),
+        ("/elsewhere/base/cm.yaml", outside, "rendered", outside),
+        ("/repo/deploy/odd.yaml", "odd.yaml", "plain", "not/its/place.yaml"),
+    ]
+    jobs = Jobs("/repo/deploy/", "/repo/")
+    for job in whole:
+        jobs.append(job)
+    assert len(jobs) == 4
+    assert list(jobs) == whole
+    assert jobs[1:3] == whole[1:3]
+    assert jobs[2][1] is jobs[2][3]  # shown as its place: one string
+    assert sorted(jobs._odd) == [2, 3]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job, read
 from deploysafe.inputs.discover import (
@@ -38,12 +39,59 @@ _OBJECT_KEYS = (
 _PEEK = 1 << 20
 
 
+class Jobs(Sequence[Job]):
+    """The files to check, in order, each held as little more than its display path (which
+    its coverage record holds too): its path is the scan root's followed by it, and its
+    place the path after the repository's top level. A job that is not so is kept whole."""
+
+    __slots__ = ("_modes", "_odd", "_root", "_shown", "_top")
+    _MODES = (PLAIN, TEMPLATE, RENDERED)
+
+    def __init__(self, root: str, top: str) -> None:
+        self._root = root  # each with its trailing "/"
+        self._top = top
+        self._shown: list[str] = []
+        self._modes = bytearray()
+        self._odd: dict[int, Job] = {}
+
+    def append(self, job: Job) -> None:
+        path, display, mode, _ = job
+        self._shown.append(display)
+        self._modes.append(self._MODES.index(mode))
+        if path != self._root + display or self._made(path, display, mode) != job:
+            self._odd[len(self._shown) - 1] = job
+
+    def _made(self, path: str, display: str, mode: str) -> Job:
+        place = path[len(self._top) :] if path.startswith(self._top) else display
+        return (path, display, mode, display if place == display else place)
+
+    def __len__(self) -> int:
+        return len(self._shown)
+
+    @overload
+    def __getitem__(self, index: int) -> Job: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Job]: ...
+    def __getitem__(self, index: int | slice) -> Job | list[Job]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        odd = self._odd.get(index)
+        if odd is not None:
+            return odd
+        display = self._shown[index]
+        return self._made(self._root + display, display, self._MODES[self._modes[index]])
+
+    def __iter__(self) -> Iterator[Job]:
+        for i in range(len(self._shown)):
+            yield self[i]
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """The files to check, how, and one record per file (by display path). `unbuilt`: per
     kustomization that is not built, the files it lists that are scanned as plain files."""
 
-    jobs: list[Job]
+    jobs: Jobs
     records: dict[str, Coverage]
     unbuilt: dict[str, list[str]] = field(default_factory=dict)
 
@@ -80,7 +128,7 @@ def plan(
                 builders.setdefault(m, []).append(r)
     resolve = bool(chart_dirs or k_folders)
     real_folders: dict[str, str] = {}
-    jobs: list[Job] = []
+    jobs = Jobs(inv.root_prefix, inv.top_prefix)
     records: dict[str, Coverage] = {}
     unbuilt: dict[str, list[str]] = {}
     for p in inv.files:

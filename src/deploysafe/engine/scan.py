@@ -175,9 +175,6 @@ def scan(
 
         spool = Spool()  # the files' findings, off the heap until the report streams them
         partial, s = check_files(files, s, jobs, chunk_done, spool, workers)
-        # Each file's job (its path, a few hundred bytes in a large tree) is done with; its
-        # display name stays, in its coverage record.
-        p.jobs.clear()
         # A render error at a line explains it better than the check's error there (the
         # invalid YAML of a kustomization that is therefore not built): one report per line.
         explained = {(e.file, e.line) for e in render_errors if e.line is not None}

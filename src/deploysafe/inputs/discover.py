@@ -110,14 +110,14 @@ class Inventory:
     starts: list[Path] = field(default_factory=list)  # the scanned paths, real and absolute
 
     def __post_init__(self) -> None:
-        self._prefix = str(self.root.resolve()).rstrip("/") + "/"
-        self._top_prefix = str(self.top).rstrip("/") + "/"
+        self.root_prefix = str(self.root.resolve()).rstrip("/") + "/"
+        self.top_prefix = str(self.top).rstrip("/") + "/"
 
     def display(self, path: Path) -> str:
         # Paths from the walk are already real: a string prefix saves a resolve() per file.
         text = str(path)
-        if text.startswith(self._prefix):
-            return text[len(self._prefix) :]
+        if text.startswith(self.root_prefix):
+            return text[len(self.root_prefix) :]
         return display_path(path, self.root)
 
     def place(self, path: Path) -> str:
@@ -125,8 +125,8 @@ class Inventory:
         workflow (`.github/workflows/*.yml`) from any YAML file. Outside the scanned
         repository, its name as shown."""
         text = str(path)
-        if text.startswith(self._top_prefix):
-            return text[len(self._top_prefix) :]
+        if text.startswith(self.top_prefix):
+            return text[len(self.top_prefix) :]
         return self.display(path)
 
 
