@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ def config(tree: Path) -> Config:
     return load(tree / "deploysafe.yaml", rule_ids=frozenset(BY_ID))
 
 
-def records(cov: tuple[Coverage, ...]) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
+def records(cov: Sequence[Coverage]) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
     return [(c.path, c.outcome.value, c.reason and c.reason.value, c.renders) for c in cov]
 
 
@@ -484,3 +485,39 @@ def test_jobs_are_held_as_their_shown_paths_and_read_back_whole() -> None:
     assert jobs[1:3] == whole[1:3]
     assert jobs[2][1] is jobs[2][3]  # shown as its place: one string
     assert sorted(jobs._odd) == [2, 3]
+
+
+def test_records_are_held_compactly_and_read_back_as_every_file_s_record() -> None:
+    """The plan keeps the records of files not simply scanned; the scan's records are
+    every path in order, each read back as the record it stands for."""
+    import pickle
+
+    from deploysafe.engine.coverage import Jobs, Plan, outcome
+
+    jobs = Jobs("/r/", "/r/")
+    for name in ("b.yaml", "a/t.yaml", "c.txt", "chart/values.yaml", "clash.yaml"):
+        jobs.append((f"/r/{name}", name, "plain", name))
+    rendered = Coverage("chart/values.yaml", Outcome.RENDERED, renders=("helm chart",))
+    p = Plan(jobs, {"chart/values.yaml": rendered})
+    assert p.has("b.yaml") and p.has("chart/values.yaml") and not p.has("gone.yaml")
+    discovered = [
+        Coverage("vendor/", Outcome.SKIPPED, Reason.TOOL_FOLDER),
+        Coverage("clash.yaml", Outcome.SKIPPED, Reason.BINARY),
+    ]
+    skipped = {"a/t.yaml": Reason.TEMPLATE, "chart/values.yaml": Reason.TEMPLATE}
+    got = outcome(p, discovered, skipped)
+    want = (
+        Coverage("a/t.yaml", Outcome.SKIPPED, Reason.TEMPLATE),
+        Coverage("b.yaml", Outcome.SCANNED),
+        Coverage("c.txt", Outcome.SCANNED),
+        rendered,  # a rendered file stays rendered
+        Coverage("clash.yaml", Outcome.SCANNED),  # the plan's record wins
+        Coverage("vendor/", Outcome.SKIPPED, Reason.TOOL_FOLDER),
+    )
+    assert len(got) == 6
+    assert tuple(got) == want
+    assert got == want
+    assert got[1] == want[1] and got[-1] == want[-1]
+    assert got[2:4] == want[2:4]
+    assert pickle.loads(pickle.dumps(got)) == want
+    assert got.has("vendor/") and got.has("c.txt") and not got.has("d.yaml")

@@ -4,12 +4,13 @@ remaining file is read, the check reports files it could not use; nothing walks 
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job, read
 from deploysafe.inputs.discover import (
@@ -65,6 +66,11 @@ class Jobs(Sequence[Job]):
         place = path[len(self._top) :] if path.startswith(self._top) else display
         return (path, display, mode, display if place == display else place)
 
+    @property
+    def shown(self) -> Sequence[str]:
+        """Each job's display path, in order."""
+        return self._shown
+
     def __len__(self) -> int:
         return len(self._shown)
 
@@ -88,12 +94,63 @@ class Jobs(Sequence[Job]):
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The files to check, how, and one record per file (by display path). `unbuilt`: per
-    kustomization that is not built, the files it lists that are scanned as plain files."""
+    """The files to check, how, and the record of each file not simply scanned as itself
+    (by display path; every other job's file is). `unbuilt`: per kustomization that is not
+    built, the files it lists that are scanned as plain files."""
 
     jobs: Jobs
     records: dict[str, Coverage]
     unbuilt: dict[str, list[str]] = field(default_factory=dict)
+
+    def has(self, display: str) -> bool:
+        """Whether the plan checks the file shown as `display`."""
+        return display in self.records or display in self.jobs.shown
+
+
+class Records(Sequence[Coverage]):
+    """Every file's record, by path: held as the sorted paths and the records of the files
+    not simply scanned (a large tree's records are mostly one path and `SCANNED`)."""
+
+    __slots__ = ("_other", "_paths")
+
+    def __init__(self, paths: list[str], other: dict[str, Coverage]) -> None:
+        self._paths = paths
+        self._other = other
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    @overload
+    def __getitem__(self, index: int) -> Coverage: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Coverage, ...]: ...
+    def __getitem__(self, index: int | slice) -> Coverage | tuple[Coverage, ...]:
+        if isinstance(index, slice):
+            return tuple(self._record(p) for p in self._paths[index])
+        return self._record(self._paths[index])
+
+    def _record(self, path: str) -> Coverage:
+        return self._other.get(path) or Coverage(path, Outcome.SCANNED)
+
+    def __iter__(self) -> Iterator[Coverage]:
+        return map(self._record, self._paths)
+
+    def has(self, path: str) -> bool:
+        at = bisect.bisect_left(self._paths, path)
+        return at < len(self._paths) and self._paths[at] == path
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return tuple, (tuple(self),)
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} coverage records>"
 
 
 def plan(
@@ -188,7 +245,8 @@ def plan(
         place = inv.place(p)
         # One string when both are the same (a scan from the repository's top level).
         jobs.append((str(p), display, mode, display if place == display else place))
-        records[display] = record
+        if record.outcome is not Outcome.SCANNED or record.reason is not None:
+            records[display] = record
     return Plan(jobs, records, unbuilt)
 
 
@@ -236,18 +294,22 @@ def _subchart_template(parts: Sequence[str]) -> bool:
     return "templates" in parts[:-1]
 
 
-def outcome(
-    p: Plan, discovered: Iterable[Coverage], skipped: Mapping[str, Reason]
-) -> tuple[Coverage, ...]:
+def outcome(p: Plan, discovered: Iterable[Coverage], skipped: Mapping[str, Reason]) -> Records:
     """Every file's record, by path: what discovery skipped, what the plan decided, what
     the check could not use (a rendered file stays rendered: its render read it)."""
-    records = {c.path: c for c in discovered}
-    for display, record in p.records.items():
+    other = {c.path: c for c in discovered}
+    paths = [*other, *p.jobs.shown]
+    for display in p.jobs.shown:
+        record = p.records.get(display)
         reason = skipped.get(display)
-        if reason is not None and record.outcome is not Outcome.RENDERED:
+        if reason is not None and (record is None or record.outcome is not Outcome.RENDERED):
             record = Coverage(display, Outcome.SKIPPED, reason)
-        records[display] = record
-    return tuple(records[k] for k in sorted(records))
+        if record is not None:
+            other[display] = record
+        elif display in other:  # the plan's record wins
+            del other[display]
+    paths.sort()
+    return Records([k for i, k in enumerate(paths) if i == 0 or paths[i - 1] != k], other)
 
 
 def probe(p: Plan, max_size: int) -> dict[str, Reason]:
