@@ -261,7 +261,7 @@ def test_list_files_refuses_report_formats_and_history(tree: Path) -> None:
 def test_files_no_rule_reads_are_not_read(tmp_path: Path) -> None:
     write_tree(tmp_path, {"a.yaml": POD, "README.md": "# hi\n"})
     inv = discover([tmp_path], tmp_path, every_file=False)
-    assert inv.files == [(tmp_path / "a.yaml").resolve()]
+    assert inv.files == [str((tmp_path / "a.yaml").resolve())]
     assert inv.skipped == [Coverage("README.md", Outcome.SKIPPED, Reason.NOT_READ)]
 
 

@@ -238,13 +238,13 @@ def plan(
                     mode = TEMPLATE
             elif up[1] in k_folders and display.endswith(YAML_SUFFIXES):
                 record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
-        if record.reason in (Reason.UNLISTED, Reason.CHART_EXTRA) and not _holds_objects(p):
+        if record.reason in (Reason.UNLISTED, Reason.CHART_EXTRA) and not _holds_objects(Path(p)):
             # Tool configuration, lock files, the policy, extra values files: scanned, but
             # no manifest that a render leaves out.
             record = Coverage(display, Outcome.SCANNED)
         place = inv.place(p)
         # One string when both are the same (a scan from the repository's top level).
-        jobs.append((str(p), display, mode, display if place == display else place))
+        jobs.append((p, display, mode, display if place == display else place))
         if record.outcome is not Outcome.SCANNED or record.reason is not None:
             records[display] = record
     return Plan(jobs, records, unbuilt)
