@@ -10,8 +10,9 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import overload
 
+from deploysafe.engine.held import Held
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job, read
 from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
@@ -107,7 +108,7 @@ class Plan:
         return display in self.records or display in self.jobs.shown
 
 
-class Records(Sequence[Coverage]):
+class Records(Held[Coverage]):
     """Every file's record, by path: held as the sorted paths and the records of the files
     not simply scanned (a large tree's records are mostly one path and `SCANNED`)."""
 
@@ -138,16 +139,6 @@ class Records(Sequence[Coverage]):
     def has(self, path: str) -> bool:
         at = bisect.bisect_left(self._paths, path)
         return at < len(self._paths) and self._paths[at] == path
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return tuple, (tuple(self),)
 
     def __repr__(self) -> str:
         return f"<{len(self)} coverage records>"
