@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ def config(tree: Path) -> Config:
     return load(tree / "deploysafe.yaml", rule_ids=frozenset(BY_ID))
 
 
-def records(cov: tuple[Coverage, ...]) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
+def records(cov: Sequence[Coverage]) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
     return [(c.path, c.outcome.value, c.reason and c.reason.value, c.renders) for c in cov]
 
 
@@ -260,7 +261,7 @@ def test_list_files_refuses_report_formats_and_history(tree: Path) -> None:
 def test_files_no_rule_reads_are_not_read(tmp_path: Path) -> None:
     write_tree(tmp_path, {"a.yaml": POD, "README.md": "# hi\n"})
     inv = discover([tmp_path], tmp_path, every_file=False)
-    assert inv.files == [(tmp_path / "a.yaml").resolve()]
+    assert inv.files == [str((tmp_path / "a.yaml").resolve())]
     assert inv.skipped == [Coverage("README.md", Outcome.SKIPPED, Reason.NOT_READ)]
 
 
@@ -461,3 +462,62 @@ def test_a_file_shown_as_its_place_holds_one_string(tmp_path: Path) -> None:
     (job,) = coverage.plan(inv, charts=False, kustomize=None).jobs
     assert job[1] == job[3] == "app/pod.yaml"
     assert job[1] is job[3]
+
+
+def test_jobs_are_held_as_their_shown_paths_and_read_back_whole() -> None:
+    """A job is held as its shown path (its coverage record's string) and built again when
+    it is read: the path and the place follow from the scan root and the top level. A job
+    for which they do not is kept as it was."""
+    from deploysafe.engine.coverage import Jobs
+
+    outside = "../../elsewhere/base/cm.yaml"
+    whole = [
+        ("/repo/deploy/app/pod.yaml", "app/pod.yaml", "plain", "deploy/app/pod.yaml"),
+        ("/repo/deploy/t/x.yaml", "t/x.yaml", "template", "deploy/t/x.yaml"),
+        ("/elsewhere/base/cm.yaml", outside, "rendered", outside),
+        ("/repo/deploy/odd.yaml", "odd.yaml", "plain", "not/its/place.yaml"),
+    ]
+    jobs = Jobs("/repo/deploy/", "/repo/")
+    for job in whole:
+        jobs.append(job)
+    assert len(jobs) == 4
+    assert list(jobs) == whole
+    assert jobs[1:3] == whole[1:3]
+    assert jobs[2][1] is jobs[2][3]  # shown as its place: one string
+    assert sorted(jobs._odd) == [2, 3]
+
+
+def test_records_are_held_compactly_and_read_back_as_every_file_s_record() -> None:
+    """The plan keeps the records of files not simply scanned; the scan's records are
+    every path in order, each read back as the record it stands for."""
+    import pickle
+
+    from deploysafe.engine.coverage import Jobs, Plan, outcome
+
+    jobs = Jobs("/r/", "/r/")
+    for name in ("b.yaml", "a/t.yaml", "c.txt", "chart/values.yaml", "clash.yaml"):
+        jobs.append((f"/r/{name}", name, "plain", name))
+    rendered = Coverage("chart/values.yaml", Outcome.RENDERED, renders=("helm chart",))
+    p = Plan(jobs, {"chart/values.yaml": rendered})
+    assert p.has("b.yaml") and p.has("chart/values.yaml") and not p.has("gone.yaml")
+    discovered = [
+        Coverage("vendor/", Outcome.SKIPPED, Reason.TOOL_FOLDER),
+        Coverage("clash.yaml", Outcome.SKIPPED, Reason.BINARY),
+    ]
+    skipped = {"a/t.yaml": Reason.TEMPLATE, "chart/values.yaml": Reason.TEMPLATE}
+    got = outcome(p, discovered, skipped)
+    want = (
+        Coverage("a/t.yaml", Outcome.SKIPPED, Reason.TEMPLATE),
+        Coverage("b.yaml", Outcome.SCANNED),
+        Coverage("c.txt", Outcome.SCANNED),
+        rendered,  # a rendered file stays rendered
+        Coverage("clash.yaml", Outcome.SCANNED),  # the plan's record wins
+        Coverage("vendor/", Outcome.SKIPPED, Reason.TOOL_FOLDER),
+    )
+    assert len(got) == 6
+    assert tuple(got) == want
+    assert got == want
+    assert got[1] == want[1] and got[-1] == want[-1]
+    assert got[2:4] == want[2:4]
+    assert pickle.loads(pickle.dumps(got)) == want
+    assert got.has("vendor/") and got.has("c.txt") and not got.has("d.yaml")

@@ -11,6 +11,7 @@ from deploysafe.config import Config
 from deploysafe.engine import scan
 from deploysafe.engine.check import Partial
 from deploysafe.engine.interned import Interned, pack, unpack
+from deploysafe.engine.suppress import Waiver
 from deploysafe.inputs.discover import Reason
 from deploysafe.model import (
     Fact,
@@ -24,6 +25,7 @@ from deploysafe.model import (
     Severity,
     Suppression,
 )
+from deploysafe.rules.defaults.network_policy import Workload
 
 POD = """\
 apiVersion: v1
@@ -88,6 +90,26 @@ def test_equal_values_from_two_results_are_one_object() -> None:
     assert first == second == _fact("a.yaml")
     assert first.file is second.file and first.resource is second.resource
     assert first.file is one.file
+
+
+def test_the_facts_one_document_gives_several_rules_are_one_object() -> None:
+    labels = (("app", "web"), ("tier", "front"))
+    data = Workload("shop", labels, False, "folder ./")
+    facts: dict[str, list[tuple[Fact, Waiver | None]]] = {
+        rid: [(replace(_fact("a.yaml"), data=data, pointer="/spec/template/spec"), None)]
+        for rid in ("DS230", "DS233", "DS298")
+    }
+    seen = Interned()
+    part = _sent(Partial(facts=facts), seen)
+    later = _sent(Partial(facts={"DS509": [(replace(_fact("b.yaml"), data=data), None)]}), seen)
+    kept = [part.facts[rid][0] for rid in ("DS230", "DS233", "DS298")]
+    assert kept[0] == (facts["DS230"][0][0], None)
+    assert kept[0] is kept[1] is kept[2]
+    other = later.facts["DS509"][0][0]
+    assert other.data == data
+    # Across results, the strings are shared all the way down.
+    assert other.data.labels[1][1] is kept[0][0].data.labels[1][1]
+    assert other.data.install is kept[0][0].data.install
 
 
 def test_a_parallel_scan_holds_each_repeated_value_once(tmp_path: Path) -> None:

@@ -105,3 +105,60 @@ def test_holders_are_what_the_rule_says() -> None:
     where = scene(facts)
     for grant in grants:
         assert holders(grant, where) == _literal(grant, runs, bindings), grant
+
+
+def test_a_role_bound_many_times_names_five_bindings_and_holders() -> None:
+    """A finding's message does not grow with the tree: a ClusterRole that every team
+    binds names five of its bindings and of the accounts they give it to, and counts the
+    rest."""
+    from deploysafe.rules.environment.rbac.create_pods import RULE
+
+    assert RULE.decide is not None
+    grant = Grant(
+        "ClusterRole", "edit", None, "folder a/", "ClusterRole 'edit'", 0, ("create pods",)
+    )
+    data: list[object] = [grant]
+    for i in range(8):
+        ns = f"team{i}"
+        data.append(RunsAs(f"Deployment {ns}/web", ns, "folder a/", "default"))
+        account = Subject("ServiceAccount", "default", ns)
+        data.append(
+            Binding("RoleBinding", f"edit-{i}", ns, "folder a/", "ClusterRole", "edit", (account,))
+        )
+    facts = [
+        Fact("a.yaml", i + 1, 1, "", Resource("X", None, f"x{i}"), d) for i, d in enumerate(data)
+    ]
+    (found,) = list(RULE.decide(facts))
+    message = found[1]
+    assert "RoleBinding 'edit-4' and 3 more gives it to" in message
+    assert "RoleBinding 'edit-5'" not in message
+    assert "ServiceAccount team4/default (used by Deployment team4/web) and 3 more:" in message
+    assert "team5/" not in message
+
+
+def test_a_binding_in_several_bundles_is_named_once_with_its_count() -> None:
+    """One ClusterRoleBinding and one Deployment in eight install bundles of a repository
+    (install.yaml, ha/install.yaml...): named once each, with how many copies."""
+    from deploysafe.rules.environment.rbac.create_pods import RULE
+
+    assert RULE.decide is not None
+    grant = Grant(
+        "ClusterRole", "edit", None, "folder a/", "ClusterRole 'edit'", 0, ("create pods",)
+    )
+    account = Subject("ServiceAccount", "web", "shop")
+    data: list[object] = [grant]
+    for _ in range(8):
+        data.append(RunsAs("Deployment shop/web", "shop", "folder a/", "web"))
+        data.append(
+            Binding(
+                "ClusterRoleBinding", "edit", None, "folder a/", "ClusterRole", "edit", (account,)
+            )
+        )
+    facts = [
+        Fact("a.yaml", i + 1, 1, "", Resource("X", None, f"x{i}"), d) for i, d in enumerate(data)
+    ]
+    (found,) = list(RULE.decide(facts))
+    message = found[1]
+    assert "and 8 copies of ClusterRoleBinding 'edit' gives it to" in message
+    assert message.count("ClusterRoleBinding 'edit'") == 1
+    assert "more" not in message

@@ -20,7 +20,8 @@ def scan_tree(root: Path, cfg: Config | None = None) -> Report:
 
 def jobs_of(root: Path, config: Config) -> list[Job]:
     """What a scan of `root` would check, and how (no renders)."""
-    return coverage.plan(discover([root], root, config.exclude), charts=False, kustomize=None).jobs
+    inv = discover([root], root, config.exclude)
+    return list(coverage.plan(inv, charts=False, kustomize=None).jobs)
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:

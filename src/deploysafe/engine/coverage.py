@@ -4,12 +4,15 @@ remaining file is read, the check reports files it could not use; nothing walks 
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
+from deploysafe.engine.held import Held
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job, read
 from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
@@ -38,14 +41,107 @@ _OBJECT_KEYS = (
 _PEEK = 1 << 20
 
 
+class Jobs(Sequence[Job]):
+    """The files to check, in order, each held as little more than its display path (which
+    its coverage record holds too): its path is the scan root's followed by it, and its
+    place the path after the repository's top level. A job that is not so is kept whole."""
+
+    __slots__ = ("_modes", "_odd", "_root", "_shown", "_top")
+    _MODES = (PLAIN, TEMPLATE, RENDERED)
+
+    def __init__(self, root: str, top: str) -> None:
+        self._root = root  # each with its trailing "/"
+        self._top = top
+        self._shown: list[str] = []
+        self._modes = bytearray()
+        self._odd: dict[int, Job] = {}
+
+    def append(self, job: Job) -> None:
+        path, display, mode, _ = job
+        self._shown.append(display)
+        self._modes.append(self._MODES.index(mode))
+        if path != self._root + display or self._made(path, display, mode) != job:
+            self._odd[len(self._shown) - 1] = job
+
+    def _made(self, path: str, display: str, mode: str) -> Job:
+        place = path[len(self._top) :] if path.startswith(self._top) else display
+        return (path, display, mode, display if place == display else place)
+
+    @property
+    def shown(self) -> Sequence[str]:
+        """Each job's display path, in order."""
+        return self._shown
+
+    def __len__(self) -> int:
+        return len(self._shown)
+
+    @overload
+    def __getitem__(self, index: int) -> Job: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Job]: ...
+    def __getitem__(self, index: int | slice) -> Job | list[Job]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        odd = self._odd.get(index)
+        if odd is not None:
+            return odd
+        display = self._shown[index]
+        return self._made(self._root + display, display, self._MODES[self._modes[index]])
+
+    def __iter__(self) -> Iterator[Job]:
+        for i in range(len(self._shown)):
+            yield self[i]
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The files to check, how, and one record per file (by display path). `unbuilt`: per
-    kustomization that is not built, the files it lists that are scanned as plain files."""
+    """The files to check, how, and the record of each file not simply scanned as itself
+    (by display path; every other job's file is). `unbuilt`: per kustomization that is not
+    built, the files it lists that are scanned as plain files."""
 
-    jobs: list[Job]
+    jobs: Jobs
     records: dict[str, Coverage]
     unbuilt: dict[str, list[str]] = field(default_factory=dict)
+
+    def has(self, display: str) -> bool:
+        """Whether the plan checks the file shown as `display`."""
+        return display in self.jobs.shown  # a few times a scan: a search is enough
+
+
+class Records(Held[Coverage]):
+    """Every file's record, by path: held as the sorted paths and the records of the files
+    not simply scanned (a large tree's records are mostly one path and `SCANNED`)."""
+
+    __slots__ = ("_other", "_paths")
+
+    def __init__(self, paths: list[str], other: dict[str, Coverage]) -> None:
+        self._paths = paths
+        self._other = other
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    @overload
+    def __getitem__(self, index: int) -> Coverage: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Coverage, ...]: ...
+    def __getitem__(self, index: int | slice) -> Coverage | tuple[Coverage, ...]:
+        if isinstance(index, slice):
+            return tuple(self._record(p) for p in self._paths[index])
+        return self._record(self._paths[index])
+
+    def _record(self, path: str) -> Coverage:
+        return self._other.get(path) or Coverage(path, Outcome.SCANNED)
+
+    def __iter__(self) -> Iterator[Coverage]:
+        return map(self._record, self._paths)
+
+    def has(self, path: str) -> bool:
+        at = bisect.bisect_left(self._paths, path)
+        return at < len(self._paths) and self._paths[at] == path
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} coverage records>"
 
 
 def plan(
@@ -80,7 +176,7 @@ def plan(
                 builders.setdefault(m, []).append(r)
     resolve = bool(chart_dirs or k_folders)
     real_folders: dict[str, str] = {}
-    jobs: list[Job] = []
+    jobs = Jobs(inv.root_prefix, inv.top_prefix)
     records: dict[str, Coverage] = {}
     unbuilt: dict[str, list[str]] = {}
     for p in inv.files:
@@ -133,14 +229,15 @@ def plan(
                     mode = TEMPLATE
             elif up[1] in k_folders and display.endswith(YAML_SUFFIXES):
                 record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
-        if record.reason in (Reason.UNLISTED, Reason.CHART_EXTRA) and not _holds_objects(p):
+        if record.reason in (Reason.UNLISTED, Reason.CHART_EXTRA) and not _holds_objects(Path(p)):
             # Tool configuration, lock files, the policy, extra values files: scanned, but
             # no manifest that a render leaves out.
             record = Coverage(display, Outcome.SCANNED)
         place = inv.place(p)
         # One string when both are the same (a scan from the repository's top level).
-        jobs.append((str(p), display, mode, display if place == display else place))
-        records[display] = record
+        jobs.append((p, display, mode, display if place == display else place))
+        if record.outcome is not Outcome.SCANNED or record.reason is not None:
+            records[display] = record
     return Plan(jobs, records, unbuilt)
 
 
@@ -188,18 +285,22 @@ def _subchart_template(parts: Sequence[str]) -> bool:
     return "templates" in parts[:-1]
 
 
-def outcome(
-    p: Plan, discovered: Iterable[Coverage], skipped: Mapping[str, Reason]
-) -> tuple[Coverage, ...]:
+def outcome(p: Plan, discovered: Iterable[Coverage], skipped: Mapping[str, Reason]) -> Records:
     """Every file's record, by path: what discovery skipped, what the plan decided, what
     the check could not use (a rendered file stays rendered: its render read it)."""
-    records = {c.path: c for c in discovered}
-    for display, record in p.records.items():
+    other = {c.path: c for c in discovered}
+    paths = [*other, *p.jobs.shown]
+    for display in p.jobs.shown:
+        record = p.records.get(display)
         reason = skipped.get(display)
-        if reason is not None and record.outcome is not Outcome.RENDERED:
+        if reason is not None and (record is None or record.outcome is not Outcome.RENDERED):
             record = Coverage(display, Outcome.SKIPPED, reason)
-        records[display] = record
-    return tuple(records[k] for k in sorted(records))
+        if record is not None:
+            other[display] = record
+        elif display in other:  # the plan's record wins
+            del other[display]
+    paths.sort()
+    return Records([k for i, k in enumerate(paths) if i == 0 or paths[i - 1] != k], other)
 
 
 def probe(p: Plan, max_size: int) -> dict[str, Reason]:

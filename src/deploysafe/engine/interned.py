@@ -7,6 +7,7 @@ the values kept)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
@@ -26,6 +27,7 @@ class Interned:
     strings: dict[str, str] = field(default_factory=dict)
     resources: dict[Resource, Resource] = field(default_factory=dict)
     names: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    values: dict[Any, Any] = field(default_factory=dict)  # of one result: its facts' parts
 
     def text(self, s: str | None) -> str | None:
         return None if s is None else self.strings.setdefault(s, s)
@@ -41,6 +43,41 @@ class Interned:
 
     def tuple(self, t: tuple[str, ...]) -> tuple[str, ...]:
         return self.names.setdefault(t, t) if t else ()
+
+    def value(self, v: Any) -> Any:
+        """The copy kept of a value equal to `v`: strings, and tuples and frozen dataclasses
+        of them, all the way down (a label or an account is held once however many facts
+        name it). Other values, and those holding one that is not hashable, are not kept."""
+        if isinstance(v, str):
+            return self.strings.setdefault(v, v)
+        if type(v) is Resource:  # one object for a resource's findings and facts
+            return self.resource(v)
+        if type(v) is not tuple and not _frozen(v):
+            return v
+        try:
+            kept = self.values.get(v)
+        except TypeError:
+            return v
+        if kept is None:
+            kept = _rebuilt(v, self.value)
+            self.values[kept] = kept
+        return kept
+
+
+def _frozen(v: Any) -> bool:
+    params = getattr(type(v), "__dataclass_params__", None)
+    return params is not None and bool(params.frozen)
+
+
+def _rebuilt(v: Any, part: Callable[[Any], Any]) -> Any:
+    """`v` made of `part` of each of its parts (a frozen dataclass is rebuilt without its
+    `__init__`: its fields are set as they are)."""
+    if type(v) is tuple:
+        return tuple(part(x) for x in v)
+    out = object.__new__(type(v))
+    for f in fields(v):
+        object.__setattr__(out, f.name, part(getattr(v, f.name)))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +110,6 @@ _FINDING_TEXT = _at(_FINDING, "rule_id", "title", "file", "pointer", "message", 
 _FINDING_NAMES = _at(_FINDING, "renders", "also")
 (_FINDING_RESOURCE,) = _at(_FINDING, "resource")
 (FILE,) = _at(_FINDING, "file")
-_FACT_TEXT = _at(_FACT, "file", "pointer", "snippet", "render")
-(_FACT_RESOURCE,) = _at(_FACT, "resource")
-(_FACT_DATA,) = _at(_FACT, "data")
 
 
 def pack(part: Partial) -> Packed:
@@ -91,12 +125,17 @@ def pack(part: Partial) -> Packed:
 
 
 def unpack(packed: Packed, seen: Interned) -> Partial:
-    """The worker's result, holding the values `seen` holds already."""
+    """The worker's result, holding the values `seen` holds already. A document gives
+    the rules that judge its role bindings one equal fact each (who its pods run as): they
+    are kept once."""
     part = packed.rest
     part.findings = [finding(row, seen) for row in packed.findings]
     part.facts = {
-        rid: [(_fact(row, seen), w) for row, w in got] for rid, got in packed.facts.items()
+        rid: [seen.value((Fact(*row), w)) for row, w in got] for rid, got in packed.facts.items()
     }
+    # The facts one document gives arrive together: a table per result finds them, and
+    # does not grow with the tree.
+    seen.values.clear()
     return part
 
 
@@ -108,13 +147,3 @@ def finding(row: Row, seen: Interned) -> Finding:
         v[i] = seen.tuple(v[i])
     v[_FINDING_RESOURCE] = seen.resource(v[_FINDING_RESOURCE])
     return Finding(*v)
-
-
-def _fact(row: Row, seen: Interned) -> Fact:
-    v = list(row)
-    for i in _FACT_TEXT:
-        v[i] = seen.text(v[i])
-    v[_FACT_RESOURCE] = seen.resource(v[_FACT_RESOURCE])
-    if isinstance(v[_FACT_DATA], str):
-        v[_FACT_DATA] = seen.text(v[_FACT_DATA])
-    return Fact(*v)

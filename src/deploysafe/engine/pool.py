@@ -6,16 +6,19 @@ so that no object is judged before its namespace's labels are known."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import os
 import pickle
 import stat
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
-from itertools import repeat
 from pathlib import Path
+from typing import TypeVar
 
 from deploysafe.engine.check import Partial, check_file
 from deploysafe.engine.interned import Interned, Packed, pack, unpack
@@ -27,6 +30,7 @@ from deploysafe.inputs.discover import YAML_SUFFIXES, Inventory
 from deploysafe.model import ScanError
 
 _CHUNK_FILES = 48
+T = TypeVar("T")
 
 
 def _chunk_worker(s: Settings, files: Sequence[Job]) -> Packed:
@@ -71,7 +75,7 @@ class Workers:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def namespaces(self, files: Sequence[Path], root: Path, max_size: int) -> Defined:
+    def namespaces(self, files: Sequence[str], root: Path, max_size: int) -> Defined:
         """Start searching `files` (discovered under the scan root `root`) for the
         Namespaces they define, as soon as the tree is found: the search runs while this
         process plans (and renders). Each part holds the discovered paths themselves, not
@@ -90,9 +94,9 @@ class Workers:
         return defined
 
 
-def _search(files: Sequence[Path], root: Path, max_size: int) -> dict[str, NamespacePolicy]:
+def _search(files: Sequence[str], root: Path, max_size: int) -> dict[str, NamespacePolicy]:
     shown = Inventory(root).display  # as the scan shows them (a file's folder decides)
-    return _defined_namespaces([(str(p), shown(p)) for p in files], max_size)
+    return _defined_namespaces([(p, shown(p)) for p in files], max_size)
 
 
 # The Namespaces the files define, when they are known (a search started earlier).
@@ -115,25 +119,25 @@ def _check_chunk(key: int, settings: bytes, files: Sequence[Job]) -> Packed:
     return _chunk_worker(_received[0][1], files)
 
 
-def _sized(files: Sequence[Job]) -> list[tuple[int, Job]]:
-    sized = []
+def _sizes(files: Iterable[Job]) -> array[int]:
+    sizes = array("q")
     for job in files:
         try:
-            sized.append((os.stat(job[0]).st_size, job))
+            sizes.append(os.stat(job[0]).st_size)
         except OSError:
-            sized.append((0, job))
-    return sized
+            sizes.append(0)
+    return sizes
 
 
-def _chunks(sized: Sequence[tuple[int, Job]], n: int) -> Iterator[list[Job]]:
+def _chunks(files: Iterable[Job], sizes: Sequence[int], n: int) -> Iterator[list[Job]]:
     """Chunks of roughly equal bytes, many more than workers, so both stay busy."""
-    total = sum(size for size, _ in sized) or 1
+    total = sum(sizes) or 1
     # Bytes are a poor measure of work (CRD bytes are skipped, small manifests are parsed
     # and checked), so chunks are also capped by file count.
     target = max(total // (n * 32), 64 * 1024)
     chunk: list[Job] = []
     acc = 0
-    for size, job in sized:
+    for size, job in zip(sizes, files, strict=True):
         chunk.append(job)
         acc += size
         if acc >= target or len(chunk) >= _CHUNK_FILES:
@@ -160,20 +164,20 @@ def check_files(
     `defined`, the namespaces the files define when a search of them was started before."""
     count = workers.count if workers is not None else jobs
     count = count if count is not None else (os.cpu_count() or 1)
-    sized = _sized(files) if count > 1 else []  # one stat per file, for both decisions
+    sizes = _sizes(files) if count > 1 else array("q")  # one stat per file, for both decisions
     out = Partial()
     seen = Interned()
     # Processes pay off only for real trees; small scans stay in-process.
-    if count <= 1 or sum(size for size, _ in sized) < 2 * 1024 * 1024:
+    if count <= 1 or sum(sizes) < 2 * 1024 * 1024:
         found = defined() if defined is not None else _defined_namespaces(files, s.max_file_size)
         s = _with_namespaces(s, found)
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
             _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), seen, done, spool)
         return out, s
-    chunks = list(_chunks(sized, count))
+    chunks = functools.partial(_chunks, files, sizes, count)
     if workers is not None:
-        return _in_workers(workers.pool, chunks, s, out, seen, done, spool, defined)
+        return _in_workers(workers.pool, count, chunks, s, out, seen, done, spool, defined)
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
@@ -185,7 +189,7 @@ def check_files(
     gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=ctx) as pool:
-            return _in_workers(pool, chunks, s, out, seen, done, spool)
+            return _in_workers(pool, count, chunks, s, out, seen, done, spool)
     finally:
         if thawed:
             gc.unfreeze()
@@ -193,7 +197,8 @@ def check_files(
 
 def _in_workers(
     pool: ProcessPoolExecutor,
-    chunks: list[list[Job]],
+    count: int,
+    chunks: Callable[[], Iterator[list[Job]]],
     s: Settings,
     out: Partial,
     seen: Interned,
@@ -207,14 +212,34 @@ def _in_workers(
         found = defined()
     else:
         found = {}
-        for more in pool.map(_defined_namespaces, chunks, repeat(s.max_file_size)):
+        find = functools.partial(_defined_namespaces, max_size=s.max_file_size)
+        for more in _ordered(pool, count, find, chunks()):
             found.update(more)
     s = _with_namespaces(s, found)
-    key = next(_keys)
     settings = pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)
-    for part in pool.map(_check_chunk, repeat(key), repeat(settings), chunks):
+    check = functools.partial(_check_chunk, next(_keys), settings)
+    for part in _ordered(pool, count, check, chunks()):
         _take(out, part, seen, done, spool)
     return out, s
+
+
+def _ordered(
+    pool: ProcessPoolExecutor,
+    workers: int,
+    fn: Callable[[list[Job]], T],
+    chunks: Iterator[list[Job]],
+) -> Iterator[T]:
+    """`fn` of each chunk in the workers, in order. A few chunks per worker are sent ahead,
+    not all (as `pool.map` does): a chunk's jobs are built when it is sent, so the parent
+    never holds the tree's."""
+    ahead = 4 * workers
+    pending: deque[Future[T]] = deque()
+    for chunk in chunks:
+        pending.append(pool.submit(fn, chunk))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 _keys = itertools.count(1)
@@ -248,7 +273,7 @@ def _take(
 
 
 def _defined_namespaces(
-    files: Sequence[Job] | Sequence[tuple[str, str]], max_size: int
+    files: Iterable[Job] | Iterable[tuple[str, str]], max_size: int
 ) -> dict[str, NamespacePolicy]:
     """The namespaces (with Pod Security labels) the files define, before any object is
     judged: a byte search of each file (from the page cache), and a parse of the few that

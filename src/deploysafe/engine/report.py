@@ -27,7 +27,7 @@ class Report:
     documents: int
     skipped: int
     # One record per file under the scanned paths, by path (empty for in-memory input).
-    coverage: tuple[Coverage, ...] = ()
+    coverage: Sequence[Coverage] = ()
     # For a scan of a tree: the absolute folder `file` paths are relative to (the scan
     # root), and the top level of its repository (the scan root outside a work tree).
     root: str = ""

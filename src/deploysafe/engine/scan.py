@@ -188,7 +188,7 @@ def scan(
         partial.errors.extend(inv.errors)
         partial.errors.extend(render_errors)
         rules = rules_of(s)
-        pipeline, pipeline_errors = _pipeline_context(inv, s, p.records)
+        pipeline, pipeline_errors = _pipeline_context(inv, s, p.has)
         partial.errors.extend(pipeline_errors)
         check_all(pipeline, s, rules, partial)
         in_scan = _scanned(inv)
@@ -196,13 +196,12 @@ def scan(
         covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
         # Files read, once each: a rendered file is also a job; a render may read files
         # outside the scanned paths (a base of an overlay), but not one read only for context.
-        shown = {c.path for c in covered}
         read_by_renders = {
             d.file for d in rendered if d.rendered_from not in focused or in_scan(d.file)
         }
         partial.files = sum(
             1 for c in covered if c.outcome is not Outcome.SKIPPED and not c.path.endswith("/")
-        ) + len(read_by_renders - shown)
+        ) + sum(1 for f in read_by_renders if not covered.has(f))
         notes += coverage.notes(covered)
         hide = None
         if focused or pipeline:
@@ -215,10 +214,13 @@ def scan(
                     return False
                 return f.file in from_pipeline or (bool(f.renders) and set(f.renders) <= focused)
 
-        report = finish(partial, s, config, baseline, notes, covered, hide=hide, spool=spool)
+        report = finish(partial, s, config, baseline, notes, hide=hide, spool=spool)
         if changes is not None:
             report = _changed_only(report, changes, inv.root, rendered, focused)
-        return replace(report, root=inv.root.resolve().as_posix(), top=inv.top.as_posix())
+        # The records as they are held (not a tuple of one object per file).
+        return replace(
+            report, coverage=covered, root=inv.root.resolve().as_posix(), top=inv.top.as_posix()
+        )
     finally:
         if workers is not None:
             workers.close()
@@ -268,7 +270,7 @@ def plan(
     root: Path | None = None,
     render: RenderOptions | None = None,
     scopes: frozenset[Scope] = REPOSITORY_SCOPES,
-) -> tuple[Coverage, ...]:
+) -> Sequence[Coverage]:
     """What `scan` would do with each file under `paths`, found without rendering or
     checking anything (files are read to tell binary, too large and template files)."""
     render = render or RenderOptions()
@@ -470,7 +472,7 @@ PIPELINES = (".gitlab-ci.yml", ".gitlab-ci.yaml")
 
 
 def _pipeline_context(
-    inv: Inventory, s: Settings, planned: Collection[str]
+    inv: Inventory, s: Settings, planned: Callable[[str], bool]
 ) -> tuple[list[Document], list[ScanError]]:
     """A file that the repository's GitLab pipeline includes (`include: local:`) is a part
     of that pipeline: scanned without the top-level file (not `planned`, by display path),
@@ -484,7 +486,7 @@ def _pipeline_context(
     scanned = _scanned(inv)
     for name in PIPELINES:
         path = inv.top / name
-        if not path.is_file() or inv.display(path) in planned:
+        if not path.is_file() or planned(inv.display(path)):
             continue
         try:
             text = path.read_text(encoding="utf-8-sig")

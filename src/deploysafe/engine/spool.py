@@ -17,12 +17,15 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, overload
+from typing import overload
 
+from deploysafe.engine.held import Held
 from deploysafe.engine.interned import FILE, Interned, Row, finding, finding_row
 from deploysafe.model import Finding
 
-SPILL = 16384  # findings a report holds in memory; more go to disk in blocks of this many
+# Findings a report holds in memory; more go to disk in blocks of this many. A block is
+# read whole while a format prints it: about 1 KB a finding, so this is the report's bound.
+SPILL = 4096
 
 
 class Spool:
@@ -95,7 +98,7 @@ class ByFile:
         return grouped.get(file, [])
 
 
-class Spooled(Sequence[Finding]):
+class Spooled(Held[Finding]):
     """Findings in print order, on disk: iterating reads one block at a time."""
 
     __slots__ = ("_blocks", "_count", "_size", "_spool")
@@ -126,16 +129,6 @@ class Spooled(Sequence[Finding]):
             raise IndexError(index)
         block, at = divmod(index, self._size)
         return self._spool.findings(self._blocks[block])[at]
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return tuple, (tuple(self),)  # another process gets the findings themselves
 
     def __repr__(self) -> str:
         return f"<{self._count} findings on disk>"

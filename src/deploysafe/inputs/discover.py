@@ -99,7 +99,8 @@ class Inventory:
     # The repository's top level (the scan root outside a work tree), real and absolute.
     top: Path = field(default=Path("/"))
     in_repo: bool = False
-    files: list[Path] = field(default_factory=list)  # real absolute paths
+    # Real absolute paths, as text: a Path object is several times its text's size.
+    files: list[str] = field(default_factory=list)
     charts: list[Path] = field(default_factory=list)  # top-level chart folders
     kustomizations: list[Path] = field(default_factory=list)  # every kustomization folder
     errors: list[ScanError] = field(default_factory=list)
@@ -110,23 +111,23 @@ class Inventory:
     starts: list[Path] = field(default_factory=list)  # the scanned paths, real and absolute
 
     def __post_init__(self) -> None:
-        self._prefix = str(self.root.resolve()).rstrip("/") + "/"
-        self._top_prefix = str(self.top).rstrip("/") + "/"
+        self.root_prefix = str(self.root.resolve()).rstrip("/") + "/"
+        self.top_prefix = str(self.top).rstrip("/") + "/"
 
-    def display(self, path: Path) -> str:
+    def display(self, path: Path | str) -> str:
         # Paths from the walk are already real: a string prefix saves a resolve() per file.
         text = str(path)
-        if text.startswith(self._prefix):
-            return text[len(self._prefix) :]
-        return display_path(path, self.root)
+        if text.startswith(self.root_prefix):
+            return text[len(self.root_prefix) :]
+        return display_path(Path(path), self.root)
 
-    def place(self, path: Path) -> str:
+    def place(self, path: Path | str) -> str:
         """A real path's place in its repository: the path from the top level, which tells a
         workflow (`.github/workflows/*.yml`) from any YAML file. Outside the scanned
         repository, its name as shown."""
         text = str(path)
-        if text.startswith(self._top_prefix):
-            return text[len(self._top_prefix) :]
+        if text.startswith(self.top_prefix):
+            return text[len(self.top_prefix) :]
         return self.display(path)
 
 
@@ -247,7 +248,7 @@ def discover(
 
     inv = Inventory(root, *base_of(root))
     inv.starts = [s.resolve() for s in paths if s.exists()]
-    seen: set[Path] = set()
+    seen: set[str] = set()
     chart_dirs: set[Path] = set()
     for start in paths:
         if not start.exists() and not start.is_symlink():
@@ -414,7 +415,7 @@ def _add_file(
     inv: Inventory,
     f: Path,
     tree: Path,
-    seen: set[Path],
+    seen: set[str],
     excluded: Callable[[str], bool],
     *,
     every: bool,
@@ -447,10 +448,11 @@ def _add_file(
         inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.SYMLINK))
     else:
         real = f if f.is_absolute() else f.resolve()
-    if real in seen:
+    text = str(real)
+    if text in seen:
         return
-    seen.add(real)
-    inv.files.append(real)
+    seen.add(text)
+    inv.files.append(text)
 
 
 def kustomize_inputs(

@@ -140,10 +140,11 @@ def survey(root: Path) -> Survey:
     plan = plan_kustomize(inv.kustomizations, root)
     roots = sorted(plan.roots)
     rendered = [*charts, *inv.kustomizations]
-    commands = list(_commands(root, inv.files))
+    files = [Path(f) for f in inv.files]
+    commands = list(_commands(root, files))
     manifests: set[str] = set()
     opened = 0
-    for f in inv.files:
+    for f in files:
         if f.suffix not in YAML_SUFFIXES or any(f.is_relative_to(r) for r in rendered):
             continue
         if _is_ci_file(f.relative_to(root).as_posix()) or opened >= MAX_MANIFEST_FILES:

@@ -11,6 +11,7 @@ among those installed with it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -228,10 +229,19 @@ def grants(facts: Sequence[Fact]) -> Iterator[tuple[Fact, Grant]]:
 
 def workload_holders(h: Holders) -> str:
     """E.g. "ServiceAccount shop/api (used by Deployment shop/api)"."""
-    parts = []
-    for s, running in h.workloads:
-        shown = ", ".join(running[:3]) + (
-            f" and {len(running) - 3} more" if len(running) > 3 else ""
-        )
-        parts.append(f"{s.display()} (used by {shown})")
-    return "; ".join(parts)
+    parts = [f"{s.display()} (used by {some(running, 3)})" for s, running in h.workloads]
+    return some(parts, _NAMED, "; ")
+
+
+# How many bindings and holders a finding names: a role that a large tree binds many times
+# (a ClusterRole every team binds) would otherwise make each of its findings name them all.
+_NAMED = 5
+
+
+def some(items: Sequence[str], most: int = _NAMED, sep: str = ", ") -> str:
+    """The first `most` items, and how many more there are. An item named more than once
+    (one binding in several install bundles of the tree) is named once, with its count."""
+    counts = Counter(items)
+    named = [f"{n} copies of {item}" if n > 1 else item for item, n in counts.items()]
+    shown = sep.join(named[:most])
+    return shown + f" and {len(named) - most} more" if len(named) > most else shown

@@ -14,6 +14,7 @@ from deploysafe.rules.environment.rbac._bindings import (
     grants,
     holders,
     scene,
+    some,
     workload_holders,
 )
 from deploysafe.rules.environment.rbac._policy import PolicyRule
@@ -61,16 +62,16 @@ def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str, Severity]]:
         if h.workloads:
             yield (
                 f,
-                f"{what}, and {', '.join(h.bindings)} gives it to {workload_holders(h)}: "
+                f"{what}, and {some(h.bindings)} gives it to {workload_holders(h)}: "
                 "whoever takes over that workload can run code of its choice with any "
                 "ServiceAccount and Secret there",
                 Severity.MEDIUM,
             )
         elif h.deployers:
-            shown = ", ".join(s.display() for s in h.deployers)
+            shown = some([s.display() for s in h.deployers])
             yield (
                 f,
-                f"{what}; {', '.join(h.bindings)} gives it only to deploy identities ({shown}; "
+                f"{what}; {some(h.bindings)} gives it only to deploy identities ({shown}; "
                 "no workload in the scanned files runs as them): expected for a deployer, keep "
                 "it to the namespaces it deploys and pair it with Pod Security admission",
                 Severity.LOW,

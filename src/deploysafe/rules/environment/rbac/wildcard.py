@@ -16,6 +16,7 @@ from deploysafe.rules.environment.rbac._bindings import (
     grants,
     holders,
     scene,
+    some,
     workload_holders,
 )
 from deploysafe.rules.environment.rbac._policy import PolicyRule, policy_rules, role_label
@@ -60,14 +61,14 @@ def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str] | tuple[Fact, str
         if h.workloads:
             yield (
                 f,
-                f"{what}; {', '.join(h.bindings)} gives it to {workload_holders(h)}: whoever "
+                f"{what}; {some(h.bindings)} gives it to {workload_holders(h)}: whoever "
                 "takes over that workload gets all of it",
             )
         elif h.deployers:
-            shown = ", ".join(s.display() for s in h.deployers)
+            shown = some([s.display() for s in h.deployers])
             yield (
                 f,
-                f"{what}; {', '.join(h.bindings)} gives it only to deploy identities ({shown}; "
+                f"{what}; {some(h.bindings)} gives it only to deploy identities ({shown}; "
                 "no workload in the scanned files runs as them): list the kinds and verbs the "
                 "deployer applies",
                 Severity.MEDIUM,

@@ -14,6 +14,7 @@ from deploysafe.rules.environment.rbac._bindings import (
     grants,
     holders,
     scene,
+    some,
     workload_holders,
 )
 from deploysafe.rules.environment.rbac._policy import PolicyRule
@@ -56,7 +57,7 @@ def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str]]:
             yield (
                 f,
                 f"{g.label} rules[{g.index}] can {', '.join(g.granted)}, and "
-                f"{', '.join(h.bindings)} gives it to {workload_holders(h)}: whoever takes over "
+                f"{some(h.bindings)} gives it to {workload_holders(h)}: whoever takes over "
                 "that workload can lift network isolation or send other pods' traffic to "
                 "itself",
             )
