@@ -678,3 +678,35 @@ def test_one_kustomization_line_that_sets_many_objects_is_one_finding(tmp_path: 
     assert "2 more objects" in latest[0].message
     assert latest[0].message.startswith("container 'api' ")  # the first in print order
     assert latest[0].message.endswith("2 more objects: Deployment web, Deployment worker")
+
+
+@needs_helm
+def test_rendered_objects_checked_while_the_workers_check_files(tmp_path: Path) -> None:
+    """The rendered objects are checked in the parent while worker processes check the
+    files (over 2 MB of them), with the namespaces the files define: the same report as
+    one process gives. The chart's pod lands in `ops`, which a plain file makes privileged;
+    the pod in `web` is still judged."""
+    privileged = (
+        "  containers:\n  - name: c\n    image: nginx:1.27\n"
+        "    securityContext:\n      privileged: true\n"
+    )
+    write(
+        tmp_path,
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+            "chart/templates/ops.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ops\n"
+            "  namespace: ops\nspec:\n" + privileged,
+            "chart/templates/web.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
+            "  namespace: web\nspec:\n" + privileged,
+            "z/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ops\n  labels:\n"
+            "    pod-security.kubernetes.io/enforce: privileged\n",
+        }
+        | {f"m/cm{n:03}.yaml": f"kind: Note\nn: '{'x' * 30_000}'\n" for n in range(80)},
+    )
+    alone = run(tmp_path)
+    pooled = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(), jobs=2)
+    assert {(f.rule_id, f.file) for f in pooled.findings if f.rule_id == "DS201"} == {
+        ("DS201", "chart/templates/web.yaml")
+    }
+    assert pooled.findings == alone.findings
+    assert pooled.errors == alone.errors

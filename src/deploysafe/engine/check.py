@@ -3,7 +3,7 @@ rules over the facts every document gave."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,9 +150,20 @@ def _for_type(rules: Sequence[Rule]) -> dict[Target, tuple[Rule, ...]]:
 def check_all(docs: Iterable[Document], s: Settings, rules: Sequence[Rule], out: Partial) -> None:
     """Check documents that come from one input (a file, a render, a request), then hide
     from each finding's snippet the secrets other findings on its line are about."""
+    for _ in check_steps(docs, s, rules, out):
+        pass
+
+
+def check_steps(
+    docs: Iterable[Document], s: Settings, rules: Sequence[Rule], out: Partial
+) -> Iterator[None]:
+    """`check_all`, a document at a step: the caller does other work between steps (the
+    scan's parent checks rendered objects while it waits for the workers). Done when
+    exhausted."""
     start, shared = len(out.findings), Shared()
     for doc in docs:
         check_document(doc, s, rules, out, shared)
+        yield
     hide_shared(out.findings, start, shared)
 
 

@@ -155,13 +155,16 @@ def check_files(
     spool: Spool | None = None,
     workers: Workers | None = None,
     defined: Defined | None = None,
+    meanwhile: Callable[[Settings], Iterator[None]] | None = None,
 ) -> tuple[Partial, Settings]:
     """Check `files`, each parsed once; `done` is told of each part as it arrives (a chunk
     of files). `s` knows the namespaces found before (in renders); the ones the files define
     are found first. Returned: the result, and `s` with every namespace. With `spool`, the
     findings go there as they arrive (the result says where), not into memory. `workers`
     were started for this scan (else processes are started here, if the tree needs them);
-    `defined`, the namespaces the files define when a search of them was started before."""
+    `defined`, the namespaces the files define when a search of them was started before;
+    `meanwhile`, work of this process that needs the settings with every namespace, done in
+    steps while the workers check (in this process: after the files)."""
     count = workers.count if workers is not None else jobs
     count = count if count is not None else (os.cpu_count() or 1)
     sizes = _sizes(files) if count > 1 else array("q")  # one stat per file, for both decisions
@@ -174,10 +177,14 @@ def check_files(
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
             _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), seen, done, spool)
+        for _ in meanwhile(s) if meanwhile is not None else ():
+            pass
         return out, s
     chunks = functools.partial(_chunks, files, sizes, count)
     if workers is not None:
-        return _in_workers(workers.pool, count, chunks, s, out, seen, done, spool, defined)
+        return _in_workers(
+            workers.pool, count, chunks, s, out, seen, done, spool, defined, meanwhile
+        )
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
@@ -189,7 +196,7 @@ def check_files(
     gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=ctx) as pool:
-            return _in_workers(pool, count, chunks, s, out, seen, done, spool)
+            return _in_workers(pool, count, chunks, s, out, seen, done, spool, None, meanwhile)
     finally:
         if thawed:
             gc.unfreeze()
@@ -205,6 +212,7 @@ def _in_workers(
     done: Callable[[Partial], None] | None,
     spool: Spool | None,
     defined: Defined | None = None,
+    meanwhile: Callable[[Settings], Iterator[None]] | None = None,
 ) -> tuple[Partial, Settings]:
     # The workers search the files for Namespaces first (in file order, so a later
     # definition wins as it does in one process), then check them knowing all of them.
@@ -218,8 +226,11 @@ def _in_workers(
     s = _with_namespaces(s, found)
     settings = pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)
     check = functools.partial(_check_chunk, next(_keys), settings)
-    for part in _ordered(pool, count, check, chunks()):
+    steps = meanwhile(s) if meanwhile is not None else None
+    for part in _ordered(pool, count, check, chunks(), steps):
         _take(out, part, seen, done, spool)
+    for _ in steps or ():  # what the workers' pace left
+        pass
     return out, s
 
 
@@ -228,18 +239,32 @@ def _ordered(
     workers: int,
     fn: Callable[[list[Job]], T],
     chunks: Iterator[list[Job]],
+    idle: Iterator[None] | None = None,
 ) -> Iterator[T]:
     """`fn` of each chunk in the workers, in order. A few chunks per worker are sent ahead,
     not all (as `pool.map` does): a chunk's jobs are built when it is sent, so the parent
-    never holds the tree's."""
+    never holds the tree's. While a result is not there yet, this process takes steps of
+    `idle`."""
     ahead = 4 * workers
     pending: deque[Future[T]] = deque()
+
+    def first() -> T:
+        nonlocal idle
+        fut = pending.popleft()
+        while idle is not None and not fut.done():
+            if next(idle, _DONE) is _DONE:
+                idle = None
+        return fut.result()
+
     for chunk in chunks:
         pending.append(pool.submit(fn, chunk))
         if len(pending) >= ahead:
-            yield pending.popleft().result()
+            yield first()
     while pending:
-        yield pending.popleft().result()
+        yield first()
+
+
+_DONE = object()
 
 
 _keys = itertools.count(1)

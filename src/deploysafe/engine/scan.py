@@ -18,7 +18,7 @@ from deploysafe import yamlload
 from deploysafe.config import Config
 from deploysafe.config.render import ChartSettings, RenderSettings
 from deploysafe.engine import coverage
-from deploysafe.engine.check import Partial, check_all
+from deploysafe.engine.check import Partial, check_all, check_steps
 from deploysafe.engine.namespaces import namespaces_in
 from deploysafe.engine.pool import Workers, check_files
 from deploysafe.engine.progress import Progress, Stage, Tick
@@ -180,7 +180,15 @@ def scan(
             tell(checked)
 
         spool = Spool()  # the files' findings, off the heap until the report streams them
-        partial, s = check_files(files, s, jobs, chunk_done, spool, workers, defined)
+        # The rendered objects are checked here while the workers check the files.
+        by_renders = Partial()
+
+        def meanwhile(final: Settings) -> Iterator[None]:
+            return check_steps(rendered, final, rules_of(final), by_renders)
+
+        partial, s = check_files(
+            files, s, jobs, chunk_done, spool, workers, defined, meanwhile if rendered else None
+        )
         # A render error at a line explains it better than the check's error there (the
         # invalid YAML of a kustomization that is therefore not built): one report per line.
         explained = {(e.file, e.line) for e in render_errors if e.line is not None}
@@ -192,7 +200,7 @@ def scan(
         partial.errors.extend(pipeline_errors)
         check_all(pipeline, s, rules, partial)
         in_scan = _scanned(inv)
-        check_all(rendered, s, rules, partial)
+        partial.merge(by_renders)  # after the pipeline's, as the report orders them
         covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
         # Files read, once each: a rendered file is also a job; a render may read files
         # outside the scanned paths (a base of an overlay), but not one read only for context.
