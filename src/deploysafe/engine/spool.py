@@ -58,9 +58,11 @@ class Spool:
         return rows
 
     def findings(self, block: int, seen: Interned | None = None) -> list[Finding]:
-        """The block's findings, sharing the values `seen` holds (else one copy of each
-        value within the block)."""
-        seen = Interned() if seen is None else seen
+        """The block's findings, sharing the values `seen` holds; without it, as they were
+        written (read once by a format and let go: sharing their values would cost the
+        pass more than it saves)."""
+        if seen is None:
+            return [Finding(*row) for row in self.rows(block)]
         return [finding(row, seen) for row in self.rows(block)]
 
 
