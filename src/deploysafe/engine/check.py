@@ -3,7 +3,7 @@ rules over the facts every document gave."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,8 +235,9 @@ def check_file(
 
 def decide_sets(
     facts: Mapping[str, list[tuple[Fact, suppress.Waiver | None]]], s: Settings
-) -> list[Finding]:
-    findings = []
+) -> Iterator[Finding]:
+    """The cross-resource rules' findings, a rule at a time in the order of `facts`, each
+    as its rule decides it (never all of them held here)."""
     for rid, collected in facts.items():
         rule = BY_ID[rid]
         if rule.decide is None:
@@ -262,5 +263,4 @@ def decide_sets(
                 snippet=f.snippet,
                 renders=(f.render,) if f.render else (),
             )
-            findings.append(suppress.apply(found, waived.get(id(f)), s.today))
-    return findings
+            yield suppress.apply(found, waived.get(id(f)), s.today)
