@@ -145,12 +145,13 @@ def test_cross_resource_findings_read_back_from_disk_are_those_held_in_memory(
     config = Config()
     jobs = jobs_of(root, config)
     s = settings_for(config, {})
-    in_memory, _ = check_files(jobs, s, 1)
-    everything = finish(in_memory, s, config, None, ())
+    everything = finish(check_files(jobs, s, 1)[0], s, config, None, ())
     # The baseline holds some findings of every rule, the cross-resource ones too.
     baseline = frozenset(f.fingerprint for f in everything.findings[::3])
     assert {f.rule_id for f in everything.findings[::3]} >= {"DS509", "DS511"}
+    in_memory, _ = check_files(jobs, s, 1)
     held = finish(in_memory, s, config, baseline, ())
+    assert in_memory.facts == {}  # let go as they are decided
     decided = [f for f in held.findings if f.rule_id in {"DS509", "DS511"}]
     assert len(decided) > 20
     assert {f.suppressed.source for f in decided if f.suppressed} == {

@@ -3,7 +3,7 @@ rules over the facts every document gave."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,11 +234,13 @@ def check_file(
 
 
 def decide_sets(
-    facts: Mapping[str, list[tuple[Fact, suppress.Waiver | None]]], s: Settings
+    facts: dict[str, list[tuple[Fact, suppress.Waiver | None]]], s: Settings
 ) -> Iterator[Finding]:
     """The cross-resource rules' findings, a rule at a time in the order of `facts`, each
-    as its rule decides it (never all of them held here)."""
-    for rid, collected in facts.items():
+    as its rule decides it (never all of them held here). Each rule's facts are taken from
+    `facts` as it is decided: a large tree's are let go before the report is put together."""
+    for rid in list(facts):
+        collected = facts.pop(rid)
         rule = BY_ID[rid]
         if rule.decide is None:
             continue

@@ -91,9 +91,9 @@ def finish(
     spool: Spool | None = None,
 ) -> Report:
     """Decide the cross-resource rules, apply config exceptions, report each problem once
-    (engine/fold.py), apply the baseline. Findings `hide` names (on objects checked only
-    for context) are not reported. `spool` holds the findings `partial` says it does, and
-    the report's beyond what it keeps in memory.
+    (engine/fold.py), apply the baseline: `partial`'s facts are used up. Findings `hide`
+    names (on objects checked only for context) are not reported. `spool` holds the
+    findings `partial` says it does, and the report's beyond what it keeps in memory.
 
     Every step is local to a file (each identity, fold and fingerprint holds the file),
     so the report is put together one file at a time, in print order."""
