@@ -90,6 +90,8 @@ def test_the_files_findings_never_enter_the_parents_memory(tmp_path: Path) -> No
     assert partial.findings == [] and partial.spooled > 0
     assert sorted(partial.blocks) == sorted(job[1] for job in jobs)
     blocks = {b for bs in partial.blocks.values() for b in bs}
+    # The files of a block share one record of it.
+    assert len({id(bs) for bs in partial.blocks.values()}) == len(blocks)
     back: list[Finding] = [f for b in sorted(blocks) for f in kept.findings(b)]
     assert len(back) == partial.spooled
 

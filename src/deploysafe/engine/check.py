@@ -36,15 +36,15 @@ class Partial:
     # Files read but not checked, by display path: binary, too large, unrendered templates.
     skipped_files: dict[str, Reason] = field(default_factory=dict)
     # Findings kept on disk (engine/spool.py) instead of in `findings`: how many, and by
-    # file, the blocks that hold them.
+    # file, the blocks that hold them (a tuple the files of a block share, never changed).
     spooled: int = 0
-    blocks: dict[str, list[int]] = field(default_factory=dict)
+    blocks: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def merge(self, other: Partial) -> None:
         self.findings.extend(other.findings)
         self.spooled += other.spooled
         for file, blocks in other.blocks.items():
-            self.blocks.setdefault(file, []).extend(blocks)
+            self.blocks[file] = self.blocks.get(file, ()) + blocks
         self.errors.extend(other.errors)
         self.skipped_files.update(other.skipped_files)
         for rid, facts in other.facts.items():
