@@ -51,6 +51,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/engine/test_render_scan.py",  # Helm and kubectl/kustomize renders
         "tests/engine/test_render_cache.py",  # Helm and kubectl/kustomize renders, kept
         "tests/engine/test_coverage.py",  # git work trees, Helm and kustomize renders
+        "tests/inputs/test_discover_git.py",  # git work trees
         "tests/engine/test_focused_scan.py",  # git work trees, kustomize builds, Helm renders
         "tests/engine/test_changed_since.py",  # git repositories, kustomize builds, Helm renders
         "tests/cli/test_precommit_hooks.py",  # the real pre-commit, installing from PyPI

@@ -5,6 +5,7 @@ on disk."""
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ import pytest
 from deploysafe.config import Config
 from deploysafe.engine import scan, spool
 from deploysafe.engine.check import Partial
+from deploysafe.engine.interned import Interned, Row, finding
 from deploysafe.engine.pool import check_files
-from deploysafe.engine.report import Report
+from deploysafe.engine.report import Report, finish
 from deploysafe.engine.scan import RenderOptions
 from deploysafe.engine.settings import settings_for
 from deploysafe.formats import jsonfmt, sarif
@@ -88,6 +90,8 @@ def test_the_files_findings_never_enter_the_parents_memory(tmp_path: Path) -> No
     assert partial.findings == [] and partial.spooled > 0
     assert sorted(partial.blocks) == sorted(job[1] for job in jobs)
     blocks = {b for bs in partial.blocks.values() for b in bs}
+    # The files of a block share one record of it.
+    assert len({id(bs) for bs in partial.blocks.values()}) == len(blocks)
     back: list[Finding] = [f for b in sorted(blocks) for f in kept.findings(b)]
     assert len(back) == partial.spooled
 
@@ -97,3 +101,83 @@ def test_a_finish_without_a_spool_keeps_everything_in_memory() -> None:
     out.extend([])
     assert out.done() == ()
     assert Partial().spooled == 0
+
+
+WORKLOAD = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web{n}
+{namespace}{annotations}spec:
+  template:
+    metadata:
+      labels: {{app: web{n}}}{comment}
+    spec:
+      containers:
+      - name: web
+        image: registry.example/web:1.0
+"""
+
+
+WAIVED = '  annotations: {deploysafe.io/ignore: "DS509: lab"}\n'
+
+
+def cross_resource_tree(root: Path) -> Path:
+    """Files whose findings come mostly from the cross-resource rules (DS509, DS511), some
+    waived by an inline comment or an annotation, in folders whose names sort apart."""
+    for i in range(30):
+        folder = root / f"{'abz'[i % 3]}{i % 4}"
+        folder.mkdir(exist_ok=True)
+        text = WORKLOAD.format(
+            n=i,
+            namespace="" if i % 5 == 0 else f"  namespace: team{i % 2}\n",
+            annotations='  annotations: {deploysafe.io/ignore: "DS509: lab"}\n'
+            if i % 7 == 0
+            else "",
+            comment="  # deploysafe: ignore[DS509] until the mesh" if i % 6 == 0 else "",
+        )
+        (folder / f"w{i:02}.yaml").write_text(text)
+    return root
+
+
+def test_cross_resource_findings_read_back_from_disk_are_those_held_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = cross_resource_tree(tmp_path)
+    config = Config()
+    jobs = jobs_of(root, config)
+    s = settings_for(config, {})
+    everything = finish(check_files(jobs, s, 1)[0], s, config, None, ())
+    # The baseline holds some findings of every rule, the cross-resource ones too.
+    baseline = frozenset(f.fingerprint for f in everything.findings[::3])
+    assert {f.rule_id for f in everything.findings[::3]} >= {"DS509", "DS511"}
+    in_memory, _ = check_files(jobs, s, 1)
+    held = finish(in_memory, s, config, baseline, ())
+    assert in_memory.facts == {}  # let go as they are decided
+    decided = [f for f in held.findings if f.rule_id in {"DS509", "DS511"}]
+    assert len(decided) > 20
+    assert {f.suppressed.source for f in decided if f.suppressed} == {
+        "baseline",
+        "inline",
+        "annotation",
+    }
+
+    monkeypatch.setattr(spool.Decided, "_BATCH", 4)
+    monkeypatch.setattr(spool, "SPILL", 5)
+    kept = spool.Spool()
+    on_disk_partial, _ = check_files(jobs, s, 1, spool=kept)
+    written = spool.Spool.add
+    blocks: list[tuple[int, set[str]]] = []
+
+    def add(self: spool.Spool, rows: Sequence[Row]) -> int:
+        blocks.append((len(rows), {finding(row, Interned()).rule_id for row in rows}))
+        return written(self, rows)
+
+    monkeypatch.setattr(spool.Spool, "add", add)
+    on_disk = finish(on_disk_partial, s, config, baseline, (), spool=kept)
+    assert isinstance(on_disk.findings, spool.Spooled)
+    assert list(on_disk.findings) == list(held.findings)
+    # Written as they are decided, four at a time, before the report's blocks of five.
+    before_report = blocks[: [n for n, _ in blocks].index(5)]
+    assert all(n <= 4 and rules <= {"DS509", "DS511"} for n, rules in before_report)
+    assert sum(n for n, _ in before_report) >= len(decided)

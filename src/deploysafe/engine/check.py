@@ -3,7 +3,7 @@ rules over the facts every document gave."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,15 +36,15 @@ class Partial:
     # Files read but not checked, by display path: binary, too large, unrendered templates.
     skipped_files: dict[str, Reason] = field(default_factory=dict)
     # Findings kept on disk (engine/spool.py) instead of in `findings`: how many, and by
-    # file, the blocks that hold them.
+    # file, the blocks that hold them (a tuple the files of a block share, never changed).
     spooled: int = 0
-    blocks: dict[str, list[int]] = field(default_factory=dict)
+    blocks: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def merge(self, other: Partial) -> None:
         self.findings.extend(other.findings)
         self.spooled += other.spooled
         for file, blocks in other.blocks.items():
-            self.blocks.setdefault(file, []).extend(blocks)
+            self.blocks[file] = self.blocks.get(file, ()) + blocks
         self.errors.extend(other.errors)
         self.skipped_files.update(other.skipped_files)
         for rid, facts in other.facts.items():
@@ -245,10 +245,13 @@ def check_file(
 
 
 def decide_sets(
-    facts: Mapping[str, list[tuple[Fact, suppress.Waiver | None]]], s: Settings
-) -> list[Finding]:
-    findings = []
-    for rid, collected in facts.items():
+    facts: dict[str, list[tuple[Fact, suppress.Waiver | None]]], s: Settings
+) -> Iterator[Finding]:
+    """The cross-resource rules' findings, a rule at a time in the order of `facts`, each
+    as its rule decides it (never all of them held here). Each rule's facts are taken from
+    `facts` as it is decided: a large tree's are let go before the report is put together."""
+    for rid in list(facts):
+        collected = facts.pop(rid)
         rule = BY_ID[rid]
         if rule.decide is None:
             continue
@@ -273,5 +276,4 @@ def decide_sets(
                 snippet=f.snippet,
                 renders=(f.render,) if f.render else (),
             )
-            findings.append(suppress.apply(found, waived.get(id(f)), s.today))
-    return findings
+            yield suppress.apply(found, waived.get(id(f)), s.today)

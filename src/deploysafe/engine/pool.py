@@ -291,7 +291,7 @@ def _take(
     if spool is not None and rows:
         block = spool.add(rows)
         part.spooled = len(rows)
-        part.blocks = {file: [block] for file in files_of(rows)}
+        part.blocks = dict.fromkeys(files_of(rows), (block,))
     out.merge(part)
     if done is not None:
         done(part)

@@ -11,7 +11,7 @@ from deploysafe.config import Config
 from deploysafe.engine import fold, suppress
 from deploysafe.engine.check import Partial, decide_sets
 from deploysafe.engine.settings import Settings
-from deploysafe.engine.spool import ByFile, Collector, Spool
+from deploysafe.engine.spool import ByFile, Collector, Decided, Spool
 from deploysafe.inputs.discover import Coverage
 from deploysafe.model import Finding, ScanError, Severity, Suppression
 
@@ -91,19 +91,30 @@ def finish(
     spool: Spool | None = None,
 ) -> Report:
     """Decide the cross-resource rules, apply config exceptions, report each problem once
-    (engine/fold.py), apply the baseline. Findings `hide` names (on objects checked only
-    for context) are not reported. `spool` holds the findings `partial` says it does, and
-    the report's beyond what it keeps in memory.
+    (engine/fold.py), apply the baseline: `partial`'s facts are used up. Findings `hide`
+    names (on objects checked only for context) are not reported. `spool` holds the
+    findings `partial` says it does, and the report's beyond what it keeps in memory.
 
     Every step is local to a file (each identity, fold and fingerprint holds the file),
     so the report is put together one file at a time, in print order."""
     exceptions = suppress.for_rule(config.exceptions)
     loose: dict[str, list[Finding]] = {}
-    for f in partial.findings + decide_sets(partial.facts, s):
+    for f in partial.findings:
         loose.setdefault(f.file, []).append(f)
+    # The cross-resource rules' findings, on disk as they are decided (a large tree has
+    # hundreds of thousands), or with the others in memory.
+    decided = Decided(spool) if spool is not None else None
+    for f in decide_sets(partial.facts, s):
+        if decided is None:
+            loose.setdefault(f.file, []).append(f)
+        else:
+            decided.add(f)
+    files = loose.keys() | partial.blocks.keys()
+    if decided is not None:
+        files |= decided.done()
     spooled = ByFile(spool) if spool is not None else None
     out = Collector(spool)
-    for file in sorted(loose.keys() | partial.blocks.keys()):
+    for file in sorted(files):
         # The files' own findings first, then those of renders and cross-resource rules:
         # among findings of one identity, the first is kept.
         group: list[Finding] = []
@@ -111,6 +122,8 @@ def finish(
             for block in partial.blocks.get(file, ()):
                 group += spooled.findings(block, file)
         group += loose.pop(file, [])
+        if decided is not None:
+            group += decided.findings(file)
         if hide is not None:
             group = [f for f in group if not hide(f)]
         if config.exceptions:

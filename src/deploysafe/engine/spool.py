@@ -70,6 +70,10 @@ def files_of(rows: Iterable[Row]) -> set[str]:
     return {row[FILE] for row in rows}
 
 
+# Values a reader's table of repeated values holds before it starts again.
+_VALUES = 65536
+
+
 class ByFile:
     """The findings a spool holds for one file at a time, the few blocks read last kept
     (files come in print order, which is close to the order they were checked in). Their
@@ -77,7 +81,6 @@ class ByFile:
 
     __slots__ = ("_kept", "_seen", "_spool")
     _KEEP = 8
-    _VALUES = 65536
 
     def __init__(self, spool: Spool) -> None:
         self._spool = spool
@@ -87,7 +90,7 @@ class ByFile:
     def findings(self, block: int, file: str) -> list[Finding]:
         grouped = self._kept.get(block)
         if grouped is None:
-            if len(self._seen.strings) > self._VALUES:
+            if len(self._seen.strings) > _VALUES:
                 self._seen = Interned()
             grouped = {}
             for f in self._spool.findings(block, self._seen):
@@ -98,6 +101,73 @@ class ByFile:
         else:
             self._kept.move_to_end(block)
         return grouped.get(file, [])
+
+
+class Decided:
+    """The findings of the cross-resource rules, written to a spool as they are decided,
+    a batch at a time, each batch sorted by file (stably: a file's findings keep their
+    order). Read back one file at a time in print order, with `done` first: only the
+    batches whose files span the one asked for are held, so a tree's decisions are never
+    in memory at once when they come roughly in file order, as the facts they are decided
+    on were collected."""
+
+    __slots__ = ("_active", "_batch", "_blocks", "_files", "_next", "_order", "_seen", "_spool")
+    _BATCH = 1024
+
+    def __init__(self, spool: Spool) -> None:
+        self._spool = spool
+        self._batch: list[Finding] = []
+        self._blocks: list[tuple[str, str, int]] = []  # first file, last file, block
+        self._files: set[str] = set()
+        self._order: list[int] = []  # indexes of `_blocks` by first file
+        self._next = 0
+        # Read but not yet asked for, by index of `_blocks` (the order of their findings).
+        self._active: dict[int, dict[str, list[Finding]]] = {}
+        self._seen = Interned()
+
+    def add(self, found: Finding) -> None:
+        self._batch.append(found)
+        if len(self._batch) == self._BATCH:
+            self._write()
+
+    def _write(self) -> None:
+        batch = sorted(self._batch, key=_file_of)
+        self._batch = []
+        block = self._spool.add([finding_row(f) for f in batch])
+        self._blocks.append((batch[0].file, batch[-1].file, block))
+        self._files.update(f.file for f in batch)
+
+    def done(self) -> set[str]:
+        """Every finding added is written; the files they are on."""
+        if self._batch:
+            self._write()
+        self._order = sorted(range(len(self._blocks)), key=lambda i: self._blocks[i][0])
+        return self._files
+
+    def findings(self, file: str) -> list[Finding]:
+        """`file`'s findings in the order they were decided; files are asked for in order."""
+        while self._next < len(self._order):
+            i = self._order[self._next]
+            first, _, block = self._blocks[i]
+            if first > file:
+                break
+            self._next += 1
+            if len(self._seen.strings) > _VALUES:
+                self._seen = Interned()
+            grouped: dict[str, list[Finding]] = {}
+            for f in self._spool.findings(block, self._seen):
+                grouped.setdefault(f.file, []).append(f)
+            self._active[i] = grouped
+        out: list[Finding] = []
+        for i in sorted(self._active):
+            out += self._active[i].pop(file, [])
+            if self._blocks[i][1] <= file:
+                del self._active[i]
+        return out
+
+
+def _file_of(f: Finding) -> str:
+    return f.file
 
 
 class Spooled(Held[Finding]):

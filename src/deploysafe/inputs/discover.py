@@ -196,11 +196,38 @@ def _walk(
 
 @dataclass(frozen=True, slots=True)
 class _Visible:
-    """What git lists under a folder: its files (and nested repositories, which git lists
-    as one entry), and every folder that holds one of them."""
+    """What git lists under a folder, by folder relative to it ("" for itself): the names
+    of its files (and nested repositories, which git lists as one entry), each followed by
+    a NUL; every folder that holds one of them is a key. One string a folder, not an object
+    a file: a large tree lists hundreds of thousands. The walk takes each folder's names as
+    it enters it, so the table shrinks as the inventory grows."""
 
-    files: frozenset[str]
-    folders: frozenset[str]
+    base: str
+    names: dict[str, str]
+
+    def _rel(self, d: Path) -> str:
+        at = str(d)
+        return "" if at == self.base else at.removeprefix(self.base.rstrip("/") + "/")
+
+    def has(self, d: Path) -> bool:
+        """Whether git lists anything inside folder `d`."""
+        return self._rel(d) in self.names
+
+    def take(self, d: Path) -> frozenset[str]:
+        """The names git lists in folder `d` (asked once per folder)."""
+        return frozenset(self.names.pop(self._rel(d), "").split("\0"))
+
+
+def _listed(out: bytes) -> Iterator[str]:
+    """git's NUL-separated paths, split a megabyte at a time rather than all at once."""
+    start = 0
+    while start < len(out):
+        end = out.find(b"\0", start + (1 << 20))
+        end = len(out) if end < 0 else end
+        for p in out[start:end].split(b"\0"):
+            if p:
+                yield os.fsdecode(p)
+        start = end + 1
 
 
 def _git_visible(folder: Path) -> _Visible | None:
@@ -213,17 +240,23 @@ def _git_visible(folder: Path) -> _Visible | None:
             return None
     except GitError:
         return None
-    base = str(folder.resolve())
-    files = {
-        os.path.join(base, os.fsdecode(p).rstrip("/")) for p in listed.stdout.split(b"\0") if p
-    }
-    folders = {base}
-    for f in files:
-        d = os.path.dirname(f)
-        while d not in folders and len(d) > len(base):
-            folders.add(d)
-            d = os.path.dirname(d)
-    return _Visible(frozenset(files), frozenset(folders))
+    names = {"": ""}
+    # git lists a folder's files together (but for its subfolders' in between): each run
+    # of them is joined once.
+    here = ""
+    run: list[str] = []
+    for path in _listed(listed.stdout):
+        parent, _, name = path.rstrip("/").rpartition("/")
+        if parent != here:
+            names[here] += "".join(run)
+            here, run = parent, []
+            d = parent
+            while d not in names:
+                names[d] = ""
+                d = d.rpartition("/")[0]
+        run.append(name + "\0")
+    names[here] += "".join(run)
+    return _Visible(str(folder.resolve()), names)
 
 
 def discover(
@@ -263,8 +296,9 @@ def discover(
         unlisted: list[tuple[Path, OSError]] = []
         for d, dirnames, filenames, links in _walk(tree, unlisted):
             rel_dir = inv.display(d)
+            listed = visible.take(d) if visible is not None else None
             dirnames[:] = [
-                n for n in dirnames if _walk_into(inv, d / n, n, rel_dir, excluded, visible)
+                n for n in dirnames if _walk_into(inv, d / n, n, rel_dir, excluded, listed, visible)
             ]
             for n in links:  # folder symlinks are not followed; say so when they leave
                 _outside_link(inv, d / n, tree)
@@ -274,7 +308,7 @@ def discover(
                 inv.kustomizations.append(d)
             for name, is_link in filenames.items():
                 f = d / name
-                if visible is not None and not is_link and str(f) not in visible.files:
+                if listed is not None and not is_link and name not in listed:
                     inv.skipped.append(Coverage(inv.display(f), Outcome.SKIPPED, Reason.IGNORED))
                     continue
                 _add_file(inv, f, tree, seen, excluded, every=every_file, is_link=is_link)
@@ -342,9 +376,11 @@ def _walk_into(
     name: str,
     rel_dir: str,
     excluded: Callable[[str], bool],
+    listed: frozenset[str] | None,
     visible: _Visible | None,
 ) -> bool:
-    """Whether the walk enters a subfolder; a folder it does not enter is listed once."""
+    """Whether the walk enters a subfolder (`name` in the folder whose names git lists as
+    `listed`); a folder it does not enter is listed once."""
     if name in VCS_DIRS:
         return False
     reason = None
@@ -352,9 +388,9 @@ def _walk_into(
         reason = Reason.TOOL_FOLDER
     elif excluded(f"{rel_dir}/{name}".removeprefix("./")):
         reason = Reason.EXCLUDED
-    elif visible is not None and str(d) in visible.files:
+    elif listed is not None and name in listed:
         reason = Reason.NESTED_REPOSITORY
-    elif visible is not None and str(d) not in visible.folders:
+    elif visible is not None and not visible.has(d):
         # Nothing git lists is inside: the folder is ignored (or holds no files at all).
         try:
             with os.scandir(d) as entries:

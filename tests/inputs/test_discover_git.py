@@ -1,0 +1,95 @@
+"""Discovery asks git once which files it does not ignore and holds the answer as one
+string a folder: the files it finds and skips are those git lists, however the listing
+interleaves folders, tracked and untracked files."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from deploysafe.inputs.discover import _git_visible, discover
+from tests.support.scantools import write_tree
+
+FILES = {
+    ".gitignore": "*.log\nbuild/\ncache/*\n!cache/keep.yaml\n",
+    "a.yaml": "a: 1\n",
+    "a/b.yaml": "b: 1\n",
+    "a/c/d.yaml": "d: 1\n",
+    "a/c/e/f.yaml": "f: 1\n",
+    "a/g.yaml": "g: 1\n",
+    "a/run.log": "log\n",
+    "a/z.yaml": "z: 1\n",
+    "build/out.yaml": "o: 1\n",
+    "cache/keep.yaml": "k: 1\n",
+    "cache/drop.yaml": "x: 1\n",
+    "deep/er/still/new.yaml": "n: 1\n",
+    "deep/er/old.yaml": "o: 1\n",
+    "empty/only.log": "log\n",
+    "nested/x.yaml": "x: 1\n",
+    "sp ace/ü.yaml": "u: 1\n",
+}
+
+
+def repo(root: Path) -> Path:
+    write_tree(root, FILES)
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    # Tracked and untracked files in the same folders: git lists the untracked first.
+    subprocess.run([*git, "add", ".gitignore", "a/b.yaml", "a/z.yaml", "deep/er/old.yaml"])
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    subprocess.run(["git", "init", "-q", str(root / "nested")], check=True)
+    return root
+
+
+def found(root: Path, start: Path) -> tuple[list[str], list[tuple[str, str | None]]]:
+    inv = discover([start], root)
+    return (
+        sorted(inv.display(f) for f in inv.files),
+        sorted((c.path, c.reason and c.reason.value) for c in inv.skipped),
+    )
+
+
+def test_the_files_found_are_those_git_lists(tmp_path: Path) -> None:
+    root = repo(tmp_path / "r")
+    files, skipped = found(root, root)
+    assert files == [
+        "a.yaml",
+        "a/b.yaml",
+        "a/c/d.yaml",
+        "a/c/e/f.yaml",
+        "a/g.yaml",
+        "a/z.yaml",
+        "cache/keep.yaml",
+        "deep/er/old.yaml",
+        "deep/er/still/new.yaml",
+        "sp ace/ü.yaml",
+    ]
+    assert skipped == [
+        (".gitignore", "not-read"),
+        ("a/run.log", "ignored-by-git"),
+        ("build/", "ignored-by-git"),
+        ("cache/drop.yaml", "ignored-by-git"),
+        ("empty/", "ignored-by-git"),
+        ("nested/", "nested-repository"),
+    ]
+    # A subfolder scanned: git lists what is under it, from there.
+    files, skipped = found(root, root / "a")
+    assert files == ["a/b.yaml", "a/c/d.yaml", "a/c/e/f.yaml", "a/g.yaml", "a/z.yaml"]
+    assert skipped == [("a/run.log", "ignored-by-git")]
+
+
+def test_git_s_list_is_held_as_one_string_a_folder(tmp_path: Path) -> None:
+    root = repo(tmp_path / "r")
+    visible = _git_visible(root)
+    assert visible is not None
+    assert visible.names == {
+        "": "a.yaml\0nested\0.gitignore\0",
+        "a": "g.yaml\0b.yaml\0z.yaml\0",
+        "a/c": "d.yaml\0",
+        "a/c/e": "f.yaml\0",
+        "cache": "keep.yaml\0",
+        "deep": "",
+        "deep/er": "old.yaml\0",
+        "deep/er/still": "new.yaml\0",
+        "sp ace": "ü.yaml\0",
+    }
