@@ -142,3 +142,21 @@ def test_streamed_items_sharing_keys_are_written_as_one_dump() -> None:
     out = "".join(stream_json(doc, doc, "items", iter(items)))
     doc["items"] = items
     assert out == _standard(doc, "") + "\n"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [([], []), ([{"a": 1}], []), ([], ["x\u2028", {"b": [1, None]}]), ([1, 2], [{"k\x07": "v"}])],
+)
+def test_several_lists_streamed_are_the_document_dumped_at_once(
+    first: list[Any], second: list[Any]
+) -> None:
+    """Lists streamed wherever they sit (one before the other, one nested deeper) make
+    the text of the whole document."""
+    inner: dict[str, Any] = {"before": "b", "list": None, "after": [3]}
+    doc: dict[str, Any] = {"early": None, "run": inner, "late": {"n": 1}}
+    whole = {"early": second, "run": {**inner, "list": first}, "late": {"n": 1}}
+    text = "".join(
+        stream_json(doc, inner, "list", iter(first), more=[(doc, "early", iter(second))])
+    )
+    assert text == json.dumps(printable_json(whole), indent=2, ensure_ascii=False) + "\n"

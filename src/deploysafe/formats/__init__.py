@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.encoder import encode_basestring as _encode
 from typing import Any, TypeVar
 
@@ -28,26 +28,36 @@ def stream_json(
     key: str,
     items: Iterable[T],
     dump: Callable[[T, str], str] | None = None,
+    more: Sequence[tuple[dict[str, Any], str, Iterable[Any]]] = (),
 ) -> Iterator[str]:
     """`json.dumps(printable_json(doc), indent=2, ensure_ascii=False)` where `holder[key]`
     is the list `items`, each written by `dump(item, indent)` (default `dump_printable`; a
     writer of the same text for one shape is faster), one item at a time; the text is the
-    same as dumping the whole document at once."""
-    write = functools.partial(dump_printable, keys=Quoted()) if dump is None else dump
-    holder[key] = _MARK
+    same as dumping the whole document at once. `more`: other lists of the document,
+    (holder, key, items), streamed the same way with the default writer."""
+    default = functools.partial(dump_printable, keys=Quoted())
+    streams: list[tuple[str, Iterable[Any], Callable[[Any, str], str]]] = []
+    for n, (where, name, values, write) in enumerate(
+        [(holder, key, items, dump or default), *((h, k, v, default) for h, k, v in more)]
+    ):
+        where[name] = f"{_MARK}{n}"
+        streams.append((json.dumps(f"{_MARK}{n}"), values, write))
     text = json.dumps(printable_json(doc), indent=2, ensure_ascii=False)
-    before, after = text.split(json.dumps(_MARK), 1)
-    line_start = before.rfind("\n") + 1
-    ws = before[
-        line_start : line_start + len(before[line_start:]) - len(before[line_start:].lstrip())
-    ]
-    inner = ws + "  "
-    yield before + "["
-    empty = True
-    for item in items:
-        yield ("\n" if empty else ",\n") + inner + write(item, inner)
-        empty = False
-    yield ("]" if empty else "\n" + ws + "]") + after + "\n"
+    at = 0
+    for pos, mark, values, write in sorted(
+        ((text.index(m), m, v, w) for m, v, w in streams), key=lambda s: s[0]
+    ):
+        line = text[text.rfind("\n", 0, pos) + 1 : pos]
+        ws = line[: len(line) - len(line.lstrip())]
+        inner = ws + "  "
+        yield text[at:pos] + "["
+        empty = True
+        for item in values:
+            yield ("\n" if empty else ",\n") + inner + write(item, inner)
+            empty = False
+        yield "]" if empty else "\n" + ws + "]"
+        at = pos + len(mark)
+    yield text[at:] + "\n"
 
 
 def printable_json(value: Any) -> Any:

@@ -157,17 +157,24 @@ def chunks(report: Report) -> Iterator[str]:
             {"file": e.file, "line": e.line, "message": e.message, "kind": e.kind}
             for e in report.errors
         ],
-        "skipped_files": [
-            {"file": c.path, "reason": c.reason.value, "detail": c.reason.text}
-            for c in report.coverage
-            if c.outcome is Outcome.SKIPPED and c.reason is not None
-        ],
+        "skipped_files": None,
         "notes": list(report.notes),
         "summary": summary(report),
     }
     quoted = Quoted()
+    # Streamed as the findings are: a large tree's unrendered templates are many.
+    skipped = (
+        {"file": c.path, "reason": c.reason.value, "detail": c.reason.text}
+        for c in report.coverage
+        if c.outcome is Outcome.SKIPPED and c.reason is not None
+    )
     return stream_json(
-        doc, doc, "findings", report.findings, lambda f, indent: finding_json(f, indent, quoted)
+        doc,
+        doc,
+        "findings",
+        report.findings,
+        lambda f, indent: finding_json(f, indent, quoted),
+        more=[(doc, "skipped_files", skipped)],
     )
 
 
