@@ -95,19 +95,9 @@ def joined(lines: Sequence[str]) -> str:
 
 
 def newlines_only(text: str) -> bool:
-    """Whether `text` breaks its lines with "\\n" alone, of all the breaks splitlines knows."""
+    """Whether `text` breaks its lines with "\\n" alone, of all the breaks splitlines knows
+    (found once per text: its kind search and its joined text both ask)."""
     _current(text)
     if _Last.plain is None:
-        lines = _Last.lines
-        if lines is None:
-            _Last.plain = not any(c in text for c in _OTHER_BREAKS)
-        else:
-            # Two passes over the text rather than one per kind of break: its "\n"s are
-            # all its breaks when they are as many as the lines split from it say.
-            ends = text.endswith("\n")
-            _Last.plain = not text or (
-                (ends or text[-1] not in _OTHER_BREAKS)
-                and "\r" not in text
-                and text.count("\n") == len(lines) - (0 if ends else 1)
-            )
+        _Last.plain = not any(c in text for c in _OTHER_BREAKS)
     return _Last.plain

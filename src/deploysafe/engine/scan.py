@@ -153,11 +153,11 @@ def scan(
                 rendered_out.extend(rendered)
         p = coverage.plan(inv, charts=charts, kustomize=kplan, failed=failed)
         # The plan holds every file as text: the paths (a few hundred bytes each, in a large
-        # tree the most of the parent's memory) go before the workers start.
+        # tree the most of the parent's memory) go before the files are checked.
         inv.files = []
         notes += coverage.unbuilt_notes(p)
         files = p.jobs
-        # The namespaces the files define are found while they are checked (check_files).
+        # The namespaces the files define are added by check_files (`defined`, or a search).
         s = settings_for(
             config,
             namespaces_in(rendered),
