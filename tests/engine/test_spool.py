@@ -18,8 +18,9 @@ from deploysafe.engine.pool import check_files
 from deploysafe.engine.report import Report, finish
 from deploysafe.engine.scan import RenderOptions
 from deploysafe.engine.settings import settings_for
-from deploysafe.formats import jsonfmt, sarif
-from deploysafe.model import Finding
+from deploysafe.formats import jsonfmt, sarif, text
+from deploysafe.formats.summary import summarize
+from deploysafe.model import Finding, Severity
 from tests.support.scantools import jobs_of
 
 POD = """\
@@ -66,6 +67,29 @@ def test_a_report_on_disk_is_the_report_held_in_memory(
     assert "".join(jsonfmt.chunks(on_disk)) == "".join(jsonfmt.chunks(held))
     assert "".join(sarif.chunks(on_disk)) == "".join(sarif.chunks(held))
     assert on_disk.failing_count() == len(held.failing) > 0
+
+
+@pytest.mark.parametrize("fail_on", list(Severity))
+def test_a_report_on_disk_adds_up_as_it_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_on: Severity
+) -> None:
+    # Findings of every severity, some suppressed where they are written: the summary and
+    # the exit code of a report on disk (added up as it was written) are those of a pass.
+    root = tree(tmp_path, 6)
+    (root / "team0" / "p00.yaml").write_text(
+        POD.format(n="x").replace(
+            "privileged: true", "privileged: true  # deploysafe: ignore[DS201] GPU node"
+        )
+    )
+    held = scan([root], Config(fail_on=fail_on), root=root, render=RenderOptions(enabled=False))
+    monkeypatch.setattr(spool, "SPILL", 4)
+    on_disk = scan([root], Config(fail_on=fail_on), root=root, render=RenderOptions(enabled=False))
+    assert isinstance(on_disk.findings, spool.Spooled)
+    assert len({f.severity for f in held.findings}) >= 3
+    assert any(f.suppressed is not None for f in held.findings)
+    assert summarize(on_disk) == summarize(held)
+    assert on_disk.failing_count() == len(held.failing)
+    assert text.render(on_disk) == text.render(held)
 
 
 def test_spooled_findings_are_a_sequence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

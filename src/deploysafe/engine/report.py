@@ -11,7 +11,7 @@ from deploysafe.config import Config
 from deploysafe.engine import fold, suppress
 from deploysafe.engine.check import Partial, decide_sets
 from deploysafe.engine.settings import Settings
-from deploysafe.engine.spool import ByFile, Collector, Decided, Spool
+from deploysafe.engine.spool import ByFile, Collector, Decided, Spool, tally_of
 from deploysafe.inputs.discover import Coverage
 from deploysafe.model import Finding, ScanError, Severity, Suppression
 
@@ -44,8 +44,8 @@ class Report:
         return f.suppressed is None and f.severity >= self.fail_on
 
     def failing_count(self) -> int:
-        """How many findings fail (read once, never held: a large report is on disk)."""
-        return sum(1 for f in self.findings if self.fails(f))
+        """How many findings fail (added up as a report on disk was written)."""
+        return tally_of(self.findings).failing(self.fail_on)
 
     @classmethod
     def of(

@@ -21,6 +21,7 @@ from typing import overload
 
 from deploysafe.engine.held import Held
 from deploysafe.engine.interned import FILE, Interned, Row, finding, finding_row
+from deploysafe.engine.tally import Tally
 from deploysafe.model import Finding
 
 # Findings a report holds in memory; more go to disk in blocks of this many. A block is
@@ -171,15 +172,19 @@ def _file_of(f: Finding) -> str:
 
 
 class Spooled(Held[Finding]):
-    """Findings in print order, on disk: iterating reads one block at a time."""
+    """Findings in print order, on disk: iterating reads one block at a time. `tally`
+    adds them up, as they were written."""
 
-    __slots__ = ("_blocks", "_count", "_size", "_spool")
+    __slots__ = ("_blocks", "_count", "_size", "_spool", "tally")
 
-    def __init__(self, spool: Spool, blocks: Sequence[int], count: int, size: int) -> None:
+    def __init__(
+        self, spool: Spool, blocks: Sequence[int], count: int, size: int, tally: Tally
+    ) -> None:
         self._spool = spool
         self._blocks = tuple(blocks)  # every one of `size` findings, but the last
         self._count = count
         self._size = size
+        self.tally = tally
 
     def __len__(self) -> int:
         return self._count
@@ -208,9 +213,9 @@ class Spooled(Held[Finding]):
 
 class Collector:
     """Findings in print order, appended one file's at a time: in memory up to SPILL, then
-    on disk in blocks of SPILL."""
+    on disk in blocks of SPILL, added up as they are written."""
 
-    __slots__ = ("_blocks", "_count", "_held", "_size", "_spool")
+    __slots__ = ("_blocks", "_count", "_held", "_size", "_spool", "_tally")
 
     def __init__(self, spool: Spool | None) -> None:
         self._spool = spool
@@ -218,9 +223,12 @@ class Collector:
         self._blocks: list[int] = []
         self._count = 0
         self._size = SPILL
+        self._tally = Tally()
 
     def extend(self, findings: Iterable[Finding]) -> None:
+        add = self._tally.add
         for f in findings:
+            add(f)
             self._held.append(f)
             self._count += 1
             if self._spool is not None and len(self._held) == self._size:
@@ -232,4 +240,12 @@ class Collector:
             return tuple(self._held)
         if self._held:
             self._blocks.append(self._spool.add([finding_row(f) for f in self._held]))
-        return Spooled(self._spool, self._blocks, self._count, self._size)
+        return Spooled(self._spool, self._blocks, self._count, self._size, self._tally)
+
+
+def tally_of(findings: Iterable[Finding]) -> Tally:
+    """What `findings` add up to: added up as they were written when they are on disk,
+    else by a pass over them (in memory, a pass costs little)."""
+    if isinstance(findings, Spooled):
+        return findings.tally
+    return Tally.of(findings)

@@ -4,15 +4,11 @@ report."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from deploysafe.engine import Report
+from deploysafe.engine.spool import tally_of
 from deploysafe.model import Finding, Practice, Severity
-
-# The worst findings a summary names; a report of no more findings than this shows them all
-# in its details right below.
-WORST = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,48 +43,26 @@ class Summary:
         )
 
 
-def summarize(report: Report, *, worst: int = WORST) -> Summary:
-    """One pass over the findings, holding none but the worst (a large report is on disk)."""
-    firsts: dict[str, Finding] = {}
-    counts: Counter[str] = Counter()
-    highest: dict[str, Severity] = {}
-    severities: Counter[Severity] = Counter()
-    practices: Counter[Practice] = Counter()
-    suppressed = failing = 0
-    # The worst with their places in the report: ties keep report order.
-    worst_first: list[tuple[int, Finding]] = []
-    for n, f in enumerate(report.findings):
-        if f.suppressed is not None:
-            suppressed += 1
-            continue
-        failing += f.severity >= report.fail_on
-        firsts.setdefault(f.rule_id, f)
-        counts[f.rule_id] += 1
-        highest[f.rule_id] = max(highest.get(f.rule_id, f.severity), f.severity)
-        severities[f.severity] += 1
-        practices[f.practice] += 1
-        # A later finding enters only if it is more severe than the last of the worst.
-        if len(worst_first) < worst or (worst and f.severity > worst_first[-1][1].severity):
-            worst_first.append((n, f))
-            worst_first.sort(key=lambda e: (-e[1].severity, e[0]))
-            del worst_first[worst:]
+def summarize(report: Report) -> Summary:
+    """Added up as the report was put together when it is on disk, else by one pass."""
+    t = tally_of(report.findings)
     by_rule = sorted(
         (
-            RuleCount(rid, f.title, f.practice, highest[rid], counts[rid])
-            for rid, f in firsts.items()
+            RuleCount(rid, f.title, f.practice, t.highest[rid], t.rules[rid])
+            for rid, f in t.firsts.items()
         ),
         key=lambda r: (-r.severity, -r.count, r.rule_id),
     )
     return Summary(
         files=report.files,
         documents=report.documents,
-        findings=sum(counts.values()),
-        failing=failing,
-        suppressed=suppressed,
+        findings=t.count - t.suppressed,
+        failing=t.failing(report.fail_on),
+        suppressed=t.suppressed,
         errors=len(report.errors),
         fail_on=report.fail_on,
-        by_severity=tuple((s, severities[s]) for s in reversed(Severity)),
-        by_practice=tuple((p, practices[p]) for p in Practice),
+        by_severity=tuple((s, t.severities[s]) for s in reversed(Severity)),
+        by_practice=tuple((p, t.practices[p]) for p in Practice),
         by_rule=tuple(by_rule),
-        worst=tuple(f for _, f in worst_first),
+        worst=tuple(f for _, f in t.worst),
     )

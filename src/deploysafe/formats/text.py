@@ -14,7 +14,8 @@ from rich.color import ColorSystem
 from rich.style import Style
 
 from deploysafe.engine import Report, skipped_by_reason
-from deploysafe.formats.summary import WORST, Summary, summarize
+from deploysafe.engine.tally import WORST
+from deploysafe.formats.summary import Summary, summarize
 from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Finding, Severity
 from deploysafe.printable import printable
