@@ -127,3 +127,20 @@ def test_problem_never_quotes_credentials() -> None:
     assert result.problem() == (
         "fatal: unable to access 'https://gitlab.example.com/a/env.git/': 403"
     )
+
+
+def test_a_started_call_is_waited_for_when_its_result_is_asked(tmp_path: Path) -> None:
+    repo = _repo(tmp_path / "repo")
+    started = Git(repo).start("symbolic-ref", "HEAD")
+    assert started.result() == Git(repo).run("symbolic-ref", "HEAD")
+    assert started.result().text == "refs/heads/main\n"  # waited for once
+    failing = Git(repo).start("rev-parse", "--verify", "-q", "nope")
+    assert failing.result(check=False).returncode == 1
+    with pytest.raises(GitError):
+        failing.result()
+    slow = Git(repo, config=("alias.wait=!sleep 5",), timeout=0.2).start("wait")
+    with pytest.raises(GitError, match=r"did not finish in 0\.2 s"):
+        slow.result()
+    gone = Git(tmp_path / "gone").start("status")
+    with pytest.raises(GitError, match="No such file or directory"):
+        gone.result(check=False)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from deploysafe.inputs import discover as discover_module
 from deploysafe.inputs.discover import _git_visible, discover
-from tests.support.scantools import write_tree
+from tests.support.scantools import invoke, write_tree
 
 FILES = {
     ".gitignore": "*.log\nbuild/\ncache/*\n!cache/keep.yaml\n",
@@ -93,3 +94,31 @@ def test_git_s_list_is_held_as_one_string_a_folder(tmp_path: Path) -> None:
         "deep/er/still": "new.yaml\0",
         "sp ace": "ü.yaml\0",
     }
+
+
+def test_a_listing_started_ahead_is_the_one_discovery_takes(tmp_path: Path) -> None:
+    # git lists the tree while the caller does other work; discovery takes that listing
+    # (and finds what it would have found asking then), once: the next asks git again.
+    root = repo(tmp_path / "r")
+    expected = found(root, root)
+    discover_module.list_ahead([root, root / "a.yaml"])  # a file starts no listing
+    assert list(discover_module._ahead) == [root.resolve()]
+    assert found(root, root) == expected
+    assert discover_module._ahead == {}
+    assert found(root, root) == expected
+
+
+def test_a_listing_never_taken_is_stopped(tmp_path: Path) -> None:
+    root = repo(tmp_path / "r")
+    discover_module.list_ahead([root])
+    started = discover_module._ahead[root.resolve()]
+    discover_module.stop_listings()
+    assert discover_module._ahead == {}
+    assert all(run.result(check=False).returncode is not None for run in started)
+
+
+def test_a_scan_that_stops_before_discovery_leaves_no_listing(tmp_path: Path) -> None:
+    root = repo(tmp_path / "r")
+    (root / "deploysafe.yaml").write_text("fail_ob: high\n")  # a usage error, exit 2
+    assert invoke("scan", str(root)).exit_code == 2
+    assert discover_module._ahead == {}

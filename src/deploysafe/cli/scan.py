@@ -164,6 +164,11 @@ def scan(
     environment: str | None,
 ) -> ExitCode:
     """Scan files and folders (default: the current folder)."""
+    from deploysafe.inputs.discover import list_ahead, stop_listings
+
+    if changed_since is None and not git_history:
+        list_ahead(paths or [Path(".")])  # git lists the tree while the engine is imported
+        click.get_current_context().call_on_close(stop_listings)
     from deploysafe.engine import RenderOptions
     from deploysafe.engine import baseline as baselinemod
     from deploysafe.engine import scan as run_scan

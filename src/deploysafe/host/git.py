@@ -118,33 +118,24 @@ class Git:
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> Result:
         """Run git and wait; GitError when it cannot run or times out, and (with `check`)
         when it exits with an error."""
-        command = _command(args)
+        return self.start(*args, input=input).result(check=check)
+
+    def start(self, *args: str, input: bytes | None = None) -> Started:
+        """Start git now and wait for it when its result is asked for (`run` does both)."""
         try:
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 self.argv(args),
                 cwd=self.cwd,
                 env=self.environ(),
-                input=input,
-                stdin=None if input is not None else subprocess.DEVNULL,
-                capture_output=True,
-                timeout=self.timeout,
-                check=False,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
-        except subprocess.TimeoutExpired:
-            raise GitError(
-                f"`git {command}` did not finish in {self.timeout:g} s", command=command
-            ) from None
         except OSError as exc:
-            raise _not_started(command, exc) from None
-        result = Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
-        if check and not result.ok:
-            raise GitError(
-                f"`git {command}` failed: {result.problem()}",
-                command=command,
-                stderr=result.err,
-                returncode=proc.returncode,
+            return Started(
+                tuple(args), None, input, self.timeout, _not_started(_command(args), exc)
             )
-        return result
+        return Started(tuple(args), proc, input, self.timeout)
 
     def out(self, *args: str) -> str | None:
         """git's output, stripped; None when git fails for any reason."""
@@ -170,6 +161,65 @@ class Git:
             )
         except OSError as exc:
             raise _not_started(_command(args), exc) from None
+
+
+class Started:
+    """A git process started by `Git.start`; `result` waits for it once."""
+
+    __slots__ = ("_args", "_done", "_input", "_proc", "_timeout")
+
+    def __init__(
+        self,
+        args: tuple[str, ...],
+        proc: subprocess.Popen[bytes] | None,
+        input: bytes | None,
+        timeout: float,
+        failed: GitError | None = None,
+    ) -> None:
+        self._args = args
+        self._proc = proc
+        self._input = input
+        self._timeout = timeout
+        self._done: Result | GitError | None = failed
+
+    def result(self, *, check: bool = True) -> Result:
+        """git's result; GitError when it could not run or timed out, and (with `check`)
+        when it exited with an error."""
+        if self._done is None:
+            self._done = self._wait()
+        if isinstance(self._done, GitError):
+            raise self._done
+        result = self._done
+        if check and not result.ok:
+            command = _command(self._args)
+            raise GitError(
+                f"`git {command}` failed: {result.problem()}",
+                command=command,
+                stderr=result.err,
+                returncode=result.returncode,
+            )
+        return result
+
+    def _wait(self) -> Result | GitError:
+        proc = self._proc
+        assert proc is not None  # a process that did not start failed already
+        with proc:
+            try:
+                stdout, stderr = proc.communicate(self._input, timeout=self._timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                command = _command(self._args)
+                return GitError(
+                    f"`git {command}` did not finish in {self._timeout:g} s", command=command
+                )
+        return Result(self._args, proc.returncode, stdout, stderr)
+
+    def stop(self) -> None:
+        """End a process whose result nobody will ask for."""
+        if self._done is None and self._proc is not None:
+            self._proc.kill()
+            self._done = self._wait()
 
 
 def _command(args: Sequence[str]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from deploysafe import yamlload
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.globs import any_match, from_base
-from deploysafe.host.git import Git, GitError
+from deploysafe.host.git import Git, GitError, Started
 from deploysafe.model import ScanError
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -230,15 +230,47 @@ def _listed(out: bytes) -> Iterator[str]:
         start = end + 1
 
 
+# git's listings started before discovery asks for them, by real folder (`list_ahead`).
+_ahead: dict[Path, tuple[Started, Started]] = {}
+
+
+def list_ahead(paths: Iterable[Path]) -> None:
+    """Start git listing the folders among `paths` now, so that it runs while the caller
+    does other work (a scan imports the engine meanwhile); discovery takes the listing when
+    it walks that folder. The caller stops those never taken (`stop_listings`)."""
+    for path in paths:
+        real = path.resolve()
+        if real.is_dir() and real not in _ahead:
+            _ahead[real] = _start_listing(real)
+
+
+def _start_listing(folder: Path) -> tuple[Started, Started]:
+    git = Git(folder)
+    return (
+        git.start("ls-files", "-z", "-c", "-o", "--exclude-standard"),
+        # A folder the user names explicitly is scanned even when git ignores it as a whole.
+        git.start("check-ignore", "-q", "."),
+    )
+
+
+def stop_listings() -> None:
+    """Stop the listings started ahead that discovery did not take."""
+    for started in _ahead.values():
+        for run in started:
+            run.stop()
+    _ahead.clear()
+
+
 def _git_visible(folder: Path) -> _Visible | None:
     """Files git does not ignore under `folder`, or None when it is not in a work tree."""
-    git = Git(folder)
+    started = _ahead.pop(folder) if folder in _ahead else _start_listing(folder)
+    ls_files, check_ignore = started
     try:
-        listed = git.run("ls-files", "-z", "-c", "-o", "--exclude-standard")
-        # A folder the user names explicitly is scanned even when git ignores it as a whole.
-        if git.run("check-ignore", "-q", ".", check=False).ok:
+        listed = ls_files.result()
+        if check_ignore.result(check=False).ok:
             return None
     except GitError:
+        check_ignore.stop()
         return None
     names = {"": ""}
     # git lists a folder's files together (but for its subfolders' in between): each run
