@@ -338,12 +338,16 @@ def discover(
                 chart_dirs.add(d)
             if any(n in KUSTOMIZATION_NAMES for n in filenames):
                 inv.kustomizations.append(d)
+            # The folder is real and absolute: a file's real path is its text (no Path).
+            at = str(d).rstrip("/") + "/"
             for name, is_link in filenames.items():
-                f = d / name
-                if listed is not None and not is_link and name not in listed:
-                    inv.skipped.append(Coverage(inv.display(f), Outcome.SKIPPED, Reason.IGNORED))
-                    continue
-                _add_file(inv, f, tree, seen, excluded, every=every_file, is_link=is_link)
+                if is_link:
+                    _add_file(inv, d / name, tree, seen, excluded, every=every_file, is_link=True)
+                elif listed is not None and name not in listed:
+                    rel = inv.display(at + name)
+                    inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.IGNORED))
+                else:
+                    _add_real(inv, at + name, name, seen, excluded, every_file)
                 if on_large is not None and len(inv.files) >= large:
                     on_large()
                     on_large = None
@@ -516,11 +520,31 @@ def _add_file(
         inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.SYMLINK))
     else:
         real = f if f.is_absolute() else f.resolve()
-    text = str(real)
-    if text in seen:
-        return
-    seen.add(text)
-    inv.files.append(text)
+    _take(inv, str(real), seen)
+
+
+def _add_real(
+    inv: Inventory,
+    text: str,
+    name: str,
+    seen: set[str],
+    excluded: Callable[[str], bool],
+    every: bool,
+) -> None:
+    """`_add_file` for a file the walk found (real, absolute, not a link) as text."""
+    rel = inv.display(text)
+    if not every and not name.endswith(YAML_SUFFIXES):
+        inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.NOT_READ))
+    elif excluded(rel):
+        inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.EXCLUDED))
+    else:
+        _take(inv, text, seen)
+
+
+def _take(inv: Inventory, text: str, seen: set[str]) -> None:
+    if text not in seen:
+        seen.add(text)
+        inv.files.append(text)
 
 
 def kustomize_inputs(
