@@ -9,6 +9,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import Any
 
 # A path into parsed data: mapping keys (str) and sequence indexes (int).
@@ -359,12 +360,10 @@ class Finding:
     def fingerprint(self) -> str:
         """Stable across edits that move lines: rule, file, resource and pointer, or for a
         secret: rule, file and the secret's hash (and the occurrence, after the first)."""
-        import hashlib
-
         # surrogatepass: a file name that is not UTF-8 (held as lone surrogates) hashes too,
         # and apart from every other name.
         raw = self.fingerprint_text.encode("utf-8", "surrogatepass")
-        return hashlib.sha256(raw).hexdigest()[:32]
+        return sha256(raw).hexdigest()[:32]
 
     @property
     def fingerprint_text(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -132,8 +133,9 @@ def summary(report: Report) -> dict[str, Any]:
 
 
 def coverage_summary(records: Sequence[Coverage]) -> dict[str, Any]:
+    outcomes = Counter(c.outcome for c in records)  # one pass: a tree's records are many
     return {
-        **{o.value: sum(1 for c in records if c.outcome is o) for o in Outcome},
+        **{o.value: outcomes[o] for o in Outcome},
         "skipped_by_reason": {r.value: n for r, n in skipped_by_reason(records).items()},
     }
 
