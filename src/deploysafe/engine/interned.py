@@ -7,6 +7,7 @@ the values kept)."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
@@ -82,12 +83,20 @@ def _rebuilt(v: Any, part: Callable[[Any], Any]) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Packed:
-    """A worker's result as it is sent: findings and facts as rows; `rest` holds the
-    errors, counts and skipped files."""
+    """A worker's result as it is sent: findings as rows, pickled by the worker as the
+    parent's spool keeps them (the parent writes them as they come, without reading them),
+    with the files they are on; facts as rows; `rest` holds the errors, counts and skipped
+    files."""
 
-    findings: list[Row]
+    findings: bytes  # a pickled list of rows; empty when there are none
+    count: int  # of findings
+    files: frozenset[str]  # the files the findings are on
     facts: dict[str, list[tuple[Row, Waiver | None]]]
     rest: Partial
+
+    def rows(self) -> list[Row]:
+        rows: list[Row] = pickle.loads(self.findings) if self.findings else []
+        return rows
 
 
 def _names(cls: type) -> tuple[str, ...]:
@@ -121,15 +130,18 @@ def pack(part: Partial) -> Packed:
         skipped_files=part.skipped_files,
     )
     facts = {rid: [(_fact_row(f), w) for f, w in got] for rid, got in part.facts.items()}
-    return Packed([finding_row(f) for f in part.findings], facts, rest)
+    rows = [finding_row(f) for f in part.findings]
+    found = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL) if rows else b""
+    return Packed(found, len(rows), frozenset(row[FILE] for row in rows), facts, rest)
 
 
-def unpack(packed: Packed, seen: Interned) -> Partial:
-    """The worker's result, holding the values `seen` holds already. A document gives
-    the rules that judge its role bindings one equal fact each (who its pods run as): they
-    are kept once."""
+def unpack(packed: Packed, seen: Interned, *, findings: bool = True) -> Partial:
+    """The worker's result, holding the values `seen` holds already (its findings only
+    when asked for: a spool keeps them as they were sent). A document gives the rules that
+    judge its role bindings one equal fact each (who its pods run as): they are kept
+    once."""
     part = packed.rest
-    part.findings = [finding(row, seen) for row in packed.findings]
+    part.findings = [finding(row, seen) for row in packed.rows()] if findings else []
     part.facts = {
         rid: [seen.value((Fact(*row), w)) for row, w in got] for rid, got in packed.facts.items()
     }

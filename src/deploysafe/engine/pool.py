@@ -25,7 +25,7 @@ from deploysafe.engine.interned import Interned, Packed, pack, unpack
 from deploysafe.engine.namespaces import NamespacePolicy, namespaces_of_file
 from deploysafe.engine.read import Job, read_bytes
 from deploysafe.engine.settings import Settings, rules_of
-from deploysafe.engine.spool import Spool, files_of
+from deploysafe.engine.spool import Spool
 from deploysafe.inputs.discover import YAML_SUFFIXES, Inventory
 from deploysafe.model import ScanError
 
@@ -284,14 +284,12 @@ def _take(
     done: Callable[[Partial], None] | None,
     spool: Spool | None,
 ) -> None:
-    rows = packed.findings
-    if spool is not None and rows:
-        packed = replace(packed, findings=[])
-    part = unpack(packed, seen)
-    if spool is not None and rows:
-        block = spool.add(rows)
-        part.spooled = len(rows)
-        part.blocks = dict.fromkeys(files_of(rows), (block,))
+    spooled = spool is not None and packed.count > 0
+    part = unpack(packed, seen, findings=not spooled)
+    if spool is not None and spooled:
+        block = spool.add_pickled(packed.findings)
+        part.spooled = packed.count
+        part.blocks = dict.fromkeys(packed.files, (block,))
     out.merge(part)
     if done is not None:
         done(part)

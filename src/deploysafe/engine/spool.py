@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
 from deploysafe.engine.held import Held
-from deploysafe.engine.interned import FILE, Interned, Row, finding, finding_row
+from deploysafe.engine.interned import Interned, Row, finding, finding_row
 from deploysafe.engine.tally import Tally
 from deploysafe.model import Finding
 
@@ -43,7 +43,10 @@ class Spool:
 
     def add(self, rows: Sequence[Row]) -> int:
         """Keep `rows`; the number of their block."""
-        data = pickle.dumps(list(rows), protocol=pickle.HIGHEST_PROTOCOL)
+        return self.add_pickled(pickle.dumps(list(rows), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def add_pickled(self, data: bytes) -> int:
+        """Keep rows pickled already (a list of them); the number of their block."""
         with self._lock:
             offset = self._file.seek(0, 2)
             self._file.write(data)
@@ -65,10 +68,6 @@ class Spool:
         if seen is None:
             return [Finding(*row) for row in self.rows(block)]
         return [finding(row, seen) for row in self.rows(block)]
-
-
-def files_of(rows: Iterable[Row]) -> set[str]:
-    return {row[FILE] for row in rows}
 
 
 # Values a reader's table of repeated values holds before it starts again.
