@@ -175,7 +175,8 @@ def plan(
             for m in kustomize.members.get(r, ()):
                 builders.setdefault(m, []).append(r)
     resolve = bool(chart_dirs or k_folders)
-    real_folders: dict[str, str] = {}
+    # Each folder's chart, and whether it is inside a chart's templates, decided once.
+    folders: dict[str, tuple[Path | None, bool]] = {}
     jobs = Jobs(inv.root_prefix, inv.top_prefix)
     records: dict[str, Coverage] = {}
     unbuilt: dict[str, list[str]] = {}
@@ -183,24 +184,26 @@ def plan(
         display = inv.display(p)
         mode, record = PLAIN, Coverage(display, Outcome.SCANNED)
         if resolve:
-            # Each file's real path once (not once per chart): only renders ask. Its name is
-            # no link (discovery resolved those), so only its folder is resolved, once each.
-            folder, name = os.path.split(p)
-            real_folder = real_folders.get(folder)
-            if real_folder is None:
-                real_folder = real_folders[folder] = os.path.realpath(folder)
-            real_text = os.path.join(real_folder, name)
-            up = _folders_up(real_text)
-            at = [chart_at[d] for d in up if d in chart_at]
-            chart = chart_dirs[min(at)] if at else None
-            real = Path(real_text)
+            # Discovery's paths are real: a file's chart is found by walking up its
+            # folder's path, once a folder.
+            folder = os.path.dirname(p)
+            known = folders.get(folder)
+            if known is None:
+                up = _folders_up(folder)
+                at = [chart_at[d] for d in up if d in chart_at]
+                known = folders[folder] = (
+                    chart_dirs[min(at)] if at else None,
+                    any(d in templates for d in up),
+                )
+            chart, in_templates = known
+            real = Path(p)
             in_chart = (
                 _in_chart(real, chart, display, inv.display(chart))
                 if chart is not None and charts
                 else None
             )
-            kfile = up[1] in k_folders and real.name in KUSTOMIZATION_NAMES
-            readers = [real.parent] if kfile else k_inputs.get(real, [])
+            kfile = folder in k_folders and real.name in KUSTOMIZATION_NAMES
+            readers = [real.parent] if kfile else k_inputs.get(real, []) if k_inputs else []
             if in_chart is not None and in_chart[0] == RENDERED:
                 mode, record = in_chart
                 if chart in broken:  # its text is still read; it made no objects
@@ -223,11 +226,11 @@ def plan(
             elif in_chart is not None:
                 mode, record = in_chart
             elif chart is not None:
-                if any(d in templates for d in up) or _subchart_template(
+                if in_templates or p in templates or _subchart_template(
                     real.relative_to(chart).parts
                 ):
                     mode = TEMPLATE
-            elif up[1] in k_folders and display.endswith(YAML_SUFFIXES):
+            elif folder in k_folders and display.endswith(YAML_SUFFIXES):
                 record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
         if record.reason in (Reason.UNLISTED, Reason.CHART_EXTRA) and not _holds_objects(Path(p)):
             # Tool configuration, lock files, the policy, extra values files: scanned, but
@@ -242,7 +245,7 @@ def plan(
 
 
 def _folders_up(path: str) -> list[str]:
-    """A real path and each folder above it, as text."""
+    """A real folder and each folder above it, as text."""
     out = [path]
     parent = os.path.dirname(path)
     while parent != path:

@@ -519,7 +519,7 @@ def _add_file(
         # The link's text is checked under its target's name (once, however many links).
         inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.SYMLINK))
     else:
-        real = f if f.is_absolute() else f.resolve()
+        real = f.resolve()  # a path the user gave may pass through a linked folder
     _take(inv, str(real), seen)
 
 
