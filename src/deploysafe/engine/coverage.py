@@ -226,8 +226,10 @@ def plan(
             elif in_chart is not None:
                 mode, record = in_chart
             elif chart is not None:
-                if in_templates or p in templates or _subchart_template(
-                    real.relative_to(chart).parts
+                if (
+                    in_templates
+                    or p in templates
+                    or _subchart_template(real.relative_to(chart).parts)
                 ):
                     mode = TEMPLATE
             elif folder in k_folders and display.endswith(YAML_SUFFIXES):
