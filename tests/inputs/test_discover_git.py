@@ -122,3 +122,22 @@ def test_a_scan_that_stops_before_discovery_leaves_no_listing(tmp_path: Path) ->
     (root / "deploysafe.yaml").write_text("fail_ob: high\n")  # a usage error, exit 2
     assert invoke("scan", str(root)).exit_code == 2
     assert discover_module._ahead == {}
+
+
+def test_a_workflow_named_through_a_linked_folder_is_judged_as_a_workflow(
+    tmp_path: Path,
+) -> None:
+    # The file is placed from its real path: `.github/workflows/` tells a workflow.
+    root = tmp_path / "r"
+    write_tree(
+        root,
+        {
+            ".github/workflows/ci.yml": "on: push\npermissions: {}\njobs:\n  build:\n"
+            "    runs-on: ubuntu-latest\n    steps:\n      - uses: some/action@v1\n"
+        },
+    )
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (tmp_path / "link").symlink_to(root)
+    named = tmp_path / "link" / ".github" / "workflows" / "ci.yml"
+    result = invoke("scan", "--format", "compact", str(named))
+    assert "ci.yml:7:15: DS106 [high]" in result.stdout
