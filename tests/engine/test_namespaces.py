@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deploysafe.config import Config
-from deploysafe.engine import RenderOptions, Report, scan
+from deploysafe.engine import RenderOptions, Report, namespaces, scan
 from deploysafe.engine.namespaces import namespaces_in, policy_key
 from deploysafe.engine.settings import placed, settings_for
 from deploysafe.inputs.documents import RELEASE_NAMESPACE, load_kubernetes
@@ -369,3 +369,32 @@ def test_a_large_tree_is_searched_for_namespaces_while_it_is_planned(tmp_path: P
         ("DS201", "a/web.yaml")
     }
     assert pooled.findings == alone.findings
+
+
+def _line_start_kind(raw: bytes) -> bool:
+    """The byte search's meaning, spelled out: a line that starts `kind: Namespace`."""
+    starts = [0, *(i + 1 for i in range(len(raw)) if raw[i : i + 1] == b"\n")]
+    return any(namespaces._NS_KIND.match(raw, at) for at in starts)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"kind: Namespace",
+        b"kind: Namespace\n",
+        b"apiVersion: v1\nkind: 'Namespace'  # labelled\r\nmetadata: {}\n",
+        b"kind:\tNamespace\n",
+        b'kind: "Namespace"\n---\nkind: Pod\n',
+        b"kind: Pod\nspec:\n  kind: Namespace\n",  # not top level
+        b"kind: NamespaceList\n",
+        b"description: a Namespace, or a Namespace's labels\nkind: Pod\n",
+        b"description: the Namespace\nkind: Namespace\n",
+        b"x: Namespace\nkind: Namespace # ok\nNamespace",
+        b"kind: Pod # Namespace\n",
+        b"\nkind: Namespace",
+        b"Namespace",
+        b"",
+    ],
+)
+def test_the_namespace_byte_search_finds_line_start_kinds_only(raw: bytes) -> None:
+    assert namespaces._has_namespace(raw) == _line_start_kind(raw)
