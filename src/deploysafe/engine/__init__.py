@@ -8,6 +8,7 @@ here; the modules behind it are the engine's own:
 - locate: paths to lines and snippets, secrets kept out of what is printed
 - pool: worker processes and chunking
 - report, scan: the Report; the tree scan (and its plan) and the in-memory scan
+- tally: what a report's findings add up to (WORST: how many of the worst a summary names)
 - coverage: what a scan does with each file (scanned, rendered, skipped and why)
 - progress: how far a scan has got, for whoever watches it
 - changes: `scan --changed-since` (which files a change touched, which findings it made)
@@ -27,11 +28,13 @@ from deploysafe.engine.progress import Progress, Stage, Tick
 from deploysafe.engine.report import Report
 from deploysafe.engine.scan import RenderOptions, check_documents, plan, scan
 from deploysafe.engine.settings import REPOSITORY_SCOPES, Settings, settings_for
+from deploysafe.engine.tally import WORST
 from deploysafe.rules.base import Scope
 
 __all__ = [
     "REPOSITORY_SCOPES",
     "TOOL_KINDS",
+    "WORST",
     "Changes",
     "HistoryError",
     "NamespacePolicy",

@@ -12,6 +12,7 @@ from deploysafe.engine import fold, suppress
 from deploysafe.engine.check import Partial, decide_sets
 from deploysafe.engine.settings import Settings
 from deploysafe.engine.spool import ByFile, Collector, Decided, Spool, tally_of
+from deploysafe.engine.tally import Tally
 from deploysafe.inputs.discover import Coverage
 from deploysafe.model import Finding, ScanError, Severity, Suppression
 
@@ -45,7 +46,12 @@ class Report:
 
     def failing_count(self) -> int:
         """How many findings fail (added up as a report on disk was written)."""
-        return tally_of(self.findings).failing(self.fail_on)
+        return self.tally().failing(self.fail_on)
+
+    def tally(self) -> Tally:
+        """What the findings add up to: added up as they were written when they are on
+        disk, else by a pass over them."""
+        return tally_of(self.findings)
 
     @classmethod
     def of(

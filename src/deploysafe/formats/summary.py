@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deploysafe.engine import Report
-from deploysafe.engine.spool import tally_of
 from deploysafe.model import Finding, Practice, Severity
 
 
@@ -45,7 +44,7 @@ class Summary:
 
 def summarize(report: Report) -> Summary:
     """Added up as the report was put together when it is on disk, else by one pass."""
-    t = tally_of(report.findings)
+    t = report.tally()
     by_rule = sorted(
         (
             RuleCount(rid, f.title, f.practice, t.highest[rid], t.rules[rid])

@@ -13,8 +13,7 @@ from itertools import groupby
 from rich.color import ColorSystem
 from rich.style import Style
 
-from deploysafe.engine import Report, skipped_by_reason
-from deploysafe.engine.tally import WORST
+from deploysafe.engine import WORST, Report, skipped_by_reason
 from deploysafe.formats.summary import Summary, summarize
 from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Finding, Severity
