@@ -20,7 +20,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -342,7 +342,7 @@ def analyse(
     if kind == FileKind.SKIP:
         return out
     example = is_example_file(path)
-    if "://" in text:
+    if "://" in found.present:
         out.defaults.extend(_url_defaults(text, where, spans))
     # `secret.yaml.j2`: a manifest template no Kubernetes rule reads, so its Secret's
     # values are read here, as a Secret that does not parse is.
@@ -350,7 +350,7 @@ def analyse(
     template = name.endswith(_TEMPLATE_SUFFIXES)
     yaml = (name.rsplit(".", 1)[0] if template else name).endswith((".yaml", ".yml"))
     all_lines = lines if lines is not None else text.split("\n")
-    owned = _owned_lines(all_lines, low, text, yaml, template)
+    owned = _owned_lines(all_lines, low, found.present, yaml, template)
     for line, col, key, raw, b64 in owned.loose:
         value = unquote(raw)
         plain = (decoded(value) if b64 else value) or value
@@ -439,15 +439,15 @@ def _has_secret_kind(low: str) -> bool:
 
 
 def _owned_lines(
-    lines: Sequence[str], low: str, text: str, yaml: bool, template: bool = False
+    lines: Sequence[str], low: str, present: Collection[str], yaml: bool, template: bool = False
 ) -> _Owned:
     """Lines the settings pass leaves to structural rules: SealedSecret `encryptedData`
     (ciphertext, not a secret) and a Kubernetes Secret's `data`/`stringData` (DS310 reads
     them when the document is YAML that parses; otherwise, in a .yaml file or a manifest
     template such as `secret.yaml.j2`, which no Kubernetes rule reads, they are returned as
-    loose)."""
-    sealed = "encrypteddata:" in low
-    secret = _has_secret_kind(low)
+    loose). `present`: the keywords and markers `low` holds."""
+    sealed = "encrypteddata:" in present
+    secret = "secret" in present and _has_secret_kind(low)
     out = _Owned()
     if not sealed and not secret:
         return out
