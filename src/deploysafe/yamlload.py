@@ -378,12 +378,14 @@ def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]
         loader.dispose()
 
 
-def split_documents(text: str) -> list[tuple[int, str]]:
-    """Split a YAML stream at `---` lines, returning (line offset, chunk) pairs.
+def document_spans(text: str) -> list[tuple[int, int]]:
+    """Where the documents of a YAML stream are: (start, end) of the text between `---`
+    lines, blank stretches left out.
 
     Used to decide a document's kind cheaply (the top-level `kind:`) before paying for a
-    full parse; documents no rule reads are then never built. str.find, not a regex: this
-    runs over every byte of the tree.
+    full parse; documents no rule reads are then never built, copied or counted (CRDs are
+    most of a repository's bytes). str.find, not a regex: this runs over every byte of the
+    tree.
     """
     starts = [0] if text.startswith("---") else []
     i = text.find("\n---")
@@ -393,16 +395,13 @@ def split_documents(text: str) -> list[tuple[int, str]]:
             starts.append(i + 1)
         i = text.find("\n---", i + 4)
     if not starts:
-        return [(0, text)]
-    chunks: list[tuple[int, str]] = []
+        return [(0, len(text))]
     bounds = [0, *starts, len(text)] if starts[0] != 0 else [*starts, len(text)]
-    line = 0
-    for a, b in itertools.pairwise(bounds):
-        chunk = text[a:b]
-        if chunk and not chunk.isspace():  # not strip(): a copy of every document
-            chunks.append((line, chunk))
-        line += chunk.count("\n")
-    return chunks
+    # str.isspace's whitespace, found without a copy of each document
+    return [(a, b) for a, b in itertools.pairwise(bounds) if _NOT_SPACE.search(text, a, b)]
+
+
+_NOT_SPACE = re.compile(r"\S")
 
 
 _KIND_VALUE = re.compile(r"[ \t]*[\"']?([A-Za-z0-9]+)")
@@ -417,18 +416,25 @@ _ODD_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 _NEXT_KEY_ANY_BREAK = re.compile(r"[\n\r\x85\u2028\u2029](?:kind|[\"'?*!&{\[])")
 
 
-def top_level_kind(chunk: str, odd: bool | None = None) -> str | None:
-    """The value of a top-level `kind:` key, found without parsing; None when the text
-    leaves any doubt which `kind` the parser keeps. `odd`: whether the chunk may hold a
-    line break other than "\\n" (None: it is searched)."""
-    i = 0 if chunk.startswith("kind:") else chunk.find("\nkind:") + 1
-    if i == 0 and not chunk.startswith("kind:"):
-        return None
-    m = _KIND_VALUE.match(chunk, i + 5)
-    if m is None or any(chunk.find(c, 0, i) != -1 for c in _OPENERS):
+def top_level_kind(
+    text: str, start: int = 0, end: int | None = None, odd: bool | None = None
+) -> str | None:
+    """The value of a top-level `kind:` key of the document `text[start:end]`, found without
+    parsing (or copying) it; None when the text leaves any doubt which `kind` the parser
+    keeps. `odd`: whether the document may hold a line break other than "\\n" (None: it is
+    searched)."""
+    end = len(text) if end is None else end
+    if text.startswith("kind:", start, end):
+        i = start
+    else:
+        i = text.find("\nkind:", start, end) + 1
+        if i == 0:
+            return None
+    m = _KIND_VALUE.match(text, i + 5, end)
+    if m is None or any(text.find(c, start, i) != -1 for c in _OPENERS):
         return None
     if odd is None:
-        odd = any(c in chunk for c in _ODD_BREAKS)
-    if (_NEXT_KEY_ANY_BREAK if odd else _NEXT_KEY).search(chunk, i + 5):
+        odd = any(text.find(c, start, end) != -1 for c in _ODD_BREAKS)
+    if (_NEXT_KEY_ANY_BREAK if odd else _NEXT_KEY).search(text, i + 5, end):
         return None
     return m.group(1)
