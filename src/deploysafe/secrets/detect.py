@@ -331,7 +331,10 @@ def analyse(
     low = text.lower()
     out = Analysis()
     spans: list[tuple[int, int]] = []
-    found = _Index.get(options.types)[0].search(low)
+    keywords, types_of = _Index.get(options.types)
+    found = keywords.search(low)
+    if not found.present and len(low) == len(text) and "" not in types_of:
+        return out  # no keyword and no marker: nothing below can find anything
     for hit, span in _tokens(text, low, path, options, found.tokens):
         if _overlaps(span, spans):
             continue
