@@ -327,7 +327,9 @@ def analyse(
     lines: Sequence[str] | None = None,
 ) -> Analysis:
     """Every secret in one file's text (`lines`, when given, are the text split on '\\n')."""
-    where = _Lines(lines if lines is not None else text.split("\n"))
+    if lines is None:
+        lines = text.split("\n")
+    where = _Lines(lines)
     low = text.lower()
     out = Analysis()
     spans: list[tuple[int, int]] = []
@@ -352,8 +354,7 @@ def analyse(
     name = path.lower()
     template = name.endswith(_TEMPLATE_SUFFIXES)
     yaml = (name.rsplit(".", 1)[0] if template else name).endswith((".yaml", ".yml"))
-    all_lines = lines if lines is not None else text.split("\n")
-    owned = _owned_lines(all_lines, low, found.present, yaml, template)
+    owned = _owned_lines(lines, low, found.present, yaml, template)
     for line, col, key, raw, b64 in owned.loose:
         value = unquote(raw)
         plain = (decoded(value) if b64 else value) or value
