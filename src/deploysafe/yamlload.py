@@ -36,18 +36,21 @@ _TAG_CACHE_MAX = 50_000
 
 class _FastLoader(_Loader):
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0] and len(value) < 64:
-            tag = _TAG_CACHE.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-                if len(_TAG_CACHE) < _TAG_CACHE_MAX:
-                    _TAG_CACHE[value] = tag
-            return tag
-        # An untagged collection: the default tag (the safe loader has no path resolvers).
-        if kind is yaml.MappingNode:
-            return "tag:yaml.org,2002:map"
-        if kind is yaml.SequenceNode:
-            return "tag:yaml.org,2002:seq"
+        if kind is _SCALAR:
+            if not implicit[0]:
+                return _TAG_STR  # quoted: a string (the safe loader has no path resolvers)
+            if len(value) < 64:
+                tag = _TAG_CACHE.get(value)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                    if len(_TAG_CACHE) < _TAG_CACHE_MAX:
+                        _TAG_CACHE[value] = tag
+                return tag
+        # An untagged collection: the default tag.
+        elif kind is _MAPPING:
+            return _TAG_MAP
+        elif kind is _SEQUENCE:
+            return _TAG_SEQ
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
@@ -63,6 +66,8 @@ _TAG_MAP = "tag:yaml.org,2002:map"
 _TAG_SEQ = "tag:yaml.org,2002:seq"
 _TAG_MERGE = "tag:yaml.org,2002:merge"
 _SCALAR = yaml.ScalarNode
+_MAPPING = yaml.MappingNode
+_SEQUENCE = yaml.SequenceNode
 
 
 # Returned as a value (parse_all yields it) and turned by each caller into a scan error or a
