@@ -170,7 +170,8 @@ class _Builder:
             elif k in out:  # `true` and `1`: one key to Python, two to Kubernetes
                 k = field
             fields[field] = k
-            sub = (*path, k if isinstance(k, str | int) else str(k))
+            # (a union isinstance costs more than the tuple: most keys are strings)
+            sub = (*path, k) if type(k) is str else (*path, k if isinstance(k, int) else str(k))
             if record:
                 mark = knode.start_mark
                 positions[sub] = (mark.line + 1, mark.column + 1)
