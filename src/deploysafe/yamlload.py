@@ -341,11 +341,34 @@ def read_capped(path: Path, max_bytes: int) -> str:
     return raw.decode("utf-8")
 
 
+class _LastParse:
+    """The last text parsed to its end, and what it gave: a kustomization file is read as
+    itself and as Kubernetes objects, with one parse (one slot per process: a file's
+    readings are built one after another)."""
+
+    text: str | None = None
+    line_offset = 0
+    parsed: tuple[Parsed | YamlProblem, ...] = ()
+
+
 def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]:
     """Parse every document in `text`; a broken document yields a YamlProblem.
 
     After a syntax error the rest of that stream cannot be trusted, so parsing stops there.
+    The same text object parsed again, to its end the last time, gives the same results.
     """
+    last = _LastParse
+    if last.text is text and last.line_offset == line_offset:
+        yield from last.parsed
+        return
+    got: list[Parsed | YamlProblem] = []
+    for parsed in _parse_all(text, line_offset):
+        got.append(parsed)
+        yield parsed
+    last.text, last.line_offset, last.parsed = text, line_offset, tuple(got)
+
+
+def _parse_all(text: str, line_offset: int) -> Iterator[Parsed | YamlProblem]:
     try:  # the pure-Python reader checks every character here
         loader = _FastLoader(text)
     except yaml.YAMLError as exc:
