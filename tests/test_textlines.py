@@ -95,3 +95,16 @@ def test_a_schema_without_secrets_is_never_split() -> None:
     out = Partial()
     check_all(result.documents, s, rules_of(s), out)
     assert out.findings == [] and not doc.lines.split
+
+
+def test_a_text_is_joined_once_for_all_its_readers() -> None:
+    """The text rules of one file each ask for its joined text: one copy, not one each."""
+    text = "kind: Pod\nmetadata:\n  name: x\n"
+    lazy = LazyLines(text)
+    first = joined(lazy)
+    assert first == text[:-1]
+    assert joined(lazy) is first
+    assert joined(lines_of(text)) is first
+    other = LazyLines("b\n")
+    assert joined(other) == "b"
+    assert joined(LazyLines(text)) == text[:-1]  # the last text is another now: anew

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from deploysafe.yamlload import TooDeep, TooLarge, load_data, read_capped
+from deploysafe.yamlload import (
+    Parsed,
+    TooDeep,
+    TooLarge,
+    document_spans,
+    load_data,
+    parse_all,
+    read_capped,
+    top_level_kind,
+)
 
 
 def test_load_data_reads_plain_data_and_shared_aliases() -> None:
@@ -32,3 +41,51 @@ def test_read_capped_stops_at_the_cap(tmp_path: Path) -> None:
     assert read_capped(path, 101) == "x" * 101
     with pytest.raises(TooLarge, match=r"^larger than the 100-byte cap \(max_file_size\)$"):
         read_capped(path, 100)
+
+
+STREAMS = [
+    "",
+    "\n \n",
+    "a: 1\n",
+    "---\na: 1\n--- \nb: 2\n---\n\n---\n",
+    "a: 1\n---\n\u2028\n---\nb: 2",
+    "---x\na: 1\n---\tc\n",
+]
+
+
+@pytest.mark.parametrize("text", STREAMS)
+def test_document_spans_are_the_non_blank_documents(text: str) -> None:
+    """What splitting at `---` lines gives, without its blank documents (a text without
+    one is one document, whatever it holds)."""
+    import re
+
+    parts = re.split(r"(?<=\n)(?=---(?:[ \t\r\n]|$))|^(?=---(?:[ \t\r\n]|$))", text)
+    expected = [p for p in parts if p and not p.isspace()] if len(parts) > 1 else [text]
+    assert [text[a:b] for a, b in document_spans(text)] == expected
+
+
+def test_top_level_kind_of_one_document_in_a_stream() -> None:
+    crd = "apiVersion: v1\nkind: CustomResourceDefinition\nspec: {}\n"
+    text = f"kind: Pod\n---\n{crd}---\nkind: Service\n"
+    (a, b), (c, d), (e, f) = document_spans(text)
+    assert top_level_kind(text, a, b) == "Pod"
+    assert top_level_kind(text, c, d) == "CustomResourceDefinition"
+    assert top_level_kind(text, e, f) == "Service"
+    # read as one document, the stream has two top-level `kind` keys
+    assert top_level_kind(text) is None
+    assert top_level_kind(f'"x": 1\n{crd}') is None
+
+
+def test_a_text_parsed_to_its_end_is_not_parsed_again() -> None:
+    """A kustomization file is read as itself and as Kubernetes objects: one parse."""
+    text = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a]\n"
+    first = list(parse_all(text))
+    assert list(parse_all(text)) == first
+    assert all(a is b for a, b in zip(parse_all(text), first, strict=True))
+    assert next(iter(parse_all(text, 3))).line == 4  # another offset: parsed anew
+    # stopped before its end, a parse is not kept
+    other = "a: 1\n---\nb: 2\n"
+    next(iter(parse_all(other)))
+    again = list(parse_all(other))
+    assert [p.data for p in again if isinstance(p, Parsed)] == [{"a": 1}, {"b": 2}]
+    assert next(iter(parse_all(other))) is again[0]

@@ -18,11 +18,13 @@ class _Last:
     text: str | None = None
     lines: list[str] | None = None
     plain: bool | None = None  # whether `text` breaks lines with "\n" only (found once)
+    # `text` less its final newline: a copy of the file, which its text rules all ask for
+    joined: str | None = None
 
 
 def _current(text: str) -> None:
     if _Last.text is not text:
-        _Last.text, _Last.lines, _Last.plain = text, None, None
+        _Last.text, _Last.lines, _Last.plain, _Last.joined = text, None, None, None
 
 
 def lines_of(text: str) -> list[str]:
@@ -89,8 +91,12 @@ def joined(lines: Sequence[str]) -> str:
         text: str | None = lines.text
     else:
         text = _Last.text if lines is _Last.lines else None
-    if text is not None and newlines_only(text):
-        return text[:-1] if text.endswith("\n") else text
+    if text is not None and newlines_only(text):  # `text` is now the last text
+        if not text.endswith("\n"):
+            return text
+        if _Last.joined is None:
+            _Last.joined = text[:-1]
+        return _Last.joined
     return "\n".join(lines)
 
 

@@ -36,18 +36,21 @@ _TAG_CACHE_MAX = 50_000
 
 class _FastLoader(_Loader):
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0] and len(value) < 64:
-            tag = _TAG_CACHE.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
-                if len(_TAG_CACHE) < _TAG_CACHE_MAX:
-                    _TAG_CACHE[value] = tag
-            return tag
-        # An untagged collection: the default tag (the safe loader has no path resolvers).
-        if kind is yaml.MappingNode:
-            return "tag:yaml.org,2002:map"
-        if kind is yaml.SequenceNode:
-            return "tag:yaml.org,2002:seq"
+        if kind is _SCALAR:
+            if not implicit[0]:
+                return _TAG_STR  # quoted: a string (the safe loader has no path resolvers)
+            if len(value) < 64:
+                tag = _TAG_CACHE.get(value)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                    if len(_TAG_CACHE) < _TAG_CACHE_MAX:
+                        _TAG_CACHE[value] = tag
+                return tag
+        # An untagged collection: the default tag.
+        elif kind is _MAPPING:
+            return _TAG_MAP
+        elif kind is _SEQUENCE:
+            return _TAG_SEQ
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
@@ -63,6 +66,8 @@ _TAG_MAP = "tag:yaml.org,2002:map"
 _TAG_SEQ = "tag:yaml.org,2002:seq"
 _TAG_MERGE = "tag:yaml.org,2002:merge"
 _SCALAR = yaml.ScalarNode
+_MAPPING = yaml.MappingNode
+_SEQUENCE = yaml.SequenceNode
 
 
 # Returned as a value (parse_all yields it) and turned by each caller into a scan error or a
@@ -165,7 +170,8 @@ class _Builder:
             elif k in out:  # `true` and `1`: one key to Python, two to Kubernetes
                 k = field
             fields[field] = k
-            sub = (*path, k if isinstance(k, str | int) else str(k))
+            # (a union isinstance costs more than the tuple: most keys are strings)
+            sub = (*path, k) if type(k) is str else (*path, k if isinstance(k, int) else str(k))
             if record:
                 mark = knode.start_mark
                 positions[sub] = (mark.line + 1, mark.column + 1)
@@ -335,11 +341,34 @@ def read_capped(path: Path, max_bytes: int) -> str:
     return raw.decode("utf-8")
 
 
+class _LastParse:
+    """The last text parsed to its end, and what it gave: a kustomization file is read as
+    itself and as Kubernetes objects, with one parse (one slot per process: a file's
+    readings are built one after another)."""
+
+    text: str | None = None
+    line_offset = 0
+    parsed: tuple[Parsed | YamlProblem, ...] = ()
+
+
 def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]:
     """Parse every document in `text`; a broken document yields a YamlProblem.
 
     After a syntax error the rest of that stream cannot be trusted, so parsing stops there.
+    The same text object parsed again, to its end the last time, gives the same results.
     """
+    last = _LastParse
+    if last.text is text and last.line_offset == line_offset:
+        yield from last.parsed
+        return
+    got: list[Parsed | YamlProblem] = []
+    for parsed in _parse_all(text, line_offset):
+        got.append(parsed)
+        yield parsed
+    last.text, last.line_offset, last.parsed = text, line_offset, tuple(got)
+
+
+def _parse_all(text: str, line_offset: int) -> Iterator[Parsed | YamlProblem]:
     try:  # the pure-Python reader checks every character here
         loader = _FastLoader(text)
     except yaml.YAMLError as exc:
@@ -378,12 +407,14 @@ def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]
         loader.dispose()
 
 
-def split_documents(text: str) -> list[tuple[int, str]]:
-    """Split a YAML stream at `---` lines, returning (line offset, chunk) pairs.
+def document_spans(text: str) -> list[tuple[int, int]]:
+    """Where the documents of a YAML stream are: (start, end) of the text between `---`
+    lines, blank stretches left out.
 
     Used to decide a document's kind cheaply (the top-level `kind:`) before paying for a
-    full parse; documents no rule reads are then never built. str.find, not a regex: this
-    runs over every byte of the tree.
+    full parse; documents no rule reads are then never built, copied or counted (CRDs are
+    most of a repository's bytes). str.find, not a regex: this runs over every byte of the
+    tree.
     """
     starts = [0] if text.startswith("---") else []
     i = text.find("\n---")
@@ -393,16 +424,13 @@ def split_documents(text: str) -> list[tuple[int, str]]:
             starts.append(i + 1)
         i = text.find("\n---", i + 4)
     if not starts:
-        return [(0, text)]
-    chunks: list[tuple[int, str]] = []
+        return [(0, len(text))]
     bounds = [0, *starts, len(text)] if starts[0] != 0 else [*starts, len(text)]
-    line = 0
-    for a, b in itertools.pairwise(bounds):
-        chunk = text[a:b]
-        if chunk and not chunk.isspace():  # not strip(): a copy of every document
-            chunks.append((line, chunk))
-        line += chunk.count("\n")
-    return chunks
+    # str.isspace's whitespace, found without a copy of each document
+    return [(a, b) for a, b in itertools.pairwise(bounds) if _NOT_SPACE.search(text, a, b)]
+
+
+_NOT_SPACE = re.compile(r"\S")
 
 
 _KIND_VALUE = re.compile(r"[ \t]*[\"']?([A-Za-z0-9]+)")
@@ -417,18 +445,25 @@ _ODD_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 _NEXT_KEY_ANY_BREAK = re.compile(r"[\n\r\x85\u2028\u2029](?:kind|[\"'?*!&{\[])")
 
 
-def top_level_kind(chunk: str, odd: bool | None = None) -> str | None:
-    """The value of a top-level `kind:` key, found without parsing; None when the text
-    leaves any doubt which `kind` the parser keeps. `odd`: whether the chunk may hold a
-    line break other than "\\n" (None: it is searched)."""
-    i = 0 if chunk.startswith("kind:") else chunk.find("\nkind:") + 1
-    if i == 0 and not chunk.startswith("kind:"):
-        return None
-    m = _KIND_VALUE.match(chunk, i + 5)
-    if m is None or any(chunk.find(c, 0, i) != -1 for c in _OPENERS):
+def top_level_kind(
+    text: str, start: int = 0, end: int | None = None, odd: bool | None = None
+) -> str | None:
+    """The value of a top-level `kind:` key of the document `text[start:end]`, found without
+    parsing (or copying) it; None when the text leaves any doubt which `kind` the parser
+    keeps. `odd`: whether the document may hold a line break other than "\\n" (None: it is
+    searched)."""
+    end = len(text) if end is None else end
+    if text.startswith("kind:", start, end):
+        i = start
+    else:
+        i = text.find("\nkind:", start, end) + 1
+        if i == 0:
+            return None
+    m = _KIND_VALUE.match(text, i + 5, end)
+    if m is None or any(text.find(c, start, i) != -1 for c in _OPENERS):
         return None
     if odd is None:
-        odd = any(c in chunk for c in _ODD_BREAKS)
-    if (_NEXT_KEY_ANY_BREAK if odd else _NEXT_KEY).search(chunk, i + 5):
+        odd = any(text.find(c, start, end) != -1 for c in _ODD_BREAKS)
+    if (_NEXT_KEY_ANY_BREAK if odd else _NEXT_KEY).search(text, i + 5, end):
         return None
     return m.group(1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deploysafe.secrets.keywords import KeywordIndex
-from deploysafe.secrets.names import KEYWORD_LOWER
+from deploysafe.secrets.keywords import MARKERS, KeywordIndex
+from deploysafe.secrets.names import KEYWORD_LOWER, NAME_KEYWORDS
 
 TEXTS = [
     "",
@@ -55,3 +55,16 @@ def test_offsets_are_characters_in_text_that_is_not_ascii() -> None:
     low = text.lower()
     assert found.tokens == {k: _all_ends(low, k) for k in ("s.", "api-", "-us", "token:")}
     assert found.names == [m.span() for m in KEYWORD_LOWER.finditer(low)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*TEXTS, "url: https://x\nencryptedData:\n", "naïve ://é encrypteddata: ü"],
+)
+def test_present_is_what_the_text_holds(text: str) -> None:
+    """Every keyword and marker the text holds, as a substring search finds them."""
+    keywords = ("api-", "-us", "s.", "absent")
+    index = KeywordIndex.get(keywords)
+    low = text.lower()
+    found = index.search(low)
+    assert found.present == {p for p in (*keywords, *NAME_KEYWORDS, *MARKERS) if p in low}

@@ -267,6 +267,18 @@ def test_literal_compared_with_a_password_is_hard_coded() -> None:
     assert analyse(f'label = "{value}" + name', "app.py").credentials == []
 
 
+@pytest.mark.parametrize(
+    ("op", "blanks", "found"),
+    [("==", 0, True), ("===", 20, True), ("!==", 1, True), ("!=", 20, True), ("==", 21, False)],
+)
+def test_a_comparison_is_found_up_to_twenty_blanks_before_the_name(
+    op: str, blanks: int, found: bool
+) -> None:
+    value = expand("{an:14}", 13)
+    text = f'if ("{value}" {op}{" " * blanks}password) {{'
+    assert [a.value for a in analyse(text, "app.py").credentials] == ([value] if found else [])
+
+
 def test_symbol_heavy_password_is_not_a_mask() -> None:
     assert not is_placeholder("A,.:-@*?!")
     assert is_placeholder("****") and is_placeholder("xxxx-xxxx")

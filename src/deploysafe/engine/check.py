@@ -89,10 +89,10 @@ def check_document(
         for problem in problems:
             line = doc.locate(("metadata", "annotations"))[0]
             out.errors.append(ScanError(doc.file, line, problem))
-    for rule in _for_type(rules)[doc.type]:
+    for rule, over_set in _for_type(rules)[doc.type]:
         if rule.pss is not None and (not pss_on or rule.id not in active):
             continue
-        if rule.target is Target.KUBERNETES_SET:
+        if over_set:
             if kube and rule.collect is not None:
                 _collect(rule, doc, ctx, out, waivers, s)
             continue
@@ -125,17 +125,19 @@ def check_document(
 
 
 # The rules that read each document type, by identity of the rule sequence: a document
-# then walks only its own (a scan checks thousands of documents with one sequence).
-_GROUPS: dict[int, tuple[Sequence[Rule], dict[Target, tuple[Rule, ...]]]] = {}
+# then walks only its own (a scan checks thousands of documents with one sequence). Each
+# with whether it is a cross-resource rule, decided here once rather than per document
+# (an enum member costs a class attribute lookup).
+_GROUPS: dict[int, tuple[Sequence[Rule], dict[Target, tuple[tuple[Rule, bool], ...]]]] = {}
 
 
-def _for_type(rules: Sequence[Rule]) -> dict[Target, tuple[Rule, ...]]:
+def _for_type(rules: Sequence[Rule]) -> dict[Target, tuple[tuple[Rule, bool], ...]]:
     hit = _GROUPS.get(id(rules))
     if hit is not None and hit[0] is rules:
         return hit[1]
     groups = {
         t: tuple(
-            r
+            (r, r.target is Target.KUBERNETES_SET)
             for r in rules
             if r.target is t or (t is Target.KUBERNETES and r.target is Target.KUBERNETES_SET)
         )
@@ -175,9 +177,10 @@ def _collect(
     waivers: Sequence[suppress.Waiver],
     s: Settings,
 ) -> None:
-    assert rule.collect is not None and doc.resource is not None
+    resource = doc.resource
+    assert rule.collect is not None and resource is not None
     for path, data in rule.collect(doc, ctx):
-        f = fact(doc, path, data, doc.resource)
+        f = fact(doc, path, data, resource)
         out.facts.setdefault(rule.id, []).append((f, _fact_waiver(rule.id, f, doc, waivers, s)))
 
 

@@ -72,8 +72,9 @@ def _kubernetes(text: str, display: str, path: Path | None) -> LoadResult:
 def _kustomization(text: str, display: str, path: Path | None) -> LoadResult:
     """A kustomization file as written, not built: a build turns generator literals into
     objects that point at the generator, this keeps each literal's own line. Read in every
-    mode (also when the folder is rendered) and whatever its `kind:`, if any."""
-    for parsed in parse_all(text):
+    mode (also when the folder is rendered) and whatever its `kind:`, if any. Parsed to
+    its end: the file's Kubernetes reading, next, then reuses the parse."""
+    for parsed in list(parse_all(text)):
         if isinstance(parsed, YamlProblem):
             # The same error the Kubernetes pass reports for a .yaml file (reported once).
             return LoadResult([], [ScanError(display, parsed.line, str(parsed))], 0)

@@ -10,7 +10,7 @@ from typing import Any
 
 from deploysafe.model import Document, KeyPath, ScanError
 from deploysafe.textlines import lines_of, newlines_only
-from deploysafe.yamlload import Parsed, YamlProblem, parse_all, split_documents, top_level_kind
+from deploysafe.yamlload import Parsed, YamlProblem, document_spans, parse_all, top_level_kind
 
 # Kinds no rule reads: skipped before they are parsed (CRD schemas are most of the bytes
 # of a typical deployment repository and carry no workload settings).
@@ -56,11 +56,14 @@ def load_kubernetes(
     skipped = 0
     # A break other than "\n" anywhere sends every document's kind to the slower search.
     odd = not newlines_only(text)
-    for offset, chunk in split_documents(text):
-        if top_level_kind(chunk, odd) in UNREAD_KINDS:
+    line = at = 0  # the lines before `at`, counted as far as a parsed document needs
+    for start, end in document_spans(text):
+        if top_level_kind(text, start, end, odd) in UNREAD_KINDS:
             skipped += 1
             continue
-        for parsed in parse_all(chunk, offset):
+        line += text.count("\n", at, start)
+        at = start
+        for parsed in parse_all(text[start:end], line):
             if isinstance(parsed, YamlProblem):
                 errors.append(ScanError(file, parsed.line, str(parsed)))
                 continue

@@ -20,7 +20,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -327,11 +327,16 @@ def analyse(
     lines: Sequence[str] | None = None,
 ) -> Analysis:
     """Every secret in one file's text (`lines`, when given, are the text split on '\\n')."""
-    where = _Lines(lines if lines is not None else text.split("\n"))
+    if lines is None:
+        lines = text.split("\n")
+    where = _Lines(lines)
     low = text.lower()
     out = Analysis()
     spans: list[tuple[int, int]] = []
-    found = _Index.get(options.types)[0].search(low)
+    keywords, types_of = _Index.get(options.types)
+    found = keywords.search(low)
+    if not found.present and len(low) == len(text) and "" not in types_of:
+        return out  # no keyword and no marker: nothing below can find anything
     for hit, span in _tokens(text, low, path, options, found.tokens):
         if _overlaps(span, spans):
             continue
@@ -342,15 +347,14 @@ def analyse(
     if kind == FileKind.SKIP:
         return out
     example = is_example_file(path)
-    if "://" in text:
+    if "://" in found.present:
         out.defaults.extend(_url_defaults(text, where, spans))
     # `secret.yaml.j2`: a manifest template no Kubernetes rule reads, so its Secret's
     # values are read here, as a Secret that does not parse is.
     name = path.lower()
     template = name.endswith(_TEMPLATE_SUFFIXES)
     yaml = (name.rsplit(".", 1)[0] if template else name).endswith((".yaml", ".yml"))
-    all_lines = lines if lines is not None else text.split("\n")
-    owned = _owned_lines(all_lines, low, text, yaml, template)
+    owned = _owned_lines(lines, low, found.present, yaml, template)
     for line, col, key, raw, b64 in owned.loose:
         value = unquote(raw)
         plain = (decoded(value) if b64 else value) or value
@@ -439,15 +443,15 @@ def _has_secret_kind(low: str) -> bool:
 
 
 def _owned_lines(
-    lines: Sequence[str], low: str, text: str, yaml: bool, template: bool = False
+    lines: Sequence[str], low: str, present: Collection[str], yaml: bool, template: bool = False
 ) -> _Owned:
     """Lines the settings pass leaves to structural rules: SealedSecret `encryptedData`
     (ciphertext, not a secret) and a Kubernetes Secret's `data`/`stringData` (DS310 reads
     them when the document is YAML that parses; otherwise, in a .yaml file or a manifest
     template such as `secret.yaml.j2`, which no Kubernetes rule reads, they are returned as
-    loose)."""
-    sealed = "encrypteddata:" in low
-    secret = _has_secret_kind(low)
+    loose). `present`: the keywords and markers `low` holds."""
+    sealed = "encrypteddata:" in present
+    secret = "secret" in present and _has_secret_kind(low)
     out = _Owned()
     if not sealed and not secret:
         return out
@@ -781,8 +785,10 @@ def _assignments(
                 continue
         a = _OPS.match(text, end)
         if a is None:
+            if quoted_key or not _compared_before(text, start):
+                continue
             r = _COMPARED.search(text, max(0, start - _GENERIC_MAX - 30), start)
-            if r is not None and not quoted_key:
+            if r is not None:
                 # `"literal" == password`: a hard-coded password check, written backwards
                 yield (r.start("v") + 1, r.end("v") - 1), key, r.group("v")[1:-1], pw, True
             continue
@@ -811,6 +817,14 @@ def _assignments(
             continue  # `example.io/auth-secret: basic-auth`: an annotation naming a Secret
         vstart = a.start("v") + (1 if quoted else 0)
         yield (vstart, vstart + len(value)), key, value, pw, quoted
+
+
+def _compared_before(text: str, at: int) -> bool:
+    """Whether a comparison operator (and at most 20 blanks) ends right before `at`: what
+    `_COMPARED` needs, found without its search of the 230 characters before a key."""
+    before = text[max(0, at - 22) : at]
+    op = before.rstrip(" \t")
+    return len(before) - len(op) <= 20 and op.endswith(("==", "!="))
 
 
 _MORE_ARGUMENTS = re.compile(r"[ \t]*,")

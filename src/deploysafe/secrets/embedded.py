@@ -10,6 +10,7 @@ file of that type would be. Pure functions: the Kubernetes rules locate the line
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ class Judged:
     verdict: str  # 'secret' or 'default', as `detect.judge` says
 
 
+# Asked three times per value DS311 reads (by the rule, `credentials` and `settings`); a
+# string keeps its hash, so a hit costs no pass over the text.
+@functools.lru_cache(maxsize=8)
 def config_format(name: str, text: str) -> str | None:
     """'yaml', 'json', 'ini' or 'properties' when `text` (the value of key `name`) is a
     config file of that format; None for anything else (a script, a template, one value)."""

@@ -16,6 +16,10 @@ from ahocorasick_rs import BytesAhoCorasick, Implementation
 
 from deploysafe.secrets.names import NAME_KEYWORDS
 
+# Substrings the detector only asks whether a text holds: found in the same pass, where a
+# `str.find` each would be one more scan of every byte (`:` is on every line of YAML).
+MARKERS = ("://", "encrypteddata:")
+
 
 @dataclass(frozen=True, slots=True)
 class Keywords:
@@ -25,6 +29,8 @@ class Keywords:
     # (start, end) of the name keywords as `KEYWORD_LOWER.finditer` finds them: leftmost,
     # non-overlapping
     names: list[tuple[int, int]]
+    # Every keyword and marker that occurs, overlapping ones included
+    present: frozenset[str]
 
 
 class KeywordIndex:
@@ -35,7 +41,7 @@ class KeywordIndex:
 
     def __init__(self, keywords: tuple[str, ...]) -> None:
         tokens = frozenset(k for k in keywords if k)
-        self.patterns = sorted(tokens | set(NAME_KEYWORDS))
+        self.patterns = sorted(tokens | set(NAME_KEYWORDS) | set(MARKERS))
         self.token = [p in tokens for p in self.patterns]
         # The regex tries its alternatives in order: the rank decides a tie at one start.
         self.rank = [NAME_KEYWORDS.index(p) if p in NAME_KEYWORDS else -1 for p in self.patterns]
@@ -67,7 +73,8 @@ class KeywordIndex:
                 tokens.setdefault(patterns[i], []).append(end - 1)
             if rank[i] >= 0:
                 names.append((start, rank[i], end))
-        return Keywords(tokens, _leftmost(names))
+        present = frozenset(patterns[i] for i in {hit[0] for hit in hits})
+        return Keywords(tokens, _leftmost(names), present)
 
 
 def _leftmost(hits: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
