@@ -165,6 +165,22 @@ def check_files(
     `defined`, the namespaces the files define when a search of them was started before;
     `meanwhile`, work of this process that needs the settings with every namespace, done in
     steps while the workers check (in this process: after the files)."""
+    out, s = _check_files(files, s, jobs, done, spool, workers, defined, meanwhile)
+    if spool is not None:
+        out.fact_blocks = spool.fact_blocks()
+    return out, s
+
+
+def _check_files(
+    files: Sequence[Job],
+    s: Settings,
+    jobs: int | None,
+    done: Callable[[Partial], None] | None,
+    spool: Spool | None,
+    workers: Workers | None,
+    defined: Defined | None,
+    meanwhile: Callable[[Settings], Iterator[None]] | None,
+) -> tuple[Partial, Settings]:
     count = workers.count if workers is not None else jobs
     count = count if count is not None else (os.cpu_count() or 1)
     sizes = _sizes(files) if count > 1 else array("q")  # one stat per file, for both decisions
@@ -285,6 +301,9 @@ def _take(
     spool: Spool | None,
 ) -> None:
     rows = packed.findings
+    if spool is not None and packed.facts:
+        spool.add_facts(packed.facts)
+        packed = replace(packed, facts={})
     if spool is not None and rows:
         packed = replace(packed, findings=[])
     part = unpack(packed, seen)
