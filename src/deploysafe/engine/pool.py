@@ -193,7 +193,8 @@ def _check_files(
         s = _with_namespaces(s, found)
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
-            _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), seen, done, spool)
+            chunk = files[at : at + _CHUNK_FILES]
+            _take(out, _chunk_worker(s, chunk), seen, done, spool, chunk)
         for _ in meanwhile(s) if meanwhile is not None else ():
             pass
         return out, s
@@ -244,8 +245,15 @@ def _in_workers(
     settings = pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)
     check = functools.partial(_check_chunk, next(_keys), settings)
     steps = meanwhile(s) if meanwhile is not None else None
-    for part in _ordered(pool, count, check, chunks(), steps):
-        _take(out, part, seen, done, spool)
+    sent: deque[list[Job]] = deque()  # the chunks whose results are awaited, in order
+
+    def sending() -> Iterator[list[Job]]:
+        for chunk in chunks():
+            sent.append(chunk)
+            yield chunk
+
+    for part in _ordered(pool, count, check, sending(), steps):
+        _take(out, part, seen, done, spool, sent.popleft())
     for _ in steps or ():  # what the workers' pace left
         pass
     return out, s
@@ -300,7 +308,12 @@ def _take(
     seen: Interned,
     done: Callable[[Partial], None] | None,
     spool: Spool | None,
+    chunk: Sequence[Job] = (),
 ) -> None:
+    """Add a chunk's result to `out`. The files it names are held as the chunk's jobs'
+    display paths (the plan's own strings), not as the copies the result arrived with: a
+    large tree names hundreds of thousands."""
+    shown = {job[1]: job[1] for job in chunk}
     rows = packed.findings
     if spool is not None and packed.facts:
         spool.add_facts(packed.facts)
@@ -311,7 +324,10 @@ def _take(
     if spool is not None and rows:
         block = spool.add(rows)
         part.spooled = len(rows)
-        part.blocks = dict.fromkeys(files_of(rows), (block,))
+        held = (block,)
+        part.blocks = {shown.get(file, file): held for file in files_of(rows)}
+    if part.skipped_files and shown:
+        part.skipped_files = {shown.get(k, k): why for k, why in part.skipped_files.items()}
     out.merge(part)
     if done is not None:
         done(part)
