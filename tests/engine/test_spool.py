@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deploysafe.config import Config
-from deploysafe.engine import scan, spool
+from deploysafe.engine import pool, scan, spool
 from deploysafe.engine.check import Partial
 from deploysafe.engine.interned import Interned, Row, finding
 from deploysafe.engine.pool import check_files
@@ -205,3 +205,31 @@ def test_cross_resource_findings_read_back_from_disk_are_those_held_in_memory(
     before_report = blocks[: [n for n, _ in blocks].index(5)]
     assert all(n <= 4 and rules <= {"DS509", "DS511"} for n, rules in before_report)
     assert sum(n for n, _ in before_report) >= len(decided)
+
+
+def test_cross_resource_facts_wait_in_the_spool_and_are_decided_as_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = cross_resource_tree(tmp_path)
+    config = Config()
+    jobs = jobs_of(root, config)
+    s = settings_for(config, {})
+    in_memory, _ = check_files(jobs, s, 1)
+    expected = {rid: list(facts) for rid, facts in in_memory.facts.items()}
+    held = finish(in_memory, s, config, None, ())
+
+    # Results of four files, written three facts at a time: a rule's facts span blocks.
+    monkeypatch.setattr(pool, "_CHUNK_FILES", 4)
+    monkeypatch.setattr(spool.FactBlocks, "_BATCH", 3)
+    kept = spool.Spool()
+    on_disk, _ = check_files(jobs, s, 1, spool=kept)
+    assert on_disk.facts == {}
+    assert list(on_disk.fact_blocks) == list(expected)  # the rules in the order they came
+    assert all(len(blocks) > 1 for blocks in on_disk.fact_blocks.values())
+    for rid, blocks in on_disk.fact_blocks.items():
+        # In order, each with the waiver that covers it there (inline or annotation).
+        assert kept.facts(blocks) == expected[rid]
+    assert any(w is not None for facts in expected.values() for _, w in facts)
+    decided = finish(on_disk, s, config, None, (), spool=kept)
+    assert on_disk.fact_blocks == {}  # let go as they are decided
+    assert list(decided.findings) == list(held.findings)

@@ -39,12 +39,19 @@ class Partial:
     # file, the blocks that hold them (a tuple the files of a block share, never changed).
     spooled: int = 0
     blocks: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Facts kept in the spool instead of in `facts`: by rule, the blocks that hold those
+    # that came before its facts in `facts` (the rules in the order they came).
+    fact_blocks: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def merge(self, other: Partial) -> None:
         self.findings.extend(other.findings)
         self.spooled += other.spooled
         for file, blocks in other.blocks.items():
             self.blocks[file] = self.blocks.get(file, ()) + blocks
+        for rid, blocks in other.fact_blocks.items():
+            # Spooled facts come first: a part's are added before any held in memory.
+            assert not self.facts.get(rid), "spooled facts after facts held in memory"
+            self.fact_blocks[rid] = self.fact_blocks.get(rid, ()) + blocks
         self.errors.extend(other.errors)
         self.skipped_files.update(other.skipped_files)
         for rid, facts in other.facts.items():
@@ -248,35 +255,42 @@ def check_file(
 
 
 def decide_sets(
-    facts: dict[str, list[tuple[Fact, suppress.Waiver | None]]], s: Settings
+    facts: Iterable[tuple[str, list[tuple[Fact, suppress.Waiver | None]]]], s: Settings
 ) -> Iterator[Finding]:
-    """The cross-resource rules' findings, a rule at a time in the order of `facts`, each
-    as its rule decides it (never all of them held here). Each rule's facts are taken from
-    `facts` as it is decided: a large tree's are let go before the report is put together."""
-    for rid in list(facts):
-        collected = facts.pop(rid)
+    """The cross-resource rules' findings, a rule at a time in the order of `facts` (each
+    rule's facts, read as they are asked for), each as its rule decides it (never all of
+    them held here). Only one rule's facts are held at a time: a large tree's are let go
+    as they are decided."""
+    for rid, collected in facts:
         rule = BY_ID[rid]
-        if rule.decide is None:
-            continue
-        waived = {id(f): w for f, w in collected}
-        for decision in rule.decide([f for f, _ in collected]):
-            f, message = decision[0], decision[1]
-            # A rule may judge a case more or less severe than its default; the policy
-            # file's `severity:` for the rule still wins.
-            case = decision[2] if len(decision) == 3 else rule.severity
-            found = Finding(
-                rule_id=rule.id,
-                title=rule.title,
-                practice=rule.practice,
-                severity=s.severities.get(rule.id, case),
-                file=f.file,
-                line=f.line,
-                column=f.column,
-                pointer=f.pointer,
-                resource=f.resource,
-                message=message,
-                fix=rule.fix,
-                snippet=f.snippet,
-                renders=(f.render,) if f.render else (),
-            )
-            yield suppress.apply(found, waived.get(id(f)), s.today)
+        if rule.decide is not None:
+            yield from _decided(rule, collected, s)
+        del collected  # before the next rule's facts are read
+
+
+def _decided(
+    rule: Rule, collected: list[tuple[Fact, suppress.Waiver | None]], s: Settings
+) -> Iterator[Finding]:
+    assert rule.decide is not None
+    waived = {id(f): w for f, w in collected}
+    for decision in rule.decide([f for f, _ in collected]):
+        f, message = decision[0], decision[1]
+        # A rule may judge a case more or less severe than its default; the policy
+        # file's `severity:` for the rule still wins.
+        case = decision[2] if len(decision) == 3 else rule.severity
+        found = Finding(
+            rule_id=rule.id,
+            title=rule.title,
+            practice=rule.practice,
+            severity=s.severities.get(rule.id, case),
+            file=f.file,
+            line=f.line,
+            column=f.column,
+            pointer=f.pointer,
+            resource=f.resource,
+            message=message,
+            fix=rule.fix,
+            snippet=f.snippet,
+            renders=(f.render,) if f.render else (),
+        )
+        yield suppress.apply(found, waived.get(id(f)), s.today)

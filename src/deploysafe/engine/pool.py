@@ -78,10 +78,11 @@ class Workers:
     def namespaces(self, files: Sequence[str], root: Path, max_size: int) -> Defined:
         """Start searching `files` (discovered under the scan root `root`) for the
         Namespaces they define, as soon as the tree is found: the search runs while this
-        process plans (and renders). Each part holds the discovered paths themselves, not
-        copies: at 100x the corpus, 340,000 of them."""
+        process plans (and renders). Each part holds its paths joined in one string, not
+        the discovered paths themselves: the plan lets those go as it goes (at 100x the
+        corpus, 340,000 of them)."""
         parts = [
-            self.pool.submit(_search, files[at : at + _SEARCH_FILES], root, max_size)
+            self.pool.submit(_search, "\0".join(files[at : at + _SEARCH_FILES]), root, max_size)
             for at in range(0, len(files), _SEARCH_FILES)
         ]
 
@@ -94,9 +95,9 @@ class Workers:
         return defined
 
 
-def _search(files: Sequence[str], root: Path, max_size: int) -> dict[str, NamespacePolicy]:
+def _search(files: str, root: Path, max_size: int) -> dict[str, NamespacePolicy]:
     shown = Inventory(root).display  # as the scan shows them (a file's folder decides)
-    return _defined_namespaces([(p, shown(p)) for p in files], max_size)
+    return _defined_namespaces([(p, shown(p)) for p in files.split("\0")], max_size)
 
 
 # The Namespaces the files define, when they are known (a search started earlier).
@@ -165,6 +166,22 @@ def check_files(
     `defined`, the namespaces the files define when a search of them was started before;
     `meanwhile`, work of this process that needs the settings with every namespace, done in
     steps while the workers check (in this process: after the files)."""
+    out, s = _check_files(files, s, jobs, done, spool, workers, defined, meanwhile)
+    if spool is not None:
+        out.fact_blocks = spool.fact_blocks()
+    return out, s
+
+
+def _check_files(
+    files: Sequence[Job],
+    s: Settings,
+    jobs: int | None,
+    done: Callable[[Partial], None] | None,
+    spool: Spool | None,
+    workers: Workers | None,
+    defined: Defined | None,
+    meanwhile: Callable[[Settings], Iterator[None]] | None,
+) -> tuple[Partial, Settings]:
     count = workers.count if workers is not None else jobs
     count = count if count is not None else (os.cpu_count() or 1)
     sizes = _sizes(files) if count > 1 else array("q")  # one stat per file, for both decisions
@@ -176,7 +193,8 @@ def check_files(
         s = _with_namespaces(s, found)
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
-            _take(out, _chunk_worker(s, files[at : at + _CHUNK_FILES]), seen, done, spool)
+            chunk = files[at : at + _CHUNK_FILES]
+            _take(out, _chunk_worker(s, chunk), seen, done, spool, chunk)
         for _ in meanwhile(s) if meanwhile is not None else ():
             pass
         return out, s
@@ -227,8 +245,15 @@ def _in_workers(
     settings = pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)
     check = functools.partial(_check_chunk, next(_keys), settings)
     steps = meanwhile(s) if meanwhile is not None else None
-    for part in _ordered(pool, count, check, chunks(), steps):
-        _take(out, part, seen, done, spool)
+    sent: deque[list[Job]] = deque()  # the chunks whose results are awaited, in order
+
+    def sending() -> Iterator[list[Job]]:
+        for chunk in chunks():
+            sent.append(chunk)
+            yield chunk
+
+    for part in _ordered(pool, count, check, sending(), steps):
+        _take(out, part, seen, done, spool, sent.popleft())
     for _ in steps or ():  # what the workers' pace left
         pass
     return out, s
@@ -283,13 +308,24 @@ def _take(
     seen: Interned,
     done: Callable[[Partial], None] | None,
     spool: Spool | None,
+    chunk: Sequence[Job] = (),
 ) -> None:
+    """Add a chunk's result to `out`. The files it names are held as the chunk's jobs'
+    display paths (the plan's own strings), not as the copies the result arrived with: a
+    large tree names hundreds of thousands."""
+    shown = {job[1]: job[1] for job in chunk}
+    if spool is not None and packed.facts:
+        spool.add_facts(packed.facts)
+        packed = replace(packed, facts={})
     spooled = spool is not None and packed.count > 0
     part = unpack(packed, seen, findings=not spooled)
     if spool is not None and spooled:
         block = spool.add_pickled(packed.findings)
         part.spooled = packed.count
-        part.blocks = dict.fromkeys(packed.files, (block,))
+        held = (block,)
+        part.blocks = {shown.get(file, file): held for file in packed.files}
+    if part.skipped_files and shown:
+        part.skipped_files = {shown.get(k, k): why for k, why in part.skipped_files.items()}
     out.merge(part)
     if done is not None:
         done(part)

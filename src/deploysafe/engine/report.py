@@ -4,7 +4,7 @@ them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from deploysafe.config import Config
@@ -14,7 +14,7 @@ from deploysafe.engine.settings import Settings
 from deploysafe.engine.spool import ByFile, Collector, Decided, Spool, tally_of
 from deploysafe.engine.tally import Tally
 from deploysafe.inputs.discover import Coverage
-from deploysafe.model import Finding, ScanError, Severity, Suppression
+from deploysafe.model import Fact, Finding, ScanError, Severity, Suppression
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,21 @@ class Report:
         )
 
 
+def _facts(
+    partial: Partial, spool: Spool | None
+) -> Iterator[tuple[str, list[tuple[Fact, suppress.Waiver | None]]]]:
+    """Each rule's facts, in the order the rules came: those in the spool first (they came
+    first), then those in memory; each taken from `partial` as it is asked for."""
+    for rid in [*partial.fact_blocks, *(r for r in partial.facts if r not in partial.fact_blocks)]:
+        blocks = partial.fact_blocks.pop(rid, ())
+        held = partial.facts.pop(rid, [])
+        if not blocks:
+            yield rid, held
+            continue
+        assert spool is not None, "facts in a spool that was not given"
+        yield rid, spool.facts(blocks) + held
+
+
 def print_order(f: Finding) -> tuple[str, int, int, str, str]:
     return (f.file, f.line, f.column, f.rule_id, f.message)
 
@@ -110,7 +125,7 @@ def finish(
     # The cross-resource rules' findings, on disk as they are decided (a large tree has
     # hundreds of thousands), or with the others in memory.
     decided = Decided(spool) if spool is not None else None
-    for f in decide_sets(partial.facts, s):
+    for f in decide_sets(_facts(partial, spool), s):
         if decided is None:
             loose.setdefault(f.file, []).append(f)
         else:

@@ -151,10 +151,9 @@ def scan(
             notes += render_notes
             if rendered_out is not None:
                 rendered_out.extend(rendered)
+        # The plan uses up the discovered paths (a few hundred bytes each, in a large tree
+        # the most of this process's memory): each goes once its job is made.
         p = coverage.plan(inv, charts=charts, kustomize=kplan, failed=failed)
-        # The plan holds every file as text: the paths (a few hundred bytes each, in a large
-        # tree the most of the parent's memory) go before the files are checked.
-        inv.files = []
         notes += coverage.unbuilt_notes(p)
         files = p.jobs
         # The namespaces the files define are added by check_files (`defined`, or a search).
@@ -189,6 +188,9 @@ def scan(
         partial, s = check_files(
             files, s, jobs, chunk_done, spool, workers, defined, meanwhile if rendered else None
         )
+        if workers is not None:  # idle from here on: their memory goes before the report's
+            workers.close()
+            workers = None
         # A render error at a line explains it better than the check's error there (the
         # invalid YAML of a kustomization that is therefore not built): one report per line.
         explained = {(e.file, e.line) for e in render_errors if e.line is not None}

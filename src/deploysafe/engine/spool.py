@@ -1,6 +1,8 @@
 """Findings kept on disk while a scan runs and after it, so that the parent's memory does not
 grow with them: a large tree has hundreds of thousands of findings, each about a kilobyte in
-memory, and a report streams them out in print order.
+memory, and a report streams them out in print order. The cross-resource rules' facts are
+kept there too until they are decided, a rule at a time (a large tree gives each rule tens of
+thousands).
 
 The workers' findings are written as they arrive, a block per chunk of files, with which
 files each block holds; the report is put together one file at a time (every step of it
@@ -16,13 +18,14 @@ import tempfile
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from typing import overload
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from deploysafe.engine.held import Held
 from deploysafe.engine.interned import Interned, Row, finding, finding_row
+from deploysafe.engine.suppress import Waiver
 from deploysafe.engine.tally import Tally
-from deploysafe.model import Finding
+from deploysafe.model import Fact, Finding
 
 # Findings a report holds in memory; more go to disk in blocks of this many. A block is
 # read whole while a format prints it: about 1 KB a finding, so this is the report's bound.
@@ -32,7 +35,7 @@ SPILL = 4096
 class Spool:
     """Blocks of finding rows in a temporary file (gone when the spool is)."""
 
-    __slots__ = ("__weakref__", "_blocks", "_file", "_lock")
+    __slots__ = ("__weakref__", "_blocks", "_facts", "_file", "_lock")
 
     def __init__(self) -> None:
         # Open for the report's life; closed (and so deleted) when the spool is collected.
@@ -40,26 +43,34 @@ class Spool:
         weakref.finalize(self, self._file.close)
         self._blocks: list[tuple[int, int]] = []
         self._lock = threading.Lock()
+        self._facts = FactBlocks(self)
 
     def add(self, rows: Sequence[Row]) -> int:
         """Keep `rows`; the number of their block."""
-        return self.add_pickled(pickle.dumps(list(rows), protocol=pickle.HIGHEST_PROTOCOL))
+        return self.put(list(rows))
+
+    def rows(self, block: int) -> list[Row]:
+        rows: list[Row] = self.get(block)
+        return rows
+
+    def put(self, value: object) -> int:
+        """Keep `value` (picklable); the number of its block."""
+        return self.add_pickled(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
     def add_pickled(self, data: bytes) -> int:
-        """Keep rows pickled already (a list of them); the number of their block."""
+        """Keep a value pickled already (a list of rows from a worker); its block."""
         with self._lock:
             offset = self._file.seek(0, 2)
             self._file.write(data)
             self._blocks.append((offset, len(data)))
             return len(self._blocks) - 1
 
-    def rows(self, block: int) -> list[Row]:
+    def get(self, block: int) -> Any:
         offset, size = self._blocks[block]
         with self._lock:
             self._file.seek(offset)
             data = self._file.read(size)
-        rows: list[Row] = pickle.loads(data)
-        return rows
+        return pickle.loads(data)
 
     def findings(self, block: int, seen: Interned | None = None) -> list[Finding]:
         """The block's findings, sharing the values `seen` holds; without it, as they were
@@ -68,6 +79,59 @@ class Spool:
         if seen is None:
             return [Finding(*row) for row in self.rows(block)]
         return [finding(row, seen) for row in self.rows(block)]
+
+    def add_facts(self, facts: Mapping[str, list[tuple[Row, Waiver | None]]]) -> None:
+        """Keep one result's facts (each a fact's row and its waiver), by rule."""
+        self._facts.add(facts)
+
+    def fact_blocks(self) -> dict[str, tuple[int, ...]]:
+        """Every fact added is written: by rule, in the order the rules came, its blocks."""
+        return self._facts.done()
+
+    def facts(self, blocks: Iterable[int]) -> list[tuple[Fact, Waiver | None]]:
+        """A rule's facts, from its blocks in order. Values repeated within one result are
+        held once, as they were when the result arrived (engine/interned.unpack)."""
+        seen = Interned()
+        out: list[tuple[Fact, Waiver | None]] = []
+        for block in blocks:
+            results: list[list[tuple[Row, Waiver | None]]] = self.get(block)
+            for result in results:
+                out += [seen.value((Fact(*row), w)) for row, w in result]
+                seen.values.clear()
+        return out
+
+
+class FactBlocks:
+    """The facts of each rule, written a batch of results at a time: a tree's facts are
+    never in memory together, and a rule's come back in the order they arrived."""
+
+    __slots__ = ("_blocks", "_held", "_sizes", "_spool")
+    _BATCH = 2048  # facts of one rule in a block
+
+    def __init__(self, spool: Spool) -> None:
+        self._spool = spool
+        self._held: dict[str, list[list[tuple[Row, Waiver | None]]]] = {}
+        self._sizes: dict[str, int] = {}
+        self._blocks: dict[str, list[int]] = {}
+
+    def add(self, facts: Mapping[str, list[tuple[Row, Waiver | None]]]) -> None:
+        for rid, got in facts.items():
+            self._blocks.setdefault(rid, [])
+            self._held.setdefault(rid, []).append(got)
+            self._sizes[rid] = self._sizes.get(rid, 0) + len(got)
+            if self._sizes[rid] >= self._BATCH:
+                self._write(rid)
+
+    def _write(self, rid: str) -> None:
+        # A block holds each result's facts apart: a result's repeated values are shared
+        # when they are read back, as they were when it arrived.
+        self._blocks[rid].append(self._spool.put(self._held.pop(rid)))
+        self._sizes[rid] = 0
+
+    def done(self) -> dict[str, tuple[int, ...]]:
+        for rid in list(self._held):
+            self._write(rid)
+        return {rid: tuple(blocks) for rid, blocks in self._blocks.items()}
 
 
 # Values a reader's table of repeated values holds before it starts again.
