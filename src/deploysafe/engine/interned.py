@@ -66,8 +66,24 @@ class Interned:
 
 
 def _frozen(v: Any) -> bool:
-    params = getattr(type(v), "__dataclass_params__", None)
-    return params is not None and bool(params.frozen)
+    cls = type(v)
+    known = _FROZEN.get(cls)
+    if known is None:
+        params = getattr(cls, "__dataclass_params__", None)
+        known = _FROZEN[cls] = params is not None and bool(params.frozen)
+    return known
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+# By type, asked for each value of each fact: `dataclasses.fields` builds its answer anew.
+_FROZEN: dict[type, bool] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _rebuilt(v: Any, part: Callable[[Any], Any]) -> Any:
@@ -76,8 +92,8 @@ def _rebuilt(v: Any, part: Callable[[Any], Any]) -> Any:
     if type(v) is tuple:
         return tuple(part(x) for x in v)
     out = object.__new__(type(v))
-    for f in fields(v):
-        object.__setattr__(out, f.name, part(getattr(v, f.name)))
+    for name in _field_names(type(v)):
+        object.__setattr__(out, name, part(getattr(v, name)))
     return out
 
 
