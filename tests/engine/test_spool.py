@@ -15,9 +15,10 @@ from deploysafe.engine import pool, scan, spool
 from deploysafe.engine.check import Partial
 from deploysafe.engine.interned import Interned, Row, finding
 from deploysafe.engine.pool import check_files
+from deploysafe.engine.read import Job
 from deploysafe.engine.report import Report, finish
 from deploysafe.engine.scan import RenderOptions
-from deploysafe.engine.settings import settings_for
+from deploysafe.engine.settings import Settings, settings_for
 from deploysafe.formats import jsonfmt, sarif, text
 from deploysafe.formats.summary import summarize
 from deploysafe.model import Finding, Severity
@@ -164,13 +165,15 @@ def cross_resource_tree(root: Path) -> Path:
     return root
 
 
+def cross_resource_jobs(tmp_path: Path) -> tuple[Config, list[Job], Settings]:
+    config = Config()
+    return config, jobs_of(cross_resource_tree(tmp_path), config), settings_for(config, {})
+
+
 def test_cross_resource_findings_read_back_from_disk_are_those_held_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = cross_resource_tree(tmp_path)
-    config = Config()
-    jobs = jobs_of(root, config)
-    s = settings_for(config, {})
+    config, jobs, s = cross_resource_jobs(tmp_path)
     everything = finish(check_files(jobs, s, 1)[0], s, config, None, ())
     # The baseline holds some findings of every rule, the cross-resource ones too.
     baseline = frozenset(f.fingerprint for f in everything.findings[::3])
@@ -210,10 +213,7 @@ def test_cross_resource_findings_read_back_from_disk_are_those_held_in_memory(
 def test_cross_resource_facts_wait_in_the_spool_and_are_decided_as_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = cross_resource_tree(tmp_path)
-    config = Config()
-    jobs = jobs_of(root, config)
-    s = settings_for(config, {})
+    config, jobs, s = cross_resource_jobs(tmp_path)
     in_memory, _ = check_files(jobs, s, 1)
     expected = {rid: list(facts) for rid, facts in in_memory.facts.items()}
     held = finish(in_memory, s, config, None, ())
