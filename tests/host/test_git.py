@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -138,9 +139,27 @@ def test_a_started_call_is_waited_for_when_its_result_is_asked(tmp_path: Path) -
     assert failing.result(check=False).returncode == 1
     with pytest.raises(GitError):
         failing.result()
-    slow = Git(repo, config=("alias.wait=!sleep 5",), timeout=0.2).start("wait")
+    slow = Git(repo, config=("alias.wait=!sleep 0.5",), timeout=0.2).start("wait")
     with pytest.raises(GitError, match=r"did not finish in 0\.2 s"):
         slow.result()
     gone = Git(tmp_path / "gone").start("status")
     with pytest.raises(GitError, match="No such file or directory"):
         gone.result(check=False)
+
+
+def test_a_call_read_ahead_runs_to_its_end_before_its_result_is_asked(tmp_path: Path) -> None:
+    # Its output (past what a pipe holds) is read as it comes: git is not left waiting.
+    repo = _repo(tmp_path / "repo")
+    big = b"".join(b"line %d\n" % i for i in range(40_000))  # about 400 KB
+    sha = Git(repo).run("hash-object", "-w", "--stdin", input=big).text.strip()
+    started = Git(repo).start("cat-file", "blob", sha).read_ahead()
+    proc = started._proc
+    assert proc is not None
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.returncode == 0
+    assert started.result().stdout == big
+    stopped = Git(repo, config=("alias.wait=!sleep 0.5",)).start("wait").read_ahead()
+    stopped.stop()
+    assert stopped.result(check=False).returncode != 0

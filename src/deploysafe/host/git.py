@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,9 +165,11 @@ class Git:
 
 
 class Started:
-    """A git process started by `Git.start`; `result` waits for it once."""
+    """A git process started by `Git.start`; `result` waits for it once. `read_ahead`
+    reads its output as it comes, in a thread: a pipe holds 64 KB, and git, its output
+    unread, would stop there (a large tree's file list is megabytes)."""
 
-    __slots__ = ("_args", "_done", "_input", "_proc", "_timeout")
+    __slots__ = ("_args", "_done", "_input", "_proc", "_reader", "_timeout")
 
     def __init__(
         self,
@@ -181,10 +184,22 @@ class Started:
         self._input = input
         self._timeout = timeout
         self._done: Result | GitError | None = failed
+        self._reader: threading.Thread | None = None
+
+    def read_ahead(self) -> Started:
+        if self._done is None and self._reader is None:
+            self._reader = threading.Thread(target=self._read, daemon=True)
+            self._reader.start()
+        return self
+
+    def _read(self) -> None:
+        self._done = self._wait()
 
     def result(self, *, check: bool = True) -> Result:
         """git's result; GitError when it could not run or timed out, and (with `check`)
         when it exited with an error."""
+        if self._reader is not None:
+            self._reader.join()
         if self._done is None:
             self._done = self._wait()
         if isinstance(self._done, GitError):
@@ -219,6 +234,9 @@ class Started:
         """End a process whose result nobody will ask for."""
         if self._done is None and self._proc is not None:
             self._proc.kill()
+        if self._reader is not None:
+            self._reader.join()
+        elif self._done is None and self._proc is not None:
             self._done = self._wait()
 
 
