@@ -13,6 +13,7 @@ from deploysafe.yamlload import (
     document_spans,
     load_data,
     parse_all,
+    parsed_once,
     read_capped,
     top_level_kind,
 )
@@ -79,13 +80,16 @@ def test_top_level_kind_of_one_document_in_a_stream() -> None:
 def test_a_text_parsed_to_its_end_is_not_parsed_again() -> None:
     """A kustomization file is read as itself and as Kubernetes objects: one parse."""
     text = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a]\n"
-    first = list(parse_all(text))
-    assert list(parse_all(text)) == first
-    assert all(a is b for a, b in zip(parse_all(text), first, strict=True))
-    assert next(iter(parse_all(text, 3))).line == 4  # another offset: parsed anew
+    with parsed_once(text):
+        first = list(parse_all(text))
+        assert list(parse_all(text)) == first
+        assert all(a is b for a, b in zip(parse_all(text), first, strict=True))
+        assert next(iter(parse_all(text, 3))).line == 4  # another offset: parsed anew
+    assert next(iter(parse_all(text))) is not first[0]  # nothing kept past it
     # stopped before its end, a parse is not kept
     other = "a: 1\n---\nb: 2\n"
-    next(iter(parse_all(other)))
-    again = list(parse_all(other))
-    assert [p.data for p in again if isinstance(p, Parsed)] == [{"a": 1}, {"b": 2}]
-    assert next(iter(parse_all(other))) is again[0]
+    with parsed_once(other):
+        next(iter(parse_all(other)))
+        again = list(parse_all(other))
+        assert [p.data for p in again if isinstance(p, Parsed)] == [{"a": 1}, {"b": 2}]
+        assert next(iter(parse_all(other))) is again[0]

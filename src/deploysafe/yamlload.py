@@ -6,6 +6,7 @@ Positions never enter the data: each parsed document comes with a dict from path
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -341,31 +342,42 @@ def read_capped(path: Path, max_bytes: int) -> str:
     return raw.decode("utf-8")
 
 
-class _LastParse:
-    """The last text parsed to its end, and what it gave: a kustomization file is read as
-    itself and as Kubernetes objects, with one parse (one slot per process: a file's
-    readings are built one after another)."""
+class _Shared:
+    """The text whose parse its readings share (`parsed_once`), and the parse once made."""
 
     text: str | None = None
-    line_offset = 0
-    parsed: tuple[Parsed | YamlProblem, ...] = ()
+    parsed: tuple[Parsed | YamlProblem, ...] | None = None
+
+
+@contextlib.contextmanager
+def parsed_once(text: str) -> Iterator[None]:
+    """Within it, `text` itself (that object, from its first line) is parsed once however
+    many times it is parsed to its end: a kustomization file is read as itself and as
+    Kubernetes objects. Nothing is kept past it."""
+    _Shared.text, _Shared.parsed = text, None
+    try:
+        yield
+    finally:
+        _Shared.text = _Shared.parsed = None
 
 
 def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]:
     """Parse every document in `text`; a broken document yields a YamlProblem.
 
     After a syntax error the rest of that stream cannot be trusted, so parsing stops there.
-    The same text object parsed again, to its end the last time, gives the same results.
     """
-    last = _LastParse
-    if last.text is text and last.line_offset == line_offset:
-        yield from last.parsed
+    if text is not _Shared.text or line_offset:
+        yield from _parse_all(text, line_offset)
+        return
+    if _Shared.parsed is not None:
+        yield from _Shared.parsed
         return
     got: list[Parsed | YamlProblem] = []
-    for parsed in _parse_all(text, line_offset):
+    for parsed in _parse_all(text, 0):
         got.append(parsed)
         yield parsed
-    last.text, last.line_offset, last.parsed = text, line_offset, tuple(got)
+    if _Shared.text is text:  # still the shared one, parsed to its end
+        _Shared.parsed = tuple(got)
 
 
 def _parse_all(text: str, line_offset: int) -> Iterator[Parsed | YamlProblem]:

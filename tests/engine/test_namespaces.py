@@ -328,6 +328,17 @@ def test_a_namespace_found_after_its_objects_judges_them(tmp_path: Path) -> None
     ]
 
 
+def _pooled_as_alone(root: Path) -> None:
+    """Worker processes judge the tree as one process does: the pod in `ops` (privileged)
+    passes, the one in `web` does not."""
+    alone = scan([root], Config(), root=root, render=RenderOptions(False), jobs=1)
+    pooled = scan([root], Config(), root=root, render=RenderOptions(False), jobs=2)
+    assert {(f.rule_id, f.file) for f in pooled.findings if f.rule_id == "DS201"} == {
+        ("DS201", "a/web.yaml")
+    }
+    assert pooled.findings == alone.findings
+
+
 def test_worker_processes_know_every_namespace_before_judging(tmp_path: Path) -> None:
     # Over 2 MB, so that worker processes check it; the Namespace is in the last file.
     in_ops = PRIVILEGED_POD.replace("  name: agent\n", "  name: agent\n  namespace: ops\n")
@@ -337,12 +348,7 @@ def test_worker_processes_know_every_namespace_before_judging(tmp_path: Path) ->
         tmp_path,
         {"a/ops.yaml": in_ops, "a/web.yaml": elsewhere, "z/ns.yaml": PRIVILEGED_NAMESPACE} | filler,
     )
-    alone = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(False), jobs=1)
-    pooled = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(False), jobs=2)
-    assert {(f.rule_id, f.file) for f in pooled.findings if f.rule_id == "DS201"} == {
-        ("DS201", "a/web.yaml")
-    }
-    assert pooled.findings == alone.findings
+    _pooled_as_alone(tmp_path)
 
 
 def test_a_large_tree_is_searched_for_namespaces_while_it_is_planned(tmp_path: Path) -> None:
@@ -363,12 +369,7 @@ def test_a_large_tree_is_searched_for_namespaces_while_it_is_planned(tmp_path: P
         }
         | filler,
     )
-    alone = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(False), jobs=1)
-    pooled = scan([tmp_path], Config(), root=tmp_path, render=RenderOptions(False), jobs=2)
-    assert {(f.rule_id, f.file) for f in pooled.findings if f.rule_id == "DS201"} == {
-        ("DS201", "a/web.yaml")
-    }
-    assert pooled.findings == alone.findings
+    _pooled_as_alone(tmp_path)
 
 
 def _line_start_kind(raw: bytes) -> bool:

@@ -19,7 +19,7 @@ from deploysafe.inputs.documents import LoadResult, load_kubernetes
 from deploysafe.model import Document, ScanError, Target
 from deploysafe.pathnames import name_of, parent_names
 from deploysafe.textlines import lazy_lines_of, lines_of
-from deploysafe.yamlload import YamlProblem, parse_all
+from deploysafe.yamlload import YamlProblem, parse_all, parsed_once
 
 # (text, display path, path on disk or None for in-memory input) -> documents.
 Builder = Callable[[str, str, Path | None], LoadResult]
@@ -132,20 +132,21 @@ def load(
     errors: list[ScanError] = []
     skipped = 0
     place = place or display
-    for target in targets_for(place):
-        if target not in wanted or target not in BUILDERS:
-            continue
-        try:
-            if target is Target.GITLAB_CI:
-                # Its `include: local:` paths start at the repository's top level.
-                result = gitlab.build(text, display, path, top=top_of(path, place))
-            else:
-                result = BUILDERS[target](text, display, path)
-        except Exception as exc:  # one reading lost, not the file's others
-            errors.append(_unreadable(display, target, exc))
-            continue
-        docs.extend(result.documents)
-        # A CI file's YAML errors are the same errors the Kubernetes pass reports.
-        errors.extend(e for e in result.errors if e not in errors)
-        skipped += result.skipped
+    with parsed_once(text):  # its readings share one parse
+        for target in targets_for(place):
+            if target not in wanted or target not in BUILDERS:
+                continue
+            try:
+                if target is Target.GITLAB_CI:
+                    # Its `include: local:` paths start at the repository's top level.
+                    result = gitlab.build(text, display, path, top=top_of(path, place))
+                else:
+                    result = BUILDERS[target](text, display, path)
+            except Exception as exc:  # one reading lost, not the file's others
+                errors.append(_unreadable(display, target, exc))
+                continue
+            docs.extend(result.documents)
+            # A CI file's YAML errors are the same errors the Kubernetes pass reports.
+            errors.extend(e for e in result.errors if e not in errors)
+            skipped += result.skipped
     return LoadResult(docs, errors, skipped)

@@ -276,7 +276,7 @@ class Spooled(Held[Finding]):
 
 class Collector:
     """Findings in print order, appended one file's at a time: in memory up to SPILL, then
-    on disk in blocks of SPILL, added up as they are written."""
+    on disk in blocks of SPILL, added up as they are written there."""
 
     __slots__ = ("_blocks", "_count", "_held", "_size", "_spool", "_tally")
 
@@ -289,20 +289,25 @@ class Collector:
         self._tally = Tally()
 
     def extend(self, findings: Iterable[Finding]) -> None:
-        add = self._tally.add
         for f in findings:
-            add(f)
             self._held.append(f)
             self._count += 1
             if self._spool is not None and len(self._held) == self._size:
-                self._blocks.append(self._spool.add([finding_row(f) for f in self._held]))
-                self._held = []
+                self._write(self._spool)
+
+    def _write(self, spool: Spool) -> None:
+        # Added up as they go to disk (held in memory, a report is added up by a pass).
+        add = self._tally.add
+        for f in self._held:
+            add(f)
+        self._blocks.append(spool.add([finding_row(f) for f in self._held]))
+        self._held = []
 
     def done(self) -> Sequence[Finding]:
         if self._spool is None or not self._blocks:
             return tuple(self._held)
         if self._held:
-            self._blocks.append(self._spool.add([finding_row(f) for f in self._held]))
+            self._write(self._spool)
         return Spooled(self._spool, self._blocks, self._count, self._size, self._tally)
 
 
