@@ -7,6 +7,7 @@ Built once per file by the loader (`sources.BUILDERS`); every rule reads the sam
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -96,11 +97,14 @@ class Uses:
         return self.kind == "repository" and self.name in names
 
     def startswith(self, prefixes: tuple[str, ...]) -> bool:
-        return self.kind == "repository" and any(
-            self.name == p or self.name.startswith(p + "/") for p in prefixes
-        )
+        if self.kind != "repository":
+            return False
+        name = self.name
+        return any(name == p or name.startswith(p + "/") for p in prefixes)
 
 
+# Asked of each step by most workflow rules, several times each: a reference is parsed once.
+@functools.lru_cache(maxsize=1024)
 def parse_uses(raw: str) -> Uses:
     text = raw.strip()
     if text.startswith(("./", "$/", ".\\")) or text in (".", "$"):
