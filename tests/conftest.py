@@ -64,6 +64,7 @@ INTEGRATION_MODULES: frozenset[str] = frozenset(
         "tests/inputs/test_helmsteady.py",  # Helm renders of a chart that draws, twice
         "tests/formats/test_html_browser.py",  # headless Chromium
         "tests/cli/test_soft_fail.py",  # the installed CLI as a process
+        "tests/cli/test_console.py",  # the installed CLI as a process, and its exit
         "tests/fix/test_rendered.py",  # kubectl kustomize builds
         "tests/fix/test_helm.py",  # Helm renders of the fixed charts
         "tests/fix/test_helm_flag.py",  # Helm renders, the flag tried on first

@@ -78,7 +78,7 @@ def test_wheel_holds_every_module_and_the_type_marker(dists: Dists) -> None:
     assert "deploysafe/py.typed" in names
     assert f"deploysafe-{VERSION}.dist-info/licenses/LICENSE" in names
     assert not {n for n in names if n.startswith(("tests/", "docs/", "examples/"))}
-    assert "deploysafe = deploysafe.cli.main:main" in entry_points
+    assert "deploysafe = deploysafe.cli.main:run" in entry_points
     for line in (
         "License-Expression: Apache-2.0",
         "Requires-Python: >=3.11",
