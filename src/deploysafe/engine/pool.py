@@ -320,7 +320,7 @@ def _take(
     spooled = spool is not None and packed.count > 0
     part = unpack(packed, seen, findings=not spooled)
     if spool is not None and spooled:
-        block = spool.add_pickled(packed.findings)
+        block = spool.add_sent(packed.findings, packed.count, seen)
         part.spooled = packed.count
         held = (block,)
         part.blocks = {shown.get(file, file): held for file in packed.files}

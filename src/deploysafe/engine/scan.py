@@ -178,7 +178,9 @@ def scan(
             )
             tell(checked)
 
-        spool = Spool()  # the files' findings, off the heap until the report streams them
+        # The files' findings, off the heap until the report streams them (a small tree's
+        # held).
+        spool = Spool.for_files(len(files))
         # The rendered objects are checked here while the workers check the files.
         by_renders = Partial()
 
