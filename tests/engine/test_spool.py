@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,15 +14,16 @@ import pytest
 from deploysafe.config import Config
 from deploysafe.engine import pool, scan, spool
 from deploysafe.engine.check import Partial
-from deploysafe.engine.interned import Interned, Row, finding
+from deploysafe.engine.interned import Interned, Row, fact_row, finding
 from deploysafe.engine.pool import check_files
 from deploysafe.engine.read import Job
 from deploysafe.engine.report import Report, finish
 from deploysafe.engine.scan import RenderOptions
 from deploysafe.engine.settings import Settings, settings_for
+from deploysafe.engine.suppress import Waiver
 from deploysafe.formats import jsonfmt, sarif, text
 from deploysafe.formats.summary import summarize
-from deploysafe.model import Finding, Severity
+from deploysafe.model import Fact, Finding, Resource, Severity
 from tests.support.scantools import jobs_of
 
 POD = """\
@@ -143,6 +145,27 @@ def test_a_spool_holds_a_small_trees_blocks_until_they_pass_its_bound(tmp_path: 
         assert [r for b in blocks for r in kept.rows(b)] == [
             r for b in blocks for r in written.rows(b)
         ]
+
+
+def test_held_facts_are_one_object_where_a_result_repeats_one_as_on_disk() -> None:
+    # decide_sets finds each fact's waiver by identity: equal facts of one result are one
+    # object (with the last waiver), a fact with a part that is not hashable is its own.
+    fact = Fact("a.yaml", 3, 1, "/metadata", Resource("Pod", "shop", "a"), ("sa", "x"))
+    row, odd = fact_row(fact), fact_row(replace(fact, data=["not", "hashable"]))
+    waiver = Waiver(frozenset({"DS511"}), "lab", None, "inline")
+    results: list[list[tuple[Row, Waiver | None]]] = [
+        [(row, None), (row, waiver), (odd, None), (odd, None)],
+        [(row, None)],
+    ]
+    read = []
+    for kept in (spool.Spool(), spool.Spool(spool.HOLD)):
+        for result in results:
+            kept.add_facts({"DS511": result})
+        read.append([f for f, _ in kept.facts(kept.fact_blocks()["DS511"])])
+    written, held = read
+    assert held == written and len(held) == 5
+    assert [[a is b for b in held] for a in held] == [[a is b for b in written] for a in written]
+    assert held[0] is held[1] and held[2] is not held[3] and held[4] is not held[0]
 
 
 def test_a_finish_without_a_spool_keeps_everything_in_memory() -> None:

@@ -17,6 +17,7 @@ findings and facts are built as they come, while the workers still check.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import tempfile
 import threading
@@ -187,7 +188,7 @@ class FactBlocks:
     spool holds its blocks, the facts are built as they come (as `Spool.facts` builds
     them), not when they are decided."""
 
-    __slots__ = ("_blocks", "_held", "_seen", "_sizes", "_spool")
+    __slots__ = ("_blocks", "_held", "_sizes", "_spool")
     _BATCH = 2048  # facts of one rule in a block
 
     def __init__(self, spool: Spool) -> None:
@@ -196,7 +197,6 @@ class FactBlocks:
         self._held: dict[str, list[list[Any]]] = {}
         self._sizes: dict[str, int] = {}
         self._blocks: dict[str, list[int]] = {}
-        self._seen = Interned()
 
     def add(self, facts: Mapping[str, list[tuple[Row, Waiver | None]]]) -> None:
         built = self._spool.holds(sum(len(got) for got in facts.values()))
@@ -207,11 +207,18 @@ class FactBlocks:
             if self._sizes[rid] >= self._BATCH:
                 self._write(rid)
 
-    def _built(self, got: list[tuple[Row, Waiver | None]]) -> list[tuple[Fact, Waiver | None]]:
-        # A result's repeated values shared, as `Spool.facts` shares them.
-        seen = self._seen
-        out = [seen.value((Fact(*row), w)) for row, w in got]
-        seen.values.clear()
+    @staticmethod
+    def _built(got: list[tuple[Row, Waiver | None]]) -> list[tuple[Fact, Waiver | None]]:
+        # Equal facts of one result are one object, as `Spool.facts` reads them back
+        # (decide_sets finds each fact's waiver by identity). Held, a tree's facts are
+        # few: their parts are not shared further.
+        kept: dict[Fact, Fact] = {}
+        out = []
+        for row, w in got:
+            f = Fact(*row)
+            with contextlib.suppress(TypeError):  # a part not hashable: apart, as there
+                f = kept.setdefault(f, f)
+            out.append((f, w))
         return out
 
     def unbuilt(self) -> None:
