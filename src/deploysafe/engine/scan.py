@@ -183,7 +183,7 @@ def scan(
             tell(checked)
 
         # The files' findings, off the heap until the report streams them (a small tree's
-        # held).
+        # held in memory, up to a bound).
         spool = Spool.for_files(len(files))
         # The rendered objects are checked here while the workers check the files.
         by_renders = Partial()

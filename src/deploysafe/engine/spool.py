@@ -37,10 +37,10 @@ from deploysafe.model import Fact, Finding
 SPILL = 4096
 
 # A scan of at most HOLD_FILES files holds its blocks in memory, up to HOLD findings and
-# facts in all (the 1x corpus: 3,428 files; 5,500 findings from the workers, 3,850 facts,
-# 1,100 cross-resource findings and a report of 6,400). Past HOLD, the held blocks are
-# written and so is every later one: the parent's memory is bounded as it is on disk, and
-# a larger tree's scan is as it was.
+# facts in all (the benchmark's 1x corpus: 3,428 files; 5,500 findings from the workers,
+# 3,850 facts, 1,100 cross-resource findings and a report of 6,400). Past HOLD, the held
+# blocks are written and so is every later one: the parent's memory is bounded as it is on
+# disk, and a larger tree's scan is as it was.
 HOLD_FILES = 8192
 HOLD = 24576
 
