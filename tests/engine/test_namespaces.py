@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from deploysafe.config import Config
-from deploysafe.engine import RenderOptions, Report, namespaces, scan
+from deploysafe.engine import RenderOptions, Report, namespaces, pool, scan
 from deploysafe.engine.namespaces import namespaces_in, policy_key
 from deploysafe.engine.settings import placed, settings_for
 from deploysafe.inputs.documents import RELEASE_NAMESPACE, load_kubernetes
 from deploysafe.inputs.render import helm_available, kustomize_available
 from tests.support import paths
-from tests.support.scantools import invoke, write_tree
+from tests.support.scantools import invoke, jobs_of, write_tree
 
 TODAY = dt.date(2026, 12, 6)
 RULES = {"DS201", "DS501", "DS509", "DS511"}
@@ -370,6 +373,49 @@ def test_a_large_tree_is_searched_for_namespaces_while_it_is_planned(tmp_path: P
         | filler,
     )
     _pooled_as_alone(tmp_path)
+
+
+def test_the_workers_search_the_files_as_they_are_found_and_size_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parts of four files; `ops` defined twice (the later wins), a file that is no YAML,
+    # and one gone before it is searched.
+    monkeypatch.setattr(pool, "SEARCH_FILES", 4)
+    restricted = PRIVILEGED_NAMESPACE.replace(": privileged", ": restricted")
+    notes = {f"m/n{i}.yaml": f"kind: Note\nn: {'x' * i}\n" for i in range(7)}
+    write_tree(
+        tmp_path,
+        {"a/ns.yaml": restricted, "c/notes.txt": "x" * 50, "z/ns.yaml": PRIVILEGED_NAMESPACE}
+        | notes,
+    )
+    config = Config()
+    jobs = jobs_of(tmp_path, config)
+    files = [job[0] for job in jobs]
+    (tmp_path / "m" / "n3.yaml").unlink()
+    workers = pool.Workers.start(2)
+    assert workers is not None
+    sent: list[int] = []
+    submit = workers.pool.submit
+
+    def counted(fn: Callable[..., Any], part: str, *args: Any) -> Future[Any]:
+        sent.append(part.count("\0") + 1)
+        return submit(fn, part, *args)
+
+    monkeypatch.setattr(workers.pool, "submit", counted)
+    try:
+        search = workers.search(tmp_path, config.max_file_size)
+        search.more(files[:3])
+        assert sent == []  # not a whole part yet
+        search.more(files[:9])
+        assert sent == [4, 4]
+        search.more(files, last=True)
+        assert sent == [4, 4, len(files) - 8]
+        found, sizes = search()
+    finally:
+        workers.close()
+    alone = pool._defined_namespaces(jobs, config.max_file_size)
+    assert found == alone and found["ops"].level is None  # the later file's
+    assert list(sizes) == list(pool._sizes(jobs)) and 0 in sizes
 
 
 def _line_start_kind(raw: bytes) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,15 +14,16 @@ import pytest
 from deploysafe.config import Config
 from deploysafe.engine import pool, scan, spool
 from deploysafe.engine.check import Partial
-from deploysafe.engine.interned import Interned, Row, finding
+from deploysafe.engine.interned import Interned, Row, fact_row, finding
 from deploysafe.engine.pool import check_files
 from deploysafe.engine.read import Job
 from deploysafe.engine.report import Report, finish
 from deploysafe.engine.scan import RenderOptions
 from deploysafe.engine.settings import Settings, settings_for
+from deploysafe.engine.suppress import Waiver
 from deploysafe.formats import jsonfmt, sarif, text
 from deploysafe.formats.summary import summarize
-from deploysafe.model import Finding, Severity
+from deploysafe.model import Fact, Finding, Resource, Severity
 from tests.support.scantools import jobs_of
 
 POD = """\
@@ -52,15 +54,17 @@ def report_of(root: Path, jobs: int) -> Report:
     return scan([root], Config(), root=root, render=RenderOptions(enabled=False), jobs=jobs)
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize(("jobs", "hold"), [(1, 0), (2, 0), (2, spool.HOLD), (2, 40)])
 def test_a_report_on_disk_is_the_report_held_in_memory(
-    tmp_path: Path, jobs: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, jobs: int, hold: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Large enough files that two jobs use worker processes.
     root = tree(tmp_path, 24, padding=120_000 if jobs == 2 else 0)
     held = report_of(root, jobs)
     assert isinstance(held.findings, tuple) and len(held.findings) > 100
     monkeypatch.setattr(spool, "SPILL", 7)
+    # The spool's blocks written, held, or held until they pass 40 findings and facts.
+    monkeypatch.setattr(spool, "HOLD", hold)
     on_disk = report_of(root, jobs)
     assert isinstance(on_disk.findings, spool.Spooled)
     assert on_disk == held
@@ -119,6 +123,49 @@ def test_the_files_findings_never_enter_the_parents_memory(tmp_path: Path) -> No
     assert len({id(bs) for bs in partial.blocks.values()}) == len(blocks)
     back: list[Finding] = [f for b in sorted(blocks) for f in kept.findings(b)]
     assert len(back) == partial.spooled
+
+
+def test_a_spool_holds_a_small_trees_blocks_until_they_pass_its_bound(tmp_path: Path) -> None:
+    assert spool.Spool.for_files(spool.HOLD_FILES).holding
+    assert not spool.Spool.for_files(spool.HOLD_FILES + 1).holding
+    config = Config()
+    jobs = jobs_of(tree(tmp_path, 6), config)
+    s = settings_for(config, {})
+    written = spool.Spool()
+    on_disk, _ = check_files(jobs, s, 1, spool=written)
+    blocks = sorted({b for bs in on_disk.blocks.values() for b in bs})
+    expected = [f for b in blocks for f in written.findings(b)]
+    assert len(expected) == on_disk.spooled > 20
+    # Held; held until they pass 20 findings and facts, then written (the held ones first).
+    for kept, holding in ((spool.Spool(spool.HOLD), True), (spool.Spool(20), False)):
+        partial, _ = check_files(jobs, s, 1, spool=kept)
+        assert kept.holding is holding
+        assert partial.findings == [] and partial.blocks == on_disk.blocks
+        assert [f for b in blocks for f in kept.findings(b)] == expected
+        assert [r for b in blocks for r in kept.rows(b)] == [
+            r for b in blocks for r in written.rows(b)
+        ]
+
+
+def test_held_facts_are_one_object_where_a_result_repeats_one_as_on_disk() -> None:
+    # decide_sets finds each fact's waiver by identity: equal facts of one result are one
+    # object (with the last waiver), a fact with a part that is not hashable is its own.
+    fact = Fact("a.yaml", 3, 1, "/metadata", Resource("Pod", "shop", "a"), ("sa", "x"))
+    row, odd = fact_row(fact), fact_row(replace(fact, data=["not", "hashable"]))
+    waiver = Waiver(frozenset({"DS511"}), "lab", None, "inline")
+    results: list[list[tuple[Row, Waiver | None]]] = [
+        [(row, None), (row, waiver), (odd, None), (odd, None)],
+        [(row, None)],
+    ]
+    read = []
+    for kept in (spool.Spool(), spool.Spool(spool.HOLD)):
+        for result in results:
+            kept.add_facts({"DS511": result})
+        read.append([f for f, _ in kept.facts(kept.fact_blocks()["DS511"])])
+    written, held = read
+    assert held == written and len(held) == 5
+    assert [[a is b for b in held] for a in held] == [[a is b for b in written] for a in written]
+    assert held[0] is held[1] and held[2] is not held[3] and held[4] is not held[0]
 
 
 def test_a_finish_without_a_spool_keeps_everything_in_memory() -> None:
@@ -210,8 +257,9 @@ def test_cross_resource_findings_read_back_from_disk_are_those_held_in_memory(
     assert sum(n for n, _ in before_report) >= len(decided)
 
 
+@pytest.mark.parametrize("hold", [0, spool.HOLD, 60])
 def test_cross_resource_facts_wait_in_the_spool_and_are_decided_as_in_memory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hold: int
 ) -> None:
     config, jobs, s = cross_resource_jobs(tmp_path)
     in_memory, _ = check_files(jobs, s, 1)
@@ -221,8 +269,10 @@ def test_cross_resource_facts_wait_in_the_spool_and_are_decided_as_in_memory(
     # Results of four files, written three facts at a time: a rule's facts span blocks.
     monkeypatch.setattr(pool, "_CHUNK_FILES", 4)
     monkeypatch.setattr(spool.FactBlocks, "_BATCH", 3)
-    kept = spool.Spool()
+    # Written; held (built as they come); held until they pass 60 findings and facts.
+    kept = spool.Spool(hold)
     on_disk, _ = check_files(jobs, s, 1, spool=kept)
+    assert kept.holding is (hold == spool.HOLD)
     assert on_disk.facts == {}
     assert list(on_disk.fact_blocks) == list(expected)  # the rules in the order they came
     assert all(len(blocks) > 1 for blocks in on_disk.fact_blocks.values())

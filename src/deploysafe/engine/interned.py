@@ -122,7 +122,7 @@ def _names(cls: type) -> tuple[str, ...]:
 _FINDING = _names(Finding)
 _FACT = _names(Fact)
 finding_row = attrgetter(*_FINDING)
-_fact_row = attrgetter(*_FACT)
+fact_row = attrgetter(*_FACT)
 
 
 def _at(names: tuple[str, ...], *wanted: str) -> tuple[int, ...]:
@@ -145,7 +145,7 @@ def pack(part: Partial) -> Packed:
         files=part.files,
         skipped_files=part.skipped_files,
     )
-    facts = {rid: [(_fact_row(f), w) for f, w in got] for rid, got in part.facts.items()}
+    facts = {rid: [(fact_row(f), w) for f, w in got] for rid, got in part.facts.items()}
     rows = [finding_row(f) for f in part.findings]
     found = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL) if rows else b""
     return Packed(found, len(rows), frozenset(row[FILE] for row in rows), facts, rest)

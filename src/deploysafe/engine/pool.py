@@ -2,7 +2,8 @@
 only small results come back, so memory stays flat however large the tree is. Each file is
 parsed once: the namespaces the files define are found first, by the workers too, by a
 search of their bytes (only a file with a top-level `kind: Namespace` is parsed for them),
-so that no object is judged before its namespace's labels are known."""
+so that no object is judged before its namespace's labels are known. The workers search
+the files as discovery finds them, and size them for the chunks as they go."""
 
 from __future__ import annotations
 
@@ -75,34 +76,59 @@ class Workers:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def namespaces(self, files: Sequence[str], root: Path, max_size: int) -> Defined:
-        """Start searching `files` (discovered under the scan root `root`) for the
-        Namespaces they define, as soon as the tree is found: the search runs while this
-        process plans (and renders). Each part holds its paths joined in one string, not
-        the discovered paths themselves: the plan lets those go as it goes (at 100x the
-        corpus, 340,000 of them)."""
-        parts = [
-            self.pool.submit(_search, "\0".join(files[at : at + _SEARCH_FILES]), root, max_size)
-            for at in range(0, len(files), _SEARCH_FILES)
-        ]
-
-        def defined() -> dict[str, NamespacePolicy]:
-            found: dict[str, NamespacePolicy] = {}
-            for part in parts:  # in file order: a later definition wins, as in one process
-                found.update(part.result())
-            return found
-
-        return defined
+    def search(self, root: Path, max_size: int) -> Search:
+        """A search of the files discovered under the scan root `root`, given to it as
+        they are found."""
+        return Search(self.pool, root, max_size)
 
 
-def _search(files: str, root: Path, max_size: int) -> dict[str, NamespacePolicy]:
+class Search:
+    """The workers' search of the discovered files, in parts of `SEARCH_FILES` as
+    discovery finds them (it runs while this process discovers, plans and renders): the
+    Namespaces they define, and each file's size (chunks are cut by bytes). Each part
+    holds its paths joined in one string, not the discovered paths themselves: the plan
+    lets those go as it goes (at 100x the corpus, 340,000 of them)."""
+
+    __slots__ = ("_max_size", "_parts", "_pool", "_root", "_sent")
+
+    def __init__(self, pool: ProcessPoolExecutor, root: Path, max_size: int) -> None:
+        self._pool = pool
+        self._root = root
+        self._max_size = max_size
+        self._parts: list[Future[Searched]] = []
+        self._sent = 0
+
+    def more(self, files: Sequence[str], *, last: bool = False) -> None:
+        """Search the files after those given before: whole parts of them, or, `last`,
+        every one."""
+        end = len(files) if last else len(files) - (len(files) - self._sent) % SEARCH_FILES
+        for at in range(self._sent, end, SEARCH_FILES):
+            part = "\0".join(files[at : min(at + SEARCH_FILES, end)])
+            self._parts.append(self._pool.submit(_search, part, self._root, self._max_size))
+        self._sent = max(self._sent, end)
+
+    def __call__(self) -> Searched:
+        """What every part found, once each is searched (asked once: the parts go)."""
+        found: dict[str, NamespacePolicy] = {}
+        sizes = array("q")
+        parts, self._parts = self._parts, []
+        for part in parts:  # in file order: a later definition wins, as in one process
+            more, sized = part.result()
+            found.update(more)
+            sizes += sized
+        return found, sizes
+
+
+def _search(files: str, root: Path, max_size: int) -> Searched:
     shown = Inventory(root).display  # as the scan shows them (a file's folder decides)
-    return _defined_namespaces([(p, shown(p)) for p in files.split("\0")], max_size)
+    sizes = array("q")
+    found = _defined_namespaces([(p, shown(p)) for p in files.split("\0")], max_size, sizes)
+    return found, sizes
 
 
-# The Namespaces the files define, when they are known (a search started earlier).
-Defined = Callable[[], dict[str, NamespacePolicy]]
-_SEARCH_FILES = 128
+# The Namespaces the files define, and each file's size, in file order.
+Searched = tuple[dict[str, NamespacePolicy], "array[int]"]
+SEARCH_FILES = 128
 
 
 def _nothing() -> None:
@@ -155,7 +181,7 @@ def check_files(
     done: Callable[[Partial], None] | None = None,
     spool: Spool | None = None,
     workers: Workers | None = None,
-    defined: Defined | None = None,
+    defined: Callable[[], Searched] | None = None,
     meanwhile: Callable[[Settings], Iterator[None]] | None = None,
 ) -> tuple[Partial, Settings]:
     """Check `files`, each parsed once; `done` is told of each part as it arrives (a chunk
@@ -163,7 +189,8 @@ def check_files(
     are found first. Returned: the result, and `s` with every namespace. With `spool`, the
     findings go there as they arrive (the result says where), not into memory. `workers`
     were started for this scan (else processes are started here, if the tree needs them);
-    `defined`, the namespaces the files define when a search of them was started before;
+    `defined`, the namespaces the files define and their sizes, from a search of them
+    started before;
     `meanwhile`, work of this process that needs the settings with every namespace, done in
     steps while the workers check (in this process: after the files)."""
     out, s = _check_files(files, s, jobs, done, spool, workers, defined, meanwhile)
@@ -179,17 +206,20 @@ def _check_files(
     done: Callable[[Partial], None] | None,
     spool: Spool | None,
     workers: Workers | None,
-    defined: Defined | None,
+    defined: Callable[[], Searched] | None,
     meanwhile: Callable[[Settings], Iterator[None]] | None,
 ) -> tuple[Partial, Settings]:
     count = workers.count if workers is not None else jobs
     count = count if count is not None else (os.cpu_count() or 1)
-    sizes = _sizes(files) if count > 1 else array("q")  # one stat per file, for both decisions
+    found, sizes = defined() if defined is not None else (None, array("q"))
+    if count > 1 and len(sizes) != len(files):
+        sizes = _sizes(files)  # unsized by a search: one stat per file, for both decisions
     out = Partial()
     seen = Interned()
     # Processes pay off only for real trees; small scans stay in-process.
     if count <= 1 or sum(sizes) < 2 * 1024 * 1024:
-        found = defined() if defined is not None else _defined_namespaces(files, s.max_file_size)
+        if found is None:
+            found = _defined_namespaces(files, s.max_file_size)
         s = _with_namespaces(s, found)
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
@@ -200,9 +230,7 @@ def _check_files(
         return out, s
     chunks = functools.partial(_chunks, files, sizes, count)
     if workers is not None:
-        return _in_workers(
-            workers.pool, count, chunks, s, out, seen, done, spool, defined, meanwhile
-        )
+        return _in_workers(workers.pool, count, chunks, s, out, seen, done, spool, found, meanwhile)
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
@@ -229,14 +257,12 @@ def _in_workers(
     seen: Interned,
     done: Callable[[Partial], None] | None,
     spool: Spool | None,
-    defined: Defined | None = None,
+    found: dict[str, NamespacePolicy] | None = None,
     meanwhile: Callable[[Settings], Iterator[None]] | None = None,
 ) -> tuple[Partial, Settings]:
     # The workers search the files for Namespaces first (in file order, so a later
     # definition wins as it does in one process), then check them knowing all of them.
-    if defined is not None:
-        found = defined()
-    else:
+    if found is None:
         found = {}
         find = functools.partial(_defined_namespaces, max_size=s.max_file_size)
         for more in _ordered(pool, count, find, chunks()):
@@ -320,7 +346,7 @@ def _take(
     spooled = spool is not None and packed.count > 0
     part = unpack(packed, seen, findings=not spooled)
     if spool is not None and spooled:
-        block = spool.add_pickled(packed.findings)
+        block = spool.add_sent(packed.findings, packed.count, seen)
         part.spooled = packed.count
         held = (block,)
         part.blocks = {shown.get(file, file): held for file in packed.files}
@@ -332,20 +358,31 @@ def _take(
 
 
 def _defined_namespaces(
-    files: Iterable[Job] | Iterable[tuple[str, str]], max_size: int
+    files: Iterable[Job] | Iterable[tuple[str, str]],
+    max_size: int,
+    sizes: array[int] | None = None,
 ) -> dict[str, NamespacePolicy]:
     """The namespaces (with Pod Security labels) the files define, before any object is
     judged: a byte search of each file (from the page cache), and a parse of the few that
-    hold a top-level `kind: Namespace`."""
+    hold a top-level `kind: Namespace`. `sizes` is given each file's size, as `_sizes`
+    finds them."""
     found: dict[str, NamespacePolicy] = {}
     for path, display, *_ in files:
-        if not str(path).endswith(YAML_SUFFIXES):
-            continue  # only YAML and JSON files define objects
+        defines = str(path).endswith(YAML_SUFFIXES)  # only YAML and JSON files define objects
+        if not defines and sizes is None:
+            continue
         try:
             st = os.stat(path)
-            # Only regular files: opening a named pipe would wait for a writer forever.
-            if not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
-                continue
+        except OSError:
+            if sizes is not None:
+                sizes.append(0)
+            continue  # the check reports it
+        if sizes is not None:
+            sizes.append(st.st_size)
+        # Only regular files: opening a named pipe would wait for a writer forever.
+        if not defines or not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
+            continue
+        try:
             raw = read_bytes(path, st.st_size)
         except OSError:
             continue  # the check reports it

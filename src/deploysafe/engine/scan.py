@@ -20,7 +20,7 @@ from deploysafe.config.render import ChartSettings, RenderSettings
 from deploysafe.engine import coverage
 from deploysafe.engine.check import Partial, check_all, check_steps
 from deploysafe.engine.namespaces import namespaces_in
-from deploysafe.engine.pool import Workers, check_files
+from deploysafe.engine.pool import SEARCH_FILES, Search, Workers, check_files
 from deploysafe.engine.progress import Progress, Stage, Tick
 from deploysafe.engine.report import Report, finish
 from deploysafe.engine.settings import (
@@ -111,11 +111,19 @@ def scan(
     root = root or Path.cwd()
     # Worker processes are forked as soon as the tree looks large enough to need them,
     # while this process holds little of it (a small tree is checked in this process).
+    # They search the files for the Namespaces they define as the walk finds them.
     workers: Workers | None = None
+    search: Search | None = None
+    started = False
 
-    def start_workers() -> None:
-        nonlocal workers
-        workers = Workers.start(jobs)
+    def found(files: list[str]) -> None:
+        nonlocal workers, search, started
+        if not started and len(files) >= _LARGE_TREE:
+            started = True
+            workers = Workers.start(jobs)
+            search = workers.search(root, config.max_file_size) if workers else None
+        if search is not None:
+            search.more(files)
 
     try:
         inv = discover(
@@ -124,14 +132,10 @@ def scan(
             config.exclude,
             every_file=_every(config, scopes),
             base=config.base,
-            when_large=(_LARGE_TREE, start_workers),
+            found=(min(_LARGE_TREE, SEARCH_FILES), found),
         )
-        # The workers look for the Namespaces the files define while this process plans.
-        defined = (
-            workers.namespaces(inv.files, inv.root, config.max_file_size)
-            if workers is not None
-            else None
-        )
+        if search is not None:  # the rest is searched while this process plans
+            search.more(inv.files, last=True)
         notes: list[str] = []
         if not yamlload.LIBYAML:
             notes.append(
@@ -178,7 +182,9 @@ def scan(
             )
             tell(checked)
 
-        spool = Spool()  # the files' findings, off the heap until the report streams them
+        # The files' findings, off the heap until the report streams them (a small tree's
+        # held in memory, up to a bound).
+        spool = Spool.for_files(len(files))
         # The rendered objects are checked here while the workers check the files.
         by_renders = Partial()
 
@@ -186,7 +192,7 @@ def scan(
             return check_steps(rendered, final, rules_of(final), by_renders)
 
         partial, s = check_files(
-            files, s, jobs, chunk_done, spool, workers, defined, meanwhile if rendered else None
+            files, s, jobs, chunk_done, spool, workers, search, meanwhile if rendered else None
         )
         if workers is not None:  # idle from here on: their memory goes before the report's
             workers.close()

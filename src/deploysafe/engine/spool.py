@@ -9,20 +9,25 @@ files each block holds; the report is put together one file at a time (every ste
 is local to a file: engine/report.py), reading back the blocks that hold that file's
 findings. Its findings are kept in memory up to `SPILL` and on disk beyond it, where
 iterating reads one block at a time.
+
+A small tree's blocks are held in memory instead (`HOLD`): writing them and reading them
+back would be work the parent does alone at the end of the scan; held, the workers'
+findings and facts are built as they come, while the workers still check.
 """
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import tempfile
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from deploysafe.engine.held import Held
-from deploysafe.engine.interned import Interned, Row, finding, finding_row
+from deploysafe.engine.interned import Interned, Row, fact_row, finding, finding_row
 from deploysafe.engine.suppress import Waiver
 from deploysafe.engine.tally import Tally
 from deploysafe.model import Fact, Finding
@@ -31,26 +36,89 @@ from deploysafe.model import Fact, Finding
 # read whole while a format prints it: about 1 KB a finding, so this is the report's bound.
 SPILL = 4096
 
+# A scan of at most HOLD_FILES files holds its blocks in memory, up to HOLD findings and
+# facts in all (the benchmark's 1x corpus: 3,428 files; 5,500 findings from the workers,
+# 3,850 facts, 1,100 cross-resource findings and a report of 6,400). Past HOLD, the held
+# blocks are written and so is every later one: the parent's memory is bounded as it is on
+# disk, and a larger tree's scan is as it was.
+HOLD_FILES = 8192
+HOLD = 24576
+
 
 class Spool:
-    """Blocks of finding rows in a temporary file (gone when the spool is)."""
+    """Blocks of finding rows in a temporary file (gone when the spool is), or held in
+    memory while `hold` more findings and facts fit."""
 
-    __slots__ = ("__weakref__", "_blocks", "_facts", "_file", "_lock")
+    __slots__ = ("__weakref__", "_blocks", "_facts", "_file", "_held", "_lock", "_room")
 
-    def __init__(self) -> None:
+    def __init__(self, hold: int = 0) -> None:
         # Open for the report's life; closed (and so deleted) when the spool is collected.
         self._file = tempfile.TemporaryFile(prefix="deploysafe-findings-")  # noqa: SIM115
         weakref.finalize(self, self._file.close)
         self._blocks: list[tuple[int, int]] = []
         self._lock = threading.Lock()
+        # Blocks held, by number: each value as it is read, and how to make it the rows
+        # it is written as. `_room`: how many more findings and facts may be held (None:
+        # every block is written).
+        self._held: dict[int, tuple[Any, Callable[[Any], Any]]] = {}
+        self._room: int | None = hold if hold > 0 else None
         self._facts = FactBlocks(self)
+
+    @classmethod
+    def for_files(cls, files: int) -> Spool:
+        """The spool of a scan of `files` files."""
+        return cls(HOLD if files <= HOLD_FILES else 0)
+
+    @property
+    def holding(self) -> bool:
+        return self._room is not None
+
+    def holds(self, count: int) -> bool:
+        """Whether `count` more findings or facts are held: once they would not fit, every
+        held block is written, and so is each block after."""
+        if self._room is None:
+            return False
+        if count <= self._room:
+            self._room -= count
+            return True
+        self._room = None
+        self._facts.unbuilt()
+        for block, (value, rows_of) in sorted(self._held.items()):
+            data = pickle.dumps(rows_of(value), protocol=pickle.HIGHEST_PROTOCOL)
+            with self._lock:
+                self._blocks[block] = self._written(data)
+        self._held.clear()
+        return False
+
+    def keep(self, value: Any, rows_of: Callable[[Any], Any]) -> int:
+        """Hold `value` (counted by `holds` already) as a block; its number."""
+        with self._lock:
+            self._blocks.append((-1, 0))
+            block = len(self._blocks) - 1
+            self._held[block] = (value, rows_of)
+        return block
+
+    def add_findings(self, findings: list[Finding]) -> int:
+        """Keep `findings` (held as they are, or written as rows); their block."""
+        if self.holds(len(findings)):
+            return self.keep(findings, _rows_of_findings)
+        return self.add([finding_row(f) for f in findings])
+
+    def add_sent(self, data: bytes, count: int, seen: Interned) -> int:
+        """Keep `count` findings a worker sent pickled as rows: held, they are built now
+        (sharing the values `seen` holds), while the workers still check; else written as
+        they came."""
+        if self.holds(count):
+            return self.keep([finding(row, seen) for row in pickle.loads(data)], _rows_of_findings)
+        return self.add_pickled(data)
 
     def add(self, rows: Sequence[Row]) -> int:
         """Keep `rows`; the number of their block."""
         return self.put(list(rows))
 
     def rows(self, block: int) -> list[Row]:
-        rows: list[Row] = self.get(block)
+        held = self._held.get(block)
+        rows: list[Row] = held[1](held[0]) if held is not None else self.get(block)
         return rows
 
     def put(self, value: object) -> int:
@@ -60,10 +128,14 @@ class Spool:
     def add_pickled(self, data: bytes) -> int:
         """Keep a value pickled already (a list of rows from a worker); its block."""
         with self._lock:
-            offset = self._file.seek(0, 2)
-            self._file.write(data)
-            self._blocks.append((offset, len(data)))
+            self._blocks.append(self._written(data))
             return len(self._blocks) - 1
+
+    def _written(self, data: bytes) -> tuple[int, int]:
+        """Where `data` is, appended to the file (under the lock)."""
+        offset = self._file.seek(0, 2)
+        self._file.write(data)
+        return offset, len(data)
 
     def get(self, block: int) -> Any:
         offset, size = self._blocks[block]
@@ -75,7 +147,11 @@ class Spool:
     def findings(self, block: int, seen: Interned | None = None) -> list[Finding]:
         """The block's findings, sharing the values `seen` holds; without it, as they were
         written (read once by a format and let go: sharing their values would cost the
-        pass more than it saves)."""
+        pass more than it saves). A held block's are those it holds."""
+        held = self._held.get(block)
+        if held is not None:
+            found: list[Finding] = held[0]
+            return found
         if seen is None:
             return [Finding(*row) for row in self.rows(block)]
         return [finding(row, seen) for row in self.rows(block)]
@@ -94,6 +170,11 @@ class Spool:
         seen = Interned()
         out: list[tuple[Fact, Waiver | None]] = []
         for block in blocks:
+            held = self._held.get(block)
+            if held is not None:  # built as they came
+                for built in held[0]:
+                    out += built
+                continue
             results: list[list[tuple[Row, Waiver | None]]] = self.get(block)
             for result in results:
                 out += [seen.value((Fact(*row), w)) for row, w in result]
@@ -103,35 +184,69 @@ class Spool:
 
 class FactBlocks:
     """The facts of each rule, written a batch of results at a time: a tree's facts are
-    never in memory together, and a rule's come back in the order they arrived."""
+    never in memory together, and a rule's come back in the order they arrived. While the
+    spool holds its blocks, the facts are built as they come (as `Spool.facts` builds
+    them), not when they are decided."""
 
     __slots__ = ("_blocks", "_held", "_sizes", "_spool")
     _BATCH = 2048  # facts of one rule in a block
 
     def __init__(self, spool: Spool) -> None:
         self._spool = spool
-        self._held: dict[str, list[list[tuple[Row, Waiver | None]]]] = {}
+        # Each result's facts apart, as rows, or built while the spool holds its blocks.
+        self._held: dict[str, list[list[Any]]] = {}
         self._sizes: dict[str, int] = {}
         self._blocks: dict[str, list[int]] = {}
 
     def add(self, facts: Mapping[str, list[tuple[Row, Waiver | None]]]) -> None:
+        built = self._spool.holds(sum(len(got) for got in facts.values()))
         for rid, got in facts.items():
             self._blocks.setdefault(rid, [])
-            self._held.setdefault(rid, []).append(got)
+            self._held.setdefault(rid, []).append(self._built(got) if built else got)
             self._sizes[rid] = self._sizes.get(rid, 0) + len(got)
             if self._sizes[rid] >= self._BATCH:
                 self._write(rid)
 
+    @staticmethod
+    def _built(got: list[tuple[Row, Waiver | None]]) -> list[tuple[Fact, Waiver | None]]:
+        # Equal facts of one result are one object, as `Spool.facts` reads them back
+        # (decide_sets finds each fact's waiver by identity). Held, a tree's facts are
+        # few: their parts are not shared further.
+        kept: dict[Fact, Fact] = {}
+        out = []
+        for row, w in got:
+            f = Fact(*row)
+            with contextlib.suppress(TypeError):  # a part not hashable: apart, as there
+                f = kept.setdefault(f, f)
+            out.append((f, w))
+        return out
+
+    def unbuilt(self) -> None:
+        """The facts not yet in a block as rows: the spool writes every block from now on."""
+        for results in self._held.values():
+            results[:] = _fact_rows(results)
+
     def _write(self, rid: str) -> None:
         # A block holds each result's facts apart: a result's repeated values are shared
         # when they are read back, as they were when it arrived.
-        self._blocks[rid].append(self._spool.put(self._held.pop(rid)))
+        results = self._held.pop(rid)
+        spool = self._spool
+        block = spool.keep(results, _fact_rows) if spool.holding else spool.put(results)
+        self._blocks[rid].append(block)
         self._sizes[rid] = 0
 
     def done(self) -> dict[str, tuple[int, ...]]:
         for rid in list(self._held):
             self._write(rid)
         return {rid: tuple(blocks) for rid, blocks in self._blocks.items()}
+
+
+def _rows_of_findings(findings: list[Finding]) -> list[Row]:
+    return [finding_row(f) for f in findings]
+
+
+def _fact_rows(results: list[list[tuple[Fact, Waiver | None]]]) -> list[list[tuple[Row, Any]]]:
+    return [[(fact_row(f), w) for f, w in result] for result in results]
 
 
 # Values a reader's table of repeated values holds before it starts again.
@@ -197,7 +312,7 @@ class Decided:
     def _write(self) -> None:
         batch = sorted(self._batch, key=_file_of)
         self._batch = []
-        block = self._spool.add([finding_row(f) for f in batch])
+        block = self._spool.add_findings(batch)
         self._blocks.append((batch[0].file, batch[-1].file, block))
         self._files.update(f.file for f in batch)
 
@@ -300,7 +415,7 @@ class Collector:
         add = self._tally.add
         for f in self._held:
             add(f)
-        self._blocks.append(spool.add([finding_row(f) for f in self._held]))
+        self._blocks.append(spool.add_findings(self._held))
         self._held = []
 
     def done(self) -> Sequence[Finding]:

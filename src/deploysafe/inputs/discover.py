@@ -298,14 +298,16 @@ def discover(
     *,
     every_file: bool = False,
     base: str = "",
-    when_large: tuple[int, Callable[[], None]] | None = None,
+    found: tuple[int, Callable[[list[str]], None]] | None = None,
 ) -> Inventory:
     """Files to scan: YAML/JSON only, or `every_file` when some rule reads any text file.
     Paths are shown relative to `root`, and placed relative to `base_of(root)`; `exclude`
     globs name them from the policy file's folder (`base`: `root` from there). With
-    `when_large` (count, call), `call` is made once when the walk has found `count` files."""
+    `found` (count, call), `call(files)` is made each time the walk has found `count` more
+    files, with the files found so far (the list it goes on adding to)."""
     paths = list(paths)
-    large, on_large = when_large if when_large is not None else (0, None)
+    every, on_found = found if found is not None else (0, None)
+    due = every
     patterns = tuple(exclude)
 
     def excluded(rel: str) -> bool:
@@ -348,9 +350,9 @@ def discover(
                     inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.IGNORED))
                 else:
                     _add_real(inv, at + name, name, seen, excluded, every_file)
-                if on_large is not None and len(inv.files) >= large:
-                    on_large()
-                    on_large = None
+                if on_found is not None and len(inv.files) >= due:
+                    on_found(inv.files)
+                    due = len(inv.files) + every
         for d, exc in unlisted:
             # Its files could hold anything: not scanning them is an input error, not a skip.
             name = inv.display(d).rstrip("/") + "/"
