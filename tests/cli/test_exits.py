@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import gc
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,22 +24,6 @@ from deploysafe.secrets.gitleaks import RulesError
 from tests.support import paths
 
 CLI = paths.REPO / "src" / "deploysafe" / "cli"
-
-
-def test_the_program_ends_with_its_objects_frozen_and_a_caller_gets_them_back(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    assert gc.get_freeze_count() == 0
-    with pytest.raises(SystemExit):
-        main(["--version"])
-    assert gc.get_freeze_count() == 0  # a caller in this process goes on
-    monkeypatch.setattr(sys, "argv", ["deploysafe", "--version"])
-    try:
-        with pytest.raises(SystemExit):
-            main()  # the program, on its command line: the process ends now
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
 
 
 def test_exit_code_values() -> None:

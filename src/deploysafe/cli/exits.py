@@ -7,8 +7,6 @@ its job; `Command.invoke` turns both into the process's exit code and the error'
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any, NoReturn
 
@@ -142,14 +140,3 @@ class Group(click.Group):
 
     command_class = Command
     group_class = type  # sub-groups are of this class too
-
-    def main(self, args: Sequence[str] | None = None, *more: Any, **options: Any) -> Any:
-        if args is not None:  # a caller in this process (a test, a program)
-            return super().main(args, *more, **options)
-        # The program itself, on its command line's arguments: the process ends with the
-        # command. Frozen, its objects are let go as it exits without a last pass of the
-        # collector over all of them first (20-40 ms at the end of a scan).
-        try:
-            return super().main(None, *more, **options)
-        finally:
-            gc.freeze()
