@@ -141,3 +141,17 @@ def test_a_workflow_named_through_a_linked_folder_is_judged_as_a_workflow(
     named = tmp_path / "link" / ".github" / "workflows" / "ci.yml"
     result = invoke("scan", "--format", "compact", str(named))
     assert "ci.yml:7:15: DS106 [high]" in result.stdout
+
+
+def test_a_large_tree_is_told_before_git_lists_it(tmp_path: Path) -> None:
+    """`when_large` counts the files of the kinds scanned, ignored ones too (git's listing
+    is not read yet) but not in version control or tool folders: 13 YAML files here."""
+    root = repo(tmp_path)
+    write_tree(root, {"node_modules/m.yaml": "m: 1\n", "notes.txt": "t\n"})
+    calls: list[int] = []
+    for count in (13, 14):
+        discover([root], root, when_large=(count, lambda count=count: calls.append(count)))
+    assert calls == [13]
+    discover([root], root, every_file=True, when_large=(17, lambda: calls.append(17)))
+    discover([root], root, every_file=True, when_large=(18, lambda: calls.append(18)))
+    assert calls == [13, 17]
