@@ -4,6 +4,7 @@ interleaves folders, tracked and untracked files."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from pathlib import Path
 
@@ -148,10 +149,8 @@ def test_a_large_tree_is_told_before_git_lists_it(tmp_path: Path) -> None:
     is not read yet) but not in version control or tool folders: 13 YAML files here."""
     root = repo(tmp_path)
     write_tree(root, {"node_modules/m.yaml": "m: 1\n", "notes.txt": "t\n"})
-    calls: list[int] = []
-    for count in (13, 14):
-        discover([root], root, when_large=(count, lambda count=count: calls.append(count)))
-    assert calls == [13]
-    discover([root], root, every_file=True, when_large=(17, lambda: calls.append(17)))
-    discover([root], root, every_file=True, when_large=(18, lambda: calls.append(18)))
-    assert calls == [13, 17]
+    calls: list[tuple[bool, int]] = []
+    for every, count in ((False, 13), (False, 14), (True, 17), (True, 18)):
+        told = functools.partial(calls.append, (every, count))
+        discover([root], root, every_file=every, when_large=(count, told))
+    assert calls == [(False, 13), (True, 17)]

@@ -26,7 +26,8 @@ from deploysafe.engine.namespaces import NamespacePolicy, namespaces_of_file
 from deploysafe.engine.read import Job, read_bytes
 from deploysafe.engine.settings import Settings, rules_of
 from deploysafe.engine.spool import Spool
-from deploysafe.inputs.discover import YAML_SUFFIXES, Inventory
+from deploysafe.host.memory import release
+from deploysafe.inputs.discover import RELEASE_AFTER, YAML_SUFFIXES, Inventory
 from deploysafe.model import ScanError
 
 _CHUNK_FILES = 48
@@ -86,10 +87,14 @@ class Workers:
             for at in range(0, len(files), _SEARCH_FILES)
         ]
 
+        many = len(files) >= RELEASE_AFTER
+
         def defined() -> dict[str, NamespacePolicy]:
             found: dict[str, NamespacePolicy] = {}
             for part in parts:  # in file order: a later definition wins, as in one process
                 found.update(part.result())
+            if many:
+                release()  # the parts' paths, let go as they were searched
             return found
 
         return defined
