@@ -4,6 +4,7 @@ interleaves folders, tracked and untracked files."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from pathlib import Path
 
@@ -141,3 +142,15 @@ def test_a_workflow_named_through_a_linked_folder_is_judged_as_a_workflow(
     named = tmp_path / "link" / ".github" / "workflows" / "ci.yml"
     result = invoke("scan", "--format", "compact", str(named))
     assert "ci.yml:7:15: DS106 [high]" in result.stdout
+
+
+def test_a_large_tree_is_told_before_git_lists_it(tmp_path: Path) -> None:
+    """`when_large` counts the files of the kinds scanned, ignored ones too (git's listing
+    is not read yet) but not in version control or tool folders: 13 YAML files here."""
+    root = repo(tmp_path)
+    write_tree(root, {"node_modules/m.yaml": "m: 1\n", "notes.txt": "t\n"})
+    calls: list[tuple[bool, int]] = []
+    for every, count in ((False, 13), (False, 14), (True, 17), (True, 18)):
+        told = functools.partial(calls.append, (every, count))
+        discover([root], root, every_file=every, when_large=(count, told))
+    assert calls == [(False, 13), (True, 17)]

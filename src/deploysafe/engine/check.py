@@ -272,7 +272,9 @@ def _decided(
     rule: Rule, collected: list[tuple[Fact, suppress.Waiver | None]], s: Settings
 ) -> Iterator[Finding]:
     assert rule.decide is not None
-    waived = {id(f): w for f, w in collected}
+    # Only the waived facts (a table of every fact's id is several MB a rule on a large
+    # tree); `collected` keeps each fact, and so its id, while the rule decides.
+    waived = {id(f): w for f, w in collected if w is not None}
     for decision in rule.decide([f for f, _ in collected]):
         f, message = decision[0], decision[1]
         # A rule may judge a case more or less severe than its default; the policy

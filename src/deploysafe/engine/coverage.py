@@ -14,8 +14,10 @@ from typing import overload
 
 from deploysafe.engine.held import Held
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job, read
+from deploysafe.host.memory import release
 from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
+    RELEASE_AFTER,
     YAML_SUFFIXES,
     Coverage,
     Inventory,
@@ -248,6 +250,8 @@ def plan(
         jobs.append((p, display, mode, display if place == display else place))
         if record.outcome is not Outcome.SCANNED or record.reason is not None:
             records[display] = record
+    if len(jobs) >= RELEASE_AFTER:
+        release()  # the discovered paths' pages
     return Plan(jobs, records, unbuilt)
 
 

@@ -109,19 +109,18 @@ def scan(
     render = render or RenderOptions()
     tell = progress or _nobody
     root = root or Path.cwd()
-    # Worker processes are forked as soon as the tree looks large enough to need them,
-    # while this process holds little of it (a small tree is checked in this process).
-    # They search the files for the Namespaces they define as the walk finds them.
+    # Worker processes are forked when the tree looks large enough to need them, before
+    # this process lists it (a small tree is checked in this process). They search the
+    # files for the Namespaces they define as the walk finds them.
     workers: Workers | None = None
     search: Search | None = None
-    started = False
+
+    def start_workers() -> None:
+        nonlocal workers, search
+        workers = Workers.start(jobs)
+        search = workers.search(root, config.max_file_size) if workers else None
 
     def found(files: list[str]) -> None:
-        nonlocal workers, search, started
-        if not started and len(files) >= _LARGE_TREE:
-            started = True
-            workers = Workers.start(jobs)
-            search = workers.search(root, config.max_file_size) if workers else None
         if search is not None:
             search.more(files)
 
@@ -132,7 +131,8 @@ def scan(
             config.exclude,
             every_file=_every(config, scopes),
             base=config.base,
-            found=(min(_LARGE_TREE, SEARCH_FILES), found),
+            when_large=(_LARGE_TREE, start_workers),
+            found=(SEARCH_FILES, found),
         )
         if search is not None:  # the rest is searched while this process plans
             search.more(inv.files, last=True)
@@ -242,8 +242,8 @@ def scan(
             workers.close()
 
 
-# Files found before worker processes are started: a smaller tree rarely holds the bytes
-# that make processes pay off (pool.check_files), and its records are a few hundred KB.
+# Files of the kinds scanned that the paths must hold for worker processes to be started: a
+# smaller tree rarely holds the bytes that make processes pay off (pool.check_files).
 _LARGE_TREE = 1000
 
 

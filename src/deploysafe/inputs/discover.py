@@ -13,6 +13,7 @@ from deploysafe import yamlload
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.globs import any_match, from_base
 from deploysafe.host.git import Git, GitError, Started
+from deploysafe.host.memory import release
 from deploysafe.model import ScanError
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -22,6 +23,9 @@ VCS_DIRS = frozenset({".git", ".hg", ".svn"})
 # Dependencies and caches: not walked, listed once as a folder.
 TOOL_DIRS = frozenset({"node_modules", ".venv", "__pycache__"})
 SKIP_DIRS = VCS_DIRS | TOOL_DIRS
+# Files found past which the memory a phase held for them is given back when it ends: a
+# smaller tree's is a few MB, not worth a call.
+RELEASE_AFTER = 20_000
 
 
 class Outcome(StrEnum):
@@ -298,14 +302,21 @@ def discover(
     *,
     every_file: bool = False,
     base: str = "",
+    when_large: tuple[int, Callable[[], None]] | None = None,
     found: tuple[int, Callable[[list[str]], None]] | None = None,
 ) -> Inventory:
     """Files to scan: YAML/JSON only, or `every_file` when some rule reads any text file.
     Paths are shown relative to `root`, and placed relative to `base_of(root)`; `exclude`
     globs name them from the policy file's folder (`base`: `root` from there). With
-    `found` (count, call), `call(files)` is made each time the walk has found `count` more
-    files, with the files found so far (the list it goes on adding to)."""
+    `when_large` (count, call), `call` is made first, before anything is listed, when the
+    paths hold `count` files of the kinds scanned (ignored ones too: they are not known yet).
+    With `found` (count, call), `call(files)` is made each time the walk has found `count`
+    more files, with the files found so far (the list it goes on adding to)."""
     paths = list(paths)
+    if when_large is not None and _holds(paths, when_large[0], every_file):
+        # A process forked later would keep, shared and then its own, every page this
+        # one held by then: git's listing of a large tree is tens of MB.
+        when_large[1]()
     every, on_found = found if found is not None else (0, None)
     due = every
     patterns = tuple(exclude)
@@ -372,7 +383,37 @@ def discover(
         r: starts for r, starts in inv.focus.items() if not any(r.is_relative_to(w) for w in walked)
     }
     _users_outside(inv, paths, walked)
+    if len(seen) >= RELEASE_AFTER:
+        del seen  # with git's listing, gone: their pages go back (host/memory.py)
+        release()
     return inv
+
+
+def _holds(paths: Sequence[Path], count: int, every: bool) -> bool:
+    """Whether `paths` hold at least `count` files that discovery may list (a name it reads,
+    outside version control and tool folders), counted until there are that many."""
+    found = 0
+    stack: list[str] = []
+    for p in paths:
+        if p.is_dir():
+            stack.append(str(p))
+        elif p.exists():
+            found += 1
+    while stack and found < count:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for e in it:
+                    try:
+                        if e.is_dir(follow_symlinks=False):
+                            if e.name not in SKIP_DIRS:
+                                stack.append(e.path)
+                        elif every or e.name.endswith(YAML_SUFFIXES):
+                            found += 1
+                    except OSError:
+                        continue
+        except OSError:
+            continue  # the walk reports it
+    return found >= count
 
 
 def _users_outside(inv: Inventory, paths: Sequence[Path], walked: Sequence[Path]) -> None:
