@@ -464,6 +464,24 @@ def test_a_file_shown_as_its_place_holds_one_string(tmp_path: Path) -> None:
     assert job[1] is job[3]
 
 
+def test_the_plan_lets_the_render_roots_go(tmp_path: Path) -> None:
+    """Each chart and kustomization folder is a `Path`, and nothing reads them after the
+    plan: a large tree's are megabytes the scan would hold to its end."""
+    from deploysafe.engine import coverage
+
+    (tmp_path / "chart" / "templates").mkdir(parents=True)
+    (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
+    (tmp_path / "chart" / "templates" / "pod.yaml").write_text(POD)
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources: [pod.yaml]\n")
+    (tmp_path / "base" / "pod.yaml").write_text(POD)
+    inv = discover([tmp_path], tmp_path, ())
+    assert inv.charts and inv.kustomizations
+    jobs = coverage.plan(inv, charts=False, kustomize=None).jobs
+    assert [job[2] for job in jobs if job[1] == "chart/templates/pod.yaml"] == ["template"]
+    assert inv.charts == inv.kustomizations == []
+
+
 def test_jobs_are_held_as_their_shown_paths_and_read_back_whole() -> None:
     """A job is held as its shown path (its coverage record's string) and built again when
     it is read: the path and the place follow from the scan root and the top level. A job

@@ -157,7 +157,9 @@ def plan(
     `kustomize`: what is built (None: nothing, so kustomize files are plain files); `failed`:
     the charts and kustomization roots whose render failed. A file is read through the roots
     that build it; when none does, the files its kustomizations list as `resources` are
-    scanned as plain manifests. `inv.files` is emptied."""
+    scanned as plain manifests. `inv.files` is emptied, and so are the render roots
+    (`inv.charts`, `inv.kustomizations`): each is a `Path`, and a large tree's are
+    megabytes that nothing reads after the plan."""
     chart_dirs = [c.resolve() for c in inv.charts]
     # Folders by real path as text, so each file's chart and kustomization are found by
     # walking up its path (O(path depth), not O(charts)); a chart listed twice keeps its
@@ -250,6 +252,7 @@ def plan(
         jobs.append((p, display, mode, display if place == display else place))
         if record.outcome is not Outcome.SCANNED or record.reason is not None:
             records[display] = record
+    inv.charts, inv.kustomizations = [], []
     if len(jobs) >= RELEASE_AFTER:
         release()  # the discovered paths' pages
     return Plan(jobs, records, unbuilt)

@@ -155,6 +155,7 @@ def scan(
             notes += render_notes
             if rendered_out is not None:
                 rendered_out.extend(rendered)
+        attempted = _render_count(inv, charts, kplan) if render.enabled else 0
         # The plan uses up the discovered paths (a few hundred bytes each, in a large tree
         # the most of this process's memory): each goes once its job is made.
         p = coverage.plan(inv, charts=charts, kustomize=kplan, failed=failed)
@@ -169,7 +170,6 @@ def scan(
             scopes=scopes,
             namespace=render.namespace,
         )
-        attempted = _render_count(inv, charts, kplan) if render.enabled else 0
         checked = Tick(Stage.CHECKING, attempted, attempted, file_total=len(files))
         tell(checked)
 
