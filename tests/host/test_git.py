@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -147,12 +148,15 @@ def test_a_started_call_is_waited_for_when_its_result_is_asked(tmp_path: Path) -
         gone.result(check=False)
 
 
-def test_a_call_read_ahead_runs_to_its_end_before_its_result_is_asked(tmp_path: Path) -> None:
-    # Its output (past what a pipe holds) is read as it comes: git is not left waiting.
+def test_a_call_started_ahead_runs_to_its_end_before_its_result_is_asked(tmp_path: Path) -> None:
+    # Its output (past what a pipe holds) goes to a file, with no thread reading it: a
+    # process forked meanwhile (the scan's workers) copies no thread.
     repo = _repo(tmp_path / "repo")
     big = b"".join(b"line %d\n" % i for i in range(40_000))  # about 400 KB
     sha = Git(repo).run("hash-object", "-w", "--stdin", input=big).text.strip()
-    started = Git(repo).start("cat-file", "blob", sha).read_ahead()
+    threads = threading.active_count()
+    started = Git(repo).start("cat-file", "blob", sha, ahead=True)
+    assert threading.active_count() == threads
     proc = started._proc
     assert proc is not None
     deadline = time.monotonic() + 30
@@ -160,6 +164,8 @@ def test_a_call_read_ahead_runs_to_its_end_before_its_result_is_asked(tmp_path: 
         time.sleep(0.01)
     assert proc.returncode == 0
     assert started.result().stdout == big
-    stopped = Git(repo, config=("alias.wait=!sleep 0.5",)).start("wait").read_ahead()
+    stopped = Git(repo, config=("alias.wait=!sleep 0.5",)).start("wait", ahead=True)
     stopped.stop()
     assert stopped.result(check=False).returncode != 0
+    failing = Git(repo).start("cat-file", "blob", "0" * 40, ahead=True)
+    assert b"0000" in failing.result(check=False).stderr

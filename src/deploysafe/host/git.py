@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from deploysafe.errors import InputError
 from deploysafe.host.urls import public_text
@@ -121,22 +122,30 @@ class Git:
         when it exits with an error."""
         return self.start(*args, input=input).result(check=check)
 
-    def start(self, *args: str, input: bytes | None = None) -> Started:
-        """Start git now and wait for it when its result is asked for (`run` does both)."""
+    def start(self, *args: str, input: bytes | None = None, ahead: bool = False) -> Started:
+        """Start git now and wait for it when its result is asked for (`run` does both).
+        `ahead`: git writes its output to temporary files, so it runs to its end before
+        anyone reads it (a pipe holds 64 KB, and a large tree's file list is megabytes),
+        with no thread to read it: a process forked meanwhile would copy a thread's state
+        but not the thread, which Python 3.12 warns about."""
+        out: tuple[IO[bytes], IO[bytes]] | None = None
         try:
+            if ahead:
+                out = _temporary(), _temporary()
             proc = subprocess.Popen(
                 self.argv(args),
                 cwd=self.cwd,
                 env=self.environ(),
                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stdout=out[0] if out else subprocess.PIPE,
+                stderr=out[1] if out else subprocess.PIPE,
             )
         except OSError as exc:
+            _close(out)
             return Started(
                 tuple(args), None, input, self.timeout, _not_started(_command(args), exc)
             )
-        return Started(tuple(args), proc, input, self.timeout)
+        return Started(tuple(args), proc, input, self.timeout, out=out)
 
     def out(self, *args: str) -> str | None:
         """git's output, stripped; None when git fails for any reason."""
@@ -165,11 +174,10 @@ class Git:
 
 
 class Started:
-    """A git process started by `Git.start`; `result` waits for it once. `read_ahead`
-    reads its output as it comes, in a thread: a pipe holds 64 KB, and git, its output
-    unread, would stop there (a large tree's file list is megabytes)."""
+    """A git process started by `Git.start`; `result` waits for it once. `out`: the
+    temporary files its output and its errors go to (`Git.start`'s `ahead`)."""
 
-    __slots__ = ("_args", "_done", "_input", "_proc", "_reader", "_timeout")
+    __slots__ = ("_args", "_done", "_input", "_out", "_proc", "_timeout")
 
     def __init__(
         self,
@@ -178,28 +186,18 @@ class Started:
         input: bytes | None,
         timeout: float,
         failed: GitError | None = None,
+        out: tuple[IO[bytes], IO[bytes]] | None = None,
     ) -> None:
         self._args = args
         self._proc = proc
         self._input = input
         self._timeout = timeout
         self._done: Result | GitError | None = failed
-        self._reader: threading.Thread | None = None
-
-    def read_ahead(self) -> Started:
-        if self._done is None and self._reader is None:
-            self._reader = threading.Thread(target=self._read, daemon=True)
-            self._reader.start()
-        return self
-
-    def _read(self) -> None:
-        self._done = self._wait()
+        self._out = out
 
     def result(self, *, check: bool = True) -> Result:
         """git's result; GitError when it could not run or timed out, and (with `check`)
         when it exited with an error."""
-        if self._reader is not None:
-            self._reader.join()
         if self._done is None:
             self._done = self._wait()
         if isinstance(self._done, GitError):
@@ -218,26 +216,46 @@ class Started:
     def _wait(self) -> Result | GitError:
         proc = self._proc
         assert proc is not None  # a process that did not start failed already
-        with proc:
-            try:
-                stdout, stderr = proc.communicate(self._input, timeout=self._timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-                command = _command(self._args)
-                return GitError(
-                    f"`git {command}` did not finish in {self._timeout:g} s", command=command
-                )
-        return Result(self._args, proc.returncode, stdout, stderr)
+        try:
+            with proc:
+                try:
+                    stdout, stderr = proc.communicate(self._input, timeout=self._timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.communicate()
+                    command = _command(self._args)
+                    return GitError(
+                        f"`git {command}` did not finish in {self._timeout:g} s",
+                        command=command,
+                    )
+            if self._out is not None:
+                stdout, stderr = _whole(self._out[0]), _whole(self._out[1])
+            return Result(self._args, proc.returncode, stdout, stderr)
+        finally:
+            _close(self._out)
+            self._out = None
 
     def stop(self) -> None:
         """End a process whose result nobody will ask for."""
         if self._done is None and self._proc is not None:
             self._proc.kill()
-        if self._reader is not None:
-            self._reader.join()
-        elif self._done is None and self._proc is not None:
             self._done = self._wait()
+
+
+def _whole(file: IO[bytes]) -> bytes:
+    """A temporary file's content, read in one piece (the size known): a large tree's
+    listing is held once, where reading a pipe joins the pieces into a second copy."""
+    file.seek(0)
+    return file.read(os.fstat(file.fileno()).st_size)
+
+
+def _temporary() -> IO[bytes]:
+    return tempfile.TemporaryFile()  # closed once git's result is read
+
+
+def _close(files: tuple[IO[bytes], IO[bytes]] | None) -> None:
+    for file in files or ():
+        file.close()
 
 
 def _command(args: Sequence[str]) -> str:

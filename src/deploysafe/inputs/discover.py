@@ -251,7 +251,7 @@ def list_ahead(paths: Iterable[Path]) -> None:
 def _start_listing(folder: Path) -> tuple[Started, Started]:
     git = Git(folder)
     return (
-        git.start("ls-files", "-z", "-c", "-o", "--exclude-standard").read_ahead(),
+        git.start("ls-files", "-z", "-c", "-o", "--exclude-standard", ahead=True),
         # A folder the user names explicitly is scanned even when git ignores it as a whole.
         git.start("check-ignore", "-q", "."),
     )
