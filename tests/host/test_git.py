@@ -148,6 +148,39 @@ def test_a_started_call_is_waited_for_when_its_result_is_asked(tmp_path: Path) -
         gone.result(check=False)
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a process forked")
+def test_a_process_forked_while_git_runs_ahead_does_not_keep_its_output_files(
+    tmp_path: Path,
+) -> None:
+    # Open in a forked worker, a deleted file would stay on disk (in memory on a tmpfs)
+    # until the worker ends.
+    repo = _repo(tmp_path / "repo")
+    started = Git(repo, config=("alias.wait=!sleep 0.3",)).start("wait", ahead=True)
+    out = started._out
+    assert out is not None
+    fds = [f.fileno() for f in out]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        still = sum(1 for fd in fds if _is_open(fd))
+        os.write(write, bytes([still]))
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"\0"
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert all(_is_open(fd) for fd in fds)
+    assert started.result(check=False).returncode == 0
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
 def test_a_call_started_ahead_runs_to_its_end_before_its_result_is_asked(tmp_path: Path) -> None:
     # Its output (past what a pipe holds) goes to a file, with no thread reading it: a
     # process forked meanwhile (the scan's workers) copies no thread.

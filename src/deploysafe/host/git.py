@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -249,13 +249,26 @@ def _whole(file: IO[bytes]) -> bytes:
     return file.read(os.fstat(file.fileno()).st_size)
 
 
+# The files git's output goes to, open in this process until its result is read. A process
+# forked meanwhile (a scan's workers) closes its copies: they would keep the files, deleted
+# but open, on disk (in memory, where /tmp is a tmpfs) until it ends.
+_ahead: set[IO[bytes]] = set()
+
+
 def _temporary() -> IO[bytes]:
-    return tempfile.TemporaryFile()  # closed once git's result is read
+    file = tempfile.TemporaryFile()  # noqa: SIM115 - closed once git's result is read
+    _ahead.add(file)
+    return file
 
 
-def _close(files: tuple[IO[bytes], IO[bytes]] | None) -> None:
-    for file in files or ():
+def _close(files: Iterable[IO[bytes]] | None) -> None:
+    for file in list(files or ()):
         file.close()
+        _ahead.discard(file)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _close(_ahead))
 
 
 def _command(args: Sequence[str]) -> str:
