@@ -154,3 +154,20 @@ def test_a_large_tree_is_told_before_git_lists_it(tmp_path: Path) -> None:
         told = functools.partial(calls.append, (every, count))
         discover([root], root, every_file=every, when_large=(count, told))
     assert calls == [(False, 13), (True, 17)]
+
+
+def test_each_file_is_discovered_once_however_it_is_reached(tmp_path: Path) -> None:
+    """One folder's walk finds each file once; a file is kept once when a second scanned
+    path or a link to it reaches it again."""
+    write_tree(tmp_path, {"a/pod.yaml": "kind: Pod\n", "b/svc.yaml": "kind: Service\n"})
+    (tmp_path / "a" / "0-link.yaml").symlink_to(tmp_path / "a" / "pod.yaml")  # walked first
+    (tmp_path / "b" / "z-link.yaml").symlink_to(tmp_path / "b" / "svc.yaml")  # walked after
+
+    def found(*paths: Path) -> list[str]:
+        inv = discover(list(paths), tmp_path)
+        return sorted(inv.display(f) for f in inv.files)
+
+    assert found(tmp_path) == ["a/pod.yaml", "b/svc.yaml"]
+    assert found(tmp_path / "a" / "pod.yaml", tmp_path) == ["a/pod.yaml", "b/svc.yaml"]
+    assert found(tmp_path / "a", tmp_path, tmp_path / "b") == ["a/pod.yaml", "b/svc.yaml"]
+    assert found(tmp_path / "b" / "svc.yaml", tmp_path / "b" / "svc.yaml") == ["b/svc.yaml"]

@@ -326,12 +326,14 @@ def discover(
 
     inv = Inventory(root, *base_of(root))
     inv.starts = [s.resolve() for s in paths if s.exists()]
-    seen: set[str] = set()
+    seen = _Added(inv.files)
     chart_dirs: set[Path] = set()
     for start in paths:
         if not start.exists() and not start.is_symlink():
             inv.errors.append(ScanError(start.as_posix(), None, "no such file or folder"))
             continue
+        if inv.files:  # a path scanned before may hold this one's files
+            seen.may_repeat()
         _render_roots_above(inv, start, chart_dirs)
         if not start.is_dir():  # a file, or a pipe/device the reader then reports
             _add_file(inv, start, start.resolve().parent, seen, excluded, every=True)
@@ -355,6 +357,7 @@ def discover(
             at = str(d).rstrip("/") + "/"
             for name, is_link in filenames.items():
                 if is_link:
+                    seen.may_repeat()
                     _add_file(inv, d / name, tree, seen, excluded, every=every_file, is_link=True)
                 elif listed is not None and name not in listed:
                     rel = inv.display(at + name)
@@ -383,7 +386,7 @@ def discover(
         r: starts for r, starts in inv.focus.items() if not any(r.is_relative_to(w) for w in walked)
     }
     _users_outside(inv, paths, walked)
-    if len(seen) >= RELEASE_AFTER:
+    if len(inv.files) >= RELEASE_AFTER:
         del seen  # with git's listing, gone: their pages go back (host/memory.py)
         release()
     return inv
@@ -530,7 +533,7 @@ def _add_file(
     inv: Inventory,
     f: Path,
     tree: Path,
-    seen: set[str],
+    seen: _Added,
     excluded: Callable[[str], bool],
     *,
     every: bool,
@@ -570,7 +573,7 @@ def _add_real(
     inv: Inventory,
     text: str,
     name: str,
-    seen: set[str],
+    seen: _Added,
     excluded: Callable[[str], bool],
     every: bool,
 ) -> None:
@@ -584,10 +587,34 @@ def _add_real(
         _take(inv, text, seen)
 
 
-def _take(inv: Inventory, text: str, seen: set[str]) -> None:
-    if text not in seen:
-        seen.add(text)
+def _take(inv: Inventory, text: str, seen: _Added) -> None:
+    if seen.first(text):
         inv.files.append(text)
+
+
+class _Added:
+    """The real paths discovery has added, to add each once. The walk of one folder finds
+    each file once, so they are held as a set only from when one may come again (a second
+    scanned path, a link to a file): a large tree's set is tens of MB at discovery's peak."""
+
+    __slots__ = ("_files", "_set")
+
+    def __init__(self, files: list[str]) -> None:
+        self._files = files  # the paths added, in order
+        self._set: set[str] | None = None
+
+    def may_repeat(self) -> None:
+        if self._set is None:
+            self._set = set(self._files)
+
+    def first(self, text: str) -> bool:
+        """Whether `text` is not added yet (it is, now)."""
+        if self._set is None:
+            return True
+        if text in self._set:
+            return False
+        self._set.add(text)
+        return True
 
 
 def kustomize_inputs(
