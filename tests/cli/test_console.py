@@ -97,3 +97,17 @@ def test_exit_codes_are_kept(tmp_path: Path) -> None:
     clean.mkdir()
     (clean / "README.md").write_text("nothing to deploy here\n", encoding="utf-8")
     assert _python_running_the_command(tmp_path, "", "scan", "--no-render", str(clean)) in (0, 5)
+
+
+def test_a_profiled_run_writes_its_profile(tmp_path: Path) -> None:
+    out = tmp_path / "scan.prof"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(out), str(cliproc.exe()), "--version"],
+        capture_output=True,
+        text=True,
+        env=cliproc.environment(),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_size > 0

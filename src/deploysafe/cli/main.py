@@ -81,7 +81,8 @@ def run() -> NoReturn:
     """The `deploysafe` console command: `main`, then the process ends without the
     interpreter freeing its objects one by one (20-60 ms after a scan, for memory the system
     takes back at once). Exit handlers run and the output is flushed first; with another
-    thread still running, or an exit that is not a number, it ends as Python ends."""
+    thread still running, a profiler or tracer on, or an exit that is not a number, it
+    ends as Python ends."""
     try:
         main()
     except SystemExit as exc:
@@ -89,7 +90,10 @@ def run() -> NoReturn:
     else:  # pragma: no cover - click's standalone mode always exits
         ending = SystemExit(0)
     code = 0 if ending.code is None else ending.code
-    if not isinstance(code, int) or threading.active_count() > 1:
+    # A profiler or tracer (`python -m cProfile`) writes its results once the program
+    # returns: the process ends as Python ends it.
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if not isinstance(code, int) or threading.active_count() > 1 or watched:
         raise ending
     atexit._run_exitfuncs()  # each handler once: they are cleared as they run
     try:
