@@ -14,10 +14,9 @@ from typing import overload
 
 from deploysafe.engine.held import Held
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job, read
-from deploysafe.host.memory import release
+from deploysafe.host.memory import release_after
 from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
-    RELEASE_AFTER,
     YAML_SUFFIXES,
     Coverage,
     Inventory,
@@ -253,8 +252,7 @@ def plan(
         if record.outcome is not Outcome.SCANNED or record.reason is not None:
             records[display] = record
     inv.charts, inv.kustomizations = [], []
-    if len(jobs) >= RELEASE_AFTER:
-        release()  # the discovered paths' pages
+    release_after(len(jobs))  # the discovered paths' pages
     return Plan(jobs, records, unbuilt)
 
 

@@ -27,8 +27,8 @@ from deploysafe.engine.namespaces import NamespacePolicy, namespaces_of_file
 from deploysafe.engine.read import Job, read_bytes
 from deploysafe.engine.settings import Settings, rules_of
 from deploysafe.engine.spool import Spool
-from deploysafe.host.memory import release
-from deploysafe.inputs.discover import RELEASE_AFTER, YAML_SUFFIXES, Inventory
+from deploysafe.host.memory import release_after
+from deploysafe.inputs.discover import YAML_SUFFIXES, Inventory
 from deploysafe.model import ScanError
 
 _CHUNK_FILES = 48
@@ -117,8 +117,7 @@ class Search:
             more, sized = part.result()
             found.update(more)
             sizes += sized
-        if self._sent >= RELEASE_AFTER:
-            release()  # the parts' paths, let go as they were searched
+        release_after(self._sent)  # the parts' paths, let go as they were searched
         return found, sizes
 
 

@@ -411,7 +411,7 @@ class Collector:
                 self._write(self._spool)
 
     def _write(self, spool: Spool) -> None:
-        # Added up as they go to disk (held in memory, a report is added up by a pass).
+        # Added up as they go to the spool (a report held here is added up by a pass).
         add = self._tally.add
         for f in self._held:
             add(f)

@@ -24,6 +24,17 @@ def _trim() -> Callable[[int], int] | None:
     return fn
 
 
+# Files a phase handled past which what it freed is given back as it ends: a smaller tree's
+# is a few MB, not worth a call.
+LARGE = 20_000
+
+
+def release_after(files: int) -> None:
+    """`release`, once a phase that handled `files` files ends: only a large tree's pay."""
+    if files >= LARGE:
+        release()
+
+
 def release() -> None:
     """Return the free pages of the C heap to the system (a few ms on a large heap)."""
     trim = _trim()

@@ -13,7 +13,7 @@ from deploysafe import yamlload
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.globs import any_match, from_base
 from deploysafe.host.git import Git, GitError, Started
-from deploysafe.host.memory import release
+from deploysafe.host.memory import release_after
 from deploysafe.model import ScanError
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -23,9 +23,6 @@ VCS_DIRS = frozenset({".git", ".hg", ".svn"})
 # Dependencies and caches: not walked, listed once as a folder.
 TOOL_DIRS = frozenset({"node_modules", ".venv", "__pycache__"})
 SKIP_DIRS = VCS_DIRS | TOOL_DIRS
-# Files found past which the memory a phase held for them is given back when it ends: a
-# smaller tree's is a few MB, not worth a call.
-RELEASE_AFTER = 20_000
 
 
 class Outcome(StrEnum):
@@ -386,15 +383,16 @@ def discover(
         r: starts for r, starts in inv.focus.items() if not any(r.is_relative_to(w) for w in walked)
     }
     _users_outside(inv, paths, walked)
-    if len(inv.files) >= RELEASE_AFTER:
-        del seen  # with git's listing, gone: their pages go back (host/memory.py)
-        release()
+    del seen  # with git's listing, gone: their pages go back (host/memory.py)
+    release_after(len(inv.files))
     return inv
 
 
 def _holds(paths: Sequence[Path], count: int, every: bool) -> bool:
     """Whether `paths` hold at least `count` files that discovery may list (a name it reads,
-    outside version control and tool folders), counted until there are that many."""
+    outside version control and tool folders), counted until there are that many. Not by
+    `_walk`: a count needs no order, paths or link targets, and this runs before anything
+    else (half the time)."""
     found = 0
     stack: list[str] = []
     for p in paths:
