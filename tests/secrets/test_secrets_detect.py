@@ -231,6 +231,25 @@ def test_secret_that_does_not_parse_is_read_as_text() -> None:
     assert analyse(template, "s.yaml").credentials == []
 
 
+@pytest.mark.parametrize(
+    "before",
+    [
+        "",
+        "# passecret, tokensecret and a secretRef: the word in other keys\n",
+        "description: the secret; kind: secret comes later\n" * 3,
+    ],
+)
+def test_a_kind_secret_line_is_found_among_other_secret_words(before: str) -> None:
+    """The `kind: secret` line is found wherever `secret` also occurs in other words and on
+    other lines (a `secret` that `pass` overlaps included)."""
+    value = base64.b64encode(expand("{an:18}", 11).encode()).decode()
+    text = f"{before}kind: Secret\ndata:\n\textra: {value}\n"
+    found = analyse(text, "secret.yaml").credentials
+    line = before.count("\n") + 3
+    assert [(c.key, c.value, c.line) for c in found] == [("extra", value, line)]
+    assert analyse(text.replace("kind: Secret", "kind: Secrets"), "s.yaml").credentials == []
+
+
 def test_an_indented_kind_secret_is_not_a_secret_document() -> None:
     """`kind: Secret` inside another object (a Kyverno generate rule, a chart's values) in a
     document that parses: its `data` keys are settings, judged by their names, not values

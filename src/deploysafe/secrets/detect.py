@@ -354,7 +354,7 @@ def analyse(
     name = path.lower()
     template = name.endswith(_TEMPLATE_SUFFIXES)
     yaml = (name.rsplit(".", 1)[0] if template else name).endswith((".yaml", ".yml"))
-    owned = _owned_lines(lines, low, found.present, yaml, template)
+    owned = _owned_lines(lines, low, found.present, found.names, yaml, template)
     for line, col, key, raw, b64 in owned.loose:
         value = unquote(raw)
         plain = (decoded(value) if b64 else value) or value
@@ -429,29 +429,40 @@ class _Owned:
     loose: list[tuple[int, int, str, str, bool]] = field(default_factory=list)
 
 
-# On the lowercased text; starts with a literal, so the search skips ahead fast (a `^` or
-# case-insensitive pattern would try every position of every file).
-_KIND_SECRET_LOW = re.compile(r"kind:[ \t]*[\"']?secret[\"']?[ \t]*$", re.M)
+# A `kind: secret` line of the lowercased text, matched from the line's start.
+_KIND_SECRET_LINE = re.compile(r"[ \t]*kind:[ \t]*[\"']?secret[\"']?[ \t]*$", re.M)
 
 
-def _has_secret_kind(low: str) -> bool:
-    """A `kind: secret` line (any case, any indentation) in the file."""
-    for m in _KIND_SECRET_LOW.finditer(low):
-        if not low[low.rfind("\n", 0, m.start()) + 1 : m.start()].strip(" \t"):
-            return True
-    return False
+def _has_secret_kind(low: str, names: list[tuple[int, int]]) -> bool:
+    """A `kind: secret` line (any case, any indentation) in the file. `names`: where the
+    name keywords of `low` are. The `secret` of such a line is one of them (the blank, `:`
+    or quote before it is in no name keyword, so no match before it overlaps it): only the
+    lines holding one are read, where a regex over every byte costs more (CRD schemas say
+    `secret` on a few lines, and are most of a repository's bytes)."""
+    return any(
+        end - start == 6
+        and low.startswith("secret", start)
+        and _KIND_SECRET_LINE.match(low, low.rfind("\n", 0, start) + 1)
+        for start, end in names
+    )
 
 
 def _owned_lines(
-    lines: Sequence[str], low: str, present: Collection[str], yaml: bool, template: bool = False
+    lines: Sequence[str],
+    low: str,
+    present: Collection[str],
+    names: list[tuple[int, int]],
+    yaml: bool,
+    template: bool = False,
 ) -> _Owned:
     """Lines the settings pass leaves to structural rules: SealedSecret `encryptedData`
     (ciphertext, not a secret) and a Kubernetes Secret's `data`/`stringData` (DS310 reads
     them when the document is YAML that parses; otherwise, in a .yaml file or a manifest
     template such as `secret.yaml.j2`, which no Kubernetes rule reads, they are returned as
-    loose). `present`: the keywords and markers `low` holds."""
+    loose). `present`: the keywords and markers `low` holds; `names`: where its name
+    keywords are."""
     sealed = "encrypteddata:" in present
-    secret = "secret" in present and _has_secret_kind(low)
+    secret = "secret" in present and _has_secret_kind(low, names)
     out = _Owned()
     if not sealed and not secret:
         return out
@@ -598,7 +609,10 @@ def _tokens(
             # Only the lines that hold one of the type's keywords.
             ends = [e for k in t.keywords for e in seen.get(k, ()) if k not in t.word_start]
             for k in t.word_start:
-                ends += (e for e in seen.get(k, ()) if _starts_word(text, e - len(k) + 1))
+                # Where no character of [A-Za-z0-9_] comes before the keyword (`s.` ends
+                # thousands of words a file: tested inline, not by a call each).
+                n = len(k)
+                ends += [e for e in seen.get(k, ()) if e < n or text[e - n] not in _WORD_CHARS]
             matches = (m for a, b in _windows(text, ends) for m in t.pattern.finditer(text, a, b))
         for m in matches:
             span = t.span(m)
@@ -607,12 +621,8 @@ def _tokens(
                 yield t, span
 
 
+# [A-Za-z0-9_]: what may not come before a word-start keyword (a regex's `(?<![A-Za-z0-9_])`)
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-
-
-def _starts_word(text: str, at: int) -> bool:
-    """Whether `at` follows no character of [A-Za-z0-9_] (a regex's `(?<![A-Za-z0-9_])`)."""
-    return at == 0 or text[at - 1] not in _WORD_CHARS
 
 
 def _windows(text: str, ends: list[int]) -> list[tuple[int, int]]:
@@ -761,13 +771,18 @@ def _assignments(
     cores = names if len(low) == len(text) else [m.span() for m in KEYWORD.finditer(text)]
     for start, end in cores:
         # The whole key around the keyword (at most _KEY_MAX characters each way).
-        left = text[max(0, start - _KEY_MAX) : start]
-        start -= len(left) - len(left.rstrip(KEY_CHARS))
         right = text[end : end + _KEY_MAX]
         end += len(right) - len(right.lstrip(KEY_CHARS))
         if end in seen_ends:
             continue
         seen_ends.add(end)
+        a = _OPS.match(text, end)
+        if a is None and not xml and text.rfind("=", max(0, start - _KEY_MAX - 22), start) < 0:
+            # Neither `key = value` nor a `==` before the key: most keyword hits (prose, a
+            # schema's `secretRef:`), decided before the key is read in full and judged.
+            continue
+        left = text[max(0, start - _KEY_MAX) : start]
+        start -= len(left) - len(left.rstrip(KEY_CHARS))
         key = text[start:end].strip(".-")
         pw = credential_name(key)
         if pw is None:
@@ -783,7 +798,6 @@ def _assignments(
                 if not (v.startswith("{") and v.endswith("}")) and not _PERCENT_VAR.search(v):
                     yield x.span("v"), key, v, pw, True
                 continue
-        a = _OPS.match(text, end)
         if a is None:
             if quoted_key or not _compared_before(text, start):
                 continue
