@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from deploysafe.secrets.detect import analyse, file_kind, is_placeholder, is_reference
+from deploysafe.secrets.detect import _Lines, analyse, file_kind, is_placeholder, is_reference
 from deploysafe.secrets.patterns import BY_ID, TOKEN_TYPES, TokenType
 from tests.support.secretgen import expand, fake_aws_key_id, fake_github_token, instance
 
@@ -318,3 +318,16 @@ def test_word_start_keywords_send_the_lines_the_pattern_can_match(before: str) -
     found = [h.secret for h in analyse(text, "notes.txt").tokens if h.type is t]
     assert found == whole
     assert found == [token] * (1 if before in ("x", "S", "_", "9") else 2)
+
+
+def test_line_and_column_of_offsets_looked_up_in_any_order() -> None:
+    """Ascending lookups, lookups that go back (past the number that are counted before
+    the table of line starts is built), offsets on a newline and at the text's end."""
+    text = "a\n\nbc\nd\n" * 20 + "end"
+    where = _Lines(text.split("\n"), text)
+    offsets = list(range(len(text) + 1))
+    for offset in [*offsets, *offsets[::-1], *offsets[::7]]:
+        line = text.count("\n", 0, offset) + 1
+        column = offset - text.rfind("\n", 0, offset)
+        assert where.at(offset) == (line, column), offset
+    assert where.offset(4, 1) == text.index("d")

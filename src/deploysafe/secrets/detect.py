@@ -18,6 +18,7 @@ import functools
 import hashlib
 import itertools
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
@@ -302,17 +303,37 @@ class DetectOptions:
 class _Lines:
     """Offsets in the joined text to 1-based (line, column)."""
 
-    def __init__(self, lines: Sequence[str]) -> None:
+    # Lookups that go back before the previous one, counted from the start again, before
+    # the table of line starts is built: findings come mostly in ascending order, and most
+    # files have few, where the table costs a Python-level pass over every line.
+    _RESTARTS = 4
+
+    def __init__(self, lines: Sequence[str], text: str) -> None:
         self.lines = lines
+        self.text = text
         self._starts: list[int] | None = None
+        self._pos = 0  # the last offset looked up, on line `_line`
+        self._line = 1
+        self._restarts = 0
 
     @property
     def starts(self) -> list[int]:
-        if self._starts is None:  # built on the first finding only
-            self._starts = [0, *itertools.accumulate(len(ln) + 1 for ln in self.lines)]
+        if self._starts is None:
+            # Line i starts after the lengths of the lines before it and i newlines.
+            lengths = itertools.accumulate(map(len, self.lines))
+            self._starts = [0, *map(operator.add, lengths, itertools.count(1))]
         return self._starts
 
     def at(self, offset: int) -> tuple[int, int]:
+        if self._starts is None:
+            if offset < self._pos:
+                self._restarts += 1
+                self._pos, self._line = 0, 1
+            if self._restarts <= self._RESTARTS:
+                # The newlines between the last lookup and this one: a C count.
+                self._line += self.text.count("\n", self._pos, offset)
+                self._pos = offset
+                return self._line, offset - self.text.rfind("\n", 0, offset)
         i = bisect.bisect_right(self.starts, offset) - 1
         return i + 1, offset - self.starts[i] + 1
 
@@ -329,7 +350,7 @@ def analyse(
     """Every secret in one file's text (`lines`, when given, are the text split on '\\n')."""
     if lines is None:
         lines = text.split("\n")
-    where = _Lines(lines)
+    where = _Lines(lines, text)
     low = text.lower()
     out = Analysis()
     spans: list[tuple[int, int]] = []
