@@ -628,7 +628,7 @@ def _tokens(
             matches = t.pattern.finditer(text)
         else:
             # Only the lines that hold one of the type's keywords.
-            ends = [e for k in t.keywords for e in seen.get(k, ()) if k not in t.word_start]
+            ends = [e for k in t.keywords if k not in t.word_start for e in seen.get(k, ())]
             for k in t.word_start:
                 # Where no character of [A-Za-z0-9_] comes before the keyword (`s.` ends
                 # thousands of words a file: tested inline, not by a call each).
