@@ -331,3 +331,18 @@ def test_line_and_column_of_offsets_looked_up_in_any_order() -> None:
         column = offset - text.rfind("\n", 0, offset)
         assert where.at(offset) == (line, column), offset
     assert where.offset(4, 1) == text.index("d")
+
+
+def test_token_regexes_are_compiled_on_first_use_once() -> None:
+    """Loading the scanner compiles no token regex (the parent process starts its workers
+    sooner; a scan runs the few types its files have keywords for); a type's regex is
+    compiled once."""
+    code = (
+        "import deploysafe.cli.main, deploysafe.engine.scan\n"
+        "from deploysafe.secrets import patterns\n"
+        "print(patterns._compiled.cache_info().currsize)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
+    t = BY_ID["vault-token"]
+    assert t.pattern is t.pattern and t.pattern.pattern == t.regex

@@ -735,7 +735,8 @@ def _url_defaults(text: str, where: _Lines, spans: list[tuple[int, int]]) -> lis
     ends = [m.end() for m in _SCHEME_SEP.finditer(text)]
     # Only the lines holding `://` and `@` (the regex would try a scheme at every letter).
     windows = [(a, b) for a, b in _windows(text, ends) if text.find("@", a, b) >= 0]
-    for m in (m for a, b in windows for m in _URL_CREDENTIALS.finditer(text, a, b)):
+    pattern = _URL_CREDENTIALS.pattern
+    for m in (m for a, b in windows for m in pattern.finditer(text, a, b)):
         password, user = m.group("s"), m.group("u") or ""
         host = m.group("host").lower()
         if not _default_like(password) or host.startswith(_HOST_PLACEHOLDERS):
@@ -754,7 +755,7 @@ def _url_defaults(text: str, where: _Lines, spans: list[tuple[int, int]]) -> lis
     return out
 
 
-_URL_CREDENTIALS = BY_ID["url-credentials"].pattern
+_URL_CREDENTIALS = BY_ID["url-credentials"]
 _SCHEME_SEP = re.compile("://")
 
 

@@ -173,7 +173,7 @@ def load(path: Path) -> tuple[TokenType, ...]:
             TokenType(
                 id=rid,
                 description=str(rule.get("description") or rid),
-                pattern=pattern,
+                regex=pattern,
                 keywords=keywords or ("",),
                 example="",
                 entropy=entropy,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,10 @@ _RD = r"(?![A-Za-z0-9_-])"
 class TokenType:
     id: str
     description: str
-    pattern: re.Pattern[str]
+    # The regex, or its source compiled with `flags` on first use: a scan runs the few
+    # types whose keywords its files hold, and compiling all of them cost the parent
+    # process most of this module's import, before it could start the workers.
+    regex: re.Pattern[str] | str
     keywords: tuple[str, ...]
     example: str
     entropy: float = 0.0
@@ -51,6 +55,13 @@ class TokenType:
     # [A-Za-z0-9_]), as the pattern's own left boundary requires: the legacy Vault prefix
     # `s.` ends countless English words, and each would send its line to the regex.
     word_start: tuple[str, ...] = ()
+    flags: int = 0
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if isinstance(self.regex, str):
+            return _compiled(self.regex, self.flags)
+        return self.regex
 
     def span(self, m: re.Match[str]) -> tuple[int, int]:
         """Where the secret is in the text: group `s`, else `u`, else the whole match."""
@@ -86,7 +97,7 @@ def _t(
     return TokenType(
         id,
         description,
-        re.compile(pattern, flags),
+        pattern,
         keywords,
         example,
         entropy,
@@ -95,7 +106,14 @@ def _t(
         multiline=multiline,
         path=re.compile(path) if path else None,
         word_start=word_start,
+        flags=flags,
     )
+
+
+# Once per process and type; the types are module constants, so the cache is bounded.
+@functools.cache
+def _compiled(source: str, flags: int) -> re.Pattern[str]:
+    return re.compile(source, flags)
 
 
 def _padded(b64: str) -> str:
