@@ -4,6 +4,7 @@ a minimal input, next to the nearest input that is still reported."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import textwrap
 from pathlib import Path
 
@@ -355,3 +356,55 @@ def test_cue_string_interpolations_are_references() -> None:
     """
     assert found(text, "image.cue") == []
     assert found(f'password: "{LITERAL}"\n', "image.cue") == [("DS302", 1)]
+
+
+# --- references and digests named after a secret ----------------------------------------
+
+
+def test_the_namespace_of_a_secret_is_not_a_secret() -> None:
+    # StorageClass parameters name where a provisioner's Secret lives.
+    text = """\
+    apiVersion: storage.k8s.io/v1
+    kind: StorageClass
+    metadata:
+      name: fast
+    provisioner: kubernetes.io/storageos
+    parameters:
+      adminSecretNamespace: default
+      adminSecretName: storageos-secret
+      secretNamespace: default
+    """
+    assert found(text, "storageclass.yaml") == []
+
+
+def test_a_checksum_of_a_secret_is_not_a_secret() -> None:
+    # Helm's `checksum/secret` annotation: a digest that rolls the pods when the Secret changes.
+    digest = hashlib.sha256(b"secret.yaml").hexdigest()
+    text = f"""\
+    metadata:
+      annotations:
+        checksum/secret: {digest}
+        checksum/config: {digest}
+    """
+    assert found(text, "deployment.yaml") == []
+
+
+def test_a_go_template_variable_named_after_a_secret_is_not_a_setting() -> None:
+    text = """\
+    {{- define "app.cert" -}}
+    {{- $prevSecret := (lookup "v1" "Secret" .Release.Namespace "app-cert") }}
+    {{- $apiToken := .Values.token | default "" }}
+    {{- end }}
+    """
+    assert found(text, "templates/_helpers.tpl") == []
+
+
+def test_secret_settings_next_to_those_are_still_reported() -> None:
+    text = f"""\
+    parameters:
+      secretNamespace: default
+      adminSecret: {LITERAL}
+    """
+    assert found(text, "storageclass.yaml") == [("DS302", 3)]
+    assert found(f"secret: {LITERAL}\n", "values.yaml") == [("DS302", 1)]
+    assert found(f'{{{{ $x := "a" }}}} $token := "{LITERAL}"\n', "run.tpl") == [("DS302", 1)]

@@ -811,6 +811,10 @@ def _assignments(
             continue
         if start > 0 and text[start - 1] == ":":
             continue  # a segment of `arn:aws:...:secret:name` or `a:b:c`, not a setting's name
+        if text[start - 1 : start] == "$" and _in_template_action(text, start):
+            continue  # `{{ $prevSecret := (lookup ...) }}`: a Go template variable
+        if text[start - 1 : start] == "/" and text[max(0, start - 9) : start - 1] == "checksum":
+            continue  # Helm's `checksum/secret` annotation: a digest of the Secret's content
         quoted_key = start > 0 and text[start - 1] in "\"'`"
         if (xml == 2 and quoted_key) or (xml and text[start - 1 : start] == "<"):
             x = _XML_ATTR.match(text, end) if quoted_key else _XML_ELEMENT.match(text, end)
@@ -853,6 +857,12 @@ def _assignments(
             continue  # `example.io/auth-secret: basic-auth`: an annotation naming a Secret
         vstart = a.start("v") + (1 if quoted else 0)
         yield (vstart, vstart + len(value)), key, value, pw, quoted
+
+
+def _in_template_action(text: str, at: int) -> bool:
+    """Whether `at` is inside a `{{ ... }}` action opened earlier on its line."""
+    line = text.rfind("\n", 0, at) + 1
+    return text.rfind("{{", line, at) > text.rfind("}}", line, at)
 
 
 def _compared_before(text: str, at: int) -> bool:

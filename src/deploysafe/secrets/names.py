@@ -220,6 +220,8 @@ _NOT_LAST = frozenset(
         "cache",
         "secretref",
         "secretname",
+        "namespace",  # `adminSecretNamespace: default`: where the Secret is, not what it holds
+        "namespaces",
         "encryption",  # postgres' `password_encryption: scram-sha-256`
         "username",  # `secretRepository.Username`: whose secret, not the secret
         "user",
@@ -256,6 +258,7 @@ _NEVER = frozenset(
         "tokenize",
         "tokenized",
         "tokens",
+        "checksum",  # Helm's `checksum/secret` annotation: a digest of the Secret
     ]
 )
 
