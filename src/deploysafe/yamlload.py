@@ -11,7 +11,7 @@ import itertools
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -458,12 +458,17 @@ _NEXT_KEY_ANY_BREAK = re.compile(r"[\n\r\x85\u2028\u2029](?:kind|[\"'?*!&{\[])")
 
 
 def top_level_kind(
-    text: str, start: int = 0, end: int | None = None, odd: bool | None = None
+    text: str,
+    start: int = 0,
+    end: int | None = None,
+    odd: bool | None = None,
+    among: Collection[str] | None = None,
 ) -> str | None:
     """The value of a top-level `kind:` key of the document `text[start:end]`, found without
     parsing (or copying) it; None when the text leaves any doubt which `kind` the parser
     keeps. `odd`: whether the document may hold a line break other than "\\n" (None: it is
-    searched)."""
+    searched). `among`: the kinds the caller looks for; any other is None at once, before
+    the searches of the rest of the document that make sure it is the parser's."""
     end = len(text) if end is None else end
     if text.startswith("kind:", start, end):
         i = start
@@ -472,7 +477,9 @@ def top_level_kind(
         if i == 0:
             return None
     m = _KIND_VALUE.match(text, i + 5, end)
-    if m is None or any(text.find(c, start, i) != -1 for c in _OPENERS):
+    if m is None or (among is not None and m.group(1) not in among):
+        return None
+    if any(text.find(c, start, i) != -1 for c in _OPENERS):
         return None
     if odd is None:
         odd = any(text.find(c, start, end) != -1 for c in _ODD_BREAKS)

@@ -404,6 +404,18 @@ def test_a_crd_is_skipped_by_its_kind_unread() -> None:
     assert top_level_kind(crd.replace("\n", "\r\n")) == "CustomResourceDefinition"
 
 
+def test_only_documents_that_name_an_unread_kind_are_skipped() -> None:
+    from deploysafe.inputs.documents import load_kubernetes
+
+    crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+    api = "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\n"
+    # Names an unread kind in a value, not as its kind: read.
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: CustomResourceDefinition\n"
+    r = load_kubernetes("---\n".join((crd, cm, api)), "a.yaml")
+    assert (r.skipped, [d.kind for d in r.documents]) == (2, ["ConfigMap"])
+    assert r.documents[0].locate(("metadata", "name")) == (7, 3)
+
+
 def test_mapping_keys_are_kubernetes_fields() -> None:
     from deploysafe.yamlload import Parsed, parse_all
 
