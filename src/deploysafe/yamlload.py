@@ -35,7 +35,16 @@ _TAG_CACHE: dict[str, str] = {}
 _TAG_CACHE_MAX = 50_000
 
 
+_NOTHING: dict[object, None] = {}
+
+
 class _FastLoader(_Loader):
+    # The composer calls these for every node to follow path resolvers, which the safe
+    # loader has none of: C callables that do nothing cost less than PyYAML's methods
+    # that return at once (a builtin's bound method is not rebound to the loader).
+    descend_resolver = _NOTHING.get  # type: ignore[assignment]  # (parent, index) -> None
+    ascend_resolver = ().__len__  # type: ignore[assignment]  # () -> 0, unread
+
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is _SCALAR:
             if not implicit[0]:
