@@ -340,6 +340,27 @@ def test_a_failing_rule_is_an_error_not_a_crash(tmp_path: Path) -> None:
     )
 
 
+def test_a_pod_only_rule_is_given_only_objects_with_a_pod_template() -> None:
+    from deploysafe.engine.check import Partial, check_document
+    from deploysafe.engine.settings import settings_for
+    from deploysafe.model import Document, Violation
+    from deploysafe.rules import BY_ID
+    from deploysafe.rules.base import Context
+    from tests.support.ruletools import docs
+
+    def everything(doc: Document, ctx: Context) -> Iterator[Violation]:
+        yield Violation(("kind",), f"{doc.kind} checked")
+
+    config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+    s = settings_for(Config(), {})
+    for pod_only, seen in ((True, ["Pod"]), (False, ["ConfigMap", "Pod"])):
+        rule = replace(BY_ID["DS502"], check=everything, pod_only=pod_only)
+        out = Partial()
+        for doc in docs(config_map + "---\n" + pod()):
+            check_document(doc, s, [rule], out)
+        assert [f.message for f in out.findings] == [f"{k} checked" for k in seen]
+
+
 def test_a_rule_that_recurses_too_deep_is_an_error_for_the_document(tmp_path: Path) -> None:
     """Kind "internal" still: the webhook denies an object a rule could not judge."""
     from deploysafe.engine.check import Partial, check_document

@@ -13,10 +13,11 @@ from deploysafe.config import Config
 from deploysafe.config.rules import RuleSetting
 from deploysafe.engine import check_documents
 from deploysafe.formats.rule_pages import expected_files
+from deploysafe.k8s.pods import pod_template
 from deploysafe.k8s.tenancy import example_config
-from deploysafe.model import Practice
+from deploysafe.model import LATEST, Level, Practice, Target
 from deploysafe.rules import REGISTRY
-from deploysafe.rules.base import Rule
+from deploysafe.rules.base import Context, Rule
 from tests.support import paths
 from tests.support.ruletools import example_docs
 
@@ -62,6 +63,28 @@ def test_examples_behave(rule: Rule) -> None:
     assert not [f for f in good.findings if rule.id in (f.rule_id, *f.also)], (
         f"{rule.id} good example fails"
     )
+
+
+def test_pod_only_rules_find_nothing_without_a_pod_template() -> None:
+    """The engine gives a `pod_only` rule no object without a pod template: it must find
+    nothing in one. Every Kubernetes object of the examples that has none (Services,
+    ConfigMaps, RBAC ...), and every other with its pod template taken out (`spec` and
+    `template`), is checked by every such rule."""
+    kube = [r for r in REGISTRY if r.target in (Target.KUBERNETES, Target.KUBERNETES_SET)]
+    objects = [d for r in kube for text in (r.bad, r.good) for d in example_docs(r, text)]
+    podless = [d for d in objects if pod_template(d) is None] + [
+        replace(d, data={k: v for k, v in d.data.items() if k not in ("spec", "template")})
+        for d in objects
+        if pod_template(d) is not None
+    ]
+    assert len(podless) > 100 and all(pod_template(d) is None for d in podless)
+    assert {"Service", "ConfigMap", "Role", "Secret"} <= {d.kind for d in podless}
+    ctx = Context(Level.RESTRICTED, LATEST, None)
+    pod_only = [r for r in REGISTRY if r.pod_only]
+    assert len(pod_only) >= 25
+    for rule in pod_only:
+        assert rule.target is Target.KUBERNETES and rule.check is not None
+        assert not [v for d in podless for v in rule.check(d, ctx)], rule.id
 
 
 def test_docs_are_current() -> None:

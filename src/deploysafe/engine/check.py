@@ -97,7 +97,10 @@ def check_document(
         for problem in problems:
             line = doc.locate(("metadata", "annotations"))[0]
             out.errors.append(ScanError(doc.file, line, problem))
-    for rule, check, pss in plan.by_type[doc.type]:
+    steps = plan.by_type[doc.type]
+    if kube and pod_template(doc) is None:
+        steps = plan.podless
+    for rule, check, pss in steps:
         if pss and (not pss_on or rule.id not in active):
             continue
         if check is None:  # a cross-resource rule: it collects facts
@@ -142,6 +145,9 @@ class _Plan:
 
     rule_ids: tuple[str, ...]
     by_type: dict[Target, tuple[_Step, ...]]
+    # For a Kubernetes object without a pod template: its rules, less those only a pod
+    # template concerns (Rule.pod_only).
+    podless: tuple[_Step, ...]
     # The PSS rules that judge at a level and version, by (level, version).
     judging: dict[tuple[Level, Version], frozenset[str]] = field(default_factory=dict)
 
@@ -170,7 +176,8 @@ def _plan(rules: Sequence[Rule], rule_ids: tuple[str, ...]) -> _Plan:
             elif t is Target.KUBERNETES and r.target is Target.KUBERNETES_SET and r.collect:
                 steps.append((r, None, r.pss is not None))
         by_type[t] = tuple(steps)
-    plan = _Plan(rule_ids, by_type)
+    podless = tuple(step for step in by_type[Target.KUBERNETES] if not step[0].pod_only)
+    plan = _Plan(rule_ids, by_type, podless)
     if len(_PLANS) >= 8:
         _PLANS.clear()
     _PLANS[(id(rules), id(rule_ids))] = (rules, plan)
