@@ -49,6 +49,8 @@ class _FastLoader(_Loader):
         if kind is _SCALAR:
             if not implicit[0]:
                 return _TAG_STR  # quoted: a string (the safe loader has no path resolvers)
+            if value and value[0] not in _RESOLVED_FIRST:
+                return _TAG_STR  # no implicit resolver reads a value that starts so
             if len(value) < 64:
                 tag = _TAG_CACHE.get(value)
                 if tag is None:
@@ -63,6 +65,12 @@ class _FastLoader(_Loader):
             return _TAG_SEQ
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
+
+# The first characters of the plain scalars an implicit resolver may tag as other than a
+# string (numbers, booleans, null, `<<` ...): PyYAML looks its resolvers up by a value's
+# first character (None: resolvers for any, which the safe loader has none of).
+_RESOLVED_FIRST = frozenset(_Loader.yaml_implicit_resolvers)
+assert None not in _RESOLVED_FIRST
 
 MAX_DEPTH = 256
 # An alias may repeat a subtree; past this many expanded nodes (and 10x the distinct ones)
