@@ -251,7 +251,7 @@ def _suppressed(
 
 
 def check_file(
-    path: Path,
+    path: Path | str,
     display: str,
     s: Settings,
     rules: Sequence[Rule],
