@@ -106,6 +106,9 @@ def test_plain_values_get_pyyaml_s_types_whatever_their_first_character() -> Non
     ]
     # `=` alone is PyYAML's value tag, which no constructor of the safe loader makes.
     values = [v for v in values if v != "="] + ["-1", "-.inf", "~", "yes", "No", "<<x", "0x1F"]
+    # Integers, booleans and nulls are made without the constructor where they can be.
+    values += ["007", "1_000", "+5", "123456789012345678901234", "0", "OFF", "!!bool on"]
+    values += ["!!int 0o17", "!!int 42", "!!null x", "null", "Null", "!!int ' 7'", "''"]
     text = "".join(f"k{i}: {v}\n" for i, v in enumerate(values))
     (doc,) = parse_all(text)
     assert isinstance(doc, Parsed)

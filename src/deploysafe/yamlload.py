@@ -83,6 +83,10 @@ _TAG_STR = "tag:yaml.org,2002:str"
 _TAG_MAP = "tag:yaml.org,2002:map"
 _TAG_SEQ = "tag:yaml.org,2002:seq"
 _TAG_MERGE = "tag:yaml.org,2002:merge"
+_TAG_INT = "tag:yaml.org,2002:int"
+_TAG_BOOL = "tag:yaml.org,2002:bool"
+_TAG_NULL = "tag:yaml.org,2002:null"
+_BOOLS: dict[str, bool] = yaml.constructor.SafeConstructor.bool_values
 _SCALAR = yaml.ScalarNode
 _MAPPING = yaml.MappingNode
 _SEQUENCE = yaml.SequenceNode
@@ -213,8 +217,21 @@ class _Builder:
         return out
 
     def _scalar(self, node: yaml.Node) -> Any:
-        if node.tag == _TAG_STR:
+        tag = node.tag
+        if tag == _TAG_STR:
             return node.value
+        # The other common values, made as the constructor makes them without its
+        # machinery per value: a plain decimal integer, a boolean word, a null.
+        if tag == _TAG_INT:
+            v = node.value
+            if v.isascii() and v.isdigit() and (v[0] != "0" or len(v) == 1) and len(v) < 19:
+                return int(v)
+        elif tag == _TAG_BOOL:
+            b = _BOOLS.get(node.value.lower())
+            if b is not None:
+                return b
+        elif tag == _TAG_NULL:
+            return None
         line = node.start_mark.line + 1
         try:
             return self.constructor.construct_object(node, deep=True)
