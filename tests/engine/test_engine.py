@@ -340,7 +340,7 @@ def test_a_failing_rule_is_an_error_not_a_crash(tmp_path: Path) -> None:
     )
 
 
-def test_a_pod_only_rule_is_given_only_objects_with_a_pod_template() -> None:
+def test_a_rule_is_given_only_the_objects_it_reads() -> None:
     from deploysafe.engine.check import Partial, check_document
     from deploysafe.engine.settings import settings_for
     from deploysafe.model import Document, Violation
@@ -352,13 +352,20 @@ def test_a_pod_only_rule_is_given_only_objects_with_a_pod_template() -> None:
         yield Violation(("kind",), f"{doc.kind} checked")
 
     config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+    service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n"
+    objects = docs("---\n".join((config_map, pod(), service)))
     s = settings_for(Config(), {})
-    for pod_only, seen in ((True, ["Pod"]), (False, ["ConfigMap", "Pod"])):
-        rule = replace(BY_ID["DS502"], check=everything, pod_only=pod_only)
+    for narrowed, seen in (
+        ({"pod_only": True}, ["Pod"]),
+        ({"kinds": frozenset({"Service", "Pod"})}, ["Pod", "Service"]),
+        ({"pod_only": True, "kinds": frozenset({"Service"})}, []),
+        ({}, ["ConfigMap", "Pod", "Service"]),
+    ):
+        rule = replace(BY_ID["DS502"], check=everything, pod_only=False, kinds=None)
         out = Partial()
-        for doc in docs(config_map + "---\n" + pod()):
-            check_document(doc, s, [rule], out)
-        assert [f.message for f in out.findings] == [f"{k} checked" for k in seen]
+        for doc in objects:
+            check_document(doc, s, [replace(rule, **narrowed)], out)
+        assert [f.message for f in out.findings] == [f"{k} checked" for k in seen], narrowed
 
 
 def test_a_rule_that_recurses_too_deep_is_an_error_for_the_document(tmp_path: Path) -> None:

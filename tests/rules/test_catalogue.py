@@ -65,26 +65,33 @@ def test_examples_behave(rule: Rule) -> None:
     )
 
 
-def test_pod_only_rules_find_nothing_without_a_pod_template() -> None:
-    """The engine gives a `pod_only` rule no object without a pod template: it must find
-    nothing in one. Every Kubernetes object of the examples that has none (Services,
-    ConfigMaps, RBAC ...), and every other with its pod template taken out (`spec` and
-    `template`), is checked by every such rule."""
+def test_rules_find_nothing_in_objects_the_engine_does_not_give_them() -> None:
+    """The engine gives a `pod_only` rule no object without a pod template, and a rule
+    with `kinds` no object of another kind: each must find nothing in those. Every
+    Kubernetes object of the examples, and each with its pod template taken out (`spec`
+    and `template`), is checked by every such rule it would not be given to."""
     kube = [r for r in REGISTRY if r.target in (Target.KUBERNETES, Target.KUBERNETES_SET)]
     objects = [d for r in kube for text in (r.bad, r.good) for d in example_docs(r, text)]
-    podless = [d for d in objects if pod_template(d) is None] + [
+    objects += [
         replace(d, data={k: v for k, v in d.data.items() if k not in ("spec", "template")})
         for d in objects
         if pod_template(d) is not None
     ]
-    assert len(podless) > 100 and all(pod_template(d) is None for d in podless)
-    assert {"Service", "ConfigMap", "Role", "Secret"} <= {d.kind for d in podless}
+    kinds = {d.kind for d in objects}
+    assert {"Service", "ConfigMap", "Role", "ClusterRoleBinding", "Deployment"} <= kinds
     ctx = Context(Level.RESTRICTED, LATEST, None)
-    pod_only = [r for r in REGISTRY if r.pod_only]
-    assert len(pod_only) >= 25
-    for rule in pod_only:
+    narrowed = [r for r in REGISTRY if r.pod_only or r.kinds is not None]
+    assert len([r for r in narrowed if r.pod_only]) >= 25 and len(narrowed) >= 32
+    for rule in narrowed:
         assert rule.target is Target.KUBERNETES and rule.check is not None
-        assert not [v for d in podless for v in rule.check(d, ctx)], rule.id
+        withheld = [
+            d
+            for d in objects
+            if (rule.pod_only and pod_template(d) is None)
+            or (rule.kinds is not None and d.kind not in rule.kinds)
+        ]
+        assert withheld, rule.id
+        assert not [v for d in withheld for v in rule.check(d, ctx)], rule.id
 
 
 def test_docs_are_current() -> None:

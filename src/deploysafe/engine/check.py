@@ -97,9 +97,10 @@ def check_document(
         for problem in problems:
             line = doc.locate(("metadata", "annotations"))[0]
             out.errors.append(ScanError(doc.file, line, problem))
-    steps = plan.by_type[doc.type]
-    if kube and pod_template(doc) is None:
-        steps = plan.podless
+    if kube:
+        steps = plan.for_object(doc.kind, pod_template(doc) is not None)
+    else:
+        steps = plan.by_type[doc.type]
     for rule, check, pss in steps:
         if pss and (not pss_on or rule.id not in active):
             continue
@@ -145,11 +146,25 @@ class _Plan:
 
     rule_ids: tuple[str, ...]
     by_type: dict[Target, tuple[_Step, ...]]
-    # For a Kubernetes object without a pod template: its rules, less those only a pod
-    # template concerns (Rule.pod_only).
-    podless: tuple[_Step, ...]
+    # The kinds some rule reads alone (Rule.kinds); any other kind is looked up as "".
+    named: frozenset[str]
     # The PSS rules that judge at a level and version, by (level, version).
     judging: dict[tuple[Level, Version], frozenset[str]] = field(default_factory=dict)
+    # By kind and whether the object carries a pod template: the rules for a Kubernetes
+    # object, less those that read only other kinds or only pod templates (Rule.pod_only).
+    objects: dict[tuple[str, bool], tuple[_Step, ...]] = field(default_factory=dict)
+
+    def for_object(self, kind: str, pod: bool) -> tuple[_Step, ...]:
+        key = (kind if kind in self.named else "", pod)
+        hit = self.objects.get(key)
+        if hit is None:
+            hit = self.objects[key] = tuple(
+                step
+                for step in self.by_type[Target.KUBERNETES]
+                if (pod or not step[0].pod_only)
+                and (step[0].kinds is None or key[0] in step[0].kinds)
+            )
+        return hit
 
     def active(self, level: Level, version: Version) -> frozenset[str]:
         hit = self.judging.get((level, version))
@@ -176,8 +191,8 @@ def _plan(rules: Sequence[Rule], rule_ids: tuple[str, ...]) -> _Plan:
             elif t is Target.KUBERNETES and r.target is Target.KUBERNETES_SET and r.collect:
                 steps.append((r, None, r.pss is not None))
         by_type[t] = tuple(steps)
-    podless = tuple(step for step in by_type[Target.KUBERNETES] if not step[0].pod_only)
-    plan = _Plan(rule_ids, by_type, podless)
+    named = frozenset(k for r in rules if r.kinds is not None for k in r.kinds)
+    plan = _Plan(rule_ids, by_type, named)
     if len(_PLANS) >= 8:
         _PLANS.clear()
     _PLANS[(id(rules), id(rule_ids))] = (rules, plan)

@@ -179,6 +179,8 @@ class Rule:
     # returns nothing for a document without one: the engine does not give it those (most
     # objects of a repository: ConfigMaps, Services, RBAC).
     pod_only: bool = False
+    # The only kinds of object the check reads (None: any): the engine gives it no other.
+    kinds: frozenset[str] | None = None
 
     @property
     def fix_before(self) -> str:
