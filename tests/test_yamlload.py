@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from deploysafe.yamlload import (
     Parsed,
@@ -93,3 +94,23 @@ def test_a_text_parsed_to_its_end_is_not_parsed_again() -> None:
         again = list(parse_all(other))
         assert [p.data for p in again if isinstance(p, Parsed)] == [{"a": 1}, {"b": 2}]
         assert next(iter(parse_all(other))) is again[0]
+
+
+def test_plain_values_get_pyyaml_s_types_whatever_their_first_character() -> None:
+    """Most values skip the resolvers by their first character; the types are PyYAML's."""
+    values = [
+        c + rest
+        for c in map(chr, range(33, 127))
+        if c not in "#,[]{}|>'\"%@`:?-&*!"
+        for rest in ("", "1", "x", "rue", "ull", "es", "0", "1.5", "2024-01-01")
+    ]
+    # `=` alone is PyYAML's value tag, which no constructor of the safe loader makes.
+    values = [v for v in values if v != "="] + ["-1", "-.inf", "~", "yes", "No", "<<x", "0x1F"]
+    # Integers, booleans and nulls are made without the constructor where they can be.
+    values += ["007", "1_000", "+5", "123456789012345678901234", "0", "OFF", "!!bool on"]
+    values += ["!!int 0o17", "!!int 42", "!!null x", "null", "Null", "!!int ' 7'", "''"]
+    text = "".join(f"k{i}: {v}\n" for i, v in enumerate(values))
+    (doc,) = parse_all(text)
+    assert isinstance(doc, Parsed)
+    assert doc.data == yaml.safe_load(text)
+    assert [type(v) for v in doc.data.values()] == [type(v) for v in yaml.safe_load(text).values()]

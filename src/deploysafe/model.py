@@ -209,6 +209,9 @@ class Document:
     # Rendered nodes whose values the chart draws anew at each render (`randAlphaNum`):
     # made at install time, shown as `x`s (inputs/helmsteady.py).
     generated: frozenset[KeyPath] = field(default=frozenset(), repr=False)
+    # `resource`, made when first asked for: every rule that collects facts and every
+    # finding asks, object after object. Not copied by `replace` (a namespace may change).
+    _resource: Resource | None = field(default=None, init=False, repr=False)
 
     @property
     def kind(self) -> str:
@@ -242,7 +245,11 @@ class Document:
     def resource(self) -> Resource | None:
         if self.type is not Target.KUBERNETES:
             return None
-        return _resource(self)
+        made = self._resource
+        if made is None:
+            made = Resource(self.kind, self.namespace, self.name)
+            object.__setattr__(self, "_resource", made)  # derived from the fields, once
+        return made
 
     def locate(self, path: KeyPath) -> tuple[int, int]:
         """Line and column of `path`, or of its nearest ancestor that exists."""
@@ -262,12 +269,6 @@ class Document:
         starts = _line_starts(self)
         i = bisect.bisect_right(starts, offset) - 1
         return i + 1, offset - starts[i] + 1
-
-
-# Asked for by every rule that collects facts and by every finding, document after document.
-@functools.lru_cache(maxsize=16)
-def _resource(doc: Document) -> Resource:
-    return Resource(doc.kind, doc.namespace, doc.name)
 
 
 @functools.lru_cache(maxsize=8)  # findings of one document come one after the other
@@ -406,4 +407,10 @@ def secret_hash(secret: str) -> str:
 
 def pointer(path: KeyPath) -> str:
     """RFC 6901 JSON pointer for a path."""
+    if not path:
+        return ""
+    text = "/" + "/".join(map(str, path))
+    # Most keys hold neither character to escape: one join, no replace per key.
+    if "~" not in text and text.count("/") == len(path):
+        return text
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)

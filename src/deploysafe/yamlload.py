@@ -11,7 +11,7 @@ import itertools
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,22 @@ _TAG_CACHE: dict[str, str] = {}
 _TAG_CACHE_MAX = 50_000
 
 
+_NOTHING: dict[object, None] = {}
+
+
 class _FastLoader(_Loader):
+    # The composer calls these for every node to follow path resolvers, which the safe
+    # loader has none of: C callables that do nothing cost less than PyYAML's methods
+    # that return at once (a builtin's bound method is not rebound to the loader).
+    descend_resolver = _NOTHING.get  # type: ignore[assignment]  # (parent, index) -> None
+    ascend_resolver = ().__len__  # type: ignore[assignment]  # () -> 0, unread
+
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is _SCALAR:
             if not implicit[0]:
                 return _TAG_STR  # quoted: a string (the safe loader has no path resolvers)
+            if value and value[0] not in _RESOLVED_FIRST:
+                return _TAG_STR  # no implicit resolver reads a value that starts so
             if len(value) < 64:
                 tag = _TAG_CACHE.get(value)
                 if tag is None:
@@ -55,6 +66,12 @@ class _FastLoader(_Loader):
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
+# The first characters of the plain scalars an implicit resolver may tag as other than a
+# string (numbers, booleans, null, `<<` ...): PyYAML looks its resolvers up by a value's
+# first character (None: resolvers for any, which the safe loader has none of).
+_RESOLVED_FIRST = frozenset(_Loader.yaml_implicit_resolvers)
+assert None not in _RESOLVED_FIRST
+
 MAX_DEPTH = 256
 # An alias may repeat a subtree; past this many expanded nodes (and 10x the distinct ones)
 # the document is treated as an alias bomb.
@@ -66,6 +83,10 @@ _TAG_STR = "tag:yaml.org,2002:str"
 _TAG_MAP = "tag:yaml.org,2002:map"
 _TAG_SEQ = "tag:yaml.org,2002:seq"
 _TAG_MERGE = "tag:yaml.org,2002:merge"
+_TAG_INT = "tag:yaml.org,2002:int"
+_TAG_BOOL = "tag:yaml.org,2002:bool"
+_TAG_NULL = "tag:yaml.org,2002:null"
+_BOOLS: dict[str, bool] = yaml.constructor.SafeConstructor.bool_values
 _SCALAR = yaml.ScalarNode
 _MAPPING = yaml.MappingNode
 _SEQUENCE = yaml.SequenceNode
@@ -196,8 +217,21 @@ class _Builder:
         return out
 
     def _scalar(self, node: yaml.Node) -> Any:
-        if node.tag == _TAG_STR:
+        tag = node.tag
+        if tag == _TAG_STR:
             return node.value
+        # The other common values, made as the constructor makes them without its
+        # machinery per value: a plain decimal integer, a boolean word, a null.
+        if tag == _TAG_INT:
+            v = node.value
+            if v.isascii() and v.isdigit() and (v[0] != "0" or len(v) == 1) and len(v) < 19:
+                return int(v)
+        elif tag == _TAG_BOOL:
+            b = _BOOLS.get(node.value.lower())
+            if b is not None:
+                return b
+        elif tag == _TAG_NULL:
+            return None
         line = node.start_mark.line + 1
         try:
             return self.constructor.construct_object(node, deep=True)
@@ -458,12 +492,17 @@ _NEXT_KEY_ANY_BREAK = re.compile(r"[\n\r\x85\u2028\u2029](?:kind|[\"'?*!&{\[])")
 
 
 def top_level_kind(
-    text: str, start: int = 0, end: int | None = None, odd: bool | None = None
+    text: str,
+    start: int = 0,
+    end: int | None = None,
+    odd: bool | None = None,
+    among: Collection[str] | None = None,
 ) -> str | None:
     """The value of a top-level `kind:` key of the document `text[start:end]`, found without
     parsing (or copying) it; None when the text leaves any doubt which `kind` the parser
     keeps. `odd`: whether the document may hold a line break other than "\\n" (None: it is
-    searched)."""
+    searched). `among`: the kinds the caller looks for; any other is None at once, before
+    the searches of the rest of the document that make sure it is the parser's."""
     end = len(text) if end is None else end
     if text.startswith("kind:", start, end):
         i = start
@@ -472,7 +511,9 @@ def top_level_kind(
         if i == 0:
             return None
     m = _KIND_VALUE.match(text, i + 5, end)
-    if m is None or any(text.find(c, start, i) != -1 for c in _OPENERS):
+    if m is None or (among is not None and m.group(1) not in among):
+        return None
+    if any(text.find(c, start, i) != -1 for c in _OPENERS):
         return None
     if odd is None:
         odd = any(text.find(c, start, end) != -1 for c in _ODD_BREAKS)

@@ -340,6 +340,34 @@ def test_a_failing_rule_is_an_error_not_a_crash(tmp_path: Path) -> None:
     )
 
 
+def test_a_rule_is_given_only_the_objects_it_reads() -> None:
+    from deploysafe.engine.check import Partial, check_document
+    from deploysafe.engine.settings import settings_for
+    from deploysafe.model import Document, Violation
+    from deploysafe.rules import BY_ID
+    from deploysafe.rules.base import Context
+    from tests.support.ruletools import docs
+
+    def everything(doc: Document, ctx: Context) -> Iterator[Violation]:
+        yield Violation(("kind",), f"{doc.kind} checked")
+
+    config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+    service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n"
+    objects = docs("---\n".join((config_map, pod(), service)))
+    s = settings_for(Config(), {})
+    for narrowed, seen in (
+        ({"pod_only": True}, ["Pod"]),
+        ({"kinds": frozenset({"Service", "Pod"})}, ["Pod", "Service"]),
+        ({"pod_only": True, "kinds": frozenset({"Service"})}, []),
+        ({}, ["ConfigMap", "Pod", "Service"]),
+    ):
+        rule = replace(BY_ID["DS502"], check=everything, pod_only=False, kinds=None)
+        out = Partial()
+        for doc in objects:
+            check_document(doc, s, [replace(rule, **narrowed)], out)
+        assert [f.message for f in out.findings] == [f"{k} checked" for k in seen], narrowed
+
+
 def test_a_rule_that_recurses_too_deep_is_an_error_for_the_document(tmp_path: Path) -> None:
     """Kind "internal" still: the webhook denies an object a rule could not judge."""
     from deploysafe.engine.check import Partial, check_document
@@ -402,6 +430,18 @@ def test_a_crd_is_skipped_by_its_kind_unread() -> None:
     crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  x: 1\n"
     assert top_level_kind(crd) == "CustomResourceDefinition"
     assert top_level_kind(crd.replace("\n", "\r\n")) == "CustomResourceDefinition"
+
+
+def test_only_documents_that_name_an_unread_kind_are_skipped() -> None:
+    from deploysafe.inputs.documents import load_kubernetes
+
+    crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+    api = "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\n"
+    # Names an unread kind in a value, not as its kind: read.
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: CustomResourceDefinition\n"
+    r = load_kubernetes("---\n".join((crd, cm, api)), "a.yaml")
+    assert (r.skipped, [d.kind for d in r.documents]) == (2, ["ConfigMap"])
+    assert r.documents[0].locate(("metadata", "name")) == (7, 3)
 
 
 def test_mapping_keys_are_kubernetes_fields() -> None:

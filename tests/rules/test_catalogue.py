@@ -13,10 +13,11 @@ from deploysafe.config import Config
 from deploysafe.config.rules import RuleSetting
 from deploysafe.engine import check_documents
 from deploysafe.formats.rule_pages import expected_files
+from deploysafe.k8s.pods import pod_template
 from deploysafe.k8s.tenancy import example_config
-from deploysafe.model import Practice
+from deploysafe.model import LATEST, Level, Practice, Target
 from deploysafe.rules import REGISTRY
-from deploysafe.rules.base import Rule
+from deploysafe.rules.base import Context, Rule
 from tests.support import paths
 from tests.support.ruletools import example_docs
 
@@ -62,6 +63,35 @@ def test_examples_behave(rule: Rule) -> None:
     assert not [f for f in good.findings if rule.id in (f.rule_id, *f.also)], (
         f"{rule.id} good example fails"
     )
+
+
+def test_rules_find_nothing_in_objects_the_engine_does_not_give_them() -> None:
+    """The engine gives a `pod_only` rule no object without a pod template, and a rule
+    with `kinds` no object of another kind: each must find nothing in those. Every
+    Kubernetes object of the examples, and each with its pod template taken out (`spec`
+    and `template`), is checked by every such rule it would not be given to."""
+    kube = [r for r in REGISTRY if r.target in (Target.KUBERNETES, Target.KUBERNETES_SET)]
+    objects = [d for r in kube for text in (r.bad, r.good) for d in example_docs(r, text)]
+    objects += [
+        replace(d, data={k: v for k, v in d.data.items() if k not in ("spec", "template")})
+        for d in objects
+        if pod_template(d) is not None
+    ]
+    kinds = {d.kind for d in objects}
+    assert {"Service", "ConfigMap", "Role", "ClusterRoleBinding", "Deployment"} <= kinds
+    ctx = Context(Level.RESTRICTED, LATEST, None)
+    narrowed = [r for r in REGISTRY if r.pod_only or r.kinds is not None]
+    assert len([r for r in narrowed if r.pod_only]) >= 25 and len(narrowed) >= 32
+    for rule in narrowed:
+        assert rule.target is Target.KUBERNETES and rule.check is not None
+        withheld = [
+            d
+            for d in objects
+            if (rule.pod_only and pod_template(d) is None)
+            or (rule.kinds is not None and d.kind not in rule.kinds)
+        ]
+        assert withheld, rule.id
+        assert not [v for d in withheld for v in rule.check(d, ctx)], rule.id
 
 
 def test_docs_are_current() -> None:

@@ -14,9 +14,9 @@ from deploysafe.engine.settings import Settings, active_ids, context_for, placed
 from deploysafe.inputs.discover import Reason
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.k8s.pods import pod_template
-from deploysafe.model import Document, Fact, Finding, ScanError, Target
+from deploysafe.model import Document, Fact, Finding, Level, ScanError, Target, Version
 from deploysafe.rules import BY_ID
-from deploysafe.rules.base import Context, Rule
+from deploysafe.rules.base import Check, Context, Rule
 
 # Kinds that only configure tools, never land in a cluster.
 TOOL_KINDS = frozenset({"Kustomization", "Component"})
@@ -89,24 +89,26 @@ def check_document(
     out.documents += kube
     doc = placed(doc, s)
     ctx, pss_on = context_for(doc, s)
-    active = active_ids(s.rule_ids, ctx.pss_level, ctx.pss_version)
+    plan = _plan(rules, s.rule_ids)
+    active = plan.active(ctx.pss_level, ctx.pss_version)
     waivers: list[suppress.Waiver] = []
     if kube:
         waivers, problems = _waivers(doc, s)
         for problem in problems:
             line = doc.locate(("metadata", "annotations"))[0]
             out.errors.append(ScanError(doc.file, line, problem))
-    for rule, over_set in _for_type(rules)[doc.type]:
-        if rule.pss is not None and (not pss_on or rule.id not in active):
+    if kube:
+        steps = plan.for_object(doc.kind, pod_template(doc) is not None)
+    else:
+        steps = plan.by_type[doc.type]
+    for rule, check, pss in steps:
+        if pss and (not pss_on or rule.id not in active):
             continue
-        if over_set:
-            if kube and rule.collect is not None:
-                _collect(rule, doc, ctx, out, waivers, s)
-            continue
-        if rule.check is None:
+        if check is None:  # a cross-resource rule: it collects facts
+            _collect(rule, doc, ctx, out, waivers, s)
             continue
         try:
-            for v in rule.check(doc, ctx):
+            for v in check(doc, ctx):
                 found = finding(rule, v, doc, s)
                 if v.secret and shared is not None:
                     share(found, v, doc, shared)
@@ -131,29 +133,70 @@ def check_document(
             )
 
 
-# The rules that read each document type, by identity of the rule sequence: a document
-# then walks only its own (a scan checks thousands of documents with one sequence). Each
-# with whether it is a cross-resource rule, decided here once rather than per document
-# (an enum member costs a class attribute lookup).
-_GROUPS: dict[int, tuple[Sequence[Rule], dict[Target, tuple[tuple[Rule, bool], ...]]]] = {}
+# A rule as the loop over a document's rules reads it: the rule, its check (None: a
+# cross-resource rule, which collects facts), whether it is a PSS rule.
+_Step = tuple[Rule, Check | None, bool]
 
 
-def _for_type(rules: Sequence[Rule]) -> dict[Target, tuple[tuple[Rule, bool], ...]]:
-    hit = _GROUPS.get(id(rules))
-    if hit is not None and hit[0] is rules:
+@dataclass(slots=True, eq=False)
+class _Plan:
+    """What checking a document with one sequence of rules needs, decided once for the
+    thousands of documents a scan checks with it rather than per document (an enum member
+    or a rule's field costs an attribute lookup, a tuple of rule ids a hash of each id)."""
+
+    rule_ids: tuple[str, ...]
+    by_type: dict[Target, tuple[_Step, ...]]
+    # The kinds some rule reads alone (Rule.kinds); any other kind is looked up as "".
+    named: frozenset[str]
+    # The PSS rules that judge at a level and version, by (level, version).
+    judging: dict[tuple[Level, Version], frozenset[str]] = field(default_factory=dict)
+    # By kind and whether the object carries a pod template: the rules for a Kubernetes
+    # object, less those that read only other kinds or only pod templates (Rule.pod_only).
+    objects: dict[tuple[str, bool], tuple[_Step, ...]] = field(default_factory=dict)
+
+    def for_object(self, kind: str, pod: bool) -> tuple[_Step, ...]:
+        key = (kind if kind in self.named else "", pod)
+        hit = self.objects.get(key)
+        if hit is None:
+            hit = self.objects[key] = tuple(
+                step
+                for step in self.by_type[Target.KUBERNETES]
+                if (pod or not step[0].pod_only)
+                and (step[0].kinds is None or key[0] in step[0].kinds)
+            )
+        return hit
+
+    def active(self, level: Level, version: Version) -> frozenset[str]:
+        hit = self.judging.get((level, version))
+        if hit is None:
+            hit = self.judging[(level, version)] = active_ids(self.rule_ids, level, version)
+        return hit
+
+
+# By identity of the rule sequence and of the rule ids: a scan checks every document of a
+# chunk with one of each.
+_PLANS: dict[tuple[int, int], tuple[Sequence[Rule], _Plan]] = {}
+
+
+def _plan(rules: Sequence[Rule], rule_ids: tuple[str, ...]) -> _Plan:
+    hit = _PLANS.get((id(rules), id(rule_ids)))
+    if hit is not None and hit[0] is rules and hit[1].rule_ids is rule_ids:
         return hit[1]
-    groups = {
-        t: tuple(
-            (r, r.target is Target.KUBERNETES_SET)
-            for r in rules
-            if r.target is t or (t is Target.KUBERNETES and r.target is Target.KUBERNETES_SET)
-        )
-        for t in Target
-    }
-    if len(_GROUPS) >= 8:
-        _GROUPS.clear()
-    _GROUPS[id(rules)] = (rules, groups)
-    return groups
+    by_type: dict[Target, tuple[_Step, ...]] = {}
+    for t in Target:
+        steps: list[_Step] = []
+        for r in rules:
+            if r.target is t and r.check is not None:
+                steps.append((r, r.check, r.pss is not None))
+            elif t is Target.KUBERNETES and r.target is Target.KUBERNETES_SET and r.collect:
+                steps.append((r, None, r.pss is not None))
+        by_type[t] = tuple(steps)
+    named = frozenset(k for r in rules if r.kinds is not None for k in r.kinds)
+    plan = _Plan(rule_ids, by_type, named)
+    if len(_PLANS) >= 8:
+        _PLANS.clear()
+    _PLANS[(id(rules), id(rule_ids))] = (rules, plan)
+    return plan
 
 
 def check_all(docs: Iterable[Document], s: Settings, rules: Sequence[Rule], out: Partial) -> None:
@@ -223,7 +266,7 @@ def _suppressed(
 
 
 def check_file(
-    path: Path,
+    path: Path | str,
     display: str,
     s: Settings,
     rules: Sequence[Rule],

@@ -40,7 +40,7 @@ def _chunk_worker(s: Settings, files: Sequence[Job]) -> Packed:
     rules = rules_of(s)
     for path, display, mode, place in files:
         try:
-            check_file(Path(path), display, s, rules, out, mode=mode, place=place)
+            check_file(path, display, s, rules, out, mode=mode, place=place)
         except Exception as exc:  # a bug must cost one file, not the scan
             deep = isinstance(exc, RecursionError | MemoryError)
             why = "nested too deeply or too large to check" if deep else "internal error"

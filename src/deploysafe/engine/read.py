@@ -22,7 +22,7 @@ _TEXT_CAP_FACTOR = 10
 
 
 def read(
-    path: Path, display: str, max_size: int
+    path: Path | str, display: str, max_size: int
 ) -> tuple[str | None, ScanError | None, Reason | None]:
     """The file's text, and what went wrong: both when only its text can be used (for
     secrets: a YAML/JSON file over the cap, or not valid UTF-8, is still a committed file);
@@ -97,6 +97,6 @@ def read_bytes(path: Path | str, size: int) -> bytes:
         os.close(fd)
 
 
-def _binary_head(path: Path) -> bool:
-    with path.open("rb") as fh:
+def _binary_head(path: Path | str) -> bool:
+    with open(path, "rb") as fh:
         return b"\0" in fh.read(8192)

@@ -98,6 +98,10 @@ BUILDERS: dict[Target, Builder] = {
 }
 
 
+# The readings whose builders never use the file's path.
+_PATHLESS = frozenset({Target.TEXT, Target.KUBERNETES, Target.KUSTOMIZATION})
+
+
 def _unreadable(display: str, target: Target, exc: Exception) -> ScanError:
     """A builder that failed: the file's other readings (its text for secrets above all)
     are still checked. Input too deep or too large for the builder is the input's fault;
@@ -122,7 +126,7 @@ def load(
     text: str,
     display: str,
     wanted: Collection[Target],
-    path: Path | None = None,
+    path: Path | str | None = None,
     *,
     place: str | None = None,
 ) -> LoadResult:
@@ -132,16 +136,21 @@ def load(
     errors: list[ScanError] = []
     skipped = 0
     place = place or display
+    # Only some readings use the path (a Dockerfile's build context, CI includes): a worker
+    # is given a string, made a Path at the first that does.
+    disk = path if path is None or isinstance(path, Path) else None
     with parsed_once(text):  # its readings share one parse
         for target in targets_for(place):
             if target not in wanted or target not in BUILDERS:
                 continue
+            if disk is None and path is not None and target not in _PATHLESS:
+                disk = Path(path)
             try:
                 if target is Target.GITLAB_CI:
                     # Its `include: local:` paths start at the repository's top level.
-                    result = gitlab.build(text, display, path, top=top_of(path, place))
+                    result = gitlab.build(text, display, disk, top=top_of(disk, place))
                 else:
-                    result = BUILDERS[target](text, display, path)
+                    result = BUILDERS[target](text, display, disk)
             except Exception as exc:  # one reading lost, not the file's others
                 errors.append(_unreadable(display, target, exc))
                 continue

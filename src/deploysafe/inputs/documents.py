@@ -58,7 +58,7 @@ def load_kubernetes(
     odd = not newlines_only(text)
     line = at = 0  # the lines before `at`, counted as far as a parsed document needs
     for start, end in document_spans(text):
-        if top_level_kind(text, start, end, odd) in UNREAD_KINDS:
+        if top_level_kind(text, start, end, odd, among=UNREAD_KINDS) is not None:
             skipped += 1
             continue
         line += text.count("\n", at, start)

@@ -175,6 +175,12 @@ class Rule:
     default_enabled: bool = True
     # The fix `deploysafe fix` applies to a violation, if the rule offers one.
     autofix: AutoFix | None = None
+    # The check reads only the pod template a document carries (k8s.pods.pod_template) and
+    # returns nothing for a document without one: the engine does not give it those (most
+    # objects of a repository: ConfigMaps, Services, RBAC).
+    pod_only: bool = False
+    # The only kinds of object the check reads (None: any): the engine gives it no other.
+    kinds: frozenset[str] | None = None
 
     @property
     def fix_before(self) -> str:

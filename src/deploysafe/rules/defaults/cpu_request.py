@@ -20,6 +20,7 @@ RULE = Rule(
     practice=Practice.DEFAULTS,
     severity=Severity.LOW,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "Without a CPU request the scheduler counts the container as needing nothing: nodes "
         "get overcommitted and under contention the container gets the smallest share, so a "

@@ -55,6 +55,7 @@ RULE = Rule(
     practice=Practice.DEFAULTS,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "Default and trivial passwords (admin, changeme, password ...) are the first thing any "
         "scanner or attacker tries; a database or admin console started with one is open to "

@@ -61,6 +61,7 @@ RULE = Rule(
     practice=Practice.DEFAULTS,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "Every pod that names no ServiceAccount runs as `default` and gets its API token "
         "mounted. All such pods share one identity, so a role bound to `default` for one of "

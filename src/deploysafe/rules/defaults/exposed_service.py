@@ -81,6 +81,7 @@ RULE = Rule(
     practice=Practice.DEFAULTS,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    kinds=frozenset({"Service"}),
     why=(
         "A NodePort Service listens on every node, bypassing the ingress controller, its TLS "
         "and authentication; a LoadBalancer with no source ranges is open to anyone who can "

@@ -32,6 +32,7 @@ RULE = Rule(
     practice=Practice.DEFAULTS,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "A hostPort publishes the container directly on the node's address: it is reachable "
         "from wherever the node is, outside the Service and Ingress you review, and it ties "

@@ -54,6 +54,7 @@ RULE = Rule(
     practice=Practice.DEFAULTS,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "`:latest` (which is what no tag means) is a moving pointer: two nodes can run "
         "different code under one manifest, a rollback redeploys whatever is newest, and a "

@@ -20,6 +20,7 @@ RULE = Rule(
     practice=Practice.DEFAULTS,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "By default a container may use all the memory of its node. A leak, a load spike or an "
         "attacker's payload then starves or evicts every other pod on that node; with a limit "

@@ -66,6 +66,7 @@ RULE = Rule(
     practice=Practice.DEFAULTS,
     severity=Severity.LOW,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "A writable root filesystem lets an attacker who gets code execution in the container "
         "drop tools, replace the application's binaries or config and persist until the pod "

@@ -76,6 +76,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.CRITICAL,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "The Docker, containerd or CRI-O socket is the runtime's control API: whoever can write "
         "to it starts a privileged container with the host's root filesystem, so the pod owns "

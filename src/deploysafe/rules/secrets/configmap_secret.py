@@ -101,6 +101,7 @@ RULE = Rule(
     practice=Practice.SECRETS,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    kinds=frozenset({"ConfigMap"}),
     why=(
         "ConfigMaps are meant to be read widely: they are not encrypted at rest, RBAC "
         "roles grant `get configmaps` freely, and they are printed by `kubectl describe`. "

@@ -39,6 +39,7 @@ RULE = Rule(
     practice=Practice.SECRETS,
     severity=Severity.LOW,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "Environment variables leak more easily than files: they are inherited by every "
         "child process, dumped in crash reports and debug endpoints, visible in "

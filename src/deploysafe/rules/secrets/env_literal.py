@@ -42,6 +42,7 @@ RULE = Rule(
     practice=Practice.SECRETS,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "An env `value:` is part of the workload's spec: it is committed with the "
         "manifest, stored unencrypted in etcd as part of the Deployment, and shown by "

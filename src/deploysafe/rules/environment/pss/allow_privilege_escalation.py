@@ -77,6 +77,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "Unless told otherwise, a process can gain more privileges than its parent through "

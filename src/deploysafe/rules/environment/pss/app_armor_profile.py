@@ -77,6 +77,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "On AppArmor hosts the runtime's default profile blocks writes to /proc and /sys, "

@@ -68,6 +68,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "Even the runtime's default capabilities (NET_RAW for spoofing on the pod network, "

@@ -52,6 +52,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.CRITICAL,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "With hostNetwork a pod sees every interface of the node and can sniff or bind to host "

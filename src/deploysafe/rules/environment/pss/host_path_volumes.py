@@ -30,6 +30,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.CRITICAL,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "A hostPath volume hands the container a directory of the node: the container runtime "

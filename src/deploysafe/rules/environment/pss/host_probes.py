@@ -65,6 +65,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "The kubelet runs httpGet and tcpSocket probes and hooks from the node. With `host` "

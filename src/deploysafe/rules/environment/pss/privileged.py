@@ -50,6 +50,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.CRITICAL,
     target=Target.KUBERNETES,
+    pod_only=True,
     why=(
         "A privileged container gets every device and capability of the host and can turn off "
         "the kernel's isolation: one compromised process owns the node and every pod on it."

@@ -63,6 +63,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "The runtime masks and makes read-only parts of /proc (kcore, sysrq-trigger, timer "

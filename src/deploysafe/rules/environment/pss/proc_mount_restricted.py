@@ -49,6 +49,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "Baseline allows an unmasked /proc inside a user namespace (hostUsers: false) from "

@@ -46,6 +46,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "Inline volume types such as hostPath, nfs, iscsi, rbd, cephfs or gitRepo let a pod "

@@ -60,6 +60,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "`runAsUser: 0` runs the process as root whatever the image says, and root in a "

@@ -84,6 +84,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "SELinux confines containers through the container_t type; setting another type (such "

@@ -95,6 +95,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "Seccomp filters the system calls a container may make; the runtime's default profile "

@@ -78,6 +78,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.MEDIUM,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "Kubernetes runs containers Unconfined by default: with no seccomp profile every "

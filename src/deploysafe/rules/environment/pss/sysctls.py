@@ -98,6 +98,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "Most kernel parameters are not isolated per pod: setting them from a pod changes the "

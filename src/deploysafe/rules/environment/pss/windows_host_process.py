@@ -53,6 +53,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.CRITICAL,
     target=Target.KUBERNETES,
+    pod_only=True,
     check=check,
     why=(
         "A Windows HostProcess container runs directly on the node, in the host's network and "

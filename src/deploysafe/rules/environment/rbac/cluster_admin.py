@@ -42,6 +42,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.CRITICAL,
     target=Target.KUBERNETES,
+    kinds=frozenset({"ClusterRoleBinding", "RoleBinding"}),
     why=(
         "cluster-admin is every verb on every resource. A workload or CI account bound to it "
         "turns any bug or stolen token into a takeover of the cluster (or, through a "

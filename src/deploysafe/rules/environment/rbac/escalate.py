@@ -6,7 +6,13 @@ from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
-from deploysafe.rules.environment.rbac._policy import RBAC_GROUP, policy_rules, reach, role_label
+from deploysafe.rules.environment.rbac._policy import (
+    RBAC_GROUP,
+    ROLE_KINDS,
+    policy_rules,
+    reach,
+    role_label,
+)
 
 _AUTHN = "authentication.k8s.io"
 # (verb, apiGroup, resource): what each verb acts on to escalate.
@@ -47,6 +53,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.CRITICAL,
     target=Target.KUBERNETES,
+    kinds=ROLE_KINDS,
     why=(
         "RBAC stops a subject from granting permissions it does not hold, except through these "
         "verbs: `escalate` edits roles beyond one's own rights, `bind` binds any role (such as "

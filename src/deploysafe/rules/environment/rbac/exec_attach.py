@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
-from deploysafe.rules.environment.rbac._policy import policy_rules, reach, role_label
+from deploysafe.rules.environment.rbac._policy import ROLE_KINDS, policy_rules, reach, role_label
 
 # Before Kubernetes 1.31 (AuthorizePodWebsocketUpgradeCreatePermission), a WebSocket exec or
 # attach only needed `get`, so `get` counts as well as `create`.
@@ -34,6 +34,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    kinds=ROLE_KINDS,
     why=(
         "`pods/exec` and `pods/attach` give a shell inside running containers: the subject "
         "reads their mounted Secrets and ServiceAccount tokens and acts with their privileges, "

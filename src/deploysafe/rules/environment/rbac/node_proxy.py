@@ -33,6 +33,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    kinds=frozenset({"ClusterRole"}),
     why=(
         "`nodes/proxy` forwards requests to the kubelet API of a node. The kubelet's `/exec`, "
         "`/run` and `/attach` endpoints run commands in any container on that node: a shell in "

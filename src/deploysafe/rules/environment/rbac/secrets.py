@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
-from deploysafe.rules.environment.rbac._policy import policy_rules, reach, role_label
+from deploysafe.rules.environment.rbac._policy import ROLE_KINDS, policy_rules, reach, role_label
 
 _READ = ("get", "list", "watch")
 
@@ -28,6 +28,7 @@ RULE = Rule(
     practice=Practice.ENVIRONMENT,
     severity=Severity.HIGH,
     target=Target.KUBERNETES,
+    kinds=ROLE_KINDS,
     why=(
         "Secrets hold database passwords, API keys and ServiceAccount tokens. A subject that "
         "can get, list or watch every Secret can read the credentials of every other workload "
