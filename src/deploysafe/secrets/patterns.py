@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ _RD = r"(?![A-Za-z0-9_-])"
 class TokenType:
     id: str
     description: str
-    pattern: re.Pattern[str]
+    # The regex's source, compiled when first run (`pattern`): a scan runs few of the types
+    # (only where a keyword is found), and compiling all of them took each command ~10 ms.
+    regex: str
     keywords: tuple[str, ...]
     example: str
     entropy: float = 0.0
@@ -51,6 +54,11 @@ class TokenType:
     # [A-Za-z0-9_]), as the pattern's own left boundary requires: the legacy Vault prefix
     # `s.` ends countless English words, and each would send its line to the regex.
     word_start: tuple[str, ...] = ()
+    flags: int = 0
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _compiled(self.regex, self.flags)
 
     def span(self, m: re.Match[str]) -> tuple[int, int]:
         """Where the secret is in the text: group `s`, else `u`, else the whole match."""
@@ -67,6 +75,11 @@ class TokenType:
             if group in self.pattern.groupindex and m.start(group) >= 0:
                 return m.span(group)
         return m.span()
+
+
+@functools.cache
+def _compiled(regex: str, flags: int) -> re.Pattern[str]:
+    return re.compile(regex, flags)
 
 
 def _t(
@@ -86,7 +99,7 @@ def _t(
     return TokenType(
         id,
         description,
-        re.compile(pattern, flags),
+        pattern,
         keywords,
         example,
         entropy,
@@ -95,6 +108,7 @@ def _t(
         multiline=multiline,
         path=re.compile(path) if path else None,
         word_start=word_start,
+        flags=flags,
     )
 
 
