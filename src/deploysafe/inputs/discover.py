@@ -147,7 +147,12 @@ def link_display(link: Path, root: Path) -> str:
 
 def repo_top(folder: Path) -> Path | None:
     """The real top level of the git work tree `folder` is in, or None outside one."""
-    out = Git(folder).out("rev-parse", "--show-toplevel")
+    started = _tops.get(folder.resolve()) or Git(folder).start("rev-parse", "--show-toplevel")
+    try:
+        result = started.result(check=False)
+    except GitError:
+        return None
+    out = result.text.strip() if result.ok else ""
     return Path(out).resolve() if out else None
 
 
@@ -233,6 +238,8 @@ def _listed(out: bytes) -> Iterator[str]:
 
 # git's listings started before discovery asks for them, by real folder (`list_ahead`).
 _ahead: dict[Path, tuple[Started, Started]] = {}
+# Their folders' top levels, started with them: the policy's search and discovery both ask.
+_tops: dict[Path, Started] = {}
 
 
 def list_ahead(paths: Iterable[Path]) -> None:
@@ -243,6 +250,7 @@ def list_ahead(paths: Iterable[Path]) -> None:
         real = path.resolve()
         if real.is_dir() and real not in _ahead:
             _ahead[real] = _start_listing(real)
+            _tops[real] = Git(real).start("rev-parse", "--show-toplevel")
 
 
 def _start_listing(folder: Path) -> tuple[Started, Started]:
@@ -256,10 +264,10 @@ def _start_listing(folder: Path) -> tuple[Started, Started]:
 
 def stop_listings() -> None:
     """Stop the listings started ahead that discovery did not take."""
-    for started in _ahead.values():
-        for run in started:
-            run.stop()
+    for run in [*(r for started in _ahead.values() for r in started), *_tops.values()]:
+        run.stop()
     _ahead.clear()
+    _tops.clear()
 
 
 def _git_visible(folder: Path) -> _Visible | None:
