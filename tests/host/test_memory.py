@@ -1,3 +1,4 @@
+import gc
 import sys
 from pathlib import Path
 
@@ -29,3 +30,21 @@ def test_release_is_a_no_op_where_the_c_library_cannot_trim() -> None:
     if sys.platform != "linux":
         assert memory._trim() is None
     memory.release()
+
+
+def test_what_is_made_lasting_is_frozen_and_the_collector_runs_as_before() -> None:
+    frozen = gc.get_freeze_count()
+    try:
+        with memory.lasting():
+            assert not gc.isenabled()
+            made = [[n] for n in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(made)
+        gc.disable()  # a caller that turned the collector off keeps it off
+        with memory.lasting():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        if frozen == 0:
+            gc.unfreeze()

@@ -15,6 +15,7 @@ import click
 from deploysafe import __version__
 from deploysafe.cli.exits import Command, Group
 from deploysafe.errors import UsageError
+from deploysafe.host.memory import lasting
 
 # Each command's module and its name there: a command's module is imported when the command
 # runs (or help lists it), so a scan does not import the other commands' modules and what
@@ -48,7 +49,9 @@ class _Commands(Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module, name = COMMANDS[cmd_name]
-            command = getattr(importlib.import_module(f"deploysafe.cli.{module}"), name)
+            with lasting():
+                loaded = importlib.import_module(f"deploysafe.cli.{module}")
+            command = getattr(loaded, name)
             assert isinstance(command, click.Command) and command.name == cmd_name
             self.add_command(command)
         return self.commands.get(cmd_name)
