@@ -47,14 +47,18 @@ def release() -> None:
 @contextlib.contextmanager
 def lasting() -> Iterator[None]:
     """Around imports, whose objects live as long as the process: the collector does not
-    run while they are made, and they are frozen after, never traversed again. Otherwise
-    collections during a scan's imports traverse them over and over (15 ms of 250), and
-    the first one after traverses them all at once (as long)."""
+    run while they are made, and they go to the oldest generation after, where only a full
+    collection looks at them. Otherwise collections during a scan's imports traverse them
+    over and over (15 ms of 250), and the first one after would traverse all of them at
+    once (as long)."""
     enabled = gc.isenabled()
+    frozen = gc.get_freeze_count()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        gc.freeze()  # then unfrozen: every object is moved to the oldest generation
+        if frozen == 0:  # else the caller's freeze holds them
+            gc.unfreeze()
         if enabled:
             gc.enable()
