@@ -211,11 +211,11 @@ class _Visible:
     base: str
     names: dict[str, str]
 
-    def _rel(self, d: Path) -> str:
+    def _rel(self, d: Path | str) -> str:
         at = str(d)
         return "" if at == self.base else at.removeprefix(self.base.rstrip("/") + "/")
 
-    def has(self, d: Path) -> bool:
+    def has(self, d: Path | str) -> bool:
         """Whether git lists anything inside folder `d`."""
         return self._rel(d) in self.names
 
@@ -349,8 +349,13 @@ def discover(
         for d, dirnames, filenames, links in _walk(tree, unlisted):
             rel_dir = inv.display(d)
             listed = visible.take(d) if visible is not None else None
+            # The folder is real and absolute: a file's or a subfolder's real path is its
+            # text (no Path).
+            at = str(d).rstrip("/") + "/"
             dirnames[:] = [
-                n for n in dirnames if _walk_into(inv, d / n, n, rel_dir, excluded, listed, visible)
+                n
+                for n in dirnames
+                if _walk_into(inv, at + n, n, rel_dir, excluded, listed, visible)
             ]
             for n in links:  # folder symlinks are not followed; say so when they leave
                 _outside_link(inv, d / n, tree)
@@ -358,8 +363,6 @@ def discover(
                 chart_dirs.add(d)
             if any(n in KUSTOMIZATION_NAMES for n in filenames):
                 inv.kustomizations.append(d)
-            # The folder is real and absolute: a file's real path is its text (no Path).
-            at = str(d).rstrip("/") + "/"
             for name, is_link in filenames.items():
                 if is_link:
                     seen.may_repeat()
@@ -460,7 +463,7 @@ def _users_outside(inv: Inventory, paths: Sequence[Path], walked: Sequence[Path]
 
 def _walk_into(
     inv: Inventory,
-    d: Path,
+    d: str,
     name: str,
     rel_dir: str,
     excluded: Callable[[str], bool],
