@@ -166,12 +166,12 @@ def base_of(root: Path) -> tuple[Path, bool]:
 
 
 def _walk(
-    top: Path, unlisted: list[tuple[Path, OSError]]
-) -> Iterator[tuple[Path, list[str], dict[str, bool], list[str]]]:
-    """Like os.walk without following links: (folder, subfolders (prunable), files with
-    whether each is a symlink, folder symlinks). One scandir per folder, no stat per file.
-    A folder that cannot be listed is added to `unlisted` with why."""
-    stack = [top]
+    top: Path, unlisted: list[tuple[str, OSError]]
+) -> Iterator[tuple[str, list[str], dict[str, bool], list[str]]]:
+    """Like os.walk without following links: (folder, as text, subfolders (prunable), files
+    with whether each is a symlink, folder symlinks). One scandir per folder, no stat per
+    file. A folder that cannot be listed is added to `unlisted` with why."""
+    stack = [str(top)]
     while stack:
         d = stack.pop()
         dirs: list[str] = []
@@ -197,7 +197,8 @@ def _walk(
             continue
         dirs.sort()
         yield d, dirs, dict(sorted(files.items())), links
-        stack.extend(d / n for n in reversed(dirs))
+        at = d.rstrip("/") + "/"
+        stack.extend(at + n for n in reversed(dirs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +220,7 @@ class _Visible:
         """Whether git lists anything inside folder `d`."""
         return self._rel(d) in self.names
 
-    def take(self, d: Path) -> frozenset[str]:
+    def take(self, d: Path | str) -> frozenset[str]:
         """The names git lists in folder `d` (asked once per folder)."""
         return frozenset(self.names.pop(self._rel(d), "").split("\0"))
 
@@ -345,28 +346,30 @@ def discover(
             continue
         tree = start.resolve()
         visible = _git_visible(tree)
-        unlisted: list[tuple[Path, OSError]] = []
+        unlisted: list[tuple[str, OSError]] = []
         for d, dirnames, filenames, links in _walk(tree, unlisted):
             rel_dir = inv.display(d)
             listed = visible.take(d) if visible is not None else None
             # The folder is real and absolute: a file's or a subfolder's real path is its
             # text (no Path).
-            at = str(d).rstrip("/") + "/"
+            at = d.rstrip("/") + "/"
             dirnames[:] = [
                 n
                 for n in dirnames
                 if _walk_into(inv, at + n, n, rel_dir, excluded, listed, visible)
             ]
             for n in links:  # folder symlinks are not followed; say so when they leave
-                _outside_link(inv, d / n, tree)
+                _outside_link(inv, Path(at + n), tree)
             if "Chart.yaml" in filenames:
-                chart_dirs.add(d)
+                chart_dirs.add(Path(d))
             if any(n in KUSTOMIZATION_NAMES for n in filenames):
-                inv.kustomizations.append(d)
+                inv.kustomizations.append(Path(d))
             for name, is_link in filenames.items():
                 if is_link:
                     seen.may_repeat()
-                    _add_file(inv, d / name, tree, seen, excluded, every=every_file, is_link=True)
+                    _add_file(
+                        inv, Path(at + name), tree, seen, excluded, every=every_file, is_link=True
+                    )
                 elif listed is not None and name not in listed:
                     rel = inv.display(at + name)
                     inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.IGNORED))
