@@ -38,7 +38,9 @@ def _command(words: str) -> click.Command:
     command: click.Command = main
     for word in words.split():
         assert isinstance(command, click.Group)
-        command = command.commands[word]
+        found = command.get_command(click.Context(command), word)
+        assert found is not None
+        command = found
     return command
 
 
@@ -48,7 +50,8 @@ def _config_param(command: click.Command) -> click.Parameter | None:
 
 def _all_commands(group: click.Group, prefix: str = "") -> list[str]:
     out: list[str] = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(click.Context(group)):
+        command = group.get_command(click.Context(group), name)
         if isinstance(command, click.Group):
             out += _all_commands(command, f"{prefix}{name} ")
         else:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from tests.support import paths
@@ -92,3 +93,33 @@ def test_the_private_name_check_sees_both_forms(tmp_path: Path) -> None:
         "sample.py:1: deploysafe.cli.gitops._report",
         "sample.py:3: pipeline._open",
     ]
+
+
+def test_help_lists_every_command_with_its_help() -> None:
+    from deploysafe.cli.main import COMMANDS, main
+
+    ctx = click.Context(main)
+    assert main.list_commands(ctx) == sorted([*COMMANDS, "completion"])
+    lines = main.get_help(ctx).split("Commands:\n")[1].splitlines()
+    shown = {line.split()[0]: " ".join(line.split()[1:]) for line in lines}
+    assert sorted(shown) == main.list_commands(ctx)
+    for name, text in shown.items():
+        command = main.get_command(ctx, name)
+        assert command is not None and command.name == name
+        assert text and command.get_short_help_str(limit=200).startswith(text.rstrip("."))
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    program = (
+        "import sys\n"
+        "from deploysafe.cli.main import main\n"
+        "main(['scan', '--help'], standalone_mode=False)\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('deploysafe.cli.'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    loaded = done.stdout.split("\n")[-2].split()
+    assert "deploysafe.cli.scan" in loaded
+    others = {"catalogue", "cluster", "fix", "gitops", "init", "verify"}
+    assert [m for m in loaded if m.rsplit(".", 1)[1] in others] == []

@@ -1,3 +1,4 @@
+import gc
 import sys
 from pathlib import Path
 
@@ -29,3 +30,28 @@ def test_release_is_a_no_op_where_the_c_library_cannot_trim() -> None:
     if sys.platform != "linux":
         assert memory._trim() is None
     memory.release()
+
+
+def test_what_is_made_lasting_goes_to_the_oldest_generation_uncollected() -> None:
+    assert gc.get_freeze_count() == 0
+    collections = gc.get_stats()
+    try:
+        with memory.lasting():
+            assert not gc.isenabled()
+            made = [[n] for n in range(10_000)]  # young enough for 14 collections
+        assert gc.get_stats() == collections
+        assert gc.isenabled()
+        assert gc.get_freeze_count() == 0 and gc.get_count()[0] < 100  # none left young
+        assert gc.is_tracked(made[0]) and len(made) == 10_000
+        gc.freeze()  # a caller's freeze holds what is made meanwhile
+        with memory.lasting():
+            more = [[n] for n in range(1000)]
+        assert gc.get_freeze_count() >= len(made) + len(more)
+        gc.unfreeze()
+        gc.disable()  # a caller that turned the collector off keeps it off
+        with memory.lasting():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()

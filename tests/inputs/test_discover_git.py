@@ -122,7 +122,7 @@ def test_a_scan_that_stops_before_discovery_leaves_no_listing(tmp_path: Path) ->
     root = repo(tmp_path / "r")
     (root / "deploysafe.yaml").write_text("fail_ob: high\n")  # a usage error, exit 2
     assert invoke("scan", str(root)).exit_code == 2
-    assert discover_module._ahead == {}
+    assert (discover_module._ahead, discover_module._tops) == ({}, {})
 
 
 def test_a_workflow_named_through_a_linked_folder_is_judged_as_a_workflow(
@@ -171,3 +171,23 @@ def test_each_file_is_discovered_once_however_it_is_reached(tmp_path: Path) -> N
     assert found(tmp_path / "a" / "pod.yaml", tmp_path) == ["a/pod.yaml", "b/svc.yaml"]
     assert found(tmp_path / "a", tmp_path, tmp_path / "b") == ["a/pod.yaml", "b/svc.yaml"]
     assert found(tmp_path / "b" / "svc.yaml", tmp_path / "b" / "svc.yaml") == ["b/svc.yaml"]
+
+
+def test_the_top_level_started_ahead_answers_every_ask(tmp_path: Path) -> None:
+    # The policy's search and discovery both ask for the scan root's top level: git is
+    # asked once, ahead, and its answer is what asking then gives.
+    root = repo(tmp_path / "r")
+    (root / "sub").mkdir()
+    expected = discover_module.repo_top(root / "sub")
+    discover_module.list_ahead([root / "sub"])
+    started = discover_module._tops[(root / "sub").resolve()]
+    assert discover_module.repo_top(root / "sub") == expected == root.resolve()
+    assert discover_module.repo_top(root / "sub") == expected
+    assert discover_module._tops[(root / "sub").resolve()] is started
+    discover_module.stop_listings()
+    assert discover_module._tops == {}
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    discover_module.list_ahead([outside])
+    assert discover_module.repo_top(outside) is None
+    discover_module.stop_listings()

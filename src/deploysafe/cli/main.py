@@ -4,6 +4,7 @@ are decided in deploysafe.cli.exits."""
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import sys
 import threading
@@ -12,18 +13,51 @@ from typing import NoReturn
 import click
 
 from deploysafe import __version__
-from deploysafe.cli.catalogue import docs_cmd, explain, rules_cmd
-from deploysafe.cli.cluster import audit, serve, webhook
 from deploysafe.cli.exits import Command, Group
-from deploysafe.cli.fix import fix
-from deploysafe.cli.gitops import deploy, diff_cmd, history, platform, promote, rollback
-from deploysafe.cli.init import init_cmd
-from deploysafe.cli.scan import scan
-from deploysafe.cli.verify import verify_cmd
 from deploysafe.errors import UsageError
+from deploysafe.host.memory import lasting
+
+# Each command's module and its name there: a command's module is imported when the command
+# runs (or help lists it), so a scan does not import the other commands' modules and what
+# only they import.
+COMMANDS = {
+    "scan": ("scan", "scan"),
+    "fix": ("fix", "fix"),
+    "rules": ("catalogue", "rules_cmd"),
+    "explain": ("catalogue", "explain"),
+    "docs": ("catalogue", "docs_cmd"),
+    "verify": ("verify", "verify_cmd"),
+    "deploy": ("gitops", "deploy"),
+    "history": ("gitops", "history"),
+    "diff": ("gitops", "diff_cmd"),
+    "rollback": ("gitops", "rollback"),
+    "promote": ("gitops", "promote"),
+    "platform": ("gitops", "platform"),
+    "serve": ("cluster", "serve"),
+    "webhook": ("cluster", "webhook"),
+    "audit": ("cluster", "audit"),
+    "init": ("init", "init_cmd"),
+}
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(Group):
+    """The top-level group: the commands of COMMANDS are imported by name when needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, name = COMMANDS[cmd_name]
+            with lasting():
+                loaded = importlib.import_module(f"deploysafe.cli.{module}")
+            command = getattr(loaded, name)
+            assert isinstance(command, click.Command) and command.name == cmd_name
+            self.add_command(command)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="deploysafe")
 def main() -> None:
     """deploysafe: secure Kubernetes deployments, six practices, one policy file.
@@ -35,27 +69,6 @@ def main() -> None:
       2  usage or configuration error
       3  some inputs could not be read or parsed (the rest was scanned)
     """
-
-
-for _command in (
-    scan,
-    fix,
-    rules_cmd,
-    explain,
-    docs_cmd,
-    verify_cmd,
-    deploy,
-    history,
-    diff_cmd,
-    rollback,
-    promote,
-    platform,
-    serve,
-    webhook,
-    audit,
-    init_cmd,
-):
-    main.add_command(_command)
 
 
 @main.command("completion", cls=Command)

@@ -169,10 +169,13 @@ def scan(
     if changed_since is None and not git_history:
         list_ahead(paths or [Path(".")])  # git lists the tree while the engine is imported
         click.get_current_context().call_on_close(stop_listings)
-    from deploysafe.engine import RenderOptions
-    from deploysafe.engine import baseline as baselinemod
-    from deploysafe.engine import scan as run_scan
-    from deploysafe.inputs.rendercache import default_folder
+    from deploysafe.host.memory import lasting
+
+    with lasting():
+        from deploysafe.engine import RenderOptions
+        from deploysafe.engine import baseline as baselinemod
+        from deploysafe.engine import scan as run_scan
+        from deploysafe.inputs.rendercache import default_folder
 
     batch_gc()
 

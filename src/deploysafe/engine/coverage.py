@@ -180,6 +180,7 @@ def plan(
     resolve = bool(chart_dirs or k_folders)
     # Each folder's chart, and whether it is inside a chart's templates, decided once.
     folders: dict[str, tuple[Path | None, bool]] = {}
+    ups: dict[str, tuple[int, bool]] = {}  # the same, from its parent's: see _up
     jobs = Jobs(inv.root_prefix, inv.top_prefix)
     records: dict[str, Coverage] = {}
     unbuilt: dict[str, list[str]] = {}
@@ -197,20 +198,28 @@ def plan(
             folder = os.path.dirname(p)
             known = folders.get(folder)
             if known is None:
-                up = _folders_up(folder)
-                at = [chart_at[d] for d in up if d in chart_at]
-                known = folders[folder] = (
-                    chart_dirs[min(at)] if at else None,
-                    any(d in templates for d in up),
-                )
+                at, inside = _up(folder, ups, chart_at, templates, len(chart_dirs))
+                known = folders[folder] = (chart_dirs[at] if at < len(chart_dirs) else None, inside)
             chart, in_templates = known
+            kfile = folder in k_folders and p.rpartition("/")[2] in KUSTOMIZATION_NAMES
+            if chart is None and not kfile and not k_inputs:
+                # Read by no chart and no kustomization (the branches below, but the last,
+                # need a Path: most files of a tree take this way, without one).
+                if folder in k_folders and display.endswith(YAML_SUFFIXES):
+                    record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
+                    if not _holds_objects(Path(p)):
+                        record = Coverage(display, Outcome.SCANNED)
+                place = inv.place(p)
+                jobs.append((p, display, mode, display if place == display else place))
+                if record.reason is not None:
+                    records[display] = record
+                continue
             real = Path(p)
             in_chart = (
                 _in_chart(real, chart, display, inv.display(chart))
                 if chart is not None and charts
                 else None
             )
-            kfile = folder in k_folders and real.name in KUSTOMIZATION_NAMES
             readers = [real.parent] if kfile else k_inputs.get(real, []) if k_inputs else []
             if in_chart is not None and in_chart[0] == RENDERED:
                 mode, record = in_chart
@@ -256,14 +265,32 @@ def plan(
     return Plan(jobs, records, unbuilt)
 
 
-def _folders_up(path: str) -> list[str]:
-    """A real folder and each folder above it, as text."""
-    out = [path]
-    parent = os.path.dirname(path)
-    while parent != path:
-        out.append(parent)
-        path, parent = parent, os.path.dirname(parent)
-    return out
+def _up(
+    folder: str,
+    ups: dict[str, tuple[int, bool]],
+    chart_at: Mapping[str, int],
+    templates: Collection[str],
+    none: int,
+) -> tuple[int, bool]:
+    """For a real folder (text): the first place in `chart_at` of a chart at or above it
+    (`none` without one), and whether it is at or inside a chart's templates. `ups` holds
+    what is known of folders asked before: a folder's answer is its own and its parent's."""
+    chain = []
+    d = folder
+    while d not in ups:
+        chain.append(d)
+        parent = os.path.dirname(d)
+        if parent == d:
+            at, inside = none, False
+            break
+        d = parent
+    else:
+        at, inside = ups[d]
+    for d in reversed(chain):
+        at = min(at, chart_at.get(d, none))
+        inside = inside or d in templates
+        ups[d] = (at, inside)
+    return ups[folder]
 
 
 def _holds_objects(path: Path) -> bool:

@@ -147,7 +147,12 @@ def link_display(link: Path, root: Path) -> str:
 
 def repo_top(folder: Path) -> Path | None:
     """The real top level of the git work tree `folder` is in, or None outside one."""
-    out = Git(folder).out("rev-parse", "--show-toplevel")
+    started = _tops.get(folder.resolve()) or Git(folder).start("rev-parse", "--show-toplevel")
+    try:
+        result = started.result(check=False)
+    except GitError:
+        return None
+    out = result.text.strip() if result.ok else ""
     return Path(out).resolve() if out else None
 
 
@@ -161,12 +166,12 @@ def base_of(root: Path) -> tuple[Path, bool]:
 
 
 def _walk(
-    top: Path, unlisted: list[tuple[Path, OSError]]
-) -> Iterator[tuple[Path, list[str], dict[str, bool], list[str]]]:
-    """Like os.walk without following links: (folder, subfolders (prunable), files with
-    whether each is a symlink, folder symlinks). One scandir per folder, no stat per file.
-    A folder that cannot be listed is added to `unlisted` with why."""
-    stack = [top]
+    top: Path, unlisted: list[tuple[str, OSError]]
+) -> Iterator[tuple[str, list[str], dict[str, bool], list[str]]]:
+    """Like os.walk without following links: (folder, as text, subfolders (prunable), files
+    with whether each is a symlink, folder symlinks). One scandir per folder, no stat per
+    file. A folder that cannot be listed is added to `unlisted` with why."""
+    stack = [str(top)]
     while stack:
         d = stack.pop()
         dirs: list[str] = []
@@ -192,7 +197,8 @@ def _walk(
             continue
         dirs.sort()
         yield d, dirs, dict(sorted(files.items())), links
-        stack.extend(d / n for n in reversed(dirs))
+        at = d.rstrip("/") + "/"
+        stack.extend(at + n for n in reversed(dirs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,15 +212,15 @@ class _Visible:
     base: str
     names: dict[str, str]
 
-    def _rel(self, d: Path) -> str:
+    def _rel(self, d: Path | str) -> str:
         at = str(d)
         return "" if at == self.base else at.removeprefix(self.base.rstrip("/") + "/")
 
-    def has(self, d: Path) -> bool:
+    def has(self, d: Path | str) -> bool:
         """Whether git lists anything inside folder `d`."""
         return self._rel(d) in self.names
 
-    def take(self, d: Path) -> frozenset[str]:
+    def take(self, d: Path | str) -> frozenset[str]:
         """The names git lists in folder `d` (asked once per folder)."""
         return frozenset(self.names.pop(self._rel(d), "").split("\0"))
 
@@ -233,6 +239,8 @@ def _listed(out: bytes) -> Iterator[str]:
 
 # git's listings started before discovery asks for them, by real folder (`list_ahead`).
 _ahead: dict[Path, tuple[Started, Started]] = {}
+# Their folders' top levels, started with them: the policy's search and discovery both ask.
+_tops: dict[Path, Started] = {}
 
 
 def list_ahead(paths: Iterable[Path]) -> None:
@@ -243,6 +251,7 @@ def list_ahead(paths: Iterable[Path]) -> None:
         real = path.resolve()
         if real.is_dir() and real not in _ahead:
             _ahead[real] = _start_listing(real)
+            _tops[real] = Git(real).start("rev-parse", "--show-toplevel")
 
 
 def _start_listing(folder: Path) -> tuple[Started, Started]:
@@ -256,10 +265,10 @@ def _start_listing(folder: Path) -> tuple[Started, Started]:
 
 def stop_listings() -> None:
     """Stop the listings started ahead that discovery did not take."""
-    for started in _ahead.values():
-        for run in started:
-            run.stop()
+    for run in [*(r for started in _ahead.values() for r in started), *_tops.values()]:
+        run.stop()
     _ahead.clear()
+    _tops.clear()
 
 
 def _git_visible(folder: Path) -> _Visible | None:
@@ -337,25 +346,30 @@ def discover(
             continue
         tree = start.resolve()
         visible = _git_visible(tree)
-        unlisted: list[tuple[Path, OSError]] = []
+        unlisted: list[tuple[str, OSError]] = []
         for d, dirnames, filenames, links in _walk(tree, unlisted):
             rel_dir = inv.display(d)
             listed = visible.take(d) if visible is not None else None
+            # The folder is real and absolute: a file's or a subfolder's real path is its
+            # text (no Path).
+            at = d.rstrip("/") + "/"
             dirnames[:] = [
-                n for n in dirnames if _walk_into(inv, d / n, n, rel_dir, excluded, listed, visible)
+                n
+                for n in dirnames
+                if _walk_into(inv, at + n, n, rel_dir, excluded, listed, visible)
             ]
             for n in links:  # folder symlinks are not followed; say so when they leave
-                _outside_link(inv, d / n, tree)
+                _outside_link(inv, Path(at + n), tree)
             if "Chart.yaml" in filenames:
-                chart_dirs.add(d)
+                chart_dirs.add(Path(d))
             if any(n in KUSTOMIZATION_NAMES for n in filenames):
-                inv.kustomizations.append(d)
-            # The folder is real and absolute: a file's real path is its text (no Path).
-            at = str(d).rstrip("/") + "/"
+                inv.kustomizations.append(Path(d))
             for name, is_link in filenames.items():
                 if is_link:
                     seen.may_repeat()
-                    _add_file(inv, d / name, tree, seen, excluded, every=every_file, is_link=True)
+                    _add_file(
+                        inv, Path(at + name), tree, seen, excluded, every=every_file, is_link=True
+                    )
                 elif listed is not None and name not in listed:
                     rel = inv.display(at + name)
                     inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.IGNORED))
@@ -452,7 +466,7 @@ def _users_outside(inv: Inventory, paths: Sequence[Path], walked: Sequence[Path]
 
 def _walk_into(
     inv: Inventory,
-    d: Path,
+    d: str,
     name: str,
     rel_dir: str,
     excluded: Callable[[str], bool],

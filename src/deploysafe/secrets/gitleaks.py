@@ -173,7 +173,7 @@ def load(path: Path) -> tuple[TokenType, ...]:
             TokenType(
                 id=rid,
                 description=str(rule.get("description") or rid),
-                regex=pattern,
+                regex=pattern.pattern,  # compiled here to report a bad one
                 keywords=keywords or ("",),
                 example="",
                 entropy=entropy,
