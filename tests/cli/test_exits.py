@@ -144,8 +144,13 @@ def test_report_exit_codes(
 
 
 def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    # By list_commands/get_command, as click finds them: the top-level group imports its
+    # commands when asked (`group.commands` holds only those imported so far).
     out: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             out |= _commands(command, f"{prefix}{name} ")
         else:

@@ -123,3 +123,16 @@ def test_a_command_imports_only_its_own_module() -> None:
     assert "deploysafe.cli.scan" in loaded
     others = {"catalogue", "cluster", "fix", "gitops", "init", "verify"}
     assert [m for m in loaded if m.rsplit(".", 1)[1] in others] == []
+
+
+def test_a_misspelt_command_is_told_the_nearest_in_a_fresh_process() -> None:
+    # In a fresh interpreter no command module is loaded yet: the suggestion must come from
+    # every command's name, not only from the commands already imported.
+    done = subprocess.run(
+        [sys.executable, "-c", "from deploysafe.cli.main import main; main(['sacn'])"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == "Error: No such command 'sacn'. Did you mean 'scan'?"
