@@ -203,6 +203,65 @@ jobs:
     assert ci_findings(tmp_path, {WF: wf}) == []
 
 
+_SETUP = ".github/actions/setup/action.yml"
+
+
+def _setup_action(condition: str) -> str:
+    """A composite setup action that makes a kind cluster (on `condition`, if given)."""
+    when = f"\n      if: {condition}" if condition else ""
+    return f"""\
+name: Setup
+inputs:
+  create-kind-cluster:
+    default: "false"
+runs:
+  using: composite
+  steps:
+    - uses: helm/kind-action@a1b0e391336a6ee6713a0583f8c6240d70863de3 # v1.12.0{when}
+"""
+
+
+def _e2e_workflow(create: str | None) -> str:
+    """A pull-request job that calls the setup action (with `create-kind-cluster` set to
+    `create`, if given), then applies manifests."""
+    given = f"\n        with:\n          create-kind-cluster: {create}" if create else ""
+    return f"""\
+on: pull_request
+permissions: {{}}
+jobs:
+  e2e:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - uses: ./.github/actions/setup{given}
+      - run: kubectl apply -f manifests/
+      - run: make test
+"""
+
+
+def test_a_cluster_made_by_a_local_action_is_a_throwaway_cluster(tmp_path: Path) -> None:
+    condition = "${{ inputs.create-kind-cluster == 'true' }}"
+    for name, action, create in (
+        ("on-input", _setup_action(condition), '"true"'),
+        ("always", _setup_action(""), "x"),
+    ):
+        files = {WF: _e2e_workflow(create), _SETUP: action}
+        assert ci_findings(tmp_path / name, files) == [], name
+
+
+def test_a_local_action_that_makes_no_cluster_leaves_the_deploy_judged(tmp_path: Path) -> None:
+    condition = "${{ inputs.create-kind-cluster == 'true' }}"
+    cases = {
+        "input-off": {WF: _e2e_workflow('"false"'), _SETUP: _setup_action(condition)},
+        "default-off": {WF: _e2e_workflow(None), _SETUP: _setup_action(condition)},
+        "other-condition": {WF: _e2e_workflow('"true"'), _SETUP: _setup_action("github.ref")},
+        "no-action": {WF: _e2e_workflow('"true"')},
+        "outside": {WF: _e2e_workflow('"true"').replace("./.github", "./../x/.github")},
+    }
+    for name, files in cases.items():
+        assert ("DS113", 4) in ci_findings(tmp_path / name, files), name
+
+
 def test_deploys_still_need_their_tests(tmp_path: Path) -> None:
     wf = """\
 on:

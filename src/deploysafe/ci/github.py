@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -120,12 +120,19 @@ def parse_uses(raw: str) -> Uses:
     return Uses(raw.strip(), "repository", owner, repo, "/".join(parts[2:]), ref)
 
 
+# Asked of the repository a workflow is in: whether the local action a step runs
+# (`uses: ./dir`) makes a throwaway cluster, called with the step's inputs (`with:`).
+LocalCluster = Callable[[str, Mapping[str, Any]], bool]
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     job: str
     index: int
     path: KeyPath
     data: Mapping[str, Any]
+    # The step runs a local action that makes a throwaway cluster with its inputs.
+    local_cluster: bool = False
 
     def get(self, key: str) -> Any:
         return self.data.get(key)
@@ -197,6 +204,8 @@ class Step:
 
     @property
     def makes_cluster(self) -> bool:
+        if self.local_cluster:
+            return True
         if self.run is not None:
             return commands.makes_cluster(self.run)
         u = self.uses
@@ -368,7 +377,9 @@ def _triggers(raw: Any) -> dict[str, Any]:
     return {}
 
 
-def _steps(raw: Any, prefix: KeyPath, job: str) -> tuple[Step, ...]:
+def _steps(
+    raw: Any, prefix: KeyPath, job: str, local: LocalCluster | None = None
+) -> tuple[Step, ...]:
     """Steps in order; the steps of a `parallel:` group take its place."""
     if not isinstance(raw, list):
         return ()
@@ -384,11 +395,15 @@ def _steps(raw: Any, prefix: KeyPath, job: str) -> tuple[Step, ...]:
                 if isinstance(sub, dict)
             )
             continue
-        out.append(Step(job, i, (*prefix, i), s))
+        step = Step(job, i, (*prefix, i), s)
+        raw_uses = step.uses_raw
+        if local is not None and raw_uses is not None and raw_uses.startswith("./"):
+            step = Step(job, i, (*prefix, i), s, local_cluster=local(raw_uses, step.with_))
+        out.append(step)
     return tuple(out)
 
 
-def workflow(data: Mapping[str, Any]) -> Workflow:
+def workflow(data: Mapping[str, Any], local: LocalCluster | None = None) -> Workflow:
     jobs_raw = data.get("jobs")
     jobs = []
     if isinstance(jobs_raw, dict):
@@ -397,7 +412,12 @@ def workflow(data: Mapping[str, Any]) -> Workflow:
                 continue
             path: KeyPath = ("jobs", str(jid))
             jobs.append(
-                Job(str(jid), path, jdata, _steps(jdata.get("steps"), (*path, "steps"), str(jid)))
+                Job(
+                    str(jid),
+                    path,
+                    jdata,
+                    _steps(jdata.get("steps"), (*path, "steps"), str(jid), local),
+                )
             )
     return Workflow(_triggers(data.get("on")), tuple(jobs), data, {j.id: j for j in jobs})
 
@@ -407,6 +427,34 @@ def action(data: Mapping[str, Any]) -> Action:
     runs = runs if isinstance(runs, dict) else {}
     using = str(runs.get("using", ""))
     return Action(using, _steps(runs.get("steps"), ("runs", "steps"), ""), data)
+
+
+def makes_cluster_with(act: Action, given: Mapping[str, Any]) -> bool:
+    """Whether a composite action makes a throwaway cluster when called with the inputs
+    `given`: a step of it that makes one runs always, or on an input the call (or the
+    input's default) sets to true. Any other condition counts as not running, so a deploy
+    after it is still judged as one."""
+    for step in act.steps:
+        if not step.makes_cluster:
+            continue
+        cond = step.condition
+        if cond is None:
+            return True
+        m = _INPUT_IS_TRUE.match(cond)
+        if m is None:
+            continue
+        declared = act.inputs.get(m.group(1))
+        default = declared.get("default") if isinstance(declared, dict) else None
+        value = given.get(m.group(1), default)
+        if value is True or (isinstance(value, str) and value.strip().lower() == "true"):
+            return True
+    return False
+
+
+# `inputs.NAME == 'true'` (in `${{ }}` or not): the one condition on an input read here.
+_INPUT_IS_TRUE = re.compile(
+    r"\s*(?:\$\{\{\s*)?inputs\.([A-Za-z_][\w-]*)\s*==\s*(?:'true'|\"true\"|true)\s*(?:\}\}\s*)?\Z"
+)
 
 
 def workflow_of(doc: CiDocument) -> Workflow:

@@ -4,13 +4,17 @@ built once and carried on the document."""
 from __future__ import annotations
 
 import bisect
-from pathlib import Path
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
 
 from deploysafe.ci import expressions, github, yamlci
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.model import ScanError, Target
-from deploysafe.yamlload import YamlProblem
+from deploysafe.yamlload import TooLarge, YamlProblem, load_data, read_capped
 
 
 def _load(text: str, display: str) -> tuple[yamlci.Loaded | None, list[ScanError]]:
@@ -74,8 +78,40 @@ def github_workflow(text: str, display: str, path: Path | None) -> LoadResult:
     loaded, errors = _load(text, display)
     if loaded is None:
         return LoadResult([], errors, 0)
-    model = github.workflow(loaded.data)
+    model = github.workflow(loaded.data, _local_actions(path))
     return LoadResult([_document(text, display, loaded, Target.GITHUB_WORKFLOW, model)], errors, 0)
+
+
+_ACTION_MAX = 1 << 20
+
+
+def _local_actions(path: Path | None) -> github.LocalCluster | None:
+    """For a workflow in `<repository>/.github/workflows/`: whether a local action a step
+    runs (`uses: ./dir`, relative to the repository) makes a throwaway cluster, read from
+    its action.yml. One that cannot be read, or lies outside the repository, makes none."""
+    if path is None:
+        return None
+    real = path.resolve()
+    if real.parent.name != "workflows" or real.parent.parent.name != ".github":
+        return None
+    top = real.parent.parent.parent
+
+    def makes(uses: str, given: Mapping[str, Any]) -> bool:
+        rel = PurePosixPath(uses)
+        if ".." in rel.parts:
+            return False
+        for name in ("action.yml", "action.yaml"):
+            file = (top / rel / name).resolve()
+            if not file.is_relative_to(top):
+                return False
+            try:
+                data = load_data(read_capped(file, _ACTION_MAX))
+            except (OSError, UnicodeDecodeError, TooLarge, yaml.YAMLError):
+                continue
+            return isinstance(data, dict) and github.makes_cluster_with(github.action(data), given)
+        return False
+
+    return makes
 
 
 def github_action(text: str, display: str, path: Path | None) -> LoadResult:
