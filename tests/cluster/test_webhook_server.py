@@ -786,6 +786,8 @@ webhook:
     max_connections_per_client: 20
     handshake_timeout: 1
     max_large_reviews: 2
+    # Ample for a large review on a loaded machine: these tests judge answers, not speed.
+    large_review_timeout: 15
 """
 
 

@@ -96,7 +96,9 @@ def test_rendered_output_over_the_cap_is_a_render_error(tmp_path: Path) -> None:
 def test_one_worker_renders_on_after_a_render_it_had_to_stop(tmp_path: Path) -> None:
     good = chart(tmp_path / "good", CONFIGMAP.format(name="good"), "good")
     loops = chart(tmp_path / "loops", "{{- range until 100000000000 }}{{- end }}\n")
-    limits = Limits(seconds=1, memory=SMALL.memory, output=SMALL.output)
+    # The clock must stop the loop, and leave a first render on a loaded machine (the
+    # worker's start included) time to finish.
+    limits = Limits(seconds=3, memory=SMALL.memory, output=SMALL.output)
     with HelmWorker(offline_env(), limits) as worker:
         results = [
             render_helm(c, tmp_path, worker=worker, limits=limits) for c in (good, loops, good)
