@@ -1,10 +1,15 @@
 """A file's name and suffix from its path as text, the answers `PurePosixPath` gives: asked
 several times for every file of a tree, where building a path object costs more than the
-question."""
+question. And many paths held as a few objects (`Texts`)."""
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PurePosixPath
+from typing import Any, overload
 
 
 def name_of(path: str) -> str:
@@ -36,3 +41,131 @@ def parent_names(path: str, n: int) -> tuple[str, ...]:
         return tuple(p.parents[i].name if i < len(p.parents) else "" for i in range(n))
     parts = path.split("/")[-n - 1 : -1]
     return tuple(reversed(parts)) + ("",) * (n - len(parts))
+
+
+class Texts(Sequence[str]):
+    """Strings held as a few objects rather than one each: a large tree's paths are
+    hundreds of thousands of strings, the most of a scan's memory and, freed among the
+    objects that outlive them, memory the allocator cannot give back. They are kept in
+    blocks of `BLOCK`, each joined by NULs (which no path holds) and compressed once full
+    (paths from one tree share most of their text: a tenth of their size); the block last
+    read is kept unpacked, so reading in order unpacks each block once."""
+
+    __slots__ = ("_blocks", "_firsts", "_open", "_read")
+    BLOCK = 1024
+
+    def __init__(self, items: Iterable[str] = ()) -> None:
+        self._blocks: list[bytes] = []
+        self._firsts: list[str] = []  # each full block's first string
+        self._open: list[str] = []  # the last block, until it is full
+        # The block last read, with its number: one object, replaced whole, so threads
+        # that read the same texts never see one block's number with another's strings.
+        self._read: tuple[int, list[str]] = (-1, [])
+        for s in items:
+            self.append(s)
+
+    def append(self, s: str) -> None:
+        self._open.append(s)
+        if len(self._open) == self.BLOCK:
+            self._firsts.append(self._open[0])
+            self._blocks.append(zlib.compress("\0".join(self._open).encode(*_RAW), 1))
+            self._open = []
+
+    def extend(self, items: Iterable[str]) -> None:
+        for s in items:
+            self.append(s)
+
+    def __len__(self) -> int:
+        return len(self._blocks) * self.BLOCK + len(self._open)
+
+    def _block(self, b: int) -> list[str]:
+        if b == len(self._blocks):
+            return self._open
+        at, read = self._read
+        if at != b:
+            read = zlib.decompress(self._blocks[b]).decode(*_RAW).split("\0")
+            self._read = (b, read)
+        return read
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            out: list[str] = []
+            while start < stop:  # a block at a time
+                b, at = divmod(start, self.BLOCK)
+                part = self._block(b)[at : at + stop - start]
+                out += part
+                start += len(part)
+            return out
+        n = len(self)
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("Texts index out of range")
+        return self._block(index // self.BLOCK)[index % self.BLOCK]
+
+    def __iter__(self) -> Iterator[str]:
+        for block in self._blocks:
+            yield from zlib.decompress(block).decode(*_RAW).split("\0")
+        yield from list(self._open)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} texts>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return list, (list(self),)  # another process gets the strings themselves
+
+    def find(self, s: str) -> int:
+        """Where `s` is in strings appended in sorted order (a bisection of the blocks'
+        first strings, then of one block), or -1."""
+        b = bisect.bisect_right(self._firsts, s) - 1
+        if self._open and s >= self._open[0]:
+            b = len(self._blocks)
+        if b < 0:
+            return -1
+        block = self._block(b)
+        at = bisect.bisect_left(block, s)
+        return b * self.BLOCK + at if at < len(block) and block[at] == s else -1
+
+
+# A path's text as bytes and back, any undecodable bytes of its name kept (os.fsdecode's).
+_RAW = ("utf-8", "surrogateescape")
+
+
+def sorted_texts(items: Iterable[str], *, unique: bool = False) -> Texts:
+    """`items` in sorted order (each once, `unique`), sorted a run of `RUN` at a time and
+    merged: never more than a run's strings at once."""
+    runs: list[Texts] = []
+    run: list[str] = []
+    for s in items:
+        run.append(s)
+        if len(run) == _RUN:
+            run.sort()
+            runs.append(Texts(run))
+            run = []
+    run.sort()
+    merged: Iterable[str] = heapq.merge(*runs, run) if runs else run
+    out = Texts()
+    last = None
+    for s in merged:
+        if not (unique and s == last):
+            out.append(s)
+        last = s
+    return out
+
+
+# Strings sorted at once by `sorted_texts` (a few MB of them).
+_RUN = 1 << 15

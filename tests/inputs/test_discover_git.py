@@ -1,6 +1,6 @@
-"""Discovery asks git once which files it does not ignore and holds the answer as one
-string a folder: the files it finds and skips are those git lists, however the listing
-interleaves folders, tracked and untracked files."""
+"""Discovery asks git once which files it ignores: the files it finds and skips are those
+git lists as not ignored (tracked, or untracked and not ignored), whatever the mix of
+tracked and untracked files in a folder."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from deploysafe.inputs import discover as discover_module
-from deploysafe.inputs.discover import _git_visible, discover
+from deploysafe.inputs.discover import _git_ignored, _Ignored, discover
 from tests.support.scantools import invoke, write_tree
 
 FILES = {
@@ -80,21 +80,22 @@ def test_the_files_found_are_those_git_lists(tmp_path: Path) -> None:
     assert skipped == [("a/run.log", "ignored-by-git")]
 
 
-def test_git_s_list_is_held_as_one_string_a_folder(tmp_path: Path) -> None:
+def test_git_is_asked_only_what_it_ignores(tmp_path: Path) -> None:
+    # A folder of nothing but ignored files is one entry (the walk does not enter it); a
+    # tracked file is never among them, nor a nested repository (the walk finds its `.git`).
     root = repo(tmp_path / "r")
-    visible = _git_visible(root)
-    assert visible is not None
-    assert visible.names == {
-        "": "a.yaml\0nested\0.gitignore\0",
-        "a": "g.yaml\0b.yaml\0z.yaml\0",
-        "a/c": "d.yaml\0",
-        "a/c/e": "f.yaml\0",
-        "cache": "keep.yaml\0",
-        "deep": "",
-        "deep/er": "old.yaml\0",
-        "deep/er/still": "new.yaml\0",
-        "sp ace": "ü.yaml\0",
-    }
+    (root / "b.log").write_text("tracked\n")
+    subprocess.run(["git", "-C", str(root), "add", "-f", "b.log"], check=True)
+    ignored = _git_ignored(root)
+    assert ignored is not None
+    assert ignored.entries >= {"a/run.log", "build/", "cache/drop.yaml", "empty/"}
+    assert not ignored.entries & {"b.log", "nested/", "a.yaml", "cache/keep.yaml"}
+    assert ignored.folder(str(root.resolve() / "build"))
+    assert ignored.file(str(root.resolve() / "a" / "run.log"))
+    assert not ignored.file(str(root.resolve() / "b.log"))
+    assert _git_ignored(tmp_path / "r" / "a") == _Ignored(
+        str((root / "a").resolve()) + "/", frozenset({"run.log"})
+    )
 
 
 def test_a_listing_started_ahead_is_the_one_discovery_takes(tmp_path: Path) -> None:

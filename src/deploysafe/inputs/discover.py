@@ -15,6 +15,7 @@ from deploysafe.globs import any_match, from_base
 from deploysafe.host.git import Git, GitError, Started
 from deploysafe.host.memory import release_after
 from deploysafe.model import ScanError
+from deploysafe.pathnames import Texts
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -100,8 +101,9 @@ class Inventory:
     # The repository's top level (the scan root outside a work tree), real and absolute.
     top: Path = field(default=Path("/"))
     in_repo: bool = False
-    # Real absolute paths, as text: a Path object is several times its text's size.
-    files: list[str] = field(default_factory=list)
+    # Real absolute paths, as text (a Path object is several times its text's size), held
+    # packed: a large tree's are tens of MB as strings.
+    files: Texts = field(default_factory=Texts)
     charts: list[Path] = field(default_factory=list)  # top-level chart folders
     kustomizations: list[Path] = field(default_factory=list)  # every kustomization folder
     errors: list[ScanError] = field(default_factory=list)
@@ -202,39 +204,23 @@ def _walk(
 
 
 @dataclass(frozen=True, slots=True)
-class _Visible:
-    """What git lists under a folder, by folder relative to it ("" for itself): the names
-    of its files (and nested repositories, which git lists as one entry), each followed by
-    a NUL; every folder that holds one of them is a key. One string a folder, not an object
-    a file: a large tree lists hundreds of thousands. The walk takes each folder's names as
-    it enters it, so the table shrinks as the inventory grows."""
+class _Ignored:
+    """What git ignores under a folder, relative to it: its untracked ignored files, and
+    each folder that holds nothing else as one entry ("build/"). Every other file is one
+    git lists (tracked, or untracked and not ignored). A tree's ignored entries are few
+    (`node_modules/` is one), where the files it lists are all of them: a large tree's
+    are hundreds of thousands, tens of MB held as a table."""
 
-    base: str
-    names: dict[str, str]
+    base: str  # the folder, with a trailing "/"
+    entries: frozenset[str]
 
-    def _rel(self, d: Path | str) -> str:
-        at = str(d)
-        return "" if at == self.base else at.removeprefix(self.base.rstrip("/") + "/")
+    def file(self, path: str) -> bool:
+        """Whether git ignores the file at real path `path`."""
+        return path.removeprefix(self.base) in self.entries
 
-    def has(self, d: Path | str) -> bool:
-        """Whether git lists anything inside folder `d`."""
-        return self._rel(d) in self.names
-
-    def take(self, d: Path | str) -> frozenset[str]:
-        """The names git lists in folder `d` (asked once per folder)."""
-        return frozenset(self.names.pop(self._rel(d), "").split("\0"))
-
-
-def _listed(out: bytes) -> Iterator[str]:
-    """git's NUL-separated paths, split a megabyte at a time rather than all at once."""
-    start = 0
-    while start < len(out):
-        end = out.find(b"\0", start + (1 << 20))
-        end = len(out) if end < 0 else end
-        for p in out[start:end].split(b"\0"):
-            if p:
-                yield os.fsdecode(p)
-        start = end + 1
+    def folder(self, path: str) -> bool:
+        """Whether git ignores the folder at real path `path` and all that is inside it."""
+        return path.removeprefix(self.base) + "/" in self.entries
 
 
 # git's listings started before discovery asks for them, by real folder (`list_ahead`).
@@ -257,7 +243,7 @@ def list_ahead(paths: Iterable[Path]) -> None:
 def _start_listing(folder: Path) -> tuple[Started, Started]:
     git = Git(folder)
     return (
-        git.start("ls-files", "-z", "-c", "-o", "--exclude-standard", ahead=True),
+        git.start(*_IGNORED, ahead=True),
         # A folder the user names explicitly is scanned even when git ignores it as a whole.
         git.start("check-ignore", "-q", "."),
     )
@@ -271,8 +257,13 @@ def stop_listings() -> None:
     _tops.clear()
 
 
-def _git_visible(folder: Path) -> _Visible | None:
-    """Files git does not ignore under `folder`, or None when it is not in a work tree."""
+# What git ignores: untracked files it ignores, a folder of nothing else as one entry
+# (`--no-empty-directory` would also leave out ignored files beside a re-included one).
+_IGNORED = ("ls-files", "-z", "-o", "-i", "--exclude-standard", "--directory")
+
+
+def _git_ignored(folder: Path) -> _Ignored | None:
+    """What git ignores under `folder`, or None when it is not in a work tree."""
     started = _ahead.pop(folder) if folder in _ahead else _start_listing(folder)
     ls_files, check_ignore = started
     try:
@@ -282,23 +273,8 @@ def _git_visible(folder: Path) -> _Visible | None:
     except GitError:
         check_ignore.stop()
         return None
-    names = {"": ""}
-    # git lists a folder's files together (but for its subfolders' in between): each run
-    # of them is joined once.
-    here = ""
-    run: list[str] = []
-    for path in _listed(listed.stdout):
-        parent, _, name = path.rstrip("/").rpartition("/")
-        if parent != here:
-            names[here] += "".join(run)
-            here, run = parent, []
-            d = parent
-            while d not in names:
-                names[d] = ""
-                d = d.rpartition("/")[0]
-        run.append(name + "\0")
-    names[here] += "".join(run)
-    return _Visible(str(folder.resolve()), names)
+    entries = frozenset(os.fsdecode(p) for p in listed.stdout.split(b"\0") if p)
+    return _Ignored(str(folder.resolve()).rstrip("/") + "/", entries)
 
 
 def discover(
@@ -345,18 +321,24 @@ def discover(
             _add_file(inv, start, start.resolve().parent, seen, excluded, every=True)
             continue
         tree = start.resolve()
-        visible = _git_visible(tree)
+        ignored = _git_ignored(tree)
         unlisted: list[tuple[str, OSError]] = []
+        top = str(tree)
         for d, dirnames, filenames, links in _walk(tree, unlisted):
             rel_dir = inv.display(d)
-            listed = visible.take(d) if visible is not None else None
+            if ignored is not None and d != top and (".git" in dirnames or ".git" in filenames):
+                # A repository of its own (a submodule, a clone inside the work tree): git
+                # does not list it as this one's files.
+                inv.skipped.append(
+                    Coverage(rel_dir + "/", Outcome.SKIPPED, Reason.NESTED_REPOSITORY)
+                )
+                dirnames.clear()
+                continue
             # The folder is real and absolute: a file's or a subfolder's real path is its
             # text (no Path).
             at = d.rstrip("/") + "/"
             dirnames[:] = [
-                n
-                for n in dirnames
-                if _walk_into(inv, at + n, n, rel_dir, excluded, listed, visible)
+                n for n in dirnames if _walk_into(inv, at + n, n, rel_dir, excluded, ignored)
             ]
             for n in links:  # folder symlinks are not followed; say so when they leave
                 _outside_link(inv, Path(at + n), tree)
@@ -370,7 +352,7 @@ def discover(
                     _add_file(
                         inv, Path(at + name), tree, seen, excluded, every=every_file, is_link=True
                     )
-                elif listed is not None and name not in listed:
+                elif ignored is not None and ignored.file(at + name):
                     rel = inv.display(at + name)
                     inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.IGNORED))
                 else:
@@ -470,11 +452,10 @@ def _walk_into(
     name: str,
     rel_dir: str,
     excluded: Callable[[str], bool],
-    listed: frozenset[str] | None,
-    visible: _Visible | None,
+    ignored: _Ignored | None,
 ) -> bool:
-    """Whether the walk enters a subfolder (`name` in the folder whose names git lists as
-    `listed`); a folder it does not enter is listed once."""
+    """Whether the walk enters a subfolder (`name`, at real path `d`); a folder it does not
+    enter is listed once."""
     if name in VCS_DIRS:
         return False
     reason = None
@@ -482,17 +463,13 @@ def _walk_into(
         reason = Reason.TOOL_FOLDER
     elif excluded(f"{rel_dir}/{name}".removeprefix("./")):
         reason = Reason.EXCLUDED
-    elif listed is not None and name in listed:
-        reason = Reason.NESTED_REPOSITORY
-    elif visible is not None and not visible.has(d):
-        # Nothing git lists is inside: the folder is ignored (or holds no files at all).
+    elif ignored is not None and ignored.folder(d):
         try:
             with os.scandir(d) as entries:
                 if next(entries, None) is None:
-                    return False
+                    return False  # an empty folder: nothing is skipped
         except OSError:
-            return True  # git could not list it either: the walk reports it
-
+            return True  # the walk reports it
         reason = Reason.IGNORED
     if reason is None:
         return True
@@ -611,7 +588,7 @@ class _Added:
 
     __slots__ = ("_files", "_set")
 
-    def __init__(self, files: list[str]) -> None:
+    def __init__(self, files: Texts) -> None:
         self._files = files  # the paths added, in order
         self._set: set[str] | None = None
 
