@@ -1,12 +1,17 @@
-"""A file's name, suffix and folders from its path as text: what PurePosixPath says."""
+"""A file's name, suffix and folders from its path as text: what PurePosixPath says. Many
+paths held packed: read back as the list they were."""
 
 from __future__ import annotations
 
+import os
+import pickle
+import random
 from pathlib import PurePosixPath
 
 import pytest
 
-from deploysafe.pathnames import name_of, parent_names, suffix_of
+from deploysafe import pathnames
+from deploysafe.pathnames import Texts, name_of, parent_names, sorted_texts, suffix_of
 
 PATHS = [
     "a/b.yaml",
@@ -45,3 +50,47 @@ def test_as_pathlib_says(path: str) -> None:
     assert parent_names(path, 2) == tuple(
         p.parents[i].name if i < len(p.parents) else "" for i in range(2)
     )
+
+
+def _paths(n: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        f"repo-{rng.randrange(40):02d}/charts/app{rng.randrange(300)}/templates/{i}-ü.yaml"
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("n", [0, 1, Texts.BLOCK - 1, Texts.BLOCK, 3 * Texts.BLOCK + 17])
+def test_texts_read_back_as_the_list_they_hold(n: int) -> None:
+    items = _paths(n)
+    texts = Texts(items)
+    assert len(texts) == n
+    assert texts == items
+    assert list(texts) == items
+    assert [texts[i] for i in range(n)] == items
+    assert [texts[i] for i in reversed(range(n))] == items[::-1]  # out of order too
+    for a, b in ((0, n), (5, n - 3), (Texts.BLOCK - 2, 2 * Texts.BLOCK + 3), (n, n + 5)):
+        assert texts[a:b] == items[a:b]
+    assert texts[::7] == items[::7]
+    if n:
+        assert texts[-1] == items[-1]
+    with pytest.raises(IndexError):
+        texts[n]
+    assert pickle.loads(pickle.dumps(texts)) == items
+
+
+def test_texts_keep_a_name_that_is_not_utf8() -> None:
+    name = os.fsdecode(b"odd-\xff.yaml")  # as a walk gives it
+    texts = Texts([name] * (Texts.BLOCK + 1))
+    assert texts[0] == texts[Texts.BLOCK] == name
+
+
+def test_sorted_texts_merge_runs_and_find_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = _paths(5000)
+    for run in (100_000, 300):  # one run, and many merged
+        monkeypatch.setattr(pathnames, "_RUN", run)
+        texts = sorted_texts(items + items[:50], unique=True)
+        assert texts == sorted(set(items))
+        assert all(texts[texts.find(s)] == s for s in items[::13])
+        assert texts.find("") == texts.find("zzz") == texts.find(items[0] + "x") == -1
+    assert sorted_texts(["b", "a", "b"]) == ["a", "b", "b"]

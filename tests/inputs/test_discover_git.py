@@ -192,3 +192,17 @@ def test_the_top_level_started_ahead_answers_every_ask(tmp_path: Path) -> None:
     discover_module.list_ahead([outside])
     assert discover_module.repo_top(outside) is None
     discover_module.stop_listings()
+
+
+def test_a_submodule_s_checkout_is_a_nested_repository(tmp_path: Path) -> None:
+    # A submodule's (or a linked work tree's) `.git` is a file naming its repository.
+    root = repo(tmp_path / "r")
+    write_tree(root, {"sub/.git": "gitdir: ../.git/modules/sub\n", "sub/p.yaml": "p: 1\n"})
+    (root / "ignored-and-empty").mkdir()
+    (root / ".git" / "info" / "exclude").write_text("ignored-and-empty/\n")
+    files, skipped = found(root, root)
+    assert "sub/p.yaml" not in files
+    assert ("sub/", "nested-repository") in skipped
+    assert not any(path.startswith("ignored-and-empty") for path, _ in skipped)
+    # Scanned on its own, it is the tree.
+    assert found(root, root / "nested")[0] == ["nested/x.yaml"]
