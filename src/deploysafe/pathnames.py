@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import marshal
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PurePosixPath
@@ -47,9 +48,9 @@ class Texts(Sequence[str]):
     """Strings held as a few objects rather than one each: a large tree's paths are
     hundreds of thousands of strings, the most of a scan's memory and, freed among the
     objects that outlive them, memory the allocator cannot give back. They are kept in
-    blocks of `BLOCK`, each joined by NULs (which no path holds) and compressed once full
-    (paths from one tree share most of their text: a tenth of their size); the block last
-    read is kept unpacked, so reading in order unpacks each block once."""
+    blocks of `BLOCK`, each marshalled and compressed once full (paths from one tree share
+    most of their text: a tenth of their size); the block last read is kept unpacked, so
+    reading in order unpacks each block once."""
 
     __slots__ = ("_blocks", "_firsts", "_open", "_read")
     BLOCK = 1024
@@ -68,7 +69,7 @@ class Texts(Sequence[str]):
         self._open.append(s)
         if len(self._open) == self.BLOCK:
             self._firsts.append(self._open[0])
-            self._blocks.append(zlib.compress("\0".join(self._open).encode(*_RAW), 1))
+            self._blocks.append(zlib.compress(marshal.dumps(self._open), 1))
             self._open = []
 
     def extend(self, items: Iterable[str]) -> None:
@@ -83,7 +84,7 @@ class Texts(Sequence[str]):
             return self._open
         at, read = self._read
         if at != b:
-            read = zlib.decompress(self._blocks[b]).decode(*_RAW).split("\0")
+            read = marshal.loads(zlib.decompress(self._blocks[b]))
             self._read = (b, read)
         return read
 
@@ -112,7 +113,7 @@ class Texts(Sequence[str]):
 
     def __iter__(self) -> Iterator[str]:
         for block in self._blocks:
-            yield from zlib.decompress(block).decode(*_RAW).split("\0")
+            yield from marshal.loads(zlib.decompress(block))
         yield from list(self._open)
 
     def __eq__(self, other: object) -> bool:
@@ -139,10 +140,6 @@ class Texts(Sequence[str]):
         block = self._block(b)
         at = bisect.bisect_left(block, s)
         return b * self.BLOCK + at if at < len(block) and block[at] == s else -1
-
-
-# A path's text as bytes and back, any undecodable bytes of its name kept (os.fsdecode's).
-_RAW = ("utf-8", "surrogateescape")
 
 
 def sorted_texts(items: Iterable[str], *, unique: bool = False) -> Texts:

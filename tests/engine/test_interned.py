@@ -9,7 +9,7 @@ from pathlib import Path
 
 from deploysafe.config import Config
 from deploysafe.engine import scan
-from deploysafe.engine.check import Partial
+from deploysafe.engine.check import Partial, Skipped
 from deploysafe.engine.interned import Interned, pack, unpack
 from deploysafe.engine.suppress import Waiver
 from deploysafe.inputs.discover import Reason
@@ -143,7 +143,7 @@ def test_every_field_survives_the_way() -> None:
         documents=3,
         skipped=1,
         files=2,
-        skipped_files={"c.png": Reason.BINARY},
+        skipped_files=Skipped({"c.png": Reason.BINARY}),
     )
     back = _sent(part, Interned())
     assert back == part

@@ -3,9 +3,10 @@ rules over the facts every document gave."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from deploysafe.engine import sources, suppress
 from deploysafe.engine.locate import Shared, fact, finding, hide_shared, lines_of, share
@@ -15,11 +16,54 @@ from deploysafe.inputs.discover import Reason
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.k8s.pods import pod_template
 from deploysafe.model import Document, Fact, Finding, Level, ScanError, Target, Version
+from deploysafe.pathnames import Texts
 from deploysafe.rules import BY_ID
 from deploysafe.rules.base import Check, Context, Rule
 
 # Kinds that only configure tools, never land in a cluster.
 TOOL_KINDS = frozenset({"Kustomization", "Component"})
+
+
+class Skipped:
+    """Files read but not checked, with why, by display path, in the order they came: held
+    packed (a large tree's Helm templates that are not YAML are tens of thousands)."""
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, items: Mapping[str, Reason] | Iterable[tuple[str, Reason]] = ()) -> None:
+        self._texts = Texts()
+        self.update(items)
+
+    def __setitem__(self, path: str, reason: Reason) -> None:
+        self._texts.append(f"{path}\0{reason.value}")
+
+    def update(self, other: Skipped | Mapping[str, Reason] | Iterable[tuple[str, Reason]]) -> None:
+        if isinstance(other, Skipped):
+            self._texts.extend(other._texts)
+            return
+        for path, reason in other.items() if isinstance(other, Mapping) else other:
+            self[path] = reason
+
+    def items(self) -> Iterator[tuple[str, Reason]]:
+        for text in self._texts:
+            path, _, reason = text.rpartition("\0")
+            yield path, Reason(reason)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Skipped | Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Skipped({dict(self.items())!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Skipped, (list(self.items()),)
 
 
 @dataclass(slots=True)
@@ -34,7 +78,7 @@ class Partial:
     skipped: int = 0
     files: int = 0
     # Files read but not checked, by display path: binary, too large, unrendered templates.
-    skipped_files: dict[str, Reason] = field(default_factory=dict)
+    skipped_files: Skipped = field(default_factory=Skipped)
     # Findings kept on disk (engine/spool.py) instead of in `findings`: how many, and by
     # file, the blocks that hold them (a tuple the files of a block share, never changed).
     spooled: int = 0

@@ -4,14 +4,14 @@ remaining file is read, the check reports files it could not use; nothing walks 
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import overload
 
+from deploysafe.engine.check import Skipped
 from deploysafe.engine.held import Held
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job, read
 from deploysafe.host.memory import release_after
@@ -111,14 +111,14 @@ class Plan:
 
 
 class Records(Held[Coverage]):
-    """Every file's record, by path: held as the sorted paths, packed (`Texts`), and the
-    records of the files not simply scanned (a large tree's records are mostly one path and
-    `SCANNED`)."""
+    """Every file's record, by path: held as the sorted paths, packed (`Texts`), each with
+    its outcome and reason as one byte; a record that names renders is held whole."""
 
-    __slots__ = ("_other", "_paths")
+    __slots__ = ("_kinds", "_other", "_paths")
 
-    def __init__(self, paths: Texts, other: dict[str, Coverage]) -> None:
+    def __init__(self, paths: Texts, kinds: bytearray, other: dict[str, Coverage]) -> None:
         self._paths = paths
+        self._kinds = kinds
         self._other = other
 
     def __len__(self) -> int:
@@ -130,20 +130,31 @@ class Records(Held[Coverage]):
     def __getitem__(self, index: slice) -> tuple[Coverage, ...]: ...
     def __getitem__(self, index: int | slice) -> Coverage | tuple[Coverage, ...]:
         if isinstance(index, slice):
-            return tuple(self._record(p) for p in self._paths[index])
-        return self._record(self._paths[index])
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        return self._record(self._kinds[index], self._paths[index])
 
-    def _record(self, path: str) -> Coverage:
-        return self._other.get(path) or Coverage(path, Outcome.SCANNED)
+    def _record(self, kind: int, path: str) -> Coverage:
+        if kind == _WHOLE:
+            return self._other[path]
+        return Coverage(path, *_KINDS[kind])
 
     def __iter__(self) -> Iterator[Coverage]:
-        return map(self._record, self._paths)
+        return map(self._record, self._kinds, self._paths)
 
     def has(self, path: str) -> bool:
         return self._paths.find(path) >= 0
 
     def __repr__(self) -> str:
         return f"<{len(self)} coverage records>"
+
+
+# A record that is an outcome and a reason, by number; `_WHOLE`: one held whole.
+_KINDS = tuple((o, r) for o in Outcome for r in (None, *Reason))
+_KIND = {k: i for i, k in enumerate(_KINDS)}
+_WHOLE = 255
+assert len(_KINDS) < _WHOLE
 
 
 def plan(
@@ -315,22 +326,61 @@ def _subchart_template(parts: Sequence[str]) -> bool:
     return "templates" in parts[:-1]
 
 
-def outcome(p: Plan, discovered: Iterable[Coverage], skipped: Mapping[str, Reason]) -> Records:
+def outcome(p: Plan, discovered: Iterable[Coverage], skipped: Skipped) -> Records:
     """Every file's record, by path: what discovery skipped, what the plan decided, what
-    the check could not use (a rendered file stays rendered: its render read it)."""
-    other = {c.path: c for c in discovered}
-    skipped_paths = list(other)
-    for display in p.jobs.shown:
-        record = p.records.get(display)
-        reason = skipped.get(display)
-        if reason is not None and (record is None or record.outcome is not Outcome.RENDERED):
-            record = Coverage(display, Outcome.SKIPPED, reason)
-        if record is not None:
-            other[display] = record
-        elif display in other:  # the plan's record wins
-            del other[display]
-    paths = sorted_texts(itertools.chain(skipped_paths, p.jobs.shown), unique=True)
-    return Records(paths, other)
+    the check could not use (a rendered file stays rendered: its render read it). The
+    three are sorted together, each record as its path followed by a NUL (which sorts
+    before anything a longer path holds) and its rank and kind: of one path's records, the
+    last is the one kept. A large tree's are never held as objects together."""
+    candidates: dict[str, Coverage] = {}  # records held whole, by path
+
+    def entries() -> Iterator[str]:
+        for c in discovered:
+            yield f"{c.path}\0{_FOUND}{_kind_of(c, candidates)}"
+        for display in p.jobs.shown:
+            record = p.records.get(display)
+            if record is None:
+                yield f"{display}\0{_PLANNED}{_PLAIN}"
+            else:
+                rank = _RENDERED if record.outcome is Outcome.RENDERED else _PLANNED
+                yield f"{display}\0{rank}{_kind_of(record, candidates)}"
+        for display, reason in skipped.items():
+            yield f"{display}\0{_CHECKED}{_KIND[(Outcome.SKIPPED, reason)]}"
+
+    paths = Texts()
+    kinds = bytearray()
+    whole: dict[str, Coverage] = {}
+    last, kind = None, 0
+
+    def keep() -> None:
+        if last is not None:
+            paths.append(last)
+            kinds.append(kind)
+            if kind == _WHOLE:
+                whole[last] = candidates[last]
+
+    for entry in sorted_texts(entries()):
+        path, _, ranked = entry.rpartition("\0")
+        if path != last:
+            keep()
+            last = path
+        kind = int(ranked[1:])
+    keep()
+    return Records(paths, kinds, whole)
+
+
+# How a record ranks among those of one path, lowest first: discovery's, the plan's, the
+# check's (a file it could not use), the plan's for a file a render read.
+_FOUND, _PLANNED, _CHECKED, _RENDERED = "0", "1", "2", "3"
+_PLAIN = _KIND[(Outcome.SCANNED, None)]
+
+
+def _kind_of(c: Coverage, whole: dict[str, Coverage]) -> int:
+    """A record's kind; one that names renders is held whole (the last of its path)."""
+    if c.renders or (c.outcome, c.reason) not in _KIND:
+        whole[c.path] = c
+        return _WHOLE
+    return _KIND[(c.outcome, c.reason)]
 
 
 def probe(p: Plan, max_size: int) -> dict[str, Reason]:

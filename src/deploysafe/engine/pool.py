@@ -352,8 +352,6 @@ def _take(
         part.spooled = packed.count
         held = (block,)
         part.blocks = {shown.get(file, file): held for file in packed.files}
-    if part.skipped_files and shown:
-        part.skipped_files = {shown.get(k, k): why for k, why in part.skipped_files.items()}
     out.merge(part)
     if done is not None:
         done(part)
