@@ -117,10 +117,9 @@ def test_the_files_findings_never_enter_the_parents_memory(tmp_path: Path) -> No
     kept = spool.Spool()
     partial, _ = check_files(jobs, settings_for(config, {}), 1, spool=kept)
     assert partial.findings == [] and partial.spooled > 0
-    assert sorted(partial.blocks) == sorted(job[1] for job in jobs)
-    blocks = {b for bs in partial.blocks.values() for b in bs}
-    # The files of a block share one record of it.
-    assert len({id(bs) for bs in partial.blocks.values()}) == len(blocks)
+    by_file = dict(partial.blocks.by_file())
+    assert list(by_file) == sorted(job[1] for job in jobs)
+    blocks = {b for bs in by_file.values() for b in bs}
     back: list[Finding] = [f for b in sorted(blocks) for f in kept.findings(b)]
     assert len(back) == partial.spooled
 
@@ -133,7 +132,7 @@ def test_a_spool_holds_a_small_trees_blocks_until_they_pass_its_bound(tmp_path: 
     s = settings_for(config, {})
     written = spool.Spool()
     on_disk, _ = check_files(jobs, s, 1, spool=written)
-    blocks = sorted({b for bs in on_disk.blocks.values() for b in bs})
+    blocks = sorted({b for _, bs in on_disk.blocks.by_file() for b in bs})
     expected = [f for b in blocks for f in written.findings(b)]
     assert len(expected) == on_disk.spooled > 20
     # Held; held until they pass 20 findings and facts, then written (the held ones first).

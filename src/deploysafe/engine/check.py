@@ -16,7 +16,7 @@ from deploysafe.inputs.discover import Reason
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.k8s.pods import pod_template
 from deploysafe.model import Document, Fact, Finding, Level, ScanError, Target, Version
-from deploysafe.pathnames import Texts
+from deploysafe.pathnames import Texts, sorted_texts
 from deploysafe.rules import BY_ID
 from deploysafe.rules.base import Check, Context, Rule
 
@@ -66,6 +66,51 @@ class Skipped:
         return Skipped, (list(self.items()),)
 
 
+class FileBlocks:
+    """By file, the spool blocks that hold its findings (engine/spool.py), held packed: a
+    large tree's files with findings are hundreds of thousands."""
+
+    __slots__ = ("_texts",)
+
+    def __init__(self) -> None:
+        self._texts = Texts()
+
+    def add(self, files: Iterable[str], block: int) -> None:
+        # Numbered to sort as they came: a file's blocks are read in that order.
+        for file in files:
+            self._texts.append(f"{file}\0{block:010d}")
+
+    def update(self, other: FileBlocks) -> None:
+        self._texts.extend(other._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def by_file(self) -> Iterator[tuple[str, tuple[int, ...]]]:
+        """Each file with its blocks, in the order of the files' paths."""
+        file: str | None = None
+        blocks: tuple[int, ...] = ()
+        for text in sorted_texts(self._texts):
+            name, _, block = text.rpartition("\0")
+            if name != file:
+                if file is not None:
+                    yield file, blocks
+                file, blocks = name, ()
+            blocks += (int(block),)
+        if file is not None:
+            yield file, blocks
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FileBlocks):
+            return list(self.by_file()) == list(other.by_file())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"FileBlocks({dict(self.by_file())!r})"
+
+
 @dataclass(slots=True)
 class Partial:
     """What checking some documents produced."""
@@ -80,9 +125,9 @@ class Partial:
     # Files read but not checked, by display path: binary, too large, unrendered templates.
     skipped_files: Skipped = field(default_factory=Skipped)
     # Findings kept on disk (engine/spool.py) instead of in `findings`: how many, and by
-    # file, the blocks that hold them (a tuple the files of a block share, never changed).
+    # file, the blocks that hold them.
     spooled: int = 0
-    blocks: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    blocks: FileBlocks = field(default_factory=FileBlocks)
     # Facts kept in the spool instead of in `facts`: by rule, the blocks that hold those
     # that came before its facts in `facts` (the rules in the order they came).
     fact_blocks: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -90,8 +135,7 @@ class Partial:
     def merge(self, other: Partial) -> None:
         self.findings.extend(other.findings)
         self.spooled += other.spooled
-        for file, blocks in other.blocks.items():
-            self.blocks[file] = self.blocks.get(file, ()) + blocks
+        self.blocks.update(other.blocks)
         for rid, blocks in other.fact_blocks.items():
             # Spooled facts come first: a part's are added before any held in memory.
             assert not self.facts.get(rid), "spooled facts after facts held in memory"

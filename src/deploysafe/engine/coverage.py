@@ -383,9 +383,9 @@ def _kind_of(c: Coverage, whole: dict[str, Coverage]) -> int:
     return _KIND[(c.outcome, c.reason)]
 
 
-def probe(p: Plan, max_size: int) -> dict[str, Reason]:
+def probe(p: Plan, max_size: int) -> Skipped:
     """What the check would skip, found by reading each file without checking it."""
-    out: dict[str, Reason] = {}
+    out = Skipped()
     for path, display, mode, _ in p.jobs:
         text, _, skip = read(Path(path), display, max_size)
         if skip is not None:

@@ -226,7 +226,7 @@ def _check_files(
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
             chunk = files[at : at + _CHUNK_FILES]
-            _take(out, _chunk_worker(s, chunk), seen, done, spool, chunk)
+            _take(out, _chunk_worker(s, chunk), seen, done, spool)
         for _ in meanwhile(s) if meanwhile is not None else ():
             pass
         return out, s
@@ -273,15 +273,8 @@ def _in_workers(
     settings = pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)
     check = functools.partial(_check_chunk, next(_keys), settings)
     steps = meanwhile(s) if meanwhile is not None else None
-    sent: deque[list[Job]] = deque()  # the chunks whose results are awaited, in order
-
-    def sending() -> Iterator[list[Job]]:
-        for chunk in chunks():
-            sent.append(chunk)
-            yield chunk
-
-    for part in _ordered(pool, count, check, sending(), steps):
-        _take(out, part, seen, done, spool, sent.popleft())
+    for part in _ordered(pool, count, check, chunks(), steps):
+        _take(out, part, seen, done, spool)
     for _ in steps or ():  # what the workers' pace left
         pass
     return out, s
@@ -336,12 +329,8 @@ def _take(
     seen: Interned,
     done: Callable[[Partial], None] | None,
     spool: Spool | None,
-    chunk: Sequence[Job] = (),
 ) -> None:
-    """Add a chunk's result to `out`. The files it names are held as the chunk's jobs'
-    display paths (the plan's own strings), not as the copies the result arrived with: a
-    large tree names hundreds of thousands."""
-    shown = {job[1]: job[1] for job in chunk}
+    """Add a chunk's result to `out`."""
     if spool is not None and packed.facts:
         spool.add_facts(packed.facts)
         packed = replace(packed, facts={})
@@ -350,8 +339,7 @@ def _take(
     if spool is not None and spooled:
         block = spool.add_sent(packed.findings, packed.count, seen)
         part.spooled = packed.count
-        held = (block,)
-        part.blocks = {shown.get(file, file): held for file in packed.files}
+        part.blocks.add(packed.files, block)
     out.merge(part)
     if done is not None:
         done(part)

@@ -4,6 +4,7 @@ them."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -130,17 +131,17 @@ def finish(
             loose.setdefault(f.file, []).append(f)
         else:
             decided.add(f)
-    files = loose.keys() | partial.blocks.keys()
+    others = set(loose)
     if decided is not None:
-        files |= decided.done()
+        others |= decided.done()
     spooled = ByFile(spool) if spool is not None else None
     out = Collector(spool)
-    for file in sorted(files):
+    for file, blocks in _by_file(partial.blocks.by_file(), sorted(others)):
         # The files' own findings first, then those of renders and cross-resource rules:
         # among findings of one identity, the first is kept.
         group: list[Finding] = []
         if spooled is not None:
-            for block in partial.blocks.get(file, ()):
+            for block in blocks:
                 group += spooled.findings(block, file)
         group += loose.pop(file, [])
         if decided is not None:
@@ -172,3 +173,18 @@ def finish(
         rules=s.rule_ids,
     )
     return replace(report, findings=out.done())
+
+
+def _by_file(
+    spooled: Iterable[tuple[str, tuple[int, ...]]], others: Iterable[str]
+) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """Each file with findings, in order, once, with the spool blocks that hold its own:
+    `spooled` and `others` each in order."""
+    last: tuple[str, tuple[int, ...]] | None = None
+    for file, blocks in heapq.merge(spooled, ((f, ()) for f in others)):
+        if last is not None and last[0] != file:
+            yield last
+            last = None
+        last = (file, last[1] + blocks if last is not None else blocks)
+    if last is not None:
+        yield last

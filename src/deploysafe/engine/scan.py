@@ -120,7 +120,7 @@ def scan(
         workers = Workers.start(jobs)
         search = workers.search(root, config.max_file_size) if workers else None
 
-    def found(files: list[str]) -> None:
+    def found(files: Sequence[str]) -> None:
         if search is not None:
             search.more(files)
 

@@ -285,7 +285,7 @@ def discover(
     every_file: bool = False,
     base: str = "",
     when_large: tuple[int, Callable[[], None]] | None = None,
-    found: tuple[int, Callable[[list[str]], None]] | None = None,
+    found: tuple[int, Callable[[Sequence[str]], None]] | None = None,
 ) -> Inventory:
     """Files to scan: YAML/JSON only, or `every_file` when some rule reads any text file.
     Paths are shown relative to `root`, and placed relative to `base_of(root)`; `exclude`
