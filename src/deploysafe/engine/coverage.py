@@ -169,8 +169,8 @@ def plan(
     the charts and kustomization roots whose render failed. A file is read through the roots
     that build it; when none does, the files its kustomizations list as `resources` are
     scanned as plain manifests. `inv.files` is emptied, and so are the render roots
-    (`inv.charts`, `inv.kustomizations`): each is a `Path`, and a large tree's are
-    megabytes that nothing reads after the plan."""
+    (`inv.charts`, `inv.kustomize_folders`): a large tree's are megabytes that nothing
+    reads after the plan."""
     chart_dirs = [c.resolve() for c in inv.charts]
     # Folders by real path as text, so each file's chart and kustomization are found by
     # walking up its path (O(path depth), not O(charts)); a chart listed twice keeps its
@@ -179,7 +179,7 @@ def plan(
     for i, c in enumerate(chart_dirs):
         chart_at.setdefault(str(c), i)
     templates = {str(c / "templates") for c in chart_dirs}
-    k_inputs = kustomize_inputs(inv.kustomizations) if kustomize and inv.kustomizations else {}
+    k_inputs = kustomize_inputs(inv.kustomizations) if kustomize and inv.kustomize_folders else {}
     k_folders = {str(f.resolve()) for f in inv.kustomizations} if kustomize else set()
     broken = {r.resolve() for r in failed}
     # The roots that build each folder, in root order (`KustomizePlan.builders`, inverted
@@ -274,7 +274,7 @@ def plan(
         if record.outcome is not Outcome.SCANNED or record.reason is not None:
             records[display] = record
     del files
-    inv.charts, inv.kustomizations = [], []
+    inv.charts, inv.kustomize_folders = [], []
     release_after(len(jobs))  # the discovered paths' pages
     return Plan(jobs, records, unbuilt)
 

@@ -319,7 +319,7 @@ def _renders(
     from deploysafe.inputs.renderplan import plan_kustomize
 
     charts = bool(inv.charts) and r.helm_available() is not None
-    if not inv.kustomizations or r.kustomize_available() is None:
+    if not inv.kustomize_folders or r.kustomize_available() is None:
         return charts, None
     return charts, plan_kustomize(inv.kustomizations, inv.root, inv.top, max_bytes)
 
@@ -336,7 +336,7 @@ def _render_all(
     the roots whose build failed, and the renders focused on the scanned paths (their
     findings elsewhere are not reported)."""
     unknown = _unknown_settings(settings, inv.root)
-    if not inv.charts and not inv.kustomizations:
+    if not inv.charts and not inv.kustomize_folders:
         return [], unknown, [], [], set()
     from deploysafe.inputs import render as r
     from deploysafe.inputs.rendercache import RenderCache
@@ -352,7 +352,7 @@ def _render_all(
     cache = RenderCache(opts.cache) if opts.cache is not None else None
     # Kustomize builds are processes of their own: they run while the charts render.
     builds = None
-    if inv.kustomizations and plan is not None:
+    if inv.kustomize_folders and plan is not None:
         builds = r.KustomizeBuilds.start(
             [(f, _overlay_namespace(f, opts, settings)) for f in plan.roots],
             inv.root,
@@ -393,7 +393,7 @@ def _render_all(
                     else:
                         done += 1
                 notes.append(_counted("rendered", done, failed, "Helm chart(s)", engine))
-        if inv.kustomizations:
+        if inv.kustomize_folders:
             tool = r.kustomize_available()
             if tool is None or plan is None or builds is None:
                 notes.append(

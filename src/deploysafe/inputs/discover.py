@@ -105,7 +105,9 @@ class Inventory:
     # packed: a large tree's are tens of MB as strings.
     files: Texts = field(default_factory=Texts)
     charts: list[Path] = field(default_factory=list)  # top-level chart folders
-    kustomizations: list[Path] = field(default_factory=list)  # every kustomization folder
+    # Every kustomization folder, real and absolute, as text: a large tree's are tens of
+    # thousands, MBs as Paths that a scan without renders never reads (`kustomizations`).
+    kustomize_folders: list[str] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     skipped: list[Coverage] = field(default_factory=list)  # files and folders not read
     # Render roots found above a scanned path (a template or a folder inside a chart or a
@@ -116,6 +118,11 @@ class Inventory:
     def __post_init__(self) -> None:
         self.root_prefix = str(self.root.resolve()).rstrip("/") + "/"
         self.top_prefix = str(self.top).rstrip("/") + "/"
+
+    @property
+    def kustomizations(self) -> list[Path]:
+        """Every kustomization folder (Paths made as asked)."""
+        return [Path(f) for f in self.kustomize_folders]
 
     def display(self, path: Path | str) -> str:
         # Paths from the walk are already real: a string prefix saves a resolve() per file.
@@ -345,7 +352,7 @@ def discover(
             if "Chart.yaml" in filenames:
                 chart_dirs.add(Path(d))
             if any(n in KUSTOMIZATION_NAMES for n in filenames):
-                inv.kustomizations.append(Path(d))
+                inv.kustomize_folders.append(d)
             for name, is_link in filenames.items():
                 if is_link:
                     seen.may_repeat()
@@ -372,7 +379,7 @@ def discover(
     for c in sorted(chart_dirs):
         if not any(p in chart_dirs for p in c.parents):
             inv.charts.append(c)
-    inv.kustomizations = list(dict.fromkeys(inv.kustomizations))
+    inv.kustomize_folders = list(dict.fromkeys(inv.kustomize_folders))
     # A render root inside a scanned folder is scanned whole.
     walked = [s.resolve() for s in paths if s.is_dir()]
     inv.focus = {
@@ -438,11 +445,11 @@ def _users_outside(inv: Inventory, paths: Sequence[Path], walked: Sequence[Path]
     except GitError:
         return
     folders = {(inv.top / os.fsdecode(p)).parent for p in listed.stdout.split(b"\0") if p}
-    known = set(inv.kustomizations)
+    known = set(inv.kustomize_folders)
     for folder in users_of(sorted(folders), inv.kustomizations, starts):
-        if folder in known or any(folder.is_relative_to(w) for w in walked):
+        if str(folder) in known or any(folder.is_relative_to(w) for w in walked):
             continue  # found by the walk, or left out of it (excluded, ignored)
-        inv.kustomizations.append(folder)
+        inv.kustomize_folders.append(str(folder))
         inv.focus[folder] = starts
 
 
@@ -497,8 +504,8 @@ def _render_roots_above(inv: Inventory, start: Path, chart_dirs: set[Path]) -> N
             inv.focus.setdefault(d, []).append(real)
         if not kustomize_found and any((d / n).is_file() for n in KUSTOMIZATION_NAMES):
             kustomize_found = True
-            if d not in inv.kustomizations:
-                inv.kustomizations.append(d)
+            if str(d) not in inv.kustomize_folders:
+                inv.kustomize_folders.append(str(d))
             inv.focus.setdefault(d, []).append(real)
 
 
