@@ -510,6 +510,7 @@ def test_records_are_held_compactly_and_read_back_as_every_file_s_record() -> No
     every path in order, each read back as the record it stands for."""
     import pickle
 
+    from deploysafe.engine.check import Skipped
     from deploysafe.engine.coverage import Jobs, Plan, outcome
 
     jobs = Jobs("/r/", "/r/")
@@ -522,7 +523,7 @@ def test_records_are_held_compactly_and_read_back_as_every_file_s_record() -> No
         Coverage("vendor/", Outcome.SKIPPED, Reason.TOOL_FOLDER),
         Coverage("clash.yaml", Outcome.SKIPPED, Reason.BINARY),
     ]
-    skipped = {"a/t.yaml": Reason.TEMPLATE, "chart/values.yaml": Reason.TEMPLATE}
+    skipped = Skipped({"a/t.yaml": Reason.TEMPLATE, "chart/values.yaml": Reason.TEMPLATE})
     got = outcome(p, discovered, skipped)
     want = (
         Coverage("a/t.yaml", Outcome.SKIPPED, Reason.TEMPLATE),

@@ -1,16 +1,14 @@
 """What the parent holds for each file of a large tree is packed: the files the check could
-not use, the spool blocks of each file's findings, every file's coverage record. Each reads
-back as the mapping it stands for."""
+not use, the spool blocks of each file's findings (every file's coverage record: in
+test_coverage.py). Each reads back as the mapping it stands for."""
 
 from __future__ import annotations
 
 import pickle
 
 from deploysafe.engine.check import FileBlocks, Partial, Skipped
-from deploysafe.engine.coverage import Jobs, Plan, outcome
-from deploysafe.engine.read import PLAIN, RENDERED
 from deploysafe.engine.report import _by_file
-from deploysafe.inputs.discover import Coverage, Outcome, Reason
+from deploysafe.inputs.discover import Reason
 
 
 def test_skipped_files_read_back_in_the_order_they_came() -> None:
@@ -49,25 +47,3 @@ def test_files_with_findings_of_either_kind_come_once_in_order() -> None:
         ("c.yaml", (2, 3)),
         ("d.yaml", ()),
     ]
-
-
-def test_of_a_path_s_records_the_plan_s_beats_discovery_s_and_the_check_s_beats_both() -> None:
-    jobs = Jobs("/r/", "/r/")
-    for name, mode in (("a.yaml", PLAIN), ("t.yaml", PLAIN), ("v.yaml", RENDERED)):
-        jobs.append(("/r/" + name, name, mode, name))
-    rendered = Coverage("v.yaml", Outcome.RENDERED, renders=("helm chart",))
-    plan = Plan(jobs, {"v.yaml": rendered})
-    discovered = [
-        Coverage("a.yaml", Outcome.SKIPPED, Reason.IGNORED),  # the plan's record wins
-        Coverage("z.log", Outcome.SKIPPED, Reason.NOT_READ),
-    ]
-    checked = Skipped({"t.yaml": Reason.TEMPLATE, "v.yaml": Reason.TEMPLATE})
-    records = outcome(plan, discovered, checked)
-    assert list(records) == [
-        Coverage("a.yaml", Outcome.SCANNED),
-        Coverage("t.yaml", Outcome.SKIPPED, Reason.TEMPLATE),
-        rendered,  # its render read it: rendered it stays
-        Coverage("z.log", Outcome.SKIPPED, Reason.NOT_READ),
-    ]
-    assert records[2] is rendered and records[-1] == records[3]
-    assert records.has("t.yaml") and not records.has("b.yaml")
