@@ -69,7 +69,7 @@ class Texts(Sequence[str]):
         self._open.append(s)
         if len(self._open) == self.BLOCK:
             self._firsts.append(self._open[0])
-            self._blocks.append(zlib.compress(marshal.dumps(self._open), 1))
+            self._blocks.append(packed(self._open))
             self._open = []
 
     def extend(self, items: Iterable[str]) -> None:
@@ -84,7 +84,7 @@ class Texts(Sequence[str]):
             return self._open
         at, read = self._read
         if at != b:
-            read = marshal.loads(zlib.decompress(self._blocks[b]))
+            read = unpacked(self._blocks[b])
             self._read = (b, read)
         return read
 
@@ -113,7 +113,7 @@ class Texts(Sequence[str]):
 
     def __iter__(self) -> Iterator[str]:
         for block in self._blocks:
-            yield from marshal.loads(zlib.decompress(block))
+            yield from unpacked(block)
         yield from list(self._open)
 
     def __eq__(self, other: object) -> bool:
@@ -140,6 +140,16 @@ class Texts(Sequence[str]):
         block = self._block(b)
         at = bisect.bisect_left(block, s)
         return b * self.BLOCK + at if at < len(block) and block[at] == s else -1
+
+
+def packed(texts: list[str]) -> bytes:
+    """Strings as one compressed object (any text: a NUL too)."""
+    return zlib.compress(marshal.dumps(texts), 1)
+
+
+def unpacked(data: bytes) -> list[str]:
+    texts: list[str] = marshal.loads(zlib.decompress(data))
+    return texts
 
 
 def sorted_texts(items: Iterable[str], *, unique: bool = False) -> Texts:

@@ -19,6 +19,7 @@ from deploysafe.engine.namespaces import namespaces_in, policy_key
 from deploysafe.engine.settings import placed, settings_for
 from deploysafe.inputs.documents import RELEASE_NAMESPACE, load_kubernetes
 from deploysafe.inputs.render import helm_available, kustomize_available
+from deploysafe.pathnames import unpacked
 from tests.support import paths
 from tests.support.scantools import invoke, jobs_of, write_tree
 
@@ -397,8 +398,8 @@ def test_the_workers_search_the_files_as_they_are_found_and_size_them(
     sent: list[int] = []
     submit = workers.pool.submit
 
-    def counted(fn: Callable[..., Any], part: str, *args: Any) -> Future[Any]:
-        sent.append(part.count("\0") + 1)
+    def counted(fn: Callable[..., Any], part: bytes, *args: Any) -> Future[Any]:
+        sent.append(len(unpacked(part)))
         return submit(fn, part, *args)
 
     monkeypatch.setattr(workers.pool, "submit", counted)
