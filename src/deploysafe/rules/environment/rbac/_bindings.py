@@ -11,9 +11,10 @@ among those installed with it.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from deploysafe.inputs.documents import RELEASE_NAMESPACE, install_unit
@@ -161,50 +162,132 @@ def _binds(b: Binding, g: Grant) -> bool:
 def _runs_as(s: Subject, b: Binding, where: Scene) -> tuple[str, ...]:
     if s.kind == "Group":
         if s.name in _EVERY_ACCOUNT:
-            return tuple(r.workload for r in where.runs)
+            return where.every
         prefix = "system:serviceaccounts:"
         if s.name.startswith(prefix):
-            return tuple(r.workload for r in where.in_namespace.get(s.name[len(prefix) :], ()))
+            return where.in_namespace.get(s.name[len(prefix) :], ())
         return ()
     if s.kind != "ServiceAccount":
         return ()
-    return tuple(
-        r.workload
-        for r in where.as_account.get(s.name, ())
-        if _together(s.namespace, b.unit, r.namespace, r.unit)
-    )
+    # As `_together` decides: a subject that names its namespace matches the workloads
+    # that name the same one, and those installed with its binding that name none; the
+    # binding's unit matters only where some do.
+    unit = b.unit if s.namespace is None or (s.name, b.unit) in where.unplaced else None
+    key = (s.name, s.namespace, unit)
+    running = where.running.get(key)
+    if running is None:
+        found: Iterable[int]
+        if s.namespace is None:
+            found = where.of_unit.get((s.name, b.unit), ())
+        else:
+            found = heapq.merge(
+                where.in_own.get((s.name, s.namespace), ()),
+                where.unplaced.get((s.name, b.unit), ()),
+            )
+        running = where.running[key] = tuple(where.runs[i].workload for i in found)
+    return running
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """What a finding says of a grant's holders (`some` of each): empty where there are
+    none."""
+
+    bindings: str
+    workloads: str
+    deployers: str
 
 
 @dataclass(frozen=True, slots=True)
 class Scene:
     """The bindings and the workloads' accounts of a scan, sorted out of its facts once and
     indexed, so that a grant reads the bindings of its role only and a subject the workloads
-    of its account only (grants x bindings x workloads would grow with the square of a
+    that run as it only (grants x bindings x workloads would grow with the square of a
     tree's size). Each index keeps the facts' order."""
 
     runs: tuple[RunsAs, ...]
-    bindings: tuple[Binding, ...]
     of_role: dict[tuple[str, str], list[Binding]]  # by (role kind, role name)
-    as_account: dict[str, list[RunsAs]]  # by ServiceAccount name
-    in_namespace: dict[str | None, list[RunsAs]]
+    # The workloads: all, and by namespace.
+    every: tuple[str, ...]
+    in_namespace: dict[str | None, tuple[str, ...]]
+    # Positions in `runs` by (ServiceAccount, namespace) of those that name their
+    # namespace, by (ServiceAccount, install unit) of those that do not, and of all.
+    in_own: dict[tuple[str, str], list[int]]
+    unplaced: dict[tuple[str, str], list[int]]
+    of_unit: dict[tuple[str, str], list[int]]
+    # (role kind, role, unit) of the bindings that name no namespace.
+    unplaced_bindings: set[tuple[str, str, str]]
+    # Answers kept: a role's grants share its holders, and so do the roles of one name a
+    # large tree installs many times (a ClusterRole is bound by name; a Role in a named
+    # namespace by the bindings there), whose holders are as many as its copies.
+    running: dict[tuple[str, str | None, str | None], tuple[str, ...]] = field(default_factory=dict)
+    held: dict[tuple[str | None, ...], tuple[Holders, Told]] = field(default_factory=dict)
 
 
 def scene(facts: Sequence[Fact]) -> Scene:
     """One pass over the facts; `holders` then reads the few bindings, not every fact."""
     runs = tuple(f.data for f in facts if isinstance(f.data, RunsAs))
-    bindings = tuple(f.data for f in facts if isinstance(f.data, Binding))
     of_role: dict[tuple[str, str], list[Binding]] = {}
-    for b in bindings:
-        of_role.setdefault((b.role_kind, b.role), []).append(b)
-    as_account: dict[str, list[RunsAs]] = {}
-    in_namespace: dict[str | None, list[RunsAs]] = {}
-    for r in runs:
-        as_account.setdefault(r.account, []).append(r)
-        in_namespace.setdefault(r.namespace, []).append(r)
-    return Scene(runs, bindings, of_role, as_account, in_namespace)
+    unplaced_bindings: set[tuple[str, str, str]] = set()
+    for f in facts:
+        b = f.data
+        if isinstance(b, Binding):
+            of_role.setdefault((b.role_kind, b.role), []).append(b)
+            if b.namespace is None:
+                unplaced_bindings.add((b.role_kind, b.role, b.unit))
+    in_namespace: dict[str | None, list[str]] = {}
+    in_own: dict[tuple[str, str], list[int]] = {}
+    unplaced: dict[tuple[str, str], list[int]] = {}
+    of_unit: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(runs):
+        in_namespace.setdefault(r.namespace, []).append(r.workload)
+        if r.namespace is None:
+            unplaced.setdefault((r.account, r.unit), []).append(i)
+        else:
+            in_own.setdefault((r.account, r.namespace), []).append(i)
+        of_unit.setdefault((r.account, r.unit), []).append(i)
+    return Scene(
+        runs,
+        of_role,
+        tuple(r.workload for r in runs),
+        {ns: tuple(names) for ns, names in in_namespace.items()},
+        in_own,
+        unplaced,
+        of_unit,
+        unplaced_bindings,
+    )
 
 
 def holders(grant: Grant, where: Scene) -> Holders:
+    return _kept(grant, where)[0]
+
+
+def told(grant: Grant, where: Scene) -> Told:
+    """What a finding on `grant` says of its holders."""
+    return _kept(grant, where)[1]
+
+
+def _kept(grant: Grant, where: Scene) -> tuple[Holders, Told]:
+    # What `_binds` reads of the grant: a ClusterRole's name; a Role's name, namespace and,
+    # where a binding of it names no namespace, its unit.
+    key: tuple[str | None, ...] = (grant.role_kind, grant.role)
+    if grant.role_kind != "ClusterRole":
+        placed = (grant.role_kind, grant.role, grant.unit) not in where.unplaced_bindings
+        unit = None if grant.namespace is not None and placed else grant.unit
+        key += (grant.namespace, unit)
+    kept = where.held.get(key)
+    if kept is None:
+        h = _holders(grant, where)
+        said = Told(
+            some(h.bindings),
+            workload_holders(h),
+            some([s.display() for s in h.deployers]),
+        )
+        kept = where.held[key] = (h, said)
+    return kept
+
+
+def _holders(grant: Grant, where: Scene) -> Holders:
     candidates = where.of_role.get((grant.role_kind, grant.role), ())
     bindings = [b for b in candidates if _binds(b, grant)]
     workloads: list[tuple[Subject, tuple[str, ...]]] = []
