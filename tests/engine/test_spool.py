@@ -23,7 +23,7 @@ from deploysafe.engine.settings import Settings, settings_for
 from deploysafe.engine.suppress import Waiver
 from deploysafe.formats import jsonfmt, sarif, text
 from deploysafe.formats.summary import summarize
-from deploysafe.model import Fact, Finding, Resource, Severity
+from deploysafe.model import Fact, Finding, Practice, Resource, Severity
 from tests.support.scantools import jobs_of
 
 POD = """\
@@ -166,6 +166,27 @@ def test_held_facts_are_one_object_where_a_result_repeats_one_as_on_disk() -> No
     assert held == written and len(held) == 5
     assert [[a is b for b in held] for a in held] == [[a is b for b in written] for a in written]
     assert held[0] is held[1] and held[2] is not held[3] and held[4] is not held[0]
+
+
+def test_decided_findings_come_back_by_file_in_the_order_they_were_decided(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Three rules' findings, each over the whole tree, in batches of three whose files
+    # overlap: merged, a file's findings are in the order they were added.
+    monkeypatch.setattr(spool.Decided, "_BATCH", 3)
+    files = {"DS1": [1, 4, 2, 9, 3], "DS2": [5, 1, 1, 8], "DS3": [2, 4]}
+    added = [
+        Finding(rid, "t", Practice.DEFAULTS, Severity.LOW, f"f{n}.yaml", i, 1, "/", None, "m", "")
+        for rid, ns in files.items()
+        for i, n in enumerate(ns)
+    ]
+    decided = spool.Decided(spool.Spool())
+    for f in added:
+        decided.add(f)
+    back = list(decided.by_file())
+    assert [file for file, _ in back] == sorted({f.file for f in added})
+    for file, found in back:
+        assert found == [f for f in added if f.file == file]
 
 
 def test_a_finish_without_a_spool_keeps_everything_in_memory() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import chain
 
 from deploysafe.config import Config
 from deploysafe.engine import fold, suppress
@@ -96,6 +97,23 @@ def _facts(
         yield rid, spool.facts(blocks) + held
 
 
+def _merged(
+    own: list[str], decided: Iterator[tuple[str, list[Finding]]]
+) -> Iterator[tuple[str, list[Finding]]]:
+    """Every file of `own` (sorted) and of `decided` (in file order), in order, with the
+    findings `decided` has on it."""
+    at = 0
+    for file, found in decided:
+        while at < len(own) and own[at] < file:
+            yield own[at], []
+            at += 1
+        if at < len(own) and own[at] == file:
+            at += 1
+        yield file, found
+    for file in own[at:]:
+        yield file, []
+
+
 def print_order(f: Finding) -> tuple[str, int, int, str, str]:
     return (f.file, f.line, f.column, f.rule_id, f.message)
 
@@ -130,12 +148,12 @@ def finish(
             loose.setdefault(f.file, []).append(f)
         else:
             decided.add(f)
-    files = loose.keys() | partial.blocks.keys()
-    if decided is not None:
-        files |= decided.done()
+    # The files in print order: those with findings of their own (a sorted list, not a
+    # set, of a large tree's paths), merged with those the cross-resource rules found.
+    own = sorted(chain(partial.blocks, (f for f in loose if f not in partial.blocks)))
     spooled = ByFile(spool) if spool is not None else None
     out = Collector(spool)
-    for file in sorted(files):
+    for file, found in _merged(own, decided.by_file() if decided is not None else iter(())):
         # The files' own findings first, then those of renders and cross-resource rules:
         # among findings of one identity, the first is kept.
         group: list[Finding] = []
@@ -143,8 +161,7 @@ def finish(
             for block in partial.blocks.get(file, ()):
                 group += spooled.findings(block, file)
         group += loose.pop(file, [])
-        if decided is not None:
-            group += decided.findings(file)
+        group += found
         if hide is not None:
             group = [f for f in group if not hide(f)]
         if config.exceptions:
