@@ -176,7 +176,7 @@ class Spool:
                 continue
             results: list[list[tuple[Row, Waiver | None]]] = self.get(block)
             for result in results:
-                out += [seen.value((Fact(*row), w)) for row, w in result]
+                out += seen.facts(result)
                 seen.values.clear()
         return out
 
