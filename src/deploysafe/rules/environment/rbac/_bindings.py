@@ -11,9 +11,11 @@ among those installed with it.
 
 from __future__ import annotations
 
+import bisect
 import heapq
+from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,23 +171,53 @@ def _runs_as(s: Subject, b: Binding, where: Scene) -> tuple[str, ...]:
         return ()
     if s.kind != "ServiceAccount":
         return ()
-    # As `_together` decides: a subject that names its namespace matches the workloads
-    # that name the same one, and those installed with its binding that name none; the
-    # binding's unit matters only where some do.
-    unit = b.unit if s.namespace is None or (s.name, b.unit) in where.unplaced else None
-    key = (s.name, s.namespace, unit)
+    # As `_together` decides: a subject that names no namespace matches the workloads
+    # installed with its binding; one that names it, the workloads that name the same
+    # one, and those installed with its binding that name none.
+    runs = where.runs
+    with_binding = _positions(where.of_unit, s.name, b.unit)
+    if s.namespace is None:
+        return tuple(runs[i].workload for i in with_binding)
+    unplaced = [i for i in with_binding if runs[i].namespace is None]
+    if unplaced:
+        named = _positions(where.in_own, s.name, s.namespace)
+        return tuple(runs[i].workload for i in heapq.merge(named, unplaced))
+    # The same for each binding of the subject, however many copies of it a tree holds.
+    key = (s.name, s.namespace)
     running = where.running.get(key)
     if running is None:
-        found: Iterable[int]
-        if s.namespace is None:
-            found = where.of_unit.get((s.name, b.unit), ())
-        else:
-            found = heapq.merge(
-                where.in_own.get((s.name, s.namespace), ()),
-                where.unplaced.get((s.name, b.unit), ()),
-            )
-        running = where.running[key] = tuple(where.runs[i].workload for i in found)
+        named = _positions(where.in_own, s.name, s.namespace)
+        running = where.running[key] = tuple(runs[i].workload for i in named)
     return running
+
+
+# Positions in a scene's runs, by ServiceAccount: each account's sorted by a second value,
+# the runs of one value in the facts' order; a value's are found by bisection. (A table
+# by pairs of values would hold a tuple, a list and an entry a workload of a large tree.)
+Index = dict[str, tuple[list[str], "array[int]"]]
+
+
+def _index(runs: Sequence[RunsAs], value: Callable[[RunsAs], str | None]) -> Index:
+    """The runs for which `value` is not None, by account and `value`."""
+    grouped: dict[str, list[int]] = {}
+    for i, r in enumerate(runs):
+        if value(r) is not None:
+            grouped.setdefault(r.account, []).append(i)
+    out: Index = {}
+    for account, positions in grouped.items():
+        values = [str(value(runs[i])) for i in positions]
+        order = sorted(range(len(positions)), key=values.__getitem__)  # stable
+        out[account] = ([values[j] for j in order], array("q", [positions[j] for j in order]))
+    return out
+
+
+def _positions(index: Index, account: str, value: str) -> Sequence[int]:
+    found = index.get(account)
+    if found is None:
+        return ()
+    values, positions = found
+    lo = bisect.bisect_left(values, value)
+    return positions[lo : bisect.bisect_right(values, value, lo)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,17 +242,15 @@ class Scene:
     # The workloads: all, and by namespace.
     every: tuple[str, ...]
     in_namespace: dict[str | None, tuple[str, ...]]
-    # Positions in `runs` by (ServiceAccount, namespace) of those that name their
-    # namespace, by (ServiceAccount, install unit) of those that do not, and of all.
-    in_own: dict[tuple[str, str], list[int]]
-    unplaced: dict[tuple[str, str], list[int]]
-    of_unit: dict[tuple[str, str], list[int]]
-    # (role kind, role, unit) of the bindings that name no namespace.
-    unplaced_bindings: set[tuple[str, str, str]]
-    # Answers kept: a role's grants share its holders, and so do the roles of one name a
-    # large tree installs many times (a ClusterRole is bound by name; a Role in a named
-    # namespace by the bindings there), whose holders are as many as its copies.
-    running: dict[tuple[str, str | None, str | None], tuple[str, ...]] = field(default_factory=dict)
+    # By account and namespace, those that name one; by account and install unit, all.
+    in_own: Index
+    of_unit: Index
+    # By role (kind, name), the units of the RoleBindings of it that name no namespace.
+    unplaced_bindings: dict[tuple[str, str], set[str]]
+    # Answers that copies share: the workloads of an account in a namespace, and the
+    # holders of a ClusterRole (bound by name) or of a Role in a namespace (bound by the
+    # bindings there). A large tree installs one many times, each with as many holders.
+    running: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     held: dict[tuple[str | None, ...], tuple[Holders, Told]] = field(default_factory=dict)
 
 
@@ -228,34 +258,33 @@ def scene(facts: Sequence[Fact]) -> Scene:
     """One pass over the facts; `holders` then reads the few bindings, not every fact."""
     runs = tuple(f.data for f in facts if isinstance(f.data, RunsAs))
     of_role: dict[tuple[str, str], list[Binding]] = {}
-    unplaced_bindings: set[tuple[str, str, str]] = set()
+    unplaced_bindings: dict[tuple[str, str], set[str]] = {}
     for f in facts:
         b = f.data
         if isinstance(b, Binding):
             of_role.setdefault((b.role_kind, b.role), []).append(b)
-            if b.namespace is None:
-                unplaced_bindings.add((b.role_kind, b.role, b.unit))
+            if b.kind == "RoleBinding" and b.namespace is None:
+                unplaced_bindings.setdefault((b.role_kind, b.role), set()).add(b.unit)
     in_namespace: dict[str | None, list[str]] = {}
-    in_own: dict[tuple[str, str], list[int]] = {}
-    unplaced: dict[tuple[str, str], list[int]] = {}
-    of_unit: dict[tuple[str, str], list[int]] = {}
-    for i, r in enumerate(runs):
+    for r in runs:
         in_namespace.setdefault(r.namespace, []).append(r.workload)
-        if r.namespace is None:
-            unplaced.setdefault((r.account, r.unit), []).append(i)
-        else:
-            in_own.setdefault((r.account, r.namespace), []).append(i)
-        of_unit.setdefault((r.account, r.unit), []).append(i)
     return Scene(
         runs,
         of_role,
         tuple(r.workload for r in runs),
         {ns: tuple(names) for ns, names in in_namespace.items()},
-        in_own,
-        unplaced,
-        of_unit,
+        _index(runs, _namespace_of),
+        _index(runs, _unit_of),
         unplaced_bindings,
     )
+
+
+def _namespace_of(r: RunsAs) -> str | None:
+    return r.namespace
+
+
+def _unit_of(r: RunsAs) -> str:
+    return r.unit
 
 
 def holders(grant: Grant, where: Scene) -> Holders:
@@ -269,22 +298,22 @@ def told(grant: Grant, where: Scene) -> Told:
 
 def _kept(grant: Grant, where: Scene) -> tuple[Holders, Told]:
     # What `_binds` reads of the grant: a ClusterRole's name; a Role's name, namespace and,
-    # where a binding of it names no namespace, its unit.
+    # where it has none or a binding of it names none, its unit. Only the answers copies
+    # share are kept.
     key: tuple[str | None, ...] = (grant.role_kind, grant.role)
     if grant.role_kind != "ClusterRole":
-        placed = (grant.role_kind, grant.role, grant.unit) not in where.unplaced_bindings
-        unit = None if grant.namespace is not None and placed else grant.unit
-        key += (grant.namespace, unit)
+        unplaced = where.unplaced_bindings.get((grant.role_kind, grant.role), ())
+        if grant.namespace is None or grant.unit in unplaced:
+            return _said(_holders(grant, where))
+        key += (grant.namespace,)
     kept = where.held.get(key)
     if kept is None:
-        h = _holders(grant, where)
-        said = Told(
-            some(h.bindings),
-            workload_holders(h),
-            some([s.display() for s in h.deployers]),
-        )
-        kept = where.held[key] = (h, said)
+        kept = where.held[key] = _said(_holders(grant, where))
     return kept
+
+
+def _said(h: Holders) -> tuple[Holders, Told]:
+    return h, Told(some(h.bindings), workload_holders(h), some([s.display() for s in h.deployers]))
 
 
 def _holders(grant: Grant, where: Scene) -> Holders:
