@@ -13,7 +13,7 @@ import pytest
 
 from deploysafe.config import Config
 from deploysafe.engine import pool, scan, spool
-from deploysafe.engine.check import Partial
+from deploysafe.engine.check import Partial, RuleFacts
 from deploysafe.engine.interned import Interned, Row, fact_row, finding
 from deploysafe.engine.pool import check_files
 from deploysafe.engine.read import Job
@@ -161,7 +161,10 @@ def test_held_facts_are_one_object_where_a_result_repeats_one_as_on_disk() -> No
     for kept in (spool.Spool(), spool.Spool(spool.HOLD)):
         for result in results:
             kept.add_facts({"DS511": result})
-        read.append([f for f, _ in kept.facts(kept.fact_blocks()["DS511"])])
+        got = RuleFacts()
+        kept.facts(kept.fact_blocks()["DS511"], got)
+        read.append(got.facts)
+        assert list(got.waived.values()) == [waiver]
     written, held = read
     assert held == written and len(held) == 5
     assert [[a is b for b in held] for a in held] == [[a is b for b in written] for a in written]
@@ -299,7 +302,9 @@ def test_cross_resource_facts_wait_in_the_spool_and_are_decided_as_in_memory(
     assert all(len(blocks) > 1 for blocks in on_disk.fact_blocks.values())
     for rid, blocks in on_disk.fact_blocks.items():
         # In order, each with the waiver that covers it there (inline or annotation).
-        assert kept.facts(blocks) == expected[rid]
+        got = RuleFacts()
+        kept.facts(blocks, got)
+        assert [(f, got.waived.get(id(f))) for f in got.facts] == expected[rid]
     assert any(w is not None for facts in expected.values() for _, w in facts)
     decided = finish(on_disk, s, config, None, (), spool=kept)
     assert on_disk.fact_blocks == {}  # let go as they are decided

@@ -138,8 +138,13 @@ class Records(Held[Coverage]):
         return map(self._record, self._paths)
 
     def has(self, path: str) -> bool:
+        return self.path(path) is not None
+
+    def path(self, path: str) -> str | None:
+        """The record's own copy of `path` (the one the scan's other records of the file
+        share), if there is a record of it."""
         at = bisect.bisect_left(self._paths, path)
-        return at < len(self._paths) and self._paths[at] == path
+        return self._paths[at] if at < len(self._paths) and self._paths[at] == path else None
 
     def __repr__(self) -> str:
         return f"<{len(self)} coverage records>"

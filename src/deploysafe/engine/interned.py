@@ -8,6 +8,7 @@ the values kept)."""
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
@@ -31,6 +32,11 @@ class Interned:
     resources: dict[Resource, Resource] = field(default_factory=dict)
     names: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     values: dict[Any, Any] = field(default_factory=dict)  # of one result: its facts' parts
+    # The scan's own copy of a file's path, if it has one: a fact's file is that, not a
+    # string of its own (facts of a large tree are mostly each on a file of their own).
+    files: Callable[[str], str | None] | None = None
+    # The file asked for last, and its copy.
+    _last: tuple[str, str] = field(default=("", ""), init=False)
 
     def text(self, s: str | None) -> str | None:
         return None if s is None else self.strings.setdefault(s, s)
@@ -67,21 +73,26 @@ class Interned:
             object.__setattr__(out, name, self.shared(getattr(v, name)))
         return out
 
+    def fact(self, row: Row) -> Fact:
+        """The fact of `row`, built once of the values kept: equal facts of the result
+        `values` holds the facts of are one object (decide_sets finds a fact's waiver by
+        identity). Keyed by its row: a built fact would hash each level again."""
+        try:
+            f = self.values.get(row)
+        except TypeError:  # a part not hashable: apart, as there
+            return self._fact(row)
+        if f is None:
+            f = self.values[row] = self._fact(row)
+        return f
+
     def facts(self, got: FactRows) -> Facts:
-        """Facts (rows, each with its waiver) of the result `values` holds the facts of:
-        equal facts of one result are one object (decide_sets finds a fact's waiver by
-        identity), and so are their pairs with one waiver. Each value is built once, of the
-        values kept; comparing built facts would hash each level again."""
+        """`fact` of each row of the result, each with its waiver: a fact's pairs with one
+        waiver are one object too (the rules that collect one fact of a document hold it
+        once)."""
         out: Facts = []
         values = self.values
         for row, w in got:
-            try:
-                f = values.get(row)
-            except TypeError:  # a part not hashable: apart, as there
-                out.append((self._fact(row), w))
-                continue
-            if f is None:
-                f = values[row] = self._fact(row)
+            f = self.fact(row)
             # A row is as long as a fact's fields; a pair's key is two long.
             pair = values.get((id(f), w))
             if pair is None:
@@ -93,9 +104,17 @@ class Interned:
         v = list(row)
         for i in _FACT_TEXT:
             v[i] = self.text(v[i])
+        v[_FACT_FILE] = self._file(row[_FACT_FILE])
         v[_FACT_RESOURCE] = self.resource(v[_FACT_RESOURCE])
         v[_FACT_DATA] = self.shared(v[_FACT_DATA])
         return Fact(*v)
+
+    def _file(self, path: str) -> str:
+        if self.files is None:
+            return self.strings.setdefault(path, path)
+        if self._last[0] != path:  # a document's facts come together
+            self._last = (path, self.files(path) or self.strings.setdefault(path, path))
+        return self._last[1]
 
 
 def _frozen_fields(cls: type) -> tuple[str, ...] | None:
@@ -150,7 +169,8 @@ _FINDING_TEXT = _at(_FINDING, "rule_id", "title", "file", "pointer", "message", 
 _FINDING_NAMES = _at(_FINDING, "renders", "also")
 (_FINDING_RESOURCE,) = _at(_FINDING, "resource")
 (FILE,) = _at(_FINDING, "file")
-_FACT_TEXT = _at(_FACT, "file", "pointer", "snippet", "render")
+_FACT_TEXT = _at(_FACT, "pointer", "snippet", "render")
+(_FACT_FILE,) = _at(_FACT, "file")
 (_FACT_RESOURCE,) = _at(_FACT, "resource")
 (_FACT_DATA,) = _at(_FACT, "data")
 

@@ -10,12 +10,12 @@ from itertools import chain
 
 from deploysafe.config import Config
 from deploysafe.engine import fold, suppress
-from deploysafe.engine.check import Partial, decide_sets
+from deploysafe.engine.check import Partial, RuleFacts, decide_sets
 from deploysafe.engine.settings import Settings
 from deploysafe.engine.spool import ByFile, Collector, Decided, Spool, tally_of
 from deploysafe.engine.tally import Tally
 from deploysafe.inputs.discover import Coverage
-from deploysafe.model import Fact, Finding, ScanError, Severity, Suppression
+from deploysafe.model import Finding, ScanError, Severity, Suppression
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +83,18 @@ class Report:
 
 
 def _facts(
-    partial: Partial, spool: Spool | None
-) -> Iterator[tuple[str, list[tuple[Fact, suppress.Waiver | None]]]]:
+    partial: Partial, spool: Spool | None, files: Callable[[str], str | None] | None
+) -> Iterator[tuple[str, RuleFacts]]:
     """Each rule's facts, in the order the rules came: those in the spool first (they came
     first), then those in memory; each taken from `partial` as it is asked for."""
     for rid in [*partial.fact_blocks, *(r for r in partial.facts if r not in partial.fact_blocks)]:
         blocks = partial.fact_blocks.pop(rid, ())
-        held = partial.facts.pop(rid, [])
-        if not blocks:
-            yield rid, held
-            continue
-        assert spool is not None, "facts in a spool that was not given"
-        yield rid, spool.facts(blocks) + held
+        got = RuleFacts()
+        if blocks:
+            assert spool is not None, "facts in a spool that was not given"
+            spool.facts(blocks, got, files)
+        got.extend(partial.facts.pop(rid, []))
+        yield rid, got
 
 
 def _merged(
@@ -128,11 +128,13 @@ def finish(
     *,
     hide: Callable[[Finding], bool] | None = None,
     spool: Spool | None = None,
+    files: Callable[[str], str | None] | None = None,
 ) -> Report:
     """Decide the cross-resource rules, apply config exceptions, report each problem once
     (engine/fold.py), apply the baseline: `partial`'s facts are used up. Findings `hide`
     names (on objects checked only for context) are not reported. `spool` holds the
-    findings `partial` says it does, and the report's beyond what it keeps in memory.
+    findings `partial` says it does, and the report's beyond what it keeps in memory;
+    facts read back from it are on `files`' copy of their file's path, where it has one.
 
     Every step is local to a file (each identity, fold and fingerprint holds the file),
     so the report is put together one file at a time, in print order."""
@@ -143,7 +145,7 @@ def finish(
     # The cross-resource rules' findings, on disk as they are decided (a large tree has
     # hundreds of thousands), or with the others in memory.
     decided = Decided(spool) if spool is not None else None
-    for f in decide_sets(_facts(partial, spool), s):
+    for f in decide_sets(_facts(partial, spool, files), s):
         if decided is None:
             loose.setdefault(f.file, []).append(f)
         else:

@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
+from deploysafe.engine.check import RuleFacts
 from deploysafe.engine.held import Held
 from deploysafe.engine.interned import Interned, Row, fact_row, finding, finding_row
 from deploysafe.engine.suppress import Waiver
@@ -163,22 +164,27 @@ class Spool:
         """Every fact added is written: by rule, in the order the rules came, its blocks."""
         return self._facts.done()
 
-    def facts(self, blocks: Iterable[int]) -> list[tuple[Fact, Waiver | None]]:
-        """A rule's facts, from its blocks in order. Values repeated within one result are
-        held once, as they were when the result arrived (engine/interned.unpack)."""
-        seen = Interned()
-        out: list[tuple[Fact, Waiver | None]] = []
+    def facts(
+        self,
+        blocks: Iterable[int],
+        into: RuleFacts,
+        files: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """Add a rule's facts, from its blocks in order, to `into`. Values repeated within
+        one result are held once, as they were when the result arrived
+        (engine/interned.unpack); a fact's file is `files`' copy of its path, if it has one."""
+        seen = Interned(files=files)
         for block in blocks:
             held = self._held.get(block)
             if held is not None:  # built as they came
                 for built in held[0]:
-                    out += built
+                    into.extend(built)
                 continue
             results: list[list[tuple[Row, Waiver | None]]] = self.get(block)
             for result in results:
-                out += seen.facts(result)
+                for row, waiver in result:
+                    into.add(seen.fact(row), waiver)
                 seen.values.clear()
-        return out
 
 
 class FactBlocks:
@@ -188,7 +194,7 @@ class FactBlocks:
     them), not when they are decided."""
 
     __slots__ = ("_blocks", "_held", "_sizes", "_spool")
-    _BATCH = 2048  # facts of one rule in a block
+    _BATCH = 512  # facts of one rule in a block
 
     def __init__(self, spool: Spool) -> None:
         self._spool = spool
