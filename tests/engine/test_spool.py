@@ -13,7 +13,7 @@ import pytest
 
 from deploysafe.config import Config
 from deploysafe.engine import pool, scan, spool
-from deploysafe.engine.check import Partial
+from deploysafe.engine.check import Partial, RuleFacts
 from deploysafe.engine.interned import Interned, Row, fact_row, finding
 from deploysafe.engine.pool import check_files
 from deploysafe.engine.read import Job
@@ -23,7 +23,7 @@ from deploysafe.engine.settings import Settings, settings_for
 from deploysafe.engine.suppress import Waiver
 from deploysafe.formats import jsonfmt, sarif, text
 from deploysafe.formats.summary import summarize
-from deploysafe.model import Fact, Finding, Resource, Severity
+from deploysafe.model import Fact, Finding, Practice, Resource, Severity
 from tests.support.scantools import jobs_of
 
 POD = """\
@@ -160,11 +160,35 @@ def test_held_facts_are_one_object_where_a_result_repeats_one_as_on_disk() -> No
     for kept in (spool.Spool(), spool.Spool(spool.HOLD)):
         for result in results:
             kept.add_facts({"DS511": result})
-        read.append([f for f, _ in kept.facts(kept.fact_blocks()["DS511"])])
+        got = RuleFacts()
+        kept.facts(kept.fact_blocks()["DS511"], got)
+        read.append(got.facts)
+        assert list(got.waived.values()) == [waiver]
     written, held = read
     assert held == written and len(held) == 5
     assert [[a is b for b in held] for a in held] == [[a is b for b in written] for a in written]
     assert held[0] is held[1] and held[2] is not held[3] and held[4] is not held[0]
+
+
+def test_decided_findings_come_back_by_file_in_the_order_they_were_decided(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Three rules' findings, each over the whole tree, in batches of three whose files
+    # overlap: merged, a file's findings are in the order they were added.
+    monkeypatch.setattr(spool.Decided, "_BATCH", 3)
+    files = {"DS1": [1, 4, 2, 9, 3], "DS2": [5, 1, 1, 8], "DS3": [2, 4]}
+    added = [
+        Finding(rid, "t", Practice.DEFAULTS, Severity.LOW, f"f{n}.yaml", i, 1, "/", None, "m", "")
+        for rid, ns in files.items()
+        for i, n in enumerate(ns)
+    ]
+    decided = spool.Decided(spool.Spool())
+    for f in added:
+        decided.add(f)
+    back = list(decided.by_file())
+    assert [file for file, _ in back] == sorted({f.file for f in added})
+    for file, found in back:
+        assert found == [f for f in added if f.file == file]
 
 
 def test_a_finish_without_a_spool_keeps_everything_in_memory() -> None:
@@ -277,7 +301,9 @@ def test_cross_resource_facts_wait_in_the_spool_and_are_decided_as_in_memory(
     assert all(len(blocks) > 1 for blocks in on_disk.fact_blocks.values())
     for rid, blocks in on_disk.fact_blocks.items():
         # In order, each with the waiver that covers it there (inline or annotation).
-        assert kept.facts(blocks) == expected[rid]
+        got = RuleFacts()
+        kept.facts(blocks, got)
+        assert [(f, got.waived.get(id(f))) for f in got.facts] == expected[rid]
     assert any(w is not None for facts in expected.values() for _, w in facts)
     decided = finish(on_disk, s, config, None, (), spool=kept)
     assert on_disk.fact_blocks == {}  # let go as they are decided

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from deploysafe.model import Fact, Resource
 from deploysafe.rules.environment.rbac._bindings import (
     Binding,
@@ -12,8 +14,12 @@ from deploysafe.rules.environment.rbac._bindings import (
     Holders,
     RunsAs,
     Subject,
+    Told,
     holders,
     scene,
+    some,
+    told,
+    workload_holders,
 )
 
 NAMESPACES = (None, "shop", "ops")
@@ -64,7 +70,9 @@ def _literal(grant: Grant, runs: list[RunsAs], bindings: list[Binding]) -> Holde
     )
 
 
-def _scene_parts() -> tuple[list[RunsAs], list[Binding], list[Grant]]:
+def _scene_parts(
+    binding_namespaces: tuple[str | None, ...] = NAMESPACES,
+) -> tuple[list[RunsAs], list[Binding], list[Grant]]:
     runs = [
         RunsAs(f"Deployment {ns}/w{i}", ns, unit, account)
         for i, (ns, unit, account) in enumerate(itertools.product(NAMESPACES, UNITS, ACCOUNTS))
@@ -82,7 +90,7 @@ def _scene_parts() -> tuple[list[RunsAs], list[Binding], list[Grant]]:
     for i, (kind, ns, unit, role_kind, role) in enumerate(
         itertools.product(
             ("RoleBinding", "ClusterRoleBinding"),
-            NAMESPACES,
+            binding_namespaces,
             UNITS,
             ("Role", "ClusterRole"),
             ("edit", "view"),
@@ -99,12 +107,24 @@ def _scene_parts() -> tuple[list[RunsAs], list[Binding], list[Grant]]:
     return runs, bindings, grants
 
 
-def test_holders_are_what_the_rule_says() -> None:
-    runs, bindings, grants = _scene_parts()
+@pytest.mark.parametrize(
+    "binding_namespaces",
+    # Bindings also decided at install time; bindings that all name their namespace (a
+    # Role's holders are then the same from every unit).
+    [NAMESPACES, NAMESPACES[1:]],
+)
+def test_holders_are_what_the_rule_says(binding_namespaces: tuple[str | None, ...]) -> None:
+    runs, bindings, grants = _scene_parts(binding_namespaces)
     facts = [Fact("a.yaml", 1, 1, "", Resource("X", None, "x"), d) for d in [*runs, *bindings]]
     where = scene(facts)
     for grant in grants:
-        assert holders(grant, where) == _literal(grant, runs, bindings), grant
+        expected = _literal(grant, runs, bindings)
+        assert holders(grant, where) == expected, grant
+        assert told(grant, where) == Told(
+            some(expected.bindings),
+            workload_holders(expected),
+            some([s.display() for s in expected.deployers]),
+        )
 
 
 def test_a_role_bound_many_times_names_five_bindings_and_holders() -> None:

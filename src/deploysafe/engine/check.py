@@ -385,9 +385,26 @@ def check_file(
     check_all(result.documents, s, rules, out)
 
 
-def decide_sets(
-    facts: Iterable[tuple[str, list[tuple[Fact, suppress.Waiver | None]]]], s: Settings
-) -> Iterator[Finding]:
+@dataclass(slots=True)
+class RuleFacts:
+    """A cross-resource rule's facts in the order they came, and the waivers that cover
+    some of them, by fact (equal facts of one result are one object). Not a pair a fact:
+    a large tree gives a rule tens of thousands, and few are waived."""
+
+    facts: list[Fact] = field(default_factory=list)
+    waived: dict[int, suppress.Waiver] = field(default_factory=dict)  # by id of the fact
+
+    def add(self, f: Fact, waiver: suppress.Waiver | None) -> None:
+        self.facts.append(f)
+        if waiver is not None:
+            self.waived[id(f)] = waiver
+
+    def extend(self, pairs: Iterable[tuple[Fact, suppress.Waiver | None]]) -> None:
+        for f, waiver in pairs:
+            self.add(f, waiver)
+
+
+def decide_sets(facts: Iterable[tuple[str, RuleFacts]], s: Settings) -> Iterator[Finding]:
     """The cross-resource rules' findings, a rule at a time in the order of `facts` (each
     rule's facts, read as they are asked for), each as its rule decides it (never all of
     them held here). Only one rule's facts are held at a time: a large tree's are let go
@@ -399,14 +416,11 @@ def decide_sets(
         del collected  # before the next rule's facts are read
 
 
-def _decided(
-    rule: Rule, collected: list[tuple[Fact, suppress.Waiver | None]], s: Settings
-) -> Iterator[Finding]:
+def _decided(rule: Rule, collected: RuleFacts, s: Settings) -> Iterator[Finding]:
     assert rule.decide is not None
-    # Only the waived facts (a table of every fact's id is several MB a rule on a large
-    # tree); `collected` keeps each fact, and so its id, while the rule decides.
-    waived = {id(f): w for f, w in collected if w is not None}
-    for decision in rule.decide([f for f, _ in collected]):
+    # `collected` keeps each fact, and so its id, while the rule decides.
+    waived = collected.waived
+    for decision in rule.decide(collected.facts):
         f, message = decision[0], decision[1]
         # A rule may judge a case more or less severe than its default; the policy
         # file's `severity:` for the rule still wins.

@@ -146,6 +146,11 @@ class Records(Held[Coverage]):
     def has(self, path: str) -> bool:
         return self._paths.find(path) >= 0
 
+    def path(self, path: str) -> str | None:
+        """`path` if there is a record of it: a fact read back on a file of the tree needs
+        no table of its own of the files' paths."""
+        return path if self.has(path) else None
+
     def __repr__(self) -> str:
         return f"<{len(self)} coverage records>"
 

@@ -19,6 +19,9 @@ from deploysafe.model import Fact, Finding, Resource
 
 # A Finding's or a Fact's fields, in their order.
 Row = tuple[Any, ...]
+# A result's facts of one rule, each with its waiver: as rows, and built.
+FactRows = list[tuple[Row, Waiver | None]]
+Facts = list[tuple[Fact, Waiver | None]]
 
 
 @dataclass(slots=True)
@@ -29,6 +32,11 @@ class Interned:
     resources: dict[Resource, Resource] = field(default_factory=dict)
     names: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     values: dict[Any, Any] = field(default_factory=dict)  # of one result: its facts' parts
+    # The scan's own copy of a file's path, if it has one: a fact's file is that, not a
+    # string of its own (facts of a large tree are mostly each on a file of their own).
+    files: Callable[[str], str | None] | None = None
+    # The file asked for last, and its copy.
+    _last: tuple[str, str] = field(default=("", ""), init=False)
 
     def text(self, s: str | None) -> str | None:
         return None if s is None else self.strings.setdefault(s, s)
@@ -45,56 +53,82 @@ class Interned:
     def tuple(self, t: tuple[str, ...]) -> tuple[str, ...]:
         return self.names.setdefault(t, t) if t else ()
 
-    def value(self, v: Any) -> Any:
-        """The copy kept of a value equal to `v`: strings, and tuples and frozen dataclasses
-        of them, all the way down (a label or an account is held once however many facts
-        name it). Other values, and those holding one that is not hashable, are not kept."""
-        if isinstance(v, str):
+    def shared(self, v: Any) -> Any:
+        """`v` made of the strings kept, all the way down through tuples and frozen
+        dataclasses (a label or an account is held once however many facts name it), and
+        of the resources kept. Other values are as they are."""
+        cls = type(v)
+        if cls is str:
             return self.strings.setdefault(v, v)
-        if type(v) is Resource:  # one object for a resource's findings and facts
+        if cls is tuple:
+            return tuple([self.shared(x) for x in v])
+        if cls is Resource:  # one object for a resource's findings and facts
             return self.resource(v)
-        if type(v) is not tuple and not _frozen(v):
+        names = _frozen_fields(cls)
+        if names is None:
             return v
+        # Rebuilt without its `__init__`: its fields are set as they are.
+        out = object.__new__(cls)
+        for name in names:
+            object.__setattr__(out, name, self.shared(getattr(v, name)))
+        return out
+
+    def fact(self, row: Row) -> Fact:
+        """The fact of `row`, built once of the values kept: equal facts of the result
+        `values` holds the facts of are one object (decide_sets finds a fact's waiver by
+        identity). Keyed by its row: a built fact would hash each level again."""
         try:
-            kept = self.values.get(v)
-        except TypeError:
-            return v
-        if kept is None:
-            kept = _rebuilt(v, self.value)
-            self.values[kept] = kept
-        return kept
+            f = self.values.get(row)
+        except TypeError:  # a part not hashable: apart, as there
+            return self._fact(row)
+        if f is None:
+            f = self.values[row] = self._fact(row)
+        return f
+
+    def facts(self, got: FactRows) -> Facts:
+        """`fact` of each row of the result, each with its waiver: a fact's pairs with one
+        waiver are one object too (the rules that collect one fact of a document hold it
+        once)."""
+        out: Facts = []
+        values = self.values
+        for row, w in got:
+            f = self.fact(row)
+            # A row is as long as a fact's fields; a pair's key is two long.
+            pair = values.get((id(f), w))
+            if pair is None:
+                pair = values[(id(f), w)] = (f, w)
+            out.append(pair)
+        return out
+
+    def _fact(self, row: Row) -> Fact:
+        v = list(row)
+        for i in _FACT_TEXT:
+            v[i] = self.text(v[i])
+        v[_FACT_FILE] = self._file(row[_FACT_FILE])
+        v[_FACT_RESOURCE] = self.resource(v[_FACT_RESOURCE])
+        v[_FACT_DATA] = self.shared(v[_FACT_DATA])
+        return Fact(*v)
+
+    def _file(self, path: str) -> str:
+        if self.files is None:
+            return self.strings.setdefault(path, path)
+        if self._last[0] != path:  # a document's facts come together
+            self._last = (path, self.files(path) or self.strings.setdefault(path, path))
+        return self._last[1]
 
 
-def _frozen(v: Any) -> bool:
-    cls = type(v)
-    known = _FROZEN.get(cls)
-    if known is None:
-        params = getattr(cls, "__dataclass_params__", None)
-        known = _FROZEN[cls] = params is not None and bool(params.frozen)
-    return known
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+def _frozen_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields of a frozen dataclass, in order; None for any other type."""
+    if cls in _FIELDS:
+        return _FIELDS[cls]
+    params = getattr(cls, "__dataclass_params__", None)
+    names = tuple(f.name for f in fields(cls)) if params is not None and params.frozen else None
+    _FIELDS[cls] = names
     return names
 
 
 # By type, asked for each value of each fact: `dataclasses.fields` builds its answer anew.
-_FROZEN: dict[type, bool] = {}
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _rebuilt(v: Any, part: Callable[[Any], Any]) -> Any:
-    """`v` made of `part` of each of its parts (a frozen dataclass is rebuilt without its
-    `__init__`: its fields are set as they are)."""
-    if type(v) is tuple:
-        return tuple(part(x) for x in v)
-    out = object.__new__(type(v))
-    for name in _field_names(type(v)):
-        object.__setattr__(out, name, part(getattr(v, name)))
-    return out
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +169,10 @@ _FINDING_TEXT = _at(_FINDING, "rule_id", "title", "file", "pointer", "message", 
 _FINDING_NAMES = _at(_FINDING, "renders", "also")
 (_FINDING_RESOURCE,) = _at(_FINDING, "resource")
 (FILE,) = _at(_FINDING, "file")
+_FACT_TEXT = _at(_FACT, "pointer", "snippet", "render")
+(_FACT_FILE,) = _at(_FACT, "file")
+(_FACT_RESOURCE,) = _at(_FACT, "resource")
+(_FACT_DATA,) = _at(_FACT, "data")
 
 
 def pack(part: Partial) -> Packed:
@@ -158,9 +196,7 @@ def unpack(packed: Packed, seen: Interned, *, findings: bool = True) -> Partial:
     once."""
     part = packed.rest
     part.findings = [finding(row, seen) for row in packed.rows()] if findings else []
-    part.facts = {
-        rid: [seen.value((Fact(*row), w)) for row, w in got] for rid, got in packed.facts.items()
-    }
+    part.facts = {rid: seen.facts(got) for rid, got in packed.facts.items()}
     # The facts one document gives arrive together: a table per result finds them, and
     # does not grow with the tree.
     seen.values.clear()

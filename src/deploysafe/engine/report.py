@@ -10,12 +10,12 @@ from dataclasses import dataclass, replace
 
 from deploysafe.config import Config
 from deploysafe.engine import fold, suppress
-from deploysafe.engine.check import Partial, decide_sets
+from deploysafe.engine.check import Partial, RuleFacts, decide_sets
 from deploysafe.engine.settings import Settings
 from deploysafe.engine.spool import ByFile, Collector, Decided, Spool, tally_of
 from deploysafe.engine.tally import Tally
 from deploysafe.inputs.discover import Coverage
-from deploysafe.model import Fact, Finding, ScanError, Severity, Suppression
+from deploysafe.model import Finding, ScanError, Severity, Suppression
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +83,38 @@ class Report:
 
 
 def _facts(
-    partial: Partial, spool: Spool | None
-) -> Iterator[tuple[str, list[tuple[Fact, suppress.Waiver | None]]]]:
+    partial: Partial, spool: Spool | None, files: Callable[[str], str | None] | None
+) -> Iterator[tuple[str, RuleFacts]]:
     """Each rule's facts, in the order the rules came: those in the spool first (they came
     first), then those in memory; each taken from `partial` as it is asked for."""
     for rid in [*partial.fact_blocks, *(r for r in partial.facts if r not in partial.fact_blocks)]:
         blocks = partial.fact_blocks.pop(rid, ())
-        held = partial.facts.pop(rid, [])
-        if not blocks:
-            yield rid, held
-            continue
-        assert spool is not None, "facts in a spool that was not given"
-        yield rid, spool.facts(blocks) + held
+        got = RuleFacts()
+        if blocks:
+            assert spool is not None, "facts in a spool that was not given"
+            spool.facts(blocks, got, files)
+        got.extend(partial.facts.pop(rid, []))
+        yield rid, got
+
+
+def _merged(
+    own: Iterator[tuple[str, tuple[int, ...]]], decided: Iterator[tuple[str, list[Finding]]]
+) -> Iterator[tuple[str, tuple[int, ...], list[Finding]]]:
+    """Every file of `own` (with the blocks of its findings) and of `decided` (with the
+    findings the cross-resource rules made on it), each in file order, in order, once."""
+    mine = next(own, None)
+    for file, found in decided:
+        while mine is not None and mine[0] < file:
+            yield mine[0], mine[1], []
+            mine = next(own, None)
+        if mine is not None and mine[0] == file:
+            yield file, mine[1], found
+            mine = next(own, None)
+        else:
+            yield file, (), found
+    while mine is not None:
+        yield mine[0], mine[1], []
+        mine = next(own, None)
 
 
 def print_order(f: Finding) -> tuple[str, int, int, str, str]:
@@ -111,11 +131,13 @@ def finish(
     *,
     hide: Callable[[Finding], bool] | None = None,
     spool: Spool | None = None,
+    files: Callable[[str], str | None] | None = None,
 ) -> Report:
     """Decide the cross-resource rules, apply config exceptions, report each problem once
     (engine/fold.py), apply the baseline: `partial`'s facts are used up. Findings `hide`
     names (on objects checked only for context) are not reported. `spool` holds the
-    findings `partial` says it does, and the report's beyond what it keeps in memory.
+    findings `partial` says it does, and the report's beyond what it keeps in memory;
+    facts read back from it are on `files`' copy of their file's path, where it has one.
 
     Every step is local to a file (each identity, fold and fingerprint holds the file),
     so the report is put together one file at a time, in print order."""
@@ -126,17 +148,17 @@ def finish(
     # The cross-resource rules' findings, on disk as they are decided (a large tree has
     # hundreds of thousands), or with the others in memory.
     decided = Decided(spool) if spool is not None else None
-    for f in decide_sets(_facts(partial, spool), s):
+    for f in decide_sets(_facts(partial, spool, files), s):
         if decided is None:
             loose.setdefault(f.file, []).append(f)
         else:
             decided.add(f)
-    others = set(loose)
-    if decided is not None:
-        others |= decided.done()
+    # The files in print order: those with findings of their own (with the spool blocks
+    # that hold them), merged with those the cross-resource rules found.
+    own = _by_file(partial.blocks.by_file(), sorted(loose))
     spooled = ByFile(spool) if spool is not None else None
     out = Collector(spool)
-    for file, blocks in _by_file(partial.blocks.by_file(), sorted(others)):
+    for file, blocks, found in _merged(own, decided.by_file() if decided else iter(())):
         # The files' own findings first, then those of renders and cross-resource rules:
         # among findings of one identity, the first is kept.
         group: list[Finding] = []
@@ -144,8 +166,7 @@ def finish(
             for block in blocks:
                 group += spooled.findings(block, file)
         group += loose.pop(file, [])
-        if decided is not None:
-            group += decided.findings(file)
+        group += found
         if hide is not None:
             group = [f for f in group if not hide(f)]
         if config.exceptions:

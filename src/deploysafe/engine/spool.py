@@ -18,6 +18,8 @@ findings and facts are built as they come, while the workers still check.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import pickle
 import tempfile
 import threading
@@ -26,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
+from deploysafe.engine.check import RuleFacts
 from deploysafe.engine.held import Held
 from deploysafe.engine.interned import Interned, Row, fact_row, finding, finding_row
 from deploysafe.engine.suppress import Waiver
@@ -34,7 +37,7 @@ from deploysafe.model import Fact, Finding
 
 # Findings a report holds in memory; more go to disk in blocks of this many. A block is
 # read whole while a format prints it: about 1 KB a finding, so this is the report's bound.
-SPILL = 4096
+SPILL = 1024
 
 # A scan of at most HOLD_FILES files holds its blocks in memory, up to HOLD findings and
 # facts in all (the benchmark's 1x corpus: 3,428 files; 5,500 findings from the workers,
@@ -144,17 +147,14 @@ class Spool:
             data = self._file.read(size)
         return pickle.loads(data)
 
-    def findings(self, block: int, seen: Interned | None = None) -> list[Finding]:
-        """The block's findings, sharing the values `seen` holds; without it, as they were
-        written (read once by a format and let go: sharing their values would cost the
-        pass more than it saves). A held block's are those it holds."""
+    def findings(self, block: int) -> list[Finding]:
+        """The block's findings as they were written, values repeated within it one object
+        each (its rows were pickled together). A held block's are those it holds."""
         held = self._held.get(block)
         if held is not None:
             found: list[Finding] = held[0]
             return found
-        if seen is None:
-            return [Finding(*row) for row in self.rows(block)]
-        return [finding(row, seen) for row in self.rows(block)]
+        return [Finding(*row) for row in self.rows(block)]
 
     def add_facts(self, facts: Mapping[str, list[tuple[Row, Waiver | None]]]) -> None:
         """Keep one result's facts (each a fact's row and its waiver), by rule."""
@@ -164,22 +164,27 @@ class Spool:
         """Every fact added is written: by rule, in the order the rules came, its blocks."""
         return self._facts.done()
 
-    def facts(self, blocks: Iterable[int]) -> list[tuple[Fact, Waiver | None]]:
-        """A rule's facts, from its blocks in order. Values repeated within one result are
-        held once, as they were when the result arrived (engine/interned.unpack)."""
-        seen = Interned()
-        out: list[tuple[Fact, Waiver | None]] = []
+    def facts(
+        self,
+        blocks: Iterable[int],
+        into: RuleFacts,
+        files: Callable[[str], str | None] | None = None,
+    ) -> None:
+        """Add a rule's facts, from its blocks in order, to `into`. Values repeated within
+        one result are held once, as they were when the result arrived
+        (engine/interned.unpack); a fact's file is `files`' copy of its path, if it has one."""
+        seen = Interned(files=files)
         for block in blocks:
             held = self._held.get(block)
             if held is not None:  # built as they came
                 for built in held[0]:
-                    out += built
+                    into.extend(built)
                 continue
             results: list[list[tuple[Row, Waiver | None]]] = self.get(block)
             for result in results:
-                out += [seen.value((Fact(*row), w)) for row, w in result]
+                for row, waiver in result:
+                    into.add(seen.fact(row), waiver)
                 seen.values.clear()
-        return out
 
 
 class FactBlocks:
@@ -189,7 +194,7 @@ class FactBlocks:
     them), not when they are decided."""
 
     __slots__ = ("_blocks", "_held", "_sizes", "_spool")
-    _BATCH = 2048  # facts of one rule in a block
+    _BATCH = 512  # facts of one rule in a block
 
     def __init__(self, spool: Spool) -> None:
         self._spool = spool
@@ -249,30 +254,25 @@ def _fact_rows(results: list[list[tuple[Fact, Waiver | None]]]) -> list[list[tup
     return [[(fact_row(f), w) for f, w in result] for result in results]
 
 
-# Values a reader's table of repeated values holds before it starts again.
-_VALUES = 65536
-
-
 class ByFile:
     """The findings a spool holds for one file at a time, the few blocks read last kept
-    (files come in print order, which is close to the order they were checked in). Their
-    repeated values are held once, in a table that starts again past `_VALUES` values."""
+    (files come in print order, which is close to the order they were checked in). A
+    block's repeated values are one object each as it is read (its rows were pickled
+    together); they are not shared between blocks: a table of them would hold a large
+    tree's messages and paths long after their findings are written."""
 
-    __slots__ = ("_kept", "_seen", "_spool")
+    __slots__ = ("_kept", "_spool")
     _KEEP = 8
 
     def __init__(self, spool: Spool) -> None:
         self._spool = spool
         self._kept: OrderedDict[int, dict[str, list[Finding]]] = OrderedDict()
-        self._seen = Interned()
 
     def findings(self, block: int, file: str) -> list[Finding]:
         grouped = self._kept.get(block)
         if grouped is None:
-            if len(self._seen.strings) > _VALUES:
-                self._seen = Interned()
             grouped = {}
-            for f in self._spool.findings(block, self._seen):
+            for f in self._spool.findings(block):
                 grouped.setdefault(f.file, []).append(f)
             self._kept[block] = grouped
             if len(self._kept) > self._KEEP:
@@ -285,24 +285,18 @@ class ByFile:
 class Decided:
     """The findings of the cross-resource rules, written to a spool as they are decided,
     a batch at a time, each batch sorted by file (stably: a file's findings keep their
-    order). Read back one file at a time in print order, with `done` first: only the
-    batches whose files span the one asked for are held, so a tree's decisions are never
+    order). Read back merged, one file at a time in print order: a batch is read when the
+    merge reaches its first file and let go past its last, so a tree's decisions are never
     in memory at once when they come roughly in file order, as the facts they are decided
     on were collected."""
 
-    __slots__ = ("_active", "_batch", "_blocks", "_files", "_next", "_order", "_seen", "_spool")
-    _BATCH = 1024
+    __slots__ = ("_batch", "_blocks", "_spool")
+    _BATCH = 256
 
     def __init__(self, spool: Spool) -> None:
         self._spool = spool
         self._batch: list[Finding] = []
-        self._blocks: list[tuple[str, str, int]] = []  # first file, last file, block
-        self._files: set[str] = set()
-        self._order: list[int] = []  # indexes of `_blocks` by first file
-        self._next = 0
-        # Read but not yet asked for, by index of `_blocks` (the order of their findings).
-        self._active: dict[int, dict[str, list[Finding]]] = {}
-        self._seen = Interned()
+        self._blocks: list[tuple[str, int]] = []  # first file, block
 
     def add(self, found: Finding) -> None:
         self._batch.append(found)
@@ -312,37 +306,44 @@ class Decided:
     def _write(self) -> None:
         batch = sorted(self._batch, key=_file_of)
         self._batch = []
-        block = self._spool.add_findings(batch)
-        self._blocks.append((batch[0].file, batch[-1].file, block))
-        self._files.update(f.file for f in batch)
+        self._blocks.append((batch[0].file, self._spool.add_findings(batch)))
 
-    def done(self) -> set[str]:
-        """Every finding added is written; the files they are on."""
+    def by_file(self) -> Iterator[tuple[str, list[Finding]]]:
+        """Each file's findings, files in order, a file's in the order they were decided."""
         if self._batch:
             self._write()
-        self._order = sorted(range(len(self._blocks)), key=lambda i: self._blocks[i][0])
-        return self._files
+        blocks = self._blocks
+        waiting = sorted(range(len(blocks)), key=lambda i: blocks[i][0])
+        # The batches read: each at its next file, with that file's findings. By file, then
+        # by batch: a file's findings come in the order their batches were written.
+        merge: list[tuple[str, int, list[Finding], Iterator[tuple[str, list[Finding]]]]] = []
+        n = 0
+        while True:
+            # Every batch that starts at or before the least file read is read first.
+            if n < len(waiting) and (not merge or blocks[waiting[n]][0] <= merge[0][0]):
+                i = waiting[n]
+                n += 1
+                groups = _groups(self._spool.findings(blocks[i][1]))
+                file, found = next(groups)
+                heapq.heappush(merge, (file, i, found, groups))
+                continue
+            if not merge:
+                return
+            file = merge[0][0]
+            out: list[Finding] = []
+            while merge and merge[0][0] == file:
+                _, i, found, groups = heapq.heappop(merge)
+                out += found
+                following = next(groups, None)
+                if following is not None:
+                    heapq.heappush(merge, (following[0], i, following[1], groups))
+            yield file, out
 
-    def findings(self, file: str) -> list[Finding]:
-        """`file`'s findings in the order they were decided; files are asked for in order."""
-        while self._next < len(self._order):
-            i = self._order[self._next]
-            first, _, block = self._blocks[i]
-            if first > file:
-                break
-            self._next += 1
-            if len(self._seen.strings) > _VALUES:
-                self._seen = Interned()
-            grouped: dict[str, list[Finding]] = {}
-            for f in self._spool.findings(block, self._seen):
-                grouped.setdefault(f.file, []).append(f)
-            self._active[i] = grouped
-        out: list[Finding] = []
-        for i in sorted(self._active):
-            out += self._active[i].pop(file, [])
-            if self._blocks[i][1] <= file:
-                del self._active[i]
-        return out
+
+def _groups(findings: list[Finding]) -> Iterator[tuple[str, list[Finding]]]:
+    """Findings sorted by file, a file's at a time."""
+    for file, group in itertools.groupby(findings, key=_file_of):
+        yield file, list(group)
 
 
 def _file_of(f: Finding) -> str:

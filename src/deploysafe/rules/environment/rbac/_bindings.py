@@ -11,9 +11,12 @@ among those installed with it.
 
 from __future__ import annotations
 
+import bisect
+import heapq
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from deploysafe.inputs.documents import RELEASE_NAMESPACE, install_unit
@@ -161,50 +164,159 @@ def _binds(b: Binding, g: Grant) -> bool:
 def _runs_as(s: Subject, b: Binding, where: Scene) -> tuple[str, ...]:
     if s.kind == "Group":
         if s.name in _EVERY_ACCOUNT:
-            return tuple(r.workload for r in where.runs)
+            return where.every
         prefix = "system:serviceaccounts:"
         if s.name.startswith(prefix):
-            return tuple(r.workload for r in where.in_namespace.get(s.name[len(prefix) :], ()))
+            return where.in_namespace.get(s.name[len(prefix) :], ())
         return ()
     if s.kind != "ServiceAccount":
         return ()
-    return tuple(
-        r.workload
-        for r in where.as_account.get(s.name, ())
-        if _together(s.namespace, b.unit, r.namespace, r.unit)
-    )
+    # As `_together` decides: a subject that names no namespace matches the workloads
+    # installed with its binding; one that names it, the workloads that name the same
+    # one, and those installed with its binding that name none.
+    runs = where.runs
+    with_binding = _positions(where.of_unit, s.name, b.unit)
+    if s.namespace is None:
+        return tuple(runs[i].workload for i in with_binding)
+    unplaced = [i for i in with_binding if runs[i].namespace is None]
+    if unplaced:
+        named = _positions(where.in_own, s.name, s.namespace)
+        return tuple(runs[i].workload for i in heapq.merge(named, unplaced))
+    # The same for each binding of the subject, however many copies of it a tree holds.
+    key = (s.name, s.namespace)
+    running = where.running.get(key)
+    if running is None:
+        named = _positions(where.in_own, s.name, s.namespace)
+        running = where.running[key] = tuple(runs[i].workload for i in named)
+    return running
+
+
+# Positions in a scene's runs, by ServiceAccount: each account's sorted by a second value,
+# the runs of one value in the facts' order; a value's are found by bisection. (A table
+# by pairs of values would hold a tuple, a list and an entry a workload of a large tree.)
+Index = dict[str, tuple[list[str], "array[int]"]]
+
+
+def _index(runs: Sequence[RunsAs], value: Callable[[RunsAs], str | None]) -> Index:
+    """The runs for which `value` is not None, by account and `value`."""
+    grouped: dict[str, list[int]] = {}
+    for i, r in enumerate(runs):
+        if value(r) is not None:
+            grouped.setdefault(r.account, []).append(i)
+    out: Index = {}
+    for account, positions in grouped.items():
+        values = [str(value(runs[i])) for i in positions]
+        order = sorted(range(len(positions)), key=values.__getitem__)  # stable
+        out[account] = ([values[j] for j in order], array("q", [positions[j] for j in order]))
+    return out
+
+
+def _positions(index: Index, account: str, value: str) -> Sequence[int]:
+    found = index.get(account)
+    if found is None:
+        return ()
+    values, positions = found
+    lo = bisect.bisect_left(values, value)
+    return positions[lo : bisect.bisect_right(values, value, lo)]
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """What a finding says of a grant's holders (`some` of each): empty where there are
+    none."""
+
+    bindings: str
+    workloads: str
+    deployers: str
 
 
 @dataclass(frozen=True, slots=True)
 class Scene:
     """The bindings and the workloads' accounts of a scan, sorted out of its facts once and
     indexed, so that a grant reads the bindings of its role only and a subject the workloads
-    of its account only (grants x bindings x workloads would grow with the square of a
+    that run as it only (grants x bindings x workloads would grow with the square of a
     tree's size). Each index keeps the facts' order."""
 
     runs: tuple[RunsAs, ...]
-    bindings: tuple[Binding, ...]
     of_role: dict[tuple[str, str], list[Binding]]  # by (role kind, role name)
-    as_account: dict[str, list[RunsAs]]  # by ServiceAccount name
-    in_namespace: dict[str | None, list[RunsAs]]
+    # The workloads: all, and by namespace.
+    every: tuple[str, ...]
+    in_namespace: dict[str | None, tuple[str, ...]]
+    # By account and namespace, those that name one; by account and install unit, all.
+    in_own: Index
+    of_unit: Index
+    # By role (kind, name), the units of the RoleBindings of it that name no namespace.
+    unplaced_bindings: dict[tuple[str, str], set[str]]
+    # Answers that copies share: the workloads of an account in a namespace, and the
+    # holders of a ClusterRole (bound by name) or of a Role in a namespace (bound by the
+    # bindings there). A large tree installs one many times, each with as many holders.
+    running: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    held: dict[tuple[str | None, ...], tuple[Holders, Told]] = field(default_factory=dict)
 
 
 def scene(facts: Sequence[Fact]) -> Scene:
     """One pass over the facts; `holders` then reads the few bindings, not every fact."""
     runs = tuple(f.data for f in facts if isinstance(f.data, RunsAs))
-    bindings = tuple(f.data for f in facts if isinstance(f.data, Binding))
     of_role: dict[tuple[str, str], list[Binding]] = {}
-    for b in bindings:
-        of_role.setdefault((b.role_kind, b.role), []).append(b)
-    as_account: dict[str, list[RunsAs]] = {}
-    in_namespace: dict[str | None, list[RunsAs]] = {}
+    unplaced_bindings: dict[tuple[str, str], set[str]] = {}
+    for f in facts:
+        b = f.data
+        if isinstance(b, Binding):
+            of_role.setdefault((b.role_kind, b.role), []).append(b)
+            if b.kind == "RoleBinding" and b.namespace is None:
+                unplaced_bindings.setdefault((b.role_kind, b.role), set()).add(b.unit)
+    in_namespace: dict[str | None, list[str]] = {}
     for r in runs:
-        as_account.setdefault(r.account, []).append(r)
-        in_namespace.setdefault(r.namespace, []).append(r)
-    return Scene(runs, bindings, of_role, as_account, in_namespace)
+        in_namespace.setdefault(r.namespace, []).append(r.workload)
+    return Scene(
+        runs,
+        of_role,
+        tuple(r.workload for r in runs),
+        {ns: tuple(names) for ns, names in in_namespace.items()},
+        _index(runs, _namespace_of),
+        _index(runs, _unit_of),
+        unplaced_bindings,
+    )
+
+
+def _namespace_of(r: RunsAs) -> str | None:
+    return r.namespace
+
+
+def _unit_of(r: RunsAs) -> str:
+    return r.unit
 
 
 def holders(grant: Grant, where: Scene) -> Holders:
+    return _kept(grant, where)[0]
+
+
+def told(grant: Grant, where: Scene) -> Told:
+    """What a finding on `grant` says of its holders."""
+    return _kept(grant, where)[1]
+
+
+def _kept(grant: Grant, where: Scene) -> tuple[Holders, Told]:
+    # What `_binds` reads of the grant: a ClusterRole's name; a Role's name, namespace and,
+    # where it has none or a binding of it names none, its unit. Only the answers copies
+    # share are kept.
+    key: tuple[str | None, ...] = (grant.role_kind, grant.role)
+    if grant.role_kind != "ClusterRole":
+        unplaced = where.unplaced_bindings.get((grant.role_kind, grant.role), ())
+        if grant.namespace is None or grant.unit in unplaced:
+            return _said(_holders(grant, where))
+        key += (grant.namespace,)
+    kept = where.held.get(key)
+    if kept is None:
+        kept = where.held[key] = _said(_holders(grant, where))
+    return kept
+
+
+def _said(h: Holders) -> tuple[Holders, Told]:
+    return h, Told(some(h.bindings), workload_holders(h), some([s.display() for s in h.deployers]))
+
+
+def _holders(grant: Grant, where: Scene) -> Holders:
     candidates = where.of_role.get((grant.role_kind, grant.role), ())
     bindings = [b for b in candidates if _binds(b, grant)]
     workloads: list[tuple[Subject, tuple[str, ...]]] = []

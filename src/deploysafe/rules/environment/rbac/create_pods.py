@@ -12,10 +12,8 @@ from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.environment.rbac._bindings import (
     collect_holders,
     grants,
-    holders,
     scene,
-    some,
-    workload_holders,
+    told,
 )
 from deploysafe.rules.environment.rbac._policy import PolicyRule
 
@@ -58,20 +56,19 @@ def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str, Severity]]:
     where = scene(facts)
     for f, g in grants(facts):
         what = f"{g.label} rules[{g.index}] can {', '.join(g.granted)} {_reach(g.role_kind)}"
-        h = holders(g, where)
-        if h.workloads:
+        t = told(g, where)
+        if t.workloads:
             yield (
                 f,
-                f"{what}, and {some(h.bindings)} gives it to {workload_holders(h)}: "
+                f"{what}, and {t.bindings} gives it to {t.workloads}: "
                 "whoever takes over that workload can run code of its choice with any "
                 "ServiceAccount and Secret there",
                 Severity.MEDIUM,
             )
-        elif h.deployers:
-            shown = some([s.display() for s in h.deployers])
+        elif t.deployers:
             yield (
                 f,
-                f"{what}; {some(h.bindings)} gives it only to deploy identities ({shown}; "
+                f"{what}; {t.bindings} gives it only to deploy identities ({t.deployers}; "
                 "no workload in the scanned files runs as them): expected for a deployer, keep "
                 "it to the namespaces it deploys and pair it with Pod Security admission",
                 Severity.LOW,

@@ -14,10 +14,8 @@ from deploysafe.rules.environment.rbac._bindings import (
     Grant,
     collect_holders,
     grants,
-    holders,
     scene,
-    some,
-    workload_holders,
+    told,
 )
 from deploysafe.rules.environment.rbac._policy import PolicyRule, policy_rules, role_label
 
@@ -57,18 +55,17 @@ def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str] | tuple[Fact, str
             f"{g.label} rules[{g.index}] uses '*' in {' and '.join(g.granted)}: it grants "
             "whatever exists now and every resource or verb added later"
         )
-        h = holders(g, where)
-        if h.workloads:
+        t = told(g, where)
+        if t.workloads:
             yield (
                 f,
-                f"{what}; {some(h.bindings)} gives it to {workload_holders(h)}: whoever "
+                f"{what}; {t.bindings} gives it to {t.workloads}: whoever "
                 "takes over that workload gets all of it",
             )
-        elif h.deployers:
-            shown = some([s.display() for s in h.deployers])
+        elif t.deployers:
             yield (
                 f,
-                f"{what}; {some(h.bindings)} gives it only to deploy identities ({shown}; "
+                f"{what}; {t.bindings} gives it only to deploy identities ({t.deployers}; "
                 "no workload in the scanned files runs as them): list the kinds and verbs the "
                 "deployer applies",
                 Severity.MEDIUM,

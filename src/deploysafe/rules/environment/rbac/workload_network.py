@@ -12,10 +12,8 @@ from deploysafe.rules.base import Context, Rule
 from deploysafe.rules.environment.rbac._bindings import (
     collect_holders,
     grants,
-    holders,
     scene,
-    some,
-    workload_holders,
+    told,
 )
 from deploysafe.rules.environment.rbac._policy import PolicyRule
 
@@ -52,12 +50,12 @@ def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
 def decide(facts: Sequence[Fact]) -> Iterator[tuple[Fact, str]]:
     where = scene(facts)
     for f, g in grants(facts):
-        h = holders(g, where)
-        if h.workloads:
+        t = told(g, where)
+        if t.workloads:
             yield (
                 f,
                 f"{g.label} rules[{g.index}] can {', '.join(g.granted)}, and "
-                f"{some(h.bindings)} gives it to {workload_holders(h)}: whoever takes over "
+                f"{t.bindings} gives it to {t.workloads}: whoever takes over "
                 "that workload can lift network isolation or send other pods' traffic to "
                 "itself",
             )
