@@ -174,5 +174,21 @@ def sorted_texts(items: Iterable[str], *, unique: bool = False) -> Texts:
     return out
 
 
+def grouped(texts: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
+    """Texts of a key, a NUL and a value, sorted (a key sorts before any longer one it
+    starts, as the NUL is the least character): each key once, with its values in order."""
+    key: str | None = None
+    values: list[str] = []
+    for text in texts:
+        k, _, value = text.rpartition("\0")
+        if k != key:
+            if key is not None:
+                yield key, values
+            key, values = k, []
+        values.append(value)
+    if key is not None:
+        yield key, values
+
+
 # Strings sorted at once by `sorted_texts` (a few MB of them).
 _RUN = 1 << 15

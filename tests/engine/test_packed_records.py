@@ -41,7 +41,8 @@ def test_a_file_s_blocks_come_in_the_order_they_were_added() -> None:
 
 def test_files_with_findings_of_either_kind_come_once_in_order() -> None:
     spooled = [("a.yaml", (1,)), ("c.yaml", (2, 3))]
-    assert list(_by_file(spooled, ["b.yaml", "c.yaml", "d.yaml"])) == [
+    files = _by_file(spooled, ["b.yaml", "c.yaml", "d.yaml"], ())
+    assert [(file, blocks) for file, blocks, _ in files] == [
         ("a.yaml", (1,)),
         ("b.yaml", ()),
         ("c.yaml", (2, 3)),

@@ -16,7 +16,7 @@ from deploysafe.inputs.discover import Reason
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.k8s.pods import pod_template
 from deploysafe.model import Document, Fact, Finding, Level, ScanError, Target, Version
-from deploysafe.pathnames import Texts, sorted_texts
+from deploysafe.pathnames import Texts, grouped, sorted_texts
 from deploysafe.rules import BY_ID
 from deploysafe.rules.base import Check, Context, Rule
 
@@ -88,17 +88,8 @@ class FileBlocks:
 
     def by_file(self) -> Iterator[tuple[str, tuple[int, ...]]]:
         """Each file with its blocks, in the order of the files' paths."""
-        file: str | None = None
-        blocks: tuple[int, ...] = ()
-        for text in sorted_texts(self._texts):
-            name, _, block = text.rpartition("\0")
-            if name != file:
-                if file is not None:
-                    yield file, blocks
-                file, blocks = name, ()
-            blocks += (int(block),)
-        if file is not None:
-            yield file, blocks
+        for file, blocks in grouped(sorted_texts(self._texts)):
+            yield file, tuple(map(int, blocks))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FileBlocks):

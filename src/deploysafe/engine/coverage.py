@@ -25,7 +25,7 @@ from deploysafe.inputs.discover import (
     kustomize_inputs,
 )
 from deploysafe.inputs.renderplan import KustomizePlan
-from deploysafe.pathnames import Texts, sorted_texts
+from deploysafe.pathnames import Texts, grouped, sorted_texts
 from deploysafe.yamlload import YamlProblem, parse_all
 
 # Files of a chart that Helm reads besides its templates.
@@ -145,11 +145,6 @@ class Records(Held[Coverage]):
 
     def has(self, path: str) -> bool:
         return self._paths.find(path) >= 0
-
-    def path(self, path: str) -> str | None:
-        """`path` if there is a record of it: a fact read back on a file of the tree needs
-        no table of its own of the files' paths."""
-        return path if self.has(path) else None
 
     def __repr__(self) -> str:
         return f"<{len(self)} coverage records>"
@@ -355,22 +350,12 @@ def outcome(p: Plan, discovered: Iterable[Coverage], skipped: Skipped) -> Record
     paths = Texts()
     kinds = bytearray()
     whole: dict[str, Coverage] = {}
-    last, kind = None, 0
-
-    def keep() -> None:
-        if last is not None:
-            paths.append(last)
-            kinds.append(kind)
-            if kind == _WHOLE:
-                whole[last] = candidates[last]
-
-    for entry in sorted_texts(entries()):
-        path, _, ranked = entry.rpartition("\0")
-        if path != last:
-            keep()
-            last = path
-        kind = int(ranked[1:])
-    keep()
+    for path, ranked in grouped(sorted_texts(entries())):
+        kind = int(ranked[-1][1:])
+        paths.append(path)
+        kinds.append(kind)
+        if kind == _WHOLE:
+            whole[path] = candidates[path]
     return Records(paths, kinds, whole)
 
 

@@ -8,7 +8,6 @@ the values kept)."""
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
@@ -32,9 +31,10 @@ class Interned:
     resources: dict[Resource, Resource] = field(default_factory=dict)
     names: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     values: dict[Any, Any] = field(default_factory=dict)  # of one result: its facts' parts
-    # The scan's own copy of a file's path, if it has one: a fact's file is that, not a
-    # string of its own (facts of a large tree are mostly each on a file of their own).
-    files: Callable[[str], str | None] | None = None
+    # Whether a fact's file is kept in `strings`, one copy for every fact and finding on
+    # it; a spool reading a rule's facts back keeps none (a large tree's facts are mostly
+    # each on a file of their own: the table would be every path).
+    files_kept: bool = True
     # The file asked for last, and its copy.
     _last: tuple[str, str] = field(default=("", ""), init=False)
 
@@ -110,10 +110,10 @@ class Interned:
         return Fact(*v)
 
     def _file(self, path: str) -> str:
-        if self.files is None:
+        if self.files_kept:
             return self.strings.setdefault(path, path)
-        if self._last[0] != path:  # a document's facts come together
-            self._last = (path, self.files(path) or self.strings.setdefault(path, path))
+        if self._last[0] != path:  # a document's facts come together: one copy
+            self._last = (path, path)
         return self._last[1]
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import groupby
+from operator import itemgetter
 
 from deploysafe.config import Config
 from deploysafe.engine import fold, suppress
@@ -82,9 +84,7 @@ class Report:
         )
 
 
-def _facts(
-    partial: Partial, spool: Spool | None, files: Callable[[str], str | None] | None
-) -> Iterator[tuple[str, RuleFacts]]:
+def _facts(partial: Partial, spool: Spool | None) -> Iterator[tuple[str, RuleFacts]]:
     """Each rule's facts, in the order the rules came: those in the spool first (they came
     first), then those in memory; each taken from `partial` as it is asked for."""
     for rid in [*partial.fact_blocks, *(r for r in partial.facts if r not in partial.fact_blocks)]:
@@ -92,29 +92,9 @@ def _facts(
         got = RuleFacts()
         if blocks:
             assert spool is not None, "facts in a spool that was not given"
-            spool.facts(blocks, got, files)
+            spool.facts(blocks, got)
         got.extend(partial.facts.pop(rid, []))
         yield rid, got
-
-
-def _merged(
-    own: Iterator[tuple[str, tuple[int, ...]]], decided: Iterator[tuple[str, list[Finding]]]
-) -> Iterator[tuple[str, tuple[int, ...], list[Finding]]]:
-    """Every file of `own` (with the blocks of its findings) and of `decided` (with the
-    findings the cross-resource rules made on it), each in file order, in order, once."""
-    mine = next(own, None)
-    for file, found in decided:
-        while mine is not None and mine[0] < file:
-            yield mine[0], mine[1], []
-            mine = next(own, None)
-        if mine is not None and mine[0] == file:
-            yield file, mine[1], found
-            mine = next(own, None)
-        else:
-            yield file, (), found
-    while mine is not None:
-        yield mine[0], mine[1], []
-        mine = next(own, None)
 
 
 def print_order(f: Finding) -> tuple[str, int, int, str, str]:
@@ -131,13 +111,11 @@ def finish(
     *,
     hide: Callable[[Finding], bool] | None = None,
     spool: Spool | None = None,
-    files: Callable[[str], str | None] | None = None,
 ) -> Report:
     """Decide the cross-resource rules, apply config exceptions, report each problem once
     (engine/fold.py), apply the baseline: `partial`'s facts are used up. Findings `hide`
     names (on objects checked only for context) are not reported. `spool` holds the
-    findings `partial` says it does, and the report's beyond what it keeps in memory;
-    facts read back from it are on `files`' copy of their file's path, where it has one.
+    findings `partial` says it does, and the report's beyond what it keeps in memory.
 
     Every step is local to a file (each identity, fold and fingerprint holds the file),
     so the report is put together one file at a time, in print order."""
@@ -148,17 +126,17 @@ def finish(
     # The cross-resource rules' findings, on disk as they are decided (a large tree has
     # hundreds of thousands), or with the others in memory.
     decided = Decided(spool) if spool is not None else None
-    for f in decide_sets(_facts(partial, spool, files), s):
+    for f in decide_sets(_facts(partial, spool), s):
         if decided is None:
             loose.setdefault(f.file, []).append(f)
         else:
             decided.add(f)
     # The files in print order: those with findings of their own (with the spool blocks
     # that hold them), merged with those the cross-resource rules found.
-    own = _by_file(partial.blocks.by_file(), sorted(loose))
+    made = decided.by_file() if decided is not None else ()
     spooled = ByFile(spool) if spool is not None else None
     out = Collector(spool)
-    for file, blocks, found in _merged(own, decided.by_file() if decided else iter(())):
+    for file, blocks, found in _by_file(partial.blocks.by_file(), sorted(loose), made):
         # The files' own findings first, then those of renders and cross-resource rules:
         # among findings of one identity, the first is kept.
         group: list[Finding] = []
@@ -197,15 +175,22 @@ def finish(
 
 
 def _by_file(
-    spooled: Iterable[tuple[str, tuple[int, ...]]], others: Iterable[str]
-) -> Iterator[tuple[str, tuple[int, ...]]]:
-    """Each file with findings, in order, once, with the spool blocks that hold its own:
-    `spooled` and `others` each in order."""
-    last: tuple[str, tuple[int, ...]] | None = None
-    for file, blocks in heapq.merge(spooled, ((f, ()) for f in others)):
-        if last is not None and last[0] != file:
-            yield last
-            last = None
-        last = (file, last[1] + blocks if last is not None else blocks)
-    if last is not None:
-        yield last
+    spooled: Iterable[tuple[str, tuple[int, ...]]],
+    loose: Iterable[str],
+    decided: Iterable[tuple[str, list[Finding]]],
+) -> Iterator[tuple[str, tuple[int, ...], list[Finding]]]:
+    """Each file with findings, in order, once: with the spool blocks of its own findings
+    and the findings the cross-resource rules made on it. Each stream is in file order."""
+    merged = heapq.merge(
+        ((file, blocks, []) for file, blocks in spooled),
+        ((file, (), []) for file in loose),
+        ((file, (), found) for file, found in decided),
+        key=itemgetter(0),
+    )
+    for file, group in groupby(merged, key=itemgetter(0)):
+        blocks: tuple[int, ...] = ()
+        found: list[Finding] = []
+        for _, more, made in group:
+            blocks += more
+            found += made
+        yield file, blocks, found

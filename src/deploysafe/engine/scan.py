@@ -230,9 +230,7 @@ def scan(
                     return False
                 return f.file in from_pipeline or (bool(f.renders) and set(f.renders) <= focused)
 
-        report = finish(
-            partial, s, config, baseline, notes, hide=hide, spool=spool, files=covered.path
-        )
+        report = finish(partial, s, config, baseline, notes, hide=hide, spool=spool)
         if changes is not None:
             report = _changed_only(report, changes, inv.root, rendered, focused)
         # The records as they are held (not a tuple of one object per file).

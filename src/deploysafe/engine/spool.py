@@ -168,12 +168,11 @@ class Spool:
         self,
         blocks: Iterable[int],
         into: RuleFacts,
-        files: Callable[[str], str | None] | None = None,
     ) -> None:
         """Add a rule's facts, from its blocks in order, to `into`. Values repeated within
         one result are held once, as they were when the result arrived
-        (engine/interned.unpack); a fact's file is `files`' copy of its path, if it has one."""
-        seen = Interned(files=files)
+        (engine/interned.unpack); a file's path is not kept in a table."""
+        seen = Interned(files_kept=False)
         for block in blocks:
             held = self._held.get(block)
             if held is not None:  # built as they came
