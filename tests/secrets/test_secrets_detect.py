@@ -346,3 +346,30 @@ def test_token_regexes_are_compiled_on_first_use_once() -> None:
     assert out.stdout.strip() == "0"
     t = BY_ID["vault-token"]
     assert t.pattern is t.pattern and t.pattern.pattern == t.regex
+
+
+def test_a_private_key_shown_in_part_is_no_key() -> None:
+    # As READMEs show one: the first and last lines of the body, `...` between them.
+    head, tail = "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"
+    first, last = expand("{b64:64}", 31), expand("{b64:52}", 32)
+    for elided in (f"{first}\n...\n{last}", f"{first}...\n{last}", f"{first}\\n...\\n{last}"):
+        assert analyse(f"```text\n{head}\n{elided}\n{tail}\n```\n", "README.md").tokens == []
+    whole = expand("{b64:64}\n{b64:64}\n{b64:52}", 33)
+    hits = analyse(f"```text\n{head}\n{whole}\n{tail}\n```\n", "README.md").tokens
+    assert [(h.type.id, h.line) for h in hits] == [("private-key", 2)]
+    # An armor header with dots in it is no elision.
+    pgp = "-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2.0.22\n\n"
+    hits = analyse(f"{pgp}{whole}\n-----END PGP PRIVATE KEY BLOCK-----\n", "key.asc").tokens
+    assert [h.type.id for h in hits] == ["private-key"]
+
+
+def test_a_url_credential_named_in_capitals_is_a_stand_in() -> None:
+    text = (
+        "a: https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com/USERNAME/REPOSITORY\n"
+        "b: mongodb://DB_USER:DB_PASSWORD@mongodb:27017\n"
+    )
+    assert analyse(text, "README.md").tokens == []
+    pw = expand("{an:14}", 34)
+    for real in (pw, "BLUE_HORSE_42", "Q7_" + pw):  # capitals alone are no stand-in
+        hits = analyse(f"c: postgres://app:{real}@db.shop.internal/orders\n", "app.yaml").tokens
+        assert [(h.type.id, h.secret) for h in hits] == [("url-credentials", real)]

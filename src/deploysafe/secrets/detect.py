@@ -725,7 +725,15 @@ def _credential_pair(m: re.Match[str], password: str, options: DetectOptions) ->
         scheme = m.group("scheme").lower()
         if scheme in ("git+ssh", "ssh") and not password:
             return False
+    if _SCREAMING.fullmatch(password) and any(w in password for w in _CREDENTIAL_WORDS):
+        return False
     return len(password) >= 4 and not is_placeholder(password, options.placeholders)
+
+
+# `https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com`, `mongodb://DB_USER:DB_PASSWORD@db`: the
+# name of what goes there, in capitals as an environment variable's, is no password.
+_SCREAMING = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_CREDENTIAL_WORDS = ("PASS", "PWD", "TOKEN", "SECRET", "KEY")
 
 
 def _url_defaults(text: str, where: _Lines, spans: list[tuple[int, int]]) -> list[Assignment]:

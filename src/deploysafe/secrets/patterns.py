@@ -142,6 +142,14 @@ def _jwt(secret: str) -> bool:
     return isinstance(header, dict) and "alg" in header and isinstance(_b64json(parts[1]), dict)
 
 
+def _whole_key(secret: str) -> bool:
+    """Not a key shown in part, as documentation shows one: a body line with `...` in it
+    elides the rest (base64 has no dots; an armor header such as `Version: GnuPG v2.0.22`
+    is a `Name: value` line). Lines end at breaks and at `\\n` escapes in a string."""
+    lines = secret.replace("\\n", "\n").splitlines()
+    return not any("..." in line and ":" not in line for line in lines)
+
+
 def _docker_auth(secret: str) -> bool:
     """A Docker `auths` entry's `auth`: base64 of `user:password` with a password."""
     try:
@@ -727,6 +735,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)",
         ("private key",),
         "-----BEGIN RSA PRIVATE KEY-----\\n{b64:64}\\n-----END RSA PRIVATE KEY-----",
+        check=_whole_key,
         markers_ok=True,
         multiline=True,
     ),
