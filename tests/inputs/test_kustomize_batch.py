@@ -181,6 +181,60 @@ def test_broken_and_colliding_roots_are_built_alone_and_say_their_own_error(
     same_as_alone([*folders, twin, broken], tmp_path)
 
 
+def app(root: Path, name: str, namespace: str | None) -> Path:
+    """An app's kustomization: a ConfigMap of its own and, given one, the Namespace it
+    declares (apps of one platform each declare the platform's namespace)."""
+    files = {
+        "cm.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n",
+        "kustomization.yaml": "resources: [cm.yaml" + (", ns.yaml]\n" if namespace else "]\n"),
+    }
+    if namespace:
+        files["ns.yaml"] = f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {namespace}}}\n"
+    return write(root / name, files)
+
+
+@needs_kustomize
+def test_a_batch_that_adds_one_object_twice_splits_where_kustomize_stopped(
+    tmp_path: Path, runs: Path
+) -> None:
+    # Kustomize adds the parts in order and stops at c: a and b were added together, so
+    # they stay a batch, and so do c and d; then e stops c's batch and starts its own.
+    names = ["a", "b", "c", "d", "e", "f"]
+    folders = [app(tmp_path, n, "shop" if n in "ace" else None) for n in names]
+    got = render_kustomizations([(f, None) for f in folders], tmp_path, jobs=1)
+    assert got is not None and not any(r.failed for r in got)
+    # Two failed batches (stopped at c, then at e), then [a, b], [c, d] and [e, f].
+    assert len(runs.read_text().splitlines()) == 5
+    same_as_alone(folders, tmp_path)
+
+
+@needs_kustomize
+def test_a_root_that_reads_much_is_built_alone(tmp_path: Path, runs: Path) -> None:
+    small = [app(tmp_path, n, None) for n in ["a", "b"]]
+    big = app(tmp_path, "big", None)
+    (big / "data.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: data}\ndata:\n"
+        + "".join(f"  k{i}: {'x' * 60}\n" for i in range(5000))
+    )
+    (big / "kustomization.yaml").write_text("resources: [cm.yaml, data.yaml]\n")
+    got = render_kustomizations([(f, None) for f in [*small, big]], tmp_path, jobs=1)
+    assert got is not None and not any(r.failed for r in got)
+    assert len(runs.read_text().splitlines()) == 2  # the small ones together, the big alone
+    same_as_alone([*small, big], tmp_path)
+
+
+@needs_kustomize
+def test_a_root_that_lists_a_missing_resource_fails_no_batch(tmp_path: Path, runs: Path) -> None:
+    small = [app(tmp_path, n, None) for n in ["a", "b"]]
+    broken = write(tmp_path / "broken", {"kustomization.yaml": "resources: [gone.yaml]\n"})
+    got = render_kustomizations([(f, None) for f in [*small, broken]], tmp_path, jobs=1)
+    assert got is not None and [r.failed for r in got] == [False, False, True]
+    # The batch, and the broken one alone: through its wrapper, then its own folder (so
+    # that its error names the user's file).
+    assert len(runs.read_text().splitlines()) == 3
+    same_as_alone([*small, broken], tmp_path)
+
+
 @needs_kustomize
 def test_roots_whose_kustomizations_act_across_a_build_are_never_batched(
     tmp_path: Path, runs: Path

@@ -13,8 +13,11 @@ be renamed to an object of another). Roots whose kustomizations reach anything t
 across the whole build (vars, configurations, crds, openapi, Helm charts), rename some of
 their objects apart (a transformer config, a prefix or suffix below the root) or name a
 remote base are never batched; roots that read one folder and rename it alike are put in
-different batches; a part that kustomize names in a failed build, and a part that spells
-a name only other parts define (`leaked`), is built on its own. Anything unexpected in
+different batches. Kustomize adds the parts in order and stops at one it cannot add: a part
+that holds an id an earlier part has too (objects apart from any shared folder, such as the
+Namespace that each app of a platform declares) starts a new batch with the parts after it,
+and a broken part, like one that spells a name only other parts define (`leaked`), is built
+on its own. Anything unexpected in
 the output gives None, and the caller builds every root alone.
 """
 
@@ -157,6 +160,11 @@ _FAILED_PART = re.compile(r"accumulating resources from '" + _PART.format(r"(\d+
 def failed_parts(message: str, count: int) -> set[int]:
     """The parts kustomize names as ones it could not add (broken, or a duplicate id)."""
     return {n for n in map(int, _FAILED_PART.findall(message)) if n < count}
+
+
+def duplicate(message: str) -> bool:
+    """Whether kustomize could not add a part because an earlier part has one of its ids."""
+    return "may not add resource with an already registered id" in message
 
 
 _META = re.compile(r"^metadata:\n((?:[ #].*\n|\n)*)", re.MULTILINE)

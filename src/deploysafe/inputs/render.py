@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import textwrap
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -734,7 +735,8 @@ class _Builds:
     cache, the others in batches of roots that may share a process (`kustomizebatch`), the
     rest one process each."""
 
-    _ATTEMPTS = 2  # failed batch builds before its roots are built one by one
+    # Failed batch builds a scan splits and tries again; after them, each root alone.
+    _FAILURES = 8
 
     def __init__(
         self,
@@ -749,6 +751,8 @@ class _Builds:
         self.futures = futures
         self.limits = limits
         self.cache = cache
+        self.lock = threading.Lock()
+        self.failures = 0
 
     def schedule(self, pool: ThreadPoolExecutor | None, workers: int) -> None:
         """Survey every root, settle what the cache holds, and run the rest in `pool`
@@ -786,8 +790,9 @@ class _Builds:
 
     def _run(self, pool: ThreadPoolExecutor | None, members: list[tuple[int, _Survey]]) -> None:
         try:
-            if len(members) > 1:  # what the batch leaves runs alone, on any free worker
-                self._submit(pool, [[m] for m in self._batch(members)])
+            if len(members) > 1:  # what the batch leaves runs on any free worker
+                alone, again = self._batch(members)
+                self._submit(pool, [*again, *([m] for m in alone)])
                 return
             for i, survey in members:
                 self._settle(i, survey, _run_kustomize(self.tool, self.folders[i], self.limits))
@@ -795,35 +800,45 @@ class _Builds:
             self._fail([i for i, _ in members], exc)
             raise
 
-    def _batch(self, todo: list[tuple[int, _Survey]]) -> list[tuple[int, _Survey]]:
-        """Build `todo` together, settling what the batch gave; what is left to build alone."""
-        attempts = 0
-        while len(todo) > 1 and attempts < self._ATTEMPTS:
-            attempts += 1
-            with tempfile.TemporaryDirectory(prefix="deploysafe-kustomize-") as tmp:
-                top = Path(tmp).resolve()
-                try:
-                    mark = kbatch.write(top, [self.folders[i] for i, _ in todo])
-                except ValueError:  # another drive (Windows): no relative path to a root
-                    return todo
-                ran = _run([*self.tool, str(top)], self.limits)
-            if ran.ok:
-                parts = kbatch.split(ran.out, len(todo), mark)
-                if parts is None:
-                    return todo
-                suspect = kbatch.leaked(parts)
-                for n, (i, survey) in enumerate(todo):
-                    if n not in suspect:
-                        self._settle(i, survey, _Build(self.tool, True, parts[n], top))
-                return [m for n, m in enumerate(todo) if n in suspect]
-            # Broken, or holding an id another root has too: built alone.
-            culprits = set() if ran.limited else kbatch.failed_parts(ran.err, len(todo))
-            if not culprits:
-                return todo
-            for i, survey in (m for n, m in enumerate(todo) if n in culprits):
-                self._settle(i, survey, _run_kustomize(self.tool, self.folders[i], self.limits))
-            todo = [m for n, m in enumerate(todo) if n not in culprits]
-        return todo
+    def _batch(
+        self, todo: list[tuple[int, _Survey]]
+    ) -> tuple[list[tuple[int, _Survey]], list[list[tuple[int, _Survey]]]]:
+        """Build `todo` together, settling what the batch gave: the roots left to build
+        alone, and the groups to build together again. Kustomize adds the parts in order
+        and stops at the first it cannot add, so the parts before that one were added
+        together: a part that holds an id an earlier one has too (one Namespace that every
+        app of a monorepo declares) starts a group with the parts after it; a broken part
+        is built alone, and the others go on together."""
+        with tempfile.TemporaryDirectory(prefix="deploysafe-kustomize-") as tmp:
+            top = Path(tmp).resolve()
+            try:
+                mark = kbatch.write(top, [self.folders[i] for i, _ in todo])
+            except ValueError:  # another drive (Windows): no relative path to a root
+                return todo, []
+            ran = _run([*self.tool, str(top)], self.limits)
+        if ran.ok:
+            parts = kbatch.split(ran.out, len(todo), mark)
+            if parts is None:
+                return todo, []
+            suspect = kbatch.leaked(parts)
+            for n, (i, survey) in enumerate(todo):
+                if n not in suspect:
+                    self._settle(i, survey, _Build(self.tool, True, parts[n], top))
+            return [m for n, m in enumerate(todo) if n in suspect], []
+        culprits = set() if ran.limited else kbatch.failed_parts(ran.err, len(todo))
+        if len(culprits) != 1 or not self._may_fail_again():
+            return todo, []
+        (n,) = culprits
+        if n > 0 and kbatch.duplicate(ran.err):
+            return [], [todo[:n], todo[n:]]
+        return [todo[n]], [todo[:n] + todo[n + 1 :]]
+
+    def _may_fail_again(self) -> bool:
+        """Whether one more failed batch may be split and tried again: past the budget,
+        what a failed batch holds is built root by root."""
+        with self.lock:
+            self.failures += 1
+            return self.failures <= self._FAILURES
 
     def _settle(self, i: int, survey: _Survey, build: _Build) -> None:
         if self.cache is not None and survey.key is not None and build.ok:
@@ -837,6 +852,24 @@ class _Builds:
                 self.futures[i].set_exception(exc)
 
 
+def _lacks(folder: Path, kustomization: Any) -> bool:
+    """Whether a kustomization lists a local resource, base or Component that is not
+    there: its build fails, and would fail a batch with it (built alone, it says so)."""
+    if not isinstance(kustomization, dict):
+        return False
+    for field in ("resources", "bases", "components"):
+        entries = kustomization.get(field)
+        for entry in entries if isinstance(entries, list) else ():
+            if not isinstance(entry, str) or "://" in entry or entry.startswith("git@"):
+                continue
+            try:
+                if not os.path.lexists(folder / entry):
+                    return True
+            except (OSError, ValueError):
+                return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class _Survey:
     key: str | None  # the build's cache key; None: not cached (no cache, or unreadable)
@@ -848,8 +881,9 @@ def _survey(tool: Sequence[str], folder: Path, keyed: bool) -> _Survey:
     """What a build reads, from the kustomizations alone: the cache key (when `keyed`) over
     the tool, the folder, and every file its kustomization tree may read: each
     kustomization, and each file or kustomization folder that a string in one names
-    (over-counting strings that are not paths only costs a re-build); whether any of the
-    tree acts across a whole build or names a remote base; the root's renames and folders.
+    (over-counting strings that are not paths only costs a re-build); whether it may share a
+    process (none of the tree acts across a whole build, names a remote base or a missing
+    resource, and it reads at most `_BATCH_MOST` bytes); the root's renames and folders.
     A kustomization that cannot be read here leaves the build uncached and alone."""
     key = Key("kustomize") if keyed else None
     if key is not None:
@@ -858,6 +892,7 @@ def _survey(tool: Sequence[str], folder: Path, keyed: bool) -> _Survey:
     seen: set[Path] = set()
     todo = [folder.resolve()]
     alone = False
+    read = 0
     renames = kbatch.renames(None)
     while todo:
         here = todo.pop()
@@ -876,7 +911,7 @@ def _survey(tool: Sequence[str], folder: Path, keyed: bool) -> _Survey:
             data = yamlload.load_data(kfile.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError):
             return _Survey(None, False, kbatch.Root(renames, frozenset()))
-        alone = alone or not kbatch.batchable(data, root=len(seen) == 1)
+        alone = alone or not kbatch.batchable(data, root=len(seen) == 1) or _lacks(here, data)
         if len(seen) == 1:
             renames = kbatch.renames(data)
         for text in _strings(data):
@@ -890,13 +925,22 @@ def _survey(tool: Sequence[str], folder: Path, keyed: bool) -> _Survey:
                     path = (here / name).resolve()
                     if path.is_dir():
                         todo.append(path)
-                    elif path.is_file() and key is not None:
-                        key.file(path.as_posix(), path)
+                    elif path.is_file():
+                        read += path.stat().st_size
+                        if key is not None:
+                            key.file(path.as_posix(), path)
                 except (OSError, RuntimeError, ValueError):
                     if key is not None:
                         key.add("unresolvable", here.as_posix(), name)
     root = kbatch.Root(renames, frozenset(p.as_posix() for p in seen))
-    return _Survey(key.hexdigest() if key is not None else None, not alone, root)
+    batchable = not alone and read <= _BATCH_MOST
+    return _Survey(key.hexdigest() if key is not None else None, batchable, root)
+
+
+# The bytes of files a root's tree may read, past which it is built alone: its own work
+# then outweighs kustomize's start that a batch shares (0.19 s of CPU), and in a batch it
+# costs more than alone (a batch's name and id passes grow faster than its objects).
+_BATCH_MOST = 256 * 1024
 
 
 def _strings(data: Any) -> Iterator[str]:
