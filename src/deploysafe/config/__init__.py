@@ -7,29 +7,31 @@ ConfigError. The known rule ids are passed in, so the policy sits below the rule
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from deploysafe.config import environments as environmentsmod
 from deploysafe.config import render as rendermod
 from deploysafe.config import rules as rulesmod
 from deploysafe.config import secrets as secretsmod
-from deploysafe.config import tenants as tenantsmod
 from deploysafe.config import toplevel
 from deploysafe.config import webhook as webhookmod
-from deploysafe.config.environments import Environment
 from deploysafe.config.reader import Invalid, Reader
 from deploysafe.config.render import RenderSettings
 from deploysafe.config.rules import Exception_, RuleSetting
 from deploysafe.config.secrets import SecretsPolicy
-from deploysafe.config.tenants import Tenant
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.config.webhook import WebhookPolicy
 from deploysafe.errors import ConfigError
 from deploysafe.model import LATEST, Level, Severity, Version
 from deploysafe.secrets.redact import scrubbed
 from deploysafe.yamlload import YamlProblem, parse_all
+
+if TYPE_CHECKING:
+    from deploysafe.config.environments import Environment
+    from deploysafe.config.tenants import Tenant
 
 CONFIG_NAMES = ("deploysafe.yaml", "deploysafe.yml", ".deploysafe.yaml", ".deploysafe.yml")
 _CI_FOLDERS = frozenset({".github", ".gitea", ".forgejo"})
@@ -151,6 +153,10 @@ def _build(
     inputs: Path,
     rule_ids: frozenset[str],
 ) -> Config:
+    # Imported with a policy file to read: a scan without one starts sooner.
+    from deploysafe.config import environments as environmentsmod
+    from deploysafe.config import tenants as tenantsmod
+
     basics = toplevel.parse(r, top)
     rules: dict[str, RuleSetting] = {}
     with r.item():
@@ -215,6 +221,17 @@ __all__ = [
     "for_root",
     "load",
 ]
+
+
+# Re-exported on first use, for the same reason.
+_LAZY = {"Environment": "environments", "Tenant": "tenants"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def for_environment(cfg: Config, env: Environment) -> Config:

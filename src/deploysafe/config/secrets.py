@@ -20,7 +20,6 @@ from deploysafe.config.reader import Reader, quoted
 from deploysafe.errors import ConfigError
 from deploysafe.globs import any_match, from_base
 from deploysafe.model import KeyPath
-from deploysafe.secrets import gitleaks
 from deploysafe.secrets.detect import DetectOptions
 from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
 
@@ -99,6 +98,8 @@ def parse(r: Reader, raw: Any, base: Path) -> SecretsPolicy:
         exclude = r.strings(section.get("exclude"), (*p, "exclude"))
     custom: tuple[TokenType, ...] = ()
     if "rules" in section:
+        from deploysafe.secrets import gitleaks  # imported for a rules file only (and tomllib)
+
         with r.item():
             name = r.string(section["rules"], (*p, "rules"))
             try:
@@ -111,6 +112,8 @@ def parse(r: Reader, raw: Any, base: Path) -> SecretsPolicy:
 def with_rules_file(policy: SecretsPolicy, rules: Path) -> SecretsPolicy:
     """The policy with the custom rules of `rules` (`scan --secrets-rules FILE`) in place of
     the file's `secrets.rules`. Raises ConfigError when the file is wrong."""
+    from deploysafe.secrets import gitleaks
+
     try:
         custom = gitleaks.load(rules)
     except gitleaks.RulesError as exc:

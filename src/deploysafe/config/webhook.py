@@ -23,11 +23,13 @@ import enum
 import fnmatch
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploysafe.config.reader import Reader, quoted
-from deploysafe.config.tenants import Tenant
 from deploysafe.model import KeyPath, Severity
+
+if TYPE_CHECKING:
+    from deploysafe.config.tenants import Tenant
 
 MODES = ("enforce", "warn", "audit")
 LABEL_PREFIX = "deploysafe.io/"

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import IO
 
 from deploysafe.errors import InputError
-from deploysafe.host.urls import public_text
 
 TIMEOUT = 60.0  # seconds; network calls (fetch, push) pass a longer one
 
@@ -89,6 +88,8 @@ class Result:
 
     def problem(self) -> str:
         """git's last words on stderr, hints left out, in one line, without credentials."""
+        from deploysafe.host.urls import public_text  # on failures only: a scan starts sooner
+
         lines = [ln for ln in self.err.splitlines() if ln.strip() and not ln.startswith("hint:")]
         return public_text(" / ".join(lines[-3:])) or f"exit status {self.returncode}"
 
