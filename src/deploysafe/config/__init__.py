@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deploysafe.config import render as rendermod
-from deploysafe.config import rules as rulesmod
 from deploysafe.config import secrets as secretsmod
 from deploysafe.config import toplevel
 from deploysafe.config import webhook as webhookmod
 from deploysafe.config.reader import Invalid, Reader
 from deploysafe.config.render import RenderSettings
-from deploysafe.config.rules import Exception_, RuleSetting
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.config.webhook import WebhookPolicy
@@ -31,6 +29,7 @@ from deploysafe.yamlload import YamlProblem, parse_all
 
 if TYPE_CHECKING:
     from deploysafe.config.environments import Environment
+    from deploysafe.config.rules import Exception_, RuleSetting
     from deploysafe.config.tenants import Tenant
 
 CONFIG_NAMES = ("deploysafe.yaml", "deploysafe.yml", ".deploysafe.yaml", ".deploysafe.yml")
@@ -155,6 +154,7 @@ def _build(
 ) -> Config:
     # Imported with a policy file to read: a scan without one starts sooner.
     from deploysafe.config import environments as environmentsmod
+    from deploysafe.config import rules as rulesmod
     from deploysafe.config import tenants as tenantsmod
 
     basics = toplevel.parse(r, top)
@@ -224,7 +224,12 @@ __all__ = [
 
 
 # Re-exported on first use, for the same reason.
-_LAZY = {"Environment": "environments", "Tenant": "tenants"}
+_LAZY = {
+    "Environment": "environments",
+    "Exception_": "rules",
+    "RuleSetting": "rules",
+    "Tenant": "tenants",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -16,12 +16,14 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploysafe import globs
-from deploysafe.config import Exception_
 from deploysafe.model import Finding, Suppression
 from deploysafe.secrets.redact import quotable, quoted, redacted
+
+if TYPE_CHECKING:
+    from deploysafe.config.rules import Exception_
 
 ANNOTATION = "deploysafe.io/ignore"
 
