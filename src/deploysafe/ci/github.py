@@ -127,6 +127,8 @@ LocalCluster = Callable[[str, Mapping[str, Any]], bool]
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """A step of a workflow job."""
+
     job: str
     index: int
     path: KeyPath
@@ -229,6 +231,8 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Job:
+    """A job of a workflow, with its steps."""
+
     id: str
     path: KeyPath
     data: Mapping[str, Any]
@@ -314,6 +318,8 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Workflow:
+    """A GitHub Actions workflow: its triggers and jobs."""
+
     triggers: Mapping[str, Any]  # event name -> its configuration (None when bare)
     jobs: tuple[Job, ...]
     data: Mapping[str, Any]

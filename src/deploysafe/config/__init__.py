@@ -17,7 +17,6 @@ from deploysafe.config import render as rendermod
 from deploysafe.config import secrets as secretsmod
 from deploysafe.config import toplevel
 from deploysafe.config import webhook as webhookmod
-from deploysafe.config.reader import Invalid, Reader
 from deploysafe.config.render import RenderSettings
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
@@ -29,6 +28,7 @@ from deploysafe.yamlload import YamlProblem, parse_all
 
 if TYPE_CHECKING:
     from deploysafe.config.environments import Environment
+    from deploysafe.config.reader import Reader
     from deploysafe.config.rules import Exception_, RuleSetting
     from deploysafe.config.tenants import Tenant
 
@@ -52,6 +52,8 @@ KEYS = toplevel.KEYS | SECTIONS
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """The policy file, every section read and checked; the defaults when there is none."""
+
     path: str | None = None
     policy: Level = Level.RESTRICTED
     pss_version: Version = LATEST
@@ -116,6 +118,10 @@ def load(
     inside `inputs_root`, and relative ones are read from it: the policy file's folder unless
     the policy lives outside the checkout it judges (a CD host's). Raises ConfigError listing
     every problem."""
+    # Imported with a policy file to read, as are the readers of most sections: a scan
+    # without one starts sooner.
+    from deploysafe.config.reader import Invalid, Reader
+
     file = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -152,7 +158,6 @@ def _build(
     inputs: Path,
     rule_ids: frozenset[str],
 ) -> Config:
-    # Imported with a policy file to read: a scan without one starts sooner.
     from deploysafe.config import environments as environmentsmod
     from deploysafe.config import rules as rulesmod
     from deploysafe.config import tenants as tenantsmod

@@ -14,14 +14,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deploysafe.config.reader import Reader, quoted
 from deploysafe.errors import ConfigError
 from deploysafe.globs import any_match, from_base
 from deploysafe.model import KeyPath
 from deploysafe.secrets.detect import DetectOptions
 from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
+from deploysafe.secrets.redact import quoted
+
+if TYPE_CHECKING:
+    from deploysafe.config.reader import Reader
 
 # The ways a secret may reach a cluster without its value being committed in plain text.
 MANAGERS: Mapping[str, str] = {
@@ -38,6 +41,9 @@ KEYS = frozenset({"managers", "placeholders", "references", "exclude", "rules"})
 
 @dataclass(frozen=True, slots=True)
 class SecretsPolicy:
+    """The `secrets:` section: accepted managers, placeholders, references, excluded files
+    and custom rules, with the detector options they make."""
+
     managers: frozenset[str] = frozenset(MANAGERS)
     placeholders: tuple[re.Pattern[str], ...] = ()
     references: tuple[str, ...] = ()

@@ -34,6 +34,9 @@ _ENTRY = re.compile(r"^\s*([A-Za-z0-9_, *]+?)\s*:\s*(.*)$")
 
 @dataclass(frozen=True, slots=True)
 class Waiver:
+    """A waiver (inline comment, annotation or policy exception): the rules it covers, why,
+    until when, and where it came from."""
+
     rules: frozenset[str]  # rule ids, or {"*"}
     reason: str
     expires: dt.date | None

@@ -69,6 +69,8 @@ class GitError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class Result:
+    """A finished git command: arguments, exit status and output."""
+
     args: tuple[str, ...]  # as given to run(), without `git` and `-c` settings
     returncode: int
     stdout: bytes
@@ -96,6 +98,8 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class Git:
+    """How git is run: where, with which environment and settings, and for how long."""
+
     cwd: Path | None = None  # None: the process's folder (with GIT_DIR in `env`)
     env: Mapping[str, str] = field(default_factory=dict)  # set last, so it wins
     config: tuple[str, ...] = ()  # `name=value` settings, passed as `-c` to every call

@@ -151,6 +151,9 @@ Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str] | tuple[Fact, str,
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """A rule: its identity and documentation, how it checks (`check`, or `collect` and
+    `decide`), and where it applies."""
+
     id: str
     title: str
     practice: Practice

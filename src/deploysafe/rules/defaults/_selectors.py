@@ -29,6 +29,8 @@ def labels_of(raw: Any) -> Labels:
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
+    """One requirement of a label selector: key, operator and values."""
+
     key: str
     operator: str  # In, NotIn, Exists, DoesNotExist
     values: tuple[str, ...]

@@ -91,6 +91,8 @@ _CI_NAMES = ("Jenkinsfile", "justfile", "Justfile", ".justfile")
 
 @dataclass(frozen=True, slots=True)
 class BuildArg:
+    """A build argument found in a file: its name, value, and where it is."""
+
     name: str
     value: str | None  # None: `--build-arg NAME` takes the value from the environment
     offset: int  # where the finding points, in the file text

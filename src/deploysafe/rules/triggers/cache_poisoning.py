@@ -40,6 +40,8 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Field:
+    """An action input that turns its cache on or off."""
+
     name: str
     kind: Kind
     default: bool  # the cache is on when the input is absent
