@@ -16,11 +16,9 @@ from typing import TYPE_CHECKING, Any
 from deploysafe.config import render as rendermod
 from deploysafe.config import secrets as secretsmod
 from deploysafe.config import toplevel
-from deploysafe.config import webhook as webhookmod
 from deploysafe.config.render import RenderSettings
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
-from deploysafe.config.webhook import WebhookPolicy
 from deploysafe.errors import ConfigError
 from deploysafe.model import LATEST, Level, Severity, Version
 from deploysafe.secrets.redact import scrubbed
@@ -31,6 +29,7 @@ if TYPE_CHECKING:
     from deploysafe.config.reader import Reader
     from deploysafe.config.rules import Exception_, RuleSetting
     from deploysafe.config.tenants import Tenant
+    from deploysafe.config.webhook import WebhookPolicy
 
 CONFIG_NAMES = ("deploysafe.yaml", "deploysafe.yml", ".deploysafe.yaml", ".deploysafe.yml")
 _CI_FOLDERS = frozenset({".github", ".gitea", ".forgejo"})
@@ -67,9 +66,10 @@ class Config:
     secrets: SecretsPolicy = secretsmod.DEFAULT
     tenants: Mapping[str, Tenant] = field(default_factory=dict)
     environments: Mapping[str, Environment] = field(default_factory=dict)
-    # Its `enforce` defaults to the file's fail_on: `load` sets both, and a Config built in
-    # code with another fail_on sets its webhook too.
-    webhook: WebhookPolicy = field(default_factory=lambda: webhookmod.defaults(Severity.HIGH))
+    # The `webhook:` section, read as `webhook` (None: its defaults, enforcing at high). Its
+    # `enforce` defaults to the file's fail_on: `load` sets both, and a Config built in code
+    # with another fail_on sets its webhook too.
+    webhook_section: WebhookPolicy | None = None
     render: RenderSettings = rendermod.DEFAULT  # per-chart and per-overlay render settings
     # The tenant the DS4xx rules check against (`scan --tenant`, `--env`, the deploy gate,
     # the webhook per request); not a key of the file.
@@ -78,6 +78,16 @@ class Config:
     # is not below it): `exclude`, `secrets.exclude` and `exceptions[].file` name files
     # from the policy file's folder, findings name them from the scan root.
     base: str = ""
+
+    @property
+    def webhook(self) -> WebhookPolicy:
+        """The `webhook:` section. Its defaults are made when read: only the webhook's
+        commands read them, and a scan starts sooner without importing them."""
+        if self.webhook_section is not None:
+            return self.webhook_section
+        from deploysafe.config import webhook
+
+        return webhook.defaults(Severity.HIGH)
 
 
 def find(root: Path, top: Path | None = None) -> Path | None:
@@ -161,6 +171,7 @@ def _build(
     from deploysafe.config import environments as environmentsmod
     from deploysafe.config import rules as rulesmod
     from deploysafe.config import tenants as tenantsmod
+    from deploysafe.config import webhook as webhookmod
 
     basics = toplevel.parse(r, top)
     rules: dict[str, RuleSetting] = {}
@@ -205,7 +216,7 @@ def _build(
         secrets=secrets,
         tenants=tenants,
         environments=environments,
-        webhook=webhook,
+        webhook_section=webhook,
         render=render,
     )
 
@@ -234,6 +245,7 @@ _LAZY = {
     "Exception_": "rules",
     "RuleSetting": "rules",
     "Tenant": "tenants",
+    "WebhookPolicy": "webhook",
 }
 
 
