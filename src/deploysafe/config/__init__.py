@@ -239,7 +239,7 @@ __all__ = [
 ]
 
 
-# Re-exported on first use, for the same reason.
+# Re-exported on first use: only a policy file's sections need their modules.
 _LAZY = {
     "Environment": "environments",
     "Exception_": "rules",
