@@ -122,6 +122,8 @@ class PssRef:
 
 @dataclass(frozen=True, slots=True)
 class Resource:
+    """The Kubernetes object a finding is about: kind, namespace and name as written."""
+
     kind: str
     namespace: str | None
     name: str | None
@@ -317,6 +319,8 @@ class Fact:
 
 @dataclass(frozen=True, slots=True)
 class Suppression:
+    """Why a finding does not count: where the waiver came from, its reason and expiry."""
+
     source: str  # "inline", "annotation", "config", "baseline"
     reason: str
     expires: str | None = None
@@ -327,6 +331,9 @@ class Suppression:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """One reported problem: rule, place in the file (line, column, JSON pointer), object,
+    message and fix; `suppressed` when a waiver covers it."""
+
     rule_id: str
     title: str
     practice: Practice

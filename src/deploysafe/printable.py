@@ -9,15 +9,20 @@ backslash escapes, everything else is kept as it is.
 
 from __future__ import annotations
 
+import functools
 import re
 
-# C0 and C1 controls and DEL; lone surrogates; the bidirectional and line-breaking format
-# characters that make a terminal or an editor show text other than it is; the two
-# non-characters XML 1.0 forbids.
-_HOSTILE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
-)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+@functools.cache  # compiled for the first text that needs it: most output never does
+def _hostile() -> re.Pattern[str]:
+    # C0 and C1 controls and DEL; lone surrogates; the bidirectional and line-breaking format
+    # characters that make a terminal or an editor show text other than it is; the two
+    # non-characters XML 1.0 forbids.
+    return re.compile(
+        "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+    )
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -41,4 +46,4 @@ def printable(text: str) -> str:
     # whole after one pass in C.
     if text.isprintable():
         return text
-    return _HOSTILE.sub(_escape, text)
+    return _hostile().sub(_escape, text)

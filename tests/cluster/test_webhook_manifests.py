@@ -199,7 +199,7 @@ def test_each_namespace_gets_one_call_per_mode(
 ) -> None:
     vwc = by_kind(emitted, "ValidatingWebhookConfiguration")
     section = WebhookPolicy(Modes(Severity.HIGH, Severity.LOW, Severity.INFO), namespace="policy")
-    policy = from_config(Config(webhook=section))
+    policy = from_config(Config(webhook_section=section))
     for mode in MODES:
         labels = {"kubernetes.io/metadata.name": "shop"}
         if value is not None:

@@ -16,6 +16,7 @@ look at `$?` afterwards.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,7 +80,14 @@ _OTHER_DEPLOYERS = (
 )
 _DEPLOYERS = _CLUSTER_DEPLOYERS + _OTHER_DEPLOYERS
 DEPLOY_COMMAND = re.compile(_CMD + "(?:" + "|".join(_DEPLOYERS) + ")", re.MULTILINE)
-_OTHER_DEPLOY_COMMAND = re.compile(_CMD + "(?:" + "|".join(_OTHER_DEPLOYERS) + ")", re.MULTILINE)
+
+
+# Patterns that few files need are compiled on first use: a scan imports this module
+# before its workers start, and every pattern compiled then delays them.
+@functools.cache
+def _other_deploy_command() -> re.Pattern[str]:
+    return re.compile(_CMD + "(?:" + "|".join(_OTHER_DEPLOYERS) + ")", re.MULTILINE)
+
 
 # A throwaway cluster made inside the job (kind, k3d, minikube ...): what is applied to it
 # is a test of the manifests, not a deploy.
@@ -113,11 +121,16 @@ PAGES_ACTIONS = (
     "jamesives/github-pages-deploy-action",
 )
 PAGES_ENVIRONMENTS = frozenset({"github-pages"})
-_DOCS_WORDS = re.compile(
-    r"(?:^|[-_ ./:(])(?:docs?|documentation|pages|gh-pages|site|website|book|storybook)"
-    r"(?:$|[-_ ./:)])",
-    re.IGNORECASE,
-)
+
+
+@functools.cache
+def _docs_words() -> re.Pattern[str]:
+    return re.compile(
+        r"(?:^|[-_ ./:(])(?:docs?|documentation|pages|gh-pages|site|website|book|storybook)"
+        r"(?:$|[-_ ./:)])",
+        re.IGNORECASE,
+    )
+
 
 # Actions that deploy (GitHub `uses:`), by repository prefix.
 DEPLOY_ACTIONS = (
@@ -156,14 +169,22 @@ _SET_PLUS_E = re.compile(r"^\s*set\s+\+e\b|^\s*set\s+\+o\s+errexit\b", re.MULTIL
 _SET_MINUS_E = re.compile(r"^\s*set\s+-e\b|^\s*set\s+-\w*e\w*\b|^\s*set\s+-o\s+errexit\b")
 _CHECKS_STATUS = re.compile(r"\$\?|\$\{?PIPESTATUS|\bif\s+!?\s*\S*test|\bthen\b")
 
-_TEST_WORDS = re.compile(
-    r"(?:^|[-_ ./:(])(?:tests?|testing|unit|unittests?|integration|e2e|spec|specs|"
-    r"qa|pytest|jest)(?:$|[-_ ./:)])",
-    re.IGNORECASE,
-)
-_DEPLOY_WORDS = re.compile(
-    r"(?:^|[-_ ./:(])(?:deploy\w*|release|production|prod|rollout)(?:$|[-_ ./:)])", re.IGNORECASE
-)
+
+@functools.cache
+def _test_words() -> re.Pattern[str]:
+    return re.compile(
+        r"(?:^|[-_ ./:(])(?:tests?|testing|unit|unittests?|integration|e2e|spec|specs|"
+        r"qa|pytest|jest)(?:$|[-_ ./:)])",
+        re.IGNORECASE,
+    )
+
+
+@functools.cache
+def _deploy_words() -> re.Pattern[str]:
+    return re.compile(
+        r"(?:^|[-_ ./:(])(?:deploy\w*|release|production|prod|rollout)(?:$|[-_ ./:)])",
+        re.IGNORECASE,
+    )
 
 
 # A download run by a shell without being kept or checked: `curl ... | sh`,
@@ -216,11 +237,11 @@ def env_file_writes(script: str) -> Iterator[tuple[int, str]]:
 
 def is_test_name(name: str) -> bool:
     """A job, stage or workflow name that says it runs tests."""
-    return bool(_TEST_WORDS.search(name))
+    return bool(_test_words().search(name))
 
 
 def is_deploy_name(name: str) -> bool:
-    return bool(_DEPLOY_WORDS.search(name))
+    return bool(_deploy_words().search(name))
 
 
 def _logical_lines(script: str) -> Iterator[tuple[int, str]]:
@@ -246,7 +267,7 @@ def deploys(script: str, own_cluster: bool = False) -> bool:
     commands that reach beyond it (terraform, pulumi, deploysafe deploy) count."""
     clean = _strip_comments(script)
     if own_cluster or CLUSTER_COMMAND.search(clean):
-        return _OTHER_DEPLOY_COMMAND.search(clean) is not None
+        return _other_deploy_command().search(clean) is not None
     return DEPLOY_COMMAND.search(clean) is not None
 
 
@@ -257,26 +278,33 @@ def makes_cluster(script: str) -> bool:
 # What a step says when it deploys by means this module cannot see (a script of the
 # repository, a make target): a name such as "Deploy to production", or a command named
 # deploy. "release" alone is not enough: it names package and chart publishing as often.
-_DEPLOY_STEP_NAME = re.compile(r"\b(?:deploy\w*|roll(?:s|ing)?[\s-]?out|promote)\b", re.IGNORECASE)
-_DEPLOY_SCRIPT = re.compile(
-    _CMD + r"(?:(?:\S*/)?deploy[\w.-]*(?:\s|$)|(?:make|just|task|(?:npm|pnpm|yarn|bun)\s+run)\s+"
-    r"(?:\S+\s+)*deploy[\w:-]*\b)",
-    re.MULTILINE,
-)
+@functools.cache
+def _deploy_step_name() -> re.Pattern[str]:
+    return re.compile(r"\b(?:deploy\w*|roll(?:s|ing)?[\s-]?out|promote)\b", re.IGNORECASE)
+
+
+@functools.cache
+def _deploy_script() -> re.Pattern[str]:
+    return re.compile(
+        _CMD
+        + r"(?:(?:\S*/)?deploy[\w.-]*(?:\s|$)|(?:make|just|task|(?:npm|pnpm|yarn|bun)\s+run)\s+"
+        r"(?:\S+\s+)*deploy[\w:-]*\b)",
+        re.MULTILINE,
+    )
 
 
 def says_deploy(name: str, script: str | None) -> bool:
     """A step name or script that says it deploys, and not documentation."""
     if is_docs_name(name):
         return False
-    if _DEPLOY_STEP_NAME.search(name):
+    if _deploy_step_name().search(name):
         return True
-    return script is not None and _DEPLOY_SCRIPT.search(_strip_comments(script)) is not None
+    return script is not None and _deploy_script().search(_strip_comments(script)) is not None
 
 
 def is_docs_name(name: str) -> bool:
     """A step, job or environment name about a documentation site."""
-    return bool(_DOCS_WORDS.search(name))
+    return bool(_docs_words().search(name))
 
 
 def first_test(script: str) -> int | None:

@@ -97,6 +97,8 @@ _TOKEN = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Token:
+    """A token of an expression body."""
+
     kind: str  # "str", "num", "op", "ident", "end"
     text: str
     offset: int
@@ -123,12 +125,16 @@ def tokens(body: str) -> list[Token]:
 
 @dataclass(frozen=True, slots=True)
 class Literal:
+    """A literal: string, number, boolean or null."""
+
     value: object
     offset: int
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
+    """A context reference such as `github.event.issue.title`."""
+
     path: ContextPath
     offset: int  # where the context starts in the expression body
     text: str  # as written, e.g. "github.event['issue'].title"
@@ -136,6 +142,8 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class Call:
+    """A function call such as `contains(a, b)`."""
+
     name: str  # lower-case
     args: tuple[Node, ...]
     offset: int
@@ -152,6 +160,8 @@ class Access:
 
 @dataclass(frozen=True, slots=True)
 class Unary:
+    """`!operand`."""
+
     op: str
     operand: Node
     offset: int
@@ -159,6 +169,8 @@ class Unary:
 
 @dataclass(frozen=True, slots=True)
 class Binary:
+    """An operator between two operands: comparison, `&&` or `||`."""
+
     op: str
     left: Node
     right: Node

@@ -127,6 +127,8 @@ LocalCluster = Callable[[str, Mapping[str, Any]], bool]
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """A step of a workflow job."""
+
     job: str
     index: int
     path: KeyPath
@@ -229,6 +231,8 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Job:
+    """A job of a workflow, with its steps."""
+
     id: str
     path: KeyPath
     data: Mapping[str, Any]
@@ -314,6 +318,8 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Workflow:
+    """A GitHub Actions workflow: its triggers and jobs."""
+
     triggers: Mapping[str, Any]  # event name -> its configuration (None when bare)
     jobs: tuple[Job, ...]
     data: Mapping[str, Any]
@@ -440,7 +446,7 @@ def makes_cluster_with(act: Action, given: Mapping[str, Any]) -> bool:
         cond = step.condition
         if cond is None:
             return True
-        m = _INPUT_IS_TRUE.match(cond)
+        m = _input_is_true().match(cond)
         if m is None:
             continue
         declared = act.inputs.get(m.group(1))
@@ -451,10 +457,14 @@ def makes_cluster_with(act: Action, given: Mapping[str, Any]) -> bool:
     return False
 
 
+# Patterns that few files need are compiled on first use: a scan imports this module
+# before its workers start, and every pattern compiled then delays them.
 # `inputs.NAME == 'true'` (in `${{ }}` or not): the one condition on an input read here.
-_INPUT_IS_TRUE = re.compile(
-    r"\s*(?:\$\{\{\s*)?inputs\.([A-Za-z_][\w-]*)\s*==\s*(?:'true'|\"true\"|true)\s*(?:\}\}\s*)?\Z"
-)
+@functools.cache
+def _input_is_true() -> re.Pattern[str]:
+    return re.compile(
+        r"\s*(?:\$\{\{\s*)?inputs\.([A-Za-z_][\w-]*)\s*==\s*(?:'true'|\"true\"|true)\s*(?:\}\}\s*)?\Z"
+    )
 
 
 def workflow_of(doc: CiDocument) -> Workflow:
@@ -493,12 +503,16 @@ def checkout_major(doc: CiDocument, step: Step) -> int | None:
     return version[0] if version else None
 
 
-_WORKSPACE = re.compile(r"^(?:\$\{\{\s*github\.workspace\s*\}\}|\$\{?GITHUB_WORKSPACE\}?)(?:/|\Z)")
+@functools.cache
+def _workspace() -> re.Pattern[str]:
+    return re.compile(r"^(?:\$\{\{\s*github\.workspace\s*\}\}|\$\{?GITHUB_WORKSPACE\}?)(?:/|\Z)")
 
 
-_OUTSIDE = re.compile(
-    r"^(?:\$\{\{\s*runner\.(?:temp|tool_cache)\s*\}\}|\$\{?(?:RUNNER_TEMP|HOME)\}?)(?:/|\Z)"
-)
+@functools.cache
+def _outside() -> re.Pattern[str]:
+    return re.compile(
+        r"^(?:\$\{\{\s*runner\.(?:temp|tool_cache)\s*\}\}|\$\{?(?:RUNNER_TEMP|HOME)\}?)(?:/|\Z)"
+    )
 
 
 def upload_reaches(doc: CiDocument, upload: Step, target: str) -> bool:
@@ -534,9 +548,9 @@ def _reaches(path: str, target: str) -> bool:
     p = path.strip().strip("'\"")
     if not p or p.startswith("!"):
         return False
-    if _OUTSIDE.match(p):
+    if _outside().match(p):
         return False
-    p = _WORKSPACE.sub("", p)
+    p = _workspace().sub("", p)
     if "${{" in p or "$" in p or ".." in p.split("/"):
         return True
     if p.startswith(("/", "~")):
@@ -723,7 +737,13 @@ _PR_HEAD = (
     ("github", "event", "number"),
     ("github", "event", "issue", "number"),
 )
-_STEP_OUTPUT_HEAD = re.compile(r"head|pr|pull|sha|ref|branch", re.IGNORECASE)
+
+
+@functools.cache
+def _step_output_head() -> re.Pattern[str]:
+    return re.compile(r"head|pr|pull|sha|ref|branch", re.IGNORECASE)
+
+
 _RUN_CHECKOUT = re.compile(
     r"\bgh\s+pr\s+checkout\b|\bhub\s+pr\s+checkout\b|\bgit\s+fetch\b[^\n]*\bpull/|"
     r"\bgit\s+(?:checkout|switch|merge|pull)\b[^\n]*(?:FETCH_HEAD|github\.head_ref|pull_request\.head)"
@@ -751,7 +771,7 @@ def untrusted_checkout(step: Step) -> str | None:
                     if any(ctx.path[: len(p)] == p for p in _PR_HEAD) or (
                         ctx.path[:1] == ("steps",)
                         and len(ctx.path) >= 4
-                        and _STEP_OUTPUT_HEAD.search(ctx.path[-1])
+                        and _step_output_head().search(ctx.path[-1])
                     ):
                         return f"`{key}: {value.strip()}`"
         return None

@@ -36,6 +36,9 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class Injection:
+    """An attacker-controlled `${{ }}` value expanded into code (a `run:` script or an
+    action's code input), and where."""
+
     path: KeyPath  # the sink value
     offset: int  # where the expression is in the sink's source
     context: str  # as written

@@ -5,6 +5,7 @@ token (or an action not listed here) may need any scope: the job's needs are the
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,8 +47,18 @@ _ACTIONS: Mapping[str, Scopes] = {
 _INPUTS: Mapping[tuple[str, str], Scopes] = {
     ("actions/stale", "delete-branch"): {"contents": "write"},
 }
-_TOKEN = re.compile(r"github\.token|secrets\.github_token|\bGITHUB_TOKEN\b|\bGH_TOKEN\b", re.I)
-_PUSH = re.compile(r"\bgit\s+(?:-[Cc]\s+\S+\s+)*push\b")
+
+
+# Patterns that few files need are compiled on first use: a scan imports this module
+# before its workers start, and every pattern compiled then delays them.
+@functools.cache
+def _token() -> re.Pattern[str]:
+    return re.compile(r"github\.token|secrets\.github_token|\bGITHUB_TOKEN\b|\bGH_TOKEN\b", re.I)
+
+
+@functools.cache
+def _push() -> re.Pattern[str]:
+    return re.compile(r"\bgit\s+(?:-[Cc]\s+\S+\s+)*push\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +69,7 @@ class Needs:
 
 def _mentions_token(step: Step) -> bool:
     values = [step.run or "", *map(str, step.env.values()), *map(str, step.with_.values())]
-    return any(_TOKEN.search(v) for v in values)
+    return any(_token().search(v) for v in values)
 
 
 def step_needs(step: Step) -> Scopes | None:
@@ -74,7 +85,7 @@ def step_needs(step: Step) -> Scopes | None:
         return {**known, **{k: v for m in more for k, v in m.items()}}
     if step.run is None or _mentions_token(step):
         return None
-    return {"contents": "write"} if _PUSH.search(step.run) else {}
+    return {"contents": "write"} if _push().search(step.run) else {}
 
 
 def job_needs(job: Job) -> Needs:

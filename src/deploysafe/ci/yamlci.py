@@ -44,6 +44,8 @@ class Scalar:
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
+    """A CI file's YAML: data, key positions, scalar spans, tags and warnings."""
+
     data: Any
     positions: dict[KeyPath, tuple[int, int]]
     scalars: dict[KeyPath, Scalar]
@@ -151,6 +153,8 @@ def resolve_plain(value: str) -> Any:
 
 @dataclass(slots=True)
 class _Walk:
+    """The state of one walk over a YAML node tree."""
+
     text: str
     positions: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
     scalars: dict[KeyPath, Scalar] = field(default_factory=dict)

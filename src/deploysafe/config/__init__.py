@@ -7,29 +7,29 @@ ConfigError. The known rule ids are passed in, so the policy sits below the rule
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from deploysafe.config import environments as environmentsmod
 from deploysafe.config import render as rendermod
-from deploysafe.config import rules as rulesmod
 from deploysafe.config import secrets as secretsmod
-from deploysafe.config import tenants as tenantsmod
 from deploysafe.config import toplevel
-from deploysafe.config import webhook as webhookmod
-from deploysafe.config.environments import Environment
-from deploysafe.config.reader import Invalid, Reader
 from deploysafe.config.render import RenderSettings
-from deploysafe.config.rules import Exception_, RuleSetting
 from deploysafe.config.secrets import SecretsPolicy
-from deploysafe.config.tenants import Tenant
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
-from deploysafe.config.webhook import WebhookPolicy
 from deploysafe.errors import ConfigError
 from deploysafe.model import LATEST, Level, Severity, Version
 from deploysafe.secrets.redact import scrubbed
 from deploysafe.yamlload import YamlProblem, parse_all
+
+if TYPE_CHECKING:
+    from deploysafe.config.environments import Environment
+    from deploysafe.config.reader import Reader
+    from deploysafe.config.rules import Exception_, RuleSetting
+    from deploysafe.config.tenants import Tenant
+    from deploysafe.config.webhook import WebhookPolicy
 
 CONFIG_NAMES = ("deploysafe.yaml", "deploysafe.yml", ".deploysafe.yaml", ".deploysafe.yml")
 _CI_FOLDERS = frozenset({".github", ".gitea", ".forgejo"})
@@ -51,6 +51,8 @@ KEYS = toplevel.KEYS | SECTIONS
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """The policy file, every section read and checked; the defaults when there is none."""
+
     path: str | None = None
     policy: Level = Level.RESTRICTED
     pss_version: Version = LATEST
@@ -64,9 +66,10 @@ class Config:
     secrets: SecretsPolicy = secretsmod.DEFAULT
     tenants: Mapping[str, Tenant] = field(default_factory=dict)
     environments: Mapping[str, Environment] = field(default_factory=dict)
-    # Its `enforce` defaults to the file's fail_on: `load` sets both, and a Config built in
-    # code with another fail_on sets its webhook too.
-    webhook: WebhookPolicy = field(default_factory=lambda: webhookmod.defaults(Severity.HIGH))
+    # The `webhook:` section, read as `webhook` (None: its defaults, enforcing at high). Its
+    # `enforce` defaults to the file's fail_on: `load` sets both, and a Config built in code
+    # with another fail_on sets its webhook too.
+    webhook_section: WebhookPolicy | None = None
     render: RenderSettings = rendermod.DEFAULT  # per-chart and per-overlay render settings
     # The tenant the DS4xx rules check against (`scan --tenant`, `--env`, the deploy gate,
     # the webhook per request); not a key of the file.
@@ -75,6 +78,16 @@ class Config:
     # is not below it): `exclude`, `secrets.exclude` and `exceptions[].file` name files
     # from the policy file's folder, findings name them from the scan root.
     base: str = ""
+
+    @property
+    def webhook(self) -> WebhookPolicy:
+        """The `webhook:` section. Its defaults are made when read: only the webhook's
+        commands read them, and a scan starts sooner without importing them."""
+        if self.webhook_section is not None:
+            return self.webhook_section
+        from deploysafe.config import webhook
+
+        return webhook.defaults(Severity.HIGH)
 
 
 def find(root: Path, top: Path | None = None) -> Path | None:
@@ -115,6 +128,10 @@ def load(
     inside `inputs_root`, and relative ones are read from it: the policy file's folder unless
     the policy lives outside the checkout it judges (a CD host's). Raises ConfigError listing
     every problem."""
+    # Imported with a policy file to read, as are the readers of most sections: a scan
+    # without one starts sooner.
+    from deploysafe.config.reader import Invalid, Reader
+
     file = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -151,6 +168,11 @@ def _build(
     inputs: Path,
     rule_ids: frozenset[str],
 ) -> Config:
+    from deploysafe.config import environments as environmentsmod
+    from deploysafe.config import rules as rulesmod
+    from deploysafe.config import tenants as tenantsmod
+    from deploysafe.config import webhook as webhookmod
+
     basics = toplevel.parse(r, top)
     rules: dict[str, RuleSetting] = {}
     with r.item():
@@ -194,7 +216,7 @@ def _build(
         secrets=secrets,
         tenants=tenants,
         environments=environments,
-        webhook=webhook,
+        webhook_section=webhook,
         render=render,
     )
 
@@ -215,6 +237,23 @@ __all__ = [
     "for_root",
     "load",
 ]
+
+
+# Re-exported on first use: only a policy file's sections need their modules.
+_LAZY = {
+    "Environment": "environments",
+    "Exception_": "rules",
+    "RuleSetting": "rules",
+    "Tenant": "tenants",
+    "WebhookPolicy": "webhook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def for_environment(cfg: Config, env: Environment) -> Config:

@@ -13,7 +13,6 @@ type and length), key names the same way, and every message is redacted as findi
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +49,8 @@ class Invalid(Exception):
 
 def did_you_mean(word: str, known: Collection[str]) -> str:
     """`; did you mean `x`?` when a known word is close to `word` (ignoring case), else ''."""
+    import difflib  # for a wrong key only: every command reads the policy file
+
     by_lower = {k.lower(): k for k in known}
     close = difflib.get_close_matches(word.lower(), sorted(by_lower), n=1)
     return f"; did you mean `{by_lower[close[0]]}`?" if close else ""

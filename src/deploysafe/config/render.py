@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deploysafe.config.reader import Reader
 from deploysafe.model import KeyPath
+
+if TYPE_CHECKING:
+    from deploysafe.config.reader import Reader
 
 _KEYS = frozenset({"charts", "kustomize"})
 _CHART_KEYS = frozenset({"values", "set", "namespace", "release"})
@@ -38,12 +40,17 @@ class Where:
 
 @dataclass(frozen=True, slots=True)
 class ValuesFile:
+    """A Helm values file the policy names for a chart, resolved, and where it is named."""
+
     path: Path  # resolved
     where: Where
 
 
 @dataclass(frozen=True, slots=True)
 class ChartSettings:
+    """How the policy file renders one chart: values files, `--set` values, namespace and
+    release name."""
+
     values: tuple[ValuesFile, ...] = ()
     set_values: tuple[str, ...] = ()
     namespace: str | None = None
@@ -52,11 +59,15 @@ class ChartSettings:
 
 @dataclass(frozen=True, slots=True)
 class KustomizeSettings:
+    """How the policy file builds one kustomization: its namespace."""
+
     namespace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RenderSettings:
+    """The `render:` section: settings per chart and per kustomization."""
+
     # Keyed by the resolved folder of the chart or kustomization.
     charts: Mapping[Path, ChartSettings] = field(default_factory=dict)
     kustomize: Mapping[Path, KustomizeSettings] = field(default_factory=dict)

@@ -14,15 +14,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deploysafe.config.reader import Reader, quoted
 from deploysafe.errors import ConfigError
 from deploysafe.globs import any_match, from_base
 from deploysafe.model import KeyPath
-from deploysafe.secrets import gitleaks
 from deploysafe.secrets.detect import DetectOptions
 from deploysafe.secrets.patterns import TOKEN_TYPES, TokenType
+from deploysafe.secrets.redact import quoted
+
+if TYPE_CHECKING:
+    from deploysafe.config.reader import Reader
 
 # The ways a secret may reach a cluster without its value being committed in plain text.
 MANAGERS: Mapping[str, str] = {
@@ -39,6 +41,9 @@ KEYS = frozenset({"managers", "placeholders", "references", "exclude", "rules"})
 
 @dataclass(frozen=True, slots=True)
 class SecretsPolicy:
+    """The `secrets:` section: accepted managers, placeholders, references, excluded files
+    and custom rules, with the detector options they make."""
+
     managers: frozenset[str] = frozenset(MANAGERS)
     placeholders: tuple[re.Pattern[str], ...] = ()
     references: tuple[str, ...] = ()
@@ -99,6 +104,8 @@ def parse(r: Reader, raw: Any, base: Path) -> SecretsPolicy:
         exclude = r.strings(section.get("exclude"), (*p, "exclude"))
     custom: tuple[TokenType, ...] = ()
     if "rules" in section:
+        from deploysafe.secrets import gitleaks  # imported for a rules file only (and tomllib)
+
         with r.item():
             name = r.string(section["rules"], (*p, "rules"))
             try:
@@ -111,6 +118,8 @@ def parse(r: Reader, raw: Any, base: Path) -> SecretsPolicy:
 def with_rules_file(policy: SecretsPolicy, rules: Path) -> SecretsPolicy:
     """The policy with the custom rules of `rules` (`scan --secrets-rules FILE`) in place of
     the file's `secrets.rules`. Raises ConfigError when the file is wrong."""
+    from deploysafe.secrets import gitleaks
+
     try:
         custom = gitleaks.load(rules)
     except gitleaks.RulesError as exc:

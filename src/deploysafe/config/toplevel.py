@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deploysafe.config.reader import Reader
 from deploysafe.model import LATEST, Level, Severity, Version, parse_version
+
+if TYPE_CHECKING:
+    from deploysafe.config.reader import Reader
 
 KEYS = frozenset({"policy", "pss_version", "fail_on", "exclude", "max_file_size"})
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
@@ -16,6 +18,9 @@ DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Basics:
+    """The top-level keys of the policy file: policy, PSS version, fail_on, exclude, and the
+    largest file read."""
+
     policy: Level = Level.RESTRICTED
     pss_version: Version = LATEST
     fail_on: Severity = Severity.HIGH

@@ -23,11 +23,14 @@ import enum
 import fnmatch
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deploysafe.config.reader import Reader, quoted
-from deploysafe.config.tenants import Tenant
 from deploysafe.model import KeyPath, Severity
+from deploysafe.secrets.redact import quoted
+
+if TYPE_CHECKING:
+    from deploysafe.config.reader import Reader
+    from deploysafe.config.tenants import Tenant
 
 MODES = ("enforce", "warn", "audit")
 LABEL_PREFIX = "deploysafe.io/"
@@ -106,6 +109,8 @@ class Mutation(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Modes:
+    """The threshold of each mode (enforce, warn, audit); None: the mode is off."""
+
     enforce: Severity | None
     warn: Severity | None
     audit: Severity | None
@@ -118,6 +123,9 @@ class Modes:
 
 @dataclass(frozen=True, slots=True)
 class WebhookPolicy:
+    """The `webhook:` section: default modes, exemptions, limits, mutation, and who acts
+    for which tenant."""
+
     defaults: Modes
     namespace: str = DEFAULT_NAMESPACE  # where the webhook runs: always exempt
     exempt_namespaces: tuple[str, ...] = DEFAULT_EXEMPT_NAMESPACES  # globs

@@ -18,11 +18,12 @@ here; the modules behind it are the engine's own:
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from deploysafe.engine import baseline, sources
-from deploysafe.engine.changes import Changes, changed_since
 from deploysafe.engine.check import TOOL_KINDS
 from deploysafe.engine.coverage import skipped_by_reason
-from deploysafe.engine.history import HistoryError, scan_history
 from deploysafe.engine.namespaces import NamespacePolicy
 from deploysafe.engine.progress import Progress, Stage, Tick
 from deploysafe.engine.report import Report
@@ -30,6 +31,27 @@ from deploysafe.engine.scan import RenderOptions, check_documents, plan, scan
 from deploysafe.engine.settings import REPOSITORY_SCOPES, Settings, settings_for
 from deploysafe.engine.tally import WORST
 from deploysafe.rules.base import Scope
+
+if TYPE_CHECKING:
+    from deploysafe.engine.changes import Changes, changed_since
+    from deploysafe.engine.history import HistoryError, scan_history
+
+# Re-exported on first use: only `scan --changed-since` and `--git-history` need them, and a
+# plain scan starts sooner without importing them.
+_LAZY = {
+    "Changes": "changes",
+    "changed_since": "changes",
+    "HistoryError": "history",
+    "scan_history": "history",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "REPOSITORY_SCOPES",

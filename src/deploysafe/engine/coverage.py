@@ -9,7 +9,7 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from deploysafe.engine.check import Skipped
 from deploysafe.engine.held import Held
@@ -24,9 +24,11 @@ from deploysafe.inputs.discover import (
     Reason,
     kustomize_inputs,
 )
-from deploysafe.inputs.renderplan import KustomizePlan
 from deploysafe.pathnames import Texts, grouped, sorted_texts
 from deploysafe.yamlload import YamlProblem, parse_all
+
+if TYPE_CHECKING:
+    from deploysafe.inputs.renderplan import KustomizePlan
 
 # Files of a chart that Helm reads besides its templates.
 _CHART_FILES = frozenset(

@@ -15,6 +15,8 @@ class Stage(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Tick:
+    """Where a scan is: its stage, and its counts so far."""
+
     stage: Stage
     renders: int = 0  # charts rendered and kustomization roots built so far
     render_total: int = 0

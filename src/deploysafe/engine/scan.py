@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
+    """How a scan renders charts and kustomizations (the command line's part)."""
+
     enabled: bool = True
     values: tuple[Path, ...] = ()
     set_values: tuple[str, ...] = ()

@@ -6,8 +6,9 @@ import datetime as dt
 import functools
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from deploysafe.config import Config, Tenant
+from deploysafe.config import Config
 from deploysafe.config.secrets import DEFAULT as DEFAULT_SECRETS
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.engine.namespaces import NamespacePolicy, policy_key
@@ -16,6 +17,9 @@ from deploysafe.rules import BY_ID, REGISTRY
 from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.defaults.default_namespace import cluster_scoped
 from deploysafe.rules.environment.pss.verdict import active_rules
+
+if TYPE_CHECKING:
+    from deploysafe.config.tenants import Tenant
 
 # What a scan of a repository checks: its files and the objects it deploys.
 REPOSITORY_SCOPES = frozenset({Scope.REPOSITORY, Scope.MANIFESTS})

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from pathlib import Path, PurePosixPath
 
-from deploysafe.ci import gitlab
 from deploysafe.ci import loaders as ci_loaders
 from deploysafe.inputs import dockerfile
 from deploysafe.inputs.discover import KUSTOMIZATION_NAMES, YAML_SUFFIXES
@@ -87,12 +86,20 @@ def _kustomization(text: str, display: str, path: Path | None) -> LoadResult:
     return LoadResult([], [], 0)
 
 
+def _gitlab(text: str, display: str, path: Path | None) -> LoadResult:
+    # Imported by the first pipeline file: most repositories have none, and a scan imports
+    # its modules before any worker starts.
+    from deploysafe.ci import gitlab
+
+    return gitlab.build(text, display, path)
+
+
 BUILDERS: dict[Target, Builder] = {
     Target.TEXT: _text,
     Target.KUBERNETES: _kubernetes,
     Target.GITHUB_WORKFLOW: ci_loaders.github_workflow,
     Target.GITHUB_ACTION: ci_loaders.github_action,
-    Target.GITLAB_CI: gitlab.build,
+    Target.GITLAB_CI: _gitlab,
     Target.DOCKERFILE: dockerfile.build,
     Target.KUSTOMIZATION: _kustomization,
 }
@@ -147,6 +154,8 @@ def load(
                 disk = Path(path)
             try:
                 if target is Target.GITLAB_CI:
+                    from deploysafe.ci import gitlab
+
                     # Its `include: local:` paths start at the repository's top level.
                     result = gitlab.build(text, display, disk, top=top_of(disk, place))
                 else:

@@ -16,12 +16,14 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploysafe import globs
-from deploysafe.config import Exception_
 from deploysafe.model import Finding, Suppression
 from deploysafe.secrets.redact import quotable, quoted, redacted
+
+if TYPE_CHECKING:
+    from deploysafe.config.rules import Exception_
 
 ANNOTATION = "deploysafe.io/ignore"
 
@@ -32,6 +34,9 @@ _ENTRY = re.compile(r"^\s*([A-Za-z0-9_, *]+?)\s*:\s*(.*)$")
 
 @dataclass(frozen=True, slots=True)
 class Waiver:
+    """A waiver (inline comment, annotation or policy exception): the rules it covers, why,
+    until when, and where it came from."""
+
     rules: frozenset[str]  # rule ids, or {"*"}
     reason: str
     expires: dt.date | None

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import IO
 
 from deploysafe.errors import InputError
-from deploysafe.host.urls import public_text
 
 TIMEOUT = 60.0  # seconds; network calls (fetch, push) pass a longer one
 
@@ -70,6 +69,8 @@ class GitError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class Result:
+    """A finished git command: arguments, exit status and output."""
+
     args: tuple[str, ...]  # as given to run(), without `git` and `-c` settings
     returncode: int
     stdout: bytes
@@ -89,12 +90,16 @@ class Result:
 
     def problem(self) -> str:
         """git's last words on stderr, hints left out, in one line, without credentials."""
+        from deploysafe.host.urls import public_text  # on failures only: a scan starts sooner
+
         lines = [ln for ln in self.err.splitlines() if ln.strip() and not ln.startswith("hint:")]
         return public_text(" / ".join(lines[-3:])) or f"exit status {self.returncode}"
 
 
 @dataclass(frozen=True, slots=True)
 class Git:
+    """How git is run: where, with which environment and settings, and for how long."""
+
     cwd: Path | None = None  # None: the process's folder (with GIT_DIR in `env`)
     env: Mapping[str, str] = field(default_factory=dict)  # set last, so it wins
     config: tuple[str, ...] = ()  # `name=value` settings, passed as `-c` to every call

@@ -59,6 +59,8 @@ _GLOB = re.compile(r"[*?\[]")
 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
+    """One line of an ignore file, as a regex over context-relative paths."""
+
     regex: re.Pattern[str]
     reinclude: bool  # a `!` line
 
@@ -111,6 +113,8 @@ def _translate(pattern: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class DockerIgnore:
+    """A `.dockerignore` file's patterns, in order: the last that matches a path decides."""
+
     patterns: tuple[_Pattern, ...] = ()
 
     @classmethod
@@ -189,6 +193,8 @@ def _roots(sources: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Exposure:
+    """The credential files a build context sends to the builder."""
+
     ignore_file: str | None  # the ignore file in force, by name
     credentials: tuple[str, ...]  # context-relative paths the context sends, sorted
     complete: bool  # False when the walk stopped at MAX_ENTRIES

@@ -37,6 +37,8 @@ _FLAG = re.compile(r"--([a-z][a-z-]*)(?:=(\S*))?")
 
 @dataclass(slots=True)
 class Instruction:
+    """One Dockerfile instruction: command, flags, arguments, line, stage and heredocs."""
+
     cmd: str
     args: str  # the arguments after the instruction's flags, continuation lines joined
     line: int

@@ -56,6 +56,8 @@ class PodTemplate:
 
 @dataclass(frozen=True, slots=True)
 class Container:
+    """A container of a pod spec, with its path in the document and the list it is in."""
+
     path: KeyPath
     data: Mapping[str, Any]
     field: str  # initContainers, containers or ephemeralContainers

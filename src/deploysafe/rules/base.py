@@ -10,11 +10,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deploysafe.config.secrets import DEFAULT as DEFAULT_SECRETS
 from deploysafe.config.secrets import SecretsPolicy
-from deploysafe.config.tenants import Tenant
 from deploysafe.model import (
     Document,
     Fact,
@@ -27,6 +26,9 @@ from deploysafe.model import (
     Version,
     Violation,
 )
+
+if TYPE_CHECKING:
+    from deploysafe.config.tenants import Tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,9 @@ Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str] | tuple[Fact, str,
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """A rule: its identity and documentation, how it checks (`check`, or `collect` and
+    `decide`), and where it applies."""
+
     id: str
     title: str
     practice: Practice

@@ -20,6 +20,8 @@ class Relation(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Pair:
+    """Two rules whose findings at one place are one fact: the one kept, the one folded in."""
+
     kept: str
     folded: str
     relation: Relation

@@ -50,6 +50,8 @@ class Setting:
 
 @dataclass(frozen=True, slots=True)
 class Judged:
+    """A setting of an embedded file with what `detect.judge` made of its value."""
+
     setting: Setting
     verdict: str  # 'secret' or 'default', as `detect.judge` says
 

@@ -57,19 +57,14 @@ def credential_file(source: str) -> bool:
 # list). Where the file itself can be read (a build context on disk), it counts only when its
 # text holds a credential; `${VAR}` and `%VAR%` references are not credentials.
 _CONTENT_TESTS = (
-    ("*.pem", re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")),
-    (
-        ".npmrc",
-        re.compile(rb"(?m)^[^#;\n]*(?:_authToken|_auth|_password)[ \t]*=[ \t]*(?![\"']?\$\{)[^\s]"),
-    ),
+    ("*.pem", rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"),
+    (".npmrc", rb"(?m)^[^#;\n]*(?:_authToken|_auth|_password)[ \t]*=[ \t]*(?![\"']?\$\{)[^\s]"),
     (
         ".yarnrc.yml",
-        re.compile(
-            rb"(?m)^\s*(?:npmAuthToken|npmAuthIdent|npmPassword)\s*:\s*[\"']?(?!\$\{)[^\s\"'#]"
-        ),
+        rb"(?m)^\s*(?:npmAuthToken|npmAuthIdent|npmPassword)\s*:\s*[\"']?(?!\$\{)[^\s\"'#]",
     ),
-    ("settings.xml", re.compile(rb"<password>\s*(?!\$\{)[^<\s]")),
-    ("nuget.config", re.compile(rb"(?i)key=\"(?:cleartext)?password\"\s+value=\"(?!%)[^\"]")),
+    ("settings.xml", rb"<password>\s*(?!\$\{)[^<\s]"),
+    ("nuget.config", rb"(?i)key=\"(?:cleartext)?password\"\s+value=\"(?!%)[^\"]"),
 )
 
 
@@ -78,5 +73,5 @@ def content_test(name: str) -> re.Pattern[bytes] | None:
     low = name.lower()
     for pattern, test in _CONTENT_TESTS:
         if fnmatch.fnmatchcase(low, pattern.lower()):
-            return test
+            return re.compile(test)  # compiled once, on first use (kept in re's cache)
     return None

@@ -29,6 +29,9 @@ _RD = r"(?![A-Za-z0-9_-])"
 
 @dataclass(frozen=True, slots=True)
 class TokenType:
+    """A kind of secret with a recognisable shape: its regex, the keywords that must be
+    present for it to be tried, an example, and the checks a match must pass."""
+
     id: str
     description: str
     # The regex's source, compiled when first run (`pattern`): a scan runs few of the types

@@ -9,6 +9,7 @@ whether a value read from a user's file may be quoted back at all.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -23,8 +24,18 @@ _PROSE = "text.conf"
 QUOTE_MAX = 64
 # A run of this many characters that mixes letters and digits looks generated: not quoted.
 _RANDOM_RUN = 8
-_PARTS = re.compile(r"[-_./:@,=+*~ ]+")
-_WORDISH = re.compile(r"[A-Z]?[a-z]+(?:[A-Z][a-z]*)*|[A-Z]+")
+
+
+# Patterns that few files need are compiled on first use: a scan imports this module
+# before its workers start, and every pattern compiled then delays them.
+@functools.cache
+def _parts() -> re.Pattern[str]:
+    return re.compile(r"[-_./:@,=+*~ ]+")
+
+
+@functools.cache
+def _wordish() -> re.Pattern[str]:
+    return re.compile(r"[A-Z]?[a-z]+(?:[A-Z][a-z]*)*|[A-Z]+")
 
 
 def found(text: str, name: str = _PROSE, options: DetectOptions = DEFAULTS) -> list[str]:
@@ -49,13 +60,13 @@ def quotable(value: str) -> bool:
     of letters and digits, or of letters in no word's case pattern)."""
     if not value or len(value) > QUOTE_MAX or not value.isprintable() or not value.isascii():
         return False
-    for part in _PARTS.split(value):
+    for part in _parts().split(value):
         if len(part) < _RANDOM_RUN:
             continue
         letters = any(c.isalpha() for c in part)
         if letters and any(c.isdigit() for c in part):
             return False
-        if not part.isalnum() or (letters and not _WORDISH.fullmatch(part)):
+        if not part.isalnum() or (letters and not _wordish().fullmatch(part)):
             return False
     return not found(value)
 
@@ -70,7 +81,9 @@ def quoted(value: Any) -> str:
     return type(value).__name__
 
 
-_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+@functools.cache
+def _quoted_strings() -> re.Pattern[str]:
+    return re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
 
 
 def scrubbed(message: str) -> str:
@@ -81,4 +94,4 @@ def scrubbed(message: str) -> str:
         inner = m.group(0)[1:-1]
         return m.group(0) if quotable(inner) else f"<{len(inner)} characters, not shown>"
 
-    return redacted(_QUOTED.sub(one, message))
+    return redacted(_quoted_strings().sub(one, message))

@@ -36,6 +36,9 @@ def defaults(cmd: str, args: str) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Stage:
+    """A build stage of a Dockerfile: its index, name, base as written, and whether it
+    ships (the last stage, and the stages it is built `FROM` in turn)."""
+
     index: int
     name: str | None
     base: str  # as written

@@ -29,6 +29,8 @@ def labels_of(raw: Any) -> Labels:
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
+    """One requirement of a label selector: key, operator and values."""
+
     key: str
     operator: str  # In, NotIn, Exists, DoesNotExist
     values: tuple[str, ...]
@@ -99,21 +101,26 @@ class CalicoSelector:
 
 Predicate = Callable[[Mapping[str, str]], bool]
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-    (?P<str>'[^']*'|"[^"]*")
-    |(?P<op>==|!=|&&|\|\||[!(){},])
-    |(?P<word>[A-Za-z0-9_./-]+)
-    )""",
-    re.VERBOSE,
-)
+
+# Patterns that few files need are compiled on first use: a scan imports this module
+# before its workers start, and every pattern compiled then delays them.
+@functools.cache
+def _token() -> re.Pattern[str]:
+    return re.compile(
+        r"""\s*(?:
+        (?P<str>'[^']*'|"[^"]*")
+        |(?P<op>==|!=|&&|\|\||[!(){},])
+        |(?P<word>[A-Za-z0-9_./-]+)
+        )""",
+        re.VERBOSE,
+    )
 
 
 def _tokens(text: str) -> list[str] | None:
     out, i = [], 0
     text = text.strip()
     while i < len(text):
-        m = _TOKEN.match(text, i)
+        m = _token().match(text, i)
         if m is None or m.end() == i:
             return None
         out.append(m.group(m.lastgroup or "word"))

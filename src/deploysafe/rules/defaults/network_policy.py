@@ -39,6 +39,8 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Workload:
+    """A workload as NetworkPolicies see it: its namespace, pod labels and host network."""
+
     namespace: str | None
     labels: Labels
     host_network: bool

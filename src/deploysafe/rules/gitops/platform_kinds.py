@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.k8s.tenancy import platform_kind_escapes
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if ctx.tenant is not None:
+        # Imported once a tenant is chosen, which only a scan with `--tenant` or `--env` does.
+        from deploysafe.k8s.tenancy import platform_kind_escapes
+
         yield from platform_kind_escapes(doc, ctx.tenant)
 
 

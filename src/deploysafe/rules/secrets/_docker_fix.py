@@ -12,6 +12,7 @@ has no secret to read: also left for a human.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -19,15 +20,24 @@ from deploysafe.model import Document, KeyPath
 from deploysafe.rules.base import Fix, LineEdit
 from deploysafe.rules.secrets._docker import instructions, pairs
 
-_RUN = re.compile(r"^(\s*RUN\s+)", re.IGNORECASE)
-_SYNTAX = re.compile(r"^#\s*syntax\s*=\s*\S*?dockerfile:(\d+)(?:\.(\d+))?", re.IGNORECASE)
+
+# Patterns that few files need are compiled on first use: a scan imports this module
+# before its workers start, and every pattern compiled then delays them.
+@functools.cache
+def _run() -> re.Pattern[str]:
+    return re.compile(r"^(\s*RUN\s+)", re.IGNORECASE)
+
+
+@functools.cache
+def _syntax() -> re.Pattern[str]:
+    return re.compile(r"^#\s*syntax\s*=\s*\S*?dockerfile:(\d+)(?:\.(\d+))?", re.IGNORECASE)
 
 
 def _old_frontend(lines: list[str]) -> bool:
     for line in lines:
         if not line.startswith("#"):
             return False
-        m = _SYNTAX.match(line)
+        m = _syntax().match(line)
         if m is not None:
             major, minor = int(m.group(1)), int(m.group(2) or 99)
             return (major, minor) < (1, 10)
@@ -68,7 +78,7 @@ def fix_build_arg(doc: Document, path: KeyPath) -> Fix | None:
     for run in runs:
         n = int(run.get("line", 0))
         text = lines[n - 1]
-        m = _RUN.match(text)
+        m = _run().match(text)
         if m is None:
             return None
         edits.append(LineEdit(n, text, text[: m.end()] + mount + text[m.end() :]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from deploysafe.model import Document, KeyPath
-from deploysafe.secrets.install import made_at_install
 
 
 def install_time(doc: Document, path: KeyPath) -> bool:
@@ -14,4 +13,7 @@ def install_time(doc: Document, path: KeyPath) -> bool:
         return True
     if doc.helm_values is None or path not in doc.positions:
         return False
+    # Only a rendered chart's documents get here: a scan without charts need not import it.
+    from deploysafe.secrets.install import made_at_install
+
     return made_at_install(doc.lines, doc.positions[path][0])

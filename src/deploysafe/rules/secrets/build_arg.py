@@ -3,6 +3,7 @@ the `build-args:` input of docker/build-push-action and its kind)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,32 +24,75 @@ from deploysafe.secrets.detect import (
 from deploysafe.secrets.names import build_arg_secret_name, credential_name
 from deploysafe.textlines import joined
 
+
+# Patterns that few files need are compiled on first use: a scan imports this module
+# before its workers start, and every pattern compiled then delays them.
 # `--build-arg NAME[=value]`, `--build-arg=NAME[=value]` (docker, buildx, podman, buildah,
 # kaniko, nerdctl, az acr build ...) and buildctl's `--opt build-arg:NAME=value`. The flag is
 # enough: no other tool has it, and the command may sit on an earlier (folded) line.
-_FLAG = re.compile(
-    r"(?<![\w-])(?:--build-arg(?:=|[ \t]+)|--opt(?:=|[ \t]+)build-arg:)"
-    r"(?P<q>\\?[\"'])?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<eq>=)?"
-)
+@functools.cache
+def _flag() -> re.Pattern[str]:
+    return re.compile(
+        r"(?<![\w-])(?:--build-arg(?:=|[ \t]+)|--opt(?:=|[ \t]+)build-arg:)"
+        r"(?P<q>\\?[\"'])?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<eq>=)?"
+    )
+
+
 # The `build-args:` input (docker/build-push-action, redhat-actions/buildah-build,
 # int128/kaniko-action ...): a YAML key whose value is one NAME=value per line.
-_INPUT = re.compile(r"^(?P<indent>[ \t]*(?:-[ \t]+)?)[\"']?build-args[\"']?[ \t]*:(?P<rest>.*)$")
-_ENTRY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*=[ \t]*(?P<value>.*))?$")
+@functools.cache
+def _input() -> re.Pattern[str]:
+    return re.compile(r"^(?P<indent>[ \t]*(?:-[ \t]+)?)[\"']?build-args[\"']?[ \t]*:(?P<rest>.*)$")
+
+
+@functools.cache
+def _name_value() -> re.Pattern[str]:
+    return re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*=[ \t]*(?P<value>.*))?$")
+
+
 # Names a value reads a secret from: $VAR, ${VAR}, $(VAR), ${{ secrets.X }}, ${{ env.X }}.
-_READS = re.compile(r"\$[({]?([A-Za-z_][A-Za-z0-9_]*)|\b(?:secrets|env)\.([A-Za-z_][A-Za-z0-9_]*)")
-_GITHUB_SECRET = re.compile(r"\$\{\{[^}]*\b(?:secrets\.|github\.token\b)")
-_REFERENCE = re.compile(
-    r"\$\{\{.*?\}\}|\$\{[^}]*\}|\$\([^)]*\)|\$\$?[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%"
-)
-_URL_CREDENTIALS = re.compile(r"://(?P<user>[^/@:]*)(?::(?P<password>[^/@]*))?@")
-_COMMENT_BEFORE = re.compile(r"(?:^|\s)#")
-_CONTINUATION = re.compile(r"\\\r?\n")
+@functools.cache
+def _reads() -> re.Pattern[str]:
+    return re.compile(
+        r"\$[({]?([A-Za-z_][A-Za-z0-9_]*)|\b(?:secrets|env)\.([A-Za-z_][A-Za-z0-9_]*)"
+    )
+
+
+@functools.cache
+def _github_secret() -> re.Pattern[str]:
+    return re.compile(r"\$\{\{[^}]*\b(?:secrets\.|github\.token\b)")
+
+
+@functools.cache
+def _reference() -> re.Pattern[str]:
+    return re.compile(
+        r"\$\{\{.*?\}\}|\$\{[^}]*\}|\$\([^)]*\)|\$\$?[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%"
+    )
+
+
+@functools.cache
+def _url_credentials() -> re.Pattern[str]:
+    return re.compile(r"://(?P<user>[^/@:]*)(?::(?P<password>[^/@]*))?@")
+
+
+@functools.cache
+def _comment_before() -> re.Pattern[str]:
+    return re.compile(r"(?:^|\s)#")
+
+
+@functools.cache
+def _continuation() -> re.Pattern[str]:
+    return re.compile(r"\\\r?\n")
+
+
 # Files that hold build commands besides shell-like and config files.
 _CI_NAMES = ("Jenkinsfile", "justfile", "Justfile", ".justfile")
 
 
 @dataclass(frozen=True, slots=True)
 class BuildArg:
+    """A build argument found in a file: its name, value, and where it is."""
+
     name: str
     value: str | None  # None: `--build-arg NAME` takes the value from the environment
     offset: int  # where the finding points, in the file text
@@ -118,10 +162,10 @@ def _close(text: str, i: int) -> int:
 
 def flags(text: str) -> Iterator[BuildArg]:
     """Every `--build-arg` outside a comment, continuation lines joined."""
-    joined = _CONTINUATION.sub(lambda m: " " * len(m.group()), text)
-    for m in _FLAG.finditer(joined):
+    joined = _continuation().sub(lambda m: " " * len(m.group()), text)
+    for m in _flag().finditer(joined):
         line_start = joined.rfind("\n", 0, m.start()) + 1
-        if _COMMENT_BEFORE.search(joined, line_start, m.start()):
+        if _comment_before().search(joined, line_start, m.start()):
             continue
         value: str | None = None
         if m.group("eq"):
@@ -133,7 +177,7 @@ def inputs(lines: Sequence[str], starts: Sequence[int]) -> Iterator[BuildArg]:
     """The entries of every `build-args:` key in a YAML file."""
     n = 0
     while n < len(lines):
-        m = _INPUT.match(lines[n])
+        m = _input().match(lines[n])
         n += 1
         if m is None:
             continue
@@ -165,12 +209,12 @@ def inputs(lines: Sequence[str], starts: Sequence[int]) -> Iterator[BuildArg]:
 
 
 def _uncomment(text: str) -> str:
-    m = _COMMENT_BEFORE.search(text)
+    m = _comment_before().search(text)
     return text[: m.start()] if m else text
 
 
 def _entry(entry: str, offset: int) -> BuildArg | None:
-    m = _ENTRY.match(entry.strip())
+    m = _name_value().match(entry.strip())
     if m is None:
         return None
     value = m.group("value")
@@ -184,12 +228,12 @@ def _only_references(value: str, p: SecretsPolicy) -> bool:
     secret-manager URI."""
     if is_manager_reference(value, p.references):
         return True
-    return not _REFERENCE.sub("", value).strip(" \"'")
+    return not _reference().sub("", value).strip(" \"'")
 
 
 def _reads_secret(value: str) -> bool:
-    return bool(_GITHUB_SECRET.search(value)) or any(
-        build_arg_secret_name(a or b) for a, b in _READS.findall(value)
+    return bool(_github_secret().search(value)) or any(
+        build_arg_secret_name(a or b) for a, b in _reads().findall(value)
     )
 
 
@@ -203,7 +247,7 @@ def judged(arg: BuildArg, p: SecretsPolicy) -> tuple[str, str | None] | None:
     value = arg.value.strip()
     if not value:
         return None
-    url = _URL_CREDENTIALS.search(value)
+    url = _url_credentials().search(value)
     if url is not None:
         user, password = url.group("user"), url.group("password")
         if password:
@@ -211,12 +255,12 @@ def judged(arg: BuildArg, p: SecretsPolicy) -> tuple[str, str | None] | None:
                 return "holds a URL with credentials", None
             if not is_placeholder(password, p.placeholders):
                 return "holds a URL with a password", password
-        elif _REFERENCE.search(user):
+        elif _reference().search(user):
             return "holds a URL with credentials", None
     if _only_references(value, p):
         return ("is set from a secret", None) if named or _reads_secret(value) else None
     if named:
-        if _REFERENCE.search(value):
+        if _reference().search(value):
             return "is set from a secret", value
         if judge(arg.name, value, bool(credential_name(arg.name)), p.options) is not None:
             return "holds a literal credential", value
@@ -229,11 +273,17 @@ def judged(arg: BuildArg, p: SecretsPolicy) -> tuple[str, str | None] | None:
 
 # `--build-arg NAME`, `NAME=$VAR`, `NAME="${VAR}"`: a value a BuildKit secret can read
 # from the environment as it is, on a line that runs a builder taking `--secret ...,env=`.
-_FROM_ENV = re.compile(
-    r"--build-arg(?:=|[ \t]+)(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"(?:=(?P<q>[\"']?)\$(?P<b>\{)?(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?(b)\})(?P=q))?(?=\s|$)"
-)
-_BUILDERS = re.compile(r"\b(?:docker|podman|buildah|nerdctl)\b")
+@functools.cache
+def _from_env() -> re.Pattern[str]:
+    return re.compile(
+        r"--build-arg(?:=|[ \t]+)(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+        r"(?:=(?P<q>[\"']?)\$(?P<b>\{)?(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?(b)\})(?P=q))?(?=\s|$)"
+    )
+
+
+@functools.cache
+def _builders() -> re.Pattern[str]:
+    return re.compile(r"\b(?:docker|podman|buildah|nerdctl)\b")
 
 
 def fix(doc: Document, path: KeyPath) -> Fix | None:
@@ -249,8 +299,8 @@ def fix(doc: Document, path: KeyPath) -> Fix | None:
         return None
     number = text.count("\n", 0, mine[nth].offset) + 1
     old = doc.lines[number - 1]
-    found = list(_FROM_ENV.finditer(old))
-    if len(found) != 1 or old.count("--build-arg") != 1 or not _BUILDERS.search(old):
+    found = list(_from_env().finditer(old))
+    if len(found) != 1 or old.count("--build-arg") != 1 or not _builders().search(old):
         return None
     m = found[0]
     var = m.group("var") or name

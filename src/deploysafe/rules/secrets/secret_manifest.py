@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -77,9 +78,13 @@ def _placeholder(plain: str, patterns: Sequence[re.Pattern[str]]) -> bool:
     return "\n" not in plain.strip() and is_placeholder(plain, patterns)
 
 
+# Patterns that few files need are compiled on first use: a scan imports this module
+# before its workers start, and every pattern compiled then delays them.
 # A whole SOPS-encrypted file (YAML, JSON, INI, dotenv), as a Secret key holds it when a
 # kustomize generator read it with `files:`.
-_SOPS_FILE = re.compile(r'^(?:sops:|[ \t]*"sops"[ \t]*:|\[sops\]|sops_mac=)', re.MULTILINE)
+@functools.cache
+def _sops_file() -> re.Pattern[str]:
+    return re.compile(r'^(?:sops:|[ \t]*"sops"[ \t]*:|\[sops\]|sops_mac=)', re.MULTILINE)
 
 
 def sops_encrypted(text: str) -> bool:
@@ -87,7 +92,7 @@ def sops_encrypted(text: str) -> bool:
     generator that reads a SOPS-encrypted file (decrypted at apply time by Flux) renders to
     a Secret holding these."""
     v = text.strip()
-    return v.startswith("ENC[") or ("ENC[" in v and _SOPS_FILE.search(v) is not None)
+    return v.startswith("ENC[") or ("ENC[" in v and _sops_file().search(v) is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.ci.gitlab import mine, pipeline_of
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
@@ -13,6 +12,8 @@ _BYPASS = {"always": "whatever the earlier jobs did", "on_failure": "only when s
 
 
 def _check(doc: CiDocument) -> Iterator[Violation]:
+    from deploysafe.ci.gitlab import pipeline_of
+
     for job in pipeline_of(doc).jobs:
         if not job.is_deploy:
             continue
@@ -32,6 +33,10 @@ def _check(doc: CiDocument) -> Iterator[Violation]:
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if isinstance(doc, CiDocument):
+        # Imported here: a pipeline's documents come from that module, and a repository
+        # without a pipeline need not import it.
+        from deploysafe.ci.gitlab import mine
+
         yield from mine(doc, _check(doc))
 
 

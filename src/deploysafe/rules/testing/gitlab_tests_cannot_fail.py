@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from deploysafe.ci import commands
-from deploysafe.ci.gitlab import mine, pipeline_of, schedule_only
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
 
 
 def _check(doc: CiDocument) -> Iterator[Violation]:
+    from deploysafe.ci.gitlab import pipeline_of, schedule_only
+
     pipe = pipeline_of(doc)
     deploys = any(j.is_deploy for j in pipe.jobs)
     for job in pipe.jobs:
@@ -58,6 +59,10 @@ def _check(doc: CiDocument) -> Iterator[Violation]:
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if isinstance(doc, CiDocument):
+        # Imported here: a pipeline's documents come from that module, and a repository
+        # without a pipeline need not import it.
+        from deploysafe.ci.gitlab import mine
+
         yield from mine(doc, _check(doc))
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from deploysafe.ci import commands
-from deploysafe.ci.gitlab import Job, Pipeline, mine, pipeline_of, schedule_only
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
+
+if TYPE_CHECKING:
+    from deploysafe.ci.gitlab import Job, Pipeline
 
 
 def _tests_first(job: Job) -> bool:
@@ -18,6 +21,8 @@ def _tests_first(job: Job) -> bool:
 
 
 def gated(job: Job, pipe: Pipeline) -> bool:
+    from deploysafe.ci.gitlab import schedule_only
+
     if _tests_first(job):
         return True
     deps = pipe.ancestors(job)
@@ -28,6 +33,8 @@ def gated(job: Job, pipe: Pipeline) -> bool:
 
 
 def _check(doc: CiDocument) -> Iterator[Violation]:
+    from deploysafe.ci.gitlab import pipeline_of
+
     pipe = pipeline_of(doc)
     for job in pipe.jobs:
         if not job.is_deploy or (job.runs_tests and not job.deploys) or gated(job, pipe):
@@ -42,6 +49,10 @@ def _check(doc: CiDocument) -> Iterator[Violation]:
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if isinstance(doc, CiDocument):
+        # Imported here: a pipeline's documents come from that module, and a repository
+        # without a pipeline need not import it.
+        from deploysafe.ci.gitlab import mine
+
         yield from mine(doc, _check(doc))
 
 

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from deploysafe.ci.github import Job, Workflow, workflow_of
-from deploysafe.ci.scopes import job_needs
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, KeyPath
 from deploysafe.rules.base import Edit, EditOp, Fix, FlowMap
@@ -82,6 +81,8 @@ def _has_comments(doc: CiDocument, paths: list[tuple[str, ...]]) -> bool:
 def _grant(job: Job) -> tuple[Edit, tuple[str, ...]]:
     """The job's `permissions:` as its steps need them, and the steps whose needs are not
     known (then `contents: read` at least)."""
+    from deploysafe.ci.scopes import job_needs  # fixes only: a scan need not import it
+
     needs = job_needs(job)
     scopes = dict(needs.scopes)
     if needs.unknown:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -47,11 +48,17 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             )
 
 
+# Patterns that few files need are compiled on first use: a scan imports this module
+# before its workers start, and every pattern compiled then delays them.
 # git commands that reach the remote, and actions that push with the checkout's credentials:
 # after `persist-credentials: false` they need credentials of their own.
-_REMOTE_GIT = re.compile(
-    r"\bgit\s+(?:-[Cc]\s+\S+\s+)*(push|fetch|pull|ls-remote|submodule|clone|remote\s+update)\b"
-)
+@functools.cache
+def _remote_git() -> re.Pattern[str]:
+    return re.compile(
+        r"\bgit\s+(?:-[Cc]\s+\S+\s+)*(push|fetch|pull|ls-remote|submodule|clone|remote\s+update)\b"
+    )
+
+
 _PUSHING_ACTIONS = (
     "stefanzweifel/git-auto-commit-action",
     "ad-m/github-push-action",
@@ -64,7 +71,7 @@ _PUSHING_ACTIONS = (
 def _remote_use(later: tuple[Step, ...]) -> str | None:
     """What a later step of the job does with the checkout's credentials, if anything."""
     for step in later:
-        m = _REMOTE_GIT.search(step.run or "")
+        m = _remote_git().search(step.run or "")
         if m is not None:
             return f"{step.label} runs `git {m.group(1)}`"
         u = step.uses

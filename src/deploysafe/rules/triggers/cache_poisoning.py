@@ -10,6 +10,7 @@ and defaults are zizmor's (`crates/zizmor/src/audit/cache_poisoning.rs`).
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Field:
+    """An action input that turns its cache on or off."""
+
     name: str
     kind: Kind
     default: bool  # the cache is on when the input is absent
@@ -142,12 +145,18 @@ PUBLISH_ACTIONS = frozenset(
 )
 # Publishes unless told not to; zizmor's reading (its `outputs:` may push as well).
 _PUSHES = _f("push", Kind.BOOL, True)
+
+
+# Patterns that few files need are compiled on first use: a scan imports this module
+# before its workers start, and every pattern compiled then delays them.
 # Commands that publish a package, an image or a release.
-_PUBLISH_COMMAND = re.compile(
-    r"\b(?:cargo\s+publish|(?:npm|yarn|pnpm)\s+publish|twine\s+upload|(?:uv|poetry)\s+publish"
-    r"|gem\s+push|gh\s+release\s+(?:create|upload)|goreleaser\b|nuget\s+push|mvn\b[^\n]*\bdeploy"
-    r"|gradlew?\b[^\n]*\bpublish|docker\s+(?:image\s+)?push|helm\s+push)"
-)
+@functools.cache
+def _publish_command() -> re.Pattern[str]:
+    return re.compile(
+        r"\b(?:cargo\s+publish|(?:npm|yarn|pnpm)\s+publish|twine\s+upload|(?:uv|poetry)\s+publish"
+        r"|gem\s+push|gh\s+release\s+(?:create|upload)|goreleaser\b|nuget\s+push|mvn\b[^\n]*\bdeploy"
+        r"|gradlew?\b[^\n]*\bpublish|docker\s+(?:image\s+)?push|helm\s+push)"
+    )
 
 
 def _text(value: Any) -> str:
@@ -215,7 +224,7 @@ def _publisher(job: Job, commands: bool = False) -> Step | None:
     """The job's first step of a known publishing action (or, with `commands`, a `run:`
     that publishes)."""
     for step in job.steps:
-        if commands and step.run is not None and _PUBLISH_COMMAND.search(step.run):
+        if commands and step.run is not None and _publish_command().search(step.run):
             return step
         u = step.uses
         if u is None or u.kind != "repository":

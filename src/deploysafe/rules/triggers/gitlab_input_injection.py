@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.ci.gitlab import (
-    INPUT_REFERENCE,
-    free_text_input,
-    mine,
-    pipeline_of,
-    spec_inputs,
-)
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
 
 
 def _check(doc: CiDocument) -> Iterator[Violation]:
+    from deploysafe.ci.gitlab import INPUT_REFERENCE, free_text_input, pipeline_of, spec_inputs
+
     inputs = spec_inputs(doc.text)
     if inputs is None:
         return  # no header: GitLab refuses `$[[ inputs ]]` here, nothing runs
@@ -34,6 +29,10 @@ def _check(doc: CiDocument) -> Iterator[Violation]:
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if isinstance(doc, CiDocument):
+        # Imported here: a pipeline's documents come from that module, and a repository
+        # without a pipeline need not import it.
+        from deploysafe.ci.gitlab import mine
+
         yield from mine(doc, _check(doc))
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from deploysafe.ci.gitlab import merge_request_rules, mine, pipeline_of, secrets_used
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
 
 
 def _check(doc: CiDocument) -> Iterator[Violation]:
+    from deploysafe.ci.gitlab import merge_request_rules, pipeline_of, secrets_used
+
     for job in pipeline_of(doc).jobs:
         paths = merge_request_rules(job)
         if not paths:
@@ -30,6 +31,10 @@ def _check(doc: CiDocument) -> Iterator[Violation]:
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     if isinstance(doc, CiDocument):
+        # Imported here: a pipeline's documents come from that module, and a repository
+        # without a pipeline need not import it.
+        from deploysafe.ci.gitlab import mine
+
         yield from mine(doc, _check(doc))
 
 

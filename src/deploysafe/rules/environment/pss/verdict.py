@@ -23,6 +23,8 @@ def active_rules(rules: tuple[Rule, ...], level: Level, version: Version) -> tup
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """Whether a pod passes a Pod Security level, and the checks it fails."""
+
     allowed: bool
     failures: tuple[tuple[Rule, Violation], ...]
 

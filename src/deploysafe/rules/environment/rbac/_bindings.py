@@ -45,6 +45,8 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
+    """A subject of a RoleBinding or ClusterRoleBinding."""
+
     kind: str
     name: str
     namespace: str | None
@@ -55,6 +57,8 @@ class Subject:
 
 @dataclass(frozen=True, slots=True)
 class Binding:
+    """A RoleBinding or ClusterRoleBinding: the role it grants and to whom."""
+
     kind: str
     name: str
     namespace: str | None
