@@ -9,20 +9,16 @@ backslash escapes, everything else is kept as it is.
 
 from __future__ import annotations
 
-import functools
 import re
+
+from deploysafe.regex import on_first_use
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-@functools.cache  # compiled for the first text that needs it: most output never does
-def _hostile() -> re.Pattern[str]:
-    # C0 and C1 controls and DEL; lone surrogates; the bidirectional and line-breaking format
-    # characters that make a terminal or an editor show text other than it is; the two
-    # non-characters XML 1.0 forbids.
-    return re.compile(
-        "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
-    )
+_hostile = on_first_use(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -16,10 +16,11 @@ look at `$?` afterwards.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from deploysafe.regex import on_first_use
 
 # A command at the start of a shell command (line start, after ; && || | ( $( or `).
 _CMD = r"(?:^|[;&|(`]|\$\()\s*(?:(?:sudo|time|exec|env(?:\s+\w+=\S*)*|[A-Z_][A-Z0-9_]*=\S*)\s+)*"
@@ -82,11 +83,7 @@ _DEPLOYERS = _CLUSTER_DEPLOYERS + _OTHER_DEPLOYERS
 DEPLOY_COMMAND = re.compile(_CMD + "(?:" + "|".join(_DEPLOYERS) + ")", re.MULTILINE)
 
 
-# Patterns that few files need are compiled on first use: a scan imports this module
-# before its workers start, and every pattern compiled then delays them.
-@functools.cache
-def _other_deploy_command() -> re.Pattern[str]:
-    return re.compile(_CMD + "(?:" + "|".join(_OTHER_DEPLOYERS) + ")", re.MULTILINE)
+_other_deploy_command = on_first_use(_CMD + "(?:" + "|".join(_OTHER_DEPLOYERS) + ")", re.MULTILINE)
 
 
 # A throwaway cluster made inside the job (kind, k3d, minikube ...): what is applied to it
@@ -123,13 +120,11 @@ PAGES_ACTIONS = (
 PAGES_ENVIRONMENTS = frozenset({"github-pages"})
 
 
-@functools.cache
-def _docs_words() -> re.Pattern[str]:
-    return re.compile(
-        r"(?:^|[-_ ./:(])(?:docs?|documentation|pages|gh-pages|site|website|book|storybook)"
-        r"(?:$|[-_ ./:)])",
-        re.IGNORECASE,
-    )
+_docs_words = on_first_use(
+    r"(?:^|[-_ ./:(])(?:docs?|documentation|pages|gh-pages|site|website|book|storybook)"
+    r"(?:$|[-_ ./:)])",
+    re.IGNORECASE,
+)
 
 
 # Actions that deploy (GitHub `uses:`), by repository prefix.
@@ -170,21 +165,16 @@ _SET_MINUS_E = re.compile(r"^\s*set\s+-e\b|^\s*set\s+-\w*e\w*\b|^\s*set\s+-o\s+e
 _CHECKS_STATUS = re.compile(r"\$\?|\$\{?PIPESTATUS|\bif\s+!?\s*\S*test|\bthen\b")
 
 
-@functools.cache
-def _test_words() -> re.Pattern[str]:
-    return re.compile(
-        r"(?:^|[-_ ./:(])(?:tests?|testing|unit|unittests?|integration|e2e|spec|specs|"
-        r"qa|pytest|jest)(?:$|[-_ ./:)])",
-        re.IGNORECASE,
-    )
+_test_words = on_first_use(
+    r"(?:^|[-_ ./:(])(?:tests?|testing|unit|unittests?|integration|e2e|spec|specs|"
+    r"qa|pytest|jest)(?:$|[-_ ./:)])",
+    re.IGNORECASE,
+)
 
 
-@functools.cache
-def _deploy_words() -> re.Pattern[str]:
-    return re.compile(
-        r"(?:^|[-_ ./:(])(?:deploy\w*|release|production|prod|rollout)(?:$|[-_ ./:)])",
-        re.IGNORECASE,
-    )
+_deploy_words = on_first_use(
+    r"(?:^|[-_ ./:(])(?:deploy\w*|release|production|prod|rollout)(?:$|[-_ ./:)])", re.IGNORECASE
+)
 
 
 # A download run by a shell without being kept or checked: `curl ... | sh`,
@@ -278,19 +268,16 @@ def makes_cluster(script: str) -> bool:
 # What a step says when it deploys by means this module cannot see (a script of the
 # repository, a make target): a name such as "Deploy to production", or a command named
 # deploy. "release" alone is not enough: it names package and chart publishing as often.
-@functools.cache
-def _deploy_step_name() -> re.Pattern[str]:
-    return re.compile(r"\b(?:deploy\w*|roll(?:s|ing)?[\s-]?out|promote)\b", re.IGNORECASE)
+_deploy_step_name = on_first_use(
+    r"\b(?:deploy\w*|roll(?:s|ing)?[\s-]?out|promote)\b", re.IGNORECASE
+)
 
 
-@functools.cache
-def _deploy_script() -> re.Pattern[str]:
-    return re.compile(
-        _CMD
-        + r"(?:(?:\S*/)?deploy[\w.-]*(?:\s|$)|(?:make|just|task|(?:npm|pnpm|yarn|bun)\s+run)\s+"
-        r"(?:\S+\s+)*deploy[\w:-]*\b)",
-        re.MULTILINE,
-    )
+_deploy_script = on_first_use(
+    _CMD + r"(?:(?:\S*/)?deploy[\w.-]*(?:\s|$)|(?:make|just|task|(?:npm|pnpm|yarn|bun)\s+run)\s+"
+    r"(?:\S+\s+)*deploy[\w:-]*\b)",
+    re.MULTILINE,
+)
 
 
 def says_deploy(name: str, script: str | None) -> bool:

@@ -18,6 +18,7 @@ from deploysafe.ci import commands, expressions
 from deploysafe.ci.expressions import Context
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import KeyPath
+from deploysafe.regex import on_first_use
 
 # Events an outsider (no write access to the repository) can cause.
 OUTSIDER_EVENTS = frozenset(
@@ -457,14 +458,10 @@ def makes_cluster_with(act: Action, given: Mapping[str, Any]) -> bool:
     return False
 
 
-# Patterns that few files need are compiled on first use: a scan imports this module
-# before its workers start, and every pattern compiled then delays them.
 # `inputs.NAME == 'true'` (in `${{ }}` or not): the one condition on an input read here.
-@functools.cache
-def _input_is_true() -> re.Pattern[str]:
-    return re.compile(
-        r"\s*(?:\$\{\{\s*)?inputs\.([A-Za-z_][\w-]*)\s*==\s*(?:'true'|\"true\"|true)\s*(?:\}\}\s*)?\Z"
-    )
+_input_is_true = on_first_use(
+    r"\s*(?:\$\{\{\s*)?inputs\.([A-Za-z_][\w-]*)\s*==\s*(?:'true'|\"true\"|true)\s*(?:\}\}\s*)?\Z"
+)
 
 
 def workflow_of(doc: CiDocument) -> Workflow:
@@ -503,16 +500,14 @@ def checkout_major(doc: CiDocument, step: Step) -> int | None:
     return version[0] if version else None
 
 
-@functools.cache
-def _workspace() -> re.Pattern[str]:
-    return re.compile(r"^(?:\$\{\{\s*github\.workspace\s*\}\}|\$\{?GITHUB_WORKSPACE\}?)(?:/|\Z)")
+_workspace = on_first_use(
+    r"^(?:\$\{\{\s*github\.workspace\s*\}\}|\$\{?GITHUB_WORKSPACE\}?)(?:/|\Z)"
+)
 
 
-@functools.cache
-def _outside() -> re.Pattern[str]:
-    return re.compile(
-        r"^(?:\$\{\{\s*runner\.(?:temp|tool_cache)\s*\}\}|\$\{?(?:RUNNER_TEMP|HOME)\}?)(?:/|\Z)"
-    )
+_outside = on_first_use(
+    r"^(?:\$\{\{\s*runner\.(?:temp|tool_cache)\s*\}\}|\$\{?(?:RUNNER_TEMP|HOME)\}?)(?:/|\Z)"
+)
 
 
 def upload_reaches(doc: CiDocument, upload: Step, target: str) -> bool:
@@ -739,9 +734,7 @@ _PR_HEAD = (
 )
 
 
-@functools.cache
-def _step_output_head() -> re.Pattern[str]:
-    return re.compile(r"head|pr|pull|sha|ref|branch", re.IGNORECASE)
+_step_output_head = on_first_use(r"head|pr|pull|sha|ref|branch", re.IGNORECASE)
 
 
 _RUN_CHECKOUT = re.compile(

@@ -5,12 +5,12 @@ token (or an action not listed here) may need any scope: the job's needs are the
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from deploysafe.ci.github import Job, Step
+from deploysafe.regex import on_first_use
 
 Scopes = Mapping[str, str]  # scope -> "read" / "write"
 
@@ -49,16 +49,10 @@ _INPUTS: Mapping[tuple[str, str], Scopes] = {
 }
 
 
-# Patterns that few files need are compiled on first use: a scan imports this module
-# before its workers start, and every pattern compiled then delays them.
-@functools.cache
-def _token() -> re.Pattern[str]:
-    return re.compile(r"github\.token|secrets\.github_token|\bGITHUB_TOKEN\b|\bGH_TOKEN\b", re.I)
+_token = on_first_use(r"github\.token|secrets\.github_token|\bGITHUB_TOKEN\b|\bGH_TOKEN\b", re.I)
 
 
-@functools.cache
-def _push() -> re.Pattern[str]:
-    return re.compile(r"\bgit\s+(?:-[Cc]\s+\S+\s+)*push\b")
+_push = on_first_use(r"\bgit\s+(?:-[Cc]\s+\S+\s+)*push\b")
 
 
 @dataclass(frozen=True, slots=True)

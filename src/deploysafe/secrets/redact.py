@@ -9,11 +9,11 @@ whether a value read from a user's file may be quoted back at all.
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
 
 from deploysafe.model import redact
+from deploysafe.regex import on_first_use
 from deploysafe.secrets import embedded
 from deploysafe.secrets.detect import DetectOptions, analyse
 
@@ -26,16 +26,10 @@ QUOTE_MAX = 64
 _RANDOM_RUN = 8
 
 
-# Patterns that few files need are compiled on first use: a scan imports this module
-# before its workers start, and every pattern compiled then delays them.
-@functools.cache
-def _parts() -> re.Pattern[str]:
-    return re.compile(r"[-_./:@,=+*~ ]+")
+_parts = on_first_use(r"[-_./:@,=+*~ ]+")
 
 
-@functools.cache
-def _wordish() -> re.Pattern[str]:
-    return re.compile(r"[A-Z]?[a-z]+(?:[A-Z][a-z]*)*|[A-Z]+")
+_wordish = on_first_use(r"[A-Z]?[a-z]+(?:[A-Z][a-z]*)*|[A-Z]+")
 
 
 def found(text: str, name: str = _PROSE, options: DetectOptions = DEFAULTS) -> list[str]:
@@ -81,9 +75,7 @@ def quoted(value: Any) -> str:
     return type(value).__name__
 
 
-@functools.cache
-def _quoted_strings() -> re.Pattern[str]:
-    return re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+_quoted_strings = on_first_use(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
 
 
 def scrubbed(message: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from deploysafe.k8s.pods import as_list, as_map
+from deploysafe.regex import on_first_use
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -102,18 +103,14 @@ class CalicoSelector:
 Predicate = Callable[[Mapping[str, str]], bool]
 
 
-# Patterns that few files need are compiled on first use: a scan imports this module
-# before its workers start, and every pattern compiled then delays them.
-@functools.cache
-def _token() -> re.Pattern[str]:
-    return re.compile(
-        r"""\s*(?:
+_token = on_first_use(
+    r"""\s*(?:
         (?P<str>'[^']*'|"[^"]*")
         |(?P<op>==|!=|&&|\|\||[!(){},])
         |(?P<word>[A-Za-z0-9_./-]+)
         )""",
-        re.VERBOSE,
-    )
+    re.VERBOSE,
+)
 
 
 def _tokens(text: str) -> list[str] | None:

@@ -12,25 +12,18 @@ has no secret to read: also left for a human.
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
 
 from deploysafe.model import Document, KeyPath
+from deploysafe.regex import on_first_use
 from deploysafe.rules.base import Fix, LineEdit
 from deploysafe.rules.secrets._docker import instructions, pairs
 
-
-# Patterns that few files need are compiled on first use: a scan imports this module
-# before its workers start, and every pattern compiled then delays them.
-@functools.cache
-def _run() -> re.Pattern[str]:
-    return re.compile(r"^(\s*RUN\s+)", re.IGNORECASE)
+_run = on_first_use(r"^(\s*RUN\s+)", re.IGNORECASE)
 
 
-@functools.cache
-def _syntax() -> re.Pattern[str]:
-    return re.compile(r"^#\s*syntax\s*=\s*\S*?dockerfile:(\d+)(?:\.(\d+))?", re.IGNORECASE)
+_syntax = on_first_use(r"^#\s*syntax\s*=\s*\S*?dockerfile:(\d+)(?:\.(\d+))?", re.IGNORECASE)
 
 
 def _old_frontend(lines: list[str]) -> bool:

@@ -3,14 +3,13 @@ the `build-args:` input of docker/build-push-action and its kind)."""
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
 from deploysafe.pathnames import name_of
+from deploysafe.regex import on_first_use
 from deploysafe.rules.base import AutoFix, Context, Fix, LineEdit, Rule, Scope
 from deploysafe.secrets.detect import (
     FileKind,
@@ -24,65 +23,44 @@ from deploysafe.secrets.detect import (
 from deploysafe.secrets.names import build_arg_secret_name, credential_name
 from deploysafe.textlines import joined
 
-
-# Patterns that few files need are compiled on first use: a scan imports this module
-# before its workers start, and every pattern compiled then delays them.
 # `--build-arg NAME[=value]`, `--build-arg=NAME[=value]` (docker, buildx, podman, buildah,
 # kaniko, nerdctl, az acr build ...) and buildctl's `--opt build-arg:NAME=value`. The flag is
 # enough: no other tool has it, and the command may sit on an earlier (folded) line.
-@functools.cache
-def _flag() -> re.Pattern[str]:
-    return re.compile(
-        r"(?<![\w-])(?:--build-arg(?:=|[ \t]+)|--opt(?:=|[ \t]+)build-arg:)"
-        r"(?P<q>\\?[\"'])?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<eq>=)?"
-    )
+_flag = on_first_use(
+    r"(?<![\w-])(?:--build-arg(?:=|[ \t]+)|--opt(?:=|[ \t]+)build-arg:)"
+    r"(?P<q>\\?[\"'])?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<eq>=)?"
+)
 
 
 # The `build-args:` input (docker/build-push-action, redhat-actions/buildah-build,
 # int128/kaniko-action ...): a YAML key whose value is one NAME=value per line.
-@functools.cache
-def _input() -> re.Pattern[str]:
-    return re.compile(r"^(?P<indent>[ \t]*(?:-[ \t]+)?)[\"']?build-args[\"']?[ \t]*:(?P<rest>.*)$")
+_input = on_first_use(r"^(?P<indent>[ \t]*(?:-[ \t]+)?)[\"']?build-args[\"']?[ \t]*:(?P<rest>.*)$")
 
 
-@functools.cache
-def _name_value() -> re.Pattern[str]:
-    return re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*=[ \t]*(?P<value>.*))?$")
+_name_value = on_first_use(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:[ \t]*=[ \t]*(?P<value>.*))?$")
 
 
 # Names a value reads a secret from: $VAR, ${VAR}, $(VAR), ${{ secrets.X }}, ${{ env.X }}.
-@functools.cache
-def _reads() -> re.Pattern[str]:
-    return re.compile(
-        r"\$[({]?([A-Za-z_][A-Za-z0-9_]*)|\b(?:secrets|env)\.([A-Za-z_][A-Za-z0-9_]*)"
-    )
+_reads = on_first_use(
+    r"\$[({]?([A-Za-z_][A-Za-z0-9_]*)|\b(?:secrets|env)\.([A-Za-z_][A-Za-z0-9_]*)"
+)
 
 
-@functools.cache
-def _github_secret() -> re.Pattern[str]:
-    return re.compile(r"\$\{\{[^}]*\b(?:secrets\.|github\.token\b)")
+_github_secret = on_first_use(r"\$\{\{[^}]*\b(?:secrets\.|github\.token\b)")
 
 
-@functools.cache
-def _reference() -> re.Pattern[str]:
-    return re.compile(
-        r"\$\{\{.*?\}\}|\$\{[^}]*\}|\$\([^)]*\)|\$\$?[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%"
-    )
+_reference = on_first_use(
+    r"\$\{\{.*?\}\}|\$\{[^}]*\}|\$\([^)]*\)|\$\$?[A-Za-z_][A-Za-z0-9_]*|%[A-Za-z_][A-Za-z0-9_]*%"
+)
 
 
-@functools.cache
-def _url_credentials() -> re.Pattern[str]:
-    return re.compile(r"://(?P<user>[^/@:]*)(?::(?P<password>[^/@]*))?@")
+_url_credentials = on_first_use(r"://(?P<user>[^/@:]*)(?::(?P<password>[^/@]*))?@")
 
 
-@functools.cache
-def _comment_before() -> re.Pattern[str]:
-    return re.compile(r"(?:^|\s)#")
+_comment_before = on_first_use(r"(?:^|\s)#")
 
 
-@functools.cache
-def _continuation() -> re.Pattern[str]:
-    return re.compile(r"\\\r?\n")
+_continuation = on_first_use(r"\\\r?\n")
 
 
 # Files that hold build commands besides shell-like and config files.
@@ -273,17 +251,13 @@ def judged(arg: BuildArg, p: SecretsPolicy) -> tuple[str, str | None] | None:
 
 # `--build-arg NAME`, `NAME=$VAR`, `NAME="${VAR}"`: a value a BuildKit secret can read
 # from the environment as it is, on a line that runs a builder taking `--secret ...,env=`.
-@functools.cache
-def _from_env() -> re.Pattern[str]:
-    return re.compile(
-        r"--build-arg(?:=|[ \t]+)(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-        r"(?:=(?P<q>[\"']?)\$(?P<b>\{)?(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?(b)\})(?P=q))?(?=\s|$)"
-    )
+_from_env = on_first_use(
+    r"--build-arg(?:=|[ \t]+)(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?:=(?P<q>[\"']?)\$(?P<b>\{)?(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?(b)\})(?P=q))?(?=\s|$)"
+)
 
 
-@functools.cache
-def _builders() -> re.Pattern[str]:
-    return re.compile(r"\b(?:docker|podman|buildah|nerdctl)\b")
+_builders = on_first_use(r"\b(?:docker|podman|buildah|nerdctl)\b")
 
 
 def fix(doc: Document, path: KeyPath) -> Fix | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 from deploysafe import jsondata
 from deploysafe.k8s.pods import as_map, get, pod_template
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
+from deploysafe.regex import on_first_use
 from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._install import install_time
 from deploysafe.secrets.detect import (
@@ -78,13 +78,9 @@ def _placeholder(plain: str, patterns: Sequence[re.Pattern[str]]) -> bool:
     return "\n" not in plain.strip() and is_placeholder(plain, patterns)
 
 
-# Patterns that few files need are compiled on first use: a scan imports this module
-# before its workers start, and every pattern compiled then delays them.
 # A whole SOPS-encrypted file (YAML, JSON, INI, dotenv), as a Secret key holds it when a
 # kustomize generator read it with `files:`.
-@functools.cache
-def _sops_file() -> re.Pattern[str]:
-    return re.compile(r'^(?:sops:|[ \t]*"sops"[ \t]*:|\[sops\]|sops_mac=)', re.MULTILINE)
+_sops_file = on_first_use(r'^(?:sops:|[ \t]*"sops"[ \t]*:|\[sops\]|sops_mac=)', re.MULTILINE)
 
 
 def sops_encrypted(text: str) -> bool:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterator
 
 from deploysafe.ci.github import Step, checkout_major, upload_reaches, workflow_of
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
+from deploysafe.regex import on_first_use
 from deploysafe.rules.base import AutoFix, Context, Edit, EditOp, Fix, Rule
 
 
@@ -48,15 +47,11 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
             )
 
 
-# Patterns that few files need are compiled on first use: a scan imports this module
-# before its workers start, and every pattern compiled then delays them.
 # git commands that reach the remote, and actions that push with the checkout's credentials:
 # after `persist-credentials: false` they need credentials of their own.
-@functools.cache
-def _remote_git() -> re.Pattern[str]:
-    return re.compile(
-        r"\bgit\s+(?:-[Cc]\s+\S+\s+)*(push|fetch|pull|ls-remote|submodule|clone|remote\s+update)\b"
-    )
+_remote_git = on_first_use(
+    r"\bgit\s+(?:-[Cc]\s+\S+\s+)*(push|fetch|pull|ls-remote|submodule|clone|remote\s+update)\b"
+)
 
 
 _PUSHING_ACTIONS = (

@@ -10,8 +10,6 @@ and defaults are zizmor's (`crates/zizmor/src/audit/cache_poisoning.rs`).
 from __future__ import annotations
 
 import enum
-import functools
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +18,7 @@ from deploysafe.ci import expressions
 from deploysafe.ci.github import Job, Step, Workflow, action_version, workflow_of
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.model import Document, Practice, Severity, Target, Violation
+from deploysafe.regex import on_first_use
 from deploysafe.rules.base import Context, Rule
 
 
@@ -147,16 +146,12 @@ PUBLISH_ACTIONS = frozenset(
 _PUSHES = _f("push", Kind.BOOL, True)
 
 
-# Patterns that few files need are compiled on first use: a scan imports this module
-# before its workers start, and every pattern compiled then delays them.
 # Commands that publish a package, an image or a release.
-@functools.cache
-def _publish_command() -> re.Pattern[str]:
-    return re.compile(
-        r"\b(?:cargo\s+publish|(?:npm|yarn|pnpm)\s+publish|twine\s+upload|(?:uv|poetry)\s+publish"
-        r"|gem\s+push|gh\s+release\s+(?:create|upload)|goreleaser\b|nuget\s+push|mvn\b[^\n]*\bdeploy"
-        r"|gradlew?\b[^\n]*\bpublish|docker\s+(?:image\s+)?push|helm\s+push)"
-    )
+_publish_command = on_first_use(
+    r"\b(?:cargo\s+publish|(?:npm|yarn|pnpm)\s+publish|twine\s+upload|(?:uv|poetry)\s+publish"
+    r"|gem\s+push|gh\s+release\s+(?:create|upload)|goreleaser\b|nuget\s+push|mvn\b[^\n]*\bdeploy"
+    r"|gradlew?\b[^\n]*\bpublish|docker\s+(?:image\s+)?push|helm\s+push)"
+)
 
 
 def _text(value: Any) -> str:
