@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from deploysafe.regex import on_first_use
+from deploysafe.lazy import on_first_use
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 

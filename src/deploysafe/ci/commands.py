@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from deploysafe.regex import on_first_use
+from deploysafe.lazy import on_first_use
 
 # A command at the start of a shell command (line start, after ; && || | ( $( or `).
 _CMD = r"(?:^|[;&|(`]|\$\()\s*(?:(?:sudo|time|exec|env(?:\s+\w+=\S*)*|[A-Z_][A-Z0-9_]*=\S*)\s+)*"

@@ -17,8 +17,8 @@ from typing import Any
 from deploysafe.ci import commands, expressions
 from deploysafe.ci.expressions import Context
 from deploysafe.ci.yamlci import CiDocument
+from deploysafe.lazy import on_first_use
 from deploysafe.model import KeyPath
-from deploysafe.regex import on_first_use
 
 # Events an outsider (no write access to the repository) can cause.
 OUTSIDER_EVENTS = frozenset(

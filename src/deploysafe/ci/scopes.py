@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from deploysafe.ci.github import Job, Step
-from deploysafe.regex import on_first_use
+from deploysafe.lazy import on_first_use
 
 Scopes = Mapping[str, str]  # scope -> "read" / "write"
 

@@ -7,11 +7,10 @@ ConfigError. The known rule ids are passed in, so the policy sits below the rule
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from deploysafe.config import render as rendermod
 from deploysafe.config import secrets as secretsmod
@@ -20,6 +19,7 @@ from deploysafe.config.render import RenderSettings
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.errors import ConfigError
+from deploysafe.lazy import exports
 from deploysafe.model import LATEST, Level, Severity, Version
 from deploysafe.secrets.redact import scrubbed
 from deploysafe.yamlload import YamlProblem, parse_all
@@ -248,12 +248,7 @@ _LAZY = {
     "WebhookPolicy": "webhook",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = exports(__name__, _LAZY)
 
 
 def for_environment(cfg: Config, env: Environment) -> Config:

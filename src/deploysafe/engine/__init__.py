@@ -18,8 +18,7 @@ here; the modules behind it are the engine's own:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from deploysafe.engine import baseline, sources
 from deploysafe.engine.check import TOOL_KINDS
@@ -30,6 +29,7 @@ from deploysafe.engine.report import Report
 from deploysafe.engine.scan import RenderOptions, check_documents, plan, scan
 from deploysafe.engine.settings import REPOSITORY_SCOPES, Settings, settings_for
 from deploysafe.engine.tally import WORST
+from deploysafe.lazy import exports
 from deploysafe.rules.base import Scope
 
 if TYPE_CHECKING:
@@ -45,12 +45,7 @@ _LAZY = {
     "scan_history": "history",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from deploysafe.lazy import on_first_use
 from deploysafe.model import redact
-from deploysafe.regex import on_first_use
 from deploysafe.secrets import embedded
 from deploysafe.secrets.detect import DetectOptions, analyse
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from deploysafe.k8s.pods import as_list, as_map
-from deploysafe.regex import on_first_use
+from deploysafe.lazy import on_first_use
 
 Labels = tuple[tuple[str, str], ...]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, KeyPath
-from deploysafe.regex import on_first_use
 from deploysafe.rules.base import Fix, LineEdit
 from deploysafe.rules.secrets._docker import instructions, pairs
 

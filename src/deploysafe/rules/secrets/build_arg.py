@@ -7,9 +7,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from deploysafe.config.secrets import SecretsPolicy
+from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
 from deploysafe.pathnames import name_of
-from deploysafe.regex import on_first_use
 from deploysafe.rules.base import AutoFix, Context, Fix, LineEdit, Rule, Scope
 from deploysafe.secrets.detect import (
     FileKind,

@@ -10,8 +10,8 @@ from typing import Any
 
 from deploysafe import jsondata
 from deploysafe.k8s.pods import as_map, get, pod_template
+from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
-from deploysafe.regex import on_first_use
 from deploysafe.rules.base import Context, Rule, Scope
 from deploysafe.rules.secrets._install import install_time
 from deploysafe.secrets.detect import (

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from deploysafe.ci.github import Step, checkout_major, upload_reaches, workflow_of
 from deploysafe.ci.yamlci import CiDocument
+from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
-from deploysafe.regex import on_first_use
 from deploysafe.rules.base import AutoFix, Context, Edit, EditOp, Fix, Rule
 
 

@@ -17,8 +17,8 @@ from typing import Any
 from deploysafe.ci import expressions
 from deploysafe.ci.github import Job, Step, Workflow, action_version, workflow_of
 from deploysafe.ci.yamlci import CiDocument
+from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, Practice, Severity, Target, Violation
-from deploysafe.regex import on_first_use
 from deploysafe.rules.base import Context, Rule
 
 
