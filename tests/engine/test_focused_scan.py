@@ -118,6 +118,24 @@ deploy2:
 """
 
 
+def test_a_folder_the_pipeline_does_not_reach_gains_nothing_from_any_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `../ci/deploy.yml`, shown from the scanned `docs/`, is outside it however the working
+    # folder is named: from one named `ci`, `os.path.relpath` resolved it back inside.
+    root = tmp_path / "repo"
+    (root / "ci").mkdir(parents=True)
+    (root / "docs").mkdir()
+    (root / ".gitlab-ci.yml").write_text(PIPELINE)
+    (root / "ci" / "deploy.yml").write_text(INCLUDED)
+    (root / "docs" / "notes.yaml").write_text("a: 1\n")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    for cwd in (tmp_path, tmp_path / "work" / "ci"):
+        cwd.mkdir(parents=True, exist_ok=True)
+        monkeypatch.chdir(cwd)
+        assert run(root / "docs", root=root / "docs").findings == ()
+
+
 def test_a_file_the_gitlab_pipeline_includes_is_judged_through_it(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     (root / "ci").mkdir(parents=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import posixpath
 import queue
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -540,9 +541,13 @@ def _focused(inv: Inventory, render_root: Path, whole: Callable[[Path, Path], bo
 
 
 def _under(file: str, folder: str) -> bool:
-    """Whether a shown path is inside a shown folder ("." is the scan root)."""
-    rel = os.path.relpath(os.path.normpath(file), folder)
-    return not (rel == ".." or rel.startswith("../") or os.path.isabs(rel))
+    """Whether a shown path is inside a shown folder ("." is the scan root), by their text
+    alone: `os.path.relpath` would resolve a `..` against the working folder, where
+    `../ci/x.yml` from a folder named `ci` is inside it."""
+    path, where = posixpath.normpath(file), posixpath.normpath(folder)
+    if where == ".":
+        return not (path == ".." or path.startswith(("../", "/")))
+    return path == where or path.startswith(where.rstrip("/") + "/")
 
 
 def _whole_chart(path: Path, chart: Path) -> bool:
