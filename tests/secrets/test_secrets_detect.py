@@ -373,3 +373,21 @@ def test_a_url_credential_named_in_capitals_is_a_stand_in() -> None:
     for real in (pw, "BLUE_HORSE_42", "Q7_" + pw):  # capitals alone are no stand-in
         hits = analyse(f"c: postgres://app:{real}@db.shop.internal/orders\n", "app.yaml").tokens
         assert [(h.type.id, h.secret) for h in hits] == [("url-credentials", real)]
+
+
+def test_settings_that_compute_name_or_tag_their_value_hold_no_credential() -> None:
+    text = (
+        # a shell substitution inside a value, a call cut at its parenthesis
+        'redis_credentials=":$(airflow_encode_url "$REDIS_PASSWORD")"\n'
+        'db_password = get_secret_value("hub.db.password", None)\n'
+        'service["api_token"] = get_secret_value(f"hub.services.{key}.apiToken")\n'
+        # an image named like a credential setting, and its tag
+        "image: docker.io/bitnami/rmq-default-credential-updater:1.0.8-debian-12-r0\n"
+        # the names of what goes there, in capitals
+        "## --from-literal=client-passwords=CLIENT_PASSWORD1,CLIENT_PASSWORD2\n"
+    )
+    assert analyse(text, "values.yaml").credentials == []
+    pw = expand("{an:16}", 35)
+    text = f'redis_credentials=":{pw}"\ndb_password = "{pw}"\nclient-passwords={pw}\n'
+    keys = [c.key for c in analyse(text, "values.yaml").credentials]
+    assert keys == ["redis_credentials", "db_password", "client-passwords"]

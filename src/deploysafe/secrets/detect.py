@@ -725,13 +725,22 @@ def _credential_pair(m: re.Match[str], password: str, options: DetectOptions) ->
         scheme = m.group("scheme").lower()
         if scheme in ("git+ssh", "ssh") and not password:
             return False
-    if _SCREAMING.fullmatch(password) and any(w in password for w in _CREDENTIAL_WORDS):
+    if _stand_in(password):
         return False
     return len(password) >= 4 and not is_placeholder(password, options.placeholders)
 
 
-# `https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com`, `mongodb://DB_USER:DB_PASSWORD@db`: the
-# name of what goes there, in capitals as an environment variable's, is no password.
+# A variable's or a command's substitution inside a value (not `p${e]nob(ody`: no name ends
+# there as the shell reads one).
+_SUBSTITUTION = re.compile(r"\$\{[A-Za-z_]\w*(?:[}:#%/?+=-]|$)|\$\([A-Za-z_]")
+
+
+def _stand_in(value: str) -> bool:
+    """The name of what goes there, in capitals as an environment variable's, is no value:
+    `https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com`, `--from-literal=pw=CLIENT_PASSWORD1`."""
+    return _SCREAMING.fullmatch(value) is not None and any(w in value for w in _CREDENTIAL_WORDS)
+
+
 _SCREAMING = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 _CREDENTIAL_WORDS = ("PASS", "PWD", "TOKEN", "SECRET", "KEY")
 
@@ -863,6 +872,8 @@ def _assignments(
             continue
         if not pw and text[start - 1 : start] == "/" and _DNS_LABEL.match(value):
             continue  # `example.io/auth-secret: basic-auth`: an annotation naming a Secret
+        if op == ":" and text[start - 1 : start] == "/" and a.start("v") == a.end("op"):
+            continue  # `docker.io/org/credential-updater:1.0.8`: an image and its tag
         vstart = a.start("v") + (1 if quoted else 0)
         yield (vstart, vstart + len(value)), key, value, pw, quoted
 
@@ -949,7 +960,9 @@ _NOT_VALUES = frozenset(
 )
 _ATTRIBUTE = re.compile(r"^(?:[A-Za-z_][\w]*\.)+[A-Za-z_][\w]*$")  # a.b.c
 _INDIRECT = re.compile(
-    r"(?i)^(?:[A-Za-z_][\w]*\.)+[A-Za-z_][\w]*(?:\(.*\))?$|[\w\]]\(.*\)|^[A-Za-z_][\w.]*\[|"
+    # a call, also one cut where its string argument starts (`get_secret_value(f"hub.{k}")`)
+    r"(?i)^(?:[A-Za-z_][\w]*\.)+[A-Za-z_][\w]*(?:\(.*\))?$|[\w\]]\((?:.*\)|[brfu]?$)|"
+    r"^[A-Za-z_][\w.]*\[|"
     r"process\.env|os\.environ|getenv|\benv\(|config\.|settings\.|^/run/secrets/|"
     r"^/var/run/secrets/|^file:|^https?://[^@\s]*$|^\.{0,2}/"
 )
@@ -1044,8 +1057,12 @@ def judge(
         return None
     if _default_like(v):
         return "default"  # under any credential name: `signing_key: changeme0000`
-    if v.startswith(("${", "$(")):
-        return None  # `${TOKEN:-${1}}`, `${PW:?set it}`, `$(openssl rand -hex 16)`, cut at a blank
+    if v.startswith(("${", "$(")) or _SUBSTITUTION.search(v):
+        # `${TOKEN:-${1}}`, `${PW:?set it}`, `$(openssl rand -hex 16)` cut at a blank, and
+        # one inside a value (`:$(encode "$REDIS_PASSWORD")`): the shell makes it
+        return None
+    if _stand_in(v):
+        return None
     attribute = _INDIRECT.search(v) and not (
         quoted and _ATTRIBUTE.match(v) and not _DOTTED_NAME.match(v)
     )
