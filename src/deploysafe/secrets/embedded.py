@@ -19,7 +19,8 @@ import yaml
 
 from deploysafe.pathnames import name_of, suffix_of
 from deploysafe.secrets.detect import DetectOptions, judge
-from deploysafe.secrets.names import KEY_CHARS, KEYWORD, KEYWORD_LOWER, credential_name
+from deploysafe.secrets.keywords import name_spans
+from deploysafe.secrets.names import KEY_CHARS, KEYWORD, credential_name
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -119,19 +120,17 @@ def _has_credential_key(text: str) -> bool:
     """A credential-named key before a `:` or `=` somewhere: a linear pass before a parse
     (the keyword search, then the key read around each hit, as the text scanner does)."""
     low = text.lower()
-    # The lowered text with the lowercase pattern is several times faster than a
+    # The lowered text searched for the lowercase keywords is several times faster than a
     # case-insensitive search; a text whose length lowering changes keeps the latter.
-    pattern = KEYWORD_LOWER
-    if len(low) != len(text):
-        low, pattern = text, KEYWORD
+    hits = name_spans(low) if len(low) == len(text) else [m.span() for m in KEYWORD.finditer(text)]
     last = -1
-    for m in pattern.finditer(low):
-        if m.start() < last:
+    for hit, hit_end in hits:
+        if hit < last:
             continue  # inside the key read around the previous hit
-        left = text[max(0, m.start() - 80) : m.start()]
-        start = m.start() - (len(left) - len(left.rstrip(KEY_CHARS)))
-        right = text[m.end() : m.end() + 80]
-        end = m.end() + len(right) - len(right.lstrip(KEY_CHARS))
+        left = text[max(0, hit - 80) : hit]
+        start = hit - (len(left) - len(left.rstrip(KEY_CHARS)))
+        right = text[hit_end : hit_end + 80]
+        end = hit_end + len(right) - len(right.lstrip(KEY_CHARS))
         last = end
         key = text[start:end].strip(".-")
         if _AFTER_KEY.match(text, end) and credential_name(key) is not None:
