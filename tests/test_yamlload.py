@@ -78,6 +78,44 @@ def test_top_level_kind_of_one_document_in_a_stream() -> None:
     assert top_level_kind(f'"x": 1\n{crd}') is None
 
 
+_CRD = "apiVersion: v1\nkind: CustomResourceDefinition\n"
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        *("kind: Pod", "kinds: x", '"kind": Pod', "'kind': Pod", "? kind\n: Pod", "*k : Pod"),
+        *("!!str kind: Pod", "&k kind: Pod", "{kind: Pod}", "[kind]: Pod"),
+    ],
+)
+@pytest.mark.parametrize("before", ["", "description: naïve ✓ 𝄞 \udcff\n"])
+@pytest.mark.parametrize("brk", ["\n", "\r\n"])
+def test_a_later_line_that_may_hold_a_kind_key_leaves_the_kind_in_doubt(
+    later: str, before: str, brk: str
+) -> None:
+    """Whatever the text before that line (not ASCII, a lone surrogate) and its breaks."""
+    text = f"{_CRD}{before}spec:\n  names: {{}}\n{later}\n"
+    assert top_level_kind(text.replace("\n", brk)) is None
+    # the same line indented, or the document's last line without a break, is no key
+    indented = text.replace(later, " " + later.replace("\n", "\n "))
+    assert top_level_kind(indented.replace("\n", brk)) == "CustomResourceDefinition"
+    last = f"{_CRD}{before}spec: {later.replace(chr(10), ' ')}"
+    assert top_level_kind(last.replace("\n", brk)) == "CustomResourceDefinition"
+
+
+@pytest.mark.parametrize("brk", ["\r", "\x85", "\u2028", "\u2029"])
+def test_a_later_kind_key_after_a_rarer_line_break_leaves_the_kind_in_doubt(brk: str) -> None:
+    assert top_level_kind(f"{_CRD}spec: {{}}{brk}kind: Pod\n") is None
+    assert top_level_kind(f"{_CRD}spec: {{}}{brk}spec: Pod\n") == "CustomResourceDefinition"
+
+
+def test_a_later_kind_key_past_the_document_s_end_is_not_read() -> None:
+    text = f"{_CRD}spec: {{}}\n---\nkind: Pod\n"
+    (a, b), _ = document_spans(text)
+    assert top_level_kind(text, a, b, odd=False) == "CustomResourceDefinition"
+    assert top_level_kind(text, a, b + 8, odd=False) is None
+
+
 def test_a_text_parsed_to_its_end_is_not_parsed_again() -> None:
     """A kustomization file is read as itself and as Kubernetes objects: one parse."""
     text = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a]\n"

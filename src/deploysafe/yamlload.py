@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ahocorasick_rs import BytesAhoCorasick
 
 from deploysafe.model import KeyPath, redact
 
@@ -486,7 +487,10 @@ _KIND_VALUE = re.compile(r"[ \t]*[\"']?([A-Za-z0-9]+)")
 # could hold that line. PyYAML's rarer line breaks (lone CR, NEL, LS, PS) take the slower
 # pattern.
 _OPENERS = ('"', "'", "{", "[")
-_NEXT_KEY = re.compile(r"\n(?:kind|[\"'?*!&{\[])")
+# Such a line, found in the UTF-8 bytes (where an ASCII pattern matches the same characters
+# as in the text): the automaton passes most line starts in a few instructions, where a
+# regex begins a match attempt at each (a CRD is most of a tree's bytes and lines).
+_NEXT_KEY = BytesAhoCorasick([b"\nkind", *(b"\n" + c.encode() for c in "\"'?*!&{[")])
 _ODD_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 _NEXT_KEY_ANY_BREAK = re.compile(r"[\n\r\x85\u2028\u2029](?:kind|[\"'?*!&{\[])")
 
@@ -517,6 +521,9 @@ def top_level_kind(
         return None
     if odd is None:
         odd = any(text.find(c, start, end) != -1 for c in _ODD_BREAKS)
-    if (_NEXT_KEY_ANY_BREAK if odd else _NEXT_KEY).search(text, i + 5, end):
-        return None
-    return m.group(1)
+    if odd:
+        later = _NEXT_KEY_ANY_BREAK.search(text, i + 5, end) is not None
+    else:
+        rest = text[i + 5 : end].encode("utf-8", "surrogatepass")
+        later = bool(_NEXT_KEY.find_matches_as_indexes(rest))
+    return None if later else m.group(1)
