@@ -52,6 +52,7 @@ STREAMS = [
     "---\na: 1\n--- \nb: 2\n---\n\n---\n",
     "a: 1\n---\n\u2028\n---\nb: 2",
     "---x\na: 1\n---\tc\n",
+    "a: 1\n----\n---\r\nb: 2\n-----\n---",
 ]
 
 
@@ -64,6 +65,8 @@ def test_document_spans_are_the_non_blank_documents(text: str) -> None:
     parts = re.split(r"(?<=\n)(?=---(?:[ \t\r\n]|$))|^(?=---(?:[ \t\r\n]|$))", text)
     expected = [p for p in parts if p and not p.isspace()] if len(parts) > 1 else [text]
     assert [text[a:b] for a, b in document_spans(text)] == expected
+    if text.isascii():  # searched in its bytes
+        assert [text[a:b] for a, b in document_spans(text, text.encode())] == expected
 
 
 def test_top_level_kind_of_one_document_in_a_stream() -> None:
@@ -95,12 +98,15 @@ def test_a_later_line_that_may_hold_a_kind_key_leaves_the_kind_in_doubt(
 ) -> None:
     """Whatever the text before that line (not ASCII, a lone surrogate) and its breaks."""
     text = f"{_CRD}{before}spec:\n  names: {{}}\n{later}\n"
-    assert top_level_kind(text.replace("\n", brk)) is None
     # the same line indented, or the document's last line without a break, is no key
     indented = text.replace(later, " " + later.replace("\n", "\n "))
-    assert top_level_kind(indented.replace("\n", brk)) == "CustomResourceDefinition"
     last = f"{_CRD}{before}spec: {later.replace(chr(10), ' ')}"
-    assert top_level_kind(last.replace("\n", brk)) == "CustomResourceDefinition"
+    crd = "CustomResourceDefinition"
+    for doc, kind in [(text, None), (indented, crd), (last, crd)]:
+        doc = doc.replace("\n", brk)
+        assert top_level_kind(doc) == kind
+        if doc.isascii():  # searched in its bytes
+            assert top_level_kind(doc, encoded=doc.encode()) == kind
 
 
 @pytest.mark.parametrize("brk", ["\r", "\x85", "\u2028", "\u2029"])
