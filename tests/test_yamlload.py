@@ -11,6 +11,7 @@ from deploysafe.yamlload import (
     Parsed,
     TooDeep,
     TooLarge,
+    YamlProblem,
     document_spans,
     load_data,
     parse_all,
@@ -158,3 +159,36 @@ def test_plain_values_get_pyyaml_s_types_whatever_their_first_character() -> Non
     assert isinstance(doc, Parsed)
     assert doc.data == yaml.safe_load(text)
     assert [type(v) for v in doc.data.values()] == [type(v) for v in yaml.safe_load(text).values()]
+
+
+def test_an_alias_repeats_its_data_but_not_its_positions() -> None:
+    """An aliased node is placed once, where it is anchored; a text without `&` has no
+    alias, and every node of it is placed."""
+    text = "base: &b {x: 1}\nuse: *b\nmerged:\n  <<: *b\n  y: 2\nlist: [*b, q]\n"
+    (doc,) = parse_all(text)
+    assert isinstance(doc, Parsed)
+    assert doc.data == yaml.safe_load(text)
+    assert doc.positions == {
+        (): (1, 1),
+        ("base",): (1, 1),
+        ("base", "x"): (1, 11),
+        ("use",): (2, 1),
+        ("merged",): (3, 1),
+        ("merged", "y"): (5, 3),
+        ("list",): (6, 1),
+        ("list", 0): (1, 7),
+        ("list", 1): (6, 12),
+    }
+    (plain,) = parse_all("a: {x: 1}\nb: [x, {y: 2}]\n")
+    assert isinstance(plain, Parsed)
+    assert plain.positions == {
+        (): (1, 1),
+        ("a",): (1, 1),
+        ("a", "x"): (1, 5),
+        ("b",): (2, 1),
+        ("b", 0): (2, 5),
+        ("b", 1): (2, 8),
+        ("b", 1, "y"): (2, 9),
+    }
+    (bad,) = parse_all("a: *nowhere\n")  # an alias with no anchor is the parser's error
+    assert isinstance(bad, YamlProblem)

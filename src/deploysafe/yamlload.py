@@ -117,14 +117,18 @@ class _Builder:
     positions: Positions
     warnings: list[tuple[int, str]]
     sizes: dict[int, int]
-    seen: set[int]
+    # The nodes built, by id, to tell an alias's repeat; None where the text holds no `&`
+    # (no anchor, so no alias: every node is met once).
+    seen: set[int] | None
     expanded: int = 0
 
     def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
-        key = id(node)
-        if key in self.seen:
+        seen = self.seen
+        if seen is None:
+            record = True
+        elif id(node) in seen:
             # An alias: count what it repeats, so that nested aliases cannot blow up.
             self.expanded += self._size(node)
             if self.expanded > MAX_EXPANSION:
@@ -134,13 +138,13 @@ class _Builder:
                 )
             record = False
         else:
-            self.seen.add(key)
+            seen.add(id(node))
             record = True
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth, record)
         if isinstance(node, yaml.SequenceNode):
             out: list[Any] = []
-            positions, seen = self.positions, self.seen
+            positions = self.positions
             inline = depth < MAX_DEPTH
             for i, item in enumerate(node.value):
                 sub = (*path, i)
@@ -153,9 +157,10 @@ class _Builder:
                     inline
                     and item.tag == _TAG_STR
                     and type(item) is _SCALAR
-                    and id(item) not in seen
+                    and (seen is None or id(item) not in seen)
                 ):
-                    seen.add(id(item))
+                    if seen is not None:
+                        seen.add(id(item))
                     out.append(item.value)
                 else:
                     out.append(self.build(item, sub, depth + 1))
@@ -202,9 +207,10 @@ class _Builder:
                 inline
                 and vnode.tag == _TAG_STR
                 and type(vnode) is _SCALAR
-                and id(vnode) not in seen
+                and (seen is None or id(vnode) not in seen)
             ):
-                seen.add(id(vnode))  # as in the sequence above
+                if seen is not None:  # as in the sequence above
+                    seen.add(id(vnode))
                 out[k] = vnode.value
             else:
                 out[k] = self.build(vnode, sub, depth + 1)
@@ -421,6 +427,7 @@ def _parse_all(text: str, line_offset: int) -> Iterator[Parsed | YamlProblem]:
     except yaml.YAMLError as exc:
         yield _problem(exc, text, line_offset)
         return
+    anchored = "&" in text
     try:
         while True:
             try:
@@ -432,7 +439,7 @@ def _parse_all(text: str, line_offset: int) -> Iterator[Parsed | YamlProblem]:
                 return
             if node is None:  # pragma: no cover - check_node said there is one
                 break
-            builder = _Builder(_constructor(), {}, [], {}, set())
+            builder = _Builder(_constructor(), {}, [], {}, set() if anchored else None)
             start = node.start_mark.line + 1 + line_offset
             try:
                 data = builder.build(node, (), 0)
