@@ -113,7 +113,6 @@ class Parsed:
 
 @dataclass(slots=True)
 class _Builder:
-    constructor: yaml.constructor.SafeConstructor
     positions: Positions
     warnings: list[tuple[int, str]]
     sizes: dict[int, int]
@@ -121,6 +120,8 @@ class _Builder:
     # (no anchor, so no alias: every node is met once).
     seen: set[int] | None
     expanded: int = 0
+    # Made for the first value the fast paths do not make (most documents have none).
+    constructor: yaml.constructor.SafeConstructor | None = None
 
     def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -147,7 +148,7 @@ class _Builder:
             positions = self.positions
             inline = depth < MAX_DEPTH
             for i, item in enumerate(node.value):
-                sub = (*path, i)
+                sub = path + (i,)  # noqa: RUF005  # (concatenation costs less than unpacking)
                 if record:
                     mark = item.start_mark
                     positions[sub] = (mark.line + 1, mark.column + 1)
@@ -199,7 +200,8 @@ class _Builder:
                 k = field
             fields[field] = k
             # (a union isinstance costs more than the tuple: most keys are strings)
-            sub = (*path, k) if type(k) is str else (*path, k if isinstance(k, int) else str(k))
+            part = k if type(k) is str or isinstance(k, int) else str(k)
+            sub = path + (part,)  # noqa: RUF005  # (concatenation costs less than unpacking)
             if record:
                 mark = knode.start_mark
                 positions[sub] = (mark.line + 1, mark.column + 1)
@@ -240,6 +242,8 @@ class _Builder:
         elif tag == _TAG_NULL:
             return None
         line = node.start_mark.line + 1
+        if self.constructor is None:
+            self.constructor = _constructor()
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
@@ -439,7 +443,7 @@ def _parse_all(text: str, line_offset: int) -> Iterator[Parsed | YamlProblem]:
                 return
             if node is None:  # pragma: no cover - check_node said there is one
                 break
-            builder = _Builder(_constructor(), {}, [], {}, set() if anchored else None)
+            builder = _Builder({}, [], {}, set() if anchored else None)
             start = node.start_mark.line + 1 + line_offset
             try:
                 data = builder.build(node, (), 0)
