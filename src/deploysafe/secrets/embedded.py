@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import yaml
@@ -64,16 +64,16 @@ def config_format(name: str, text: str) -> str | None:
     if "\n" not in text.strip():
         return None
     suffix = suffix_of(name_of(name)).lower()
-    lines = text.splitlines()
-
-    def body() -> Iterator[str]:  # lazily: a 200 kB JSON dashboard is decided at line one
-        return (ln for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", ";")))
-
-    first = next(body(), None)
+    first = _first_body_line(text)
     if first is None:
         return None
     if suffix == ".json" or first.lstrip().startswith("{"):
         return "json"
+    lines = text.splitlines()
+
+    def body() -> Iterator[str]:
+        return _body(lines)
+
     if suffix in _INI or any(_SECTION.match(ln) for ln in body()):
         return "ini"
     if suffix in _PROPERTIES or (
@@ -83,6 +83,25 @@ def config_format(name: str, text: str) -> str | None:
     if suffix in _YAML or any(":" in ln for ln in body()):
         return "yaml"
     return None
+
+
+_HEAD = 4096
+
+
+def _body(lines: Iterable[str]) -> Iterator[str]:
+    """The lines that are neither blank nor comments."""
+    return (ln for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", ";")))
+
+
+def _first_body_line(text: str) -> str | None:
+    """The first line of `text` neither blank nor a comment, found in its head when the head
+    holds one (a 200 kB JSON dashboard is decided at its first line): a head's lines are the
+    text's own but for its last, which may be cut."""
+    if len(text) > _HEAD:
+        found = next(_body(text[:_HEAD].splitlines()[:-1]), None)
+        if found is not None:
+            return found
+    return next(_body(text.splitlines()), None)
 
 
 def settings(text: str, name: str = "") -> tuple[Setting, ...] | None:
