@@ -11,6 +11,7 @@ from deploysafe.yamlload import (
     Parsed,
     TooDeep,
     TooLarge,
+    YamlProblem,
     document_spans,
     load_data,
     parse_all,
@@ -52,6 +53,7 @@ STREAMS = [
     "---\na: 1\n--- \nb: 2\n---\n\n---\n",
     "a: 1\n---\n\u2028\n---\nb: 2",
     "---x\na: 1\n---\tc\n",
+    "a: 1\n----\n---\r\nb: 2\n-----\n---",
 ]
 
 
@@ -64,6 +66,8 @@ def test_document_spans_are_the_non_blank_documents(text: str) -> None:
     parts = re.split(r"(?<=\n)(?=---(?:[ \t\r\n]|$))|^(?=---(?:[ \t\r\n]|$))", text)
     expected = [p for p in parts if p and not p.isspace()] if len(parts) > 1 else [text]
     assert [text[a:b] for a, b in document_spans(text)] == expected
+    if text.isascii():  # searched in its bytes
+        assert [text[a:b] for a, b in document_spans(text, text.encode())] == expected
 
 
 def test_top_level_kind_of_one_document_in_a_stream() -> None:
@@ -76,6 +80,47 @@ def test_top_level_kind_of_one_document_in_a_stream() -> None:
     # read as one document, the stream has two top-level `kind` keys
     assert top_level_kind(text) is None
     assert top_level_kind(f'"x": 1\n{crd}') is None
+
+
+_CRD = "apiVersion: v1\nkind: CustomResourceDefinition\n"
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        *("kind: Pod", "kinds: x", '"kind": Pod', "'kind': Pod", "? kind\n: Pod", "*k : Pod"),
+        *("!!str kind: Pod", "&k kind: Pod", "{kind: Pod}", "[kind]: Pod"),
+    ],
+)
+@pytest.mark.parametrize("before", ["", "description: naïve ✓ 𝄞 \udcff\n"])
+@pytest.mark.parametrize("brk", ["\n", "\r\n"])
+def test_a_later_line_that_may_hold_a_kind_key_leaves_the_kind_in_doubt(
+    later: str, before: str, brk: str
+) -> None:
+    """Whatever the text before that line (not ASCII, a lone surrogate) and its breaks."""
+    text = f"{_CRD}{before}spec:\n  names: {{}}\n{later}\n"
+    # the same line indented, or the document's last line without a break, is no key
+    indented = text.replace(later, " " + later.replace("\n", "\n "))
+    last = f"{_CRD}{before}spec: {later.replace(chr(10), ' ')}"
+    crd = "CustomResourceDefinition"
+    for doc, kind in [(text, None), (indented, crd), (last, crd)]:
+        doc = doc.replace("\n", brk)
+        assert top_level_kind(doc) == kind
+        if doc.isascii():  # searched in its bytes
+            assert top_level_kind(doc, encoded=doc.encode()) == kind
+
+
+@pytest.mark.parametrize("brk", ["\r", "\x85", "\u2028", "\u2029"])
+def test_a_later_kind_key_after_a_rarer_line_break_leaves_the_kind_in_doubt(brk: str) -> None:
+    assert top_level_kind(f"{_CRD}spec: {{}}{brk}kind: Pod\n") is None
+    assert top_level_kind(f"{_CRD}spec: {{}}{brk}spec: Pod\n") == "CustomResourceDefinition"
+
+
+def test_a_later_kind_key_past_the_document_s_end_is_not_read() -> None:
+    text = f"{_CRD}spec: {{}}\n---\nkind: Pod\n"
+    (a, b), _ = document_spans(text)
+    assert top_level_kind(text, a, b, odd=False) == "CustomResourceDefinition"
+    assert top_level_kind(text, a, b + 8, odd=False) is None
 
 
 def test_a_text_parsed_to_its_end_is_not_parsed_again() -> None:
@@ -114,3 +159,36 @@ def test_plain_values_get_pyyaml_s_types_whatever_their_first_character() -> Non
     assert isinstance(doc, Parsed)
     assert doc.data == yaml.safe_load(text)
     assert [type(v) for v in doc.data.values()] == [type(v) for v in yaml.safe_load(text).values()]
+
+
+def test_an_alias_repeats_its_data_but_not_its_positions() -> None:
+    """An aliased node is placed once, where it is anchored; a text without `&` has no
+    alias, and every node of it is placed."""
+    text = "base: &b {x: 1}\nuse: *b\nmerged:\n  <<: *b\n  y: 2\nlist: [*b, q]\n"
+    (doc,) = parse_all(text)
+    assert isinstance(doc, Parsed)
+    assert doc.data == yaml.safe_load(text)
+    assert doc.positions == {
+        (): (1, 1),
+        ("base",): (1, 1),
+        ("base", "x"): (1, 11),
+        ("use",): (2, 1),
+        ("merged",): (3, 1),
+        ("merged", "y"): (5, 3),
+        ("list",): (6, 1),
+        ("list", 0): (1, 7),
+        ("list", 1): (6, 12),
+    }
+    (plain,) = parse_all("a: {x: 1}\nb: [x, {y: 2}]\n")
+    assert isinstance(plain, Parsed)
+    assert plain.positions == {
+        (): (1, 1),
+        ("a",): (1, 1),
+        ("a", "x"): (1, 5),
+        ("b",): (2, 1),
+        ("b", 0): (2, 5),
+        ("b", 1): (2, 8),
+        ("b", 1, "y"): (2, 9),
+    }
+    (bad,) = parse_all("a: *nowhere\n")  # an alias with no anchor is the parser's error
+    assert isinstance(bad, YamlProblem)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from deploysafe.config import Config
 from deploysafe.engine import check_documents, sources
 from deploysafe.model import Target
@@ -163,3 +165,24 @@ def test_an_embedded_file_nested_to_libyamls_limit_is_still_judged() -> None:
     report = check_documents(loaded.documents, Config())
     assert [(e.line, e.message) for e in (*loaded.errors, *report.errors)] == []
     assert ("DS311", 7) in {(f.rule_id, f.line) for f in report.findings}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "# only\n\n; comments\n",
+        "{\n" + '  "a": 1,\n' * 2000 + "}\n",
+        "x" * 5000 + "\nkey = value\n",  # the head's only line is cut
+        "\n" * 4095 + "\r\nkey: 1\n",  # a CRLF across the head's end
+        "#" * 4095 + "\n{}\n",  # the first body line just past the head
+        " " * 4095 + "\u2028" + "a = b\n" * 3,  # a rarer line break at the head's end
+        "# c\n" * 1200 + "  [section]\n",
+    ],
+)
+def test_the_first_body_line_is_the_text_s_whatever_its_head(text: str) -> None:
+    """Found in the text's first 4 kB when they hold it: the same line as in all of it."""
+    lines = [
+        ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", ";"))
+    ]
+    assert embedded._first_body_line(text) == (lines[0] if lines else None)

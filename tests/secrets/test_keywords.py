@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploysafe.secrets.keywords import MARKERS, KeywordIndex
+from deploysafe.secrets.keywords import MARKERS, KeywordIndex, name_spans
 from deploysafe.secrets.names import KEYWORD_LOWER, NAME_KEYWORDS
 
 TEXTS = [
@@ -68,3 +68,19 @@ def test_present_is_what_the_text_holds(text: str) -> None:
     low = text.lower()
     found = index.search(low)
     assert found.present == {p for p in (*keywords, *NAME_KEYWORDS, *MARKERS) if p in low}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *TEXTS,
+        "naïve: é\npassword: s.x\nΩ token:",
+        "\u212aey: x\nkey: y",
+        "tokenizer keyed passauth",
+    ],
+)
+def test_name_spans_as_the_regex_finds_them(text: str) -> None:
+    """The name keywords alone (ASCII or not, a Kelvin sign lowered to `k`): the spans
+    `KEYWORD_LOWER.finditer` gives."""
+    low = text.lower()
+    assert name_spans(low) == [m.span() for m in KEYWORD_LOWER.finditer(low)]

@@ -29,6 +29,20 @@ def test_every_type_finds_its_example(t: TokenType) -> None:
     assert [h.type.id for h in hits] == [t.id], text
 
 
+@pytest.mark.parametrize("t", [t for t in TOKEN_TYPES if t.literal], ids=lambda t: t.id)
+def test_a_type_s_literal_starts_every_match(t: TokenType) -> None:
+    """The regex begins with the literal, character for character, outside any group or
+    alternative: a text without it cannot match."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    ops = list(_parser.parse(t.regex, t.flags))[: len(t.literal)]
+    assert ops == [(_parser.LITERAL, ord(c)) for c in t.literal]
+    assert not t.flags  # (IGNORECASE would let other characters match)
+    text = instance(t)
+    assert t.literal in text
+    assert not analyse(text.replace(t.literal, t.literal[:-1]), "settings.conf").tokens
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -56,9 +56,11 @@ def load_kubernetes(
     skipped = 0
     # A break other than "\n" anywhere sends every document's kind to the slower search.
     odd = not newlines_only(text)
+    # An ASCII text's bytes have its offsets: both searches run over them.
+    encoded = text.encode("ascii") if text.isascii() else None
     line = at = 0  # the lines before `at`, counted as far as a parsed document needs
-    for start, end in document_spans(text):
-        if top_level_kind(text, start, end, odd, among=UNREAD_KINDS) is not None:
+    for start, end in document_spans(text, encoded):
+        if top_level_kind(text, start, end, odd, UNREAD_KINDS, encoded) is not None:
             skipped += 1
             continue
         line += text.count("\n", at, start)

@@ -625,6 +625,8 @@ def _tokens(
             continue
         matches: Iterable[re.Match[str]]
         if t.multiline or not same or "" in t.keywords:
+            if t.literal not in text:
+                continue  # (an empty literal is in every text)
             matches = t.pattern.finditer(text)
         else:
             # Only the lines that hold one of the type's keywords.

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import yaml
 
 from deploysafe.pathnames import name_of, suffix_of
 from deploysafe.secrets.detect import DetectOptions, judge
-from deploysafe.secrets.names import KEY_CHARS, KEYWORD, KEYWORD_LOWER, credential_name
+from deploysafe.secrets.keywords import name_spans
+from deploysafe.secrets.names import KEY_CHARS, KEYWORD, credential_name
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -65,16 +66,16 @@ def config_format(name: str, text: str) -> str | None:
     if "\n" not in text.strip():
         return None
     suffix = suffix_of(name_of(name)).lower()
-    lines = text.splitlines()
-
-    def body() -> Iterator[str]:  # lazily: a 200 kB JSON dashboard is decided at line one
-        return (ln for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", ";")))
-
-    first = next(body(), None)
+    first = _first_body_line(text)
     if first is None:
         return None
     if suffix == ".json" or first.lstrip().startswith("{"):
         return "json"
+    lines = text.splitlines()
+
+    def body() -> Iterator[str]:
+        return _body(lines)
+
     if suffix in _INI or any(_SECTION.match(ln) for ln in body()):
         return "ini"
     if suffix in _PROPERTIES or (
@@ -84,6 +85,25 @@ def config_format(name: str, text: str) -> str | None:
     if suffix in _YAML or any(":" in ln for ln in body()):
         return "yaml"
     return None
+
+
+_HEAD = 4096
+
+
+def _body(lines: Iterable[str]) -> Iterator[str]:
+    """The lines that are neither blank nor comments."""
+    return (ln for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", ";")))
+
+
+def _first_body_line(text: str) -> str | None:
+    """The first line of `text` neither blank nor a comment, found in its head when the head
+    holds one (a 200 kB JSON dashboard is decided at its first line): a head's lines are the
+    text's own but for its last, which may be cut."""
+    if len(text) > _HEAD:
+        found = next(_body(text[:_HEAD].splitlines()[:-1]), None)
+        if found is not None:
+            return found
+    return next(_body(text.splitlines()), None)
 
 
 def settings(text: str, name: str = "") -> tuple[Setting, ...] | None:
@@ -121,19 +141,17 @@ def _has_credential_key(text: str) -> bool:
     """A credential-named key before a `:` or `=` somewhere: a linear pass before a parse
     (the keyword search, then the key read around each hit, as the text scanner does)."""
     low = text.lower()
-    # The lowered text with the lowercase pattern is several times faster than a
+    # The lowered text searched for the lowercase keywords is several times faster than a
     # case-insensitive search; a text whose length lowering changes keeps the latter.
-    pattern = KEYWORD_LOWER
-    if len(low) != len(text):
-        low, pattern = text, KEYWORD
+    hits = name_spans(low) if len(low) == len(text) else [m.span() for m in KEYWORD.finditer(text)]
     last = -1
-    for m in pattern.finditer(low):
-        if m.start() < last:
+    for hit, hit_end in hits:
+        if hit < last:
             continue  # inside the key read around the previous hit
-        left = text[max(0, m.start() - 80) : m.start()]
-        start = m.start() - (len(left) - len(left.rstrip(KEY_CHARS)))
-        right = text[m.end() : m.end() + 80]
-        end = m.end() + len(right) - len(right.lstrip(KEY_CHARS))
+        left = text[max(0, hit - 80) : hit]
+        start = hit - (len(left) - len(left.rstrip(KEY_CHARS)))
+        right = text[hit_end : hit_end + 80]
+        end = hit_end + len(right) - len(right.lstrip(KEY_CHARS))
         last = end
         key = text[start:end].strip(".-")
         if _AFTER_KEY.match(text, end) and credential_name(key) is not None:

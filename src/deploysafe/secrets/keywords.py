@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ahocorasick_rs import BytesAhoCorasick, Implementation
+from ahocorasick_rs import BytesAhoCorasick, Implementation, MatchKind
 
-from deploysafe.secrets.names import NAME_KEYWORDS
+from deploysafe.secrets.names import KEYWORD_LOWER, NAME_KEYWORDS
 
 # Substrings the detector only asks whether a text holds: found in the same pass, where a
 # `str.find` each would be one more scan of every byte (`:` is on every line of YAML).
@@ -75,6 +75,19 @@ class KeywordIndex:
                 names.append((start, rank[i], end))
         present = frozenset(patterns[i] for i in {hit[0] for hit in hits})
         return Keywords(tokens, _leftmost(names), present)
+
+
+# The name keywords alone, leftmost-first in their order (the regex alternation's
+# semantics): so few patterns are searched with SIMD, where a regex tries every position.
+_NAMES = BytesAhoCorasick([k.encode() for k in NAME_KEYWORDS], matchkind=MatchKind.LeftmostFirst)
+
+
+def name_spans(low: str) -> list[tuple[int, int]]:
+    """(start, end) of the name keywords in `low` (text already lowercased) as
+    `KEYWORD_LOWER.finditer` finds them: for a text searched for nothing else."""
+    if not low.isascii():  # byte offsets would not be character offsets
+        return [m.span() for m in KEYWORD_LOWER.finditer(low)]
+    return [(start, end) for _, start, end in _NAMES.find_matches_as_indexes(low.encode("ascii"))]
 
 
 def _leftmost(hits: list[tuple[int, int, int]]) -> list[tuple[int, int]]:

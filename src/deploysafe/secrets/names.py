@@ -303,23 +303,31 @@ def credential_name(key: str) -> bool | None:
     The general reading, for settings in any file (`spring.datasource.password`,
     `clientSecret`, `API_KEY`): the key split into words, camelCase and snake_case alike."""
     words = key_words(key)
-    if not words or words[-1] in _NOT_LAST or any(w in _NEVER for w in words):
+    # (set operations and one loop over the words, not a generator each: a scan asks
+    # about thousands of distinct keys)
+    if not words or words[-1] in _NOT_LAST or not _NEVER.isdisjoint(words):
         return None
     if len(words) > 1 and (words[0] in _OPTION_VERBS or words[0] == "existing"):
         return None  # `existingSecret`, `existingSecretPasswordKey`: Helm's name for a reference
-    if words[-1] in _HOLDERS and any(w in _PASSWORD_WORDS for w in words[:-1]):
+    if words[-1] in _HOLDERS and not _PASSWORD_WORDS.isdisjoint(words[:-1]):
         return None
-    last = max((i for i, w in enumerate(words) if _credential_word(w)), default=-1)
+    last = -1  # the last word that says password or secret
+    password = secret = False
+    for i, w in enumerate(words):
+        says_password = w in _PASSWORD_WORDS or w.endswith(("password", "passwd"))
+        if says_password or w in _SECRET_WORDS:
+            last = i
+        password = password or says_password
+        secret = secret or (
+            w in _SECRET_WORDS
+            or w.endswith(("secret", "token", "apikey"))
+            or w.startswith("secret")
+        )
     if 0 <= last < len(words) - 1 and words[last + 1] in _NOT_LAST:
         return None  # `LabelValueSecretTypeCluster`: the secret's type, not a secret
-    if any(w in _PASSWORD_WORDS for w in words):
+    if password:
         return True
-    if any(w.endswith(("password", "passwd")) for w in words):
-        return True
-    if any(
-        w in _SECRET_WORDS or w.endswith(("secret", "token", "apikey")) or w.startswith("secret")
-        for w in words
-    ):
+    if secret:
         return False
     for a, b in itertools.pairwise(words):
         if b == "key" and a in _KEY_QUALIFIERS:
@@ -327,10 +335,6 @@ def credential_name(key: str) -> bool | None:
     if words[-1] == "auth" and len(words) > 1:
         return False
     return None
-
-
-def _credential_word(w: str) -> bool:
-    return w in _PASSWORD_WORDS or w in _SECRET_WORDS or w.endswith(("password", "passwd"))
 
 
 @functools.lru_cache(maxsize=8192)

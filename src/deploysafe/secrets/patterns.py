@@ -58,6 +58,10 @@ class TokenType:
     # `s.` ends countless English words, and each would send its line to the regex.
     word_start: tuple[str, ...] = ()
     flags: int = 0
+    # A substring every match starts with, as written: a text without it is not searched
+    # (a multiline type's keyword sends the whole text to its regex, and a CRD that names
+    # the keyword in its schema is megabytes).
+    literal: str = ""
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -93,6 +97,7 @@ def _t(
     multiline: bool = False,
     path: str | None = None,
     word_start: tuple[str, ...] = (),
+    literal: str = "",
 ) -> TokenType:
     return TokenType(
         id,
@@ -107,6 +112,7 @@ def _t(
         path=re.compile(path) if path else None,
         word_start=word_start,
         flags=flags,
+        literal=literal,
     )
 
 
@@ -710,6 +716,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         '{"auths": {"registry.example.net": {"auth": "{b64:24}"}}}',
         check=_docker_auth,
         multiline=True,
+        literal='"auth',
     ),
     _t(
         "artifactory-token",
