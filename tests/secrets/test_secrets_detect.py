@@ -399,6 +399,9 @@ def test_settings_that_compute_name_or_tag_their_value_hold_no_credential() -> N
         "image: docker.io/bitnami/rmq-default-credential-updater:1.0.8-debian-12-r0\n"
         # the names of what goes there, in capitals
         "## --from-literal=client-passwords=CLIENT_PASSWORD1,CLIENT_PASSWORD2\n"
+        # when, not what
+        '## argocdServerAdminPasswordMtime: "2006-01-02T15:04:05Z"\n'
+        "token_expires: 2031-07-01\n"
     )
     assert analyse(text, "values.yaml").credentials == []
     pw = expand("{an:16}", 35)

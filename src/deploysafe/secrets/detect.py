@@ -737,6 +737,12 @@ def _credential_pair(m: re.Match[str], password: str, options: DetectOptions) ->
 _SUBSTITUTION = re.compile(r"\$\{[A-Za-z_]\w*(?:[}:#%/?+=-]|$)|\$\([A-Za-z_]")
 
 
+# A date or a time (`passwordMtime: "2006-01-02T15:04:05Z"`): when, not what.
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?$"
+)
+
+
 def _stand_in(value: str) -> bool:
     """The name of what goes there, in capitals as an environment variable's, is no value:
     `https://USERNAME:PERSONAL_ACCESS_TOKEN@github.com`, `--from-literal=pw=CLIENT_PASSWORD1`."""
@@ -1070,7 +1076,7 @@ def judge(
     )
     if is_reference(v, options.references) or attribute or _PATHISH.search(v) or _a_name(v):
         return None
-    if not any(c.isalnum() for c in v) or v.isdigit() or " " in v:
+    if not any(c.isalnum() for c in v) or v.isdigit() or " " in v or _TIMESTAMP.match(v):
         return None
     if is_placeholder(v, options.placeholders) or _sequential(v):
         return None
