@@ -408,3 +408,19 @@ def test_settings_that_compute_name_or_tag_their_value_hold_no_credential() -> N
     text = f'redis_credentials=":{pw}"\ndb_password = "{pw}"\nclient-passwords={pw}\n'
     keys = [c.key for c in analyse(text, "values.yaml").credentials]
     assert keys == ["redis_credentials", "db_password", "client-passwords"]
+
+
+def test_token_shapes_in_a_certificate_or_in_code_outside_strings_are_no_tokens() -> None:
+    square = "EAAA" + expand("{an:60}", 36)
+    pem = f"-----BEGIN CERTIFICATE-----\n{square}\n-----END CERTIFICATE-----\n"
+    assert analyse(pem, "testcerts.go").tokens == []  # a line of a certificate's base64
+    assert [h.type.id for h in analyse(f'key := "{square}"\n', "pay.go").tokens] == ["square-token"]
+    code = (
+        "claims := Claims{\n\ttoken: TokenIssuer1WithNestedClaims1,\n}\n"
+        'if s.AutoAllocatedIPv4Address != "" {\n'
+    )
+    assert analyse(code, "service.go").tokens == []
+    header, vault = expand("{an:32}", 37), "s." + expand("{an:20}", 38) + "4k9Z"
+    code = f'req.Header.Set("X", "Authorization: Bearer {header}")\naddr := "{vault}"\n'
+    found = {h.type.id for h in analyse(code, "client.go").tokens}
+    assert found == {"authorization-header", "vault-token"}

@@ -619,6 +619,7 @@ def _tokens(
     for k in seen:
         chosen.update(index[k])
     types = options.types
+    pem = _pem_blocks(text) if "-----BEGIN " in text else None
     for i in sorted(chosen):
         t = types[i]
         if t.path is not None and not t.path.search(path.replace("\\", "/")):
@@ -640,8 +641,55 @@ def _tokens(
         for m in matches:
             span = t.span(m)
             secret = text[span[0] : span[1]]
+            if pem is not None and t.id not in _PEM_TYPES and _inside(pem, span[0]):
+                continue  # base64 of a certificate or key (`EAAA...` is no Square token)
+            if t.id in _STRING_TYPES and _code_not_string(text, path, span[0], secret):
+                continue  # `token: TokenIssuer1,`, `s.AutoAllocatedIPv4Address` in code
             if _keep(t, secret, m, options):
                 yield t, span
+
+
+# The token types whose match is a PEM block itself.
+_PEM_TYPES = frozenset({"private-key"})
+
+
+def _pem_blocks(text: str) -> tuple[list[int], list[int]]:
+    """Where the PEM blocks start and end (`-----BEGIN ...-----` to the next `-----END `)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    at = text.find("-----BEGIN ")
+    while at >= 0:
+        end = text.find("-----END ", at)
+        if end < 0:
+            break
+        starts.append(at)
+        ends.append(end)
+        at = text.find("-----BEGIN ", end)
+    return starts, ends
+
+
+def _inside(blocks: tuple[list[int], list[int]], at: int) -> bool:
+    i = bisect.bisect_right(blocks[0], at) - 1
+    return i >= 0 and at < blocks[1][i]
+
+
+# Token types whose matches source code also writes outside strings: an API header's
+# `token: NAME` (a struct field), a legacy Vault token's `s.` + 24 letters (a field access).
+_STRING_TYPES = frozenset({"authorization-header", "vault-token"})
+
+
+def _code_not_string(text: str, path: str, at: int, secret: str) -> bool:
+    """Whether `at` is in source code outside a string literal on its line (a header, a
+    token is written in a string there); for a Vault token, only the legacy `s.` form."""
+    if file_kind(path) != FileKind.CODE or (secret[:4] in ("hvs.", "hvb.")):
+        return False
+    # The line before it, up to _LOOK_BACK characters: a minified line is one of millions.
+    start = max(0, at - _LOOK_BACK)
+    before = text[max(start, text.rfind("\n", start, at) + 1) : at]
+    return before.count('"') % 2 == 0 and before.count("'") % 2 == 0 and "`" not in before
+
+
+_LOOK_BACK = 200
 
 
 # [A-Za-z0-9_]: what may not come before a word-start keyword (a regex's `(?<![A-Za-z0-9_])`)
