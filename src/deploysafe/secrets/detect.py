@@ -620,6 +620,7 @@ def _tokens(
         chosen.update(index[k])
     types = options.types
     pem = _pem_blocks(text) if "-----BEGIN " in text else None
+    code = file_kind(path) == FileKind.CODE
     for i in sorted(chosen):
         t = types[i]
         if t.path is not None and not t.path.search(path.replace("\\", "/")):
@@ -641,16 +642,12 @@ def _tokens(
         for m in matches:
             span = t.span(m)
             secret = text[span[0] : span[1]]
-            if pem is not None and t.id not in _PEM_TYPES and _inside(pem, span[0]):
+            if pem is not None and _inside(pem, span[0]):
                 continue  # base64 of a certificate or key (`EAAA...` is no Square token)
-            if t.id in _STRING_TYPES and _code_not_string(text, path, span[0], secret):
-                continue  # `token: TokenIssuer1,`, `s.AutoAllocatedIPv4Address` in code
+            if code and secret.startswith(t.quoted_in_code) and not _in_string(text, span[0]):
+                continue
             if _keep(t, secret, m, options):
                 yield t, span
-
-
-# The token types whose match is a PEM block itself.
-_PEM_TYPES = frozenset({"private-key"})
 
 
 def _pem_blocks(text: str) -> tuple[list[int], list[int]]:
@@ -669,24 +666,18 @@ def _pem_blocks(text: str) -> tuple[list[int], list[int]]:
 
 
 def _inside(blocks: tuple[list[int], list[int]], at: int) -> bool:
-    i = bisect.bisect_right(blocks[0], at) - 1
+    """Whether `at` is past a block's start and before its end (a match at the start is
+    the block itself: a private key)."""
+    i = bisect.bisect_left(blocks[0], at) - 1
     return i >= 0 and at < blocks[1][i]
 
 
-# Token types whose matches source code also writes outside strings: an API header's
-# `token: NAME` (a struct field), a legacy Vault token's `s.` + 24 letters (a field access).
-_STRING_TYPES = frozenset({"authorization-header", "vault-token"})
-
-
-def _code_not_string(text: str, path: str, at: int, secret: str) -> bool:
-    """Whether `at` is in source code outside a string literal on its line (a header, a
-    token is written in a string there); for a Vault token, only the legacy `s.` form."""
-    if file_kind(path) != FileKind.CODE or (secret[:4] in ("hvs.", "hvb.")):
-        return False
-    # The line before it, up to _LOOK_BACK characters: a minified line is one of millions.
+def _in_string(text: str, at: int) -> bool:
+    """Whether `at` is inside a string literal on its line (quotes before it, up to
+    _LOOK_BACK characters back: a minified line is one of millions)."""
     start = max(0, at - _LOOK_BACK)
     before = text[max(start, text.rfind("\n", start, at) + 1) : at]
-    return before.count('"') % 2 == 0 and before.count("'") % 2 == 0 and "`" not in before
+    return before.count('"') % 2 == 1 or before.count("'") % 2 == 1 or "`" in before
 
 
 _LOOK_BACK = 200

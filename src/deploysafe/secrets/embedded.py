@@ -72,17 +72,13 @@ def config_format(name: str, text: str) -> str | None:
     if suffix == ".json" or first.lstrip().startswith("{"):
         return "json"
     lines = text.splitlines()
-
-    def body() -> Iterator[str]:
-        return _body(lines)
-
-    if suffix in _INI or any(_SECTION.match(ln) for ln in body()):
+    if suffix in _INI or any(_SECTION.match(ln) for ln in _body(lines)):
         return "ini"
     if suffix in _PROPERTIES or (
-        "=" in first and all("=" in ln or ln[:1] in " \t" for ln in body())
+        "=" in first and all("=" in ln or ln[:1] in " \t" for ln in _body(lines))
     ):
         return "properties"
-    if suffix in _YAML or any(":" in ln for ln in body()):
+    if suffix in _YAML or any(":" in ln for ln in _body(lines)):
         return "yaml"
     return None
 

@@ -62,6 +62,10 @@ class TokenType:
     # (a multiline type's keyword sends the whole text to its regex, and a CRD that names
     # the keyword in its schema is megabytes).
     literal: str = ""
+    # The starts of the matches that source code writes only inside a string literal (`""`:
+    # every match): outside one, `token: TokenIssuer1,` is a struct field and
+    # `s.AutoAllocatedIPv4Address` a field access.
+    quoted_in_code: tuple[str, ...] = ()
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -98,6 +102,7 @@ def _t(
     path: str | None = None,
     word_start: tuple[str, ...] = (),
     literal: str = "",
+    quoted_in_code: tuple[str, ...] = (),
 ) -> TokenType:
     return TokenType(
         id,
@@ -113,6 +118,7 @@ def _t(
         word_start=word_start,
         flags=flags,
         literal=literal,
+        quoted_in_code=quoted_in_code,
     )
 
 
@@ -805,6 +811,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         entropy=3.5,
         check=_mixed,
         word_start=("s.",),
+        quoted_in_code=("s.",),
     ),
     _t(
         "terraform-cloud-token",
@@ -1014,6 +1021,7 @@ TOKEN_TYPES: tuple[TokenType, ...] = (
         ("authorization:", "api-key:", "apikey:", "api-token:", "auth-token:", "token:"),
         'curl -H "Authorization: Bearer {an:32}" https://api.shop.internal/',
         entropy=2.75,
+        quoted_in_code=("",),
     ),
 )
 
