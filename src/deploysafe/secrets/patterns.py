@@ -63,8 +63,8 @@ class TokenType:
     # the keyword in its schema is megabytes).
     literal: str = ""
     # The starts of the matches that source code writes only inside a string literal (`""`:
-    # every match): outside one, `token: TokenIssuer1,` is a struct field and
-    # `s.AutoAllocatedIPv4Address` a field access.
+    # every match): outside one, `token: TokenIssuer1,` is a struct field, and `s.` with a
+    # 24-letter name a field access.
     quoted_in_code: tuple[str, ...] = ()
 
     @property
