@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -540,3 +540,57 @@ def test_records_are_held_compactly_and_read_back_as_every_file_s_record() -> No
     assert got[2:4] == want[2:4]
     assert pickle.loads(pickle.dumps(got)) == want
     assert got.has("vendor/") and got.has("c.txt") and not got.has("d.yaml")
+
+
+def test_records_are_counted_and_chosen_by_kind_as_their_records_are() -> None:
+    """A scan's records are counted and chosen from their kinds, without a record made:
+    the same answers as the records themselves give."""
+    from collections import Counter
+
+    from deploysafe.engine.check import Skipped
+    from deploysafe.engine.coverage import (
+        Jobs,
+        Plan,
+        counted,
+        outcome,
+        skipped_by_reason,
+        skipped_records,
+        where,
+    )
+
+    jobs = Jobs("/r/", "/r/")
+    for name in ("b.yaml", "a/t.yaml", "c.txt", "chart/values.yaml", "k/x.yaml"):
+        jobs.append((f"/r/{name}", name, "plain", name))
+    rendered = Coverage("chart/values.yaml", Outcome.RENDERED, renders=("helm chart",))
+    unlisted = Coverage("k/x.yaml", Outcome.SCANNED, Reason.UNLISTED)
+    p = Plan(jobs, {"chart/values.yaml": rendered, "k/x.yaml": unlisted})
+    discovered = [
+        Coverage("vendor/", Outcome.SKIPPED, Reason.TOOL_FOLDER),
+        Coverage("img.png", Outcome.SKIPPED, Reason.BINARY),
+        Coverage("z.bin", Outcome.SKIPPED, Reason.BINARY),
+    ]
+    got = outcome(p, discovered, Skipped({"a/t.yaml": Reason.TEMPLATE}))
+    every = tuple(got)
+    assert counted(got) == counted(every) == Counter((c.outcome, c.reason) for c in every)
+    assert (
+        skipped_by_reason(got)
+        == skipped_by_reason(every)
+        == {
+            Reason.BINARY: 2,
+            Reason.TEMPLATE: 1,
+            Reason.TOOL_FOLDER: 1,
+        }
+    )
+    assert (
+        list(skipped_records(got))
+        == list(skipped_records(every))
+        == [c for c in every if c.outcome is Outcome.SKIPPED]
+    )
+    keeps: list[Callable[[Outcome, Reason | None], bool]] = [
+        lambda o, r: o is Outcome.RENDERED,
+        lambda o, r: r is None,
+        lambda o, r: o is Outcome.SCANNED and r is not None,
+    ]
+    for keep in keeps:
+        assert list(where(got, keep)) == list(where(every, keep))
+        assert list(where(got, keep)) == [c for c in every if keep(c.outcome, c.reason)]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from deploysafe.engine import baseline, sources
 from deploysafe.engine.check import TOOL_KINDS
-from deploysafe.engine.coverage import skipped_by_reason
+from deploysafe.engine.coverage import counted, skipped_by_reason, skipped_records
 from deploysafe.engine.namespaces import NamespacePolicy
 from deploysafe.engine.progress import Progress, Stage, Tick
 from deploysafe.engine.report import Report
@@ -65,10 +65,12 @@ __all__ = [
     "baseline",
     "changed_since",
     "check_documents",
+    "counted",
     "plan",
     "scan",
     "scan_history",
     "settings_for",
     "skipped_by_reason",
+    "skipped_records",
     "sources",
 ]

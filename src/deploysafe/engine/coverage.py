@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
@@ -148,8 +149,50 @@ class Records(Held[Coverage]):
     def has(self, path: str) -> bool:
         return self._paths.find(path) >= 0
 
+    def counts(self) -> Counter[Kind]:
+        """How many records there are of each outcome and reason, from their kinds."""
+        out: Counter[Kind] = Counter()
+        for kind, n in Counter(self._kinds).items():
+            if kind != _WHOLE:
+                out[_KINDS[kind]] += n
+        for c in self._other.values():
+            out[(c.outcome, c.reason)] += 1
+        return out
+
+    def where(self, keep: Callable[[Outcome, Reason | None], bool]) -> Iterator[Coverage]:
+        """The records of the outcomes and reasons `keep` accepts, in order: the others
+        are passed over by their kind, without a record made."""
+        kept = [keep(*k) for k in _KINDS] + [False] * (_WHOLE - len(_KINDS)) + [True]
+        for kind, path in zip(self._kinds, self._paths, strict=True):
+            if kept[kind]:
+                c = self._record(kind, path)
+                if kind != _WHOLE or keep(c.outcome, c.reason):
+                    yield c
+
     def __repr__(self) -> str:
         return f"<{len(self)} coverage records>"
+
+
+# A record's outcome and reason.
+Kind = tuple[Outcome, Reason | None]
+
+
+def counted(records: Iterable[Coverage]) -> Counter[Kind]:
+    """How many records there are of each outcome and reason (a scan's records are
+    counted without making one)."""
+    if isinstance(records, Records):
+        return records.counts()
+    return Counter((c.outcome, c.reason) for c in records)
+
+
+def where(
+    records: Iterable[Coverage], keep: Callable[[Outcome, Reason | None], bool]
+) -> Iterator[Coverage]:
+    """The records of the outcomes and reasons `keep` accepts, in order (of a scan's
+    records, only those are made)."""
+    if isinstance(records, Records):
+        return records.where(keep)
+    return (c for c in records if keep(c.outcome, c.reason))
 
 
 # A record that is an outcome and a reason, by number; `_WHOLE`: one held whole.
@@ -395,9 +438,9 @@ def probe(p: Plan, max_size: int) -> Skipped:
 def notes(records: Iterable[Coverage]) -> list[str]:
     """One note per way of scanning a file that the user may not expect."""
     by_reason: dict[Reason, list[str]] = {}
-    for c in records:
-        if c.outcome is Outcome.SCANNED and c.reason is not None:
-            by_reason.setdefault(c.reason, []).append(c.path)
+    for c in where(records, _scanned_otherwise):
+        assert c.reason is not None
+        by_reason.setdefault(c.reason, []).append(c.path)
     out = []
     for reason, what in (
         (Reason.UNLISTED, "YAML file(s) in a kustomize folder that no kustomization lists"),
@@ -424,11 +467,29 @@ def _named(paths: Collection[str]) -> str:
     return shown if len(paths) <= _NAMED else f"{shown} and {len(paths) - _NAMED} more"
 
 
+def _scanned_otherwise(outcome: Outcome, reason: Reason | None) -> bool:
+    return outcome is Outcome.SCANNED and reason is not None
+
+
+def _skipped(outcome: Outcome, reason: Reason | None) -> bool:
+    return outcome is Outcome.SKIPPED and reason is not None
+
+
+def was_read(outcome: Outcome, reason: Reason | None) -> bool:
+    """Whether a record is of a path the scan read (for `where`)."""
+    return outcome is not Outcome.SKIPPED
+
+
+def skipped_records(records: Iterable[Coverage]) -> Iterator[Coverage]:
+    """The records of the paths skipped, each with why, in order."""
+    return where(records, _skipped)
+
+
 def skipped_by_reason(records: Iterable[Coverage]) -> dict[Reason, int]:
     """Skipped paths per reason, most first (ties in the order of the enum)."""
-    counts: dict[Reason, int] = {}
-    for c in records:
-        if c.outcome is Outcome.SKIPPED and c.reason is not None:
-            counts[c.reason] = counts.get(c.reason, 0) + 1
+    skipped: dict[Reason, int] = {}
+    for (outcome, reason), n in counted(records).items():
+        if reason is not None and _skipped(outcome, reason):
+            skipped[reason] = skipped.get(reason, 0) + n
     order = list(Reason)
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], order.index(kv[0]))))
+    return dict(sorted(skipped.items(), key=lambda kv: (-kv[1], order.index(kv[0]))))

@@ -37,7 +37,6 @@ from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
     Coverage,
     Inventory,
-    Outcome,
     discover,
     display_path,
 )
@@ -219,7 +218,7 @@ def scan(
             d.file for d in rendered if d.rendered_from not in focused or in_scan(d.file)
         }
         partial.files = sum(
-            1 for c in covered if c.outcome is not Outcome.SKIPPED and not c.path.endswith("/")
+            1 for c in coverage.where(covered, coverage.was_read) if not c.path.endswith("/")
         ) + sum(1 for f in read_by_renders if not covered.has(f))
         notes += coverage.notes(covered)
         hide = None

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deploysafe import __version__
-from deploysafe.engine import Report, skipped_by_reason
+from deploysafe.engine import Report, counted, skipped_by_reason, skipped_records
 from deploysafe.formats import Quoted, dump_printable, printable_json, quote, stream_json
 from deploysafe.formats.summary import summarize
 from deploysafe.inputs.discover import Coverage, Outcome
@@ -133,7 +133,9 @@ def summary(report: Report) -> dict[str, Any]:
 
 
 def coverage_summary(records: Sequence[Coverage]) -> dict[str, Any]:
-    outcomes = Counter(c.outcome for c in records)  # one pass: a tree's records are many
+    outcomes: Counter[Outcome] = Counter()
+    for (outcome, _), n in counted(records).items():
+        outcomes[outcome] += n
     return {
         **{o.value: outcomes[o] for o in Outcome},
         "skipped_by_reason": {r.value: n for r, n in skipped_by_reason(records).items()},
@@ -167,8 +169,8 @@ def chunks(report: Report) -> Iterator[str]:
     # Streamed as the findings are: a large tree's unrendered templates are many.
     skipped = (
         {"file": c.path, "reason": c.reason.value, "detail": c.reason.text}
-        for c in report.coverage
-        if c.outcome is Outcome.SKIPPED and c.reason is not None
+        for c in skipped_records(report.coverage)
+        if c.reason is not None
     )
     return stream_json(
         doc,

@@ -13,7 +13,7 @@ from itertools import groupby
 from rich.color import ColorSystem
 from rich.style import Style
 
-from deploysafe.engine import WORST, Report, skipped_by_reason
+from deploysafe.engine import WORST, Report, skipped_by_reason, skipped_records
 from deploysafe.formats.summary import Summary, summarize
 from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Finding, Severity
@@ -228,7 +228,7 @@ def skipped_line(records: Sequence[Coverage]) -> str:
     counts = skipped_by_reason(records)
     if not counts:
         return ""
-    folders = sum(1 for c in records if c.outcome is Outcome.SKIPPED and c.path.endswith("/"))
+    folders = sum(1 for c in skipped_records(records) if c.path.endswith("/"))
     files = sum(counts.values()) - folders
     what = f"{files} file(s)" + (f" and {folders} folder(s)" if folders else "")
     return f"skipped {what}: " + ", ".join(f"{n} {r.text}" for r, n in counts.items())
