@@ -246,7 +246,8 @@ def plan(
     files, inv.files = inv.files, Texts()
     for p in files:
         display = inv.display(p)
-        mode, record = PLAIN, Coverage(display, Outcome.SCANNED)
+        # None: scanned as itself, as most files are (no record is kept for them).
+        mode, record = PLAIN, None
         if resolve:
             # Discovery's paths are real: a file's chart is found by walking up its
             # folder's path, once a folder.
@@ -263,14 +264,22 @@ def plan(
             if chart is None and not kfile and not k_inputs:
                 # Read by no chart and no kustomization (the branches below, but the last,
                 # need a Path: most files of a tree take this way, without one).
-                if folder in k_folders and display.endswith(YAML_SUFFIXES):
-                    record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
-                    if not _holds_objects(Path(p)):
-                        record = Coverage(display, Outcome.SCANNED)
+                if (
+                    folder in k_folders
+                    and display.endswith(YAML_SUFFIXES)
+                    and _holds_objects(Path(p))
+                ):
+                    records[display] = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
                 place = inv.place(p)
                 jobs.append((p, display, mode, display if place == display else place))
-                if record.reason is not None:
-                    records[display] = record
+                continue
+            if chart is not None and not charts and not kfile and not k_inputs:
+                # In a chart this scan does not render, read by no kustomization: a
+                # template or a plain file, told from its path's text.
+                if in_templates or p in templates or _subchart_template(_parts(p, chart)):
+                    mode = TEMPLATE
+                place = inv.place(p)
+                jobs.append((p, display, mode, display if place == display else place))
                 continue
             real = Path(p)
             in_chart = (
@@ -301,22 +310,24 @@ def plan(
             elif in_chart is not None:
                 mode, record = in_chart
             elif chart is not None:
-                if (
-                    in_templates
-                    or p in templates
-                    or _subchart_template(real.relative_to(chart).parts)
-                ):
+                if in_templates or p in templates or _subchart_template(_parts(p, chart)):
                     mode = TEMPLATE
             elif folder in k_folders and display.endswith(YAML_SUFFIXES):
                 record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
-        if record.reason in (Reason.UNLISTED, Reason.CHART_EXTRA) and not _holds_objects(Path(p)):
+        if (
+            record is not None
+            and record.reason in (Reason.UNLISTED, Reason.CHART_EXTRA)
+            and not _holds_objects(Path(p))
+        ):
             # Tool configuration, lock files, the policy, extra values files: scanned, but
             # no manifest that a render leaves out.
-            record = Coverage(display, Outcome.SCANNED)
+            record = None
         place = inv.place(p)
         # One string when both are the same (a scan from the repository's top level).
         jobs.append((p, display, mode, display if place == display else place))
-        if record.outcome is not Outcome.SCANNED or record.reason is not None:
+        if record is not None and (
+            record.outcome is not Outcome.SCANNED or record.reason is not None
+        ):
             records[display] = record
     del files
     inv.charts, inv.kustomize_folders = [], []
@@ -330,6 +341,16 @@ def _folders_up(path: str) -> list[str]:
     at 1x but leaves the allocator 15 MB it cannot give back at 100x: its entries are freed
     among the display paths the plan keeps.)"""
     out = [path]
+    if path.startswith("/") and "//" not in path and not path.endswith("/"):
+        # Each folder is its path up to a slash: what `dirname` gives, without its calls.
+        end = path.rfind("/")
+        while end > 0:
+            path = path[:end]
+            out.append(path)
+            end = path.rfind("/")
+        if path != "/":
+            out.append("/")
+        return out
     parent = os.path.dirname(path)
     while parent != path:
         out.append(parent)
@@ -363,6 +384,14 @@ def _in_chart(real: Path, chart: Path, display: str, chart_display: str) -> tupl
     if helm_reads:
         return RENDERED, Coverage(display, Outcome.RENDERED, renders=(f"helm {chart_display}",))
     return PLAIN, Coverage(display, Outcome.SCANNED, Reason.CHART_EXTRA)
+
+
+def _parts(path: str, folder: Path) -> Sequence[str]:
+    """`Path(path).relative_to(folder).parts` of a real path inside a real folder."""
+    top = str(folder).rstrip("/") + "/"
+    if path.startswith(top) and "//" not in path and "/./" not in path:
+        return path[len(top) :].split("/")
+    return Path(path).relative_to(folder).parts
 
 
 def _subchart_template(parts: Sequence[str]) -> bool:
