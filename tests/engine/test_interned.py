@@ -4,7 +4,7 @@ worker results they arrive in."""
 from __future__ import annotations
 
 import pickle
-from dataclasses import fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from deploysafe.config import Config
@@ -162,3 +162,62 @@ def test_values_pickled_as_calls_carry_every_field() -> None:
         assert cls is type(value)
         assert args == tuple(getattr(value, f.name) for f in fields(value))
         assert pickle.loads(pickle.dumps(value)) == value
+
+
+@dataclass(frozen=True, slots=True)
+class _Plain:
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()
+    inner: _Plain | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    name: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.name.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class _Later:
+    name: str
+    count: int = field(default=0, init=False)
+    rest: tuple[str, ...] = field(default=(), kw_only=True)
+
+
+@dataclass(frozen=True)
+class _Open:
+    name: str
+
+
+def test_facts_are_pickled_by_their_classes_call_as_pickle_gives_them() -> None:
+    """A fact's frozen slotted dataclasses cross as calls of their class (faster to take);
+    one whose call may make it otherwise, and every other value, as pickle sends it."""
+    from deploysafe.engine.interned import ByInit, pickled
+
+    values = [
+        _Plain("a", (("k", "v"),), _Plain("b")),
+        _Checked("made"),
+        replace(_Later("x", rest=("r",))),
+        _Open("open"),
+        Workload("shop", (("app", "web"),), True),
+        Resource("Pod", "shop", "app"),
+        Severity.HIGH,
+        {"k": [1, 2.5, None, True, b"x", frozenset({"s"})]},
+        _Plain,
+        Reason.BINARY,
+    ]
+    for value in values:
+        assert pickle.loads(pickled(value)) == pickle.loads(pickle.dumps(value)), value
+    reducers = ByInit()
+    assert reducers[_Plain](_Plain("a", (), None)) == (_Plain, ("a", (), None))
+    others = (
+        _Checked("made"),
+        _Later("x"),
+        _Open("open"),
+        Severity.HIGH,
+        Resource("Pod", "a", "b"),
+    )
+    for value in others:
+        assert reducers[type(value)](value) == value.__reduce_ex__(pickle.HIGHEST_PROTOCOL)

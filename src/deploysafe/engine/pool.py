@@ -339,8 +339,8 @@ def _take(
 ) -> None:
     """Add a chunk's result to `out`."""
     if spool is not None and packed.facts:
-        spool.add_facts(packed.facts)
-        packed = replace(packed, facts={})
+        spool.add_facts(packed.fact_rows())
+        packed = replace(packed, facts=b"")
     spooled = spool is not None and packed.count > 0
     part = unpack(packed, seen, findings=not spooled)
     if spool is not None and spooled:
