@@ -221,3 +221,30 @@ def test_facts_are_pickled_by_their_classes_call_as_pickle_gives_them() -> None:
     )
     for value in others:
         assert reducers[type(value)](value) == value.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+
+def test_findings_taken_in_bulk_are_those_taken_one_by_one() -> None:
+    """`findings_of` (each slot set directly) makes the findings `finding` makes with
+    `Finding(...)`, sharing the values kept alike."""
+    from deploysafe.engine.interned import finding, finding_row, findings_of
+
+    full = replace(
+        _finding("a.yaml", 3),
+        pss=PssRef(Level.BASELINE, "privileged"),
+        suppressed=Suppression("inline", "a reason", "2030-01-01"),
+        secret_hash="0" * 64,
+        other_hashes=("1" * 64,),
+        redacted="AKIA…(20)",
+        set_by=(SetBy("values.yaml", 4, 3, "securityContext.privileged"),),
+        also=("DS202",),
+        occurrence=2,
+    )
+    rows = [finding_row(f) for f in (full, _finding("b.yaml", 1), replace(full, resource=None))]
+    sent = pickle.loads(pickle.dumps(rows))
+    one, bulk = Interned(), Interned()
+    by_one = [finding(row, one) for row in sent]
+    in_bulk = findings_of(pickle.loads(pickle.dumps(rows)), bulk)
+    assert in_bulk == by_one == [Finding(*row) for row in rows]
+    assert [hash(f) for f in in_bulk] == [hash(f) for f in by_one]
+    assert in_bulk[0].title is in_bulk[1].title and in_bulk[0].renders is in_bulk[1].renders
+    assert one.strings == bulk.strings and one.resources == bulk.resources

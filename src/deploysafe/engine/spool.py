@@ -30,7 +30,7 @@ from typing import Any, overload
 
 from deploysafe.engine.check import RuleFacts
 from deploysafe.engine.held import Held
-from deploysafe.engine.interned import Interned, Row, fact_row, finding, finding_row
+from deploysafe.engine.interned import Interned, Row, fact_row, finding_row, findings_of
 from deploysafe.engine.suppress import Waiver
 from deploysafe.engine.tally import Tally
 from deploysafe.model import Fact, Finding
@@ -112,7 +112,7 @@ class Spool:
         (sharing the values `seen` holds), while the workers still check; else written as
         they came."""
         if self.holds(count):
-            return self.keep([finding(row, seen) for row in pickle.loads(data)], _rows_of_findings)
+            return self.keep(findings_of(pickle.loads(data), seen), _rows_of_findings)
         return self.add_pickled(data)
 
     def add(self, rows: Sequence[Row]) -> int:
