@@ -311,7 +311,7 @@ def discover(
     patterns = tuple(exclude)
 
     def excluded(rel: str) -> bool:
-        return any_match(from_base(base, rel), patterns)
+        return bool(patterns) and any_match(from_base(base, rel), patterns)
 
     inv = Inventory(root, *base_of(root))
     inv.starts = [s.resolve() for s in paths if s.exists()]
