@@ -5,10 +5,11 @@ plain manifests, kustomizations without `namespace:`), for DS501, DS509, DS511 a
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Callable
 from concurrent.futures import Future
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from deploysafe.config import Config
 from deploysafe.engine import RenderOptions, Report, namespaces, pool, scan
 from deploysafe.engine.namespaces import namespaces_in, policy_key
 from deploysafe.engine.settings import placed, settings_for
-from deploysafe.inputs.documents import RELEASE_NAMESPACE, load_kubernetes
+from deploysafe.inputs.documents import RELEASE_NAMESPACE, _folder, load_kubernetes
 from deploysafe.inputs.render import helm_available, kustomize_available
 from deploysafe.pathnames import unpacked
 from tests.support import paths
@@ -446,3 +447,13 @@ def _line_start_kind(raw: bytes) -> bool:
 )
 def test_the_namespace_byte_search_finds_line_start_kinds_only(raw: bytes) -> None:
     assert namespaces._has_namespace(raw) == _line_start_kind(raw)
+
+
+def test_an_install_folder_is_the_parent_pathlib_gives() -> None:
+    # A path cut at its last `/` (the fast path) and one pathlib normalises: one folder.
+    parts = ["", ".", "..", "a", "b.yaml", "x y", "é"]
+    for n in range(1, 5):
+        for combo in itertools.product(parts, repeat=n):
+            joined = "/".join(combo)
+            for file in (joined, "/" + joined, joined + "/", "./" + joined, "//" + joined):
+                assert _folder(file) == PurePosixPath(file).parent.as_posix(), file

@@ -14,8 +14,17 @@ from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, read
 from deploysafe.engine.settings import Settings, active_ids, context_for, placed
 from deploysafe.inputs.discover import Reason
 from deploysafe.inputs.documents import LoadResult
-from deploysafe.k8s.pods import pod_template
-from deploysafe.model import Document, Fact, Finding, Level, ScanError, Target, Version
+from deploysafe.k8s.pods import PodTemplate, pod_template
+from deploysafe.model import (
+    Document,
+    Fact,
+    Finding,
+    KeyPath,
+    Level,
+    ScanError,
+    Target,
+    Version,
+)
 from deploysafe.pathnames import Texts, grouped, sorted_texts
 from deploysafe.rules import BY_ID
 from deploysafe.rules.base import Check, Context, Rule
@@ -140,14 +149,15 @@ class Partial:
         self.files += other.files
 
 
-def _waivers(doc: Document, s: Settings) -> tuple[list[suppress.Waiver], list[str]]:
+def _waivers(
+    doc: Document, s: Settings, pod: PodTemplate | None
+) -> tuple[list[suppress.Waiver], list[str]]:
     if not s.annotations:
         return [], []
     annotations = doc.metadata.get("annotations")
     waivers, problems = suppress.annotation_waivers(
         annotations if isinstance(annotations, dict) else {}
     )
-    pod = pod_template(doc)
     if pod is not None and pod.path:
         more, more_problems = suppress.annotation_waivers(pod.annotations)
         waivers += more
@@ -163,7 +173,8 @@ def check_document(
     shared: Shared | None = None,
 ) -> None:
     kube = doc.type is Target.KUBERNETES
-    if kube and doc.kind in TOOL_KINDS:
+    kind = doc.kind if kube else ""
+    if kube and kind in TOOL_KINDS:
         return
     out.documents += kube
     doc = placed(doc, s)
@@ -171,20 +182,25 @@ def check_document(
     plan = _plan(rules, s.rule_ids)
     active = plan.active(ctx.pss_level, ctx.pss_version)
     waivers: list[suppress.Waiver] = []
+    # The facts made of this document, by path and data: rules that collect one fact
+    # (the RBAC rules each collect every binding and workload account) share it.
+    made: dict[tuple[KeyPath, int], Fact] = {}
     if kube:
-        waivers, problems = _waivers(doc, s)
+        pod = pod_template(doc)
+        waivers, problems = _waivers(doc, s, pod)
         for problem in problems:
             line = doc.locate(("metadata", "annotations"))[0]
             out.errors.append(ScanError(doc.file, line, problem))
-    if kube:
-        steps = plan.for_object(doc.kind, pod_template(doc) is not None)
+        steps = plan.for_object(kind, pod is not None)
+    elif doc.type is Target.TEXT:
+        steps = plan.text
     else:
         steps = plan.by_type[doc.type]
     for rule, check, pss in steps:
         if pss and (not pss_on or rule.id not in active):
             continue
         if check is None:  # a cross-resource rule: it collects facts
-            _collect(rule, doc, ctx, out, waivers, s)
+            _collect(rule, doc, ctx, out, waivers, s, made)
             continue
         try:
             for v in check(doc, ctx):
@@ -225,6 +241,7 @@ class _Plan:
 
     rule_ids: tuple[str, ...]
     by_type: dict[Target, tuple[_Step, ...]]
+    text: tuple[_Step, ...]  # by_type[Target.TEXT]: half the documents are text
     # The kinds some rule reads alone (Rule.kinds); any other kind is looked up as "".
     named: frozenset[str]
     # The PSS rules that judge at a level and version, by (level, version).
@@ -232,6 +249,7 @@ class _Plan:
     # By kind and whether the object carries a pod template: the rules for a Kubernetes
     # object, less those that read only other kinds or only pod templates (Rule.pod_only).
     objects: dict[tuple[str, bool], tuple[_Step, ...]] = field(default_factory=dict)
+    last: tuple[Level, Version, frozenset[str]] | None = None  # the last `active` answer
 
     def for_object(self, kind: str, pod: bool) -> tuple[_Step, ...]:
         key = (kind if kind in self.named else "", pod)
@@ -246,9 +264,14 @@ class _Plan:
         return hit
 
     def active(self, level: Level, version: Version) -> frozenset[str]:
+        # Most documents are judged as the one before (an enum's hash is a Python call).
+        last = self.last
+        if last is not None and last[0] is level and last[1] == version:
+            return last[2]
         hit = self.judging.get((level, version))
         if hit is None:
             hit = self.judging[(level, version)] = active_ids(self.rule_ids, level, version)
+        self.last = (level, version, hit)
         return hit
 
 
@@ -271,7 +294,7 @@ def _plan(rules: Sequence[Rule], rule_ids: tuple[str, ...]) -> _Plan:
                 steps.append((r, None, r.pss is not None))
         by_type[t] = tuple(steps)
     named = frozenset(k for r in rules if r.kinds is not None for k in r.kinds)
-    plan = _Plan(rule_ids, by_type, named)
+    plan = _Plan(rule_ids, by_type, by_type[Target.TEXT], named)
     if len(_PLANS) >= 8:
         _PLANS.clear()
     _PLANS[(id(rules), id(rule_ids))] = (rules, plan)
@@ -305,11 +328,15 @@ def _collect(
     out: Partial,
     waivers: Sequence[suppress.Waiver],
     s: Settings,
+    made: dict[tuple[KeyPath, int], Fact],
 ) -> None:
     resource = doc.resource
     assert rule.collect is not None and resource is not None
     for path, data in rule.collect(doc, ctx):
-        f = fact(doc, path, data, resource)
+        key = (path, id(data))  # the fact keeps `data` alive, so its id is not reused
+        f = made.get(key)
+        if f is None:
+            f = made[key] = fact(doc, path, data, resource)
         out.facts.setdefault(rule.id, []).append((f, _fact_waiver(rule.id, f, doc, waivers, s)))
 
 

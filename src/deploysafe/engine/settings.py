@@ -119,7 +119,12 @@ def placed(doc: Document, s: Settings) -> Document:
 def context_for(doc: Document, s: Settings) -> tuple[Context, bool]:
     """The doc's context and whether PSS applies (a privileged namespace turns it off)."""
     ns = doc.namespace
-    policy = s.namespaces.get(policy_key(doc)) if doc.type is Target.KUBERNETES else None
+    # Most trees hold no Namespace with PSS labels: then no object's key need be made.
+    policy = (
+        s.namespaces.get(policy_key(doc))
+        if s.namespaces and doc.type is Target.KUBERNETES
+        else None
+    )
     if policy is not None:
         if policy.level is None:
             return Context(s.policy, policy.version, ns, s.secrets, s.tenant), False

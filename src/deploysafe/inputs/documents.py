@@ -112,8 +112,17 @@ def install_unit(doc: Document) -> str:
 
 @functools.lru_cache(maxsize=256)  # asked per object by three RBAC rules, file by file
 def _folder_unit(file: str) -> str:
-    folder = PurePosixPath(file).parent.as_posix()
+    folder = _folder(file)
     return "folder ./" if folder == "." else f"folder {folder}/"
+
+
+def _folder(file: str) -> str:
+    """`PurePosixPath(file).parent.as_posix()`; a path it would not normalise (no empty
+    or `.` part, relative) is cut at its last `/` instead of parsed (a scan asks for each
+    folder of the tree)."""
+    if file.startswith(("/", "./")) or file.endswith(("/", "/.")) or "//" in file or "/./" in file:
+        return PurePosixPath(file).parent.as_posix()
+    return file.rpartition("/")[0] or "."
 
 
 def release_namespace_dropped(doc: Document) -> Document:

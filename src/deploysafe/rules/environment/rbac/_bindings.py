@@ -12,6 +12,7 @@ among those installed with it.
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 from array import array
 from collections import Counter
@@ -115,37 +116,44 @@ def collect_holders(
                 )
                 yield rule.field("verbs"), grant
         return
-    if doc.kind in ("RoleBinding", "ClusterRoleBinding"):
+    yield from holder_facts(doc, ctx.namespace)
+
+
+# The rules that judge by holder ask one after another for the same document: one set of
+# facts (equal for every such rule) serves them all.
+@functools.lru_cache(maxsize=2)
+def holder_facts(doc: Document, namespace: str | None) -> tuple[tuple[KeyPath, Any], ...]:
+    """The binding an object is, or the account its pod template runs as (none for a role:
+    its grants depend on the rule)."""
+    kind = doc.kind
+    if kind in ("RoleBinding", "ClusterRoleBinding"):
         ref = as_map(doc.data.get("roleRef"))
-        own = ctx.namespace if doc.kind == "RoleBinding" else None
+        own = namespace if kind == "RoleBinding" else None
         subjects = []
         for item in as_list(doc.data.get("subjects")):
             s = as_map(item)
-            kind = str(s.get("kind", ""))
+            skind = str(s.get("kind", ""))
             # A ServiceAccount subject without a namespace is in the binding's.
-            ns = _namespace(s.get("namespace")) or (own if kind == "ServiceAccount" else None)
-            subjects.append(Subject(kind, str(s.get("name", "")), ns))
-        yield (
-            ("roleRef",),
-            Binding(
-                doc.kind,
-                doc.name or "",
-                own,
-                install_unit(doc),
-                str(ref.get("kind", "")),
-                str(ref.get("name", "")),
-                tuple(subjects),
-            ),
+            ns = _namespace(s.get("namespace")) or (own if skind == "ServiceAccount" else None)
+            subjects.append(Subject(skind, str(s.get("name", "")), ns))
+        binding = Binding(
+            kind,
+            doc.name or "",
+            own,
+            install_unit(doc),
+            str(ref.get("kind", "")),
+            str(ref.get("name", "")),
+            tuple(subjects),
         )
-        return
+        return ((("roleRef",), binding),)
+    if kind in ("Role", "ClusterRole"):
+        return ()
     pod = pod_template(doc)
-    if pod is None or doc.kind == "PodTemplate" or doc.resource is None:
-        return
+    if pod is None or kind == "PodTemplate" or doc.resource is None:
+        return ()
     account = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount") or "default"
-    yield (
-        pod.spec_path,
-        RunsAs(doc.resource.display(), ctx.namespace, install_unit(doc), str(account)),
-    )
+    runs = RunsAs(doc.resource.display(), namespace, install_unit(doc), str(account))
+    return ((pod.spec_path, runs),)
 
 
 def _together(ns_a: str | None, unit_a: str, ns_b: str | None, unit_b: str) -> bool:
