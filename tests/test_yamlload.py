@@ -192,3 +192,27 @@ def test_an_alias_repeats_its_data_but_not_its_positions() -> None:
     }
     (bad,) = parse_all("a: *nowhere\n")  # an alias with no anchor is the parser's error
     assert isinstance(bad, YamlProblem)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["a", "b", "a"],
+        ["a", "a", "a", "b"],
+        ["x", "'x'", '"x"', "y"],
+        ["a", "'1'", "2", "'2'", "b", "a"],
+        ["a", "true", "'true'", "1", "'1'", "1.0", "null", "'null'", "b"],
+    ],
+)
+def test_a_mapping_of_string_keys_reads_as_the_general_case_reads_it(keys: list[str]) -> None:
+    """A mapping's keys are checked for repeats without a table of fields until one is not
+    a string; a non-string key first sends every key to the general case."""
+    fast = "m:\n" + "".join(f"  {k}: {i}\n" for i, k in enumerate(keys))
+    general = "m:\n  7: first\n" + "".join(f"  {k}: {i}\n" for i, k in enumerate(keys))
+    (a,), (b,) = parse_all(fast), parse_all(general)
+    assert isinstance(a, Parsed) and isinstance(b, Parsed)
+    assert {k: v for k, v in b.data["m"].items() if k != 7} == a.data["m"]
+    assert list(b.data["m"])[1:] == list(a.data["m"])
+    assert [(ln - 1, msg) for ln, msg in b.warnings] == list(a.warnings)
+    under = {p: (ln - 1, c) for p, (ln, c) in b.positions.items() if len(p) == 2 and p[1] != 7}
+    assert under == {p: pos for p, pos in a.positions.items() if len(p) == 2}

@@ -163,6 +163,8 @@ class _Builder:
                     if seen is not None:
                         seen.add(id(item))
                     out.append(item.value)
+                elif inline and seen is None and type(item) is _MAPPING:
+                    out.append(self._mapping(item, sub, depth + 1, True))  # as `build` does
                 else:
                     out.append(self.build(item, sub, depth + 1))
             return out
@@ -170,37 +172,44 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int, record: bool) -> Any:
         out: dict[Any, Any] = {}
-        fields: dict[str, Any] = {}  # JSON field name: the key it is held under
+        # JSON field name: the key it is held under. None while every key is a string
+        # (its own field, and a repeat is a key of `out`): most mappings.
+        fields: dict[str, Any] | None = None
         merges: list[yaml.Node] = []
         positions, seen = self.positions, self.seen
         inline = depth < MAX_DEPTH
         for knode, vnode in node.value:
             ktag = knode.tag
-            if ktag == _TAG_STR and type(knode) is _SCALAR:
-                k = field = knode.value  # a plain string key: what the general case makes
+            string = ktag == _TAG_STR and type(knode) is _SCALAR
+            if string and fields is None:
+                k = part = knode.value  # what the general case below makes of it
+                if k in out:
+                    self._repeated(knode, k)
             else:
-                if ktag == _TAG_MERGE:
-                    merges.append(vnode)
-                    continue
-                k = self._scalar(knode) if isinstance(knode, yaml.ScalarNode) else None
-                if k is None and not isinstance(knode, yaml.ScalarNode):
-                    raise YamlProblem("a mapping key is not a scalar", knode.start_mark.line + 1)
-                if not isinstance(k, str | int | float | bool) and k is not None:
-                    k = str(k)
-                field = json_key(k)
-            if field in fields:
-                self.warnings.append(
-                    (
-                        knode.start_mark.line + 1,
-                        f"duplicate key {k!r}: the later value silently replaces the earlier one",
-                    )
-                )
-                k = fields[field]
-            elif k in out:  # `true` and `1`: one key to Python, two to Kubernetes
-                k = field
-            fields[field] = k
-            # (a union isinstance costs more than the tuple: most keys are strings)
-            part = k if type(k) is str or isinstance(k, int) else str(k)
+                if string:
+                    k = field = knode.value
+                else:
+                    if ktag == _TAG_MERGE:
+                        merges.append(vnode)
+                        continue
+                    k = self._scalar(knode) if isinstance(knode, yaml.ScalarNode) else None
+                    if k is None and not isinstance(knode, yaml.ScalarNode):
+                        raise YamlProblem(
+                            "a mapping key is not a scalar", knode.start_mark.line + 1
+                        )
+                    if not isinstance(k, str | int | float | bool) and k is not None:
+                        k = str(k)
+                    field = json_key(k)
+                if fields is None:
+                    fields = {key: key for key in out}  # strings so far
+                if field in fields:
+                    self._repeated(knode, k)
+                    k = fields[field]
+                elif k in out:  # `true` and `1`: one key to Python, two to Kubernetes
+                    k = field
+                fields[field] = k
+                # (a union isinstance costs more than the tuple: most keys are strings)
+                part = k if type(k) is str or isinstance(k, int) else str(k)
             sub = path + (part,)  # noqa: RUF005  # (concatenation costs less than unpacking)
             if record:
                 mark = knode.start_mark
@@ -214,6 +223,8 @@ class _Builder:
                 if seen is not None:  # as in the sequence above
                     seen.add(id(vnode))
                 out[k] = vnode.value
+            elif inline and seen is None and type(vnode) is _MAPPING:
+                out[k] = self._mapping(vnode, sub, depth + 1, True)  # what `build` does
             else:
                 out[k] = self.build(vnode, sub, depth + 1)
         for m in merges:  # `<<:` merge keys: explicit keys win
@@ -224,6 +235,14 @@ class _Builder:
                     for mk, mv in merged.items():
                         out.setdefault(mk, mv)
         return out
+
+    def _repeated(self, knode: yaml.Node, k: object) -> None:
+        self.warnings.append(
+            (
+                knode.start_mark.line + 1,
+                f"duplicate key {k!r}: the later value silently replaces the earlier one",
+            )
+        )
 
     def _scalar(self, node: yaml.Node) -> Any:
         tag = node.tag
