@@ -125,6 +125,22 @@ def context_for(doc: Document, s: Settings) -> tuple[Context, bool]:
         if s.namespaces and doc.type is Target.KUBERNETES
         else None
     )
+    last = _Last.context
+    if last is not None and last[0] is s and last[1] is policy and last[2] == ns:
+        return last[3], last[4]
+    made = _context(s, policy, ns)
+    _Last.context = (s, policy, ns, *made)
+    return made
+
+
+class _Last:
+    """The context made last: the documents of a file, and of a folder, mostly share one
+    (a frozen dataclass costs a call per field to make)."""
+
+    context: tuple[Settings, NamespacePolicy | None, str | None, Context, bool] | None = None
+
+
+def _context(s: Settings, policy: NamespacePolicy | None, ns: str | None) -> tuple[Context, bool]:
     if policy is not None:
         if policy.level is None:
             return Context(s.policy, policy.version, ns, s.secrets, s.tenant), False
