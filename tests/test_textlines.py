@@ -10,7 +10,7 @@ from deploysafe.engine.check import Partial, check_all
 from deploysafe.engine.settings import rules_of, settings_for
 from deploysafe.engine.sources import load
 from deploysafe.model import Target
-from deploysafe.textlines import LazyLines, joined, lines_of, newlines_only
+from deploysafe.textlines import LazyLines, joined, lines_of, may_hold, newlines_only
 
 TEXTS = [
     "",
@@ -108,3 +108,18 @@ def test_a_text_is_joined_once_for_all_its_readers() -> None:
     other = LazyLines("b\n")
     assert joined(other) == "b"
     assert joined(LazyLines(text)) == text[:-1]  # the last text is another now: anew
+
+
+# An inline waiver's mark, joined at run time: this file holds none itself.
+_MARK = "deploy" + "safe:"
+
+
+@pytest.mark.parametrize("text", [*TEXTS, f"a\n# {_MARK} ignore[DS201] why\n", _MARK])
+@pytest.mark.parametrize("needle", [_MARK, "a", "kind: Pod", "zz"])
+def test_may_hold_says_no_only_where_no_line_holds_it(text: str, needle: str) -> None:
+    """The text searched once for its lines (split, or not yet) answers as the lines do;
+    lines whose text is not at hand may always hold it."""
+    held = any(needle in line for line in text.splitlines())
+    assert may_hold(lines_of(text), needle) is held
+    assert may_hold(LazyLines(text + ""), needle) is held
+    assert may_hold(list(text.splitlines()), needle) is True

@@ -20,11 +20,13 @@ class _Last:
     plain: bool | None = None  # whether `text` breaks lines with "\n" only (found once)
     # `text` less its final newline: a copy of the file, which its text rules all ask for
     joined: str | None = None
+    held: tuple[str, bool] | None = None  # a string `may_hold` looked for, and if it is there
 
 
 def _current(text: str) -> None:
     if _Last.text is not text:
         _Last.text, _Last.lines, _Last.plain, _Last.joined = text, None, None, None
+        _Last.held = None
 
 
 def lines_of(text: str) -> list[str]:
@@ -98,6 +100,23 @@ def joined(lines: Sequence[str]) -> str:
             _Last.joined = text[:-1]
         return _Last.joined
     return "\n".join(lines)
+
+
+def may_hold(lines: Sequence[str], needle: str) -> bool:
+    """Whether a line of `lines` may hold `needle` (which holds no line break): False only
+    for the lines of the last text split here (or lines not split yet) when that text does
+    not hold it (searched once for all its documents)."""
+    if isinstance(lines, LazyLines):
+        text: str | None = lines.text
+    else:
+        text = _Last.text if lines is _Last.lines else None
+    if text is None:
+        return True
+    _current(text)
+    held = _Last.held
+    if held is None or held[0] != needle:
+        held = _Last.held = (needle, needle in text)
+    return held[1]
 
 
 def newlines_only(text: str) -> bool:

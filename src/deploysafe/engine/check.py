@@ -28,6 +28,7 @@ from deploysafe.model import (
 from deploysafe.pathnames import Texts, grouped, sorted_texts
 from deploysafe.rules import BY_ID
 from deploysafe.rules.base import Check, Context, Rule
+from deploysafe.textlines import may_hold
 
 # Kinds that only configure tools, never land in a cluster.
 TOOL_KINDS = frozenset({"Kustomization", "Component"})
@@ -185,6 +186,9 @@ def check_document(
     # The facts made of this document, by path and data: rules that collect one fact
     # (the RBAC rules each collect every binding and workload account) share it.
     made: dict[tuple[KeyPath, int], Fact] = {}
+    # Whether a line a finding is on may hold an inline waiver, found for the first
+    # finding or fact (most documents give none, and most files hold no waiver).
+    inline: bool | None = None if s.inline else False
     if kube:
         pod = pod_template(doc)
         waivers, problems = _waivers(doc, s, pod)
@@ -200,7 +204,9 @@ def check_document(
         if pss and (not pss_on or rule.id not in active):
             continue
         if check is None:  # a cross-resource rule: it collects facts
-            _collect(rule, doc, ctx, out, waivers, s, made)
+            if inline is None:
+                inline = _inline(doc)
+            _collect(rule, doc, ctx, out, waivers, inline, made)
             continue
         try:
             for v in check(doc, ctx):
@@ -208,7 +214,9 @@ def check_document(
                 if v.secret and shared is not None:
                     share(found, v, doc, shared)
                 lines = lines_of(doc, found.file)
-                out.findings.append(_suppressed(found, lines, waivers, s, out))
+                if inline is None:
+                    inline = _inline(doc)
+                out.findings.append(_suppressed(found, lines, waivers, inline, s, out))
         except Exception as exc:  # a rule bug costs one check and says so; the gate fails
             # The type only: an exception's text may quote input, secrets included.
             why = (
@@ -226,6 +234,12 @@ def check_document(
                     kind="internal",
                 )
             )
+
+
+def _inline(doc: Document) -> bool:
+    """Whether a line of the document may hold an inline waiver (a patch that wrote one of
+    its nodes is a file of its own)."""
+    return bool(doc.written) or may_hold(doc.lines, suppress.INLINE_MARK)
 
 
 # A rule as the loop over a document's rules reads it: the rule, its check (None: a
@@ -327,7 +341,7 @@ def _collect(
     ctx: Context,
     out: Partial,
     waivers: Sequence[suppress.Waiver],
-    s: Settings,
+    inline: bool,
     made: dict[tuple[KeyPath, int], Fact],
 ) -> None:
     resource = doc.resource
@@ -337,15 +351,17 @@ def _collect(
         f = made.get(key)
         if f is None:
             f = made[key] = fact(doc, path, data, resource)
-        out.facts.setdefault(rule.id, []).append((f, _fact_waiver(rule.id, f, doc, waivers, s)))
+        out.facts.setdefault(rule.id, []).append(
+            (f, _fact_waiver(rule.id, f, doc, waivers, inline))
+        )
 
 
 def _fact_waiver(
-    rule_id: str, f: Fact, doc: Document, waivers: Sequence[suppress.Waiver], s: Settings
+    rule_id: str, f: Fact, doc: Document, waivers: Sequence[suppress.Waiver], inline: bool
 ) -> suppress.Waiver | None:
     """What would suppress a finding at this fact: an inline comment on (or above) its line,
     an annotation of its object. A malformed comment is reported by the findings on its line."""
-    if s.inline:
+    if inline:
         waiver, _ = suppress.inline_for(lines_of(doc, f.file), f.line)
         if waiver is not None and waiver.covers(rule_id):
             return waiver
@@ -356,10 +372,11 @@ def _suppressed(
     found: Finding,
     lines: Sequence[str],
     waivers: Sequence[suppress.Waiver],
+    inline: bool,
     s: Settings,
     out: Partial,
 ) -> Finding:
-    if s.inline:
+    if inline:
         waiver, problem = suppress.inline_for(lines, found.line)
         if problem:
             out.errors.append(ScanError(found.file, found.line, f"inline suppression: {problem}"))

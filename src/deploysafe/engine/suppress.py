@@ -68,6 +68,10 @@ def _ids(text: str) -> frozenset[str]:
     )
 
 
+# What every line an inline waiver (or a malformed one) is read from holds.
+INLINE_MARK = "deploysafe:"
+
+
 def inline_waivers(line: str) -> tuple[Waiver | None, str | None]:
     m = _INLINE.search(line)
     if not m:
