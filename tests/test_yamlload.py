@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from deploysafe import yamlload
 from deploysafe.yamlload import (
     Parsed,
     TooDeep,
     TooLarge,
     YamlProblem,
     document_spans,
+    first_node,
     load_data,
     parse_all,
     parsed_once,
@@ -216,3 +219,42 @@ def test_a_mapping_of_string_keys_reads_as_the_general_case_reads_it(keys: list[
     assert [(ln - 1, msg) for ln, msg in b.warnings] == list(a.warnings)
     under = {p: (ln - 1, c) for p, (ln, c) in b.positions.items() if len(p) == 2 and p[1] != 7}
     assert under == {p: pos for p, pos in a.positions.items() if len(p) == 2}
+
+
+def test_a_kept_tree_is_the_one_the_parse_composed() -> None:
+    """A workflow's YAML 1.2 reading walks the nodes its Kubernetes reading composed."""
+    text = "on: push\njobs:\n  a: {runs-on: x}\n"
+    with parsed_once(text, keep_tree=True):
+        assert first_node(text) is not first_node(text)  # not parsed yet: composed each time
+        list(parse_all(text))
+        node = first_node(text)
+        assert node is first_node(text)
+        assert node is not None and node.start_mark.line == 0
+        assert first_node(text[:8]) is not None  # another text: composed anew
+    with parsed_once(text):  # not asked to keep it
+        list(parse_all(text))
+        assert first_node(text) is not first_node(text)
+    assert not yamlload._Shared.first  # nothing kept past it
+    for empty in ("", "# a comment\n"):
+        with parsed_once(empty, keep_tree=True):
+            list(parse_all(empty))
+            assert yamlload._Shared.first == (None,)
+            assert first_node(empty) is None
+
+
+def test_a_kept_tree_has_the_tags_and_marks_of_a_tree_composed_alone() -> None:
+    text = "base: &b {x: 1, 'y': yes}\nother:\n  <<: *b\n  z: !custom [1.5, ~, on]\n"
+    with parsed_once(text, keep_tree=True):
+        list(parse_all(text))
+        kept = first_node(text)
+    alone = yaml.compose(text, Loader=yaml.CSafeLoader)  # what CI files were read with
+    assert _shape(kept) == _shape(alone)
+
+
+def _shape(node: Any) -> Any:
+    marks = (node.tag, node.start_mark.index, node.end_mark.index, getattr(node, "style", None))
+    if isinstance(node, yaml.MappingNode):
+        return marks, [(_shape(k), _shape(v)) for k, v in node.value]
+    if isinstance(node, yaml.SequenceNode):
+        return marks, [_shape(v) for v in node.value]
+    return marks, node.value

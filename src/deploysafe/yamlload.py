@@ -407,22 +407,42 @@ def read_capped(path: Path, max_bytes: int) -> str:
 
 
 class _Shared:
-    """The text whose parse its readings share (`parsed_once`), and the parse once made."""
+    """The text whose parse its readings share (`parsed_once`), the parse once made and,
+    when asked for, its first document's node tree (`first_node`)."""
 
     text: str | None = None
     parsed: tuple[Parsed | YamlProblem, ...] | None = None
+    keep_tree: bool = False
+    first: tuple[yaml.Node | None] | None = None  # (None,): the text holds no document
 
 
 @contextlib.contextmanager
-def parsed_once(text: str) -> Iterator[None]:
+def parsed_once(text: str, *, keep_tree: bool = False) -> Iterator[None]:
     """Within it, `text` itself (that object, from its first line) is parsed once however
     many times it is parsed to its end: a kustomization file is read as itself and as
-    Kubernetes objects. Nothing is kept past it."""
-    _Shared.text, _Shared.parsed = text, None
+    Kubernetes objects. `keep_tree`: its first document's nodes, once composed, are also
+    kept for `first_node` (a workflow is read as Kubernetes objects and as YAML 1.2).
+    Nothing is kept past it."""
+    _Shared.text, _Shared.parsed, _Shared.keep_tree, _Shared.first = text, None, keep_tree, None
     try:
         yield
     finally:
-        _Shared.text = _Shared.parsed = None
+        _Shared.text = _Shared.parsed = _Shared.first = None
+        _Shared.keep_tree = False
+
+
+def first_node(text: str) -> yaml.Node | None:
+    """The node tree of the first YAML document of `text` (None when it holds none), as
+    parse_all composes it: the tags of PyYAML's safe loader. Within `parsed_once(text,
+    keep_tree=True)`, the one a parse of the text already composed. Raises yaml.YAMLError."""
+    if text is _Shared.text and _Shared.first is not None:
+        return _Shared.first[0]
+    loader = _FastLoader(text)
+    try:
+        node: yaml.Node | None = loader.get_node() if loader.check_node() else None
+        return node
+    finally:
+        loader.dispose()
 
 
 def parse_all(text: str, line_offset: int = 0) -> Iterator[Parsed | YamlProblem]:
@@ -451,10 +471,14 @@ def _parse_all(text: str, line_offset: int) -> Iterator[Parsed | YamlProblem]:
         yield _problem(exc, text, line_offset)
         return
     anchored = "&" in text
+    # Composed before anything is yielded, so while the text is still the shared one.
+    keep = _Shared.keep_tree and text is _Shared.text and not line_offset
     try:
         while True:
             try:
                 if not loader.check_node():
+                    if keep:
+                        _Shared.first = (None,)
                     break
                 node = loader.get_node()
             except yaml.YAMLError as exc:
@@ -462,6 +486,8 @@ def _parse_all(text: str, line_offset: int) -> Iterator[Parsed | YamlProblem]:
                 return
             if node is None:  # pragma: no cover - check_node said there is one
                 break
+            if keep:
+                _Shared.first, keep = (node,), False
             builder = _Builder({}, [], {}, set() if anchored else None)
             start = node.start_mark.line + 1 + line_offset
             try:

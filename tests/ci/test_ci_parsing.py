@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from deploysafe import yamlload
 from deploysafe.ci import commands, expressions, gitlab, yamlci
 from deploysafe.ci.contexts import Trust, trust
 from deploysafe.ci.yamlci import CiDocument
 from deploysafe.config import Config
 from deploysafe.engine import check_documents, scan, sources
-from deploysafe.model import Target
+from deploysafe.model import Document, Target
 from deploysafe.yamlload import YamlProblem
 from tests.support.ci_conformance import conformance_root
 
@@ -385,3 +386,66 @@ def test_gitlab_nested_references(tmp_path: Path) -> None:
     assert pipe.by_name["other"].data["script"] == [".x", "y"]  # a value, not a reference
     report = check_documents(docs, Config())
     assert [(f.rule_id, f.line) for f in report.findings] == [("DS604", 5)]
+
+
+# ---------------------------------------------------------------- one parse a file
+
+_SHARED_CASES = [
+    "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+    "      - run: echo ${{ github.ref }}\n",
+    "---\non: [push]\njobs: {a: {steps: [{uses: ./act}]}}\n",
+    "x: &x {runs-on: a, if: yes}\njobs:\n  a:\n    <<: *x\n    steps: [{run: 'b'}]\non: 1\non: 2\n",
+    "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: Pod, metadata: {name: p}}]\n",
+    "jobs: !tagged {a: 1}\nwhen: 2024-01-01\nn: 0o17\n",
+    "on: push\njobs:\n  a: [\n",
+    "on: push\n---\njobs: {}\n",
+    "on: push\njobs: {}\n...\n---\nbroken: [\n",
+    "",
+    "# only a comment\n",
+    "- a\n- b\n",
+]
+
+
+class _Counting(yamlload._FastLoader):
+    made = 0
+
+    def __init__(self, text: str) -> None:
+        _Counting.made += 1
+        super().__init__(text)
+
+
+@pytest.mark.parametrize("name", [".github/workflows/x.yml", "action.yml"])
+def test_a_github_file_is_composed_once_for_its_readings(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(yamlload, "_FastLoader", _Counting)
+    monkeypatch.setattr(yamlci, "_Loader", _Counting)
+    text = _SHARED_CASES[0] if name != "action.yml" else "runs: {using: composite, steps: []}\n"
+    _Counting.made = 0
+    result = sources.load(text, name, frozenset(Target))
+    assert {d.type for d in result.documents} >= {Target.TEXT}
+    assert len(result.documents) == 2
+    assert _Counting.made == 1
+
+
+@pytest.mark.parametrize("text", _SHARED_CASES)
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [(".github/workflows/x.yml", Target.GITHUB_WORKFLOW), ("action.yml", Target.GITHUB_ACTION)],
+)
+def test_a_shared_parse_reads_as_parses_of_its_own(text: str, name: str, target: Target) -> None:
+    shared = sources.load(text, name, {Target.KUBERNETES, target})
+    alone = [sources.BUILDERS[t](text, name, None) for t in (Target.KUBERNETES, target)]
+    errors = []
+    for e in (e for r in alone for e in r.errors):
+        if e not in errors:
+            errors.append(e)
+    assert shared.errors == errors
+    docs = [d for r in alone for d in r.documents]
+    assert [_reading(d) for d in shared.documents] == [_reading(d) for d in docs]
+
+
+def _reading(doc: Document) -> object:
+    if isinstance(doc, CiDocument):
+        return doc.type, doc.data, doc.positions, dict(doc.scalars), doc.starts, doc.model
+    return doc.type, doc.data, doc.positions

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from deploysafe.model import Document, KeyPath
-from deploysafe.yamlload import MAX_DEPTH, MAX_EXPANSION, YamlProblem, parse_all
+from deploysafe.yamlload import MAX_DEPTH, MAX_EXPANSION, YamlProblem, first_node, parse_all
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -253,25 +253,15 @@ def load(text: str, *, header: str | None = None) -> Loaded | YamlProblem | None
     `header`: a key that, alone in the first document, makes it a header to skip (GitLab's
     `spec:` before `---`).
     """
-    loader = _Loader(text)
     try:
-        try:
-            node = _first(loader)
-            if (
-                header is not None
-                and isinstance(node, yaml.MappingNode)
-                and [k.value for k, _ in node.value] == [header]
-                and loader.check_node()
-            ):
-                node = loader.get_node()
-        except yaml.YAMLError:
-            # The same message (and line) the Kubernetes pass reports for this file.
-            for parsed in parse_all(text):
-                if isinstance(parsed, YamlProblem):
-                    return parsed
-            return YamlProblem("invalid YAML", None)
-    finally:
-        loader.dispose()
+        # The safe loader's tags serve here too: only `<<` and custom tags are read from them.
+        node = first_node(text) if header is None else _with_header(text, header)
+    except yaml.YAMLError:
+        # The same message (and line) the Kubernetes pass reports for this file.
+        for parsed in parse_all(text):
+            if isinstance(parsed, YamlProblem):
+                return parsed
+        return YamlProblem("invalid YAML", None)
     if node is None:
         return None
     walk = _Walk(text)
@@ -283,6 +273,22 @@ def load(text: str, *, header: str | None = None) -> Loaded | YamlProblem | None
         return YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
     walk.positions[()] = (node.start_mark.line + 1, node.start_mark.column + 1)
     return Loaded(data, walk.positions, walk.scalars, walk.tags, tuple(walk.warnings))
+
+
+def _with_header(text: str, header: str) -> yaml.Node | None:
+    """The first document's node, or the second's when the first is the header alone."""
+    loader = _Loader(text)
+    try:
+        node = _first(loader)
+        if (
+            isinstance(node, yaml.MappingNode)
+            and [k.value for k, _ in node.value] == [header]
+            and loader.check_node()
+        ):
+            node = loader.get_node()
+        return node
+    finally:
+        loader.dispose()
 
 
 def _first(loader: Any) -> yaml.Node | None:

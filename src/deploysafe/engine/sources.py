@@ -105,6 +105,9 @@ BUILDERS: dict[Target, Builder] = {
 }
 
 
+# The readings of the first document's nodes the Kubernetes pass composed.
+_GITHUB = frozenset({Target.GITHUB_WORKFLOW, Target.GITHUB_ACTION})
+
 # The readings whose builders never use the file's path.
 _PATHLESS = frozenset({Target.TEXT, Target.KUBERNETES, Target.KUSTOMIZATION})
 
@@ -146,10 +149,10 @@ def load(
     # Only some readings use the path (a Dockerfile's build context, CI includes): a worker
     # is given a string, made a Path at the first that does.
     disk = path if path is None or isinstance(path, Path) else None
-    with parsed_once(text):  # its readings share one parse
-        for target in targets_for(place):
-            if target not in wanted or target not in BUILDERS:
-                continue
+    targets = [t for t in targets_for(place) if t in wanted and t in BUILDERS]
+    # Its readings share one parse; a GitHub file's YAML 1.2 reading walks its nodes.
+    with parsed_once(text, keep_tree=not _GITHUB.isdisjoint(targets)):
+        for target in targets:
             if disk is None and path is not None and target not in _PATHLESS:
                 disk = Path(path)
             try:
