@@ -4,6 +4,7 @@ built once and carried on the document."""
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -91,14 +92,13 @@ def _local_actions(path: Path | None) -> github.LocalCluster | None:
     its action.yml. One that cannot be read, or lies outside the repository, makes none."""
     if path is None:
         return None
-    real = path.resolve()
-    if real.parent.name != "workflows" or real.parent.parent.name != ".github":
-        return None
-    top = real.parent.parent.parent
+    # Resolved at the first step that runs a local action: most workflows have none.
+    repository = functools.cache(functools.partial(_repository_of, path))
 
     def makes(uses: str, given: Mapping[str, Any]) -> bool:
+        top = repository()
         rel = PurePosixPath(uses)
-        if ".." in rel.parts:
+        if top is None or ".." in rel.parts:
             return False
         for name in ("action.yml", "action.yaml"):
             file = (top / rel / name).resolve()
@@ -112,6 +112,14 @@ def _local_actions(path: Path | None) -> github.LocalCluster | None:
         return False
 
     return makes
+
+
+def _repository_of(workflow: Path) -> Path | None:
+    """The repository a workflow file really is in (`<repository>/.github/workflows/`)."""
+    real = workflow.resolve()
+    if real.parent.name != "workflows" or real.parent.parent.name != ".github":
+        return None
+    return real.parent.parent.parent
 
 
 def github_action(text: str, display: str, path: Path | None) -> LoadResult:
