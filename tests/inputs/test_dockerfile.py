@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import shlex
 from pathlib import Path
 
 import pytest
 
-from deploysafe.inputs.dockerfile import is_dockerfile, operands
+from deploysafe.inputs.dockerfile import is_dockerfile, operands, shell_words
 from tests.support.scantools import scan_tree, write_tree
 from tests.support.secretgen import fake_github_token
 
@@ -53,3 +55,21 @@ def test_a_deep_copy_line_does_not_hide_the_next_line(tmp_path: Path) -> None:
     report = scan_tree(tmp_path)
     assert report.errors == ()
     assert ("DS301", "Dockerfile", 3) in {(f.rule_id, f.file, f.line) for f in report.findings}
+
+
+def _shlex_words(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def test_shell_words_are_shlex_s_words() -> None:
+    """Text split without shlex is split as shlex splits it, whatever its characters."""
+    rng = random.Random(20)
+    alphabet = [*"ab=-./*$ {}", " ", "\t", "\r", "\n", *map(chr, range(9)), "\x0b", "\x0c"]
+    alphabet += ["\x1c", "\x1f", "\x7f", "'", '"', "\\", "\x85", "\xa0", "\u2028", "é"]
+    texts = ["", " ", "--chown=1:1 src/ /app/", 'a "b c" d', "a\\ b", "COPY ['x', 'y'] /"]
+    texts += ["".join(rng.choices(alphabet, k=rng.randrange(12))) for _ in range(5000)]
+    for text in texts:
+        assert shell_words(text) == _shlex_words(text), repr(text)

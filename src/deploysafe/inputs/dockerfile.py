@@ -149,13 +149,29 @@ def operands(args: str) -> tuple[list[str], str | None]:
             items = None
         if isinstance(items, list) and items:
             return [str(x) for x in items[:-1]], str(items[-1])
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        words = text.split()
+    words = shell_words(text)
     if not words:
         return [], None
     return [w for w in words[:-1] if "<<" not in w], words[-1]
+
+
+# What shlex reads apart from other characters (quotes, its escape), or what str.split
+# takes for whitespace and shlex does not (ASCII separators; non-ASCII text is never split
+# at once).
+_SHELL_READ = re.compile(r"[\"'\\\x0b\x0c\x1c-\x1f]")
+
+
+def shell_words(text: str) -> list[str]:
+    """The words of a shell-form argument list as `shlex.split` reads them, or split at
+    whitespace when shlex refuses the text (a quote left open). Text with nothing shlex
+    reads apart from the rest, most arguments, is split without it (a Python loop over
+    each character)."""
+    if text.isascii() and _SHELL_READ.search(text) is None:
+        return text.split()
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
 
 
 def stages(instructions: list[Instruction]) -> list[dict[str, Any]]:

@@ -4,11 +4,11 @@ FROM and USER the way BuildKit does (`${NAME}`, `$NAME`, `${NAME:-default}`)."""
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from deploysafe.inputs.dockerfile import shell_words
 from deploysafe.model import Document
 
 _VAR = re.compile(
@@ -25,10 +25,7 @@ def instructions(doc: Document) -> Iterator[tuple[int, Mapping[str, Any]]]:
 
 def defaults(cmd: str, args: str) -> dict[str, str]:
     """The values an ARG or ENV instruction sets (`ARG A=1 B`, `ENV A=1`, `ENV A 1`)."""
-    try:
-        words = shlex.split(args)
-    except ValueError:
-        words = args.split()
+    words = shell_words(args)
     if cmd == "ENV" and words and "=" not in words[0]:
         return {words[0]: " ".join(words[1:])}
     return {k: v for k, sep, v in (w.partition("=") for w in words) if sep}
