@@ -212,14 +212,17 @@ class Exposure:
         return data
 
 
-def _ignore_file(context: Path, dockerfile: str) -> tuple[str | None, DockerIgnore]:
+# Paths below the context are joined as text: a Dockerfile's context is looked at a few
+# times (its ignore files, each folder walked), and pathlib parses every path it makes.
+
+
+def _ignore_file(context: str, dockerfile: str) -> tuple[str | None, DockerIgnore]:
     for name in (f"{dockerfile}.dockerignore", ".dockerignore"):
-        path = context / name
+        path = os.path.join(context, name)
         try:
-            st = path.stat()
-            if not stat.S_ISREG(st.st_mode):
+            if not stat.S_ISREG(os.stat(path).st_mode):
                 continue
-            with path.open("rb") as fh:
+            with open(path, "rb") as fh:
                 raw = fh.read(_IGNORE_MAX_BYTES)
         except OSError:
             continue
@@ -227,11 +230,11 @@ def _ignore_file(context: Path, dockerfile: str) -> tuple[str | None, DockerIgno
     return None, DockerIgnore()
 
 
-def _real_dir(context: Path, rel: str) -> bool:
+def _real_dir(context: str, rel: str) -> bool:
     """Is `rel` a folder of the context, reached without a symlink?"""
     path = context
     for part in rel.split("/") if rel else []:
-        path = path / part
+        path = os.path.join(path, part)
         try:
             if not stat.S_ISDIR(os.lstat(path).st_mode):
                 return False
@@ -253,13 +256,13 @@ def _holds_credential(path: str, entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _cleared(context: Path, source: str) -> bool:
+def _cleared(context: str, source: str) -> bool:
     """A source file named like a credential file whose content shows it holds none."""
     name = source.rsplit("/", 1)[-1]
     test = content_test(name)
     if not source or test is None or not credential_file(source):
         return False
-    path = context / source
+    path = os.path.join(context, source)
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return False
@@ -269,7 +272,7 @@ def _cleared(context: Path, source: str) -> bool:
         return False
 
 
-def _entries(folder: Path) -> list[os.DirEntry[str]] | None:
+def _entries(folder: str) -> list[os.DirEntry[str]] | None:
     try:
         with os.scandir(folder) as it:
             return sorted(it, key=lambda e: e.name)
@@ -278,14 +281,14 @@ def _entries(folder: Path) -> list[os.DirEntry[str]] | None:
 
 
 def _walk(
-    context: Path, root: str, ignore: DockerIgnore, budget: list[int]
+    context: str, root: str, ignore: DockerIgnore, budget: list[int]
 ) -> Iterator[tuple[str, os.DirEntry[str]]]:
     """(context-relative path, entry) of the regular files below `root` the context keeps,
     depth first in name order; spends `budget[0]` entries."""
     stack = [root]
     while stack:
         rel = stack.pop()
-        entries = _entries(context / rel if rel else context)
+        entries = _entries(os.path.join(context, rel) if rel else context)
         if entries is None:
             continue
         if rel and any(e.name == "pyvenv.cfg" for e in entries):
@@ -310,15 +313,16 @@ def _walk(
 def exposure(context: Path, dockerfile: str, sources: Iterable[str]) -> Exposure:
     """The credential files below the given normalised COPY/ADD sources that the context
     (the folder `context`, with `dockerfile` in it) would send to the builder."""
-    ignore_name, ignore = _ignore_file(context, dockerfile)
+    folder = os.fspath(context)
+    ignore_name, ignore = _ignore_file(folder, dockerfile)
     budget = [MAX_ENTRIES]
     found: set[str] = set()
     for root in _roots(walk_root(s) for s in sources):
-        if not _real_dir(context, root):
+        if not _real_dir(folder, root):
             continue
-        found.update(p for p, e in _walk(context, root, ignore, budget) if _holds_credential(p, e))
+        found.update(p for p, e in _walk(folder, root, ignore, budget) if _holds_credential(p, e))
         if budget[0] < 0:
             break
     listed = tuple(sorted(found)[:MAX_LISTED])
-    cleared = tuple(sorted(s for s in set(sources) if _cleared(context, s)))
+    cleared = tuple(sorted(s for s in set(sources) if _cleared(folder, s)))
     return Exposure(ignore_name, listed, budget[0] >= 0, cleared)
