@@ -4,6 +4,8 @@ GitLab includes; and bad input that must give a clear error, never a traceback."
 from __future__ import annotations
 
 import csv
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -449,3 +451,13 @@ def _reading(doc: Document) -> object:
     if isinstance(doc, CiDocument):
         return doc.type, doc.data, doc.positions, dict(doc.scalars), doc.starts, doc.model
     return doc.type, doc.data, doc.positions
+
+
+def test_line_starts_are_where_each_break_ends() -> None:
+    """A text without CR is cut at its "\\n"s; any text where each break's match ends."""
+    rng = random.Random(20)
+    texts = ["", "\n", "a", "a\nb\n", "a\r\nb\rc\n\n"]
+    texts += ["".join(rng.choices("ab\n\r", k=rng.randrange(16))) for _ in range(5000)]
+    for text in texts:
+        ends = (0, *(m.end() for m in re.finditer(r"\r\n|\n|\r", text)))
+        assert yamlci.line_starts(text) == ends, repr(text)

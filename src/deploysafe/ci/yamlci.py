@@ -12,6 +12,7 @@ Differs from the Kubernetes loader in three ways that matter for CI files:
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -123,7 +124,16 @@ class CiDocument(Document):
 
 
 def line_starts(text: str) -> tuple[int, ...]:
-    return (0, *(m.end() for m in re.finditer(r"\r\n|\n|\r", text)))
+    if "\r" in text:
+        return (0, *(m.end() for m in _BREAK.finditer(text)))
+    # Each break a "\n": a line starts past the lines before it and their breaks.
+    lines = text.split("\n")
+    lines.pop()
+    return tuple(itertools.accumulate(map(_PLUS_ONE, map(len, lines)), initial=0))
+
+
+_BREAK = re.compile(r"\r\n|\n|\r")
+_PLUS_ONE = (1).__add__
 
 
 def resolve_plain(value: str) -> Any:
