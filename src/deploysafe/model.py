@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any
 
+from deploysafe.frozen import fast_init
+
 # A path into parsed data: mapping keys (str) and sequence indexes (int).
 KeyPath = tuple[str | int, ...]
 
@@ -120,6 +122,7 @@ class PssRef:
         return PssRef, (self.level, self.check, self.since, self.overrides)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Resource:
     """The Kubernetes object a finding is about: kind, namespace and name as written."""
@@ -190,6 +193,7 @@ class SetBy:
 
 
 # Identity equality and hashing: rules share per-document work through small caches.
+@fast_init
 @dataclass(frozen=True, slots=True, eq=False)
 class Document:
     """One unit the rules read, with the positions of its keys: a Kubernetes object (one
@@ -278,6 +282,7 @@ def _line_starts(doc: Document) -> tuple[int, ...]:
     return (0, *itertools.accumulate(len(ln) + 1 for ln in doc.lines))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Violation:
     """What a check returns: where (a path into the document) and what."""
@@ -299,6 +304,7 @@ class Violation:
     severity: Severity | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Fact:
     """What a cross-resource rule keeps of one document: small, picklable, located.
@@ -329,6 +335,7 @@ class Suppression:
         return Suppression, (self.source, self.reason, self.expires)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One reported problem: rule, place in the file (line, column, JSON pointer), object,

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from ahocorasick_rs import BytesAhoCorasick
 
+from deploysafe.frozen import fast_init
 from deploysafe.model import KeyPath, redact
 
 try:
@@ -103,6 +104,7 @@ class YamlProblem(Exception):
         self.line = line
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Parsed:
     data: Any

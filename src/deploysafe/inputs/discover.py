@@ -11,6 +11,7 @@ from typing import Any
 
 from deploysafe import yamlload
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
+from deploysafe.frozen import fast_init
 from deploysafe.globs import any_match, from_base
 from deploysafe.host.git import Git, GitError, Started
 from deploysafe.host.memory import release_after
@@ -81,6 +82,7 @@ _REASON_TEXT = {
 }
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Coverage:
     """One file (or a folder not walked, its path ending in `/`) and what the scan does

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
 
+from deploysafe.frozen import fast_init
 from deploysafe.model import Document, KeyPath, ScanError
 from deploysafe.textlines import lines_of, newlines_only
 from deploysafe.yamlload import Parsed, YamlProblem, document_spans, parse_all, top_level_kind
@@ -31,6 +32,7 @@ def is_kubernetes(data: Any) -> bool:
     )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LoadResult:
     documents: list[Document]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from deploysafe.config.secrets import DEFAULT as DEFAULT_SECRETS
 from deploysafe.config.secrets import SecretsPolicy
+from deploysafe.frozen import fast_init
 from deploysafe.model import (
     Document,
     Fact,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from deploysafe.config.tenants import Tenant
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Context:
     """What a per-document check may know beyond the document itself."""
