@@ -224,7 +224,7 @@ def test_facts_are_pickled_by_their_classes_call_as_pickle_gives_them() -> None:
 
 
 def test_findings_taken_in_bulk_are_those_taken_one_by_one() -> None:
-    """`findings_of` (each slot set directly) makes the findings `finding` makes with
+    """`findings_of` (the tables' lookups bound once) makes the findings `finding` makes with
     `Finding(...)`, sharing the values kept alike."""
     from deploysafe.engine.interned import finding, finding_row, findings_of
 

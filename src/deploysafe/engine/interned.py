@@ -279,27 +279,8 @@ def findings_of(rows: Iterable[Row], seen: Interned) -> list[Finding]:
             t = v[i]
             v[i] = names(t, t) if t else ()
         v[_FINDING_RESOURCE] = resource(v[_FINDING_RESOURCE])
-        out.append(_made_finding(v))
+        out.append(Finding(*v))
     return out
-
-
-def _setting(cls: type) -> Callable[[list[Any]], Any]:
-    """How a frozen slotted dataclass whose `__init__` only sets its fields is made from
-    their values in order: each slot set by its descriptor, not by the `__init__`'s call of
-    `object.__setattr__` per field (most of the cost of a finding's 21)."""
-    setters = [vars(cls)[f.name].__set__ for f in fields(cls)]
-    new = object.__new__
-
-    def make(values: list[Any]) -> Any:
-        out: Any = new(cls)
-        for set_field, value in zip(setters, values, strict=True):
-            set_field(out, value)
-        return out
-
-    return make
-
-
-_made_finding = _setting(Finding)
 
 
 def finding(row: Row, seen: Interned) -> Finding:
