@@ -393,6 +393,7 @@ class Finding:
         return raw
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ScanError:
     """An input that could not be read or understood; the scan goes on without it."""

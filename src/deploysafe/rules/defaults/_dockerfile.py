@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from deploysafe.frozen import fast_init
 from deploysafe.inputs.dockerfile import shell_words
 from deploysafe.model import Document
 
@@ -31,6 +32,7 @@ def defaults(cmd: str, args: str) -> dict[str, str]:
     return {k: v for k, sep, v in (w.partition("=") for w in words) if sep}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Stage:
     """A build stage of a Dockerfile: its index, name, base as written, and whether it

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from deploysafe.frozen import fast_init
 from deploysafe.inputs.documents import RELEASE_NAMESPACE, install_unit
 from deploysafe.k8s.pods import as_list, as_map, pod_template
 from deploysafe.model import Document, Fact, KeyPath
@@ -69,6 +70,7 @@ class Binding:
     subjects: tuple[Subject, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RunsAs:
     """A workload and the ServiceAccount its pods run as."""
