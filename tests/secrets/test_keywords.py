@@ -70,6 +70,14 @@ def test_present_is_what_the_text_holds(text: str) -> None:
     assert found.present == {p for p in (*keywords, *NAME_KEYWORDS, *MARKERS) if p in low}
 
 
+@pytest.mark.parametrize("text", ['{"auths": {}}', "AUTH: -----BEGIN x", "nothing"])
+def test_markers_asked_for_are_present_as_markers_are(text: str) -> None:
+    markers = ('"auth', "ωmega")
+    low = text.lower()
+    found = KeywordIndex.get((), markers).search(low)
+    assert found.present == {p for p in (*NAME_KEYWORDS, *MARKERS, *markers) if p in low}
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -9,7 +9,15 @@ import textwrap
 
 import pytest
 
-from deploysafe.secrets.detect import _Lines, analyse, file_kind, is_placeholder, is_reference
+from deploysafe.secrets.detect import (
+    _holds,
+    _Lines,
+    analyse,
+    file_kind,
+    is_placeholder,
+    is_reference,
+)
+from deploysafe.secrets.keywords import KeywordIndex
 from deploysafe.secrets.patterns import BY_ID, TOKEN_TYPES, TokenType
 from tests.support.secretgen import expand, fake_aws_key_id, fake_github_token, instance
 
@@ -41,6 +49,18 @@ def test_a_type_s_literal_starts_every_match(t: TokenType) -> None:
     text = instance(t)
     assert t.literal in text
     assert not analyse(text.replace(t.literal, t.literal[:-1]), "settings.conf").tokens
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"auths": {"r": {"auth": "x"}}}', '"AUTHS": "Auth"', "no auth here", 'naïve "auth" Ω', ""],
+)
+@pytest.mark.parametrize("literal", ['"auth', "", "Ωmega"])
+def test_a_literal_is_held_as_a_substring_search_finds_it(text: str, literal: str) -> None:
+    """An ASCII literal absent from the keyword pass's finds is not looked for again; one
+    present in any case, or one not ASCII, is looked for in the text as written."""
+    found = KeywordIndex.get((), ('"auth',)).search(text.lower())
+    assert _holds(text, literal, found.present) == (literal in text)
 
 
 @pytest.mark.parametrize(

@@ -358,7 +358,7 @@ def analyse(
     found = keywords.search(low)
     if not found.present and len(low) == len(text) and "" not in types_of:
         return out  # no keyword and no marker: nothing below can find anything
-    for hit, span in _tokens(text, low, path, options, found.tokens):
+    for hit, span in _tokens(text, low, path, options, found.tokens, found.present):
         if _overlaps(span, spans):
             continue
         spans.append(span)
@@ -601,7 +601,9 @@ class _Index:
         for i, t in enumerate(types):
             for k in t.keywords:
                 index.setdefault(k, []).append(i)
-        keywords = KeywordIndex.get(tuple(sorted(index)))
+        # An ASCII literal lowers to what the keyword pass finds in any text that holds it.
+        literals = {t.literal.lower() for t in types if t.literal and t.literal.isascii()}
+        keywords = KeywordIndex.get(tuple(sorted(index)), tuple(sorted(literals)))
         if len(cls.built) >= cls._KEEP:
             cls.built.clear()
         cls.built[id(types)] = (types, keywords, index)
@@ -609,17 +611,23 @@ class _Index:
 
 
 def _tokens(
-    text: str, low: str, path: str, options: DetectOptions, seen: dict[str, list[int]]
+    text: str,
+    low: str,
+    path: str,
+    options: DetectOptions,
+    seen: dict[str, list[int]],
+    present: Collection[str],
 ) -> Iterable[tuple[TokenType, tuple[int, int]]]:
     # `seen`: keyword -> offsets of its last character. lower() keeps offsets for almost all
     # text; where it does not (a few Unicode letters), every regex runs over the whole text.
+    # `present`: the keywords and markers `low` holds.
     index = _Index.get(options.types)[1]
     same = len(low) == len(text)
     chosen = set(index.get("", ()))
     for k in seen:
         chosen.update(index[k])
     types = options.types
-    pem = _pem_blocks(text) if "-----BEGIN " in text else None
+    pem = _pem_blocks(text) if "-----begin " in present and "-----BEGIN " in text else None
     code = file_kind(path) == FileKind.CODE
     for i in sorted(chosen):
         t = types[i]
@@ -627,8 +635,8 @@ def _tokens(
             continue
         matches: Iterable[re.Match[str]]
         if t.multiline or not same or "" in t.keywords:
-            if t.literal not in text:
-                continue  # (an empty literal is in every text)
+            if not _holds(text, t.literal, present):
+                continue
             matches = t.pattern.finditer(text)
         else:
             # Only the lines that hold one of the type's keywords.
@@ -648,6 +656,15 @@ def _tokens(
                 continue
             if _keep(t, secret, m, options):
                 yield t, span
+
+
+def _holds(text: str, literal: str, present: Collection[str]) -> bool:
+    """Whether `text` holds `literal` (an empty one is in every text). An ASCII literal's
+    lowercase is first looked up among the keyword pass's finds: a multiline type's keyword
+    in a CRD's schema would otherwise send megabytes to a second scan."""
+    if literal.isascii() and literal.lower() not in present:
+        return not literal
+    return literal in text
 
 
 def _pem_blocks(text: str) -> tuple[list[int], list[int]]:

@@ -18,7 +18,7 @@ from deploysafe.secrets.names import KEYWORD_LOWER, NAME_KEYWORDS
 
 # Substrings the detector only asks whether a text holds: found in the same pass, where a
 # `str.find` each would be one more scan of every byte (`:` is on every line of YAML).
-MARKERS = ("://", "encrypteddata:")
+MARKERS = ("://", "encrypteddata:", "-----begin ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +37,12 @@ class KeywordIndex:
     """The automaton for one set of token keywords plus the name keywords (built once per
     process and keyword set)."""
 
-    built: ClassVar[dict[tuple[str, ...], KeywordIndex]] = {}
+    built: ClassVar[dict[tuple[tuple[str, ...], tuple[str, ...]], KeywordIndex]] = {}
 
-    def __init__(self, keywords: tuple[str, ...]) -> None:
+    def __init__(self, keywords: tuple[str, ...], markers: tuple[str, ...] = ()) -> None:
+        """`markers`: more lowercase substrings to tell the presence of, besides `MARKERS`."""
         tokens = frozenset(k for k in keywords if k)
-        self.patterns = sorted(tokens | set(NAME_KEYWORDS) | set(MARKERS))
+        self.patterns = sorted(tokens | set(NAME_KEYWORDS) | set(MARKERS) | set(markers))
         self.token = [p in tokens for p in self.patterns]
         # The regex tries its alternatives in order: the rank decides a tie at one start.
         self.rank = [NAME_KEYWORDS.index(p) if p in NAME_KEYWORDS else -1 for p in self.patterns]
@@ -52,10 +53,10 @@ class KeywordIndex:
         )
 
     @classmethod
-    def get(cls, keywords: tuple[str, ...]) -> KeywordIndex:
-        found = cls.built.get(keywords)
+    def get(cls, keywords: tuple[str, ...], markers: tuple[str, ...] = ()) -> KeywordIndex:
+        found = cls.built.get((keywords, markers))
         if found is None:
-            found = cls.built[keywords] = KeywordIndex(keywords)
+            found = cls.built[keywords, markers] = KeywordIndex(keywords, markers)
         return found
 
     def search(self, low: str) -> Keywords:
