@@ -364,7 +364,9 @@ def test_line_and_column_of_offsets_looked_up_in_any_order() -> None:
         line = text.count("\n", 0, offset) + 1
         column = offset - text.rfind("\n", 0, offset)
         assert where.at(offset) == (line, column), offset
+        assert where.line_of(offset) == text.split("\n")[line - 1]
     assert where.offset(4, 1) == text.index("d")
+    assert _Lines(None, text).lines == text.split("\n")
 
 
 def test_token_regexes_are_compiled_on_first_use_once() -> None:

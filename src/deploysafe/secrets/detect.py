@@ -308,13 +308,24 @@ class _Lines:
     # files have few, where the table costs a Python-level pass over every line.
     _RESTARTS = 4
 
-    def __init__(self, lines: Sequence[str], text: str) -> None:
-        self.lines = lines
+    def __init__(self, lines: Sequence[str] | None, text: str) -> None:
+        self._lines = lines  # `text` split on "\n", split here when first asked for
         self.text = text
         self._starts: list[int] | None = None
         self._pos = 0  # the last offset looked up, on line `_line`
         self._line = 1
         self._restarts = 0
+
+    @property
+    def lines(self) -> Sequence[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
+
+    def line_of(self, offset: int) -> str:
+        """The line that holds `offset`, read from the text: a file's lines are split only
+        when something needs them all."""
+        return self.text[self.text.rfind("\n", 0, offset) + 1 : _line_end(self.text, offset)]
 
     @property
     def starts(self) -> list[int]:
@@ -348,8 +359,6 @@ def analyse(
     lines: Sequence[str] | None = None,
 ) -> Analysis:
     """Every secret in one file's text (`lines`, when given, are the text split on '\\n')."""
-    if lines is None:
-        lines = text.split("\n")
     where = _Lines(lines, text)
     low = text.lower()
     out = Analysis()
@@ -375,7 +384,7 @@ def analyse(
     name = path.lower()
     template = name.endswith(_TEMPLATE_SUFFIXES)
     yaml = (name.rsplit(".", 1)[0] if template else name).endswith((".yaml", ".yml"))
-    owned = _owned_lines(lines, low, found.present, found.names, yaml, template)
+    owned = _owned_lines(where, low, found.present, found.names, yaml, template)
     for line, col, key, raw, b64 in owned.loose:
         value = unquote(raw)
         plain = (decoded(value) if b64 else value) or value
@@ -391,7 +400,7 @@ def analyse(
         line, col = where.at(a_span[0])
         if line in owned.lines:
             continue
-        if _in_comment(where.lines[line - 1], col, kind) and not _generated(value):
+        if _in_comment(where.line_of(a_span[0]), col, kind) and not _generated(value):
             continue  # `# adminPassword: strongpassword`: a documented example setting
         verdict = judge(key, value, pw, options, quoted=quoted)
         if verdict == "default":
@@ -469,7 +478,7 @@ def _has_secret_kind(low: str, names: list[tuple[int, int]]) -> bool:
 
 
 def _owned_lines(
-    lines: Sequence[str],
+    where: _Lines,
     low: str,
     present: Collection[str],
     names: list[tuple[int, int]],
@@ -487,6 +496,7 @@ def _owned_lines(
     out = _Owned()
     if not sealed and not secret:
         return out
+    lines = where.lines
     start = 0
     for end in [*(i for i, ln in enumerate(lines) if ln.startswith("---")), len(lines)]:
         doc = lines[start:end]
