@@ -14,6 +14,7 @@ from deploysafe.engine import check_documents, sources
 from deploysafe.model import Target
 from deploysafe.secrets import embedded
 from deploysafe.secrets.detect import DetectOptions
+from deploysafe.secrets.names import credential_name
 from tests.support.secretgen import expand
 
 
@@ -50,6 +51,21 @@ def test_credentials_are_judged_by_their_own_names() -> None:
     assert [(j.setting.key, j.setting.line, j.verdict) for j in found] == [
         ("extensions.bearertokenauth.token", 3, "secret")
     ]
+
+
+def test_credentials_are_the_credential_named_settings_judged() -> None:
+    """Only settings with a credential name are made and judged: the same settings, in the
+    same order, as `settings` gives, filtered."""
+    weak = "hunter2" * 2
+    props = "".join(f"k{i}=v{i}\n" for i in range(50)) + f"[s]\napi_token = '{weak}'\n"
+    props += f"db.password={weak}\nname=x\n"
+    text = f"a:\n  token: {weak}\n  b: [1, {{password: '{weak}'}}]\n  c: x\n"
+    for name, value in (("app.ini", props), ("relay", text)):
+        found = embedded.credentials(value, name, DetectOptions()) or ()
+        settings = embedded.settings(value, name) or ()
+        named = [s for s in settings if credential_name(s.name) is not None]
+        assert [j.setting for j in found] == named
+        assert len(found) == 2
 
 
 def _findings(text: str) -> list[tuple[str, int, int, str]]:

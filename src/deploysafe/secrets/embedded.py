@@ -102,14 +102,28 @@ def _first_body_line(text: str) -> str | None:
     return next(_body(text.splitlines()), None)
 
 
+# A leaf setting before it is made a Setting: (its key's parts, value, line, column, quoted).
+_Leaf = tuple[tuple[str, ...], str, int, int, bool]
+
+
+def _setting(leaf: _Leaf) -> Setting:
+    parts, value, line, column, quoted = leaf
+    return Setting(".".join(parts), parts[-1], value, line, column, quoted)
+
+
 def settings(text: str, name: str = "") -> tuple[Setting, ...] | None:
     """The leaf settings of an embedded config file, or None when it is not one."""
+    found = _leaves(text, name)
+    return None if found is None else tuple(map(_setting, found))
+
+
+def _leaves(text: str, name: str) -> Iterable[_Leaf] | None:
     fmt = config_format(name, text)
     if fmt is None:
         return None
     if fmt in ("yaml", "json"):
-        return _yaml_settings(text)
-    return tuple(_pairs(text, sections=fmt == "ini"))
+        return _yaml_leaves(text)
+    return _pairs(text, sections=fmt == "ini")
 
 
 def credentials(text: str, name: str, options: DetectOptions) -> tuple[Judged, ...] | None:
@@ -119,14 +133,17 @@ def credentials(text: str, name: str, options: DetectOptions) -> tuple[Judged, .
         return None
     if not _has_credential_key(text):
         return ()  # no credential-named key: not worth a parse (a 200 kB dashboard)
-    found = settings(text, name)
+    found = _leaves(text, name)
     if found is None:
         return None
     out = []
-    for s in found:
-        pw = credential_name(s.name)
+    # A Setting is made only for a credential name: a properties file's thousands of
+    # other settings are read and passed by.
+    for leaf in found:
+        pw = credential_name(leaf[0][-1])
         if pw is None:
             continue
+        s = _setting(leaf)
         verdict = judge(s.name, s.value, pw, options, quoted=s.quoted)
         if verdict is not None:
             out.append(Judged(s, verdict))
@@ -155,7 +172,7 @@ def _has_credential_key(text: str) -> bool:
     return False
 
 
-def _yaml_settings(text: str) -> tuple[Setting, ...] | None:
+def _yaml_leaves(text: str) -> tuple[_Leaf, ...] | None:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
@@ -165,7 +182,7 @@ def _yaml_settings(text: str) -> tuple[Setting, ...] | None:
     return tuple(_walk(node))
 
 
-def _walk(root: yaml.Node) -> Iterator[Setting]:
+def _walk(root: yaml.Node) -> Iterator[_Leaf]:
     """Leaf settings in document order. Iterative: lists nest as deep as libyaml allows
     (1,000 levels) without lengthening the key path that _MAX_DEPTH bounds."""
     seen = 0
@@ -190,18 +207,11 @@ def _walk(root: yaml.Node) -> Iterator[Setting]:
             stack.append(iter([(v, path) for v in node.value]))
         elif isinstance(node, yaml.ScalarNode) and path and "\n" not in str(node.value):
             quoted = node.style in ("'", '"')
-            mark = node.start_mark
-            yield Setting(
-                ".".join(path),
-                path[-1],
-                str(node.value),
-                mark.line + 1,
-                mark.column + 1 + (1 if quoted else 0),
-                quoted,
-            )
+            line, column = node.start_mark.line + 1, node.start_mark.column + 1
+            yield path, str(node.value), line, column + (1 if quoted else 0), quoted
 
 
-def _pairs(text: str, *, sections: bool) -> Iterator[Setting]:
+def _pairs(text: str, *, sections: bool) -> Iterator[_Leaf]:
     section = ""
     for n, ln in enumerate(text.splitlines(), 1):
         stripped = ln.strip()
@@ -217,5 +227,5 @@ def _pairs(text: str, *, sections: bool) -> Iterator[Setting]:
         col = m.start("v") + 1
         quoted = len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'"
         value = raw[1:-1] if quoted else raw
-        key = f"{section}.{m['k']}" if section else m["k"]
-        yield Setting(key, m["k"], value, n, col + (1 if quoted else 0), quoted)
+        parts = (section, m["k"]) if section else (m["k"],)
+        yield parts, value, n, col + (1 if quoted else 0), quoted
