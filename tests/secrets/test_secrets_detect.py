@@ -10,12 +10,14 @@ import textwrap
 import pytest
 
 from deploysafe.secrets.detect import (
+    DetectOptions,
     _holds,
     _Lines,
     analyse,
     file_kind,
     is_placeholder,
     is_reference,
+    judge,
 )
 from deploysafe.secrets.keywords import KeywordIndex
 from deploysafe.secrets.patterns import BY_ID, TOKEN_TYPES, TokenType
@@ -49,6 +51,21 @@ def test_a_type_s_literal_starts_every_match(t: TokenType) -> None:
     text = instance(t)
     assert t.literal in text
     assert not analyse(text.replace(t.literal, t.literal[:-1]), "settings.conf").tokens
+
+
+@pytest.mark.parametrize(
+    ("key", "shortest"),
+    [("password", 6), ("CLIENT_SECRET", 6), ("signing_key", 10)],
+)
+def test_a_value_too_short_for_its_key_is_no_credential(key: str, shortest: int) -> None:
+    """Below the length its key's reading asks for, or all digits, or with a blank, a value
+    is answered at once; at that length the same kind of value is a credential."""
+    generated = "Qz7" + "-vK9" + "xR2mW5pL8"
+    opts = DetectOptions()
+    assert judge(key, generated[:shortest], key != "signing_key", opts) == "secret"
+    for short in (generated[: shortest - 1], "7" * 12, generated[:5] + " " + generated[5:]):
+        assert judge(key, short, key != "signing_key", opts) is None
+    assert judge(key, "CHANGE" + "ME", True, opts) == "default"  # a default before any length
 
 
 @pytest.mark.parametrize(

@@ -1131,6 +1131,10 @@ def judge(
         return None
     if _default_like(v):
         return "default"  # under any credential name: `signing_key: changeme0000`
+    # Every test below answers None or passes the value on, in any order: the cheapest
+    # first (a short value or a number is no credential, before a dozen regexes say why).
+    if len(v) < (6 if weak_ok else 10) or v.isdigit() or " " in v:
+        return None
     if v.startswith(("${", "$(")) or _SUBSTITUTION.search(v):
         # `${TOKEN:-${1}}`, `${PW:?set it}`, `$(openssl rand -hex 16)` cut at a blank, and
         # one inside a value (`:$(encode "$REDIS_PASSWORD")`): the shell makes it
