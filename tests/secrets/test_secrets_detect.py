@@ -53,6 +53,26 @@ def test_a_type_s_literal_starts_every_match(t: TokenType) -> None:
     assert not analyse(text.replace(t.literal, t.literal[:-1]), "settings.conf").tokens
 
 
+def test_the_header_type_s_lookahead_only_skips_what_no_name_starts() -> None:
+    """`(?=[aptx])` before the header names: the same matches as the names tried alone,
+    on strings of their letters in any case, blanks, quotes and letters that case-fold
+    (a Kelvin sign, a long s, a dotted I)."""
+    import random
+    import re
+
+    t = BY_ID["authorization-header"]
+    plain = re.compile(t.regex.replace("(?=[aptx])", "", 1), t.flags)
+    assert plain.pattern != t.regex
+    names = ("Authorization", "X-API-KEY", "api-key", "ApiKey", "x-auth-token", "TOKEN", "x-y")
+    alphabet = [*names, " ", "\t", '"', "'", ":", " : ", "Bearer ", "\u212a", "\u017f", "\u0130"]
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(8)) + "Qz7vK9xR2mW5pL8"
+        assert [m.span("s") for m in t.pattern.finditer(text)] == [
+            m.span("s") for m in plain.finditer(text)
+        ], text
+
+
 @pytest.mark.parametrize(
     ("key", "shortest"),
     [("password", 6), ("CLIENT_SECRET", 6), ("signing_key", 10)],
