@@ -124,8 +124,9 @@ def test_a_parallel_scan_holds_each_repeated_value_once(tmp_path: Path) -> None:
     assert len({id(f.resource) for f in privileged}) == 1
 
 
-def test_every_field_survives_the_way() -> None:
-    full = replace(
+def _every_field_set() -> Finding:
+    """A finding with every optional field given a value."""
+    return replace(
         _finding("a.yaml", 3),
         pss=PssRef(Level.BASELINE, "privileged"),
         suppressed=Suppression("inline", "a reason", "2030-01-01"),
@@ -136,6 +137,10 @@ def test_every_field_survives_the_way() -> None:
         also=("DS202",),
         occurrence=2,
     )
+
+
+def test_every_field_survives_the_way() -> None:
+    full = _every_field_set()
     part = Partial(
         findings=[full],
         errors=[ScanError("b.yaml", 1, "invalid YAML")],
@@ -228,17 +233,7 @@ def test_findings_taken_in_bulk_are_those_taken_one_by_one() -> None:
     `Finding(...)`, sharing the values kept alike."""
     from deploysafe.engine.interned import finding, finding_row, findings_of
 
-    full = replace(
-        _finding("a.yaml", 3),
-        pss=PssRef(Level.BASELINE, "privileged"),
-        suppressed=Suppression("inline", "a reason", "2030-01-01"),
-        secret_hash="0" * 64,
-        other_hashes=("1" * 64,),
-        redacted="AKIA…(20)",
-        set_by=(SetBy("values.yaml", 4, 3, "securityContext.privileged"),),
-        also=("DS202",),
-        occurrence=2,
-    )
+    full = _every_field_set()
     rows = [finding_row(f) for f in (full, _finding("b.yaml", 1), replace(full, resource=None))]
     sent = pickle.loads(pickle.dumps(rows))
     one, bulk = Interned(), Interned()
