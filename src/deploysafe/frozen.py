@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import types
+from inspect import CO_VARARGS, CO_VARKEYWORDS
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -51,10 +52,9 @@ def _unsupported(cls: type) -> str | None:
     if not params.init or code is None or code.co_filename != "<string>":
         return "its __init__ is not the one the dataclass made"
     every = dataclasses.fields(cls)
-    if code.co_flags & (_VARARGS | _VARKEYWORDS) or code.co_varnames[: _arity(old)] != (
-        _SELF,
-        *_arguments(every),
-    ):
+    positional, keywords = _arguments(every)
+    takes = code.co_varnames[: _arity(old)]
+    if code.co_flags & (CO_VARARGS | CO_VARKEYWORDS) or takes != (_SELF, *positional, *keywords):
         return "its arguments are not its fields (an InitVar, a field named self)"
     for f in every:
         if f.name.startswith("__"):  # the names of what the made `__init__` binds
@@ -64,13 +64,9 @@ def _unsupported(cls: type) -> str | None:
     return None
 
 
-_VARARGS = 0x04  # inspect.CO_VARARGS
-_VARKEYWORDS = 0x08  # inspect.CO_VARKEYWORDS
-
-
-def _arguments(every: tuple[dataclasses.Field[Any], ...]) -> list[str]:
-    """The names `__init__` takes after the instance, in order: keyword-only ones last."""
-    return [f.name for f in every if f.init and not f.kw_only] + [
+def _arguments(every: tuple[dataclasses.Field[Any], ...]) -> tuple[list[str], list[str]]:
+    """The names `__init__` takes after the instance: positional ones, then keyword-only."""
+    return [f.name for f in every if f.init and not f.kw_only], [
         f.name for f in every if f.init and f.kw_only
     ]
 
@@ -117,8 +113,7 @@ def _compiled(cls: type, old: types.FunctionType) -> types.FunctionType:
         body.append(f"        {setter}({_SELF}, {value})")
     if hasattr(cls, "__post_init__"):
         body.append(f"        {_SELF}.__post_init__()")
-    positional = [f.name for f in every if f.init and not f.kw_only]
-    keywords = [f.name for f in every if f.init and f.kw_only]
+    positional, keywords = _arguments(every)
     args = [_SELF, *positional, *(["*", *keywords] if keywords else [])]
     source = "\n".join(
         [

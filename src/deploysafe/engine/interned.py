@@ -53,9 +53,6 @@ class Interned:
             self.resources[kept] = kept
         return kept
 
-    def tuple(self, t: tuple[str, ...]) -> tuple[str, ...]:
-        return self.names.setdefault(t, t) if t else ()
-
     def shared(self, v: Any) -> Any:
         """`v` made of the strings kept, all the way down through tuples and frozen
         dataclasses (a label or an account is held once however many facts name it), and
@@ -264,7 +261,8 @@ def unpack(packed: Packed, seen: Interned, *, findings: bool = True) -> Partial:
 
 
 def findings_of(rows: Iterable[Row], seen: Interned) -> list[Finding]:
-    """`finding` of each row, the tables' lookups bound once (a scan takes thousands)."""
+    """The findings of `rows`, each holding the values `seen` holds already (its strings,
+    name tuples and resources), the tables' lookups bound once (a scan takes thousands)."""
     text = seen.strings.setdefault
     names = seen.names.setdefault
     resource = seen.resource
@@ -284,10 +282,5 @@ def findings_of(rows: Iterable[Row], seen: Interned) -> list[Finding]:
 
 
 def finding(row: Row, seen: Interned) -> Finding:
-    v = list(row)
-    for i in _FINDING_TEXT:
-        v[i] = seen.text(v[i])
-    for i in _FINDING_NAMES:
-        v[i] = seen.tuple(v[i])
-    v[_FINDING_RESOURCE] = seen.resource(v[_FINDING_RESOURCE])
-    return Finding(*v)
+    """The finding of one row (`findings_of`)."""
+    return findings_of((row,), seen)[0]

@@ -37,7 +37,7 @@ from deploysafe.inputs.documents import (
 from deploysafe.inputs.helmsdk import engine_message as _message
 from deploysafe.inputs.patches import TRANSFORMATIONS, Patches
 from deploysafe.inputs.rendercache import Key, RenderCache
-from deploysafe.inputs.renderplan import KUSTOMIZATION_FILES, check_chart
+from deploysafe.inputs.renderplan import KUSTOMIZATION_FILES, REFERENCES, check_chart, is_remote
 from deploysafe.inputs.sandbox import (
     LIMITS,
     HelmRequest,
@@ -857,10 +857,10 @@ def _lacks(folder: Path, kustomization: Any) -> bool:
     there: its build fails, and would fail a batch with it (built alone, it says so)."""
     if not isinstance(kustomization, dict):
         return False
-    for field in ("resources", "bases", "components"):
+    for field in REFERENCES:
         entries = kustomization.get(field)
         for entry in entries if isinstance(entries, list) else ():
-            if not isinstance(entry, str) or "://" in entry or entry.startswith("git@"):
+            if not isinstance(entry, str) or is_remote(entry):
                 continue
             try:
                 if not os.path.lexists(folder / entry):

@@ -22,7 +22,7 @@ from deploysafe.yamlload import Parsed, TooLarge, YamlProblem, parse_all, read_c
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # Entries of a kustomization that name other kustomizations (or files, for `resources`).
-_REFERENCES = ("resources", "bases", "components")
+REFERENCES = ("resources", "bases", "components")
 _PATCHES = ("patches", "patchesStrategicMerge", "patchesJson6902")
 
 # Kustomize fetches these (go-getter and git URLs): `https://...`, `git@host:org/repo`,
@@ -162,7 +162,7 @@ def _node(
         return _Node(folder, kfile, False, 1, (), (), invalid=True)
     data: dict[str, Any] = parsed.data
     refs: list[_Ref] = []
-    for key in _REFERENCES:
+    for key in REFERENCES:
         listed = data.get(key)
         if not isinstance(listed, list):
             continue

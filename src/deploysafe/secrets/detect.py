@@ -637,7 +637,7 @@ def _tokens(
     for k in seen:
         chosen.update(index[k])
     types = options.types
-    pem = _pem_blocks(text) if "-----begin " in present and "-----BEGIN " in text else None
+    pem = _pem_blocks(text) if "-----begin " in present else None
     code = file_kind(path) == FileKind.CODE
     for i in sorted(chosen):
         t = types[i]
@@ -677,11 +677,14 @@ def _holds(text: str, literal: str, present: Collection[str]) -> bool:
     return literal in text
 
 
-def _pem_blocks(text: str) -> tuple[list[int], list[int]]:
-    """Where the PEM blocks start and end (`-----BEGIN ...-----` to the next `-----END `)."""
+def _pem_blocks(text: str) -> tuple[list[int], list[int]] | None:
+    """Where the PEM blocks start and end (`-----BEGIN ...-----` to the next `-----END `);
+    None when the text has none."""
+    at = text.find("-----BEGIN ")
+    if at < 0:
+        return None
     starts: list[int] = []
     ends: list[int] = []
-    at = text.find("-----BEGIN ")
     while at >= 0:
         end = text.find("-----END ", at)
         if end < 0:
@@ -1146,7 +1149,7 @@ def judge(
     )
     if is_reference(v, options.references) or attribute or _PATHISH.search(v) or _a_name(v):
         return None
-    if not any(c.isalnum() for c in v) or v.isdigit() or " " in v or _TIMESTAMP.match(v):
+    if not any(c.isalnum() for c in v) or _TIMESTAMP.match(v):
         return None
     if is_placeholder(v, options.placeholders) or _sequential(v):
         return None
@@ -1155,7 +1158,7 @@ def judge(
     if v.lower() in DEFAULT_PASSWORDS:
         return None
     if weak_ok:
-        return "secret" if len(v) >= 6 and entropy(v) >= 2.0 else None
-    if len(v) < 10 or entropy(v) < 3.0 or not _mixed_enough(v):
+        return "secret" if entropy(v) >= 2.0 else None
+    if entropy(v) < 3.0 or not _mixed_enough(v):
         return None
     return "secret"

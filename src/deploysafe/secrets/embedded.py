@@ -57,8 +57,8 @@ class Judged:
     verdict: str  # 'secret' or 'default', as `detect.judge` says
 
 
-# Asked three times per value DS311 reads (by the rule, `credentials` and `settings`); a
-# string keeps its hash, so a hit costs no pass over the text.
+# Asked twice of a value DS311 reads (by `credentials`, then by the rule for a judged
+# one); a string keeps its hash, so a hit costs no pass over the text.
 @functools.lru_cache(maxsize=8)
 def config_format(name: str, text: str) -> str | None:
     """'yaml', 'json', 'ini' or 'properties' when `text` (the value of key `name`) is a
@@ -113,14 +113,15 @@ def _setting(leaf: _Leaf) -> Setting:
 
 def settings(text: str, name: str = "") -> tuple[Setting, ...] | None:
     """The leaf settings of an embedded config file, or None when it is not one."""
-    found = _leaves(text, name)
-    return None if found is None else tuple(map(_setting, found))
-
-
-def _leaves(text: str, name: str) -> Iterable[_Leaf] | None:
     fmt = config_format(name, text)
     if fmt is None:
         return None
+    found = _leaves(text, fmt)
+    return None if found is None else tuple(map(_setting, found))
+
+
+def _leaves(text: str, fmt: str) -> Iterable[_Leaf] | None:
+    """The leaf settings of a config file of format `fmt` (as `config_format` says)."""
     if fmt in ("yaml", "json"):
         return _yaml_leaves(text)
     return _pairs(text, sections=fmt == "ini")
@@ -129,11 +130,12 @@ def _leaves(text: str, name: str) -> Iterable[_Leaf] | None:
 def credentials(text: str, name: str, options: DetectOptions) -> tuple[Judged, ...] | None:
     """The settings of an embedded config file whose name says credential and whose literal
     value is one (judged as `detect.judge` judges a setting); None when it is no config."""
-    if config_format(name, text) is None:
+    fmt = config_format(name, text)
+    if fmt is None:
         return None
     if not _has_credential_key(text):
         return ()  # no credential-named key: not worth a parse (a 200 kB dashboard)
-    found = _leaves(text, name)
+    found = _leaves(text, fmt)
     if found is None:
         return None
     out = []

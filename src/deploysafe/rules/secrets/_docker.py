@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator
 from typing import Any
 
+from deploysafe.inputs.dockerfile import shell_words
 from deploysafe.model import Document
 
 
@@ -24,10 +24,7 @@ def shipping(doc: Document) -> set[int]:
 
 def pairs(cmd: str, args: str) -> list[tuple[str, str | None]]:
     """ARG/ENV declarations as (name, value or None)."""
-    try:
-        words = shlex.split(args, posix=True)
-    except ValueError:
-        words = args.split()
+    words = shell_words(args)
     if not words:
         return []
     if cmd == "ENV" and "=" not in words[0]:

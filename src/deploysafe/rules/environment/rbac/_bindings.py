@@ -125,8 +125,8 @@ def collect_holders(
 # facts (equal for every such rule) serves them all.
 @functools.lru_cache(maxsize=2)
 def holder_facts(doc: Document, namespace: str | None) -> tuple[tuple[KeyPath, Any], ...]:
-    """The binding an object is, or the account its pod template runs as (none for a role:
-    its grants depend on the rule)."""
+    """The binding an object is, or the account its pod template runs as (a role's grants
+    depend on the rule: `collect_holders` finds them)."""
     kind = doc.kind
     if kind in ("RoleBinding", "ClusterRoleBinding"):
         ref = as_map(doc.data.get("roleRef"))
@@ -148,8 +148,6 @@ def holder_facts(doc: Document, namespace: str | None) -> tuple[tuple[KeyPath, A
             tuple(subjects),
         )
         return ((("roleRef",), binding),)
-    if kind in ("Role", "ClusterRole"):
-        return ()
     pod = pod_template(doc)
     if pod is None or kind == "PodTemplate" or doc.resource is None:
         return ()
