@@ -262,58 +262,49 @@ def plan(
             chart, in_templates = last[1]
             kfile = folder in k_folders and p.rpartition("/")[2] in KUSTOMIZATION_NAMES
             if chart is None and not kfile and not k_inputs:
-                # Read by no chart and no kustomization (the branches below, but the last,
-                # need a Path: most files of a tree take this way, without one).
-                if (
-                    folder in k_folders
-                    and display.endswith(YAML_SUFFIXES)
-                    and _holds_objects(Path(p))
-                ):
-                    records[display] = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
-                place = inv.place(p)
-                jobs.append((p, display, mode, display if place == display else place))
-                continue
-            if chart is not None and not charts and not kfile and not k_inputs:
+                # Read by no chart and no kustomization (most files of a tree): decided
+                # without a Path, as the chain below decides it.
+                if folder in k_folders and display.endswith(YAML_SUFFIXES):
+                    record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
+            elif chart is not None and not charts and not kfile and not k_inputs:
                 # In a chart this scan does not render, read by no kustomization: a
                 # template or a plain file, told from its path's text.
                 if in_templates or p in templates or _subchart_template(_parts(p, chart)):
                     mode = TEMPLATE
-                place = inv.place(p)
-                jobs.append((p, display, mode, display if place == display else place))
-                continue
-            real = Path(p)
-            in_chart = (
-                _in_chart(real, chart, display, inv.display(chart))
-                if chart is not None and charts
-                else None
-            )
-            readers = [real.parent] if kfile else k_inputs.get(real, []) if k_inputs else []
-            if in_chart is not None and in_chart[0] == RENDERED:
-                mode, record = in_chart
-                if chart in broken:  # its text is still read; it made no objects
-                    record = Coverage(display, Outcome.SKIPPED, Reason.NOT_RENDERED)
-            elif readers and kustomize is not None:  # beside a chart, it may inflate it
-                roots = list(dict.fromkeys(r for f in readers for r in builders.get(f, ())))
-                built = [r for r in roots if r not in broken]
-                if built:
-                    mode = RENDERED
-                    renders = tuple(f"kustomize {inv.display(r)}" for r in built)
-                    record = Coverage(display, Outcome.RENDERED, renders=renders)
-                elif kfile or real not in kustomize.resources:
-                    # A patch or generator input is no manifest: its text is still read.
-                    mode = RENDERED
-                    record = Coverage(display, Outcome.SKIPPED, Reason.NOT_RENDERED)
-                else:
-                    record = Coverage(display, Outcome.SCANNED, Reason.UNBUILT)
-                    for f in roots or readers:
-                        unbuilt.setdefault(inv.display(f), []).append(display)
-            elif in_chart is not None:
-                mode, record = in_chart
-            elif chart is not None:
-                if in_templates or p in templates or _subchart_template(_parts(p, chart)):
-                    mode = TEMPLATE
-            elif folder in k_folders and display.endswith(YAML_SUFFIXES):
-                record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
+            else:
+                real = Path(p)
+                in_chart = (
+                    _in_chart(real, chart, display, inv.display(chart))
+                    if chart is not None and charts
+                    else None
+                )
+                readers = [real.parent] if kfile else k_inputs.get(real, []) if k_inputs else []
+                if in_chart is not None and in_chart[0] == RENDERED:
+                    mode, record = in_chart
+                    if chart in broken:  # its text is still read; it made no objects
+                        record = Coverage(display, Outcome.SKIPPED, Reason.NOT_RENDERED)
+                elif readers and kustomize is not None:  # beside a chart, it may inflate it
+                    roots = list(dict.fromkeys(r for f in readers for r in builders.get(f, ())))
+                    built = [r for r in roots if r not in broken]
+                    if built:
+                        mode = RENDERED
+                        renders = tuple(f"kustomize {inv.display(r)}" for r in built)
+                        record = Coverage(display, Outcome.RENDERED, renders=renders)
+                    elif kfile or real not in kustomize.resources:
+                        # A patch or generator input is no manifest: its text is still read.
+                        mode = RENDERED
+                        record = Coverage(display, Outcome.SKIPPED, Reason.NOT_RENDERED)
+                    else:
+                        record = Coverage(display, Outcome.SCANNED, Reason.UNBUILT)
+                        for f in roots or readers:
+                            unbuilt.setdefault(inv.display(f), []).append(display)
+                elif in_chart is not None:
+                    mode, record = in_chart
+                elif chart is not None:
+                    if in_templates or p in templates or _subchart_template(_parts(p, chart)):
+                        mode = TEMPLATE
+                elif folder in k_folders and display.endswith(YAML_SUFFIXES):
+                    record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
         if (
             record is not None
             and record.reason in (Reason.UNLISTED, Reason.CHART_EXTRA)
