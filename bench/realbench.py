@@ -459,19 +459,25 @@ def run(a: argparse.Namespace) -> dict:
     )
     warm(one)
 
-    # 1. the parse floor
-    floors = []
+    # 1. the parse floor, alternating with deploysafe (after a run of each that is not
+    # counted): each pair's runs share the machine's load of the moment, so the ratio of
+    # the pair is the figure to read, as for the peers
+    floor_cmd = [str(PYTHON), __file__, "--_floor", str(one)]
+    measure(floor_cmd, label="parse floor (warm-up)", timeout=a.timeout)
+    measure(ds_cmd(one, False), label="deploysafe 1x (warm-up)", timeout=a.timeout)
+    floors, against = [], []
     for _ in range(a.pairs):
-        m = measure(
-            [str(PYTHON), __file__, "--_floor", str(one)], label="parse floor", timeout=a.timeout
-        )
+        m = measure(floor_cmd, label="parse floor", timeout=a.timeout)
+        ds = measure(ds_cmd(one, False), label="deploysafe 1x", timeout=a.timeout)
         floors.append(m)
+        against.append({"floor": m, "deploysafe": ds, "ratio": ds["wall_s"] / m["wall_s"]})
     with tempfile.NamedTemporaryFile("w+", suffix=".json") as fh:
         subprocess.run([str(PYTHON), __file__, "--_floor", str(one)], stdout=fh, check=True)
         fh.seek(0)
         res["floor"] = json.load(fh)
     res["floor"]["runs"] = floors
     res["floor"]["wall_s"] = med([f["wall_s"] for f in floors])
+    res["floor"]["pairs"] = against
 
     # 2. peers, alternating with deploysafe
     env = peer_env()
@@ -637,8 +643,16 @@ def report(res: dict) -> str:
         )
     out.append(
         f"\ndeploysafe at 1x: {dsw / fl['floor_s']:.2f}x the in-process parse floor, "
-        f"{dsw / fl['wall_s']:.2f}x the floor as a process.\n"
+        f"{dsw / fl['wall_s']:.2f}x the floor as a process (medians of the runs)."
     )
+    if fl.get("pairs"):
+        ratios = [x["ratio"] for x in fl["pairs"]]
+        out.append(
+            f"Alternating with the floor as a process (floor, deploysafe; each pair's ratio): "
+            f"{' '.join(f'{x:.2f}' for x in ratios)}, median **{med(ratios):.2f}x**.\n"
+        )
+    else:
+        out.append("")
     for mode, rows in res["scaling"].items():
         out.append(f"### Scaling, `scan{' --no-render' if mode == 'no-render' else ''}`\n")
         out.append(
