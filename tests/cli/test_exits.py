@@ -196,6 +196,13 @@ def test_no_cli_module_calls_sys_exit() -> None:
     assert calls == []
 
 
+def test_top_level_help_lists_every_exit_code_a_scan_returns() -> None:
+    shown = CliRunner().invoke(main, ["--help"]).output
+    codes = shown.split("Exit codes:")[1].split("Options:")[0]
+    listed = [line.split()[0] for line in codes.splitlines() if line.strip()[:1].isdigit()]
+    assert listed == [str(int(c)) for c in ExitCode if c != ExitCode.CANCELLED]
+
+
 def test_errors_is_the_bottom_layer() -> None:
     tree = ast.parse(Path(errors.__file__).read_text(encoding="utf-8"))
     imported = [

@@ -83,6 +83,9 @@ def main() -> None:
       1  findings at or above --fail-on
       2  usage or configuration error
       3  some inputs could not be read or parsed (the rest was scanned)
+      4  both 1 and 3
+      5  nothing to check under the paths (scan --allow-empty: 0)
+    Every command's codes: docs/output.md#exit-codes.
     """
 
 
