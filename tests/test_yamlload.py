@@ -164,6 +164,25 @@ def test_plain_values_get_pyyaml_s_types_whatever_their_first_character() -> Non
     assert [type(v) for v in doc.data.values()] == [type(v) for v in yaml.safe_load(text).values()]
 
 
+def test_a_local_tag_is_read_as_kubernetes_reads_it() -> None:
+    """`!name` tags of other tools (CloudFormation's `!Ref`, mkdocs' `!ENV`): the value as
+    written, a string, whatever it looks like; a collection as if untagged."""
+    text = "a: !ENV SITE_URL\nb: !Ref 12\nc: !If [x, !Sub '${y}']\nd: !obj {k: !bool true}\n"
+    (doc,) = parse_all(text)
+    assert isinstance(doc, Parsed)
+    assert doc.data == {"a": "SITE_URL", "b": "12", "c": ["x", "${y}"], "d": {"k": "true"}}
+
+
+def test_a_bad_value_of_yaml_s_own_types_is_still_a_problem() -> None:
+    for text, problem in [
+        ("a: !!int twelve\n", "bad value: not a valid '!!int' value"),
+        ("a: !!python/name:os.system\n", "could not determine a constructor for the tag"),
+    ]:
+        (doc,) = parse_all(text)
+        assert isinstance(doc, YamlProblem)
+        assert problem in str(doc)
+
+
 def test_an_alias_repeats_its_data_but_not_its_positions() -> None:
     """An aliased node is placed once, where it is anchored; a text without `&` has no
     alias, and every node of it is placed."""

@@ -88,6 +88,7 @@ _TAG_MERGE = "tag:yaml.org,2002:merge"
 _TAG_INT = "tag:yaml.org,2002:int"
 _TAG_BOOL = "tag:yaml.org,2002:bool"
 _TAG_NULL = "tag:yaml.org,2002:null"
+_YAML_TAGS = "tag:yaml.org,2002:"  # `!!name`: YAML's own types (a local tag is `!name`)
 _BOOLS: dict[str, bool] = yaml.constructor.SafeConstructor.bool_values
 _SCALAR = yaml.ScalarNode
 _MAPPING = yaml.MappingNode
@@ -262,6 +263,10 @@ class _Builder:
                 return b
         elif tag == _TAG_NULL:
             return None
+        elif not tag.startswith(_YAML_TAGS):
+            # A tag of the application's own (`!Ref`, `!ENV`, `!vault`): Kubernetes' YAML
+            # decoder takes the value as written, a string, and so does the check.
+            return node.value
         line = node.start_mark.line + 1
         if self.constructor is None:
             self.constructor = _constructor()
@@ -310,7 +315,7 @@ def json_key(key: object) -> str:
 def _shown_tag(tag: str) -> str:
     """A tag as written (`!!int`, `!Ref`), redacted like a secret when it could be one (long,
     with digits: a value typed after a stray `!`)."""
-    short = "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
+    short = "!!" + tag[len(_YAML_TAGS) :] if tag.startswith(_YAML_TAGS) else tag
     named = len(short) <= 12 or (len(short) <= 40 and not any(c.isdigit() for c in short))
     return f"'{short}'" if named else f"'{redact(short)}'"
 

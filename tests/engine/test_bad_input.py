@@ -241,12 +241,12 @@ CASES = [
         lambda: b"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: !!timestamp 2024-13-45\n",
         [(4, "bad value: not a valid '!!timestamp' value")],
     ),
-    # A value typed after a stray `!` is a tag: the error does not print it.
+    # A value typed after a stray `!!` is a tag: the error does not print it.
     Case(
         "secret-as-tag",
         "tagged.yaml",
-        lambda: b"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: !Zq9" + b"k4Lm2Vx8Rt5Wp x\n",
-        [(4, "bad value: could not determine a constructor for the tag '!Zq…(17 chars)'")],
+        lambda: b"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: !!Zq9" + b"k4Lm2Vx8Rt5Wp x\n",
+        [(4, "bad value: could not determine a constructor for the tag '!!Z…(18 chars)'")],
     ),
 ]
 
@@ -344,6 +344,17 @@ def test_symlink_inside_the_tree_is_fine(tree: Path) -> None:
     assert ds201(report) == [GOOD_DS201, ("sub/pod.yaml", 11, 7, "Pod app/inner")]
     code, _ = cli_scan(tree)
     assert code == EXIT_FINDINGS
+
+
+def test_files_with_tags_of_other_tools_are_read_as_kubernetes_reads_them(tree: Path) -> None:
+    """CloudFormation's `!Ref`, mkdocs' `!ENV`, a tag on a manifest's value: valid YAML that
+    Kubernetes decodes (the value as written), so no input error, and the object is checked."""
+    (tree / "cfn.yaml").write_text("Resources:\n  B:\n    Name: !Sub '${AWS::StackName}'\n")
+    (tree / "mkdocs.yml").write_text("site_url: !ENV SITE_URL\n")
+    (tree / "tagged.yaml").write_text(GOOD.replace("name: good", "name: !x tagged"))
+    report = scan_tree(tree)
+    assert errors(report) == []
+    assert ds201(report) == [GOOD_DS201, ("tagged.yaml", 11, 7, "Pod app/tagged")]
 
 
 def test_broken_symlink_is_reported(tree: Path) -> None:
