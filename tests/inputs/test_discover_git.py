@@ -145,16 +145,17 @@ def test_a_workflow_named_through_a_linked_folder_is_judged_as_a_workflow(
     assert "ci.yml:7:15: DS106 [high]" in result.stdout
 
 
-def test_a_large_tree_is_told_before_git_lists_it(tmp_path: Path) -> None:
-    """`when_large` counts the files of the kinds scanned, ignored ones too (git's listing
-    is not read yet) but not in version control or tool folders: 13 YAML files here."""
+def test_a_large_tree_is_told_once_the_walk_has_found_enough_files(tmp_path: Path) -> None:
+    """`when_large` is called once, when the walk has found as many files to scan as it
+    asks for: not those git ignores or in tool folders (10 YAML files here, 12 files)."""
     root = repo(tmp_path)
     write_tree(root, {"node_modules/m.yaml": "m: 1\n", "notes.txt": "t\n"})
     calls: list[tuple[bool, int]] = []
-    for every, count in ((False, 13), (False, 14), (True, 17), (True, 18)):
+    for every, count in ((False, 1), (False, 10), (False, 11), (True, 12), (True, 13)):
         told = functools.partial(calls.append, (every, count))
-        discover([root], root, every_file=every, when_large=(count, told))
-    assert calls == [(False, 13), (True, 17)]
+        inv = discover([root], root, every_file=every, when_large=(count, told))
+        assert len(inv.files) == (12 if every else 10)
+    assert calls == [(False, 1), (False, 10), (True, 12)]
 
 
 def test_each_file_is_discovered_once_however_it_is_reached(tmp_path: Path) -> None:

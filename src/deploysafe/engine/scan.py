@@ -111,9 +111,9 @@ def scan(
     render = render or RenderOptions()
     tell = progress or _nobody
     root = root or Path.cwd()
-    # Worker processes are forked when the tree looks large enough to need them, before
-    # this process lists it (a small tree is checked in this process). They search the
-    # files for the Namespaces they define as the walk finds them.
+    # Worker processes are forked once the walk has found enough files to need them,
+    # early in it (a small tree is checked in this process). They search the files for
+    # the Namespaces they define as the walk finds them.
     workers: Workers | None = None
     search: Search | None = None
 

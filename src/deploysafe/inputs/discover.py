@@ -24,7 +24,7 @@ KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 VCS_DIRS = frozenset({".git", ".hg", ".svn"})
 # Dependencies and caches: not walked, listed once as a folder.
 TOOL_DIRS = frozenset({"node_modules", ".venv", "__pycache__"})
-SKIP_DIRS = VCS_DIRS | TOOL_DIRS
+_SPECIAL_DIRS = VCS_DIRS | TOOL_DIRS
 
 
 class Outcome(StrEnum):
@@ -178,36 +178,42 @@ def base_of(root: Path) -> tuple[Path, bool]:
 
 def _walk(
     top: Path, unlisted: list[tuple[str, OSError]]
-) -> Iterator[tuple[str, list[str], dict[str, bool], list[str]]]:
-    """Like os.walk without following links: (folder, as text, subfolders (prunable), files
-    with whether each is a symlink, folder symlinks). One scandir per folder, no stat per
-    file. A folder that cannot be listed is added to `unlisted` with why."""
+) -> Iterator[tuple[str, list[str], list[str], set[str], list[str]]]:
+    """Like os.walk without following links: (folder, as text, subfolders (prunable), files,
+    the files among them that are symlinks, folder symlinks), names sorted. One scandir per
+    folder, no stat per file. A folder that cannot be listed is added to `unlisted` with
+    why."""
     stack = [str(top)]
     while stack:
         d = stack.pop()
         dirs: list[str] = []
-        files: dict[str, bool] = {}
+        files: list[str] = []
+        linked: set[str] = set()
         links: list[str] = []
         try:
             with os.scandir(d) as it:
                 for e in it:
                     try:
-                        if e.is_dir(follow_symlinks=False):
+                        if e.is_file(follow_symlinks=False):  # most entries: one test
+                            files.append(e.name)
+                        elif e.is_dir(follow_symlinks=False):
                             dirs.append(e.name)
                         elif e.is_symlink():
                             if e.is_dir():  # follows the link: where does it lead?
                                 links.append(e.name)
                             else:
-                                files[e.name] = True
+                                files.append(e.name)
+                                linked.add(e.name)
                         else:
-                            files[e.name] = False
+                            files.append(e.name)  # not regular: the reader reports it
                     except OSError:
-                        files[e.name] = False  # the reader reports what is wrong with it
+                        files.append(e.name)  # the reader reports what is wrong with it
         except OSError as exc:
             unlisted.append((d, exc))
             continue
         dirs.sort()
-        yield d, dirs, dict(sorted(files.items())), links
+        files.sort()
+        yield d, dirs, files, linked, links
         at = d.rstrip("/") + "/"
         stack.extend(at + n for n in reversed(dirs))
 
@@ -299,18 +305,28 @@ def discover(
     """Files to scan: YAML/JSON only, or `every_file` when some rule reads any text file.
     Paths are shown relative to `root`, and placed relative to `base_of(root)`; `exclude`
     globs name them from the policy file's folder (`base`: `root` from there). With
-    `when_large` (count, call), `call` is made first, before anything is listed, when the
-    paths hold `count` files of the kinds scanned (ignored ones too: they are not known yet).
-    With `found` (count, call), `call(files)` is made each time the walk has found `count`
-    more files, with the files found so far (the list it goes on adding to)."""
+    `when_large` (count, call), `call` is made once, as soon as the walk has found `count`
+    files to scan, and before it goes on. With `found` (count, call), `call(files)` is made
+    each time the walk has found `count` more files, with the files found so far (the list
+    it goes on adding to). Both are asked after each folder."""
     paths = list(paths)
-    if when_large is not None and _holds(paths, when_large[0], every_file):
-        # A process forked later would keep, shared and then its own, every page this
-        # one held by then: git's listing of a large tree is tens of MB.
-        when_large[1]()
+    large, on_large = when_large if when_large is not None else (0, None)
     every, on_found = found if found is not None else (0, None)
     due = every
     patterns = tuple(exclude)
+
+    def tell() -> None:
+        nonlocal on_large, due
+        n = len(inv.files)
+        if on_large is not None and n >= large:
+            # A process forked later would keep, shared and then its own, every page this
+            # one held by then: it is forked while the walk holds a thousand paths or so.
+            call = on_large
+            on_large = None
+            call()
+        if on_found is not None and n >= due:
+            on_found(inv.files)
+            due = n + every
 
     def excluded(rel: str) -> bool:
         return bool(patterns) and any_match(from_base(base, rel), patterns)
@@ -328,47 +344,59 @@ def discover(
         _render_roots_above(inv, start, chart_dirs)
         if not start.is_dir():  # a file, or a pipe/device the reader then reports
             _add_file(inv, start, start.resolve().parent, seen, excluded, every=True)
+            tell()
             continue
         tree = start.resolve()
         ignored = _git_ignored(tree)
+        # Files git ignores, when there are any: most trees' are in folders it ignores whole.
+        ignores = ignored if ignored is not None and ignored.entries else None
+        # Whether a subfolder is walked into unless it is a tool's or version control's.
+        plain = not patterns and ignores is None
         unlisted: list[tuple[str, OSError]] = []
         top = str(tree)
-        for d, dirnames, filenames, links in _walk(tree, unlisted):
-            rel_dir = inv.display(d)
+        for d, dirnames, filenames, linked, links in _walk(tree, unlisted):
             if ignored is not None and d != top and (".git" in dirnames or ".git" in filenames):
                 # A repository of its own (a submodule, a clone inside the work tree): git
                 # does not list it as this one's files.
                 inv.skipped.append(
-                    Coverage(rel_dir + "/", Outcome.SKIPPED, Reason.NESTED_REPOSITORY)
+                    Coverage(inv.display(d) + "/", Outcome.SKIPPED, Reason.NESTED_REPOSITORY)
                 )
                 dirnames.clear()
                 continue
             # The folder is real and absolute: a file's or a subfolder's real path is its
             # text (no Path).
             at = d.rstrip("/") + "/"
-            dirnames[:] = [
-                n for n in dirnames if _walk_into(inv, at + n, n, rel_dir, excluded, ignored)
-            ]
+            if dirnames:
+                dirnames[:] = [
+                    n
+                    for n in dirnames
+                    if (plain and n not in _SPECIAL_DIRS)
+                    or _walk_into(inv, at + n, n, excluded, ignored)
+                ]
             for n in links:  # folder symlinks are not followed; say so when they leave
                 _outside_link(inv, Path(at + n), tree)
             if "Chart.yaml" in filenames:
                 chart_dirs.add(Path(d))
-            if any(n in KUSTOMIZATION_NAMES for n in filenames):
+            if any(n in filenames for n in KUSTOMIZATION_NAMES):
                 inv.kustomize_folders.append(d)
-            for name, is_link in filenames.items():
-                if is_link:
+            for name in filenames:
+                path = at + name
+                if linked and name in linked:
                     seen.may_repeat()
-                    _add_file(
-                        inv, Path(at + name), tree, seen, excluded, every=every_file, is_link=True
+                    _add_file(inv, Path(path), tree, seen, excluded, every=every_file, is_link=True)
+                elif ignores is not None and ignores.file(path):
+                    inv.skipped.append(Coverage(inv.display(path), Outcome.SKIPPED, Reason.IGNORED))
+                elif not every_file and not name.endswith(YAML_SUFFIXES):
+                    inv.skipped.append(
+                        Coverage(inv.display(path), Outcome.SKIPPED, Reason.NOT_READ)
                     )
-                elif ignored is not None and ignored.file(at + name):
-                    rel = inv.display(at + name)
-                    inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.IGNORED))
-                else:
-                    _add_real(inv, at + name, name, seen, excluded, every_file)
-                if on_found is not None and len(inv.files) >= due:
-                    on_found(inv.files)
-                    due = len(inv.files) + every
+                elif patterns and excluded(inv.display(path)):
+                    inv.skipped.append(
+                        Coverage(inv.display(path), Outcome.SKIPPED, Reason.EXCLUDED)
+                    )
+                elif seen.first(path):
+                    inv.files.append(path)
+            tell()
         for d, exc in unlisted:
             # Its files could hold anything: not scanning them is an input error, not a skip.
             name = inv.display(d).rstrip("/") + "/"
@@ -391,35 +419,6 @@ def discover(
     del seen  # with git's listing, gone: their pages go back (host/memory.py)
     release_after(len(inv.files))
     return inv
-
-
-def _holds(paths: Sequence[Path], count: int, every: bool) -> bool:
-    """Whether `paths` hold at least `count` files that discovery may list (a name it reads,
-    outside version control and tool folders), counted until there are that many. Not by
-    `_walk`: a count needs no order, paths or link targets, and this runs before anything
-    else (half the time)."""
-    found = 0
-    stack: list[str] = []
-    for p in paths:
-        if p.is_dir():
-            stack.append(str(p))
-        elif p.exists():
-            found += 1
-    while stack and found < count:
-        try:
-            with os.scandir(stack.pop()) as it:
-                for e in it:
-                    try:
-                        if e.is_dir(follow_symlinks=False):
-                            if e.name not in SKIP_DIRS:
-                                stack.append(e.path)
-                        elif every or e.name.endswith(YAML_SUFFIXES):
-                            found += 1
-                    except OSError:
-                        continue
-        except OSError:
-            continue  # the walk reports it
-    return found >= count
 
 
 def _users_outside(inv: Inventory, paths: Sequence[Path], walked: Sequence[Path]) -> None:
@@ -459,7 +458,6 @@ def _walk_into(
     inv: Inventory,
     d: str,
     name: str,
-    rel_dir: str,
     excluded: Callable[[str], bool],
     ignored: _Ignored | None,
 ) -> bool:
@@ -470,7 +468,7 @@ def _walk_into(
     reason = None
     if name in TOOL_DIRS:
         reason = Reason.TOOL_FOLDER
-    elif excluded(f"{rel_dir}/{name}".removeprefix("./")):
+    elif excluded(inv.display(d)):
         reason = Reason.EXCLUDED
     elif ignored is not None and ignored.folder(d):
         try:
@@ -565,24 +563,6 @@ def _add_file(
     else:
         real = f.resolve()  # a path the user gave may pass through a linked folder
     _take(inv, str(real), seen)
-
-
-def _add_real(
-    inv: Inventory,
-    text: str,
-    name: str,
-    seen: _Added,
-    excluded: Callable[[str], bool],
-    every: bool,
-) -> None:
-    """`_add_file` for a file the walk found (real, absolute, not a link) as text."""
-    rel = inv.display(text)
-    if not every and not name.endswith(YAML_SUFFIXES):
-        inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.NOT_READ))
-    elif excluded(rel):
-        inv.skipped.append(Coverage(rel, Outcome.SKIPPED, Reason.EXCLUDED))
-    else:
-        _take(inv, text, seen)
 
 
 def _take(inv: Inventory, text: str, seen: _Added) -> None:
