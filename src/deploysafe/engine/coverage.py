@@ -61,6 +61,12 @@ class Jobs(Sequence[Job]):
         self._modes = bytearray()
         self._odd: dict[int, Job] = {}
 
+    def add(self, display: str, mode: str) -> None:
+        """The job of a file under the scan root: its path is the root's followed by
+        `display`, and its place is found as `append` would find it."""
+        self._shown.append(display)
+        self._modes.append(self._MODES.index(mode))
+
     def append(self, job: Job) -> None:
         path, display, mode, _ = job
         self._shown.append(display)
@@ -235,41 +241,53 @@ def plan(
             for m in kustomize.members.get(r, ()):
                 builders.setdefault(m, []).append(r)
     resolve = bool(chart_dirs or k_folders)
-    # The last folder's chart, and whether it is inside a chart's templates: a folder's
-    # files come together (the walk's order), so it is decided once a folder without a
-    # table of every folder (at 100x the corpus, 150,000 of them: 23 MB).
-    last: tuple[str, tuple[Path | None, bool]] = ("", (None, False))
+
+    def folder_of(head: str, p: str) -> _Folder:
+        """What is decided once for the files of the folder `head` (its real path with a
+        trailing slash), of which `p` is one."""
+        shown = head[len(inv.root_prefix) :] if head.startswith(inv.root_prefix) else None
+        folder = head.rstrip("/") or head  # as os.path.dirname gives it
+        if not resolve:
+            return _Folder(head, shown, None, False, False)
+        # Discovery's paths are real: a file's chart is found by walking up its folder's
+        # path.
+        up = _folders_up(folder)
+        at = [chart_at[d] for d in up if d in chart_at]
+        chart = chart_dirs[min(at)] if at else None
+        templated = chart is not None and (
+            any(d in templates for d in up) or _subchart_template(_parts(p, chart))
+        )
+        return _Folder(head, shown, chart, templated, folder in k_folders)
+
+    # The last folder's: a folder's files come together (the walk's order), so it is
+    # decided once a folder without a table of every folder (at 100x the corpus, 150,000
+    # of them: 23 MB).
+    last = _Folder("", None, None, False, False)
     jobs = Jobs(inv.root_prefix, inv.top_prefix)
     records: dict[str, Coverage] = {}
     unbuilt: dict[str, list[str]] = {}
     # The discovered paths are used up: read in order, let go as the jobs are made.
     files, inv.files = inv.files, Texts()
     for p in files:
-        display = inv.display(p)
+        cut = p.rfind("/") + 1
+        head, name = p[:cut], p[cut:]
+        if head != last.head:
+            last = folder_of(head, p)
+        display = inv.display(p) if last.shown is None else last.shown + name
         # None: scanned as itself, as most files are (no record is kept for them).
         mode, record = PLAIN, None
         if resolve:
-            # Discovery's paths are real: a file's chart is found by walking up its
-            # folder's path, once a folder.
-            folder = os.path.dirname(p)
-            if folder != last[0]:
-                up = _folders_up(folder)
-                at = [chart_at[d] for d in up if d in chart_at]
-                last = (
-                    folder,
-                    (chart_dirs[min(at)] if at else None, any(d in templates for d in up)),
-                )
-            chart, in_templates = last[1]
-            kfile = folder in k_folders and p.rpartition("/")[2] in KUSTOMIZATION_NAMES
+            chart = last.chart
+            kfile = last.kustomize and name in KUSTOMIZATION_NAMES
             if chart is None and not kfile and not k_inputs:
                 # Read by no chart and no kustomization (most files of a tree): decided
                 # without a Path, as the chain below decides it.
-                if folder in k_folders and display.endswith(YAML_SUFFIXES):
+                if last.kustomize and display.endswith(YAML_SUFFIXES):
                     record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
             elif chart is not None and not charts and not kfile and not k_inputs:
                 # In a chart this scan does not render, read by no kustomization: a
                 # template or a plain file, told from its path's text.
-                if in_templates or p in templates or _subchart_template(_parts(p, chart)):
+                if last.templated or p in templates:
                     mode = TEMPLATE
             else:
                 real = Path(p)
@@ -301,9 +319,9 @@ def plan(
                 elif in_chart is not None:
                     mode, record = in_chart
                 elif chart is not None:
-                    if in_templates or p in templates or _subchart_template(_parts(p, chart)):
+                    if last.templated or p in templates:
                         mode = TEMPLATE
-                elif folder in k_folders and display.endswith(YAML_SUFFIXES):
+                elif last.kustomize and display.endswith(YAML_SUFFIXES):
                     record = Coverage(display, Outcome.SCANNED, Reason.UNLISTED)
         if (
             record is not None
@@ -313,9 +331,12 @@ def plan(
             # Tool configuration, lock files, the policy, extra values files: scanned, but
             # no manifest that a render leaves out.
             record = None
-        place = inv.place(p)
-        # One string when both are the same (a scan from the repository's top level).
-        jobs.append((p, display, mode, display if place == display else place))
+        if last.shown is not None:
+            jobs.add(display, mode)
+        else:
+            place = inv.place(p)
+            # One string when both are the same (a scan from the repository's top level).
+            jobs.append((p, display, mode, display if place == display else place))
         if record is not None and (
             record.outcome is not Outcome.SCANNED or record.reason is not None
         ):
@@ -324,6 +345,17 @@ def plan(
     inv.charts, inv.kustomize_folders = [], []
     release_after(len(jobs))  # the discovered paths' pages
     return Plan(jobs, records, unbuilt)
+
+
+@dataclass(frozen=True, slots=True)
+class _Folder:
+    """What the plan decides once for the files of a folder."""
+
+    head: str  # its real path, with a trailing slash
+    shown: str | None  # its files' display paths up to their names (None: outside the root)
+    chart: Path | None  # the outermost chart it is in
+    templated: bool  # in a chart's templates or a subchart's: its files are templates
+    kustomize: bool  # a kustomization folder
 
 
 def _folders_up(path: str) -> list[str]:
