@@ -140,9 +140,12 @@ def test_a_started_call_is_waited_for_when_its_result_is_asked(tmp_path: Path) -
     assert failing.result(check=False).returncode == 1
     with pytest.raises(GitError):
         failing.result()
-    slow = Git(repo, config=("alias.wait=!sleep 0.5",), timeout=0.2).start("wait")
-    with pytest.raises(GitError, match=r"did not finish in 0\.2 s"):
-        slow.result()
+    for ahead in (False, True):
+        slow = Git(repo, config=("alias.wait=!sleep 0.5",), timeout=0.2).start("wait", ahead=ahead)
+        with pytest.raises(GitError, match=r"did not finish in 0\.2 s"):
+            slow.result()
+    ahead = Git(repo).start("symbolic-ref", "HEAD", ahead=True)
+    assert ahead.result().text == "refs/heads/main\n"
     gone = Git(tmp_path / "gone").start("status")
     with pytest.raises(GitError, match="No such file or directory"):
         gone.result(check=False)
