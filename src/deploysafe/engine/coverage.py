@@ -254,6 +254,7 @@ def plan(
         up = _folders_up(folder)
         at = [chart_at[d] for d in up if d in chart_at]
         chart = chart_dirs[min(at)] if at else None
+        # A subchart's templates are told by the folders of `p`'s path: any of its files'.
         templated = chart is not None and (
             any(d in templates for d in up) or _subchart_template(_parts(p, chart))
         )
