@@ -140,8 +140,10 @@ def test_a_started_call_is_waited_for_when_its_result_is_asked(tmp_path: Path) -
     assert failing.result(check=False).returncode == 1
     with pytest.raises(GitError):
         failing.result()
-    for ahead in (False, True):
-        slow = Git(repo, config=("alias.wait=!sleep 0.5",), timeout=0.2).start("wait", ahead=ahead)
+    for to_files in (False, True):
+        slow = Git(repo, config=("alias.wait=!sleep 0.5",), timeout=0.2).start(
+            "wait", ahead=to_files
+        )
         with pytest.raises(GitError, match=r"did not finish in 0\.2 s"):
             slow.result()
     ahead = Git(repo).start("symbolic-ref", "HEAD", ahead=True)
