@@ -8,11 +8,11 @@ import functools
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from hashlib import sha256
 from typing import Any
 
-from deploysafe.frozen import fast_init
+from deploysafe.frozen import record
 
 # A path into parsed data: mapping keys (str) and sequence indexes (int).
 KeyPath = tuple[str | int, ...]
@@ -104,7 +104,7 @@ def format_version(v: Version) -> str:
     return f"v{v[0]}.{v[1]}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PssRef:
     """Ties a rule to a pod-security-admission check."""
 
@@ -122,8 +122,7 @@ class PssRef:
         return PssRef, (self.level, self.check, self.since, self.overrides)
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class Resource:
     """The Kubernetes object a finding is about: kind, namespace and name as written."""
 
@@ -139,7 +138,7 @@ class Resource:
         return Resource, (self.kind, self.namespace, self.name)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class SourceText:
     """A file a rendered object's node can come from besides the object's own (a kustomize
     patch, the kustomization that holds an inline patch): what findings there show."""
@@ -148,7 +147,7 @@ class SourceText:
     lines: Sequence[str] = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Written:
     """Where a node of a rendered object was last written, when not in its own file."""
 
@@ -157,7 +156,7 @@ class Written:
     column: int
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class ValuesFile:
     """A Helm values file as data with its key positions."""
 
@@ -166,7 +165,7 @@ class ValuesFile:
     positions: Mapping[KeyPath, tuple[int, int]] = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class HelmValues:
     """The values a chart was rendered with, in Helm's merge order: the chart's values.yaml,
     then each values file given (a later file wins)."""
@@ -176,7 +175,7 @@ class HelmValues:
     set_keys: tuple[KeyPath, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetBy:
     """A values file line that sets a value a finding is about (Helm)."""
 
@@ -193,8 +192,7 @@ class SetBy:
 
 
 # Identity equality and hashing: rules share per-document work through small caches.
-@fast_init
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class Document:
     """One unit the rules read, with the positions of its keys: a Kubernetes object (one
     document of a YAML stream) or, for the other types, a whole file (a workflow, a GitLab CI
@@ -282,8 +280,7 @@ def _line_starts(doc: Document) -> tuple[int, ...]:
     return (0, *itertools.accumulate(len(ln) + 1 for ln in doc.lines))
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class Violation:
     """What a check returns: where (a path into the document) and what."""
 
@@ -304,8 +301,7 @@ class Violation:
     severity: Severity | None = None
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class Fact:
     """What a cross-resource rule keeps of one document: small, picklable, located.
 
@@ -323,7 +319,7 @@ class Fact:
     render: str | None = None  # the render the document came from (Document.rendered_from)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Suppression:
     """Why a finding does not count: where the waiver came from, its reason and expiry."""
 
@@ -335,8 +331,7 @@ class Suppression:
         return Suppression, (self.source, self.reason, self.expires)
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class Finding:
     """One reported problem: rule, place in the file (line, column, JSON pointer), object,
     message and fix; `suppressed` when a waiver covers it."""
@@ -393,8 +388,7 @@ class Finding:
         return raw
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class ScanError:
     """An input that could not be read or understood; the scan goes on without it."""
 

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from ahocorasick_rs import BytesAhoCorasick
 
-from deploysafe.frozen import fast_init
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath, redact
 
 try:
@@ -105,8 +105,7 @@ class YamlProblem(Exception):
         self.line = line
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class Parsed:
     data: Any
     positions: Positions

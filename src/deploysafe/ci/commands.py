@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from deploysafe.frozen import record
 from deploysafe.lazy import on_first_use
 
 # A command at the start of a shell command (line start, after ; && || | ( $( or `).
@@ -312,7 +312,7 @@ def _strip_comments(script: str) -> str:
     return _COMMENT.sub(lambda m: m.group(1) + " " * (len(m.group()) - len(m.group(1))), script)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Swallowed:
     """A test command whose failure cannot fail the step: where, and how."""
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from deploysafe.frozen import record
 
 # Context path: lower-case names; "*" for a wildcard or a computed index.
 ContextPath = tuple[str, ...]
@@ -35,7 +36,7 @@ class ExpressionTooDeep(ExpressionError):
         super().__init__(f"nested deeper than {MAX_DEPTH} levels")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Expression:
     """One `${{ ... }}` in a string: where it is and what is inside."""
 
@@ -95,7 +96,7 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Token:
     """A token of an expression body."""
 
@@ -123,7 +124,7 @@ def tokens(body: str) -> list[Token]:
 # ---------------------------------------------------------------- syntax tree
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Literal:
     """A literal: string, number, boolean or null."""
 
@@ -131,7 +132,7 @@ class Literal:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Context:
     """A context reference such as `github.event.issue.title`."""
 
@@ -140,7 +141,7 @@ class Context:
     text: str  # as written, e.g. "github.event['issue'].title"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Call:
     """A function call such as `contains(a, b)`."""
 
@@ -149,7 +150,7 @@ class Call:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Access:
     """A property or index of something that is not a plain context: `fromJSON(x).y`."""
 
@@ -158,7 +159,7 @@ class Access:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Unary:
     """`!operand`."""
 
@@ -167,7 +168,7 @@ class Unary:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Binary:
     """An operator between two operands: comparison, `&&` or `||`."""
 
@@ -337,7 +338,7 @@ _OPAQUE = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Flow:
     """A context whose value (or a part of it) can appear in the expanded text."""
 

@@ -10,13 +10,14 @@ import fnmatch
 import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import PurePosixPath
 from typing import Any
 
 from deploysafe.ci import commands, expressions
 from deploysafe.ci.expressions import Context
 from deploysafe.ci.yamlci import CiDocument
+from deploysafe.frozen import record
 from deploysafe.lazy import on_first_use
 from deploysafe.model import KeyPath
 
@@ -51,7 +52,7 @@ _VERSION_COMMENT = re.compile(r"#\s*(?:tag=|version=)?v?(\d+(?:\.\d+)*)")
 _VERSION = re.compile(r"v?(\d+(?:\.\d+)*)")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Uses:
     """A `uses:` reference, parsed."""
 
@@ -126,7 +127,7 @@ def parse_uses(raw: str) -> Uses:
 LocalCluster = Callable[[str, Mapping[str, Any]], bool]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Step:
     """A step of a workflow job."""
 
@@ -230,7 +231,7 @@ class Step:
         return u is not None and u.is_("actions/upload-artifact", "actions/upload-pages-artifact")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Job:
     """A job of a workflow, with its steps."""
 
@@ -317,7 +318,7 @@ class Job:
         return any(s.says_deploy for s in self.steps)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Workflow:
     """A GitHub Actions workflow: its triggers and jobs."""
 
@@ -360,7 +361,7 @@ class Workflow:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Action:
     """A composite, Docker or JavaScript action (action.yml)."""
 

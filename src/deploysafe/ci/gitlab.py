@@ -23,6 +23,7 @@ import yaml
 
 from deploysafe.ci import commands, yamlci
 from deploysafe.ci.yamlci import CiDocument, Scalar
+from deploysafe.frozen import record
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.model import Document, KeyPath, ScanError, Target, Violation
 from deploysafe.secrets.names import CI_VARIABLE_REFERENCE
@@ -63,13 +64,13 @@ Origin = tuple[str, int, int]  # file, line, column
 # ---------------------------------------------------------------- the model
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Need:
     job: str
     optional: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Job:
     name: str
     data: Mapping[str, Any]
@@ -176,7 +177,7 @@ def _flatten(items: list[Any], path: KeyPath, depth: int = 0) -> Iterator[tuple[
             yield from _flatten(item, (*path, i), depth + 1)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pipeline:
     jobs: tuple[Job, ...]
     stages: tuple[str, ...]

@@ -11,7 +11,6 @@ expanded text count: `contains(github.event.issue.title, 'x')` is a boolean.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.ci import expressions
@@ -19,10 +18,11 @@ from deploysafe.ci.contexts import CODE_SINKS, Trust, trust
 from deploysafe.ci.expressions import Flow
 from deploysafe.ci.github import Step
 from deploysafe.ci.yamlci import CiDocument
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Scope:
     """What `env.*`, `matrix.*` and `inputs.*` mean where a step runs."""
 
@@ -34,7 +34,7 @@ class Scope:
     level: Trust = Trust.UNTRUSTED
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Injection:
     """An attacker-controlled `${{ }}` value expanded into code (a `run:` script or an
     action's code input), and where."""

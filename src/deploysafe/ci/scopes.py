@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from deploysafe.ci.github import Job, Step
+from deploysafe.frozen import record
 from deploysafe.lazy import on_first_use
 
 Scopes = Mapping[str, str]  # scope -> "read" / "write"
@@ -55,7 +55,7 @@ _token = on_first_use(r"github\.token|secrets\.github_token|\bGITHUB_TOKEN\b|\bG
 _push = on_first_use(r"\bgit\s+(?:-[Cc]\s+\S+\s+)*push\b")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Needs:
     scopes: dict[str, str]
     unknown: tuple[str, ...]  # labels of the steps whose needs cannot be told

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from deploysafe.frozen import record
 from deploysafe.model import Document, KeyPath
 from deploysafe.yamlload import MAX_DEPTH, MAX_EXPANSION, YamlProblem, first_node, parse_all
 
@@ -35,7 +36,7 @@ _HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Scalar:
     """Where a scalar value's content is in the file text (offsets, end exclusive)."""
 
@@ -43,7 +44,7 @@ class Scalar:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Loaded:
     """A CI file's YAML: data, key positions, scalar spans, tags and warnings."""
 
@@ -54,7 +55,7 @@ class Loaded:
     warnings: tuple[tuple[int, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CiDocument(Document):
     """A CI file: its data and key positions, plus scalar spans and the parsed model."""
 

@@ -17,7 +17,6 @@ import secrets
 import shlex
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import click
 from deploysafe.cli.exits import ExitCode, for_error
 from deploysafe.errors import DeploysafeError, UsageError
 from deploysafe.formats import jobsummary as summary
+from deploysafe.frozen import record
 from deploysafe.host.git import Git
 from deploysafe.model import Severity
 from deploysafe.printable import printable
@@ -38,7 +38,7 @@ PULL_REQUEST_EVENTS = frozenset({"pull_request", "pull_request_target"})
 ANNOTATIONS = 10
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Inputs:
     paths: tuple[str, ...]
     fail_on: str  # a severity, "never", or "" (the policy file's)

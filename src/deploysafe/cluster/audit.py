@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from deploysafe.cluster import live
 from deploysafe.config import Config
 from deploysafe.engine import Report, Scope, check_documents
+from deploysafe.frozen import record
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.k8s.pods import as_list, as_map
 from deploysafe.model import Document, ScanError, Target
@@ -35,7 +36,7 @@ SERVER_OBJECTS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Live:
     documents: list[Document]
     errors: list[ScanError]

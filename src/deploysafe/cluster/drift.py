@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploysafe.frozen import record
 from deploysafe.gitops.manifests import Key, key_of, objects_in
 from deploysafe.host.urls import public_url
 from deploysafe.k8s.masking import MASK, SECRET_FIELDS, is_secret, masked
@@ -35,14 +36,14 @@ from deploysafe.model import Document, pointer
 _SHOW = 200  # characters of a value shown; an image with its digest fits
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FieldDiff:
     path: str  # JSON pointer into the object
     release: str  # the value as the release has it (shown, cut, Secret values masked)
     cluster: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Drift:
     action: str  # changed, missing, extra
     key: Key

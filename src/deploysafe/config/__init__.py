@@ -8,7 +8,7 @@ ConfigError. The known rule ids are passed in, so the policy sits below the rule
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from deploysafe.config.render import RenderSettings
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.errors import ConfigError
+from deploysafe.frozen import record
 from deploysafe.lazy import exports
 from deploysafe.model import LATEST, Level, Severity, Version
 from deploysafe.secrets.redact import scrubbed
@@ -49,7 +50,7 @@ SECTIONS = frozenset(
 KEYS = toplevel.KEYS | SECTIONS
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Config:
     """The policy file, every section read and checked; the defaults when there is none."""
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from deploysafe.config.reader import Reader, quoted
 from deploysafe.config.render import contained
 from deploysafe.config.source import SourcePolicy
 from deploysafe.config.tenants import Tenant
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath, Level, Severity
 from deploysafe.secrets.detect import analyse
 
@@ -50,7 +51,7 @@ _USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?P<info>[^/@\s]*)@")
 DEFAULT_TIMEOUT = 600.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Render:
     kind: str  # helm, kustomize or manifests
     path: Path  # the chart, kustomization folder or manifests folder (absolute)
@@ -61,7 +62,7 @@ class Render:
     release: str | None = None  # Helm release name (default: the chart's name)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GateTest:
     name: str
     run: str
@@ -69,14 +70,14 @@ class GateTest:
     junit: str | None = None  # a JUnit XML report the command writes (relative path)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReleaseTarget:
     repo: str  # URL, or absolute path of a local repository
     branch: str
     path: str  # folder in the environment repository (posix, relative)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Signing:
     gpg_key: str | None = None  # fingerprint or long key ID, upper-case hex
     ssh_key: Path | None = None
@@ -85,7 +86,7 @@ class Signing:
         return f"gpg {self.gpg_key}" if self.gpg_key else f"ssh {self.ssh_key}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Deploy:
     """What `deploysafe deploy` renders, tests, writes and signs for an environment."""
 
@@ -96,7 +97,7 @@ class Deploy:
     sign: Signing | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Environment:
     name: str
     line: int  # where the file defines it, for errors found when it is used

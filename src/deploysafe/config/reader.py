@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from deploysafe.errors import ConfigError
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath
 from deploysafe.secrets.redact import quotable, quoted, redacted
 
@@ -27,7 +27,7 @@ __all__ = ["Invalid", "Problem", "Reader", "did_you_mean", "quotable", "quoted",
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     file: str
     line: int

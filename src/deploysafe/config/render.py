@@ -15,10 +15,11 @@ error of that chart (naming this file and line), not a reason to refuse the whol
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ _CHART_KEYS = frozenset({"values", "set", "namespace", "release"})
 _KUSTOMIZE_KEYS = frozenset({"namespace"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Where:
     """A place in the policy file, for messages about a setting found wrong later."""
 
@@ -38,7 +39,7 @@ class Where:
     key: str  # dotted, e.g. render.charts.charts/shop.values.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ValuesFile:
     """A Helm values file the policy names for a chart, resolved, and where it is named."""
 
@@ -46,7 +47,7 @@ class ValuesFile:
     where: Where
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ChartSettings:
     """How the policy file renders one chart: values files, `--set` values, namespace and
     release name."""
@@ -57,14 +58,14 @@ class ChartSettings:
     release: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KustomizeSettings:
     """How the policy file builds one kustomization: its namespace."""
 
     namespace: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RenderSettings:
     """The `render:` section: settings per chart and per kustomization."""
 

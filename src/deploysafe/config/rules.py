@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.config.reader import Reader, did_you_mean, quoted, type_name
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath, Severity
 
 EXCEPTION_KEYS = frozenset({"rule", "reason", "file", "resource", "expires"})
 SUPPRESSION_KEYS = frozenset({"inline", "annotations"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Exception_:
     """A config-file suppression: rule (or *) for files/resources matching globs."""
 
@@ -29,13 +29,13 @@ class Exception_:
     expires: dt.date | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RuleSetting:
     enabled: bool | None = None  # None: the rule's own default (most rules are on)
     severity: Severity | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Suppressions:
     inline: bool = True  # `# deploysafe: ignore[...]` comments
     annotations: bool = True  # `deploysafe.io/ignore` annotations

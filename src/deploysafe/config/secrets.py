@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deploysafe.errors import ConfigError
+from deploysafe.frozen import record
 from deploysafe.globs import any_match, from_base
 from deploysafe.model import KeyPath
 from deploysafe.secrets.detect import DetectOptions
@@ -39,7 +40,7 @@ MANAGERS: Mapping[str, str] = {
 KEYS = frozenset({"managers", "placeholders", "references", "exclude", "rules"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SecretsPolicy:
     """The `secrets:` section: accepted managers, placeholders, references, excluded files
     and custom rules, with the detector options they make."""

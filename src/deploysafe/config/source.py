@@ -16,11 +16,11 @@ Relative key paths are relative to the folder of the policy file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from deploysafe.config.reader import Reader, quotable, quoted
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath
 
 KEYS = frozenset({"repos", "refs", "signed_by"})
@@ -30,14 +30,14 @@ _LONG_KEY_ID = re.compile(r"[0-9A-F]{16}")
 _KEY_ID = re.compile(r"[0-9A-F]{8}|[0-9A-F]{16}")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignedBy:
     gpg: tuple[str, ...] = ()  # primary-key fingerprints, upper-case hex
     gpg_keys: Path | None = None
     ssh_allowed_signers: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SourcePolicy:
     repos: tuple[str, ...] = ()
     refs: tuple[str, ...] = ()

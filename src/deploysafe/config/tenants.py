@@ -17,10 +17,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from deploysafe.config.reader import Reader, quoted
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath, Level
 
 KEYS = frozenset({"namespaces", "cluster_kinds", "pod_security", "quota", "limits"})
@@ -47,7 +48,7 @@ def api_group(api_version: str) -> str:
     return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ClusterKind:
     """An allowed cluster-scoped kind; group None = any group (a bare `Kind` in config)."""
 
@@ -63,7 +64,7 @@ class ClusterKind:
         return f"{self.group}/{self.kind}" if self.group else self.kind
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Tenant:
     name: str
     namespaces: tuple[str, ...]  # names or globs

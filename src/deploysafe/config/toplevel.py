@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from deploysafe.frozen import record
 from deploysafe.model import LATEST, Level, Severity, Version, parse_version
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ KEYS = frozenset({"policy", "pss_version", "fail_on", "exclude", "max_file_size"
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Basics:
     """The top-level keys of the policy file: policy, PSS version, fail_on, exclude, and the
     largest file read."""

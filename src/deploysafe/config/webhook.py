@@ -22,9 +22,10 @@ from __future__ import annotations
 import enum
 import fnmatch
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any
 
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath, Severity
 from deploysafe.secrets.redact import quoted
 
@@ -49,7 +50,7 @@ EXISTING = ("warn", "deny")
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Limits:
     """Per serving process (`serve --workers N` multiplies them by N).
 
@@ -107,7 +108,7 @@ class Mutation(enum.Enum):
         return self is not Mutation.OFF
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Modes:
     """The threshold of each mode (enforce, warn, audit); None: the mode is off."""
 
@@ -121,7 +122,7 @@ class Modes:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WebhookPolicy:
     """The `webhook:` section: default modes, exemptions, limits, mutation, and who acts
     for which tenant."""

@@ -13,17 +13,18 @@ from __future__ import annotations
 import bisect
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from deploysafe.config.render import ChartSettings
 from deploysafe.errors import UsageError
+from deploysafe.frozen import record
 from deploysafe.host.git import FileChange, changes_since
 from deploysafe.inputs.discover import repo_top
 from deploysafe.model import Finding
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Changes:
     """The files changed since `ref` in the work tree at `top`, by real absolute path."""
 

@@ -8,13 +8,14 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
 
 from deploysafe.engine.check import Skipped
 from deploysafe.engine.held import Held
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, Job, read
+from deploysafe.frozen import record
 from deploysafe.host.memory import release_after
 from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
@@ -104,7 +105,7 @@ class Jobs(Sequence[Job]):
             yield self[i]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Plan:
     """The files to check, how, and the record of each file not simply scanned as itself
     (by display path; every other job's file is). `unbuilt`: per kustomization that is not
@@ -348,7 +349,7 @@ def plan(
     return Plan(jobs, records, unbuilt)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Folder:
     """What the plan decides once for the files of a folder."""
 

@@ -28,6 +28,7 @@ from deploysafe.engine.report import Report
 from deploysafe.engine.scan import check_documents
 from deploysafe.engine.settings import Settings, settings_for
 from deploysafe.errors import UsageError
+from deploysafe.frozen import record
 from deploysafe.globs import any_match
 from deploysafe.host.git import Git, GitError
 from deploysafe.model import Finding
@@ -39,7 +40,7 @@ class HistoryError(UsageError):
     error: `--git-history` was asked of a folder it cannot read history from."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Introduced:
     blob: str
     commit: str
@@ -138,7 +139,7 @@ _Batch = list[tuple[str, str, str, str, str]]
 _BATCH_BYTES = 512 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Found:
     """A secrets finding in one file version, before the history's bookkeeping."""
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from deploysafe.engine.check import Partial
 from deploysafe.engine.suppress import Waiver
+from deploysafe.frozen import record
 from deploysafe.model import Fact, Finding, Resource
 
 # A Finding's or a Fact's fields, in their order.
@@ -131,7 +132,7 @@ def _frozen_fields(cls: type) -> tuple[str, ...] | None:
 _FIELDS: dict[type, tuple[str, ...] | None] = {}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Packed:
     """A worker's result as it is sent: findings as rows, pickled by the worker as the
     parent's spool keeps them (the parent writes them as they come, without reading them),

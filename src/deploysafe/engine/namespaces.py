@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from deploysafe.frozen import record
 from deploysafe.inputs.discover import YAML_SUFFIXES
 from deploysafe.inputs.documents import RELEASE_NAMESPACE, install_unit, load_kubernetes
 from deploysafe.model import Document, Level, Version, parse_version
@@ -23,7 +23,7 @@ PSS_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSS_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NamespacePolicy:
     """The Pod Security level a namespace enforces; level None = privileged (no checks)."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from deploysafe.frozen import record
 
 
 class Stage(enum.Enum):
@@ -13,7 +14,7 @@ class Stage(enum.Enum):
     CHECKING = "checking"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Tick:
     """Where a scan is: its stage, and its counts so far."""
 

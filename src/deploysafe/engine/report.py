@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import groupby
 from operator import itemgetter
 
@@ -16,11 +16,12 @@ from deploysafe.engine.check import Partial, RuleFacts, decide_sets
 from deploysafe.engine.settings import Settings
 from deploysafe.engine.spool import ByFile, Collector, Decided, Spool, tally_of
 from deploysafe.engine.tally import Tally
+from deploysafe.frozen import record
 from deploysafe.inputs.discover import Coverage
 from deploysafe.model import Finding, ScanError, Severity, Suppression
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Report:
     # In print order; on disk past engine/spool.SPILL (iterating reads it back).
     findings: Sequence[Finding]

@@ -11,7 +11,7 @@ import posixpath
 import queue
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ from deploysafe.engine.settings import (
     targets_of,
 )
 from deploysafe.engine.spool import Spool
+from deploysafe.frozen import record
 from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
     Coverage,
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from deploysafe.inputs.sandbox import HelmWorker
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RenderOptions:
     """How a scan renders charts and kustomizations (the command line's part)."""
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from deploysafe.config import Config
 from deploysafe.config.secrets import DEFAULT as DEFAULT_SECRETS
 from deploysafe.config.secrets import SecretsPolicy
 from deploysafe.engine.namespaces import NamespacePolicy, policy_key
+from deploysafe.frozen import record
 from deploysafe.model import Document, Level, Severity, Target, Version
 from deploysafe.rules import BY_ID, REGISTRY
 from deploysafe.rules.base import Context, Rule, Scope
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 REPOSITORY_SCOPES = frozenset({Scope.REPOSITORY, Scope.MANIFESTS})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Settings:
     """Everything a worker needs; small and picklable."""
 

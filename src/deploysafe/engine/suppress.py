@@ -15,10 +15,11 @@ import datetime as dt
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from deploysafe import globs
+from deploysafe.frozen import record
 from deploysafe.model import Finding, Suppression
 from deploysafe.secrets.redact import quotable, quoted, redacted
 
@@ -32,7 +33,7 @@ _UNTIL = re.compile(r"\(\s*until\s+(\d{4}-\d{2}-\d{2})\s*\)\s*$")
 _ENTRY = re.compile(r"^\s*([A-Za-z0-9_, *]+?)\s*:\s*(.*)$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Waiver:
     """A waiver (inline comment, annotation or policy exception): the rules it covers, why,
     until when, and where it came from."""

@@ -19,7 +19,7 @@ import difflib
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from deploysafe.fix import helmflag
 from deploysafe.fix.paths import at, dotted
 from deploysafe.fix.rendered import Done, Left, Planned, Target, Trial, manual_at
 from deploysafe.fix.yamledit import EditRefused, apply_first, apply_text
+from deploysafe.frozen import record
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.inputs.helmvalues import setting, source_key
 from deploysafe.model import Document, HelmValues, KeyPath
@@ -37,13 +38,13 @@ PREFIX = "helm "
 _ACTION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _ValuesEdit:
     file: str
     edit: Edit
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _TemplateEdit:
     file: str
     kind_line: int
@@ -277,7 +278,7 @@ def _edited(
 # --- a template's text with its actions masked ---------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Masked:
     original: Sequence[str]  # the template's lines, ends kept
     text: str  # the same lines with the actions masked: YAML

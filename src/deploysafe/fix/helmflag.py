@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from deploysafe.frozen import record
 from deploysafe.model import Document, KeyPath
 from deploysafe.rules.base import FlowMap
 
@@ -24,7 +24,7 @@ _ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
 _OPENS = ("if", "with", "range")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Guard:
     """A block the template opens around the line that writes a missing key."""
 

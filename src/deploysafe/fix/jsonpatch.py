@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.errors import InputError
 from deploysafe.fix.paths import child, dotted
 from deploysafe.fix.yamledit import order
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath
 from deploysafe.rules.base import Edit, EditOp, plain
 
@@ -26,7 +26,7 @@ class PatchRefused(InputError):
     """An edit that does not fit the object (a key path through a scalar, say)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Patch:
     ops: tuple[Op, ...]
     patched: Any  # the object with the ops applied (a new object; the input is untouched)

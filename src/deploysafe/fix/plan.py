@@ -8,7 +8,6 @@ import enum
 import stat
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from deploysafe.engine import sources
@@ -16,6 +15,7 @@ from deploysafe.fix import helm, kustomize, rendered
 from deploysafe.fix.lines import apply_lines
 from deploysafe.fix.paths import path_of
 from deploysafe.fix.yamledit import BOM, EditRefused, apply_text
+from deploysafe.frozen import record
 from deploysafe.inputs.documents import LoadResult, load_kubernetes
 from deploysafe.model import Document, Finding, Severity, Target
 from deploysafe.rules.base import Edit, Fix, Rule
@@ -28,14 +28,14 @@ class Status(enum.Enum):
     REFUSED = "refused"  # a fix exists, but the file cannot be written (the reason says why)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outcome:
     finding: Finding
     status: Status
     reason: str  # what the fix did, or why it was not applied
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Change:
     file: str  # as the report names it (relative to the scan root)
     target: Path  # the file written: the symlink's target inside the tree
@@ -59,7 +59,7 @@ class Change:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Plan:
     changes: tuple[Change, ...]
     outcomes: tuple[Outcome, ...]
@@ -68,7 +68,7 @@ class Plan:
         return tuple(o for o in self.outcomes if o.status is status)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Selection:
     """Which findings to fix: at or above `threshold` unless `select` names rules (then
     those rules' findings at any severity); `ignore` leaves rules out; `unsafe` includes

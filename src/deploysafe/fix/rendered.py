@@ -7,10 +7,11 @@ turn its edits into edits of the files the render was made from."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 from deploysafe.fix.paths import path_of
+from deploysafe.frozen import record
 from deploysafe.model import Document, Finding, KeyPath
 from deploysafe.rules.base import Fix, Rule
 
@@ -23,21 +24,21 @@ Trial = Callable[[Mapping[str, str]], Sequence[Document] | None]
 Why = Literal["manual", "unsafe", "refused"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Left:
     finding: Finding
     why: Why
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Done:
     finding: Finding
     fix: Fix
     files: tuple[str, ...]  # the files the fix writes (all of them, or the fix is not made)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InPlace:
     """A fix made in the file that wrote the object, as if that file were scanned alone
     (`--edit-base`): `plan` edits it with the plain files' fixes."""
@@ -48,7 +49,7 @@ class InPlace:
     kind_line: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Planned:
     # New text by file (repo-relative): (text before, "" for a new file; text after).
     texts: Mapping[str, tuple[str, str]] = field(default_factory=dict)
@@ -57,7 +58,7 @@ class Planned:
     in_place: tuple[InPlace, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Target:
     """A rendered finding with the object it is in and the fix its rule offers there."""
 

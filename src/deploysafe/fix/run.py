@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from deploysafe.config import Config
@@ -21,6 +21,7 @@ from deploysafe.fix.netpol import RULE_ID as NEW_POLICY_RULE
 from deploysafe.fix.netpol import plan_default_deny
 from deploysafe.fix.plan import Change, Outcome, Plan, Selection, Status, plan, remaining
 from deploysafe.fix.rendered import Trial
+from deploysafe.frozen import record
 from deploysafe.host.git import Git
 from deploysafe.model import Document, Finding, ScanError
 from deploysafe.rules import BY_ID
@@ -28,7 +29,7 @@ from deploysafe.rules import BY_ID
 ROUNDS = 4  # fixes that reveal findings nest at most this deep (privileged > SYS_ADMIN)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Result:
     report: Report  # the scan of the files as they are
     changes: tuple[Change, ...]  # what the real files become

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from html import escape
 from itertools import groupby
 from pathlib import PurePosixPath
@@ -21,6 +20,7 @@ from pathlib import PurePosixPath
 from deploysafe import __version__
 from deploysafe.engine import Report, skipped_by_reason
 from deploysafe.formats import rule_url
+from deploysafe.frozen import record
 from deploysafe.inputs.discover import Coverage, Outcome
 from deploysafe.model import Finding, Practice, Severity
 from deploysafe.printable import printable
@@ -166,7 +166,7 @@ def _prose(text: str) -> str:
     return _CODE.sub(r"<code>\1</code>", esc(text))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Posture:
     """One practice's checks. A check is a rule the scan ran: it fails when it has an
     unsuppressed finding (counted under the worst severity of its findings), else passes."""

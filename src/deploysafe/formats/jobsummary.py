@@ -13,12 +13,12 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from deploysafe.engine import Report
 from deploysafe.formats import sarif
+from deploysafe.frozen import record
 from deploysafe.model import Practice, Severity
 from deploysafe.printable import printable
 
@@ -34,7 +34,7 @@ _SEVERITIES = sorted(Severity, reverse=True)
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>!|~&])")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Row:
     """One result of the log, as the summary shows it."""
 
@@ -48,7 +48,7 @@ class Row:
     suppressed: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     """An input the scan could not read."""
 

@@ -4,13 +4,12 @@ report."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from deploysafe.engine import Report
+from deploysafe.frozen import record
 from deploysafe.model import Finding, Practice, Severity
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RuleCount:
     rule_id: str
     title: str
@@ -19,7 +18,7 @@ class RuleCount:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Summary:
     files: int
     documents: int

@@ -18,11 +18,11 @@ when anything else can say them. In order:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from deploysafe.config.source import SignedBy, SourcePolicy
+from deploysafe.frozen import record
 from deploysafe.gitops.record import Record, RecordError
 from deploysafe.host.git import Git
 
@@ -34,7 +34,7 @@ class TrustError(Exception):
     failed verify check by the callers, never raised to the command line."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Anchors:
     policy: SourcePolicy  # what the checkout is verified against
     origin: str  # host, record or first-use

@@ -10,11 +10,11 @@ it and the caller decides whether to re-apply on the new head.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from deploysafe.config.environments import ReleaseTarget, Signing
 from deploysafe.errors import InputError
+from deploysafe.frozen import record
 from deploysafe.host.git import Git, GitError, Result
 from deploysafe.host.urls import public_url
 
@@ -27,7 +27,7 @@ class EnvRepoError(InputError):
     """The environment repository cannot be read or written; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CommitInfo:
     sha: str
     time: int  # committer time, Unix seconds

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from deploysafe.errors import InputError
+from deploysafe.frozen import record
 from deploysafe.inputs.documents import load_kubernetes
 from deploysafe.k8s.masking import masked
 from deploysafe.k8s.tenancy import Tenant, api_group, cluster_scoped
@@ -162,7 +163,7 @@ def documents_in(files: Mapping[str, bytes]) -> list[Document]:
 # ---------------------------------------------------------------- diff
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Change:
     action: str  # added, removed, changed
     key: Key

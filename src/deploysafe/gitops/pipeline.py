@@ -23,6 +23,7 @@ from typing import Any
 from deploysafe.config import Config, for_environment
 from deploysafe.config.environments import Environment
 from deploysafe.errors import Cancelled, GateRefused, InputError
+from deploysafe.frozen import record
 from deploysafe.gitops import manifests
 from deploysafe.gitops.anchors import Anchors, TrustError, choose, on_host
 from deploysafe.gitops.environments import load_environment
@@ -177,7 +178,7 @@ def _numbering(repo: EnvRepo, head: str, record: Record, environment: str) -> st
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Entry:
     """One line of history: a release, or a change to the folder made outside deploysafe."""
 

@@ -21,13 +21,13 @@ Everything generated passes deploysafe's own scan (a test asserts it).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from deploysafe.config import Config
 from deploysafe.config.environments import Environment
+from deploysafe.frozen import record
 from deploysafe.host.urls import public_url
 from deploysafe.k8s.tenancy import CLUSTER_KINDS, Tenant
 from deploysafe.model import format_version
@@ -37,14 +37,14 @@ MANAGED = {"app.kubernetes.io/managed-by": "deploysafe"}
 PSA = "pod-security.kubernetes.io"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PlatformOptions:
     engine: str = "argocd"
     argocd_namespace: str = "argocd"
     cluster: str = IN_CLUSTER
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class File:
     path: str  # relative to the output folder
     objects: tuple[Mapping[str, Any], ...]

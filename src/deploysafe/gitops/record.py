@@ -9,10 +9,10 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.errors import InputError
+from deploysafe.frozen import record
 
 SCHEMA = 1
 RECORDS = ".deploysafe/releases"
@@ -43,7 +43,7 @@ def parse_release_ref(environment: str, text: str) -> int:
     raise ValueError(f"{text!r} is not a release of {environment} (expected N or {environment}-N)")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Record:
     data: Mapping[str, Any]
     commit: str = ""  # the environment-repository commit that wrote it (set when read)

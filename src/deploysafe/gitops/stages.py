@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from deploysafe.config import Config
 from deploysafe.config.environments import Environment, GateTest
 from deploysafe.engine import TOOL_KINDS, RenderOptions, Report, Scope, check_documents, scan
+from deploysafe.frozen import record
 from deploysafe.gitops import manifests
 from deploysafe.host.ci import deployed_ref
 from deploysafe.host.git import Git
@@ -376,7 +377,7 @@ class TenantStage:
 # ---------------------------------------------------------------- tests
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GateTestRun:
     name: str
     status: str  # passed, failed, timeout, skipped, not-run

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe.config.source import SignedBy, SourcePolicy
+from deploysafe.frozen import record
 from deploysafe.host import ci as runtime
 from deploysafe.host.ci import DeployedRef, deployed_ref
 from deploysafe.host.git import Git, Result
@@ -43,7 +44,7 @@ _SHORT = 12
 _MAX_LISTED = 3
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Check:
     name: str  # "origin", "ref", "signature", "ci"
     ok: bool
@@ -61,7 +62,7 @@ class Check:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VerifyResult:
     environment: str
     checkout: str
@@ -214,7 +215,7 @@ def _resolve_ref(git: Git, ref: str) -> str | None:
 # ---------------------------------------------------------------- signatures
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Key:
     fingerprint: str  # primary
     validity: str  # gpg --with-colons field 2: e (expired), r (revoked), ...
@@ -301,7 +302,7 @@ def _parse_keys(colons: str) -> dict[str, _Key]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CommitCheck:
     sha: str
     ok: bool

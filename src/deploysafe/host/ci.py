@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from deploysafe.frozen import record
 from deploysafe.host.git import Git
 
 PR_EVENTS = frozenset(
@@ -54,7 +54,7 @@ ANYONE_EVENTS = frozenset(
 MAX_PAYLOAD = 25 * 1024 * 1024  # bytes; GitHub caps webhook payloads at 25 MB
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CiContext:
     system: str | None  # "github", "gitlab" or None (not in CI)
     trusted: bool
@@ -183,7 +183,7 @@ def _gitlab(environ: Mapping[str, str]) -> CiContext:
 # ---------------------------------------------------------------- the deployed ref
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeployedRef:
     ref: str | None  # fully qualified; None: a detached HEAD no tag points at
     source: str  # where it came from, for messages: "CI_COMMIT_TAG", "the checked-out branch"
@@ -236,7 +236,7 @@ def _exists(git: Git, ref: str) -> bool:
 # ---------------------------------------------------------------- who ran it
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Runner:
     actor: str
     system: str  # "github-actions", "gitlab-ci" or "local"

@@ -22,11 +22,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import IO
 
 from deploysafe.errors import InputError
+from deploysafe.frozen import record
 
 TIMEOUT = 60.0  # seconds; network calls (fetch, push) pass a longer one
 
@@ -69,7 +70,7 @@ class GitError(InputError):
         self.returncode = returncode
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Result:
     """A finished git command: arguments, exit status and output."""
 
@@ -98,7 +99,7 @@ class Result:
         return public_text(" / ".join(lines[-3:])) or f"exit status {self.returncode}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Git:
     """How git is run: where, with which environment and settings, and for how long."""
 
@@ -311,7 +312,7 @@ def _not_started(command: str, exc: OSError) -> GitError:
     return GitError(f"cannot run `git {command}`: {why}", command=command)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileChange:
     """A file of the work tree that differs from a base commit. Lines are the file's as it
     is now: `lines` were added or rewritten; `removed` are the lines on either side of a

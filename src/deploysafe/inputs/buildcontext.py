@@ -22,10 +22,10 @@ import posixpath
 import re
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deploysafe.frozen import record
 from deploysafe.secrets.files import content_test, credential_file
 
 MAX_ENTRIES = 20_000  # directory entries looked at per Dockerfile
@@ -57,7 +57,7 @@ _GLOB = re.compile(r"[*?\[]")
 # ---------------------------------------------------------------- .dockerignore
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Pattern:
     """One line of an ignore file, as a regex over context-relative paths."""
 
@@ -111,7 +111,7 @@ def _translate(pattern: str) -> str | None:
     return "".join(out)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DockerIgnore:
     """A `.dockerignore` file's patterns, in order: the last that matches a path decides."""
 
@@ -191,7 +191,7 @@ def _roots(sources: Iterable[str]) -> list[str]:
 # ---------------------------------------------------------------- the walk
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Exposure:
     """The credential files a build context sends to the builder."""
 

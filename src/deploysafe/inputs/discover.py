@@ -11,7 +11,7 @@ from typing import Any
 
 from deploysafe import yamlload
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
-from deploysafe.frozen import fast_init
+from deploysafe.frozen import record
 from deploysafe.globs import any_match, from_base
 from deploysafe.host.git import Git, GitError, Started
 from deploysafe.host.memory import release_after
@@ -82,8 +82,7 @@ _REASON_TEXT = {
 }
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class Coverage:
     """One file (or a folder not walked, its path ending in `/`) and what the scan does
     with it. `renders` names the charts and kustomizations that read a rendered file."""
@@ -218,7 +217,7 @@ def _walk(
         stack.extend(at + n for n in reversed(dirs))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Ignored:
     """What git ignores under a folder, relative to it: its untracked ignored files, and
     each folder that holds nothing else as one entry ("build/"). Every other file is one

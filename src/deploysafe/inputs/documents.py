@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from deploysafe.frozen import fast_init
+from deploysafe.frozen import record
 from deploysafe.model import Document, KeyPath, ScanError
 from deploysafe.textlines import lines_of, newlines_only
 from deploysafe.yamlload import Parsed, YamlProblem, document_spans, parse_all, top_level_kind
@@ -32,8 +32,7 @@ def is_kubernetes(data: Any) -> bool:
     )
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class LoadResult:
     documents: list[Document]
     errors: list[ScanError]

@@ -27,12 +27,12 @@ import os
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from deploysafe.frozen import record
 from deploysafe.inputs.patches import TRANSFORMATIONS
 
 MARK = "deploysafe.dev/batch-part"
@@ -84,7 +84,7 @@ def renames(kustomization: Any) -> Renames:
     return text("namespace"), text("namePrefix"), text("nameSuffix")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Root:
     """What a batch plan knows of a root: what its own kustomization declares of where its
     objects land and how they are named (namespace, namePrefix, nameSuffix), and every

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from deploysafe import yamlload
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath, SourceText, Written
 
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
@@ -43,7 +44,7 @@ _IDENTITY: frozenset[KeyPath] = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Doc:
     """One patch document: data, its positions, and where they are in the file."""
 
@@ -63,13 +64,13 @@ class _Doc:
         return Written(self.source, line + self.shift[0], col + self.shift[1])
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Patch:
     docs: tuple[_Doc, ...]
     target: Mapping[str, Any] | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Claim:
     path: KeyPath  # in the built object
     where: Written

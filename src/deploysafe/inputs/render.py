@@ -19,7 +19,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from deploysafe import yamlload
+from deploysafe.frozen import record
 from deploysafe.inputs import helmsteady, helmvalues
 from deploysafe.inputs import kustomizebatch as kbatch
 from deploysafe.inputs.documents import (
@@ -59,7 +60,7 @@ BUILD_ANNOTATIONS = (ORIGIN, TRANSFORMATIONS)
 _UNSET_NAMESPACE = "ds-unset.invalid"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rendered:
     documents: list[Document]
     errors: list[ScanError]  # kind="render" for render failures
@@ -713,7 +714,7 @@ class KustomizeBuilds:
             )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Build:
     tool: tuple[str, ...]
     ok: bool
@@ -870,7 +871,7 @@ def _lacks(folder: Path, kustomization: Any) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Survey:
     key: str | None  # the build's cache key; None: not cached (no cache, or unreadable)
     batchable: bool  # may share a kustomize process with other roots
@@ -1226,7 +1227,7 @@ def _paths(data: Any, path: KeyPath) -> Iterator[KeyPath]:
 # --- positions: re-finding rendered keys in the source text ------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Entry:
     """One YAML node start in the source: a `- ` item or a `key:`; `- key: v` gives both."""
 
@@ -1416,7 +1417,7 @@ def _segment(
     return [e for seg in segments for e in seg]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Source:
     lines: list[str]
     segments: list[list[_Entry]]

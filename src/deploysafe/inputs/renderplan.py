@@ -12,11 +12,12 @@ import os
 import re
 import tarfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
+from deploysafe.frozen import record
 from deploysafe.model import KeyPath, ScanError
 from deploysafe.yamlload import Parsed, TooLarge, YamlProblem, parse_all, read_capped
 
@@ -46,7 +47,7 @@ def rel(path: Path, root: Path) -> str:
 # --- Kustomize -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Ref:
     target: Path  # resolved folder (or file) the entry names
     key: str  # resources, bases or components
@@ -54,7 +55,7 @@ class _Ref:
     remote: bool = False  # never followed (remote, or a folder above): a placeholder
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Patch:
     """One entry of a kustomization's patches, and what it says it changes."""
 
@@ -65,7 +66,7 @@ class Patch:
     selector: bool  # chosen by `target:` (kustomize skips it silently when nothing matches)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Node:
     folder: Path  # resolved
     file: Path  # its kustomization file
@@ -77,7 +78,7 @@ class _Node:
     invalid: bool = False  # not a kustomization kustomize can read (reported at its line)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KustomizePlan:
     roots: tuple[Path, ...]  # folders to build, in the order they were found
     # every folder a root builds (itself, its bases, its Components), per root
@@ -497,7 +498,7 @@ def _cycles(nodes: Mapping[Path, _Node], root: Path, errors: list[ScanError]) ->
 # --- Helm ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ChartCheck:
     missing: tuple[str, ...]  # dependencies Chart.yaml lists that charts/ does not hold
     errors: tuple[ScanError, ...]  # one per missing dependency; the caller says what followed

@@ -21,14 +21,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from deploysafe.frozen import record
 
 MIB = 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Limits:
     """What one render (one chart, one kustomize build) may use."""
 
@@ -84,7 +85,7 @@ def _limit(limits: Limits) -> Callable[[], None]:
     return apply
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ran:
     ok: bool
     out: str
@@ -137,7 +138,7 @@ def _out_of_memory(stderr: str) -> bool:
 _HEADER = struct.Struct(">Q")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HelmRequest:
     chart: Path
     values: tuple[Path, ...]

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
+from deploysafe.frozen import record
 from deploysafe.inputs.discover import YAML_SUFFIXES, discover
 from deploysafe.inputs.renderplan import plan_kustomize
 from deploysafe.yamlload import Parsed, TooLarge, parse_all, read_capped
@@ -86,7 +86,7 @@ class CiSystem(StrEnum):
     GITLAB = "gitlab"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Command:
     """A deploy command found in the repository: what it renders and how."""
 
@@ -98,7 +98,7 @@ class Command:
     release: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Chart:
     folder: str  # from the root; "." for a chart at the root
     name: str
@@ -111,7 +111,7 @@ class Chart:
     other_commands: tuple[str, ...] = ()  # "file:line" of other commands installing it
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Overlay:
     folder: str
     own_namespace: str | None = None  # the kustomization's own `namespace:`
@@ -119,7 +119,7 @@ class Overlay:
     source: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Survey:
     charts: tuple[Chart, ...] = ()
     overlays: tuple[Overlay, ...] = ()  # kustomize roots only: bases are judged through them

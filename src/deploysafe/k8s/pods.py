@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deploysafe.frozen import fast_init
+from deploysafe.frozen import record
 from deploysafe.model import Document, KeyPath
 
 # Where the pod template sits in each built-in pod-carrying kind (as pod-security-admission
@@ -55,8 +55,7 @@ class PodTemplate:
         return os_.get("name") == "windows"
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class Container:
     """A container of a pod spec, with its path in the document and the list it is in."""
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from deploysafe.config.secrets import DEFAULT as DEFAULT_SECRETS
 from deploysafe.config.secrets import SecretsPolicy
-from deploysafe.frozen import fast_init
+from deploysafe.frozen import record
 from deploysafe.model import (
     Document,
     Fact,
@@ -32,8 +31,7 @@ if TYPE_CHECKING:
     from deploysafe.config.tenants import Tenant
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class Context:
     """What a per-document check may know beyond the document itself."""
 
@@ -77,7 +75,7 @@ class EditOp(enum.Enum):
     APPEND = "append"  # the value joins the list (made if missing), unless already in it
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FlowMap:
     """A new mapping value, hashable so that equal edits from two violations merge."""
 
@@ -94,7 +92,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Edit:
     """One change to a document, on a key path the way violations name nodes. New lists
     and mappings are written in flow style: `[ALL]`, `{type: RuntimeDefault}`."""
@@ -107,7 +105,7 @@ class Edit:
     before: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LineEdit:
     """A change to one line of the file's text, for what is not edited as YAML nodes (a
     Dockerfile, the text of a script): the line as the fix read it (1-based, without its
@@ -119,7 +117,7 @@ class LineEdit:
     new: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fix:
     """What a rule offers for one violation: the edits and whether they are safe (they cannot
     change what the workload does beyond the security setting) or need a human look."""
@@ -134,7 +132,7 @@ class Fix:
 Fixer = Callable[[Document, KeyPath], Fix | None]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AutoFix:
     """A rule's automatic fix and its documentation (the rule page's "Automatic fix")."""
 
@@ -151,7 +149,7 @@ Collect = Callable[[Document, Context], Iterator[tuple[KeyPath, Any]]]
 Decide = Callable[[Sequence[Fact]], Iterator[tuple[Fact, str] | tuple[Fact, str, Severity]]]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rule:
     """A rule: its identity and documentation, how it checks (`check`, or `collect` and
     `decide`), and where it applies."""

@@ -7,7 +7,8 @@ The engine folds each pair into one finding (engine/fold.py); the rule pages say
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from deploysafe.frozen import record
 
 
 class Relation(enum.Enum):
@@ -18,7 +19,7 @@ class Relation(enum.Enum):
     SECRET = "the same secret"  # same file and secret (Kubernetes object or text line)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pair:
     """Two rules whose findings at one place are one fact: the one kept, the one folded in."""
 

@@ -22,9 +22,10 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import ClassVar
 
+from deploysafe.frozen import record
 from deploysafe.pathnames import name_of, suffix_of
 from deploysafe.secrets.keywords import KeywordIndex
 from deploysafe.secrets.names import (
@@ -261,7 +262,7 @@ def sample_hash(secret: str) -> str:
 # ---------------------------------------------------------------- results
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Hit:
     """A token of a known format."""
 
@@ -272,7 +273,7 @@ class Hit:
     offset: int  # in the text, as `line` and `column` are
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Assignment:
     """A credential-named setting with a literal value."""
 
@@ -284,20 +285,23 @@ class Assignment:
     offset: int  # of the value in the text, as `line` and `column` are
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Analysis:
     tokens: list[Hit] = field(default_factory=list)
     credentials: list[Assignment] = field(default_factory=list)  # look real
     defaults: list[Assignment] = field(default_factory=list)  # well-known default values
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DetectOptions:
     """What the policy file changes in detection."""
 
     types: tuple[TokenType, ...] = TOKEN_TYPES
     placeholders: tuple[re.Pattern[str], ...] = ()
     references: tuple[str, ...] = ()
+
+
+_NO_POLICY = DetectOptions()
 
 
 class _Lines:
@@ -355,7 +359,7 @@ class _Lines:
 def analyse(
     text: str,
     path: str,
-    options: DetectOptions = DetectOptions(),
+    options: DetectOptions = _NO_POLICY,
     lines: Sequence[str] | None = None,
 ) -> Analysis:
     """Every secret in one file's text (`lines`, when given, are the text split on '\\n')."""
@@ -449,7 +453,7 @@ _ENTRY = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Owned:
     """What the settings pass leaves alone, and the Secret values only a text reading finds."""
 

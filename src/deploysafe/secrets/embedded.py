@@ -13,10 +13,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 import yaml
 
+from deploysafe.frozen import record
 from deploysafe.pathnames import name_of, suffix_of
 from deploysafe.secrets.detect import DetectOptions, judge
 from deploysafe.secrets.keywords import name_spans
@@ -37,7 +37,7 @@ _SECTION = re.compile(r"^\s*\[[^\]\n]{1,200}\]\s*$")
 _PAIR = re.compile(r"^(?P<ind>[ \t]*)(?P<k>[A-Za-z0-9_.\-/\[\]]{1,200})[ \t]*[=:][ \t]*(?P<v>.*)$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Setting:
     """One leaf setting of an embedded file (1-based line and column in the value)."""
 
@@ -49,7 +49,7 @@ class Setting:
     quoted: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Judged:
     """A setting of an embedded file with what `detect.judge` made of its value."""
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from deploysafe.errors import ConfigError
+from deploysafe.frozen import record
 from deploysafe.secrets.patterns import TokenType
 
 _POSIX = {
@@ -96,7 +96,7 @@ def _compile(pattern: str, where: str) -> re.Pattern[str]:
         raise RulesError(f"{where}: regex does not compile ({exc})") from None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Allowlist:
     regexes: tuple[re.Pattern[str], ...]
     stopwords: tuple[str, ...]
@@ -114,7 +114,7 @@ class _Allowlist:
         return all(hits) if self.both else any(hits)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _NotAllowed:
     """A token type's `check`: the secret is kept unless an allowlist covers it."""
 

@@ -9,11 +9,11 @@ several times that, and most of a repository's bytes (CRD schemas, dashboards) h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from ahocorasick_rs import BytesAhoCorasick, Implementation, MatchKind
 
+from deploysafe.frozen import record
 from deploysafe.secrets.names import KEYWORD_LOWER, NAME_KEYWORDS
 
 # Substrings the detector only asks whether a text holds: found in the same pass, where a
@@ -21,7 +21,7 @@ from deploysafe.secrets.names import KEYWORD_LOWER, NAME_KEYWORDS
 MARKERS = ("://", "encrypteddata:", "-----begin ")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Keywords:
     # token keyword -> offset of the last character of each occurrence (overlapping ones
     # included), ascending

@@ -16,9 +16,9 @@ import binascii
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from deploysafe import jsondata
+from deploysafe.frozen import record
 
 # Characters that may not touch a token on either side.
 _L = r"(?<![A-Za-z0-9_])"
@@ -27,7 +27,7 @@ _LD = r"(?<![A-Za-z0-9_-])"  # left, for tokens whose alphabet has '-'
 _RD = r"(?![A-Za-z0-9_-])"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TokenType:
     """A kind of secret with a recognisable shape: its regex, the keywords that must be
     present for it to be tried, an example, and the checks a match must pass."""

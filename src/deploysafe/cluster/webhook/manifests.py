@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -24,6 +23,7 @@ import yaml
 from deploysafe import __version__
 from deploysafe.cluster.webhook.policy import LABEL_PREFIX, LEVELS, MODES, WebhookPolicy
 from deploysafe.errors import UsageError
+from deploysafe.frozen import record
 from deploysafe.model import LATEST, format_version
 
 NAME = "deploysafe-webhook"
@@ -117,7 +117,7 @@ class InstallOptionsError(UsageError):
     """Bad input to the generator (a CA bundle that is not PEM, a bad count)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstallOptions:
     namespace: str
     image: str = DEFAULT_IMAGE

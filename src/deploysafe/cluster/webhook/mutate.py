@@ -10,11 +10,11 @@ and runs another round, as `deploysafe fix` does.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.fix.jsonpatch import Patch, patch_for
 from deploysafe.fix.paths import path_of
+from deploysafe.frozen import record
 from deploysafe.model import Document, Finding
 from deploysafe.rules import BY_ID
 from deploysafe.rules.base import Edit, Fix
@@ -22,7 +22,7 @@ from deploysafe.rules.base import Edit, Fix
 ROUNDS = 4  # as `deploysafe fix`: fixes that reveal findings nest at most this deep
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Round:
     patch: Patch
     fixed: tuple[tuple[Finding, Fix], ...]

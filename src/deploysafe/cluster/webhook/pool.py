@@ -26,15 +26,16 @@ import resource
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from deploysafe.cluster.webhook import review as rv
 from deploysafe.cluster.webhook.policy import WebhookPolicy
 from deploysafe.config import Config
+from deploysafe.frozen import record
 from deploysafe.k8s import pods
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outcome:
     """What a judging process answers: a request that is not an AdmissionReview (`bad`,
     HTTP 400), a body whose parsed form needs more than the process's memory bound

@@ -16,7 +16,7 @@ import datetime as dt
 import fnmatch
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from deploysafe.cluster.webhook.mutate import ROUNDS, fix_round
@@ -32,6 +32,7 @@ from deploysafe.cluster.webhook.policy import parse_level as _parse_level
 from deploysafe.config import Config
 from deploysafe.engine import Scope, Settings, check_documents, settings_for
 from deploysafe.fix.jsonpatch import PatchRefused
+from deploysafe.frozen import record
 from deploysafe.inputs.documents import is_kubernetes
 from deploysafe.k8s.tenancy import Tenant, select
 from deploysafe.model import Document, Finding, ScanError, Severity
@@ -63,7 +64,7 @@ class BadRequest(Exception):
     repeats the request's content."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Request:
     uid: str
     group: str
@@ -173,7 +174,7 @@ def _is_str(value: Any, *, empty: bool = True) -> bool:
 # ------------------------------------------------------------------ modes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Route:
     """What the URL path says: all modes at their defaults, or one mode at a level the
     namespace's label chose (the webhook configuration routes by namespaceSelector)."""
@@ -233,7 +234,7 @@ def _route(policy: WebhookPolicy, mode: str | None, level: str | None) -> Route:
 # ------------------------------------------------------------------ verdicts
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Verdict:
     allowed: bool
     outcome: str  # allowed, denied, skipped, exempt, error

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from deploysafe.frozen import fast_init
+from deploysafe.frozen import record
 from deploysafe.inputs.dockerfile import shell_words
 from deploysafe.model import Document
 
@@ -32,8 +31,7 @@ def defaults(cmd: str, args: str) -> dict[str, str]:
     return {k: v for k, sep, v in (w.partition("=") for w in words) if sep}
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class Stage:
     """A build stage of a Dockerfile: its index, name, base as written, and whether it
     ships (the last stage, and the stages it is built `FROM` in turn)."""

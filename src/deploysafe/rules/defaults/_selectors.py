@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from deploysafe.frozen import record
 from deploysafe.k8s.pods import as_list, as_map
 from deploysafe.lazy import on_first_use
 
@@ -28,7 +28,7 @@ def labels_of(raw: Any) -> Labels:
     return tuple(sorted((str(k), str(v)) for k, v in as_map(raw).items()))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Requirement:
     """One requirement of a label selector: key, operator and values."""
 
@@ -61,7 +61,7 @@ def _unprefixed(key: str) -> str:
     return key
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LabelSelector:
     """A metav1.LabelSelector; the empty selector selects everything."""
 
@@ -88,7 +88,7 @@ class LabelSelector:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CalicoSelector:
     """A Calico selector expression; an empty one is `all()`. One Calico rejects (it does
     not parse) selects nothing, as the policy is never admitted."""

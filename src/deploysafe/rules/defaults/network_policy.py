@@ -10,10 +10,9 @@ covers them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from deploysafe.frozen import fast_init
+from deploysafe.frozen import record
 from deploysafe.inputs.documents import install_unit
 from deploysafe.k8s.pods import as_list, as_map, pod_template
 from deploysafe.model import Document, Fact, KeyPath, Practice, Severity, Target
@@ -38,8 +37,7 @@ __all__ = [
 ]
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class Workload:
     """A workload as NetworkPolicies see it: its namespace, pod labels and host network."""
 
@@ -49,7 +47,7 @@ class Workload:
     install: str | None = None  # what decides the namespace when there is none
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Policy:
     """A policy of any kind DS509 knows, as far as isolation goes: which pods it selects
     and whether it restricts their ingress."""
@@ -64,7 +62,7 @@ class Policy:
     namespaces: Selector | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Namespace:
     """A scanned Namespace's labels, for cluster-wide policies' namespace selectors."""
 

@@ -4,9 +4,9 @@ the `build-args:` input of docker/build-push-action and its kind)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from deploysafe.config.secrets import SecretsPolicy
+from deploysafe.frozen import record
 from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
 from deploysafe.pathnames import name_of
@@ -67,7 +67,7 @@ _continuation = on_first_use(r"\\\r?\n")
 _CI_NAMES = ("Jenkinsfile", "justfile", "Justfile", ".justfile")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BuildArg:
     """A build argument found in a file: its name, value, and where it is."""
 

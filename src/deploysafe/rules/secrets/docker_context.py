@@ -16,9 +16,9 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from deploysafe.frozen import record
 from deploysafe.inputs.buildcontext import DockerIgnore, normalise_source
 from deploysafe.inputs.dockerfile import operands
 from deploysafe.model import Document, Practice, Severity, Target, Violation
@@ -29,7 +29,7 @@ _NAMED = 3  # files a message names; the rest are counted
 _GLOB = frozenset("*?[")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Placed:
     """A context credential file inside a stage's filesystem."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from deploysafe import jsondata
+from deploysafe.frozen import record
 from deploysafe.k8s.pods import as_map, get, pod_template
 from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
@@ -91,7 +91,7 @@ def sops_encrypted(text: str) -> bool:
     return v.startswith("ENC[") or ("ENC[" in v and _sops_file().search(v) is not None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Material:
     """Secret material in one value of a Secret: what it is, how bad, where in the value."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.ci import expressions
 from deploysafe.ci.github import Job, Step, Workflow, action_version, workflow_of
 from deploysafe.ci.yamlci import CiDocument
+from deploysafe.frozen import record
 from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, Practice, Severity, Target, Violation
 from deploysafe.rules.base import Context, Rule
@@ -37,7 +37,7 @@ class Kind(enum.Enum):
     EXACT = "exact"  # one of the listed values
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Field:
     """An action input that turns its cache on or off."""
 
@@ -48,21 +48,21 @@ class Field:
     values: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AnyOf:
     """The cache is on when any part turns it on."""
 
     parts: tuple[Control, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AllOf:
     """The cache is on when every part does."""
 
     parts: tuple[Control, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Before:
     """The action's version is below this major version (unknown versions count as below)."""
 

@@ -6,8 +6,7 @@ restricted check that exists at that version overrides a baseline one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from deploysafe.frozen import record
 from deploysafe.model import Document, Level, Version, Violation
 from deploysafe.rules.base import Context, Rule
 
@@ -21,7 +20,7 @@ def active_rules(rules: tuple[Rule, ...], level: Level, version: Version) -> tup
     return tuple(r for r in pss if r.pss is not None and r.pss.check not in overridden)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Verdict:
     """Whether a pod passes a Pod Security level, and the checks it fails."""
 

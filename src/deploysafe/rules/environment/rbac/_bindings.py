@@ -17,10 +17,10 @@ import heapq
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
-from deploysafe.frozen import fast_init
+from deploysafe.frozen import record
 from deploysafe.inputs.documents import RELEASE_NAMESPACE, install_unit
 from deploysafe.k8s.pods import as_list, as_map, pod_template
 from deploysafe.model import Document, Fact, KeyPath
@@ -32,7 +32,7 @@ from deploysafe.rules.environment.rbac._policy import PolicyRule, policy_rules, 
 _EVERY_ACCOUNT = ("system:serviceaccounts", "system:authenticated")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Grant:
     """One `rules[]` entry of a Role or ClusterRole that grants what the rule is about."""
 
@@ -45,7 +45,7 @@ class Grant:
     granted: tuple[str, ...]  # "create/patch pods", ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Subject:
     """A subject of a RoleBinding or ClusterRoleBinding."""
 
@@ -57,7 +57,7 @@ class Subject:
         return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Binding:
     """A RoleBinding or ClusterRoleBinding: the role it grants and to whom."""
 
@@ -70,8 +70,7 @@ class Binding:
     subjects: tuple[Subject, ...]
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class RunsAs:
     """A workload and the ServiceAccount its pods run as."""
 
@@ -81,7 +80,7 @@ class RunsAs:
     account: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Holders:
     """Who holds a grant, through which bindings."""
 
@@ -232,7 +231,7 @@ def _positions(index: Index, account: str, value: str) -> Sequence[int]:
     return positions[lo : bisect.bisect_right(values, value, lo)]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Told:
     """What a finding says of a grant's holders (`some` of each): empty where there are
     none."""
@@ -242,7 +241,7 @@ class Told:
     deployers: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Scene:
     """The bindings and the workloads' accounts of a scan, sorted out of its facts once and
     indexed, so that a grant reads the bindings of its role only and a subject the workloads

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from deploysafe.frozen import fast_init
+from deploysafe.frozen import record
 from deploysafe.k8s.pods import as_list
 from deploysafe.model import Document, KeyPath
 
@@ -17,8 +16,7 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in as_list(value) if v is not None)
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+@record
 class PolicyRule:
     """One entry of `rules:`; `path` points at it."""
 
