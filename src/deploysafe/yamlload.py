@@ -107,6 +107,8 @@ class YamlProblem(Exception):
 
 @record
 class Parsed:
+    """One YAML document's data, with the positions of its keys."""
+
     data: Any
     positions: Positions
     line: int  # first line of the document (1-based)
@@ -115,6 +117,8 @@ class Parsed:
 
 @dataclass(slots=True)
 class _Builder:
+    """Builds one document's data from its node tree, with its key positions."""
+
     positions: Positions
     warnings: list[tuple[int, str]]
     sizes: dict[int, int]

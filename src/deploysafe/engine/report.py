@@ -23,6 +23,8 @@ from deploysafe.model import Finding, ScanError, Severity, Suppression
 
 @record
 class Report:
+    """What a scan found, and what it checked."""
+
     # In print order; on disk past engine/spool.SPILL (iterating reads it back).
     findings: Sequence[Finding]
     errors: tuple[ScanError, ...]

@@ -11,6 +11,8 @@ from deploysafe.model import Finding, Practice, Severity
 
 @record
 class RuleCount:
+    """One rule's findings in a summary."""
+
     rule_id: str
     title: str
     practice: Practice
@@ -20,6 +22,8 @@ class RuleCount:
 
 @record
 class Summary:
+    """A report's counts, by severity, practice and rule, and its worst findings."""
+
     files: int
     documents: int
     findings: int  # not suppressed

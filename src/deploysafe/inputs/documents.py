@@ -34,6 +34,8 @@ def is_kubernetes(data: Any) -> bool:
 
 @record
 class LoadResult:
+    """The Kubernetes objects of one YAML or JSON stream, and its errors."""
+
     documents: list[Document]
     errors: list[ScanError]
     skipped: int  # documents not parsed because no rule reads their kind

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from deploysafe.frozen import record
@@ -28,7 +27,7 @@ _TEMPLATE_PATHS: Mapping[str, KeyPath] = {
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 
 
-@dataclass(frozen=True, slots=True, eq=False)  # identity hash: cached per document
+@record(eq=False)  # identity hash: cached per document
 class PodTemplate:
     """A pod's metadata and spec inside a document, with their paths."""
 

@@ -287,6 +287,8 @@ class Assignment:
 
 @record
 class Analysis:
+    """The secrets one file's text holds."""
+
     tokens: list[Hit] = field(default_factory=list)
     credentials: list[Assignment] = field(default_factory=list)  # look real
     defaults: list[Assignment] = field(default_factory=list)  # well-known default values

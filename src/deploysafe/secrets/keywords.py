@@ -23,6 +23,8 @@ MARKERS = ("://", "encrypteddata:", "-----begin ")
 
 @record
 class Keywords:
+    """The keywords and markers one text holds, and where."""
+
     # token keyword -> offset of the last character of each occurrence (overlapping ones
     # included), ascending
     tokens: dict[str, list[int]]
