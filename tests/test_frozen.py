@@ -350,3 +350,28 @@ def test_annotations_resolve_in_the_class_s_module() -> None:
     made: Any = _plain(record, record)
     assert made.__init__.__module__ == __name__
     assert made.__init__.__globals__ is globals()
+
+
+def test_records_of_one_shape_take_their_own_argument_names() -> None:
+    @record
+    class First:
+        """Two fields."""
+
+        x: int
+        y: str
+
+    @record
+    class Second:
+        """Two fields of other names."""
+
+        p: int
+        q: str
+
+    assert First(y="s", x=1) == First(1, "s")
+    assert Second(q="s", p=1) == Second(1, "s")
+    assert _error(First, 1) == (TypeError, _message(First, "y"))
+    assert _error(Second, 1) == (TypeError, _message(Second, "q"))
+
+
+def _message(cls: type, name: str) -> str:
+    return f"{cls.__qualname__}.__init__() missing 1 required positional argument: {name!r}"

@@ -1,18 +1,20 @@
-"""Records: frozen slotted dataclasses made for a fifth of what the dataclass costs. A scan
-imports a hundred such classes before its workers start, and `@dataclass(frozen=True,
+"""Records: frozen slotted dataclasses made for a fraction of what the dataclass costs. A
+scan imports a hundred such classes before its workers start, and `@dataclass(frozen=True,
 slots=True)` compiles six methods for each (`__init__`, `__repr__`, `__eq__`, `__hash__`,
-`__setattr__`, `__delattr__`), about half a millisecond a class. `record` compiles the
-`__init__` alone, which must take the fields by name; the other methods are made from
-shared code, each bound to its class's field names. The `__init__` sets each field through
-its slot's descriptor, bound once, where the dataclass's calls `object.__setattr__(self,
-name, value)` (the class's `__setattr__` refuses), which looks the name up on the class each
-time: about 40% fewer instructions an object, for the tens of thousands of findings, facts
-and documents a scan makes."""
+`__setattr__`, `__delattr__`), about half a millisecond a class. `record` makes the
+`__init__` from code compiled once for all classes of its shape (most take a few fields,
+each an argument without a factory), its arguments then given their fields' names; the
+other methods are shared code bound to the class's field names. The `__init__` sets each
+field through its slot's descriptor, bound once, where the dataclass's calls
+`object.__setattr__(self, name, value)` (the class's `__setattr__` refuses), which looks
+the name up on the class each time: about 40% fewer instructions an object, for the tens
+of thousands of findings, facts and documents a scan makes."""
 
 from __future__ import annotations
 
 import _thread
 import dataclasses
+import functools
 import inspect
 import sys
 import types
@@ -47,7 +49,7 @@ def record(*, eq: bool = True) -> Callable[[type[T]], type[T]]: ...
 def record(cls: type[T] | None = None, /, *, eq: bool = True) -> Any:
     """`@dataclass(frozen=True, slots=True, eq=eq)`: the same class, a dataclass with the
     same fields, parameters, methods and errors (`dataclasses.fields`, `replace` and pickle
-    work as on the dataclass's), whose `__init__` alone is compiled. A shape it does not
+    work as on the dataclass's), made without compiling its methods. A shape it does not
     make (a dataclass base, a method of the list above, an `InitVar`, a field named `self`
     or with two leading underscores) is left to the dataclass."""
 
@@ -217,27 +219,26 @@ def _init(cls: type, every: tuple[dataclasses.Field[Any], ...]) -> Callable[...,
     """The dataclass's `__init__` for a frozen slotted class: the same arguments, defaults
     and annotations, each field set through its slot, a `default_factory` called when its
     argument is not given, a field not in `__init__` set to its default, `__post_init__`
-    called last. Made by `exec` as the dataclass makes its own (its globals are the
-    class's module's)."""
+    called last. Its globals are the class's module's, as the dataclass's are."""
     bound: dict[str, Any] = {}
     body = []
-    positional: list[str] = []
+    positional: list[str] = []  # the arguments, as the source names them
     keywords: list[str] = []
+    names: dict[str, str] = {}  # the name of each argument, in the source
     defaults: list[Any] = []
     kwdefaults: dict[str, Any] = {}
     for i, f in enumerate(every):
-        setter = f"__set_{i}"
+        setter, arg = f"__set_{i}", f"__arg_{i}"
         bound[setter] = _slot(cls, f.name).__set__
-        has_default = f.default is not dataclasses.MISSING
         if f.default_factory is not dataclasses.MISSING:
             bound[f"__make_{i}"] = f.default_factory
             if f.init:  # the argument's default says that the caller gave none
-                value = f"__make_{i}() if {f.name} is __factory else {f.name}"
+                value = f"__make_{i}() if {arg} is __factory else {arg}"
             else:
                 value = f"__make_{i}()"
         elif f.init:
-            value = f.name
-        elif has_default:
+            value = arg
+        elif f.default is not dataclasses.MISSING:
             value = f"__default_{i}"
             bound[value] = f.default
         else:
@@ -245,9 +246,10 @@ def _init(cls: type, every: tuple[dataclasses.Field[Any], ...]) -> Callable[...,
         body.append(f"        {setter}(self, {value})")
         if not f.init:
             continue
+        names[arg] = f.name
         default = _FACTORY if f.default_factory is not dataclasses.MISSING else f.default
         if f.kw_only:
-            keywords.append(f.name)
+            keywords.append(arg)
             if default is not dataclasses.MISSING:
                 kwdefaults[f.name] = default
         else:
@@ -255,7 +257,7 @@ def _init(cls: type, every: tuple[dataclasses.Field[Any], ...]) -> Callable[...,
                 defaults.append(default)
             elif defaults:
                 raise TypeError(f"non-default argument {f.name!r} follows default argument")
-            positional.append(f.name)
+            positional.append(arg)
     if hasattr(cls, "__post_init__"):
         body.append("        self.__post_init__()")
     bound["__factory"] = _FACTORY
@@ -270,9 +272,18 @@ def _init(cls: type, every: tuple[dataclasses.Field[Any], ...]) -> Callable[...,
     )
     module = sys.modules.get(cls.__module__)
     scope: dict[str, Any] = {}
-    exec(source, vars(module) if module is not None else {}, scope)
+    exec(_compiled(source), vars(module) if module is not None else {}, scope)
     made: types.FunctionType = scope["__make__"](**bound)
+    code = made.__code__
+    made.__code__ = code.replace(co_varnames=tuple(names.get(n, n) for n in code.co_varnames))
     made.__defaults__ = tuple(defaults) or None
     made.__kwdefaults__ = kwdefaults or None
     made.__annotations__ = {f.name: f.type for f in every if f.init} | {"return": None}
     return made
+
+
+@functools.cache
+def _compiled(source: str) -> types.CodeType:
+    """The code of an `__init__`'s source: its arguments are named by position, so most
+    records (a few fields, each an argument without a factory) share one, compiled once."""
+    return compile(source, "<string>", "exec")
