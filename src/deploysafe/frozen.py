@@ -1,14 +1,15 @@
-"""Records: frozen slotted dataclasses made for a fraction of what the dataclass costs. A
-scan imports a hundred such classes before its workers start, and `@dataclass(frozen=True,
-slots=True)` compiles six methods for each (`__init__`, `__repr__`, `__eq__`, `__hash__`,
-`__setattr__`, `__delattr__`), about half a millisecond a class. `record` makes the
-`__init__` from code compiled once for all classes of its shape (most take a few fields,
-each an argument without a factory), its arguments then given their fields' names; the
-other methods are shared code bound to the class's field names. The `__init__` sets each
-field through its slot's descriptor, bound once, where the dataclass's calls
-`object.__setattr__(self, name, value)` (the class's `__setattr__` refuses), which looks
-the name up on the class each time: about 40% fewer instructions an object, for the tens
-of thousands of findings, facts and documents a scan makes."""
+"""Records: slotted dataclasses, frozen unless made with `frozen=False`, made for a
+fraction of what the dataclass costs. A scan imports a hundred such classes before its
+workers start, and `@dataclass(frozen=True, slots=True)` compiles six methods for each
+(`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`), about half a
+millisecond a class. `record` makes the `__init__` from code compiled once for all classes
+of its shape (most take a few fields, each an argument without a factory), its arguments
+then given their fields' names; the other methods are shared code bound to the class's
+field names. The `__init__` sets each field through its slot's descriptor, bound once,
+where a frozen dataclass's calls `object.__setattr__(self, name, value)` (the class's
+`__setattr__` refuses), which looks the name up on the class each time: about 40% fewer
+instructions an object, for the tens of thousands of findings, facts and documents a scan
+makes."""
 
 from __future__ import annotations
 
@@ -42,71 +43,67 @@ def record(cls: type[T], /) -> type[T]: ...
 
 
 @overload
-def record(*, eq: bool = True) -> Callable[[type[T]], type[T]]: ...
+def record(*, eq: bool = True, frozen: bool = True) -> Callable[[type[T]], type[T]]: ...
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
-def record(cls: type[T] | None = None, /, *, eq: bool = True) -> Any:
-    """`@dataclass(frozen=True, slots=True, eq=eq)`: the same class, a dataclass with the
+def record(cls: type[T] | None = None, /, *, eq: bool = True, frozen: bool = True) -> Any:
+    """`@dataclass(frozen=frozen, slots=True, eq=eq)`: the same class, a dataclass with the
     same fields, parameters, methods and errors (`dataclasses.fields`, `replace` and pickle
     work as on the dataclass's), made without compiling its methods. A shape it does not
     make (a dataclass base, a method of the list above, an `InitVar`, a field named `self`
-    or with two leading underscores) is left to the dataclass."""
+    or with two leading underscores, a base's `__setattr__` that the dataclass's `__init__`
+    of a class not frozen would call) is left to the dataclass."""
 
     def make(cls: type[T]) -> type[T]:
-        if _made_by_dataclass(cls):
-            made: type[T] = dataclasses.dataclass(cls, frozen=True, slots=True, eq=eq)
+        if _made_by_dataclass(cls, frozen):
+            made: type[T] = dataclasses.dataclass(cls, frozen=frozen, slots=True, eq=eq)
             return made
-        return _record(cls, eq)
+        return _record(cls, eq, frozen)
 
     return make if cls is None else make(cls)
 
 
-def _made_by_dataclass(cls: type) -> bool:
+def _made_by_dataclass(cls: type, frozen: bool) -> bool:
     annotations = vars(cls).get("__annotations__", {})
     return (
         any(hasattr(base, "__dataclass_fields__") for base in cls.__mro__[1:])
         or any(name in vars(cls) for name in _MADE)
         or any(name == "self" or name.startswith("__") for name in annotations)
         or any("InitVar" in str(kind) for kind in annotations.values())
+        or (not frozen and any("__setattr__" in vars(base) for base in cls.__mro__[1:-1]))
     )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Compared:
-    """The parameters of a record that compares its fields (`__dataclass_params__`)."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True, eq=False)
-class _Uncompared:
-    """The parameters of a record compared by identity."""
-
-
-def _record(cls: type[T], eq: bool) -> type[T]:
+def _record(cls: type[T], eq: bool, frozen: bool) -> type[T]:
     documented = bool(vars(cls).get("__doc__"))
-    # No method compiled, and no check that only a frozen class's fields are assigned:
-    # `record`'s `__init__` sets them through their slots.
+    # Made with no method and not frozen, so that the dataclass compiles none (a frozen
+    # one compiles `__setattr__` and `__delattr__`): `record` adds them all.
     made: type[Any] = dataclasses.dataclass(cls, init=False, repr=False, eq=False, slots=True)
     every = dataclasses.fields(made)
     names = tuple(f.name for f in every)
-    methods: dict[str, Callable[..., Any]] = {
+    methods: dict[str, Callable[..., Any] | None] = {
         "__init__": _init(made, every),
         "__repr__": _repr(tuple(f.name for f in every if f.repr)),
-        "__setattr__": _setattr(made, names),
-        "__delattr__": _delattr(made, names),
-        "__getstate__": _getstate(names),
-        "__setstate__": _setstate(made, names),
     }
+    if frozen:
+        methods["__setattr__"] = _setattr(made, names)
+        methods["__delattr__"] = _delattr(made, names)
+        methods["__getstate__"] = _getstate(names)
+        methods["__setstate__"] = _setstate(made, names)
     if eq:
         methods["__eq__"] = _eq(tuple(f.name for f in every if f.compare))
         hashed = (f.name for f in every if (f.compare if f.hash is None else f.hash))
-        methods["__hash__"] = _hash(tuple(hashed))
+        methods["__hash__"] = _hash(tuple(hashed)) if frozen else None  # mutable: unhashable
     for name, method in methods.items():
-        method.__qualname__ = f"{made.__qualname__}.{name}"
-        method.__module__ = made.__module__
+        if method is not None:
+            method.__qualname__ = f"{made.__qualname__}.{name}"
+            method.__module__ = made.__module__
         type.__setattr__(made, name, method)
-    params = vars(_Compared if eq else _Uncompared)["__dataclass_params__"]
-    type.__setattr__(made, "__dataclass_params__", params)
+    # The class's parameters, made for the call above: those it was made with.
+    params = vars(made)["__dataclass_params__"]
+    params.init = params.repr = True
+    params.eq, params.frozen = eq, frozen
     if not documented:  # the dataclass names the class with its signature, as made now
         signature = str(inspect.signature(made)).replace(" -> None", "")
         type.__setattr__(made, "__doc__", made.__name__ + signature)
@@ -232,10 +229,9 @@ def _init(cls: type, every: tuple[dataclasses.Field[Any], ...]) -> Callable[...,
         bound[setter] = _slot(cls, f.name).__set__
         if f.default_factory is not dataclasses.MISSING:
             bound[f"__make_{i}"] = f.default_factory
-            if f.init:  # the argument's default says that the caller gave none
-                value = f"__make_{i}() if {arg} is __factory else {arg}"
-            else:
-                value = f"__make_{i}()"
+            # An argument's default (`__factory`) says that the caller gave none.
+            call = f"__make_{i}()"
+            value = f"{call} if {arg} is __factory else {arg}" if f.init else call
         elif f.init:
             value = arg
         elif f.default is not dataclasses.MISSING:

@@ -12,7 +12,6 @@ import os
 import re
 import stat
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +114,7 @@ class Parsed:
     warnings: tuple[tuple[int, str], ...]  # (line, message), e.g. duplicate keys
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Builder:
     """Builds one document's data from its node tree, with its key positions."""
 

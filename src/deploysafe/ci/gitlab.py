@@ -15,7 +15,7 @@ import copy
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path, PurePosixPath
 from typing import Any, Generic, TypeVar
 
@@ -451,14 +451,14 @@ def secrets_used(job: Job) -> list[str]:
 # ---------------------------------------------------------------- loading
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _File:
     display: str
     text: str
     loaded: yamlci.Loaded
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Build:
     root_dir: Path | None  # where `include: local:` paths start
     root_display: str

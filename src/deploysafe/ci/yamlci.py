@@ -15,7 +15,7 @@ import bisect
 import itertools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import yaml
@@ -162,7 +162,7 @@ def resolve_plain(value: str) -> Any:
     return value
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Walk:
     """The state of one walk over a YAML node tree."""
 

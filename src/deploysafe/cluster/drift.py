@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ class Drift:
         }
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class DriftReport:
     environment: str
     release: str | None

@@ -4,7 +4,7 @@ rules over the facts every document gave."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from deploysafe.engine import sources, suppress
 from deploysafe.engine.locate import Shared, fact, finding, hide_shared, lines_of, share
 from deploysafe.engine.read import PLAIN, RENDERED, TEMPLATE, read
 from deploysafe.engine.settings import Settings, active_ids, context_for, placed
+from deploysafe.frozen import record
 from deploysafe.inputs.discover import Reason
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.k8s.pods import PodTemplate, pod_template
@@ -112,7 +113,7 @@ class FileBlocks:
         return f"FileBlocks({dict(self.by_file())!r})"
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Partial:
     """What checking some documents produced."""
 
@@ -247,7 +248,7 @@ def _inline(doc: Document) -> bool:
 _Step = tuple[Rule, Check | None, bool]
 
 
-@dataclass(slots=True, eq=False)
+@record(frozen=False, eq=False)
 class _Plan:
     """What checking a document with one sequence of rules needs, decided once for the
     thousands of documents a scan checks with it rather than per document (an enum member
@@ -420,7 +421,7 @@ def check_file(
     check_all(result.documents, s, rules, out)
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class RuleFacts:
     """A cross-resource rule's facts in the order they came, and the waivers that cover
     some of them, by fact (equal facts of one result are one object). Not a pair a fact:

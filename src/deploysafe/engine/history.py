@@ -19,7 +19,7 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from deploysafe.config import Config
@@ -167,7 +167,7 @@ def _check_batch(
     return out
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Secret:
     """One reported secret: the first version that introduced it, and the finding of the
     version that read it most severely."""

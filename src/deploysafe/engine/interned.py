@@ -11,7 +11,7 @@ import copyreg
 import io
 import pickle
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from operator import attrgetter
 from typing import Any
 
@@ -27,7 +27,7 @@ FactRows = list[tuple[Row, Waiver | None]]
 Facts = list[tuple[Fact, Waiver | None]]
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Interned:
     """The values kept so far, each once (for one scan)."""
 

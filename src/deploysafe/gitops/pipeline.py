@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ class Refused(GateRefused):
     """The request cannot be done as asked: no such release, one marked bad, nothing to do."""
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Outcome:
     environment: str
     status: str  # released, planned, refused
@@ -106,7 +106,7 @@ class Outcome:
 # ---------------------------------------------------------------- environment repository
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class EnvState:
     repo: EnvRepo
     head: str | None

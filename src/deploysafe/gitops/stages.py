@@ -14,7 +14,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,7 +35,7 @@ Progress = Callable[[str], None]
 OUTPUT_TAIL = 40  # lines of a failed test's output shown
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class StageResult:
     name: str
     ok: bool
@@ -53,7 +53,7 @@ class StageResult:
         }
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Run:
     """What the stages of one release share."""
 

@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +222,7 @@ class _Key:
     uid: str
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Keyring:
     home: Path | None = None
     keys: dict[str, _Key] = field(default_factory=dict)  # any fingerprint (sub too) -> primary

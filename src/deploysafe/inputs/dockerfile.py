@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from deploysafe import jsondata
+from deploysafe.frozen import record
 from deploysafe.inputs import buildcontext
 from deploysafe.inputs.documents import LoadResult
 from deploysafe.model import Document, Target
@@ -35,7 +36,7 @@ _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _FLAG = re.compile(r"--([a-z][a-z-]*)(?:=(\S*))?")
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Instruction:
     """One Dockerfile instruction: command, flags, arguments, line, stage and heredocs."""
 

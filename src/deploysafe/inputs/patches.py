@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,7 @@ class _Claim:
     whole: bool  # the patch wrote the node and all under it; else it only merged into it
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class Patches:
     """The patches of one build, each kustomization and patch file read once."""
 
