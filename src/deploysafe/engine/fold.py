@@ -50,64 +50,61 @@ _INDEX = re.compile(r"/[0-9]+(?=/|$)")
 def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per identity: the first in print order (an unsuppressed one first),
     with every render that produced it."""
-    order = sorted(
-        findings,
-        key=lambda f: (f.file, f.line, f.column, f.rule_id, f.suppressed is not None, f.message),
-    )
     out: list[Finding] = []
-    # An identity starts with the rule and place the order starts with, so findings of one
-    # identity are neighbours: the table is kept for one place at a time, not the tree.
-    place: tuple[object, ...] = ()
+    # An identity starts with the rule and place, so findings of one identity are
+    # neighbours in place order; most places hold one finding, passed on as it is.
+    for _, group in itertools.groupby(sorted(findings, key=_ORDER), key=_PLACE):
+        same = list(group)
+        if len(same) == 1 and len(same[0].renders) < 2:
+            out += same
+        else:
+            out += _per_line(_firsts(same))
+    return out
+
+
+# A place's findings by message; an unsuppressed one first is decided at the place.
+_ORDER = operator.attrgetter("file", "line", "column", "rule_id", "message")
+_PLACE = operator.attrgetter("file", "line", "column", "rule_id")
+
+
+def _firsts(same: list[Finding]) -> list[Finding]:
+    """The first finding of each identity among findings of one place, with every render
+    that produced it."""
+    # Stable: findings of one message keep the order they came in.
+    same.sort(key=_unsuppressed_first)
     first: dict[tuple[object, ...], Finding] = {}
     # The renders of identities found more than once only (most are found once).
     renders: dict[tuple[object, ...], set[str]] = {}
-    for f in order:
+    for f in same:
         k = identity(f)
-        if k[:4] != place:
-            _firsts(first, renders, out)
-            place = k[:4]
         if k not in first:
             first[k] = f
         else:
             renders.setdefault(k, set(first[k].renders)).update(f.renders)
-    _firsts(first, renders, out)
-    return _per_line(out)
-
-
-def _firsts(
-    first: dict[tuple[object, ...], Finding],
-    renders: dict[tuple[object, ...], set[str]],
-    out: list[Finding],
-) -> None:
-    """Add to `out` the first finding of each identity, with every render that produced
-    it, and empty the tables."""
+    out = []
     for k, f in first.items():
         merged = renders.get(k) or set(f.renders)
-        same = len(merged) == len(f.renders)
-        out.append(f if same else replace(f, renders=tuple(sorted(merged))))
-    first.clear()
-    renders.clear()
+        kept = len(merged) == len(f.renders)
+        out.append(f if kept else replace(f, renders=tuple(sorted(merged))))
+    return out
+
+
+def _unsuppressed_first(f: Finding) -> tuple[bool, str]:
+    return (f.suppressed is not None, f.message)
 
 
 _NAMED = 5  # objects a merged finding names; more are counted
 
 
-def _per_line(findings: Sequence[Finding]) -> list[Finding]:
-    """Rendered findings of one rule at one line and column, on several objects, as one:
-    the line wrote the problem once (a kustomization's `images: newTag: latest`, a template
-    line a loop repeats), so it is fixed once. Suppressed findings stay apart: a suppression
-    names one object. `findings` are in print order, so such findings are neighbours."""
-    out: list[Finding] = []
-    place = operator.attrgetter("file", "line", "column", "rule_id")
-    for _, group in itertools.groupby(findings, key=place):
-        same = list(group)
-        alike = [f for f in same if _alike(f)]
-        for f in same:
-            if not _alike(f):
-                out.append(f)
-            elif f is alike[0]:
-                out.append(_merged(alike))
-    return out
+def _per_line(same: list[Finding]) -> list[Finding]:
+    """Rendered findings of one rule at one line and column (`same`, in print order), on
+    several objects, as one: the line wrote the problem once (a kustomization's `images:
+    newTag: latest`, a template line a loop repeats), so it is fixed once. Suppressed
+    findings stay apart: a suppression names one object."""
+    alike = [f for f in same if _alike(f)]
+    if len(alike) < 2:
+        return same
+    return [_merged(alike) if f is alike[0] else f for f in same if f is alike[0] or not _alike(f)]
 
 
 def _alike(f: Finding) -> bool:
@@ -132,16 +129,18 @@ def _merged(alike: Sequence[Finding]) -> Finding:
 
 def number(findings: Sequence[Finding]) -> list[Finding]:
     """Findings (in print order) that would share a fingerprint, numbered apart."""
+    # The text, not its hash: the same findings share it, and it costs no digest.
+    texts = [f.fingerprint_text for f in findings]
+    if len(set(texts)) == len(texts):  # most reports: none would
+        return list(findings)
     seen: dict[str, int] = {}
     out = []
     file = None
-    for f in findings:
+    for f, fp in zip(findings, texts, strict=True):
         # A fingerprint holds the file, which print order starts with: one file's at a time.
         if f.file != file:
             seen.clear()
             file = f.file
-        # The text, not its hash: the same findings share it, and it costs no digest.
-        fp = f.fingerprint_text
         n = seen.get(fp, 0)
         seen[fp] = n + 1
         out.append(replace(f, occurrence=n) if n else f)
@@ -151,7 +150,9 @@ def number(findings: Sequence[Finding]) -> list[Finding]:
 def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Finding]:
     """Fold each pair's findings on one fact into the kept one; the rest as they are."""
     by_kept, by_folded = _PAIRS if pairs is PAIRS else _by_rule(pairs)
-    if not any(f.rule_id in by_kept or f.rule_id in by_folded for f in findings):
+    # A pair folds only where findings of both its rules are.
+    rules = set(map(_RULE_ID, findings))
+    if not any(p.kept in rules for r in rules.intersection(by_folded) for p in by_folded[r]):
         return list(findings)
     kept: dict[tuple[str, Relation, tuple[object, ...]], int] = {}
     for i, f in enumerate(findings):
@@ -172,6 +173,9 @@ def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Fin
                 gone.add(i)
                 break
     return [_merge(f, into[i]) if i in into else f for i, f in enumerate(findings) if i not in gone]
+
+
+_RULE_ID = operator.attrgetter("rule_id")
 
 
 def _by_rule(pairs: Sequence[Pair]) -> tuple[dict[str, list[Pair]], dict[str, list[Pair]]]:

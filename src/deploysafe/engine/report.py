@@ -8,7 +8,7 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from deploysafe.config import Config
 from deploysafe.engine import fold, suppress
@@ -100,8 +100,10 @@ def _facts(partial: Partial, spool: Spool | None) -> Iterator[tuple[str, RuleFac
         yield rid, got
 
 
-def print_order(f: Finding) -> tuple[str, int, int, str, str]:
-    return (f.file, f.line, f.column, f.rule_id, f.message)
+# A finding's place, then rule and message (in C: a report sorts each of its findings).
+print_order: Callable[[Finding], tuple[str, int, int, str, str]] = attrgetter(
+    "file", "line", "column", "rule_id", "message"
+)
 
 
 def finish(
@@ -162,7 +164,9 @@ def finish(
                 else f
                 for f in final
             ]
-        out.extend(sorted(fold.fold(final), key=print_order))
+        final = fold.fold(final)
+        final.sort(key=print_order)
+        out.extend(final)
     report = Report.of(
         (),
         partial.errors,

@@ -404,19 +404,18 @@ class Collector:
         self._tally = Tally()
 
     def extend(self, findings: Iterable[Finding]) -> None:
-        for f in findings:
-            self._held.append(f)
-            self._count += 1
-            if self._spool is not None and len(self._held) == self._size:
-                self._write(self._spool)
+        held = self._held
+        before = len(held)
+        held += findings
+        self._count += len(held) - before
+        while self._spool is not None and len(self._held) >= self._size:
+            self._write(self._spool)
 
     def _write(self, spool: Spool) -> None:
         # Added up as they go to the spool (a report held here is added up by a pass).
-        add = self._tally.add
-        for f in self._held:
-            add(f)
-        self._blocks.append(spool.add_findings(self._held))
-        self._held = []
+        block, self._held = self._held[: self._size], self._held[self._size :]
+        self._tally.extend(block)
+        self._blocks.append(spool.add_findings(block))
 
     def done(self) -> Sequence[Finding]:
         if self._spool is None or not self._blocks:

@@ -6,7 +6,8 @@ again would cost the scan two more passes."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
 from deploysafe.model import Finding, Practice, Severity
 
@@ -43,29 +44,41 @@ class Tally:
     @classmethod
     def of(cls, findings: Iterable[Finding]) -> Tally:
         tally = cls()
-        for f in findings:
-            tally.add(f)
+        tally.extend(list(findings))
         return tally
 
-    def add(self, f: Finding) -> None:
-        n = self.count
-        self.count += 1
-        if f.suppressed is not None:
-            self.suppressed += 1
-            return
-        rule = f.rule_id
-        self.firsts.setdefault(rule, f)
-        self.rules[rule] += 1
-        self.highest[rule] = max(self.highest.get(rule, f.severity), f.severity)
-        self.severities[f.severity] += 1
-        self.practices[f.practice] += 1
-        worst = self.worst
-        # A later finding enters only if it is more severe than the last of the worst.
-        if len(worst) < WORST or f.severity > worst[-1][1].severity:
-            worst.append((n, f))
-            worst.sort(key=lambda e: (-e[1].severity, e[0]))
-            del worst[WORST:]
+    def extend(self, findings: Sequence[Finding]) -> None:
+        """Add `findings`, the next in report order: counted by their few distinct
+        (rule, severity, practice), not one by one."""
+        start = self.count
+        self.count += len(findings)
+        counted = [f for f in findings if f.suppressed is None]
+        self.suppressed += len(findings) - len(counted)
+        for (rule, severity, practice), n in Counter(map(_COUNTED, counted)).items():
+            self.rules[rule] += n
+            self.severities[severity] += n
+            self.practices[practice] += n
+            self.highest[rule] = max(self.highest.get(rule, severity), severity)
+        # Each rule's first: in a table made backwards, a rule's first is written last.
+        backwards = counted[::-1]
+        for rule, f in dict(zip(map(_RULE, backwards), backwards, strict=True)).items():
+            self.firsts.setdefault(rule, f)
+        # The worst: most severe first, then in report order (the sort is stable).
+        severities = list(map(_SEVERITY, counted))
+        top = sorted(range(len(counted)), key=severities.__getitem__, reverse=True)[:WORST]
+        self.worst = sorted(
+            [*self.worst, *((start + i, counted[i]) for i in top)], key=_worst_first
+        )[:WORST]
 
     def failing(self, fail_on: Severity) -> int:
         """How many findings, not suppressed, are at or above `fail_on`."""
         return sum(n for s, n in self.severities.items() if s >= fail_on)
+
+
+_COUNTED = attrgetter("rule_id", "severity", "practice")
+_SEVERITY = attrgetter("severity")
+_RULE = attrgetter("rule_id")
+
+
+def _worst_first(entry: tuple[int, Finding]) -> tuple[int, int]:
+    return (-entry[1].severity, entry[0])
