@@ -144,6 +144,18 @@ def test_streamed_items_sharing_keys_are_written_as_one_dump() -> None:
     assert out == _standard(doc, "") + "\n"
 
 
+@pytest.mark.parametrize("wide", [(), (0,), (63,), (64, 65), (0, 127, 128, 199)])
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 200])
+def test_streamed_items_written_in_batches_are_one_dump(count: int, wide: tuple[int, ...]) -> None:
+    """Past a batch of items, and with items of wide characters (written apart) anywhere."""
+    items = [{"n": n, "text": "caf\xe9 \u2028" if n in wide else "plain"} for n in range(count)]
+    doc: dict[str, Any] = {"items": None, "after": 1}
+    parts = list(stream_json(doc, doc, "items", iter(items)))
+    doc["items"] = items
+    assert "".join(parts) == _standard(doc, "") + "\n"
+    assert len(parts) <= 3 + 2 * len(wide) + count // 64  # not a write an item
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [([], []), ([{"a": 1}], []), ([], ["x\u2028", {"b": [1, None]}]), ([1, 2], [{"k\x07": "v"}])],

@@ -51,13 +51,31 @@ def stream_json(
         ws = line[: len(line) - len(line.lstrip())]
         inner = ws + "  "
         yield text[at:pos] + "["
-        empty = True
+        # The items' texts are written a batch at a time: a write of each costs more than
+        # the text (a report's findings are thousands).
+        parts: list[str] = []
+        sep, following = "\n" + inner, ",\n" + inner
         for item in values:
-            yield ("\n" if empty else ",\n") + inner + write(item, inner)
-            empty = False
-        yield "]" if empty else "\n" + ws + "]"
+            written = write(item, inner)
+            if not written.isascii():
+                # Apart: in a batch, its wide characters would make the whole batch's
+                # text wide, slower to join and to encode.
+                yield "".join(parts) + sep
+                yield written
+                parts = []
+            else:
+                parts += (sep, written)
+            sep = following
+            if len(parts) >= _BATCH:
+                yield "".join(parts)
+                parts = []
+        parts.append("]" if sep is not following else "\n" + ws + "]")
+        yield "".join(parts)
         at = pos + len(mark)
     yield text[at:] + "\n"
+
+
+_BATCH = 128  # texts (half of them separators) of the items `stream_json` writes at once
 
 
 def printable_json(value: Any) -> Any:

@@ -12,7 +12,7 @@ from deploysafe.engine import Report, counted, skipped_by_reason, skipped_record
 from deploysafe.formats import Quoted, dump_printable, printable_json, quote, stream_json
 from deploysafe.formats.summary import summarize
 from deploysafe.inputs.discover import Coverage, Outcome
-from deploysafe.model import Finding, Severity
+from deploysafe.model import Finding, Practice, Severity
 
 SCHEMA_VERSION = 1
 
@@ -61,7 +61,7 @@ def _set_by(f: Finding) -> list[dict[str, Any]]:
 def finding_json(f: Finding, indent: str, quoted: Quoted | None = None) -> str:
     """`dump_printable(finding_dict(f), indent)`, written without the dict: a report's
     output time is mostly its findings. `quoted` holds the texts findings share from one
-    call to the next."""
+    call to the next (pointers and many messages too)."""
     q = Quoted() if quoted is None else quoted
     inner = indent + "  "
     fields = inner + "  "
@@ -69,9 +69,10 @@ def finding_json(f: Finding, indent: str, quoted: Quoted | None = None) -> str:
     resource = "null"
     if r is not None:
         namespace = "null" if r.namespace is None else q[r.namespace]
+        name = "null" if r.name is None else q[r.name]
         resource = (
             f'{{\n{fields}"kind": {q[r.kind]},\n{fields}"namespace": {namespace},'
-            f'\n{fields}"name": {_nullable(r.name)}\n{inner}}}'
+            f'\n{fields}"name": {name}\n{inner}}}'
         )
     s = f.suppressed
     suppressed = (
@@ -80,36 +81,35 @@ def finding_json(f: Finding, indent: str, quoted: Quoted | None = None) -> str:
         else f'{{\n{fields}"source": {q[s.source]},\n{fields}"reason": {q[s.reason]},'
         f'\n{fields}"expires": {_nullable(s.expires)}\n{inner}}}'
     )
-    text = (
+    pss = (
+        ""
+        if f.pss is None
+        else f',\n{inner}"pss": {{\n{fields}"level": {q[f.pss.level.value]},'
+        f'\n{fields}"check": {q[f.pss.check]}\n{inner}}}'
+    )
+    set_by = f',\n{inner}"set_by": ' + dump_printable(_set_by(f), inner) if f.set_by else ""
+    renders = dump_printable(f.renders, inner) if f.renders else "[]"
+    also = dump_printable(f.also, inner) if f.also else "[]"
+    return (
         f'{{\n{inner}"rule_id": {q[f.rule_id]},\n{inner}"title": {q[f.title]},'
-        f'\n{inner}"practice": {int(f.practice)},\n{inner}"severity": {_SEVERITY[f.severity]},'
+        f'\n{inner}"practice": {_PRACTICE[f.practice]},'
+        f'\n{inner}"severity": {_SEVERITY[f.severity]},'
         f'\n{inner}"file": {q[f.file]},\n{inner}"line": {int.__repr__(f.line)},'
-        f'\n{inner}"column": {int.__repr__(f.column)},\n{inner}"pointer": {quote(f.pointer)},'
-        f'\n{inner}"resource": {resource},\n{inner}"message": {quote(f.message)},'
-        f'\n{inner}"fix": {q[f.fix]},\n{inner}"renders": {_strings(f.renders, inner)},'
-        f'\n{inner}"also": {_strings(f.also, inner)},'
+        f'\n{inner}"column": {int.__repr__(f.column)},\n{inner}"pointer": {q[f.pointer]},'
+        f'\n{inner}"resource": {resource},\n{inner}"message": {q[f.message]},'
+        f'\n{inner}"fix": {q[f.fix]},\n{inner}"renders": {renders},\n{inner}"also": {also},'
         # A fingerprint is a hex digest: nothing in it to escape.
         f'\n{inner}"fingerprint": "{f.fingerprint}",\n{inner}"suppressed": {suppressed}'
+        f"{pss}{set_by}\n{indent}}}"
     )
-    if f.pss is not None:
-        text += (
-            f',\n{inner}"pss": {{\n{fields}"level": {q[f.pss.level.value]},'
-            f'\n{fields}"check": {q[f.pss.check]}\n{inner}}}'
-        )
-    if f.set_by:
-        text += f',\n{inner}"set_by": ' + dump_printable(_set_by(f), inner)
-    return text + "\n" + indent + "}"
 
 
 def _nullable(text: str | None) -> str:
     return "null" if text is None else quote(text)
 
 
-def _strings(texts: tuple[str, ...], indent: str) -> str:
-    return dump_printable(texts, indent) if texts else "[]"
-
-
 _SEVERITY = {s: quote(s.label) for s in Severity}
+_PRACTICE = {p: int.__repr__(p) for p in Practice}
 
 
 def summary(report: Report) -> dict[str, Any]:
