@@ -10,7 +10,7 @@ from __future__ import annotations
 import copyreg
 import io
 import pickle
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import field, fields
 from operator import attrgetter
 from typing import Any
@@ -32,15 +32,20 @@ class Interned:
     """The values kept so far, each once (for one scan)."""
 
     strings: dict[str, str] = field(default_factory=dict)
-    resources: dict[Resource, Resource] = field(default_factory=dict)
+    # By kind, namespace and name: a tuple hashes and compares in C, a Resource in Python.
+    resources: dict[tuple[str, str | None, str | None], Resource] = field(default_factory=dict)
     names: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     values: dict[Any, Any] = field(default_factory=dict)  # of one result: its facts' parts
     # Whether a fact's file is kept in `strings`, one copy for every fact and finding on
     # it; a spool reading a rule's facts back keeps none (a large tree's facts are mostly
     # each on a file of their own: the table would be every path).
     files_kept: bool = True
-    # The file asked for last, and its copy.
+    # The file asked for last, and its copy; the resource asked for last, and its copy (a
+    # result's findings on one object come together, holding one object sent).
     _last: tuple[str, str] = field(default=("", ""), init=False)
+    _last_resource: tuple[Resource | None, Resource | None] = field(
+        default=(None, None), init=False
+    )
 
     def text(self, s: str | None) -> str | None:
         return None if s is None else self.strings.setdefault(s, s)
@@ -48,10 +53,14 @@ class Interned:
     def resource(self, r: Resource | None) -> Resource | None:
         if r is None:
             return None
-        kept = self.resources.get(r)
+        if r is self._last_resource[0]:
+            return self._last_resource[1]
+        key = (r.kind, r.namespace, r.name)
+        kept = self.resources.get(key)
         if kept is None:
             kept = Resource(str(self.text(r.kind)), self.text(r.namespace), self.text(r.name))
-            self.resources[kept] = kept
+            self.resources[key] = kept
+        self._last_resource = (r, kept)
         return kept
 
     def shared(self, v: Any) -> Any:
@@ -261,25 +270,20 @@ def unpack(packed: Packed, seen: Interned, *, findings: bool = True) -> Partial:
     return part
 
 
-def findings_of(rows: Iterable[Row], seen: Interned) -> list[Finding]:
+def findings_of(rows: Sequence[Row], seen: Interned) -> list[Finding]:
     """The findings of `rows`, each holding the values `seen` holds already (its strings,
-    name tuples and resources), the tables' lookups bound once (a scan takes thousands)."""
-    text = seen.strings.setdefault
-    names = seen.names.setdefault
-    resource = seen.resource
-    out = []
-    for row in rows:
-        v = list(row)
-        for i in _FINDING_TEXT:
-            s = v[i]
-            if s is not None:
-                v[i] = text(s, s)
-        for i in _FINDING_NAMES:
-            t = v[i]
-            v[i] = names(t, t) if t else ()
-        v[_FINDING_RESOURCE] = resource(v[_FINDING_RESOURCE])
-        out.append(Finding(*v))
-    return out
+    name tuples and resources): a field of every row at a time, each value looked up by a
+    table's own method (a scan takes thousands)."""
+    if not rows:
+        return []
+    columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
+    text, names = seen.strings.setdefault, seen.names.setdefault
+    for i in _FINDING_TEXT:
+        columns[i] = map(text, columns[i], columns[i])
+    for i in _FINDING_NAMES:
+        columns[i] = map(names, columns[i], columns[i])
+    columns[_FINDING_RESOURCE] = map(seen.resource, columns[_FINDING_RESOURCE])
+    return [Finding(*v) for v in zip(*columns, strict=True)]
 
 
 def finding(row: Row, seen: Interned) -> Finding:
