@@ -18,6 +18,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import field
+from operator import attrgetter
 from typing import Any
 
 from deploysafe.frozen import record
@@ -210,15 +211,15 @@ Index = dict[str, tuple[list[str], "array[int]"]]
 
 def _index(runs: Sequence[RunsAs], value: Callable[[RunsAs], str | None]) -> Index:
     """The runs for which `value` is not None, by account and `value`."""
-    grouped: dict[str, list[int]] = {}
+    grouped: dict[str, list[tuple[str, int]]] = {}
     for i, r in enumerate(runs):
-        if value(r) is not None:
-            grouped.setdefault(r.account, []).append(i)
+        v = value(r)
+        if v is not None:
+            grouped.setdefault(r.account, []).append((v, i))
     out: Index = {}
-    for account, positions in grouped.items():
-        values = [str(value(runs[i])) for i in positions]
-        order = sorted(range(len(positions)), key=values.__getitem__)  # stable
-        out[account] = ([values[j] for j in order], array("q", [positions[j] for j in order]))
+    for account, pairs in grouped.items():
+        pairs.sort()  # by value, then position: a value's runs stay in the facts' order
+        out[account] = ([v for v, _ in pairs], array("q", [i for _, i in pairs]))
     return out
 
 
@@ -290,12 +291,9 @@ def scene(facts: Sequence[Fact]) -> Scene:
     )
 
 
-def _namespace_of(r: RunsAs) -> str | None:
-    return r.namespace
-
-
-def _unit_of(r: RunsAs) -> str:
-    return r.unit
+# What the indexes are by, besides the account.
+_namespace_of: Callable[[RunsAs], str | None] = attrgetter("namespace")
+_unit_of: Callable[[RunsAs], str] = attrgetter("unit")
 
 
 def holders(grant: Grant, where: Scene) -> Holders:
