@@ -12,7 +12,7 @@ from deploysafe.engine import Report, counted, skipped_by_reason, skipped_record
 from deploysafe.formats import Quoted, dump_printable, printable_json, quote, stream_json
 from deploysafe.formats.summary import summarize
 from deploysafe.inputs.discover import Coverage, Outcome
-from deploysafe.model import Finding, Practice, Severity
+from deploysafe.model import Finding, Level, Practice, Severity
 
 SCHEMA_VERSION = 1
 
@@ -84,7 +84,7 @@ def finding_json(f: Finding, indent: str, quoted: Quoted | None = None) -> str:
     pss = (
         ""
         if f.pss is None
-        else f',\n{inner}"pss": {{\n{fields}"level": {q[f.pss.level.value]},'
+        else f',\n{inner}"pss": {{\n{fields}"level": {_LEVEL[f.pss.level]},'
         f'\n{fields}"check": {q[f.pss.check]}\n{inner}}}'
     )
     set_by = f',\n{inner}"set_by": ' + dump_printable(_set_by(f), inner) if f.set_by else ""
@@ -110,6 +110,7 @@ def _nullable(text: str | None) -> str:
 
 _SEVERITY = {s: quote(s.label) for s in Severity}
 _PRACTICE = {p: int.__repr__(p) for p in Practice}
+_LEVEL = {level: quote(level.value) for level in Level}  # an enum's value is a Python call
 
 
 def summary(report: Report) -> dict[str, Any]:
