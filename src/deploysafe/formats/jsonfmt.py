@@ -61,7 +61,7 @@ def _set_by(f: Finding) -> list[dict[str, Any]]:
 def finding_json(f: Finding, indent: str, quoted: Quoted | None = None) -> str:
     """`dump_printable(finding_dict(f), indent)`, written without the dict: a report's
     output time is mostly its findings. `quoted` holds the texts findings share from one
-    call to the next (pointers and many messages too)."""
+    call to the next (pointers too: a report repeats few)."""
     q = Quoted() if quoted is None else quoted
     inner = indent + "  "
     fields = inner + "  "
@@ -96,7 +96,7 @@ def finding_json(f: Finding, indent: str, quoted: Quoted | None = None) -> str:
         f'\n{inner}"severity": {_SEVERITY[f.severity]},'
         f'\n{inner}"file": {q[f.file]},\n{inner}"line": {int.__repr__(f.line)},'
         f'\n{inner}"column": {int.__repr__(f.column)},\n{inner}"pointer": {q[f.pointer]},'
-        f'\n{inner}"resource": {resource},\n{inner}"message": {q[f.message]},'
+        f'\n{inner}"resource": {resource},\n{inner}"message": {quote(f.message)},'
         f'\n{inner}"fix": {q[f.fix]},\n{inner}"renders": {renders},\n{inner}"also": {also},'
         # A fingerprint is a hex digest: nothing in it to escape.
         f'\n{inner}"fingerprint": "{f.fingerprint}",\n{inner}"suppressed": {suppressed}'
