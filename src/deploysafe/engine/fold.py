@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import operator
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from deploysafe.model import Finding
@@ -53,7 +53,7 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     out: list[Finding] = []
     # An identity starts with the rule and place, so findings of one identity are
     # neighbours in place order; most places hold one finding, passed on as it is.
-    for _, group in itertools.groupby(sorted(findings, key=_ORDER), key=_PLACE):
+    for _, group in itertools.groupby(sorted(findings, key=print_order), key=_PLACE):
         same = list(group)
         if len(same) == 1 and len(same[0].renders) < 2:
             out += same
@@ -62,8 +62,12 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return out
 
 
-# A place's findings by message; an unsuppressed one first is decided at the place.
-_ORDER = operator.attrgetter("file", "line", "column", "rule_id", "message")
+# A finding's place, then rule and message: the order a report prints (in C: a report
+# sorts each of its findings). Which of a place's findings comes first, an unsuppressed
+# one, is decided at the place.
+print_order: Callable[[Finding], tuple[str, int, int, str, str]] = operator.attrgetter(
+    "file", "line", "column", "rule_id", "message"
+)
 _PLACE = operator.attrgetter("file", "line", "column", "rule_id")
 
 

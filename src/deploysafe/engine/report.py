@@ -8,7 +8,7 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import groupby
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 
 from deploysafe.config import Config
 from deploysafe.engine import fold, suppress
@@ -75,7 +75,7 @@ class Report:
     ) -> Report:
         """A report in print order: findings by place, errors by place and once each."""
         return cls(
-            findings=tuple(sorted(findings, key=print_order)),
+            findings=tuple(sorted(findings, key=fold.print_order)),
             errors=tuple(sorted(set(errors), key=lambda e: (e.file, e.line or 0, e.message))),
             notes=tuple(notes),
             fail_on=fail_on,
@@ -98,12 +98,6 @@ def _facts(partial: Partial, spool: Spool | None) -> Iterator[tuple[str, RuleFac
             spool.facts(blocks, got)
         got.extend(partial.facts.pop(rid, []))
         yield rid, got
-
-
-# A finding's place, then rule and message (in C: a report sorts each of its findings).
-print_order: Callable[[Finding], tuple[str, int, int, str, str]] = attrgetter(
-    "file", "line", "column", "rule_id", "message"
-)
 
 
 def finish(
@@ -165,7 +159,7 @@ def finish(
                 for f in final
             ]
         final = fold.fold(final)
-        final.sort(key=print_order)
+        final.sort(key=fold.print_order)
         out.extend(final)
     report = Report.of(
         (),

@@ -383,18 +383,17 @@ def discover(
                 if linked and name in linked:
                     seen.may_repeat()
                     _add_file(inv, Path(path), tree, seen, excluded, every=every_file, is_link=True)
-                elif ignores is not None and ignores.file(path):
-                    inv.skipped.append(Coverage(inv.display(path), Outcome.SKIPPED, Reason.IGNORED))
+                    continue
+                if ignores is not None and ignores.file(path):
+                    reason = Reason.IGNORED
                 elif not every_file and not name.endswith(YAML_SUFFIXES):
-                    inv.skipped.append(
-                        Coverage(inv.display(path), Outcome.SKIPPED, Reason.NOT_READ)
-                    )
+                    reason = Reason.NOT_READ
                 elif patterns and excluded(inv.display(path)):
-                    inv.skipped.append(
-                        Coverage(inv.display(path), Outcome.SKIPPED, Reason.EXCLUDED)
-                    )
-                elif seen.first(path):
-                    inv.files.append(path)
+                    reason = Reason.EXCLUDED
+                else:
+                    _take(inv, path, seen)
+                    continue
+                inv.skipped.append(Coverage(inv.display(path), Outcome.SKIPPED, reason))
             tell()
         for d, exc in unlisted:
             # Its files could hold anything: not scanning them is an input error, not a skip.
