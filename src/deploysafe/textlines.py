@@ -9,6 +9,7 @@ from typing import overload
 
 # Where str.splitlines breaks a line besides "\n".
 _OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_ASCII_BREAKS = _OTHER_BREAKS[:6]  # those an ASCII text can hold (each `in` is a pass)
 
 
 class _Last:
@@ -124,5 +125,6 @@ def newlines_only(text: str) -> bool:
     (found once per text: its kind search and its joined text both ask)."""
     _current(text)
     if _Last.plain is None:
-        _Last.plain = not any(c in text for c in _OTHER_BREAKS)
+        breaks = _ASCII_BREAKS if text.isascii() else _OTHER_BREAKS
+        _Last.plain = not any(c in text for c in breaks)
     return _Last.plain

@@ -23,6 +23,7 @@ from deploysafe.model import KeyPath, redact
 
 try:
     from yaml import CSafeLoader as _Loader
+    from yaml._yaml import CParser as _CParser
 
     LIBYAML = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
@@ -45,6 +46,13 @@ class _FastLoader(_Loader):
     # that return at once (a builtin's bound method is not rebound to the loader).
     descend_resolver = _NOTHING.get  # type: ignore[assignment]  # (parent, index) -> None
     ascend_resolver = ().__len__  # type: ignore[assignment]  # () -> 0, unread
+
+    if LIBYAML:
+
+        def __init__(self, stream: str) -> None:
+            # The parser alone: the constructor's and the resolver's state serve
+            # construct_* and path resolvers, which composing nodes never uses.
+            _CParser.__init__(self, stream)
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is _SCALAR:
@@ -425,17 +433,29 @@ class _Shared:
     first: tuple[yaml.Node | None] | None = None  # (None,): the text holds no document
 
 
-@contextlib.contextmanager
-def parsed_once(text: str, *, keep_tree: bool = False) -> Iterator[None]:
+def parsed_once(text: str, *, keep_tree: bool = False) -> contextlib.AbstractContextManager[None]:
     """Within it, `text` itself (that object, from its first line) is parsed once however
     many times it is parsed to its end: a kustomization file is read as itself and as
     Kubernetes objects. `keep_tree`: its first document's nodes, once composed, are also
     kept for `first_node` (a workflow is read as Kubernetes objects and as YAML 1.2).
     Nothing is kept past it."""
-    _Shared.text, _Shared.parsed, _Shared.keep_tree, _Shared.first = text, None, keep_tree, None
-    try:
-        yield
-    finally:
+    return _Sharing(text, keep_tree)
+
+
+class _Sharing:
+    """`parsed_once`: entered for every file, so a plain class rather than a generator's
+    context manager (several Python calls fewer)."""
+
+    __slots__ = ("keep_tree", "text")
+
+    def __init__(self, text: str, keep_tree: bool) -> None:
+        self.text, self.keep_tree = text, keep_tree
+
+    def __enter__(self) -> None:
+        _Shared.text, _Shared.parsed, _Shared.first = self.text, None, None
+        _Shared.keep_tree = self.keep_tree
+
+    def __exit__(self, *exc: object) -> None:
         _Shared.text = _Shared.parsed = _Shared.first = None
         _Shared.keep_tree = False
 

@@ -54,7 +54,8 @@ class SecretsPolicy:
     base: str = ""  # the scan root from the policy file's folder (Config.base)
 
     def excluded(self, file: str) -> bool:
-        return any_match(from_base(self.base, file), self.exclude)
+        # Asked by each secrets rule of each document: most policies exclude nothing.
+        return bool(self.exclude) and any_match(from_base(self.base, file), self.exclude)
 
     def allows(self, manager: str) -> bool:
         return manager in self.managers

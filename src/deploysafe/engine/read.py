@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 from pathlib import Path
@@ -62,8 +63,10 @@ def read(
         error = ScanError(display, None, "binary file (NUL bytes); skipped")
         return None, error, Reason.BINARY
     problem: tuple[int | None, str] | None = None
+    # "utf-8-sig" without its codec's Python-level decode function: a BOM is cut by hand.
+    bom = raw.startswith(codecs.BOM_UTF8)
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw[3:].decode("utf-8") if bom else raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         text = raw.decode("utf-8-sig", errors="replace")
         line = raw[: exc.start].count(b"\n") + 1
