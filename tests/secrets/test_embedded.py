@@ -13,7 +13,7 @@ from deploysafe.config import Config
 from deploysafe.engine import check_documents, sources
 from deploysafe.model import Target
 from deploysafe.secrets import embedded
-from deploysafe.secrets.detect import DetectOptions
+from deploysafe.secrets.detect import DetectOptions, analyse
 from deploysafe.secrets.names import credential_name
 from tests.support.secretgen import expand
 
@@ -51,6 +51,22 @@ def test_credentials_are_judged_by_their_own_names() -> None:
     assert [(j.setting.key, j.setting.line, j.verdict) for j in found] == [
         ("extensions.bearertokenauth.token", 3, "secret")
     ]
+
+
+def test_credentials_take_the_keyword_hits_an_analysis_found() -> None:
+    """DS311 passes the analysis's keyword hits of a value instead of a second search: the
+    same settings either way, and none when the hits hold no credential key."""
+    weak = "hunter2" * 2
+    props = f"db.user=app\nDB_PASSWORD={weak}\nname=Straße\n"
+    for name, value in (("app.properties", props), ("relay", f"a:\n  apiToken: {weak}\n")):
+        names = analyse(value, name).names
+        assert names is not None and names
+        with_hits = embedded.credentials(value, name, DetectOptions(), names)
+        assert with_hits == embedded.credentials(value, name, DetectOptions())
+        assert with_hits
+        assert embedded.credentials(value, name, DetectOptions(), []) == ()
+    # Lowering changes the length of this text: its hits are not the analysis's offsets.
+    assert analyse("İ password=x", "x.ini").names is None
 
 
 def test_credentials_are_the_credential_named_settings_judged() -> None:

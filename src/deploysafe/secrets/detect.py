@@ -292,6 +292,9 @@ class Analysis:
     tokens: list[Hit] = field(default_factory=list)
     credentials: list[Assignment] = field(default_factory=list)  # look real
     defaults: list[Assignment] = field(default_factory=list)  # well-known default values
+    # Where the name keywords are in the text (as `keywords.name_spans` finds them), when
+    # the keyword pass's offsets are the text's: for a reading of the same text that asks.
+    names: list[tuple[int, int]] | None = field(default=None, compare=False, repr=False)
 
 
 @record
@@ -367,10 +370,10 @@ def analyse(
     """Every secret in one file's text (`lines`, when given, are the text split on '\\n')."""
     where = _Lines(lines, text)
     low = text.lower()
-    out = Analysis()
     spans: list[tuple[int, int]] = []
     keywords, types_of = _Index.get(options.types)
     found = keywords.search(low)
+    out = Analysis(names=found.names if len(low) == len(text) else None)
     if not found.present and len(low) == len(text) and "" not in types_of:
         return out  # no keyword and no marker: nothing below can find anything
     for hit, span in _tokens(text, low, path, options, found.tokens, found.present):

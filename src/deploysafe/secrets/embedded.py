@@ -127,13 +127,19 @@ def _leaves(text: str, fmt: str) -> Iterable[_Leaf] | None:
     return _pairs(text, sections=fmt == "ini")
 
 
-def credentials(text: str, name: str, options: DetectOptions) -> tuple[Judged, ...] | None:
+def credentials(
+    text: str,
+    name: str,
+    options: DetectOptions,
+    names: list[tuple[int, int]] | None = None,
+) -> tuple[Judged, ...] | None:
     """The settings of an embedded config file whose name says credential and whose literal
-    value is one (judged as `detect.judge` judges a setting); None when it is no config."""
+    value is one (judged as `detect.judge` judges a setting); None when it is no config.
+    `names`: where the name keywords are in `text` (`Analysis.names`), when known."""
     fmt = config_format(name, text)
     if fmt is None:
         return None
-    if not _has_credential_key(text):
+    if not _has_credential_key(text, names):
         return ()  # no credential-named key: not worth a parse (a 200 kB dashboard)
     found = _leaves(text, fmt)
     if found is None:
@@ -152,13 +158,11 @@ def credentials(text: str, name: str, options: DetectOptions) -> tuple[Judged, .
     return tuple(out)
 
 
-def _has_credential_key(text: str) -> bool:
+def _has_credential_key(text: str, names: list[tuple[int, int]] | None = None) -> bool:
     """A credential-named key before a `:` or `=` somewhere: a linear pass before a parse
-    (the keyword search, then the key read around each hit, as the text scanner does)."""
-    low = text.lower()
-    # The lowered text searched for the lowercase keywords is several times faster than a
-    # case-insensitive search; a text whose length lowering changes keeps the latter.
-    hits = name_spans(low) if len(low) == len(text) else [m.span() for m in KEYWORD.finditer(text)]
+    (the keyword search, then the key read around each hit, as the text scanner does).
+    `names`: the keyword hits, when a reading of the text already found them."""
+    hits = names if names is not None else _name_hits(text)
     last = -1
     for hit, hit_end in hits:
         if hit < last:
@@ -172,6 +176,15 @@ def _has_credential_key(text: str) -> bool:
         if _AFTER_KEY.match(text, end) and credential_name(key) is not None:
             return True
     return False
+
+
+def _name_hits(text: str) -> list[tuple[int, int]]:
+    low = text.lower()
+    # The lowered text searched for the lowercase keywords is several times faster than a
+    # case-insensitive search; a text whose length lowering changes keeps the latter.
+    if len(low) == len(text):
+        return name_spans(low)
+    return [m.span() for m in KEYWORD.finditer(text)]
 
 
 def _yaml_leaves(text: str) -> tuple[_Leaf, ...] | None:

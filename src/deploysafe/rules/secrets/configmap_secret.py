@@ -42,7 +42,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         # parsed as the format it is when it is a config file, else read as text.
         found = analyse(value, name, p.options)
         path = ("data", name)
-        judged = embedded.credentials(value, name, p.options)
+        judged = embedded.credentials(value, name, p.options, found.names)
         literals = (
             [(a.line, a.key, a.value) for a in found.credentials]
             if judged is None
