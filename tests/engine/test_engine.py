@@ -528,3 +528,25 @@ def test_rule_crash_messages_never_quote_input(tmp_path: Path) -> None:
         docs(pod())[0], settings_for(Config(), {}), [replace(BY_ID["DS201"], check=broken)], out
     )
     assert secretish not in out.errors[0].message
+
+
+def test_every_type_a_path_can_hold_has_a_builder() -> None:
+    """`sources.load` reads each type `targets_for` gives without asking whether it has a
+    builder."""
+    from deploysafe.engine import sources
+
+    places = [
+        "notes.md",
+        "Dockerfile",
+        "deploy/app.Dockerfile",
+        "kustomization.yaml",
+        "Kustomization",
+        "k8s/app.yaml",
+        "data.json",
+        ".github/workflows/ci.yml",
+        "action.yml",
+        ".gitlab-ci.yml",
+    ]
+    found = {t for place in places for t in sources.targets_for(place)}
+    assert found == set(Target) - {Target.KUBERNETES_SET}
+    assert found <= set(sources.BUILDERS)

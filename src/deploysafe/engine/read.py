@@ -57,7 +57,7 @@ def read(
             ScanError(display, None, f"cannot read: {exc.strerror or exc}"),
             Reason.UNREADABLE,
         )
-    if b"\0" in raw[:8192]:
+    if raw.find(b"\0", 0, 8192) >= 0:  # (no copy of the head)
         if not structured:
             return None, None, Reason.BINARY
         error = ScanError(display, None, "binary file (NUL bytes); skipped")

@@ -105,11 +105,9 @@ BUILDERS: dict[Target, Builder] = {
 }
 
 
-# The readings of the first document's nodes the Kubernetes pass composed.
-_GITHUB = frozenset({Target.GITHUB_WORKFLOW, Target.GITHUB_ACTION})
-
-# The readings whose builders never use the file's path.
-_PATHLESS = frozenset({Target.TEXT, Target.KUBERNETES, Target.KUSTOMIZATION})
+# The readings whose builders never use the file's path. A tuple, not a set: asked of every
+# file, and an enum member's hash is a Python call (a tuple compares by identity first).
+_PATHLESS = (Target.TEXT, Target.KUBERNETES, Target.KUSTOMIZATION)
 
 
 def _unreadable(display: str, target: Target, exc: Exception) -> ScanError:
@@ -149,9 +147,13 @@ def load(
     # Only some readings use the path (a Dockerfile's build context, CI includes): a worker
     # is given a string, made a Path at the first that does.
     disk = path if path is None or isinstance(path, Path) else None
-    targets = [t for t in targets_for(place) if t in wanted and t in BUILDERS]
-    # Its readings share one parse; a GitHub file's YAML 1.2 reading walks its nodes.
-    with parsed_once(text, keep_tree=not _GITHUB.isdisjoint(targets)):
+    # Looked up in a tuple, by identity (every type targets_for gives has a builder).
+    among = tuple(wanted)
+    targets = [t for t in targets_for(place) if t in among]
+    # Its readings share one parse; a GitHub file's YAML 1.2 reading walks the nodes the
+    # Kubernetes pass composed (members looked up in the list: no hash).
+    github = Target.GITHUB_WORKFLOW in targets or Target.GITHUB_ACTION in targets
+    with parsed_once(text, keep_tree=github):
         for target in targets:
             if disk is None and path is not None and target not in _PATHLESS:
                 disk = Path(path)
