@@ -72,7 +72,8 @@ def config_format(name: str, text: str) -> str | None:
     if suffix == ".json" or first.lstrip().startswith("{"):
         return "json"
     lines = text.splitlines()
-    if suffix in _INI or any(_SECTION.match(ln) for ln in _body(lines)):
+    # (a section line holds a `[`: a text without one is not read line by line for it)
+    if suffix in _INI or ("[" in text and any(_SECTION.match(ln) for ln in _body(lines))):
         return "ini"
     if suffix in _PROPERTIES or (
         "=" in first and all("=" in ln or ln[:1] in " \t" for ln in _body(lines))
