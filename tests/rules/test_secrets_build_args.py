@@ -256,3 +256,12 @@ def test_flags_skip_comments_and_join_continuations() -> None:
 )
 def test_which_files_are_read(path: str, read: bool) -> None:
     assert reads_files(path) is read
+
+
+def test_the_text_analysis_tells_whether_a_text_may_hold_a_build_argument() -> None:
+    """DS324 reads a text only when its analysis found `build-arg` (in any case) in it."""
+    from deploysafe.secrets.detect import analyse
+
+    assert "build-arg" in analyse("docker build --build-arg X=1 .", "b.sh").present
+    assert "build-arg" in analyse("podman build --Build-Arg X .", "b.sh").present
+    assert "build-arg" not in analyse("docker build --secret id=x .", "b.sh").present

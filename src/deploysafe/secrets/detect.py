@@ -295,6 +295,8 @@ class Analysis:
     # Where the name keywords are in the text (as `keywords.name_spans` finds them), when
     # the keyword pass's offsets are the text's: for a reading of the same text that asks.
     names: list[tuple[int, int]] | None = field(default=None, compare=False, repr=False)
+    # Every keyword and marker (`keywords.MARKERS`) the lowercased text holds.
+    present: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
 
 @record
@@ -373,7 +375,7 @@ def analyse(
     spans: list[tuple[int, int]] = []
     keywords, types_of = _Index.get(options.types)
     found = keywords.search(low)
-    out = Analysis(names=found.names if len(low) == len(text) else None)
+    out = Analysis(names=found.names if len(low) == len(text) else None, present=found.present)
     if not found.present and len(low) == len(text) and "" not in types_of:
         return out  # no keyword and no marker: nothing below can find anything
     for hit, span in _tokens(text, low, path, options, found.tokens, found.present):

@@ -18,7 +18,8 @@ from deploysafe.secrets.names import KEYWORD_LOWER, NAME_KEYWORDS
 
 # Substrings the detector only asks whether a text holds: found in the same pass, where a
 # `str.find` each would be one more scan of every byte (`:` is on every line of YAML).
-MARKERS = ("://", "encrypteddata:", "-----begin ")
+# (`build-arg`: DS324 reads a text for build arguments only when it holds one.)
+MARKERS = ("://", "encrypteddata:", "-----begin ", "build-arg")
 
 
 @record

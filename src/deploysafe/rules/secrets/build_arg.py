@@ -11,6 +11,7 @@ from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, KeyPath, Practice, Severity, Target, Violation
 from deploysafe.pathnames import name_of
 from deploysafe.rules.base import AutoFix, Context, Fix, LineEdit, Rule, Scope
+from deploysafe.rules.text_analysis import analysis
 from deploysafe.secrets.detect import (
     FileKind,
     analyse,
@@ -285,7 +286,12 @@ def fix(doc: Document, path: KeyPath) -> Fix | None:
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     p = ctx.secrets
-    if not reads_files(doc.file) or p.excluded(doc.file):
+    if not reads_files(doc.file):
+        return
+    # The analysis the text's other secrets rules read (None: the file is excluded) tells
+    # whether the lowercased text holds `build-arg`, without a search of every byte here.
+    text_analysis = analysis(doc, ctx)
+    if text_analysis is None or "build-arg" not in text_analysis.present:
         return
     text = joined(doc.lines)
     if "build-arg" not in text:
