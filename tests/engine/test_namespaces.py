@@ -415,7 +415,7 @@ def test_the_workers_search_the_files_as_they_are_found_and_size_them(
         found, sizes = search()
     finally:
         workers.close()
-    alone = pool._defined_namespaces(jobs, config.max_file_size)
+    alone = pool._namespaces_of_jobs(jobs, config.max_file_size)
     assert found == alone and found["ops"].level is None  # the later file's
     assert list(sizes) == list(pool._sizes(jobs)) and 0 in sizes
 
@@ -443,6 +443,13 @@ def _line_start_kind(raw: bytes) -> bool:
         b"\nkind: Namespace",
         b"Namespace",
         b"",
+        b"scope: Namespaced\nkind: Namespaced\n",
+        b"kind: Namespace#x\n",
+        b"kind: Namespace \t\r\n",
+        b"kind: 'Namespace\"\n",
+        b'kind: "Namespace"',
+        b"kind: Namespace\rmetadata: {}\n",
+        b"kinds: Namespace\n",
     ],
 )
 def test_the_namespace_byte_search_finds_line_start_kinds_only(raw: bytes) -> None:

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ahocorasick_rs import BytesAhoCorasick
+
 from deploysafe.frozen import record
 from deploysafe.inputs.discover import YAML_SUFFIXES
 from deploysafe.inputs.documents import RELEASE_NAMESPACE, install_unit, load_kubernetes
@@ -32,20 +34,27 @@ class NamespacePolicy:
 
 
 _NS_KIND = re.compile(rb"kind:[ \t]*[\"']?Namespace[\"']?[ \t]*(?:#[^\r\n]*)?\r?(?:\n|$)")
+# `Namespace` followed by what `_NS_KIND` allows after it (the end of the text aside): a
+# CRD's `scope: Namespaced`, in nearly every CRD, is passed over by the automaton.
+_NS_WORD = BytesAhoCorasick(
+    [b"Namespace" + c for c in (b'"', b"'", b" ", b"\t", b"#", b"\r", b"\n")]
+)
 
 
 def _has_namespace(raw: bytes) -> bool:
     """Does a top-level `kind: Namespace` occur? On bytes, so the files without one (nearly
-    all) are never decoded: each `Namespace` in the file (most have none) is looked at from
-    the start of its line. (Searching for line-start `kind:` instead reads a large CRD
-    through at a crawl: a colon ends nearly every line of YAML.)"""
-    i = raw.find(b"Namespace")
-    while i != -1:
-        line = raw.rfind(b"\n", 0, i) + 1
-        if _NS_KIND.match(raw, line):
-            return True
-        i = raw.find(b"Namespace", i + 9)
-    return False
+    all) are never decoded: each `Namespace` that may end such a line (most files have
+    none) is looked at from the start of its line. (Searching for line-start `kind:`
+    instead reads a large CRD through at a crawl: a colon ends nearly every line of YAML.)"""
+    if raw.endswith(b"Namespace") and _at_line_start(raw, len(raw) - 9):
+        return True
+    hits = _NS_WORD.find_matches_as_indexes(raw)
+    return bool(hits) and any(_at_line_start(raw, i) for _, i, _ in hits)
+
+
+def _at_line_start(raw: bytes, i: int) -> bool:
+    """Whether the line of the `Namespace` at `i` is a `kind: Namespace` line."""
+    return _NS_KIND.match(raw, raw.rfind(b"\n", 0, i) + 1) is not None
 
 
 def namespace_policy(labels: Mapping[str, Any]) -> NamespacePolicy | None:
@@ -84,15 +93,16 @@ def namespaces_in(docs: Iterable[Document]) -> dict[str, NamespacePolicy]:
     return out
 
 
-def namespaces_of_file(
-    raw: bytes, name: str, display: str, max_size: int
-) -> dict[str, NamespacePolicy]:
-    """The namespaces (with PSS labels) a YAML/JSON file's bytes define: a cheap byte filter
-    first, so only the files that define a Namespace (nearly none) are parsed for it."""
+def defines_namespaces(raw: bytes, name: str, max_size: int) -> bool:
+    """Whether a file's bytes may define a Namespace (`namespaces_of_file` parses them): a
+    cheap byte filter, so only the files that do (nearly none) are parsed for it."""
     if len(raw) > max_size or not name.endswith(YAML_SUFFIXES):
-        return {}
+        return False
     json_ns = name.endswith(".json") and b'"Namespace"' in raw
-    if not json_ns and not _has_namespace(raw):
-        return {}
+    return json_ns or _has_namespace(raw)
+
+
+def namespaces_of_file(raw: bytes, display: str) -> dict[str, NamespacePolicy]:
+    """The namespaces (with PSS labels) the YAML/JSON file shown as `display` defines."""
     text = raw.decode("utf-8-sig", errors="replace")
     return namespaces_in(load_kubernetes(text, display).documents)

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from deploysafe.engine.check import Partial, check_file
 from deploysafe.engine.interned import Interned, Packed, pack, unpack
-from deploysafe.engine.namespaces import NamespacePolicy, namespaces_of_file
+from deploysafe.engine.namespaces import NamespacePolicy, defines_namespaces, namespaces_of_file
 from deploysafe.engine.read import Job, read_bytes
 from deploysafe.engine.settings import Settings, rules_of
 from deploysafe.engine.spool import Spool
@@ -128,10 +128,15 @@ class Search:
 
 
 def _search(part: bytes, root: Path, max_size: int) -> Searched:
-    shown = Inventory(root).display  # as the scan shows them (a file's folder decides)
     sizes = array("q")
-    found = _defined_namespaces([(p, shown(p)) for p in unpacked(part)], max_size, sizes)
+    found = _defined_namespaces(unpacked(part), functools.partial(_shown, root), max_size, sizes)
     return found, sizes
+
+
+def _shown(root: Path, path: str) -> str:
+    """A file's path as the scan shows it (a file's folder decides its install namespace):
+    made only for the few files parsed for their Namespaces."""
+    return Inventory(root).display(path)
 
 
 # The Namespaces the files define, and each file's size, in file order.
@@ -228,7 +233,7 @@ def _check_files(
     # Processes pay off only for real trees; small scans stay in-process.
     if count <= 1 or sum(sizes) < 2 * 1024 * 1024:
         if found is None:
-            found = _defined_namespaces(files, s.max_file_size)
+            found = _namespaces_of_jobs(files, s.max_file_size)
         s = _with_namespaces(s, found)
         # In chunks, so that each tells how far the scan has got.
         for at in range(0, len(files), _CHUNK_FILES):
@@ -273,7 +278,7 @@ def _in_workers(
     # definition wins as it does in one process), then check them knowing all of them.
     if found is None:
         found = {}
-        find = functools.partial(_defined_namespaces, max_size=s.max_file_size)
+        find = functools.partial(_namespaces_of_jobs, max_size=s.max_file_size)
         for more in _ordered(pool, count, find, chunks()):
             found.update(more)
     s = _with_namespaces(s, found)
@@ -352,18 +357,24 @@ def _take(
         done(part)
 
 
+def _namespaces_of_jobs(files: Sequence[Job], max_size: int) -> dict[str, NamespacePolicy]:
+    shown = {job[0]: job[1] for job in files}
+    return _defined_namespaces([job[0] for job in files], shown.__getitem__, max_size)
+
+
 def _defined_namespaces(
-    files: Iterable[Job] | Iterable[tuple[str, str]],
+    paths: Iterable[str],
+    shown: Callable[[str], str],
     max_size: int,
     sizes: array[int] | None = None,
 ) -> dict[str, NamespacePolicy]:
     """The namespaces (with Pod Security labels) the files define, before any object is
     judged: a byte search of each file (from the page cache), and a parse of the few that
-    hold a top-level `kind: Namespace`. `sizes` is given each file's size, as `_sizes`
-    finds them."""
+    hold a top-level `kind: Namespace` (`shown` names them as the scan shows them).
+    `sizes` is given each file's size, as `_sizes` finds them."""
     found: dict[str, NamespacePolicy] = {}
-    for path, display, *_ in files:
-        defines = str(path).endswith(YAML_SUFFIXES)  # only YAML and JSON files define objects
+    for path in paths:
+        defines = path.endswith(YAML_SUFFIXES)  # only YAML and JSON files define objects
         if not defines and sizes is None:
             continue
         try:
@@ -381,5 +392,6 @@ def _defined_namespaces(
             raw = read_bytes(path, st.st_size)
         except OSError:
             continue  # the check reports it
-        found.update(namespaces_of_file(raw, str(path), display, max_size))
+        if defines_namespaces(raw, path, max_size):
+            found.update(namespaces_of_file(raw, shown(path)))
     return found
