@@ -60,7 +60,10 @@ def _paths(n: int, seed: int = 7) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("n", [0, 1, Texts.BLOCK - 1, Texts.BLOCK, 3 * Texts.BLOCK + 17])
+_PACKED = (Texts.LOOSE + 2) * Texts.BLOCK + 17  # enough full blocks to be packed
+
+
+@pytest.mark.parametrize("n", [0, 1, Texts.BLOCK - 1, Texts.BLOCK, 3 * Texts.BLOCK + 17, _PACKED])
 def test_texts_read_back_as_the_list_they_hold(n: int) -> None:
     items = _paths(n)
     texts = Texts(items)
@@ -81,8 +84,15 @@ def test_texts_read_back_as_the_list_they_hold(n: int) -> None:
 
 def test_texts_keep_a_name_that_is_not_utf8() -> None:
     name = os.fsdecode(b"odd-\xff.yaml")  # as a walk gives it
-    texts = Texts([name] * (Texts.BLOCK + 1))
-    assert texts[0] == texts[Texts.BLOCK] == name
+    texts = Texts([name] * _PACKED)
+    assert texts[0] == texts[Texts.BLOCK] == texts[-1] == name
+
+
+def test_texts_pack_their_blocks_once_they_are_more_than_a_few() -> None:
+    texts = Texts(_paths(Texts.LOOSE * Texts.BLOCK))
+    assert not any(isinstance(b, bytes) for b in texts._blocks)  # a small tree's: as they are
+    texts.extend(_paths(Texts.BLOCK))
+    assert all(isinstance(b, bytes) for b in texts._blocks)
 
 
 def test_sorted_texts_merge_runs_and_find_each(monkeypatch: pytest.MonkeyPatch) -> None:

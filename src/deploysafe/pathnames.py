@@ -50,13 +50,17 @@ class Texts(Sequence[str]):
     objects that outlive them, memory the allocator cannot give back. They are kept in
     blocks of `BLOCK`, each marshalled and compressed once full (paths from one tree share
     most of their text: a tenth of their size); the block last read is kept unpacked, so
-    reading in order unpacks each block once."""
+    reading in order unpacks each block once. Up to `LOOSE` full blocks are kept as they
+    are, and packed once there are more: a small tree's strings are a few hundred KB, where
+    packing and unpacking them costs more time than the memory is worth."""
 
     __slots__ = ("_blocks", "_firsts", "_open", "_read")
     BLOCK = 1024
+    LOOSE = 8
 
     def __init__(self, items: Iterable[str] = ()) -> None:
-        self._blocks: list[bytes] = []
+        # Each full block: packed, or, while there are at most `LOOSE`, its strings.
+        self._blocks: list[bytes | list[str]] = []
         self._firsts: list[str] = []  # each full block's first string
         self._open: list[str] = []  # the last block, until it is full
         # The block last read, with its number: one object, replaced whole, so threads
@@ -69,8 +73,10 @@ class Texts(Sequence[str]):
         self._open.append(s)
         if len(self._open) == self.BLOCK:
             self._firsts.append(self._open[0])
-            self._blocks.append(packed(self._open))
+            self._blocks.append(self._open)
             self._open = []
+            if len(self._blocks) > self.LOOSE:
+                self._blocks = [b if isinstance(b, bytes) else packed(b) for b in self._blocks]
 
     def extend(self, items: Iterable[str]) -> None:
         for s in items:
@@ -82,9 +88,12 @@ class Texts(Sequence[str]):
     def _block(self, b: int) -> list[str]:
         if b == len(self._blocks):
             return self._open
+        block = self._blocks[b]
+        if not isinstance(block, bytes):
+            return block
         at, read = self._read
         if at != b:
-            read = unpacked(self._blocks[b])
+            read = unpacked(block)
             self._read = (b, read)
         return read
 
@@ -113,7 +122,7 @@ class Texts(Sequence[str]):
 
     def __iter__(self) -> Iterator[str]:
         for block in self._blocks:
-            yield from unpacked(block)
+            yield from unpacked(block) if isinstance(block, bytes) else block
         yield from list(self._open)
 
     def __eq__(self, other: object) -> bool:
