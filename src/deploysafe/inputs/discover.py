@@ -105,7 +105,8 @@ class Inventory:
     # Real absolute paths, as text (a Path object is several times its text's size), held
     # packed: a large tree's are tens of MB as strings.
     files: Texts = field(default_factory=Texts)
-    charts: list[Path] = field(default_factory=list)  # top-level chart folders
+    # Top-level chart folders, real and absolute, sorted: none is inside another.
+    charts: list[Path] = field(default_factory=list)
     # Every kustomization folder, real and absolute, as text: a large tree's are tens of
     # thousands, MBs as Paths that a scan without renders never reads (`kustomizations`).
     kustomize_folders: list[str] = field(default_factory=list)
