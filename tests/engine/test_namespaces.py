@@ -399,8 +399,8 @@ def test_the_workers_search_the_files_as_they_are_found_and_size_them(
     sent: list[int] = []
     submit = workers.pool.submit
 
-    def counted(fn: Callable[..., Any], part: bytes, *args: Any) -> Future[Any]:
-        sent.append(len(unpacked(part)))
+    def counted(fn: Callable[..., Any], part: bytes | list[str], *args: Any) -> Future[Any]:
+        sent.append(len(unpacked(part) if isinstance(part, bytes) else part))
         return submit(fn, part, *args)
 
     monkeypatch.setattr(workers.pool, "submit", counted)

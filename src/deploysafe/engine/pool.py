@@ -30,7 +30,7 @@ from deploysafe.engine.spool import Spool
 from deploysafe.host.memory import release_after
 from deploysafe.inputs.discover import YAML_SUFFIXES, Inventory
 from deploysafe.model import ScanError
-from deploysafe.pathnames import packed, unpacked
+from deploysafe.pathnames import Texts, packed, unpacked
 
 _CHUNK_FILES = 48
 T = TypeVar("T")
@@ -88,7 +88,7 @@ class Search:
     """The workers' search of the discovered files, in parts of `SEARCH_FILES` or more as
     discovery finds them (it runs while this process discovers, plans and renders): the
     Namespaces they define, and each file's size (chunks are cut by bytes). Each part
-    holds its paths packed in one object."""
+    holds its paths packed in one object (past a small tree's first `SEARCH_LOOSE`)."""
 
     __slots__ = ("_max_size", "_parts", "_pool", "_root", "_sent")
 
@@ -110,7 +110,8 @@ class Search:
             if not last and n - self._sent < size:
                 break
             end = min(self._sent + size, n)
-            part = packed(list(files[self._sent : end]))
+            paths = list(files[self._sent : end])
+            part = packed(paths) if end > SEARCH_LOOSE else paths
             self._parts.append(self._pool.submit(_search, part, self._root, self._max_size))
             self._sent = end
 
@@ -127,9 +128,10 @@ class Search:
         return found, sizes
 
 
-def _search(part: bytes, root: Path, max_size: int) -> Searched:
+def _search(part: bytes | list[str], root: Path, max_size: int) -> Searched:
     sizes = array("q")
-    found = _defined_namespaces(unpacked(part), functools.partial(_shown, root), max_size, sizes)
+    paths = unpacked(part) if isinstance(part, bytes) else part
+    found = _defined_namespaces(paths, functools.partial(_shown, root), max_size, sizes)
     return found, sizes
 
 
@@ -143,6 +145,9 @@ def _shown(root: Path, path: str) -> str:
 Searched = tuple[dict[str, NamespacePolicy], "array[int]"]
 SEARCH_FILES = 128
 SEARCH_MOST = 4096
+# The parts of a tree's first files are sent as they are: a small tree's few hundred KB of
+# paths are not worth compressing (`Texts.LOOSE` blocks of them).
+SEARCH_LOOSE = Texts.LOOSE * Texts.BLOCK
 
 
 def _nothing() -> None:
