@@ -20,6 +20,7 @@ from deploysafe.pathnames import Texts
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+_KUSTOMIZATIONS = frozenset(KUSTOMIZATION_NAMES)
 # Version control metadata is not part of the project: not walked, not listed.
 VCS_DIRS = frozenset({".git", ".hg", ".svn"})
 # Dependencies and caches: not walked, listed once as a folder.
@@ -192,30 +193,54 @@ def _walk(
         links: list[str] = []
         try:
             with os.scandir(d) as it:
-                for e in it:
-                    try:
-                        if e.is_file(follow_symlinks=False):  # most entries: one test
-                            files.append(e.name)
-                        elif e.is_dir(follow_symlinks=False):
-                            dirs.append(e.name)
-                        elif e.is_symlink():
-                            if e.is_dir():  # follows the link: where does it lead?
-                                links.append(e.name)
-                            else:
-                                files.append(e.name)
-                                linked.add(e.name)
-                        else:
-                            files.append(e.name)  # not regular: the reader reports it
-                    except OSError:
-                        files.append(e.name)  # the reader reports what is wrong with it
+                entries = list(it)
         except OSError as exc:
             unlisted.append((d, exc))
             continue
+        try:  # most folders: files and folders only, each told by one test
+            files = [e.name for e in entries if e.is_file(follow_symlinks=False)]
+            if len(files) < len(entries):
+                dirs = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+            plain = len(files) + len(dirs) == len(entries)
+        except OSError:
+            plain = False
+        if not plain:
+            files, dirs, linked, links = _sorted_out(entries)
         dirs.sort()
         files.sort()
         yield d, dirs, files, linked, links
-        at = d.rstrip("/") + "/"
-        stack.extend(at + n for n in reversed(dirs))
+        if dirs:
+            at = d.rstrip("/") + "/"
+            stack.extend(at + n for n in reversed(dirs))
+
+
+def _sorted_out(
+    entries: list[os.DirEntry[str]],
+) -> tuple[list[str], list[str], set[str], list[str]]:
+    """A folder's entries as `_walk` gives them: files (with symlinks to files, and what is
+    not a regular file: the reader reports it), subfolders, the files that are symlinks,
+    and folder symlinks."""
+    dirs: list[str] = []
+    files: list[str] = []
+    linked: set[str] = set()
+    links: list[str] = []
+    for e in entries:
+        try:
+            if e.is_file(follow_symlinks=False):
+                files.append(e.name)
+            elif e.is_dir(follow_symlinks=False):
+                dirs.append(e.name)
+            elif e.is_symlink():
+                if e.is_dir():  # follows the link: where does it lead?
+                    links.append(e.name)
+                else:
+                    files.append(e.name)
+                    linked.add(e.name)
+            else:
+                files.append(e.name)  # not regular: the reader reports it
+        except OSError:
+            files.append(e.name)  # the reader reports what is wrong with it
+    return files, dirs, linked, links
 
 
 @record
@@ -366,7 +391,7 @@ def discover(
             # The folder is real and absolute: a file's or a subfolder's real path is its
             # text (no Path).
             at = d.rstrip("/") + "/"
-            if dirnames:
+            if dirnames and not (plain and _SPECIAL_DIRS.isdisjoint(dirnames)):
                 dirnames[:] = [
                     n
                     for n in dirnames
@@ -377,7 +402,7 @@ def discover(
                 _outside_link(inv, Path(at + n), tree)
             if "Chart.yaml" in filenames:
                 chart_dirs.add(Path(d))
-            if any(n in filenames for n in KUSTOMIZATION_NAMES):
+            if not _KUSTOMIZATIONS.isdisjoint(filenames):
                 inv.kustomize_folders.append(d)
             for name in filenames:
                 path = at + name
