@@ -16,10 +16,9 @@ import stat
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from deploysafe.engine.check import Partial, check_file
 from deploysafe.engine.interned import Interned, Packed, pack, unpack
@@ -31,6 +30,9 @@ from deploysafe.host.memory import release_after
 from deploysafe.inputs.discover import YAML_SUFFIXES, Inventory
 from deploysafe.model import ScanError
 from deploysafe.pathnames import Texts, packed, unpacked
+
+if TYPE_CHECKING:  # imported where the workers start: a small tree's scan never needs them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 _CHUNK_FILES = 48
 T = TypeVar("T")
@@ -68,6 +70,7 @@ class Workers:
         if count <= 1 or os.name != "posix":
             return None
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(
             max_workers=count, mp_context=multiprocessing.get_context("fork")
@@ -251,6 +254,7 @@ def _check_files(
     if workers is not None:
         return _in_workers(workers.pool, count, chunks, s, out, seen, done, spool, found, meanwhile)
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     # Forked now, a worker shares the parent's pages until it writes to one, and a

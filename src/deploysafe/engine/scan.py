@@ -10,7 +10,6 @@ import os
 import posixpath
 import queue
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -316,8 +315,8 @@ def _renders(
 ) -> tuple[bool, KustomizePlan | None]:
     """Which renders this scan runs (their files are read through them): whether charts
     are rendered, and what kustomize builds (None: nothing)."""
-    if not render.enabled:
-        return False, None
+    if not render.enabled or not (inv.charts or inv.kustomize_folders):
+        return False, None  # nothing to render: the renderers are not imported
     from deploysafe.inputs import render as r
     from deploysafe.inputs.renderplan import plan_kustomize
 
@@ -453,6 +452,8 @@ def _render_charts(
     """Each chart's render, in order: up to `jobs` charts at a time, each in a Helm worker
     process of its own (under the sandbox's limits, one chart at a time), reused by the
     next chart."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from deploysafe.inputs import render as r
     from deploysafe.inputs.sandbox import HelmWorker
 
