@@ -9,10 +9,10 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import field
-from hashlib import sha256
 from typing import Any
 
 from deploysafe.frozen import record
+from deploysafe.hashing import sha256
 
 # A path into parsed data: mapping keys (str) and sequence indexes (int).
 KeyPath = tuple[str | int, ...]
@@ -408,10 +408,8 @@ def secret_hash(secret: str) -> str:
     """The hash of a secret as a value, whatever the indentation of the file that holds
     it: a PEM block read from a YAML block scalar and the same block read as text lines
     are one secret."""
-    import hashlib
-
     value = "\n".join(line.strip() for line in secret.strip().splitlines())
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def pointer(path: KeyPath) -> str:

@@ -13,7 +13,6 @@ so a reader never sees half of one.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -57,6 +56,10 @@ class Key:
     __slots__ = ("_h",)
 
     def __init__(self, kind: str) -> None:
+        # Imported by a render kept in the cache, not by every scan (all import this
+        # module, for `default_folder`): hashlib loads OpenSSL, 4 ms.
+        import hashlib
+
         self._h = hashlib.sha256()
         self.add("deploysafe", __version__, str(_FORMAT), kind)
 
@@ -74,6 +77,8 @@ class Key:
         except OSError as exc:
             self.add("unreadable", label, type(exc).__name__)
             return
+        import hashlib
+
         self.add("file", label, hashlib.sha256(data).digest())
 
     def tree(

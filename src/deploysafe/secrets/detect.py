@@ -15,7 +15,6 @@ import base64
 import binascii
 import bisect
 import functools
-import hashlib
 import itertools
 import math
 import operator
@@ -26,6 +25,7 @@ from dataclasses import field
 from typing import ClassVar
 
 from deploysafe.frozen import record
+from deploysafe.hashing import sha256
 from deploysafe.pathnames import name_of, suffix_of
 from deploysafe.secrets.keywords import KeywordIndex
 from deploysafe.secrets.names import (
@@ -256,7 +256,7 @@ def is_placeholder(value: str, patterns: Sequence[re.Pattern[str]] = ()) -> bool
 
 
 def sample_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # ---------------------------------------------------------------- results
