@@ -12,10 +12,12 @@ import json
 import re
 from typing import Any
 
+from deploysafe.lazy import on_first_use
+
 MAX_DEPTH = 64
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
+_string = on_first_use(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_bracket = on_first_use(r"[\[\]{}]")
 
 
 class JsonTooDeep(ValueError):
@@ -43,7 +45,7 @@ def too_deep(text: str) -> bool:
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return False  # the common case, at C speed
     depth = 0
-    for m in _BRACKET.finditer(_STRING.sub('""', text)):
+    for m in _bracket().finditer(_string().sub('""', text)):
         depth += 1 if m.group() in "[{" else -1
         if depth > MAX_DEPTH:
             return True

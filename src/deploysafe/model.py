@@ -6,13 +6,13 @@ import bisect
 import enum
 import functools
 import itertools
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import field
 from typing import Any
 
 from deploysafe.frozen import record
 from deploysafe.hashing import sha256
+from deploysafe.lazy import on_first_use
 
 # A path into parsed data: mapping keys (str) and sequence indexes (int).
 KeyPath = tuple[str | int, ...]
@@ -87,14 +87,14 @@ Version = tuple[int, int]  # Kubernetes minor version, e.g. (1, 35)
 # The newest Pod Security Standards version deploysafe knows.
 LATEST: Version = (1, 37)
 
-_VERSION = re.compile(r"^v?1\.(\d+)$")
+_version = on_first_use(r"^v?1\.(\d+)$")
 
 
 def parse_version(text: str) -> Version:
     """`v1.N` (or `latest`) to a version; newer than we know is judged as the latest."""
     if text.strip() == "latest":
         return LATEST
-    m = _VERSION.match(text.strip())
+    m = _version().match(text.strip())
     if not m:
         raise ValueError(f"invalid PSS version {text!r} (expected v1.N or latest)")
     return min((1, int(m.group(1))), LATEST)

@@ -11,11 +11,11 @@ step's `env:`, as zizmor's fix writes it.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from deploysafe.ci.expressions import ContextPath
+from deploysafe.lazy import on_first_use
 
 
 class Shell(enum.Enum):
@@ -98,7 +98,7 @@ def reference(name: str, shell: Shell, following: str) -> str:
     return "${env:" + name + "}" if braced else "$env:" + name
 
 
-_NAME = re.compile(r"[^A-Z0-9_]+")
+_name = on_first_use(r"[^A-Z0-9_]+")
 # Names the runner or the shell set for themselves; a step must not shadow them.
 _RESERVED = ("GITHUB_", "RUNNER_", "ACTIONS_")
 _SHELL_NAMES = frozenset({"PATH", "HOME", "PWD", "SHELL", "IFS", "USER", "CI", "ENV", "TEMP"})
@@ -113,7 +113,7 @@ def name_for(path: ContextPath, taken: Collection[str]) -> str:
         parts = parts[2:]
     elif parts[:1] == ["github"]:
         parts = parts[1:]
-    base = _NAME.sub("_", "_".join(parts[-2:]).upper()).strip("_") or "VALUE"
+    base = _name().sub("_", "_".join(parts[-2:]).upper()).strip("_") or "VALUE"
     if base[0].isdigit() or base.startswith(_RESERVED) or base in _SHELL_NAMES:
         base = f"VALUE_{base}"
     used = {t.upper() for t in taken}

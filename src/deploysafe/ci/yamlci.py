@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from deploysafe.frozen import record
+from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, KeyPath
 from deploysafe.yamlload import MAX_DEPTH, MAX_EXPANSION, YamlProblem, first_node, parse_all
 
@@ -126,14 +127,14 @@ class CiDocument(Document):
 
 def line_starts(text: str) -> tuple[int, ...]:
     if "\r" in text:
-        return (0, *(m.end() for m in _BREAK.finditer(text)))
+        return (0, *(m.end() for m in _break().finditer(text)))
     # Each break a "\n": a line starts past the lines before it and their breaks.
     lines = text.split("\n")
     lines.pop()
     return tuple(itertools.accumulate(map(_PLUS_ONE, map(len, lines)), initial=0))
 
 
-_BREAK = re.compile(r"\r\n|\n|\r")
+_break = on_first_use(r"\r\n|\n|\r")
 _PLUS_ONE = (1).__add__
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from deploysafe import globs
 from deploysafe.frozen import record
+from deploysafe.lazy import on_first_use
 from deploysafe.model import Finding, Suppression
 from deploysafe.secrets.redact import quotable, quoted, redacted
 
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
 ANNOTATION = "deploysafe.io/ignore"
 
 _INLINE = re.compile(r"#\s*deploysafe:\s*ignore\[([A-Za-z0-9_, ]+)\]\s*(.*)$")
-_UNTIL = re.compile(r"\(\s*until\s+(\d{4}-\d{2}-\d{2})\s*\)\s*$")
-_ENTRY = re.compile(r"^\s*([A-Za-z0-9_, *]+?)\s*:\s*(.*)$")
+_until = on_first_use(r"\(\s*until\s+(\d{4}-\d{2}-\d{2})\s*\)\s*$")
+_entry = on_first_use(r"^\s*([A-Za-z0-9_, *]+?)\s*:\s*(.*)$")
 
 
 @record
@@ -51,7 +52,7 @@ def _split_reason(text: str) -> tuple[str, dt.date | None, str | None]:
     """(reason, expiry, problem) from `reason (until YYYY-MM-DD)`."""
     text = text.strip()
     expires = None
-    m = _UNTIL.search(text)
+    m = _until().search(text)
     if m:
         try:
             expires = dt.date.fromisoformat(m.group(1))
@@ -91,7 +92,7 @@ def annotation_waivers(annotations: Mapping[str, Any]) -> tuple[list[Waiver], li
     for entry in re.split(r"[;\n]", str(raw)):
         if not entry.strip():
             continue
-        m = _ENTRY.match(entry)
+        m = _entry().match(entry)
         if not m:
             shown = quoted(entry.strip())
             problems.append(f"cannot read {ANNOTATION} entry {shown} (want `ID: reason`)")

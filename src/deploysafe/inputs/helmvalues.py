@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from deploysafe import yamlload
+from deploysafe.lazy import on_first_use
 from deploysafe.model import Document, HelmValues, KeyPath, SetBy, ValuesFile
 
 _FIELD = r"(?:\.[A-Za-z_]\w*)+"
-_REF = re.compile(rf"\$?\.Values({_FIELD})(?![\w.])")
-_TO_YAML = re.compile(rf"toYaml\s+\(?\s*(\$?\.Values{_FIELD}|\.)(?![\w.])")
-_PIPED_TO_YAML = re.compile(rf"(\$?\.Values{_FIELD}|(?<![\w)])\.)\s*\|\s*toYaml\b")
-_WITH = re.compile(rf"^\s*\{{\{{-?\s*with\s+\$?\.Values({_FIELD})\s*-?\}}\}}\s*$")
-_CONTROL = re.compile(r"^\s*\{\{-?\s*(?:end|else|if|with|range|define|block)\b")
-_ACTION = re.compile(r"\{\{.*?\}\}")
+_ref = on_first_use(rf"\$?\.Values({_FIELD})(?![\w.])")
+_to_yaml = on_first_use(rf"toYaml\s+\(?\s*(\$?\.Values{_FIELD}|\.)(?![\w.])")
+_piped_to_yaml = on_first_use(rf"(\$?\.Values{_FIELD}|(?<![\w)])\.)\s*\|\s*toYaml\b")
+_with = on_first_use(rf"^\s*\{{\{{-?\s*with\s+\$?\.Values({_FIELD})\s*-?\}}\}}\s*$")
+_control = on_first_use(r"^\s*\{\{-?\s*(?:end|else|if|with|range|define|block)\b")
+_action = on_first_use(r"\{\{.*?\}\}")
 
 
 def load(files: Sequence[tuple[Path, str]], set_values: Sequence[str]) -> HelmValues:
@@ -70,7 +71,7 @@ def set_by(doc: Document, path: KeyPath) -> tuple[SetBy, ...]:
     line = doc.lines[line_no - 1]
     if spelled == path:
         value_part = line.split(":", 1)[1] if ":" in line else line
-        keys = [_key(m.group(1)) for m in _REF.finditer(value_part)]
+        keys = [_key(m.group(1)) for m in _ref().finditer(value_part)]
         found = [hit for k in dict.fromkeys(keys) if (hit := _lookup(values, k)) is not None]
         return tuple(s for s, v in found if _part_of(v, rendered))
     rest = path[len(spelled) :]
@@ -105,7 +106,7 @@ def source_key(doc: Document, path: KeyPath) -> tuple[str, KeyPath, bool] | None
     line, rendered = doc.lines[line_no - 1], _at(doc.data, spelled)
     if spelled == path:
         value_part = line.split(":", 1)[1] if ":" in line else line
-        keys = list(dict.fromkeys(_key(m.group(1)) for m in _REF.finditer(value_part)))
+        keys = list(dict.fromkeys(_key(m.group(1)) for m in _ref().finditer(value_part)))
         hit = _lookup(values, keys[0]) if len(keys) == 1 else None
         if hit is None or type(hit[1]) is not type(rendered) or hit[1] != rendered:
             return None
@@ -205,7 +206,7 @@ def _block_sources(lines: Sequence[str], line_no: int, indent: int) -> Iterator[
     renders with toYaml; `toYaml .` resolved by a `with .Values.x` just above."""
     dot: KeyPath | None = None
     above = next((t for t in reversed(lines[: line_no - 1]) if t.strip()), "")
-    m = _WITH.match(above)
+    m = _with().match(above)
     if m:
         dot = _key(m.group(1))
     block = [lines[line_no - 1].split(":", 1)[-1]]
@@ -213,16 +214,16 @@ def _block_sources(lines: Sequence[str], line_no: int, indent: int) -> Iterator[
         if not text.strip():
             continue
         own = len(text) - len(text.lstrip(" "))
-        template_only = not _ACTION.sub("", text).strip()
-        if own <= indent and (not template_only or _CONTROL.match(text)):
+        template_only = not _action().sub("", text).strip()
+        if own <= indent and (not template_only or _control().match(text)):
             break
         block.append(text)
     for text in block:
-        m = _WITH.match(text)
+        m = _with().match(text)
         if m:
             dot = _key(m.group(1))
             continue
-        for pattern in (_TO_YAML, _PIPED_TO_YAML):
+        for pattern in (_to_yaml(), _piped_to_yaml()):
             for found in pattern.finditer(text):
                 expr = found.group(1)
                 if expr != ".":
