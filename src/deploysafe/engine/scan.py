@@ -8,7 +8,6 @@ import datetime as dt
 import functools
 import os
 import posixpath
-import queue
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -452,6 +451,7 @@ def _render_charts(
     """Each chart's render, in order: up to `jobs` charts at a time, each in a Helm worker
     process of its own (under the sandbox's limits, one chart at a time), reused by the
     next chart."""
+    import queue
     from concurrent.futures import ThreadPoolExecutor
 
     from deploysafe.inputs import render as r

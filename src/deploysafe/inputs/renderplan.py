@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tarfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import field
 from pathlib import Path
@@ -615,6 +614,8 @@ def _vendored(charts: Path) -> Iterable[str]:
 
 
 def _archive_name(path: Path) -> str | None:
+    import tarfile  # a packaged subchart's: most scans open none
+
     try:
         with tarfile.open(path, "r:gz") as tar:
             for member in tar:
