@@ -379,13 +379,17 @@ class Finding:
     def fingerprint_text(self) -> str:
         """What the fingerprint is a hash of: findings with one text share a fingerprint."""
         if self.secret_hash is not None:
-            raw = "\x1f".join((self.rule_id, self.file, self.secret_hash))
+            raw = SEPARATOR.join((self.rule_id, self.file, self.secret_hash))
         else:
             res = self.resource.display() if self.resource else ""
-            raw = "\x1f".join((self.rule_id, self.file, res, self.pointer))
+            raw = SEPARATOR.join((self.rule_id, self.file, res, self.pointer))
         if self.occurrence:
-            raw += f"\x1f#{self.occurrence}"
+            raw += f"{SEPARATOR}#{self.occurrence}"
         return raw
+
+
+# Between the parts of a fingerprint's text.
+SEPARATOR = "\x1f"
 
 
 @record

@@ -13,10 +13,11 @@ from __future__ import annotations
 import itertools
 import operator
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from deploysafe.model import Finding
+from deploysafe.model import SEPARATOR, Finding
 from deploysafe.rules.overlaps import PAIRS, Pair, Relation
 
 
@@ -47,13 +48,19 @@ def identity(f: Finding) -> tuple[object, ...]:
 _INDEX = re.compile(r"/[0-9]+(?=/|$)")
 
 
-def dedupe(findings: Iterable[Finding]) -> list[Finding]:
+def dedupe(findings: list[Finding]) -> list[Finding]:
     """One finding per identity: the first in print order (an unsuppressed one first),
-    with every render that produced it."""
-    out: list[Finding] = []
+    with every render that produced it. `findings` is sorted in print order, and is the
+    answer where nothing is merged (most reports)."""
+    findings.sort(key=print_order)
     # An identity starts with the rule and place, so findings of one identity are
-    # neighbours in place order; most places hold one finding, passed on as it is.
-    for _, group in itertools.groupby(sorted(findings, key=print_order), key=_PLACE):
+    # neighbours in place order; most places hold one finding, passed on as it is. Where
+    # every place does, and none was found by several renders, nothing is merged.
+    places = list(map(_PLACE, findings))
+    if len(set(places)) == len(places) and max(map(len, map(_RENDERS, findings)), default=0) < 2:
+        return findings
+    out: list[Finding] = []
+    for _, group in itertools.groupby(findings, key=_PLACE):
         same = list(group)
         if len(same) == 1 and len(same[0].renders) < 2:
             out += same
@@ -69,6 +76,8 @@ print_order: Callable[[Finding], tuple[str, int, int, str, str]] = operator.attr
     "file", "line", "column", "rule_id", "message"
 )
 _PLACE = operator.attrgetter("file", "line", "column", "rule_id")
+_RENDERS = operator.attrgetter("renders")
+_FILE_RULE = operator.attrgetter("file", "rule_id")
 
 
 def _firsts(same: list[Finding]) -> list[Finding]:
@@ -131,16 +140,29 @@ def _merged(alike: Sequence[Finding]) -> Finding:
     )
 
 
-def number(findings: Sequence[Finding]) -> list[Finding]:
-    """Findings (in print order) that would share a fingerprint, numbered apart."""
-    # The text, not its hash: the same findings share it, and it costs no digest.
-    texts = [f.fingerprint_text for f in findings]
-    if len(set(texts)) == len(texts):  # most reports: none would
-        return list(findings)
+def number(findings: list[Finding]) -> list[Finding]:
+    """Findings (in print order) that would share a fingerprint, numbered apart; `findings`
+    itself where none would (most reports)."""
+    # A text starts with its rule's id, the separator and the file: a finding of a rule
+    # found once in its file shares it with none. The text, not its hash: the same
+    # findings share it, and it costs no digest.
+    places = list(map(_FILE_RULE, findings))
+    counts = Counter(places)
+    if SEPARATOR in "".join({rule for _, rule in counts}):
+        texts = [f.fingerprint_text for f in findings]
+    elif len(counts) == len(places):
+        return findings
+    else:
+        texts = [
+            f.fingerprint_text for f, at in zip(findings, places, strict=True) if counts[at] > 1
+        ]
+    if len(set(texts)) == len(texts):
+        return findings
     seen: dict[str, int] = {}
     out = []
     file = None
-    for f, fp in zip(findings, texts, strict=True):
+    for f in findings:
+        fp = f.fingerprint_text
         # A fingerprint holds the file, which print order starts with: one file's at a time.
         if f.file != file:
             seen.clear()
@@ -151,16 +173,24 @@ def number(findings: Sequence[Finding]) -> list[Finding]:
     return out
 
 
-def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Finding]:
-    """Fold each pair's findings on one fact into the kept one; the rest as they are."""
+def fold(findings: list[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Finding]:
+    """Fold each pair's findings on one fact into the kept one, the rest as they are;
+    `findings` itself where nothing folds."""
     by_kept, by_folded = _PAIRS if pairs is PAIRS else _by_rule(pairs)
+    rules = list(map(_RULE_ID, findings))
     # A pair folds only where findings of both its rules are.
-    rules = set(map(_RULE_ID, findings))
-    if not any(p.kept in rules for r in rules.intersection(by_folded) for p in by_folded[r]):
-        return list(findings)
+    present = set(rules)
+    if present.isdisjoint(by_folded) or not any(
+        p.kept in present for r in present.intersection(by_folded) for p in by_folded[r]
+    ):
+        return findings
+    # Only the findings of the pairs' rules are looked at.
+    keeping = itertools.compress(range(len(rules)), map(by_kept.__contains__, rules))
+    folding = itertools.compress(range(len(rules)), map(by_folded.__contains__, rules))
     kept: dict[tuple[str, Relation, tuple[object, ...]], int] = {}
-    for i, f in enumerate(findings):
-        for p in by_kept.get(f.rule_id, ()):
+    for i in keeping:
+        f = findings[i]
+        for p in by_kept[f.rule_id]:
             k = _key(f, p.relation)
             # A finding on several secrets (one Secret object) stands for each of them.
             more = [(f.file, h) for h in f.other_hashes] if p.relation is Relation.SECRET else []
@@ -168,14 +198,17 @@ def fold(findings: Sequence[Finding], pairs: Sequence[Pair] = PAIRS) -> list[Fin
                 kept.setdefault((f.rule_id, p.relation, key), i)
     into: dict[int, list[tuple[Pair, Finding]]] = {}
     gone: set[int] = set()
-    for i, f in enumerate(findings):
-        for p in by_folded.get(f.rule_id, ()):
+    for i in folding:
+        f = findings[i]
+        for p in by_folded[f.rule_id]:
             k = _key(f, p.relation)
             j = kept.get((p.kept, p.relation, k)) if k is not None else None
             if j is not None:
                 into.setdefault(j, []).append((p, f))
                 gone.add(i)
                 break
+    if not into:
+        return findings
     return [_merge(f, into[i]) if i in into else f for i, f in enumerate(findings) if i not in gone]
 
 

@@ -11,6 +11,7 @@ from itertools import groupby
 from operator import itemgetter
 
 from deploysafe.config import Config
+from deploysafe.config.rules import Exception_
 from deploysafe.engine import fold, suppress
 from deploysafe.engine.check import Partial, RuleFacts, decide_sets
 from deploysafe.engine.settings import Settings
@@ -117,7 +118,7 @@ def finish(
     findings `partial` says it does, and the report's beyond what it keeps in memory.
 
     Every step is local to a file (each identity, fold and fingerprint holds the file),
-    so the report is put together one file at a time, in print order."""
+    so the report is put together a few whole files at a time, in print order."""
     exceptions = suppress.for_rule(config.exceptions)
     loose: dict[str, list[Finding]] = {}
     for f in partial.findings:
@@ -135,32 +136,21 @@ def finish(
     made = decided.by_file() if decided is not None else ()
     spooled = ByFile(spool) if spool is not None else None
     out = Collector(spool)
+    # Most files hold a few findings: each step takes a batch of whole files (and keeps
+    # them apart), not a call per file.
+    batch: list[Finding] = []
     for file, blocks, found in _by_file(partial.blocks.by_file(), sorted(loose), made):
         # The files' own findings first, then those of renders and cross-resource rules:
         # among findings of one identity, the first is kept.
-        group: list[Finding] = []
         if spooled is not None:
             for block in blocks:
-                group += spooled.findings(block, file)
-        group += loose.pop(file, [])
-        group += found
-        if hide is not None:
-            group = [f for f in group if not hide(f)]
-        if config.exceptions:
-            group = [
-                suppress.by_config(f, exceptions(f.rule_id), s.today, config.base) for f in group
-            ]
-        final = fold.number(fold.dedupe(group))
-        if baseline is not None:
-            final = [
-                replace(f, suppressed=Suppression("baseline", "in the baseline"))
-                if f.suppressed is None and f.fingerprint in baseline
-                else f
-                for f in final
-            ]
-        final = fold.fold(final)
-        final.sort(key=fold.print_order)
-        out.extend(final)
+                batch += spooled.findings(block, file)
+        batch += loose.pop(file, [])
+        batch += found
+        if len(batch) >= _BATCH:
+            out.extend(_reported(batch, s, config, exceptions, baseline, hide))
+            batch = []
+    out.extend(_reported(batch, s, config, exceptions, baseline, hide))
     report = Report.of(
         (),
         partial.errors,
@@ -173,6 +163,39 @@ def finish(
         rules=s.rule_ids,
     )
     return replace(report, findings=out.done())
+
+
+# Findings put together at a time (the files that hold them whole).
+_BATCH = 256
+
+
+def _reported(
+    group: list[Finding],
+    s: Settings,
+    config: Config,
+    exceptions: Callable[[str], Sequence[Exception_]],
+    baseline: frozenset[str] | None,
+    hide: Callable[[Finding], bool] | None,
+) -> list[Finding]:
+    """The findings of whole files, in print order, as the report holds them."""
+    if hide is not None:
+        group = [f for f in group if not hide(f)]
+    if config.exceptions:
+        group = [suppress.by_config(f, exceptions(f.rule_id), s.today, config.base) for f in group]
+    final = fold.number(fold.dedupe(group))
+    # In print order unless a merge made a message anew (dedupe sorted `group`).
+    ordered = final is group
+    if baseline is not None:
+        final = [
+            replace(f, suppressed=Suppression("baseline", "in the baseline"))
+            if f.suppressed is None and f.fingerprint in baseline
+            else f
+            for f in final
+        ]
+    folded = fold.fold(final)
+    if folded is not final or not ordered:
+        folded.sort(key=fold.print_order)
+    return folded
 
 
 def _by_file(
