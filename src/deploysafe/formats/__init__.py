@@ -131,7 +131,12 @@ def _dump(value: Any, indent: str, keys: Quoted) -> str:
 def quote(text: str) -> str:
     """`json.dumps(printable(text), ensure_ascii=False)`: most text is printable and kept
     whole, so it goes straight to the C encoder."""
-    return _encode(text) if text.isprintable() else _encode(printable(text))
+    out = _encode(text)
+    # ASCII text the encoder escaped nothing in holds no control character but DEL: it is
+    # printable, known without a second pass over it.
+    if len(out) == len(text) + 2 and text.isascii() and "\x7f" not in text:
+        return out
+    return out if text.isprintable() else _encode(printable(text))
 
 
 class Quoted(dict[str, str]):
