@@ -187,49 +187,57 @@ def _runs_as(s: Subject, b: Binding, where: Scene) -> tuple[str, ...]:
     # installed with its binding; one that names it, the workloads that name the same
     # one, and those installed with its binding that name none.
     runs = where.runs
-    with_binding = _positions(where.of_unit, s.name, b.unit)
+    with_binding = where.of_unit.positions(s.name, b.unit)
     if s.namespace is None:
         return tuple(runs[i].workload for i in with_binding)
     unplaced = [i for i in with_binding if runs[i].namespace is None]
     if unplaced:
-        named = _positions(where.in_own, s.name, s.namespace)
+        named = where.in_own.positions(s.name, s.namespace)
         return tuple(runs[i].workload for i in heapq.merge(named, unplaced))
     # The same for each binding of the subject, however many copies of it a tree holds.
     key = (s.name, s.namespace)
     running = where.running.get(key)
     if running is None:
-        named = _positions(where.in_own, s.name, s.namespace)
+        named = where.in_own.positions(s.name, s.namespace)
         running = where.running[key] = tuple(runs[i].workload for i in named)
     return running
 
 
-# Positions in a scene's runs, by ServiceAccount: each account's sorted by a second value,
-# the runs of one value in the facts' order; a value's are found by bisection. (A table
-# by pairs of values would hold a tuple, a list and an entry a workload of a large tree.)
-Index = dict[str, tuple[list[str], "array[int]"]]
+class Index:
+    """Positions in a scene's runs by ServiceAccount and a second value (those for which it
+    is not None): each account's sorted by that value, the runs of one value in the facts'
+    order, and found by bisection. An account's are sorted when first asked for: a scene's
+    accounts are many, the bindings' subjects few. (A table by pairs of values would hold a
+    tuple, a list and an entry a workload of a large tree.)"""
 
+    __slots__ = ("_by_account", "_runs", "_sorted", "_value")
 
-def _index(runs: Sequence[RunsAs], value: Callable[[RunsAs], str | None]) -> Index:
-    """The runs for which `value` is not None, by account and `value`."""
-    grouped: dict[str, list[tuple[str, int]]] = {}
-    for i, r in enumerate(runs):
-        v = value(r)
-        if v is not None:
-            grouped.setdefault(r.account, []).append((v, i))
-    out: Index = {}
-    for account, pairs in grouped.items():
-        pairs.sort()  # by value, then position: a value's runs stay in the facts' order
-        out[account] = ([v for v, _ in pairs], array("q", [i for _, i in pairs]))
-    return out
+    def __init__(
+        self,
+        runs: Sequence[RunsAs],
+        by_account: dict[str, list[int]],
+        value: Callable[[RunsAs], str | None],
+    ) -> None:
+        self._runs = runs
+        self._by_account = by_account
+        self._value = value
+        self._sorted: dict[str, tuple[list[str], array[int]]] = {}
 
-
-def _positions(index: Index, account: str, value: str) -> Sequence[int]:
-    found = index.get(account)
-    if found is None:
-        return ()
-    values, positions = found
-    lo = bisect.bisect_left(values, value)
-    return positions[lo : bisect.bisect_right(values, value, lo)]
+    def positions(self, account: str, value: str) -> Sequence[int]:
+        found = self._sorted.get(account)
+        if found is None:
+            at = self._by_account.get(account)
+            if at is None:
+                return ()
+            pairs = [(v, i) for i in at if (v := self._value(self._runs[i])) is not None]
+            pairs.sort()  # by value, then position: a value's runs stay in the facts' order
+            found = self._sorted[account] = (
+                [v for v, _ in pairs],
+                array("q", [i for _, i in pairs]),
+            )
+        values, positions = found
+        lo = bisect.bisect_left(values, value)
+        return positions[lo : bisect.bisect_right(values, value, lo)]
 
 
 @record
@@ -278,15 +286,17 @@ def scene(facts: Sequence[Fact]) -> Scene:
             if b.kind == "RoleBinding" and b.namespace is None:
                 unplaced_bindings.setdefault((b.role_kind, b.role), set()).add(b.unit)
     in_namespace: dict[str | None, list[str]] = {}
-    for r in runs:
+    by_account: dict[str, list[int]] = {}
+    for i, r in enumerate(runs):
         in_namespace.setdefault(r.namespace, []).append(r.workload)
+        by_account.setdefault(r.account, []).append(i)
     return Scene(
         runs,
         of_role,
         tuple(r.workload for r in runs),
         {ns: tuple(names) for ns, names in in_namespace.items()},
-        _index(runs, _namespace_of),
-        _index(runs, _unit_of),
+        Index(runs, by_account, _namespace_of),
+        Index(runs, by_account, _unit_of),
         unplaced_bindings,
     )
 
