@@ -58,12 +58,25 @@ def _set_by(f: Finding) -> list[dict[str, Any]]:
     return [{"file": s.file, "line": s.line, "column": s.column, "key": s.key} for s in f.set_by]
 
 
-def finding_json(f: Finding, indent: str, quoted: Quoted | None = None) -> str:
+def finding_json(
+    f: Finding, indent: str, quoted: Quoted | None = None, heads: Heads | None = None
+) -> str:
     """`dump_printable(finding_dict(f), indent)`, written without the dict: a report's
     output time is mostly its findings. `quoted` holds the texts findings share from one
-    call to the next (pointers too: a report repeats few)."""
+    call to the next (pointers too: a report repeats few), `heads` the fields up to the
+    file's, which a rule's findings share."""
     q = Quoted() if quoted is None else quoted
     inner = indent + "  "
+    key = (f.rule_id, f.title, f.practice, f.severity, indent)
+    head = None if heads is None else heads.get(key)
+    if head is None:
+        head = (
+            f'{{\n{inner}"rule_id": {q[f.rule_id]},\n{inner}"title": {q[f.title]},'
+            f'\n{inner}"practice": {_PRACTICE[f.practice]},'
+            f'\n{inner}"severity": {_SEVERITY[f.severity]},\n{inner}"file": '
+        )
+        if heads is not None:
+            heads[key] = head
     fields = inner + "  "
     r = f.resource
     resource = "null"
@@ -84,18 +97,16 @@ def finding_json(f: Finding, indent: str, quoted: Quoted | None = None) -> str:
     pss = (
         ""
         if f.pss is None
-        else f',\n{inner}"pss": {{\n{fields}"level": {_LEVEL[f.pss.level]},'
+        else f',\n{inner}"pss": {{\n{fields}"level": {_LEVEL[f.pss.level._value_]},'
         f'\n{fields}"check": {q[f.pss.check]}\n{inner}}}'
     )
     set_by = f',\n{inner}"set_by": ' + dump_printable(_set_by(f), inner) if f.set_by else ""
     renders = dump_printable(f.renders, inner) if f.renders else "[]"
     also = dump_printable(f.also, inner) if f.also else "[]"
     return (
-        f'{{\n{inner}"rule_id": {q[f.rule_id]},\n{inner}"title": {q[f.title]},'
-        f'\n{inner}"practice": {_PRACTICE[f.practice]},'
-        f'\n{inner}"severity": {_SEVERITY[f.severity]},'
-        f'\n{inner}"file": {q[f.file]},\n{inner}"line": {int.__repr__(f.line)},'
-        f'\n{inner}"column": {int.__repr__(f.column)},\n{inner}"pointer": {q[f.pointer]},'
+        # A line and a column are ints: formatted as int.__repr__ writes them.
+        f'{head}{q[f.file]},\n{inner}"line": {f.line},'
+        f'\n{inner}"column": {f.column},\n{inner}"pointer": {q[f.pointer]},'
         f'\n{inner}"resource": {resource},\n{inner}"message": {quote(f.message)},'
         f'\n{inner}"fix": {q[f.fix]},\n{inner}"renders": {renders},\n{inner}"also": {also},'
         # A fingerprint is a hex digest: nothing in it to escape.
@@ -110,7 +121,10 @@ def _nullable(text: str | None) -> str:
 
 _SEVERITY = {s: quote(s.label) for s in Severity}
 _PRACTICE = {p: int.__repr__(p) for p in Practice}
-_LEVEL = {level: quote(level.value) for level in Level}  # an enum's value is a Python call
+# By value: an enum's hash and its `value` are Python calls.
+_LEVEL = {level._value_: quote(level.value) for level in Level}
+# The text of a finding up to its file's, by rule, title, practice, severity and indent.
+Heads = dict[tuple[str, str, Practice, Severity, str], str]
 
 
 def summary(report: Report) -> dict[str, Any]:
@@ -167,6 +181,7 @@ def chunks(report: Report) -> Iterator[str]:
         "summary": summary(report),
     }
     quoted = Quoted()
+    heads: Heads = {}
     # Streamed as the findings are: a large tree's unrendered templates are many.
     skipped = (
         {"file": c.path, "reason": c.reason.value, "detail": c.reason.text}
@@ -178,7 +193,7 @@ def chunks(report: Report) -> Iterator[str]:
         doc,
         "findings",
         report.findings,
-        lambda f, indent: finding_json(f, indent, quoted),
+        lambda f, indent: finding_json(f, indent, quoted, heads),
         more=[(doc, "skipped_files", skipped)],
     )
 
