@@ -17,7 +17,6 @@ findings and facts are built as they come, while the workers still check.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 import pickle
@@ -220,9 +219,11 @@ class FactBlocks:
         out = []
         for row, w in got:
             f = Fact(*row)
-            with contextlib.suppress(TypeError):  # a part not hashable: apart, as there
-                f = kept.setdefault(f, f)
-            out.append((f, w))
+            try:  # a try costs nothing where a context manager is an object a fact
+                shared = kept.setdefault(f, f)
+            except TypeError:  # a part not hashable: apart, as there
+                shared = f
+            out.append((shared, w))
         return out
 
     def unbuilt(self) -> None:
