@@ -5,6 +5,7 @@ again would cost the scan two more passes."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
@@ -64,10 +65,8 @@ class Tally:
         for rule, f in dict(zip(map(_RULE, backwards), backwards, strict=True)).items():
             self.firsts.setdefault(rule, f)
         # The worst: most severe first, then in report order (the sort is stable).
-        severities = list(map(_SEVERITY, counted))
-        top = sorted(range(len(counted)), key=severities.__getitem__, reverse=True)[:WORST]
         self.worst = sorted(
-            [*self.worst, *((start + i, counted[i]) for i in top)], key=_worst_first
+            [*self.worst, *((start + i, counted[i]) for i in _worst(counted))], key=_worst_first
         )[:WORST]
 
     def failing(self, fail_on: Severity) -> int:
@@ -78,6 +77,22 @@ class Tally:
 _COUNTED = attrgetter("rule_id", "severity", "practice")
 _SEVERITY = attrgetter("severity")
 _RULE = attrgetter("rule_id")
+
+
+def _worst(findings: Sequence[Finding]) -> list[int]:
+    """Where the `WORST` most severe of `findings` are, the first of each severity first:
+    a few searches of their severities, not a sort of them."""
+    severities = list(map(_SEVERITY, findings))
+    top: list[int] = []
+    for level in sorted(set(severities), reverse=True):
+        at = -1
+        with contextlib.suppress(ValueError):  # no more of this severity
+            while len(top) < WORST:
+                at = severities.index(level, at + 1)
+                top.append(at)
+        if len(top) == WORST:
+            break
+    return top
 
 
 def _worst_first(entry: tuple[int, Finding]) -> tuple[int, int]:
