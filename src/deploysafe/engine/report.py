@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import groupby
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from deploysafe.config import Config
-from deploysafe.config.rules import Exception_
 from deploysafe.engine import fold, suppress
 from deploysafe.engine.check import Partial, RuleFacts, decide_sets
 from deploysafe.engine.settings import Settings
@@ -20,6 +20,9 @@ from deploysafe.engine.tally import Tally
 from deploysafe.frozen import record
 from deploysafe.inputs.discover import Coverage
 from deploysafe.model import Finding, ScanError, Severity, Suppression
+
+if TYPE_CHECKING:  # its type only: the module is not among a scan's imports
+    from deploysafe.config.rules import Exception_
 
 
 @record
