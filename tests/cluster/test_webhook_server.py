@@ -1128,11 +1128,16 @@ def test_a_judging_process_that_dies_fails_closed(folder: Path, pki: Pki) -> Non
     with serving(folder, pki=pki, config=path) as s:
         assert s.proc is not None
         body = _large("dies")
-        sock = _raw_tls(s)
-        sock.sendall(_headers(len(body)) + body)
         judging = _judging(s)
         assert len(judging) == 1
-        time.sleep(0.2)  # the body is in the judging process
+        idle = _cpu_ticks(judging[0])
+        sock = _raw_tls(s)
+        sock.sendall(_headers(len(body)) + body)
+        # Killed once it works on the review (its CPU time grows), not after a fixed wait:
+        # a faster judge could answer first.
+        end = time.monotonic() + 10
+        while _cpu_ticks(judging[0]) == idle and time.monotonic() < end:
+            time.sleep(0.001)
         os.kill(judging[0], signal.SIGKILL)
         line, _, answer = _answer(sock).partition(b"\r\n\r\n")
         sock.close()
@@ -1149,6 +1154,12 @@ def test_a_judging_process_that_dies_fails_closed(folder: Path, pki: Pki) -> Non
         assert status == 200
         assert out["response"]["uid"] == "after"
         assert out["response"]["status"]["code"] == 403
+
+
+def _cpu_ticks(pid: int) -> int:
+    """The CPU time (user and system, in clock ticks) process `pid` has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def _rlimit_as(pid: int) -> str:
