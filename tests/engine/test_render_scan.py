@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 from typing import ClassVar
@@ -710,3 +711,41 @@ def test_rendered_objects_checked_while_the_workers_check_files(tmp_path: Path) 
     }
     assert pooled.findings == alone.findings
     assert pooled.errors == alone.errors
+
+
+# kustomize refuses a kustomization that sets nothing but its type (an explicit empty list
+# or mapping is set); each case, built by the real kustomize, decides what is expected.
+_EMPTY_OR_NOT = {
+    "only-kind": "kind: Kustomization\n",
+    "typed": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n",
+    "null-resources": "kind: Kustomization\nresources:\n",
+    "blank-fields": 'namespace: ""\nnamePrefix: ""\nresources:\n',
+    "null-metadata": "kind: Kustomization\nmetadata:\n",
+    "empty-list": "kind: Kustomization\nresources: []\n",
+    "empty-metadata": "kind: Kustomization\nmetadata: {}\n",
+    "named": "kind: Kustomization\nmetadata:\n  name: x\n",
+}
+
+
+@needs_kustomize
+def test_a_kustomization_kustomize_refuses_as_empty_is_an_error_at_its_line(
+    tmp_path: Path,
+) -> None:
+    assert TOOL is not None
+    refused = set()
+    for name, text in _EMPTY_OR_NOT.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "kustomization.yaml").write_text("# a comment first\n" + text)
+        built = subprocess.run([*TOOL, str(folder)], capture_output=True, text=True, check=False)
+        if built.returncode != 0:
+            assert "kustomization.yaml is empty" in built.stderr
+            refused.add(name)
+    assert refused == {"only-kind", "typed", "null-resources", "blank-fields", "null-metadata"}
+    report = scan([tmp_path], Config(), root=tmp_path, jobs=1, render=RenderOptions())
+    assert sorted((e.file, e.line) for e in report.errors) == sorted(
+        (f"{name}/kustomization.yaml", 2) for name in refused
+    )
+    assert all(
+        "sets no field but `apiVersion` and `kind` to a value" in e.message for e in report.errors
+    )

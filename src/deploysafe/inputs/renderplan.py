@@ -115,6 +115,13 @@ def _kustomization(path: Path, max_bytes: int) -> tuple[Parsed | None, tuple[int
             )
     first = docs[0] if docs else None
     if isinstance(first, Parsed) and isinstance(first.data, dict):
+        if _sets_nothing(first.data):
+            return None, (
+                first.line,
+                "the kustomization sets no field but `apiVersion` and `kind` to a value, which"
+                " kustomize refuses as empty, so it is not built: list its"
+                " `resources:` (an explicit `resources: []` builds nothing), or delete the file",
+            )
         return first, (0, "")
     if first is None or not isinstance(first, Parsed) or first.data is None:
         return None, (
@@ -127,6 +134,16 @@ def _kustomization(path: Path, max_bytes: int) -> tuple[Parsed | None, tuple[int
         "the kustomization is not a mapping of fields, so it is not built: write it as"
         " `resources:`, `patches:`, ... keys",
     )
+
+
+# The fields kustomize allows alone: with every other one unset or at Go's zero value
+# (null, "", false), the kustomization equals an empty one, which it refuses to build
+# (`metadata: {}` or `resources: []` is set).
+_TYPE_FIELDS = frozenset({"apiVersion", "kind"})
+
+
+def _sets_nothing(data: dict[Any, Any]) -> bool:
+    return all(k in _TYPE_FIELDS or v is None or v == "" or v is False for k, v in data.items())
 
 
 def _parse(path: Path) -> Parsed | None:
