@@ -26,7 +26,7 @@ from deploysafe.engine.namespaces import NamespacePolicy, defines_namespaces, na
 from deploysafe.engine.read import Job, read_bytes
 from deploysafe.engine.settings import Settings, rules_of
 from deploysafe.engine.spool import Spool
-from deploysafe.host.memory import release_after
+from deploysafe.host.memory import map_large_blocks, release_after
 from deploysafe.inputs.discover import YAML_SUFFIXES, Inventory
 from deploysafe.model import ScanError
 from deploysafe.pathnames import Texts, packed, unpacked
@@ -72,6 +72,8 @@ class Workers:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        # Before the fork, for the workers too: each reads the tree's large files.
+        map_large_blocks()
         pool = ProcessPoolExecutor(
             max_workers=count, mp_context=multiprocessing.get_context("fork")
         )
@@ -263,6 +265,7 @@ def _check_files(
     # ends; a caller that did not gets its objects back here.
     thawed = gc.get_freeze_count() == 0
     gc.freeze()
+    map_large_blocks()  # as `Workers.start` does
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=ctx) as pool:
             return _in_workers(pool, count, chunks, s, out, seen, done, spool, None, meanwhile)

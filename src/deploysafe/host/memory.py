@@ -13,17 +13,22 @@ from collections.abc import Callable, Iterator
 
 
 @functools.cache
-def _trim() -> Callable[[int], int] | None:
-    """glibc's `malloc_trim`, where the C library has it (not musl, macOS or Windows)."""
+def _libc(name: str) -> Callable[..., int] | None:
+    """A function of glibc (`malloc_trim`, `mallopt`), where the C library has it (not
+    musl, macOS or Windows)."""
     if sys.platform != "linux":
         return None
     import ctypes
 
     try:  # the symbols the process has loaded, the C library's among them
-        fn: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+        fn: Callable[..., int] = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError):
         return None
     return fn
+
+
+def _trim() -> Callable[[int], int] | None:
+    return _libc("malloc_trim")
 
 
 # Files a phase handled past which what it freed is given back as it ends: a smaller tree's
@@ -42,6 +47,24 @@ def release() -> None:
     trim = _trim()
     if trim is not None:
         trim(0)
+
+
+# glibc's `mallopt` parameter: the size from which a block has a mapping of its own.
+_M_MMAP_THRESHOLD = -3
+# That size, glibc's default at start (128 KB).
+MAPPED = 128 * 1024
+
+
+def map_large_blocks() -> None:
+    """Keep each block of `MAPPED` bytes or more in a mapping of its own, given back as it
+    is freed, in this process and those it forks after. glibc starts so, but raises the
+    size to that of each mapped block freed (a large file's text, one of its lines): the
+    blocks of that size then come from the heap, and a process that reads many large
+    files (a worker of a large tree's scan) keeps growing it, fragmented. Set, the size
+    is no longer raised."""
+    mallopt = _libc("mallopt")
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, MAPPED)
 
 
 @contextlib.contextmanager
