@@ -35,6 +35,11 @@ if TYPE_CHECKING:  # imported where the workers start: a small tree's scan never
     from concurrent.futures import Future, ProcessPoolExecutor
 
 _CHUNK_FILES = 48
+# Each file's size is held in an array of this type (a large tree's are hundreds of
+# thousands, held while its files are checked); a file larger than it holds counts as
+# the largest, far past any chunk's bytes and any file a scan reads.
+SIZE = "I"
+_LARGEST = 2 ** (8 * array(SIZE).itemsize) - 1
 T = TypeVar("T")
 
 
@@ -123,7 +128,7 @@ class Search:
     def __call__(self) -> Searched:
         """What every part found, once each is searched (asked once: the parts go)."""
         found: dict[str, NamespacePolicy] = {}
-        sizes = array("q")
+        sizes = array(SIZE)
         parts, self._parts = self._parts, []
         for part in parts:  # in file order: a later definition wins, as in one process
             more, sized = part.result()
@@ -134,7 +139,7 @@ class Search:
 
 
 def _search(part: bytes | list[str], root: Path, max_size: int) -> Searched:
-    sizes = array("q")
+    sizes = array(SIZE)
     paths = unpacked(part) if isinstance(part, bytes) else part
     found = _defined_namespaces(paths, functools.partial(_shown, root), max_size, sizes)
     return found, sizes
@@ -171,10 +176,10 @@ def _check_chunk(key: int, settings: bytes, files: Sequence[Job]) -> Packed:
 
 
 def _sizes(files: Iterable[Job]) -> array[int]:
-    sizes = array("q")
+    sizes = array(SIZE)
     for job in files:
         try:
-            sizes.append(os.stat(job[0]).st_size)
+            sizes.append(min(os.stat(job[0]).st_size, _LARGEST))
         except OSError:
             sizes.append(0)
     return sizes
@@ -235,7 +240,7 @@ def _check_files(
 ) -> tuple[Partial, Settings]:
     count = workers.count if workers is not None else jobs
     count = count if count is not None else (os.cpu_count() or 1)
-    found, sizes = defined() if defined is not None else (None, array("q"))
+    found, sizes = defined() if defined is not None else (None, array(SIZE))
     if count > 1 and len(sizes) != len(files):
         sizes = _sizes(files)  # unsized by a search: one stat per file, for both decisions
     out = Partial()
@@ -396,7 +401,7 @@ def _defined_namespaces(
                 sizes.append(0)
             continue  # the check reports it
         if sizes is not None:
-            sizes.append(st.st_size)
+            sizes.append(min(st.st_size, _LARGEST))
         # Only regular files: opening a named pipe would wait for a writer forever.
         if not defines or not stat.S_ISREG(st.st_mode) or st.st_size > max_size:
             continue
