@@ -17,7 +17,7 @@ from deploysafe import yamlload
 from deploysafe.config import Config
 from deploysafe.config.render import ChartSettings, RenderSettings
 from deploysafe.engine import coverage
-from deploysafe.engine.check import Partial, check_all, check_steps
+from deploysafe.engine.check import Partial, Skipped, check_all, check_steps
 from deploysafe.engine.namespaces import namespaces_in
 from deploysafe.engine.pool import SEARCH_FILES, Search, Workers, check_files
 from deploysafe.engine.progress import Progress, Stage, Tick
@@ -211,6 +211,10 @@ def scan(
         in_scan = _scanned(inv)
         partial.merge(by_renders)  # after the pipeline's, as the report orders them
         covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
+        # Used up: let go before the cross-resource rules' facts are read back (a large
+        # tree's jobs and skipped files are MBs of paths).
+        del p, files
+        partial.skipped_files = Skipped()
         # Files read, once each: a rendered file is also a job; a render may read files
         # outside the scanned paths (a base of an overlay), but not one read only for context.
         read_by_renders = {
