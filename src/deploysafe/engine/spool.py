@@ -23,6 +23,7 @@ import pickle
 import tempfile
 import threading
 import weakref
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
@@ -57,7 +58,9 @@ class Spool:
         # Open for the report's life; closed (and so deleted) when the spool is collected.
         self._file = tempfile.TemporaryFile(prefix="deploysafe-findings-")  # noqa: SIM115
         weakref.finalize(self, self._file.close)
-        self._blocks: list[tuple[int, int]] = []
+        # Each block's offset and size in the file, two numbers a block (a large tree's
+        # blocks are tens of thousands: a tuple each would be MBs).
+        self._blocks = array("q")
         self._lock = threading.Lock()
         # Blocks held, by number: each value as it is read, and how to make it the rows
         # it is written as. `_room`: how many more findings and facts may be held (None:
@@ -88,15 +91,15 @@ class Spool:
         for block, (value, rows_of) in sorted(self._held.items()):
             data = pickle.dumps(rows_of(value), protocol=pickle.HIGHEST_PROTOCOL)
             with self._lock:
-                self._blocks[block] = self._written(data)
+                self._blocks[2 * block], self._blocks[2 * block + 1] = self._written(data)
         self._held.clear()
         return False
 
     def keep(self, value: Any, rows_of: Callable[[Any], Any]) -> int:
         """Hold `value` (counted by `holds` already) as a block; its number."""
         with self._lock:
-            self._blocks.append((-1, 0))
-            block = len(self._blocks) - 1
+            self._blocks.extend((-1, 0))
+            block = len(self._blocks) // 2 - 1
             self._held[block] = (value, rows_of)
         return block
 
@@ -130,8 +133,8 @@ class Spool:
     def add_pickled(self, data: bytes) -> int:
         """Keep a value pickled already (a list of rows from a worker); its block."""
         with self._lock:
-            self._blocks.append(self._written(data))
-            return len(self._blocks) - 1
+            self._blocks.extend(self._written(data))
+            return len(self._blocks) // 2 - 1
 
     def _written(self, data: bytes) -> tuple[int, int]:
         """Where `data` is, appended to the file (under the lock)."""
@@ -140,7 +143,7 @@ class Spool:
         return offset, len(data)
 
     def get(self, block: int) -> Any:
-        offset, size = self._blocks[block]
+        offset, size = self._blocks[2 * block], self._blocks[2 * block + 1]
         with self._lock:
             self._file.seek(offset)
             data = self._file.read(size)
