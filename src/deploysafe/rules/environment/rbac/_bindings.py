@@ -215,7 +215,7 @@ class Index:
     def __init__(
         self,
         runs: Sequence[RunsAs],
-        by_account: dict[str, list[int]],
+        by_account: dict[str, array[int]],
         value: Callable[[RunsAs], str | None],
     ) -> None:
         self._runs = runs
@@ -286,10 +286,15 @@ def scene(facts: Sequence[Fact]) -> Scene:
             if b.kind == "RoleBinding" and b.namespace is None:
                 unplaced_bindings.setdefault((b.role_kind, b.role), set()).add(b.unit)
     in_namespace: dict[str | None, list[str]] = {}
-    by_account: dict[str, list[int]] = {}
+    # Positions in arrays: a large tree's workloads are tens of thousands, an int object
+    # each in a list.
+    by_account: dict[str, array[int]] = {}
     for i, r in enumerate(runs):
         in_namespace.setdefault(r.namespace, []).append(r.workload)
-        by_account.setdefault(r.account, []).append(i)
+        at = by_account.get(r.account)
+        if at is None:
+            at = by_account[r.account] = array("q")
+        at.append(i)
     return Scene(
         runs,
         of_role,
