@@ -32,6 +32,7 @@ from deploysafe.engine.settings import (
 )
 from deploysafe.engine.spool import Spool
 from deploysafe.frozen import record
+from deploysafe.host.memory import release_after
 from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
     Coverage,
@@ -212,9 +213,12 @@ def scan(
         partial.merge(by_renders)  # after the pipeline's, as the report orders them
         covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
         # Used up: let go before the cross-resource rules' facts are read back (a large
-        # tree's jobs and skipped files are MBs of paths).
+        # tree's jobs and skipped files are MBs of paths), their pages given back with
+        # those the records' sorting freed (the facts are small objects: they would not
+        # reuse them).
         del p, files
         partial.skipped_files = Skipped()
+        release_after(len(covered))
         # Files read, once each: a rendered file is also a job; a render may read files
         # outside the scanned paths (a base of an overlay), but not one read only for context.
         read_by_renders = {
