@@ -66,13 +66,13 @@ def test_a_worker_unpickles_the_scans_settings_once(tmp_path: Path) -> None:
     jobs = jobs_of(tmp_path, config)
     s = settings_for(config, {"shop": NamespacePolicy(Level.RESTRICTED, LATEST)})
     settings = pickle.dumps(s)
-    first = pool._check_chunk(7, settings, jobs)
+    first = pool._check_chunk(7, settings, False, jobs)
     received = pool._received[0][1]
     assert "shop" in received.namespaces
-    second = pool._check_chunk(7, settings, jobs)
+    second = pool._check_chunk(7, settings, False, jobs)
     assert pool._received[0][1] is received  # the same scan: not unpickled again
     assert first.rows() == second.rows() != []
-    pool._check_chunk(8, settings, jobs)
+    pool._check_chunk(8, settings, False, jobs)
     assert pool._received[0][1] is not received  # another scan's
 
 

@@ -26,7 +26,7 @@ from deploysafe.engine.namespaces import NamespacePolicy, defines_namespaces, na
 from deploysafe.engine.read import Job, read_bytes
 from deploysafe.engine.settings import Settings, rules_of
 from deploysafe.engine.spool import Spool
-from deploysafe.host.memory import map_large_blocks, release_after
+from deploysafe.host.memory import LARGE, map_large_blocks, release_after
 from deploysafe.inputs.discover import YAML_SUFFIXES, Inventory
 from deploysafe.model import ScanError
 from deploysafe.pathnames import Texts, packed, unpacked
@@ -77,8 +77,6 @@ class Workers:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # Before the fork, for the workers too: each reads the tree's large files.
-        map_large_blocks()
         pool = ProcessPoolExecutor(
             max_workers=count, mp_context=multiprocessing.get_context("fork")
         )
@@ -122,7 +120,8 @@ class Search:
             end = min(self._sent + size, n)
             paths = list(files[self._sent : end])
             part = packed(paths) if end > SEARCH_LOOSE else paths
-            self._parts.append(self._pool.submit(_search, part, self._root, self._max_size))
+            large = end > LARGE
+            self._parts.append(self._pool.submit(_search, part, self._root, self._max_size, large))
             self._sent = end
 
     def __call__(self) -> Searched:
@@ -138,7 +137,9 @@ class Search:
         return found, sizes
 
 
-def _search(part: bytes | list[str], root: Path, max_size: int) -> Searched:
+def _search(part: bytes | list[str], root: Path, max_size: int, large: bool) -> Searched:
+    if large:  # past a large tree's first files: as the check of its files does
+        map_large_blocks()
     sizes = array(SIZE)
     paths = unpacked(part) if isinstance(part, bytes) else part
     found = _defined_namespaces(paths, functools.partial(_shown, root), max_size, sizes)
@@ -169,9 +170,11 @@ def _nothing() -> None:
 _received: list[tuple[int, Settings]] = []
 
 
-def _check_chunk(key: int, settings: bytes, files: Sequence[Job]) -> Packed:
+def _check_chunk(key: int, settings: bytes, large: bool, files: Sequence[Job]) -> Packed:
     if not _received or _received[0][0] != key:
         _received[:] = [(key, pickle.loads(settings))]  # from the parent
+        if large:
+            map_large_blocks()
     return _chunk_worker(_received[0][1], files)
 
 
@@ -258,8 +261,15 @@ def _check_files(
             pass
         return out, s
     chunks = functools.partial(_chunks, files, sizes, count)
+    # A large tree's workers read many large files: each block of them is given back as it
+    # is freed (a small tree's few would only pay the page faults of fresh mappings).
+    large = len(files) > LARGE
+    if large:
+        map_large_blocks()  # here too, for workers forked from now on
     if workers is not None:
-        return _in_workers(workers.pool, count, chunks, s, out, seen, done, spool, found, meanwhile)
+        return _in_workers(
+            workers.pool, count, chunks, s, out, seen, done, spool, found, meanwhile, large
+        )
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -270,10 +280,11 @@ def _check_files(
     # ends; a caller that did not gets its objects back here.
     thawed = gc.get_freeze_count() == 0
     gc.freeze()
-    map_large_blocks()  # as `Workers.start` does
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=ctx) as pool:
-            return _in_workers(pool, count, chunks, s, out, seen, done, spool, None, meanwhile)
+            return _in_workers(
+                pool, count, chunks, s, out, seen, done, spool, None, meanwhile, large
+            )
     finally:
         if thawed:
             gc.unfreeze()
@@ -290,6 +301,7 @@ def _in_workers(
     spool: Spool | None,
     found: dict[str, NamespacePolicy] | None = None,
     meanwhile: Callable[[Settings], Iterator[None]] | None = None,
+    large: bool = False,
 ) -> tuple[Partial, Settings]:
     # The workers search the files for Namespaces first (in file order, so a later
     # definition wins as it does in one process), then check them knowing all of them.
@@ -300,7 +312,7 @@ def _in_workers(
             found.update(more)
     s = _with_namespaces(s, found)
     settings = pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)
-    check = functools.partial(_check_chunk, next(_keys), settings)
+    check = functools.partial(_check_chunk, next(_keys), settings, large)
     steps = meanwhile(s) if meanwhile is not None else None
     for part in _ordered(pool, count, check, chunks(), steps):
         _take(out, part, seen, done, spool)
