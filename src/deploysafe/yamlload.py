@@ -48,11 +48,10 @@ class _FastLoader(_Loader):
     ascend_resolver = ().__len__  # type: ignore[assignment]  # () -> 0, unread
 
     if LIBYAML:
-
-        def __init__(self, stream: str) -> None:
-            # The parser alone: the constructor's and the resolver's state serve
-            # construct_* and path resolvers, which composing nodes never uses.
-            _CParser.__init__(self, stream)
+        # The parser alone: the constructor's and the resolver's state serve construct_*
+        # and path resolvers, which composing nodes never uses. The parser's own C slot,
+        # so that making a loader (one a document) runs no Python frame.
+        __init__ = _CParser.__init__
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is _SCALAR:
@@ -533,7 +532,11 @@ def _parse_all(text: str, line_offset: int) -> Iterator[Parsed | YamlProblem]:
             if line_offset:
                 positions = {p: (ln + line_offset, c) for p, (ln, c) in positions.items()}
             positions[()] = (start, node.start_mark.column + 1)
-            warnings = tuple((ln + line_offset, msg) for ln, msg in builder.warnings)
+            warnings = (
+                tuple((ln + line_offset, msg) for ln, msg in builder.warnings)
+                if builder.warnings
+                else ()
+            )
             yield Parsed(data, positions, start, warnings)
     finally:
         loader.dispose()

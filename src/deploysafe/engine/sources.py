@@ -170,6 +170,7 @@ def load(
                 continue
             docs.extend(result.documents)
             # A CI file's YAML errors are the same errors the Kubernetes pass reports.
-            errors.extend(e for e in result.errors if e not in errors)
+            if result.errors:
+                errors.extend(e for e in result.errors if e not in errors)
             skipped += result.skipped
     return LoadResult(docs, errors, skipped)

@@ -72,7 +72,8 @@ def load_kubernetes(
             if isinstance(parsed, YamlProblem):
                 errors.append(ScanError(file, parsed.line, str(parsed)))
                 continue
-            errors.extend(ScanError(file, ln, msg) for ln, msg in parsed.warnings)
+            if parsed.warnings:  # (most documents have none: no generator made)
+                errors.extend(ScanError(file, ln, msg) for ln, msg in parsed.warnings)
             docs.extend(_objects(parsed, file, text, default_namespace, rendered_from))
             if strict and parsed.data is not None and not isinstance(parsed.data, dict):
                 errors.append(
