@@ -366,6 +366,8 @@ def _fact_waiver(
         waiver, _ = suppress.inline_for(lines_of(doc, f.file), f.line)
         if waiver is not None and waiver.covers(rule_id):
             return waiver
+    if not waivers:  # most objects carry none: no generator made for each fact
+        return None
     return next((w for w in waivers if w.covers(rule_id)), None)
 
 

@@ -172,17 +172,31 @@ def _policies(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Policy]]:
         )
 
 
+# The kinds `_policies` reads: asked of every object, the others skip its work.
+_POLICY_KINDS = frozenset(
+    {
+        "NetworkPolicy",
+        "GlobalNetworkPolicy",
+        "CiliumNetworkPolicy",
+        "CiliumClusterwideNetworkPolicy",
+        "AdminNetworkPolicy",
+        "BaselineAdminNetworkPolicy",
+    }
+)
+
+
 def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
-    if doc.kind == "Namespace":
+    kind = doc.kind
+    if kind == "Namespace":
         if doc.name:
             yield ("metadata",), Namespace(doc.name, labels_of(doc.metadata.get("labels")))
         return
-    policies = list(_policies(doc, ctx))
+    policies = list(_policies(doc, ctx)) if kind in _POLICY_KINDS else []
     if policies:
         yield from policies
         return
     pod = pod_template(doc)
-    if pod is None or doc.kind == "PodTemplate":  # a PodTemplate object runs nothing
+    if pod is None or kind == "PodTemplate":  # a PodTemplate object runs nothing
         return
     host = pod.spec.get("hostNetwork") is True
     # A host-network pod is out of reach because of that line, not because of its labels.
