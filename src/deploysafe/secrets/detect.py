@@ -440,6 +440,8 @@ def _in_comment(line: str, column: int, kind: str) -> bool:
     if kind not in (FileKind.CONFIG, FileKind.SHELL):
         return False
     before = line[: column - 1]
+    if "#" not in before and "//" not in before:
+        return False  # the regex would try every position of a line that may be long
     m = _TRAILING_COMMENT.search(before)
     return (
         m is not None

@@ -20,6 +20,7 @@ from deploysafe.secrets.names import KEYWORD_LOWER, NAME_KEYWORDS
 # `str.find` each would be one more scan of every byte (`:` is on every line of YAML).
 # (`build-arg`: DS324 reads a text for build arguments only when it holds one.)
 MARKERS = ("://", "encrypteddata:", "-----begin ", "build-arg")
+_NOTHING: frozenset[str] = frozenset()
 
 
 @record
@@ -64,21 +65,27 @@ class KeywordIndex:
 
     def search(self, low: str) -> Keywords:
         """The keywords in `low` (text already lowercased; offsets are `low`'s)."""
-        tokens: dict[str, list[int]] = {}
-        names: list[tuple[int, int, int]] = []
-        patterns, token, rank = self.patterns, self.token, self.rank
         ascii = low.isascii()  # then byte offsets are character offsets
         data = low.encode("ascii") if ascii else low.encode("utf-8", "surrogatepass")
         hits = self.auto.find_matches_as_indexes(data, overlapping=True)
+        if not hits:
+            return Keywords({}, [], _NOTHING)  # about half of all texts: no keyword at all
         if not ascii:
             hits = _in_characters(data, hits)
+        tokens: dict[str, list[int]] = {}
+        names: list[tuple[int, int, int]] = []
+        patterns, token, rank = self.patterns, self.token, self.rank
         for i, start, end in hits:
             if token[i]:
-                tokens.setdefault(patterns[i], []).append(end - 1)
+                found = tokens.get(patterns[i])
+                if found is None:
+                    tokens[patterns[i]] = [end - 1]
+                else:
+                    found.append(end - 1)
             if rank[i] >= 0:
                 names.append((start, rank[i], end))
-        present = frozenset(patterns[i] for i in {hit[0] for hit in hits})
-        return Keywords(tokens, _leftmost(names), present)
+        present = frozenset(map(patterns.__getitem__, {hit[0] for hit in hits}))
+        return Keywords(tokens, _leftmost(names) if names else [], present)
 
 
 # The name keywords alone, leftmost-first in their order (the regex alternation's
