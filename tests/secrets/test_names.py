@@ -12,6 +12,7 @@ from deploysafe.secrets.names import (
     credential_name,
     dockerfile_secret_name,
     env_password_name,
+    may_name_credential,
 )
 
 
@@ -37,6 +38,32 @@ from deploysafe.secrets.names import (
 )
 def test_credential_name(key: str, expected: bool | None) -> None:
     assert credential_name(key) is expected
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password",
+        "DB_PW",
+        "kennwort",
+        "Contrasena",
+        "clientSecret",
+        "API_KEY",
+        "master_key",
+        "npm_auth",
+        "refreshToken",
+        "creds",
+        "X_PWD",
+    ],
+)
+def test_credential_names_pass_the_prefilter(key: str) -> None:
+    assert credential_name(key) is not None
+    assert may_name_credential(key)
+
+
+@pytest.mark.parametrize("key", ["replicas", "image.tag", "server.port", "log_level"])
+def test_prefilter_passes_by_other_names(key: str) -> None:
+    assert not may_name_credential(key)
 
 
 @pytest.mark.parametrize(

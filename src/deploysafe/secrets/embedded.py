@@ -20,7 +20,7 @@ from deploysafe.frozen import record
 from deploysafe.pathnames import name_of, suffix_of
 from deploysafe.secrets.detect import DetectOptions, judge
 from deploysafe.secrets.keywords import name_spans
-from deploysafe.secrets.names import KEY_CHARS, KEYWORD, credential_name
+from deploysafe.secrets.names import KEY_CHARS, KEYWORD, credential_name, may_name_credential
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -149,7 +149,8 @@ def credentials(
     # A Setting is made only for a credential name: a properties file's thousands of
     # other settings are read and passed by.
     for leaf in found:
-        pw = credential_name(leaf[0][-1])
+        last = leaf[0][-1]
+        pw = credential_name(last) if may_name_credential(last) else None
         if pw is None:
             continue
         s = _setting(leaf)

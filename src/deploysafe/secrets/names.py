@@ -337,6 +337,21 @@ def credential_name(key: str) -> bool | None:
     return None
 
 
+# Lowercase substrings one of which every credential name holds (each word that
+# `credential_name` looks for holds one): a key with none is passed by unsplit.
+_NEEDLES = (
+    *NAME_KEYWORDS,
+    *sorted(w for w in _PASSWORD_WORDS | _SECRET_WORDS if not any(k in w for k in NAME_KEYWORDS)),
+)
+_NEEDLE = re.compile("|".join(map(re.escape, _NEEDLES)))
+
+
+def may_name_credential(key: str) -> bool:
+    """False when `credential_name(key)` is None for certain: for many distinct keys (a
+    properties file's settings), a search where a split into words would cost several."""
+    return _NEEDLE.search(key.lower()) is not None
+
+
 @functools.lru_cache(maxsize=8192)
 def secret_word_name(key: str) -> bool:
     """A credential name that says secret or token (`CLIENT_SECRET`, `SECRET_KEY`,
