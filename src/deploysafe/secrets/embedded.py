@@ -20,7 +20,13 @@ from deploysafe.frozen import record
 from deploysafe.pathnames import name_of, suffix_of
 from deploysafe.secrets.detect import DetectOptions, judge
 from deploysafe.secrets.keywords import name_spans
-from deploysafe.secrets.names import KEY_CHARS, KEYWORD, credential_name, may_name_credential
+from deploysafe.secrets.names import (
+    KEY_CHARS,
+    KEY_TAIL,
+    KEYWORD,
+    credential_name,
+    may_name_credential,
+)
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -171,8 +177,8 @@ def _has_credential_key(text: str, names: list[tuple[int, int]] | None = None) -
             continue  # inside the key read around the previous hit
         left = text[max(0, hit - 80) : hit]
         start = hit - (len(left) - len(left.rstrip(KEY_CHARS)))
-        right = text[hit_end : hit_end + 80]
-        end = hit_end + len(right) - len(right.lstrip(KEY_CHARS))
+        tail = KEY_TAIL.match(text, hit_end, hit_end + 80)  # (always a match, maybe empty)
+        end = hit_end if tail is None else tail.end()
         last = end
         key = text[start:end].strip(".-")
         if _AFTER_KEY.match(text, end) and credential_name(key) is not None:

@@ -30,6 +30,8 @@ NAME_KEYWORDS = ("pass", "pwd", "secret", "token", "key", "cred", "auth")
 KEYWORD = re.compile(f"(?i:{'|'.join(NAME_KEYWORDS)})")
 KEYWORD_LOWER = re.compile("|".join(NAME_KEYWORDS))
 KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+# KEY_CHARS from a position on (what `lstrip(KEY_CHARS)` strips): one call, no slices.
+KEY_TAIL = re.compile(r"[A-Za-z0-9_.-]*")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _PASSWORD_WORDS = frozenset(
     [
