@@ -379,7 +379,7 @@ def analyse(
     out = Analysis(names=found.names if len(low) == len(text) else None, present=found.present)
     if not found.present and len(low) == len(text) and "" not in types_of:
         return out  # no keyword and no marker: nothing below can find anything
-    for hit, span in _tokens(text, low, path, options, found.tokens, found.present):
+    for hit, span in _tokens(text, low, path, options, types_of, found.tokens, found.present):
         if _overlaps(span, spans):
             continue
         spans.append(span)
@@ -404,7 +404,7 @@ def analyse(
             out.credentials.append(Assignment(key, value, line, col, True, where.offset(line, col)))
     # PowerShell evaluates an unquoted right-hand side (`$Password = Read-Host ...`): only
     # quoted literals are values, as in source code.
-    values_kind = FileKind.CODE if path.lower().endswith(_POWERSHELL) else kind
+    values_kind = FileKind.CODE if name.endswith(_POWERSHELL) else kind
     xml = 2 if name.endswith(".config") else int(name.endswith(_XML_SUFFIXES))
     for a_span, key, value, pw, quoted in _assignments(text, low, values_kind, xml, found.names):
         if _overlaps(a_span, spans):
@@ -639,13 +639,13 @@ def _tokens(
     low: str,
     path: str,
     options: DetectOptions,
+    index: _TypesOf,
     seen: dict[str, list[int]],
     present: Collection[str],
 ) -> Iterable[tuple[TokenType, tuple[int, int]]]:
     # `seen`: keyword -> offsets of its last character. lower() keeps offsets for almost all
     # text; where it does not (a few Unicode letters), every regex runs over the whole text.
-    # `present`: the keywords and markers `low` holds.
-    index = _Index.get(options.types)[1]
+    # `present`: the keywords and markers `low` holds; `index`: `options.types`' by keyword.
     same = len(low) == len(text)
     chosen = set(index.get("", ()))
     for k in seen:
