@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import yaml
 
@@ -127,11 +127,14 @@ def settings(text: str, name: str = "") -> tuple[Setting, ...] | None:
     return None if found is None else tuple(map(_setting, found))
 
 
-def _leaves(text: str, fmt: str) -> Iterable[_Leaf] | None:
-    """The leaf settings of a config file of format `fmt` (as `config_format` says)."""
+def _leaves(
+    text: str, fmt: str, wanted: Callable[[str], bool] | None = None
+) -> Iterable[_Leaf] | None:
+    """The leaf settings of a config file of format `fmt` (as `config_format` says).
+    `wanted`: of a line format, only the settings on the lines it accepts."""
     if fmt in ("yaml", "json"):
         return _yaml_leaves(text)
-    return _pairs(text, sections=fmt == "ini")
+    return _pairs(text, sections=fmt == "ini", wanted=wanted)
 
 
 def credentials(
@@ -148,7 +151,8 @@ def credentials(
         return None
     if not _has_credential_key(text, names):
         return ()  # no credential-named key: not worth a parse (a 200 kB dashboard)
-    found = _leaves(text, fmt)
+    # Line formats: a line with no credential word holds no credential-named key.
+    found = _leaves(text, fmt, may_name_credential)
     if found is None:
         return None
     out = []
@@ -234,7 +238,9 @@ def _walk(root: yaml.Node) -> Iterator[_Leaf]:
             yield path, str(node.value), line, column + (1 if quoted else 0), quoted
 
 
-def _pairs(text: str, *, sections: bool) -> Iterator[_Leaf]:
+def _pairs(
+    text: str, *, sections: bool, wanted: Callable[[str], bool] | None = None
+) -> Iterator[_Leaf]:
     section = ""
     for n, ln in enumerate(text.splitlines(), 1):
         stripped = ln.strip()
@@ -242,6 +248,8 @@ def _pairs(text: str, *, sections: bool) -> Iterator[_Leaf]:
             continue
         if sections and _SECTION.match(ln):
             section = stripped[1:-1].strip()
+            continue
+        if wanted is not None and not wanted(ln):
             continue
         m = _PAIR.match(ln)
         if m is None:
