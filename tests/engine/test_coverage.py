@@ -542,6 +542,58 @@ def test_records_are_held_compactly_and_read_back_as_every_file_s_record() -> No
     assert got.has("vendor/") and got.has("c.txt") and not got.has("d.yaml")
 
 
+def test_the_check_s_records_replace_those_put_together_before_it() -> None:
+    """Discovery's and the plan's records are put together while the workers check; then
+    each file the check could not use gets its record (a rendered file's stays), one the
+    plan does not know sorted in with the others."""
+    from deploysafe.engine.check import Skipped
+    from deploysafe.engine.coverage import Jobs, Plan, checked, planned, where
+
+    jobs = Jobs("/r/", "/r/")
+    for name in ("a.yaml", "b.yaml", "chart/t.yaml", "k/x.yaml"):
+        jobs.append((f"/r/{name}", name, "plain", name))
+    rendered = Coverage("chart/t.yaml", Outcome.RENDERED, renders=("helm chart",))
+    read = Coverage("k/x.yaml", Outcome.SCANNED, renders=("kustomize k",))
+    tool = Coverage("z/", Outcome.SKIPPED, Reason.TOOL_FOLDER)
+    before = planned(Plan(jobs, {"chart/t.yaml": rendered, "k/x.yaml": read}), [tool])
+    plain = (Coverage("a.yaml", Outcome.SCANNED), Coverage("b.yaml", Outcome.SCANNED))
+    assert tuple(checked(before, Skipped())) == (*plain, rendered, read, tool)
+    skipped = Skipped(
+        {"b.yaml": Reason.TEMPLATE, "chart/t.yaml": Reason.TEMPLATE, "k/x.yaml": Reason.BINARY}
+    )
+    got = checked(before, skipped)
+    assert tuple(got) == (
+        plain[0],
+        Coverage("b.yaml", Outcome.SKIPPED, Reason.TEMPLATE),
+        rendered,
+        Coverage("k/x.yaml", Outcome.SKIPPED, Reason.BINARY),
+        tool,
+    )
+    assert list(where(got, lambda o, r: o is Outcome.SKIPPED)) == [got[1], got[3], tool]
+    assert tuple(checked(before, Skipped())) == (*plain, rendered, read, tool)  # as it was
+    unknown = checked(before, Skipped({"new.yaml": Reason.BINARY, "b.yaml": Reason.TEMPLATE}))
+    assert tuple(unknown) == (
+        plain[0],
+        Coverage("b.yaml", Outcome.SKIPPED, Reason.TEMPLATE),
+        rendered,
+        read,
+        Coverage("new.yaml", Outcome.SKIPPED, Reason.BINARY),
+        tool,
+    )
+    assert unknown.has("new.yaml") and not got.has("new.yaml")
+    # Among many paths, the few the check could not use are found one at a time.
+    for n in range(200):
+        jobs.append((f"/r/m/{n:03}.yaml", f"m/{n:03}.yaml", "plain", f"m/{n:03}.yaml"))
+    many = planned(Plan(jobs, {}), [])
+    few = checked(many, Skipped({"m/007.yaml": Reason.BINARY, "a.yaml": Reason.TEMPLATE}))
+    assert [c.path for c in where(few, lambda o, r: o is Outcome.SKIPPED)] == [
+        "a.yaml",
+        "m/007.yaml",
+    ]
+    assert len(few) == 204 and few.has("m/199.yaml") and few[-1].outcome is Outcome.SCANNED
+    assert checked(many, Skipped({"m/0071.yaml": Reason.BINARY})).has("m/0071.yaml")
+
+
 def test_records_are_counted_and_chosen_by_kind_as_their_records_are() -> None:
     """A scan's records are counted and chosen from their kinds, without a record made:
     the same answers as the records themselves give."""

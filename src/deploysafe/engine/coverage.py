@@ -179,6 +179,10 @@ class Records(Held[Coverage]):
     def __repr__(self) -> str:
         return f"<{len(self)} coverage records>"
 
+    def parts(self) -> tuple[Texts, bytearray, dict[str, Coverage]]:
+        """The sorted paths, each one's kind, and the records held whole."""
+        return self._paths, self._kinds, self._other
+
 
 # A record's outcome and reason.
 Kind = tuple[Outcome, Reason | None]
@@ -399,41 +403,126 @@ def _subchart_template(parts: Sequence[str]) -> bool:
 
 def outcome(p: Plan, discovered: Iterable[Coverage], skipped: Skipped) -> Records:
     """Every file's record, by path: what discovery skipped, what the plan decided, what
-    the check could not use (a rendered file stays rendered: its render read it). The
-    three are sorted together, each record as its path followed by a NUL (which sorts
-    before anything a longer path holds) and its rank and kind: of one path's records, the
-    last is the one kept. A large tree's are never held as objects together."""
-    candidates: dict[str, Coverage] = {}  # records held whole, by path
+    the check could not use (a rendered file stays rendered: its render read it)."""
+    return checked(planned(p, discovered), skipped)
+
+
+# Every file's record as discovery and the plan decide them, before the check's (the most
+# of `outcome`'s work: a scan puts them together while its workers check), and the paths,
+# by index, whose record is the plan's for a file a render read.
+Planned = tuple[Records, frozenset[int]]
+
+
+def checked(before: Planned, skipped: Skipped) -> Records:
+    """The records with what the check could not use: each such path's record becomes the
+    check's, unless a render read the file (the ranks `planned` sorts by); of one path's,
+    the last in that order."""
+    records, rendered = before
+    made = sorted((display, _CHECKED_KINDS[r._value_]) for display, r in skipped.items())
+    if not made:
+        return records
+    paths, kinds, whole = records.parts()
+    places = _places(paths, [display for display, _ in made])
+    if places is None:  # a path the plan does not know: sorted in with the others
+        return _sorted_with(before, skipped)
+    kinds = bytearray(kinds)
+    whole = dict(whole)
+    for (display, kind), at in zip(made, places, strict=True):
+        if at not in rendered:  # of one path's, the last (its highest kind) wins
+            kinds[at] = int(kind)
+            whole.pop(display, None)
+    return Records(paths, kinds, whole)
+
+
+def _sorted_with(before: Planned, skipped: Skipped) -> Records:
+    """The records and the check's, all sorted together."""
+    records, rendered = before
+    candidates: dict[str, Coverage] = {}
 
     def entries() -> Iterator[str]:
-        for c in discovered:
-            yield f"{c.path}\0{_FOUND}{_kind_of(c, candidates)}"
-        for display in p.jobs.shown:
-            record = p.records.get(display)
-            if record is None:
-                yield f"{display}\0{_PLANNED}{_PLAIN}"
-            else:
-                rank = _RENDERED if record.outcome is Outcome.RENDERED else _PLANNED
-                yield f"{display}\0{rank}{_kind_of(record, candidates)}"
+        for at, c in enumerate(records):
+            rank = _RENDERED if at in rendered else _FOUND
+            yield f"{c.path}\0{rank}{_kind_of(c, candidates)}"
         for display, reason in skipped.items():
             yield f"{display}\0{_CHECKED}{_KIND[(Outcome.SKIPPED, reason)]}"
 
+    return _sorted_records(entries(), candidates)[0]
+
+
+def _places(paths: Texts, wanted: list[str]) -> list[int] | None:
+    """Where each of the sorted texts `wanted` is in the sorted `paths`, or None when one
+    is not there: found one at a time when they are few, else in one pass over `paths`
+    (a bisection costs a few dozen steps of the pass)."""
+    if len(wanted) * 32 < len(paths):
+        places = [paths.find(w) for w in wanted]
+        return None if -1 in places else places
+    places = []
+    walk = enumerate(paths)
+    at, path = next(walk, (-1, ""))
+    for w in wanted:
+        while at >= 0 and path < w:
+            at, path = next(walk, (-1, ""))
+        if at < 0 or path != w:
+            return None
+        places.append(at)
+    return places
+
+
+def planned(p: Plan, discovered: Iterable[Coverage]) -> Planned:
+    """Every file's record as discovery and the plan decide them (`outcome` before the
+    check's records)."""
+    candidates: dict[str, Coverage] = {}
+    records, rendered = _sorted_records(_entries(p, discovered, candidates), candidates)
+    return records, frozenset(rendered)
+
+
+def _entries(
+    p: Plan, discovered: Iterable[Coverage], candidates: dict[str, Coverage]
+) -> Iterator[str]:
+    """Discovery's and the plan's records, each as its path followed by a NUL (which sorts
+    before anything a longer path holds) and its rank and kind; those held whole go to
+    `candidates`, by path."""
+    for c in discovered:
+        yield f"{c.path}\0{_FOUND}{_kind_of(c, candidates)}"
+    for display in p.jobs.shown:
+        record = p.records.get(display)
+        if record is None:
+            yield f"{display}\0{_PLANNED}{_PLAIN}"
+        else:
+            rank = _RENDERED if record.outcome is Outcome.RENDERED else _PLANNED
+            yield f"{display}\0{rank}{_kind_of(record, candidates)}"
+
+
+def _sorted_records(
+    entries: Iterable[str], candidates: dict[str, Coverage]
+) -> tuple[Records, list[int]]:
+    """The records of `entries` sorted (records as `_entries` writes them): of one path's,
+    the last is the one kept. A large tree's are never held as objects together. With
+    them, the indexes of the paths whose kept record is of the rank `_RENDERED`; those
+    held whole are taken from `candidates`, by path."""
     paths = Texts()
     kinds = bytearray()
     whole: dict[str, Coverage] = {}
-    for path, ranked in grouped(sorted_texts(entries())):
-        kind = int(ranked[-1][1:])
+    rendered: list[int] = []
+    for path, ranked in grouped(sorted_texts(entries)):
+        last = ranked[-1]
+        kind = int(last[1:])
+        if last[0] == _RENDERED:
+            rendered.append(len(kinds))
         paths.append(path)
         kinds.append(kind)
         if kind == _WHOLE:
             whole[path] = candidates[path]
-    return Records(paths, kinds, whole)
+    return Records(paths, kinds, whole), rendered
 
 
 # How a record ranks among those of one path, lowest first: discovery's, the plan's, the
 # check's (a file it could not use), the plan's for a file a render read.
 _FOUND, _PLANNED, _CHECKED, _RENDERED = "0", "1", "2", "3"
 _PLAIN = _KIND[(Outcome.SCANNED, None)]
+# The kind of the check's record of a file, by its reason's value (as the records' text
+# writes it: the highest of one path's is kept).
+_CHECKED_KINDS = {r._value_: str(_KIND[(Outcome.SKIPPED, r)]) for r in Reason}
 
 
 def _kind_of(c: Coverage, whole: dict[str, Coverage]) -> int:

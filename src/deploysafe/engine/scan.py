@@ -187,15 +187,17 @@ def scan(
         # The files' findings, off the heap until the report streams them (a small tree's
         # held in memory, up to a bound).
         spool = Spool.for_files(len(files))
-        # The rendered objects are checked here while the workers check the files.
+        # While the workers check the files, this process checks the rendered objects and
+        # puts together every file's record but the check's.
         by_renders = Partial()
+        before_check: list[coverage.Planned] = []
 
         def meanwhile(final: Settings) -> Iterator[None]:
-            return check_steps(rendered, final, rules_of(final), by_renders)
+            before_check.append(coverage.planned(p, inv.skipped))
+            if rendered:
+                yield from check_steps(rendered, final, rules_of(final), by_renders)
 
-        partial, s = check_files(
-            files, s, jobs, chunk_done, spool, workers, search, meanwhile if rendered else None
-        )
+        partial, s = check_files(files, s, jobs, chunk_done, spool, workers, search, meanwhile)
         if workers is not None:  # idle from here on: their memory goes before the report's
             workers.close()
             workers = None
@@ -211,12 +213,13 @@ def scan(
         check_all(pipeline, s, rules, partial)
         in_scan = _scanned(inv)
         partial.merge(by_renders)  # after the pipeline's, as the report orders them
-        covered = coverage.outcome(p, inv.skipped, partial.skipped_files)
+        covered = coverage.checked(before_check[0], partial.skipped_files)
         # Used up: let go before the cross-resource rules' facts are read back (a large
         # tree's jobs and skipped files are MBs of paths), their pages given back with
         # those the records' sorting freed (the facts are small objects: they would not
         # reuse them).
         del p, files
+        before_check.clear()
         partial.skipped_files = Skipped()
         release_after(len(covered))
         # Files read, once each: a rendered file is also a job; a render may read files
