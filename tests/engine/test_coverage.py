@@ -607,6 +607,7 @@ def test_records_are_counted_and_chosen_by_kind_as_their_records_are() -> None:
         outcome,
         skipped_by_reason,
         skipped_records,
+        was_read,
         where,
     )
 
@@ -643,9 +644,12 @@ def test_records_are_counted_and_chosen_by_kind_as_their_records_are() -> None:
         lambda o, r: r is None,
         lambda o, r: o is Outcome.SCANNED and r is not None,
     ]
-    for keep in keeps:
+    for keep in [*keeps, lambda o, r: r is not None, was_read]:
         assert list(where(got, keep)) == list(where(every, keep))
         assert list(where(got, keep)) == [c for c in every if keep(c.outcome, c.reason)]
+        files = [c for c in every if keep(c.outcome, c.reason) and not c.path.endswith("/")]
+        assert got.files(keep) == len(files)
+    assert got.files(was_read) == 4  # the folder and the files skipped are not counted
 
 
 def test_a_file_s_parts_below_a_chart_are_read_from_its_text() -> None:

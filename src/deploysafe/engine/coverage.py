@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import field
+from itertools import compress, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
 
@@ -165,6 +166,19 @@ class Records(Held[Coverage]):
         for c in self._other.values():
             out[(c.outcome, c.reason)] += 1
         return out
+
+    def files(self, keep: Callable[[Outcome, Reason | None], bool]) -> int:
+        """How many records of files (a folder's path ends in "/") `keep` accepts, counted
+        from their kinds without a record made."""
+        kept = [keep(*k) for k in _KINDS]
+        files = sum(self._kinds.count(kind) for kind, ok in enumerate(kept) if ok)
+        folders = compress(self._kinds, map(str.endswith, self._paths, repeat("/")))
+        files -= sum(1 for kind in folders if kind != _WHOLE and kept[kind])
+        return files + sum(
+            1
+            for c in self._other.values()
+            if keep(c.outcome, c.reason) and not c.path.endswith("/")
+        )
 
     def where(self, keep: Callable[[Outcome, Reason | None], bool]) -> Iterator[Coverage]:
         """The records of the outcomes and reasons `keep` accepts, in order: the others

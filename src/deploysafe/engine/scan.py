@@ -227,9 +227,9 @@ def scan(
         read_by_renders = {
             d.file for d in rendered if d.rendered_from not in focused or in_scan(d.file)
         }
-        partial.files = sum(
-            1 for c in coverage.where(covered, coverage.was_read) if not c.path.endswith("/")
-        ) + sum(1 for f in read_by_renders if not covered.has(f))
+        partial.files = covered.files(coverage.was_read) + sum(
+            1 for f in read_by_renders if not covered.has(f)
+        )
         notes += coverage.notes(covered)
         hide = None
         if focused or pipeline:
