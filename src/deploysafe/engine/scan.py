@@ -191,9 +191,10 @@ def scan(
         # puts together every file's record but the check's.
         by_renders = Partial()
         before_check: list[coverage.Planned] = []
+        plans = [p]  # taken by the step, so that the plan can go once the records are made
 
         def meanwhile(final: Settings) -> Iterator[None]:
-            before_check.append(coverage.planned(p, inv.skipped))
+            before_check.append(coverage.planned(plans[0], inv.skipped))
             if rendered:
                 yield from check_steps(rendered, final, rules_of(final), by_renders)
 
@@ -219,6 +220,7 @@ def scan(
         # those the records' sorting freed (the facts are small objects: they would not
         # reuse them).
         del p, files
+        plans.clear()
         before_check.clear()
         partial.skipped_files = Skipped()
         release_after(len(covered))
