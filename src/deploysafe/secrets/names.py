@@ -31,7 +31,7 @@ KEYWORD = re.compile(f"(?i:{'|'.join(NAME_KEYWORDS)})")
 KEYWORD_LOWER = re.compile("|".join(NAME_KEYWORDS))
 KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 # KEY_CHARS from a position on (what `lstrip(KEY_CHARS)` strips): one call, no slices.
-KEY_TAIL = re.compile(r"[A-Za-z0-9_.-]*")
+KEY_TAIL = re.compile(f"[{re.escape(KEY_CHARS)}]*")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _PASSWORD_WORDS = frozenset(
     [
