@@ -357,7 +357,7 @@ def plan(
         ):
             records[display] = record
     del files
-    inv.charts, inv.kustomize_folders = [], []
+    inv.charts, inv.kustomize_folders = [], Texts()
     release_after(len(jobs))  # the discovered paths' pages
     return Plan(jobs, records, unbuilt)
 

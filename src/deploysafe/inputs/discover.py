@@ -108,9 +108,10 @@ class Inventory:
     files: Texts = field(default_factory=Texts)
     # Top-level chart folders, real and absolute, sorted: none is inside another.
     charts: list[Path] = field(default_factory=list)
-    # Every kustomization folder, real and absolute, as text: a large tree's are tens of
-    # thousands, MBs as Paths that a scan without renders never reads (`kustomizations`).
-    kustomize_folders: list[str] = field(default_factory=list)
+    # Every kustomization folder, real and absolute, as text held packed: a large tree's are
+    # tens of thousands, MBs as Paths or strings that a scan without renders never reads
+    # (`kustomizations`).
+    kustomize_folders: Texts = field(default_factory=Texts)
     errors: list[ScanError] = field(default_factory=list)
     skipped: list[Coverage] = field(default_factory=list)  # files and folders not read
     # Render roots found above a scanned path (a template or a folder inside a chart or a
@@ -433,7 +434,7 @@ def discover(
     for c in sorted(chart_dirs):
         if not any(p in chart_dirs for p in c.parents):
             inv.charts.append(c)
-    inv.kustomize_folders = list(dict.fromkeys(inv.kustomize_folders))
+    inv.kustomize_folders = Texts(dict.fromkeys(inv.kustomize_folders))
     # A render root inside a scanned folder is scanned whole.
     walked = [s.resolve() for s in paths if s.is_dir()]
     inv.focus = {
