@@ -32,7 +32,7 @@ from deploysafe.engine.settings import (
 )
 from deploysafe.engine.spool import Spool
 from deploysafe.frozen import record
-from deploysafe.host.memory import release_after
+from deploysafe.host.memory import LARGE, release_after
 from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
     Coverage,
@@ -188,13 +188,16 @@ def scan(
         # held in memory, up to a bound).
         spool = Spool.for_files(len(files))
         # While the workers check the files, this process checks the rendered objects and
-        # puts together every file's record but the check's.
+        # puts together every file's record but the check's; a large tree's records once
+        # the workers are gone instead (MBs, which would add to the workers' memory).
         by_renders = Partial()
         before_check: list[coverage.Planned] = []
         plans = [p]  # taken by the step, so that the plan can go once the records are made
+        records_after = len(files) >= LARGE
 
         def meanwhile(final: Settings) -> Iterator[None]:
-            before_check.append(coverage.planned(plans[0], inv.skipped))
+            if not records_after:
+                before_check.append(coverage.planned(plans[0], inv.skipped))
             if rendered:
                 yield from check_steps(rendered, final, rules_of(final), by_renders)
 
@@ -202,6 +205,8 @@ def scan(
         if workers is not None:  # idle from here on: their memory goes before the report's
             workers.close()
             workers = None
+        if records_after:
+            before_check.append(coverage.planned(p, inv.skipped))
         # A render error at a line explains it better than the check's error there (the
         # invalid YAML of a kustomization that is therefore not built): one report per line.
         explained = {(e.file, e.line) for e in render_errors if e.line is not None}
