@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from deploysafe.secrets import keywords as keywords_module
 from deploysafe.secrets.keywords import MARKERS, KeywordIndex, name_spans
 from deploysafe.secrets.names import KEYWORD_LOWER, NAME_KEYWORDS
 
@@ -92,3 +93,19 @@ def test_name_spans_as_the_regex_finds_them(text: str) -> None:
     `KEYWORD_LOWER.finditer` gives."""
     low = text.lower()
     assert name_spans(low) == [m.span() for m in KEYWORD_LOWER.finditer(low)]
+
+
+@pytest.mark.parametrize("piece", [1, 3, 5, 16, 64])
+def test_a_large_text_searched_in_pieces_finds_what_one_pass_finds(
+    piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `PIECE` characters an ASCII text is searched a piece at a time: keywords that
+    cross a piece's end, overlap each other or end the text are each found once, in order."""
+    text = "".join(TEXTS[2:]) + "password: s.api-us-east\n" * 7 + "tokentoken"
+    keywords = ("api-", "-us", "hvs.", "s.", "kind: config\n", "xoxb-", "absent")
+    index = KeywordIndex.get(keywords)
+    whole = index.search(text.lower())
+    monkeypatch.setattr(keywords_module, "PIECE", piece)
+    assert len(text) > piece
+    assert index.search(text.lower()) == whole
+    assert whole.tokens and whole.names

@@ -21,6 +21,10 @@ from deploysafe.secrets.names import KEYWORD_LOWER, NAME_KEYWORDS
 # (`build-arg`: DS324 reads a text for build arguments only when it holds one.)
 MARKERS = ("://", "encrypteddata:", "-----begin ", "build-arg")
 _NOTHING: frozenset[str] = frozenset()
+# A larger ASCII text is searched a piece of this many characters at a time: its encoded copy
+# whole would be as large as the text (a CRD's MBs), in a worker that holds the text and its
+# lowercase already.
+PIECE = 1 << 18
 
 
 @record
@@ -55,6 +59,7 @@ class KeywordIndex:
         self.auto = BytesAhoCorasick(
             [p.encode() for p in self.patterns], implementation=Implementation.DFA
         )
+        self.longest = max(map(len, self.patterns))
 
     @classmethod
     def get(cls, keywords: tuple[str, ...], markers: tuple[str, ...] = ()) -> KeywordIndex:
@@ -66,12 +71,15 @@ class KeywordIndex:
     def search(self, low: str) -> Keywords:
         """The keywords in `low` (text already lowercased; offsets are `low`'s)."""
         ascii = low.isascii()  # then byte offsets are character offsets
-        data = low.encode("ascii") if ascii else low.encode("utf-8", "surrogatepass")
-        hits = self.auto.find_matches_as_indexes(data, overlapping=True)
+        if ascii and len(low) > PIECE:
+            hits = self._pieces(low)
+        else:
+            data = low.encode("ascii") if ascii else low.encode("utf-8", "surrogatepass")
+            hits = self.auto.find_matches_as_indexes(data, overlapping=True)
+            if hits and not ascii:
+                hits = _in_characters(data, hits)
         if not hits:
             return Keywords({}, [], _NOTHING)  # about half of all texts: no keyword at all
-        if not ascii:
-            hits = _in_characters(data, hits)
         tokens: dict[str, list[int]] = {}
         names: list[tuple[int, int, int]] = []
         patterns, token, rank = self.patterns, self.token, self.rank
@@ -86,6 +94,18 @@ class KeywordIndex:
                 names.append((start, rank[i], end))
         present = frozenset(map(patterns.__getitem__, {hit[0] for hit in hits}))
         return Keywords(tokens, _leftmost(names) if names else [], present)
+
+    def _pieces(self, low: str) -> list[tuple[int, int, int]]:
+        """The hits of an ASCII text searched `PIECE` characters at a time, each piece with
+        as many more as a keyword can run past it: a hit is taken from the piece it starts
+        in (so one keyword's hits still come in order)."""
+        hits: list[tuple[int, int, int]] = []
+        more = self.longest - 1
+        find = self.auto.find_matches_as_indexes
+        for at in range(0, len(low), PIECE):
+            data = low[at : at + PIECE + more].encode("ascii")
+            hits += [(i, at + a, at + b) for i, a, b in find(data, overlapping=True) if a < PIECE]
+        return hits
 
 
 # The name keywords alone, leftmost-first in their order (the regex alternation's
