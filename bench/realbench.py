@@ -27,7 +27,8 @@ Per process tree: wall time; CPU time (user + sys of the tree, from wait4: every
 descendant is reaped inside it); peak RSS of the largest single process (wait4's
 ru_maxrss); peak of the summed RSS and of the summed PSS of all processes of the tree,
 sampled every 50 ms from /proc (RSS counts the pages forked workers share once per process;
-PSS splits them, so PSS is the tree's real footprint). The 1-minute load average is
+PSS splits them, so PSS is the tree's real footprint), except in the floor pairs, which are
+timed alone (``measure``'s ``memory``). The 1-minute load average is
 recorded before every run. A run over ``--timeout`` seconds is killed (its whole process
 group) and recorded as a lower bound; larger scales of the same mode are then skipped.
 
