@@ -397,3 +397,43 @@ def test_an_engine_error_quoted_with_escapes_reads_as_lines() -> None:
 
     quoted = '"values don\'t meet the schema:\\nchart:\\n- \\"port\\" is required"'
     assert engine_message(quoted) == 'values don\'t meet the schema:\nchart:\n- "port" is required'
+
+
+@needs_helm
+def test_a_separator_joined_to_the_next_line_splits_as_helm_splits(tmp_path: Path) -> None:
+    """`-}}` after a `---` joins the next line to it (`---# comment`, `---apiVersion:`): Helm
+    still splits the manifests there, so the scan reads each, at its template lines."""
+    chart = tmp_path / "glued"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: glued\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("enabled: true\n")
+    (chart / "templates" / "all.yaml").write_text(
+        "apiVersion: v1\n"  # 1
+        "kind: ConfigMap\n"  # 2
+        "metadata:\n"  # 3
+        "  name: first\n"  # 4
+        "---\n"  # 5
+        "\n"  # 6
+        "{{- if .Values.enabled -}}\n"  # 7
+        "\n"  # 8
+        "# the second one\n"  # 9
+        "apiVersion: v1\n"  # 10
+        "kind: ConfigMap\n"  # 11
+        "metadata:\n"  # 12
+        "  name: second\n"  # 13
+        "---\n"  # 14
+        "{{ if .Values.enabled -}}\n"  # 15
+        "apiVersion: v1\n"  # 16
+        "kind: Secret\n"  # 17
+        "metadata:\n"  # 18
+        "  name: third\n"  # 19
+        "{{- end }}\n"  # 20
+        "{{- end }}\n"  # 21
+    )
+    r = render_helm(chart, tmp_path)
+    assert r.errors == []
+    assert [(d.kind, d.name, d.locate(("metadata", "name"))) for d in r.documents] == [
+        ("ConfigMap", "first", (4, 3)),
+        ("ConfigMap", "second", (13, 3)),
+        ("Secret", "third", (19, 3)),
+    ]

@@ -267,6 +267,7 @@ def render_helm(
         file = _rel(path, root)
         if namespace is None:
             text = text.replace(_UNSET_NAMESPACE, RELEASE_NAMESPACE)
+        text = _GLUED_SEPARATOR.sub("---\n", text)
         loaded = load_kubernetes(
             text,
             file,
@@ -586,6 +587,12 @@ def _helm_template(
     return split_helm_output(ran.out)
 
 
+# Helm splits a template's output into manifests at each `---` that starts a line, whatever
+# follows it there (releaseutil.SplitManifests): a template whose whitespace control (`-}}`)
+# joins the next line to the separator (`---# comment`, `---apiVersion: v1`) makes two
+# manifests for Helm, and one line YAML does not read as a document start. The rest of the
+# line goes to a line of its own.
+_GLUED_SEPARATOR = re.compile(r"^---[ \t]*(?=\S)", re.M)
 _SOURCE = re.compile(r"^# Source: (.+?)\s*$")
 _SEPARATOR = re.compile(r"^---(?:[ \t]|$)")
 
