@@ -257,3 +257,19 @@ def test_teams_workflow_urls_of_power_automate_and_logic_apps() -> None:
     ]
     unsigned = logic.replace(f"&sig={sig}", "&sig=${TEAMS_SIG}")
     assert _ids(f"TEAMS_WEBHOOK_URL: {unsigned}\n") == []
+
+
+def test_an_annotation_key_named_after_the_secret_it_marks_is_no_credential() -> None:
+    """Code names an annotation or label key, or a Secret type, after the Secret it marks:
+    a qualified name with a domain prefix, never a credential. A random value with a slash
+    under such a name still is."""
+    text = (
+        'AllowsInjectionFromSecretAnnotation = "cert-manager.io/allow-direct-injection"\n'
+        'secretTypeToken = "kubernetes.io/service-account-token"\n'
+        'SecretRotatedLabel = "secrets.example.co.uk/Rotated_At"\n'
+    )
+    result = analyse(text, "types.go")
+    assert result.credentials == [] and result.defaults == []
+    key, random = "Secret" + "Key", expand("{an:12}/{an:10}")
+    found = analyse(f'{key} = "x9.{random}"\n', "types.go").credentials
+    assert [a.key for a in found] == [key]

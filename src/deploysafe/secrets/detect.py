@@ -1091,6 +1091,12 @@ _SEGMENT_WORDS = frozenset(
 )
 # `namespace/name`: how Kubernetes settings and annotations point at a Secret.
 _NAMESPACED = re.compile(r"^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?/[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?$")
+# A Kubernetes qualified name with a domain prefix: an annotation or label key, a Secret type
+# (`cert-manager.io/allow-direct-injection`, `kubernetes.io/service-account-token`), which
+# code names after the Secret it marks.
+_QUALIFIED = re.compile(
+    r"^(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}/[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 
 
 # An identifier in camelCase or with digits: `somePassword`, `accessToken`, `token1`.
@@ -1106,7 +1112,9 @@ def _a_name(v: str) -> bool:
     holding one; or a stand-in that spells the credential's own word (`somePassword`)."""
     if v.startswith("^") and v.endswith("$"):
         return True  # a validation pattern: `^.{8,32}$`
-    if _NAMESPACED.match(v) or _DOLLAR_REFERENCE.match(v) or _GO_TEMPLATE.search(v):
+    if _NAMESPACED.match(v) or _QUALIFIED.match(v) or _DOLLAR_REFERENCE.match(v):
+        return True
+    if _GO_TEMPLATE.search(v):
         return True
     if _IDENTIFIER.match(v):
         words = key_words(v)
