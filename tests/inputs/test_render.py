@@ -49,6 +49,16 @@ def container(doc: Document) -> dict[str, object]:
     return c
 
 
+def one_template_chart(tmp_path: Path, name: str, values: str, template: str) -> Path:
+    """A chart `name` with those values and one template, `templates/all.yaml`."""
+    chart = tmp_path / name
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text(values)
+    (chart / "templates" / "all.yaml").write_text(template)
+    return chart
+
+
 # --- Helm --------------------------------------------------------------------------------
 
 
@@ -309,11 +319,10 @@ def test_kustomize_missing_tool_gives_none(monkeypatch: pytest.MonkeyPatch) -> N
 
 @needs_helm
 def test_helm_loops_and_multi_document_templates(tmp_path: Path) -> None:
-    chart = tmp_path / "loop"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: loop\nversion: 0.1.0\n")
-    (chart / "values.yaml").write_text("names: [a, b]\nsidecar: true\n")
-    (chart / "templates" / "all.yaml").write_text(
+    chart = one_template_chart(
+        tmp_path,
+        "loop",
+        "names: [a, b]\nsidecar: true\n",
         "{{- range .Values.names }}\n"  # 1
         "---\n"  # 2
         "apiVersion: v1\n"  # 3
@@ -333,7 +342,7 @@ def test_helm_loops_and_multi_document_templates(tmp_path: Path) -> None:
         "    {{- range .Values.names }}\n"  # 17
         "    - name: {{ . }}\n"  # 18
         "      image: side:1\n"  # 19
-        "    {{- end }}\n"  # 20
+        "    {{- end }}\n",  # 20
     )
     r = render_helm(chart, tmp_path)
     assert r.errors == []
@@ -353,12 +362,10 @@ def test_helm_loops_and_multi_document_templates(tmp_path: Path) -> None:
 
 @needs_helm
 def test_helm_documents_are_traced_to_their_section_past_false_ifs(tmp_path: Path) -> None:
-    chart = tmp_path / "sections"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: sections\nversion: 0.1.0\n")
-    (chart / "values.yaml").write_text("first: false\nname: cfg\nshards: [a, b]\n")
-    template = chart / "templates" / "all.yaml"
-    template.write_text(
+    chart = one_template_chart(
+        tmp_path,
+        "sections",
+        "first: false\nname: cfg\nshards: [a, b]\n",
         "{{- if .Values.first }}\n"  # 1
         "apiVersion: v1\n"  # 2
         "kind: ConfigMap\n"  # 3
@@ -379,8 +386,9 @@ def test_helm_documents_are_traced_to_their_section_past_false_ifs(tmp_path: Pat
         "metadata:\n"  # 18
         "  name: {{ $.Values.name }}-{{ . }}\n"  # 19
         "data: {shard: x}\n"  # 20
-        "{{- end }}\n"  # 21
+        "{{- end }}\n",  # 21
     )
+    template = chart / "templates" / "all.yaml"
     before = template.read_text()
     r = render_helm(chart, tmp_path)
     assert r.errors == []
@@ -403,11 +411,10 @@ def test_an_engine_error_quoted_with_escapes_reads_as_lines() -> None:
 def test_a_separator_joined_to_the_next_line_splits_as_helm_splits(tmp_path: Path) -> None:
     """`-}}` after a `---` joins the next line to it (`---# comment`, `---apiVersion:`): Helm
     still splits the manifests there, so the scan reads each, at its template lines."""
-    chart = tmp_path / "glued"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: glued\nversion: 0.1.0\n")
-    (chart / "values.yaml").write_text("enabled: true\n")
-    (chart / "templates" / "all.yaml").write_text(
+    chart = one_template_chart(
+        tmp_path,
+        "glued",
+        "enabled: true\n",
         "apiVersion: v1\n"  # 1
         "kind: ConfigMap\n"  # 2
         "metadata:\n"  # 3
@@ -428,7 +435,7 @@ def test_a_separator_joined_to_the_next_line_splits_as_helm_splits(tmp_path: Pat
         "metadata:\n"  # 18
         "  name: third\n"  # 19
         "{{- end }}\n"  # 20
-        "{{- end }}\n"  # 21
+        "{{- end }}\n",  # 21
     )
     r = render_helm(chart, tmp_path)
     assert r.errors == []
