@@ -147,6 +147,8 @@ INTEGRATION_TESTS: Mapping[str, frozenset[str]] = {
             "test_broken_chart_is_an_error_not_an_exception",
             "test_broken_kustomization_is_an_error",
             "test_a_missing_file_deep_in_a_base_is_named_at_the_overlay_line",
+            "test_a_failed_build_says_its_error_not_the_deprecation_warnings_before_it",
+            "test_a_separator_joined_to_the_next_line_splits_as_helm_splits",
             "test_helm_bad_inputs_are_errors",
             "test_helm_documents_are_traced_to_their_section_past_false_ifs",
             "test_helm_documents_point_at_their_templates",

@@ -287,6 +287,24 @@ def test_broken_kustomization_is_an_error() -> None:
 
 
 @needs_kustomize
+def test_a_failed_build_says_its_error_not_the_deprecation_warnings_before_it(
+    tmp_path: Path,
+) -> None:
+    """kustomize warns of each deprecated field before the error that failed the build:
+    the message the user reads is the error."""
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    deprecated = "commonLabels:\n  app: a\npatchesStrategicMerge:\n  - gone.yaml\n"
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources:\n  - cm.yaml\n" + deprecated + "patchesJson6902: []\nvars: []\n"
+    )
+    r = render_kustomize(tmp_path, tmp_path)
+    assert r is not None and r.documents == []
+    (err,) = r.errors
+    # At the line that names the file, said once.
+    assert (err.line, err.message) == (6, "'gone.yaml' cannot be read: gone.yaml does not exist")
+
+
+@needs_kustomize
 def test_a_missing_file_deep_in_a_base_is_named_at_the_overlay_line(tmp_path: Path) -> None:
     (tmp_path / "common").mkdir()
     (tmp_path / "common" / "kustomization.yaml").write_text("resources:\n- manifest.yaml\n")

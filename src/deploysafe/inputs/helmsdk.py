@@ -17,6 +17,8 @@ class Refused(Exception):
 
 # klog's prefix on kubectl errors: `E1127 06:32:18.341297    5034 run.go:72] "command failed" err=`
 _KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] (?:"command failed" err=)?', re.MULTILINE)
+_WARNING = "# Warning: "
+_NOT_MESSAGE = frozenset({"", "<", ">"})
 
 
 def engine_message(text: str) -> str:
@@ -26,7 +28,13 @@ def engine_message(text: str) -> str:
         text = text[1:-1]
     if "\n" not in text and "\\n" in text:  # ... and escapes its newlines, as Go's %q does
         text = text.replace("\\n", "\n").replace('\\"', '"')
-    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    # kustomize warns of each deprecated field before its error: the error is what fails.
+    # (klog writes a multi-line error between `<` and `>` lines.)
+    lines = [
+        ln.rstrip()
+        for ln in text.splitlines()
+        if ln.strip() not in _NOT_MESSAGE and not ln.startswith(_WARNING)
+    ]
     if len(lines) > _MAX_MESSAGE_LINES:
         lines = [*lines[:_MAX_MESSAGE_LINES], "..."]
     return "\n".join(lines) or "failed without a message"

@@ -1050,10 +1050,15 @@ def _kustomize_error(message: str, kfile: Path, root: Path) -> tuple[str, int | 
     for prefix in {str(root.resolve()), str(root)}:
         message = message.replace(prefix + os.sep, "")
     entries = _ACCUMULATING.findall(message)
+    missing = _MISSING.findall(message)
+    if not entries and missing:  # a patch or another file the kustomization names
+        entry = os.path.relpath((root / missing[-1]).resolve(), kfile.parent.resolve())
+        line = _listed_at(kfile, entry)
+        if line is not None:
+            return f"'{entry}' cannot be read: {missing[-1]} does not exist", line
     if not entries:
         return message, None
     line = _listed_at(kfile, entries[0])
-    missing = _MISSING.findall(message)
     if missing:
         message = f"resources entry '{entries[0]}' cannot be built: {missing[-1]} does not exist"
     return message, line
