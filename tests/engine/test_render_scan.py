@@ -181,6 +181,57 @@ def test_bad_kustomize_inputs_are_errors_at_their_lines_and_the_rest_is_built(
     assert renders(report, "DS506", "nomatch/svc.yaml") == [""]
 
 
+@needs_kustomize
+def test_a_patch_of_an_object_the_scan_does_not_parse_is_not_said_to_match_nothing(
+    tmp_path: Path,
+) -> None:
+    """A CustomResourceDefinition is skipped before it is parsed: a patch that targets one
+    (its conversion webhook, its labels) is not judged against objects never read."""
+    crd = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n"
+    )
+    root = write(
+        tmp_path,
+        {
+            "kustomization.yaml": KUSTOMIZATION
+            + "resources: [crd.yaml, svc.yaml]\n"
+            + "patches:\n"
+            + "  - target: {kind: CustomResourceDefinition, name: widgets.example.com}\n"
+            + "    patch: |-\n      - op: add\n        path: /metadata/labels\n"
+            + "        value: {a: b}\n",
+            "crd.yaml": crd,
+            "svc.yaml": SERVICE,
+        },
+    )
+    assert run(root).errors == ()
+
+
+@needs_kustomize
+def test_a_patch_that_renames_its_target_is_not_said_to_match_nothing(tmp_path: Path) -> None:
+    """The build holds the target under its new name; a patch of a name nothing has is
+    still said to match nothing."""
+    rename = "    patch: |-\n      - op: replace\n        path: /metadata/name\n"
+    root = write(
+        tmp_path,
+        {
+            "kustomization.yaml": KUSTOMIZATION
+            + "resources: [svc.yaml]\n"
+            + "patches:\n"
+            + "  - target: {kind: Service, name: web}\n"
+            + rename
+            + "        value: shop\n"
+            + "  - target: {kind: Service, name: ghost}\n"
+            + "    patch: |-\n      - op: add\n        path: /metadata/labels\n"
+            + "        value: {a: b}\n",
+            "svc.yaml": SERVICE,
+        },
+    )
+    assert [(e.line, e.message.split(" matches ")[0]) for e in run(root).errors] == [
+        (10, "patch target Service ghost")
+    ]
+
+
 # --- Helm --------------------------------------------------------------------------------
 
 DEPENDENCIES = (

@@ -17,6 +17,7 @@ from typing import Any
 
 from deploysafe.config.toplevel import DEFAULT_MAX_FILE_SIZE
 from deploysafe.frozen import record
+from deploysafe.inputs.documents import UNREAD_KINDS
 from deploysafe.model import KeyPath, ScanError
 from deploysafe.yamlload import Parsed, TooLarge, YamlProblem, parse_all, read_capped
 
@@ -63,6 +64,11 @@ class Patch:
     kind: str | None
     name: str | None
     selector: bool  # chosen by `target:` (kustomize skips it silently when nothing matches)
+    renames: bool = False  # an operation of it sets the target's name
+
+
+# A JSON patch operation on the name (YAML or JSON): what it targets leaves the build renamed.
+_RENAMES = re.compile(r"""["']?path["']?\s*:\s*["']?/metadata/name["']?\s*(?:[,}\n]|$)""")
 
 
 @record
@@ -244,7 +250,8 @@ def _node(
             selector = kind is not None or obj is not None
             if not selector and isinstance(text, str):
                 kind, obj = _patched(text)
-            entries.append(Patch(kfile, _line(parsed, (key, i)), kind, obj, selector))
+            renames = isinstance(text, str) and _RENAMES.search(text) is not None
+            entries.append(Patch(kfile, _line(parsed, (key, i)), kind, obj, selector, renames))
     return _Node(
         folder,
         kfile,
@@ -324,6 +331,10 @@ def unmatched_patches(
                 continue
             if p.name is not None and not _PLAIN_NAME.match(p.name):
                 continue  # a regular expression: not judged
+            if p.kind in UNREAD_KINDS or p.renames:
+                # The build's objects of these kinds are never parsed; a patch that renames
+                # its target leaves no object of that name: not judged.
+                continue
             if any(
                 (p.kind is None or k == p.kind) and (p.name is None or p.name in n)
                 for k, n in objects
