@@ -26,7 +26,7 @@ from deploysafe.engine.namespaces import NamespacePolicy, defines_namespaces, na
 from deploysafe.engine.read import Job, read_bytes
 from deploysafe.engine.settings import Settings, rules_of
 from deploysafe.engine.spool import Spool
-from deploysafe.host.memory import LARGE, map_large_blocks, release_after
+from deploysafe.host.memory import large_tree, map_large_blocks, release_after
 from deploysafe.inputs.discover import YAML_SUFFIXES, Inventory
 from deploysafe.model import ScanError
 from deploysafe.pathnames import Texts, packed, unpacked
@@ -120,7 +120,7 @@ class Search:
             end = min(self._sent + size, n)
             paths = list(files[self._sent : end])
             part = packed(paths) if end > SEARCH_LOOSE else paths
-            large = end > LARGE
+            large = large_tree(end)
             self._parts.append(self._pool.submit(_search, part, self._root, self._max_size, large))
             self._sent = end
 
@@ -263,7 +263,7 @@ def _check_files(
     chunks = functools.partial(_chunks, files, sizes, count)
     # A large tree's workers read many large files: each block of them is given back as it
     # is freed (a small tree's few would only pay the page faults of fresh mappings).
-    large = len(files) > LARGE
+    large = large_tree(len(files))
     if large:
         map_large_blocks()  # here too, for workers forked from now on
     if workers is not None:

@@ -32,7 +32,7 @@ from deploysafe.engine.settings import (
 )
 from deploysafe.engine.spool import Spool
 from deploysafe.frozen import record
-from deploysafe.host.memory import LARGE, release_after
+from deploysafe.host.memory import large_tree, release_after
 from deploysafe.inputs.discover import (
     KUSTOMIZATION_NAMES,
     Coverage,
@@ -193,7 +193,7 @@ def scan(
         by_renders = Partial()
         before_check: list[coverage.Planned] = []
         plans = [p]  # taken by the step, so that the plan can go once the records are made
-        records_after = len(files) >= LARGE
+        records_after = large_tree(len(files))
 
         def meanwhile(final: Settings) -> Iterator[None]:
             if not records_after:

@@ -36,9 +36,14 @@ def _trim() -> Callable[[int], int] | None:
 LARGE = 20_000
 
 
+def large_tree(files: int) -> bool:
+    """Whether a tree of `files` files is large: its phases give back what they freed."""
+    return files >= LARGE
+
+
 def release_after(files: int) -> None:
     """`release`, once a phase that handled `files` files ends: only a large tree's pay."""
-    if files >= LARGE:
+    if large_tree(files):
         release()
 
 

@@ -30,9 +30,9 @@ from deploysafe.pathnames import name_of, suffix_of
 from deploysafe.secrets.keywords import KeywordIndex
 from deploysafe.secrets.names import (
     KEY_CHARS,
-    KEY_TAIL,
     KEYWORD,
     credential_name,
+    key_end,
     key_words,
     secret_word_name,
 )
@@ -889,7 +889,6 @@ _PERCENT_VAR = re.compile(r"%[A-Za-z_][A-Za-z0-9_]{0,100}%")
 # More words after an unquoted `key: value` on its line.
 _PROSE_AFTER = re.compile(r"[ \t]+[A-Za-z][A-Za-z'-]*[ \t,.]")
 _FLAG_OPS = frozenset({"=", ":", ":=", "::=", ":::=", "?=", "=>"})
-_KEY_TAIL = KEY_TAIL.match
 
 
 def _assignments(
@@ -902,8 +901,7 @@ def _assignments(
     cores = names if len(low) == len(text) else [m.span() for m in KEYWORD.finditer(text)]
     for start, end in cores:
         # The whole key around the keyword (at most _KEY_MAX characters each way).
-        tail = _KEY_TAIL(text, end, end + _KEY_MAX)  # (always a match, maybe empty)
-        end = end if tail is None else tail.end()
+        end = key_end(text, end, _KEY_MAX)
         if end in seen_ends:
             continue
         seen_ends.add(end)

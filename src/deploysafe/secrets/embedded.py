@@ -22,9 +22,9 @@ from deploysafe.secrets.detect import DetectOptions, judge
 from deploysafe.secrets.keywords import name_spans
 from deploysafe.secrets.names import (
     KEY_CHARS,
-    KEY_TAIL,
     KEYWORD,
     credential_name,
+    key_end,
     may_name_credential,
 )
 
@@ -159,8 +159,7 @@ def credentials(
     # A Setting is made only for a credential name: a properties file's thousands of
     # other settings are read and passed by.
     for leaf in found:
-        last = leaf[0][-1]
-        pw = credential_name(last) if may_name_credential(last) else None
+        pw = credential_name(leaf[0][-1])
         if pw is None:
             continue
         s = _setting(leaf)
@@ -181,8 +180,7 @@ def _has_credential_key(text: str, names: list[tuple[int, int]] | None = None) -
             continue  # inside the key read around the previous hit
         left = text[max(0, hit - 80) : hit]
         start = hit - (len(left) - len(left.rstrip(KEY_CHARS)))
-        tail = KEY_TAIL.match(text, hit_end, hit_end + 80)  # (always a match, maybe empty)
-        end = hit_end if tail is None else tail.end()
+        end = key_end(text, hit_end, 80)
         last = end
         key = text[start:end].strip(".-")
         if _AFTER_KEY.match(text, end) and credential_name(key) is not None:

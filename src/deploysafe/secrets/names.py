@@ -31,7 +31,7 @@ KEYWORD = re.compile(f"(?i:{'|'.join(NAME_KEYWORDS)})")
 KEYWORD_LOWER = re.compile("|".join(NAME_KEYWORDS))
 KEY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 # KEY_CHARS from a position on (what `lstrip(KEY_CHARS)` strips): one call, no slices.
-KEY_TAIL = re.compile(f"[{re.escape(KEY_CHARS)}]*")
+_KEY_TAIL = re.compile(f"[{re.escape(KEY_CHARS)}]*").match
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _PASSWORD_WORDS = frozenset(
     [
@@ -298,12 +298,18 @@ def key_words(key: str) -> list[str]:
     return [w.lower() for w in _WORDS.findall(key)]
 
 
-@functools.lru_cache(maxsize=8192)
 def credential_name(key: str) -> bool | None:
     """None if `key` does not name a credential; else whether it is password-like.
 
     The general reading, for settings in any file (`spring.datasource.password`,
-    `clientSecret`, `API_KEY`): the key split into words, camelCase and snake_case alike."""
+    `clientSecret`, `API_KEY`): the key split into words, camelCase and snake_case alike.
+    A key with no credential word is passed by unsplit and uncached (a properties file's
+    thousands of distinct settings)."""
+    return _credential_name(key) if may_name_credential(key) else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _credential_name(key: str) -> bool | None:
     words = key_words(key)
     # (set operations and one loop over the words, not a generator each: a scan asks
     # about thousands of distinct keys)
@@ -337,6 +343,13 @@ def credential_name(key: str) -> bool | None:
     if words[-1] == "auth" and len(words) > 1:
         return False
     return None
+
+
+def key_end(text: str, at: int, most: int) -> int:
+    """Where a key that reaches `at` in `text` ends: past the KEY_CHARS from `at` on, at
+    most `most` of them."""
+    tail = _KEY_TAIL(text, at, at + most)  # (always a match, maybe empty)
+    return at if tail is None else tail.end()
 
 
 # Lowercase substrings one of which every credential name holds (each word that

@@ -120,9 +120,25 @@ def _admin_ingress(spec: Mapping[str, Any]) -> bool:
     return any(as_map(r).get("action") == "Deny" for r in as_list(spec.get("ingress")))
 
 
+# The kinds `_policies` reads (it is asked of every object).
+_POLICY_KINDS = frozenset(
+    {
+        "NetworkPolicy",
+        "GlobalNetworkPolicy",
+        "CiliumNetworkPolicy",
+        "CiliumClusterwideNetworkPolicy",
+        "AdminNetworkPolicy",
+        "BaselineAdminNetworkPolicy",
+    }
+)
+
+
 def _policies(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Policy]]:
+    kind = doc.kind
+    if kind not in _POLICY_KINDS:
+        return
     spec = as_map(doc.data.get("spec"))
-    group, kind = _group(doc.api_version), doc.kind
+    group = _group(doc.api_version)
     ns, install = ctx.namespace, _install(doc, ctx)
     if kind in ("NetworkPolicy", "GlobalNetworkPolicy") and group.endswith("projectcalico.org"):
         label = f"Calico {kind}"
@@ -172,26 +188,13 @@ def _policies(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Policy]]:
         )
 
 
-# The kinds `_policies` reads: asked of every object, the others skip its work.
-_POLICY_KINDS = frozenset(
-    {
-        "NetworkPolicy",
-        "GlobalNetworkPolicy",
-        "CiliumNetworkPolicy",
-        "CiliumClusterwideNetworkPolicy",
-        "AdminNetworkPolicy",
-        "BaselineAdminNetworkPolicy",
-    }
-)
-
-
 def collect(doc: Document, ctx: Context) -> Iterator[tuple[KeyPath, Any]]:
     kind = doc.kind
     if kind == "Namespace":
         if doc.name:
             yield ("metadata",), Namespace(doc.name, labels_of(doc.metadata.get("labels")))
         return
-    policies = list(_policies(doc, ctx)) if kind in _POLICY_KINDS else []
+    policies = list(_policies(doc, ctx))
     if policies:
         yield from policies
         return
